@@ -1,0 +1,15 @@
+// The private extension module eigennet._core. The binding files only convert types and
+// release the GIL around native work; C++ exceptions map to Python ones
+// (std::invalid_argument -> ValueError, std::bad_alloc -> MemoryError, ...).
+#include <pybind11/pybind11.h>
+
+namespace eigennet::bindings {
+void bind_functions(pybind11::module_& m);
+void bind_model(pybind11::module_& m);
+}  // namespace eigennet::bindings
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "eigennet native core (private; use the eigennet package)";
+  eigennet::bindings::bind_functions(m);
+  eigennet::bindings::bind_model(m);
+}

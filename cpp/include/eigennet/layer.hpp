@@ -1,0 +1,75 @@
+// Layer contract.
+//
+// build(input_shape) is called once; it fixes the sample shape, sizes the layer's parameter
+// block (zero-filled) and returns the output sample shape. Parameters live in one contiguous
+// block per layer, described by weights() in Keras order (e.g. kernel then bias); the block
+// never moves after build, so optimizers and Python views may hold pointers into it.
+//
+// forward(x, y, training): x is (batch, input size), y is (batch, output size), both row-major.
+// backward(x, y, grad_y, param_grad, grad_x): x and y are the same batch as the last forward;
+// grad_y holds dL/dy and may be overwritten; param_grad (the layer's slice of the trainer's
+// flat gradient buffer, same layout as the parameter block) is null when the layer is frozen;
+// grad_x is null when nobody needs dL/dx (the first layer).
+//
+// A layer keeps no per-batch allocation: its scratch buffers are Workspaces.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "eigennet/tensor.hpp"
+
+namespace eigennet {
+
+struct WeightSpec {
+  std::string name;
+  Shape shape;
+  Index offset;  // into the layer's parameter block
+  Index size;
+};
+
+template <class T>
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  Shape build(const Shape& input_shape) {
+    if (built_) throw std::logic_error("layer is already built");
+    input_shape_ = input_shape;
+    output_shape_ = do_build(input_shape);
+    Index total = 0;
+    for (auto& w : weights_) {
+      w.offset = total;
+      w.size = shape_size(w.shape);
+      total += w.size;
+    }
+    params_.assign(static_cast<size_t>(total), T(0));
+    built_ = true;
+    return output_shape_;
+  }
+
+  virtual void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) = 0;
+  virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
+                        MatrixMap<T>* grad_x) = 0;
+
+  bool built() const { return built_; }
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return output_shape_; }
+  const std::vector<WeightSpec>& weights() const { return weights_; }
+  T* params() { return params_.data(); }
+  Index param_count() const { return static_cast<Index>(params_.size()); }
+
+ protected:
+  // Validates the input shape, declares weights with add_weight, returns the output shape.
+  virtual Shape do_build(const Shape& input_shape) = 0;
+  void add_weight(const std::string& name, Shape shape) { weights_.push_back({name, std::move(shape), 0, 0}); }
+  const T* weight(size_t i) const { return params_.data() + weights_[i].offset; }
+
+ private:
+  bool built_ = false;
+  Shape input_shape_, output_shape_;
+  std::vector<WeightSpec> weights_;
+  std::vector<T> params_;
+};
+
+}  // namespace eigennet

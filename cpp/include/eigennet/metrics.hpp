@@ -1,0 +1,63 @@
+// Metrics accumulated natively during an epoch. Contract: reset() clears the state,
+// update(y_true, y_pred, sample_weight) adds a batch (sample_weight may be null), result()
+// is the value Keras would report for everything since the last reset.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eigennet/tensor.hpp"
+
+namespace eigennet {
+
+template <class T>
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  virtual void reset() = 0;
+  virtual void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) = 0;
+  virtual double result() const = 0;
+};
+
+// Keras MeanMetricWrapper metrics: a per-sample value, averaged with sample weights.
+enum class SampleMetricKind {
+  BinaryAccuracy,
+  CategoricalAccuracy,
+  SparseCategoricalAccuracy,
+  MeanSquaredError,
+  MeanAbsoluteError,
+};
+
+SampleMetricKind sample_metric_from_name(const std::string& name);
+
+template <class T>
+class SampleMeanMetric : public Metric<T> {
+ public:
+  SampleMeanMetric(SampleMetricKind kind, double threshold) : kind_(kind), threshold_(T(threshold)) {}
+  void reset() override { total_ = count_ = 0; }
+  void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) override;
+  double result() const override { return count_ > 0 ? total_ / count_ : 0.0; }
+
+ private:
+  double value(const T* t, Index t_cols, const T* p, Index p_cols) const;
+  SampleMetricKind kind_;
+  T threshold_;
+  double total_ = 0, count_ = 0;
+};
+
+// The running weighted mean of batch losses (Keras's loss tracker, weighted by batch size).
+class MeanTracker {
+ public:
+  void reset() { total_ = count_ = 0; }
+  void add(double value, double weight) {
+    total_ += value * weight;
+    count_ += weight;
+  }
+  double result() const { return count_ > 0 ? total_ / count_ : 0.0; }
+
+ private:
+  double total_ = 0, count_ = 0;
+};
+
+}  // namespace eigennet

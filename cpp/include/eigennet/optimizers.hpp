@@ -1,0 +1,105 @@
+// Optimizers with Keras 3 update rules. The base owns what every optimizer shares: gradient
+// clipping (clipnorm per weight tensor, global_clipnorm, clipvalue), decoupled weight decay
+// (var -= var * weight_decay * lr, before the update, as Keras's base optimizer), the step
+// counter (advanced once per step) and the slot buffers — one flat buffer per slot, laid out
+// like the flat gradient buffer. A subclass names its slots and its per-element rule.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eigennet/tensor.hpp"
+
+namespace eigennet {
+
+// One weight tensor: where it lives and where its gradient/slots sit in the flat buffers.
+template <class T>
+struct Segment {
+  T* param;
+  Index size;
+  Index offset;
+};
+
+struct OptimizerConfig {
+  double learning_rate = 0.001;
+  double weight_decay = 0;     // 0: none
+  double clipnorm = 0;         // 0: none
+  double global_clipnorm = 0;  // 0: none
+  double clipvalue = 0;        // 0: none
+};
+
+template <class T>
+class Optimizer {
+ public:
+  explicit Optimizer(const OptimizerConfig& config);
+  virtual ~Optimizer() = default;
+
+  // One step over all segments; grad is the flat gradient buffer (clipped in place).
+  // Slots are created on the first step; later steps must pass the same layout.
+  void step(const std::vector<Segment<T>>& segments, T* grad);
+
+  int64_t iterations() const { return iterations_; }
+  void set_iterations(int64_t n) { iterations_ = n; }
+  double learning_rate() const { return config_.learning_rate; }
+  void set_learning_rate(double lr);
+  bool built() const { return built_; }
+
+  // Slot state for saving and tests: names and the flat buffers.
+  virtual std::vector<std::string> slot_names() const = 0;
+  std::vector<T>& slot(size_t i) { return slot_buffers_.at(i); }
+
+ protected:
+  struct StepScalars {
+    T lr;
+    int64_t step;  // 1-based step number of this update
+  };
+  virtual T slot_initial_value(size_t) const { return T(0); }
+  // Updates params p[0..n) with gradient g; `offset` locates them in the slot buffers.
+  virtual void update(T* p, const T* g, Index offset, Index n, const StepScalars& s) = 0;
+  T* slot_data(size_t i, Index offset) { return slot_buffers_[i].data() + offset; }
+
+ private:
+  void build(Index total);
+  void clip(const std::vector<Segment<T>>& segments, T* grad) const;
+
+  OptimizerConfig config_;
+  int64_t iterations_ = 0;
+  bool built_ = false;
+  Index total_ = 0;
+  std::vector<std::vector<T>> slot_buffers_;
+};
+
+struct SGDConfig {
+  double momentum = 0;
+  bool nesterov = false;
+};
+struct AdagradConfig {
+  double initial_accumulator_value = 0.1;
+  double epsilon = 1e-7;
+};
+struct RMSpropConfig {
+  double rho = 0.9;
+  double momentum = 0;
+  double epsilon = 1e-7;
+  bool centered = false;
+};
+struct AdamConfig {
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  bool amsgrad = false;
+};
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_sgd(const OptimizerConfig& base, const SGDConfig& c);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adagrad(const OptimizerConfig& base, const AdagradConfig& c);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_rmsprop(const OptimizerConfig& base, const RMSpropConfig& c);
+// Adam and AdamW share the rule; AdamW is Adam with base.weight_decay set.
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adam(const OptimizerConfig& base, const AdamConfig& c);
+
+}  // namespace eigennet

@@ -1,0 +1,28 @@
+// A growable scratch buffer: views of any size up to the largest seen so far reuse one
+// allocation, so the last partial batch of an epoch does not reallocate.
+#pragma once
+
+#include <stdexcept>
+
+#include "eigennet/tensor.hpp"
+
+namespace eigennet {
+
+template <class T>
+class Workspace {
+ public:
+  MatrixMap<T> view(Index rows, Index cols) {
+    reserve(rows * cols);
+    return MatrixMap<T>(data_.data(), rows, cols);
+  }
+  T* data() { return data_.data(); }
+
+ private:
+  void reserve(Index n) {
+    if (n < 0) throw std::length_error("negative workspace size");
+    if (static_cast<size_t>(n) > data_.size()) data_.resize(static_cast<size_t>(n));
+  }
+  std::vector<T> data_;
+};
+
+}  // namespace eigennet

@@ -1,0 +1,64 @@
+#include "eigennet/layers/dense.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace eigennet {
+
+template <class T>
+Dense<T>::Dense(Index units, Activation activation, bool use_bias)
+    : units_(units), activation_(activation), use_bias_(use_bias) {
+  if (units <= 0) throw std::invalid_argument("Dense units must be a positive integer, got " + std::to_string(units));
+}
+
+template <class T>
+Shape Dense<T>::do_build(const Shape& input_shape) {
+  if (input_shape.empty()) throw std::invalid_argument("Dense needs an input of rank >= 2 (batch, features)");
+  in_ = input_shape.back();
+  if (in_ <= 0) throw std::invalid_argument("Dense input's last dimension must be positive");
+  this->add_weight("kernel", {in_, units_});
+  if (use_bias_) this->add_weight("bias", {units_});
+  Shape out = input_shape;
+  out.back() = units_;
+  return out;
+}
+
+// Dense acts on the last axis: a batch of rank-N samples is a (rows * outer, in) matrix.
+template <class T>
+void Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
+  const Index rows = x.size() / in_;
+  ConstMatrixMap<T> xs(x.data(), rows, in_);
+  MatrixMap<T> z(activation_needs_input(activation_) ? preactivation_.view(rows, units_).data() : y.data(), rows,
+                 units_);
+  ConstMatrixMap<T> kernel(this->weight(0), in_, units_);
+  z.noalias() = xs * kernel;
+  if (use_bias_) z.rowwise() += ConstRowVectorMap<T>(this->weight(1), units_);
+  MatrixMap<T> ys(y.data(), rows, units_);
+  if (activation_ != Activation::Linear || z.data() != ys.data())
+    activation_forward<T>(activation_, ConstMatrixMap<T>(z.data(), rows, units_), ys);
+}
+
+template <class T>
+void Dense<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
+                        MatrixMap<T>* grad_x) {
+  const Index rows = x.size() / in_;
+  ConstMatrixMap<T> xs(x.data(), rows, in_);
+  MatrixMap<T> dz(grad_y.data(), rows, units_);
+  const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
+  activation_backward<T>(activation_, ConstMatrixMap<T>(z, rows, units_), ConstMatrixMap<T>(y.data(), rows, units_),
+                         dz);
+  if (param_grad) {
+    MatrixMap<T> dkernel(param_grad, in_, units_);
+    dkernel.noalias() = xs.transpose() * dz;
+    if (use_bias_) RowVectorMap<T>(param_grad + in_ * units_, units_).noalias() = dz.colwise().sum();
+  }
+  if (grad_x) {
+    MatrixMap<T> dx(grad_x->data(), rows, in_);
+    dx.noalias() = dz * ConstMatrixMap<T>(this->weight(0), in_, units_).transpose();
+  }
+}
+
+template class Dense<float>;
+template class Dense<double>;
+
+}  // namespace eigennet

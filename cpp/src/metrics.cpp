@@ -1,0 +1,64 @@
+#include "eigennet/metrics.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace eigennet {
+namespace {
+
+template <class T>
+Index argmax(const T* p, Index n) {
+  Index best = 0;
+  for (Index j = 1; j < n; ++j)
+    if (p[j] > p[best]) best = j;
+  return best;
+}
+
+}  // namespace
+
+SampleMetricKind sample_metric_from_name(const std::string& name) {
+  if (name == "binary_accuracy") return SampleMetricKind::BinaryAccuracy;
+  if (name == "categorical_accuracy") return SampleMetricKind::CategoricalAccuracy;
+  if (name == "sparse_categorical_accuracy") return SampleMetricKind::SparseCategoricalAccuracy;
+  if (name == "mean_squared_error") return SampleMetricKind::MeanSquaredError;
+  if (name == "mean_absolute_error") return SampleMetricKind::MeanAbsoluteError;
+  throw std::invalid_argument("Unknown native metric '" + name + "'");
+}
+
+template <class T>
+double SampleMeanMetric<T>::value(const T* t, Index t_cols, const T* p, Index p_cols) const {
+  switch (kind_) {
+    case SampleMetricKind::BinaryAccuracy: {
+      double hits = 0;
+      for (Index j = 0; j < p_cols; ++j) hits += t[j] == T(p[j] > threshold_);
+      return hits / double(p_cols);
+    }
+    case SampleMetricKind::CategoricalAccuracy: return argmax(t, t_cols) == argmax(p, p_cols);
+    case SampleMetricKind::SparseCategoricalAccuracy: return Index(t[0]) == argmax(p, p_cols);
+    case SampleMetricKind::MeanSquaredError: {
+      double s = 0;
+      for (Index j = 0; j < p_cols; ++j) s += double(p[j] - t[j]) * double(p[j] - t[j]);
+      return s / double(p_cols);
+    }
+    case SampleMetricKind::MeanAbsoluteError: {
+      double s = 0;
+      for (Index j = 0; j < p_cols; ++j) s += std::abs(double(p[j] - t[j]));
+      return s / double(p_cols);
+    }
+  }
+  return 0;
+}
+
+template <class T>
+void SampleMeanMetric<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) {
+  for (Index r = 0; r < y_pred.rows(); ++r) {
+    const double w = sample_weight ? double(sample_weight[r]) : 1.0;
+    total_ += w * value(y_true.row(r).data(), y_true.cols(), y_pred.row(r).data(), y_pred.cols());
+    count_ += w;
+  }
+}
+
+template class SampleMeanMetric<float>;
+template class SampleMeanMetric<double>;
+
+}  // namespace eigennet

@@ -1,0 +1,216 @@
+#include "eigennet/trainer.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace eigennet {
+namespace {
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Fisher-Yates with splitmix64 and an explicit unbiased bounded draw: a seed gives the same
+// order on every platform (std:: distributions are implementation-defined), and seeding
+// costs nothing, which matters for one-sample epochs.
+void shuffle_indices(std::vector<Index>& order, uint64_t seed) {
+  uint64_t state = seed;
+  for (size_t i = order.size(); i > 1; --i) {
+    const uint64_t bound = i, limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t r;
+    do r = splitmix64(state);
+    while (r >= limit);
+    std::swap(order[i - 1], order[static_cast<size_t>(r % bound)]);
+  }
+}
+
+// The seed of one epoch: a pure function of (fit seed, epoch), so running epochs one call at a
+// time gives the same shuffles as one call for all of them (splitmix64 finaliser).
+uint64_t epoch_seed(uint64_t seed, Index epoch) {
+  uint64_t state = seed ^ (0xD1B54A32D192ED03ULL * static_cast<uint64_t>(epoch + 1));
+  return splitmix64(state);
+}
+
+template <class T>
+void gather_rows(ConstMatrixMap<T> src, const Index* rows, Index n, T* dst) {
+  const Index cols = src.cols();
+  for (Index i = 0; i < n; ++i) std::copy_n(src.data() + rows[i] * cols, cols, dst + i * cols);
+}
+
+}  // namespace
+
+template <class T>
+Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss, std::shared_ptr<Optimizer<T>> optimizer,
+                    std::vector<std::unique_ptr<Metric<T>>> metrics, const std::vector<bool>& trainable)
+    : network_(std::move(network)), loss_(loss), optimizer_(std::move(optimizer)), metrics_(std::move(metrics)) {
+  const auto& layers = network_->layers();
+  if (trainable.size() != layers.size()) throw std::invalid_argument("one trainable flag per layer expected");
+  Index total = 0;
+  std::vector<Index> offsets(layers.size(), -1);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!trainable[i] || layers[i]->param_count() == 0) continue;
+    offsets[i] = total;
+    for (const auto& w : layers[i]->weights()) segments_.push_back({layers[i]->params() + w.offset, w.size, total + w.offset});
+    total += layers[i]->param_count();
+  }
+  grads_.assign(static_cast<size_t>(total), T(0));
+  for (Index off : offsets) layer_grads_.push_back(off < 0 ? nullptr : grads_.data() + off);
+}
+
+template <class T>
+void Trainer<T>::check(const Dataset<T>& data) const {
+  if (data.x.cols() != network_->input_size())
+    throw std::invalid_argument("x has " + std::to_string(data.x.cols()) + " features per sample, the model expects " +
+                                std::to_string(network_->input_size()));
+  if (data.x.rows() == 0) throw std::invalid_argument("no samples: x is empty");
+  loss_.check_targets(data.y, data.x.rows(), network_->output_size());
+}
+
+template <class T>
+void Trainer<T>::reset_metrics() {
+  loss_tracker_.reset();
+  for (auto& m : metrics_) m->reset();
+}
+
+template <class T>
+std::vector<double> Trainer<T>::logs() const {
+  std::vector<double> out{loss_tracker_.result()};
+  for (const auto& m : metrics_) out.push_back(m->result());
+  return out;
+}
+
+template <class T>
+double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn) {
+  ConstMatrixMap<T> pred = network_->forward(x, learn);
+  MatrixMap<T> grad_out = grad_output_.view(pred.rows(), pred.cols());
+  const double loss = loss_.value_and_grad(y, pred, sw, grad_out);
+  for (auto& m : metrics_) m->update(y, pred, sw);
+  loss_tracker_.add(loss, double(x.rows()));
+  if (learn && !segments_.empty()) {
+    network_->backward(x, grad_out, layer_grads_);
+    optimizer_->step(segments_, grads_.data());
+  }
+  return loss;
+}
+
+template <class T>
+std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
+                                          const BatchCallback& on_batch) {
+  const Index n = data.x.rows(), xc = data.x.cols(), yc = data.y.cols();
+  reset_metrics();
+  if (shuffle) {
+    order_.resize(static_cast<size_t>(n));
+    for (Index i = 0; i < n; ++i) order_[static_cast<size_t>(i)] = i;
+    shuffle_indices(order_, seed);
+  }
+  Index batch = 0;
+  for (Index start = 0; start < n; start += batch_size, ++batch) {
+    const Index rows = std::min(batch_size, n - start);
+    if (shuffle) {
+      const Index* idx = order_.data() + start;
+      MatrixMap<T> bx = batch_x_.view(rows, xc), by = batch_y_.view(rows, yc);
+      gather_rows(data.x, idx, rows, bx.data());
+      gather_rows(data.y, idx, rows, by.data());
+      const T* sw = nullptr;
+      if (data.sample_weight) {
+        T* w = batch_w_.view(rows, 1).data();
+        for (Index i = 0; i < rows; ++i) w[i] = data.sample_weight[idx[i]];
+        sw = w;
+      }
+      step(ConstMatrixMap<T>(bx.data(), rows, xc), ConstMatrixMap<T>(by.data(), rows, yc), sw, true);
+    } else {
+      step(ConstMatrixMap<T>(data.x.data() + start * xc, rows, xc), ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
+           data.sample_weight ? data.sample_weight + start : nullptr, true);
+    }
+    if (on_batch && on_batch(batch, logs())) break;
+  }
+  return logs();
+}
+
+template <class T>
+std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index batch_size, Index initial_epoch,
+                                                 Index epochs, bool shuffle, uint64_t seed, const EpochCallback& on_epoch,
+                                                 const BatchCallback& on_batch) {
+  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
+  check(data);
+  std::vector<std::vector<double>> history;
+  for (Index epoch = initial_epoch; epoch < epochs; ++epoch) {
+    history.push_back(run_epoch(data, batch_size, shuffle, epoch_seed(seed, epoch), on_batch));
+    if (on_epoch && on_epoch(epoch, history.back())) break;
+  }
+  return history;
+}
+
+template <class T>
+std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_size, const BatchCallback& on_batch) {
+  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
+  check(data);
+  reset_metrics();
+  const Index n = data.x.rows(), xc = data.x.cols(), yc = data.y.cols();
+  Index batch = 0;
+  for (Index start = 0; start < n; start += batch_size, ++batch) {
+    const Index rows = std::min(batch_size, n - start);
+    step(ConstMatrixMap<T>(data.x.data() + start * xc, rows, xc), ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
+         data.sample_weight ? data.sample_weight + start : nullptr, false);
+    if (on_batch && on_batch(batch, logs())) break;
+  }
+  return logs();
+}
+
+template <class T>
+void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out, const BatchCallback& on_batch) {
+  std::lock_guard<std::recursive_mutex> lock(network.mutex());
+  if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
+  if (x.cols() != network.input_size() || out.cols() != network.output_size() || out.rows() != x.rows())
+    throw std::invalid_argument("predict: input or output shape does not match the model");
+  const Index n = x.rows(), xc = x.cols(), oc = out.cols();
+  Index batch = 0;
+  for (Index start = 0; start < n; start += batch_size, ++batch) {
+    const Index rows = std::min(batch_size, n - start);
+    ConstMatrixMap<T> y = network.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), false);
+    MatrixMap<T>(out.data() + start * oc, rows, oc) = y;
+    if (on_batch && on_batch(batch, {})) break;
+  }
+}
+
+template <class T>
+std::vector<double> Trainer<T>::train_on_batch(const Dataset<T>& data) {
+  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  check(data);
+  reset_metrics();
+  step(data.x, data.y, data.sample_weight, true);
+  return logs();
+}
+
+template <class T>
+std::vector<double> Trainer<T>::test_on_batch(const Dataset<T>& data) {
+  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  check(data);
+  reset_metrics();
+  step(data.x, data.y, data.sample_weight, false);
+  return logs();
+}
+
+template <class T>
+double Trainer<T>::compute_gradients(const Dataset<T>& data) {
+  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  check(data);
+  ConstMatrixMap<T> pred = network_->forward(data.x, true);
+  MatrixMap<T> grad_out = grad_output_.view(pred.rows(), pred.cols());
+  const double loss = loss_.value_and_grad(data.y, pred, data.sample_weight, grad_out);
+  std::fill(grads_.begin(), grads_.end(), T(0));
+  network_->backward(data.x, grad_out, layer_grads_);
+  return loss;
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+template void predict<float>(Network<float>&, ConstMatrixMap<float>, Index, MatrixMap<float>, const BatchCallback&);
+template void predict<double>(Network<double>&, ConstMatrixMap<double>, Index, MatrixMap<double>, const BatchCallback&);
+
+}  // namespace eigennet

@@ -1,0 +1,26 @@
+"""eigennet: Keras-compatible deep learning on a fast native CPU core.
+
+Use it as Keras: `import eigennet as keras`. This module lists the public API.
+"""
+
+from eigennet import (
+    activations,
+    callbacks,
+    config,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    utils,
+)
+from eigennet.layers import Input
+from eigennet.models import Model, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input", "Model", "Sequential", "__version__", "activations", "callbacks", "config",
+    "initializers", "layers", "losses", "metrics", "models", "optimizers", "utils",
+]

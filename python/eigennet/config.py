@@ -1,0 +1,46 @@
+"""Global settings: float type, epsilon and thread count (Keras's `keras.config`)."""
+
+from __future__ import annotations
+
+from eigennet import _core
+
+_FLOATX = "float32"
+_SUPPORTED_FLOATX = ("float32", "float64")
+
+
+def floatx() -> str:
+    """Returns the default float type of new layers and models, as a string."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Sets the default float type: "float32" (default) or "float64".
+
+    Models built afterwards use it for weights, computation and outputs.
+    """
+    global _FLOATX
+    value = str(value)
+    if value not in _SUPPORTED_FLOATX:
+        raise ValueError(f"Unknown floatx {value!r}. eigennet supports: {', '.join(_SUPPORTED_FLOATX)}")
+    _FLOATX = value
+
+
+def epsilon() -> float:
+    """The fuzz factor of losses and optimizers (Keras: 1e-7)."""
+    return 1e-7
+
+
+def set_num_threads(n: int) -> None:
+    """Sets how many threads the native core (OpenMP loops and Eigen GEMM) may use.
+
+    The default honours `OMP_NUM_THREADS`, else the number of cores. Never ask for more
+    threads than free cores: an oversubscribed GEMM slows down several-fold.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"num_threads must be an integer >= 1, got {n!r}")
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Returns the number of threads the native core uses."""
+    return _core.get_num_threads()

@@ -1,0 +1,8 @@
+"""Layers. One layer family per module."""
+
+from eigennet.layers.activation import Activation
+from eigennet.layers.dense import Dense
+from eigennet.layers.input_layer import Input, InputLayer
+from eigennet.layers.layer import Layer, Variable
+
+__all__ = ["Activation", "Dense", "Input", "InputLayer", "Layer", "Variable"]

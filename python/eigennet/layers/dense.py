@@ -1,0 +1,60 @@
+"""Dense (fully connected) layer."""
+
+from __future__ import annotations
+
+from eigennet import _core, activations, initializers
+from eigennet.layers.layer import Layer
+
+
+class Dense(Layer):
+    """Just your regular densely-connected layer: `activation(inputs @ kernel + bias)`.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        activation: Activation name or function of `eigennet.activations`
+            (default None: linear).
+        use_bias: Whether the layer uses a bias vector (default True).
+        kernel_initializer: Initializer of the kernel (default "glorot_uniform").
+        bias_initializer: Initializer of the bias (default "zeros").
+
+    Input shape: N-D array `(batch_size, ..., input_dim)`.
+    Output shape: `(batch_size, ..., units)`.
+    Weights, in Keras order: kernel `(input_dim, units)`, then bias `(units,)`.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ValueError(f"Dense units must be a positive integer, got {units!r}")
+        self.units = units
+        self._activation_name = activations.native_name(activation)
+        self.activation = activations.get(self._activation_name)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def _make_core(self, dtype):
+        return getattr(_core, f"Dense_{dtype}")(self.units, self._activation_name, self.use_bias)
+
+    def _initialize(self):
+        weights = self.weights
+        weights[0].assign(self.kernel_initializer(weights[0].shape, self.dtype))
+        if self.use_bias:
+            weights[1].assign(self.bias_initializer(weights[1].shape, self.dtype))
+
+    @property
+    def kernel(self):
+        return self.weights[0]
+
+    @property
+    def bias(self):
+        return self.weights[1] if self.use_bias else None
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self._activation_name,
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer)
+                if isinstance(self.kernel_initializer, initializers.Initializer) else None,
+                "bias_initializer": initializers.serialize(self.bias_initializer)
+                if isinstance(self.bias_initializer, initializers.Initializer) else None}

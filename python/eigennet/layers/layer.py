@@ -1,0 +1,197 @@
+"""The Layer base class and Variable, a view of one weight tensor in the native core."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from eigennet import config
+
+_name_counts: dict[str, int] = defaultdict(int)
+
+
+def unique_name(prefix: str) -> str:
+    """Keras-style auto names: dense, dense_1, dense_2, ..."""
+    count = _name_counts[prefix]
+    _name_counts[prefix] += 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("_2_d", "2d").replace("_1_d", "1d")
+
+
+def normalize_shape(shape, what: str = "shape") -> tuple[int, ...]:
+    """A sample shape (no batch axis) as a tuple of positive ints."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{what} must be a tuple of positive integers, got {shape!r}") from None
+    for d in shape:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0:
+            raise ValueError(f"{what} must be a tuple of positive integers, got {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
+class Variable:
+    """One weight tensor of a built layer (e.g. a Dense kernel). It reads and writes the
+    layer's parameters in the native core: `numpy()` returns a copy, `assign` writes."""
+
+    def __init__(self, layer: Layer, name: str, shape: tuple, offset: int, size: int):
+        self._layer, self.name, self.shape = layer, name, tuple(shape)
+        self._slice = slice(offset, offset + size)
+
+    @property
+    def path(self) -> str:
+        return f"{self._layer.name}/{self.name}"
+
+    @property
+    def dtype(self) -> str:
+        return str(self._layer._params.dtype)
+
+    @property
+    def trainable(self) -> bool:
+        return self._layer.trainable
+
+    def numpy(self) -> np.ndarray:
+        return self._layer._params[self._slice].reshape(self.shape).copy()
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.numpy()
+
+    def assign(self, value) -> None:
+        value = np.asarray(value)
+        if value.shape != self.shape:
+            raise ValueError(f"Cannot assign a value of shape {value.shape} to variable "
+                             f"{self.path} of shape {self.shape}")
+        if not np.issubdtype(value.dtype, np.number):
+            raise TypeError(f"Cannot assign a non-numeric value (dtype {value.dtype}) to {self.path}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"Cannot assign NaN or inf to {self.path}")
+        self._layer._params[self._slice] = value.ravel()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+
+class Layer:
+    """Base layer. A layer is configured in Python and, once built for an input shape,
+    computes in the native core. Subclasses implement `_make_core(dtype)` and
+    `_initialize(weights)`, and report their config."""
+
+    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
+                 input_shape=None, input_dim=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword argument(s) passed to {type(self).__name__}: "
+                            f"{', '.join(sorted(kwargs))}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        if dtype is not None and str(np.dtype(dtype)) not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self._dtype = None if dtype is None else str(np.dtype(dtype))
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        self._input_shape_arg = None if input_shape is None else normalize_shape(input_shape, "input_shape")
+        self._core = None
+        self._params = None
+        self.input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+
+    # -- building --------------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        return self._core is not None
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype or config.floatx()
+
+    def build(self, input_shape) -> None:
+        """Creates the weights for inputs of `input_shape` (batch axis first, may be None)."""
+        if self.built:
+            return
+        sample_shape = normalize_shape(tuple(input_shape)[1:], "input shape")
+        core = self._make_core(self.dtype)
+        out = core.build(list(sample_shape))
+        self._core = core
+        self._params = core.params()
+        self.input_shape = (None, *sample_shape)
+        self.output_shape = (None, *out)
+        self._initialize()
+
+    def _make_core(self, dtype: str):
+        raise NotImplementedError
+
+    def _initialize(self) -> None:
+        """Fills the freshly built weights (zeros in the core) from the initializers."""
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        if not self.built:
+            self.build(input_shape)
+        return (tuple(input_shape)[0], *self.output_shape[1:])
+
+    # -- weights ---------------------------------------------------------------------
+    @property
+    def weights(self) -> list[Variable]:
+        if not self.built:
+            return []
+        return [Variable(self, name, shape, offset, size) for name, shape, offset, size in self._core.weights()]
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return self.weights if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return [] if self.trainable else self.weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        return self.weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"Layer {self.name!r} expects {len(own)} weight arrays, got {len(weights)}")
+        for var, value in zip(own, weights):
+            if np.shape(value) != var.shape:
+                raise ValueError(f"Layer {self.name!r} weight {var.name!r} has shape {var.shape}, "
+                                 f"got an array of shape {np.shape(value)}")
+        for var, value in zip(own, weights):
+            var.assign(value)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"Layer {self.name!r} is not built yet, so its weights do not exist")
+        return int(self._core.param_count)
+
+    # -- inference -------------------------------------------------------------------
+    def __call__(self, inputs, training: bool = False):
+        """Applies the layer to a NumPy batch and returns the result."""
+        from eigennet.models.sequential import Sequential
+
+        return Sequential([self])(inputs, training=training)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

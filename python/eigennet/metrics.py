@@ -1,0 +1,195 @@
+"""Metrics. In `fit`/`evaluate` they accumulate natively; the classes can also be used on
+their own with `update_state`, `result` and `reset_state`, as in Keras."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eigennet import losses as _losses
+
+
+def _pair(y_true, y_pred):
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.float64)
+    if y_true.ndim == y_pred.ndim - 1:
+        y_true = y_true[..., None]
+    return y_true, y_pred
+
+
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
+    """Per sample: the fraction of outputs where `(y_pred > threshold) == y_true`."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return np.mean(y_true == (y_pred > threshold), axis=-1)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """Per sample: 1.0 where argmax(y_pred) equals argmax(y_true)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float64)
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """Per sample: 1.0 where argmax(y_pred) equals the integer label."""
+    y_pred = np.asarray(y_pred)
+    y_true = np.asarray(y_true).reshape(y_pred.shape[:-1])
+    return (y_true == np.argmax(y_pred, axis=-1)).astype(np.float64)
+
+
+mean_squared_error = _losses.mean_squared_error
+mean_absolute_error = _losses.mean_absolute_error
+mse = mean_squared_error
+mae = mean_absolute_error
+
+
+class Metric:
+    """Base metric: `update_state(y_true, y_pred, sample_weight=None)`, `result()`,
+    `reset_state()`."""
+
+    def __init__(self, name: str | None = None, dtype=None):
+        self.name = name or type(self).__name__.lower()
+        self.dtype = dtype
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        raise NotImplementedError
+
+    def result(self) -> float:
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        raise NotImplementedError
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+
+class MeanMetricWrapper(Metric):
+    """The weighted mean of a per-sample function (how Keras wraps accuracy, mse, mae)."""
+
+    # The native accumulator implementing this metric in fit/evaluate, and its threshold.
+    _native = ""
+
+    def __init__(self, fn, name: str | None = None, dtype=None, **fn_kwargs):
+        super().__init__(name or fn.__name__, dtype)
+        self._fn, self._fn_kwargs = fn, fn_kwargs
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = np.asarray(self._fn(y_true, y_pred, **self._fn_kwargs), dtype=np.float64).ravel()
+        weights = np.ones_like(values) if sample_weight is None else \
+            np.broadcast_to(np.asarray(sample_weight, dtype=np.float64).ravel(), values.shape)
+        self._total += float(np.sum(values * weights))
+        self._count += float(np.sum(weights))
+
+    def result(self) -> float:
+        return self._total / self._count if self._count else 0.0
+
+    def reset_state(self):
+        self._total = self._count = 0.0
+
+    def native_spec(self) -> tuple[str, float]:
+        return self._native, float(self._fn_kwargs.get("threshold", 0.5))
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often `y_pred > threshold` equals the binary label (threshold 0.5)."""
+
+    _native = "binary_accuracy"
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        super().__init__(binary_accuracy, name, dtype, threshold=threshold)
+        self.threshold = threshold
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often argmax(y_pred) matches argmax of the one-hot label."""
+
+    _native = "categorical_accuracy"
+
+    def __init__(self, name="categorical_accuracy", dtype=None):
+        super().__init__(categorical_accuracy, name, dtype)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often argmax(y_pred) matches the integer label."""
+
+    _native = "sparse_categorical_accuracy"
+
+    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+        super().__init__(sparse_categorical_accuracy, name, dtype)
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """Mean squared error."""
+
+    _native = "mean_squared_error"
+
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name, dtype)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """Mean absolute error."""
+
+    _native = "mean_absolute_error"
+
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, name, dtype)
+
+
+_BY_NAME = {
+    "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+}
+_BY_FUNCTION = {
+    binary_accuracy: BinaryAccuracy, categorical_accuracy: CategoricalAccuracy,
+    sparse_categorical_accuracy: SparseCategoricalAccuracy,
+    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+}
+_BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_FUNCTION.values()}
+
+
+def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> MeanMetricWrapper:
+    """The metric object `compile(metrics=[identifier])` means, named as Keras names it.
+
+    "accuracy"/"acc" become binary, sparse or categorical accuracy from the shapes, as
+    Keras 3's compile utilities decide it.
+    """
+    if isinstance(identifier, MeanMetricWrapper):
+        if not identifier._native:
+            raise ValueError(f"Metric {identifier.name!r} has no native implementation")
+        return identifier
+    if isinstance(identifier, str):
+        if identifier in ("accuracy", "acc"):
+            y_pred_last = y_pred_shape[-1]
+            is_binary = y_pred_last == 1
+            is_sparse = len(y_true_shape) < len(y_pred_shape) or (
+                y_true_shape[-1] == 1 and y_pred_last > 1)
+            cls = BinaryAccuracy if is_binary else (
+                SparseCategoricalAccuracy if is_sparse else CategoricalAccuracy)
+            return cls(name=identifier)
+        cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown metric {identifier!r}. Valid metrics: accuracy, acc, "
+                             f"{', '.join(sorted(_BY_NAME))}")
+        return cls(name=identifier)
+    if isinstance(identifier, type) and issubclass(identifier, MeanMetricWrapper):
+        return identifier()
+    if identifier in _BY_FUNCTION:
+        return _BY_FUNCTION[identifier](name=identifier.__name__)
+    raise ValueError(
+        f"Metric {identifier!r} is not supported: use a name or a metric of eigennet.metrics"
+    )
+
+
+def get(identifier):
+    """Returns a metric object for a name, class or function (accuracy needs shapes: see
+    Model.compile)."""
+    if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
+        raise ValueError("'accuracy' is resolved from the data's shapes inside compile/fit")
+    return resolve(identifier, (), ())

@@ -1,0 +1,100 @@
+"""Validation and one-time conversion of user arrays at the Python boundary."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _numeric(a, what: str) -> np.ndarray:
+    if a is None:
+        raise ValueError(f"{what} is None: pass a NumPy array")
+    arr = np.asarray(a)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{what} must be a numeric array, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{what} must be real-valued, got dtype {arr.dtype}")
+    return arr
+
+
+def check_finite(arr: np.ndarray, what: str) -> None:
+    """Raises ValueError naming the first sample that holds NaN or inf."""
+    if not np.issubdtype(arr.dtype, np.floating):
+        return
+    # One pass without a temporary; only a non-finite sum needs the element-wise search
+    # (it also catches sums that merely overflow, which the search then clears).
+    if np.isfinite(np.sum(arr, dtype=np.float64)):
+        return
+    bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{what} contains NaN or inf (first at sample {int(np.argmax(bad))}); "
+                         "clean or impute the data before training")
+
+
+def as_features(x, dtype: str, what: str = "x") -> np.ndarray:
+    """x as a C-contiguous array of `dtype` with at least 2 dimensions, checked."""
+    arr = _numeric(x, what)
+    if arr.ndim < 2:
+        raise ValueError(f"{what} must have a batch axis and a feature axis (rank >= 2), got shape "
+                         f"{arr.shape}; for one feature per sample use x.reshape(-1, 1)")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{what} is empty (0 samples)")
+    if arr.size == 0:
+        raise ValueError(f"{what} has samples with no features (shape {arr.shape})")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    check_finite(arr, what)
+    return arr
+
+
+def as_targets(y, n: int, output_shape: tuple, sparse: bool, dtype: str, what: str = "y") -> np.ndarray:
+    """y as a (n, columns) C-contiguous array the native loss accepts, checked."""
+    arr = _numeric(y, what)
+    if arr.ndim == 0:
+        raise ValueError(f"{what} must hold one target per sample, got a scalar")
+    if arr.shape[0] != n:
+        raise ValueError(f"x and {what} hold different numbers of samples: {n} and {arr.shape[0]}")
+    out = tuple(output_shape)
+    if sparse:
+        if arr.shape[1:] not in (out[:-1], out[:-1] + (1,)):
+            raise ValueError(f"{what} must hold one integer class label per sample for "
+                             f"sparse_categorical_crossentropy, got shape {arr.shape}")
+        classes = out[-1]
+        labels = arr.reshape(n, -1)
+        if np.issubdtype(labels.dtype, np.floating):
+            check_finite(labels, what)
+            if not np.all(labels == np.floor(labels)):
+                raise ValueError(f"{what} holds non-integer class labels")
+        low, high = labels.min(), labels.max()
+        if low < 0 or high >= classes:
+            raise ValueError(f"{what} holds class labels in [{low}, {high}] but the model outputs "
+                             f"{classes} classes: labels must be in [0, {classes - 1}]")
+        return np.ascontiguousarray(labels.reshape(n, -1), dtype=dtype)
+    if arr.shape[1:] != out:
+        if arr.shape[1:] + (1,) == out:  # Keras expands (batch,) to (batch, 1)
+            arr = arr[..., None]
+        else:
+            raise ValueError(f"{what} has shape {arr.shape} but the model outputs samples of shape "
+                             f"{out}: targets must have shape {(n, *out)}")
+    arr = np.ascontiguousarray(arr.reshape(n, -1), dtype=dtype)
+    check_finite(arr, what)
+    return arr
+
+
+def as_sample_weight(sample_weight, n: int, dtype: str) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    arr = _numeric(sample_weight, "sample_weight").reshape(-1)
+    if arr.shape[0] != n:
+        raise ValueError(f"sample_weight must hold one weight per sample ({n}), got {arr.shape[0]}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    check_finite(arr.reshape(n, 1), "sample_weight")
+    if (arr < 0).any():
+        raise ValueError("sample_weight must be non-negative")
+    return arr
+
+
+def positive_int(value, what: str, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{what} must be {'>= 0' if allow_zero else 'a positive integer'}, got {value}")
+    return int(value)

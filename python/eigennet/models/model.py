@@ -1,0 +1,360 @@
+"""Model: compile, fit, evaluate and predict over a native network.
+
+Subclasses (Sequential) provide the structure: `build`, `_flat_layers`, `_network`,
+`input_shape`, `output_shape`, `dtype`. Training runs in the native trainer; Python only
+validates, converts once, and serves callbacks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from eigennet import _core, _random, losses, optimizers
+from eigennet import callbacks as callbacks_module
+from eigennet import metrics as metrics_module
+from eigennet.models import data as data_utils
+from eigennet.models.summary import print_summary
+
+
+class Model:
+    """Base of eigennet models (Keras's `Model` API over a layer stack)."""
+
+    def __init__(self, name: str, trainable: bool = True):
+        self.name = name
+        self.trainable = bool(trainable)
+        self._network = None
+        self._trainer = None
+        self._dtype = None
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._in_fit = False
+
+    # -- weights -----------------------------------------------------------------------
+    @property
+    def weights(self) -> list:
+        return [w for layer, _ in self._flat_layers() for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for layer, trains in self._flat_layers() if trains for w in layer.weights]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for layer, trains in self._flat_layers() if not trains for w in layer.weights]
+
+    @property
+    def variables(self) -> list:
+        return self.weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all weights, in Keras order (per layer: kernel, then bias)."""
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Sets all weights from a list like the one `get_weights` returns."""
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"Model {self.name!r} expects {len(own)} weight arrays, got {len(weights)}")
+        for var, value in zip(own, weights):
+            if np.shape(value) != var.shape:
+                raise ValueError(f"Weight {var.path!r} has shape {var.shape}, got an array of shape "
+                                 f"{np.shape(value)}")
+        for var, value in zip(own, weights):
+            var.assign(value)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"Model {self.name!r} is not built yet: call build() or fit() first")
+        return sum(layer.count_params() for layer, _ in self._flat_layers())
+
+    def summary(self, print_fn=None) -> None:
+        """Prints a table of the layers, output shapes and parameter counts."""
+        print_summary(self, print_fn)
+
+    # -- compile -----------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True) -> None:
+        """Configures the model for training.
+
+        Args:
+            optimizer: Name or optimizer instance (default "rmsprop", as Keras).
+            loss: Name, function of `eigennet.losses` or loss instance.
+            metrics: List of metric names ("accuracy", "mae", ...) or metric objects.
+        The other Keras arguments are accepted; loss_weights and weighted_metrics are not
+        supported for single-output models and must stay None.
+        """
+        if loss_weights is not None or weighted_metrics is not None:
+            raise ValueError("loss_weights and weighted_metrics are not supported by eigennet yet")
+        self.optimizer = optimizers.get(optimizer)
+        self._loss_spec = None if loss is None else losses.spec_of(loss)
+        self.loss = loss
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
+            metrics = [metrics]
+        self._metric_ids = list(metrics)
+        for m in self._metric_ids:  # fail at compile on names that can never resolve
+            if not (isinstance(m, str) and m in ("accuracy", "acc")):
+                metrics_module.resolve(m, (1, 1), (1, 1))
+        self._metrics = None
+        self._trainer = None
+        self.compiled = True
+
+    @property
+    def metrics_names(self) -> list[str]:
+        names = ["loss"]
+        if self._metrics is not None:
+            names += [m.name for m in self._metrics]
+        return names
+
+    def _prepare(self, x, y=None, sample_weight=None, what: str = "x"):
+        """Builds on first use and converts the arrays once."""
+        if not self.built:
+            arr = data_utils._numeric(x, what)
+            if arr.ndim < 2:
+                data_utils.as_features(arr, "float32", what)  # raises the rank error
+            self.build((None, *arr.shape[1:]))
+        x_arr = data_utils.as_features(x, self.dtype, what)
+        if x_arr.shape[1:] != tuple(self.input_shape[1:]):
+            raise ValueError(f"Model {self.name!r} expects inputs of shape {self.input_shape}, got "
+                             f"{(None, *x_arr.shape[1:])}")
+        if y is None:
+            return x_arr, None, None
+        sparse = self._loss_spec is not None and self._loss_spec.name == "sparse_categorical_crossentropy"
+        y_arr = data_utils.as_targets(y, len(x_arr), self.output_shape[1:], sparse, self.dtype)
+        sw = data_utils.as_sample_weight(sample_weight, len(x_arr), self.dtype)
+        return x_arr, y_arr, sw
+
+    def _ensure_trainer(self, y_raw):
+        if not self.compiled:
+            raise RuntimeError("You must call `compile()` before training or evaluating the model")
+        if self._loss_spec is None:
+            raise ValueError("The model was compiled without a loss: pass loss=... to compile()")
+        if self._trainer is None:
+            y_shape = np.shape(y_raw)
+            self._metrics = [metrics_module.resolve(m, y_shape, self.output_shape) for m in self._metric_ids]
+            flat = self._flat_layers()
+            self._trainer = getattr(_core, f"Trainer_{self.dtype}")(
+                self._network, self._loss_spec.core_config(), self.optimizer._core_for(self.dtype),
+                [m.native_spec() for m in self._metrics], [trains for _, trains in flat])
+        return self._trainer
+
+    def _logs(self, values) -> dict:
+        return dict(zip(self.metrics_names, (float(v) for v in values)))
+
+    # -- training ----------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains the model for `epochs` epochs (Keras semantics: shuffles every epoch,
+        the last partial batch included, the epoch loss is the batch-size-weighted mean of the
+        batch losses). Returns a `History`.
+
+        Supported: x, y, batch_size (default 32), epochs, verbose ("auto"=1, 0, 1, 2),
+        callbacks, validation_split, validation_data, shuffle, class_weight, sample_weight,
+        initial_epoch, validation_batch_size, validation_freq.
+        """
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError("steps_per_epoch/validation_steps apply to generators, which eigennet "
+                             "does not accept yet: pass NumPy arrays")
+        epochs = data_utils.positive_int(epochs, "epochs", allow_zero=True)
+        initial_epoch = data_utils.positive_int(initial_epoch, "initial_epoch", allow_zero=True)
+        batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
+        verbose = _verbosity(verbose)
+        if y is None:
+            raise ValueError("fit() needs targets y")
+        if not self.compiled:
+            raise RuntimeError("You must call `compile()` before training the model")
+        if not 0 <= float(validation_split) < 1:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+
+        if validation_split and validation_data is None:
+            x_all, y_all = data_utils._numeric(x, "x"), data_utils._numeric(y, "y")
+            if len(x_all) != len(y_all):
+                raise ValueError(f"x and y hold different numbers of samples: {len(x_all)} and {len(y_all)}")
+            split = int(math.floor(len(x_all) * (1.0 - float(validation_split))))
+            if split == 0 or split == len(x_all):
+                raise ValueError(f"validation_split={validation_split} leaves no training or no "
+                                 f"validation samples out of {len(x_all)}")
+            sw_all = None if sample_weight is None else np.asarray(sample_weight)
+            validation_data = (x_all[split:], y_all[split:]) if sw_all is None else \
+                (x_all[split:], y_all[split:], sw_all[split:])
+            x, y = x_all[:split], y_all[:split]
+            sample_weight = None if sw_all is None else sw_all[:split]
+
+        x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
+        sw = self._apply_class_weight(class_weight, y_arr, sw)
+        trainer = self._ensure_trainer(y)
+        val = None
+        if validation_data is not None:
+            val = self._validation_arrays(validation_data)
+
+        steps = math.ceil(len(x_arr) / batch_size)
+        history = callbacks_module.History()
+        cbs = [history] + list(callbacks or [])
+        if verbose:
+            cbs.append(callbacks_module.ProgbarLogger())
+        cb_list = callbacks_module.CallbackList(cbs, self, verbose=verbose, epochs=epochs, steps=steps)
+        seed = _random.next_seed()
+        self.stop_training = False
+        self._in_fit = True
+        try:
+            cb_list.on_train_begin()
+            python_epochs = val is not None or any(
+                not isinstance(cb, callbacks_module.History) for cb in cbs)
+            if not python_epochs:
+                # Nothing in Python needs epoch events: every epoch runs in one native call.
+                rows = trainer.fit(x_arr, y_arr, sw, batch_size, initial_epoch, epochs, bool(shuffle), seed)
+                for epoch, values in zip(range(initial_epoch, epochs), rows):
+                    history.on_epoch_end(epoch, self._logs(values))
+            else:
+                on_batch = None
+                if cb_list.wants_batches("train"):
+                    def on_batch(batch, values):
+                        cb_list.on_train_batch_begin(batch)
+                        cb_list.on_train_batch_end(batch, self._logs(values))
+                        return self.stop_training
+                for epoch in range(initial_epoch, epochs):
+                    cb_list.on_epoch_begin(epoch)
+                    rows = trainer.fit(x_arr, y_arr, sw, batch_size, epoch, epoch + 1, bool(shuffle), seed,
+                                       None, on_batch)
+                    logs = self._logs(rows[0])
+                    if val is not None and (epoch + 1) % validation_freq == 0:
+                        val_values = trainer.evaluate(*val, validation_batch_size or batch_size)
+                        logs.update({f"val_{k}": v for k, v in self._logs(val_values).items()})
+                    cb_list.on_epoch_end(epoch, logs)
+                    if self.stop_training:
+                        break
+            cb_list.on_train_end()
+        finally:
+            self._in_fit = False
+        history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        self.history = history
+        return history
+
+    def _validation_arrays(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight)")
+        x_val, y_val, *rest = validation_data
+        return self._prepare(x_val, y_val, rest[0] if rest else None, what="validation x")
+
+    def _apply_class_weight(self, class_weight, y_arr, sw):
+        if class_weight is None:
+            return sw
+        if not isinstance(class_weight, dict):
+            raise TypeError("class_weight must be a dict {class index: weight}")
+        labels = y_arr[:, 0] if y_arr.shape[1] == 1 else np.argmax(y_arr, axis=1)
+        if y_arr.shape[1] == 1 and self.output_shape[-1] == 1:
+            labels = np.round(labels)
+        weights = np.ones(len(y_arr), dtype=y_arr.dtype)
+        for cls, w in class_weight.items():
+            weights[labels == cls] = w
+        return weights if sw is None else sw * weights
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """Returns the loss (a float) when compiled without metrics, else the list
+        [loss, metric...]; with return_dict=True a dict {name: value}."""
+        if steps is not None:
+            raise ValueError("steps applies to generators, which eigennet does not accept yet")
+        batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
+        if not self.compiled:
+            raise RuntimeError("You must call `compile()` before evaluating the model")
+        if y is None:
+            raise ValueError("evaluate() needs targets y")
+        verbose = _verbosity(verbose)
+        x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
+        trainer = self._ensure_trainer(y)
+        steps = math.ceil(len(x_arr) / batch_size)
+        cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])
+        cb_list = callbacks_module.CallbackList(cbs, self, verbose=verbose, epochs=1, steps=steps)
+        on_batch = None
+        if cb_list.wants_batches("test"):
+            def on_batch(batch, values):
+                cb_list.on_test_batch_begin(batch)
+                cb_list.on_test_batch_end(batch, self._logs(values))
+                return False
+        cb_list.on_test_begin()
+        logs = self._logs(trainer.evaluate(x_arr, y_arr, sw, batch_size, on_batch))
+        cb_list.on_test_end(logs)
+        return self._format_result(logs, return_dict)
+
+    def _format_result(self, logs: dict, return_dict: bool):
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
+        """Returns the model's outputs for `x`, computed in batches (default 32)."""
+        if steps is not None:
+            raise ValueError("steps applies to generators, which eigennet does not accept yet")
+        batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
+        verbose = _verbosity(verbose)
+        x_arr, _, _ = self._prepare(x)
+        steps = math.ceil(len(x_arr) / batch_size)
+        cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])
+        cb_list = callbacks_module.CallbackList(cbs, self, verbose=verbose, epochs=1, steps=steps)
+        on_batch = None
+        if cb_list.wants_batches("predict"):
+            def on_batch(batch, _values):
+                cb_list.on_predict_batch_begin(batch)
+                cb_list.on_predict_batch_end(batch, {})
+                return False
+        cb_list.on_predict_begin()
+        out = self._run_network(x_arr, batch_size, on_batch)
+        cb_list.on_predict_end()
+        return out
+
+    def _run_network(self, x_arr: np.ndarray, batch_size: int, on_batch=None) -> np.ndarray:
+        out = np.empty((len(x_arr), *self.output_shape[1:]), dtype=self.dtype)
+        self._network.predict(x_arr, batch_size, out, on_batch)
+        return out
+
+    def __call__(self, x, training: bool = False) -> np.ndarray:
+        """The outputs for a batch, as one NumPy array (no progress output)."""
+        x_arr, _, _ = self._prepare(x)
+        return self._run_network(x_arr, len(x_arr))
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        return self(x)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on one batch; returns that batch's loss (and metrics)."""
+        x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
+        sw = self._apply_class_weight(class_weight, y_arr, sw)
+        logs = self._logs(self._ensure_trainer(y).train_on_batch(x_arr, y_arr, sw))
+        return self._format_result(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) of one batch, without training."""
+        x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
+        logs = self._logs(self._ensure_trainer(y).test_on_batch(x_arr, y_arr, sw))
+        return self._format_result(logs, return_dict)
+
+    def _compute_gradients(self, x, y):
+        """(loss, gradients of the trainable weights in get_weights order), no update."""
+        x_arr, y_arr, _ = self._prepare(x, y)
+        loss, flat = self._ensure_trainer(y).compute_gradients(x_arr, y_arr)
+        grads, offset = [], 0
+        for var in self.trainable_weights:
+            size = int(np.prod(var.shape))
+            grads.append(flat[offset:offset + size].reshape(var.shape))
+            offset += size
+        return float(loss), grads
+
+
+def _verbosity(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)

@@ -1,0 +1,135 @@
+"""Sequential: a linear stack of layers (other models may be layers too)."""
+
+from __future__ import annotations
+
+from eigennet import _core, config
+from eigennet.layers.input_layer import InputLayer
+from eigennet.layers.layer import Layer, normalize_shape, unique_name
+from eigennet.models.model import Model
+
+
+class Sequential(Model):
+    """A plain stack of layers, each with one input and one output.
+
+    Args:
+        layers: Optional list of layers (an `Input(shape=...)`/`InputLayer` may come first;
+            a model may be a layer of another).
+        trainable: Whether the model's weights are updated by training.
+        name: Optional name.
+
+    Example:
+        model = Sequential([Input(shape=(4,)), Dense(2, activation="sigmoid"), Dense(1)])
+    """
+
+    def __init__(self, layers=None, trainable: bool = True, name: str | None = None):
+        super().__init__(name=name or unique_name("sequential"), trainable=trainable)
+        self._layers: list = []
+        self._input_layer: InputLayer | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- structure ---------------------------------------------------------------------
+    def add(self, layer) -> None:
+        """Adds a layer (or a model) on top of the stack."""
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input_layer is not None:
+                raise ValueError("An InputLayer/Input can only be the first element of a Sequential model")
+            self._input_layer = layer
+            self.build((None, *layer.shape))
+            return
+        if not isinstance(layer, (Layer, Model)):
+            raise TypeError(f"Only layers and models can be added to a Sequential model, got {layer!r}")
+        if layer is self:
+            raise ValueError("A model cannot contain itself")
+        self._layers.append(layer)
+        self._invalidate()
+        shape = self._declared_input_shape()
+        if shape is not None:
+            self.build((None, *shape))
+
+    def pop(self):
+        """Removes and returns the top layer."""
+        if not self._layers:
+            raise ValueError("There are no layers to pop")
+        layer = self._layers.pop()
+        self._invalidate()
+        return layer
+
+    @property
+    def layers(self) -> list:
+        """The layers, without the input layer (Keras's convention)."""
+        return list(self._layers)
+
+    def _declared_input_shape(self):
+        if self._input_layer is not None:
+            return self._input_layer.shape
+        first = self._layers[0] if self._layers else None
+        if isinstance(first, Layer) and first._input_shape_arg is not None:
+            return first._input_shape_arg
+        if isinstance(first, Model) and first.built:
+            return first.input_shape[1:]
+        return None
+
+    def _flat_layers(self, parent_trainable: bool = True) -> list[tuple[Layer, bool]]:
+        """Every leaf layer with whether it trains (it and all its containers are trainable)."""
+        flat = []
+        for layer in self._layers:
+            trains = parent_trainable and layer.trainable
+            if isinstance(layer, Model):
+                flat.extend(layer._flat_layers(trains))
+            else:
+                flat.append((layer, trains))
+        return flat
+
+    def build(self, input_shape=None) -> None:
+        """Builds every layer for inputs of `input_shape` (batch axis first)."""
+        if input_shape is None:
+            input_shape = (None, *self._declared_input_shape()) if self._declared_input_shape() else None
+        if input_shape is None:
+            raise ValueError("Cannot build the model: give an input shape, e.g. model.build((None, 4)), "
+                             "or start it with Input(shape=...)")
+        shape = (None, *normalize_shape(tuple(input_shape)[1:], "input shape"))
+        if self.built and shape == self.input_shape:
+            return
+        if not self._layers:
+            self._built_input_shape = shape
+            return
+        for layer in self._layers:
+            if layer.built and tuple(layer.input_shape[1:]) != shape[1:]:
+                raise ValueError(f"Layer {layer.name!r} was built for inputs of shape {layer.input_shape} "
+                                 f"but receives {shape}")
+            layer.build(shape)
+            shape = layer.output_shape
+        flat = [layer for layer, _ in self._flat_layers()]
+        dtypes = {layer.dtype for layer in flat}
+        if len(dtypes) > 1:
+            raise ValueError(f"All layers of a model must share one dtype, got {sorted(dtypes)}")
+        self._dtype = dtypes.pop()
+        self._network = getattr(_core, f"Network_{self._dtype}")([layer._core for layer in flat])
+        self._built_input_shape = (None, *flat[0].input_shape[1:])
+
+    def _invalidate(self) -> None:
+        self._network = None
+        self._trainer = None
+        self._built_input_shape = None
+
+    @property
+    def built(self) -> bool:
+        return self._network is not None
+
+    @property
+    def input_shape(self):
+        return self._built_input_shape
+
+    @property
+    def output_shape(self):
+        return self._layers[-1].output_shape if self.built else None
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype if self.built else config.floatx()
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self._layers]}

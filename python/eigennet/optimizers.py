@@ -1,0 +1,229 @@
+"""Optimizers with Keras 3 update rules and defaults.
+
+Python holds the configuration; the state (slots and the iteration counter) lives in the
+native core and is created on the first step. Every optimizer accepts Keras's base options
+`weight_decay` (decoupled), `clipnorm`, `clipvalue` and `global_clipnorm` (at most one of
+the three clipping options).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from eigennet import _core
+
+
+def _check_rate(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+class Optimizer:
+    """Base optimizer. Subclasses set `_kind` and `_rule_config()`."""
+
+    _kind = ""
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unexpected optimizer argument(s): {', '.join(kwargs)}")
+        if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set")
+        self._learning_rate = _check_rate(learning_rate, "learning_rate")
+        self.weight_decay = None if weight_decay is None else _check_rate(weight_decay, "weight_decay")
+        self.clipnorm = None if clipnorm is None else _check_rate(clipnorm, "clipnorm")
+        self.clipvalue = None if clipvalue is None else _check_rate(clipvalue, "clipvalue")
+        self.global_clipnorm = None if global_clipnorm is None else \
+            _check_rate(global_clipnorm, "global_clipnorm")
+        self.name = name or type(self).__name__.lower()
+        self._native = None
+        self._dtype = None
+
+    # -- state shared with the core ------------------------------------------------------
+    def _core_for(self, dtype: str):
+        """The native optimizer for `dtype`, created on first use."""
+        if self._native is None:
+            base = _core.OptimizerConfig(
+                self._learning_rate, self.weight_decay or 0.0, self.clipnorm or 0.0,
+                self.global_clipnorm or 0.0, self.clipvalue or 0.0)
+            self._native = getattr(_core, f"make_optimizer_{dtype}")(self._kind, base, self._rule_config())
+            self._dtype = dtype
+        elif self._dtype != dtype:
+            raise ValueError(f"This optimizer already serves {self._dtype} weights; create a new one "
+                             f"for {dtype} weights")
+        return self._native
+
+    @property
+    def learning_rate(self) -> float:
+        return self._native.learning_rate if self._native is not None else self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        self._learning_rate = _check_rate(value, "learning_rate")
+        if self._native is not None:
+            self._native.learning_rate = self._learning_rate
+
+    @property
+    def iterations(self) -> int:
+        """How many steps this optimizer has applied."""
+        return self._native.iterations if self._native is not None else 0
+
+    @property
+    def variables(self) -> list[np.ndarray]:
+        """The iteration counter and the slot buffers (copies), as Keras lists them."""
+        if self._native is None or not self._native.built:
+            return [np.array(self.iterations, dtype=np.int64)]
+        slots = [np.array(self._native.slot(i)) for i in range(len(self._native.slot_names()))]
+        return [np.array(self.iterations, dtype=np.int64), *slots]
+
+    def apply(self, grads, variables) -> None:
+        """One step: updates `variables` (C-contiguous, writable float32/float64 NumPy
+        arrays) in place from `grads`. The first call creates the slots for these
+        variables; later calls must pass arrays of the same sizes in the same order."""
+        variables = list(variables)
+        grads = list(grads)
+        if len(grads) != len(variables):
+            raise ValueError(f"{len(grads)} gradients for {len(variables)} variables")
+        if not variables:
+            raise ValueError("apply() needs at least one variable")
+        dtype = variables[0].dtype if isinstance(variables[0], np.ndarray) else None
+        for v, g in zip(variables, grads):
+            if not isinstance(v, np.ndarray) or v.dtype != dtype or dtype not in (np.float32, np.float64):
+                raise TypeError("variables must be NumPy arrays, all float32 or all float64")
+            if not v.flags.c_contiguous or not v.flags.writeable:
+                raise ValueError("variables must be C-contiguous and writable (they are updated in place)")
+            if np.shape(g) != v.shape:
+                raise ValueError(f"gradient shape {np.shape(g)} does not match variable shape {v.shape}")
+        flat = np.concatenate([np.asarray(g, dtype=dtype).ravel() for g in grads])
+        if not np.all(np.isfinite(flat)):
+            raise ValueError("gradients contain NaN or inf")
+        self._core_for(str(dtype)).apply(variables, flat)
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras's form of `apply`: an iterable of (gradient, variable) pairs."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def _rule_config(self) -> dict:
+        return {}
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "learning_rate": self.learning_rate,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                **self._rule_config()}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional (Nesterov) momentum. Defaults: learning_rate 0.01,
+    momentum 0.0, nesterov False."""
+
+    _kind = "sgd"
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
+        if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be a float in [0, 1], got {momentum!r}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def _rule_config(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adagrad(Optimizer):
+    """Adagrad. Defaults: learning_rate 0.001, initial_accumulator_value 0.1, epsilon 1e-7."""
+
+    _kind = "adagrad"
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="adagrad", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
+        self.initial_accumulator_value = _check_rate(initial_accumulator_value, "initial_accumulator_value")
+        self.epsilon = _check_rate(epsilon, "epsilon")
+
+    def _rule_config(self):
+        return {"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """RMSprop. Defaults: learning_rate 0.001, rho 0.9, momentum 0.0, epsilon 1e-7,
+    centered False."""
+
+    _kind = "rmsprop"
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="rmsprop", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
+        self.rho = _check_rate(rho, "rho")
+        self.momentum = _check_rate(momentum, "momentum")
+        self.epsilon = _check_rate(epsilon, "epsilon")
+        self.centered = bool(centered)
+
+    def _rule_config(self):
+        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                "centered": self.centered}
+
+
+class Adam(Optimizer):
+    """Adam. Defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
+    amsgrad False."""
+
+    _kind = "adam"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="adam", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
+        self.beta_1 = _check_rate(beta_1, "beta_1")
+        self.beta_2 = _check_rate(beta_2, "beta_2")
+        self.epsilon = _check_rate(epsilon, "epsilon")
+        self.amsgrad = bool(amsgrad)
+
+    def _rule_config(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay. Defaults as Adam, weight_decay 0.004."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="adamw", **kwargs):
+        if weight_decay is None:
+            raise ValueError("AdamW needs a weight_decay (default 0.004)")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm,
+                         clipvalue, global_clipnorm, name, **kwargs)
+
+
+_BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+
+
+def get(identifier) -> Optimizer:
+    """Returns an optimizer for a name ("adam", "Adam"), a class or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"Unknown optimizer {identifier!r}. Valid optimizers: "
+                             f"{', '.join(sorted(_BY_NAME))}")
+        return cls()
+    raise ValueError(f"Could not interpret optimizer {identifier!r}")
+
+

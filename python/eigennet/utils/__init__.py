@@ -1,0 +1,37 @@
+"""Utilities: seeding, label encoding, progress bar."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eigennet import _random
+from eigennet.utils.progbar import Progbar
+
+
+def set_random_seed(seed: int) -> None:
+    """Seeds everything random in eigennet (weight initialisation, shuffling) as well as
+    Python's `random` and NumPy's global generator, as `keras.utils.set_random_seed`."""
+    _random.set_seed(seed)
+
+
+def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
+    """One-hot encodes integer class labels: shape (..., num_classes), float32."""
+    x = np.asarray(x)
+    if x.size and not np.issubdtype(x.dtype, np.integer):
+        if not np.issubdtype(x.dtype, np.floating) or not np.all(x == np.floor(x)):
+            raise ValueError("to_categorical expects integer class labels")
+    x = x.astype(np.int64)
+    if x.ndim > 1 and x.shape[-1] == 1:
+        x = x.reshape(x.shape[:-1])
+    if x.size and x.min() < 0:
+        raise ValueError(f"to_categorical got a negative label ({x.min()})")
+    if num_classes is None:
+        num_classes = int(x.max()) + 1 if x.size else 0
+    elif x.size and x.max() >= num_classes:
+        raise ValueError(f"label {x.max()} is out of range for num_classes={num_classes}")
+    out = np.zeros((*x.shape, num_classes), dtype=np.float32)
+    np.put_along_axis(out, x[..., None], 1.0, axis=-1)
+    return out
+
+
+__all__ = ["Progbar", "set_random_seed", "to_categorical"]

@@ -233,16 +233,21 @@ class Adam : public Optimizer<T> {
     const T b1 = T(c_.beta_1), b2 = T(c_.beta_2), eps = T(c_.epsilon);
     const T t = T(s.step);
     const T alpha = s.lr * std::sqrt(T(1) - std::pow(b2, t)) / (T(1) - std::pow(b1, t));
-    for_each_element(n, [=](Index i) {
-      m[i] += (g[i] - m[i]) * (T(1) - b1);
-      v[i] += (g[i] * g[i] - v[i]) * (T(1) - b2);
-      T vi = v[i];
-      if (v_hat) {
+    // Two loops rather than a branch per element, so that both vectorise.
+    if (v_hat) {
+      for_each_element(n, [=](Index i) {
+        m[i] += (g[i] - m[i]) * (T(1) - b1);
+        v[i] += (g[i] * g[i] - v[i]) * (T(1) - b2);
         v_hat[i] = std::max(v_hat[i], v[i]);
-        vi = v_hat[i];
-      }
-      p[i] -= (m[i] * alpha) / (std::sqrt(vi) + eps);
-    });
+        p[i] -= (m[i] * alpha) / (std::sqrt(v_hat[i]) + eps);
+      });
+    } else {
+      for_each_element(n, [=](Index i) {
+        m[i] += (g[i] - m[i]) * (T(1) - b1);
+        v[i] += (g[i] * g[i] - v[i]) * (T(1) - b2);
+        p[i] -= (m[i] * alpha) / (std::sqrt(v[i]) + eps);
+      });
+    }
   }
 
  private:

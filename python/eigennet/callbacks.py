@@ -90,6 +90,13 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
         self.model.history = self
 
+    def record(self, epochs, names, rows) -> None:
+        """Appends many epochs at once (rows of values in `names` order)."""
+        self.epoch.extend(epochs)
+        for i, name in enumerate(names):
+            self.history.setdefault(name, []).extend(float(row[i]) for row in rows)
+        self.model.history = self
+
 
 class ProgbarLogger(Callback):
     """Prints a progress bar per epoch (verbose=1) or a line per epoch (verbose=2)."""

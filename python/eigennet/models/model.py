@@ -213,8 +213,7 @@ class Model:
             if not python_epochs:
                 # Nothing in Python needs epoch events: every epoch runs in one native call.
                 rows = trainer.fit(x_arr, y_arr, sw, batch_size, initial_epoch, epochs, bool(shuffle), seed)
-                for epoch, values in zip(range(initial_epoch, epochs), rows):
-                    history.on_epoch_end(epoch, self._logs(values))
+                history.record(range(initial_epoch, initial_epoch + len(rows)), self.metrics_names, rows)
             else:
                 on_batch = None
                 if cb_list.wants_batches("train"):

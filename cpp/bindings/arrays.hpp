@@ -47,8 +47,12 @@ Array<T> empty_like(const Array<T>& a) {
 template <class T>
 const char* dtype_name();
 template <>
-inline const char* dtype_name<float>() { return "float32"; }
+inline const char* dtype_name<float>() {
+  return "float32";
+}
 template <>
-inline const char* dtype_name<double>() { return "float64"; }
+inline const char* dtype_name<double>() {
+  return "float64";
+}
 
 }  // namespace eigennet::bindings

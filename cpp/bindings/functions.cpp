@@ -10,7 +10,8 @@ namespace eigennet::bindings {
 
 namespace {
 
-LossConfig loss_config(const std::string& name, bool from_logits, double delta, double label_smoothing) {
+LossConfig loss_config(const std::string& name, bool from_logits, double delta,
+                       double label_smoothing) {
   return LossConfig{loss_from_name(name), from_logits, delta, label_smoothing};
 }
 
@@ -36,30 +37,39 @@ void bind_typed(py::module_& m) {
     std::copy_n(dy.data(), dy.size(), dxp);
     py::gil_scoped_release release;
     activation_forward<T>(a, in, MatrixMap<T>(yp, in.rows(), in.cols()));
-    activation_backward<T>(a, in, ConstMatrixMap<T>(yp, in.rows(), in.cols()), MatrixMap<T>(dxp, in.rows(), in.cols()));
+    activation_backward<T>(a, in, ConstMatrixMap<T>(yp, in.rows(), in.cols()),
+                           MatrixMap<T>(dxp, in.rows(), in.cols()));
     return dx;
   });
-  m.def("loss_per_sample", [](const std::string& name, const Array<T>& y_true, const Array<T>& y_pred, bool from_logits,
-                              double delta, double label_smoothing) {
-    Loss<T> loss(loss_config(name, from_logits, delta, label_smoothing));
-    auto pred = as_last_axis(y_pred);
-    Array<T> out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(pred.rows())});
-    ConstMatrixMap<T> target(y_true.data(), pred.rows(), pred.rows() == 0 ? 0 : y_true.size() / pred.rows());
-    loss.per_sample(target, pred, out.mutable_data());
-    return out;
-  }, py::arg("name"), py::arg("y_true"), py::arg("y_pred"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
-     py::arg("label_smoothing") = 0.0);
-  m.def("loss_value_and_grad", [](const std::string& name, const Array<T>& y_true, const Array<T>& y_pred,
-                                  bool from_logits, double delta, double label_smoothing) {
-    Loss<T> loss(loss_config(name, from_logits, delta, label_smoothing));
-    auto pred = as_last_axis(y_pred);
-    if (pred.rows() == 0) throw std::invalid_argument("no samples: y_pred is empty");
-    ConstMatrixMap<T> target(y_true.data(), pred.rows(), y_true.size() / pred.rows());
-    Array<T> grad = empty_like(y_pred);
-    const double value = loss.value_and_grad(target, pred, nullptr, MatrixMap<T>(grad.mutable_data(), pred.rows(), pred.cols()));
-    return py::make_tuple(value, grad);
-  }, py::arg("name"), py::arg("y_true"), py::arg("y_pred"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
-     py::arg("label_smoothing") = 0.0);
+  m.def(
+      "loss_per_sample",
+      [](const std::string& name, const Array<T>& y_true, const Array<T>& y_pred, bool from_logits,
+         double delta, double label_smoothing) {
+        Loss<T> loss(loss_config(name, from_logits, delta, label_smoothing));
+        auto pred = as_last_axis(y_pred);
+        Array<T> out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(pred.rows())});
+        ConstMatrixMap<T> target(y_true.data(), pred.rows(),
+                                 pred.rows() == 0 ? 0 : y_true.size() / pred.rows());
+        loss.per_sample(target, pred, out.mutable_data());
+        return out;
+      },
+      py::arg("name"), py::arg("y_true"), py::arg("y_pred"), py::arg("from_logits") = false,
+      py::arg("delta") = 1.0, py::arg("label_smoothing") = 0.0);
+  m.def(
+      "loss_value_and_grad",
+      [](const std::string& name, const Array<T>& y_true, const Array<T>& y_pred, bool from_logits,
+         double delta, double label_smoothing) {
+        Loss<T> loss(loss_config(name, from_logits, delta, label_smoothing));
+        auto pred = as_last_axis(y_pred);
+        if (pred.rows() == 0) throw std::invalid_argument("no samples: y_pred is empty");
+        ConstMatrixMap<T> target(y_true.data(), pred.rows(), y_true.size() / pred.rows());
+        Array<T> grad = empty_like(y_pred);
+        const double value = loss.value_and_grad(
+            target, pred, nullptr, MatrixMap<T>(grad.mutable_data(), pred.rows(), pred.cols()));
+        return py::make_tuple(value, grad);
+      },
+      py::arg("name"), py::arg("y_true"), py::arg("y_pred"), py::arg("from_logits") = false,
+      py::arg("delta") = 1.0, py::arg("label_smoothing") = 0.0);
 }
 
 }  // namespace

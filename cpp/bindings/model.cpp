@@ -12,10 +12,12 @@ namespace eigennet::bindings {
 namespace {
 
 template <class T>
-Dataset<T> dataset(const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sample_weight) {
+Dataset<T> dataset(const Array<T>& x, const Array<T>& y,
+                   const std::optional<Array<T>>& sample_weight) {
   auto xs = as_batch(x), ys = as_batch(y);
   if (ys.rows() != xs.rows())
-    throw std::invalid_argument("x has " + std::to_string(xs.rows()) + " samples but y has " + std::to_string(ys.rows()));
+    throw std::invalid_argument("x has " + std::to_string(xs.rows()) + " samples but y has " +
+                                std::to_string(ys.rows()));
   if (sample_weight && sample_weight->size() != xs.rows())
     throw std::invalid_argument("sample_weight must hold one weight per sample");
   return {xs, ys, sample_weight ? sample_weight->data() : nullptr};
@@ -39,7 +41,8 @@ void bind_typed(py::module_& m) {
       .def("weights",
            [](const Layer<T>& l) {
              py::list out;
-             for (const auto& w : l.weights()) out.append(py::make_tuple(w.name, w.shape, w.offset, w.size));
+             for (const auto& w : l.weights())
+               out.append(py::make_tuple(w.name, w.shape, w.offset, w.size));
              return out;
            })
       // A view of the parameter block; it keeps the layer alive.
@@ -54,7 +57,8 @@ void bind_typed(py::module_& m) {
            }),
            py::arg("units"), py::arg("activation"), py::arg("use_bias"));
 
-  py::class_<ActivationLayer<T>, Layer<T>, std::shared_ptr<ActivationLayer<T>>>(m, ("Activation" + sfx).c_str())
+  py::class_<ActivationLayer<T>, Layer<T>, std::shared_ptr<ActivationLayer<T>>>(
+      m, ("Activation" + sfx).c_str())
       .def(py::init([](const std::string& activation) {
         return std::make_shared<ActivationLayer<T>>(activation_from_name(activation));
       }));
@@ -65,7 +69,8 @@ void bind_typed(py::module_& m) {
       .def_property_readonly("output_size", &Network<T>::output_size)
       .def(
           "predict",
-          [](Network<T>& net, const Array<T>& x, Index batch_size, Array<T>& out, const BatchCallback& on_batch) {
+          [](Network<T>& net, const Array<T>& x, Index batch_size, Array<T>& out,
+             const BatchCallback& on_batch) {
             auto xs = as_batch(x);
             auto os = as_mutable_batch(out);
             py::gil_scoped_release release;
@@ -78,70 +83,88 @@ void bind_typed(py::module_& m) {
       .def_property("learning_rate", &Optimizer<T>::learning_rate, &Optimizer<T>::set_learning_rate)
       .def_property_readonly("built", &Optimizer<T>::built)
       .def("slot_names", &Optimizer<T>::slot_names)
-      .def("slot", [](py::object self, size_t i) { return flat_view(self.cast<Optimizer<T>&>().slot(i), self); })
+      .def("slot", [](py::object self,
+                      size_t i) { return flat_view(self.cast<Optimizer<T>&>().slot(i), self); })
       // One step on NumPy arrays updated in place (the Python side checks dtype and layout).
       .def("apply", [](Optimizer<T>& opt, std::vector<py::array> params, Array<T>& flat_grad) {
         std::vector<Segment<T>> segments;
         Index offset = 0;
         for (auto& p : params) {
-          segments.push_back({static_cast<T*>(p.mutable_data()), static_cast<Index>(p.size()), offset});
+          segments.push_back(
+              {static_cast<T*>(p.mutable_data()), static_cast<Index>(p.size()), offset});
           offset += p.size();
         }
-        if (offset != flat_grad.size()) throw std::invalid_argument("gradients and variables differ in size");
+        if (offset != flat_grad.size())
+          throw std::invalid_argument("gradients and variables differ in size");
         py::gil_scoped_release release;
         opt.step(segments, flat_grad.mutable_data());
       });
 
   m.def(("make_optimizer" + sfx).c_str(),
-        [](const std::string& kind, const OptimizerConfig& base, const py::dict& c) -> std::shared_ptr<Optimizer<T>> {
-          auto get = [&](const char* key, double fallback) { return c.contains(key) ? c[key].cast<double>() : fallback; };
+        [](const std::string& kind, const OptimizerConfig& base,
+           const py::dict& c) -> std::shared_ptr<Optimizer<T>> {
+          auto get = [&](const char* key, double fallback) {
+            return c.contains(key) ? c[key].cast<double>() : fallback;
+          };
           auto flag = [&](const char* key) { return c.contains(key) && c[key].cast<bool>(); };
           if (kind == "sgd") return make_sgd<T>(base, {get("momentum", 0), flag("nesterov")});
-          if (kind == "adagrad") return make_adagrad<T>(base, {get("initial_accumulator_value", 0.1), get("epsilon", 1e-7)});
+          if (kind == "adagrad")
+            return make_adagrad<T>(base,
+                                   {get("initial_accumulator_value", 0.1), get("epsilon", 1e-7)});
           if (kind == "rmsprop")
-            return make_rmsprop<T>(base, {get("rho", 0.9), get("momentum", 0), get("epsilon", 1e-7), flag("centered")});
+            return make_rmsprop<T>(base, {get("rho", 0.9), get("momentum", 0), get("epsilon", 1e-7),
+                                          flag("centered")});
           if (kind == "adam")
-            return make_adam<T>(base, {get("beta_1", 0.9), get("beta_2", 0.999), get("epsilon", 1e-7), flag("amsgrad")});
+            return make_adam<T>(base, {get("beta_1", 0.9), get("beta_2", 0.999),
+                                       get("epsilon", 1e-7), flag("amsgrad")});
           throw std::invalid_argument("unknown optimizer kind '" + kind + "'");
         });
 
   py::class_<Trainer<T>, std::shared_ptr<Trainer<T>>>(m, ("Trainer" + sfx).c_str())
-      .def(py::init([](std::shared_ptr<Network<T>> network, const LossConfig& loss, std::shared_ptr<Optimizer<T>> opt,
-                       const std::vector<std::pair<std::string, double>>& metrics, const std::vector<bool>& trainable) {
+      .def(py::init([](std::shared_ptr<Network<T>> network, const LossConfig& loss,
+                       std::shared_ptr<Optimizer<T>> opt,
+                       const std::vector<std::pair<std::string, double>>& metrics,
+                       const std::vector<bool>& trainable) {
         std::vector<std::unique_ptr<Metric<T>>> ms;
         for (const auto& [name, threshold] : metrics)
-          ms.push_back(std::make_unique<SampleMeanMetric<T>>(sample_metric_from_name(name), threshold));
-        return std::make_shared<Trainer<T>>(std::move(network), loss, std::move(opt), std::move(ms), trainable);
+          ms.push_back(
+              std::make_unique<SampleMeanMetric<T>>(sample_metric_from_name(name), threshold));
+        return std::make_shared<Trainer<T>>(std::move(network), loss, std::move(opt), std::move(ms),
+                                            trainable);
       }))
       .def(
           "fit",
-          [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw, Index batch_size,
-             Index initial_epoch, Index epochs, bool shuffle, uint64_t seed, const EpochCallback& on_epoch,
-             const BatchCallback& on_batch) {
+          [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,
+             Index batch_size, Index initial_epoch, Index epochs, bool shuffle, uint64_t seed,
+             const EpochCallback& on_epoch, const BatchCallback& on_batch) {
             auto data = dataset(x, y, sw);
             py::gil_scoped_release release;
-            return t.fit(data, batch_size, initial_epoch, epochs, shuffle, seed, on_epoch, on_batch);
+            return t.fit(data, batch_size, initial_epoch, epochs, shuffle, seed, on_epoch,
+                         on_batch);
           },
-          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"), py::arg("initial_epoch"),
-          py::arg("epochs"), py::arg("shuffle"), py::arg("seed"), py::arg("on_epoch") = nullptr,
-          py::arg("on_batch") = nullptr)
+          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+          py::arg("initial_epoch"), py::arg("epochs"), py::arg("shuffle"), py::arg("seed"),
+          py::arg("on_epoch") = nullptr, py::arg("on_batch") = nullptr)
       .def(
           "evaluate",
-          [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw, Index batch_size,
-             const BatchCallback& on_batch) {
+          [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,
+             Index batch_size, const BatchCallback& on_batch) {
             auto data = dataset(x, y, sw);
             py::gil_scoped_release release;
             return t.evaluate(data, batch_size, on_batch);
           },
-          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"), py::arg("on_batch") = nullptr)
+          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+          py::arg("on_batch") = nullptr)
       .def("train_on_batch",
-           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw) {
+           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y,
+              const std::optional<Array<T>>& sw) {
              auto data = dataset(x, y, sw);
              py::gil_scoped_release release;
              return t.train_on_batch(data);
            })
       .def("test_on_batch",
-           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw) {
+           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y,
+              const std::optional<Array<T>>& sw) {
              auto data = dataset(x, y, sw);
              py::gil_scoped_release release;
              return t.test_on_batch(data);
@@ -164,16 +187,19 @@ void bind_typed(py::module_& m) {
 
 void bind_model(py::module_& m) {
   py::class_<OptimizerConfig>(m, "OptimizerConfig")
-      .def(py::init([](double lr, double wd, double clipnorm, double global_clipnorm, double clipvalue) {
-             return OptimizerConfig{lr, wd, clipnorm, global_clipnorm, clipvalue};
-           }),
+      .def(py::init(
+               [](double lr, double wd, double clipnorm, double global_clipnorm, double clipvalue) {
+                 return OptimizerConfig{lr, wd, clipnorm, global_clipnorm, clipvalue};
+               }),
            py::arg("learning_rate"), py::arg("weight_decay") = 0.0, py::arg("clipnorm") = 0.0,
            py::arg("global_clipnorm") = 0.0, py::arg("clipvalue") = 0.0);
   py::class_<LossConfig>(m, "LossConfig")
-      .def(py::init([](const std::string& name, bool from_logits, double delta, double label_smoothing) {
-             return LossConfig{loss_from_name(name), from_logits, delta, label_smoothing};
-           }),
-           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0, py::arg("label_smoothing") = 0.0);
+      .def(py::init(
+               [](const std::string& name, bool from_logits, double delta, double label_smoothing) {
+                 return LossConfig{loss_from_name(name), from_logits, delta, label_smoothing};
+               }),
+           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
+           py::arg("label_smoothing") = 0.0);
   bind_typed<float>(m);
   bind_typed<double>(m);
 }

@@ -3,17 +3,22 @@
 #include <stdexcept>
 #include <string>
 
+#include "eigennet/gemm.hpp"
+
 namespace eigennet {
 
 template <class T>
 Dense<T>::Dense(Index units, Activation activation, bool use_bias)
     : units_(units), activation_(activation), use_bias_(use_bias) {
-  if (units <= 0) throw std::invalid_argument("Dense units must be a positive integer, got " + std::to_string(units));
+  if (units <= 0)
+    throw std::invalid_argument("Dense units must be a positive integer, got " +
+                                std::to_string(units));
 }
 
 template <class T>
 Shape Dense<T>::do_build(const Shape& input_shape) {
-  if (input_shape.empty()) throw std::invalid_argument("Dense needs an input of rank >= 2 (batch, features)");
+  if (input_shape.empty())
+    throw std::invalid_argument("Dense needs an input of rank >= 2 (batch, features)");
   in_ = input_shape.back();
   if (in_ <= 0) throw std::invalid_argument("Dense input's last dimension must be positive");
   this->add_weight("kernel", {in_, units_});
@@ -28,10 +33,11 @@ template <class T>
 void Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Index rows = x.size() / in_;
   ConstMatrixMap<T> xs(x.data(), rows, in_);
-  MatrixMap<T> z(activation_needs_input(activation_) ? preactivation_.view(rows, units_).data() : y.data(), rows,
-                 units_);
-  ConstMatrixMap<T> kernel(this->weight(0), in_, units_);
-  z.noalias() = xs * kernel;
+  MatrixMap<T> z(
+      activation_needs_input(activation_) ? preactivation_.view(rows, units_).data() : y.data(),
+      rows, units_);
+  gemm<T>(false, false, rows, units_, in_, xs.data(), in_, this->weight(0), units_, z.data(),
+          units_);
   if (use_bias_) z.rowwise() += ConstRowVectorMap<T>(this->weight(1), units_);
   MatrixMap<T> ys(y.data(), rows, units_);
   if (activation_ != Activation::Linear || z.data() != ys.data())
@@ -39,22 +45,22 @@ void Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
 }
 
 template <class T>
-void Dense<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
-                        MatrixMap<T>* grad_x) {
+void Dense<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
+                        T* param_grad, MatrixMap<T>* grad_x) {
   const Index rows = x.size() / in_;
   ConstMatrixMap<T> xs(x.data(), rows, in_);
   MatrixMap<T> dz(grad_y.data(), rows, units_);
   const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
-  activation_backward<T>(activation_, ConstMatrixMap<T>(z, rows, units_), ConstMatrixMap<T>(y.data(), rows, units_),
-                         dz);
+  activation_backward<T>(activation_, ConstMatrixMap<T>(z, rows, units_),
+                         ConstMatrixMap<T>(y.data(), rows, units_), dz);
   if (param_grad) {
-    MatrixMap<T> dkernel(param_grad, in_, units_);
-    dkernel.noalias() = xs.transpose() * dz;
-    if (use_bias_) RowVectorMap<T>(param_grad + in_ * units_, units_).noalias() = dz.colwise().sum();
+    gemm<T>(true, false, in_, units_, rows, xs.data(), in_, dz.data(), units_, param_grad, units_);
+    if (use_bias_)
+      RowVectorMap<T>(param_grad + in_ * units_, units_).noalias() = dz.colwise().sum();
   }
   if (grad_x) {
-    MatrixMap<T> dx(grad_x->data(), rows, in_);
-    dx.noalias() = dz * ConstMatrixMap<T>(this->weight(0), in_, units_).transpose();
+    gemm<T>(false, true, rows, in_, units_, dz.data(), units_, this->weight(0), units_,
+            grad_x->data(), in_);
   }
 }
 

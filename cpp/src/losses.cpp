@@ -58,18 +58,20 @@ Loss<T>::Loss(const LossConfig& config) : config_(config) {
 template <class T>
 void Loss<T>::check_targets(ConstMatrixMap<T> y_true, Index pred_rows, Index pred_cols) const {
   if (y_true.rows() != pred_rows)
-    throw std::invalid_argument("y has " + std::to_string(y_true.rows()) + " samples but the prediction has " +
-                                std::to_string(pred_rows));
+    throw std::invalid_argument("y has " + std::to_string(y_true.rows()) +
+                                " samples but the prediction has " + std::to_string(pred_rows));
   if (y_true.cols() != target_cols(pred_cols))
-    throw std::invalid_argument("targets have " + std::to_string(y_true.cols()) + " values per sample but the loss " +
-                                "expects " + std::to_string(target_cols(pred_cols)) + " for a model output of " +
+    throw std::invalid_argument("targets have " + std::to_string(y_true.cols()) +
+                                " values per sample but the loss " + "expects " +
+                                std::to_string(target_cols(pred_cols)) + " for a model output of " +
                                 std::to_string(pred_cols));
   if (!sparse()) return;
   for (Index r = 0; r < y_true.rows(); ++r) {
     const T label = y_true(r, 0);
     if (!(label >= 0 && label < T(pred_cols)) || label != std::floor(label))
       throw std::invalid_argument("sparse label " + std::to_string(double(label)) + " at sample " +
-                                  std::to_string(r) + " is not an integer in [0, " + std::to_string(pred_cols) + ")");
+                                  std::to_string(r) + " is not an integer in [0, " +
+                                  std::to_string(pred_cols) + ")");
   }
 }
 
@@ -135,7 +137,8 @@ T Loss<T>::row(const T* t, const T* p, Index n, T* grad, T scale) const {
           target_sum += target(j);
         }
         if (grad)
-          for (Index j = 0; j < n; ++j) grad[j] = scale * (std::exp(p[j] - log_sum) * target_sum - target(j));
+          for (Index j = 0; j < n; ++j)
+            grad[j] = scale * (std::exp(p[j] - log_sum) * target_sum - target(j));
         return loss;
       }
       // q = p / sum(p), clipped; d/dp_j = (dq_j - sum_k dq_k q_k) / sum(p).
@@ -165,14 +168,15 @@ void Loss<T>::per_sample(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, T* 
 }
 
 template <class T>
-double Loss<T>::value_and_grad(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight,
-                               MatrixMap<T> grad) const {
+double Loss<T>::value_and_grad(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred,
+                               const T* sample_weight, MatrixMap<T> grad) const {
   check_targets(y_true, y_pred.rows(), y_pred.cols());
   const Index rows = y_pred.rows();
   double total = 0;
   for (Index r = 0; r < rows; ++r) {
     const T w = sample_weight ? sample_weight[r] : T(1);
-    const T l = row(y_true.row(r).data(), y_pred.row(r).data(), y_pred.cols(), grad.row(r).data(), w / T(rows));
+    const T l = row(y_true.row(r).data(), y_pred.row(r).data(), y_pred.cols(), grad.row(r).data(),
+                    w / T(rows));
     total += double(w) * double(l);
   }
   return total / double(rows);

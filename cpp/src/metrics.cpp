@@ -33,8 +33,10 @@ double SampleMeanMetric<T>::value(const T* t, Index t_cols, const T* p, Index p_
       for (Index j = 0; j < p_cols; ++j) hits += t[j] == T(p[j] > threshold_);
       return hits / double(p_cols);
     }
-    case SampleMetricKind::CategoricalAccuracy: return argmax(t, t_cols) == argmax(p, p_cols);
-    case SampleMetricKind::SparseCategoricalAccuracy: return Index(t[0]) == argmax(p, p_cols);
+    case SampleMetricKind::CategoricalAccuracy:
+      return argmax(t, t_cols) == argmax(p, p_cols);
+    case SampleMetricKind::SparseCategoricalAccuracy:
+      return Index(t[0]) == argmax(p, p_cols);
     case SampleMetricKind::MeanSquaredError: {
       double s = 0;
       for (Index j = 0; j < p_cols; ++j) s += double(p[j] - t[j]) * double(p[j] - t[j]);
@@ -50,7 +52,8 @@ double SampleMeanMetric<T>::value(const T* t, Index t_cols, const T* p, Index p_
 }
 
 template <class T>
-void SampleMeanMetric<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) {
+void SampleMeanMetric<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred,
+                                 const T* sample_weight) {
   for (Index r = 0; r < y_pred.rows(); ++r) {
     const double w = sample_weight ? double(sample_weight[r]) : 1.0;
     total_ += w * value(y_true.row(r).data(), y_true.cols(), y_pred.row(r).data(), y_pred.cols());

@@ -8,9 +8,11 @@ template <class T>
 Network<T>::Network(std::vector<std::shared_ptr<Layer<T>>> layers) : layers_(std::move(layers)) {
   if (layers_.empty()) throw std::invalid_argument("a network needs at least one layer");
   for (size_t i = 0; i < layers_.size(); ++i) {
-    if (!layers_[i] || !layers_[i]->built()) throw std::invalid_argument("every layer must be built before the network");
+    if (!layers_[i] || !layers_[i]->built())
+      throw std::invalid_argument("every layer must be built before the network");
     if (i > 0 && layers_[i]->input_shape() != layers_[i - 1]->output_shape())
-      throw std::invalid_argument("layer " + std::to_string(i) + "'s input shape does not match the previous output");
+      throw std::invalid_argument("layer " + std::to_string(i) +
+                                  "'s input shape does not match the previous output");
   }
   input_size_ = shape_size(layers_.front()->input_shape());
   output_size_ = shape_size(layers_.back()->output_shape());
@@ -20,8 +22,8 @@ Network<T>::Network(std::vector<std::shared_ptr<Layer<T>>> layers) : layers_(std
 template <class T>
 ConstMatrixMap<T> Network<T>::forward(ConstMatrixMap<T> x, bool training) {
   if (x.cols() != input_size_)
-    throw std::invalid_argument("network expects " + std::to_string(input_size_) + " features per sample, got " +
-                                std::to_string(x.cols()));
+    throw std::invalid_argument("network expects " + std::to_string(input_size_) +
+                                " features per sample, got " + std::to_string(x.cols()));
   rows_ = x.rows();
   const T* in = x.data();
   Index in_cols = input_size_;
@@ -36,9 +38,12 @@ ConstMatrixMap<T> Network<T>::forward(ConstMatrixMap<T> x, bool training) {
 }
 
 template <class T>
-void Network<T>::backward(ConstMatrixMap<T> x, MatrixMap<T> grad_output, const std::vector<T*>& param_grads) {
-  if (param_grads.size() != layers_.size()) throw std::logic_error("one gradient slice per layer expected");
-  if (x.rows() != rows_ || grad_output.rows() != rows_) throw std::logic_error("backward batch differs from forward");
+void Network<T>::backward(ConstMatrixMap<T> x, MatrixMap<T> grad_output,
+                          const std::vector<T*>& param_grads) {
+  if (param_grads.size() != layers_.size())
+    throw std::logic_error("one gradient slice per layer expected");
+  if (x.rows() != rows_ || grad_output.rows() != rows_)
+    throw std::logic_error("backward batch differs from forward");
   MatrixMap<T> grad_y = grad_output;
   Workspace<T>* spare[2] = {&grad_a_, &grad_b_};
   for (size_t k = layers_.size(); k-- > 0;) {

@@ -11,7 +11,8 @@ namespace {
 
 void check_non_negative(double v, const char* name) {
   if (!(v >= 0) || !std::isfinite(v))
-    throw std::invalid_argument(std::string(name) + " must be a finite number >= 0, got " + std::to_string(v));
+    throw std::invalid_argument(std::string(name) + " must be a finite number >= 0, got " +
+                                std::to_string(v));
 }
 
 // Element-wise loop over [0, n): parallel only for large tensors. The serial path must not
@@ -63,7 +64,8 @@ template <class T>
 void Optimizer<T>::build(Index total) {
   const auto names = slot_names();
   slot_buffers_.clear();
-  for (size_t i = 0; i < names.size(); ++i) slot_buffers_.emplace_back(static_cast<size_t>(total), slot_initial_value(i));
+  for (size_t i = 0; i < names.size(); ++i)
+    slot_buffers_.emplace_back(static_cast<size_t>(total), slot_initial_value(i));
   total_ = total;
   built_ = true;
 }
@@ -72,12 +74,14 @@ template <class T>
 void Optimizer<T>::clip(const std::vector<Segment<T>>& segments, T* grad) const {
   if (config_.clipnorm > 0)
     for (const auto& s : segments)
-      scale_to_norm(grad + s.offset, s.size, std::sqrt(squared_norm(grad + s.offset, s.size)), config_.clipnorm);
+      scale_to_norm(grad + s.offset, s.size, std::sqrt(squared_norm(grad + s.offset, s.size)),
+                    config_.clipnorm);
   if (config_.global_clipnorm > 0) {
     double total = 0;
     for (const auto& s : segments) total += squared_norm(grad + s.offset, s.size);
     const double norm = std::sqrt(total);
-    for (const auto& s : segments) scale_to_norm(grad + s.offset, s.size, norm, config_.global_clipnorm);
+    for (const auto& s : segments)
+      scale_to_norm(grad + s.offset, s.size, norm, config_.global_clipnorm);
   }
   if (config_.clipvalue > 0) {
     const T v = T(config_.clipvalue);
@@ -93,7 +97,8 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
   if (!built_) build(total);
   if (total != total_)
     throw std::invalid_argument("this optimizer was built for " + std::to_string(total_) +
-                                " parameters and cannot update a different set of " + std::to_string(total) +
+                                " parameters and cannot update a different set of " +
+                                std::to_string(total) +
                                 "; create a new optimizer for another model");
   clip(segments, grad);
   const StepScalars scalars{T(config_.learning_rate), iterations_ + 1};
@@ -121,7 +126,8 @@ class SGD : public Optimizer<T> {
   }
 
  protected:
-  void update(T* p, const T* g, Index offset, Index n, const typename Optimizer<T>::StepScalars& s) override {
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
     const T lr = s.lr;
     if (c_.momentum == 0) {
       for_each_element(n, [=](Index i) { p[i] -= lr * g[i]; });
@@ -156,7 +162,8 @@ class Adagrad : public Optimizer<T> {
 
  protected:
   T slot_initial_value(size_t) const override { return T(c_.initial_accumulator_value); }
-  void update(T* p, const T* g, Index offset, Index n, const typename Optimizer<T>::StepScalars& s) override {
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
     T* acc = this->slot_data(0, offset);
     const T lr = s.lr, eps = T(c_.epsilon);
     for_each_element(n, [=](Index i) {
@@ -185,7 +192,8 @@ class RMSprop : public Optimizer<T> {
   }
 
  protected:
-  void update(T* p, const T* g, Index offset, Index n, const typename Optimizer<T>::StepScalars& s) override {
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
     T* vel = this->slot_data(0, offset);
     T* mom = c_.momentum > 0 ? this->slot_data(1, offset) : nullptr;
     T* avg = c_.centered ? this->slot_data(c_.momentum > 0 ? 2 : 1, offset) : nullptr;
@@ -225,7 +233,8 @@ class Adam : public Optimizer<T> {
   }
 
  protected:
-  void update(T* p, const T* g, Index offset, Index n, const typename Optimizer<T>::StepScalars& s) override {
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
     T* m = this->slot_data(0, offset);
     T* v = this->slot_data(1, offset);
     T* v_hat = c_.amsgrad ? this->slot_data(2, offset) : nullptr;
@@ -273,11 +282,13 @@ std::unique_ptr<Optimizer<T>> make_adam(const OptimizerConfig& base, const AdamC
   return std::make_unique<Adam<T>>(base, c);
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                         \
-  template class Optimizer<T>;                                                                          \
-  template std::unique_ptr<Optimizer<T>> make_sgd<T>(const OptimizerConfig&, const SGDConfig&);         \
-  template std::unique_ptr<Optimizer<T>> make_adagrad<T>(const OptimizerConfig&, const AdagradConfig&); \
-  template std::unique_ptr<Optimizer<T>> make_rmsprop<T>(const OptimizerConfig&, const RMSpropConfig&); \
+#define EIGENNET_INSTANTIATE(T)                                                                 \
+  template class Optimizer<T>;                                                                  \
+  template std::unique_ptr<Optimizer<T>> make_sgd<T>(const OptimizerConfig&, const SGDConfig&); \
+  template std::unique_ptr<Optimizer<T>> make_adagrad<T>(const OptimizerConfig&,                \
+                                                         const AdagradConfig&);                 \
+  template std::unique_ptr<Optimizer<T>> make_rmsprop<T>(const OptimizerConfig&,                \
+                                                         const RMSpropConfig&);                 \
   template std::unique_ptr<Optimizer<T>> make_adam<T>(const OptimizerConfig&, const AdamConfig&);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

@@ -43,17 +43,24 @@ void gather_rows(ConstMatrixMap<T> src, const Index* rows, Index n, T* dst) {
 }  // namespace
 
 template <class T>
-Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss, std::shared_ptr<Optimizer<T>> optimizer,
-                    std::vector<std::unique_ptr<Metric<T>>> metrics, const std::vector<bool>& trainable)
-    : network_(std::move(network)), loss_(loss), optimizer_(std::move(optimizer)), metrics_(std::move(metrics)) {
+Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
+                    std::shared_ptr<Optimizer<T>> optimizer,
+                    std::vector<std::unique_ptr<Metric<T>>> metrics,
+                    const std::vector<bool>& trainable)
+    : network_(std::move(network)),
+      loss_(loss),
+      optimizer_(std::move(optimizer)),
+      metrics_(std::move(metrics)) {
   const auto& layers = network_->layers();
-  if (trainable.size() != layers.size()) throw std::invalid_argument("one trainable flag per layer expected");
+  if (trainable.size() != layers.size())
+    throw std::invalid_argument("one trainable flag per layer expected");
   Index total = 0;
   std::vector<Index> offsets(layers.size(), -1);
   for (size_t i = 0; i < layers.size(); ++i) {
     if (!trainable[i] || layers[i]->param_count() == 0) continue;
     offsets[i] = total;
-    for (const auto& w : layers[i]->weights()) segments_.push_back({layers[i]->params() + w.offset, w.size, total + w.offset});
+    for (const auto& w : layers[i]->weights())
+      segments_.push_back({layers[i]->params() + w.offset, w.size, total + w.offset});
     total += layers[i]->param_count();
   }
   grads_.assign(static_cast<size_t>(total), T(0));
@@ -63,7 +70,8 @@ Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
 template <class T>
 void Trainer<T>::check(const Dataset<T>& data) const {
   if (data.x.cols() != network_->input_size())
-    throw std::invalid_argument("x has " + std::to_string(data.x.cols()) + " features per sample, the model expects " +
+    throw std::invalid_argument("x has " + std::to_string(data.x.cols()) +
+                                " features per sample, the model expects " +
                                 std::to_string(network_->input_size()));
   if (data.x.rows() == 0) throw std::invalid_argument("no samples: x is empty");
   loss_.check_targets(data.y, data.x.rows(), network_->output_size());
@@ -97,8 +105,8 @@ double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, b
 }
 
 template <class T>
-std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
-                                          const BatchCallback& on_batch) {
+std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
+                                          uint64_t seed, const BatchCallback& on_batch) {
   const Index n = data.x.rows(), xc = data.x.cols(), yc = data.y.cols();
   reset_metrics();
   if (shuffle) {
@@ -120,9 +128,11 @@ std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_si
         for (Index i = 0; i < rows; ++i) w[i] = data.sample_weight[idx[i]];
         sw = w;
       }
-      step(ConstMatrixMap<T>(bx.data(), rows, xc), ConstMatrixMap<T>(by.data(), rows, yc), sw, true);
+      step(ConstMatrixMap<T>(bx.data(), rows, xc), ConstMatrixMap<T>(by.data(), rows, yc), sw,
+           true);
     } else {
-      step(ConstMatrixMap<T>(data.x.data() + start * xc, rows, xc), ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
+      step(ConstMatrixMap<T>(data.x.data() + start * xc, rows, xc),
+           ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
            data.sample_weight ? data.sample_weight + start : nullptr, true);
     }
     if (on_batch && on_batch(batch, logs())) break;
@@ -131,8 +141,9 @@ std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_si
 }
 
 template <class T>
-std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index batch_size, Index initial_epoch,
-                                                 Index epochs, bool shuffle, uint64_t seed, const EpochCallback& on_epoch,
+std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index batch_size,
+                                                 Index initial_epoch, Index epochs, bool shuffle,
+                                                 uint64_t seed, const EpochCallback& on_epoch,
                                                  const BatchCallback& on_batch) {
   std::lock_guard<std::recursive_mutex> lock(network_->mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
@@ -146,7 +157,8 @@ std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index b
 }
 
 template <class T>
-std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_size, const BatchCallback& on_batch) {
+std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_size,
+                                         const BatchCallback& on_batch) {
   std::lock_guard<std::recursive_mutex> lock(network_->mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
@@ -155,7 +167,8 @@ std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_siz
   Index batch = 0;
   for (Index start = 0; start < n; start += batch_size, ++batch) {
     const Index rows = std::min(batch_size, n - start);
-    step(ConstMatrixMap<T>(data.x.data() + start * xc, rows, xc), ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
+    step(ConstMatrixMap<T>(data.x.data() + start * xc, rows, xc),
+         ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
          data.sample_weight ? data.sample_weight + start : nullptr, false);
     if (on_batch && on_batch(batch, logs())) break;
   }
@@ -163,16 +176,19 @@ std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_siz
 }
 
 template <class T>
-void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out, const BatchCallback& on_batch) {
+void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
+             const BatchCallback& on_batch) {
   std::lock_guard<std::recursive_mutex> lock(network.mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
-  if (x.cols() != network.input_size() || out.cols() != network.output_size() || out.rows() != x.rows())
+  if (x.cols() != network.input_size() || out.cols() != network.output_size() ||
+      out.rows() != x.rows())
     throw std::invalid_argument("predict: input or output shape does not match the model");
   const Index n = x.rows(), xc = x.cols(), oc = out.cols();
   Index batch = 0;
   for (Index start = 0; start < n; start += batch_size, ++batch) {
     const Index rows = std::min(batch_size, n - start);
-    ConstMatrixMap<T> y = network.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), false);
+    ConstMatrixMap<T> y =
+        network.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), false);
     MatrixMap<T>(out.data() + start * oc, rows, oc) = y;
     if (on_batch && on_batch(batch, {})) break;
   }
@@ -210,7 +226,9 @@ double Trainer<T>::compute_gradients(const Dataset<T>& data) {
 
 template class Trainer<float>;
 template class Trainer<double>;
-template void predict<float>(Network<float>&, ConstMatrixMap<float>, Index, MatrixMap<float>, const BatchCallback&);
-template void predict<double>(Network<double>&, ConstMatrixMap<double>, Index, MatrixMap<double>, const BatchCallback&);
+template void predict<float>(Network<float>&, ConstMatrixMap<float>, Index, MatrixMap<float>,
+                             const BatchCallback&);
+template void predict<double>(Network<double>&, ConstMatrixMap<double>, Index, MatrixMap<double>,
+                              const BatchCallback&);
 
 }  // namespace eigennet

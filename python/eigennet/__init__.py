@@ -21,6 +21,18 @@ from eigennet.models import Model, Sequential
 __version__ = "0.1.0"
 
 __all__ = [
-    "Input", "Model", "Sequential", "__version__", "activations", "callbacks", "config",
-    "initializers", "layers", "losses", "metrics", "models", "optimizers", "utils",
+    "Input",
+    "Model",
+    "Sequential",
+    "__version__",
+    "activations",
+    "callbacks",
+    "config",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "utils",
 ]

@@ -7,7 +7,7 @@ selu's alpha and scale, gelu in its exact erf form.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -78,9 +78,18 @@ def swish(x):
 silu = swish
 
 _BY_NAME: dict[str, Callable] = {
-    "linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
-    "leaky_relu": leaky_relu, "elu": elu, "selu": selu, "gelu": gelu, "softplus": softplus,
-    "swish": swish, "silu": swish,
+    "linear": linear,
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "selu": selu,
+    "gelu": gelu,
+    "softplus": softplus,
+    "swish": swish,
+    "silu": swish,
 }
 
 

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from eigennet.utils.progbar import Progbar
 
-_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin",
-                "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
+_BATCH_HOOKS = (
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+)
 
 
 class Callback:
@@ -93,6 +99,8 @@ class History(Callback):
     def record(self, epochs, names, rows) -> None:
         """Appends many epochs at once (rows of values in `names` order)."""
         self.epoch.extend(epochs)
+        if not rows:
+            return
         for i, name in enumerate(names):
             self.history.setdefault(name, []).extend(float(row[i]) for row in rows)
         self.model.history = self
@@ -136,7 +144,9 @@ class ProgbarLogger(Callback):
 
     def on_test_end(self, logs=None):
         if not getattr(self.model, "_in_fit", False):
-            self._bar.update(self.params.get("steps") or 0, list((logs or {}).items()), finalize=True)
+            self._bar.update(
+                self.params.get("steps") or 0, list((logs or {}).items()), finalize=True
+            )
 
     def on_predict_begin(self, logs=None):
         self._start(self.params.get("steps"))

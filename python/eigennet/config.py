@@ -21,7 +21,9 @@ def set_floatx(value: str) -> None:
     global _FLOATX
     value = str(value)
     if value not in _SUPPORTED_FLOATX:
-        raise ValueError(f"Unknown floatx {value!r}. eigennet supports: {', '.join(_SUPPORTED_FLOATX)}")
+        raise ValueError(
+            f"Unknown floatx {value!r}. eigennet supports: {', '.join(_SUPPORTED_FLOATX)}"
+        )
     _FLOATX = value
 
 

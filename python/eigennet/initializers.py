@@ -140,8 +140,13 @@ class VarianceScaling(_Seeded):
     ("fan_in", "fan_out", "fan_avg") and `distribution` "truncated_normal",
     "untruncated_normal" or "uniform"."""
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None):
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed: int | None = None,
+    ):
         super().__init__(seed)
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
@@ -169,8 +174,12 @@ class VarianceScaling(_Seeded):
         return values.astype(_dtype(dtype))
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
 
 
 def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
@@ -180,28 +189,56 @@ def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
     def get_config(self):
         return {"seed": self.seed}
 
-    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
+    return type(
+        name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc}
+    )
 
 
-GlorotUniform = _preset("GlorotUniform", 1.0, "fan_avg", "uniform",
-                        "Uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)).")
-GlorotNormal = _preset("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
-                       "Truncated normal, stddev = sqrt(2 / (fan_in + fan_out)).")
-HeNormal = _preset("HeNormal", 2.0, "fan_in", "truncated_normal",
-                   "Truncated normal, stddev = sqrt(2 / fan_in).")
-HeUniform = _preset("HeUniform", 2.0, "fan_in", "uniform",
-                    "Uniform in [-limit, limit], limit = sqrt(6 / fan_in).")
-LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal",
-                      "Truncated normal, stddev = sqrt(1 / fan_in).")
-LecunUniform = _preset("LecunUniform", 1.0, "fan_in", "uniform",
-                       "Uniform in [-limit, limit], limit = sqrt(3 / fan_in).")
+GlorotUniform = _preset(
+    "GlorotUniform",
+    1.0,
+    "fan_avg",
+    "uniform",
+    "Uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)).",
+)
+GlorotNormal = _preset(
+    "GlorotNormal",
+    1.0,
+    "fan_avg",
+    "truncated_normal",
+    "Truncated normal, stddev = sqrt(2 / (fan_in + fan_out)).",
+)
+HeNormal = _preset(
+    "HeNormal", 2.0, "fan_in", "truncated_normal", "Truncated normal, stddev = sqrt(2 / fan_in)."
+)
+HeUniform = _preset(
+    "HeUniform", 2.0, "fan_in", "uniform", "Uniform in [-limit, limit], limit = sqrt(6 / fan_in)."
+)
+LecunNormal = _preset(
+    "LecunNormal", 1.0, "fan_in", "truncated_normal", "Truncated normal, stddev = sqrt(1 / fan_in)."
+)
+LecunUniform = _preset(
+    "LecunUniform",
+    1.0,
+    "fan_in",
+    "uniform",
+    "Uniform in [-limit, limit], limit = sqrt(3 / fan_in).",
+)
 
 _BY_NAME = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
-    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
-    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_normal": RandomNormal,
+    "random_uniform": RandomUniform,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_normal": HeNormal,
+    "he_uniform": HeUniform,
+    "lecun_normal": LecunNormal,
+    "lecun_uniform": LecunUniform,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_NAME.values()}
 
@@ -220,9 +257,8 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier)
         if cls is None:
-            raise ValueError(
-                f"Unknown initializer {identifier!r}. Valid initializers: {', '.join(sorted(_BY_NAME))}"
-            )
+            valid = ", ".join(sorted(_BY_NAME))
+            raise ValueError(f"Unknown initializer {identifier!r}. Valid initializers: {valid}")
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
         cls = _BY_CLASS_NAME.get(identifier["class_name"]) or _BY_NAME.get(identifier["class_name"])

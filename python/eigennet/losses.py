@@ -43,14 +43,17 @@ def _arrays(spec: LossSpec, y_true, y_pred):
         if y_true.shape + (1,) == y_pred.shape:  # Keras expands (batch,) to (batch, 1)
             y_true = y_true[..., None]
         else:
-            raise ValueError(f"y_true shape {y_true.shape} does not match y_pred shape {y_pred.shape}")
+            raise ValueError(
+                f"y_true shape {y_true.shape} does not match y_pred shape {y_pred.shape}"
+            )
     return np.ascontiguousarray(y_true, dtype=dtype), y_pred
 
 
 def _per_sample(spec: LossSpec, y_true, y_pred) -> np.ndarray:
     y_true, y_pred = _arrays(spec, y_true, y_pred)
-    values = _core.loss_per_sample(spec.name, y_true, y_pred, spec.from_logits, spec.delta,
-                                   spec.label_smoothing)
+    values = _core.loss_per_sample(
+        spec.name, y_true, y_pred, spec.from_logits, spec.delta, spec.label_smoothing
+    )
     return values.reshape(y_pred.shape[:-1])
 
 
@@ -71,32 +74,50 @@ def huber(y_true, y_pred, delta: float = 1.0):
 
 def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0):
     """Binary cross-entropy; probabilities are clipped to [1e-7, 1 - 1e-7]."""
-    return _per_sample(LossSpec("binary_crossentropy", bool(from_logits),
-                                label_smoothing=float(label_smoothing)), y_true, y_pred)
+    return _per_sample(
+        LossSpec("binary_crossentropy", bool(from_logits), label_smoothing=float(label_smoothing)),
+        y_true,
+        y_pred,
+    )
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0):
+def categorical_crossentropy(
+    y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0
+):
     """Categorical cross-entropy on one-hot (or soft) targets."""
-    return _per_sample(LossSpec("categorical_crossentropy", bool(from_logits),
-                                label_smoothing=float(label_smoothing)), y_true, y_pred)
+    return _per_sample(
+        LossSpec(
+            "categorical_crossentropy", bool(from_logits), label_smoothing=float(label_smoothing)
+        ),
+        y_true,
+        y_pred,
+    )
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False):
     """Categorical cross-entropy on integer class labels."""
-    return _per_sample(LossSpec("sparse_categorical_crossentropy", bool(from_logits)), y_true, y_pred)
+    return _per_sample(
+        LossSpec("sparse_categorical_crossentropy", bool(from_logits)), y_true, y_pred
+    )
 
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 
 _FUNCTIONS = {
-    mean_squared_error: "mean_squared_error", mean_absolute_error: "mean_absolute_error",
-    huber: "huber", binary_crossentropy: "binary_crossentropy",
+    mean_squared_error: "mean_squared_error",
+    mean_absolute_error: "mean_absolute_error",
+    huber: "huber",
+    binary_crossentropy: "binary_crossentropy",
     categorical_crossentropy: "categorical_crossentropy",
     sparse_categorical_crossentropy: "sparse_categorical_crossentropy",
 }
-_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
-            "MSE": "mean_squared_error", "MAE": "mean_absolute_error"}
+_ALIASES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "MSE": "mean_squared_error",
+    "MAE": "mean_absolute_error",
+}
 
 
 class Loss:
@@ -152,50 +173,94 @@ class Huber(Loss):
 class BinaryCrossentropy(Loss):
     """Binary cross-entropy (`from_logits=False`, `label_smoothing=0.0`)."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="binary_crossentropy"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+    ):
         if axis != -1:
             raise ValueError("eigennet losses reduce over the last axis only (axis=-1)")
-        super().__init__(LossSpec("binary_crossentropy", bool(from_logits),
-                                  label_smoothing=float(label_smoothing)), name, reduction)
+        super().__init__(
+            LossSpec(
+                "binary_crossentropy", bool(from_logits), label_smoothing=float(label_smoothing)
+            ),
+            name,
+            reduction,
+        )
         self.from_logits, self.label_smoothing = from_logits, label_smoothing
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 class CategoricalCrossentropy(Loss):
     """Categorical cross-entropy on one-hot targets."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="categorical_crossentropy"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+    ):
         if axis != -1:
             raise ValueError("eigennet losses reduce over the last axis only (axis=-1)")
-        super().__init__(LossSpec("categorical_crossentropy", bool(from_logits),
-                                  label_smoothing=float(label_smoothing)), name, reduction)
+        super().__init__(
+            LossSpec(
+                "categorical_crossentropy",
+                bool(from_logits),
+                label_smoothing=float(label_smoothing),
+            ),
+            name,
+            reduction,
+        )
         self.from_logits, self.label_smoothing = from_logits, label_smoothing
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 class SparseCategoricalCrossentropy(Loss):
     """Categorical cross-entropy on integer labels."""
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy"):
-        super().__init__(LossSpec("sparse_categorical_crossentropy", bool(from_logits)), name, reduction)
+    def __init__(
+        self,
+        from_logits=False,
+        reduction="sum_over_batch_size",
+        name="sparse_categorical_crossentropy",
+    ):
+        super().__init__(
+            LossSpec("sparse_categorical_crossentropy", bool(from_logits)), name, reduction
+        )
         self.from_logits = from_logits
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
-_CLASSES = {cls.__name__: cls for cls in (MeanSquaredError, MeanAbsoluteError, Huber,
-                                          BinaryCrossentropy, CategoricalCrossentropy,
-                                          SparseCategoricalCrossentropy)}
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        MeanSquaredError,
+        MeanAbsoluteError,
+        Huber,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
+}
 
 
 def get(identifier):
@@ -211,8 +276,10 @@ def get(identifier):
                 return fn
         if name in _CLASSES:
             return _CLASSES[name]()
-        raise ValueError(f"Unknown loss {identifier!r}. Valid losses: "
-                         f"{', '.join(sorted(set(_FUNCTIONS.values()) | set(_ALIASES)))}")
+        raise ValueError(
+            f"Unknown loss {identifier!r}. Valid losses: "
+            f"{', '.join(sorted(set(_FUNCTIONS.values()) | set(_ALIASES)))}"
+        )
     raise ValueError(
         f"Loss {identifier!r} is not supported: eigennet computes losses natively, so use a "
         "name, a function of eigennet.losses or one of its classes"

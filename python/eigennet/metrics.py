@@ -79,8 +79,11 @@ class MeanMetricWrapper(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = np.asarray(self._fn(y_true, y_pred, **self._fn_kwargs), dtype=np.float64).ravel()
-        weights = np.ones_like(values) if sample_weight is None else \
-            np.broadcast_to(np.asarray(sample_weight, dtype=np.float64).ravel(), values.shape)
+        weights = (
+            np.ones_like(values)
+            if sample_weight is None
+            else np.broadcast_to(np.asarray(sample_weight, dtype=np.float64).ravel(), values.shape)
+        )
         self._total += float(np.sum(values * weights))
         self._count += float(np.sum(weights))
 
@@ -141,15 +144,20 @@ class MeanAbsoluteError(MeanMetricWrapper):
 
 
 _BY_NAME = {
-    "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
 }
 _BY_FUNCTION = {
-    binary_accuracy: BinaryAccuracy, categorical_accuracy: CategoricalAccuracy,
+    binary_accuracy: BinaryAccuracy,
+    categorical_accuracy: CategoricalAccuracy,
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
-    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_FUNCTION.values()}
 
@@ -169,14 +177,20 @@ def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> MeanMetricW
             y_pred_last = y_pred_shape[-1]
             is_binary = y_pred_last == 1
             is_sparse = len(y_true_shape) < len(y_pred_shape) or (
-                y_true_shape[-1] == 1 and y_pred_last > 1)
-            cls = BinaryAccuracy if is_binary else (
-                SparseCategoricalAccuracy if is_sparse else CategoricalAccuracy)
+                y_true_shape[-1] == 1 and y_pred_last > 1
+            )
+            cls = (
+                BinaryAccuracy
+                if is_binary
+                else (SparseCategoricalAccuracy if is_sparse else CategoricalAccuracy)
+            )
             return cls(name=identifier)
         cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier)
         if cls is None:
-            raise ValueError(f"Unknown metric {identifier!r}. Valid metrics: accuracy, acc, "
-                             f"{', '.join(sorted(_BY_NAME))}")
+            raise ValueError(
+                f"Unknown metric {identifier!r}. Valid metrics: accuracy, acc, "
+                f"{', '.join(sorted(_BY_NAME))}"
+            )
         return cls(name=identifier)
     if isinstance(identifier, type) and issubclass(identifier, MeanMetricWrapper):
         return identifier()

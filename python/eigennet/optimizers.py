@@ -29,18 +29,29 @@ class Optimizer:
 
     _kind = ""
 
-    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+        **kwargs,
+    ):
         if kwargs:
             raise TypeError(f"Unexpected optimizer argument(s): {', '.join(kwargs)}")
         if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set")
         self._learning_rate = _check_rate(learning_rate, "learning_rate")
-        self.weight_decay = None if weight_decay is None else _check_rate(weight_decay, "weight_decay")
+        self.weight_decay = (
+            None if weight_decay is None else _check_rate(weight_decay, "weight_decay")
+        )
         self.clipnorm = None if clipnorm is None else _check_rate(clipnorm, "clipnorm")
         self.clipvalue = None if clipvalue is None else _check_rate(clipvalue, "clipvalue")
-        self.global_clipnorm = None if global_clipnorm is None else \
-            _check_rate(global_clipnorm, "global_clipnorm")
+        self.global_clipnorm = (
+            None if global_clipnorm is None else _check_rate(global_clipnorm, "global_clipnorm")
+        )
         self.name = name or type(self).__name__.lower()
         self._native = None
         self._dtype = None
@@ -50,13 +61,21 @@ class Optimizer:
         """The native optimizer for `dtype`, created on first use."""
         if self._native is None:
             base = _core.OptimizerConfig(
-                self._learning_rate, self.weight_decay or 0.0, self.clipnorm or 0.0,
-                self.global_clipnorm or 0.0, self.clipvalue or 0.0)
-            self._native = getattr(_core, f"make_optimizer_{dtype}")(self._kind, base, self._rule_config())
+                self._learning_rate,
+                self.weight_decay or 0.0,
+                self.clipnorm or 0.0,
+                self.global_clipnorm or 0.0,
+                self.clipvalue or 0.0,
+            )
+            self._native = getattr(_core, f"make_optimizer_{dtype}")(
+                self._kind, base, self._rule_config()
+            )
             self._dtype = dtype
         elif self._dtype != dtype:
-            raise ValueError(f"This optimizer already serves {self._dtype} weights; create a new one "
-                             f"for {dtype} weights")
+            raise ValueError(
+                f"This optimizer already serves {self._dtype} weights; create a new one "
+                f"for {dtype} weights"
+            )
         return self._native
 
     @property
@@ -94,12 +113,20 @@ class Optimizer:
             raise ValueError("apply() needs at least one variable")
         dtype = variables[0].dtype if isinstance(variables[0], np.ndarray) else None
         for v, g in zip(variables, grads):
-            if not isinstance(v, np.ndarray) or v.dtype != dtype or dtype not in (np.float32, np.float64):
+            if (
+                not isinstance(v, np.ndarray)
+                or v.dtype != dtype
+                or dtype not in (np.float32, np.float64)
+            ):
                 raise TypeError("variables must be NumPy arrays, all float32 or all float64")
             if not v.flags.c_contiguous or not v.flags.writeable:
-                raise ValueError("variables must be C-contiguous and writable (they are updated in place)")
+                raise ValueError(
+                    "variables must be C-contiguous and writable (they are updated in place)"
+                )
             if np.shape(g) != v.shape:
-                raise ValueError(f"gradient shape {np.shape(g)} does not match variable shape {v.shape}")
+                raise ValueError(
+                    f"gradient shape {np.shape(g)} does not match variable shape {v.shape}"
+                )
         flat = np.concatenate([np.asarray(g, dtype=dtype).ravel() for g in grads])
         if not np.all(np.isfinite(flat)):
             raise ValueError("gradients contain NaN or inf")
@@ -114,10 +141,15 @@ class Optimizer:
         return {}
 
     def get_config(self) -> dict:
-        return {"name": self.name, "learning_rate": self.learning_rate,
-                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
-                **self._rule_config()}
+        return {
+            "name": self.name,
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            **self._rule_config(),
+        }
 
     @classmethod
     def from_config(cls, config: dict):
@@ -130,9 +162,21 @@ class SGD(Optimizer):
 
     _kind = "sgd"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.01,
+        momentum=0.0,
+        nesterov=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="SGD",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
         if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
             raise ValueError(f"momentum must be a float in [0, 1], got {momentum!r}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
@@ -146,15 +190,31 @@ class Adagrad(Optimizer):
 
     _kind = "adagrad"
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="adagrad", **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
-        self.initial_accumulator_value = _check_rate(initial_accumulator_value, "initial_accumulator_value")
+    def __init__(
+        self,
+        learning_rate=0.001,
+        initial_accumulator_value=0.1,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adagrad",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.initial_accumulator_value = _check_rate(
+            initial_accumulator_value, "initial_accumulator_value"
+        )
         self.epsilon = _check_rate(epsilon, "epsilon")
 
     def _rule_config(self):
-        return {"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
+        return {
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
 
 
 class RMSprop(Optimizer):
@@ -163,18 +223,35 @@ class RMSprop(Optimizer):
 
     _kind = "rmsprop"
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="rmsprop", **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="rmsprop",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
         self.rho = _check_rate(rho, "rho")
         self.momentum = _check_rate(momentum, "momentum")
         self.epsilon = _check_rate(epsilon, "epsilon")
         self.centered = bool(centered)
 
     def _rule_config(self):
-        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                "centered": self.centered}
+        return {
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 class Adam(Optimizer):
@@ -183,30 +260,69 @@ class Adam(Optimizer):
 
     _kind = "adam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="adam", **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adam",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
         self.beta_1 = _check_rate(beta_1, "beta_1")
         self.beta_2 = _check_rate(beta_2, "beta_2")
         self.epsilon = _check_rate(epsilon, "epsilon")
         self.amsgrad = bool(amsgrad)
 
     def _rule_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
+        return {
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay. Defaults as Adam, weight_decay 0.004."""
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="adamw", **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adamw",
+        **kwargs,
+    ):
         if weight_decay is None:
             raise ValueError("AdamW needs a weight_decay (default 0.004)")
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm,
-                         clipvalue, global_clipnorm, name, **kwargs)
+        super().__init__(
+            learning_rate,
+            beta_1,
+            beta_2,
+            epsilon,
+            amsgrad,
+            weight_decay,
+            clipnorm,
+            clipvalue,
+            global_clipnorm,
+            name,
+            **kwargs,
+        )
 
 
 _BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
@@ -221,9 +337,8 @@ def get(identifier) -> Optimizer:
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
-            raise ValueError(f"Unknown optimizer {identifier!r}. Valid optimizers: "
-                             f"{', '.join(sorted(_BY_NAME))}")
+            raise ValueError(
+                f"Unknown optimizer {identifier!r}. Valid optimizers: {', '.join(sorted(_BY_NAME))}"
+            )
         return cls()
     raise ValueError(f"Could not interpret optimizer {identifier!r}")
-
-

@@ -9,7 +9,19 @@
 
 namespace eigennet {
 
-enum class Activation { Linear, Relu, Sigmoid, Tanh, Softmax, LeakyRelu, Elu, Selu, Gelu, Softplus, Swish };
+enum class Activation {
+  Linear,
+  Relu,
+  Sigmoid,
+  Tanh,
+  Softmax,
+  LeakyRelu,
+  Elu,
+  Selu,
+  Gelu,
+  Softplus,
+  Swish
+};
 
 // Parses a Keras activation name ("silu" is swish). Throws std::invalid_argument naming the
 // valid names for an unknown one.

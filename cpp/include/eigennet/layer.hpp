@@ -49,8 +49,8 @@ class Layer {
   }
 
   virtual void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) = 0;
-  virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
-                        MatrixMap<T>* grad_x) = 0;
+  virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
+                        T* param_grad, MatrixMap<T>* grad_x) = 0;
 
   bool built() const { return built_; }
   const Shape& input_shape() const { return input_shape_; }
@@ -62,7 +62,9 @@ class Layer {
  protected:
   // Validates the input shape, declares weights with add_weight, returns the output shape.
   virtual Shape do_build(const Shape& input_shape) = 0;
-  void add_weight(const std::string& name, Shape shape) { weights_.push_back({name, std::move(shape), 0, 0}); }
+  void add_weight(const std::string& name, Shape shape) {
+    weights_.push_back({name, std::move(shape), 0, 0});
+  }
   const T* weight(size_t i) const { return params_.data() + weights_[i].offset; }
 
  private:

@@ -16,7 +16,8 @@ class Metric {
  public:
   virtual ~Metric() = default;
   virtual void reset() = 0;
-  virtual void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) = 0;
+  virtual void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred,
+                      const T* sample_weight) = 0;
   virtual double result() const = 0;
 };
 
@@ -34,7 +35,8 @@ SampleMetricKind sample_metric_from_name(const std::string& name);
 template <class T>
 class SampleMeanMetric : public Metric<T> {
  public:
-  SampleMeanMetric(SampleMetricKind kind, double threshold) : kind_(kind), threshold_(T(threshold)) {}
+  SampleMeanMetric(SampleMetricKind kind, double threshold)
+      : kind_(kind), threshold_(T(threshold)) {}
   void reset() override { total_ = count_ = 0; }
   void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) override;
   double result() const override { return count_ > 0 ? total_ / count_ : 0.0; }

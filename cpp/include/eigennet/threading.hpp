@@ -6,7 +6,7 @@
 
 namespace eigennet {
 
-// Sets the threads of both OpenMP loops and Eigen's GEMM. n >= 1.
+// Sets the threads of the core's OpenMP loops and products (see gemm.hpp). n >= 1.
 void set_num_threads(int n);
 int get_num_threads();
 

@@ -31,14 +31,17 @@ template <class T>
 class Trainer {
  public:
   // trainable[i] tells whether layer i of the network learns (Keras: fixed at compile time).
-  Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss, std::shared_ptr<Optimizer<T>> optimizer,
-          std::vector<std::unique_ptr<Metric<T>>> metrics, const std::vector<bool>& trainable);
+  Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
+          std::shared_ptr<Optimizer<T>> optimizer, std::vector<std::unique_ptr<Metric<T>>> metrics,
+          const std::vector<bool>& trainable);
 
   // Runs epochs [initial_epoch, epochs); returns one row of logs per epoch run.
-  std::vector<std::vector<double>> fit(const Dataset<T>& data, Index batch_size, Index initial_epoch, Index epochs,
-                                       bool shuffle, uint64_t seed, const EpochCallback& on_epoch,
+  std::vector<std::vector<double>> fit(const Dataset<T>& data, Index batch_size,
+                                       Index initial_epoch, Index epochs, bool shuffle,
+                                       uint64_t seed, const EpochCallback& on_epoch,
                                        const BatchCallback& on_batch);
-  std::vector<double> evaluate(const Dataset<T>& data, Index batch_size, const BatchCallback& on_batch);
+  std::vector<double> evaluate(const Dataset<T>& data, Index batch_size,
+                               const BatchCallback& on_batch);
   // One step on one batch; logs of that batch alone (Keras resets metrics first).
   std::vector<double> train_on_batch(const Dataset<T>& data);
   std::vector<double> test_on_batch(const Dataset<T>& data);
@@ -52,8 +55,8 @@ class Trainer {
 
  private:
   void check(const Dataset<T>& data) const;
-  std::vector<double> run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
-                                const BatchCallback& on_batch);
+  std::vector<double> run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
+                                uint64_t seed, const BatchCallback& on_batch);
   // Forward, loss, metrics; with `learn` also backward and an optimizer step.
   double step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn);
   std::vector<double> logs() const;
@@ -65,15 +68,16 @@ class Trainer {
   std::vector<std::unique_ptr<Metric<T>>> metrics_;
   MeanTracker loss_tracker_;
 
-  std::vector<T> grads_;               // flat gradient buffer of the trainable weights
-  std::vector<T*> layer_grads_;        // per layer: its slice of grads_, or null when frozen
-  std::vector<Segment<T>> segments_;   // per trainable weight tensor
+  std::vector<T> grads_;              // flat gradient buffer of the trainable weights
+  std::vector<T*> layer_grads_;       // per layer: its slice of grads_, or null when frozen
+  std::vector<Segment<T>> segments_;  // per trainable weight tensor
   Workspace<T> batch_x_, batch_y_, batch_w_, grad_output_;
   std::vector<Index> order_;
 };
 
 // Inference in batches into out (rows of x, network output size); needs no trainer.
 template <class T>
-void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out, const BatchCallback& on_batch);
+void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
+             const BatchCallback& on_batch);
 
 }  // namespace eigennet

@@ -22,8 +22,15 @@ class Dense(Layer):
     Weights, in Keras order: kernel `(input_dim, units)`, then bias `(units,)`.
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
@@ -52,9 +59,15 @@ class Dense(Layer):
         return self.weights[1] if self.use_bias else None
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self._activation_name,
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer)
-                if isinstance(self.kernel_initializer, initializers.Initializer) else None,
-                "bias_initializer": initializers.serialize(self.bias_initializer)
-                if isinstance(self.bias_initializer, initializers.Initializer) else None}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self._activation_name,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer)
+            if isinstance(self.kernel_initializer, initializers.Initializer)
+            else None,
+            "bias_initializer": initializers.serialize(self.bias_initializer)
+            if isinstance(self.bias_initializer, initializers.Initializer)
+            else None,
+        }

@@ -15,9 +15,13 @@ class InputLayer:
         name: Optional name.
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None, **kwargs):
+    def __init__(
+        self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None, **kwargs
+    ):
         if kwargs:
-            raise TypeError(f"Unrecognized keyword argument(s) passed to InputLayer: {', '.join(kwargs)}")
+            raise TypeError(
+                f"Unrecognized keyword argument(s) passed to InputLayer: {', '.join(kwargs)}"
+            )
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("InputLayer needs a shape, e.g. InputLayer(shape=(4,))")

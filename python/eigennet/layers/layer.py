@@ -67,10 +67,14 @@ class Variable:
     def assign(self, value) -> None:
         value = np.asarray(value)
         if value.shape != self.shape:
-            raise ValueError(f"Cannot assign a value of shape {value.shape} to variable "
-                             f"{self.path} of shape {self.shape}")
+            raise ValueError(
+                f"Cannot assign a value of shape {value.shape} to variable "
+                f"{self.path} of shape {self.shape}"
+            )
         if not np.issubdtype(value.dtype, np.number):
-            raise TypeError(f"Cannot assign a non-numeric value (dtype {value.dtype}) to {self.path}")
+            raise TypeError(
+                f"Cannot assign a non-numeric value (dtype {value.dtype}) to {self.path}"
+            )
         if not np.all(np.isfinite(value)):
             raise ValueError(f"Cannot assign NaN or inf to {self.path}")
         self._layer._params[self._slice] = value.ravel()
@@ -87,11 +91,20 @@ class Layer:
     computes in the native core. Subclasses implement `_make_core(dtype)` and
     `_initialize(weights)`, and report their config."""
 
-    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
-                 input_shape=None, input_dim=None, **kwargs):
+    def __init__(
+        self,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype=None,
+        input_shape=None,
+        input_dim=None,
+        **kwargs,
+    ):
         if kwargs:
-            raise TypeError(f"Unrecognized keyword argument(s) passed to {type(self).__name__}: "
-                            f"{', '.join(sorted(kwargs))}")
+            raise TypeError(
+                f"Unrecognized keyword argument(s) passed to {type(self).__name__}: "
+                f"{', '.join(sorted(kwargs))}"
+            )
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string, got {name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
@@ -101,7 +114,9 @@ class Layer:
         self._dtype = None if dtype is None else str(np.dtype(dtype))
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
-        self._input_shape_arg = None if input_shape is None else normalize_shape(input_shape, "input_shape")
+        self._input_shape_arg = (
+            None if input_shape is None else normalize_shape(input_shape, "input_shape")
+        )
         self._core = None
         self._params = None
         self.input_shape: tuple | None = None
@@ -145,7 +160,10 @@ class Layer:
     def weights(self) -> list[Variable]:
         if not self.built:
             return []
-        return [Variable(self, name, shape, offset, size) for name, shape, offset, size in self._core.weights()]
+        return [
+            Variable(self, name, shape, offset, size)
+            for name, shape, offset, size in self._core.weights()
+        ]
 
     @property
     def trainable_weights(self) -> list[Variable]:
@@ -166,11 +184,15 @@ class Layer:
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
-            raise ValueError(f"Layer {self.name!r} expects {len(own)} weight arrays, got {len(weights)}")
+            raise ValueError(
+                f"Layer {self.name!r} expects {len(own)} weight arrays, got {len(weights)}"
+            )
         for var, value in zip(own, weights):
             if np.shape(value) != var.shape:
-                raise ValueError(f"Layer {self.name!r} weight {var.name!r} has shape {var.shape}, "
-                                 f"got an array of shape {np.shape(value)}")
+                raise ValueError(
+                    f"Layer {self.name!r} weight {var.name!r} has shape {var.shape}, "
+                    f"got an array of shape {np.shape(value)}"
+                )
         for var, value in zip(own, weights):
             var.assign(value)
 

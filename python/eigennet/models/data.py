@@ -26,16 +26,20 @@ def check_finite(arr: np.ndarray, what: str) -> None:
         return
     bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
     if bad.any():
-        raise ValueError(f"{what} contains NaN or inf (first at sample {int(np.argmax(bad))}); "
-                         "clean or impute the data before training")
+        raise ValueError(
+            f"{what} contains NaN or inf (first at sample {int(np.argmax(bad))}); "
+            "clean or impute the data before training"
+        )
 
 
 def as_features(x, dtype: str, what: str = "x") -> np.ndarray:
     """x as a C-contiguous array of `dtype` with at least 2 dimensions, checked."""
     arr = _numeric(x, what)
     if arr.ndim < 2:
-        raise ValueError(f"{what} must have a batch axis and a feature axis (rank >= 2), got shape "
-                         f"{arr.shape}; for one feature per sample use x.reshape(-1, 1)")
+        raise ValueError(
+            f"{what} must have a batch axis and a feature axis (rank >= 2), got shape "
+            f"{arr.shape}; for one feature per sample use x.reshape(-1, 1)"
+        )
     if arr.shape[0] == 0:
         raise ValueError(f"{what} is empty (0 samples)")
     if arr.size == 0:
@@ -45,7 +49,9 @@ def as_features(x, dtype: str, what: str = "x") -> np.ndarray:
     return arr
 
 
-def as_targets(y, n: int, output_shape: tuple, sparse: bool, dtype: str, what: str = "y") -> np.ndarray:
+def as_targets(
+    y, n: int, output_shape: tuple, sparse: bool, dtype: str, what: str = "y"
+) -> np.ndarray:
     """y as a (n, columns) C-contiguous array the native loss accepts, checked."""
     arr = _numeric(y, what)
     if arr.ndim == 0:
@@ -55,8 +61,10 @@ def as_targets(y, n: int, output_shape: tuple, sparse: bool, dtype: str, what: s
     out = tuple(output_shape)
     if sparse:
         if arr.shape[1:] not in (out[:-1], out[:-1] + (1,)):
-            raise ValueError(f"{what} must hold one integer class label per sample for "
-                             f"sparse_categorical_crossentropy, got shape {arr.shape}")
+            raise ValueError(
+                f"{what} must hold one integer class label per sample for "
+                f"sparse_categorical_crossentropy, got shape {arr.shape}"
+            )
         classes = out[-1]
         labels = arr.reshape(n, -1)
         if np.issubdtype(labels.dtype, np.floating):
@@ -65,15 +73,19 @@ def as_targets(y, n: int, output_shape: tuple, sparse: bool, dtype: str, what: s
                 raise ValueError(f"{what} holds non-integer class labels")
         low, high = labels.min(), labels.max()
         if low < 0 or high >= classes:
-            raise ValueError(f"{what} holds class labels in [{low}, {high}] but the model outputs "
-                             f"{classes} classes: labels must be in [0, {classes - 1}]")
+            raise ValueError(
+                f"{what} holds class labels in [{low}, {high}] but the model outputs "
+                f"{classes} classes: labels must be in [0, {classes - 1}]"
+            )
         return np.ascontiguousarray(labels.reshape(n, -1), dtype=dtype)
     if arr.shape[1:] != out:
         if arr.shape[1:] + (1,) == out:  # Keras expands (batch,) to (batch, 1)
             arr = arr[..., None]
         else:
-            raise ValueError(f"{what} has shape {arr.shape} but the model outputs samples of shape "
-                             f"{out}: targets must have shape {(n, *out)}")
+            raise ValueError(
+                f"{what} has shape {arr.shape} but the model outputs samples of shape "
+                f"{out}: targets must have shape {(n, *out)}"
+            )
     arr = np.ascontiguousarray(arr.reshape(n, -1), dtype=dtype)
     check_finite(arr, what)
     return arr
@@ -96,5 +108,7 @@ def positive_int(value, what: str, allow_zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{what} must be an integer, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{what} must be {'>= 0' if allow_zero else 'a positive integer'}, got {value}")
+        raise ValueError(
+            f"{what} must be {'>= 0' if allow_zero else 'a positive integer'}, got {value}"
+        )
     return int(value)

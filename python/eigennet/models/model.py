@@ -29,6 +29,9 @@ class Model:
         self._dtype = None
         self.optimizer = None
         self.loss = None
+        self._loss_spec = None
+        self._metric_ids: list = []
+        self._metrics = None
         self.compiled = False
         self.stop_training = False
         self.history = None
@@ -60,11 +63,15 @@ class Model:
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
-            raise ValueError(f"Model {self.name!r} expects {len(own)} weight arrays, got {len(weights)}")
+            raise ValueError(
+                f"Model {self.name!r} expects {len(own)} weight arrays, got {len(weights)}"
+            )
         for var, value in zip(own, weights):
             if np.shape(value) != var.shape:
-                raise ValueError(f"Weight {var.path!r} has shape {var.shape}, got an array of shape "
-                                 f"{np.shape(value)}")
+                raise ValueError(
+                    f"Weight {var.path!r} has shape {var.shape}, got an array of shape "
+                    f"{np.shape(value)}"
+                )
         for var, value in zip(own, weights):
             var.assign(value)
 
@@ -78,9 +85,18 @@ class Model:
         print_summary(self, print_fn)
 
     # -- compile -----------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True) -> None:
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
+    ) -> None:
         """Configures the model for training.
 
         Args:
@@ -123,11 +139,16 @@ class Model:
             self.build((None, *arr.shape[1:]))
         x_arr = data_utils.as_features(x, self.dtype, what)
         if x_arr.shape[1:] != tuple(self.input_shape[1:]):
-            raise ValueError(f"Model {self.name!r} expects inputs of shape {self.input_shape}, got "
-                             f"{(None, *x_arr.shape[1:])}")
+            raise ValueError(
+                f"Model {self.name!r} expects inputs of shape {self.input_shape}, got "
+                f"{(None, *x_arr.shape[1:])}"
+            )
         if y is None:
             return x_arr, None, None
-        sparse = self._loss_spec is not None and self._loss_spec.name == "sparse_categorical_crossentropy"
+        sparse = (
+            self._loss_spec is not None
+            and self._loss_spec.name == "sparse_categorical_crossentropy"
+        )
         y_arr = data_utils.as_targets(y, len(x_arr), self.output_shape[1:], sparse, self.dtype)
         sw = data_utils.as_sample_weight(sample_weight, len(x_arr), self.dtype)
         return x_arr, y_arr, sw
@@ -139,21 +160,43 @@ class Model:
             raise ValueError("The model was compiled without a loss: pass loss=... to compile()")
         if self._trainer is None:
             y_shape = np.shape(y_raw)
-            self._metrics = [metrics_module.resolve(m, y_shape, self.output_shape) for m in self._metric_ids]
+            self._metrics = [
+                metrics_module.resolve(m, y_shape, self.output_shape) for m in self._metric_ids
+            ]
             flat = self._flat_layers()
             self._trainer = getattr(_core, f"Trainer_{self.dtype}")(
-                self._network, self._loss_spec.core_config(), self.optimizer._core_for(self.dtype),
-                [m.native_spec() for m in self._metrics], [trains for _, trains in flat])
+                self._network,
+                self._loss_spec.core_config(),
+                self.optimizer._core_for(self.dtype),
+                [m.native_spec() for m in self._metrics],
+                [trains for _, trains in flat],
+            )
         return self._trainer
 
     def _logs(self, values) -> dict:
-        return dict(zip(self.metrics_names, (float(v) for v in values)))
+        """Logs as Keras reports them: keys sorted by name."""
+        return dict(sorted(zip(self.metrics_names, (float(v) for v in values))))
 
     # -- training ----------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
         """Trains the model for `epochs` epochs (Keras semantics: shuffles every epoch,
         the last partial batch included, the epoch loss is the batch-size-weighted mean of the
         batch losses). Returns a `History`.
@@ -163,8 +206,10 @@ class Model:
         initial_epoch, validation_batch_size, validation_freq.
         """
         if steps_per_epoch is not None or validation_steps is not None:
-            raise ValueError("steps_per_epoch/validation_steps apply to generators, which eigennet "
-                             "does not accept yet: pass NumPy arrays")
+            raise ValueError(
+                "steps_per_epoch/validation_steps apply to generators, which eigennet "
+                "does not accept yet: pass NumPy arrays"
+            )
         epochs = data_utils.positive_int(epochs, "epochs", allow_zero=True)
         initial_epoch = data_utils.positive_int(initial_epoch, "initial_epoch", allow_zero=True)
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
@@ -179,14 +224,21 @@ class Model:
         if validation_split and validation_data is None:
             x_all, y_all = data_utils._numeric(x, "x"), data_utils._numeric(y, "y")
             if len(x_all) != len(y_all):
-                raise ValueError(f"x and y hold different numbers of samples: {len(x_all)} and {len(y_all)}")
+                raise ValueError(
+                    f"x and y hold different numbers of samples: {len(x_all)} and {len(y_all)}"
+                )
             split = int(math.floor(len(x_all) * (1.0 - float(validation_split))))
             if split == 0 or split == len(x_all):
-                raise ValueError(f"validation_split={validation_split} leaves no training or no "
-                                 f"validation samples out of {len(x_all)}")
+                raise ValueError(
+                    f"validation_split={validation_split} leaves no training or no "
+                    f"validation samples out of {len(x_all)}"
+                )
             sw_all = None if sample_weight is None else np.asarray(sample_weight)
-            validation_data = (x_all[split:], y_all[split:]) if sw_all is None else \
-                (x_all[split:], y_all[split:], sw_all[split:])
+            validation_data = (
+                (x_all[split:], y_all[split:])
+                if sw_all is None
+                else (x_all[split:], y_all[split:], sw_all[split:])
+            )
             x, y = x_all[:split], y_all[:split]
             sample_weight = None if sw_all is None else sw_all[:split]
 
@@ -202,29 +254,49 @@ class Model:
         cbs = [history] + list(callbacks or [])
         if verbose:
             cbs.append(callbacks_module.ProgbarLogger())
-        cb_list = callbacks_module.CallbackList(cbs, self, verbose=verbose, epochs=epochs, steps=steps)
+        cb_list = callbacks_module.CallbackList(
+            cbs, self, verbose=verbose, epochs=epochs, steps=steps
+        )
         seed = _random.next_seed()
         self.stop_training = False
         self._in_fit = True
         try:
             cb_list.on_train_begin()
             python_epochs = val is not None or any(
-                not isinstance(cb, callbacks_module.History) for cb in cbs)
+                not isinstance(cb, callbacks_module.History) for cb in cbs
+            )
             if not python_epochs:
                 # Nothing in Python needs epoch events: every epoch runs in one native call.
-                rows = trainer.fit(x_arr, y_arr, sw, batch_size, initial_epoch, epochs, bool(shuffle), seed)
-                history.record(range(initial_epoch, initial_epoch + len(rows)), self.metrics_names, rows)
+                rows = trainer.fit(
+                    x_arr, y_arr, sw, batch_size, initial_epoch, epochs, bool(shuffle), seed
+                )
+                history.record(
+                    range(initial_epoch, initial_epoch + len(rows)), self.metrics_names, rows
+                )
+                history.history = dict(sorted(history.history.items()))
             else:
                 on_batch = None
                 if cb_list.wants_batches("train"):
+
                     def on_batch(batch, values):
                         cb_list.on_train_batch_begin(batch)
                         cb_list.on_train_batch_end(batch, self._logs(values))
                         return self.stop_training
+
                 for epoch in range(initial_epoch, epochs):
                     cb_list.on_epoch_begin(epoch)
-                    rows = trainer.fit(x_arr, y_arr, sw, batch_size, epoch, epoch + 1, bool(shuffle), seed,
-                                       None, on_batch)
+                    rows = trainer.fit(
+                        x_arr,
+                        y_arr,
+                        sw,
+                        batch_size,
+                        epoch,
+                        epoch + 1,
+                        bool(shuffle),
+                        seed,
+                        None,
+                        on_batch,
+                    )
                     logs = self._logs(rows[0])
                     if val is not None and (epoch + 1) % validation_freq == 0:
                         val_values = trainer.evaluate(*val, validation_batch_size or batch_size)
@@ -241,7 +313,9 @@ class Model:
 
     def _validation_arrays(self, validation_data):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight)")
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight)"
+            )
         x_val, y_val, *rest = validation_data
         return self._prepare(x_val, y_val, rest[0] if rest else None, what="validation x")
 
@@ -258,8 +332,17 @@ class Model:
             weights[labels == cls] = w
         return weights if sw is None else sw * weights
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
         """Returns the loss (a float) when compiled without metrics, else the list
         [loss, metric...]; with return_dict=True a dict {name: value}."""
         if steps is not None:
@@ -277,10 +360,12 @@ class Model:
         cb_list = callbacks_module.CallbackList(cbs, self, verbose=verbose, epochs=1, steps=steps)
         on_batch = None
         if cb_list.wants_batches("test"):
+
             def on_batch(batch, values):
                 cb_list.on_test_batch_begin(batch)
                 cb_list.on_test_batch_end(batch, self._logs(values))
                 return False
+
         cb_list.on_test_begin()
         logs = self._logs(trainer.evaluate(x_arr, y_arr, sw, batch_size, on_batch))
         cb_list.on_test_end(logs)
@@ -289,7 +374,7 @@ class Model:
     def _format_result(self, logs: dict, return_dict: bool):
         if return_dict:
             return logs
-        values = list(logs.values())
+        values = [logs[name] for name in self.metrics_names]  # Keras: loss, then compile order
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
@@ -304,10 +389,12 @@ class Model:
         cb_list = callbacks_module.CallbackList(cbs, self, verbose=verbose, epochs=1, steps=steps)
         on_batch = None
         if cb_list.wants_batches("predict"):
+
             def on_batch(batch, _values):
                 cb_list.on_predict_batch_begin(batch)
                 cb_list.on_predict_batch_end(batch, {})
                 return False
+
         cb_list.on_predict_begin()
         out = self._run_network(x_arr, batch_size, on_batch)
         cb_list.on_predict_end()
@@ -346,7 +433,7 @@ class Model:
         grads, offset = [], 0
         for var in self.trainable_weights:
             size = int(np.prod(var.shape))
-            grads.append(flat[offset:offset + size].reshape(var.shape))
+            grads.append(flat[offset : offset + size].reshape(var.shape))
             offset += size
         return float(loss), grads
 

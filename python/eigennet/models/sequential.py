@@ -33,12 +33,16 @@ class Sequential(Model):
         """Adds a layer (or a model) on top of the stack."""
         if isinstance(layer, InputLayer):
             if self._layers or self._input_layer is not None:
-                raise ValueError("An InputLayer/Input can only be the first element of a Sequential model")
+                raise ValueError(
+                    "An InputLayer/Input can only be the first element of a Sequential model"
+                )
             self._input_layer = layer
             self.build((None, *layer.shape))
             return
         if not isinstance(layer, (Layer, Model)):
-            raise TypeError(f"Only layers and models can be added to a Sequential model, got {layer!r}")
+            raise TypeError(
+                f"Only layers and models can be added to a Sequential model, got {layer!r}"
+            )
         if layer is self:
             raise ValueError("A model cannot contain itself")
         self._layers.append(layer)
@@ -84,10 +88,14 @@ class Sequential(Model):
     def build(self, input_shape=None) -> None:
         """Builds every layer for inputs of `input_shape` (batch axis first)."""
         if input_shape is None:
-            input_shape = (None, *self._declared_input_shape()) if self._declared_input_shape() else None
+            input_shape = (
+                (None, *self._declared_input_shape()) if self._declared_input_shape() else None
+            )
         if input_shape is None:
-            raise ValueError("Cannot build the model: give an input shape, e.g. model.build((None, 4)), "
-                             "or start it with Input(shape=...)")
+            raise ValueError(
+                "Cannot build the model: give an input shape, e.g. model.build((None, 4)), "
+                "or start it with Input(shape=...)"
+            )
         shape = (None, *normalize_shape(tuple(input_shape)[1:], "input shape"))
         if self.built and shape == self.input_shape:
             return
@@ -96,8 +104,10 @@ class Sequential(Model):
             return
         for layer in self._layers:
             if layer.built and tuple(layer.input_shape[1:]) != shape[1:]:
-                raise ValueError(f"Layer {layer.name!r} was built for inputs of shape {layer.input_shape} "
-                                 f"but receives {shape}")
+                raise ValueError(
+                    f"Layer {layer.name!r} was built for inputs of shape {layer.input_shape} "
+                    f"but receives {shape}"
+                )
             layer.build(shape)
             shape = layer.output_shape
         flat = [layer for layer, _ in self._flat_layers()]
@@ -130,6 +140,11 @@ class Sequential(Model):
         return self._dtype if self.built else config.floatx()
 
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable,
-                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                           for layer in self._layers]}
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self._layers
+            ],
+        }

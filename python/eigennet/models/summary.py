@@ -37,7 +37,7 @@ def print_summary(model, print_fn=None) -> None:
     out(_rule("┡", "╇", "┩", "━"))
     for i, layer in enumerate(layers):
         shape = layer.output_shape if layer.built else "?"
-        params = (layer.count_params() if layer.built else "0 (unbuilt)")
+        params = layer.count_params() if layer.built else "0 (unbuilt)"
         out(_row((f"{layer.name} ({type(layer).__name__})", shape, params)))
         if i + 1 < len(layers):
             out(_rule("├", "┼", "┤", "─"))

@@ -17,7 +17,8 @@ class ActivationLayer : public Layer<T> {
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) override {
     activation_forward<T>(activation_, last_axis(x), last_axis(y));
   }
-  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T*, MatrixMap<T>* grad_x) override {
+  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T*,
+                MatrixMap<T>* grad_x) override {
     if (!grad_x) return;
     activation_backward<T>(activation_, last_axis(x), last_axis(y), last_axis(grad_y));
     *grad_x = grad_y;
@@ -31,7 +32,9 @@ class ActivationLayer : public Layer<T> {
   }
 
  private:
-  ConstMatrixMap<T> last_axis(const ConstMatrixMap<T>& m) const { return {m.data(), m.size() / last_, last_}; }
+  ConstMatrixMap<T> last_axis(const ConstMatrixMap<T>& m) const {
+    return {m.data(), m.size() / last_, last_};
+  }
   MatrixMap<T> last_axis(MatrixMap<T> m) const { return {m.data(), m.size() / last_, last_}; }
 
   Activation activation_;

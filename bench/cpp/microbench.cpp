@@ -1,0 +1,113 @@
+// C++ microbenchmarks of the core: GEMM ceiling, Dense forward+backward, optimizer steps.
+// Build: cmake -S . -B build-bench -DEIGENNET_BUILD_BENCH=ON && cmake --build build-bench
+// Run:   ./build-bench/eigennet_bench [threads]   (median of repeats; GFLOP/s vs the GEMM ceiling)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "eigennet/gemm.hpp"
+#include "eigennet/layers/dense.hpp"
+#include "eigennet/optimizers.hpp"
+#include "eigennet/threading.hpp"
+
+using namespace eigennet;
+
+namespace {
+
+// Median seconds per call of fn, over enough calls to fill ~0.2 s per repeat.
+double time_per_call(const std::function<void()>& fn) {
+  using clock = std::chrono::steady_clock;
+  fn();  // warm-up: sizes workspaces
+  auto t0 = clock::now();
+  fn();
+  const double once = std::chrono::duration<double>(clock::now() - t0).count();
+  const int calls = std::max(1, static_cast<int>(0.2 / std::max(once, 1e-9)));
+  std::vector<double> repeats;
+  for (int r = 0; r < 5; ++r) {
+    t0 = clock::now();
+    for (int i = 0; i < calls; ++i) fn();
+    repeats.push_back(std::chrono::duration<double>(clock::now() - t0).count() / calls);
+  }
+  std::sort(repeats.begin(), repeats.end());
+  return repeats[repeats.size() / 2];
+}
+
+std::vector<float> random_vector(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+double gemm_ceiling(Index n) {
+  Matrix<float> a = Matrix<float>::Random(n, n), b = Matrix<float>::Random(n, n), c(n, n);
+  const double s = time_per_call(
+      [&] { gemm<float>(false, false, n, n, n, a.data(), n, b.data(), n, c.data(), n); });
+  const double gflops = 2.0 * n * n * n / s / 1e9;
+  std::printf("gemm %4ldx%4ldx%4ld            %10.3f ms  %7.1f GFLOP/s\n", long(n), long(n),
+              long(n), s * 1e3, gflops);
+  return gflops;
+}
+
+void dense(Index batch, Index in, Index units, double ceiling) {
+  Dense<float> layer(units, Activation::Relu, true);
+  layer.build({in});
+  auto w = random_vector(static_cast<size_t>(layer.param_count()), 1);
+  std::copy(w.begin(), w.end(), layer.params());
+  auto x = random_vector(static_cast<size_t>(batch * in), 2);
+  std::vector<float> y(static_cast<size_t>(batch * units)), dy(y.size()), dx(x.size()),
+      grad(w.size());
+  ConstMatrixMap<float> xm(x.data(), batch, in);
+  MatrixMap<float> ym(y.data(), batch, units);
+  const double fwd = time_per_call([&] { layer.forward(xm, ym, true); });
+  const auto dy0 = random_vector(dy.size(), 3);
+  const double both = time_per_call([&] {
+    layer.forward(xm, ym, true);
+    std::copy(dy0.begin(), dy0.end(), dy.begin());
+    MatrixMap<float> dxm(dx.data(), batch, in);
+    layer.backward(xm, ConstMatrixMap<float>(y.data(), batch, units),
+                   MatrixMap<float>(dy.data(), batch, units), grad.data(), &dxm);
+  });
+  const double flops = 6.0 * batch * in * units;  // forward 2, backward 4 per multiply-add
+  std::printf(
+      "dense fwd+bwd b=%-4ld %5ld->%-5ld %8.3f ms  %7.1f GFLOP/s  %5.1f%% of GEMM  (fwd %.3f ms)\n",
+      long(batch), long(in), long(units), both * 1e3, flops / both / 1e9,
+      100 * flops / both / 1e9 / ceiling, fwd * 1e3);
+}
+
+void optimizer(const std::string& name, std::unique_ptr<Optimizer<float>> opt, Index n) {
+  auto p = random_vector(static_cast<size_t>(n), 4), g = random_vector(static_cast<size_t>(n), 5);
+  std::vector<Segment<float>> segments{{p.data(), n, 0}};
+  const double s = time_per_call([&] { opt->step(segments, g.data()); });
+  std::printf("%-8s step n=%-9ld %10.4f ms  %7.2f ns/param\n", name.c_str(), long(n), s * 1e3,
+              s * 1e9 / n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  set_num_threads(threads);
+  std::printf("eigennet microbenchmarks, %d thread(s)\n", threads);
+  gemm_ceiling(512);
+  const double ceiling = gemm_ceiling(2048);
+  dense(1, 4, 2, ceiling);
+  dense(32, 64, 64, ceiling);
+  dense(128, 784, 256, ceiling);
+  dense(128, 256, 256, ceiling);
+  dense(256, 1024, 2048, ceiling);
+  dense(256, 2048, 2048, ceiling);
+  for (Index n : {Index(16), Index(100000), Index(4000000)}) {
+    optimizer("sgd", make_sgd<float>({0.01}, {0.9, false}), n);
+    optimizer("adagrad", make_adagrad<float>({0.01}, {}), n);
+    optimizer("rmsprop", make_rmsprop<float>({0.001}, {}), n);
+    optimizer("adam", make_adam<float>({0.001}, {}), n);
+  }
+  return 0;
+}

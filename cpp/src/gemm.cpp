@@ -1,0 +1,74 @@
+#include "eigennet/gemm.hpp"
+
+#include <algorithm>
+
+#include "eigennet/threading.hpp"
+
+namespace eigennet {
+namespace {
+
+template <class T>
+using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
+template <class T>
+using StridedOut = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
+
+// One single-threaded Eigen product on (sub)matrices.
+template <class T>
+void product(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda,
+             const T* B, Index ldb, T* C, Index ldc, bool accumulate) {
+  StridedOut<T> c(C, M, N, Eigen::OuterStride<>(ldc));
+  const Strided<T> a(A, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
+  const Strided<T> b(B, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
+  auto run = [&](const auto& lhs, const auto& rhs) {
+    if (accumulate)
+      c.noalias() += lhs * rhs;
+    else
+      c.noalias() = lhs * rhs;
+  };
+  if (trans_a && trans_b)
+    run(a.transpose(), b.transpose());
+  else if (trans_a)
+    run(a.transpose(), b);
+  else if (trans_b)
+    run(a, b.transpose());
+  else
+    run(a, b);
+}
+
+}  // namespace
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
+          Index ldb, T* C, Index ldc, bool accumulate) {
+  const int threads = get_num_threads();
+  if (threads < 2 || 2.0 * double(M) * double(N) * double(K) < kGemmParallelFlops) {
+    product(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    return;
+  }
+  // Split the larger output side; each thread packs the whole other operand, so that operand
+  // should be the smaller one. Slices are multiples of 16 to keep SIMD panels whole.
+  const bool split_cols = N >= M;
+  const Index extent = split_cols ? N : M;
+  const Index slice = std::max<Index>(16, ((extent + threads - 1) / threads + 15) / 16 * 16);
+  const Index pieces = (extent + slice - 1) / slice;
+#pragma omp parallel for schedule(static) \
+    num_threads(static_cast<int>(std::min<Index>(threads, pieces)))
+  for (Index p = 0; p < pieces; ++p) {
+    const Index first = p * slice, count = std::min(slice, extent - first);
+    if (split_cols) {
+      // Columns [first, first + count) of op(B) and C.
+      const T* b = trans_b ? B + first * ldb : B + first;
+      product(trans_a, trans_b, M, count, K, A, lda, b, ldb, C + first, ldc, accumulate);
+    } else {
+      const T* a = trans_a ? A + first : A + first * lda;
+      product(trans_a, trans_b, count, N, K, a, lda, B, ldb, C + first * ldc, ldc, accumulate);
+    }
+  }
+}
+
+template void gemm<float>(bool, bool, Index, Index, Index, const float*, Index, const float*, Index,
+                          float*, Index, bool);
+template void gemm<double>(bool, bool, Index, Index, Index, const double*, Index, const double*,
+                           Index, double*, Index, bool);
+
+}  // namespace eigennet

@@ -1,0 +1,92 @@
+"""Runs the programs in examples/ as a user would, and checks what they print.
+
+The three seed programs are tutorial code written for ``tf.keras``; with only the import
+changed they must run unchanged on eigennet and print what Keras prints.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def run_example(name, *args, cwd, timeout=300):
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, (
+        f"{name} exited with {proc.returncode}\n--- stdout (tail)\n{proc.stdout[-3000:]}"
+        f"\n--- stderr (tail)\n{proc.stderr[-3000:]}"
+    )
+    return proc.stdout
+
+
+def printed_array(stdout):
+    """The first NumPy 2-D array printed (``print(predictions)``), as a list of floats."""
+    match = re.search(r"^\[\[.*?\]\]$", stdout, flags=re.MULTILINE | re.DOTALL)
+    assert match, f"no printed 2-D array in:\n{stdout[-2000:]}"
+    return [float(v) for v in re.findall(FLOAT, match.group(0))]
+
+
+def printed_list(line):
+    """A Python list of plain floats as print() shows it, e.g. ``[0.0123, 1.0]``."""
+    match = re.fullmatch(rf"\[({FLOAT})(?:, ({FLOAT}))*\]", line.strip())
+    assert match, f"not a list of plain floats (as Keras' evaluate() prints): {line!r}"
+    return [float(v) for v in re.findall(FLOAT, line)]
+
+
+def test_seed_sigmoid_4_2_1(tmp_path):
+    out = run_example("seed_sigmoid_4_2_1.py", cwd=tmp_path)
+    assert "Epoch 1/1000" in out and "Epoch 1000/1000" in out
+    assert "accuracy:" in out and "loss:" in out
+    (prediction,) = printed_array(out)
+    assert prediction > 0.9, prediction  # one sample with target 1, 1000 Adam(0.1) steps
+    loss, accuracy = printed_list(out.strip().splitlines()[-1])
+    assert 0 <= loss < 0.1
+    assert accuracy == 1.0
+
+
+def test_seed_linear_regression(tmp_path):
+    out = run_example("seed_linear_regression.py", cwd=tmp_path)
+    assert "Epoch 1000/1000" in out
+    assert "mean_absolute_error:" in out
+    predictions = printed_array(out)
+    assert len(predictions) == 4
+    for predicted, target in zip(predictions, [2, 3, 4, 5], strict=True):
+        assert abs(predicted - target) < 0.25, predictions
+    mse, mae = printed_list(out.strip().splitlines()[-1])
+    assert 0 <= mse < 0.05
+    assert 0 <= mae < 0.2
+
+
+def test_seed_relu_mlp(tmp_path):
+    out = run_example("seed_relu_mlp.py", cwd=tmp_path)
+    assert "Epoch" not in out  # verbose=0
+    match = re.search(rf"^Accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert match, out[-2000:]
+    accuracy = float(match.group(1))
+    # 3 samples: the accuracy is a multiple of 1/3; even a net whose ReLUs all died learns
+    # the majority class (2 of 3).
+    assert any(abs(accuracy - k / 3) < 1e-6 for k in range(4)), accuracy
+    assert accuracy > 0.6
+
+
+def test_digits(tmp_path):
+    pytest.importorskip("sklearn")
+    out = run_example("digits.py", cwd=tmp_path, timeout=600)
+    assert "Epoch 30/30" in out
+    match = re.search(rf"^test accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert match, out[-2000:]
+    assert float(match.group(1)) >= 0.95

@@ -3,6 +3,7 @@
 
 #include "arrays.hpp"
 #include "eigennet/activations.hpp"
+#include "eigennet/checks.hpp"
 #include "eigennet/losses.hpp"
 #include "eigennet/threading.hpp"
 
@@ -17,6 +18,13 @@ LossConfig loss_config(const std::string& name, bool from_logits, double delta,
 
 template <class T>
 void bind_typed(py::module_& m) {
+  // Works on any C-contiguous array; -1 when every value is finite.
+  m.def("first_non_finite", [](const py::array_t<T, py::array::c_style>& a) {
+    const T* data = a.data();
+    const Index n = static_cast<Index>(a.size());
+    py::gil_scoped_release release;
+    return first_non_finite<T>(data, n);
+  });
   m.def("activation_forward", [](const std::string& name, const Array<T>& x) {
     const Activation a = activation_from_name(name);
     Array<T> y = empty_like(x);

@@ -1,5 +1,7 @@
 #include "eigennet/optimizers.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -13,20 +15,6 @@ void check_non_negative(double v, const char* name) {
   if (!(v >= 0) || !std::isfinite(v))
     throw std::invalid_argument(std::string(name) + " must be a finite number >= 0, got " +
                                 std::to_string(v));
-}
-
-// Element-wise loop over [0, n): parallel only for large tensors. The serial path must not
-// enter an OpenMP region at all (even a disabled one costs ~0.3 us, as much as a tiny step).
-// Callers capture by value so the pointers live in registers and the loop vectorises.
-template <class Fn>
-void for_each_element(Index n, const Fn& fn) {
-  if (parallel_for_worth(n)) {
-#pragma omp parallel for simd schedule(static)
-    for (Index i = 0; i < n; ++i) fn(i);
-  } else {
-#pragma omp simd
-    for (Index i = 0; i < n; ++i) fn(i);
-  }
 }
 
 template <class T>
@@ -103,12 +91,34 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
   clip(segments, grad);
   const StepScalars scalars{T(config_.learning_rate), iterations_ + 1};
   const T decay = T(config_.weight_decay) * scalars.lr;
-  for (const auto& s : segments) {
-    if (decay != T(0)) {
-      T* p = s.param;
-      for_each_element(s.size, [=](Index i) { p[i] -= p[i] * decay; });
+  // Each thread takes its share of every large tensor; small tensors stay whole on thread 0.
+  // One OpenMP region per step at most, none for small models.
+  auto run = [&](Index thread, Index threads) {
+    for (const auto& s : segments) {
+      Index begin = 0, end = s.size;
+      if (threads > 1) {
+        if (s.size < kParallelGrain / 4) {
+          if (thread != 0) continue;
+        } else {
+          const Index share = (s.size + threads - 1) / threads;
+          begin = std::min(s.size, thread * share);
+          end = std::min(s.size, begin + share);
+        }
+      }
+      if (begin >= end) continue;
+      T* p = s.param + begin;
+      if (decay != T(0)) {
+#pragma omp simd
+        for (Index i = 0; i < end - begin; ++i) p[i] -= p[i] * decay;
+      }
+      update(p, grad + s.offset + begin, s.offset + begin, end - begin, scalars);
     }
-    update(s.param, grad + s.offset, s.offset, s.size, scalars);
+  };
+  if (parallel_for_worth(total)) {
+#pragma omp parallel
+    run(omp_get_thread_num(), omp_get_num_threads());
+  } else {
+    run(0, 1);
   }
   ++iterations_;
 }
@@ -130,21 +140,26 @@ class SGD : public Optimizer<T> {
               const typename Optimizer<T>::StepScalars& s) override {
     const T lr = s.lr;
     if (c_.momentum == 0) {
-      for_each_element(n, [=](Index i) { p[i] -= lr * g[i]; });
+#pragma omp simd
+      for (Index i = 0; i < n; ++i) {
+        p[i] -= lr * g[i];
+      }
       return;
     }
     T* m = this->slot_data(0, offset);
     const T mu = T(c_.momentum);
     if (c_.nesterov)
-      for_each_element(n, [=](Index i) {
+#pragma omp simd
+      for (Index i = 0; i < n; ++i) {
         m[i] = mu * m[i] - lr * g[i];
         p[i] += mu * m[i] - lr * g[i];
-      });
+      }
     else
-      for_each_element(n, [=](Index i) {
+#pragma omp simd
+      for (Index i = 0; i < n; ++i) {
         m[i] = mu * m[i] - lr * g[i];
         p[i] += m[i];
-      });
+      }
   }
 
  private:
@@ -166,10 +181,11 @@ class Adagrad : public Optimizer<T> {
               const typename Optimizer<T>::StepScalars& s) override {
     T* acc = this->slot_data(0, offset);
     const T lr = s.lr, eps = T(c_.epsilon);
-    for_each_element(n, [=](Index i) {
+#pragma omp simd
+    for (Index i = 0; i < n; ++i) {
       acc[i] += g[i] * g[i];
       p[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
-    });
+    }
   }
 
  private:
@@ -197,25 +213,39 @@ class RMSprop : public Optimizer<T> {
     T* vel = this->slot_data(0, offset);
     T* mom = c_.momentum > 0 ? this->slot_data(1, offset) : nullptr;
     T* avg = c_.centered ? this->slot_data(c_.momentum > 0 ? 2 : 1, offset) : nullptr;
-    const T lr = s.lr, rho = T(c_.rho), eps = T(c_.epsilon), mu = T(c_.momentum);
-    for_each_element(n, [=](Index i) {
+    // One branch-free loop per variant, so that each vectorises.
+    if (mom && avg)
+      rule<true, true>(p, g, vel, mom, avg, n, s.lr);
+    else if (mom)
+      rule<true, false>(p, g, vel, mom, avg, n, s.lr);
+    else if (avg)
+      rule<false, true>(p, g, vel, mom, avg, n, s.lr);
+    else
+      rule<false, false>(p, g, vel, mom, avg, n, s.lr);
+  }
+
+ private:
+  template <bool kMomentum, bool kCentered>
+  void rule(T* p, const T* g, T* vel, T* mom, T* avg, Index n, T lr) const {
+    const T rho = T(c_.rho), eps = T(c_.epsilon), mu = T(c_.momentum);
+#pragma omp simd
+    for (Index i = 0; i < n; ++i) {
       vel[i] = rho * vel[i] + (T(1) - rho) * g[i] * g[i];
       T denominator = vel[i];
-      if (avg) {
+      if constexpr (kCentered) {
         avg[i] = rho * avg[i] + (T(1) - rho) * g[i];
         denominator -= avg[i] * avg[i];
       }
       const T increment = lr * g[i] / std::sqrt(denominator + eps);
-      if (mom) {
+      if constexpr (kMomentum) {
         mom[i] = mu * mom[i] + increment;
         p[i] -= mom[i];
       } else {
         p[i] -= increment;
       }
-    });
+    }
   }
 
- private:
   RMSpropConfig c_;
 };
 
@@ -244,18 +274,20 @@ class Adam : public Optimizer<T> {
     const T alpha = s.lr * std::sqrt(T(1) - std::pow(b2, t)) / (T(1) - std::pow(b1, t));
     // Two loops rather than a branch per element, so that both vectorise.
     if (v_hat) {
-      for_each_element(n, [=](Index i) {
+#pragma omp simd
+      for (Index i = 0; i < n; ++i) {
         m[i] += (g[i] - m[i]) * (T(1) - b1);
         v[i] += (g[i] * g[i] - v[i]) * (T(1) - b2);
         v_hat[i] = std::max(v_hat[i], v[i]);
         p[i] -= (m[i] * alpha) / (std::sqrt(v_hat[i]) + eps);
-      });
+      }
     } else {
-      for_each_element(n, [=](Index i) {
+#pragma omp simd
+      for (Index i = 0; i < n; ++i) {
         m[i] += (g[i] - m[i]) * (T(1) - b1);
         v[i] += (g[i] * g[i] - v[i]) * (T(1) - b2);
         p[i] -= (m[i] * alpha) / (std::sqrt(v[i]) + eps);
-      });
+      }
     }
   }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigennet import _core
+
 
 def _numeric(a, what: str) -> np.ndarray:
     if a is None:
@@ -17,17 +19,17 @@ def _numeric(a, what: str) -> np.ndarray:
 
 
 def check_finite(arr: np.ndarray, what: str) -> None:
-    """Raises ValueError naming the first sample that holds NaN or inf."""
-    if not np.issubdtype(arr.dtype, np.floating):
-        return
-    # One pass without a temporary; only a non-finite sum needs the element-wise search
-    # (it also catches sums that merely overflow, which the search then clears).
-    if np.isfinite(np.sum(arr, dtype=np.float64)):
-        return
-    bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
-    if bad.any():
+    """Raises ValueError naming the first sample that holds NaN or inf (one native pass)."""
+    if arr.dtype not in (np.float32, np.float64) or not arr.flags.c_contiguous:
+        if np.issubdtype(arr.dtype, np.floating):
+            arr = np.ascontiguousarray(arr, dtype=np.float64)
+        else:
+            return
+    bad = _core.first_non_finite(arr.reshape(-1))
+    if bad >= 0:
+        sample = bad // max(1, arr[0].size) if arr.ndim > 1 else bad
         raise ValueError(
-            f"{what} contains NaN or inf (first at sample {int(np.argmax(bad))}); "
+            f"{what} contains NaN or inf (first at sample {sample}); "
             "clean or impute the data before training"
         )
 

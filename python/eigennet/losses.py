@@ -170,8 +170,30 @@ class Huber(Loss):
         return {**super().get_config(), "delta": self.delta}
 
 
-class BinaryCrossentropy(Loss):
+class _Crossentropy(Loss):
+    """Shared arguments of the binary and categorical cross-entropies."""
+
+    _loss_name = ""
+
+    def __init__(self, from_logits, label_smoothing, axis, reduction, name):
+        if axis != -1:
+            raise ValueError("eigennet losses reduce over the last axis only (axis=-1)")
+        spec = LossSpec(self._loss_name, bool(from_logits), label_smoothing=float(label_smoothing))
+        super().__init__(spec, name, reduction)
+        self.from_logits, self.label_smoothing = from_logits, label_smoothing
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+        }
+
+
+class BinaryCrossentropy(_Crossentropy):
     """Binary cross-entropy (`from_logits=False`, `label_smoothing=0.0`)."""
+
+    _loss_name = "binary_crossentropy"
 
     def __init__(
         self,
@@ -181,27 +203,13 @@ class BinaryCrossentropy(Loss):
         reduction="sum_over_batch_size",
         name="binary_crossentropy",
     ):
-        if axis != -1:
-            raise ValueError("eigennet losses reduce over the last axis only (axis=-1)")
-        super().__init__(
-            LossSpec(
-                "binary_crossentropy", bool(from_logits), label_smoothing=float(label_smoothing)
-            ),
-            name,
-            reduction,
-        )
-        self.from_logits, self.label_smoothing = from_logits, label_smoothing
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-        }
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_Crossentropy):
     """Categorical cross-entropy on one-hot targets."""
+
+    _loss_name = "categorical_crossentropy"
 
     def __init__(
         self,
@@ -211,25 +219,7 @@ class CategoricalCrossentropy(Loss):
         reduction="sum_over_batch_size",
         name="categorical_crossentropy",
     ):
-        if axis != -1:
-            raise ValueError("eigennet losses reduce over the last axis only (axis=-1)")
-        super().__init__(
-            LossSpec(
-                "categorical_crossentropy",
-                bool(from_logits),
-                label_smoothing=float(label_smoothing),
-            ),
-            name,
-            reduction,
-        )
-        self.from_logits, self.label_smoothing = from_logits, label_smoothing
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-        }
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
 
 
 class SparseCategoricalCrossentropy(Loss):

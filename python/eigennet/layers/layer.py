@@ -37,6 +37,16 @@ def normalize_shape(shape, what: str = "shape") -> tuple[int, ...]:
     return tuple(int(d) for d in shape)
 
 
+def assign_all(owner: str, variables: list, values) -> None:
+    """Sets every variable or none: all values are checked before the first write."""
+    values = list(values)
+    if len(values) != len(variables):
+        raise ValueError(f"{owner} expects {len(variables)} weight arrays, got {len(values)}")
+    checked = [var._checked(value) for var, value in zip(variables, values)]
+    for var, value in zip(variables, checked):
+        var._layer._params[var._slice] = value.ravel()
+
+
 class Variable:
     """One weight tensor of a built layer (e.g. a Dense kernel). It reads and writes the
     layer's parameters in the native core: `numpy()` returns a copy, `assign` writes."""
@@ -64,7 +74,7 @@ class Variable:
     def value(self) -> np.ndarray:
         return self.numpy()
 
-    def assign(self, value) -> None:
+    def _checked(self, value) -> np.ndarray:
         value = np.asarray(value)
         if value.shape != self.shape:
             raise ValueError(
@@ -73,11 +83,14 @@ class Variable:
             )
         if not np.issubdtype(value.dtype, np.number):
             raise TypeError(
-                f"Cannot assign a non-numeric value (dtype {value.dtype}) to {self.path}"
+                f"Cannot assign non-numeric values (dtype {value.dtype}) to {self.path}"
             )
         if not np.all(np.isfinite(value)):
             raise ValueError(f"Cannot assign NaN or inf to {self.path}")
-        self._layer._params[self._slice] = value.ravel()
+        return value
+
+    def assign(self, value) -> None:
+        self._layer._params[self._slice] = self._checked(value).ravel()
 
     def __array__(self, dtype=None, copy=None):
         return self.numpy() if dtype is None else self.numpy().astype(dtype)
@@ -181,20 +194,7 @@ class Layer:
         return [w.numpy() for w in self.weights]
 
     def set_weights(self, weights) -> None:
-        own = self.weights
-        weights = list(weights)
-        if len(weights) != len(own):
-            raise ValueError(
-                f"Layer {self.name!r} expects {len(own)} weight arrays, got {len(weights)}"
-            )
-        for var, value in zip(own, weights):
-            if np.shape(value) != var.shape:
-                raise ValueError(
-                    f"Layer {self.name!r} weight {var.name!r} has shape {var.shape}, "
-                    f"got an array of shape {np.shape(value)}"
-                )
-        for var, value in zip(own, weights):
-            var.assign(value)
+        assign_all(f"Layer {self.name!r}", self.weights, weights)
 
     def count_params(self) -> int:
         if not self.built:

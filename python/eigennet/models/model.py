@@ -14,6 +14,7 @@ import numpy as np
 from eigennet import _core, _random, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
+from eigennet.layers.layer import assign_all
 from eigennet.models import data as data_utils
 from eigennet.models.summary import print_summary
 
@@ -60,20 +61,7 @@ class Model:
 
     def set_weights(self, weights) -> None:
         """Sets all weights from a list like the one `get_weights` returns."""
-        own = self.weights
-        weights = list(weights)
-        if len(weights) != len(own):
-            raise ValueError(
-                f"Model {self.name!r} expects {len(own)} weight arrays, got {len(weights)}"
-            )
-        for var, value in zip(own, weights):
-            if np.shape(value) != var.shape:
-                raise ValueError(
-                    f"Weight {var.path!r} has shape {var.shape}, got an array of shape "
-                    f"{np.shape(value)}"
-                )
-        for var, value in zip(own, weights):
-            var.assign(value)
+        assign_all(f"Model {self.name!r}", self.weights, weights)
 
     def count_params(self) -> int:
         if not self.built:

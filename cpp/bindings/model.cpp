@@ -24,7 +24,7 @@ Dataset<T> dataset(const Array<T>& x, const Array<T>& y,
 }
 
 template <class T>
-Array<T> flat_view(std::vector<T>& buffer, py::handle owner) {
+Array<T> flat_view(AlignedVector<T>& buffer, py::handle owner) {
   return Array<T>({static_cast<py::ssize_t>(buffer.size())}, {sizeof(T)}, buffer.data(), owner);
 }
 

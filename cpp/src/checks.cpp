@@ -25,10 +25,12 @@ Index first_non_finite(const T* data, Index n) {
   constexpr Index kBlock = 1 << 16;
   const Index blocks = (n + kBlock - 1) / kBlock;
   Index first_bad_block = blocks;
-#pragma omp parallel for schedule(static) reduction(min : first_bad_block) if (parallel_for_worth(n))
+#pragma omp parallel for schedule(static) \
+    reduction(min : first_bad_block) if (parallel_for_worth(n))
   for (Index b = 0; b < blocks; ++b) {
     const Index start = b * kBlock;
-    if (!block_finite(data + start, std::min(kBlock, n - start))) first_bad_block = std::min(first_bad_block, b);
+    if (!block_finite(data + start, std::min(kBlock, n - start)))
+      first_bad_block = std::min(first_bad_block, b);
   }
   if (first_bad_block == blocks) return -1;
   const Index start = first_bad_block * kBlock, end = std::min(n, start + kBlock);

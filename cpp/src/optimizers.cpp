@@ -97,7 +97,7 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
     for (const auto& s : segments) {
       Index begin = 0, end = s.size;
       if (threads > 1) {
-        if (s.size < kParallelGrain / 4) {
+        if (s.size < kOptimizerParallelGrain / 4) {
           if (thread != 0) continue;
         } else {
           const Index share = (s.size + threads - 1) / threads;
@@ -114,7 +114,7 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
       update(p, grad + s.offset + begin, s.offset + begin, end - begin, scalars);
     }
   };
-  if (parallel_for_worth(total)) {
+  if (parallel_for_worth(total, kOptimizerParallelGrain)) {
 #pragma omp parallel
     run(omp_get_thread_num(), omp_get_num_threads());
   } else {

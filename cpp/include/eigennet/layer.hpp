@@ -71,7 +71,7 @@ class Layer {
   bool built_ = false;
   Shape input_shape_, output_shape_;
   std::vector<WeightSpec> weights_;
-  std::vector<T> params_;
+  AlignedVector<T> params_;
 };
 
 }  // namespace eigennet

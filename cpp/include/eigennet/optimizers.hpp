@@ -48,7 +48,7 @@ class Optimizer {
 
   // Slot state for saving and tests: names and the flat buffers.
   virtual std::vector<std::string> slot_names() const = 0;
-  std::vector<T>& slot(size_t i) { return slot_buffers_.at(i); }
+  AlignedVector<T>& slot(size_t i) { return slot_buffers_.at(i); }
 
  protected:
   struct StepScalars {
@@ -68,7 +68,7 @@ class Optimizer {
   int64_t iterations_ = 0;
   bool built_ = false;
   Index total_ = 0;
-  std::vector<std::vector<T>> slot_buffers_;
+  std::vector<AlignedVector<T>> slot_buffers_;
 };
 
 struct SGDConfig {

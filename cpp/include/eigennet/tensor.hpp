@@ -25,6 +25,12 @@ using VectorMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
 template <class T>
 using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
 
+// Buffers aligned to Eigen's widest packet. Eigen evaluates the unaligned head of a buffer
+// with scalar functions (std::tanh) and the rest with packet ones (its own tanh), which differ
+// in the last bit: a fixed alignment keeps results bit-identical from run to run.
+template <class T>
+using AlignedVector = std::vector<T, Eigen::aligned_allocator<T>>;
+
 // A sample's shape without the batch dimension, e.g. {784} or {28, 28, 1}.
 using Shape = std::vector<Index>;
 

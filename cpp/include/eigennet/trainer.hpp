@@ -48,7 +48,7 @@ class Trainer {
   // Loss of the batch and its gradients (training-mode forward, no update).
   double compute_gradients(const Dataset<T>& data);
 
-  const std::vector<T>& gradients() const { return grads_; }
+  const AlignedVector<T>& gradients() const { return grads_; }
   Optimizer<T>& optimizer() { return *optimizer_; }
   Network<T>& network() { return *network_; }
   size_t metric_count() const { return metrics_.size(); }
@@ -68,7 +68,7 @@ class Trainer {
   std::vector<std::unique_ptr<Metric<T>>> metrics_;
   MeanTracker loss_tracker_;
 
-  std::vector<T> grads_;              // flat gradient buffer of the trainable weights
+  AlignedVector<T> grads_;            // flat gradient buffer of the trainable weights
   std::vector<T*> layer_grads_;       // per layer: its slice of grads_, or null when frozen
   std::vector<Segment<T>> segments_;  // per trainable weight tensor
   Workspace<T> batch_x_, batch_y_, batch_w_, grad_output_;

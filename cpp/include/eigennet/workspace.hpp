@@ -22,7 +22,7 @@ class Workspace {
     if (n < 0) throw std::length_error("negative workspace size");
     if (static_cast<size_t>(n) > data_.size()) data_.resize(static_cast<size_t>(n));
   }
-  std::vector<T> data_;
+  AlignedVector<T> data_;
 };
 
 }  // namespace eigennet

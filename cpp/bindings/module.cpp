@@ -3,6 +3,8 @@
 // (std::invalid_argument -> ValueError, std::bad_alloc -> MemoryError, ...).
 #include <pybind11/pybind11.h>
 
+#include "eigennet/interrupt.hpp"
+
 namespace eigennet::bindings {
 void bind_functions(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
@@ -12,4 +14,10 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "eigennet native core (private; use the eigennet package)";
   eigennet::bindings::bind_functions(m);
   eigennet::bindings::bind_model(m);
+  // Ctrl-C during a native loop: raise the pending KeyboardInterrupt (native code is
+  // exception-safe, so the model stays usable; training stops after the current batch).
+  eigennet::set_interrupt_hook([] {
+    pybind11::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw pybind11::error_already_set();
+  });
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "eigennet/interrupt.hpp"
+
 namespace eigennet {
 namespace {
 
@@ -136,6 +138,7 @@ std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_si
            data.sample_weight ? data.sample_weight + start : nullptr, true);
     }
     if (on_batch && on_batch(batch, logs())) break;
+    poll_interrupt();
   }
   return logs();
 }
@@ -171,6 +174,7 @@ std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_siz
          ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
          data.sample_weight ? data.sample_weight + start : nullptr, false);
     if (on_batch && on_batch(batch, logs())) break;
+    poll_interrupt();
   }
   return logs();
 }
@@ -191,6 +195,7 @@ void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixM
         network.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), false);
     MatrixMap<T>(out.data() + start * oc, rows, oc) = y;
     if (on_batch && on_batch(batch, {})) break;
+    poll_interrupt();
   }
 }
 

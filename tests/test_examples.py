@@ -16,10 +16,18 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 
+# Runs an example unchanged after seeding eigennet, so that its (unseeded) initial weights,
+# and with them the outcome of a short tutorial training, are the same on every run.
+SEEDED = (
+    "import runpy, sys; import eigennet; eigennet.utils.set_random_seed(0); "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
 def run_example(name, *args, cwd, timeout=300):
     env = dict(os.environ, PYTHONIOENCODING="utf-8")
     proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args],
+        [sys.executable, "-c", SEEDED, str(EXAMPLES / name), *args],
         cwd=cwd,
         env=env,
         capture_output=True,

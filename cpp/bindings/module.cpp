@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "eigennet/interrupt.hpp"
+#include "eigennet/memory.hpp"
 
 namespace eigennet::bindings {
 void bind_functions(pybind11::module_& m);
@@ -14,6 +15,13 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "eigennet native core (private; use the eigennet package)";
   eigennet::bindings::bind_functions(m);
   eigennet::bindings::bind_model(m);
+  pybind11::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const eigennet::OutOfMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    }
+  });
   // Ctrl-C during a native loop: raise the pending KeyboardInterrupt (native code is
   // exception-safe, so the model stays usable; training stops after the current batch).
   eigennet::set_interrupt_hook([] {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "eigennet/memory.hpp"
 #include "eigennet/tensor.hpp"
 
 namespace eigennet {
@@ -37,6 +38,13 @@ class Layer {
     if (built_) throw std::logic_error("layer is already built");
     input_shape_ = input_shape;
     output_shape_ = do_build(input_shape);
+    double total_checked = 0;  // in double: a product of absurd sizes must not wrap around
+    for (const auto& w : weights_) {
+      double size = 1;
+      for (Index d : w.shape) size *= double(d);
+      total_checked += size;
+    }
+    check_allocation(total_checked, sizeof(T), "its weights");
     Index total = 0;
     for (auto& w : weights_) {
       w.offset = total;

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "eigennet/memory.hpp"
 #include "eigennet/tensor.hpp"
 
 namespace eigennet {
@@ -12,6 +13,9 @@ template <class T>
 class Workspace {
  public:
   MatrixMap<T> view(Index rows, Index cols) {
+    if (static_cast<size_t>(rows) * static_cast<size_t>(cols) > data_.size())
+      check_allocation(double(rows) * double(cols), sizeof(T),
+                       "a batch buffer (reduce batch_size)");
     reserve(rows * cols);
     return MatrixMap<T>(data_.data(), rows, cols);
   }

@@ -150,7 +150,12 @@ class Layer:
             return
         sample_shape = normalize_shape(tuple(input_shape)[1:], "input shape")
         core = self._make_core(self.dtype)
-        out = core.build(list(sample_shape))
+        try:
+            out = core.build(list(sample_shape))
+        except MemoryError as e:
+            raise MemoryError(
+                f"Layer {self.name!r} on inputs {(None, *sample_shape)}: {e}"
+            ) from None
         self._core = core
         self._params = core.params()
         self.input_shape = (None, *sample_shape)

@@ -15,7 +15,7 @@ def set_random_seed(seed: int) -> None:
 
 
 def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
-    """One-hot encodes integer class labels: shape (..., num_classes), float32."""
+    """One-hot encodes integer class labels: shape (..., num_classes), float64 as Keras."""
     x = np.asarray(x)
     if x.size and not np.issubdtype(x.dtype, np.integer):
         if not np.issubdtype(x.dtype, np.floating) or not np.all(x == np.floor(x)):
@@ -29,7 +29,7 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
         num_classes = int(x.max()) + 1 if x.size else 0
     elif x.size and x.max() >= num_classes:
         raise ValueError(f"label {x.max()} is out of range for num_classes={num_classes}")
-    out = np.zeros((*x.shape, num_classes), dtype=np.float32)
+    out = np.zeros((*x.shape, num_classes), dtype=np.float64)
     np.put_along_axis(out, x[..., None], 1.0, axis=-1)
     return out
 

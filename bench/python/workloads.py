@@ -1,0 +1,596 @@
+#!/usr/bin/env python
+"""Reference workloads W1, W2, W3, W3P, W4 (see /work/shared/bench/workloads.md).
+
+Runs each workload with eigennet (written as a Keras user writes it:
+``import eigennet as keras``; Sequential, compile, fit, predict) and, in the
+same process and on the same data, with the PyTorch peer (idiomatic
+hand-written loop) and optionally Keras 3 on the torch backend (``--keras``).
+Prints a Markdown table; ratios are eigennet speed / peer speed, so > 1 means
+eigennet is faster (for W1/W2: peer_seconds / eigennet_seconds).
+
+Method (workloads.md): float32 data from ``np.random.RandomState(0)``, every
+library pinned to the same thread count, one warm-up per model covering the
+full and the final partial batch shape, only the fit/predict call timed,
+median of ``--repeats`` repeats. Repeats are interleaved across libraries
+(en, torch, keras, en, torch, keras, ...) so host drift hits all alike; the
+same model keeps training across repeats (the cost per step does not depend
+on the weights).
+
+Examples::
+
+    python bench/python/workloads.py                      # all, 2 threads
+    python bench/python/workloads.py --threads 1,2 --keras --json out.json
+    python bench/python/workloads.py --only W1,W3 --repeats 5
+    python bench/python/workloads.py --quick              # CI smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+ALL_WORKLOADS = ("W1", "W2", "W3", "W3P", "W4")
+
+# Full-size parameters, and the smaller ones used by --quick.
+FULL = {"W12_epochs": 1000, "W3_n": 60000, "W4_n": 20000}
+QUICK = {"W12_epochs": 200, "W3_n": 6000, "W4_n": 2000}
+
+NOISY_SPREAD = 1.5  # max/min repeat time above which a figure is flagged with a dagger
+
+W3_LAYERS = (784, 256, 256, 10)
+W4_LAYERS = (1024, 2048, 2048, 10)
+
+
+# --------------------------------------------------------------------------- #
+# Data (identical arrays are handed to every library)
+# --------------------------------------------------------------------------- #
+_DATA_CACHE = {}
+
+
+def make_data(wid, sizes):
+    import numpy as np
+
+    _cache = _DATA_CACHE
+    key = (wid if wid != "W3P" else "W3", sizes["W3_n"], sizes["W4_n"])
+    if key in _cache:
+        return _cache[key]
+    if wid == "W1":
+        x = np.array([[1, 2, 3, 4]], dtype=np.float32)
+        y = np.array([[1]], dtype=np.float32)
+    elif wid == "W2":
+        x = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
+        y = np.array([[0], [1], [1]], dtype=np.float32)
+    else:
+        n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3P") else (sizes["W4_n"], 1024)
+        rs = np.random.RandomState(0)
+        x = rs.standard_normal((n, d)).astype(np.float32)
+        y = rs.randint(0, 10, size=n).astype(np.int64)
+    _cache[key] = (x, y)
+    return x, y
+
+
+def spec(wid, sizes):
+    """Batch size, epochs, kind and a label for one workload."""
+    e = sizes["W12_epochs"]
+    quick = sizes is QUICK
+    if wid == "W1":
+        return dict(batch=1, epochs=e, kind="fit_time", label=f"W1 seed-tiny ({e} ep)")
+    if wid == "W2":
+        return dict(batch=1, epochs=e, kind="fit_time", label=f"W2 seed-mlp ({e} ep)")
+    if wid == "W3":
+        n = sizes["W3_n"]
+        return dict(
+            batch=128,
+            epochs=1,
+            kind="fit_rate",
+            label="W3 mlp-784 fit" + (f" (n={n})" if quick else ""),
+        )
+    if wid == "W3P":
+        n = sizes["W3_n"]
+        return dict(
+            batch=1024,
+            epochs=None,
+            kind="predict_rate",
+            label="W3P mlp-784 predict" + (f" (n={n})" if quick else ""),
+        )
+    if wid == "W4":
+        n = sizes["W4_n"]
+        return dict(
+            batch=256,
+            epochs=1,
+            kind="fit_rate",
+            label="W4 wide-mlp fit" + (f" (n={n})" if quick else ""),
+        )
+    raise ValueError(wid)
+
+
+def warmup_slice(n, batch):
+    """Number of leading samples whose single epoch hits the full batch shape
+    and the final partial batch shape of an epoch over n samples."""
+    full = min(batch, n)
+    rem = n % batch if n > batch else 0
+    return full + rem
+
+
+def n_weights(layers):
+    return sum(a * b + b for a, b in zip(layers[:-1], layers[1:], strict=True))
+
+
+# --------------------------------------------------------------------------- #
+# Keras-API side (eigennet, or real Keras 3 on the torch backend)
+# --------------------------------------------------------------------------- #
+class KerasAPIRunner:
+    """The workload written exactly as a Keras user writes it."""
+
+    def __init__(self, keras, name):
+        self.keras = keras
+        self.name = name
+
+    def build(self, wid):
+        keras = self.keras
+        layers = keras.layers
+        if wid == "W1":
+            model = keras.Sequential(
+                [
+                    keras.Input(shape=(4,)),
+                    layers.Dense(2, activation="sigmoid"),
+                    layers.Dense(1, activation="sigmoid"),
+                ]
+            )
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="binary_crossentropy"
+            )
+        elif wid == "W2":
+            model = keras.Sequential(
+                [
+                    keras.Input(shape=(2,)),
+                    layers.Dense(10, activation="relu"),
+                    layers.Dense(5, activation="relu"),
+                    layers.Dense(1, activation="sigmoid"),
+                ]
+            )
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="binary_crossentropy"
+            )
+        else:
+            dims = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
+            model = keras.Sequential(
+                [
+                    keras.Input(shape=(dims[0],)),
+                    layers.Dense(dims[1], activation="relu"),
+                    layers.Dense(dims[2], activation="relu"),
+                    layers.Dense(dims[3], activation="softmax"),
+                ]
+            )
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                loss="sparse_categorical_crossentropy",
+            )
+        self.model = model
+
+    def fit(self, x, y, batch, epochs):
+        hist = self.model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, shuffle=True)
+        return float(hist.history["loss"][-1])
+
+    def predict(self, x, batch):
+        return self.model.predict(x, batch_size=batch, verbose=0)
+
+
+# --------------------------------------------------------------------------- #
+# PyTorch peer: the idiomatic hand-written loop
+# --------------------------------------------------------------------------- #
+class TorchRunner:
+    name = "torch"
+
+    def __init__(self, torch):
+        self.torch = torch
+
+    def build(self, wid):
+        nn = self.torch.nn
+        if wid == "W1":
+            model = nn.Sequential(nn.Linear(4, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
+            loss_fn, lr = nn.BCELoss(), 0.1
+        elif wid == "W2":
+            model = nn.Sequential(
+                nn.Linear(2, 10),
+                nn.ReLU(),
+                nn.Linear(10, 5),
+                nn.ReLU(),
+                nn.Linear(5, 1),
+                nn.Sigmoid(),
+            )
+            loss_fn, lr = nn.BCELoss(), 1e-3
+        else:
+            d = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
+            model = nn.Sequential(
+                nn.Linear(d[0], d[1]),
+                nn.ReLU(),
+                nn.Linear(d[1], d[2]),
+                nn.ReLU(),
+                nn.Linear(d[2], d[3]),
+            )
+            loss_fn, lr = nn.CrossEntropyLoss(), 1e-3
+        self.model = model
+        self.loss_fn = loss_fn
+        self.opt = self.torch.optim.Adam(model.parameters(), lr=lr)
+        self._tensors = {}
+
+    def _as_tensors(self, x, y):
+        # The whole data set as tensors (zero-copy views of the shared arrays);
+        # converted once, outside the timed region.
+        key = (id(x), id(y))
+        if key not in self._tensors:
+            torch = self.torch
+            self._tensors[key] = (torch.from_numpy(x), None if y is None else torch.from_numpy(y))
+        return self._tensors[key]
+
+    def prepare(self, x, y):
+        self._as_tensors(x, y)
+
+    def fit(self, x, y, batch, epochs):
+        torch = self.torch
+        X, Y = self._as_tensors(x, y)
+        model, opt, loss_fn = self.model, self.opt, self.loss_fn
+        n = X.shape[0]
+        model.train()
+        last = None
+        for _ in range(epochs):
+            perm = torch.randperm(n)
+            for i in range(0, n, batch):
+                idx = perm[i : i + batch]
+                xb, yb = X[idx], Y[idx]
+                opt.zero_grad()
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                opt.step()
+                last = loss.detach()
+        return float(last)  # last batch loss
+
+    def predict(self, x, batch):
+        torch = self.torch
+        X, _ = self._as_tensors(x, None)
+        model = self.model
+        model.eval()
+        outs = []
+        with torch.no_grad():
+            for i in range(0, X.shape[0], batch):
+                # softmax so the output matches Keras predict (probabilities)
+                outs.append(torch.softmax(model(X[i : i + batch]), dim=-1))
+        return torch.cat(outs).numpy()
+
+
+# --------------------------------------------------------------------------- #
+# Driver
+# --------------------------------------------------------------------------- #
+def run_workload(wid, runners, sizes, repeats, seed_all):
+    sp = spec(wid, sizes)
+    x, y = make_data(wid, sizes)
+    n = x.shape[0]
+    batch = sp["batch"]
+    w = warmup_slice(n, batch)
+
+    # Build + warm-up (full and final partial batch shape) for every library.
+    for r in runners:
+        seed_all()
+        r.build(wid)
+        if hasattr(r, "prepare"):
+            r.prepare(x, y)
+        if sp["kind"] == "predict_rate":
+            r.prepare_out = r.predict(x[:w], batch)
+        else:
+            r.fit(x[:w], y[:w], batch, 1)
+
+    times = {r.name: [] for r in runners}
+    losses = {r.name: None for r in runners}
+    outs = {}
+    for _ in range(repeats):
+        for r in runners:
+            t0 = time.perf_counter()
+            if sp["kind"] == "predict_rate":
+                out = r.predict(x, batch)
+            else:
+                losses[r.name] = r.fit(x, y, batch, sp["epochs"])
+            times[r.name].append(time.perf_counter() - t0)
+            if sp["kind"] == "predict_rate":
+                outs[r.name] = out
+
+    results = {}
+    for r in runners:
+        med = statistics.median(times[r.name])
+        res = {"times_s": times[r.name], "median_s": med, "loss": losses[r.name]}
+        if sp["kind"] == "fit_time":
+            res.update(value=med, unit="s")
+        else:
+            res.update(value=n / med, unit="samples/s")
+            if wid == "W4":
+                res["gflops"] = 6 * n_weights(W4_LAYERS) * n / med / 1e9
+        if sp["kind"] == "predict_rate":
+            o = outs[r.name]
+            res["output_shape"] = list(getattr(o, "shape", ()))
+            try:  # probabilities: each row should sum to 1
+                res["row_sum_max_err"] = float(abs(o.sum(axis=-1) - 1).max())
+            except Exception:  # pragma: no cover - defensive
+                pass
+        results[r.name] = res
+    return sp, n, results
+
+
+def speed_ratio(kind, a, b):
+    """a speed / b speed (> 1: a faster)."""
+    if a is None or b is None:
+        return None
+    if kind == "fit_time":
+        return b["median_s"] / a["median_s"]
+    return a["value"] / b["value"]
+
+
+def fmt_value(wid, kind, res):
+    if res is None:
+        return "n/a"
+    if kind == "fit_time":
+        t = res["value"]
+        s = f"{t * 1000:.2f} ms" if t < 0.1 else f"{t:.3f} s"
+    else:
+        v = res["value"]
+        s = f"{v / 1000:.1f}k samples/s" if v >= 1000 else f"{v:.0f} samples/s"
+        if "gflops" in res:
+            s += f", {res['gflops']:.0f} GFLOP/s"
+    if noisy(res):
+        s += " †"
+    return s
+
+
+def noisy(res):
+    """Repeats disagree by more than NOISY_SPREAD (host busy: see the JSON times)."""
+    ts = res["times_s"]
+    return len(ts) > 1 and max(ts) > NOISY_SPREAD * min(ts)
+
+
+def fmt_ratio(r):
+    return "n/a" if r is None else f"{r:.2f}x"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--threads",
+        default="2",
+        help="thread count(s) every library is pinned to, e.g. 2 or 1,2 (default 2)",
+    )
+    p.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is quoted")
+    p.add_argument("--only", default=None, help="comma list of workloads, e.g. W1,W3")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller W3/W4 data and 200 epochs for W1/W2 (CI smoke run)",
+    )
+    p.add_argument(
+        "--keras",
+        action="store_true",
+        help="also run Keras 3 (KERAS_BACKEND=torch) as a second peer",
+    )
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    p.add_argument("--json", metavar="PATH", help="also write all figures to this JSON file")
+    # Internal: validate the script with real Keras standing in for eigennet.
+    p.add_argument(
+        "--impl", choices=("eigennet", "keras"), default="eigennet", help=argparse.SUPPRESS
+    )
+    args = p.parse_args(argv)
+    args.threads = [int(t) for t in str(args.threads).split(",") if t.strip()]
+    if args.only:
+        args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+        bad = [w for w in args.only if w not in ALL_WORKLOADS]
+        if bad:
+            p.error(f"unknown workload(s) {bad}; choose from {', '.join(ALL_WORKLOADS)}")
+    else:
+        args.only = list(ALL_WORKLOADS)
+    if args.repeats < 1:
+        p.error("--repeats must be >= 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    first = max(args.threads)
+    # Pin BLAS/OpenMP pools before any numeric library is imported; the
+    # set_num_threads calls below are the authoritative pinning.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(first))
+    if args.keras or args.impl == "keras":
+        os.environ["KERAS_BACKEND"] = "torch"
+
+    import numpy as np
+
+    load_before = os.getloadavg()
+
+    torch = None
+    if not args.no_torch or args.keras or args.impl == "keras":
+        try:
+            import torch  # noqa: F811
+        except ImportError:
+            torch = None
+            if args.keras or args.impl == "keras":
+                sys.exit("--keras / --impl keras need torch (KERAS_BACKEND=torch)")
+
+    t0 = time.perf_counter()
+    if args.impl == "keras":
+        import keras as main_lib
+
+        main_name = "keras-as-eigennet"
+    else:
+        import eigennet as main_lib
+
+        main_name = "eigennet"
+    import_s = time.perf_counter() - t0
+
+    real_keras = None
+    if args.keras:
+        import keras as real_keras
+
+    runners = [KerasAPIRunner(main_lib, main_name)]
+    if torch is not None and not args.no_torch:
+        runners.append(TorchRunner(torch))
+    if real_keras is not None:
+        runners.append(KerasAPIRunner(real_keras, "keras"))
+    names = [r.name for r in runners]
+    has_torch = "torch" in names
+    has_keras = "keras" in names
+
+    def set_threads(nt):
+        if torch is not None:
+            torch.set_num_threads(nt)
+        if args.impl == "eigennet":
+            main_lib.config.set_num_threads(nt)
+        got = {}
+        if torch is not None:
+            got["torch"] = torch.get_num_threads()
+        if args.impl == "eigennet":
+            got["eigennet"] = main_lib.config.get_num_threads()
+        return got
+
+    def seed_all():
+        np.random.seed(0)
+        if torch is not None:
+            torch.manual_seed(0)
+        for lib in (main_lib, real_keras):
+            if lib is not None:
+                lib.utils.set_random_seed(0)
+
+    sizes = QUICK if args.quick else FULL
+    meta = {
+        "impl": main_name,
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            main_name: getattr(main_lib, "__version__", "?"),
+            **({"torch": torch.__version__} if torch is not None else {}),
+            **({"keras": real_keras.__version__} if real_keras is not None else {}),
+        },
+        "import_s": {main_name: import_s},
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "loadavg_before": load_before,
+        "repeats": args.repeats,
+        "quick": args.quick,
+        "sizes": sizes,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    vers = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    print(f"# eigennet reference workloads ({'quick' if args.quick else 'full'})")
+    print(
+        f"\n{vers}; {os.cpu_count()} CPUs; load avg before "
+        f"{load_before[0]:.2f}; median of {args.repeats}; import {main_name} {import_s:.2f} s"
+    )
+    if not has_torch:
+        print(
+            "\n(PyTorch peer skipped: "
+            + ("--no-torch" if args.no_torch else "torch is not installed")
+            + ")"
+        )
+    if load_before[0] > 0.5:
+        print(
+            f"\nWARNING: load average {load_before[0]:.2f} before start; other processes "
+            "compete for the cores, figures will be low and noisy."
+        )
+    sys.stdout.flush()
+
+    rows, records = [], []
+    for nt in args.threads:
+        got = set_threads(nt)
+        thr = (
+            str(nt)
+            if all(v == nt for v in got.values())
+            else f"{nt} (" + ", ".join(f"{k}={v}" for k, v in got.items()) + ")"
+        )
+        for wid in args.only:
+            sp, n, res = run_workload(wid, runners, sizes, args.repeats, seed_all)
+            kind = sp["kind"]
+            en = res[main_name]
+            row = [sp["label"], fmt_value(wid, kind, en)]
+            if has_torch:
+                row += [
+                    fmt_value(wid, kind, res["torch"]),
+                    fmt_ratio(speed_ratio(kind, en, res["torch"])),
+                ]
+            if has_keras:
+                row += [
+                    fmt_value(wid, kind, res["keras"]),
+                    fmt_ratio(speed_ratio(kind, en, res["keras"])),
+                ]
+            row.append(thr)
+            rows.append(row)
+            for name, r in res.items():
+                records.append(
+                    {
+                        "workload": wid,
+                        "label": sp["label"],
+                        "threads": nt,
+                        "threads_reported": got,
+                        "impl": name,
+                        "kind": kind,
+                        "n": n,
+                        "batch": sp["batch"],
+                        "epochs": sp["epochs"],
+                        **r,
+                    }
+                )
+            print(
+                f"  done {wid} @ {nt} thread(s): "
+                + ", ".join(f"{k} {fmt_value(wid, kind, v)}" for k, v in res.items()),
+                file=sys.stderr,
+                flush=True,
+            )
+
+    header = ["workload", main_name]
+    if has_torch:
+        header += ["torch", f"{main_name}/torch"]
+    if has_keras:
+        header += ["keras (torch backend)", f"{main_name}/keras"]
+    header.append("threads")
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print(
+        "\nRatio = eigennet speed / peer speed (> 1: eigennet faster; W1/W2: peer s / eigennet s)."
+    )
+    if any(noisy(r) for r in records):
+        print(
+            f"† the slowest repeat took over {NOISY_SPREAD}x the fastest: the host was busy "
+            "(other processes on the cores); rerun, or use more --repeats."
+        )
+
+    # Sanity: final training loss (Keras: last epoch mean; torch: last batch).
+    print("\nFinal training loss (sanity; Keras-API: last-epoch mean, torch: last batch):")
+    for nt in args.threads:
+        for wid in args.only:
+            recs = [r for r in records if r["workload"] == wid and r["threads"] == nt]
+            parts = []
+            for r in recs:
+                if r["loss"] is not None:
+                    parts.append(f"{r['impl']} {r['loss']:.4g}")
+                elif "row_sum_max_err" in r:
+                    parts.append(
+                        f"{r['impl']} out {tuple(r['output_shape'])} "
+                        f"|rowsum-1| {r['row_sum_max_err']:.1e}"
+                    )
+            print(f"- {wid} @ {nt}: " + "; ".join(parts))
+
+    meta["loadavg_after"] = os.getloadavg()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "results": records}, f, indent=1)
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,7 +20,9 @@ def unique_name(prefix: str) -> str:
 
 
 def snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("_2_d", "2d").replace("_1_d", "1d")
+    """Keras's layer-name rule: Dense -> dense, InputLayer -> input_layer, Conv2D -> conv2d."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def normalize_shape(shape, what: str = "shape") -> tuple[int, ...]:

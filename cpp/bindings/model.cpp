@@ -5,6 +5,7 @@
 #include "arrays.hpp"
 #include "eigennet/layers/activation.hpp"
 #include "eigennet/layers/dense.hpp"
+#include "eigennet/layers/dropout.hpp"
 #include "eigennet/trainer.hpp"
 
 namespace eigennet::bindings {
@@ -63,6 +64,9 @@ void bind_typed(py::module_& m) {
         return std::make_shared<ActivationLayer<T>>(activation_from_name(activation));
       }));
 
+  py::class_<Dropout<T>, Layer<T>, std::shared_ptr<Dropout<T>>>(m, ("Dropout" + sfx).c_str())
+      .def(py::init<double, uint64_t>(), py::arg("rate"), py::arg("seed"));
+
   py::class_<Network<T>, std::shared_ptr<Network<T>>>(m, ("Network" + sfx).c_str())
       .def(py::init<std::vector<std::shared_ptr<Layer<T>>>>())
       .def_property_readonly("input_size", &Network<T>::input_size)
@@ -70,13 +74,14 @@ void bind_typed(py::module_& m) {
       .def(
           "predict",
           [](Network<T>& net, const Array<T>& x, Index batch_size, Array<T>& out,
-             const BatchCallback& on_batch) {
+             const BatchCallback& on_batch, bool training) {
             auto xs = as_batch(x);
             auto os = as_mutable_batch(out);
             py::gil_scoped_release release;
-            predict<T>(net, xs, batch_size, os, on_batch);
+            predict<T>(net, xs, batch_size, os, on_batch, training);
           },
-          py::arg("x"), py::arg("batch_size"), py::arg("out"), py::arg("on_batch") = nullptr);
+          py::arg("x"), py::arg("batch_size"), py::arg("out"), py::arg("on_batch") = nullptr,
+          py::arg("training") = false);
 
   py::class_<Optimizer<T>, std::shared_ptr<Optimizer<T>>>(m, ("Optimizer" + sfx).c_str())
       .def_property("iterations", &Optimizer<T>::iterations, &Optimizer<T>::set_iterations)

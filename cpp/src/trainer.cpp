@@ -181,7 +181,7 @@ std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_siz
 
 template <class T>
 void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
-             const BatchCallback& on_batch) {
+             const BatchCallback& on_batch, bool training) {
   std::lock_guard<std::recursive_mutex> lock(network.mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   if (x.cols() != network.input_size() || out.cols() != network.output_size() ||
@@ -192,7 +192,7 @@ void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixM
   for (Index start = 0; start < n; start += batch_size, ++batch) {
     const Index rows = std::min(batch_size, n - start);
     ConstMatrixMap<T> y =
-        network.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), false);
+        network.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), training);
     MatrixMap<T>(out.data() + start * oc, rows, oc) = y;
     if (on_batch && on_batch(batch, {})) break;
     poll_interrupt();
@@ -232,8 +232,8 @@ double Trainer<T>::compute_gradients(const Dataset<T>& data) {
 template class Trainer<float>;
 template class Trainer<double>;
 template void predict<float>(Network<float>&, ConstMatrixMap<float>, Index, MatrixMap<float>,
-                             const BatchCallback&);
+                             const BatchCallback&, bool);
 template void predict<double>(Network<double>&, ConstMatrixMap<double>, Index, MatrixMap<double>,
-                              const BatchCallback&);
+                              const BatchCallback&, bool);
 
 }  // namespace eigennet

@@ -75,9 +75,10 @@ class Trainer {
   std::vector<Index> order_;
 };
 
-// Inference in batches into out (rows of x, network output size); needs no trainer.
+// Forward passes in batches into out (rows of x, network output size); needs no trainer.
+// training=true runs training-mode layers (dropout masks), as Keras's model(x, training=True).
 template <class T>
 void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
-             const BatchCallback& on_batch);
+             const BatchCallback& on_batch, bool training = false);
 
 }  // namespace eigennet

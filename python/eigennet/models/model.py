@@ -388,15 +388,16 @@ class Model:
         cb_list.on_predict_end()
         return out
 
-    def _run_network(self, x_arr: np.ndarray, batch_size: int, on_batch=None) -> np.ndarray:
+    def _run_network(self, x_arr, batch_size: int, on_batch=None, training=False) -> np.ndarray:
         out = np.empty((len(x_arr), *self.output_shape[1:]), dtype=self.dtype)
-        self._network.predict(x_arr, batch_size, out, on_batch)
+        self._network.predict(x_arr, batch_size, out, on_batch, bool(training))
         return out
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
-        """The outputs for a batch, as one NumPy array (no progress output)."""
+        """The outputs for a batch, as one NumPy array (no progress output). With
+        training=True, training-mode layers are active (Dropout drops)."""
         x_arr, _, _ = self._prepare(x)
-        return self._run_network(x_arr, len(x_arr))
+        return self._run_network(x_arr, len(x_arr), training=training)
 
     def predict_on_batch(self, x) -> np.ndarray:
         return self(x)

@@ -1,0 +1,31 @@
+// Dropout (inverted): in training each value is zeroed with probability `rate` and the rest
+// divided by 1 - rate; in inference it is the identity. Masks come from a counter-based
+// generator seeded per layer, one draw per training forward.
+#pragma once
+
+#include <cstdint>
+
+#include "eigennet/layer.hpp"
+#include "eigennet/workspace.hpp"
+
+namespace eigennet {
+
+template <class T>
+class Dropout : public Layer<T> {
+ public:
+  Dropout(double rate, uint64_t seed);
+  void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
+  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
+                MatrixMap<T>* grad_x) override;
+
+ protected:
+  Shape do_build(const Shape& input_shape) override { return input_shape; }
+
+ private:
+  double rate_;
+  uint64_t seed_, draws_ = 0;
+  bool masked_ = false;  // whether the last forward applied a mask
+  Workspace<T> mask_;    // 1 where the last training forward kept a value, else 0
+};
+
+}  // namespace eigennet

@@ -6,6 +6,8 @@ cost nothing when absent.
 
 from __future__ import annotations
 
+import warnings
+
 from eigennet.utils.progbar import Progbar
 
 _BATCH_HOOKS = (
@@ -157,3 +159,121 @@ class ProgbarLogger(Callback):
 
     def on_predict_end(self, logs=None):
         self._bar.update(self.params.get("steps") or 0, finalize=True)
+
+
+class MonitorCallback(Callback):
+    """Base of callbacks that watch one logged quantity (Keras's MonitorCallback): `mode`
+    "min", "max" or "auto" (loss and error metrics go down, accuracies go up) and
+    `min_delta`, the smallest change that counts as an improvement."""
+
+    def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(
+                f"{type(self).__name__} mode {mode!r} is unknown, fallback to auto mode.",
+                stacklevel=2,
+            )
+            mode = "auto"
+        self.monitor, self.mode, self.best = monitor, mode, baseline
+        self.min_delta = abs(min_delta)
+        self._lower_is_better = None
+
+    def _set_direction(self) -> None:
+        if self.mode != "auto":
+            self._lower_is_better = self.mode == "min"
+            return
+        name = self.monitor.removeprefix("val_")
+        if name == "loss":
+            self._lower_is_better = True
+        for metric in getattr(self.model, "_metrics", None) or []:
+            if metric.name == name:
+                self._lower_is_better = metric._direction == "down"
+        if self._lower_is_better is None:
+            raise ValueError(
+                f"{type(self).__name__} callback received monitor={self.monitor}, but eigennet "
+                "cannot tell whether it should be maximized or minimized: pass mode='max' or "
+                "mode='min'"
+            )
+
+    def _is_improvement(self, value, reference) -> bool:
+        if self._lower_is_better is None:
+            self._set_direction()
+        if reference is None:
+            return True
+        if self._lower_is_better:
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+
+class EarlyStopping(MonitorCallback):
+    """Stops training when `monitor` has stopped improving (Keras 3 semantics).
+
+    Args:
+        monitor: Logged quantity to watch (default "val_loss").
+        min_delta: Smallest change that counts as an improvement (default 0).
+        patience: Epochs without improvement before stopping (default 0).
+        verbose: 1 prints when it stops and when it restores weights.
+        mode: "auto" (default), "min" or "max".
+        baseline: A value the monitored quantity must beat; until it does, `wait` keeps
+            counting from the first monitored epoch.
+        restore_best_weights: At the end of training, set the weights of the best epoch.
+        start_from_epoch: Epochs to wait before monitoring starts (warm-up).
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
+        super().__init__(monitor, mode, min_delta=min_delta)
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+        self.wait = self.stopped_epoch = self.best_epoch = 0
+        self.best_weights = None
+
+    def on_train_begin(self, logs=None):
+        self.wait = self.stopped_epoch = self.best_epoch = 0
+        self.best = None
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Early stopping conditioned on metric `{self.monitor}` which is not "
+                f"available. Available metrics are: {','.join(logs or {})}",
+                stacklevel=2,
+            )
+            return
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(
+                    f"Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)

@@ -71,6 +71,8 @@ class MeanMetricWrapper(Metric):
 
     # The native accumulator implementing this metric in fit/evaluate, and its threshold.
     _native = ""
+    # Whether larger values are better ("up") or worse ("down"), for EarlyStopping mode="auto".
+    _direction = "down"
 
     def __init__(self, fn, name: str | None = None, dtype=None, **fn_kwargs):
         super().__init__(name or fn.__name__, dtype)
@@ -101,6 +103,7 @@ class BinaryAccuracy(MeanMetricWrapper):
     """How often `y_pred > threshold` equals the binary label (threshold 0.5)."""
 
     _native = "binary_accuracy"
+    _direction = "up"
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name, dtype, threshold=threshold)
@@ -111,6 +114,7 @@ class CategoricalAccuracy(MeanMetricWrapper):
     """How often argmax(y_pred) matches argmax of the one-hot label."""
 
     _native = "categorical_accuracy"
+    _direction = "up"
 
     def __init__(self, name="categorical_accuracy", dtype=None):
         super().__init__(categorical_accuracy, name, dtype)
@@ -120,6 +124,7 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
     """How often argmax(y_pred) matches the integer label."""
 
     _native = "sparse_categorical_accuracy"
+    _direction = "up"
 
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
         super().__init__(sparse_categorical_accuracy, name, dtype)

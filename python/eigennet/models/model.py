@@ -239,7 +239,9 @@ class Model:
 
         steps = math.ceil(len(x_arr) / batch_size)
         history = callbacks_module.History()
-        cbs = [history] + list(callbacks or [])
+        # Keras's order: the user's callbacks, then History, then the progress bar, so that
+        # what a callback adds to the logs (e.g. learning_rate) is recorded and shown.
+        cbs = [*(callbacks or []), history]
         if verbose:
             cbs.append(callbacks_module.ProgbarLogger())
         cb_list = callbacks_module.CallbackList(

@@ -39,6 +39,14 @@ void bind_typed(py::module_& m) {
       .def_property_readonly("input_shape", &Layer<T>::input_shape)
       .def_property_readonly("output_shape", &Layer<T>::output_shape)
       .def_property_readonly("param_count", &Layer<T>::param_count)
+      .def("set_regularizers",
+           [](Layer<T>& l, const std::vector<std::pair<double, double>>& weights,
+              std::pair<double, double> activity) {
+             std::vector<Regularizer> rs;
+             for (const auto& [l1, l2] : weights) rs.push_back({l1, l2});
+             l.set_weight_regularizers(std::move(rs));
+             l.set_activity_regularizer({activity.first, activity.second});
+           })
       .def("weights",
            [](const Layer<T>& l) {
              py::list out;

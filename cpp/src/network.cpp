@@ -25,12 +25,17 @@ ConstMatrixMap<T> Network<T>::forward(ConstMatrixMap<T> x, bool training) {
     throw std::invalid_argument("network expects " + std::to_string(input_size_) +
                                 " features per sample, got " + std::to_string(x.cols()));
   rows_ = x.rows();
+  activity_penalty_ = 0;
   const T* in = x.data();
   Index in_cols = input_size_;
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Index out_cols = shape_size(layers_[i]->output_shape());
     MatrixMap<T> y = outputs_[i].view(rows_, out_cols);
     layers_[i]->forward(ConstMatrixMap<T>(in, rows_, in_cols), y, training);
+    const auto& activity = layers_[i]->activity_regularizer();
+    if (activity.active())
+      activity_penalty_ +=
+          activity.apply(y.data(), y.size(), static_cast<T*>(nullptr), 1.0 / rows_);
     in = y.data();
     in_cols = out_cols;
   }
@@ -52,6 +57,9 @@ void Network<T>::backward(ConstMatrixMap<T> x, MatrixMap<T> grad_output,
     const T* in = k == 0 ? x.data() : outputs_[k - 1].data();
     ConstMatrixMap<T> layer_x(in, rows_, in_cols);
     ConstMatrixMap<T> layer_y(outputs_[k].data(), rows_, grad_y.cols());
+    const auto& activity = layer.activity_regularizer();
+    if (activity.active())
+      activity.apply(layer_y.data(), layer_y.size(), grad_y.data(), 1.0 / rows_);
     // dL/dx is not needed below the lowest layer that has something to learn.
     bool below_needs_grad = false;
     for (size_t j = 0; j < k; ++j) below_needs_grad |= param_grads[j] != nullptr;

@@ -96,14 +96,29 @@ template <class T>
 double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn) {
   ConstMatrixMap<T> pred = network_->forward(x, learn);
   MatrixMap<T> grad_out = grad_output_.view(pred.rows(), pred.cols());
-  const double loss = loss_.value_and_grad(y, pred, sw, grad_out);
+  const double loss = loss_.value_and_grad(y, pred, sw, grad_out) + penalties(nullptr);
   for (auto& m : metrics_) m->update(y, pred, sw);
   loss_tracker_.add(loss, double(x.rows()));
   if (learn && !segments_.empty()) {
     network_->backward(x, grad_out, layer_grads_);
+    penalties(&layer_grads_);
     optimizer_->step(segments_, grads_.data());
   }
   return loss;
+}
+
+template <class T>
+double Trainer<T>::penalties(const std::vector<T*>* grads) const {
+  // Keras adds every layer's regularization loss, trainable or not; gradients go to the
+  // trainable ones only.
+  double total = network_->activity_penalty();
+  const auto& layers = network_->layers();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (grads && !(*grads)[i]) continue;
+    const double p = layers[i]->regularization(grads ? (*grads)[i] : nullptr);
+    if (!grads) total += p;
+  }
+  return total;
 }
 
 template <class T>
@@ -223,9 +238,11 @@ double Trainer<T>::compute_gradients(const Dataset<T>& data) {
   check(data);
   ConstMatrixMap<T> pred = network_->forward(data.x, true);
   MatrixMap<T> grad_out = grad_output_.view(pred.rows(), pred.cols());
-  const double loss = loss_.value_and_grad(data.y, pred, data.sample_weight, grad_out);
+  const double loss =
+      loss_.value_and_grad(data.y, pred, data.sample_weight, grad_out) + penalties(nullptr);
   std::fill(grads_.begin(), grads_.end(), T(0));
   network_->backward(data.x, grad_out, layer_grads_);
+  penalties(&layer_grads_);
   return loss;
 }
 

@@ -13,6 +13,7 @@ from eigennet import (
     metrics,
     models,
     optimizers,
+    regularizers,
     utils,
 )
 from eigennet.layers import Input
@@ -34,5 +35,6 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "regularizers",
     "utils",
 ]

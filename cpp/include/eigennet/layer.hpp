@@ -18,6 +18,7 @@
 #include <string>
 
 #include "eigennet/memory.hpp"
+#include "eigennet/regularizers.hpp"
 #include "eigennet/tensor.hpp"
 
 namespace eigennet {
@@ -60,6 +61,22 @@ class Layer {
   virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
                         T* param_grad, MatrixMap<T>* grad_x) = 0;
 
+  // Penalty of the weights' regularizers; adds their gradient to param_grad when non-null.
+  double regularization(T* param_grad) const {
+    double penalty = 0;
+    for (size_t i = 0; i < weights_.size() && i < weight_regularizers_.size(); ++i) {
+      if (!weight_regularizers_[i].active()) continue;
+      const auto& w = weights_[i];
+      penalty += weight_regularizers_[i].apply(params_.data() + w.offset, w.size,
+                                               param_grad ? param_grad + w.offset : nullptr);
+    }
+    return penalty;
+  }
+  // One regularizer per weight, in weights() order (missing ones are inactive).
+  void set_weight_regularizers(std::vector<Regularizer> r) { weight_regularizers_ = std::move(r); }
+  void set_activity_regularizer(Regularizer r) { activity_regularizer_ = r; }
+  const Regularizer& activity_regularizer() const { return activity_regularizer_; }
+
   bool built() const { return built_; }
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }
@@ -80,6 +97,8 @@ class Layer {
   Shape input_shape_, output_shape_;
   std::vector<WeightSpec> weights_;
   AlignedVector<T> params_;
+  std::vector<Regularizer> weight_regularizers_;
+  Regularizer activity_regularizer_;
 };
 
 }  // namespace eigennet

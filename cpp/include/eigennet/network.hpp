@@ -25,6 +25,9 @@ class Network {
   // Runs the batch through every layer; the result stays valid until the next forward.
   ConstMatrixMap<T> forward(ConstMatrixMap<T> x, bool training);
 
+  // Activity-regularizer penalty of the last forward (0 when no layer has one).
+  double activity_penalty() const { return activity_penalty_; }
+
   // Backpropagates grad_output (dL/d output, overwritten) through the batch of the last
   // forward. param_grads[i] is layer i's gradient slice, or null when it is frozen.
   void backward(ConstMatrixMap<T> x, MatrixMap<T> grad_output, const std::vector<T*>& param_grads);
@@ -39,6 +42,7 @@ class Network {
   std::vector<Workspace<T>> outputs_;
   Workspace<T> grad_a_, grad_b_;
   Index input_size_ = 0, output_size_ = 0, rows_ = 0;
+  double activity_penalty_ = 0;
 };
 
 }  // namespace eigennet

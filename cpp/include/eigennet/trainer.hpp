@@ -60,6 +60,9 @@ class Trainer {
   // Forward, loss, metrics; with `learn` also backward and an optimizer step.
   double step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn);
   std::vector<double> logs() const;
+  // The regularization penalties of the last forward; with grads, adds the weight penalties'
+  // gradients to the trainable layers' slices instead (and returns 0).
+  double penalties(const std::vector<T*>* grads) const;
   void reset_metrics();
 
   std::shared_ptr<Network<T>> network_;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eigennet import _core, activations, initializers
+from eigennet import _core, activations, initializers, regularizers
 from eigennet.layers.layer import Layer
 
 
@@ -16,6 +16,10 @@ class Dense(Layer):
         use_bias: Whether the layer uses a bias vector (default True).
         kernel_initializer: Initializer of the kernel (default "glorot_uniform").
         bias_initializer: Initializer of the bias (default "zeros").
+        kernel_regularizer, bias_regularizer: Optional `eigennet.regularizers` (L1, L2, L1L2)
+            whose penalty is added to the loss.
+        activity_regularizer: Optional regularizer of the layer's output (divided by the
+            batch size, as Keras 3).
 
     Input shape: N-D array `(batch_size, ..., input_dim)`.
     Output shape: `(batch_size, ..., units)`.
@@ -29,6 +33,8 @@ class Dense(Layer):
         use_bias=True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -40,9 +46,14 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def _make_core(self, dtype):
         return getattr(_core, f"Dense_{dtype}")(self.units, self._activation_name, self.use_bias)
+
+    def _weight_regularizers(self):
+        return [self.kernel_regularizer, self.bias_regularizer][: 1 + self.use_bias]
 
     def _initialize(self):
         weights = self.weights

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from eigennet import config
+from eigennet import config, regularizers
 
 _name_counts: dict[str, int] = defaultdict(int)
 
@@ -113,6 +113,7 @@ class Layer:
         dtype=None,
         input_shape=None,
         input_dim=None,
+        activity_regularizer=None,
         **kwargs,
     ):
         if kwargs:
@@ -132,6 +133,7 @@ class Layer:
         self._input_shape_arg = (
             None if input_shape is None else normalize_shape(input_shape, "input_shape")
         )
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._core = None
         self._params = None
         self.input_shape: tuple | None = None
@@ -158,6 +160,10 @@ class Layer:
             raise MemoryError(
                 f"Layer {self.name!r} on inputs {(None, *sample_shape)}: {e}"
             ) from None
+        core.set_regularizers(
+            [regularizers.native(r) for r in self._weight_regularizers()],
+            regularizers.native(self.activity_regularizer),
+        )
         self._core = core
         self._params = core.params()
         self.input_shape = (None, *sample_shape)
@@ -166,6 +172,10 @@ class Layer:
 
     def _make_core(self, dtype: str):
         raise NotImplementedError
+
+    def _weight_regularizers(self) -> list:
+        """One regularizer (or None) per weight, in weights order."""
+        return []
 
     def _initialize(self) -> None:
         """Fills the freshly built weights (zeros in the core) from the initializers."""

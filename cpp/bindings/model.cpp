@@ -29,6 +29,35 @@ Array<T> flat_view(AlignedVector<T>& buffer, py::handle owner) {
   return Array<T>({static_cast<py::ssize_t>(buffer.size())}, {sizeof(T)}, buffer.data(), owner);
 }
 
+LearningRateSchedule schedule_from(const std::string& kind, const py::dict& c) {
+  LearningRateSchedule s;
+  s.kind = LearningRateSchedule::kind_from_name(kind);
+  auto num = [&](const char* key, double& field) {
+    if (c.contains(key) && !c[key].is_none()) field = c[key].cast<double>();
+  };
+  auto flag = [&](const char* key, bool& field) {
+    if (c.contains(key)) field = c[key].cast<bool>();
+  };
+  num("initial_learning_rate", s.initial_learning_rate);
+  num("decay_steps", s.decay_steps);
+  num("first_decay_steps", s.decay_steps);
+  num("decay_rate", s.decay_rate);
+  num("end_learning_rate", s.end_learning_rate);
+  num("power", s.power);
+  num("alpha", s.alpha);
+  num("warmup_steps", s.warmup_steps);
+  num("t_mul", s.t_mul);
+  num("m_mul", s.m_mul);
+  flag("staircase", s.staircase);
+  flag("cycle", s.cycle);
+  s.has_warmup = c.contains("warmup_target") && !c["warmup_target"].is_none();
+  num("warmup_target", s.warmup_target);
+  if (c.contains("boundaries")) s.boundaries = c["boundaries"].cast<std::vector<double>>();
+  if (c.contains("values")) s.values = c["values"].cast<std::vector<double>>();
+  s.validate();
+  return s;
+}
+
 template <class T>
 void bind_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
@@ -95,6 +124,10 @@ void bind_typed(py::module_& m) {
       .def_property("iterations", &Optimizer<T>::iterations, &Optimizer<T>::set_iterations)
       .def_property("learning_rate", &Optimizer<T>::learning_rate, &Optimizer<T>::set_learning_rate)
       .def_property_readonly("built", &Optimizer<T>::built)
+      .def("set_schedule",
+           [](Optimizer<T>& opt, const std::string& kind, const py::dict& config) {
+             opt.set_schedule(schedule_from(kind, config));
+           })
       .def("slot_names", &Optimizer<T>::slot_names)
       .def("slot", [](py::object self,
                       size_t i) { return flat_view(self.cast<Optimizer<T>&>().slot(i), self); })
@@ -213,6 +246,9 @@ void bind_model(py::module_& m) {
                }),
            py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
            py::arg("label_smoothing") = 0.0);
+  m.def("schedule_value", [](const std::string& kind, const py::dict& config, int64_t step) {
+    return schedule_from(kind, config).at(step);
+  });
   bind_typed<float>(m);
   bind_typed<double>(m);
 }

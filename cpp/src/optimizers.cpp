@@ -45,7 +45,15 @@ Optimizer<T>::Optimizer(const OptimizerConfig& config) : config_(config) {
 template <class T>
 void Optimizer<T>::set_learning_rate(double lr) {
   check_non_negative(lr, "learning_rate");
+  has_schedule_ = false;
   config_.learning_rate = lr;
+}
+
+template <class T>
+void Optimizer<T>::set_schedule(const LearningRateSchedule& schedule) {
+  schedule.validate();
+  schedule_ = schedule;
+  has_schedule_ = true;
 }
 
 template <class T>
@@ -89,7 +97,7 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
                                 std::to_string(total) +
                                 "; create a new optimizer for another model");
   clip(segments, grad);
-  const StepScalars scalars{T(config_.learning_rate), iterations_ + 1};
+  const StepScalars scalars{T(learning_rate()), iterations_ + 1};
   const T decay = T(config_.weight_decay) * scalars.lr;
   // Each thread takes its share of every large tensor; small tensors stay whole on thread 0.
   // One OpenMP region per step at most, none for small models.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "eigennet/schedules.hpp"
 #include "eigennet/tensor.hpp"
 
 namespace eigennet {
@@ -42,8 +43,13 @@ class Optimizer {
 
   int64_t iterations() const { return iterations_; }
   void set_iterations(int64_t n) { iterations_ = n; }
-  double learning_rate() const { return config_.learning_rate; }
+  // The rate of the next step: the schedule's value at iterations() when there is one.
+  double learning_rate() const {
+    return has_schedule_ ? schedule_.at(iterations_) : config_.learning_rate;
+  }
   void set_learning_rate(double lr);
+  void set_schedule(const LearningRateSchedule& schedule);
+  bool has_schedule() const { return has_schedule_; }
   bool built() const { return built_; }
 
   // Slot state for saving and tests: names and the flat buffers.
@@ -65,6 +71,8 @@ class Optimizer {
   void clip(const std::vector<Segment<T>>& segments, T* grad) const;
 
   OptimizerConfig config_;
+  LearningRateSchedule schedule_;
+  bool has_schedule_ = false;
   int64_t iterations_ = 0;
   bool built_ = false;
   Index total_ = 0;

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from eigennet import _core
+from eigennet.optimizers import schedules
 
 
 def _check_rate(value, name: str) -> float:
@@ -43,6 +44,9 @@ class Optimizer:
             raise TypeError(f"Unexpected optimizer argument(s): {', '.join(kwargs)}")
         if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set")
+        self._schedule = None
+        if isinstance(learning_rate, schedules.LearningRateSchedule):
+            self._schedule, learning_rate = learning_rate, learning_rate(0)
         self._learning_rate = _check_rate(learning_rate, "learning_rate")
         self.weight_decay = (
             None if weight_decay is None else _check_rate(weight_decay, "weight_decay")
@@ -70,6 +74,10 @@ class Optimizer:
             self._native = getattr(_core, f"make_optimizer_{dtype}")(
                 self._kind, base, self._rule_config()
             )
+            if self._schedule is not None:
+                self._native.set_schedule(
+                    type(self._schedule).__name__, self._schedule.get_config()
+                )
             self._dtype = dtype
         elif self._dtype != dtype:
             raise ValueError(
@@ -80,10 +88,18 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> float:
-        return self._native.learning_rate if self._native is not None else self._learning_rate
+        """The rate of the next step (a schedule's value at the current iteration)."""
+        if self._native is not None:
+            return self._native.learning_rate
+        return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
+        if self._schedule is not None:
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not settable."
+            )
         self._learning_rate = _check_rate(value, "learning_rate")
         if self._native is not None:
             self._native.learning_rate = self._learning_rate
@@ -143,7 +159,12 @@ class Optimizer:
     def get_config(self) -> dict:
         return {
             "name": self.name,
-            "learning_rate": self.learning_rate,
+            "learning_rate": self.learning_rate
+            if self._schedule is None
+            else {
+                "class_name": type(self._schedule).__name__,
+                "config": self._schedule.get_config(),
+            },
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,

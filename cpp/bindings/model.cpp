@@ -172,9 +172,7 @@ void bind_typed(py::module_& m) {
                        const std::vector<std::pair<std::string, double>>& metrics,
                        const std::vector<bool>& trainable) {
         std::vector<std::unique_ptr<Metric<T>>> ms;
-        for (const auto& [name, threshold] : metrics)
-          ms.push_back(
-              std::make_unique<SampleMeanMetric<T>>(sample_metric_from_name(name), threshold));
+        for (const auto& [name, threshold] : metrics) ms.push_back(make_metric<T>(name, threshold));
         return std::make_shared<Trainer<T>>(std::move(network), loss, std::move(opt), std::move(ms),
                                             trainable);
       }))

@@ -45,6 +45,15 @@ class Metric:
     """Base metric: `update_state(y_true, y_pred, sample_weight=None)`, `result()`,
     `reset_state()`."""
 
+    # The native accumulator implementing this metric in fit/evaluate ("" when none).
+    _native = ""
+    # Whether larger values are better ("up") or worse ("down"), for EarlyStopping mode="auto".
+    _direction = "down"
+    _threshold = 0.5
+
+    def native_spec(self) -> tuple[str, float]:
+        return self._native, float(self._threshold)
+
     def __init__(self, name: str | None = None, dtype=None):
         self.name = name or type(self).__name__.lower()
         self.dtype = dtype
@@ -69,11 +78,6 @@ class Metric:
 class MeanMetricWrapper(Metric):
     """The weighted mean of a per-sample function (how Keras wraps accuracy, mse, mae)."""
 
-    # The native accumulator implementing this metric in fit/evaluate, and its threshold.
-    _native = ""
-    # Whether larger values are better ("up") or worse ("down"), for EarlyStopping mode="auto".
-    _direction = "down"
-
     def __init__(self, fn, name: str | None = None, dtype=None, **fn_kwargs):
         super().__init__(name or fn.__name__, dtype)
         self._fn, self._fn_kwargs = fn, fn_kwargs
@@ -95,9 +99,6 @@ class MeanMetricWrapper(Metric):
     def reset_state(self):
         self._total = self._count = 0.0
 
-    def native_spec(self) -> tuple[str, float]:
-        return self._native, float(self._fn_kwargs.get("threshold", 0.5))
-
 
 class BinaryAccuracy(MeanMetricWrapper):
     """How often `y_pred > threshold` equals the binary label (threshold 0.5)."""
@@ -107,7 +108,7 @@ class BinaryAccuracy(MeanMetricWrapper):
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name, dtype, threshold=threshold)
-        self.threshold = threshold
+        self.threshold = self._threshold = threshold
 
 
 class CategoricalAccuracy(MeanMetricWrapper):
@@ -148,6 +149,57 @@ class MeanAbsoluteError(MeanMetricWrapper):
         super().__init__(mean_absolute_error, name, dtype)
 
 
+class _ConfusionMetric(Metric):
+    """Precision/recall at one threshold (Keras: `y_pred > threshold` predicts positive, a
+    nonzero label is positive, counts weighted by sample_weight)."""
+
+    _direction = "up"
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name or self._native, dtype)
+        if top_k is not None or class_id is not None:
+            raise ValueError(f"{type(self).__name__}(top_k=..., class_id=...) is not supported yet")
+        if thresholds is None:
+            thresholds = 0.5
+        if isinstance(thresholds, (list, tuple)):
+            raise ValueError(f"{type(self).__name__} supports one threshold (a float) for now")
+        if not 0 <= float(thresholds) <= 1:
+            raise ValueError(f"threshold must be in [0, 1], got {thresholds}")
+        self.thresholds = self._threshold = float(thresholds)
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = _pair(y_true, y_pred)
+        w = np.ones(len(y_pred)) if sample_weight is None else np.asarray(sample_weight, float)
+        w = w.reshape(-1, *([1] * (y_pred.ndim - 1)))
+        label, predicted = y_true != 0, y_pred > self.thresholds
+        self._tp += float(np.sum(w * (label & predicted)))
+        self._fp += float(np.sum(w * (~label & predicted)))
+        self._fn += float(np.sum(w * (label & ~predicted)))
+
+    def reset_state(self):
+        self._tp = self._fp = self._fn = 0.0
+
+    def result(self) -> float:
+        other = self._fp if self._native == "precision" else self._fn
+        return self._tp / (self._tp + other) if self._tp + other > 0 else 0.0
+
+    def get_config(self):
+        return {"name": self.name, "thresholds": self.thresholds}
+
+
+class Precision(_ConfusionMetric):
+    """Precision: true positives / predicted positives (threshold 0.5)."""
+
+    _native = "precision"
+
+
+class Recall(_ConfusionMetric):
+    """Recall: true positives / actual positives (threshold 0.5)."""
+
+    _native = "recall"
+
+
 _BY_NAME = {
     "binary_accuracy": BinaryAccuracy,
     "categorical_accuracy": CategoricalAccuracy,
@@ -156,6 +208,8 @@ _BY_NAME = {
     "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError,
     "mae": MeanAbsoluteError,
+    "precision": Precision,
+    "recall": Recall,
 }
 _BY_FUNCTION = {
     binary_accuracy: BinaryAccuracy,
@@ -164,16 +218,16 @@ _BY_FUNCTION = {
     mean_squared_error: MeanSquaredError,
     mean_absolute_error: MeanAbsoluteError,
 }
-_BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_FUNCTION.values()}
+_BY_CLASS_NAME = {cls.__name__: cls for cls in (*_BY_FUNCTION.values(), Precision, Recall)}
 
 
-def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> MeanMetricWrapper:
+def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:
     """The metric object `compile(metrics=[identifier])` means, named as Keras names it.
 
     "accuracy"/"acc" become binary, sparse or categorical accuracy from the shapes, as
     Keras 3's compile utilities decide it.
     """
-    if isinstance(identifier, MeanMetricWrapper):
+    if isinstance(identifier, Metric):
         if not identifier._native:
             raise ValueError(f"Metric {identifier.name!r} has no native implementation")
         return identifier
@@ -197,7 +251,7 @@ def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> MeanMetricW
                 f"{', '.join(sorted(_BY_NAME))}"
             )
         return cls(name=identifier)
-    if isinstance(identifier, type) and issubclass(identifier, MeanMetricWrapper):
+    if isinstance(identifier, type) and issubclass(identifier, Metric) and identifier._native:
         return identifier()
     if identifier in _BY_FUNCTION:
         return _BY_FUNCTION[identifier](name=identifier.__name__)

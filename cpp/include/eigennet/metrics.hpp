@@ -48,6 +48,30 @@ class SampleMeanMetric : public Metric<T> {
   double total_ = 0, count_ = 0;
 };
 
+// Precision or recall at one threshold (Keras: y_pred > threshold is a positive prediction,
+// a nonzero label is a positive; weighted counts; 0 while the denominator is 0).
+template <class T>
+class ConfusionMetric : public Metric<T> {
+ public:
+  ConfusionMetric(bool precision, double threshold)
+      : precision_(precision), threshold_(T(threshold)) {}
+  void reset() override { tp_ = fp_ = fn_ = 0; }
+  void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) override;
+  double result() const override {
+    const double denominator = tp_ + (precision_ ? fp_ : fn_);
+    return denominator > 0 ? tp_ / denominator : 0.0;
+  }
+
+ private:
+  bool precision_;
+  T threshold_;
+  double tp_ = 0, fp_ = 0, fn_ = 0;
+};
+
+// The native metric named `name` ("binary_accuracy", "precision", ...).
+template <class T>
+std::unique_ptr<Metric<T>> make_metric(const std::string& name, double threshold);
+
 // The running weighted mean of batch losses (Keras's loss tracker, weighted by batch size).
 class MeanTracker {
  public:

@@ -14,6 +14,15 @@ Index argmax(const T* p, Index n) {
   return best;
 }
 
+// Keras (torch backend): the target is in the top k when its score is >= the k-th largest,
+// i.e. fewer than k scores are strictly larger (ties count as in).
+template <class T>
+bool in_top_k(const T* p, Index n, Index target, Index k) {
+  Index larger = 0;
+  for (Index j = 0; j < n; ++j) larger += p[j] > p[target];
+  return larger < k;
+}
+
 }  // namespace
 
 SampleMetricKind sample_metric_from_name(const std::string& name) {
@@ -22,6 +31,10 @@ SampleMetricKind sample_metric_from_name(const std::string& name) {
   if (name == "sparse_categorical_accuracy") return SampleMetricKind::SparseCategoricalAccuracy;
   if (name == "mean_squared_error") return SampleMetricKind::MeanSquaredError;
   if (name == "mean_absolute_error") return SampleMetricKind::MeanAbsoluteError;
+  if (name == "root_mean_squared_error") return SampleMetricKind::RootMeanSquaredError;
+  if (name == "top_k_categorical_accuracy") return SampleMetricKind::TopKCategoricalAccuracy;
+  if (name == "sparse_top_k_categorical_accuracy")
+    return SampleMetricKind::SparseTopKCategoricalAccuracy;
   throw std::invalid_argument("Unknown native metric '" + name + "'");
 }
 
@@ -37,6 +50,11 @@ double SampleMeanMetric<T>::value(const T* t, Index t_cols, const T* p, Index p_
       return argmax(t, t_cols) == argmax(p, p_cols);
     case SampleMetricKind::SparseCategoricalAccuracy:
       return Index(t[0]) == argmax(p, p_cols);
+    case SampleMetricKind::TopKCategoricalAccuracy:
+      return in_top_k(p, p_cols, argmax(t, t_cols), k_);
+    case SampleMetricKind::SparseTopKCategoricalAccuracy:
+      return in_top_k(p, p_cols, Index(t[0]), k_);
+    case SampleMetricKind::RootMeanSquaredError:
     case SampleMetricKind::MeanSquaredError: {
       double s = 0;
       for (Index j = 0; j < p_cols; ++j) s += double(p[j] - t[j]) * double(p[j] - t[j]);

@@ -35,6 +35,25 @@ def sparse_categorical_accuracy(y_true, y_pred):
     return (y_true == np.argmax(y_pred, axis=-1)).astype(np.float64)
 
 
+def _in_top_k(target_index, y_pred, k):
+    """Keras (torch backend): in the top k when fewer than k scores are strictly larger."""
+    target_score = np.take_along_axis(y_pred, target_index[..., None], axis=-1)
+    return ((y_pred > target_score).sum(axis=-1) < k).astype(np.float64)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
+    """Per sample: 1.0 where the one-hot label's class is among the k highest scores."""
+    y_pred = np.asarray(y_pred)
+    return _in_top_k(np.argmax(np.asarray(y_true), axis=-1), y_pred, k)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
+    """Per sample: 1.0 where the integer label is among the k highest scores."""
+    y_pred = np.asarray(y_pred)
+    labels = np.asarray(y_true).reshape(y_pred.shape[:-1]).astype(np.int64)
+    return _in_top_k(labels, y_pred, k)
+
+
 mean_squared_error = _losses.mean_squared_error
 mean_absolute_error = _losses.mean_absolute_error
 mse = mean_squared_error
@@ -149,6 +168,40 @@ class MeanAbsoluteError(MeanMetricWrapper):
         super().__init__(mean_absolute_error, name, dtype)
 
 
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the one-hot label's class is among the `k` (default 5) highest scores."""
+
+    _native = "top_k_categorical_accuracy"
+    _direction = "up"
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
+        self.k = self._threshold = int(k)
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the integer label is among the `k` (default 5) highest scores."""
+
+    _native = "sparse_top_k_categorical_accuracy"
+    _direction = "up"
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+        super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k)
+        self.k = self._threshold = int(k)
+
+
+class RootMeanSquaredError(MeanMetricWrapper):
+    """The square root of the mean squared error."""
+
+    _native = "root_mean_squared_error"
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name, dtype)
+
+    def result(self) -> float:
+        return float(np.sqrt(super().result()))
+
+
 class _ConfusionMetric(Metric):
     """Precision/recall at one threshold (Keras: `y_pred > threshold` predicts positive, a
     nonzero label is positive, counts weighted by sample_weight)."""
@@ -210,6 +263,9 @@ _BY_NAME = {
     "mae": MeanAbsoluteError,
     "precision": Precision,
     "recall": Recall,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "root_mean_squared_error": RootMeanSquaredError,
 }
 _BY_FUNCTION = {
     binary_accuracy: BinaryAccuracy,
@@ -217,8 +273,10 @@ _BY_FUNCTION = {
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
     mean_squared_error: MeanSquaredError,
     mean_absolute_error: MeanAbsoluteError,
+    top_k_categorical_accuracy: TopKCategoricalAccuracy,
+    sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
 }
-_BY_CLASS_NAME = {cls.__name__: cls for cls in (*_BY_FUNCTION.values(), Precision, Recall)}
+_BY_CLASS_NAME = {cls.__name__: cls for cls in set(_BY_NAME.values())}
 
 
 def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:

@@ -3,6 +3,7 @@
 // is the value Keras would report for everything since the last reset.
 #pragma once
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ enum class SampleMetricKind {
   SparseCategoricalAccuracy,
   MeanSquaredError,
   MeanAbsoluteError,
+  RootMeanSquaredError,  // the square root of the mean, taken in result()
+  TopKCategoricalAccuracy,
+  SparseTopKCategoricalAccuracy,
 };
 
 SampleMetricKind sample_metric_from_name(const std::string& name);
@@ -35,16 +39,21 @@ SampleMetricKind sample_metric_from_name(const std::string& name);
 template <class T>
 class SampleMeanMetric : public Metric<T> {
  public:
-  SampleMeanMetric(SampleMetricKind kind, double threshold)
-      : kind_(kind), threshold_(T(threshold)) {}
+  // `arg` is the threshold of binary accuracy and k of the top-k accuracies.
+  SampleMeanMetric(SampleMetricKind kind, double arg)
+      : kind_(kind), threshold_(T(arg)), k_(static_cast<Index>(arg)) {}
   void reset() override { total_ = count_ = 0; }
   void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) override;
-  double result() const override { return count_ > 0 ? total_ / count_ : 0.0; }
+  double result() const override {
+    const double mean = count_ > 0 ? total_ / count_ : 0.0;
+    return kind_ == SampleMetricKind::RootMeanSquaredError ? std::sqrt(mean) : mean;
+  }
 
  private:
   double value(const T* t, Index t_cols, const T* p, Index p_cols) const;
   SampleMetricKind kind_;
   T threshold_;
+  Index k_;
   double total_ = 0, count_ = 0;
 };
 

@@ -82,30 +82,15 @@ def spec(wid, sizes):
         return dict(batch=1, epochs=e, kind="fit_time", label=f"W1 seed-tiny ({e} ep)")
     if wid == "W2":
         return dict(batch=1, epochs=e, kind="fit_time", label=f"W2 seed-mlp ({e} ep)")
-    if wid == "W3":
-        n = sizes["W3_n"]
-        return dict(
-            batch=128,
-            epochs=1,
-            kind="fit_rate",
-            label="W3 mlp-784 fit" + (f" (n={n})" if quick else ""),
-        )
-    if wid == "W3P":
-        n = sizes["W3_n"]
-        return dict(
-            batch=1024,
-            epochs=None,
-            kind="predict_rate",
-            label="W3P mlp-784 predict" + (f" (n={n})" if quick else ""),
-        )
-    if wid == "W4":
-        n = sizes["W4_n"]
-        return dict(
-            batch=256,
-            epochs=1,
-            kind="fit_rate",
-            label="W4 wide-mlp fit" + (f" (n={n})" if quick else ""),
-        )
+    big = {  # workload: (batch, epochs, kind, label, size key)
+        "W3": (128, 1, "fit_rate", "W3 mlp-784 fit", "W3_n"),
+        "W3P": (1024, None, "predict_rate", "W3P mlp-784 predict", "W3_n"),
+        "W4": (256, 1, "fit_rate", "W4 wide-mlp fit", "W4_n"),
+    }
+    if wid in big:
+        batch, epochs, kind, label, size_key = big[wid]
+        suffix = f" (n={sizes[size_key]})" if quick else ""
+        return dict(batch=batch, epochs=epochs, kind=kind, label=label + suffix)
     raise ValueError(wid)
 
 

@@ -4,18 +4,13 @@ evaluation; an activity penalty is divided by the batch size, as Keras 3 does.""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from eigennet._checks import non_negative_number
 
 
 def _factor(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
+    return non_negative_number(value, name, not_a_number=ValueError)
 
 
 class Regularizer:
@@ -40,7 +35,10 @@ class L1L2(Regularizer):
     """Both penalties: `l1 * sum(|x|) + l2 * sum(x**2)` (defaults 0.0 and 0.0)."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1, self.l2 = _factor(l1, "l1"), _factor(l2, "l2")
+        self.l1, self.l2 = (
+            _factor(l1, "l1"),
+            _factor(l2, "l2"),
+        )
 
 
 class L1(Regularizer):

@@ -8,21 +8,15 @@ the three clipping options).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from eigennet import _core
+from eigennet._checks import non_negative_number
 from eigennet.optimizers import schedules
 
 
-def _check_rate(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
+def _optional(value, name: str) -> float | None:
+    return None if value is None else non_negative_number(value, name)
 
 
 class Optimizer:
@@ -47,15 +41,11 @@ class Optimizer:
         self._schedule = None
         if isinstance(learning_rate, schedules.LearningRateSchedule):
             self._schedule, learning_rate = learning_rate, learning_rate(0)
-        self._learning_rate = _check_rate(learning_rate, "learning_rate")
-        self.weight_decay = (
-            None if weight_decay is None else _check_rate(weight_decay, "weight_decay")
-        )
-        self.clipnorm = None if clipnorm is None else _check_rate(clipnorm, "clipnorm")
-        self.clipvalue = None if clipvalue is None else _check_rate(clipvalue, "clipvalue")
-        self.global_clipnorm = (
-            None if global_clipnorm is None else _check_rate(global_clipnorm, "global_clipnorm")
-        )
+        self._learning_rate = non_negative_number(learning_rate, "learning_rate")
+        self.weight_decay = _optional(weight_decay, "weight_decay")
+        self.clipnorm = _optional(clipnorm, "clipnorm")
+        self.clipvalue = _optional(clipvalue, "clipvalue")
+        self.global_clipnorm = _optional(global_clipnorm, "global_clipnorm")
         self.name = name or type(self).__name__.lower()
         self._native = None
         self._dtype = None
@@ -100,7 +90,7 @@ class Optimizer:
                 "This optimizer was created with a `LearningRateSchedule` object as its "
                 "`learning_rate` constructor argument, hence its learning rate is not settable."
             )
-        self._learning_rate = _check_rate(value, "learning_rate")
+        self._learning_rate = non_negative_number(value, "learning_rate")
         if self._native is not None:
             self._native.learning_rate = self._learning_rate
 
@@ -226,10 +216,10 @@ class Adagrad(Optimizer):
         super().__init__(
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
-        self.initial_accumulator_value = _check_rate(
+        self.initial_accumulator_value = non_negative_number(
             initial_accumulator_value, "initial_accumulator_value"
         )
-        self.epsilon = _check_rate(epsilon, "epsilon")
+        self.epsilon = non_negative_number(epsilon, "epsilon")
 
     def _rule_config(self):
         return {
@@ -261,9 +251,9 @@ class RMSprop(Optimizer):
         super().__init__(
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
-        self.rho = _check_rate(rho, "rho")
-        self.momentum = _check_rate(momentum, "momentum")
-        self.epsilon = _check_rate(epsilon, "epsilon")
+        self.rho = non_negative_number(rho, "rho")
+        self.momentum = non_negative_number(momentum, "momentum")
+        self.epsilon = non_negative_number(epsilon, "epsilon")
         self.centered = bool(centered)
 
     def _rule_config(self):
@@ -298,9 +288,9 @@ class Adam(Optimizer):
         super().__init__(
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
-        self.beta_1 = _check_rate(beta_1, "beta_1")
-        self.beta_2 = _check_rate(beta_2, "beta_2")
-        self.epsilon = _check_rate(epsilon, "epsilon")
+        self.beta_1 = non_negative_number(beta_1, "beta_1")
+        self.beta_2 = non_negative_number(beta_2, "beta_2")
+        self.epsilon = non_negative_number(epsilon, "epsilon")
         self.amsgrad = bool(amsgrad)
 
     def _rule_config(self):

@@ -58,6 +58,25 @@ LearningRateSchedule schedule_from(const std::string& kind, const py::dict& c) {
   return s;
 }
 
+// Segments over NumPy arrays (views of parameters), laid out one after the other.
+template <class T>
+std::vector<Segment<T>> segments_of(std::vector<py::array>& arrays) {
+  std::vector<Segment<T>> segments;
+  Index offset = 0;
+  for (auto& a : arrays) {
+    segments.push_back({static_cast<T*>(a.mutable_data()), static_cast<Index>(a.size()), offset});
+    offset += a.size();
+  }
+  return segments;
+}
+
+template <class T>
+Index total_size(const std::vector<Segment<T>>& segments) {
+  Index total = 0;
+  for (const auto& s : segments) total += s.size;
+  return total;
+}
+
 template <class T>
 void bind_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
@@ -68,6 +87,7 @@ void bind_typed(py::module_& m) {
       .def_property_readonly("input_shape", &Layer<T>::input_shape)
       .def_property_readonly("output_shape", &Layer<T>::output_shape)
       .def_property_readonly("param_count", &Layer<T>::param_count)
+      .def_property("trainable", &Layer<T>::trainable, &Layer<T>::set_trainable)
       .def("set_regularizers",
            [](Layer<T>& l, const std::vector<std::pair<double, double>>& weights,
               std::pair<double, double> activity) {
@@ -80,7 +100,7 @@ void bind_typed(py::module_& m) {
            [](const Layer<T>& l) {
              py::list out;
              for (const auto& w : l.weights())
-               out.append(py::make_tuple(w.name, w.shape, w.offset, w.size));
+               out.append(py::make_tuple(w.name, w.shape, w.offset, w.size, w.trainable));
              return out;
            })
       // A view of the parameter block; it keeps the layer alive.
@@ -131,16 +151,13 @@ void bind_typed(py::module_& m) {
       .def("slot_names", &Optimizer<T>::slot_names)
       .def("slot", [](py::object self,
                       size_t i) { return flat_view(self.cast<Optimizer<T>&>().slot(i), self); })
+      .def_property_readonly("slot_offsets", &Optimizer<T>::slot_offsets)
+      .def("build", [](Optimizer<T>& opt,
+                       std::vector<py::array> variables) { opt.build(segments_of<T>(variables)); })
       // One step on NumPy arrays updated in place (the Python side checks dtype and layout).
       .def("apply", [](Optimizer<T>& opt, std::vector<py::array> params, Array<T>& flat_grad) {
-        std::vector<Segment<T>> segments;
-        Index offset = 0;
-        for (auto& p : params) {
-          segments.push_back(
-              {static_cast<T*>(p.mutable_data()), static_cast<Index>(p.size()), offset});
-          offset += p.size();
-        }
-        if (offset != flat_grad.size())
+        const auto segments = segments_of<T>(params);
+        if (flat_grad.size() != total_size(segments))
           throw std::invalid_argument("gradients and variables differ in size");
         py::gil_scoped_release release;
         opt.step(segments, flat_grad.mutable_data());
@@ -213,6 +230,8 @@ void bind_typed(py::module_& m) {
              py::gil_scoped_release release;
              return t.test_on_batch(data);
            })
+      .def_property("trainable", &Trainer<T>::trainable, &Trainer<T>::set_trainable)
+      // (loss, gradients of the trainable weights concatenated in weights order)
       .def("compute_gradients", [](Trainer<T>& t, const Array<T>& x, const Array<T>& y) {
         auto data = dataset<T>(x, y, std::nullopt);
         double loss;
@@ -220,9 +239,10 @@ void bind_typed(py::module_& m) {
           py::gil_scoped_release release;
           loss = t.compute_gradients(data);
         }
-        const auto& g = t.gradients();
-        Array<T> grads({static_cast<py::ssize_t>(g.size())});
-        std::copy(g.begin(), g.end(), grads.mutable_data());
+        Array<T> grads({static_cast<py::ssize_t>(total_size(t.segments()))});
+        T* out = grads.mutable_data();
+        for (const auto& s : t.segments())
+          out = std::copy_n(t.gradients().data() + s.offset, s.size, out);
         return py::make_tuple(loss, grads);
       });
 }

@@ -57,13 +57,35 @@ void Optimizer<T>::set_schedule(const LearningRateSchedule& schedule) {
 }
 
 template <class T>
-void Optimizer<T>::build(Index total) {
+void Optimizer<T>::build(const std::vector<Segment<T>>& variables) {
+  if (built_) throw std::logic_error("this optimizer is already built");
+  Index total = 0;
+  for (const auto& v : variables) {
+    if (!known_.emplace(v.param, std::make_pair(total, v.size)).second)
+      throw std::invalid_argument("the same variable was passed twice to the optimizer");
+    slot_offsets_.push_back(total);
+    total += v.size;
+  }
   const auto names = slot_names();
-  slot_buffers_.clear();
   for (size_t i = 0; i < names.size(); ++i)
     slot_buffers_.emplace_back(static_cast<size_t>(total), slot_initial_value(i));
-  total_ = total;
+  step_offsets_.reserve(variables.size());
   built_ = true;
+}
+
+template <class T>
+void Optimizer<T>::locate(const std::vector<Segment<T>>& segments) {
+  step_offsets_.clear();
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const auto it = known_.find(segments[i].param);
+    if (it == known_.end() || it->second.second != segments[i].size)
+      throw std::invalid_argument(
+          "Unknown variable: this optimizer can only update the variables it was built with "
+          "(the trainable weights when training started). A weight that was frozen then was "
+          "made trainable, or belongs to another model: create a new optimizer and compile "
+          "again");
+    step_offsets_.push_back(it->second.first);
+  }
 }
 
 template <class T>
@@ -88,21 +110,18 @@ void Optimizer<T>::clip(const std::vector<Segment<T>>& segments, T* grad) const 
 
 template <class T>
 void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
+  if (!built_) build(segments);
+  locate(segments);
   Index total = 0;
-  for (const auto& s : segments) total = std::max(total, s.offset + s.size);
-  if (!built_) build(total);
-  if (total != total_)
-    throw std::invalid_argument("this optimizer was built for " + std::to_string(total_) +
-                                " parameters and cannot update a different set of " +
-                                std::to_string(total) +
-                                "; create a new optimizer for another model");
+  for (const auto& s : segments) total += s.size;
   clip(segments, grad);
   const StepScalars scalars{T(learning_rate()), iterations_ + 1};
   const T decay = T(config_.weight_decay) * scalars.lr;
   // Each thread takes its share of every large tensor; small tensors stay whole on thread 0.
   // One OpenMP region per step at most, none for small models.
   auto run = [&](Index thread, Index threads) {
-    for (const auto& s : segments) {
+    for (size_t k = 0; k < segments.size(); ++k) {
+      const auto& s = segments[k];
       Index begin = 0, end = s.size;
       if (threads > 1) {
         if (s.size < kOptimizerParallelGrain / 4) {
@@ -119,7 +138,7 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
 #pragma omp simd
         for (Index i = 0; i < end - begin; ++i) p[i] -= p[i] * decay;
       }
-      update(p, grad + s.offset + begin, s.offset + begin, end - begin, scalars);
+      update(p, grad + s.offset + begin, step_offsets_[k] + begin, end - begin, scalars);
     }
   };
   if (parallel_for_worth(total, kOptimizerParallelGrain)) {

@@ -53,20 +53,35 @@ Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
       loss_(loss),
       optimizer_(std::move(optimizer)),
       metrics_(std::move(metrics)) {
+  // The gradient buffer covers every layer, so freezing or unfreezing one later only changes
+  // which slices are filled and which segments the optimizer sees.
+  const auto& layers = network_->layers();
+  Index total = 0;
+  for (const auto& layer : layers) {
+    layer_offsets_.push_back(total);
+    total += layer->param_count();
+  }
+  grads_.assign(static_cast<size_t>(total), T(0));
+  set_trainable(trainable);
+  if (!optimizer_->built()) optimizer_->build(segments_);
+}
+
+template <class T>
+void Trainer<T>::set_trainable(const std::vector<bool>& trainable) {
   const auto& layers = network_->layers();
   if (trainable.size() != layers.size())
     throw std::invalid_argument("one trainable flag per layer expected");
-  Index total = 0;
-  std::vector<Index> offsets(layers.size(), -1);
+  segments_.clear();
+  layer_grads_.clear();
   for (size_t i = 0; i < layers.size(); ++i) {
-    if (!trainable[i] || layers[i]->param_count() == 0) continue;
-    offsets[i] = total;
+    const bool learns = trainable[i] && layers[i]->param_count() > 0;
+    layer_grads_.push_back(learns ? grads_.data() + layer_offsets_[i] : nullptr);
+    if (!learns) continue;
     for (const auto& w : layers[i]->weights())
-      segments_.push_back({layers[i]->params() + w.offset, w.size, total + w.offset});
-    total += layers[i]->param_count();
+      if (w.trainable)
+        segments_.push_back({layers[i]->params() + w.offset, w.size, layer_offsets_[i] + w.offset});
   }
-  grads_.assign(static_cast<size_t>(total), T(0));
-  for (Index off : offsets) layer_grads_.push_back(off < 0 ? nullptr : grads_.data() + off);
+  trainable_ = trainable;
 }
 
 template <class T>

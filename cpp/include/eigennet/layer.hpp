@@ -28,6 +28,7 @@ struct WeightSpec {
   Shape shape;
   Index offset;  // into the layer's parameter block
   Index size;
+  bool trainable;  // false for state the layer updates itself (batch-norm moving statistics)
 };
 
 template <class T>
@@ -77,6 +78,11 @@ class Layer {
   void set_activity_regularizer(Regularizer r) { activity_regularizer_ = r; }
   const Regularizer& activity_regularizer() const { return activity_regularizer_; }
 
+  // Keras's layer.trainable (the layer's own flag; containers combine theirs in Python). A
+  // frozen BatchNormalization runs in inference mode even when training.
+  bool trainable() const { return trainable_; }
+  void set_trainable(bool trainable) { trainable_ = trainable; }
+
   bool built() const { return built_; }
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }
@@ -87,13 +93,14 @@ class Layer {
  protected:
   // Validates the input shape, declares weights with add_weight, returns the output shape.
   virtual Shape do_build(const Shape& input_shape) = 0;
-  void add_weight(const std::string& name, Shape shape) {
-    weights_.push_back({name, std::move(shape), 0, 0});
+  void add_weight(const std::string& name, Shape shape, bool trainable = true) {
+    weights_.push_back({name, std::move(shape), 0, 0, trainable});
   }
   const T* weight(size_t i) const { return params_.data() + weights_[i].offset; }
 
  private:
   bool built_ = false;
+  bool trainable_ = true;
   Shape input_shape_, output_shape_;
   std::vector<WeightSpec> weights_;
   AlignedVector<T> params_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "eigennet/schedules.hpp"
@@ -15,7 +16,7 @@
 
 namespace eigennet {
 
-// One weight tensor: where it lives and where its gradient/slots sit in the flat buffers.
+// One weight tensor: where it lives and where its gradient sits in the flat gradient buffer.
 template <class T>
 struct Segment {
   T* param;
@@ -37,9 +38,15 @@ class Optimizer {
   explicit Optimizer(const OptimizerConfig& config);
   virtual ~Optimizer() = default;
 
-  // One step over all segments; grad is the flat gradient buffer (clipped in place).
-  // Slots are created on the first step; later steps must pass the same layout.
+  // Creates the slots for these variables (Keras's optimizer.build): one flat buffer per slot,
+  // the variables laid out one after the other in the given order.
+  void build(const std::vector<Segment<T>>& variables);
+  // One step over the segments (any subset of the variables it was built with, as Keras
+  // allows when some become frozen); grad is the flat gradient buffer (clipped in place).
+  // The first step builds the optimizer for its segments when build was not called.
   void step(const std::vector<Segment<T>>& segments, T* grad);
+  // Where each variable's slots start in the slot buffers, in build order (for saving).
+  const std::vector<Index>& slot_offsets() const { return slot_offsets_; }
 
   int64_t iterations() const { return iterations_; }
   void set_iterations(int64_t n) { iterations_ = n; }
@@ -67,7 +74,8 @@ class Optimizer {
   T* slot_data(size_t i, Index offset) { return slot_buffers_[i].data() + offset; }
 
  private:
-  void build(Index total);
+  // The slot offset of each segment, or an error naming a variable it was not built with.
+  void locate(const std::vector<Segment<T>>& segments);
   void clip(const std::vector<Segment<T>>& segments, T* grad) const;
 
   OptimizerConfig config_;
@@ -75,7 +83,9 @@ class Optimizer {
   bool has_schedule_ = false;
   int64_t iterations_ = 0;
   bool built_ = false;
-  Index total_ = 0;
+  std::unordered_map<const T*, std::pair<Index, Index>> known_;  // param -> (slot offset, size)
+  std::vector<Index> slot_offsets_;                              // in build order
+  std::vector<Index> step_offsets_;  // per segment of the current step; reused, no allocation
   std::vector<AlignedVector<T>> slot_buffers_;
 };
 

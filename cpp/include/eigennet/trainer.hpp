@@ -30,7 +30,8 @@ struct Dataset {
 template <class T>
 class Trainer {
  public:
-  // trainable[i] tells whether layer i of the network learns (Keras: fixed at compile time).
+  // trainable[i] tells whether layer i of the network learns. The optimizer, when not built
+  // yet, is built for the trainable weights (Keras builds it when training starts).
   Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
           std::shared_ptr<Optimizer<T>> optimizer, std::vector<std::unique_ptr<Metric<T>>> metrics,
           const std::vector<bool>& trainable);
@@ -48,7 +49,14 @@ class Trainer {
   // Loss of the batch and its gradients (training-mode forward, no update).
   double compute_gradients(const Dataset<T>& data);
 
+  // Changes which layers learn (Keras reads `trainable` at every step); the optimizer must
+  // know every weight that becomes trainable.
+  void set_trainable(const std::vector<bool>& trainable);
+  const std::vector<bool>& trainable() const { return trainable_; }
+
+  // The flat gradient buffer and the trainable weight tensors' places in it.
   const AlignedVector<T>& gradients() const { return grads_; }
+  const std::vector<Segment<T>>& segments() const { return segments_; }
   Optimizer<T>& optimizer() { return *optimizer_; }
   Network<T>& network() { return *network_; }
   size_t metric_count() const { return metrics_.size(); }
@@ -71,9 +79,11 @@ class Trainer {
   std::vector<std::unique_ptr<Metric<T>>> metrics_;
   MeanTracker loss_tracker_;
 
-  AlignedVector<T> grads_;            // flat gradient buffer of the trainable weights
+  AlignedVector<T> grads_;            // flat gradient buffer, laid out like the layers' params
+  std::vector<Index> layer_offsets_;  // per layer: where its slice of grads_ starts
   std::vector<T*> layer_grads_;       // per layer: its slice of grads_, or null when frozen
   std::vector<Segment<T>> segments_;  // per trainable weight tensor
+  std::vector<bool> trainable_;
   Workspace<T> batch_x_, batch_y_, batch_w_, grad_output_;
   std::vector<Index> order_;
 };

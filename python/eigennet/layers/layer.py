@@ -53,9 +53,12 @@ class Variable:
     """One weight tensor of a built layer (e.g. a Dense kernel). It reads and writes the
     layer's parameters in the native core: `numpy()` returns a copy, `assign` writes."""
 
-    def __init__(self, layer: Layer, name: str, shape: tuple, offset: int, size: int):
+    def __init__(
+        self, layer: Layer, name: str, shape: tuple, offset: int, size: int, trainable: bool
+    ):
         self._layer, self.name, self.shape = layer, name, tuple(shape)
         self._slice = slice(offset, offset + size)
+        self._trainable = trainable  # False for state such as batch-norm moving statistics
 
     @property
     def path(self) -> str:
@@ -67,7 +70,11 @@ class Variable:
 
     @property
     def trainable(self) -> bool:
-        return self._layer.trainable
+        return self._trainable and self._layer.trainable
+
+    def _view(self) -> np.ndarray:
+        """A writable view of the weight's memory in the core (for the optimizer)."""
+        return self._layer._params[self._slice].reshape(self.shape)
 
     def numpy(self) -> np.ndarray:
         return self._layer._params[self._slice].reshape(self.shape).copy()
@@ -124,6 +131,7 @@ class Layer:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string, got {name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
+        self._core = None
         self.trainable = bool(trainable)
         if dtype is not None and str(np.dtype(dtype)) not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
@@ -134,10 +142,22 @@ class Layer:
             None if input_shape is None else normalize_shape(input_shape, "input_shape")
         )
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self._core = None
         self._params = None
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates this layer's weights. Read at every training step, as in
+        Keras 3 (no recompile needed); a frozen BatchNormalization also runs in inference
+        mode."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        if self._core is not None:
+            self._core.trainable = self._trainable
 
     # -- building --------------------------------------------------------------------
     @property
@@ -164,6 +184,7 @@ class Layer:
             [regularizers.native(r) for r in self._weight_regularizers()],
             regularizers.native(self.activity_regularizer),
         )
+        core.trainable = self._trainable
         self._core = core
         self._params = core.params()
         self.input_shape = (None, *sample_shape)
@@ -190,18 +211,15 @@ class Layer:
     def weights(self) -> list[Variable]:
         if not self.built:
             return []
-        return [
-            Variable(self, name, shape, offset, size)
-            for name, shape, offset, size in self._core.weights()
-        ]
+        return [Variable(self, *spec) for spec in self._core.weights()]
 
     @property
     def trainable_weights(self) -> list[Variable]:
-        return self.weights if self.trainable else []
+        return [w for w in self.weights if w.trainable]
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
-        return [] if self.trainable else self.weights
+        return [w for w in self.weights if not w.trainable]
 
     @property
     def variables(self) -> list[Variable]:

@@ -8,6 +8,7 @@ validates, converts once, and serves callbacks.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -24,7 +25,7 @@ class Model:
 
     def __init__(self, name: str, trainable: bool = True):
         self.name = name
-        self.trainable = bool(trainable)
+        self._trainable = bool(trainable)
         self._network = None
         self._trainer = None
         self._dtype = None
@@ -38,6 +39,18 @@ class Model:
         self.history = None
         self._in_fit = False
 
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        """Sets the flag of the model and of every layer in it, as Keras 3 does. Training
+        reads the flags at every step: a change needs no recompile."""
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = self._trainable
+
     # -- weights -----------------------------------------------------------------------
     @property
     def weights(self) -> list:
@@ -45,11 +58,17 @@ class Model:
 
     @property
     def trainable_weights(self) -> list:
-        return [w for layer, trains in self._flat_layers() if trains for w in layer.weights]
+        return [
+            w for layer, trains in self._flat_layers() if trains for w in layer.trainable_weights
+        ]
 
     @property
     def non_trainable_weights(self) -> list:
-        return [w for layer, trains in self._flat_layers() if not trains for w in layer.weights]
+        return [
+            w
+            for layer, trains in self._flat_layers()
+            for w in (layer.non_trainable_weights if trains else layer.weights)
+        ]
 
     @property
     def variables(self) -> list:
@@ -151,15 +170,32 @@ class Model:
             self._metrics = [
                 metrics_module.resolve(m, y_shape, self.output_shape) for m in self._metric_ids
             ]
-            flat = self._flat_layers()
+            flags = self._trainable_flags()
             self._trainer = getattr(_core, f"Trainer_{self.dtype}")(
                 self._network,
                 self._loss_spec.core_config(),
                 self.optimizer._core_for(self.dtype),
                 [m.native_spec() for m in self._metrics],
-                [trains for _, trains in flat],
+                flags,
             )
+            self.optimizer._built_for(self.trainable_weights)
+        self._sync_trainable()
         return self._trainer
+
+    def _trainable_flags(self) -> list[bool]:
+        return [trains for _, trains in self._flat_layers()]
+
+    def _sync_trainable(self) -> None:
+        """Keras 3 reads `trainable` at every step: the trainer follows the flags."""
+        flags = self._trainable_flags()
+        if flags != self._trainer.trainable:
+            self._trainer.trainable = flags  # the optimizer rejects weights it was not built for
+
+    def _training_trainer(self, y_raw):
+        trainer = self._ensure_trainer(y_raw)
+        if not self.trainable_weights:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=3)
+        return trainer
 
     def _logs(self, values) -> dict:
         """Logs as Keras reports them: keys sorted by name."""
@@ -232,7 +268,7 @@ class Model:
 
         x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
         sw = self._apply_class_weight(class_weight, y_arr, sw)
-        trainer = self._ensure_trainer(y)
+        trainer = self._training_trainer(y)
         val = None
         if validation_data is not None:
             val = self._validation_arrays(validation_data)
@@ -408,7 +444,7 @@ class Model:
         """One optimizer step on one batch; returns that batch's loss (and metrics)."""
         x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
         sw = self._apply_class_weight(class_weight, y_arr, sw)
-        logs = self._logs(self._ensure_trainer(y).train_on_batch(x_arr, y_arr, sw))
+        logs = self._logs(self._training_trainer(y).train_on_batch(x_arr, y_arr, sw))
         return self._format_result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):

@@ -19,6 +19,24 @@ def _optional(value, name: str) -> float | None:
     return None if value is None else non_negative_number(value, name)
 
 
+def _arrays_of(variables) -> list[np.ndarray]:
+    """Writable NumPy views of model weights (or the arrays themselves), checked."""
+    arrays = [v._view() if hasattr(v, "_view") else v for v in variables]
+    dtype = arrays[0].dtype if arrays and isinstance(arrays[0], np.ndarray) else None
+    for v in arrays:
+        if (
+            not isinstance(v, np.ndarray)
+            or v.dtype != dtype
+            or dtype not in (np.float32, np.float64)
+        ):
+            raise TypeError("variables must be NumPy arrays, all float32 or all float64")
+        if not v.flags.c_contiguous or not v.flags.writeable:
+            raise ValueError(
+                "variables must be C-contiguous and writable (they are updated in place)"
+            )
+    return arrays
+
+
 class Optimizer:
     """Base optimizer. Subclasses set `_kind` and `_rule_config()`."""
 
@@ -49,6 +67,7 @@ class Optimizer:
         self.name = name or type(self).__name__.lower()
         self._native = None
         self._dtype = None
+        self._built_variables = None  # what build() (or the first training step) was given
 
     # -- state shared with the core ------------------------------------------------------
     def _core_for(self, dtype: str):
@@ -107,36 +126,50 @@ class Optimizer:
         slots = [np.array(self._native.slot(i)) for i in range(len(self._native.slot_names()))]
         return [np.array(self.iterations, dtype=np.int64), *slots]
 
+    @property
+    def built(self) -> bool:
+        return self._native is not None and self._native.built
+
+    def build(self, variables) -> None:
+        """Creates the slots for `variables` (model weights or NumPy arrays), as Keras's
+        `optimizer.build`. Training builds the optimizer for the model's trainable weights
+        when it starts; afterwards it can update those variables (or any subset) only."""
+        if self.built:
+            raise ValueError(f"Optimizer {self.name!r} is already built")
+        variables = list(variables)
+        arrays = _arrays_of(variables)
+        dtype = arrays[0].dtype if arrays else np.dtype("float32")
+        self._core_for(str(dtype)).build(arrays)
+        self._built_variables = variables
+
+    def _built_for(self, variables) -> None:
+        """Records the variables a trainer built the native optimizer for."""
+        if self._built_variables is None:
+            self._built_variables = list(variables)
+
     def apply(self, grads, variables) -> None:
-        """One step: updates `variables` (C-contiguous, writable float32/float64 NumPy
-        arrays) in place from `grads`. The first call creates the slots for these
-        variables; later calls must pass arrays of the same sizes in the same order."""
+        """One step: updates `variables` (model weights, or C-contiguous writable
+        float32/float64 NumPy arrays) in place from `grads`. The first call builds the
+        optimizer for these variables; later calls may pass them or a subset."""
         variables = list(variables)
         grads = list(grads)
         if len(grads) != len(variables):
             raise ValueError(f"{len(grads)} gradients for {len(variables)} variables")
         if not variables:
             raise ValueError("apply() needs at least one variable")
-        dtype = variables[0].dtype if isinstance(variables[0], np.ndarray) else None
-        for v, g in zip(variables, grads):
-            if (
-                not isinstance(v, np.ndarray)
-                or v.dtype != dtype
-                or dtype not in (np.float32, np.float64)
-            ):
-                raise TypeError("variables must be NumPy arrays, all float32 or all float64")
-            if not v.flags.c_contiguous or not v.flags.writeable:
-                raise ValueError(
-                    "variables must be C-contiguous and writable (they are updated in place)"
-                )
+        arrays = _arrays_of(variables)
+        for v, g in zip(arrays, grads):
             if np.shape(g) != v.shape:
                 raise ValueError(
                     f"gradient shape {np.shape(g)} does not match variable shape {v.shape}"
                 )
+        dtype = arrays[0].dtype
         flat = np.concatenate([np.asarray(g, dtype=dtype).ravel() for g in grads])
         if not np.all(np.isfinite(flat)):
             raise ValueError("gradients contain NaN or inf")
-        self._core_for(str(dtype)).apply(variables, flat)
+        if not self.built:
+            self._built_variables = variables
+        self._core_for(str(dtype)).apply([a.reshape(-1) for a in arrays], flat)
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's form of `apply`: an iterable of (gradient, variable) pairs."""

@@ -1,0 +1,52 @@
+// Conv1D / Conv2D, channels last: y = act(correlate(x, kernel) + bias). Kernel (k..., in, out)
+// as Keras, which read row-major is the (taps * in, out) matrix of an im2col product: each
+// output pixel's receptive field is copied to one row of a column matrix ("im2col"), then the
+// whole batch is one GEMM. Backward: dK = colsᵀ·dZ, dcols = dZ·Kᵀ scattered back ("col2im").
+// A 1-D convolution is a 2-D one over a single row.
+#pragma once
+
+#include <vector>
+
+#include "eigennet/activations.hpp"
+#include "eigennet/layer.hpp"
+#include "eigennet/layers/window.hpp"
+#include "eigennet/workspace.hpp"
+
+namespace eigennet {
+
+template <class T>
+class Conv : public Layer<T> {
+ public:
+  // rank 1 (samples (steps, channels)) or 2 ((rows, cols, channels)); kernel_size, strides
+  // and dilation_rate hold one entry per spatial axis. Causal padding is 1-D only.
+  Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vector<Index> strides,
+       Padding padding, std::vector<Index> dilation_rate, Activation activation, bool use_bias);
+  void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
+  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
+                MatrixMap<T>* grad_x) override;
+
+ protected:
+  Shape do_build(const Shape& input_shape) override;
+
+ private:
+  // Samples per GEMM: the column matrix of a chunk stays under kColumnBudget elements.
+  Index chunk_samples() const;
+  // The column matrix of samples [first, first + count), in cols_ (or x itself when direct_).
+  const T* columns(const T* x, Index first, Index count);
+  void im2col(const T* x, Index count, T* cols) const;
+  void col2im(const T* cols, Index count, T* dx) const;
+
+  int rank_;
+  Index filters_;
+  std::vector<Index> kernel_size_, strides_, dilation_;
+  Padding padding_;
+  Activation activation_;
+  bool use_bias_;
+  Window window_;
+  Index in_size_ = 0, pixels_ = 0, patch_ = 0;  // per sample: inputs, output pixels, taps * in
+  bool direct_ = false;     // 1x1 kernel, stride 1: the input is its own column matrix
+  Index cached_rows_ = -1;  // batch whose columns cols_ holds from the last forward, or -1
+  Workspace<T> cols_, grad_cols_, preactivation_;
+};
+
+}  // namespace eigennet

@@ -9,6 +9,7 @@
 namespace eigennet::bindings {
 void bind_functions(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
+void bind_basic_layers(pybind11::module_& m);
 void bind_conv_layers(pybind11::module_& m);
 }  // namespace eigennet::bindings
 
@@ -16,6 +17,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "eigennet native core (private; use the eigennet package)";
   eigennet::bindings::bind_functions(m);
   eigennet::bindings::bind_model(m);
+  eigennet::bindings::bind_basic_layers(m);
   eigennet::bindings::bind_conv_layers(m);
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {

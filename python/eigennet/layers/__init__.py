@@ -4,6 +4,7 @@ from eigennet.layers.activation import Activation
 from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
+from eigennet.layers.embedding import Embedding
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.layer import Layer, Variable
 from eigennet.layers.pooling import (
@@ -24,6 +25,7 @@ from eigennet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from eigennet.layers.reshaping import Flatten, Reshape
 
 __all__ = [
     "Activation",
@@ -37,6 +39,8 @@ __all__ = [
     "Convolution2D",
     "Dense",
     "Dropout",
+    "Embedding",
+    "Flatten",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAvgPool1D",
@@ -52,5 +56,6 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "Reshape",
     "Variable",
 ]

@@ -14,6 +14,8 @@ namespace {
 // (64 samples, 11x11 pixels, 288 taps) needs 2.2 M, so its columns are kept for backward;
 // a large predict batch is cut into chunks instead of allocating gigabytes.
 constexpr Index kColumnBudget = Index(1) << 23;
+// Rows per partial sum of the bias gradient: fixed, so the sum does not depend on threads.
+constexpr Index kBiasRowBlock = 512;
 
 void check_sizes(const char* name, const char* what, const std::vector<Index>& v, size_t rank) {
   if (v.size() != rank)
@@ -24,6 +26,33 @@ void check_sizes(const char* name, const char* what, const std::vector<Index>& v
     if (d <= 0)
       throw std::invalid_argument(std::string(name) + " " + what +
                                   " must be positive integers, got " + shape_string(v));
+}
+
+// dz *= relu'(y) when relu, and bias_grad (when non-null) = column sums of dz, in one pass
+// over fixed blocks of rows whose partial sums are added in order.
+template <class T>
+void relu_backward_and_bias(T* dz, const T* y, Index rows, Index cols, bool relu, T* bias_grad,
+                            Workspace<T>& partials) {
+  const Index blocks = (rows + kBiasRowBlock - 1) / kBiasRowBlock;
+  T* partial = bias_grad ? partials.view(blocks, cols).data() : nullptr;
+#pragma omp parallel for schedule(static) if (parallel_for_worth(rows * cols))
+  for (Index b = 0; b < blocks; ++b) {
+    T* sum = partial ? partial + b * cols : nullptr;
+    if (sum) std::fill_n(sum, cols, T(0));
+    const Index end = std::min(rows, (b + 1) * kBiasRowBlock);
+    for (Index r = b * kBiasRowBlock; r < end; ++r) {
+      T* d = dz + r * cols;
+      const T* out = y + r * cols;
+      if (relu)
+        for (Index f = 0; f < cols; ++f) d[f] = out[f] > T(0) ? d[f] : T(0);
+      if (sum)
+        for (Index f = 0; f < cols; ++f) sum[f] += d[f];
+    }
+  }
+  if (!bias_grad) return;
+  std::fill_n(bias_grad, cols, T(0));
+  for (Index b = 0; b < blocks; ++b)
+    for (Index f = 0; f < cols; ++f) bias_grad[f] += partial[b * cols + f];
 }
 
 }  // namespace
@@ -177,12 +206,17 @@ void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
       activation_needs_input(activation_) ? preactivation_.view(rows, filters_).data() : y.data();
   for (Index first = 0; first < n; first += chunk) {
     const Index count = std::min(chunk, n - first);
+    T* zc = z + first * pixels_ * filters_;
+    // The product accumulates onto the broadcast bias: one pass less than adding it after.
+    if (use_bias_) {
+      const T* bias = this->weight(1);
+      for (Index r = 0; r < count * pixels_; ++r)
+        for (Index f = 0; f < filters_; ++f) zc[r * filters_ + f] = bias[f];
+    }
     gemm<T>(false, false, count * pixels_, filters_, patch_, columns(x.data(), first, count),
-            patch_, this->weight(0), filters_, z + first * pixels_ * filters_, filters_);
+            patch_, this->weight(0), filters_, zc, filters_, use_bias_);
   }
   cached_rows_ = !direct_ && chunk >= n ? n : -1;
-  MatrixMap<T> zm(z, rows, filters_);
-  if (use_bias_) zm.rowwise() += ConstRowVectorMap<T>(this->weight(1), filters_);
   MatrixMap<T> ys(y.data(), rows, filters_);
   if (activation_ != Activation::Linear || z != y.data())
     activation_forward<T>(activation_, ConstMatrixMap<T>(z, rows, filters_), ys);
@@ -194,8 +228,13 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
   const Index n = x.rows(), rows = n * pixels_, chunk = chunk_samples();
   MatrixMap<T> dz(grad_y.data(), rows, filters_);
   const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
-  activation_backward<T>(activation_, ConstMatrixMap<T>(z, rows, filters_),
-                         ConstMatrixMap<T>(y.data(), rows, filters_), dz);
+  const bool relu = activation_ == Activation::Relu;
+  if (!relu)
+    activation_backward<T>(activation_, ConstMatrixMap<T>(z, rows, filters_),
+                           ConstMatrixMap<T>(y.data(), rows, filters_), dz);
+  T* bias_grad = param_grad && use_bias_ ? param_grad + patch_ * filters_ : nullptr;
+  if (relu || bias_grad)
+    relu_backward_and_bias(dz.data(), y.data(), rows, filters_, relu, bias_grad, bias_partials_);
   if (param_grad) {
     for (Index first = 0; first < n; first += chunk) {
       const Index count = std::min(chunk, n - first);
@@ -203,8 +242,6 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
       gemm<T>(true, false, patch_, filters_, count * pixels_, cols, patch_,
               dz.data() + first * pixels_ * filters_, filters_, param_grad, filters_, first > 0);
     }
-    if (use_bias_)
-      RowVectorMap<T>(param_grad + patch_ * filters_, filters_).noalias() = dz.colwise().sum();
   }
   if (grad_x) {
     for (Index first = 0; first < n; first += chunk) {

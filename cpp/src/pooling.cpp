@@ -1,7 +1,6 @@
 #include "eigennet/layers/pooling.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -112,11 +111,13 @@ void Pool<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
                 first_tap = false;
               } else if (arg) {
                 // PyTorch's rule: a later value wins only if strictly larger (or NaN).
-                for (Index i = 0; i < c; ++i)
-                  if (v[i] > out[i] || std::isnan(v[i])) {
-                    out[i] = v[i];
-                    arg[i] = int32_t(off + i);
-                  }
+                // Branch-free, so the channel loop vectorizes.
+                for (Index i = 0; i < c; ++i) {
+                  const T value = v[i];
+                  const bool take = value > out[i] || value != value;
+                  out[i] = take ? value : out[i];
+                  arg[i] = take ? int32_t(off + i) : arg[i];
+                }
               } else {
                 for (Index i = 0; i < c; ++i) out[i] += v[i];
               }

@@ -51,15 +51,15 @@ bool WindowAxis::resolve(Padding p) {
       pad = total / 2;
     }
   }
-  return out >= 1;
-}
-
-Index WindowAxis::first_tap(Index o) const {
-  return std::clamp<Index>(ceil_div(pad - o * stride, dilation), 0, kernel);
-}
-
-Index WindowAxis::last_tap(Index o) const {
-  return std::clamp<Index>(ceil_div(in + pad - o * stride, dilation), first_tap(o), kernel);
+  if (out < 1) return false;
+  first_.resize(size_t(out));
+  last_.resize(size_t(out));
+  for (Index o = 0; o < out; ++o) {
+    first_[size_t(o)] = std::clamp<Index>(ceil_div(pad - o * stride, dilation), 0, kernel);
+    last_[size_t(o)] =
+        std::clamp<Index>(ceil_div(in + pad - o * stride, dilation), first_[size_t(o)], kernel);
+  }
+  return true;
 }
 
 }  // namespace eigennet

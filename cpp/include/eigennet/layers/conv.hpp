@@ -46,7 +46,7 @@ class Conv : public Layer<T> {
   Index in_size_ = 0, pixels_ = 0, patch_ = 0;  // per sample: inputs, output pixels, taps * in
   bool direct_ = false;     // 1x1 kernel, stride 1: the input is its own column matrix
   Index cached_rows_ = -1;  // batch whose columns cols_ holds from the last forward, or -1
-  Workspace<T> cols_, grad_cols_, preactivation_;
+  Workspace<T> cols_, grad_cols_, preactivation_, bias_partials_;
 };
 
 }  // namespace eigennet

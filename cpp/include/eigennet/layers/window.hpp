@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "eigennet/tensor.hpp"
 
@@ -23,19 +24,27 @@ const char* padding_name(Padding p);
 std::string shape_string(const Shape& shape);
 
 struct WindowAxis {
+  WindowAxis() = default;
+  WindowAxis(Index in, Index kernel, Index stride = 1, Index dilation = 1)
+      : in(in), kernel(kernel), stride(stride), dilation(dilation) {}
+
   Index in = 1, kernel = 1, stride = 1, dilation = 1;
   Index pad = 0;  // padding before the data (the padding after it is implied by out)
   Index out = 1;
 
   Index span() const { return dilation * (kernel - 1) + 1; }
-  // Fills pad and out from in, kernel, stride and dilation. Returns false when the window
-  // does not fit (out would be < 1).
+  // Fills pad, out and the tap ranges from in, kernel, stride and dilation. Returns false
+  // when the window does not fit (out would be < 1).
   bool resolve(Padding p);
   // Input index of tap k of output position o (may fall in the padding: < 0 or >= in).
   Index tap(Index o, Index k) const { return o * stride - pad + k * dilation; }
-  // Taps [first, last) of output position o that fall inside the data.
-  Index first_tap(Index o) const;
-  Index last_tap(Index o) const;
+  // Taps [first, last) of output position o that fall inside the data (tabulated: the
+  // inner loops ask for every output pixel).
+  Index first_tap(Index o) const { return first_[size_t(o)]; }
+  Index last_tap(Index o) const { return last_[size_t(o)]; }
+
+ private:
+  std::vector<Index> first_, last_;
 };
 
 // A window over samples of shape (rows, cols, channels); a 1-D layer has rows.in == 1.

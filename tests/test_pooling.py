@@ -20,12 +20,16 @@ CASES = [
     (2, (8, 8, 1), (4, 4), (3, 2), "same"),  # mixed: even on one axis, uneven on the other
     (2, (5, 9, 2), (2, 3), (1, 2), "valid"),
     (2, (3, 3, 2), (3, 3), (3, 3), "same"),
+    (2, (7, 8, 2), (2, 2), (3, 3), "valid"),  # gaps between windows
+    (2, (7, 8, 2), (2, 1), (3, 2), "same"),
     (1, (9, 3), (2,), None, "valid"),
     (1, (9, 3), (2,), None, "same"),
     (1, (10, 2), (3,), (1,), "same"),
     (1, (10, 2), (4,), (3,), "same"),
     (1, (10, 2), (3,), (2,), "valid"),
     (1, (6, 2), (6,), (1,), "same"),
+    (1, (10, 2), (2,), (3,), "same"),
+    (1, (70, 80), (3,), None, "valid"),  # more channels than one group of the backward pass
 ]
 CLASSES = {
     (1, "max"): layers.MaxPooling1D,

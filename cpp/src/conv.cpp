@@ -1,21 +1,21 @@
 #include "eigennet/layers/conv.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "eigennet/gemm.hpp"
-#include "eigennet/row_blocks.hpp"
+#include "eigennet/threading.hpp"
 
 namespace eigennet {
 namespace {
 
-// Elements of one column matrix: 32 MB in float. A training batch of W5's second convolution
-// (64 samples, 11x11 pixels, 288 taps) needs 2.2 M, so its columns are kept for backward;
-// a large predict batch is cut into chunks instead of allocating gigabytes.
-constexpr Index kColumnBudget = Index(1) << 23;
-// Rows per partial sum of the bias gradient: fixed, so the sum does not depend on threads.
-constexpr Index kBiasRowBlock = 512;
+// Elements of one chunk's column (or output) matrix: 1 MB in float, so that im2col, the
+// product and the activation of a chunk of samples run in the core's L2 cache. W5's second
+// convolution (11x11 pixels, 288 taps) takes 7 samples per chunk.
+constexpr Index kChunkElements = Index(1) << 18;
 
 void check_sizes(const char* name, const char* what, const std::vector<Index>& v, size_t rank) {
   if (v.size() != rank)
@@ -28,31 +28,44 @@ void check_sizes(const char* name, const char* what, const std::vector<Index>& v
                                   " must be positive integers, got " + shape_string(v));
 }
 
-// dz *= relu'(y) when relu, and bias_grad (when non-null) = column sums of dz, in one pass
-// over fixed blocks of rows whose partial sums are added in order.
+// dz *= relu'(y) when relu; sum (when non-null) += the column sums of dz. One pass.
 template <class T>
-void relu_backward_and_bias(T* dz, const T* y, Index rows, Index cols, bool relu, T* bias_grad,
-                            Workspace<T>& partials) {
-  const Index blocks = (rows + kBiasRowBlock - 1) / kBiasRowBlock;
-  T* partial = bias_grad ? partials.view(blocks, cols).data() : nullptr;
-#pragma omp parallel for schedule(static) if (parallel_for_worth(rows * cols))
-  for (Index b = 0; b < blocks; ++b) {
-    T* sum = partial ? partial + b * cols : nullptr;
-    if (sum) std::fill_n(sum, cols, T(0));
-    const Index end = std::min(rows, (b + 1) * kBiasRowBlock);
-    for (Index r = b * kBiasRowBlock; r < end; ++r) {
-      T* d = dz + r * cols;
-      const T* out = y + r * cols;
-      if (relu)
-        for (Index f = 0; f < cols; ++f) d[f] = out[f] > T(0) ? d[f] : T(0);
-      if (sum)
-        for (Index f = 0; f < cols; ++f) sum[f] += d[f];
-    }
+void relu_mask_and_sum(T* dz, const T* y, Index rows, Index cols, bool relu, T* sum) {
+  for (Index r = 0; r < rows; ++r) {
+    T* d = dz + r * cols;
+    const T* out = y + r * cols;
+    if (relu)
+      for (Index f = 0; f < cols; ++f) d[f] = out[f] > T(0) ? d[f] : T(0);
+    if (sum)
+      for (Index f = 0; f < cols; ++f) sum[f] += d[f];
   }
-  if (!bias_grad) return;
-  std::fill_n(bias_grad, cols, T(0));
-  for (Index b = 0; b < blocks; ++b)
-    for (Index f = 0; f < cols; ++f) bias_grad[f] += partial[b * cols + f];
+}
+
+// Short copies (a 3x3 kernel on one channel copies 3 values a row) inline, with no call to
+// memmove/memset.
+template <class T>
+inline void copy(const T* src, Index n, T* dst) {
+  for (Index i = 0; i < n; ++i) dst[i] = src[i];
+}
+template <class T>
+inline void set_zero(T* dst, Index n) {
+  for (Index i = 0; i < n; ++i) dst[i] = T(0);
+}
+
+// Runs fn(first, count, slot) over the chunks of `chunk` samples among n. With slots > 1 the
+// chunks are spread over that many threads (static schedule: slot t takes one contiguous run
+// of chunks) and the products inside run on their thread; otherwise one thread walks the
+// chunks and each product uses the threads itself.
+template <class Fn>
+void for_chunks(Index n, Index chunk, int slots, Fn&& fn) {
+  const Index chunks = (n + chunk - 1) / chunk;
+  if (slots < 2) {
+    for (Index c = 0; c < chunks; ++c) fn(c * chunk, std::min(chunk, n - c * chunk), 0);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(slots)
+  for (Index c = 0; c < chunks; ++c)
+    fn(c * chunk, std::min(chunk, n - c * chunk), omp_get_thread_num());
 }
 
 }  // namespace
@@ -124,141 +137,170 @@ Shape Conv<T>::do_build(const Shape& input_shape) {
 
 template <class T>
 Index Conv<T>::chunk_samples() const {
-  return std::max<Index>(1, kColumnBudget / std::max<Index>(1, pixels_ * patch_));
+  return std::max<Index>(1, kChunkElements / (pixels_ * std::max(patch_, filters_)));
 }
 
+// Threads take whole chunks when there are chunks enough for each and the product is worth
+// threads (the grain of gemm.hpp).
 template <class T>
-const T* Conv<T>::columns(const T* x, Index first, Index count) {
-  if (direct_) return x + first * in_size_;
-  T* cols = cols_.view(count * pixels_, patch_).data();
-  im2col(x + first * in_size_, count, cols);
-  return cols;
+int Conv<T>::slot_count(Index n) const {
+  const Index chunks = (n + chunk_samples() - 1) / chunk_samples();
+  if (chunks < 2 || 2.0 * double(n * pixels_) * double(patch_ * filters_) < kGemmParallelFlops)
+    return 1;
+  return static_cast<int>(std::min<Index>(get_num_threads(), chunks));
 }
 
+// Row kh of every patch of output row oh is one row of the input (or zeros): walking the
+// patches of an output row with kh fixed keeps the source row hot and the inner copy short.
 template <class T>
 void Conv<T>::im2col(const T* x, Index count, T* cols) const {
   const Window& w = window_;
-  const Index c = w.channels, row_len = w.cols.kernel * c;
-  for_row_blocks(count, pixels_ * patch_, [&](Index first, Index n) {
-    for (Index s = first; s < first + n; ++s) {
-      const T* xs = x + s * in_size_;
-      T* out = cols + s * pixels_ * patch_;
-      for (Index oh = 0; oh < w.rows.out; ++oh) {
-        const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
-        for (Index ow = 0; ow < w.cols.out; ++ow, out += patch_) {
-          const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-          for (Index kh = 0; kh < w.rows.kernel; ++kh) {
-            T* dst = out + kh * row_len;
-            if (kh < kh0 || kh >= kh1) {
-              std::fill_n(dst, row_len, T(0));
+  const WindowAxis& wc = w.cols;
+  const Index c = w.channels, row_len = wc.kernel * c;
+  for (Index s = 0; s < count; ++s) {
+    const T* xs = x + s * in_size_;
+    for (Index oh = 0; oh < w.rows.out; ++oh) {
+      const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
+      T* patches = cols + (s * pixels_ + oh * wc.out) * patch_;
+      for (Index kh = 0; kh < w.rows.kernel; ++kh) {
+        T* dst = patches + kh * row_len;
+        if (kh < kh0 || kh >= kh1) {
+          for (Index ow = 0; ow < wc.out; ++ow, dst += patch_) set_zero(dst, row_len);
+          continue;
+        }
+        const T* src = xs + w.rows.tap(oh, kh) * wc.in * c;
+        for (Index ow = 0; ow < wc.out; ++ow, dst += patch_) {
+          const Index kw0 = wc.first_tap(ow), kw1 = wc.last_tap(ow);
+          if (wc.dilation == 1) {
+            if (kw0 == 0 && kw1 == wc.kernel) {  // the window is inside: one contiguous run
+              copy(src + wc.tap(ow, 0) * c, row_len, dst);
               continue;
             }
-            const T* src = xs + w.rows.tap(oh, kh) * w.cols.in * c;
-            std::fill_n(dst, kw0 * c, T(0));
-            if (w.cols.dilation == 1) {
-              std::copy_n(src + w.cols.tap(ow, kw0) * c, (kw1 - kw0) * c, dst + kw0 * c);
-            } else {
-              for (Index kw = kw0; kw < kw1; ++kw)
-                std::copy_n(src + w.cols.tap(ow, kw) * c, c, dst + kw * c);
-            }
-            std::fill_n(dst + kw1 * c, (w.cols.kernel - kw1) * c, T(0));
+            copy(src + wc.tap(ow, kw0) * c, (kw1 - kw0) * c, dst + kw0 * c);
+          } else {
+            for (Index kw = kw0; kw < kw1; ++kw) copy(src + wc.tap(ow, kw) * c, c, dst + kw * c);
           }
+          set_zero(dst, kw0 * c);
+          set_zero(dst + kw1 * c, (wc.kernel - kw1) * c);
         }
       }
     }
-  });
+  }
 }
 
 // The adjoint of im2col: every column entry is added back to the input position it came
-// from. Samples are independent, so blocks of samples run in parallel deterministically.
+// from.
 template <class T>
 void Conv<T>::col2im(const T* cols, Index count, T* dx) const {
   const Window& w = window_;
   const Index c = w.channels, row_len = w.cols.kernel * c;
-  for_row_blocks(count, pixels_ * patch_, [&](Index first, Index n) {
-    std::fill_n(dx + first * in_size_, n * in_size_, T(0));
-    for (Index s = first; s < first + n; ++s) {
-      T* xs = dx + s * in_size_;
-      const T* in = cols + s * pixels_ * patch_;
-      for (Index oh = 0; oh < w.rows.out; ++oh) {
-        const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
-        for (Index ow = 0; ow < w.cols.out; ++ow, in += patch_) {
-          const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-          for (Index kh = kh0; kh < kh1; ++kh) {
-            const T* src = in + kh * row_len;
-            T* dst = xs + w.rows.tap(oh, kh) * w.cols.in * c;
-            for (Index kw = kw0; kw < kw1; ++kw) {
-              T* d = dst + w.cols.tap(ow, kw) * c;
-              const T* s2 = src + kw * c;
-              for (Index i = 0; i < c; ++i) d[i] += s2[i];
-            }
+  std::fill_n(dx, count * in_size_, T(0));
+  for (Index s = 0; s < count; ++s) {
+    T* xs = dx + s * in_size_;
+    const T* in = cols + s * pixels_ * patch_;
+    for (Index oh = 0; oh < w.rows.out; ++oh) {
+      const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
+      for (Index ow = 0; ow < w.cols.out; ++ow, in += patch_) {
+        const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
+        for (Index kh = kh0; kh < kh1; ++kh) {
+          const T* src = in + kh * row_len;
+          T* dst = xs + w.rows.tap(oh, kh) * w.cols.in * c;
+          for (Index kw = kw0; kw < kw1; ++kw) {
+            T* d = dst + w.cols.tap(ow, kw) * c;
+            const T* s2 = src + kw * c;
+            for (Index i = 0; i < c; ++i) d[i] += s2[i];
           }
         }
       }
     }
-  });
+  }
 }
 
 template <class T>
 void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
-  const Index n = x.rows(), rows = n * pixels_, chunk = chunk_samples();
-  T* z =
-      activation_needs_input(activation_) ? preactivation_.view(rows, filters_).data() : y.data();
-  for (Index first = 0; first < n; first += chunk) {
-    const Index count = std::min(chunk, n - first);
+  const Index n = x.rows(), chunk = chunk_samples();
+  const int slots = slot_count(n);
+  T* z = activation_needs_input(activation_) ? preactivation_.view(n * pixels_, filters_).data()
+                                             : y.data();
+  // One column buffer per thread, taken before the parallel loop.
+  T* buffers = direct_ ? nullptr : cols_.view(slots * chunk * pixels_, patch_).data();
+  for_chunks(n, chunk, slots, [&](Index first, Index count, int slot) {
+    const Index rows = count * pixels_;
+    const T* cols = x.data() + first * in_size_;
+    if (!direct_) {
+      T* buffer = buffers + slot * chunk * pixels_ * patch_;
+      im2col(cols, count, buffer);
+      cols = buffer;
+    }
     T* zc = z + first * pixels_ * filters_;
     // The product accumulates onto the broadcast bias: one pass less than adding it after.
     if (use_bias_) {
       const T* bias = this->weight(1);
-      for (Index r = 0; r < count * pixels_; ++r)
+      for (Index r = 0; r < rows; ++r)
         for (Index f = 0; f < filters_; ++f) zc[r * filters_ + f] = bias[f];
     }
-    gemm<T>(false, false, count * pixels_, filters_, patch_, columns(x.data(), first, count),
-            patch_, this->weight(0), filters_, zc, filters_, use_bias_);
-  }
-  cached_rows_ = !direct_ && chunk >= n ? n : -1;
-  MatrixMap<T> ys(y.data(), rows, filters_);
-  if (activation_ != Activation::Linear || z != y.data())
-    activation_forward<T>(activation_, ConstMatrixMap<T>(z, rows, filters_), ys);
+    gemm<T>(false, false, rows, filters_, patch_, cols, patch_, this->weight(0), filters_, zc,
+            filters_, use_bias_);
+    T* yc = y.data() + first * pixels_ * filters_;
+    if (activation_ != Activation::Linear || zc != yc)
+      activation_forward<T>(activation_, ConstMatrixMap<T>(zc, rows, filters_),
+                            MatrixMap<T>(yc, rows, filters_));
+  });
 }
 
+// Per chunk: the activation's derivative, dK += colsᵀ·dZ (im2col again, in cache, rather than
+// keeping the whole batch's columns), db += column sums, dcols = dZ·Kᵀ and col2im. Each
+// thread accumulates dK and db in its own slot (slot 0 is param_grad); the slots are added in
+// order, so results depend on the thread count only by float rounding.
 template <class T>
 void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                        MatrixMap<T>* grad_x) {
-  const Index n = x.rows(), rows = n * pixels_, chunk = chunk_samples();
-  MatrixMap<T> dz(grad_y.data(), rows, filters_);
+  const Index n = x.rows(), chunk = chunk_samples();
+  const int slots = slot_count(n);
   const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
   const bool relu = activation_ == Activation::Relu;
-  if (!relu)
-    activation_backward<T>(activation_, ConstMatrixMap<T>(z, rows, filters_),
-                           ConstMatrixMap<T>(y.data(), rows, filters_), dz);
-  T* bias_grad = param_grad && use_bias_ ? param_grad + patch_ * filters_ : nullptr;
-  if (relu || bias_grad)
-    relu_backward_and_bias(dz.data(), y.data(), rows, filters_, relu, bias_grad, bias_partials_);
+  const Index kernel_size = patch_ * filters_, grad_size = this->param_count();
+  T* extra_slots = nullptr;
   if (param_grad) {
-    for (Index first = 0; first < n; first += chunk) {
-      const Index count = std::min(chunk, n - first);
-      const T* cols = cached_rows_ == n ? cols_.data() : columns(x.data(), first, count);
-      gemm<T>(true, false, patch_, filters_, count * pixels_, cols, patch_,
-              dz.data() + first * pixels_ * filters_, filters_, param_grad, filters_, first > 0);
+    std::fill_n(param_grad, grad_size, T(0));
+    if (slots > 1) {
+      extra_slots = slot_grads_.view(slots - 1, grad_size).data();
+      std::fill_n(extra_slots, (slots - 1) * grad_size, T(0));
     }
   }
-  if (grad_x) {
-    for (Index first = 0; first < n; first += chunk) {
-      const Index count = std::min(chunk, n - first);
-      const T* dzc = dz.data() + first * pixels_ * filters_;
-      T* dx = grad_x->data() + first * in_size_;
-      if (direct_) {
-        gemm<T>(false, true, count * pixels_, patch_, filters_, dzc, filters_, this->weight(0),
-                filters_, dx, patch_);
-        continue;
+  T* buffers = direct_ ? nullptr : cols_.view(slots * chunk * pixels_, patch_).data();
+  for_chunks(n, chunk, slots, [&](Index first, Index count, int slot) {
+    const Index rows = count * pixels_, offset = first * pixels_ * filters_;
+    T* dz = grad_y.data() + offset;
+    const T* yc = y.data() + offset;
+    if (!relu)
+      activation_backward<T>(activation_, ConstMatrixMap<T>(z + offset, rows, filters_),
+                             ConstMatrixMap<T>(yc, rows, filters_),
+                             MatrixMap<T>(dz, rows, filters_));
+    T* grad = !param_grad ? nullptr : slot == 0 ? param_grad : extra_slots + (slot - 1) * grad_size;
+    T* bias_grad = grad && use_bias_ ? grad + kernel_size : nullptr;
+    if (relu || bias_grad) relu_mask_and_sum(dz, yc, rows, filters_, relu, bias_grad);
+    T* buffer = buffers ? buffers + slot * chunk * pixels_ * patch_ : nullptr;
+    const T* xc = x.data() + first * in_size_;
+    if (grad) {
+      const T* cols = xc;
+      if (!direct_) {
+        im2col(xc, count, buffer);
+        cols = buffer;
       }
-      T* dcols = grad_cols_.view(count * pixels_, patch_).data();
-      gemm<T>(false, true, count * pixels_, patch_, filters_, dzc, filters_, this->weight(0),
-              filters_, dcols, patch_);
-      col2im(dcols, count, dx);
+      gemm<T>(true, false, patch_, filters_, rows, cols, patch_, dz, filters_, grad, filters_,
+              true);
     }
-  }
+    if (grad_x) {
+      T* dx = grad_x->data() + first * in_size_;
+      gemm<T>(false, true, rows, patch_, filters_, dz, filters_, this->weight(0), filters_,
+              direct_ ? dx : buffer, patch_);
+      if (!direct_) col2im(buffer, count, dx);
+    }
+  });
+  for (int s = 1; s < slots; ++s)
+    VectorMap<T>(param_grad, grad_size) +=
+        ConstVectorMap<T>(extra_slots + (s - 1) * grad_size, grad_size);
 }
 
 template class Conv<float>;

@@ -1,7 +1,6 @@
 #include "eigennet/layers/pooling.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -69,9 +68,6 @@ Shape Pool<T>::do_build(const Shape& input_shape) {
                                 " with padding 'valid' (the output would be empty); use "
                                 "larger inputs, a smaller pool_size or padding='same'");
   in_size_ = w.in_pixels() * w.channels;
-  if (in_size_ > std::numeric_limits<int32_t>::max())
-    throw std::invalid_argument(name() + ": samples of shape " + shape_string(input_shape) +
-                                " are too large (more than 2^31 values each)");
   out_size_ = w.out_pixels() * w.channels;
   Shape out;
   if (global_) {
@@ -87,45 +83,31 @@ Shape Pool<T>::do_build(const Shape& input_shape) {
 template <class T>
 void Pool<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Window& w = window_;
-  const Index c = w.channels, n = x.rows();
-  int32_t* argmax =
-      mode_ == PoolMode::Max ? argmax_.view(n, out_size_).data() : static_cast<int32_t*>(nullptr);
-  for_row_blocks(n, in_size_, [&](Index first, Index count) {
+  const Index c = w.channels;
+  const bool max = mode_ == PoolMode::Max;
+  for_row_blocks(x.rows(), in_size_, [&](Index first, Index count) {
     for (Index s = first; s < first + count; ++s) {
       const T* xs = x.data() + s * in_size_;
       T* out = y.data() + s * out_size_;
-      int32_t* arg = argmax ? argmax + s * out_size_ : nullptr;
       for (Index oh = 0; oh < w.rows.out; ++oh) {
         const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
         for (Index ow = 0; ow < w.cols.out; ++ow, out += c) {
           const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-          bool first_tap = true;
-          for (Index kh = kh0; kh < kh1; ++kh) {
-            for (Index kw = kw0; kw < kw1; ++kw) {
-              const Index off = (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c;
-              const T* v = xs + off;
-              if (first_tap) {
-                std::copy_n(v, c, out);
-                if (arg)
-                  for (Index i = 0; i < c; ++i) arg[i] = int32_t(off + i);
-                first_tap = false;
-              } else if (arg) {
-                // PyTorch's rule: a later value wins only if strictly larger (or NaN).
-                // Branch-free, so the channel loop vectorizes.
-                for (Index i = 0; i < c; ++i) {
-                  const T value = v[i];
-                  const bool take = value > out[i] || value != value;
-                  out[i] = take ? value : out[i];
-                  arg[i] = take ? int32_t(off + i) : arg[i];
-                }
+          const T* v = xs + (w.rows.tap(oh, kh0) * w.cols.in + w.cols.tap(ow, kw0)) * c;
+          std::copy_n(v, c, out);
+          for (Index kh = kh0; kh < kh1; ++kh)
+            for (Index kw = kh == kh0 ? kw0 + 1 : kw0; kw < kw1; ++kw) {
+              v = xs + (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c;
+              if (max) {
+                // NaN wins (PyTorch's rule), else the larger value; branch-free so the
+                // channel loop vectorizes.
+                for (Index i = 0; i < c; ++i)
+                  out[i] = v[i] > out[i] || v[i] != v[i] ? v[i] : out[i];
               } else {
                 for (Index i = 0; i < c; ++i) out[i] += v[i];
               }
             }
-          }
-          if (arg) {
-            arg += c;
-          } else {
+          if (!max) {
             const T count_in = T((kh1 - kh0) * (kw1 - kw0));
             for (Index i = 0; i < c; ++i) out[i] /= count_in;
           }
@@ -135,33 +117,60 @@ void Pool<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   });
 }
 
+// Max pooling finds each window's first maximum again (the first tap equal to the output, or
+// the first NaN) instead of storing its position in forward: less memory traffic. When windows
+// do not overlap, every input position gets one plain write (no zero fill first).
 template <class T>
-void Pool<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMap<T> grad_y, T*,
+void Pool<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T*,
                        MatrixMap<T>* grad_x) {
   if (!grad_x) return;
   const Window& w = window_;
-  const Index c = w.channels, n = x.rows();
-  const int32_t* argmax = mode_ == PoolMode::Max ? argmax_.data() : nullptr;
-  for_row_blocks(n, in_size_, [&](Index first, Index count) {
-    std::fill_n(grad_x->data() + first * in_size_, count * in_size_, T(0));
+  const Index c = w.channels;
+  const bool max = mode_ == PoolMode::Max;
+  auto overlaps = [](const WindowAxis& a) { return a.out > 1 && a.stride < a.kernel; };
+  auto covers = [](const WindowAxis& a) {
+    return (a.out == 1 || a.stride == a.kernel) &&
+           (a.out - 1) * a.stride - a.pad + a.kernel >= a.in;
+  };
+  const bool accumulate = overlaps(w.rows) || overlaps(w.cols);
+  const bool zero_first = accumulate || !covers(w.rows) || !covers(w.cols);
+  constexpr Index kGroup = 64;  // channels handled at once (the gradient still to route)
+  for_row_blocks(x.rows(), in_size_, [&](Index first, Index count) {
+    if (zero_first) std::fill_n(grad_x->data() + first * in_size_, count * in_size_, T(0));
     for (Index s = first; s < first + count; ++s) {
-      T* dx = grad_x->data() + s * in_size_;
-      const T* dy = grad_y.data() + s * out_size_;
-      if (argmax) {
-        const int32_t* arg = argmax + s * out_size_;
-        for (Index i = 0; i < out_size_; ++i) dx[arg[i]] += dy[i];
-        continue;
-      }
+      const T* xs = x.data() + s * in_size_;
+      T* dxs = grad_x->data() + s * in_size_;
+      const T* ys = y.data() + s * out_size_;
+      const T* dys = grad_y.data() + s * out_size_;
       for (Index oh = 0; oh < w.rows.out; ++oh) {
         const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
-        for (Index ow = 0; ow < w.cols.out; ++ow, dy += c) {
+        for (Index ow = 0; ow < w.cols.out; ++ow) {
           const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
+          const Index o = (oh * w.cols.out + ow) * c;
           const T count_in = T((kh1 - kh0) * (kw1 - kw0));
-          for (Index kh = kh0; kh < kh1; ++kh)
-            for (Index kw = kw0; kw < kw1; ++kw) {
-              T* d = dx + (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c;
-              for (Index i = 0; i < c; ++i) d[i] += dy[i] / count_in;
-            }
+          for (Index i0 = 0; i0 < c; i0 += kGroup) {
+            const Index g = std::min(kGroup, c - i0);
+            T rest[kGroup];  // max: gradient not yet given to a tap
+            for (Index i = 0; i < g; ++i)
+              rest[i] = max ? dys[o + i0 + i] : dys[o + i0 + i] / count_in;
+            const T* m = ys + o + i0;
+            for (Index kh = kh0; kh < kh1; ++kh)
+              for (Index kw = kw0; kw < kw1; ++kw) {
+                const Index off = (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c + i0;
+                const T* v = xs + off;
+                T* d = dxs + off;
+                if (max) {
+                  for (Index i = 0; i < g; ++i) {
+                    const bool hit = v[i] == m[i] || v[i] != v[i];
+                    const T give = hit ? rest[i] : T(0);
+                    rest[i] = hit ? T(0) : rest[i];
+                    d[i] = accumulate ? d[i] + give : give;
+                  }
+                } else {
+                  for (Index i = 0; i < g; ++i) d[i] = accumulate ? d[i] + rest[i] : rest[i];
+                }
+              }
+          }
         }
       }
     }

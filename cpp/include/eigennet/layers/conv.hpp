@@ -1,8 +1,11 @@
 // Conv1D / Conv2D, channels last: y = act(correlate(x, kernel) + bias). Kernel (k..., in, out)
 // as Keras, which read row-major is the (taps * in, out) matrix of an im2col product: each
-// output pixel's receptive field is copied to one row of a column matrix ("im2col"), then the
-// whole batch is one GEMM. Backward: dK = colsᵀ·dZ, dcols = dZ·Kᵀ scattered back ("col2im").
-// A 1-D convolution is a 2-D one over a single row.
+// output pixel's receptive field is copied to one row of a column matrix ("im2col"), and a
+// product with the kernel gives all its filters. Backward: dK = colsᵀ·dZ, dcols = dZ·Kᵀ
+// scattered back ("col2im"). The batch runs in chunks of samples whose column matrix fits the
+// L2 cache (one GEMM per chunk of many pixels, never per pixel or per sample unless a sample
+// alone fills the cache); the threads take whole chunks. A 1-D convolution is a 2-D one over
+// a single row.
 #pragma once
 
 #include <vector>
@@ -29,10 +32,10 @@ class Conv : public Layer<T> {
   Shape do_build(const Shape& input_shape) override;
 
  private:
-  // Samples per GEMM: the column matrix of a chunk stays under kColumnBudget elements.
+  // Samples per chunk: a chunk's column and output matrices stay under kChunkElements.
   Index chunk_samples() const;
-  // The column matrix of samples [first, first + count), in cols_ (or x itself when direct_).
-  const T* columns(const T* x, Index first, Index count);
+  // Threads that take whole chunks for a batch of n samples (1: the products use them).
+  int slot_count(Index n) const;
   void im2col(const T* x, Index count, T* cols) const;
   void col2im(const T* cols, Index count, T* dx) const;
 
@@ -44,9 +47,9 @@ class Conv : public Layer<T> {
   bool use_bias_;
   Window window_;
   Index in_size_ = 0, pixels_ = 0, patch_ = 0;  // per sample: inputs, output pixels, taps * in
-  bool direct_ = false;     // 1x1 kernel, stride 1: the input is its own column matrix
-  Index cached_rows_ = -1;  // batch whose columns cols_ holds from the last forward, or -1
-  Workspace<T> cols_, grad_cols_, preactivation_, bias_partials_;
+  bool direct_ = false;  // 1x1 kernel, stride 1: the input is its own column matrix
+  Workspace<T> cols_;    // one chunk's column matrix per thread (also dcols in backward)
+  Workspace<T> preactivation_, slot_grads_;
 };
 
 }  // namespace eigennet

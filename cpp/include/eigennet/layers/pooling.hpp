@@ -1,17 +1,15 @@
 // MaxPooling1D/2D, AveragePooling1D/2D and their global forms, channels last.
 // Max pooling routes the gradient to the first maximum of each window (PyTorch's choice, so
-// ties after a relu match Keras's torch backend). Average pooling divides by the number of
-// window positions inside the data, so 'same' borders average only real values (Keras with
-// TensorFlow or JAX, and the torch backend since keras-team/keras#23233).
+// ties after a relu match Keras's torch backend), found again in backward from the output. Average
+// pooling divides by the number of window positions inside the data, so 'same' borders average only
+// real values (Keras with TensorFlow or JAX, and the torch backend since keras-team/keras#23233).
 // Global pooling is a window covering the whole sample.
 #pragma once
 
-#include <cstdint>
 #include <vector>
 
 #include "eigennet/layer.hpp"
 #include "eigennet/layers/window.hpp"
-#include "eigennet/workspace.hpp"
 
 namespace eigennet {
 
@@ -43,7 +41,6 @@ class Pool : public Layer<T> {
   Padding padding_ = Padding::Valid;
   Window window_;
   Index in_size_ = 0, out_size_ = 0;
-  Workspace<int32_t> argmax_;  // max pooling: offset in its sample of each output's maximum
 };
 
 template <class T>

@@ -27,6 +27,11 @@ CASES_2D = [
     ((4, 4, 2), 2, 4, 3, "same", 1),  # kernel as large as the input
     ((6, 6, 2), 2, 5, 2, "same", 1),  # padding wider than a stride
     ((3, 9, 2), 2, (1, 4), (1, 2), "same", 1),
+    # one input channel: taps-major columns
+    ((7, 8, 1), 2, 3, 2, "same", 1),
+    ((6, 6, 1), 3, (3, 2), 1, "same", 1),
+    ((9, 9, 1), 2, 3, 1, "same", 2),
+    ((2, 2, 1), 2, 5, 1, "same", 1),  # some taps never reach the data
 ]
 CASES_1D = [
     ((9, 3), 2, 3, 1, "valid", 1),
@@ -40,6 +45,8 @@ CASES_1D = [
     ((7, 4), 3, 1, 1, "valid", 1),
     ((6, 2), 2, 4, 3, "same", 1),
     ((5, 1), 4, 5, 1, "valid", 1),
+    ((10, 1), 2, 3, 1, "causal", 2),
+    ((9, 1), 3, 4, 3, "same", 1),
 ]
 CASES = [(2, *c) for c in CASES_2D] + [(1, *c) for c in CASES_1D]
 ACTIVATIONS = ["linear", "relu", "tanh", "softmax", "sigmoid"]

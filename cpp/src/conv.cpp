@@ -123,6 +123,16 @@ Shape Conv<T>::do_build(const Shape& input_shape) {
   pixels_ = w.out_pixels();
   patch_ = w.taps() * w.channels;
   direct_ = w.taps() == 1 && w.rows.stride == 1 && w.cols.stride == 1;
+  taps_major_ = !direct_ && w.channels == 1;
+  // Output columns [lo, hi) whose tap kw falls inside the data, for the taps-major im2col.
+  tap_lo_.assign(size_t(w.cols.kernel), w.cols.out);
+  tap_hi_.assign(size_t(w.cols.kernel), 0);
+  for (Index kw = 0; kw < w.cols.kernel; ++kw)
+    for (Index ow = 0; ow < w.cols.out; ++ow)
+      if (w.cols.tap(ow, kw) >= 0 && w.cols.tap(ow, kw) < w.cols.in) {
+        tap_lo_[size_t(kw)] = std::min(tap_lo_[size_t(kw)], ow);
+        tap_hi_[size_t(kw)] = ow + 1;
+      }
   Shape kernel(kernel_size_.begin(), kernel_size_.end());
   kernel.push_back(w.channels);
   kernel.push_back(filters_);
@@ -216,6 +226,55 @@ void Conv<T>::col2im(const T* cols, Index count, T* dx) const {
   }
 }
 
+// Taps-major columns for single-channel inputs (a grayscale image, a univariate sequence):
+// row t of the (taps, pixels) matrix holds tap t of every output pixel, so with stride 1 each
+// output row's values are one contiguous run of an input row (vectorized copies, where the
+// pixel-major layout copies one value per tap).
+template <class T>
+void Conv<T>::im2col_taps(const T* x, Index count, T* cols) const {
+  const Window& w = window_;
+  const WindowAxis& wc = w.cols;
+  const Index rows = count * pixels_;
+  for (Index kh = 0; kh < w.rows.kernel; ++kh)
+    for (Index kw = 0; kw < wc.kernel; ++kw) {
+      T* dst = cols + (kh * wc.kernel + kw) * rows;
+      const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
+      for (Index s = 0; s < count; ++s)
+        for (Index oh = 0; oh < w.rows.out; ++oh, dst += wc.out) {
+          if (kh < w.rows.first_tap(oh) || kh >= w.rows.last_tap(oh)) {
+            set_zero(dst, wc.out);
+            continue;
+          }
+          const T* src = x + s * in_size_ + w.rows.tap(oh, kh) * wc.in + wc.tap(0, kw);
+          set_zero(dst, lo);
+          if (wc.stride == 1)
+            copy(src + lo, hi - lo, dst + lo);
+          else
+            for (Index ow = lo; ow < hi; ++ow) dst[ow] = src[ow * wc.stride];
+          set_zero(dst + hi, wc.out - hi);
+        }
+    }
+}
+
+template <class T>
+void Conv<T>::col2im_taps(const T* cols, Index count, T* dx) const {
+  const Window& w = window_;
+  const WindowAxis& wc = w.cols;
+  const Index rows = count * pixels_;
+  std::fill_n(dx, count * in_size_, T(0));
+  for (Index kh = 0; kh < w.rows.kernel; ++kh)
+    for (Index kw = 0; kw < wc.kernel; ++kw) {
+      const T* src = cols + (kh * wc.kernel + kw) * rows;
+      const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
+      for (Index s = 0; s < count; ++s)
+        for (Index oh = 0; oh < w.rows.out; ++oh, src += wc.out) {
+          if (kh < w.rows.first_tap(oh) || kh >= w.rows.last_tap(oh)) continue;
+          T* d = dx + s * in_size_ + w.rows.tap(oh, kh) * wc.in + wc.tap(0, kw);
+          for (Index ow = lo; ow < hi; ++ow) d[ow * wc.stride] += src[ow];
+        }
+    }
+}
+
 template <class T>
 void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Index n = x.rows(), chunk = chunk_samples();
@@ -229,7 +288,10 @@ void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
     const T* cols = x.data() + first * in_size_;
     if (!direct_) {
       T* buffer = buffers + slot * chunk * pixels_ * patch_;
-      im2col(cols, count, buffer);
+      if (taps_major_)
+        im2col_taps(cols, count, buffer);
+      else
+        im2col(cols, count, buffer);
       cols = buffer;
     }
     T* zc = z + first * pixels_ * filters_;
@@ -239,8 +301,8 @@ void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
       for (Index r = 0; r < rows; ++r)
         for (Index f = 0; f < filters_; ++f) zc[r * filters_ + f] = bias[f];
     }
-    gemm<T>(false, false, rows, filters_, patch_, cols, patch_, this->weight(0), filters_, zc,
-            filters_, use_bias_);
+    gemm<T>(taps_major_, false, rows, filters_, patch_, cols, taps_major_ ? rows : patch_,
+            this->weight(0), filters_, zc, filters_, use_bias_);
     T* yc = y.data() + first * pixels_ * filters_;
     if (activation_ != Activation::Linear || zc != yc)
       activation_forward<T>(activation_, ConstMatrixMap<T>(zc, rows, filters_),
@@ -284,18 +346,27 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
     const T* xc = x.data() + first * in_size_;
     if (grad) {
       const T* cols = xc;
-      if (!direct_) {
+      if (taps_major_) {
+        im2col_taps(xc, count, buffer);
+        cols = buffer;
+      } else if (!direct_) {
         im2col(xc, count, buffer);
         cols = buffer;
       }
-      gemm<T>(true, false, patch_, filters_, rows, cols, patch_, dz, filters_, grad, filters_,
-              true);
+      gemm<T>(!taps_major_, false, patch_, filters_, rows, cols, taps_major_ ? rows : patch_, dz,
+              filters_, grad, filters_, true);
     }
     if (grad_x) {
       T* dx = grad_x->data() + first * in_size_;
-      gemm<T>(false, true, rows, patch_, filters_, dz, filters_, this->weight(0), filters_,
-              direct_ ? dx : buffer, patch_);
-      if (!direct_) col2im(buffer, count, dx);
+      if (taps_major_) {
+        gemm<T>(false, true, patch_, rows, filters_, this->weight(0), filters_, dz, filters_,
+                buffer, rows);
+        col2im_taps(buffer, count, dx);
+      } else {
+        gemm<T>(false, true, rows, patch_, filters_, dz, filters_, this->weight(0), filters_,
+                direct_ ? dx : buffer, patch_);
+        if (!direct_) col2im(buffer, count, dx);
+      }
     }
   });
   for (int s = 1; s < slots; ++s)

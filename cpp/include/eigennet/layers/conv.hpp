@@ -38,6 +38,8 @@ class Conv : public Layer<T> {
   int slot_count(Index n) const;
   void im2col(const T* x, Index count, T* cols) const;
   void col2im(const T* cols, Index count, T* dx) const;
+  void im2col_taps(const T* x, Index count, T* cols) const;
+  void col2im_taps(const T* cols, Index count, T* dx) const;
 
   int rank_;
   Index filters_;
@@ -47,8 +49,10 @@ class Conv : public Layer<T> {
   bool use_bias_;
   Window window_;
   Index in_size_ = 0, pixels_ = 0, patch_ = 0;  // per sample: inputs, output pixels, taps * in
-  bool direct_ = false;  // 1x1 kernel, stride 1: the input is its own column matrix
-  Workspace<T> cols_;    // one chunk's column matrix per thread (also dcols in backward)
+  bool direct_ = false;                 // 1x1 kernel, stride 1: the input is its own column matrix
+  bool taps_major_ = false;             // one input channel: columns stored (taps, pixels)
+  std::vector<Index> tap_lo_, tap_hi_;  // per kernel column: output columns inside the data
+  Workspace<T> cols_;  // one chunk's column matrix per thread (also dcols in backward)
   Workspace<T> preactivation_, slot_grads_;
 };
 

@@ -80,34 +80,46 @@ Shape Pool<T>::do_build(const Shape& input_shape) {
   return out;
 }
 
+// Max pooling records, per output value, which tap of its window won (its ordinal among the
+// window's in-data taps), so backward reads that instead of the whole input again.
 template <class T>
 void Pool<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Window& w = window_;
   const Index c = w.channels;
   const bool max = mode_ == PoolMode::Max;
+  int32_t* winners = max ? winners_.view(x.rows(), out_size_).data() : nullptr;
   for_row_blocks(x.rows(), in_size_, [&](Index first, Index count) {
     for (Index s = first; s < first + count; ++s) {
       const T* xs = x.data() + s * in_size_;
       T* out = y.data() + s * out_size_;
+      int32_t* win = max ? winners + s * out_size_ : nullptr;
       for (Index oh = 0; oh < w.rows.out; ++oh) {
         const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
         for (Index ow = 0; ow < w.cols.out; ++ow, out += c) {
           const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
           const T* v = xs + (w.rows.tap(oh, kh0) * w.cols.in + w.cols.tap(ow, kw0)) * c;
           std::copy_n(v, c, out);
+          if (max) std::fill_n(win, c, 0);
+          int32_t t = 0;
           for (Index kh = kh0; kh < kh1; ++kh)
             for (Index kw = kh == kh0 ? kw0 + 1 : kw0; kw < kw1; ++kw) {
               v = xs + (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c;
+              ++t;
               if (max) {
-                // NaN wins (PyTorch's rule), else the larger value; branch-free so the
+                // PyTorch's rule: a later value wins if larger, or NaN. Branch-free, so the
                 // channel loop vectorizes.
-                for (Index i = 0; i < c; ++i)
-                  out[i] = v[i] > out[i] || v[i] != v[i] ? v[i] : out[i];
+                for (Index i = 0; i < c; ++i) {
+                  const bool take = v[i] > out[i] || v[i] != v[i];
+                  out[i] = take ? v[i] : out[i];
+                  win[i] = take ? t : win[i];
+                }
               } else {
                 for (Index i = 0; i < c; ++i) out[i] += v[i];
               }
             }
-          if (!max) {
+          if (max) {
+            win += c;
+          } else {
             const T count_in = T((kh1 - kh0) * (kw1 - kw0));
             for (Index i = 0; i < c; ++i) out[i] /= count_in;
           }
@@ -117,11 +129,9 @@ void Pool<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   });
 }
 
-// Max pooling finds each window's first maximum again (the first tap equal to the output, or
-// the first NaN) instead of storing its position in forward: less memory traffic. When windows
-// do not overlap, every input position gets one plain write (no zero fill first).
+// When windows do not overlap, every input position gets one plain write (no zero fill first).
 template <class T>
-void Pool<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T*,
+void Pool<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMap<T> grad_y, T*,
                        MatrixMap<T>* grad_x) {
   if (!grad_x) return;
   const Window& w = window_;
@@ -134,43 +144,33 @@ void Pool<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
   };
   const bool accumulate = overlaps(w.rows) || overlaps(w.cols);
   const bool zero_first = accumulate || !covers(w.rows) || !covers(w.cols);
-  constexpr Index kGroup = 64;  // channels handled at once (the gradient still to route)
+  const int32_t* winners = max ? winners_.data() : nullptr;
   for_row_blocks(x.rows(), in_size_, [&](Index first, Index count) {
     if (zero_first) std::fill_n(grad_x->data() + first * in_size_, count * in_size_, T(0));
     for (Index s = first; s < first + count; ++s) {
-      const T* xs = x.data() + s * in_size_;
       T* dxs = grad_x->data() + s * in_size_;
-      const T* ys = y.data() + s * out_size_;
-      const T* dys = grad_y.data() + s * out_size_;
+      const T* dy = grad_y.data() + s * out_size_;
+      const int32_t* win = max ? winners + s * out_size_ : nullptr;
       for (Index oh = 0; oh < w.rows.out; ++oh) {
         const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
-        for (Index ow = 0; ow < w.cols.out; ++ow) {
+        for (Index ow = 0; ow < w.cols.out; ++ow, dy += c) {
           const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-          const Index o = (oh * w.cols.out + ow) * c;
           const T count_in = T((kh1 - kh0) * (kw1 - kw0));
-          for (Index i0 = 0; i0 < c; i0 += kGroup) {
-            const Index g = std::min(kGroup, c - i0);
-            T rest[kGroup];  // max: gradient not yet given to a tap
-            for (Index i = 0; i < g; ++i)
-              rest[i] = max ? dys[o + i0 + i] : dys[o + i0 + i] / count_in;
-            const T* m = ys + o + i0;
-            for (Index kh = kh0; kh < kh1; ++kh)
-              for (Index kw = kw0; kw < kw1; ++kw) {
-                const Index off = (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c + i0;
-                const T* v = xs + off;
-                T* d = dxs + off;
-                if (max) {
-                  for (Index i = 0; i < g; ++i) {
-                    const bool hit = v[i] == m[i] || v[i] != v[i];
-                    const T give = hit ? rest[i] : T(0);
-                    rest[i] = hit ? T(0) : rest[i];
-                    d[i] = accumulate ? d[i] + give : give;
-                  }
-                } else {
-                  for (Index i = 0; i < g; ++i) d[i] = accumulate ? d[i] + rest[i] : rest[i];
+          int32_t t = 0;
+          for (Index kh = kh0; kh < kh1; ++kh)
+            for (Index kw = kw0; kw < kw1; ++kw, ++t) {
+              T* d = dxs + (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c;
+              if (max) {
+                for (Index i = 0; i < c; ++i) {
+                  const T give = win[i] == t ? dy[i] : T(0);
+                  d[i] = accumulate ? d[i] + give : give;
                 }
+              } else {
+                for (Index i = 0; i < c; ++i)
+                  d[i] = accumulate ? d[i] + dy[i] / count_in : dy[i] / count_in;
               }
-          }
+            }
+          if (max) win += c;
         }
       }
     }

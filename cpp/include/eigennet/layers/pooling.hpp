@@ -1,15 +1,17 @@
 // MaxPooling1D/2D, AveragePooling1D/2D and their global forms, channels last.
 // Max pooling routes the gradient to the first maximum of each window (PyTorch's choice, so
-// ties after a relu match Keras's torch backend), found again in backward from the output. Average
+// ties after a relu match Keras's torch backend). Average
 // pooling divides by the number of window positions inside the data, so 'same' borders average only
 // real values (Keras with TensorFlow or JAX, and the torch backend since keras-team/keras#23233).
 // Global pooling is a window covering the whole sample.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "eigennet/layer.hpp"
 #include "eigennet/layers/window.hpp"
+#include "eigennet/workspace.hpp"
 
 namespace eigennet {
 
@@ -41,6 +43,7 @@ class Pool : public Layer<T> {
   Padding padding_ = Padding::Valid;
   Window window_;
   Index in_size_ = 0, out_size_ = 0;
+  Workspace<int32_t> winners_;  // max: which tap of its window each output came from
 };
 
 template <class T>

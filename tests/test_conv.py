@@ -158,6 +158,31 @@ def test_kernel_layout_is_keras():
     np.testing.assert_array_equal(y[0, :, :, 1], x[0, 1:4, 2:5, 0])
 
 
+@pytest.mark.parametrize("shape", [(32, 32, 8), (64, 64, 1)], ids=["channels", "one-channel"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_chunks_spread_over_threads_match_reference(shape, threads):
+    """Batches large enough for several chunks of samples, which threads take in parallel."""
+    rng = np.random.default_rng(7)
+    case = (2, shape, 16, 3, 1, "same", 1)
+    before = eigennet.config.get_num_threads()
+    eigennet.config.set_num_threads(threads)
+    try:
+        layer = make_layer(case, "relu")
+        kernel, bias = random_weights(layer, rng)
+        x = rng.normal(size=(9, *shape))
+        expected, _ = ref.forward(x, kernel, bias, (1, 1), "same", (1, 1), activation="relu")
+        dy = rng.normal(size=expected.shape)
+        y, grad, dx = vjp(layer, x, dy)
+    finally:
+        eigennet.config.set_num_threads(before)
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+    dk, db, dx_expected = ref.backward(
+        x, kernel, bias, (1, 1), "same", (1, 1), dy, activation="relu"
+    )
+    np.testing.assert_allclose(grad, np.concatenate([dk.ravel(), db]), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, dx_expected, rtol=1e-10, atol=1e-12)
+
+
 def test_large_batch_is_chunked_consistently():
     """A batch whose column matrix exceeds the core's budget is processed in chunks; outputs
     and gradients equal those of small batches."""

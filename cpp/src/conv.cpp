@@ -52,20 +52,24 @@ inline void set_zero(T* dst, Index n) {
   for (Index i = 0; i < n; ++i) dst[i] = T(0);
 }
 
-// Runs fn(first, count, slot) over the chunks of `chunk` samples among n. With slots > 1 the
-// chunks are spread over that many threads (static schedule: slot t takes one contiguous run
-// of chunks) and the products inside run on their thread; otherwise one thread walks the
-// chunks and each product uses the threads itself.
+// Runs fn(first, count, slot) over chunks of at most `chunk` samples among n. With slots > 1
+// the chunks are spread over that many threads (static schedule: slot t takes one contiguous
+// run of chunks; the chunk count is a multiple of slots and chunk sizes differ by at most one,
+// so the threads get equal work) and the products inside run on their thread; otherwise one
+// thread walks the chunks and each product uses the threads itself.
 template <class Fn>
 void for_chunks(Index n, Index chunk, int slots, Fn&& fn) {
-  const Index chunks = (n + chunk - 1) / chunk;
+  Index chunks = (n + chunk - 1) / chunk;
   if (slots < 2) {
     for (Index c = 0; c < chunks; ++c) fn(c * chunk, std::min(chunk, n - c * chunk), 0);
     return;
   }
+  chunks = std::min(n, (chunks + slots - 1) / slots * slots);
 #pragma omp parallel for schedule(static) num_threads(slots)
-  for (Index c = 0; c < chunks; ++c)
-    fn(c * chunk, std::min(chunk, n - c * chunk), omp_get_thread_num());
+  for (Index c = 0; c < chunks; ++c) {
+    const Index first = c * n / chunks;
+    fn(first, (c + 1) * n / chunks - first, omp_get_thread_num());
+  }
 }
 
 }  // namespace

@@ -46,3 +46,30 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """Returns the number of threads the native core uses."""
     return _core.get_num_threads()
+
+
+# Streaming (memmaps, PyDatasets, generators): the unit of reading and of shuffling.
+_STREAMING = {"chunk_bytes": 16 * 2**20, "shuffle_window": 4}
+
+
+def set_streaming(chunk_bytes: int | None = None, shuffle_window: int | None = None) -> None:
+    """Sets how `fit`, `evaluate` and `predict` stream memory-mapped arrays.
+
+    Args:
+        chunk_bytes: Approximate size of one read (default 16 MiB); a chunk holds a whole
+            number of batches (at least one).
+        shuffle_window: With `shuffle=True`, how many chunks (taken in a shuffled order)
+            are mixed row by row (default 4). Two windows are in memory at once (one
+            training, one loading), so memory is about 2 * shuffle_window * chunk_bytes.
+    """
+    for name, value in (("chunk_bytes", chunk_bytes), ("shuffle_window", shuffle_window)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _STREAMING[name] = value
+
+
+def get_streaming() -> dict:
+    """The streaming settings: {"chunk_bytes": ..., "shuffle_window": ...}."""
+    return dict(_STREAMING)

@@ -17,6 +17,7 @@ from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
 from eigennet.layers.layer import assign_all
 from eigennet.models import data as data_utils
+from eigennet.models import streaming
 from eigennet.models.summary import print_summary
 
 
@@ -230,15 +231,36 @@ class Model:
         callbacks, validation_split, validation_data, shuffle, class_weight, sample_weight,
         initial_epoch, validation_batch_size, validation_freq.
         """
-        if steps_per_epoch is not None or validation_steps is not None:
-            raise ValueError(
-                "steps_per_epoch/validation_steps apply to generators, which eigennet "
-                "does not accept yet: pass NumPy arrays"
-            )
         epochs = data_utils.positive_int(epochs, "epochs", allow_zero=True)
         initial_epoch = data_utils.positive_int(initial_epoch, "initial_epoch", allow_zero=True)
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         verbose = _verbosity(verbose)
+        if streaming.handles(
+            x,
+            y,
+            sample_weight,
+            validation_data=validation_data,
+            steps=(steps_per_epoch, validation_steps),
+        ):  # memmaps, PyDatasets, generators: fed to the core in chunks
+            return streaming.fit(
+                self,
+                x,
+                y,
+                batch_size=batch_size,
+                epochs=epochs,
+                verbose=verbose,
+                callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                sample_weight=sample_weight,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size,
+                validation_freq=validation_freq,
+            )
         if y is None:
             raise ValueError("fit() needs targets y")
         if not self.compiled:
@@ -372,9 +394,19 @@ class Model:
     ):
         """Returns the loss (a float) when compiled without metrics, else the list
         [loss, metric...]; with return_dict=True a dict {name: value}."""
-        if steps is not None:
-            raise ValueError("steps applies to generators, which eigennet does not accept yet")
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
+        if streaming.handles(x, y, sample_weight, steps=(steps,)):
+            return streaming.evaluate(
+                self,
+                x,
+                y,
+                batch_size=batch_size,
+                verbose=_verbosity(verbose),
+                sample_weight=sample_weight,
+                steps=steps,
+                callbacks=callbacks,
+                return_dict=return_dict,
+            )
         if not self.compiled:
             raise RuntimeError("You must call `compile()` before evaluating the model")
         if y is None:
@@ -406,10 +438,12 @@ class Model:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Returns the model's outputs for `x`, computed in batches (default 32)."""
-        if steps is not None:
-            raise ValueError("steps applies to generators, which eigennet does not accept yet")
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         verbose = _verbosity(verbose)
+        if streaming.handles(x, steps=(steps,)):
+            return streaming.predict(
+                self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+            )
         x_arr, _, _ = self._prepare(x)
         steps = math.ceil(len(x_arr) / batch_size)
         cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])

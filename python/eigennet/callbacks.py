@@ -128,56 +128,71 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints a progress bar per epoch (verbose=1) or a line per epoch (verbose=2)."""
+    """Prints a progress bar per epoch (verbose=1) or a line per epoch (verbose=2).
+
+    When the number of steps is unknown (a generator without steps_per_epoch) the bar
+    counts up, and the count it reached becomes the target of the next bars, as in Keras."""
 
     def __init__(self):
         super().__init__()
         self._bar = None
         self._verbose, self._epochs = 1, 1
+        self._seen, self._target = 0, None
 
     def set_params(self, params):
         super().set_params(params)
         self._verbose = params.get("verbose", 1)
         self._epochs = params.get("epochs", 1)
+        self._target = params.get("steps")
 
-    def _start(self, target):
-        self._bar = Progbar(target=target, verbose=self._verbose, unit_name="step")
+    def _start(self, target=None):
+        self._seen = 0
+        self._bar = Progbar(target=self._target, verbose=self._verbose, unit_name="step")
+
+    def _step(self, batch, logs=None):
+        self._seen = batch + 1
+        if self._verbose == 1:
+            self._bar.update(self._seen, list((logs or {}).items()), finalize=False)
+
+    def _finish(self, logs=None):
+        if self._target is None:
+            self._target = self._bar.target = self._seen
+        self._bar.update(self._target, list((logs or {}).items()), finalize=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._verbose and self._epochs > 1:
             print(f"Epoch {epoch + 1}/{self._epochs}", flush=True)
-        self._start(self.params.get("steps"))
+        self._start()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._verbose == 1:
-            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
+        self._step(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._bar.update(self.params.get("steps") or 0, list((logs or {}).items()), finalize=True)
+        self._finish(logs)
+
+    def _in_fit(self) -> bool:
+        return self.model is not None and getattr(self.model, "_in_fit", False)
 
     def on_test_begin(self, logs=None):
-        if self.model is not None and not getattr(self.model, "_in_fit", False):
-            self._start(self.params.get("steps"))
+        if self.model is not None and not self._in_fit():
+            self._start()
 
     def on_test_batch_end(self, batch, logs=None):
-        if self._verbose == 1 and not getattr(self.model, "_in_fit", False):
-            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
+        if not self._in_fit():
+            self._step(batch, logs)
 
     def on_test_end(self, logs=None):
-        if not getattr(self.model, "_in_fit", False):
-            self._bar.update(
-                self.params.get("steps") or 0, list((logs or {}).items()), finalize=True
-            )
+        if not self._in_fit():
+            self._finish(logs)
 
     def on_predict_begin(self, logs=None):
-        self._start(self.params.get("steps"))
+        self._start()
 
     def on_predict_batch_end(self, batch, logs=None):
-        if self._verbose == 1:
-            self._bar.update(batch + 1, finalize=False)
+        self._step(batch)
 
     def on_predict_end(self, logs=None):
-        self._bar.update(self.params.get("steps") or 0, finalize=True)
+        self._finish()
 
 
 class MonitorCallback(Callback):

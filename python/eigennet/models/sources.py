@@ -313,11 +313,10 @@ class _BatchSource:
         return f"batch {index} of the {self.kind}{self.what}"
 
     def prepare_model(self, batch, index) -> None:
-        """Builds the model from a first batch (in the calling thread, before prefetching)."""
-        x, y, _ = split_batch(batch, self._where(index))
-        if not self.model.built:
-            self._convert(batch, index)
-        self.y_example = y
+        """Builds the model from a first batch and checks it (in the calling thread, before
+        prefetching), so that a malformed data set fails before anything runs."""
+        self._convert(batch, index)
+        self.y_example = split_batch(batch, self._where(index))[1]
 
     def _convert(self, batch, index) -> Piece:
         where = self._where(index)

@@ -49,14 +49,14 @@ def get_num_threads() -> int:
 
 
 # Streaming (memmaps, PyDatasets, generators): the unit of reading and of shuffling.
-_STREAMING = {"chunk_bytes": 16 * 2**20, "shuffle_window": 4}
+_STREAMING = {"chunk_bytes": 8 * 2**20, "shuffle_window": 4}
 
 
 def set_streaming(chunk_bytes: int | None = None, shuffle_window: int | None = None) -> None:
     """Sets how `fit`, `evaluate` and `predict` stream memory-mapped arrays.
 
     Args:
-        chunk_bytes: Approximate size of one read (default 16 MiB); a chunk holds a whole
+        chunk_bytes: Approximate size of one chunk (default 8 MiB); a chunk holds a whole
             number of batches (at least one).
         shuffle_window: With `shuffle=True`, how many chunks (taken in a shuffled order)
             are mixed row by row (default 4). Two windows are in memory at once (one

@@ -69,10 +69,12 @@ def _rows_error(what: str, start: int, stop: int, detail: str) -> ValueError:
     return ValueError(f"{what} {detail} in rows [{start}, {stop}) of the streamed data")
 
 
-def _check_finite_rows(a: np.ndarray, what: str, start: int, stop: int) -> None:
+def _check_finite_rows(a: np.ndarray, what: str, start: int, stop: int, first=None) -> None:
+    """Raises naming the rows [start, stop) when `a` (rows from `first`, default start)
+    holds NaN or inf."""
     bad = _core.first_non_finite(a.reshape(-1))
     if bad >= 0:
-        row = start + bad // max(1, a.shape[1] if a.ndim > 1 else 1)
+        row = (start if first is None else first) + bad // max(1, a.shape[1] if a.ndim > 1 else 1)
         raise ValueError(
             f"{what} contains NaN or inf in rows [{start}, {stop}) of the streamed data "
             f"(first at row {row}); clean or impute the data before training"
@@ -138,6 +140,7 @@ class ArraySource:
         row_bytes = self.dtype.itemsize * (x[0].size + (0 if y is None else max(1, y[0].size)) + 1)
         per_chunk = max(1, settings["chunk_bytes"] // (row_bytes * batch_size))
         self.chunk_rows = per_chunk * batch_size
+        self._read_rows = max(1, 2**20 // (self.dtype.itemsize * x[0].size))  # ~1 MiB reads
         self.window = settings["shuffle_window"] if self.shuffle else 1
         capacity = min(self.n, self.chunk_rows * self.window)
         self.steps = math.ceil(self.n / batch_size)
@@ -239,8 +242,11 @@ class ArraySource:
         for start, stop in ranges:
             part = slice(rows, rows + stop - start)
             x = buffer["x"][part]
-            x_reader.read(start, stop, x)
-            _check_finite_rows(x, self.what, start, stop)
+            for low in range(start, stop, self._read_rows):  # checked while still in cache
+                high = min(low + self._read_rows, stop)
+                block = x[low - start : high - start]
+                x_reader.read(low, high, block)
+                _check_finite_rows(block, self.what, start, stop, low)
             try:
                 self.model._flat_layers()[0][0]._check_input(x, self.what)
             except ValueError as error:

@@ -229,7 +229,9 @@ class Model:
 
         Supported: x, y, batch_size (default 32), epochs, verbose ("auto"=1, 0, 1, 2),
         callbacks, validation_split, validation_data, shuffle, class_weight, sample_weight,
-        initial_epoch, validation_batch_size, validation_freq.
+        initial_epoch, validation_batch_size, validation_freq; steps_per_epoch and
+        validation_steps for PyDatasets and generators. Memory-mapped arrays, PyDatasets
+        and generators are streamed (see `eigennet.models.streaming`).
         """
         epochs = data_utils.positive_int(epochs, "epochs", allow_zero=True)
         initial_epoch = data_utils.positive_int(initial_epoch, "initial_epoch", allow_zero=True)

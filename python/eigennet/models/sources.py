@@ -7,8 +7,8 @@ to the model's dtype and checked (NaN/inf, label ranges) there, while the core c
 
 Shuffling of memory-mapped arrays is chunk-wise: each epoch the order of the chunks is
 shuffled (seeded from the fit seed and the epoch), consecutive chunks of that order are
-grouped into windows of `shuffle_window` chunks, and the core shuffles the rows within each
-window. Chunks hold whole batches, so with shuffle=False the batches are exactly those of
+grouped into windows of `shuffle_window` chunks (the first window of an epoch is one chunk,
+so training starts after one read), and the core shuffles the rows within each window. Chunks hold whole batches, so with shuffle=False the batches are exactly those of
 the same array in memory and training is bit-for-bit the same.
 """
 
@@ -201,9 +201,10 @@ class ArraySource:
             return [([c], 0) for c in chunks]
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(chunks))
+        # The first window holds one chunk: training starts after one read, not `window`.
+        starts = [0, *range(1, len(chunks), self.window)]
         windows = [
-            [chunks[i] for i in order[k : k + self.window]]
-            for k in range(0, len(chunks), self.window)
+            [chunks[i] for i in order[a : a + (1 if a == 0 else self.window)]] for a in starts
         ]
         seeds = rng.integers(1, 2**63 - 1, size=len(windows))
         return [(w, int(s)) for w, s in zip(windows, seeds)]

@@ -441,3 +441,11 @@ def test_history_matches_keras_for_a_pydataset_and_a_generator():
             np.testing.assert_allclose(e.history[key], values, rtol=1e-4, atol=1e-6)
     for kw, ew in zip(k_model.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_allclose(ew, kw, rtol=1e-4, atol=1e-5)
+
+
+def test_unpicklable_dataset_with_processes_says_so():
+    class Local(Batches):  # a local class cannot be pickled for worker processes
+        pass
+
+    with pytest.raises(TypeError, match="picklable PyDataset"):
+        _model().fit(Local(workers=2, use_multiprocessing=True), verbose=0)

@@ -384,7 +384,9 @@ class PyDatasetSource(_BatchSource):
         self._rng = np.random.default_rng(seed)
         self._pass, self._seen = None, 0
         self._fetcher = BatchFetcher(dataset)
-        self._depth = max(1, int(dataset.max_queue_size or 1))
+        # max_queue_size bounds the batches prepared ahead: in this thread's queue when it
+        # loads them itself, in flight in the workers otherwise.
+        self._depth = 1 if self._fetcher.parallel else max(1, int(dataset.max_queue_size or 1))
 
     def prepare_model(self) -> None:
         super().prepare_model(call_getitem(self.dataset, 0), 0)

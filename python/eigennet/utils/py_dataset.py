@@ -161,6 +161,11 @@ class BatchFetcher:
         self._file = None
         self._epochs_started = 0
 
+    @property
+    def parallel(self) -> bool:
+        """Whether worker threads or processes load the batches."""
+        return self._processes or self._workers > 1
+
     def start_epoch(self) -> None:
         """Call after the data set's on_epoch_begin: later fetches see its current state."""
         self._epochs_started += 1
@@ -211,7 +216,7 @@ class BatchFetcher:
 
     def fetch(self, indices):
         """Yields (index, batch) for `indices`, in order."""
-        if self._workers <= 1 and not self._processes:
+        if not self.parallel:
             for index in indices:
                 yield index, call_getitem(self.dataset, index)
             return

@@ -8,8 +8,9 @@ to the model's dtype and checked (NaN/inf, label ranges) there, while the core c
 Shuffling of memory-mapped arrays is chunk-wise: each epoch the order of the chunks is
 shuffled (seeded from the fit seed and the epoch), consecutive chunks of that order are
 grouped into windows of `shuffle_window` chunks (the first window of an epoch is one chunk,
-so training starts after one read), and the core shuffles the rows within each window. Chunks hold whole batches, so with shuffle=False the batches are exactly those of
-the same array in memory and training is bit-for-bit the same.
+so training starts after one read), and the core shuffles the rows within each window.
+Chunks hold whole batches, so with shuffle=False the batches are exactly those of the same
+array in memory and training is bit-for-bit the same.
 """
 
 from __future__ import annotations

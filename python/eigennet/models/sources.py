@@ -119,6 +119,7 @@ class ArraySource:
                 f"{(None, *x.shape[1:])}"
             )
         self.model, self.what, self.n = model, what, len(x)
+        self.y_what = what[:-1] + "y"  # "x" -> "y", "validation x" -> "validation y"
         self.batch_size, self.shuffle = batch_size, bool(shuffle)
         self.class_weight = class_weight
         self.dtype = np.dtype(model.dtype)
@@ -126,7 +127,7 @@ class ArraySource:
         if not predict:
             if y is None:
                 raise ValueError("fit() and evaluate() need targets y")
-            y = self._array(y, "y")
+            y = self._array(y, self.y_what)
             self._check_targets(y)
             self.y_example = y
         if sample_weight is not None:
@@ -164,21 +165,23 @@ class ArraySource:
 
     def _check_targets(self, y: np.ndarray) -> None:
         out = tuple(self.model.output_shape[1:])
+        what = self.y_what
         if y.ndim == 0:
-            raise ValueError("y must hold one target per sample, got a scalar")
+            raise ValueError(f"{what} must hold one target per sample, got a scalar")
         if y.shape[0] != self.n:
             raise ValueError(
-                f"x and y hold different numbers of samples: {self.n} and {y.shape[0]}"
+                f"{self.what} and {what} hold different numbers of samples: {self.n} and "
+                f"{y.shape[0]}"
             )
         if _sparse(self.model):
             if y.shape[1:] not in (out[:-1], out[:-1] + (1,)):
                 raise ValueError(
-                    "y must hold one integer class label per sample for "
+                    f"{what} must hold one integer class label per sample for "
                     f"sparse_categorical_crossentropy, got shape {y.shape}"
                 )
         elif y.shape[1:] != out and y.shape[1:] + (1,) != out:
             raise ValueError(
-                f"y has shape {y.shape} but the model outputs samples of shape {out}: "
+                f"{what} has shape {y.shape} but the model outputs samples of shape {out}: "
                 f"targets must have shape {(self.n, *out)}"
             )
 
@@ -272,17 +275,18 @@ class ArraySource:
         return rows
 
     def _check_target_values(self, y: np.ndarray, start: int, stop: int) -> None:
-        _check_finite_rows(y, "y", start, stop)
+        _check_finite_rows(y, self.y_what, start, stop)
         if not _sparse(self.model):
             return
         if not np.all(y == np.floor(y)):
-            raise _rows_error("y", start, stop, "holds non-integer class labels")
+            raise _rows_error(self.y_what, start, stop, "holds non-integer class labels")
         classes = self.model.output_shape[-1]
         low, high = y.min(), y.max()
         if low < 0 or high >= classes:
             raise ValueError(
-                f"y holds class labels in [{low:g}, {high:g}] in rows [{start}, {stop}) but "
-                f"the model outputs {classes} classes: labels must be in [0, {classes - 1}]"
+                f"{self.y_what} holds class labels in [{low:g}, {high:g}] in rows [{start}, "
+                f"{stop}) but the model outputs {classes} classes: labels must be in "
+                f"[0, {classes - 1}]"
             )
 
     def close(self) -> None:

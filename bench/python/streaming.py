@@ -70,7 +70,7 @@ def w3_model(keras):
     return model
 
 
-def throughput(rows: int, repeats: int, directory: str) -> dict:
+def throughput(rows: int, repeats: int, directory: str, shuffle: bool = True) -> dict:
     import numpy as np
 
     import eigennet as keras
@@ -87,10 +87,11 @@ def throughput(rows: int, repeats: int, directory: str) -> dict:
         order = [("memory", x, y), ("memmap", xm, ym)]
         for name, xs, ys in order if repeat % 2 == 0 else order[::-1]:
             t0, c0 = time.perf_counter(), time.process_time()
-            model.fit(xs, ys, batch_size=BATCH, epochs=1, verbose=0)
+            model.fit(xs, ys, batch_size=BATCH, epochs=1, shuffle=shuffle, verbose=0)
             wall[name].append(rows / (time.perf_counter() - t0))
             cpu[name].append(rows / (time.process_time() - c0))
-    out = {"rows": rows, "repeats": repeats, "samples_per_s": wall, "samples_per_cpu_s": cpu}
+    out = {"rows": rows, "repeats": repeats, "shuffle": shuffle}
+    out.update(samples_per_s=wall, samples_per_cpu_s=cpu)
     for kind, figures in (("wall", wall), ("cpu", cpu)):
         out[f"ratio_{kind}"] = statistics.median(figures["memmap"]) / statistics.median(
             figures["memory"]
@@ -176,6 +177,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="6000 rows, 0.25 GB")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--no-shuffle", action="store_true", help="throughput with shuffle=False (in place)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this file")
     parser.add_argument("--tmp", default=None, help="directory for the data (default /tmp)")
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
@@ -196,10 +200,10 @@ def main(argv=None) -> None:
     directory = tempfile.mkdtemp(prefix="eigennet-stream-bench-", dir=args.tmp)
     figures = {"threads": args.threads, "load_before": load}
     try:
-        t = throughput(args.rows, args.repeats, os.path.join(directory))
+        t = throughput(args.rows, args.repeats, directory, shuffle=not args.no_shuffle)
         figures["throughput"] = t
         med = {k: statistics.median(v) for k, v in t["samples_per_s"].items()}
-        print(f"\nW3 fit, {args.rows} rows, median of {args.repeats}:")
+        print(f"\nW3 fit, {args.rows} rows, shuffle={t['shuffle']}, median of {args.repeats}:")
         print(f"  in memory : {med['memory']:9.0f} samples/s")
         print(f"  memmap    : {med['memmap']:9.0f} samples/s")
         print(

@@ -221,13 +221,13 @@ class ArraySource:
             for ranges, window_seed in self._plan(epoch, seed):
                 buffer = pool.acquire()
                 try:
-                    rows = self._fill(buffer, ranges)
+                    rows, x = self._fill(buffer, ranges)
                 except BaseException:
                     pool.release(buffer)
                     raise
                 view = {k: None if v is None else v[:rows] for k, v in buffer.items()}
                 yield Piece(
-                    view["x"],
+                    view["x"] if x is None else x,
                     view["y"],
                     view["w"],
                     self.batch_size,
@@ -235,23 +235,34 @@ class ArraySource:
                     self.shuffle,
                     window_seed,
                     ranges[0][0],
-                    lambda b=buffer: pool.release(b),
+                    lambda b=buffer, r=ranges[0], mapped=x is not None: self._done(
+                        pool, b, r, mapped
+                    ),
                 )
 
         # No user code runs in the loader: close() waits for it, so buffers never overlap.
         return Prefetcher(load(), depth=1, on_close=pool.close, join_timeout=None)
 
-    def _fill(self, buffer: dict, ranges) -> int:
+    def _done(self, pool: BufferPool, buffer: dict, rows: tuple, mapped: bool) -> None:
+        pool.release(buffer)
+        if mapped:
+            self._readers[0].release(*rows)
+
+    def _fill(self, buffer: dict, ranges) -> tuple[int, np.ndarray | None]:
+        """Reads the row ranges into `buffer`; returns the rows read and, when x is used in
+        place (one range of a mapping in the model's dtype: no copy), x."""
         x_reader, y_reader, w_reader = self._readers
+        in_place = len(ranges) == 1 and x_reader.in_place
         rows = 0
         for start, stop in ranges:
             part = slice(rows, rows + stop - start)
-            x = buffer["x"][part]
+            x = x_reader.view(start, stop) if in_place else buffer["x"][part]
             for low in range(start, stop, self._read_rows):  # checked while still in cache
                 high = min(low + self._read_rows, stop)
                 block = x[low - start : high - start]
-                x_reader.read(low, high, block)
-                _check_finite_rows(block, self.what, start, stop, low)
+                if not in_place:
+                    x_reader.read(low, high, block)
+                _check_finite_rows(block, self.what, start, stop, low)  # (faults pages in)
             try:
                 self.model._flat_layers()[0][0]._check_input(x, self.what)
             except ValueError as error:
@@ -272,7 +283,7 @@ class ArraySource:
                     weights = self.model._apply_class_weight(self.class_weight, y, sw)
                     w[:, 0] = weights
             rows += stop - start
-        return rows
+        return rows, x if in_place else None
 
     def _check_target_values(self, y: np.ndarray, start: int, stop: int) -> None:
         _check_finite_rows(y, self.y_what, start, stop)

@@ -43,7 +43,9 @@ class RowReader:
     """Copies rows [start, stop) of `array` into (rows, columns) buffers of `dtype`, where
     columns is the product of the array's trailing dimensions (a row-major flattening).
 
-    `strategy` tells how ("pread", "madvise" or "copy"); chosen once per array.
+    `strategy` tells how ("pread", "madvise" or "copy"); chosen once per array. With
+    `in_place`, rows may instead be used where they are mapped (`view`, then `release`),
+    which saves the copy.
     """
 
     def __init__(self, array: np.ndarray, dtype, max_rows: int):
@@ -55,25 +57,28 @@ class RowReader:
         self._staging = None
         self._mmap = None
         self.strategy = "copy"
+        self.in_place = False
         root = mapped_root(array)
         if root is None:
             return
         owner, mm = root
         shared = getattr(owner, "mode", None) in ("r", "r+", "w+")
+        if not shared:
+            return
+        self._mmap = mm
+        self._map_address = np.frombuffer(mm, dtype=np.uint8).ctypes.data if len(mm) else 0
+        self.strategy = "madvise"
         filename = getattr(owner, "filename", None)
-        if shared and filename and array.flags.c_contiguous and array.size:
+        if filename and array.flags.c_contiguous and array.size:
             # The file offset of this view: the owner starts at its `offset` in the file.
             self._file_offset = int(owner.offset) + (array.ctypes.data - owner.ctypes.data)
             self._row_bytes = array.itemsize * self.columns
             if self._open(filename, array):
                 self.strategy = "pread"
-                if array.dtype != self.dtype:  # read raw, then convert
+                # Rows already in the model's dtype may also be used in place (`view`).
+                self.in_place = array.dtype == self.dtype
+                if not self.in_place:  # read raw, then convert
                     self._staging = np.empty(max_rows * self.columns, dtype=array.dtype)
-                return
-        if shared:
-            self.strategy = "madvise"
-            self._mmap = mm
-            self._map_address = np.frombuffer(mm, dtype=np.uint8).ctypes.data if len(mm) else 0
 
     def _open(self, filename, array) -> bool:
         """Opens the mapped file for reading; False when it no longer holds the mapped data
@@ -121,6 +126,16 @@ class RowReader:
         np.copyto(out.reshape((rows, *self.row_shape)), source, casting="unsafe")
         if self.strategy == "madvise":
             self._release(source)
+
+    def view(self, start: int, stop: int) -> np.ndarray:
+        """Rows [start, stop) in place: a (rows, columns) view of the mapping (`in_place`
+        readers only). Reading it faults the pages in; `release` drops them again."""
+        return self.array[start:stop].reshape(stop - start, self.columns)
+
+    def release(self, start: int, stop: int) -> None:
+        """Drops the mapped pages of rows [start, stop) from the resident set."""
+        if self._mmap is not None:
+            self._release(self.array[start:stop])
 
     def _release(self, source: np.ndarray) -> None:
         """Drops the mapped pages [source's first byte, last byte) from the resident set."""

@@ -150,12 +150,12 @@ def _validation_source(model, validation_data, batch_size, steps):
     return make_source(model, vx, vy, vsw, batch_size=batch_size, steps=steps, what="validation x")
 
 
-def _evaluate_source(model, trainer, source, on_batch=None) -> dict:
+def _evaluate_source(model, trainer, source, on_batch=None, what="validation") -> dict:
     if not source.has_data():
+        steps = "validation_steps" if what == "validation" else "steps"
         raise ValueError(
-            "The validation generator ran out of data: pass validation_steps and a generator "
-            "that yields at least validation_steps batches per epoch (an endless one), or "
-            "a PyDataset"
+            f"The {what} generator ran out of data: pass {steps} and a generator that yields "
+            f"at least {steps} batches per evaluation (an endless one), or a PyDataset"
         )
     trainer.reset_metrics()
     _run_pass(trainer, source, learn=False, on_batch=on_batch)
@@ -329,7 +329,7 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
                 return False
 
         cb_list.on_test_begin()
-        logs = _evaluate_source(model, trainer, source, on_batch)
+        logs = _evaluate_source(model, trainer, source, on_batch, what="evaluation")
         cb_list.on_test_end(logs)
     finally:
         source.close()

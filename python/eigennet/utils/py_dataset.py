@@ -233,7 +233,9 @@ class BatchFetcher:
                 except BrokenProcessPool as error:
                     raise RuntimeError(
                         f"a PyDataset worker process died while loading batch {index} "
-                        "(killed, out of memory, or crashed in native code)"
+                        "(killed, out of memory, crashed in native code, or could not load "
+                        "the data set: with spawned workers its class must be importable "
+                        "from a module, not defined in an interactive session)"
                     ) from error
                 except Exception as error:
                     error.add_note(f"(raised by {type(self.dataset).__name__}[{index}])")
@@ -248,7 +250,8 @@ class BatchFetcher:
     def close(self) -> None:
         with self._lock:
             if self._executor is not None:
-                self._executor.shutdown(wait=not self._processes, cancel_futures=True)
+                # Not waiting: a __getitem__ that never returns must not hang fit().
+                self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
         if self._file is not None:
             for path in (self._file, self._file + ".tmp"):

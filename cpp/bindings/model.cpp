@@ -6,6 +6,7 @@
 #include "eigennet/layers/activation.hpp"
 #include "eigennet/layers/dense.hpp"
 #include "eigennet/layers/dropout.hpp"
+#include "eigennet/layers/normalization.hpp"
 #include "eigennet/trainer.hpp"
 
 namespace eigennet::bindings {
@@ -123,6 +124,16 @@ void bind_typed(py::module_& m) {
 
   py::class_<Dropout<T>, Layer<T>, std::shared_ptr<Dropout<T>>>(m, ("Dropout" + sfx).c_str())
       .def(py::init<double, uint64_t>(), py::arg("rate"), py::arg("seed"));
+
+  py::class_<BatchNormalization<T>, Layer<T>, std::shared_ptr<BatchNormalization<T>>>(
+      m, ("BatchNormalization" + sfx).c_str())
+      .def(py::init<double, double, bool, bool>(), py::arg("momentum"), py::arg("epsilon"),
+           py::arg("center"), py::arg("scale"));
+
+  py::class_<LayerNormalization<T>, Layer<T>, std::shared_ptr<LayerNormalization<T>>>(
+      m, ("LayerNormalization" + sfx).c_str())
+      .def(py::init<double, double, bool, bool>(), py::arg("epsilon"), py::arg("center"),
+           py::arg("scale"), py::arg("rms_scaling"));
 
   py::class_<Network<T>, std::shared_ptr<Network<T>>>(m, ("Network" + sfx).c_str())
       .def(py::init<std::vector<std::shared_ptr<Layer<T>>>>())

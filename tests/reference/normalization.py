@@ -85,9 +85,9 @@ def layer_norm_backward(x, dy, gamma, epsilon, rms_scaling=False):
     else:
         normalized = centered * std_inv
         dvar = (dn * centered).sum(axis=-1, keepdims=True) * -0.5 * std_inv**3
-        dmean = -(dn * std_inv).sum(axis=-1, keepdims=True) + dvar * (
-            -2 * centered
-        ).mean(axis=-1, keepdims=True)
+        dmean = -(dn * std_inv).sum(axis=-1, keepdims=True) + dvar * (-2 * centered).mean(
+            axis=-1, keepdims=True
+        )
         dx = dn * std_inv + dvar * 2 * centered / c + dmean / c
     dgamma = _channels(dy * normalized).sum(axis=0)
     return dx, dgamma, dbeta

@@ -120,6 +120,32 @@ def test_single_position_batch_gives_beta():
     np.testing.assert_array_equal(layer(np.array([[3.0, -2.0]]), training=True), [[1.0, 1.0]])
 
 
+@pytest.mark.parametrize("shape", [(10001, 3), (70, 1500)], ids=["many-rows", "wide"])
+def test_chunked_reductions_match_reference(shape, float64):
+    """Shapes that split the reductions into several row chunks and column blocks."""
+    rng = np.random.default_rng(17)
+    x, y = rng.normal(size=shape) * 4 + 100, rng.normal(size=shape)
+    for norm in (keras.layers.BatchNormalization(), keras.layers.LayerNormalization()):
+        model = keras.Sequential([keras.Input(shape=shape[1:]), norm])
+        model.compile(optimizer="sgd", loss="mse")
+        model.build()
+        w = random_affine(norm, rng)
+        _, (dgamma, dbeta) = model._compute_gradients(x, y)
+        if isinstance(norm, keras.layers.BatchNormalization):
+            args = (w["gamma"], w["beta"], w["moving_mean"], w["moving_variance"], 0.99, 1e-3)
+            out, mean, var = ref.batch_norm_forward(x, *args, True)
+            np.testing.assert_allclose(norm.moving_mean.numpy(), mean, rtol=1e-12)
+            np.testing.assert_allclose(norm.moving_variance.numpy(), var, rtol=1e-12)
+            grads = ref.batch_norm_backward(x, 2 * (out - y) / y.size, w["gamma"], None, None,
+                                            1e-3, True)  # fmt: skip
+        else:
+            out = ref.layer_norm_forward(x, w["gamma"], w["beta"], 1e-3)
+            grads = ref.layer_norm_backward(x, 2 * (out - y) / y.size, w["gamma"], 1e-3)
+        np.testing.assert_allclose(dgamma, grads[1], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(dbeta, grads[2], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(model(x, training=True), out, rtol=1e-10, atol=1e-12)
+
+
 # -- moving statistics ----------------------------------------------------------------------
 
 

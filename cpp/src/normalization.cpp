@@ -12,38 +12,104 @@ namespace eigennet {
 
 namespace {
 
-// Column sums are taken over fixed tiles (kChunkRows rows x kChunkCols columns), each summed
-// in row order, then the row chunks are added in order: the result does not depend on the
-// thread count. Double accumulators keep float sums over many rows accurate.
-constexpr Index kChunkRows = 256;
-constexpr Index kChunkCols = 1024;
+// Reductions over rows run on fixed tiles (a chunk of rows x a block of columns) whose size
+// depends only on the number of columns; the chunks' partial results are then combined in
+// chunk order. So results do not depend on the thread count, and a tile (~128 KB of floats)
+// stays in cache when it is read twice. Accumulators are double: float sums over many rows
+// stay accurate.
+constexpr Index kTileElements = Index{1} << 15;
+constexpr Index kBlockCols = 1024;
+
+struct Tiling {
+  Index rows, cols, chunk_rows, chunks, col_blocks;
+  Tiling(Index rows_, Index cols_) : rows(rows_), cols(cols_) {
+    chunk_rows = std::clamp<Index>(kTileElements / std::min(cols, kBlockCols), 16, 4096);
+    chunks = std::max<Index>(1, (rows + chunk_rows - 1) / chunk_rows);
+    col_blocks = (cols + kBlockCols - 1) / kBlockCols;
+  }
+  // fn(chunk, first_row, row_count, c0, c1) on every tile, in parallel when large.
+  template <class Fn>
+  void run(Fn&& fn) const {
+    const Index tiles = chunks * col_blocks;
+#pragma omp parallel for schedule(static) if (tiles > 1 && parallel_for_worth(rows * cols))
+    for (Index t = 0; t < tiles; ++t) {
+      const Index chunk = t / col_blocks, c0 = (t % col_blocks) * kBlockCols;
+      const Index first = chunk * chunk_rows;
+      fn(chunk, first, std::min(chunk_rows, rows - first), c0, std::min(cols, c0 + kBlockCols));
+    }
+  }
+};
 
 // out[k * cols + c] (k < per_column) = the sums that add_rows(first, count, c0, c1, acc)
 // accumulates into acc[k * cols + c] for rows [first, first + count) and columns [c0, c1).
 template <class Fn>
 void column_sums(Index rows, Index cols, int per_column, Workspace<double>& partial,
                  AlignedVector<double>& out, Fn&& add_rows) {
+  const Tiling tiling(rows, cols);
   const Index width = per_column * cols;
-  const Index chunks = std::max<Index>(1, (rows + kChunkRows - 1) / kChunkRows);
-  const Index col_blocks = (cols + kChunkCols - 1) / kChunkCols;
-  double* acc = chunks == 1 ? out.data() : partial.view(chunks, width).data();
-  const Index tiles = chunks * col_blocks;
-#pragma omp parallel for schedule(static) if (tiles > 1 && parallel_for_worth(rows * cols))
-  for (Index t = 0; t < tiles; ++t) {
-    const Index chunk = t / col_blocks, c0 = (t % col_blocks) * kChunkCols;
-    const Index c1 = std::min(cols, c0 + kChunkCols), first = chunk * kChunkRows;
+  double* acc = tiling.chunks == 1 ? out.data() : partial.view(tiling.chunks, width).data();
+  tiling.run([&](Index chunk, Index first, Index count, Index c0, Index c1) {
     double* a = acc + chunk * width;
     for (int k = 0; k < per_column; ++k) std::fill(a + k * cols + c0, a + k * cols + c1, 0.0);
-    add_rows(first, std::min(kChunkRows, rows - first), c0, c1, a);
-  }
-  if (chunks == 1) return;
+    add_rows(first, count, c0, c1, a);
+  });
+  if (tiling.chunks == 1) return;
   std::copy_n(acc, width, out.data());
-  for (Index chunk = 1; chunk < chunks; ++chunk) {
+  for (Index chunk = 1; chunk < tiling.chunks; ++chunk) {
     const double* a = acc + chunk * width;
     double* o = out.data();
 #pragma omp simd
     for (Index j = 0; j < width; ++j) o[j] += a[j];
   }
+}
+
+// Per column of the (rows, cols) matrix x: mean and biased variance, in out[0, cols) and
+// out[cols, 2 cols). Each tile takes its mean and then the squared deviations from it while
+// it is in cache (one read from memory, no cancellation); the chunks are merged in order
+// with Chan et al.'s pairwise update.
+template <class T>
+void column_moments(const T* x, Index rows, Index cols, Workspace<double>& partial,
+                    AlignedVector<double>& out) {
+  const Tiling tiling(rows, cols);
+  const Index width = 2 * cols;
+  double* acc = tiling.chunks == 1 ? out.data() : partial.view(tiling.chunks, width).data();
+  tiling.run([&](Index chunk, Index first, Index count, Index c0, Index c1) {
+    double *mean = acc + chunk * width, *m2 = mean + cols;
+    std::fill(mean + c0, mean + c1, 0.0);
+    std::fill(m2 + c0, m2 + c1, 0.0);
+    for (Index r = first; r < first + count; ++r) {
+      const T* row = x + r * cols;
+#pragma omp simd
+      for (Index c = c0; c < c1; ++c) mean[c] += double(row[c]);
+    }
+    for (Index c = c0; c < c1; ++c) mean[c] /= double(count);
+    for (Index r = first; r < first + count; ++r) {
+      const T* row = x + r * cols;
+#pragma omp simd
+      for (Index c = c0; c < c1; ++c) {
+        const double d = double(row[c]) - mean[c];
+        m2[c] += d * d;
+      }
+    }
+  });
+  double *mean = out.data(), *var = mean + cols;
+  if (tiling.chunks > 1) {
+    std::copy_n(acc, width, out.data());
+    double n = double(tiling.chunk_rows);
+    for (Index chunk = 1; chunk < tiling.chunks; ++chunk) {
+      const double *mean_b = acc + chunk * width, *m2_b = mean_b + cols;
+      const double n_b = double(std::min(tiling.chunk_rows, rows - chunk * tiling.chunk_rows));
+      const double total = n + n_b, w_b = n_b / total, w_ab = n * n_b / total;
+#pragma omp simd
+      for (Index c = 0; c < cols; ++c) {
+        const double delta = mean_b[c] - mean[c];
+        mean[c] += delta * w_b;
+        var[c] += m2_b[c] + delta * delta * w_ab;
+      }
+      n = total;
+    }
+  }
+  for (Index c = 0; c < cols; ++c) var[c] /= double(rows);
 }
 
 void check_epsilon(double epsilon, const char* layer) {
@@ -112,32 +178,14 @@ void BatchNormalization<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool tr
   T* moving_mean = this->params() + this->weights()[moving_mean_].offset;
   T* moving_var = this->params() + this->weights()[moving_variance_].offset;
   if (batch_statistics_) {
-    // Two passes (mean, then mean squared deviation): Keras's torch backend takes
-    // E[x^2] - E[x]^2, the same biased variance with more cancellation.
-    double* s = sums_.data();
-    column_sums(R, C, 1, partial_, sums_, [&](Index r0, Index n, Index c0, Index c1, double* a) {
-      for (Index r = r0; r < r0 + n; ++r) {
-        const T* row = in + r * C;
-#pragma omp simd
-        for (Index c = c0; c < c1; ++c) a[c] += double(row[c]);
-      }
-    });
-    double* centre = s + C;  // the batch mean in double for the second pass
-    for (Index c = 0; c < C; ++c) centre[c] = s[c] / double(R);
-    column_sums(R, C, 1, partial_, sums_, [&](Index r0, Index n, Index c0, Index c1, double* a) {
-      for (Index r = r0; r < r0 + n; ++r) {
-        const T* row = in + r * C;
-#pragma omp simd
-        for (Index c = c0; c < c1; ++c) {
-          const double d = double(row[c]) - centre[c];
-          a[c] += d * d;
-        }
-      }
-    });
+    // The mean and biased variance, computed without cancellation (Keras's torch backend
+    // takes E[x^2] - E[x]^2: the same quantity, rounded less well).
+    column_moments(in, R, C, partial_, sums_);
+    const double *batch_mean = sums_.data(), *batch_var = batch_mean + C;
     const T keep = T(momentum_), take = T(1.0 - momentum_);
     for (Index c = 0; c < C; ++c) {
-      const T var = T(s[c] / double(R));
-      mean[c] = T(centre[c]);
+      const T var = T(batch_var[c]);
+      mean[c] = T(batch_mean[c]);
       inv[c] = T(1) / std::sqrt(var + eps);
       moving_mean[c] = moving_mean[c] * keep + mean[c] * take;
       moving_var[c] = moving_var[c] * keep + var * take;

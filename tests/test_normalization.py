@@ -65,9 +65,15 @@ def test_batch_norm_forward_matches_reference(shape, center, scale, dtype, train
         w = random_affine(layer, rng)
         got = layer(x, training=training)
     expected, new_mean, new_var = ref.batch_norm_forward(
-        x.astype(np.float64), w.get("gamma"), w.get("beta"), w["moving_mean"],
-        w["moving_variance"], 0.9, 1e-3, training,
-    )  # fmt: skip
+        x.astype(np.float64),
+        w.get("gamma"),
+        w.get("beta"),
+        w["moving_mean"],
+        w["moving_variance"],
+        0.9,
+        1e-3,
+        training,
+    )
     assert got.dtype == dtype and got.shape == shape
     np.testing.assert_allclose(got, expected, **tol(dtype))
     np.testing.assert_allclose(layer.moving_mean.numpy(), new_mean, **tol(dtype))
@@ -136,8 +142,9 @@ def test_chunked_reductions_match_reference(shape, float64):
             out, mean, var = ref.batch_norm_forward(x, *args, True)
             np.testing.assert_allclose(norm.moving_mean.numpy(), mean, rtol=1e-12)
             np.testing.assert_allclose(norm.moving_variance.numpy(), var, rtol=1e-12)
-            grads = ref.batch_norm_backward(x, 2 * (out - y) / y.size, w["gamma"], None, None,
-                                            1e-3, True)  # fmt: skip
+            grads = ref.batch_norm_backward(
+                x, 2 * (out - y) / y.size, w["gamma"], None, None, 1e-3, True
+            )
         else:
             out = ref.layer_norm_forward(x, w["gamma"], w["beta"], 1e-3)
             grads = ref.layer_norm_backward(x, 2 * (out - y) / y.size, w["gamma"], 1e-3)
@@ -233,9 +240,15 @@ def ref_dense_grads(inputs, d_out):
 def bn_reference(w, training, momentum=0.99, eps=1e-3):
     def forward(h):
         return ref.batch_norm_forward(
-            h, w.get("gamma"), w.get("beta"), w["moving_mean"], w["moving_variance"],
-            momentum, eps, training,
-        )[0]  # fmt: skip
+            h,
+            w.get("gamma"),
+            w.get("beta"),
+            w["moving_mean"],
+            w["moving_variance"],
+            momentum,
+            eps,
+            training,
+        )[0]
 
     def backward(h, dn):
         return ref.batch_norm_backward(

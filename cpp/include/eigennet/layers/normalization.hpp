@@ -33,9 +33,11 @@ class BatchNormalization : public Layer<T> {
   bool batch_statistics_ = false;  // whether the last forward used the batch's statistics
   // Per channel, from the last forward: the mean used and 1 / sqrt(variance + epsilon).
   AlignedVector<T> mean_, inv_std_;
-  AlignedVector<T> scale_shift_;  // per channel: output scale, then output shift (or grads)
-  Workspace<double> partial_;     // per chunk of rows: column sums
-  AlignedVector<double> sums_;    // the reduced column sums
+  // Per-channel coefficients of the current pass: forward scale and shift, or the three
+  // factors of dx in backward.
+  AlignedVector<T> scale_shift_;
+  Workspace<double> partial_;   // per chunk of rows: partial column sums or moments
+  AlignedVector<double> sums_;  // the combined column sums or moments (2 per channel)
 };
 
 // Weights: gamma (scale or rms_scaling), beta (center, not with rms_scaling). Each position

@@ -312,3 +312,16 @@ def test_flipped_bytes_inside_the_archive(saved):
     data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
     saved.write_bytes(bytes(data))
     _expect_error(saved, "")
+
+
+def test_non_finite_weights(saved):
+    _replace_weights(saved, lambda a: a["layers/dense/vars/0"].__setitem__((0, 0), np.nan))
+    _expect_error(saved, "'layers/dense/vars/0' holds NaN or inf")
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    (tmp_path / "dir.keras").mkdir()
+    (tmp_path / "dir.weights.npz").mkdir()
+    _expect_error(tmp_path / "dir.keras", "folder")
+    with pytest.raises(ValueError, match="dir.weights.npz"):
+        _model().load_weights(tmp_path / "dir.weights.npz")

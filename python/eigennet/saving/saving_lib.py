@@ -159,7 +159,7 @@ def _model_from_config(config, custom_objects, compile: bool, source: str):
             model.compile_from_config(compile_config, build_optimizer=False)
     except LoadError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError, MemoryError, OverflowError) as e:
         raise LoadError(f"{source}: config.json cannot be loaded: {e}") from None
     return model
 
@@ -217,6 +217,8 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
             fileobj = open(path, "rb")
         except FileNotFoundError:
             raise LoadError(f"{path}: no such file") from None
+        except OSError as e:
+            raise LoadError(f"{path}: cannot be read ({e})") from None
         with fileobj:
             store = ArrayStore.from_npz(fileobj, path)
             try:

@@ -196,8 +196,13 @@ def deserialize_keras_object(config, kind: str | None = None, custom_objects=Non
             )
     if not isinstance(inner, dict):
         raise ValueError(f"The config of {class_name!r} must be a dict, got {_short(inner)}")
+    from eigennet.models import Model
+
     try:
-        obj = cls.from_config(inner)
+        if isinstance(cls, type) and issubclass(cls, Model):
+            obj = cls.from_config(inner, custom_objects=custom_objects)
+        else:
+            obj = cls.from_config(inner)
     except TypeError as e:  # unexpected or missing constructor arguments
         raise ValueError(f"Invalid config for {class_name!r}: {e}") from None
     build_config = config.get("build_config")

@@ -106,8 +106,11 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
         for i, var in enumerate(_keras_ordered(layer)):
             key = f"{path}/vars/{i}"
             expected.add(key)
+            value = store.get(key, var.shape)
+            if not np.all(np.isfinite(value)):
+                raise LoadError(f"{store.source}: the entry {key!r} holds NaN or inf")
             variables.append(var)
-            values.append(store.get(key, var.shape))
+            values.append(value)
         for name, current in layer._extra_state().items():
             key = f"{path}/{name}"
             expected.add(key)

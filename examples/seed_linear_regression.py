@@ -8,14 +8,14 @@ input_data = np.array([[1, 2], [2, 3], [3, 4], [4, 5]])
 target_data = np.array([2, 3, 4, 5])
 
 # 定义模型
-model = keras.Sequential([
-    keras.layers.Dense(units=1, input_shape=(2,))
-])
+model = keras.Sequential([keras.layers.Dense(units=1, input_shape=(2,))])
 
 # 编译模型
-model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-              loss='mean_squared_error',
-              metrics=['mean_absolute_error'])
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate),
+    loss="mean_squared_error",
+    metrics=["mean_absolute_error"],
+)
 
 # 训练模型
 model.fit(input_data, target_data, epochs=num_iterations)

@@ -7,11 +7,13 @@ normalized_data = (data - np.mean(data, axis=0)) / np.std(data, axis=0)
 import eigennet as keras
 
 # 构建一个多层感知机（MLP）模型
-model = keras.Sequential([
-    keras.layers.Dense(10, activation='relu', input_shape=(2,)),
-    keras.layers.Dense(5, activation='relu'),
-    keras.layers.Dense(1, activation='sigmoid')
-])
+model = keras.Sequential(
+    [
+        keras.layers.Dense(10, activation="relu", input_shape=(2,)),
+        keras.layers.Dense(5, activation="relu"),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ]
+)
 
 # 选择交叉熵损失（Cross-Entropy Loss）作为损失函数
 loss_function = keras.losses.binary_crossentropy
@@ -20,7 +22,7 @@ loss_function = keras.losses.binary_crossentropy
 optimizer = keras.optimizers.Adam(learning_rate=0.001)
 
 # The article never shows this call; it is what its sections 4.3-4.6 imply.
-model.compile(optimizer=optimizer, loss=loss_function, metrics=['accuracy'])
+model.compile(optimizer=optimizer, loss=loss_function, metrics=["accuracy"])
 
 # 训练模型
 X_train = np.array([[1, 2], [3, 4], [5, 6]])
@@ -33,4 +35,4 @@ X_test = np.array([[1, 2], [3, 4], [5, 6]])
 y_test = np.array([[0], [1], [1]])
 
 accuracy = model.evaluate(X_test, y_test, verbose=0)[1]
-print('Accuracy:', accuracy)
+print("Accuracy:", accuracy)

@@ -8,15 +8,17 @@ input_data = np.array([[1, 2, 3, 4]])
 target_data = np.array([1])
 
 # 定义模型
-model = keras.Sequential([
-    keras.layers.Dense(2, activation='sigmoid', input_shape=(4,)),
-    keras.layers.Dense(1, activation='sigmoid')
-])
+model = keras.Sequential(
+    [
+        keras.layers.Dense(2, activation="sigmoid", input_shape=(4,)),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ]
+)
 
 # 编译模型
-model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-              loss='binary_crossentropy',
-              metrics=['accuracy'])
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=["accuracy"]
+)
 
 # 训练模型
 model.fit(input_data, target_data, epochs=num_iterations)

@@ -98,3 +98,13 @@ def test_digits(tmp_path):
     match = re.search(rf"^test accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
     assert match, out[-2000:]
     assert float(match.group(1)) >= 0.95
+
+
+def test_gan_learns_the_ring_and_saves_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = run_example("gan.py", "--steps", "1500", "--out", "ring.png", cwd=tmp_path)
+    pattern = rf"^modes covered: (\d) of 8; samples near a mode: ({FLOAT})$"
+    match = re.search(pattern, out, flags=re.MULTILINE)
+    assert match, out[-2000:]
+    assert int(match.group(1)) >= 6 and float(match.group(2)) >= 0.4
+    assert (tmp_path / "ring.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

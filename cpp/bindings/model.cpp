@@ -231,6 +231,32 @@ void bind_typed(py::module_& m) {
              py::gil_scoped_release release;
              return t.test_on_batch(data);
            })
+      .def(
+          "run_chunk",
+          [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,
+             Index batch_size, bool shuffle, uint64_t seed, Index first_batch, bool learn,
+             const BatchCallback& on_batch) {
+            auto data = dataset(x, y, sw);
+            py::gil_scoped_release release;
+            return t.run_chunk(data, batch_size, shuffle, seed, first_batch, learn, on_batch);
+          },
+          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+          py::arg("shuffle"), py::arg("seed"), py::arg("first_batch"), py::arg("learn"),
+          py::arg("on_batch") = nullptr)
+      .def("reset_metrics", &Trainer<T>::reset_metrics)
+      .def("logs", &Trainer<T>::logs)
+      // hook(grads): called with a NumPy view of the flat gradient buffer at every training
+      // step, before the optimizer step; it may modify it in place. None removes it.
+      .def("set_gradient_hook",
+           [](py::object self, py::object hook) {
+             auto& t = self.cast<Trainer<T>&>();
+             if (hook.is_none()) return t.set_gradient_hook(nullptr);
+             py::handle owner = self;  // the view's base: the trainer outlives every step
+             t.set_gradient_hook([hook, owner](T* grads, Index size) {
+               py::gil_scoped_acquire gil;
+               hook(Array<T>({static_cast<py::ssize_t>(size)}, {sizeof(T)}, grads, owner));
+             });
+           })
       .def_property("trainable", &Trainer<T>::trainable, &Trainer<T>::set_trainable)
       // (loss, gradients of the trainable weights concatenated in weights order)
       .def("compute_gradients", [](Trainer<T>& t, const Array<T>& x, const Array<T>& y) {

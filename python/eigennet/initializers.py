@@ -247,6 +247,7 @@ _BY_NAME = {
     "lecun_uniform": LecunUniform,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_NAME.values()}
+_ALIASES = {"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros}  # Keras's
 
 
 def serialize(initializer: Initializer | None) -> dict | None:
@@ -274,7 +275,7 @@ def get(identifier):
     """Returns an initializer from a name ("glorot_uniform", "GlorotUniform"), a config dict,
     an Initializer or any callable `(shape, dtype) -> array`."""
     if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier)
+        cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier) or _ALIASES.get(identifier)
         if cls is None:
             valid = ", ".join(sorted(_BY_NAME))
             raise ValueError(f"Unknown initializer {identifier!r}. Valid initializers: {valid}")

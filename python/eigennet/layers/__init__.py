@@ -3,7 +3,20 @@
 from eigennet.layers.activation import Activation
 from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
+from eigennet.layers.embedding import Embedding
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.layer import Layer, Variable
+from eigennet.layers.reshaping import Flatten, Reshape
 
-__all__ = ["Activation", "Dense", "Dropout", "Input", "InputLayer", "Layer", "Variable"]
+__all__ = [
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "Reshape",
+    "Variable",
+]

@@ -212,6 +212,9 @@ class Layer:
     def _initialize(self) -> None:
         """Fills the freshly built weights (zeros in the core) from the initializers."""
 
+    def _check_input(self, x, what: str) -> None:
+        """Checks a model's input array when this layer comes first (e.g. index ranges)."""
+
     def compute_output_shape(self, input_shape) -> tuple:
         if not self.built:
             self.build(input_shape)

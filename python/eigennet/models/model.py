@@ -158,6 +158,7 @@ class Model:
                 f"Model {self.name!r} expects inputs of shape {self.input_shape}, got "
                 f"{(None, *x_arr.shape[1:])}"
             )
+        self._flat_layers()[0][0]._check_input(x_arr, what)
         if y is None:
             return x_arr, None, None
         sparse = (

@@ -298,6 +298,28 @@ def test_frozen_layer_and_optimizer_built_for_more_weights(tmp_path):
     _assert_same_weights(model, loaded)
 
 
+def test_embedding_and_reshaping_model_round_trips(tmp_path):
+    x = np.random.default_rng(0).integers(0, 10, size=(24, 6))
+    y = np.random.default_rng(1).normal(size=(24, 1)).astype("float32")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(6,)),
+            keras.layers.Embedding(10, 4, embeddings_regularizer="l2"),
+            keras.layers.Reshape((3, 8)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.get_config() == model.get_config()
+    for m in (model, loaded):
+        m.fit(x, y, epochs=2, shuffle=False, verbose=0)
+    _assert_same_weights(model, loaded)
+
+
 def test_float64_model_round_trips(tmp_path):
     model = _mlp(dtype="float64")
     model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5), loss="mse")
@@ -409,6 +431,9 @@ LAYERS = [
     ),
     keras.layers.Activation("leaky_relu"),
     keras.layers.Dropout(0.5, seed=3),
+    keras.layers.Embedding(7, 3, embeddings_regularizer=keras.regularizers.L2(0.1)),
+    keras.layers.Reshape((2, -1)),
+    keras.layers.Flatten(),
 ]
 
 

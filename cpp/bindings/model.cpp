@@ -123,7 +123,8 @@ void bind_typed(py::module_& m) {
       }));
 
   py::class_<Dropout<T>, Layer<T>, std::shared_ptr<Dropout<T>>>(m, ("Dropout" + sfx).c_str())
-      .def(py::init<double, uint64_t>(), py::arg("rate"), py::arg("seed"));
+      .def(py::init<double, uint64_t>(), py::arg("rate"), py::arg("seed"))
+      .def_property("rng_state", &Dropout<T>::rng_state, &Dropout<T>::set_rng_state);
 
   py::class_<BatchNormalization<T>, Layer<T>, std::shared_ptr<BatchNormalization<T>>>(
       m, ("BatchNormalization" + sfx).c_str())

@@ -91,7 +91,11 @@ class Metric:
         return self.result()
 
     def get_config(self) -> dict:
-        return {"name": self.name}
+        return {"name": self.name, "dtype": self.dtype or "float32"}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
 
 
 class MeanMetricWrapper(Metric):
@@ -128,6 +132,9 @@ class BinaryAccuracy(MeanMetricWrapper):
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name, dtype, threshold=threshold)
         self.threshold = self._threshold = threshold
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
 
 
 class CategoricalAccuracy(MeanMetricWrapper):
@@ -178,6 +185,9 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
         self.k = self._threshold = int(k)
 
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
+
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the integer label is among the `k` (default 5) highest scores."""
@@ -188,6 +198,9 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
         super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k)
         self.k = self._threshold = int(k)
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
 
 
 class RootMeanSquaredError(MeanMetricWrapper):
@@ -238,7 +251,8 @@ class _ConfusionMetric(Metric):
         return self._tp / (self._tp + other) if self._tp + other > 0 else 0.0
 
     def get_config(self):
-        return {"name": self.name, "thresholds": self.thresholds}
+        config = {**super().get_config(), "thresholds": self.thresholds}
+        return {**config, "top_k": None, "class_id": None}
 
 
 class Precision(_ConfusionMetric):

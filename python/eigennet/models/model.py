@@ -38,6 +38,9 @@ class Model:
         self.stop_training = False
         self.history = None
         self._in_fit = False
+        self._compile_options: dict = {}
+        # Set by BackupAndRestore in on_train_begin: the epoch fit resumes at (Keras's name).
+        self._initial_epoch = None
 
     @property
     def trainable(self) -> bool:
@@ -128,6 +131,11 @@ class Model:
                 metrics_module.resolve(m, (1, 1), (1, 1))
         self._metrics = None
         self._trainer = None
+        self._compile_options = {
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile,
+        }
         self.compiled = True
 
     @property
@@ -289,6 +297,9 @@ class Model:
         self._in_fit = True
         try:
             cb_list.on_train_begin()
+            # BackupAndRestore may have restored a later epoch (used once, unlike Keras,
+            # where it stays set for every later fit).
+            initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
             python_epochs = val is not None or any(
                 not isinstance(cb, callbacks_module.History) for cb in cbs
             )
@@ -464,6 +475,91 @@ class Model:
             grads.append(flat[offset : offset + size].reshape(var.shape))
             offset += size
         return float(loss), grads
+
+    # -- saving (the work is in eigennet.saving) ----------------------------------------
+    def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+        """Saves the model as one `.keras` zip: config.json (architecture and compile
+        config), metadata.json and model.weights.npz (weights, optimizer state, random
+        state). Written to a temporary file then renamed: a crash never leaves a broken
+        file. Load it with `eigennet.models.load_model`."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
+        """Saves the weights, the optimizer state and the layers' random state to a
+        `.weights.npz` file (Keras writes `.weights.h5`; eigennet has no HDF5 dependency)."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
+        """Loads weights saved by `save_weights` (`.weights.npz`) or `save` (`.keras`); also
+        Keras's `.weights.h5` when h5py is installed. The optimizer state is restored too
+        when the model is compiled. All or nothing: a mismatch raises before any change."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's serialized config (Keras form) as a JSON string; `kwargs` go to
+        `json.dumps`. `eigennet.models.model_from_json` rebuilds the model (no weights)."""
+        import json
+
+        from eigennet.saving.serialization_lib import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
+    def get_build_config(self) -> dict | None:
+        return {"input_shape": list(self.input_shape)} if self.built else None
+
+    def build_from_config(self, config: dict) -> None:
+        self.build(tuple(config["input_shape"]))
+
+    def get_compile_config(self) -> dict | None:
+        """What `compile` was given, in Keras's serialized form (None if not compiled)."""
+        if not self.compiled:
+            return None
+        from eigennet.saving.serialization_lib import serialize_keras_object
+
+        return {
+            "optimizer": serialize_keras_object(self.optimizer),
+            "loss": serialize_keras_object(self.loss),
+            "loss_weights": None,
+            "metrics": serialize_keras_object(self._metric_ids) if self._metric_ids else None,
+            "weighted_metrics": None,
+            **self._compile_options,
+        }
+
+    def compile_from_config(self, config: dict, build_optimizer: bool = True) -> None:
+        """Compiles as `get_compile_config()` describes. As Keras, the optimizer is then
+        built for the trainable weights (when the model is built)."""
+        from eigennet.saving.serialization_lib import deserialize_keras_object
+
+        known = (
+            "optimizer",
+            "loss",
+            "loss_weights",
+            "metrics",
+            "weighted_metrics",
+            "run_eagerly",
+            "steps_per_execution",
+            "jit_compile",
+        )
+        if not isinstance(config, dict):
+            raise ValueError(f"A compile config must be a dict, got {type(config).__name__}")
+        unknown = sorted(set(config) - set(known))
+        if unknown:
+            raise ValueError(f"Unknown compile config key(s): {', '.join(unknown)}")
+        args = dict(config)
+        args["optimizer"] = deserialize_keras_object(config.get("optimizer"), "optimizers")
+        args["loss"] = deserialize_keras_object(config.get("loss"), "losses")
+        args["metrics"] = deserialize_keras_object(config.get("metrics"), "metrics")
+        if args["optimizer"] is None:
+            args.pop("optimizer")
+        self.compile(**args)
+        if build_optimizer and self.built and self.trainable_weights:
+            self.optimizer.build(self.trainable_weights)
 
 
 def _verbosity(verbose) -> int:

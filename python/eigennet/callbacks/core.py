@@ -1,4 +1,4 @@
-"""Callbacks: Keras's hooks around training, evaluation and prediction.
+"""The Callback base, CallbackList and the callbacks that need no saving.
 
 `fit` calls into Python only for the hooks a callback actually overrides, so callbacks
 cost nothing when absent.

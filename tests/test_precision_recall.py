@@ -73,8 +73,10 @@ def test_parity_with_keras_in_fit():
         np.testing.assert_allclose(h1[key], h2[key], rtol=1e-5, err_msg=key)
 
 
-def test_unsupported_arguments_are_refused():
-    with pytest.raises(ValueError, match="top_k"):
-        keras.metrics.Precision(top_k=2)
-    with pytest.raises(ValueError, match="one threshold"):
-        keras.metrics.Recall(thresholds=[0.3, 0.6])
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match=r"Threshold values must be in \[0, 1\]"):
+        keras.metrics.Recall(thresholds=[0.3, 1.5])
+    with pytest.raises(ValueError, match="top_k must be an integer >= 1"):
+        keras.metrics.Precision(top_k=0)
+    with pytest.raises(ValueError, match="class_id must be an integer >= 0"):
+        keras.metrics.Precision(class_id=-1)

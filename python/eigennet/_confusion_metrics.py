@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from eigennet._metric_base import NativeMetric, rows_and_weights
+from eigennet._metric_base import NativeMetric, rows_and_weights, squeeze_or_expand
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): AUC's end thresholds are -EPSILON and 1 + EPSILON
 NEG_INF = -1e10  # Keras's threshold when only top_k decides
@@ -79,7 +79,18 @@ class _PrecisionRecall(NativeMetric):
             )
         # Without top_k and class_id every value is one data point (Keras flattens).
         flatten = self.top_k is None and self.class_id is None
-        return rows_and_weights(what, y_true, y_pred, sample_weight, flatten)
+        batch_ranked = self.top_k is not None and squeeze_or_expand(y_true, y_pred)[1].ndim == 1
+        y_true, y_pred, sw = rows_and_weights(what, y_true, y_pred, sample_weight, flatten)
+        if batch_ranked:
+            # Keras ranks along the last axis, which for 1-D predictions is the batch itself.
+            if sw is not None and np.any(sw != sw[0]):
+                raise ValueError(
+                    f"{what}(top_k=...) on 1-D predictions ranks the whole batch and then "
+                    "takes no per-sample weights: pass predictions of shape (samples, classes)"
+                )
+            w = None if sw is None else sw[:1]
+            return y_true.reshape(1, -1), y_pred.reshape(1, -1), w
+        return y_true, y_pred, sw
 
     def get_config(self) -> dict:
         return {

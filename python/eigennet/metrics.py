@@ -276,6 +276,17 @@ def deserialize(config: dict) -> Metric:
     return cls.from_config(dict(config.get("config") or {}))
 
 
+def unique_names(names) -> list[str]:
+    """Keras's log keys for compiled metrics: a repeated name gets _1, _2, ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}_{count}")
+    return out
+
+
 def log_values(values, metrics, sizes) -> list:
     """Splits the native logs [loss, metric values...] into one entry per name: a float, or
     for a metric reporting several values (per class or threshold) an array in its dtype,

@@ -133,7 +133,7 @@ class Model:
     def metrics_names(self) -> list[str]:
         names = ["loss"]
         if self._metrics is not None:
-            names += [m.name for m in self._metrics]
+            names += metrics_module.unique_names([m.name for m in self._metrics])
         return names
 
     def _prepare(self, x, y=None, sample_weight=None, what: str = "x"):

@@ -8,6 +8,7 @@
 #include "eigennet/layers/dropout.hpp"
 #include "eigennet/layers/normalization.hpp"
 #include "eigennet/trainer.hpp"
+#include "metric_config.hpp"
 
 namespace eigennet::bindings {
 
@@ -198,13 +199,15 @@ void bind_typed(py::module_& m) {
   py::class_<Trainer<T>, std::shared_ptr<Trainer<T>>>(m, ("Trainer" + sfx).c_str())
       .def(py::init([](std::shared_ptr<Network<T>> network, const LossConfig& loss,
                        std::shared_ptr<Optimizer<T>> opt,
-                       const std::vector<std::pair<std::string, double>>& metrics,
+                       const std::vector<std::pair<std::string, py::dict>>& metrics,
                        const std::vector<bool>& trainable) {
         std::vector<std::unique_ptr<Metric<T>>> ms;
-        for (const auto& [name, threshold] : metrics) ms.push_back(make_metric<T>(name, threshold));
+        for (const auto& [name, config] : metrics)
+          ms.push_back(make_metric<T>(metric_config_from(name, config), network->output_size()));
         return std::make_shared<Trainer<T>>(std::move(network), loss, std::move(opt), std::move(ms),
                                             trainable);
       }))
+      .def("metric_sizes", &Trainer<T>::metric_sizes)
       .def(
           "fit",
           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,

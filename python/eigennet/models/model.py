@@ -127,8 +127,7 @@ class Model:
             metrics = [metrics]
         self._metric_ids = list(metrics)
         for m in self._metric_ids:  # fail at compile on names that can never resolve
-            if not (isinstance(m, str) and m in ("accuracy", "acc")):
-                metrics_module.resolve(m, (1, 1), (1, 1))
+            metrics_module.check(m)
         self._metrics = None
         self._trainer = None
         self._compile_options = {
@@ -142,7 +141,7 @@ class Model:
     def metrics_names(self) -> list[str]:
         names = ["loss"]
         if self._metrics is not None:
-            names += [m.name for m in self._metrics]
+            names += metrics_module.unique_names([m.name for m in self._metrics])
         return names
 
     def _prepare(self, x, y=None, sample_weight=None, what: str = "x"):
@@ -206,9 +205,13 @@ class Model:
             warnings.warn("The model does not have any trainable weights.", stacklevel=3)
         return trainer
 
+    def _log_values(self, values) -> list:
+        """The native logs as one float (or per-class/threshold array) per metrics_names."""
+        return metrics_module.log_values(values, self._metrics, self._trainer.metric_sizes())
+
     def _logs(self, values) -> dict:
         """Logs as Keras reports them: keys sorted by name."""
-        return dict(sorted(zip(self.metrics_names, (float(v) for v in values))))
+        return dict(sorted(zip(self.metrics_names, self._log_values(values))))
 
     # -- training ----------------------------------------------------------------------
     def fit(
@@ -309,7 +312,9 @@ class Model:
                     x_arr, y_arr, sw, batch_size, initial_epoch, epochs, bool(shuffle), seed
                 )
                 history.record(
-                    range(initial_epoch, initial_epoch + len(rows)), self.metrics_names, rows
+                    range(initial_epoch, initial_epoch + len(rows)),
+                    self.metrics_names,
+                    [self._log_values(row) for row in rows],
                 )
                 history.history = dict(sorted(history.history.items()))
             else:

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from eigennet._rank import is_primary, say
 from eigennet.utils.progbar import Progbar
 
 _BATCH_HOOKS = (
@@ -130,7 +131,8 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints a progress bar per epoch (verbose=1) or a line per epoch (verbose=2)."""
+    """Prints a progress bar per epoch (verbose=1) or a line per epoch (verbose=2). Under
+    MPI (eigennet.distributed) only rank 0 prints."""
 
     def __init__(self):
         super().__init__()
@@ -139,7 +141,7 @@ class ProgbarLogger(Callback):
 
     def set_params(self, params):
         super().set_params(params)
-        self._verbose = params.get("verbose", 1)
+        self._verbose = params.get("verbose", 1) if is_primary() else 0
         self._epochs = params.get("epochs", 1)
 
     def _start(self, target):
@@ -290,10 +292,10 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                say(
                     f"Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
                 )
@@ -374,7 +376,7 @@ class ReduceLROnPlateau(MonitorCallback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     self.model.optimizer.learning_rate = new_lr
                     if self.verbose > 0:
-                        print(
+                        say(
                             f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
                             f"to {new_lr}."
                         )
@@ -399,7 +401,7 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
         optimizer.learning_rate = lr
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            say(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch, logs=None):
         _set_learning_rate_log(self.model, logs)
@@ -465,7 +467,8 @@ def _csv_value(value):
 
 class CSVLogger(Callback):
     """Writes each epoch's logs as a CSV row (`epoch` then the sorted keys), flushed every
-    epoch; `append=True` continues an existing file without repeating its header."""
+    epoch; `append=True` continues an existing file without repeating its header. Under MPI
+    (eigennet.distributed) only rank 0 writes."""
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
@@ -474,6 +477,8 @@ class CSVLogger(Callback):
         self.append_header = True
 
     def on_train_begin(self, logs=None):
+        if not is_primary():
+            return
         mode = "w"
         if self.append:
             if os.path.exists(self.filename):
@@ -486,6 +491,8 @@ class CSVLogger(Callback):
         self.writer, self.keys = None, None
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_primary():
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

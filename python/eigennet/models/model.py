@@ -187,6 +187,7 @@ class Model:
                 flags,
             )
             self.optimizer._built_for(self.trainable_weights)
+            self.optimizer._attach_trainer(self._trainer)
         self._sync_trainable()
         return self._trainer
 
@@ -295,6 +296,9 @@ class Model:
         cb_list = callbacks_module.CallbackList(
             cbs, self, verbose=verbose, epochs=epochs, steps=steps
         )
+        # Data-parallel training (eigennet.distributed): every rank must take the same steps
+        # and stop together, so stop decisions become collective. None when training alone.
+        sync = self.optimizer._fit_sync(steps, cb_list.wants_batches("train"))
         seed = _random.next_seed()
         self.stop_training = False
         self._in_fit = True
@@ -303,8 +307,10 @@ class Model:
             # BackupAndRestore may have restored a later epoch (used once, unlike Keras,
             # where it stays set for every later fit).
             initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
-            python_epochs = val is not None or any(
-                not isinstance(cb, callbacks_module.History) for cb in cbs
+            python_epochs = (
+                sync is not None
+                or val is not None
+                or any(not isinstance(cb, callbacks_module.History) for cb in cbs)
             )
             if not python_epochs:
                 # Nothing in Python needs epoch events: every epoch runs in one native call.
@@ -319,11 +325,13 @@ class Model:
                 history.history = dict(sorted(history.history.items()))
             else:
                 on_batch = None
-                if cb_list.wants_batches("train"):
+                if cb_list.wants_batches("train") or (sync is not None and sync.batch_events):
 
                     def on_batch(batch, values):
                         cb_list.on_train_batch_begin(batch)
                         cb_list.on_train_batch_end(batch, self._logs(values))
+                        if sync is not None:
+                            self.stop_training = sync.any(self.stop_training)
                         return self.stop_training
 
                 for epoch in range(initial_epoch, epochs):
@@ -345,6 +353,8 @@ class Model:
                         val_values = trainer.evaluate(*val, validation_batch_size or batch_size)
                         logs.update({f"val_{k}": v for k, v in self._logs(val_values).items()})
                     cb_list.on_epoch_end(epoch, logs)
+                    if sync is not None:
+                        self.stop_training = sync.any(self.stop_training)
                     if self.stop_training:
                         break
             cb_list.on_train_end()

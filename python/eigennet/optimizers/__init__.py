@@ -186,6 +186,7 @@ class Optimizer:
                 )
         dtype = arrays[0].dtype
         flat = np.concatenate([np.asarray(g, dtype=dtype).ravel() for g in grads])
+        self._reduce_gradients(flat)  # before the check: every rank must take the same path
         if not np.all(np.isfinite(flat)):
             raise ValueError("gradients contain NaN or inf")
         if not self.built:
@@ -196,6 +197,17 @@ class Optimizer:
         """Keras's form of `apply`: an iterable of (gradient, variable) pairs."""
         pairs = list(grads_and_vars)
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    # -- data parallelism: eigennet.distributed.DistributedOptimizer fills these in --------
+    def _attach_trainer(self, trainer) -> None:
+        """Called when a model creates the trainer that will step this optimizer."""
+
+    def _reduce_gradients(self, flat: np.ndarray) -> None:
+        """Combines `apply`'s flat gradients across processes, in place."""
+
+    def _fit_sync(self, steps: int, batch_events: bool):
+        """The collective decisions of a data-parallel fit(), or None (training alone)."""
+        return None
 
     def _rule_config(self) -> dict:
         return {}

@@ -132,6 +132,8 @@ def test_stop_decisions_are_collective(tmp_path):
     assert r0["early_stopped_epoch"] == r1["early_stopped_epoch"] > 0
     assert r0["early_loss"] == r1["early_loss"]
     assert r0["early_epochs"] < 30
+    assert r0["verbose_rank0_steps"] == r1["verbose_rank0_steps"] == 16
+    assert r0["verbose_rank0_weights"] == r1["verbose_rank0_weights"]
     for r in (r0, r1):
         assert "steps per epoch by rank: [10, 9]" in r["uneven_error"]
         assert "drop_remainder=True" in r["uneven_error"]
@@ -246,3 +248,13 @@ def test_importing_eigennet_does_not_import_mpi4py():
     rc, out, err = _run([sys.executable, "-c", code])
     assert rc == 0, err
     assert out.strip() == "False"
+
+
+@needs_mpi
+def test_digits_example_trains_data_parallel(tmp_path):
+    pytest.importorskip("sklearn")
+    example = Path(__file__).resolve().parents[1] / "examples" / "digits_distributed.py"
+    code, out, err = _run([MPIEXEC, "-n", "2", sys.executable, str(example), "--epochs", "20"])
+    assert code == 0, f"{out[-2000:]}\n{err[-3000:]}"
+    assert out.count("test accuracy") == 1 and out.count("Epoch 1/20") == 1  # rank 0 only
+    assert "ranks: 2" in out

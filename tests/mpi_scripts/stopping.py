@@ -57,4 +57,10 @@ try:
 except ValueError as error:
     results["uneven_error"] = str(error)
 
+# 5. Horovod's idiom: a progress bar on rank 0 only (batch hooks on one rank, none that stop).
+model = mlp(dist.DistributedOptimizer("sgd"))
+model.fit(xs, ys, batch_size=8, epochs=2, verbose=1 if rank == 0 else 0)
+results["verbose_rank0_steps"] = model.optimizer._averager.steps
+results["verbose_rank0_weights"] = float(sum(np.abs(w).sum() for w in model.get_weights()))
+
 save("stopping", **results)

@@ -82,14 +82,15 @@ class CallbackList(Callback):
             cb.set_params(params)
         self.model, self.params = model, params
 
-    def wants(self, hook: str) -> bool:
-        return any(_overrides(cb, hook) for cb in self.callbacks)
+    def wants(self, hook: str, ignore: tuple = ()) -> bool:
+        return any(_overrides(cb, hook) for cb in self.callbacks if not isinstance(cb, ignore))
 
-    def wants_batches(self, mode: str) -> bool:
+    def wants_batches(self, mode: str, ignore: tuple = ()) -> bool:
+        """Whether a callback (not an instance of a class in `ignore`) has batch hooks."""
         hooks = [f"on_{mode}_batch_begin", f"on_{mode}_batch_end"]
         if mode == "train":
             hooks += ["on_batch_begin", "on_batch_end"]
-        return any(self.wants(hook) for hook in hooks)
+        return any(self.wants(hook, ignore) for hook in hooks)
 
     def _call(self, hook: str, *args) -> None:
         for cb in self.callbacks:

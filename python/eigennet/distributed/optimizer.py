@@ -37,9 +37,9 @@ class _FitSync:
     number of steps (each one allreduces), and a stop asked for by any rank stops all of
     them, so no rank is left waiting in a collective the others never reach."""
 
-    def __init__(self, comm: MPI.Comm, steps: int, batch_events: bool):
+    def __init__(self, comm: MPI.Comm, steps: int, may_stop_at_batches: bool):
         self.comm = comm
-        views = comm.allgather((int(steps), bool(batch_events)))
+        views = comm.allgather((int(steps), bool(may_stop_at_batches)))
         counts = [s for s, _ in views]
         if len(set(counts)) > 1:
             raise ValueError(
@@ -48,8 +48,8 @@ class _FitSync:
                 "Give every rank the same number of samples, e.g. with "
                 "eigennet.distributed.shard(x, drop_remainder=True)."
             )
-        # One rank's batch callbacks may stop training mid-epoch: then every rank checks.
-        self.batch_events = any(wants for _, wants in views)
+        # A callback on one rank may stop training mid-epoch: then every rank checks each batch.
+        self.may_stop_at_batches = any(wants for _, wants in views)
         self._flag = np.zeros(1, dtype=np.int32)
 
     def any(self, stop: bool) -> bool:
@@ -70,10 +70,10 @@ class _Averaging:
         if self._averager.ranks > 1:
             self._averager(flat)
 
-    def _fit_sync(self, steps: int, batch_events: bool):
+    def _fit_sync(self, steps: int, may_stop_at_batches: bool):
         if self._averager.ranks == 1:
             return None
-        return _FitSync(self._averager.comm, steps, batch_events)
+        return _FitSync(self._averager.comm, steps, may_stop_at_batches)
 
 
 def _averaging_class(cls: type) -> type:

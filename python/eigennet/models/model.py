@@ -297,8 +297,10 @@ class Model:
             cbs, self, verbose=verbose, epochs=epochs, steps=steps
         )
         # Data-parallel training (eigennet.distributed): every rank must take the same steps
-        # and stop together, so stop decisions become collective. None when training alone.
-        sync = self.optimizer._fit_sync(steps, cb_list.wants_batches("train"))
+        # and stop together, so stop decisions become collective (at batches only when a
+        # callback that may stop has batch hooks). None when training alone.
+        may_stop_at_batches = cb_list.wants_batches("train", ignore=callbacks_module.ProgbarLogger)
+        sync = self.optimizer._fit_sync(steps, may_stop_at_batches)
         seed = _random.next_seed()
         self.stop_training = False
         self._in_fit = True
@@ -325,12 +327,13 @@ class Model:
                 history.history = dict(sorted(history.history.items()))
             else:
                 on_batch = None
-                if cb_list.wants_batches("train") or (sync is not None and sync.batch_events):
+                collective_stop = sync is not None and sync.may_stop_at_batches
+                if cb_list.wants_batches("train") or collective_stop:
 
                     def on_batch(batch, values):
                         cb_list.on_train_batch_begin(batch)
                         cb_list.on_train_batch_end(batch, self._logs(values))
-                        if sync is not None:
+                        if collective_stop:
                             self.stop_training = sync.any(self.stop_training)
                         return self.stop_training
 

@@ -205,7 +205,7 @@ class Optimizer:
     def _reduce_gradients(self, flat: np.ndarray) -> None:
         """Combines `apply`'s flat gradients across processes, in place."""
 
-    def _fit_sync(self, steps: int, batch_events: bool):
+    def _fit_sync(self, steps: int, may_stop_at_batches: bool):
         """The collective decisions of a data-parallel fit(), or None (training alone)."""
         return None
 

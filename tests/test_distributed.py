@@ -4,6 +4,7 @@ subprocesses (each with a timeout, so a deadlock fails the test instead of hangi
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -258,3 +259,16 @@ def test_digits_example_trains_data_parallel(tmp_path):
     assert code == 0, f"{out[-2000:]}\n{err[-3000:]}"
     assert out.count("test accuracy") == 1 and out.count("Epoch 1/20") == 1  # rank 0 only
     assert "ranks: 2" in out
+
+
+@needs_mpi
+def test_readme_distributed_block_under_mpiexec(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.M | re.S)
+    (block,) = [b for b in blocks if "eigennet.distributed" in b]
+    script = tmp_path / "train.py"
+    script.write_text(block)
+    code, out, err = _run([MPIEXEC, "-n", "2", sys.executable, str(script)])
+    assert code == 0, f"{out[-2000:]}\n{err[-3000:]}"
+    assert out.count("Epoch 1/5") == 1  # the progress bar of rank 0 only
+    assert len(re.findall(r"^\[[-0-9.e, ]+\]$", out, re.M)) == 1  # evaluate printed once

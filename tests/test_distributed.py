@@ -116,6 +116,8 @@ def test_broadcast_initial_state(tmp_path):
     assert not np.array_equal(c0[0], c1[0])
     for a, b in zip(weights(load(tmp_path, "direct", 0)), weights(load(tmp_path, "direct", 1))):
         np.testing.assert_array_equal(a, b)
+    for r in (0, 1):  # SGD(1.0).apply of the mean gradient (1 + 2) / 2
+        np.testing.assert_array_equal(load(tmp_path, "apply", r)["variable"], [-1.5] * 3)
 
 
 @needs_mpi

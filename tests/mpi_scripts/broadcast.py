@@ -50,3 +50,9 @@ direct = mlp("sgd", seed=20 + rank)
 direct.build((None, x.shape[1]))
 dist.broadcast_weights(direct, root=1)
 save("direct", **weights_dict(direct))
+
+# optimizer.apply (custom training loops) averages too: rank r's gradient is r + 1.
+sgd = dist.DistributedOptimizer(keras.optimizers.SGD(learning_rate=1.0))
+variable = np.zeros(3, dtype=np.float32)
+sgd.apply([np.full(3, rank + 1.0, dtype=np.float32)], [variable])
+save("apply", variable=variable)

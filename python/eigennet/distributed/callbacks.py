@@ -31,6 +31,8 @@ def _agree(comm, root: int, mine, what: str):
 def broadcast_weights(model, root: int = 0) -> None:
     """Overwrites the weights of `model` on every rank with those of rank `root` (in place,
     one broadcast per layer). Collective: call it on every rank."""
+    if not hasattr(model, "_flat_layers"):
+        raise TypeError(f"broadcast_weights() needs an eigennet model, got {type(model)}")
     comm, root = communicator(), _check_root(root)
     built = _agree(comm, root, bool(model.built), "Whether the model is built")
     if not built:

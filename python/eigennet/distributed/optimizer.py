@@ -16,9 +16,10 @@ _CLASSES: dict = {}
 class _GradientAverager:
     """The trainer's gradient hook: sums the flat gradient buffer over the ranks in place
     (one MPI_Allreduce, no copy) and divides by the number of ranks. Every rank ends with the
-    same bits (MPICH reduces each element in one order and sends the result to all), so the
-    optimizer steps keep the ranks' weights identical. It holds no reference to the trainer
-    (the trainer holds it), so no reference cycle goes through the native object."""
+    same bits (MPICH's algorithms add the same operands on both partners of an exchange, or
+    compute an element once and send it; the tests check it), so the optimizer steps keep the
+    ranks' weights identical. It holds no reference to the trainer (the trainer holds it), so
+    no reference cycle goes through the native object."""
 
     def __init__(self, comm: MPI.Comm):
         self.comm, self.ranks = comm, comm.Get_size()
@@ -88,7 +89,7 @@ def _averaging_class(cls: type) -> type:
     return _CLASSES[cls]
 
 
-def DistributedOptimizer(optimizer="rmsprop"):  # noqa: N802  (Horovod's and the issue's name)
+def DistributedOptimizer(optimizer="rmsprop") -> optimizers.Optimizer:  # noqa: N802  (Horovod's name)
     """Wraps an optimizer (instance, class or name) for data-parallel training.
 
     At every training step, between backward and the update, the gradients are averaged

@@ -140,6 +140,7 @@ def test_stop_decisions_are_collective(tmp_path):
     for r in (r0, r1):
         assert "steps per epoch by rank: [10, 9]" in r["uneven_error"]
         assert "drop_remainder=True" in r["uneven_error"]
+        assert "(initial_epoch, epochs) by rank: [(0, 2), (0, 3)]" in r["epochs_error"]
 
 
 @needs_mpi
@@ -152,8 +153,22 @@ def test_only_rank_0_writes(tmp_path):
     rows = (tmp_path / "log.rank0.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,") and len(rows) == 3  # header + epochs 0 and 1
     assert not (tmp_path / "log.rank1.csv").exists()
-    assert load(tmp_path, "writes", 0) == {"primary": True, "public": True}
-    assert load(tmp_path, "writes", 1) == {"primary": False, "public": False}
+    assert "saving model to" in out0
+    w0, w1 = load(tmp_path, "writes", 0), load(tmp_path, "writes", 1)
+    assert (w0["primary"], w0["public"], w1["primary"], w1["public"]) == (True, True, False, False)
+    # ModelCheckpoint, save, save_weights and BackupAndRestore: rank 0 only
+    assert sorted(p.name for p in (tmp_path / "ckpt.rank0").iterdir()) == [
+        "model-1.keras",
+        "model-2.keras",
+    ]
+    assert (tmp_path / "model.rank0.keras").exists()
+    assert (tmp_path / "model.rank0.weights.npz").exists()
+    assert (tmp_path / "backup.rank0").exists()
+    for name in ("ckpt.rank1", "model.rank1.keras", "model.rank1.weights.npz", "backup.rank1"):
+        assert not (tmp_path / name).exists(), name
+    # ... and both ranks resumed from rank 0's backup at epoch 2
+    assert w0["resumed_epochs"] == w1["resumed_epochs"] == [2, 3]
+    assert w0["weights"] == w1["weights"]
 
 
 @needs_mpi

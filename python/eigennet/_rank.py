@@ -16,6 +16,14 @@ def is_primary() -> bool:
     return rank_of is None or rank_of() == 0
 
 
+def distributed_job():
+    """The eigennet.distributed module when this process is one of several MPI ranks, else
+    None."""
+    distributed = sys.modules.get("eigennet.distributed")
+    size_of = getattr(distributed, "size", None)
+    return distributed if size_of is not None and size_of() > 1 else None
+
+
 def say(message: str) -> None:
     """Prints a callback's verbose message on the primary process only."""
     if is_primary():

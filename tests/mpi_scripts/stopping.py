@@ -63,4 +63,12 @@ model.fit(xs, ys, batch_size=8, epochs=2, verbose=1 if rank == 0 else 0)
 results["verbose_rank0_steps"] = model.optimizer._averager.steps
 results["verbose_rank0_weights"] = float(sum(np.abs(w).sum() for w in model.get_weights()))
 
+# 6. Different epochs on the ranks: a clear error on every rank, not a hang.
+model = mlp(dist.DistributedOptimizer("sgd"))
+try:
+    model.fit(xs, ys, batch_size=8, epochs=2 + rank, verbose=0)
+    results["epochs_error"] = None
+except ValueError as error:
+    results["epochs_error"] = str(error)
+
 save("stopping", **results)

@@ -27,4 +27,29 @@ model.fit(
 )
 model.fit(dist.shard(x), dist.shard(y), batch_size=8, epochs=1, verbose=2)
 model.evaluate(x, y, verbose=1)
-save("writes", primary=_rank.is_primary(), public=dist.is_primary())
+
+# Saving: per-rank paths again, so that a write by rank 1 would show.
+rank = dist.rank()
+checkpoint = keras.callbacks.ModelCheckpoint(
+    os.path.join(OUT, f"ckpt.rank{rank}", "model-{epoch}.keras"), monitor="loss", verbose=1
+)
+model.fit(dist.shard(x), dist.shard(y), batch_size=8, epochs=2, verbose=0, callbacks=[checkpoint])
+model.save(os.path.join(OUT, f"model.rank{rank}.keras"))
+model.save_weights(os.path.join(OUT, f"model.rank{rank}.weights.npz"))
+
+# BackupAndRestore with a folder per rank (as on machines without a shared file system):
+# rank 0 backs up; a later fit resumes on every rank from rank 0's backup.
+backup = keras.callbacks.BackupAndRestore(
+    os.path.join(OUT, f"backup.rank{rank}"), delete_checkpoint=False
+)
+model.fit(dist.shard(x), dist.shard(y), batch_size=8, epochs=2, verbose=0, callbacks=[backup])
+resumed = model.fit(
+    dist.shard(x), dist.shard(y), batch_size=8, epochs=4, verbose=0, callbacks=[backup]
+)
+save(
+    "writes",
+    primary=_rank.is_primary(),
+    public=dist.is_primary(),
+    resumed_epochs=resumed.epoch,
+    weights=float(sum(abs(w).sum() for w in model.get_weights())),
+)

@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 
+from eigennet._rank import distributed_job, is_primary
 from eigennet.callbacks.core import Callback
 from eigennet.callbacks.model_checkpoint import check_save_freq
 from eigennet.saving.file_io import ArrayStore, atomic_write
@@ -23,6 +24,10 @@ class BackupAndRestore(Callback):
 
     With `eigennet.utils.set_random_seed(s)` before each fit, a resumed fit continues
     bit-identically: the shuffling of an epoch depends only on the fit's seed and the epoch.
+
+    Under MPI (eigennet.distributed) rank 0 writes, restores and deletes the backup, and
+    sends the restored weights, optimizer state and epoch to the other ranks, so the folder
+    need not be shared between machines.
 
     Args:
         backup_dir: Folder for the backup; do not share it with other callbacks or runs.
@@ -55,6 +60,19 @@ class BackupAndRestore(Callback):
             self.on_train_batch_end = self._on_train_batch_end
 
     def on_train_begin(self, logs=None):
+        if not self.model.built:
+            raise ValueError(
+                "To use the BackupAndRestore callback, your model must be built before you "
+                f"call `fit()`. Model {self.model.name!r} is unbuilt. You can build it "
+                "beforehand by calling it on a batch of data."
+            )
+        if is_primary():
+            self._restore()
+        job = distributed_job()
+        if job is not None:  # every rank resumes from rank 0's backup
+            job.callbacks._broadcast_training_state(self.model, root=0)
+
+    def _restore(self) -> None:
         try:
             self._load_model()
         except (OSError, ValueError):
@@ -65,12 +83,6 @@ class BackupAndRestore(Callback):
             self._load_model()
 
     def _load_model(self) -> None:
-        if not self.model.built:
-            raise ValueError(
-                "To use the BackupAndRestore callback, your model must be built before you "
-                f"call `fit()`. Model {self.model.name!r} is unbuilt. You can build it "
-                "beforehand by calling it on a batch of data."
-            )
         if not os.path.exists(self._weights_path):
             return
         self.model.load_weights(self._weights_path)
@@ -105,6 +117,8 @@ class BackupAndRestore(Callback):
         return False
 
     def _save_model(self) -> None:
+        if not is_primary():
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._weights_path):
             with open(self._weights_path, "rb") as f, atomic_write(self._prev_weights_path) as out:
@@ -116,5 +130,5 @@ class BackupAndRestore(Callback):
             np.savez(f, **state)
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+        if self.delete_checkpoint and is_primary() and os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)

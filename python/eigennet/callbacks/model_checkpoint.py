@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 
+from eigennet._rank import is_primary, say
 from eigennet.callbacks.core import MonitorCallback
 
 WEIGHTS_SUFFIX = ".weights.npz"
@@ -19,7 +20,8 @@ def check_save_freq(save_freq) -> None:
 
 class ModelCheckpoint(MonitorCallback):
     """Saves the model or its weights at the end of every epoch, or every `save_freq`
-    batches, optionally only when `monitor` improves.
+    batches, optionally only when `monitor` improves. Under MPI (eigennet.distributed) only
+    rank 0 writes and prints.
 
     Args:
         filepath: Where to save; may hold `{epoch}` (1-based) and any logged quantity,
@@ -100,7 +102,7 @@ class ModelCheckpoint(MonitorCallback):
         logs = logs or {}
         if not self.save_best_only:
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+                say(f"\nEpoch {epoch + 1}: saving model to {filepath}")
             return True
         current = logs.get(self.monitor)
         if current is None:
@@ -109,19 +111,20 @@ class ModelCheckpoint(MonitorCallback):
         best = "None" if self.best is None else f"{self.best:.5f}"
         if self._is_improvement(current, self.best):
             if self.verbose > 0:
-                print(
+                say(
                     f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
                     f"{current:.5f}, saving model to {filepath}"
                 )
             self.best = current
             return True
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
+            say(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
         return False
 
     def _save_model(self, epoch, batch, logs) -> None:
         filepath = self._get_file_path(epoch, batch, logs or {})
-        if not self._should_save_model(epoch, logs, filepath):
+        # Every rank decides (and tracks the best value); under MPI only rank 0 writes.
+        if not self._should_save_model(epoch, logs, filepath) or not is_primary():
             return
         if os.path.isdir(filepath):
             raise OSError(
@@ -136,7 +139,7 @@ class ModelCheckpoint(MonitorCallback):
         else:
             self.model.save(filepath, overwrite=True)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+            say(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
     def _get_file_path(self, epoch, batch, logs) -> str:
         """The filepath with `{epoch}` (1-based), `{batch}` and logged values filled in."""

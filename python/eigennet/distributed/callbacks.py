@@ -65,6 +65,13 @@ def _broadcast_optimizer_state(optimizer, root: int) -> None:
         comm.Bcast(slot, root=root)
 
 
+def _broadcast_training_state(model, root: int) -> None:
+    """Weights, optimizer state and the epoch a restored fit resumes at (BackupAndRestore)."""
+    broadcast_weights(model, root)
+    _broadcast_optimizer_state(model.optimizer, root)
+    model._initial_epoch = communicator().bcast(model._initial_epoch, root=root)
+
+
 class BroadcastInitialState(Callback):
     """At the start of training, sets every rank's weights and optimizer state (iteration
     count, learning rate, slots such as Adam's moments) to those of rank `root`.

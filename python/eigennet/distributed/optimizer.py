@@ -53,6 +53,17 @@ class _FitSync:
         self.may_stop_at_batches = any(wants for _, wants in views)
         self._flag = np.zeros(1, dtype=np.int32)
 
+    def check_epochs(self, initial_epoch: int, epochs: int) -> None:
+        """After on_train_begin (BackupAndRestore may move the first epoch): every rank
+        must run the same epochs."""
+        views = self.comm.allgather((int(initial_epoch), int(epochs)))
+        if len(set(views)) > 1:
+            raise ValueError(
+                "Data-parallel fit needs the same epochs on every rank; (initial_epoch, "
+                f"epochs) by rank: {views}. Pass the same epochs and initial_epoch everywhere "
+                "(BackupAndRestore sends rank 0's resume epoch to all ranks)."
+            )
+
     def any(self, stop: bool) -> bool:
         """True on every rank when `stop` is true on at least one."""
         self._flag[0] = bool(stop)

@@ -309,6 +309,8 @@ class Model:
             # BackupAndRestore may have restored a later epoch (used once, unlike Keras,
             # where it stays set for every later fit).
             initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
+            if sync is not None:
+                sync.check_epochs(initial_epoch, epochs)
             python_epochs = (
                 sync is not None
                 or val is not None
@@ -499,14 +501,15 @@ class Model:
         """Saves the model as one `.keras` zip: config.json (architecture and compile
         config), metadata.json and model.weights.npz (weights, optimizer state, random
         state). Written to a temporary file then renamed: a crash never leaves a broken
-        file. Load it with `eigennet.models.load_model`."""
+        file. Load it with `eigennet.models.load_model`. Under MPI only rank 0 writes."""
         from eigennet.saving import saving_lib
 
         saving_lib.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
     def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
         """Saves the weights, the optimizer state and the layers' random state to a
-        `.weights.npz` file (Keras writes `.weights.h5`; eigennet has no HDF5 dependency)."""
+        `.weights.npz` file (Keras writes `.weights.h5`; eigennet has no HDF5 dependency).
+        Under MPI only rank 0 writes."""
         from eigennet.saving import saving_lib
 
         saving_lib.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)

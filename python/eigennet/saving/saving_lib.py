@@ -6,6 +6,7 @@ A `.keras` file is a zip, laid out as Keras 3's:
     model.weights.npz   the state (see eigennet.saving.state for the keys); no pickle
 Keras 3 `.keras` files load too when their weights are `model.weights.h5` and h5py is
 installed. Every write goes to a temporary file that replaces the target only when complete.
+Under MPI (eigennet.distributed) only rank 0 writes: the ranks hold the same model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import zipfile
 
 import numpy as np
 
+from eigennet._rank import is_primary
 from eigennet.saving import serialization_lib
 from eigennet.saving.file_io import (
     ArrayStore,
@@ -62,6 +64,8 @@ def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -
             f"(the legacy .h5 format is not supported). Received: filepath={path}"
         )
     _check_overwrite(path, overwrite)
+    if not is_primary():  # under MPI rank 0 writes; the ranks hold the same model
+        return
     config = json.dumps(serialization_lib.serialize_keras_object(model))
     metadata = json.dumps(_metadata())
     state = model_state(model)
@@ -194,6 +198,8 @@ def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -
             "first by calling it on some data or by using `build()`."
         )
     _check_overwrite(path, overwrite)
+    if not is_primary():  # under MPI rank 0 writes; the ranks hold the same model
+        return
     state = model_state(model)
     with atomic_write(path) as f:
         np.savez(f, **state)

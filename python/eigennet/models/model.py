@@ -299,8 +299,8 @@ class Model:
         # Data-parallel training (eigennet.distributed): every rank must take the same steps
         # and stop together, so stop decisions become collective (at batches only when a
         # callback that may stop has batch hooks). None when training alone.
-        may_stop_at_batches = cb_list.wants_batches("train", ignore=callbacks_module.ProgbarLogger)
-        sync = self.optimizer._fit_sync(steps, may_stop_at_batches)
+        quiet = (callbacks_module.ProgbarLogger,)  # never stops training
+        sync = self.optimizer._fit_sync(steps, cb_list.wants_batches("train", ignore=quiet))
         seed = _random.next_seed()
         self.stop_training = False
         self._in_fit = True

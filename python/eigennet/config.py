@@ -6,6 +6,7 @@ from eigennet import _core
 
 _FLOATX = "float32"
 _SUPPORTED_FLOATX = ("float32", "float64")
+_THREADS_SET_BY_USER = False  # eigennet.distributed leaves an explicit choice alone
 
 
 def floatx() -> str:
@@ -35,11 +36,14 @@ def epsilon() -> float:
 def set_num_threads(n: int) -> None:
     """Sets how many threads the native core (OpenMP loops and Eigen GEMM) may use.
 
-    The default honours `OMP_NUM_THREADS`, else the number of cores. Never ask for more
-    threads than free cores: an oversubscribed GEMM slows down several-fold.
+    The default honours `OMP_NUM_THREADS`, else the number of cores (under MPI, the node's
+    cores divided by its ranks). Never ask for more threads than free cores: an
+    oversubscribed GEMM slows down several-fold.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"num_threads must be an integer >= 1, got {n!r}")
+    global _THREADS_SET_BY_USER
+    _THREADS_SET_BY_USER = True
     _core.set_num_threads(n)
 
 

@@ -6,10 +6,12 @@ from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.layer import Layer, Variable
+from eigennet.layers.normalization import BatchNormalization, LayerNormalization
 from eigennet.layers.reshaping import Flatten, Reshape
 
 __all__ = [
     "Activation",
+    "BatchNormalization",
     "Dense",
     "Dropout",
     "Embedding",
@@ -17,6 +19,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
     "Reshape",
     "Variable",
 ]

@@ -272,20 +272,40 @@ def _fit_epochs(
     cb_list = callbacks_module.CallbackList(
         cbs, model, verbose=verbose, epochs=epochs, steps=train.steps
     )
+    # Data-parallel training (eigennet.distributed), as in Model.fit: equal steps on every
+    # rank, and stop decisions taken together. None when training alone.
+    quiet = (callbacks_module.ProgbarLogger,)  # never stops training
+    steps = -1 if train.steps is None else train.steps
+    sync = model.optimizer._fit_sync(steps, cb_list.wants_batches("train", ignore=quiet))
+    if sync is not None and train.steps is None:
+        raise ValueError(
+            "Data-parallel fit on a generator needs steps_per_epoch (every rank must run the "
+            "same steps), and generators that yield at least steps_per_epoch * epochs batches"
+        )
+    collective_stop = sync is not None and sync.may_stop_at_batches
     on_batch = None
-    if cb_list.wants_batches("train"):
+    if cb_list.wants_batches("train") or collective_stop:
 
         def on_batch(batch, values):
             cb_list.on_train_batch_begin(batch)
             cb_list.on_train_batch_end(batch, model._logs(values))
+            if collective_stop:
+                model.stop_training = sync.any(model.stop_training)
             return model.stop_training
+
+    def together(flag: bool) -> bool:
+        return flag if sync is None else sync.any(flag)
 
     model.stop_training = False
     model._in_fit = True
     try:
         cb_list.on_train_begin()
+        # BackupAndRestore may have restored a later epoch (used once, as Model.fit).
+        initial_epoch, model._initial_epoch = model._initial_epoch or initial_epoch, None
+        if sync is not None:
+            sync.check_epochs(initial_epoch, epochs)
         for epoch in range(initial_epoch, epochs):
-            if not train.has_data():  # a generator ended exactly at an epoch boundary
+            if together(not train.has_data()):  # a generator ended at an epoch boundary
                 warnings.warn(RAN_OUT_MESSAGE, stacklevel=3)
                 break
             cb_list.on_epoch_begin(epoch)
@@ -298,7 +318,9 @@ def _fit_epochs(
                 val_logs = _evaluate_source(model, trainer, val)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cb_list.on_epoch_end(epoch, logs)
-            if model.stop_training or (train.ran_out and isinstance(train, GeneratorSource)):
+            exhausted = train.ran_out and isinstance(train, GeneratorSource)
+            model.stop_training = together(model.stop_training or exhausted)
+            if model.stop_training:
                 break
         cb_list.on_train_end()
     finally:

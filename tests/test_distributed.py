@@ -289,3 +289,20 @@ def test_readme_distributed_block_under_mpiexec(tmp_path):
     assert code == 0, f"{out[-2000:]}\n{err[-3000:]}"
     assert out.count("Epoch 1/5") == 1  # the progress bar of rank 0 only
     assert len(re.findall(r"^\[[-0-9.e, ]+\]$", out, re.M)) == 1  # evaluate printed once
+
+
+@needs_mpi
+def test_streamed_shards_train_like_shards_in_memory(tmp_path):
+    """Memmap shards, PyDatasets and generators on 2 ranks: the same weights on both ranks,
+    and (unshuffled) bit for bit those of the same shards in memory."""
+    mpirun("stream_shards.py", tmp_path)
+    memory = load(tmp_path, "memory", 0)
+    for name in ("memory", "memmap", "pydataset", "generator", "shuffled"):
+        r0, r1 = load(tmp_path, name, 0), load(tmp_path, name, 1)
+        for a, b in zip(weights(r0), weights(r1), strict=True):
+            np.testing.assert_array_equal(a, b)
+        if name != "shuffled":
+            for a, b in zip(weights(r0), weights(memory), strict=True):
+                np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(r0["loss"], memory["loss"])
+    assert not np.array_equal(weights(load(tmp_path, "shuffled", 0))[0], weights(memory)[0])

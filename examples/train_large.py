@@ -11,8 +11,12 @@ chunk, and never loads it whole. It prints the throughput and the peak memory of
     python examples/train_large.py --gb 0.05 --dir /tmp/small --verbose 2
 
 ``--shard I/N`` trains on the I-th of N contiguous slices of the data (views of the
-memmaps, streamed like the whole): the shape of data-parallel training, where each process
-trains on its own slice.
+memmaps, streamed like the whole). ``--distributed`` trains data-parallel over MPI (needs
+``pip install "eigennet[mpi]"``): every rank streams its own shard, gradients are averaged
+every step, and rank 0 prints:
+
+    python examples/train_large.py --gb 2                      # write the data once
+    mpiexec -n 2 python examples/train_large.py --distributed  # then train on 2 processes
 """
 
 from __future__ import annotations
@@ -76,7 +80,12 @@ def local_part(x, y, shard: str | None):
     return x[part], y[part]
 
 
-def build_model():
+def build_model(distributed: bool = False):
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    if distributed:
+        import eigennet.distributed as dist
+
+        optimizer = dist.DistributedOptimizer(optimizer)
     model = keras.Sequential(
         [
             keras.Input(shape=(FEATURES,)),
@@ -85,7 +94,7 @@ def build_model():
         ]
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -131,14 +140,32 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     parser.add_argument("--shard", default=None, help="I/N: train on the I-th of N slices")
+    parser.add_argument("--distributed", action="store_true", help="data-parallel over MPI")
     args = parser.parse_args(argv)
 
-    write_dataset(args.dir, args.gb)
-    x, y = local_part(*open_dataset(args.dir), args.shard)
+    callbacks, primary = [], True
+    if args.distributed:
+        from mpi4py import MPI
+
+        import eigennet.distributed as dist
+
+        dist.init()
+        primary = dist.is_primary()
+        if primary:
+            write_dataset(args.dir, args.gb)
+        MPI.COMM_WORLD.Barrier()  # the data set exists before any rank opens it
+        # Equal shards (views of the memmaps): every rank runs the same number of steps.
+        x, y = (dist.shard(a, drop_remainder=True) for a in open_dataset(args.dir))
+        # Epoch logs averaged over the ranks; rank 0's initial weights everywhere.
+        callbacks = [dist.MetricAverage(), dist.BroadcastInitialState()]
+    else:
+        write_dataset(args.dir, args.gb)
+        x, y = local_part(*open_dataset(args.dir), args.shard)
     keras.utils.set_random_seed(0)
-    model = build_model()
+    model = build_model(args.distributed)
     size_gb = (x.nbytes + y.nbytes) / 1e9
-    print(f"Training on {len(x)} samples ({size_gb:.2f} GB on disk, memory-mapped)")
+    if primary:
+        print(f"Training on {len(x)} samples ({size_gb:.2f} GB on disk, memory-mapped)")
     before = PeakMemory.read("RssAnon")
     start = time.perf_counter()
     with PeakMemory() as peak:
@@ -148,11 +175,15 @@ def main(argv=None) -> None:
             batch_size=args.batch_size,
             epochs=args.epochs,
             validation_split=0.02,
-            verbose=args.verbose,
+            verbose=args.verbose if primary else 0,
+            callbacks=callbacks,
         )
     seconds = time.perf_counter() - start
+    if not primary:
+        return
     rate = len(x) * args.epochs / seconds
-    print(f"throughput: {rate:.0f} samples/s ({rate * x[0].nbytes / 1e6:.0f} MB/s of x)")
+    print(f"throughput: {rate:.0f} samples/s ({rate * x[0].nbytes / 1e6:.0f} MB/s of x)", end="")
+    print(" per process" if args.distributed else "")
     print(
         f"peak memory: anonymous {peak.anon / 2**20:.0f} MiB (+{(peak.anon - before) / 2**20:.0f}"
         f" MiB during fit), resident {peak.rss / 2**20:.0f} MiB, data {size_gb * 1e3:.0f} MB"

@@ -279,6 +279,17 @@ def test_digits_example_trains_data_parallel(tmp_path):
 
 
 @needs_mpi
+def test_train_large_example_streams_shards_data_parallel(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "train_large.py"
+    args = ["--distributed", "--gb", "0.01", "--epochs", "3", "--dir", str(tmp_path / "data")]
+    code, out, err = _run([MPIEXEC, "-n", "2", sys.executable, str(example), *args])
+    assert code == 0, f"{out[-2000:]}\n{err[-3000:]}"
+    assert out.count("Writing") == 1 and out.count("Training on") == 1  # rank 0 only
+    assert out.count("of x) per process") == 1 and out.count("Epoch 1/3") == 1
+    assert float(re.search(r"^val_accuracy: ([0-9.]+)$", out, re.M).group(1)) > 0.3
+
+
+@needs_mpi
 def test_readme_distributed_block_under_mpiexec(tmp_path):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```python\n(.*?)^```", readme, re.M | re.S)

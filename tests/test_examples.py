@@ -100,6 +100,16 @@ def test_digits(tmp_path):
     assert float(match.group(1)) >= 0.95
 
 
+def test_cnn_digits(tmp_path):
+    pytest.importorskip("sklearn")
+    out = run_example("cnn_digits.py", "--verbose", "2", cwd=tmp_path, timeout=600)
+    assert "Epoch 20/20" in out
+    assert "(None, 8, 8, 16)" in out and "(None, 2, 2, 32)" in out  # summary shapes
+    match = re.search(rf"^test accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert match, out[-2000:]
+    assert float(match.group(1)) >= 0.95
+
+
 def test_gan_learns_the_ring_and_saves_a_png(tmp_path):
     pytest.importorskip("matplotlib")
     out = run_example("gan.py", "--steps", "1500", "--out", "ring.png", cwd=tmp_path)

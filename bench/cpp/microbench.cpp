@@ -1,6 +1,8 @@
-// C++ microbenchmarks of the core: GEMM ceiling, Dense forward+backward, optimizer steps.
+// C++ microbenchmarks of the core: GEMM ceiling, Dense, Conv2D and pooling forward+backward,
+// optimizer steps.
 // Build: cmake -S . -B build-bench -DEIGENNET_BUILD_BENCH=ON && cmake --build build-bench
-// Run:   ./build-bench/eigennet_bench [threads]   (median of repeats; GFLOP/s vs the GEMM ceiling)
+// Run:   ./build-bench/eigennet_bench [threads] [group]   (median of repeats; GFLOP/s vs the GEMM
+//        ceiling; group = dense | conv | optimizer runs only that group after the ceiling)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,7 +13,9 @@
 #include <vector>
 
 #include "eigennet/gemm.hpp"
+#include "eigennet/layers/conv.hpp"
 #include "eigennet/layers/dense.hpp"
+#include "eigennet/layers/pooling.hpp"
 #include "eigennet/optimizers.hpp"
 #include "eigennet/threading.hpp"
 
@@ -81,6 +85,58 @@ void dense(Index batch, Index in, Index units, double ceiling) {
       100 * flops / both / 1e9 / ceiling, fwd * 1e3);
 }
 
+// Times forward and forward+backward of a built layer on a random batch; returns seconds of
+// forward+backward. grad_x is skipped for the first layer of a network (first_layer).
+double layer_timing(Layer<float>& layer, Index batch, bool first_layer, double* fwd_seconds) {
+  const Index in = shape_size(layer.input_shape()), out = shape_size(layer.output_shape());
+  auto w = random_vector(static_cast<size_t>(layer.param_count()), 1);
+  std::transform(w.begin(), w.end(), layer.params(), [](float v) { return 0.1f * v; });
+  auto x = random_vector(static_cast<size_t>(batch * in), 2);
+  std::vector<float> y(static_cast<size_t>(batch * out)), dy(y.size()), dx(x.size()),
+      grad(w.size());
+  const auto dy0 = random_vector(dy.size(), 3);
+  ConstMatrixMap<float> xm(x.data(), batch, in);
+  MatrixMap<float> ym(y.data(), batch, out);
+  *fwd_seconds = time_per_call([&] { layer.forward(xm, ym, true); });
+  return time_per_call([&] {
+    layer.forward(xm, ym, true);
+    std::copy(dy0.begin(), dy0.end(), dy.begin());
+    MatrixMap<float> dxm(dx.data(), batch, in);
+    layer.backward(xm, ConstMatrixMap<float>(y.data(), batch, out),
+                   MatrixMap<float>(dy.data(), batch, out), grad.data(),
+                   first_layer ? nullptr : &dxm);
+  });
+}
+
+// Conv2D (relu) on (h, w, c) images; GFLOP/s counts the three products (forward, dK, dX).
+void conv2d(Index batch, Index h, Index w, Index c, Index filters, Index k, bool first_layer,
+            double ceiling) {
+  Conv<float> layer(2, filters, {k, k}, {1, 1}, Padding::Valid, {1, 1}, Activation::Relu, true);
+  layer.build({h, w, c});
+  double fwd;
+  const double both = layer_timing(layer, batch, first_layer, &fwd);
+  const Shape& o = layer.output_shape();
+  const double product = 2.0 * batch * o[0] * o[1] * filters * k * k * c;
+  const double flops = product * (first_layer ? 2 : 3);
+  std::printf(
+      "conv2d fwd+bwd b=%-3ld %2ldx%2ldx%-2ld k%ld ->%-3ld %s %7.3f ms  %6.1f GFLOP/s  %5.1f%% of "
+      "GEMM  (fwd %.3f ms, %.1f GFLOP/s)\n",
+      long(batch), long(h), long(w), long(c), long(k), long(filters),
+      first_layer ? "(no dx)" : "       ", both * 1e3, flops / both / 1e9,
+      100 * flops / both / 1e9 / ceiling, fwd * 1e3, product / fwd / 1e9);
+}
+
+void pool2d(const char* name, PoolMode mode, Index batch, Index h, Index w, Index c) {
+  Pool<float> layer(2, mode, {2, 2}, {2, 2}, Padding::Valid);
+  layer.build({h, w, c});
+  double fwd;
+  const double both = layer_timing(layer, batch, false, &fwd);
+  const double bytes = 4.0 * batch * h * w * c;
+  std::printf(
+      "%s 2x2 fwd+bwd b=%-3ld %2ldx%2ldx%-3ld %7.3f ms  %6.1f GB/s of input  (fwd %.3f ms)\n", name,
+      long(batch), long(h), long(w), long(c), both * 1e3, bytes / both / 1e9, fwd * 1e3);
+}
+
 void optimizer(const std::string& name, std::unique_ptr<Optimizer<float>> opt, Index n) {
   auto p = random_vector(static_cast<size_t>(n), 4), g = random_vector(static_cast<size_t>(n), 5);
   std::vector<Segment<float>> segments{{p.data(), n, 0}};
@@ -93,21 +149,36 @@ void optimizer(const std::string& name, std::unique_ptr<Optimizer<float>> opt, I
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const std::string group = argc > 2 ? argv[2] : "";
+  auto runs = [&](const char* name) { return group.empty() || group == name; };
   set_num_threads(threads);
   std::printf("eigennet microbenchmarks, %d thread(s)\n", threads);
   gemm_ceiling(512);
   const double ceiling = gemm_ceiling(2048);
-  dense(1, 4, 2, ceiling);
-  dense(32, 64, 64, ceiling);
-  dense(128, 784, 256, ceiling);
-  dense(128, 256, 256, ceiling);
-  dense(256, 1024, 2048, ceiling);
-  dense(256, 2048, 2048, ceiling);
-  for (Index n : {Index(16), Index(100000), Index(4000000)}) {
-    optimizer("sgd", make_sgd<float>({0.01}, {0.9, false}), n);
-    optimizer("adagrad", make_adagrad<float>({0.01}, {}), n);
-    optimizer("rmsprop", make_rmsprop<float>({0.001}, {}), n);
-    optimizer("adam", make_adam<float>({0.001}, {}), n);
+  if (runs("dense")) {
+    dense(1, 4, 2, ceiling);
+    dense(32, 64, 64, ceiling);
+    dense(128, 784, 256, ceiling);
+    dense(128, 256, 256, ceiling);
+    dense(256, 1024, 2048, ceiling);
+    dense(256, 2048, 2048, ceiling);
+  }
+  if (runs("conv")) {
+    // W5's layers at batch 64 (first convolution: no input gradient), then a wider one.
+    conv2d(64, 28, 28, 1, 32, 3, true, ceiling);
+    conv2d(64, 13, 13, 32, 64, 3, false, ceiling);
+    conv2d(32, 32, 32, 64, 64, 3, false, ceiling);
+    pool2d("maxpool", PoolMode::Max, 64, 26, 26, 32);
+    pool2d("maxpool", PoolMode::Max, 64, 11, 11, 64);
+    pool2d("avgpool", PoolMode::Average, 64, 26, 26, 32);
+  }
+  if (runs("optimizer")) {
+    for (Index n : {Index(16), Index(100000), Index(4000000)}) {
+      optimizer("sgd", make_sgd<float>({0.01}, {0.9, false}), n);
+      optimizer("adagrad", make_adagrad<float>({0.01}, {}), n);
+      optimizer("rmsprop", make_rmsprop<float>({0.001}, {}), n);
+      optimizer("adam", make_adam<float>({0.001}, {}), n);
+    }
   }
   return 0;
 }

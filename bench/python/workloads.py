@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Reference workloads W1, W2, W3, W3P, W4 (see /work/shared/bench/workloads.md).
+"""Reference workloads W1, W2, W3, W3P, W4, W5 (see /work/shared/bench/workloads.md).
 
 Runs each workload with eigennet (written as a Keras user writes it:
 ``import eigennet as keras``; Sequential, compile, fit, predict) and, in the
@@ -34,11 +34,11 @@ import statistics
 import sys
 import time
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W3P", "W4")
+ALL_WORKLOADS = ("W1", "W2", "W3", "W3P", "W4", "W5")
 
 # Full-size parameters, and the smaller ones used by --quick.
-FULL = {"W12_epochs": 1000, "W3_n": 60000, "W4_n": 20000}
-QUICK = {"W12_epochs": 200, "W3_n": 6000, "W4_n": 2000}
+FULL = {"W12_epochs": 1000, "W3_n": 60000, "W4_n": 20000, "W5_n": 10000}
+QUICK = {"W12_epochs": 200, "W3_n": 6000, "W4_n": 2000, "W5_n": 1000}
 
 NOISY_SPREAD = 1.5  # max/min repeat time above which a figure is flagged with a dagger
 
@@ -56,7 +56,7 @@ def make_data(wid, sizes):
     import numpy as np
 
     _cache = _DATA_CACHE
-    key = (wid if wid != "W3P" else "W3", sizes["W3_n"], sizes["W4_n"])
+    key = (wid if wid != "W3P" else "W3", sizes["W3_n"], sizes["W4_n"], sizes["W5_n"])
     if key in _cache:
         return _cache[key]
     if wid == "W1":
@@ -65,6 +65,10 @@ def make_data(wid, sizes):
     elif wid == "W2":
         x = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
         y = np.array([[0], [1], [1]], dtype=np.float32)
+    elif wid == "W5":  # 28x28x1 images in [0, 1), channels last (the torch peer transposes)
+        rs = np.random.RandomState(0)
+        x = rs.uniform(0.0, 1.0, size=(sizes["W5_n"], 28, 28, 1)).astype(np.float32)
+        y = rs.randint(0, 10, size=sizes["W5_n"]).astype(np.int64)
     else:
         n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3P") else (sizes["W4_n"], 1024)
         rs = np.random.RandomState(0)
@@ -86,6 +90,7 @@ def spec(wid, sizes):
         "W3": (128, 1, "fit_rate", "W3 mlp-784 fit", "W3_n"),
         "W3P": (1024, None, "predict_rate", "W3P mlp-784 predict", "W3_n"),
         "W4": (256, 1, "fit_rate", "W4 wide-mlp fit", "W4_n"),
+        "W5": (64, 1, "fit_rate", "W5 cnn fit", "W5_n"),
     }
     if wid in big:
         batch, epochs, kind, label, size_key = big[wid]
@@ -142,6 +147,23 @@ class KerasAPIRunner:
             model.compile(
                 optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="binary_crossentropy"
             )
+        elif wid == "W5":
+            model = keras.Sequential(
+                [
+                    keras.Input(shape=(28, 28, 1)),
+                    layers.Conv2D(32, 3, activation="relu"),
+                    layers.MaxPooling2D(2),
+                    layers.Conv2D(64, 3, activation="relu"),
+                    layers.MaxPooling2D(2),
+                    layers.Flatten(),
+                    layers.Dense(128, activation="relu"),
+                    layers.Dense(10, activation="softmax"),
+                ]
+            )
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                loss="sparse_categorical_crossentropy",
+            )
         else:
             dims = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
             model = keras.Sequential(
@@ -190,6 +212,20 @@ class TorchRunner:
                 nn.Sigmoid(),
             )
             loss_fn, lr = nn.BCELoss(), 1e-3
+        elif wid == "W5":  # NCHW, as PyTorch users write it
+            model = nn.Sequential(
+                nn.Conv2d(1, 32, 3),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(64 * 5 * 5, 128),
+                nn.ReLU(),
+                nn.Linear(128, 10),
+            )
+            loss_fn, lr = nn.CrossEntropyLoss(), 1e-3
         else:
             d = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
             model = nn.Sequential(
@@ -211,7 +247,10 @@ class TorchRunner:
         key = (id(x), id(y))
         if key not in self._tensors:
             torch = self.torch
-            self._tensors[key] = (torch.from_numpy(x), None if y is None else torch.from_numpy(y))
+            X = torch.from_numpy(x)
+            if X.ndim == 4:  # channels-last images -> NCHW, once
+                X = X.permute(0, 3, 1, 2).contiguous()
+            self._tensors[key] = (X, None if y is None else torch.from_numpy(y))
         return self._tensors[key]
 
     def prepare(self, x, y):

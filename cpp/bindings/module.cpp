@@ -11,6 +11,7 @@ void bind_functions(pybind11::module_& m);
 void bind_metrics(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
 void bind_basic_layers(pybind11::module_& m);
+void bind_conv_layers(pybind11::module_& m);
 }  // namespace eigennet::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -19,6 +20,7 @@ PYBIND11_MODULE(_core, m) {
   eigennet::bindings::bind_metrics(m);
   eigennet::bindings::bind_model(m);
   eigennet::bindings::bind_basic_layers(m);
+  eigennet::bindings::bind_conv_layers(m);
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -4,7 +4,8 @@
 // product costs more than the product, and when another process holds the second core it
 // stalls for a whole time slice (measured: small models 100x slower). So Eigen is built with
 // EIGEN_DONT_PARALLELIZE, products below kGemmParallelFlops run on one thread, and larger
-// ones split the output along its larger side, one slice per thread.
+// ones split the output along its larger side, one slice per thread. Called from inside a
+// parallel region, a product runs on the calling thread.
 #pragma once
 
 #include "eigennet/tensor.hpp"

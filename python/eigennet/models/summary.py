@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 _WIDTHS = (33, 24, 15)
@@ -17,11 +19,22 @@ def _bytes(count: int, itemsize: int) -> str:
 
 
 def _row(cells, left="│", mid="│", right="│") -> str:
-    parts = []
-    for i, (cell, width) in enumerate(zip(cells, _WIDTHS)):
-        text = str(cell)
-        parts.append(" " + (text.rjust(width - 2) if i == 2 else text.ljust(width - 2)) + " ")
-    return left + mid.join(parts) + right
+    """One table row. As Keras (rich) draws it, a cell too long for its column wraps at spaces
+    onto more lines, and a word longer than the column is cut with an ellipsis."""
+
+    def wrap(text, width):
+        lines = textwrap.wrap(text, width, break_long_words=False) or [""]
+        return [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
+
+    wrapped = [wrap(str(c), w - 2) for c, w in zip(cells, _WIDTHS)]
+    lines = []
+    for k in range(max(len(w) for w in wrapped)):
+        parts = []
+        for i, (cell, width) in enumerate(zip(wrapped, _WIDTHS)):
+            text = cell[k] if k < len(cell) else ""
+            parts.append(" " + (text.rjust(width - 2) if i == 2 else text.ljust(width - 2)) + " ")
+        lines.append(left + mid.join(parts) + right)
+    return "\n".join(lines)
 
 
 def _rule(left: str, mid: str, right: str, fill: str) -> str:
@@ -37,7 +50,7 @@ def print_summary(model, print_fn=None) -> None:
     out(_rule("┡", "╇", "┩", "━"))
     for i, layer in enumerate(layers):
         shape = layer.output_shape if layer.built else "?"
-        params = layer.count_params() if layer.built else "0 (unbuilt)"
+        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
         out(_row((f"{layer.name} ({type(layer).__name__})", shape, params)))
         if i + 1 < len(layers):
             out(_rule("├", "┼", "┤", "─"))

@@ -1,0 +1,59 @@
+// Conv1D / Conv2D, channels last: y = act(correlate(x, kernel) + bias). Kernel (k..., in, out)
+// as Keras, which read row-major is the (taps * in, out) matrix of an im2col product: each
+// output pixel's receptive field is copied to one row of a column matrix ("im2col"), and a
+// product with the kernel gives all its filters. Backward: dK = colsᵀ·dZ, dcols = dZ·Kᵀ
+// scattered back ("col2im"). The batch runs in chunks of samples whose column matrix fits the
+// L2 cache (one GEMM per chunk of many pixels, never per pixel or per sample unless a sample
+// alone fills the cache); the threads take whole chunks. A 1-D convolution is a 2-D one over
+// a single row.
+#pragma once
+
+#include <vector>
+
+#include "eigennet/activations.hpp"
+#include "eigennet/layer.hpp"
+#include "eigennet/layers/window.hpp"
+#include "eigennet/workspace.hpp"
+
+namespace eigennet {
+
+template <class T>
+class Conv : public Layer<T> {
+ public:
+  // rank 1 (samples (steps, channels)) or 2 ((rows, cols, channels)); kernel_size, strides
+  // and dilation_rate hold one entry per spatial axis. Causal padding is 1-D only.
+  Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vector<Index> strides,
+       Padding padding, std::vector<Index> dilation_rate, Activation activation, bool use_bias);
+  void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
+  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
+                MatrixMap<T>* grad_x) override;
+
+ protected:
+  Shape do_build(const Shape& input_shape) override;
+
+ private:
+  // Samples per chunk: a chunk's column and output matrices stay under kChunkElements.
+  Index chunk_samples() const;
+  // Threads that take whole chunks for a batch of n samples (1: the products use them).
+  int slot_count(Index n) const;
+  void im2col(const T* x, Index count, T* cols) const;
+  void col2im(const T* cols, Index count, T* dx) const;
+  void im2col_taps(const T* x, Index count, T* cols) const;
+  void col2im_taps(const T* cols, Index count, T* dx) const;
+
+  int rank_;
+  Index filters_;
+  std::vector<Index> kernel_size_, strides_, dilation_;
+  Padding padding_;
+  Activation activation_;
+  bool use_bias_;
+  Window window_;
+  Index in_size_ = 0, pixels_ = 0, patch_ = 0;  // per sample: inputs, output pixels, taps * in
+  bool direct_ = false;                 // 1x1 kernel, stride 1: the input is its own column matrix
+  bool taps_major_ = false;             // one input channel: columns stored (taps, pixels)
+  std::vector<Index> tap_lo_, tap_hi_;  // per kernel column: output columns inside the data
+  Workspace<T> cols_;  // one chunk's column matrix per thread (also dcols in backward)
+  Workspace<T> preactivation_, slot_grads_;
+};
+
+}  // namespace eigennet

@@ -1,0 +1,384 @@
+#include "eigennet/layers/conv.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "eigennet/gemm.hpp"
+#include "eigennet/threading.hpp"
+
+namespace eigennet {
+namespace {
+
+// Elements of one chunk's column (or output) matrix: 1 MB in float, so that im2col, the
+// product and the activation of a chunk of samples run in the core's L2 cache. W5's second
+// convolution (11x11 pixels, 288 taps) takes 7 samples per chunk.
+constexpr Index kChunkElements = Index(1) << 18;
+
+void check_sizes(const char* name, const char* what, const std::vector<Index>& v, size_t rank) {
+  if (v.size() != rank)
+    throw std::invalid_argument(std::string(name) + " " + what + " must hold " +
+                                std::to_string(rank) + " value(s), got " +
+                                std::to_string(v.size()));
+  for (Index d : v)
+    if (d <= 0)
+      throw std::invalid_argument(std::string(name) + " " + what +
+                                  " must be positive integers, got " + shape_string(v));
+}
+
+// dz *= relu'(y) when relu; sum (when non-null) += the column sums of dz. One pass.
+template <class T>
+void relu_mask_and_sum(T* dz, const T* y, Index rows, Index cols, bool relu, T* sum) {
+  for (Index r = 0; r < rows; ++r) {
+    T* d = dz + r * cols;
+    const T* out = y + r * cols;
+    if (relu)
+      for (Index f = 0; f < cols; ++f) d[f] = out[f] > T(0) ? d[f] : T(0);
+    if (sum)
+      for (Index f = 0; f < cols; ++f) sum[f] += d[f];
+  }
+}
+
+// Short copies (a 3x3 kernel on one channel copies 3 values a row) inline, with no call to
+// memmove/memset.
+template <class T>
+inline void copy(const T* src, Index n, T* dst) {
+  for (Index i = 0; i < n; ++i) dst[i] = src[i];
+}
+template <class T>
+inline void set_zero(T* dst, Index n) {
+  for (Index i = 0; i < n; ++i) dst[i] = T(0);
+}
+
+// Runs fn(first, count, slot) over chunks of at most `chunk` samples among n. With slots > 1
+// the chunks are spread over that many threads (static schedule: slot t takes one contiguous
+// run of chunks; the chunk count is a multiple of slots and chunk sizes differ by at most one,
+// so the threads get equal work) and the products inside run on their thread; otherwise one
+// thread walks the chunks and each product uses the threads itself.
+template <class Fn>
+void for_chunks(Index n, Index chunk, int slots, Fn&& fn) {
+  Index chunks = (n + chunk - 1) / chunk;
+  if (slots < 2) {
+    for (Index c = 0; c < chunks; ++c) fn(c * chunk, std::min(chunk, n - c * chunk), 0);
+    return;
+  }
+  chunks = std::min(n, (chunks + slots - 1) / slots * slots);
+#pragma omp parallel for schedule(static) num_threads(slots)
+  for (Index c = 0; c < chunks; ++c) {
+    const Index first = c * n / chunks;
+    fn(first, (c + 1) * n / chunks - first, omp_get_thread_num());
+  }
+}
+
+}  // namespace
+
+template <class T>
+Conv<T>::Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vector<Index> strides,
+              Padding padding, std::vector<Index> dilation_rate, Activation activation,
+              bool use_bias)
+    : rank_(rank),
+      filters_(filters),
+      kernel_size_(std::move(kernel_size)),
+      strides_(std::move(strides)),
+      dilation_(std::move(dilation_rate)),
+      padding_(padding),
+      activation_(activation),
+      use_bias_(use_bias) {
+  if (rank != 1 && rank != 2) throw std::invalid_argument("convolution rank must be 1 or 2");
+  const char* name = rank == 1 ? "Conv1D" : "Conv2D";
+  if (filters <= 0)
+    throw std::invalid_argument(std::string(name) + " filters must be a positive integer, got " +
+                                std::to_string(filters));
+  check_sizes(name, "kernel_size", kernel_size_, rank);
+  check_sizes(name, "strides", strides_, rank);
+  check_sizes(name, "dilation_rate", dilation_, rank);
+  if (*std::max_element(strides_.begin(), strides_.end()) > 1 &&
+      *std::max_element(dilation_.begin(), dilation_.end()) > 1)
+    throw std::invalid_argument(std::string(name) +
+                                ": strides > 1 is not supported with dilation_rate > 1");
+  if (padding == Padding::Causal && rank != 1)
+    throw std::invalid_argument("causal padding is only supported by Conv1D");
+}
+
+template <class T>
+Shape Conv<T>::do_build(const Shape& input_shape) {
+  const char* name = rank_ == 1 ? "Conv1D" : "Conv2D";
+  if (input_shape.size() != size_t(rank_) + 1)
+    throw std::invalid_argument(std::string(name) + " expects samples of shape " +
+                                (rank_ == 1 ? "(steps, channels)" : "(rows, cols, channels)") +
+                                " (inputs of rank " + std::to_string(rank_ + 2) +
+                                " with the batch axis), got samples of " + "shape " +
+                                shape_string(input_shape));
+  Window& w = window_;
+  const size_t last = size_t(rank_) - 1;  // the cols axis is the last spatial one
+  w.cols = {input_shape[last], kernel_size_[last], strides_[last], dilation_[last]};
+  if (rank_ == 2) w.rows = {input_shape[0], kernel_size_[0], strides_[0], dilation_[0]};
+  w.channels = input_shape.back();
+  if (!w.rows.resolve(padding_) || !w.cols.resolve(padding_))
+    throw std::invalid_argument(std::string(name) + ": samples of shape " +
+                                shape_string(input_shape) + " are smaller than kernel_size " +
+                                shape_string(kernel_size_) + " with dilation_rate " +
+                                shape_string(dilation_) +
+                                " and padding 'valid' (the output would be empty); use larger "
+                                "inputs, a smaller kernel or padding='same'");
+  in_size_ = w.in_pixels() * w.channels;
+  pixels_ = w.out_pixels();
+  patch_ = w.taps() * w.channels;
+  direct_ = w.taps() == 1 && w.rows.stride == 1 && w.cols.stride == 1;
+  taps_major_ = !direct_ && w.channels == 1;
+  // Output columns [lo, hi) whose tap kw falls inside the data, for the taps-major im2col.
+  tap_lo_.assign(size_t(w.cols.kernel), w.cols.out);
+  tap_hi_.assign(size_t(w.cols.kernel), 0);
+  for (Index kw = 0; kw < w.cols.kernel; ++kw)
+    for (Index ow = 0; ow < w.cols.out; ++ow)
+      if (w.cols.tap(ow, kw) >= 0 && w.cols.tap(ow, kw) < w.cols.in) {
+        tap_lo_[size_t(kw)] = std::min(tap_lo_[size_t(kw)], ow);
+        tap_hi_[size_t(kw)] = ow + 1;
+      }
+  Shape kernel(kernel_size_.begin(), kernel_size_.end());
+  kernel.push_back(w.channels);
+  kernel.push_back(filters_);
+  this->add_weight("kernel", kernel);
+  if (use_bias_) this->add_weight("bias", {filters_});
+  Shape out;
+  if (rank_ == 2) out.push_back(w.rows.out);
+  out.push_back(w.cols.out);
+  out.push_back(filters_);
+  return out;
+}
+
+template <class T>
+Index Conv<T>::chunk_samples() const {
+  return std::max<Index>(1, kChunkElements / (pixels_ * std::max(patch_, filters_)));
+}
+
+// Threads take whole chunks when there are chunks enough for each and the product is worth
+// threads (the grain of gemm.hpp).
+template <class T>
+int Conv<T>::slot_count(Index n) const {
+  const Index chunks = (n + chunk_samples() - 1) / chunk_samples();
+  if (chunks < 2 || 2.0 * double(n * pixels_) * double(patch_ * filters_) < kGemmParallelFlops)
+    return 1;
+  return static_cast<int>(std::min<Index>(get_num_threads(), chunks));
+}
+
+// Row kh of every patch of output row oh is one row of the input (or zeros): walking the
+// patches of an output row with kh fixed keeps the source row hot and the inner copy short.
+template <class T>
+void Conv<T>::im2col(const T* x, Index count, T* cols) const {
+  const Window& w = window_;
+  const WindowAxis& wc = w.cols;
+  const Index c = w.channels, row_len = wc.kernel * c;
+  for (Index s = 0; s < count; ++s) {
+    const T* xs = x + s * in_size_;
+    for (Index oh = 0; oh < w.rows.out; ++oh) {
+      const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
+      T* patches = cols + (s * pixels_ + oh * wc.out) * patch_;
+      for (Index kh = 0; kh < w.rows.kernel; ++kh) {
+        T* dst = patches + kh * row_len;
+        if (kh < kh0 || kh >= kh1) {
+          for (Index ow = 0; ow < wc.out; ++ow, dst += patch_) set_zero(dst, row_len);
+          continue;
+        }
+        const T* src = xs + w.rows.tap(oh, kh) * wc.in * c;
+        for (Index ow = 0; ow < wc.out; ++ow, dst += patch_) {
+          const Index kw0 = wc.first_tap(ow), kw1 = wc.last_tap(ow);
+          if (wc.dilation == 1) {
+            if (kw0 == 0 && kw1 == wc.kernel) {  // the window is inside: one contiguous run
+              copy(src + wc.tap(ow, 0) * c, row_len, dst);
+              continue;
+            }
+            copy(src + wc.tap(ow, kw0) * c, (kw1 - kw0) * c, dst + kw0 * c);
+          } else {
+            for (Index kw = kw0; kw < kw1; ++kw) copy(src + wc.tap(ow, kw) * c, c, dst + kw * c);
+          }
+          set_zero(dst, kw0 * c);
+          set_zero(dst + kw1 * c, (wc.kernel - kw1) * c);
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: every column entry is added back to the input position it came
+// from.
+template <class T>
+void Conv<T>::col2im(const T* cols, Index count, T* dx) const {
+  const Window& w = window_;
+  const Index c = w.channels, row_len = w.cols.kernel * c;
+  std::fill_n(dx, count * in_size_, T(0));
+  for (Index s = 0; s < count; ++s) {
+    T* xs = dx + s * in_size_;
+    const T* in = cols + s * pixels_ * patch_;
+    for (Index oh = 0; oh < w.rows.out; ++oh) {
+      const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
+      for (Index ow = 0; ow < w.cols.out; ++ow, in += patch_) {
+        const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
+        for (Index kh = kh0; kh < kh1; ++kh) {
+          const T* src = in + kh * row_len;
+          T* dst = xs + w.rows.tap(oh, kh) * w.cols.in * c;
+          for (Index kw = kw0; kw < kw1; ++kw) {
+            T* d = dst + w.cols.tap(ow, kw) * c;
+            const T* s2 = src + kw * c;
+            for (Index i = 0; i < c; ++i) d[i] += s2[i];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Taps-major columns for single-channel inputs (a grayscale image, a univariate sequence):
+// row t of the (taps, pixels) matrix holds tap t of every output pixel, so with stride 1 each
+// output row's values are one contiguous run of an input row (vectorized copies, where the
+// pixel-major layout copies one value per tap).
+template <class T>
+void Conv<T>::im2col_taps(const T* x, Index count, T* cols) const {
+  const Window& w = window_;
+  const WindowAxis& wc = w.cols;
+  const Index rows = count * pixels_;
+  for (Index kh = 0; kh < w.rows.kernel; ++kh)
+    for (Index kw = 0; kw < wc.kernel; ++kw) {
+      T* dst = cols + (kh * wc.kernel + kw) * rows;
+      const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
+      for (Index s = 0; s < count; ++s)
+        for (Index oh = 0; oh < w.rows.out; ++oh, dst += wc.out) {
+          if (kh < w.rows.first_tap(oh) || kh >= w.rows.last_tap(oh)) {
+            set_zero(dst, wc.out);
+            continue;
+          }
+          const T* src = x + s * in_size_ + w.rows.tap(oh, kh) * wc.in + wc.tap(0, kw);
+          set_zero(dst, lo);
+          if (wc.stride == 1)
+            copy(src + lo, hi - lo, dst + lo);
+          else
+            for (Index ow = lo; ow < hi; ++ow) dst[ow] = src[ow * wc.stride];
+          set_zero(dst + hi, wc.out - hi);
+        }
+    }
+}
+
+template <class T>
+void Conv<T>::col2im_taps(const T* cols, Index count, T* dx) const {
+  const Window& w = window_;
+  const WindowAxis& wc = w.cols;
+  const Index rows = count * pixels_;
+  std::fill_n(dx, count * in_size_, T(0));
+  for (Index kh = 0; kh < w.rows.kernel; ++kh)
+    for (Index kw = 0; kw < wc.kernel; ++kw) {
+      const T* src = cols + (kh * wc.kernel + kw) * rows;
+      const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
+      for (Index s = 0; s < count; ++s)
+        for (Index oh = 0; oh < w.rows.out; ++oh, src += wc.out) {
+          if (kh < w.rows.first_tap(oh) || kh >= w.rows.last_tap(oh)) continue;
+          T* d = dx + s * in_size_ + w.rows.tap(oh, kh) * wc.in + wc.tap(0, kw);
+          for (Index ow = lo; ow < hi; ++ow) d[ow * wc.stride] += src[ow];
+        }
+    }
+}
+
+template <class T>
+void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
+  const Index n = x.rows(), chunk = chunk_samples();
+  const int slots = slot_count(n);
+  T* z = activation_needs_input(activation_) ? preactivation_.view(n * pixels_, filters_).data()
+                                             : y.data();
+  // One column buffer per thread, taken before the parallel loop.
+  T* buffers = direct_ ? nullptr : cols_.view(slots * chunk * pixels_, patch_).data();
+  for_chunks(n, chunk, slots, [&](Index first, Index count, int slot) {
+    const Index rows = count * pixels_;
+    const T* cols = x.data() + first * in_size_;
+    if (!direct_) {
+      T* buffer = buffers + slot * chunk * pixels_ * patch_;
+      if (taps_major_)
+        im2col_taps(cols, count, buffer);
+      else
+        im2col(cols, count, buffer);
+      cols = buffer;
+    }
+    T* zc = z + first * pixels_ * filters_;
+    // The product accumulates onto the broadcast bias: one pass less than adding it after.
+    if (use_bias_) {
+      const T* bias = this->weight(1);
+      for (Index r = 0; r < rows; ++r)
+        for (Index f = 0; f < filters_; ++f) zc[r * filters_ + f] = bias[f];
+    }
+    gemm<T>(taps_major_, false, rows, filters_, patch_, cols, taps_major_ ? rows : patch_,
+            this->weight(0), filters_, zc, filters_, use_bias_);
+    T* yc = y.data() + first * pixels_ * filters_;
+    if (activation_ != Activation::Linear || zc != yc)
+      activation_forward<T>(activation_, ConstMatrixMap<T>(zc, rows, filters_),
+                            MatrixMap<T>(yc, rows, filters_));
+  });
+}
+
+// Per chunk: the activation's derivative, dK += colsᵀ·dZ (im2col again, in cache, rather than
+// keeping the whole batch's columns), db += column sums, dcols = dZ·Kᵀ and col2im. Each
+// thread accumulates dK and db in its own slot (slot 0 is param_grad); the slots are added in
+// order, so results depend on the thread count only by float rounding.
+template <class T>
+void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
+                       MatrixMap<T>* grad_x) {
+  const Index n = x.rows(), chunk = chunk_samples();
+  const int slots = slot_count(n);
+  const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
+  const bool relu = activation_ == Activation::Relu;
+  const Index kernel_size = patch_ * filters_, grad_size = this->param_count();
+  T* extra_slots = nullptr;
+  if (param_grad) {
+    std::fill_n(param_grad, grad_size, T(0));
+    if (slots > 1) {
+      extra_slots = slot_grads_.view(slots - 1, grad_size).data();
+      std::fill_n(extra_slots, (slots - 1) * grad_size, T(0));
+    }
+  }
+  T* buffers = direct_ ? nullptr : cols_.view(slots * chunk * pixels_, patch_).data();
+  for_chunks(n, chunk, slots, [&](Index first, Index count, int slot) {
+    const Index rows = count * pixels_, offset = first * pixels_ * filters_;
+    T* dz = grad_y.data() + offset;
+    const T* yc = y.data() + offset;
+    if (!relu)
+      activation_backward<T>(activation_, ConstMatrixMap<T>(z + offset, rows, filters_),
+                             ConstMatrixMap<T>(yc, rows, filters_),
+                             MatrixMap<T>(dz, rows, filters_));
+    T* grad = !param_grad ? nullptr : slot == 0 ? param_grad : extra_slots + (slot - 1) * grad_size;
+    T* bias_grad = grad && use_bias_ ? grad + kernel_size : nullptr;
+    if (relu || bias_grad) relu_mask_and_sum(dz, yc, rows, filters_, relu, bias_grad);
+    T* buffer = buffers ? buffers + slot * chunk * pixels_ * patch_ : nullptr;
+    const T* xc = x.data() + first * in_size_;
+    if (grad) {
+      const T* cols = xc;
+      if (taps_major_) {
+        im2col_taps(xc, count, buffer);
+        cols = buffer;
+      } else if (!direct_) {
+        im2col(xc, count, buffer);
+        cols = buffer;
+      }
+      gemm<T>(!taps_major_, false, patch_, filters_, rows, cols, taps_major_ ? rows : patch_, dz,
+              filters_, grad, filters_, true);
+    }
+    if (grad_x) {
+      T* dx = grad_x->data() + first * in_size_;
+      if (taps_major_) {
+        gemm<T>(false, true, patch_, rows, filters_, this->weight(0), filters_, dz, filters_,
+                buffer, rows);
+        col2im_taps(buffer, count, dx);
+      } else {
+        gemm<T>(false, true, rows, patch_, filters_, dz, filters_, this->weight(0), filters_,
+                direct_ ? dx : buffer, patch_);
+        if (!direct_) col2im(buffer, count, dx);
+      }
+    }
+  });
+  for (int s = 1; s < slots; ++s)
+    VectorMap<T>(param_grad, grad_size) +=
+        ConstVectorMap<T>(extra_slots + (s - 1) * grad_size, grad_size);
+}
+
+template class Conv<float>;
+template class Conv<double>;
+
+}  // namespace eigennet

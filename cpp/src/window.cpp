@@ -1,0 +1,65 @@
+#include "eigennet/layers/window.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace eigennet {
+namespace {
+
+// ceil(a / b) for b > 0 and any sign of a.
+Index ceil_div(Index a, Index b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+}  // namespace
+
+Padding padding_from_name(const std::string& name) {
+  if (name == "valid") return Padding::Valid;
+  if (name == "same") return Padding::Same;
+  if (name == "causal") return Padding::Causal;
+  throw std::invalid_argument("padding must be 'valid', 'same' or 'causal', got '" + name + "'");
+}
+
+const char* padding_name(Padding p) {
+  switch (p) {
+    case Padding::Valid:
+      return "valid";
+    case Padding::Same:
+      return "same";
+    case Padding::Causal:
+      return "causal";
+  }
+  return "?";
+}
+
+std::string shape_string(const Shape& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+bool WindowAxis::resolve(Padding p) {
+  if (p == Padding::Valid) {
+    pad = 0;
+    out = in >= span() ? (in - span()) / stride + 1 : 0;
+  } else {
+    out = ceil_div(in, stride);
+    if (p == Padding::Causal) {
+      pad = span() - 1;
+    } else {
+      const Index total =
+          stride == 1 ? span() - 1 : std::max<Index>(0, (out - 1) * stride + span() - in);
+      pad = total / 2;
+    }
+  }
+  if (out < 1) return false;
+  first_.resize(size_t(out));
+  last_.resize(size_t(out));
+  for (Index o = 0; o < out; ++o) {
+    first_[size_t(o)] = std::clamp<Index>(ceil_div(pad - o * stride, dilation), 0, kernel);
+    last_[size_t(o)] =
+        std::clamp<Index>(ceil_div(in + pad - o * stride, dilation), first_[size_t(o)], kernel);
+  }
+  return true;
+}
+
+}  // namespace eigennet

@@ -1,0 +1,192 @@
+"""Pooling layers (channels last): max and average pooling over windows or whole samples."""
+
+from __future__ import annotations
+
+from eigennet import _core
+from eigennet.layers._spatial import (
+    SpatialLayer,
+    check_data_format,
+    standardize_padding,
+    standardize_tuple,
+)
+
+
+class BasePooling(SpatialLayer):
+    """Max or average pooling over windows of `pool_size` moved by `strides`.
+
+    Max pooling passes the gradient to the first maximum of each window. Average pooling
+    divides by the number of window positions inside the data, so with padding="same" the
+    border windows average only real values (Keras's rule; see the README for the installed
+    Keras torch backend's older behaviour).
+    """
+
+    def __init__(
+        self,
+        rank,
+        mode,
+        pool_size,
+        strides=None,
+        padding="valid",
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.rank, self._mode = rank, mode
+        self.pool_size = standardize_tuple(pool_size, rank, "pool_size", owner)
+        self.strides = (
+            self.pool_size
+            if strides is None
+            else standardize_tuple(strides, rank, "strides", owner)
+        )
+        self.padding = standardize_padding(padding, owner, ("valid", "same"))
+        self.data_format = check_data_format(data_format, owner)
+
+    def _make_core(self, dtype):
+        return getattr(_core, f"Pool_{dtype}")(
+            self.rank, self._mode, list(self.pool_size), list(self.strides), self.padding
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "padding": self.padding,
+            "strides": self.strides,
+            "data_format": self.data_format,
+        }
+
+
+_POOL_DOC = """{what} pooling for {data}, channels last.
+
+    Args:
+        pool_size: int or tuple of {rank} ints, the window size{default}.
+        strides: int, tuple of {rank} ints or None (default: pool_size).
+        padding: "valid" (default) or "same" (output ceil(input / strides); the window
+            covers the border as Keras pads it{same_note}).
+        data_format: None or "channels_last" (the only supported layout).
+
+    Input shape: `{shape_in}`.
+    Output shape: `{shape_out}`.
+    """
+
+
+def _pool_doc(what, rank, default, same_note):
+    one = rank == 1
+    return _POOL_DOC.format(
+        what=what,
+        data="temporal data" if one else "images",
+        rank=rank,
+        default=default,
+        same_note=same_note,
+        shape_in="(batch_size, steps, channels)" if one else "(batch_size, rows, cols, channels)",
+        shape_out="(batch_size, pooled_steps, channels)"
+        if one
+        else "(batch_size, pooled_rows, pooled_cols, channels)",
+    )
+
+
+_MAX_NOTE = ", padding never wins the maximum"
+_AVG_NOTE = ", and border windows average only the values inside the data"
+
+
+class MaxPooling1D(BasePooling):
+    __doc__ = _pool_doc("Max", 1, " (default 2)", _MAX_NOTE)
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(1, "max", pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling2D(BasePooling):
+    __doc__ = _pool_doc("Max", 2, " (default (2, 2))", _MAX_NOTE)
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(2, "max", pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(BasePooling):
+    __doc__ = _pool_doc("Average", 1, "", _AVG_NOTE)
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(1, "average", pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling2D(BasePooling):
+    __doc__ = _pool_doc("Average", 2, "", _AVG_NOTE)
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(2, "average", pool_size, strides, padding, data_format, **kwargs)
+
+
+class BaseGlobalPooling(SpatialLayer):
+    """Max or average over all spatial positions of each channel."""
+
+    def __init__(self, rank, mode, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.rank, self._mode = rank, mode
+        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.keepdims = bool(keepdims)
+
+    def _make_core(self, dtype):
+        return getattr(_core, f"GlobalPool_{dtype}")(self.rank, self._mode, self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+_GLOBAL_DOC = """Global {what} pooling for {data}, channels last: the {what} of each channel over
+    all {axes}.
+
+    Args:
+        data_format: None or "channels_last" (the only supported layout).
+        keepdims: Whether to keep the spatial axes with length 1 (default False).
+
+    Input shape: `{shape_in}`.
+    Output shape: `(batch_size, channels)`, or with keepdims `{shape_keep}`.
+    """
+
+
+def _global_doc(what, rank):
+    one = rank == 1
+    return _GLOBAL_DOC.format(
+        what=what,
+        data="temporal data" if one else "images",
+        axes="steps" if one else "rows and columns",
+        shape_in="(batch_size, steps, channels)" if one else "(batch_size, rows, cols, channels)",
+        shape_keep="(batch_size, 1, channels)" if one else "(batch_size, 1, 1, channels)",
+    )
+
+
+class GlobalMaxPooling1D(BaseGlobalPooling):
+    __doc__ = _global_doc("max", 1)
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(1, "max", data_format, keepdims, **kwargs)
+
+
+class GlobalMaxPooling2D(BaseGlobalPooling):
+    __doc__ = _global_doc("max", 2)
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(2, "max", data_format, keepdims, **kwargs)
+
+
+class GlobalAveragePooling1D(BaseGlobalPooling):
+    __doc__ = _global_doc("average", 1)
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(1, "average", data_format, keepdims, **kwargs)
+
+
+class GlobalAveragePooling2D(BaseGlobalPooling):
+    __doc__ = _global_doc("average", 2)
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(2, "average", data_format, keepdims, **kwargs)
+
+
+# Keras's aliases.
+MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
+AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D

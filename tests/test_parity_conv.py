@@ -147,7 +147,7 @@ def _cnn_1d(lib):
             layers.Conv1D(5, 3, padding="causal", dilation_rate=2, activation="relu"),
             layers.MaxPooling1D(2),
             layers.Conv1D(4, 2, activation="sigmoid"),
-            layers.GlobalMaxPooling1D(),
+            layers.Flatten(),
             layers.Dense(3, activation="softmax"),
         ]
     )
@@ -181,6 +181,31 @@ def _named_cnn(lib):
         ],
         name="cnn",
     )
+
+
+def _w5(lib):  # the benchmark's CNN (workloads.md W5) at a smaller input
+    layers = lib.layers
+    return lib.Sequential(
+        [
+            lib.Input(shape=(14, 14, 1)),
+            layers.Conv2D(8, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(16, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(32, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def test_w5_training_matches_keras():
+    k_model, e_model = _w5(keras), _w5(eigennet)
+    e_model.set_weights([np.array(w) for w in k_model.get_weights()])
+    rng = np.random.default_rng(3)
+    x = rng.random((48, 14, 14, 1)).astype(np.float32)
+    y = rng.integers(0, 10, size=48)
+    _train_both(k_model, e_model, x, y, "sparse_categorical_crossentropy", batch_size=16)
 
 
 def test_summary_matches_keras():

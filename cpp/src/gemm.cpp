@@ -1,5 +1,7 @@
 #include "eigennet/gemm.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "eigennet/threading.hpp"
@@ -41,7 +43,10 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
           Index ldb, T* C, Index ldc, bool accumulate) {
   const int threads = get_num_threads();
-  if (threads < 2 || 2.0 * double(M) * double(N) * double(K) < kGemmParallelFlops) {
+  // Inside a parallel region (a recurrent layer's per-thread time loop) the caller owns the
+  // threads: run on this one.
+  if (threads < 2 || omp_in_parallel() ||
+      2.0 * double(M) * double(N) * double(K) < kGemmParallelFlops) {
     product(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     return;
   }

@@ -37,7 +37,7 @@ class GruCell : public RecurrentCell<T> {
     const auto& cfg = this->c_;
     const T* R = this->recurrent_kernel(params);
     const T* bias = cfg.use_bias ? this->bias(params) : nullptr;
-    T *gates = this->gates_.data(), *h = this->h_.data();
+    T* gates = this->gates_.data();
     T* pre = this->store_preactivations_ ? this->pre_.data() : nullptr;
     T* scratch = this->scratch_.data() + b0 * u;
     const T* mask_h = this->recurrent_mask(2);
@@ -45,7 +45,7 @@ class GruCell : public RecurrentCell<T> {
       const Index r0 = this->rows(s) + b0;
       if (cfg.reset_after) {
         T* q = q_.data();
-        this->recurrent_product(R, h + r0 * u, b0, nb, 0, gu, q + r0 * gu, gu, false, scratch);
+        this->recurrent_product(R, this->h_row(r0), b0, nb, 0, gu, q + r0 * gu, gu, false, scratch);
         for (Index r = r0; r < r0 + nb; ++r) {
           T *z = gates + r * gu, *qr = q + r * gu;
           if (bias) {
@@ -55,11 +55,11 @@ class GruCell : public RecurrentCell<T> {
           Vec<T>(z, 2 * u) += ConstVec<T>(qr, 2 * u);
           reset_gates(z, pre ? pre + r * gu : nullptr);
           Vec<T>(z + 2 * u, u) += ConstVec<T>(z + u, u) * ConstVec<T>(qr + 2 * u, u);
-          candidate(z, pre ? pre + r * gu : nullptr, h + r * u, h + (r + B) * u);
+          candidate(z, pre ? pre + r * gu : nullptr, this->h_row(r), this->h_row(r + B));
         }
       } else {
         T* rh = rh_.data();
-        this->recurrent_product(R, h + r0 * u, b0, nb, 0, 2 * u, gates + r0 * gu, gu, true,
+        this->recurrent_product(R, this->h_row(r0), b0, nb, 0, 2 * u, gates + r0 * gu, gu, true,
                                 scratch);
         for (Index r = r0, k = b0; r < r0 + nb; ++r, ++k) {
           T* z = gates + r * gu;
@@ -67,13 +67,14 @@ class GruCell : public RecurrentCell<T> {
           reset_gates(z, pre ? pre + r * gu : nullptr);
           // r * h_prev (the h gate's recurrent input, masked with its own recurrent mask)
           Vec<T> rhv(rh + r * u, u);
-          rhv = ConstVec<T>(z + u, u) * ConstVec<T>(h + r * u, u);
+          rhv = ConstVec<T>(z + u, u) * ConstVec<T>(this->h_row(r), u);
           if (mask_h) rhv *= ConstVec<T>(mask_h + k * u, u);
         }
         gemm<T>(false, false, nb, u, u, rh + r0 * u, u, R + 2 * u, gu, gates + r0 * gu + 2 * u, gu,
                 true);
         for (Index r = r0; r < r0 + nb; ++r)
-          candidate(gates + r * gu, pre ? pre + r * gu : nullptr, h + r * u, h + (r + B) * u);
+          candidate(gates + r * gu, pre ? pre + r * gu : nullptr, this->h_row(r),
+                    this->h_row(r + B));
       }
     }
   }
@@ -82,7 +83,6 @@ class GruCell : public RecurrentCell<T> {
     const Index u = this->units_, gu = this->gu_, nb = b1 - b0;
     const auto& cfg = this->c_;
     const T* R = this->recurrent_kernel(params);
-    const T* h = this->h_.data();
     T* gates = this->gates_.data();
     const T* pre = this->store_preactivations_ ? this->pre_.data() : nullptr;
     T* dh_next = this->dh_.data() + b0 * u;
@@ -99,7 +99,7 @@ class GruCell : public RecurrentCell<T> {
         Vec<T> dhv(dh, u);
         dhv = ConstVec<T>(dh_next + k * u, u);
         if (const T* dy = this->grad_output(grad_y, s, b0 + k)) dhv += ConstVec<T>(dy, u);
-        ConstVec<T> zg(z, u), hh(z + 2 * u, u), h_prev(h + r * u, u);
+        ConstVec<T> zg(z, u), hh(z + 2 * u, u), h_prev(this->h_row(r), u);
         // through h = z * h_prev + (1 - z) * hh
         Vec<T>(dz, u) = dhv * (h_prev - hh);
         Vec<T>(dz + 2 * u, u) = dhv * (T(1) - zg);
@@ -133,7 +133,7 @@ class GruCell : public RecurrentCell<T> {
         const T* p = pre ? pre + r * gu : nullptr;
         ConstVec<T> drh(scratch + k * u, u);
         Vec<T> dr(dz + u, u);
-        dr = drh * ConstVec<T>(h + r * u, u);
+        dr = drh * ConstVec<T>(this->h_row(r), u);
         Vec<T> carry(dh_next + k * u, u);
         if (mask_h) {
           dr *= ConstVec<T>(mask_h + (b0 + k) * u, u);
@@ -156,15 +156,15 @@ class GruCell : public RecurrentCell<T> {
     T* dR = param_grad + in * gu;
     T* db = param_grad + (in + u) * gu;
     if (this->c_.reset_after) {
-      this->recurrent_weight_grad(this->h_.data(), true, q_.data(), gu, 0, gu, dR);
+      this->recurrent_weight_grad(this->h_row(0), this->ld_, true, q_.data(), gu, 0, gu, dR);
       if (this->c_.use_bias) {
         this->column_sums(dz, gu, gu, db);
         this->column_sums(q_.data(), gu, gu, db + gu);
       }
       return;
     }
-    this->recurrent_weight_grad(this->h_.data(), true, dz, gu, 0, 2 * u, dR);
-    this->recurrent_weight_grad(rh_.data(), false, dz + 2 * u, gu, 2 * u, u, dR);
+    this->recurrent_weight_grad(this->h_row(0), this->ld_, true, dz, gu, 0, 2 * u, dR);
+    this->recurrent_weight_grad(rh_.data(), this->units_, false, dz + 2 * u, gu, 2 * u, u, dR);
     if (this->c_.use_bias) this->column_sums(dz, gu, gu, db);
   }
 

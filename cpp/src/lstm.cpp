@@ -30,17 +30,16 @@ class LstmCell : public RecurrentCell<T> {
   void forward_rows(const T* params, Index b0, Index b1) override {
     const Index u = this->units_, gu = this->gu_, nb = b1 - b0;
     const auto& cfg = this->c_;
-    const T* R = this->recurrent_kernel(params);
     const T* bias = cfg.use_bias ? this->bias(params) : nullptr;
-    T *gates = this->gates_.data(), *h = this->h_.data(), *c = cells_.data();
+    T *gates = this->gates_.data(), *c = cells_.data();
     T* scratch = this->scratch_.data() + b0 * u;
     std::fill(c + b0 * u, c + b1 * u, T(0));
     for (Index s = 0; s < this->steps_; ++s) {
       const Index r0 = this->rows(s) + b0;
-      this->recurrent_product(R, h + r0 * u, b0, nb, 0, gu, gates + r0 * gu, gu, true, scratch);
+      this->step_preactivations(params, r0, b0, nb, scratch);
       for (Index r = r0; r < r0 + nb; ++r) {
         T* z = gates + r * gu;
-        if (bias) Vec<T>(z, gu) += ConstVec<T>(bias, gu);
+        if (bias && !this->fused_) Vec<T>(z, gu) += ConstVec<T>(bias, gu);
         if (this->store_preactivations_) std::copy_n(z, gu, this->pre_.data() + r * gu);
         Base::activate(cfg.recurrent_activation, z, u);
         Base::activate(cfg.recurrent_activation, z + u, u);
@@ -52,7 +51,8 @@ class LstmCell : public RecurrentCell<T> {
         T* act_c = act_c_.data() + r * u;
         std::copy_n(c_new.data(), u, act_c);
         Base::activate(cfg.activation, act_c, u);
-        Vec<T>(h + (r + this->batch_) * u, u) = ConstVec<T>(z + 3 * u, u) * ConstVec<T>(act_c, u);
+        Vec<T>(this->h_row(r + this->batch_), u) =
+            ConstVec<T>(z + 3 * u, u) * ConstVec<T>(act_c, u);
       }
     }
   }
@@ -104,9 +104,11 @@ class LstmCell : public RecurrentCell<T> {
     }
   }
 
+  bool fused_gradients() const override { return true; }
+
   void recurrent_gradients(const T*, T* param_grad) override {
     const Index in = this->in_, u = this->units_, gu = this->gu_;
-    this->recurrent_weight_grad(this->h_.data(), true, this->gates_.data(), gu, 0, gu,
+    this->recurrent_weight_grad(this->h_row(0), this->ld_, true, this->gates_.data(), gu, 0, gu,
                                 param_grad + in * gu);
     if (this->c_.use_bias)
       this->column_sums(this->gates_.data(), gu, gu, param_grad + (in + u) * gu);

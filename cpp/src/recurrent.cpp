@@ -82,6 +82,7 @@ Shape RecurrentCell<T>::build(const Shape& input_shape) {
   in_ = input_shape[1];
   if (steps_ <= 0 || in_ <= 0)
     throw std::invalid_argument(name + " needs at least one timestep and one feature");
+  ld_ = in_ + units_ + (c_.use_bias ? 1 : 0);
   if (c_.return_sequences) return {steps_, units_};
   return {units_};
 }
@@ -175,17 +176,20 @@ void RecurrentCell<T>::draw_masks(bool training) {
          uint64_t(n_in));
 }
 
-// xs_ (copy g, step s, row b) = x[b, t] (* input mask g), t = s or T-1-s when go_backwards.
+// Row (step s, batch row b) of xh_ gets x[b, t] (* the input mask), t = s or T-1-s when
+// go_backwards; with per-gate masks copy g goes to xs_ instead.
 template <class T>
 void RecurrentCell<T>::gather_inputs(ConstMatrixMap<T> x) {
-  const Index copies = std::max<Index>(1, in_mask_count_);
-  T* xs = xs_.view(copies * steps_ * batch_, in_).data();
+  const bool copies_in_xs = in_mask_count_ > 1;
+  const Index copies = copies_in_xs ? in_mask_count_ : 1;
+  T* dst0 = copies_in_xs ? xs_.view(copies * steps_ * batch_, in_).data() : xh_.data();
+  const Index ld = copies_in_xs ? in_ : ld_;
   for (Index g = 0; g < copies; ++g) {
     const T* mask = in_mask_count_ ? in_masks_.data() + g * batch_ * in_ : nullptr;
     for (Index s = 0; s < steps_; ++s) {
       const Index t = c_.go_backwards ? steps_ - 1 - s : s;
       for (Index b = 0; b < batch_; ++b) {
-        ArrayMap<T> dst(xs + ((g * steps_ + s) * batch_ + b) * in_, in_);
+        ArrayMap<T> dst(dst0 + ((g * steps_ + s) * batch_ + b) * ld, in_);
         ConstArrayMap<T> src(x.data() + (b * steps_ + t) * in_, in_);
         if (mask)
           dst = src * ConstArrayMap<T>(mask + b * in_, in_);
@@ -196,12 +200,12 @@ void RecurrentCell<T>::gather_inputs(ConstMatrixMap<T> x) {
   }
 }
 
-// gates_ = xs_ x kernel (each gate block with its own masked inputs when there are G copies).
+// gates_ = x kernel (each gate block with its own masked inputs when there are G copies).
 template <class T>
 void RecurrentCell<T>::project_inputs(const T* params) {
   const Index n = steps_ * batch_;
   if (in_mask_count_ <= 1) {
-    gemm<T>(false, false, n, gu_, in_, xs_.data(), in_, params, gu_, gates_.data(), gu_);
+    gemm<T>(false, false, n, gu_, in_, xh_.data(), ld_, params, gu_, gates_.data(), gu_);
     return;
   }
   for (Index g = 0; g < gates_count_; ++g)
@@ -221,23 +225,31 @@ void RecurrentCell<T>::forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T
   draw_masks(training);
   gates_.view(n, gu_);
   if (store_preactivations_) pre_.view(n, gu_);
-  T* h = h_.view(n + batch_, u).data();
+  T* xh = xh_.view(n + batch_, ld_).data();
   scratch_.view(batch_, u);
   row_tmp_.view(batch_, gu_ + u);
   dh_.view(batch_, u);
+  pack_buffers_.view(batch_, pack_stride());
   reserve_cell(batch_);
+  fused_ = fused_gradients() && in_mask_count_ <= 1 && !rec_masked_;
+  if (fused_)
+    packed_w_.pack(params, gu_, ld_, gu_, false);
+  else
+    packed_r_.pack(recurrent_kernel(params), gu_, u, gu_, false);
   gather_inputs(x);
-  project_inputs(params);
-  std::fill(h, h + batch_ * u, T(0));  // the initial state
+  if (c_.use_bias)
+    for (Index r = 0; r < n; ++r) xh[r * ld_ + in_ + u] = T(1);
+  for (Index b = 0; b < batch_; ++b) std::fill_n(h_row(b), u, T(0));  // the initial state
+  if (!fused_) project_inputs(params);
   const double flops = 2.0 * double(n) * double(u) * double(gu_);
   for_row_ranges(batch_, flops, [&](Index b0, Index b1) {
     forward_rows(params, b0, b1);
     for (Index b = b0; b < b1; ++b) {
       if (c_.return_sequences) {
         for (Index s = 0; s < steps_; ++s)
-          std::copy_n(h + (rows(s + 1) + b) * u, u, y.data() + (b * steps_ + s) * u);
+          std::copy_n(h_row(rows(s + 1) + b), u, y.data() + (b * steps_ + s) * u);
       } else {
-        std::copy_n(h + (rows(steps_) + b) * u, u, y.data() + b * u);
+        std::copy_n(h_row(rows(steps_) + b), u, y.data() + b * u);
       }
     }
   });
@@ -249,13 +261,17 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
   const Index n = steps_ * batch_;
   if (grad_y.rows() != batch_) throw std::logic_error("recurrent backward batch differs");
   const double flops = 2.0 * double(n) * double(units_) * double(gu_);
+  packed_rt_.pack(recurrent_kernel(params), gu_, gu_, units_, true);
   for_row_ranges(batch_, flops,
                  [&](Index b0, Index b1) { backward_rows(params, grad_y.data(), b0, b1); });
   const T* dz = gates_.data();
-  if (param_grad) {
-    // kernel: xs^T x dz (per gate block when each has its own masked inputs)
+  if (param_grad && fused_) {
+    // [kernel; recurrent_kernel; bias] = [x | h_prev | 1]^T x dz, in the parameters' layout
+    gemm<T>(true, false, ld_, gu_, n, xh_.data(), ld_, dz, gu_, param_grad, gu_);
+  } else if (param_grad) {
+    // kernel: x^T x dz (per gate block when each has its own masked inputs)
     if (in_mask_count_ <= 1) {
-      gemm<T>(true, false, in_, gu_, n, xs_.data(), in_, dz, gu_, param_grad, gu_);
+      gemm<T>(true, false, in_, gu_, n, xh_.data(), ld_, dz, gu_, param_grad, gu_);
     } else {
       for (Index g = 0; g < gates_count_; ++g)
         gemm<T>(true, false, in_, units_, n, xs_.data() + g * n * in_, in_, dz + g * units_, gu_,
@@ -296,17 +312,33 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
 }
 
 template <class T>
+void RecurrentCell<T>::step_preactivations(const T* params, Index r0, Index b0, Index nb,
+                                           T* scratch) {
+  T* out = gates_.data() + r0 * gu_;
+  if (fused_) {
+    packed_w_.multiply(xh_.data() + r0 * ld_, ld_, nb, out, gu_, false, pack_buffer(b0));
+    return;
+  }
+  recurrent_product(recurrent_kernel(params), h_row(r0), b0, nb, 0, gu_, out, gu_, true, scratch);
+}
+
+template <class T>
 void RecurrentCell<T>::recurrent_product(const T* R, const T* h, Index b0, Index nb, Index col0,
                                          Index cols, T* out, Index ldo, bool accumulate,
                                          T* scratch) const {
   const Index u = units_;
-  if (!rec_masked_) {
-    gemm<T>(false, false, nb, cols, u, h, u, R + col0, gu_, out, ldo, accumulate);
+  if (!rec_masked_ && col0 == 0 && cols == gu_) {
+    packed_r_.multiply(h, ld_, nb, out, ldo, accumulate, pack_buffer(b0));
     return;
   }
+  if (!rec_masked_) {
+    gemm<T>(false, false, nb, cols, u, h, ld_, R + col0, gu_, out, ldo, accumulate);
+    return;
+  }
+  using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
   for (Index col = col0; col < col0 + cols; col += u) {
     ConstMatrixMap<T> mask(recurrent_mask(col / u) + b0 * u, nb, u);
-    MatrixMap<T>(scratch, nb, u) = ConstMatrixMap<T>(h, nb, u).cwiseProduct(mask);
+    MatrixMap<T>(scratch, nb, u) = Strided(h, nb, u, Eigen::OuterStride<>(ld_)).cwiseProduct(mask);
     gemm<T>(false, false, nb, u, u, scratch, u, R + col, gu_, out + (col - col0), ldo, accumulate);
   }
 }
@@ -316,6 +348,10 @@ void RecurrentCell<T>::recurrent_product_grad(const T* R, const T* dz, Index ldz
                                               Index nb, Index col0, Index cols, T* dh,
                                               bool accumulate, T* scratch) const {
   const Index u = units_;
+  if (!rec_masked_ && col0 == 0 && cols == gu_) {
+    packed_rt_.multiply(dz, ldz, nb, dh, u, accumulate, pack_buffer(b0));
+    return;
+  }
   if (!rec_masked_) {
     gemm<T>(false, true, nb, u, cols, dz, ldz, R + col0, gu_, dh, u, accumulate);
     return;
@@ -332,19 +368,21 @@ void RecurrentCell<T>::recurrent_product_grad(const T* R, const T* dz, Index ldz
 }
 
 template <class T>
-void RecurrentCell<T>::recurrent_weight_grad(const T* src, bool masked, const T* dz, Index ldz,
-                                             Index col0, Index cols, T* dR) {
+void RecurrentCell<T>::recurrent_weight_grad(const T* src, Index ld_src, bool masked, const T* dz,
+                                             Index ldz, Index col0, Index cols, T* dR) {
   const Index n = steps_ * batch_, u = units_;
   if (!masked || !rec_masked_) {
-    gemm<T>(true, false, u, cols, n, src, u, dz, ldz, dR + col0, gu_);
+    gemm<T>(true, false, u, cols, n, src, ld_src, dz, ldz, dR + col0, gu_);
     return;
   }
+  using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
   T* tmp = dx_.view(n, u).data();  // free until the input gradient is computed
   for (Index col = col0; col < col0 + cols; col += u) {
     ConstMatrixMap<T> mask(recurrent_mask(col / u), batch_, u);
     for (Index s = 0; s < steps_; ++s)
       MatrixMap<T>(tmp + rows(s) * u, batch_, u) =
-          ConstMatrixMap<T>(src + rows(s) * u, batch_, u).cwiseProduct(mask);
+          Strided(src + rows(s) * ld_src, batch_, u, Eigen::OuterStride<>(ld_src))
+              .cwiseProduct(mask);
     gemm<T>(true, false, u, u, n, tmp, u, dz + (col - col0), ldz, dR + col, gu_);
   }
 }

@@ -24,19 +24,18 @@ class SimpleRnnCell : public RecurrentCell<T> {
   void forward_rows(const T* params, Index b0, Index b1) override {
     const Index u = this->units_, nb = b1 - b0, B = this->batch_;
     const auto& cfg = this->c_;
-    const T* R = this->recurrent_kernel(params);
     const T* bias = cfg.use_bias ? this->bias(params) : nullptr;
-    T *gates = this->gates_.data(), *h = this->h_.data();
+    T* gates = this->gates_.data();
     T* scratch = this->scratch_.data() + b0 * u;
     for (Index s = 0; s < this->steps_; ++s) {
       const Index r0 = this->rows(s) + b0;
-      this->recurrent_product(R, h + r0 * u, b0, nb, 0, u, gates + r0 * u, u, true, scratch);
+      this->step_preactivations(params, r0, b0, nb, scratch);
       for (Index r = r0; r < r0 + nb; ++r) {
         T* z = gates + r * u;
-        if (bias) Vec<T>(z, u) += ConstVec<T>(bias, u);
+        if (bias && !this->fused_) Vec<T>(z, u) += ConstVec<T>(bias, u);
         if (this->store_preactivations_) std::copy_n(z, u, this->pre_.data() + r * u);
         Base::activate(cfg.activation, z, u);
-        std::copy_n(z, u, h + (r + B) * u);
+        std::copy_n(z, u, this->h_row(r + B));
       }
     }
   }
@@ -65,9 +64,11 @@ class SimpleRnnCell : public RecurrentCell<T> {
     }
   }
 
+  bool fused_gradients() const override { return true; }
+
   void recurrent_gradients(const T*, T* param_grad) override {
     const Index in = this->in_, u = this->units_;
-    this->recurrent_weight_grad(this->h_.data(), true, this->gates_.data(), u, 0, u,
+    this->recurrent_weight_grad(this->h_row(0), this->ld_, true, this->gates_.data(), u, 0, u,
                                 param_grad + in * u);
     if (this->c_.use_bias) this->column_sums(this->gates_.data(), u, u, param_grad + (in + u) * u);
   }

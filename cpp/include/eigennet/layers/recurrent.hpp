@@ -7,9 +7,17 @@
 // Inputs arrive batch-major, (batch, timesteps * features). Internally every sequence buffer is
 // time-major, (timesteps * batch, ...), with the steps in processing order (reversed when
 // go_backwards), so that
-//   - the input projection of all steps is one GEMM, (T*B, in) x (in, G*u);
-//   - each step is one GEMM on contiguous rows, (B, u) x (u, G*u);
-//   - the weight gradients are whole-sequence GEMMs after the backward loop.
+//   - the input projection of all steps is one GEMM, (T*B, in) x (in, G*u), then each step is
+//     one GEMM on contiguous rows, (B, u) x (u, G*u), against the recurrent kernel packed once
+//     per batch (PackedMatrix). LSTM and SimpleRNN without dropout masks instead run one GEMM
+//     per step, [x_t | h_{t-1} | 1] x [kernel; recurrent_kernel; bias] (adjacent in the
+//     parameter block): the separate projection, of depth `in` only, streams a (T*B, G*u)
+//     buffer through memory and measured about 3x slower per flop than the per-step products;
+//     fused, each step's pre-activations are produced where they are consumed.
+//   - the weight gradients are whole-sequence GEMMs after the backward loop. Each row of the
+//     sequence buffer is [x_t | h_{t-1} | 1], the same order as kernel, recurrent_kernel and
+//     bias in the parameter block, so LSTM and SimpleRNN get all three gradients from one
+//     GEMM, buffer^T x dL/dz.
 // The time loops run once per thread on disjoint row ranges of the batch (samples do not
 // interact), so there is no barrier per step; per-step GEMMs then run on one thread each.
 // Results do not depend on the thread count: each sample's arithmetic is the same whichever
@@ -20,6 +28,7 @@
 // dropout (Keras's implementation 1) each gate has its own input and recurrent mask.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +37,7 @@
 
 #include "eigennet/activations.hpp"
 #include "eigennet/layer.hpp"
+#include "eigennet/packed_gemm.hpp"
 #include "eigennet/workspace.hpp"
 
 namespace eigennet {
@@ -76,8 +86,13 @@ class RecurrentCell {
   virtual void forward_rows(const T* params, Index b0, Index b1) = 0;
   // All steps backwards for rows [b0, b1); leaves dL/d(gate pre-activations) in gates_.
   virtual void backward_rows(const T* params, const T* grad_y, Index b0, Index b1) = 0;
-  // Gradients of recurrent_kernel and of the bias (after backward_rows on every row).
+  // Gradients of recurrent_kernel and of the bias (after backward_rows on every row), when
+  // they are not all in one GEMM (see fused_gradients).
   virtual void recurrent_gradients(const T* params, T* param_grad) = 0;
+  // True when z = [x | h_prev | 1] x [kernel; recurrent_kernel; bias] and so
+  // dL/d(kernel, recurrent_kernel, bias) = [x | h_prev | 1]^T x dL/dz (LSTM, SimpleRNN); the
+  // base then fuses them unless dropout masks differ between gates.
+  virtual bool fused_gradients() const { return false; }
 
   // -- shared pieces for the cells --------------------------------------------------------
   Index rows(Index step) const { return step * batch_; }  // first row of a step
@@ -85,21 +100,29 @@ class RecurrentCell {
   const T* bias(const T* params) const { return params + (in_ + units_) * gu_; }
   // dL/dy of step s for batch row b, or null when the step's output is not returned.
   const T* grad_output(const T* grad_y, Index s, Index b) const;
-  // out (nb, cols) (+)= h (nb, u) x R[:, col0 : col0 + cols] for rows [b0, b0 + nb); with
+  // h_{s-1} of row r = s*B + b (h_s is at r + B); rows are ld_ apart.
+  T* h_row(Index r) const { return xh_.data() + r * ld_ + in_; }
+  // gates_ rows [r0, r0 + nb) of step s (r0 = rows(s) + b0) = x K + h_prev R, plus the bias
+  // when fused_ (otherwise the input projection was already there and the cell adds the bias).
+  void step_preactivations(const T* params, Index r0, Index b0, Index nb, T* scratch);
+  // out (nb, cols) (+)= h (nb, u, rows ld_ apart) x R[:, col0 : col0 + cols] for rows
+  // [b0, b0 + nb); with
   // recurrent dropout each gate block sees h times its own mask (scratch: nb x u).
   void recurrent_product(const T* R, const T* h, Index b0, Index nb, Index col0, Index cols, T* out,
                          Index ldo, bool accumulate, T* scratch) const;
   // dh (nb, u) (+)= dz (nb, cols) x R[:, col0 : col0 + cols]^T, masks as above.
   void recurrent_product_grad(const T* R, const T* dz, Index ldz, Index b0, Index nb, Index col0,
                               Index cols, T* dh, bool accumulate, T* scratch) const;
-  // dR[:, col0 : col0 + cols] = src^T x dz over all T*B rows (src: (T*B, u), the recurrent
-  // input of each step; masks applied per gate when `masked`).
-  void recurrent_weight_grad(const T* src, bool masked, const T* dz, Index ldz, Index col0,
-                             Index cols, T* dR);
+  // dR[:, col0 : col0 + cols] = src^T x dz over all T*B rows (src: (T*B, u), rows ld_src
+  // apart, the recurrent input of each step; masks applied per gate when `masked`).
+  void recurrent_weight_grad(const T* src, Index ld_src, bool masked, const T* dz, Index ldz,
+                             Index col0, Index cols, T* dR);
   // db[0:n] = column sums of dz (T*B, n) with leading dimension ldz.
   void column_sums(const T* dz, Index ldz, Index n, T* db);
-  const T* recurrent_mask(Index gate) const;                               // (B, u) or null
-  T* row_temp(Index b0) { return row_tmp_.data() + b0 * (gu_ + units_); }  // G*u + u values
+  const T* recurrent_mask(Index gate) const;                                 // (B, u) or null
+  T* row_temp(Index b0) { return row_tmp_.data() + b0 * (gu_ + units_); }    // G*u + u values
+  Index pack_stride() const { return (std::max(gu_, ld_) + 15) / 16 * 16; }  // 64-byte aligned
+  T* pack_buffer(Index b0) const { return pack_buffers_.data() + b0 * pack_stride(); }
   // z = act(z) in place over n values, and g *= act'(.) given y = act(pre) (pre is read only
   // when the activation's backward needs it). Softmax acts over the n values.
   static void activate(Activation a, T* z, Index n);
@@ -109,16 +132,23 @@ class RecurrentCell {
   Index gates_count_, units_, gu_;  // G, u, G*u
   Index steps_ = 0, in_ = 0, batch_ = 0;
   bool store_preactivations_ = false;  // an activation's backward needs its input
-  Workspace<T> xs_;                    // (G_in * T*B, in): the inputs in processing order, masked
+  Index ld_ = 0;                       // in + u (+ 1 with a bias): a row of xh_
+  mutable Workspace<T> xh_;            // ((T+1)*B, ld_): [x_t (masked) | h_{t-1} | 1] per step
+  Workspace<T> xs_;                    // (G * T*B, in): per-gate masked inputs (implementation 1)
   Workspace<T> gates_;                 // (T*B, G*u): projections -> gate values -> their gradients
   Workspace<T> pre_;                   // (T*B, G*u): pre-activations, when store_preactivations_
-  Workspace<T> h_;                     // ((T+1)*B, u): h_{-1} = 0, then every step's output
   Workspace<T> scratch_;               // (B, u): a thread's rows hold matrix temporaries
   Workspace<T> row_tmp_;               // (B, G*u): a thread's first row holds row temporaries
   Workspace<T> dh_;                    // (B, u): dL/dh of the next step's recurrent input, per row
   Workspace<T> ones_, dx_;
+  // The recurrent kernel packed once per batch for the per-step products (forward: R,
+  // backward: R^T), and per-thread buffers for the other operand ((B, G*u rounded up)).
+  PackedMatrix<T> packed_r_, packed_rt_;
+  PackedMatrix<T> packed_w_;  // [kernel; recurrent_kernel; bias] when fused_
+  bool fused_ = false;        // the last forward ran one GEMM per step (see above)
   // (G_in*B, in), (G*B, u); values 0 or 1/(1-rate). Mutable: read by the const helpers.
   mutable Workspace<T> in_masks_, rec_masks_;
+  mutable Workspace<T> pack_buffers_;
   Index in_mask_count_ = 0;  // 0, 1 (shared by the gates) or G
   bool rec_masked_ = false;
   uint64_t draws_ = 0;

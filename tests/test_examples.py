@@ -108,3 +108,13 @@ def test_gan_learns_the_ring_and_saves_a_png(tmp_path):
     assert match, out[-2000:]
     assert int(match.group(1)) >= 6 and float(match.group(2)) >= 0.4
     assert (tmp_path / "ring.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_lstm_sequence(tmp_path):
+    out = run_example(
+        "lstm_sequence.py", "--samples", "3000", "--epochs", "12", "--verbose", "0", cwd=tmp_path
+    )
+    baseline = re.search(rf"^baseline mse \(predict the mean\): ({FLOAT})$", out, re.MULTILINE)
+    mse = re.search(rf"^test mse: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert baseline and mse, out[-2000:]
+    assert float(mse.group(1)) < 0.1 * float(baseline.group(1))

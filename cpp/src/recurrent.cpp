@@ -21,7 +21,7 @@ using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // Below this many flops in the time loop (or rows per thread) one thread runs it: entering a
 // parallel region costs a few microseconds.
-constexpr double kRecurrentParallelFlops = 2.0e6;
+constexpr double kRecurrentParallelFlops = 4.0e6;  // as gemm()
 constexpr Index kMinRowsPerThread = 4;
 
 }  // namespace

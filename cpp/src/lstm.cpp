@@ -12,10 +12,15 @@ template <class T>
 using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <class T>
 using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+using Stride = Eigen::OuterStride<>;
 
 template <class T>
 class LstmCell : public RecurrentCell<T> {
   using Base = RecurrentCell<T>;
+  using Blk =
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0, Stride>;
+  using CBlk =
+      Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0, Stride>;
 
  public:
   explicit LstmCell(const RecurrentConfig& config) : Base(config, 4) {}
@@ -27,8 +32,9 @@ class LstmCell : public RecurrentCell<T> {
     dc_.view(batch, this->units_);
   }
 
+  // Each step works on the thread's rows as (nb, u) blocks, one vectorised pass per gate.
   void forward_rows(const T* params, Index b0, Index b1) override {
-    const Index u = this->units_, gu = this->gu_, nb = b1 - b0;
+    const Index u = this->units_, gu = this->gu_, nb = b1 - b0, B = this->batch_;
     const auto& cfg = this->c_;
     const T* bias = cfg.use_bias ? this->bias(params) : nullptr;
     T *gates = this->gates_.data(), *c = cells_.data();
@@ -37,23 +43,22 @@ class LstmCell : public RecurrentCell<T> {
     for (Index s = 0; s < this->steps_; ++s) {
       const Index r0 = this->rows(s) + b0;
       this->step_preactivations(params, r0, b0, nb, scratch);
-      for (Index r = r0; r < r0 + nb; ++r) {
-        T* z = gates + r * gu;
-        if (bias && !this->fused_) Vec<T>(z, gu) += ConstVec<T>(bias, gu);
-        if (this->store_preactivations_) std::copy_n(z, gu, this->pre_.data() + r * gu);
-        Base::activate(cfg.recurrent_activation, z, u);
-        Base::activate(cfg.recurrent_activation, z + u, u);
-        Base::activate(cfg.activation, z + 2 * u, u);
-        Base::activate(cfg.recurrent_activation, z + 3 * u, u);
-        Vec<T> c_new(c + (r + this->batch_) * u, u);
-        c_new = ConstVec<T>(z + u, u) * ConstVec<T>(c + r * u, u) +
-                ConstVec<T>(z, u) * ConstVec<T>(z + 2 * u, u);
-        T* act_c = act_c_.data() + r * u;
-        std::copy_n(c_new.data(), u, act_c);
-        Base::activate(cfg.activation, act_c, u);
-        Vec<T>(this->h_row(r + this->batch_), u) =
-            ConstVec<T>(z + 3 * u, u) * ConstVec<T>(act_c, u);
-      }
+      T* z = gates + r0 * gu;
+      if (bias && !this->fused_)
+        for (Index k = 0; k < nb; ++k) Vec<T>(z + k * gu, gu) += ConstVec<T>(bias, gu);
+      if (this->store_preactivations_) std::copy_n(z, nb * gu, this->pre_.data() + r0 * gu);
+      Base::activate_block(cfg.recurrent_activation, z, nb, u, gu);
+      Base::activate_block(cfg.recurrent_activation, z + u, nb, u, gu);
+      Base::activate_block(cfg.activation, z + 2 * u, nb, u, gu);
+      Base::activate_block(cfg.recurrent_activation, z + 3 * u, nb, u, gu);
+      Blk c_new(c + (r0 + B) * u, nb, u, Stride(u));
+      c_new = CBlk(z + u, nb, u, Stride(gu)) * CBlk(c + r0 * u, nb, u, Stride(u)) +
+              CBlk(z, nb, u, Stride(gu)) * CBlk(z + 2 * u, nb, u, Stride(gu));
+      T* act_c = act_c_.data() + r0 * u;
+      std::copy_n(c + (r0 + B) * u, nb * u, act_c);
+      Base::activate_block(cfg.activation, act_c, nb, u, u);
+      Blk(this->h_row(r0 + B), nb, u, Stride(this->ld_)) =
+          CBlk(z + 3 * u, nb, u, Stride(gu)) * CBlk(act_c, nb, u, Stride(u));
     }
   }
 
@@ -66,41 +71,38 @@ class LstmCell : public RecurrentCell<T> {
     T* dh_next = this->dh_.data() + b0 * u;  // dL/dh_s from step s + 1
     T* dc = dc_.data() + b0 * u;             // dL/dc_s from step s + 1
     T* scratch = this->scratch_.data() + b0 * u;
-    T* dz = this->row_temp(b0);  // (G*u) then dh (u)
-    T* dh = dz + gu;
+    T* dz = this->row_temp(b0);  // (nb, G*u), then dh (nb, u)
+    T* dh = dz + nb * gu;
     std::fill(dh_next, dh_next + nb * u, T(0));
     std::fill(dc, dc + nb * u, T(0));
+    Blk dcv(dc, nb, u, Stride(u)), dhv(dh, nb, u, Stride(u));
     for (Index s = this->steps_; s-- > 0;) {
       const Index r0 = this->rows(s) + b0;
-      for (Index r = r0, k = 0; r < r0 + nb; ++r, ++k) {
-        T* z = gates + r * gu;
-        Vec<T> dhv(dh, u);
-        dhv = ConstVec<T>(dh_next + k * u, u);
-        if (const T* dy = this->grad_output(grad_y, s, b0 + k)) dhv += ConstVec<T>(dy, u);
-        ConstVec<T> i(z, u), f(z + u, u), g(z + 2 * u, u), o(z + 3 * u, u);
-        const T* act_c = act_c_.data() + r * u;
-        // through h = o * act(c)
-        Vec<T>(dz + 3 * u, u) = dhv * ConstVec<T>(act_c, u);
-        dhv *= o;
-        Base::activation_grad(cfg.activation, c + (r + B) * u, act_c, dh, u);
-        Vec<T> dcv(dc + k * u, u);
-        dcv += dhv;
-        // through c = f * c_prev + i * g
-        Vec<T>(dz, u) = dcv * g;
-        Vec<T>(dz + u, u) = dcv * ConstVec<T>(c + r * u, u);
-        Vec<T>(dz + 2 * u, u) = dcv * i;
-        dcv *= f;
-        const T* p = pre ? pre + r * gu : nullptr;
-        Base::activation_grad(cfg.recurrent_activation, p, z, dz, u);
-        Base::activation_grad(cfg.recurrent_activation, p ? p + u : p, z + u, dz + u, u);
-        Base::activation_grad(cfg.activation, p ? p + 2 * u : p, z + 2 * u, dz + 2 * u, u);
-        Base::activation_grad(cfg.recurrent_activation, p ? p + 3 * u : p, z + 3 * u, dz + 3 * u,
-                              u);
-        std::copy_n(dz, gu, z);
-      }
-      if (s > 0)
-        this->recurrent_product_grad(R, gates + r0 * gu, gu, b0, nb, 0, gu, dh_next, false,
-                                     scratch);
+      T* z = gates + r0 * gu;
+      const T* act_c = act_c_.data() + r0 * u;
+      CBlk i(z, nb, u, Stride(gu)), f(z + u, nb, u, Stride(gu)), g(z + 2 * u, nb, u, Stride(gu)),
+          o(z + 3 * u, nb, u, Stride(gu));
+      dhv = CBlk(dh_next, nb, u, Stride(u));
+      Index ld_dy = 0;
+      if (const T* dy = this->grad_output_block(grad_y, s, b0, &ld_dy))
+        dhv += CBlk(dy, nb, u, Stride(ld_dy));
+      // through h = o * act(c)
+      Blk(dz + 3 * u, nb, u, Stride(gu)) = dhv * CBlk(act_c, nb, u, Stride(u));
+      dhv *= o;
+      Base::activation_grad_block(cfg.activation, c + (r0 + B) * u, u, act_c, u, dh, u, nb, u);
+      dcv += dhv;
+      // through c = f * c_prev + i * g
+      Blk(dz, nb, u, Stride(gu)) = dcv * g;
+      Blk(dz + u, nb, u, Stride(gu)) = dcv * CBlk(c + r0 * u, nb, u, Stride(u));
+      Blk(dz + 2 * u, nb, u, Stride(gu)) = dcv * i;
+      dcv *= f;
+      const T* p = pre ? pre + r0 * gu : nullptr;
+      for (Index k = 0; k < 4; ++k)
+        Base::activation_grad_block(k == 2 ? cfg.activation : cfg.recurrent_activation,
+                                    p ? p + k * u : nullptr, gu, z + k * u, gu, dz + k * u, gu, nb,
+                                    u);
+      std::copy_n(dz, nb * gu, z);
+      if (s > 0) this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
     }
   }
 

@@ -18,6 +18,13 @@ template <class T>
 using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <class T>
 using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using Block = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+                         Eigen::OuterStride<>>;
+template <class T>
+using ConstBlock =
+    Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+               Eigen::OuterStride<>>;
 
 // Below this many flops in the time loop (or rows per thread) one thread runs it: entering a
 // parallel region costs a few microseconds.
@@ -152,6 +159,49 @@ void RecurrentCell<T>::activation_grad(Activation a, const T* pre, const T* y, T
       activation_backward<T>(a, ConstMatrixMap<T>(pre ? pre : y, 1, n), ConstMatrixMap<T>(y, 1, n),
                              MatrixMap<T>(g, 1, n));
   }
+}
+
+template <class T>
+void RecurrentCell<T>::activate_block(Activation a, T* z, Index rows, Index cols, Index ld) {
+  Block<T> v(z, rows, cols, Eigen::OuterStride<>(ld));
+  switch (a) {
+    case Activation::Linear:
+      return;
+    case Activation::Sigmoid:
+      v = v.logistic();
+      return;
+    case Activation::Tanh:
+      v = v.tanh();
+      return;
+    default:
+      for (Index r = 0; r < rows; ++r) activate(a, z + r * ld, cols);
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::activation_grad_block(Activation a, const T* pre, Index ld_pre, const T* y,
+                                             Index ld_y, T* g, Index ld_g, Index rows, Index cols) {
+  Block<T> gv(g, rows, cols, Eigen::OuterStride<>(ld_g));
+  ConstBlock<T> yv(y, rows, cols, Eigen::OuterStride<>(ld_y));
+  switch (a) {
+    case Activation::Linear:
+      return;
+    case Activation::Sigmoid:
+      gv *= yv * (T(1) - yv);
+      return;
+    case Activation::Tanh:
+      gv *= T(1) - yv.square();
+      return;
+    default:
+      for (Index r = 0; r < rows; ++r)
+        activation_grad(a, pre ? pre + r * ld_pre : nullptr, y + r * ld_y, g + r * ld_g, cols);
+  }
+}
+
+template <class T>
+const T* RecurrentCell<T>::grad_output_block(const T* grad_y, Index s, Index b0, Index* ld) const {
+  *ld = c_.return_sequences ? steps_ * units_ : units_;
+  return grad_output(grad_y, s, b0);
 }
 
 template <class T>

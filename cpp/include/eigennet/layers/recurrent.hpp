@@ -127,6 +127,13 @@ class RecurrentCell {
   // when the activation's backward needs it). Softmax acts over the n values.
   static void activate(Activation a, T* z, Index n);
   static void activation_grad(Activation a, const T* pre, const T* y, T* g, Index n);
+  // The same on a (rows, cols) block with leading dimensions: one vectorised pass for the
+  // element-wise activations, row by row otherwise (softmax acts over each row's cols).
+  static void activate_block(Activation a, T* z, Index rows, Index cols, Index ld);
+  static void activation_grad_block(Activation a, const T* pre, Index ld_pre, const T* y,
+                                    Index ld_y, T* g, Index ld_g, Index rows, Index cols);
+  // dL/dy of step s for batch rows from b0 (rows *ld apart), or null.
+  const T* grad_output_block(const T* grad_y, Index s, Index b0, Index* ld) const;
 
   RecurrentConfig c_;
   Index gates_count_, units_, gu_;  // G, u, G*u

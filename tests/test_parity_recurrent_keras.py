@@ -221,3 +221,31 @@ def test_summary_matches_keras():
         assert e_layer.count_params() == k_layer.count_params()
         assert tuple(e_layer.output_shape) == tuple(k_layer.output.shape)
         assert type(e_layer).__name__ == type(k_layer).__name__
+
+
+def _json_stack(lib):
+    return [
+        lib.layers.Bidirectional(
+            lib.layers.LSTM(4, return_sequences=True, dropout=0.2), merge_mode="sum"
+        ),
+        lib.layers.GRU(3, reset_after=False, return_sequences=True, go_backwards=True),
+        lib.layers.SimpleRNN(2, kernel_regularizer=lib.regularizers.L2(0.01)),
+        lib.layers.Dense(1),
+    ]
+
+
+@pytest.mark.parametrize("direction", ["eigennet_to_keras", "keras_to_eigennet"])
+def test_model_json_moves_between_keras_and_eigennet(direction):
+    x, _ = _data()
+    if direction == "eigennet_to_keras":
+        source = eigennet.Sequential([eigennet.Input(shape=(T, F)), *_json_stack(eigennet)])
+        target = keras.models.model_from_json(source.to_json())
+    else:
+        source = keras.Sequential([keras.Input(shape=(T, F)), *_json_stack(keras)])
+        target = eigennet.models.model_from_json(source.to_json())
+    assert [type(a).__name__ for a in target.layers] == [type(b).__name__ for b in source.layers]
+    assert target.count_params() == source.count_params()
+    target.set_weights([np.array(w) for w in source.get_weights()])
+    np.testing.assert_allclose(
+        target.predict(x, verbose=0), source.predict(x, verbose=0), rtol=RTOL, atol=ATOL
+    )

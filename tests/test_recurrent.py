@@ -668,3 +668,44 @@ def test_training_learns_a_sequence_task():
     model.compile(optimizer=eigennet.optimizers.Adam(0.01), loss="mse")
     history = model.fit(x, y, batch_size=32, epochs=15, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
+
+
+def test_save_and_load_round_trip(tmp_path):
+    """A .keras archive restores the architecture, the weights and the dropout streams:
+    training goes on exactly as it would have."""
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(16, 5, 3)).astype("float32")
+    y = rng.normal(size=(16, 1)).astype("float32")
+    model = eigennet.Sequential(
+        [
+            eigennet.Input(shape=(5, 3)),
+            layers.Bidirectional(
+                layers.LSTM(4, return_sequences=True, dropout=0.2), merge_mode="ave"
+            ),
+            layers.GRU(
+                3,
+                recurrent_dropout=0.1,
+                reset_after=False,
+                return_sequences=True,
+                go_backwards=True,
+            ),
+            layers.SimpleRNN(2, kernel_regularizer=eigennet.regularizers.L2(0.01)),
+            layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    path = str(tmp_path / "rnn.keras")
+    model.save(path)
+    clone = eigennet.models.load_model(path)
+    assert [type(layer).__name__ for layer in clone.layers] == [
+        "Bidirectional",
+        "GRU",
+        "SimpleRNN",
+        "Dense",
+    ]
+    np.testing.assert_array_equal(clone.predict(x, verbose=0), model.predict(x, verbose=0))
+    fit = dict(epochs=2, verbose=0, shuffle=False)
+    assert clone.fit(x, y, **fit).history == model.fit(x, y, **fit).history
+    for a, b in zip(clone.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

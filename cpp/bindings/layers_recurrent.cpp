@@ -44,14 +44,28 @@ void bind_typed(py::module_& m) {
       m, ("Recurrent" + sfx).c_str())
       .def(py::init([](const RecurrentConfig& config) {
         return std::make_shared<RecurrentLayer<T>>(config);
-      }));
+      }))
+      .def_property(
+          "rng_state", [](RecurrentLayer<T>& l) { return l.cell().rng_state(); },
+          [](RecurrentLayer<T>& l, std::pair<uint64_t, uint64_t> s) { l.cell().set_rng_state(s); });
   py::class_<Bidirectional<T>, Layer<T>, std::shared_ptr<Bidirectional<T>>>(
       m, ("Bidirectional" + sfx).c_str())
       .def(py::init([](const RecurrentConfig& forward, const RecurrentConfig& backward,
                        const std::string& merge_mode) {
         return std::make_shared<Bidirectional<T>>(forward, backward,
                                                   merge_mode_from_name(merge_mode));
-      }));
+      }))
+      // (forward cell's, backward cell's) (seed, draws)
+      .def_property(
+          "rng_state",
+          [](Bidirectional<T>& l) {
+            return std::make_pair(l.forward_cell().rng_state(), l.backward_cell().rng_state());
+          },
+          [](Bidirectional<T>& l,
+             std::pair<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> s) {
+            l.forward_cell().set_rng_state(s.first);
+            l.backward_cell().set_rng_state(s.second);
+          });
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #include "eigennet/layers/activation.hpp"
 #include "eigennet/layers/dense.hpp"
 #include "eigennet/layers/dropout.hpp"
+#include "eigennet/layers/normalization.hpp"
 #include "eigennet/trainer.hpp"
+#include "metric_config.hpp"
 
 namespace eigennet::bindings {
 
@@ -122,7 +124,18 @@ void bind_typed(py::module_& m) {
       }));
 
   py::class_<Dropout<T>, Layer<T>, std::shared_ptr<Dropout<T>>>(m, ("Dropout" + sfx).c_str())
-      .def(py::init<double, uint64_t>(), py::arg("rate"), py::arg("seed"));
+      .def(py::init<double, uint64_t>(), py::arg("rate"), py::arg("seed"))
+      .def_property("rng_state", &Dropout<T>::rng_state, &Dropout<T>::set_rng_state);
+
+  py::class_<BatchNormalization<T>, Layer<T>, std::shared_ptr<BatchNormalization<T>>>(
+      m, ("BatchNormalization" + sfx).c_str())
+      .def(py::init<double, double, bool, bool>(), py::arg("momentum"), py::arg("epsilon"),
+           py::arg("center"), py::arg("scale"));
+
+  py::class_<LayerNormalization<T>, Layer<T>, std::shared_ptr<LayerNormalization<T>>>(
+      m, ("LayerNormalization" + sfx).c_str())
+      .def(py::init<double, double, bool, bool>(), py::arg("epsilon"), py::arg("center"),
+           py::arg("scale"), py::arg("rms_scaling"));
 
   py::class_<Network<T>, std::shared_ptr<Network<T>>>(m, ("Network" + sfx).c_str())
       .def(py::init<std::vector<std::shared_ptr<Layer<T>>>>())
@@ -186,13 +199,15 @@ void bind_typed(py::module_& m) {
   py::class_<Trainer<T>, std::shared_ptr<Trainer<T>>>(m, ("Trainer" + sfx).c_str())
       .def(py::init([](std::shared_ptr<Network<T>> network, const LossConfig& loss,
                        std::shared_ptr<Optimizer<T>> opt,
-                       const std::vector<std::pair<std::string, double>>& metrics,
+                       const std::vector<std::pair<std::string, py::dict>>& metrics,
                        const std::vector<bool>& trainable) {
         std::vector<std::unique_ptr<Metric<T>>> ms;
-        for (const auto& [name, threshold] : metrics) ms.push_back(make_metric<T>(name, threshold));
+        for (const auto& [name, config] : metrics)
+          ms.push_back(make_metric<T>(metric_config_from(name, config), network->output_size()));
         return std::make_shared<Trainer<T>>(std::move(network), loss, std::move(opt), std::move(ms),
                                             trainable);
       }))
+      .def("metric_sizes", &Trainer<T>::metric_sizes)
       .def(
           "fit",
           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,
@@ -229,6 +244,32 @@ void bind_typed(py::module_& m) {
              auto data = dataset(x, y, sw);
              py::gil_scoped_release release;
              return t.test_on_batch(data);
+           })
+      .def(
+          "run_chunk",
+          [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,
+             Index batch_size, bool shuffle, uint64_t seed, Index first_batch, bool learn,
+             const BatchCallback& on_batch) {
+            auto data = dataset(x, y, sw);
+            py::gil_scoped_release release;
+            return t.run_chunk(data, batch_size, shuffle, seed, first_batch, learn, on_batch);
+          },
+          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+          py::arg("shuffle"), py::arg("seed"), py::arg("first_batch"), py::arg("learn"),
+          py::arg("on_batch") = nullptr)
+      .def("reset_metrics", &Trainer<T>::reset_metrics)
+      .def("logs", &Trainer<T>::logs)
+      // hook(grads): called with a NumPy view of the flat gradient buffer at every training
+      // step, before the optimizer step; it may modify it in place. None removes it.
+      .def("set_gradient_hook",
+           [](py::object self, py::object hook) {
+             auto& t = self.cast<Trainer<T>&>();
+             if (hook.is_none()) return t.set_gradient_hook(nullptr);
+             py::handle owner = self;  // the view's base: the trainer outlives every step
+             t.set_gradient_hook([hook, owner](T* grads, Index size) {
+               py::gil_scoped_acquire gil;
+               hook(Array<T>({static_cast<py::ssize_t>(size)}, {sizeof(T)}, grads, owner));
+             });
            })
       .def_property("trainable", &Trainer<T>::trainable, &Trainer<T>::set_trainable)
       // (loss, gradients of the trainable weights concatenated in weights order)

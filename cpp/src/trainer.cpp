@@ -103,7 +103,7 @@ void Trainer<T>::reset_metrics() {
 template <class T>
 std::vector<double> Trainer<T>::logs() const {
   std::vector<double> out{loss_tracker_.result()};
-  for (const auto& m : metrics_) out.push_back(m->result());
+  for (const auto& m : metrics_) m->append_result(out);
   return out;
 }
 
@@ -117,6 +117,7 @@ double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, b
   if (learn && !segments_.empty()) {
     network_->backward(x, grad_out, layer_grads_);
     penalties(&layer_grads_);
+    if (gradient_hook_) gradient_hook_(grads_.data(), static_cast<Index>(grads_.size()));
     optimizer_->step(segments_, grads_.data());
   }
   return loss;
@@ -137,16 +138,15 @@ double Trainer<T>::penalties(const std::vector<T*>* grads) const {
 }
 
 template <class T>
-std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
-                                          uint64_t seed, const BatchCallback& on_batch) {
+bool Trainer<T>::run_batches(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
+                             Index first_batch, bool learn, const BatchCallback& on_batch) {
   const Index n = data.x.rows(), xc = data.x.cols(), yc = data.y.cols();
-  reset_metrics();
   if (shuffle) {
     order_.resize(static_cast<size_t>(n));
     for (Index i = 0; i < n; ++i) order_[static_cast<size_t>(i)] = i;
     shuffle_indices(order_, seed);
   }
-  Index batch = 0;
+  Index batch = first_batch;
   for (Index start = 0; start < n; start += batch_size, ++batch) {
     const Index rows = std::min(batch_size, n - start);
     if (shuffle) {
@@ -161,15 +161,32 @@ std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_si
         sw = w;
       }
       step(ConstMatrixMap<T>(bx.data(), rows, xc), ConstMatrixMap<T>(by.data(), rows, yc), sw,
-           true);
+           learn);
     } else {
       step(ConstMatrixMap<T>(data.x.data() + start * xc, rows, xc),
            ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
-           data.sample_weight ? data.sample_weight + start : nullptr, true);
+           data.sample_weight ? data.sample_weight + start : nullptr, learn);
     }
-    if (on_batch && on_batch(batch, logs())) break;
+    if (on_batch && on_batch(batch, logs())) return true;
     poll_interrupt();
   }
+  return false;
+}
+
+template <class T>
+bool Trainer<T>::run_chunk(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
+                           Index first_batch, bool learn, const BatchCallback& on_batch) {
+  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
+  check(data);
+  return run_batches(data, batch_size, shuffle, seed, first_batch, learn, on_batch);
+}
+
+template <class T>
+std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
+                                          uint64_t seed, const BatchCallback& on_batch) {
+  reset_metrics();
+  run_batches(data, batch_size, shuffle, seed, 0, true, on_batch);
   return logs();
 }
 
@@ -196,16 +213,7 @@ std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_siz
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   reset_metrics();
-  const Index n = data.x.rows(), xc = data.x.cols(), yc = data.y.cols();
-  Index batch = 0;
-  for (Index start = 0; start < n; start += batch_size, ++batch) {
-    const Index rows = std::min(batch_size, n - start);
-    step(ConstMatrixMap<T>(data.x.data() + start * xc, rows, xc),
-         ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
-         data.sample_weight ? data.sample_weight + start : nullptr, false);
-    if (on_batch && on_batch(batch, logs())) break;
-    poll_interrupt();
-  }
+  run_batches(data, batch_size, false, 0, 0, false, on_batch);
   return logs();
 }
 

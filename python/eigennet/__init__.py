@@ -14,6 +14,7 @@ from eigennet import (
     models,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from eigennet.layers import Input
@@ -36,5 +37,6 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "saving",
     "utils",
 ]

@@ -146,8 +146,12 @@ class VarianceScaling(_Seeded):
         mode: str = "fan_in",
         distribution: str = "truncated_normal",
         seed: int | None = None,
+        input_axes=None,
+        output_axes=None,
     ):
         super().__init__(seed)
+        if input_axes is not None or output_axes is not None:  # Keras 3.1x's fan axes
+            raise ValueError("VarianceScaling(input_axes=, output_axes=) is not supported yet")
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -183,7 +187,9 @@ class VarianceScaling(_Seeded):
 
 
 def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
+        if input_axes is not None or output_axes is not None:  # Keras 3.1x's fan axes
+            raise ValueError(f"{name}(input_axes=..., output_axes=...) is not supported yet")
         VarianceScaling.__init__(self, scale, mode, distribution, seed)
 
     def get_config(self):
@@ -271,10 +277,24 @@ _BY_NAME = {
     "orthogonal": Orthogonal,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_NAME.values()}
+_ALIASES = {"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros}  # Keras's
 
 
-def serialize(initializer: Initializer) -> dict:
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+def serialize(initializer: Initializer | None) -> dict | None:
+    """Keras's serialized form: module, class_name, config, registered_name."""
+    if initializer is None:
+        return None
+    if not isinstance(initializer, Initializer):
+        raise TypeError(
+            f"Cannot serialize the initializer {initializer!r}: only eigennet.initializers "
+            "objects can be saved in a model config"
+        )
+    return {
+        "module": "keras.initializers",
+        "class_name": type(initializer).__name__,
+        "config": initializer.get_config(),
+        "registered_name": None,
+    }
 
 
 def deserialize(config: dict) -> Initializer:
@@ -285,7 +305,7 @@ def get(identifier):
     """Returns an initializer from a name ("glorot_uniform", "GlorotUniform"), a config dict,
     an Initializer or any callable `(shape, dtype) -> array`."""
     if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier)
+        cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier) or _ALIASES.get(identifier)
         if cls is None:
             valid = ", ".join(sorted(_BY_NAME))
             raise ValueError(f"Unknown initializer {identifier!r}. Valid initializers: {valid}")

@@ -16,7 +16,12 @@
 
 namespace eigennet {
 
-// Logs are [loss, metric results...]. A callback returns true to stop training.
+// Logs are [loss, metric results...], metric_sizes() values per metric (one unless a metric
+// reports per class or per threshold). A callback returns true to stop training.
+// A gradient hook sees the flat gradient buffer of every training step between backward and
+// the optimizer step (data-parallel training averages it across processes there).
+template <class T>
+using GradientHook = std::function<void(T* grads, Index size)>;
 using BatchCallback = std::function<bool(Index batch, const std::vector<double>& logs)>;
 using EpochCallback = std::function<bool(Index epoch, const std::vector<double>& logs)>;
 
@@ -46,6 +51,15 @@ class Trainer {
   // One step on one batch; logs of that batch alone (Keras resets metrics first).
   std::vector<double> train_on_batch(const Dataset<T>& data);
   std::vector<double> test_on_batch(const Dataset<T>& data);
+  // Streaming: the batches of one chunk of an epoch (training when `learn`, else evaluating),
+  // accumulating into the running logs; batch numbers start at first_batch. Returns true when
+  // a callback asked to stop. reset_metrics() starts an epoch, logs() reads it.
+  bool run_chunk(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
+                 Index first_batch, bool learn, const BatchCallback& on_batch);
+  void reset_metrics();
+  std::vector<double> logs() const;
+  void set_gradient_hook(GradientHook<T> hook) { gradient_hook_ = std::move(hook); }
+
   // Loss of the batch and its gradients (training-mode forward, no update).
   double compute_gradients(const Dataset<T>& data);
 
@@ -60,18 +74,23 @@ class Trainer {
   Optimizer<T>& optimizer() { return *optimizer_; }
   Network<T>& network() { return *network_; }
   size_t metric_count() const { return metrics_.size(); }
+  std::vector<Index> metric_sizes() const {
+    std::vector<Index> sizes;
+    for (const auto& m : metrics_) sizes.push_back(m->size());
+    return sizes;
+  }
 
  private:
   void check(const Dataset<T>& data) const;
   std::vector<double> run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
                                 uint64_t seed, const BatchCallback& on_batch);
+  bool run_batches(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
+                   Index first_batch, bool learn, const BatchCallback& on_batch);
   // Forward, loss, metrics; with `learn` also backward and an optimizer step.
   double step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn);
-  std::vector<double> logs() const;
   // The regularization penalties of the last forward; with grads, adds the weight penalties'
   // gradients to the trainable layers' slices instead (and returns 0).
   double penalties(const std::vector<T*>* grads) const;
-  void reset_metrics();
 
   std::shared_ptr<Network<T>> network_;
   Loss<T> loss_;
@@ -84,6 +103,7 @@ class Trainer {
   std::vector<T*> layer_grads_;       // per layer: its slice of grads_, or null when frozen
   std::vector<Segment<T>> segments_;  // per trainable weight tensor
   std::vector<bool> trainable_;
+  GradientHook<T> gradient_hook_;
   Workspace<T> batch_x_, batch_y_, batch_w_, grad_output_;
   std::vector<Index> order_;
 };

@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
 from eigennet import _core
-from eigennet.layers.layer import Layer
+from eigennet.layers.layer import Layer, dtype_from_config
 from eigennet.layers.recurrent import RECURRENT_LAYERS, _Recurrent
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 
 def _serialize(layer: _Recurrent) -> dict:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """Keras's nested form: module, class_name, config, registered_name."""
+    return {
+        "module": "keras.layers",
+        "class_name": type(layer).__name__,
+        "config": layer.get_config(),
+        "registered_name": None,
+    }
 
 
 def _deserialize(config) -> _Recurrent:
     if isinstance(config, _Recurrent):
         return config
-    cls = RECURRENT_LAYERS.get(config.get("class_name"))
+    name = config.get("class_name") if isinstance(config, dict) else None
+    cls = RECURRENT_LAYERS.get(name)
     if cls is None:
-        raise ValueError(
-            f"Bidirectional wraps SimpleRNN, LSTM or GRU, got class {config.get('class_name')!r}"
-        )
-    return cls.from_config(copy.deepcopy(config["config"]))
+        raise ValueError(f"Bidirectional wraps SimpleRNN, LSTM or GRU, got {name!r}")
+    return cls.from_config(copy.deepcopy(config.get("config", {})))
 
 
 def _copy_with(layer: _Recurrent, **changes) -> _Recurrent:
@@ -144,6 +151,18 @@ class Bidirectional(Layer):
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
+    def _extra_state(self):
+        if not self.built:
+            return {}
+        layers = (self.forward_layer, self.backward_layer)
+        if not any(sub.dropout or sub.recurrent_dropout for sub in layers):
+            return {}
+        return {"rng_state": np.array(self._core.rng_state, dtype=np.uint64)}
+
+    def _set_extra_state(self, state):
+        (fs, fd), (bs, bd) = (tuple(int(v) for v in row) for row in state["rng_state"])
+        self._core.rng_state = ((fs, fd), (bs, bd))
+
     def get_config(self) -> dict:
         return {
             **super().get_config(),
@@ -154,7 +173,7 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config: dict):
-        config = dict(config)
+        config = dtype_from_config(dict(config))
         config["layer"] = _deserialize(config["layer"])
         if config.get("backward_layer") is not None:
             config["backward_layer"] = _deserialize(config["backward_layer"])

@@ -10,14 +10,6 @@ from eigennet._checks import non_negative_number
 from eigennet.layers.layer import Layer
 
 
-def _serialize_initializer(init):
-    return initializers.serialize(init) if isinstance(init, initializers.Initializer) else None
-
-
-def _serialize_regularizer(reg):
-    return None if reg is None else regularizers.serialize(reg)
-
-
 class _Recurrent(Layer):
     """Arguments and behaviour shared by SimpleRNN, LSTM and GRU (Keras's `RNN` base)."""
 
@@ -169,10 +161,22 @@ class _Recurrent(Layer):
         for var, value in zip(weights, values):
             var.assign(value)
 
+    # -- dropout's random stream -------------------------------------------------------------
+    def _extra_state(self):
+        if not self.built or not (self.dropout or self.recurrent_dropout):
+            return {}
+        return {"rng_state": np.array(self._core.rng_state, dtype=np.uint64)}
+
+    def _set_extra_state(self, state):
+        seed, draws = (int(v) for v in state["rng_state"])
+        self._core.rng_state = (seed, draws)
+
     # -- config --------------------------------------------------------------------------
     def get_config(self) -> dict:
+        base = super().get_config()
+        base.pop("activity_regularizer", None)  # Keras lists it later, always
         config = {
-            **super().get_config(),
+            **base,
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
@@ -187,18 +191,18 @@ class _Recurrent(Layer):
         config.update(
             {
                 "use_bias": self.use_bias,
-                "kernel_initializer": _serialize_initializer(self.kernel_initializer),
-                "recurrent_initializer": _serialize_initializer(self.recurrent_initializer),
-                "bias_initializer": _serialize_initializer(self.bias_initializer),
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
             }
         )
         config.update(self._extra_config_after_initializers())
         config.update(
             {
-                "kernel_regularizer": _serialize_regularizer(self.kernel_regularizer),
-                "recurrent_regularizer": _serialize_regularizer(self.recurrent_regularizer),
-                "bias_regularizer": _serialize_regularizer(self.bias_regularizer),
-                "activity_regularizer": _serialize_regularizer(self.activity_regularizer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
                 "kernel_constraint": None,
                 "recurrent_constraint": None,
                 "bias_constraint": None,

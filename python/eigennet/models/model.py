@@ -38,6 +38,9 @@ class Model:
         self.stop_training = False
         self.history = None
         self._in_fit = False
+        self._compile_options: dict = {}
+        # Set by BackupAndRestore in on_train_begin: the epoch fit resumes at (Keras's name).
+        self._initial_epoch = None
 
     @property
     def trainable(self) -> bool:
@@ -124,17 +127,21 @@ class Model:
             metrics = [metrics]
         self._metric_ids = list(metrics)
         for m in self._metric_ids:  # fail at compile on names that can never resolve
-            if not (isinstance(m, str) and m in ("accuracy", "acc")):
-                metrics_module.resolve(m, (1, 1), (1, 1))
+            metrics_module.check(m)
         self._metrics = None
         self._trainer = None
+        self._compile_options = {
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile,
+        }
         self.compiled = True
 
     @property
     def metrics_names(self) -> list[str]:
         names = ["loss"]
         if self._metrics is not None:
-            names += [m.name for m in self._metrics]
+            names += metrics_module.unique_names([m.name for m in self._metrics])
         return names
 
     def _prepare(self, x, y=None, sample_weight=None, what: str = "x"):
@@ -150,6 +157,7 @@ class Model:
                 f"Model {self.name!r} expects inputs of shape {self.input_shape}, got "
                 f"{(None, *x_arr.shape[1:])}"
             )
+        self._flat_layers()[0][0]._check_input(x_arr, what)
         if y is None:
             return x_arr, None, None
         sparse = (
@@ -197,9 +205,13 @@ class Model:
             warnings.warn("The model does not have any trainable weights.", stacklevel=3)
         return trainer
 
+    def _log_values(self, values) -> list:
+        """The native logs as one float (or per-class/threshold array) per metrics_names."""
+        return metrics_module.log_values(values, self._metrics, self._trainer.metric_sizes())
+
     def _logs(self, values) -> dict:
         """Logs as Keras reports them: keys sorted by name."""
-        return dict(sorted(zip(self.metrics_names, (float(v) for v in values))))
+        return dict(sorted(zip(self.metrics_names, self._log_values(values))))
 
     # -- training ----------------------------------------------------------------------
     def fit(
@@ -288,6 +300,9 @@ class Model:
         self._in_fit = True
         try:
             cb_list.on_train_begin()
+            # BackupAndRestore may have restored a later epoch (used once, unlike Keras,
+            # where it stays set for every later fit).
+            initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
             python_epochs = val is not None or any(
                 not isinstance(cb, callbacks_module.History) for cb in cbs
             )
@@ -297,7 +312,9 @@ class Model:
                     x_arr, y_arr, sw, batch_size, initial_epoch, epochs, bool(shuffle), seed
                 )
                 history.record(
-                    range(initial_epoch, initial_epoch + len(rows)), self.metrics_names, rows
+                    range(initial_epoch, initial_epoch + len(rows)),
+                    self.metrics_names,
+                    [self._log_values(row) for row in rows],
                 )
                 history.history = dict(sorted(history.history.items()))
             else:
@@ -463,6 +480,91 @@ class Model:
             grads.append(flat[offset : offset + size].reshape(var.shape))
             offset += size
         return float(loss), grads
+
+    # -- saving (the work is in eigennet.saving) ----------------------------------------
+    def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+        """Saves the model as one `.keras` zip: config.json (architecture and compile
+        config), metadata.json and model.weights.npz (weights, optimizer state, random
+        state). Written to a temporary file then renamed: a crash never leaves a broken
+        file. Load it with `eigennet.models.load_model`."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
+        """Saves the weights, the optimizer state and the layers' random state to a
+        `.weights.npz` file (Keras writes `.weights.h5`; eigennet has no HDF5 dependency)."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
+        """Loads weights saved by `save_weights` (`.weights.npz`) or `save` (`.keras`); also
+        Keras's `.weights.h5` when h5py is installed. The optimizer state is restored too
+        when the model is compiled. All or nothing: a mismatch raises before any change."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's serialized config (Keras form) as a JSON string; `kwargs` go to
+        `json.dumps`. `eigennet.models.model_from_json` rebuilds the model (no weights)."""
+        import json
+
+        from eigennet.saving.serialization_lib import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
+    def get_build_config(self) -> dict | None:
+        return {"input_shape": list(self.input_shape)} if self.built else None
+
+    def build_from_config(self, config: dict) -> None:
+        self.build(tuple(config["input_shape"]))
+
+    def get_compile_config(self) -> dict | None:
+        """What `compile` was given, in Keras's serialized form (None if not compiled)."""
+        if not self.compiled:
+            return None
+        from eigennet.saving.serialization_lib import serialize_keras_object
+
+        return {
+            "optimizer": serialize_keras_object(self.optimizer),
+            "loss": serialize_keras_object(self.loss),
+            "loss_weights": None,
+            "metrics": serialize_keras_object(self._metric_ids) if self._metric_ids else None,
+            "weighted_metrics": None,
+            **self._compile_options,
+        }
+
+    def compile_from_config(self, config: dict, build_optimizer: bool = True) -> None:
+        """Compiles as `get_compile_config()` describes. As Keras, the optimizer is then
+        built for the trainable weights (when the model is built)."""
+        from eigennet.saving.serialization_lib import deserialize_keras_object
+
+        known = (
+            "optimizer",
+            "loss",
+            "loss_weights",
+            "metrics",
+            "weighted_metrics",
+            "run_eagerly",
+            "steps_per_execution",
+            "jit_compile",
+        )
+        if not isinstance(config, dict):
+            raise ValueError(f"A compile config must be a dict, got {type(config).__name__}")
+        unknown = sorted(set(config) - set(known))
+        if unknown:
+            raise ValueError(f"Unknown compile config key(s): {', '.join(unknown)}")
+        args = dict(config)
+        args["optimizer"] = deserialize_keras_object(config.get("optimizer"), "optimizers")
+        args["loss"] = deserialize_keras_object(config.get("loss"), "losses")
+        args["metrics"] = deserialize_keras_object(config.get("metrics"), "metrics")
+        if args["optimizer"] is None:
+            args.pop("optimizer")
+        self.compile(**args)
+        if build_optimizer and self.built and self.trainable_weights:
+            self.optimizer.build(self.trainable_weights)
 
 
 def _verbosity(verbose) -> int:

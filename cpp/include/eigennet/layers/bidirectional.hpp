@@ -22,6 +22,8 @@ class Bidirectional : public Layer<T> {
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
+  RecurrentCell<T>& forward_cell() { return *fwd_; }
+  RecurrentCell<T>& backward_cell() { return *bwd_; }
 
  protected:
   Shape do_build(const Shape& input_shape) override;

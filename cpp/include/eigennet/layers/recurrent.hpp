@@ -70,6 +70,12 @@ class RecurrentCell {
   std::vector<std::pair<std::string, Shape>> weight_shapes() const;
   Index param_count() const;
   const RecurrentConfig& config() const { return c_; }
+  // (seed, masks drawn so far) decides every later dropout mask: saved with the model.
+  std::pair<uint64_t, uint64_t> rng_state() const { return {c_.seed, draws_}; }
+  void set_rng_state(std::pair<uint64_t, uint64_t> state) {
+    c_.seed = state.first;
+    draws_ = state.second;
+  }
 
   // x: (batch, T * in); y: (batch, T * u) with return_sequences, else (batch, u).
   void forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T> y, bool training);
@@ -184,6 +190,7 @@ class RecurrentLayer : public Layer<T> {
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
+  RecurrentCell<T>& cell() { return *cell_; }
 
  protected:
   Shape do_build(const Shape& input_shape) override;

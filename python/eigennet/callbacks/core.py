@@ -1,4 +1,4 @@
-"""Callbacks: Keras's hooks around training, evaluation and prediction.
+"""The Callback base, CallbackList and the callbacks that need no saving.
 
 `fit` calls into Python only for the hooks a callback actually overrides, so callbacks
 cost nothing when absent.
@@ -123,7 +123,9 @@ class History(Callback):
         if not rows:
             return
         for i, name in enumerate(names):
-            self.history.setdefault(name, []).extend(float(row[i]) for row in rows)
+            self.history.setdefault(name, []).extend(
+                row[i] if isinstance(row[i], np.ndarray) else float(row[i]) for row in rows
+            )
         self.model.history = self
 
 
@@ -454,6 +456,13 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
+def _csv_value(value):
+    """Keras's CSV cell: a metric with several values (per class or threshold) as "[a, b]"."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return f'"[{", ".join(map(str, value))}]"'
+    return value
+
+
 class CSVLogger(Callback):
     """Writes each epoch's logs as a CSV row (`epoch` then the sorted keys), flushed every
     epoch; `append=True` continues an existing file without repeating its header."""
@@ -489,7 +498,9 @@ class CSVLogger(Callback):
             )
             if self.append_header:
                 self.writer.writeheader()
-        self.writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
+        self.writer.writerow(
+            {"epoch": epoch, **{k: _csv_value(logs.get(k, "NA")) for k in self.keys}}
+        )
         self.csv_file.flush()
 
     def on_train_end(self, logs=None):

@@ -1,0 +1,105 @@
+"""Embedding layer: integer indices to dense vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eigennet import _core, initializers, regularizers
+from eigennet.layers.layer import Layer
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+class Embedding(Layer):
+    """Turns indices into dense vectors: row `i` of the `embeddings` table for index `i`.
+
+    Args:
+        input_dim: Size of the vocabulary (indices lie in `[0, input_dim)`).
+        output_dim: Size of each vector.
+        embeddings_initializer: Default "uniform" (RandomUniform(-0.05, 0.05)), as Keras.
+        embeddings_regularizer: Optional regularizer of the table.
+        mask_zero: Must be False (masking is not supported).
+
+    Input shape: `(batch_size, ...)` of integer indices (any integer or float dtype holding
+    whole numbers). An index outside `[0, input_dim)` raises a ValueError.
+    Output shape: `(batch_size, ..., output_dim)`. Weights: `embeddings (input_dim, output_dim)`.
+    The first layer of a model only: indices have no gradient.
+    """
+
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        weights=None,
+        quantization_config=None,
+        **kwargs,
+    ):
+        self.input_dim = _positive_int(input_dim, "input_dim")
+        self.output_dim = _positive_int(output_dim, "output_dim")
+        kwargs.pop("input_length", None)  # deprecated in Keras 3, ignored
+        super().__init__(**kwargs)
+        if mask_zero:
+            raise ValueError("Embedding(mask_zero=True) is not supported: eigennet has no masking")
+        if embeddings_constraint is not None:
+            raise ValueError("Embedding(embeddings_constraint=...) is not supported")
+        if quantization_config is not None:  # accepted as None so that Keras configs load
+            raise ValueError("Embedding(quantization_config=...) is not supported")
+        if self.dtype == "float32" and self.input_dim > 2**24:
+            raise ValueError(
+                f"Embedding input_dim={self.input_dim} exceeds 2**24, the largest index float32 "
+                "inputs hold exactly: use dtype='float64' for the model"
+            )
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.mask_zero = False
+        self._initial_weights = weights
+
+    def _check_input(self, x, what: str) -> None:
+        bad = (x < 0) | (x >= self.input_dim) | (x != np.floor(x))
+        if bad.any():
+            value = x[bad].flat[0]
+            raise ValueError(
+                f"Layer {self.name!r} takes integer indices in [0, {self.input_dim}); {what} "
+                f"holds {value!r} (input_dim={self.input_dim})"
+            )
+
+    def _make_core(self, dtype):
+        return getattr(_core, f"Embedding_{dtype}")(self.input_dim, self.output_dim)
+
+    def _weight_regularizers(self):
+        return [self.embeddings_regularizer]
+
+    def _initialize(self):
+        table = self.weights[0]
+        if self._initial_weights is not None:
+            weights = self._initial_weights
+            table.assign(weights[0] if isinstance(weights, list) else weights)
+        else:
+            table.assign(self.embeddings_initializer(table.shape, self.dtype))
+
+    @property
+    def embeddings(self):
+        return self.weights[0]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer)
+            if isinstance(self.embeddings_initializer, initializers.Initializer)
+            else None,
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": None,
+            "mask_zero": False,
+            "quantization_config": None,
+        }

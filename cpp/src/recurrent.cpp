@@ -1,7 +1,5 @@
 #include "eigennet/layers/recurrent.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -45,18 +43,9 @@ const char* cell_name(CellKind kind) {
   return "RNN";
 }
 
-void for_row_ranges(Index rows, double flops, const std::function<void(Index, Index)>& fn) {
+int row_range_threads(Index rows, double flops) {
   const Index threads = std::min<Index>(get_num_threads(), rows / kMinRowsPerThread);
-  if (threads < 2 || flops < kRecurrentParallelFlops) {
-    fn(0, rows);
-    return;
-  }
-#pragma omp parallel num_threads(static_cast<int>(threads))
-  {
-    const Index t = omp_get_thread_num(), n = omp_get_num_threads();
-    const Index b0 = rows * t / n, b1 = rows * (t + 1) / n;
-    if (b0 < b1) fn(b0, b1);
-  }
+  return flops < kRecurrentParallelFlops ? 1 : static_cast<int>(std::max<Index>(1, threads));
 }
 
 // -- RecurrentCell --------------------------------------------------------------------------

@@ -28,9 +28,10 @@
 // dropout (Keras's implementation 1) each gate has its own input and recurrent mask.
 #pragma once
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -200,7 +201,22 @@ class RecurrentLayer : public Layer<T> {
 };
 
 // Runs fn(b0, b1) on disjoint row ranges covering [0, rows), one per thread, or once on one
-// thread when the work (flops) is too small to share.
-void for_row_ranges(Index rows, double flops, const std::function<void(Index, Index)>& fn);
+// thread when the work (flops) is too small to share. (A template: a std::function holding
+// the caller's lambda would allocate at every call.)
+int row_range_threads(Index rows, double flops);
+template <class Fn>
+void for_row_ranges(Index rows, double flops, Fn&& fn) {
+  const int threads = row_range_threads(rows, flops);
+  if (threads < 2) {
+    fn(Index{0}, rows);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const Index t = omp_get_thread_num(), n = omp_get_num_threads();
+    const Index b0 = rows * t / n, b1 = rows * (t + 1) / n;
+    if (b0 < b1) fn(b0, b1);
+  }
+}
 
 }  // namespace eigennet

@@ -709,3 +709,35 @@ def test_save_and_load_round_trip(tmp_path):
     assert clone.fit(x, y, **fit).history == model.fit(x, y, **fit).history
     for a, b in zip(clone.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_bidirectional_initial_weights_and_reset_state():
+    rng = np.random.default_rng(15)
+    source = eigennet.Sequential(
+        [eigennet.Input(shape=(4, 2)), layers.Bidirectional(layers.GRU(3))]
+    )
+    weights = [rng.normal(size=w.shape).astype("float32") for w in source.get_weights()]
+    bidir = layers.Bidirectional(layers.GRU(3), weights=weights)
+    eigennet.Sequential([eigennet.Input(shape=(4, 2)), bidir])
+    for got, want in zip(bidir.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    lstm = layers.LSTM(2)
+    lstm.reset_state()  # stateless: nothing to reset, as Keras with stateful=False
+    lstm.reset_states()
+
+
+def test_frozen_recurrent_layer_keeps_its_weights():
+    rng = np.random.default_rng(16)
+    x, y = rng.normal(size=(8, 4, 2)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")
+    lstm = layers.LSTM(3, return_sequences=True)
+    model = eigennet.Sequential(
+        [eigennet.Input(shape=(4, 2)), lstm, layers.GRU(2), layers.Dense(1)]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    lstm.trainable = False
+    before = lstm.get_weights()
+    tail_before = model.layers[1].get_weights()
+    model.fit(x, y, epochs=2, verbose=0)
+    for a, b in zip(lstm.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(model.layers[1].get_weights()[0], tail_before[0])

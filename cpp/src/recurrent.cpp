@@ -299,6 +299,7 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
                                 MatrixMap<T>* grad_x) {
   const Index n = steps_ * batch_;
   if (grad_y.rows() != batch_) throw std::logic_error("recurrent backward batch differs");
+  if (!param_grad && !grad_x) return;
   const double flops = 2.0 * double(n) * double(units_) * double(gu_);
   packed_rt_.pack(recurrent_kernel(params), gu_, gu_, units_, true);
   for_row_ranges(batch_, flops,

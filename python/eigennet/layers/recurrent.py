@@ -161,6 +161,12 @@ class _Recurrent(Layer):
         for var, value in zip(weights, values):
             var.assign(value)
 
+    def reset_state(self) -> None:
+        """Keras's reset of a stateful layer's states: a no-op, every batch starts from zero
+        states (stateful=False)."""
+
+    reset_states = reset_state
+
     # -- dropout's random stream -------------------------------------------------------------
     def _extra_state(self):
         if not self.built or not (self.dropout or self.recurrent_dropout):

@@ -89,7 +89,7 @@ class RecurrentCell {
 
   // Cell hooks. Buffers are sized by the base before they run.
   virtual void reserve_cell(Index batch) = 0;
-  // All steps for batch rows [b0, b1): gates_ holds the input projection (no bias) on entry.
+  // All steps for batch rows [b0, b1) (step_preactivations gives each step's x K + h R).
   virtual void forward_rows(const T* params, Index b0, Index b1) = 0;
   // All steps backwards for rows [b0, b1); leaves dL/d(gate pre-activations) in gates_.
   virtual void backward_rows(const T* params, const T* grad_y, Index b0, Index b1) = 0;
@@ -113,8 +113,8 @@ class RecurrentCell {
   // when fused_ (otherwise the input projection was already there and the cell adds the bias).
   void step_preactivations(const T* params, Index r0, Index b0, Index nb, T* scratch);
   // out (nb, cols) (+)= h (nb, u, rows ld_ apart) x R[:, col0 : col0 + cols] for rows
-  // [b0, b0 + nb); with
-  // recurrent dropout each gate block sees h times its own mask (scratch: nb x u).
+  // [b0, b0 + nb); with recurrent dropout each gate block sees h times its own mask
+  // (scratch: nb x u).
   void recurrent_product(const T* R, const T* h, Index b0, Index nb, Index col0, Index cols, T* out,
                          Index ldo, bool accumulate, T* scratch) const;
   // dh (nb, u) (+)= dz (nb, cols) x R[:, col0 : col0 + cols]^T, masks as above.
@@ -152,7 +152,7 @@ class RecurrentCell {
   Workspace<T> gates_;                 // (T*B, G*u): projections -> gate values -> their gradients
   Workspace<T> pre_;                   // (T*B, G*u): pre-activations, when store_preactivations_
   Workspace<T> scratch_;               // (B, u): a thread's rows hold matrix temporaries
-  Workspace<T> row_tmp_;               // (B, G*u): a thread's first row holds row temporaries
+  Workspace<T> row_tmp_;               // (B, G*u + u): a thread's rows hold its temporaries
   Workspace<T> dh_;                    // (B, u): dL/dh of the next step's recurrent input, per row
   Workspace<T> ones_, dx_;
   // The recurrent kernel packed once per batch for the per-step products (forward: R,

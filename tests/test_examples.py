@@ -131,3 +131,13 @@ def test_train_large_streams_a_data_set_from_disk(tmp_path):
     assert accuracy > 0.5  # ten classes of a hidden linear rule: chance is 0.1
     again = run_example("train_large.py", *args, "--shard", "1/2", cwd=tmp_path)
     assert "Writing" not in again and "Training on 9690 samples" in again
+
+
+def test_lstm_sequence(tmp_path):
+    out = run_example(
+        "lstm_sequence.py", "--samples", "3000", "--epochs", "12", "--verbose", "0", cwd=tmp_path
+    )
+    baseline = re.search(rf"^baseline mse \(predict the mean\): ({FLOAT})$", out, re.MULTILINE)
+    mse = re.search(rf"^test mse: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert baseline and mse, out[-2000:]
+    assert float(mse.group(1)) < 0.1 * float(baseline.group(1))

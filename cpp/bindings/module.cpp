@@ -12,6 +12,7 @@ void bind_metrics(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
 void bind_basic_layers(pybind11::module_& m);
 void bind_conv_layers(pybind11::module_& m);
+void bind_recurrent_layers(pybind11::module_& m);
 }  // namespace eigennet::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -21,6 +22,7 @@ PYBIND11_MODULE(_core, m) {
   eigennet::bindings::bind_model(m);
   eigennet::bindings::bind_basic_layers(m);
   eigennet::bindings::bind_conv_layers(m);
+  eigennet::bindings::bind_recurrent_layers(m);
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -231,6 +231,35 @@ LecunUniform = _preset(
     "Uniform in [-limit, limit], limit = sqrt(3 / fan_in).",
 )
 
+
+class Orthogonal(_Seeded):
+    """Keras's Orthogonal: the Q of the QR factorisation of a normal matrix (signs fixed by
+    R's diagonal), reshaped to `shape` (the last axis are the columns), times `gain`.
+    Rows or columns are orthonormal, whichever are fewer."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(
+                f"Orthogonal initializes tensors of rank >= 2, got shape {shape} of rank "
+                f"{len(shape)}"
+            )
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q.reshape(shape)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"seed": self.seed, "gain": self.gain}
+
+
 _BY_NAME = {
     "zeros": Zeros,
     "ones": Ones,
@@ -245,6 +274,7 @@ _BY_NAME = {
     "he_uniform": HeUniform,
     "lecun_normal": LecunNormal,
     "lecun_uniform": LecunUniform,
+    "orthogonal": Orthogonal,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_NAME.values()}
 _ALIASES = {"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros}  # Keras's

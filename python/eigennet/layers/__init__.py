@@ -2,6 +2,7 @@
 
 from eigennet.layers.activation import Activation
 from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
+from eigennet.layers.bidirectional import Bidirectional
 from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
@@ -26,9 +27,12 @@ from eigennet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from eigennet.layers.recurrent import GRU, LSTM, SimpleRNN
 from eigennet.layers.reshaping import Flatten, Reshape
 
 __all__ = [
+    "GRU",
+    "LSTM",
     "Activation",
     "BatchNormalization",
     "AveragePooling1D",
@@ -39,6 +43,7 @@ __all__ = [
     "Conv2D",
     "Convolution1D",
     "Convolution2D",
+    "Bidirectional",
     "Dense",
     "Dropout",
     "Embedding",
@@ -60,5 +65,6 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "Reshape",
+    "SimpleRNN",
     "Variable",
 ]

@@ -1,8 +1,8 @@
 """Layers. One layer family per module."""
 
 from eigennet.layers.activation import Activation
-from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 from eigennet.layers.bidirectional import Bidirectional
+from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
@@ -31,23 +31,22 @@ from eigennet.layers.recurrent import GRU, LSTM, SimpleRNN
 from eigennet.layers.reshaping import Flatten, Reshape
 
 __all__ = [
-    "GRU",
-    "LSTM",
     "Activation",
-    "BatchNormalization",
     "AveragePooling1D",
     "AveragePooling2D",
     "AvgPool1D",
     "AvgPool2D",
+    "BatchNormalization",
+    "Bidirectional",
     "Conv1D",
     "Conv2D",
     "Convolution1D",
     "Convolution2D",
-    "Bidirectional",
     "Dense",
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRU",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAvgPool1D",
@@ -58,6 +57,7 @@ __all__ = [
     "GlobalMaxPooling2D",
     "Input",
     "InputLayer",
+    "LSTM",
     "Layer",
     "LayerNormalization",
     "MaxPool1D",

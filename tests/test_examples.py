@@ -118,3 +118,26 @@ def test_gan_learns_the_ring_and_saves_a_png(tmp_path):
     assert match, out[-2000:]
     assert int(match.group(1)) >= 6 and float(match.group(2)) >= 0.4
     assert (tmp_path / "ring.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_large_streams_a_data_set_from_disk(tmp_path):
+    args = ("--gb", "0.02", "--dir", str(tmp_path / "data"), "--verbose", "2")
+    out = run_example("train_large.py", *args, "--epochs", "2", cwd=tmp_path)
+    assert "Writing" in out and "Epoch 2/2" in out
+    assert re.search(rf"^throughput: ({FLOAT}) samples/s", out, flags=re.MULTILINE), out
+    match = re.search(r"^peak memory: anonymous (\d+) MiB", out, flags=re.MULTILINE)
+    assert match and int(match.group(1)) < 500, out
+    accuracy = float(re.search(rf"^val_accuracy: ({FLOAT})$", out, flags=re.MULTILINE).group(1))
+    assert accuracy > 0.5  # ten classes of a hidden linear rule: chance is 0.1
+    again = run_example("train_large.py", *args, "--shard", "1/2", cwd=tmp_path)
+    assert "Writing" not in again and "Training on 9690 samples" in again
+
+
+def test_lstm_sequence(tmp_path):
+    out = run_example(
+        "lstm_sequence.py", "--samples", "3000", "--epochs", "12", "--verbose", "0", cwd=tmp_path
+    )
+    baseline = re.search(rf"^baseline mse \(predict the mean\): ({FLOAT})$", out, re.MULTILINE)
+    mse = re.search(rf"^test mse: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert baseline and mse, out[-2000:]
+    assert float(mse.group(1)) < 0.1 * float(baseline.group(1))

@@ -1,5 +1,6 @@
 """Every Python block of the README runs as it stands (in a subprocess, from a scratch folder)."""
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -17,6 +18,8 @@ def test_readme_has_examples():
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_block_runs(index, tmp_path):
+    if "eigennet.distributed" in BLOCKS[index] and importlib.util.find_spec("mpi4py") is None:
+        pytest.skip('needs the mpi extra: pip install "eigennet[mpi]"')
     proc = subprocess.run(
         [sys.executable, "-c", BLOCKS[index]],
         cwd=tmp_path,

@@ -1,8 +1,8 @@
-// C++ microbenchmarks of the core: GEMM ceiling, Dense, Conv2D and pooling forward+backward,
-// optimizer steps.
+// C++ microbenchmarks of the core: GEMM ceiling, Dense, Conv2D and pooling, recurrent layers
+// (LSTM, GRU, SimpleRNN) forward+backward, optimizer steps.
 // Build: cmake -S . -B build-bench -DEIGENNET_BUILD_BENCH=ON && cmake --build build-bench
 // Run:   ./build-bench/eigennet_bench [threads] [group]   (median of repeats; GFLOP/s vs the GEMM
-//        ceiling; group = dense | conv | optimizer runs only that group after the ceiling)
+//        ceiling; group = dense | conv | recurrent | optimizer runs only that group)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +16,7 @@
 #include "eigennet/layers/conv.hpp"
 #include "eigennet/layers/dense.hpp"
 #include "eigennet/layers/pooling.hpp"
+#include "eigennet/layers/recurrent.hpp"
 #include "eigennet/optimizers.hpp"
 #include "eigennet/threading.hpp"
 
@@ -145,6 +146,50 @@ void optimizer(const std::string& name, std::unique_ptr<Optimizer<float>> opt, I
               s * 1e9 / n);
 }
 
+// A recurrent layer over (batch, steps, in) as the first layer of a model (no input gradient),
+// e.g. W6: LSTM(128) over 50 steps x 32 features, batch 64.
+void recurrent(CellKind kind, Index batch, Index steps, Index in, Index units, double ceiling) {
+  RecurrentConfig config;
+  config.kind = kind;
+  config.units = units;
+  RecurrentLayer<float> layer(config);
+  layer.build({steps, in});
+  auto w = random_vector(static_cast<size_t>(layer.param_count()), 1);
+  for (auto& v : w) v *= 0.1f;
+  std::copy(w.begin(), w.end(), layer.params());
+  auto x = random_vector(static_cast<size_t>(batch * steps * in), 2);
+  std::vector<float> y(static_cast<size_t>(batch * units)), dy(y.size()), grad(w.size());
+  ConstMatrixMap<float> xm(x.data(), batch, steps * in);
+  MatrixMap<float> ym(y.data(), batch, units);
+  const double fwd = time_per_call([&] { layer.forward(xm, ym, true); });
+  const auto dy0 = random_vector(dy.size(), 3);
+  const double both = time_per_call([&] {
+    layer.forward(xm, ym, true);
+    std::copy(dy0.begin(), dy0.end(), dy.begin());
+    layer.backward(xm, ConstMatrixMap<float>(y.data(), batch, units),
+                   MatrixMap<float>(dy.data(), batch, units), grad.data(), nullptr);
+  });
+  const Index gu = (kind == CellKind::LSTM ? 4 : kind == CellKind::GRU ? 3 : 1) * units;
+  // forward: input projection + recurrent product; backward: recurrent dh, dR, dK
+  const double flops = 2.0 * batch * steps * gu * (2.0 * in + 3.0 * units);
+  std::printf(
+      "%-9s fwd+bwd b=%ld T=%ld %ld->%-4ld %8.3f ms  %7.1f GFLOP/s  %5.1f%% of GEMM  (fwd %.3f "
+      "ms)  %.0f samples/s\n",
+      cell_name(kind), long(batch), long(steps), long(in), long(units), both * 1e3,
+      flops / both / 1e9, 100 * flops / both / 1e9 / ceiling, fwd * 1e3, batch / both);
+}
+
+// One step's recurrent product alone, (rows, u) x (u, G*u), on one thread.
+void step_gemm(Index rows, Index units, Index gu) {
+  Matrix<float> h = Matrix<float>::Random(rows, units), r = Matrix<float>::Random(units, gu),
+                z(rows, gu);
+  const double s = time_per_call([&] {
+    gemm<float>(false, false, rows, gu, units, h.data(), units, r.data(), gu, z.data(), gu, true);
+  });
+  std::printf("step gemm %3ldx%ldx%-4ld            %8.4f ms  %7.1f GFLOP/s\n", long(rows),
+              long(units), long(gu), s * 1e3, 2.0 * rows * units * gu / s / 1e9);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,6 +216,14 @@ int main(int argc, char** argv) {
     pool2d("maxpool", PoolMode::Max, 64, 26, 26, 32);
     pool2d("maxpool", PoolMode::Max, 64, 11, 11, 64);
     pool2d("avgpool", PoolMode::Average, 64, 26, 26, 32);
+  }
+  if (runs("recurrent")) {
+    step_gemm(32, 128, 512);
+    step_gemm(64, 128, 512);
+    recurrent(CellKind::LSTM, 64, 50, 32, 128, ceiling);  // W6
+    recurrent(CellKind::GRU, 64, 50, 32, 128, ceiling);
+    recurrent(CellKind::LSTM, 32, 20, 16, 32, ceiling);
+    recurrent(CellKind::SimpleRNN, 64, 50, 32, 128, ceiling);
   }
   if (runs("optimizer")) {
     for (Index n : {Index(16), Index(100000), Index(4000000)}) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Reference workloads W1, W2, W3, W3P, W4, W5 (see /work/shared/bench/workloads.md).
+"""Reference workloads W1, W2, W3, W3P, W4, W5, W6 (see /work/shared/bench/workloads.md).
 
 Runs each workload with eigennet (written as a Keras user writes it:
 ``import eigennet as keras``; Sequential, compile, fit, predict) and, in the
@@ -34,16 +34,17 @@ import statistics
 import sys
 import time
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W3P", "W4", "W5")
+ALL_WORKLOADS = ("W1", "W2", "W3", "W3P", "W4", "W5", "W6")
 
 # Full-size parameters, and the smaller ones used by --quick.
-FULL = {"W12_epochs": 1000, "W3_n": 60000, "W4_n": 20000, "W5_n": 10000}
-QUICK = {"W12_epochs": 200, "W3_n": 6000, "W4_n": 2000, "W5_n": 1000}
+FULL = {"W12_epochs": 1000, "W3_n": 60000, "W4_n": 20000, "W5_n": 10000, "W6_n": 6400}
+QUICK = {"W12_epochs": 200, "W3_n": 6000, "W4_n": 2000, "W5_n": 1000, "W6_n": 640}
 
 NOISY_SPREAD = 1.5  # max/min repeat time above which a figure is flagged with a dagger
 
 W3_LAYERS = (784, 256, 256, 10)
 W4_LAYERS = (1024, 2048, 2048, 10)
+W6_SHAPE = (50, 32, 128)  # timesteps, features, LSTM units
 
 
 # --------------------------------------------------------------------------- #
@@ -56,7 +57,13 @@ def make_data(wid, sizes):
     import numpy as np
 
     _cache = _DATA_CACHE
-    key = (wid if wid != "W3P" else "W3", sizes["W3_n"], sizes["W4_n"], sizes["W5_n"])
+    key = (
+        wid if wid != "W3P" else "W3",
+        sizes["W3_n"],
+        sizes["W4_n"],
+        sizes["W5_n"],
+        sizes["W6_n"],
+    )
     if key in _cache:
         return _cache[key]
     if wid == "W1":
@@ -69,6 +76,11 @@ def make_data(wid, sizes):
         rs = np.random.RandomState(0)
         x = rs.uniform(0.0, 1.0, size=(sizes["W5_n"], 28, 28, 1)).astype(np.float32)
         y = rs.randint(0, 10, size=sizes["W5_n"]).astype(np.int64)
+    elif wid == "W6":
+        steps, features, _ = W6_SHAPE
+        rs = np.random.RandomState(0)
+        x = rs.standard_normal((sizes["W6_n"], steps, features)).astype(np.float32)
+        y = rs.standard_normal((sizes["W6_n"], 1)).astype(np.float32)
     else:
         n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3P") else (sizes["W4_n"], 1024)
         rs = np.random.RandomState(0)
@@ -91,6 +103,7 @@ def spec(wid, sizes):
         "W3P": (1024, None, "predict_rate", "W3P mlp-784 predict", "W3_n"),
         "W4": (256, 1, "fit_rate", "W4 wide-mlp fit", "W4_n"),
         "W5": (64, 1, "fit_rate", "W5 cnn fit", "W5_n"),
+        "W6": (64, 1, "fit_rate", "W6 lstm fit", "W6_n"),
     }
     if wid in big:
         batch, epochs, kind, label, size_key = big[wid]
@@ -164,6 +177,12 @@ class KerasAPIRunner:
                 optimizer=keras.optimizers.Adam(learning_rate=1e-3),
                 loss="sparse_categorical_crossentropy",
             )
+        elif wid == "W6":
+            steps, features, units = W6_SHAPE
+            model = keras.Sequential(
+                [keras.Input(shape=(steps, features)), layers.LSTM(units), layers.Dense(1)]
+            )
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mse")
         else:
             dims = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
             model = keras.Sequential(
@@ -191,6 +210,23 @@ class KerasAPIRunner:
 # --------------------------------------------------------------------------- #
 # PyTorch peer: the idiomatic hand-written loop
 # --------------------------------------------------------------------------- #
+def _torch_lstm_regressor(nn):
+    """W6 in PyTorch: nn.LSTM (batch_first) whose last output feeds nn.Linear(units, 1)."""
+    _, features, units = W6_SHAPE
+
+    class LSTMRegressor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(features, units, batch_first=True)
+            self.head = nn.Linear(units, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    return LSTMRegressor()
+
+
 class TorchRunner:
     name = "torch"
 
@@ -226,6 +262,8 @@ class TorchRunner:
                 nn.Linear(128, 10),
             )
             loss_fn, lr = nn.CrossEntropyLoss(), 1e-3
+        elif wid == "W6":
+            model, loss_fn, lr = _torch_lstm_regressor(nn), nn.MSELoss(), 1e-3
         else:
             d = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
             model = nn.Sequential(

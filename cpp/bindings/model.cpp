@@ -6,7 +6,9 @@
 #include "eigennet/layers/activation.hpp"
 #include "eigennet/layers/dense.hpp"
 #include "eigennet/layers/dropout.hpp"
+#include "eigennet/layers/normalization.hpp"
 #include "eigennet/trainer.hpp"
+#include "metric_config.hpp"
 
 namespace eigennet::bindings {
 
@@ -122,7 +124,18 @@ void bind_typed(py::module_& m) {
       }));
 
   py::class_<Dropout<T>, Layer<T>, std::shared_ptr<Dropout<T>>>(m, ("Dropout" + sfx).c_str())
-      .def(py::init<double, uint64_t>(), py::arg("rate"), py::arg("seed"));
+      .def(py::init<double, uint64_t>(), py::arg("rate"), py::arg("seed"))
+      .def_property("rng_state", &Dropout<T>::rng_state, &Dropout<T>::set_rng_state);
+
+  py::class_<BatchNormalization<T>, Layer<T>, std::shared_ptr<BatchNormalization<T>>>(
+      m, ("BatchNormalization" + sfx).c_str())
+      .def(py::init<double, double, bool, bool>(), py::arg("momentum"), py::arg("epsilon"),
+           py::arg("center"), py::arg("scale"));
+
+  py::class_<LayerNormalization<T>, Layer<T>, std::shared_ptr<LayerNormalization<T>>>(
+      m, ("LayerNormalization" + sfx).c_str())
+      .def(py::init<double, double, bool, bool>(), py::arg("epsilon"), py::arg("center"),
+           py::arg("scale"), py::arg("rms_scaling"));
 
   py::class_<Network<T>, std::shared_ptr<Network<T>>>(m, ("Network" + sfx).c_str())
       .def(py::init<std::vector<std::shared_ptr<Layer<T>>>>())
@@ -186,13 +199,15 @@ void bind_typed(py::module_& m) {
   py::class_<Trainer<T>, std::shared_ptr<Trainer<T>>>(m, ("Trainer" + sfx).c_str())
       .def(py::init([](std::shared_ptr<Network<T>> network, const LossConfig& loss,
                        std::shared_ptr<Optimizer<T>> opt,
-                       const std::vector<std::pair<std::string, double>>& metrics,
+                       const std::vector<std::pair<std::string, py::dict>>& metrics,
                        const std::vector<bool>& trainable) {
         std::vector<std::unique_ptr<Metric<T>>> ms;
-        for (const auto& [name, threshold] : metrics) ms.push_back(make_metric<T>(name, threshold));
+        for (const auto& [name, config] : metrics)
+          ms.push_back(make_metric<T>(metric_config_from(name, config), network->output_size()));
         return std::make_shared<Trainer<T>>(std::move(network), loss, std::move(opt), std::move(ms),
                                             trainable);
       }))
+      .def("metric_sizes", &Trainer<T>::metric_sizes)
       .def(
           "fit",
           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,

@@ -8,17 +8,21 @@
 
 namespace eigennet::bindings {
 void bind_functions(pybind11::module_& m);
+void bind_metrics(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
 void bind_basic_layers(pybind11::module_& m);
 void bind_conv_layers(pybind11::module_& m);
+void bind_recurrent_layers(pybind11::module_& m);
 }  // namespace eigennet::bindings
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "eigennet native core (private; use the eigennet package)";
   eigennet::bindings::bind_functions(m);
+  eigennet::bindings::bind_metrics(m);
   eigennet::bindings::bind_model(m);
   eigennet::bindings::bind_basic_layers(m);
   eigennet::bindings::bind_conv_layers(m);
+  eigennet::bindings::bind_recurrent_layers(m);
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

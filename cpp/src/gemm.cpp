@@ -43,8 +43,8 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
           Index ldb, T* C, Index ldc, bool accumulate) {
   const int threads = get_num_threads();
-  // Inside a parallel loop (a layer spreading chunks over the threads) a product runs on its
-  // thread.
+  // Inside a parallel region (a layer spreading chunks or a recurrent layer's time loop over
+  // the threads) the caller owns the threads: a product runs on its thread.
   if (threads < 2 || omp_in_parallel() ||
       2.0 * double(M) * double(N) * double(K) < kGemmParallelFlops) {
     product(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);

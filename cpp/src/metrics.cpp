@@ -3,6 +3,11 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "eigennet/metrics/auc.hpp"
+#include "eigennet/metrics/confusion.hpp"
+#include "eigennet/metrics/f_score.hpp"
+#include "eigennet/metrics/r2_score.hpp"
+
 namespace eigennet {
 namespace {
 
@@ -80,34 +85,19 @@ void SampleMeanMetric<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_p
 }
 
 template <class T>
-void ConfusionMetric<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred,
-                                const T* sample_weight) {
-  if (y_true.size() != y_pred.size())
-    throw std::invalid_argument("precision/recall need targets shaped like the predictions");
-  const Index cols = y_pred.cols();
-  for (Index r = 0; r < y_pred.rows(); ++r) {
-    const double w = sample_weight ? double(sample_weight[r]) : 1.0;
-    for (Index j = 0; j < cols; ++j) {
-      const bool label = y_true(r, j) != T(0), predicted = y_pred(r, j) > threshold_;
-      tp_ += w * (label && predicted);
-      fp_ += w * (!label && predicted);
-      fn_ += w * (label && !predicted);
-    }
-  }
-}
-
-template <class T>
-std::unique_ptr<Metric<T>> make_metric(const std::string& name, double threshold) {
+std::unique_ptr<Metric<T>> make_metric(const MetricConfig& config, Index columns) {
+  const std::string& name = config.name;
   if (name == "precision" || name == "recall")
-    return std::make_unique<ConfusionMetric<T>>(name == "precision", threshold);
-  return std::make_unique<SampleMeanMetric<T>>(sample_metric_from_name(name), threshold);
+    return std::make_unique<PrecisionRecall<T>>(name == "precision", config, columns);
+  if (name == "auc") return std::make_unique<Auc<T>>(config, columns);
+  if (name == "fbeta_score") return std::make_unique<FBetaScore<T>>(config, columns);
+  if (name == "r2_score") return std::make_unique<R2Score<T>>(config, columns);
+  return std::make_unique<SampleMeanMetric<T>>(sample_metric_from_name(name), config.threshold);
 }
 
 template class SampleMeanMetric<float>;
 template class SampleMeanMetric<double>;
-template class ConfusionMetric<float>;
-template class ConfusionMetric<double>;
-template std::unique_ptr<Metric<float>> make_metric<float>(const std::string&, double);
-template std::unique_ptr<Metric<double>> make_metric<double>(const std::string&, double);
+template std::unique_ptr<Metric<float>> make_metric<float>(const MetricConfig&, Index);
+template std::unique_ptr<Metric<double>> make_metric<double>(const MetricConfig&, Index);
 
 }  // namespace eigennet

@@ -103,7 +103,7 @@ void Trainer<T>::reset_metrics() {
 template <class T>
 std::vector<double> Trainer<T>::logs() const {
   std::vector<double> out{loss_tracker_.result()};
-  for (const auto& m : metrics_) out.push_back(m->result());
+  for (const auto& m : metrics_) m->append_result(out);
   return out;
 }
 

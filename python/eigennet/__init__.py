@@ -14,12 +14,24 @@ from eigennet import (
     models,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from eigennet.layers import Input
 from eigennet.models import Model, Sequential
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # eigennet.distributed needs mpi4py (the `mpi` extra): imported on first use only, and
+    # kept out of __all__ so that `from eigennet import *` never needs it.
+    if name == "distributed":
+        import importlib
+
+        return importlib.import_module("eigennet.distributed")
+    raise AttributeError(f"module 'eigennet' has no attribute {name!r}")
+
 
 __all__ = [
     "Input",
@@ -36,5 +48,6 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "saving",
     "utils",
 ]

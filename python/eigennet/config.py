@@ -6,6 +6,7 @@ from eigennet import _core
 
 _FLOATX = "float32"
 _SUPPORTED_FLOATX = ("float32", "float64")
+_THREADS_SET_BY_USER = False  # eigennet.distributed leaves an explicit choice alone
 
 
 def floatx() -> str:
@@ -35,14 +36,44 @@ def epsilon() -> float:
 def set_num_threads(n: int) -> None:
     """Sets how many threads the native core (OpenMP loops and Eigen GEMM) may use.
 
-    The default honours `OMP_NUM_THREADS`, else the number of cores. Never ask for more
-    threads than free cores: an oversubscribed GEMM slows down several-fold.
+    The default honours `OMP_NUM_THREADS`, else the number of cores (under MPI, the node's
+    cores divided by its ranks). Never ask for more threads than free cores: an
+    oversubscribed GEMM slows down several-fold.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"num_threads must be an integer >= 1, got {n!r}")
+    global _THREADS_SET_BY_USER
+    _THREADS_SET_BY_USER = True
     _core.set_num_threads(n)
 
 
 def get_num_threads() -> int:
     """Returns the number of threads the native core uses."""
     return _core.get_num_threads()
+
+
+# Streaming (memmaps, PyDatasets, generators): the unit of reading and of shuffling.
+_STREAMING = {"chunk_bytes": 8 * 2**20, "shuffle_window": 4}
+
+
+def set_streaming(chunk_bytes: int | None = None, shuffle_window: int | None = None) -> None:
+    """Sets how `fit`, `evaluate` and `predict` stream memory-mapped arrays.
+
+    Args:
+        chunk_bytes: Approximate size of one chunk (default 8 MiB); a chunk holds a whole
+            number of batches (at least one).
+        shuffle_window: With `shuffle=True`, how many chunks (taken in a shuffled order)
+            are mixed row by row (default 4). Two windows are in memory at once (one
+            training, one loading), so memory is about 2 * shuffle_window * chunk_bytes.
+    """
+    for name, value in (("chunk_bytes", chunk_bytes), ("shuffle_window", shuffle_window)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _STREAMING[name] = value
+
+
+def get_streaming() -> dict:
+    """The streaming settings: {"chunk_bytes": ..., "shuffle_window": ...}."""
+    return dict(_STREAMING)

@@ -146,8 +146,12 @@ class VarianceScaling(_Seeded):
         mode: str = "fan_in",
         distribution: str = "truncated_normal",
         seed: int | None = None,
+        input_axes=None,
+        output_axes=None,
     ):
         super().__init__(seed)
+        if input_axes is not None or output_axes is not None:  # Keras 3.1x's fan axes
+            raise ValueError("VarianceScaling(input_axes=, output_axes=) is not supported yet")
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -183,7 +187,9 @@ class VarianceScaling(_Seeded):
 
 
 def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
+        if input_axes is not None or output_axes is not None:  # Keras 3.1x's fan axes
+            raise ValueError(f"{name}(input_axes=..., output_axes=...) is not supported yet")
         VarianceScaling.__init__(self, scale, mode, distribution, seed)
 
     def get_config(self):
@@ -225,6 +231,35 @@ LecunUniform = _preset(
     "Uniform in [-limit, limit], limit = sqrt(3 / fan_in).",
 )
 
+
+class Orthogonal(_Seeded):
+    """Keras's Orthogonal: the Q of the QR factorisation of a normal matrix (signs fixed by
+    R's diagonal), reshaped to `shape` (the last axis are the columns), times `gain`.
+    Rows or columns are orthonormal, whichever are fewer."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(
+                f"Orthogonal initializes tensors of rank >= 2, got shape {shape} of rank "
+                f"{len(shape)}"
+            )
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q.reshape(shape)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"seed": self.seed, "gain": self.gain}
+
+
 _BY_NAME = {
     "zeros": Zeros,
     "ones": Ones,
@@ -239,13 +274,27 @@ _BY_NAME = {
     "he_uniform": HeUniform,
     "lecun_normal": LecunNormal,
     "lecun_uniform": LecunUniform,
+    "orthogonal": Orthogonal,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_NAME.values()}
 _ALIASES = {"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros}  # Keras's
 
 
-def serialize(initializer: Initializer) -> dict:
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+def serialize(initializer: Initializer | None) -> dict | None:
+    """Keras's serialized form: module, class_name, config, registered_name."""
+    if initializer is None:
+        return None
+    if not isinstance(initializer, Initializer):
+        raise TypeError(
+            f"Cannot serialize the initializer {initializer!r}: only eigennet.initializers "
+            "objects can be saved in a model config"
+        )
+    return {
+        "module": "keras.initializers",
+        "class_name": type(initializer).__name__,
+        "config": initializer.get_config(),
+        "registered_name": None,
+    }
 
 
 def deserialize(config: dict) -> Initializer:

@@ -187,6 +187,7 @@ class _Crossentropy(Loss):
             **super().get_config(),
             "from_logits": self.from_logits,
             "label_smoothing": self.label_smoothing,
+            "axis": -1,
         }
 
 
@@ -228,16 +229,19 @@ class SparseCategoricalCrossentropy(Loss):
     def __init__(
         self,
         from_logits=False,
+        ignore_class=None,
         reduction="sum_over_batch_size",
         name="sparse_categorical_crossentropy",
     ):
+        if ignore_class is not None:
+            raise ValueError("SparseCategoricalCrossentropy(ignore_class=...) is not supported yet")
         super().__init__(
             LossSpec("sparse_categorical_crossentropy", bool(from_logits)), name, reduction
         )
         self.from_logits = from_logits
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits}
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
 
 
 _CLASSES = {

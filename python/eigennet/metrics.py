@@ -6,6 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import losses as _losses
+from eigennet._confusion_metrics import AUC, Precision, Recall
+from eigennet._f_score_metrics import F1Score, FBetaScore
+from eigennet._metric_base import Metric, as_values
+from eigennet._regression_metrics import R2Score
 
 
 def _pair(y_true, y_pred):
@@ -60,40 +64,6 @@ mse = mean_squared_error
 mae = mean_absolute_error
 
 
-class Metric:
-    """Base metric: `update_state(y_true, y_pred, sample_weight=None)`, `result()`,
-    `reset_state()`."""
-
-    # The native accumulator implementing this metric in fit/evaluate ("" when none).
-    _native = ""
-    # Whether larger values are better ("up") or worse ("down"), for EarlyStopping mode="auto".
-    _direction = "down"
-    _threshold = 0.5
-
-    def native_spec(self) -> tuple[str, float]:
-        return self._native, float(self._threshold)
-
-    def __init__(self, name: str | None = None, dtype=None):
-        self.name = name or type(self).__name__.lower()
-        self.dtype = dtype
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        raise NotImplementedError
-
-    def result(self) -> float:
-        raise NotImplementedError
-
-    def reset_state(self) -> None:
-        raise NotImplementedError
-
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        self.update_state(y_true, y_pred, sample_weight)
-        return self.result()
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
-
-
 class MeanMetricWrapper(Metric):
     """The weighted mean of a per-sample function (how Keras wraps accuracy, mse, mae)."""
 
@@ -128,6 +98,9 @@ class BinaryAccuracy(MeanMetricWrapper):
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name, dtype, threshold=threshold)
         self.threshold = self._threshold = threshold
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
 
 
 class CategoricalAccuracy(MeanMetricWrapper):
@@ -178,6 +151,9 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
         self.k = self._threshold = int(k)
 
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
+
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the integer label is among the `k` (default 5) highest scores."""
@@ -188,6 +164,9 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
         super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k)
         self.k = self._threshold = int(k)
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
 
 
 class RootMeanSquaredError(MeanMetricWrapper):
@@ -200,57 +179,6 @@ class RootMeanSquaredError(MeanMetricWrapper):
 
     def result(self) -> float:
         return float(np.sqrt(super().result()))
-
-
-class _ConfusionMetric(Metric):
-    """Precision/recall at one threshold (Keras: `y_pred > threshold` predicts positive, a
-    nonzero label is positive, counts weighted by sample_weight)."""
-
-    _direction = "up"
-
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        super().__init__(name or self._native, dtype)
-        if top_k is not None or class_id is not None:
-            raise ValueError(f"{type(self).__name__}(top_k=..., class_id=...) is not supported yet")
-        if thresholds is None:
-            thresholds = 0.5
-        if isinstance(thresholds, (list, tuple)):
-            raise ValueError(f"{type(self).__name__} supports one threshold (a float) for now")
-        if not 0 <= float(thresholds) <= 1:
-            raise ValueError(f"threshold must be in [0, 1], got {thresholds}")
-        self.thresholds = self._threshold = float(thresholds)
-        self.reset_state()
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = _pair(y_true, y_pred)
-        w = np.ones(len(y_pred)) if sample_weight is None else np.asarray(sample_weight, float)
-        w = w.reshape(-1, *([1] * (y_pred.ndim - 1)))
-        label, predicted = y_true != 0, y_pred > self.thresholds
-        self._tp += float(np.sum(w * (label & predicted)))
-        self._fp += float(np.sum(w * (~label & predicted)))
-        self._fn += float(np.sum(w * (label & ~predicted)))
-
-    def reset_state(self):
-        self._tp = self._fp = self._fn = 0.0
-
-    def result(self) -> float:
-        other = self._fp if self._native == "precision" else self._fn
-        return self._tp / (self._tp + other) if self._tp + other > 0 else 0.0
-
-    def get_config(self):
-        return {"name": self.name, "thresholds": self.thresholds}
-
-
-class Precision(_ConfusionMetric):
-    """Precision: true positives / predicted positives (threshold 0.5)."""
-
-    _native = "precision"
-
-
-class Recall(_ConfusionMetric):
-    """Recall: true positives / actual positives (threshold 0.5)."""
-
-    _native = "recall"
 
 
 _BY_NAME = {
@@ -266,6 +194,10 @@ _BY_NAME = {
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
     "root_mean_squared_error": RootMeanSquaredError,
+    "auc": AUC,
+    "f1_score": F1Score,
+    "f_beta_score": FBetaScore,
+    "r2_score": R2Score,
 }
 _BY_FUNCTION = {
     binary_accuracy: BinaryAccuracy,
@@ -302,13 +234,11 @@ def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:
                 else (SparseCategoricalAccuracy if is_sparse else CategoricalAccuracy)
             )
             return cls(name=identifier)
-        cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Unknown metric {identifier!r}. Valid metrics: accuracy, acc, "
-                f"{', '.join(sorted(_BY_NAME))}"
-            )
-        return cls(name=identifier)
+        metric = _class_named(identifier)()
+        metric.name = identifier  # Keras names a metric given by name after that name
+        return metric
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Metric) and identifier._native:
         return identifier()
     if identifier in _BY_FUNCTION:
@@ -318,9 +248,69 @@ def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:
     )
 
 
+def _class_named(name: str):
+    cls = _BY_NAME.get(name) or _BY_CLASS_NAME.get(name)
+    if cls is None:
+        raise ValueError(
+            f"Unknown metric {name!r}. Valid metrics: accuracy, acc, {', '.join(sorted(_BY_NAME))}"
+        )
+    return cls
+
+
+def check(identifier) -> None:
+    """Raises the error `resolve` would, without creating a metric (compile-time check that
+    leaves Keras's auto-name counters alone)."""
+    if isinstance(identifier, str):
+        if identifier not in ("accuracy", "acc"):
+            _class_named(identifier)
+    elif isinstance(identifier, type) and issubclass(identifier, Metric) and identifier._native:
+        return
+    else:
+        resolve(identifier, (1, 1), (1, 1))
+
+
+def serialize(metric: Metric) -> dict:
+    """{"class_name": ..., "config": ...}, as Keras serializes a metric."""
+    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
+def deserialize(config: dict) -> Metric:
+    """The metric a `serialize` dict describes."""
+    if "class_name" not in config:
+        raise ValueError(f"A metric config needs a 'class_name' key, got {config!r}")
+    cls = _BY_CLASS_NAME.get(config["class_name"])
+    if cls is None:
+        known = ", ".join(sorted(_BY_CLASS_NAME))
+        raise ValueError(f"Unknown metric class {config['class_name']!r}. Known: {known}")
+    return cls.from_config(dict(config.get("config") or {}))
+
+
+def unique_names(names) -> list[str]:
+    """Keras's log keys for compiled metrics: a repeated name gets _1, _2, ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}_{count}")
+    return out
+
+
+def log_values(values, metrics, sizes) -> list:
+    """Splits the native logs [loss, metric values...] into one entry per name: a float, or
+    for a metric reporting several values (per class or threshold) an array in its dtype,
+    as Keras 3 puts them in logs, History and evaluate's result."""
+    out, at = [float(values[0])], 1
+    for metric, size in zip(metrics, sizes):
+        dtype = getattr(metric, "_compute_dtype", "float32")
+        out.append(as_values(values[at : at + size], dtype))
+        at += size
+    return out
+
+
 def get(identifier):
-    """Returns a metric object for a name, class or function (accuracy needs shapes: see
-    Model.compile)."""
+    """Returns a metric object for a name, class, function or `serialize` dict (accuracy
+    needs shapes: see Model.compile)."""
     if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
         raise ValueError("'accuracy' is resolved from the data's shapes inside compile/fit")
     return resolve(identifier, (), ())

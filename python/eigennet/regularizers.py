@@ -65,8 +65,16 @@ l1, l2, l1_l2 = L1, L2, L1L2
 _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
-def serialize(regularizer: Regularizer) -> dict:
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+def serialize(regularizer: Regularizer | None) -> dict | None:
+    """Keras's serialized form: module, class_name, config, registered_name."""
+    if regularizer is None:
+        return None
+    return {
+        "module": "keras.regularizers",
+        "class_name": type(regularizer).__name__,
+        "config": regularizer.get_config(),
+        "registered_name": None,
+    }
 
 
 def deserialize(config: dict) -> Regularizer:

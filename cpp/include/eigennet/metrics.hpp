@@ -1,6 +1,7 @@
 // Metrics accumulated natively during an epoch. Contract: reset() clears the state,
-// update(y_true, y_pred, sample_weight) adds a batch (sample_weight may be null), result()
-// is the value Keras would report for everything since the last reset.
+// update(y_true, y_pred, sample_weight) adds a batch (sample_weight may be null: one weight per
+// row otherwise), append_result() appends the size() values Keras would report for everything
+// since the last reset (one value, or one per class / per threshold).
 #pragma once
 
 #include <cmath>
@@ -19,8 +20,32 @@ class Metric {
   virtual void reset() = 0;
   virtual void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred,
                       const T* sample_weight) = 0;
-  virtual double result() const = 0;
+  virtual Index size() const { return 1; }
+  virtual void append_result(std::vector<double>& out) const = 0;
 };
+
+// What the Python front end asks for. One struct for every family; each reads its own fields
+// and the Python side has already validated them (the constructors check again).
+struct MetricConfig {
+  std::string name;        // "binary_accuracy", "precision", "auc", "fbeta_score", "r2_score", ...
+  double threshold = 0.5;  // binary accuracy, F-scores (NaN: Keras's row-maximum rule); k of top-k
+  std::vector<double> thresholds;  // precision/recall; AUC's include Keras's end points
+  bool evenly = false;             // thresholds are i / (n - 1): Keras then buckets predictions
+  Index top_k = 0;                 // precision/recall, 0 = unset
+  Index class_id = -1;             // precision/recall, -1 = unset
+  std::string curve = "ROC", summation_method = "interpolation";  // AUC
+  bool from_logits = false, multi_label = false;                  // AUC
+  Index num_labels = 0;                                           // AUC, 0 = unset
+  std::vector<double> label_weights;                              // AUC, empty = unset
+  std::string average;  // F-scores: "" (None, per class), "micro", "macro", "weighted"
+  double beta = 1.0;    // F-scores
+  std::string class_aggregation = "uniform_average";  // R2: "" (None, per output)
+  Index num_regressors = 0;                           // R2 (adjusted R2 when > 0)
+};
+
+// The native metric `config` describes, for predictions with `columns` values per sample.
+template <class T>
+std::unique_ptr<Metric<T>> make_metric(const MetricConfig& config, Index columns);
 
 // Keras MeanMetricWrapper metrics: a per-sample value, averaged with sample weights.
 enum class SampleMetricKind {
@@ -44,9 +69,9 @@ class SampleMeanMetric : public Metric<T> {
       : kind_(kind), threshold_(T(arg)), k_(static_cast<Index>(arg)) {}
   void reset() override { total_ = count_ = 0; }
   void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) override;
-  double result() const override {
+  void append_result(std::vector<double>& out) const override {
     const double mean = count_ > 0 ? total_ / count_ : 0.0;
-    return kind_ == SampleMetricKind::RootMeanSquaredError ? std::sqrt(mean) : mean;
+    out.push_back(kind_ == SampleMetricKind::RootMeanSquaredError ? std::sqrt(mean) : mean);
   }
 
  private:
@@ -56,30 +81,6 @@ class SampleMeanMetric : public Metric<T> {
   Index k_;
   double total_ = 0, count_ = 0;
 };
-
-// Precision or recall at one threshold (Keras: y_pred > threshold is a positive prediction,
-// a nonzero label is a positive; weighted counts; 0 while the denominator is 0).
-template <class T>
-class ConfusionMetric : public Metric<T> {
- public:
-  ConfusionMetric(bool precision, double threshold)
-      : precision_(precision), threshold_(T(threshold)) {}
-  void reset() override { tp_ = fp_ = fn_ = 0; }
-  void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) override;
-  double result() const override {
-    const double denominator = tp_ + (precision_ ? fp_ : fn_);
-    return denominator > 0 ? tp_ / denominator : 0.0;
-  }
-
- private:
-  bool precision_;
-  T threshold_;
-  double tp_ = 0, fp_ = 0, fn_ = 0;
-};
-
-// The native metric named `name` ("binary_accuracy", "precision", ...).
-template <class T>
-std::unique_ptr<Metric<T>> make_metric(const std::string& name, double threshold);
 
 // The running weighted mean of batch losses (Keras's loss tracker, weighted by batch size).
 class MeanTracker {

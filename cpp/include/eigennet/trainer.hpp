@@ -16,7 +16,8 @@
 
 namespace eigennet {
 
-// Logs are [loss, metric results...]. A callback returns true to stop training.
+// Logs are [loss, metric results...], metric_sizes() values per metric (one unless a metric
+// reports per class or per threshold). A callback returns true to stop training.
 // A gradient hook sees the flat gradient buffer of every training step between backward and
 // the optimizer step (data-parallel training averages it across processes there).
 template <class T>
@@ -73,6 +74,11 @@ class Trainer {
   Optimizer<T>& optimizer() { return *optimizer_; }
   Network<T>& network() { return *network_; }
   size_t metric_count() const { return metrics_.size(); }
+  std::vector<Index> metric_sizes() const {
+    std::vector<Index> sizes;
+    for (const auto& m : metrics_) sizes.push_back(m->size());
+    return sizes;
+  }
 
  private:
   void check(const Dataset<T>& data) const;

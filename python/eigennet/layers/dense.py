@@ -18,6 +18,8 @@ class Dense(Layer):
         bias_initializer: Initializer of the bias (default "zeros").
         kernel_regularizer, bias_regularizer: Optional `eigennet.regularizers` (L1, L2, L1L2)
             whose penalty is added to the loss.
+        kernel_constraint, bias_constraint, quantization_config: Keras arguments eigennet
+            does not support yet; only None is accepted (so Keras configs load).
         activity_regularizer: Optional regularizer of the layer's output (divided by the
             batch size, as Keras 3).
 
@@ -35,9 +37,19 @@ class Dense(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        quantization_config=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        for arg, value in (
+            ("kernel_constraint", kernel_constraint),
+            ("bias_constraint", bias_constraint),
+            ("quantization_config", quantization_config),
+        ):
+            if value is not None:  # accepted as None so that Keras configs load
+                raise ValueError(f"Dense({arg}=...) is not supported by eigennet yet")
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
         self.units = units
@@ -75,10 +87,11 @@ class Dense(Layer):
             "units": self.units,
             "activation": self._activation_name,
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer)
-            if isinstance(self.kernel_initializer, initializers.Initializer)
-            else None,
-            "bias_initializer": initializers.serialize(self.bias_initializer)
-            if isinstance(self.bias_initializer, initializers.Initializer)
-            else None,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": None,
+            "bias_constraint": None,
+            "quantization_config": None,
         }

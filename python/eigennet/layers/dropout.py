@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from eigennet import _core, _random
 from eigennet.layers.layer import Layer
 
@@ -33,6 +35,15 @@ class Dropout(Layer):
     def _make_core(self, dtype):
         seed = self.seed if self.seed is not None else _random.next_seed()
         return getattr(_core, f"Dropout_{dtype}")(self.rate, seed)
+
+    def _extra_state(self):
+        if not self.built:
+            return {}
+        return {"rng_state": np.array(self._core.rng_state, dtype=np.uint64)}
+
+    def _set_extra_state(self, state):
+        seed, draws = (int(v) for v in state["rng_state"])
+        self._core.rng_state = (seed, draws)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": None, "seed": self.seed}

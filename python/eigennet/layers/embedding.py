@@ -39,6 +39,7 @@ class Embedding(Layer):
         embeddings_constraint=None,
         mask_zero=False,
         weights=None,
+        quantization_config=None,
         **kwargs,
     ):
         self.input_dim = _positive_int(input_dim, "input_dim")
@@ -49,6 +50,8 @@ class Embedding(Layer):
             raise ValueError("Embedding(mask_zero=True) is not supported: eigennet has no masking")
         if embeddings_constraint is not None:
             raise ValueError("Embedding(embeddings_constraint=...) is not supported")
+        if quantization_config is not None:  # accepted as None so that Keras configs load
+            raise ValueError("Embedding(quantization_config=...) is not supported")
         if self.dtype == "float32" and self.input_dim > 2**24:
             raise ValueError(
                 f"Embedding input_dim={self.input_dim} exceeds 2**24, the largest index float32 "
@@ -94,8 +97,9 @@ class Embedding(Layer):
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer)
             if isinstance(self.embeddings_initializer, initializers.Initializer)
             else None,
-            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer)
-            if self.embeddings_regularizer is not None
-            else None,
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": None,
             "mask_zero": False,
+            "quantization_config": None,
         }

@@ -39,6 +39,17 @@ def normalize_shape(shape, what: str = "shape") -> tuple[int, ...]:
     return tuple(int(d) for d in shape)
 
 
+def dtype_from_config(config: dict) -> dict:
+    """A config whose dtype is a name: Keras writes a DTypePolicy dict instead."""
+    dtype = config.get("dtype")
+    if isinstance(dtype, dict):
+        name = (dtype.get("config") or {}).get("name")
+        if dtype.get("class_name") != "DTypePolicy" or name not in ("float32", "float64"):
+            raise ValueError(f"Unsupported dtype policy {dtype!r}: use float32 or float64")
+        config = {**config, "dtype": name}
+    return config
+
+
 def assign_all(owner: str, variables: list, values) -> None:
     """Sets every variable or none: all values are checked before the first write."""
     values = list(values)
@@ -246,12 +257,34 @@ class Layer:
 
         return Sequential([self])(inputs, training=training)
 
+    # -- state beyond the weights -------------------------------------------------------
+    def _extra_state(self) -> dict[str, np.ndarray]:
+        """Arrays besides the weights that decide what the layer computes next (e.g.
+        Dropout's random stream), saved with the model. Empty for most layers."""
+        return {}
+
+    def _set_extra_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restores what `_extra_state` returned (keys and shapes already checked)."""
+
+    # -- serialization -----------------------------------------------------------------
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:  # Keras lists it only when set
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    def get_build_config(self) -> dict | None:
+        """Keras's build config: the input shape, for layers that have weights."""
+        if not self.built or not self.weights:
+            return None
+        return {"input_shape": list(self.input_shape)}
+
+    def build_from_config(self, config: dict) -> None:
+        self.build(tuple(config["input_shape"]))
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        return cls(**dtype_from_config(config))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -1,6 +1,7 @@
-"""Models: Sequential, and loading helpers as they come."""
+"""Models: Sequential, and saving/loading them (as `keras.models`)."""
 
 from eigennet.models.model import Model
 from eigennet.models.sequential import Sequential
+from eigennet.saving.saving_lib import load_model, model_from_json, save_model
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_json", "save_model"]

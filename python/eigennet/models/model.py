@@ -17,6 +17,7 @@ from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
 from eigennet.layers.layer import assign_all
 from eigennet.models import data as data_utils
+from eigennet.models import streaming
 from eigennet.models.summary import print_summary
 
 
@@ -38,6 +39,9 @@ class Model:
         self.stop_training = False
         self.history = None
         self._in_fit = False
+        self._compile_options: dict = {}
+        # Set by BackupAndRestore in on_train_begin: the epoch fit resumes at (Keras's name).
+        self._initial_epoch = None
 
     @property
     def trainable(self) -> bool:
@@ -124,17 +128,21 @@ class Model:
             metrics = [metrics]
         self._metric_ids = list(metrics)
         for m in self._metric_ids:  # fail at compile on names that can never resolve
-            if not (isinstance(m, str) and m in ("accuracy", "acc")):
-                metrics_module.resolve(m, (1, 1), (1, 1))
+            metrics_module.check(m)
         self._metrics = None
         self._trainer = None
+        self._compile_options = {
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile,
+        }
         self.compiled = True
 
     @property
     def metrics_names(self) -> list[str]:
         names = ["loss"]
         if self._metrics is not None:
-            names += [m.name for m in self._metrics]
+            names += metrics_module.unique_names([m.name for m in self._metrics])
         return names
 
     def _prepare(self, x, y=None, sample_weight=None, what: str = "x"):
@@ -180,6 +188,7 @@ class Model:
                 flags,
             )
             self.optimizer._built_for(self.trainable_weights)
+            self.optimizer._attach_trainer(self._trainer)
         self._sync_trainable()
         return self._trainer
 
@@ -198,9 +207,13 @@ class Model:
             warnings.warn("The model does not have any trainable weights.", stacklevel=3)
         return trainer
 
+    def _log_values(self, values) -> list:
+        """The native logs as one float (or per-class/threshold array) per metrics_names."""
+        return metrics_module.log_values(values, self._metrics, self._trainer.metric_sizes())
+
     def _logs(self, values) -> dict:
         """Logs as Keras reports them: keys sorted by name."""
-        return dict(sorted(zip(self.metrics_names, (float(v) for v in values))))
+        return dict(sorted(zip(self.metrics_names, self._log_values(values))))
 
     # -- training ----------------------------------------------------------------------
     def fit(
@@ -228,17 +241,40 @@ class Model:
 
         Supported: x, y, batch_size (default 32), epochs, verbose ("auto"=1, 0, 1, 2),
         callbacks, validation_split, validation_data, shuffle, class_weight, sample_weight,
-        initial_epoch, validation_batch_size, validation_freq.
+        initial_epoch, validation_batch_size, validation_freq; steps_per_epoch and
+        validation_steps for PyDatasets and generators. Memory-mapped arrays, PyDatasets
+        and generators are streamed (see `eigennet.models.streaming`).
         """
-        if steps_per_epoch is not None or validation_steps is not None:
-            raise ValueError(
-                "steps_per_epoch/validation_steps apply to generators, which eigennet "
-                "does not accept yet: pass NumPy arrays"
-            )
         epochs = data_utils.positive_int(epochs, "epochs", allow_zero=True)
         initial_epoch = data_utils.positive_int(initial_epoch, "initial_epoch", allow_zero=True)
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         verbose = _verbosity(verbose)
+        if streaming.handles(
+            x,
+            y,
+            sample_weight,
+            validation_data=validation_data,
+            steps=(steps_per_epoch, validation_steps),
+        ):  # memmaps, PyDatasets, generators: fed to the core in chunks
+            return streaming.fit(
+                self,
+                x,
+                y,
+                batch_size=batch_size,
+                epochs=epochs,
+                verbose=verbose,
+                callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                sample_weight=sample_weight,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size,
+                validation_freq=validation_freq,
+            )
         if y is None:
             raise ValueError("fit() needs targets y")
         if not self.compiled:
@@ -284,13 +320,25 @@ class Model:
         cb_list = callbacks_module.CallbackList(
             cbs, self, verbose=verbose, epochs=epochs, steps=steps
         )
+        # Data-parallel training (eigennet.distributed): every rank must take the same steps
+        # and stop together, so stop decisions become collective (at batches only when a
+        # callback that may stop has batch hooks). None when training alone.
+        quiet = (callbacks_module.ProgbarLogger,)  # never stops training
+        sync = self.optimizer._fit_sync(steps, cb_list.wants_batches("train", ignore=quiet))
         seed = _random.next_seed()
         self.stop_training = False
         self._in_fit = True
         try:
             cb_list.on_train_begin()
-            python_epochs = val is not None or any(
-                not isinstance(cb, callbacks_module.History) for cb in cbs
+            # BackupAndRestore may have restored a later epoch (used once, unlike Keras,
+            # where it stays set for every later fit).
+            initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
+            if sync is not None:
+                sync.check_epochs(initial_epoch, epochs)
+            python_epochs = (
+                sync is not None
+                or val is not None
+                or any(not isinstance(cb, callbacks_module.History) for cb in cbs)
             )
             if not python_epochs:
                 # Nothing in Python needs epoch events: every epoch runs in one native call.
@@ -298,16 +346,21 @@ class Model:
                     x_arr, y_arr, sw, batch_size, initial_epoch, epochs, bool(shuffle), seed
                 )
                 history.record(
-                    range(initial_epoch, initial_epoch + len(rows)), self.metrics_names, rows
+                    range(initial_epoch, initial_epoch + len(rows)),
+                    self.metrics_names,
+                    [self._log_values(row) for row in rows],
                 )
                 history.history = dict(sorted(history.history.items()))
             else:
                 on_batch = None
-                if cb_list.wants_batches("train"):
+                collective_stop = sync is not None and sync.may_stop_at_batches
+                if cb_list.wants_batches("train") or collective_stop:
 
                     def on_batch(batch, values):
                         cb_list.on_train_batch_begin(batch)
                         cb_list.on_train_batch_end(batch, self._logs(values))
+                        if collective_stop:
+                            self.stop_training = sync.any(self.stop_training)
                         return self.stop_training
 
                 for epoch in range(initial_epoch, epochs):
@@ -329,6 +382,8 @@ class Model:
                         val_values = trainer.evaluate(*val, validation_batch_size or batch_size)
                         logs.update({f"val_{k}": v for k, v in self._logs(val_values).items()})
                     cb_list.on_epoch_end(epoch, logs)
+                    if sync is not None:
+                        self.stop_training = sync.any(self.stop_training)
                     if self.stop_training:
                         break
             cb_list.on_train_end()
@@ -372,9 +427,19 @@ class Model:
     ):
         """Returns the loss (a float) when compiled without metrics, else the list
         [loss, metric...]; with return_dict=True a dict {name: value}."""
-        if steps is not None:
-            raise ValueError("steps applies to generators, which eigennet does not accept yet")
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
+        if streaming.handles(x, y, sample_weight, steps=(steps,)):
+            return streaming.evaluate(
+                self,
+                x,
+                y,
+                batch_size=batch_size,
+                verbose=_verbosity(verbose),
+                sample_weight=sample_weight,
+                steps=steps,
+                callbacks=callbacks,
+                return_dict=return_dict,
+            )
         if not self.compiled:
             raise RuntimeError("You must call `compile()` before evaluating the model")
         if y is None:
@@ -406,10 +471,12 @@ class Model:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Returns the model's outputs for `x`, computed in batches (default 32)."""
-        if steps is not None:
-            raise ValueError("steps applies to generators, which eigennet does not accept yet")
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         verbose = _verbosity(verbose)
+        if streaming.handles(x, steps=(steps,)):
+            return streaming.predict(
+                self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+            )
         x_arr, _, _ = self._prepare(x)
         steps = math.ceil(len(x_arr) / batch_size)
         cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])
@@ -464,6 +531,92 @@ class Model:
             grads.append(flat[offset : offset + size].reshape(var.shape))
             offset += size
         return float(loss), grads
+
+    # -- saving (the work is in eigennet.saving) ----------------------------------------
+    def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+        """Saves the model as one `.keras` zip: config.json (architecture and compile
+        config), metadata.json and model.weights.npz (weights, optimizer state, random
+        state). Written to a temporary file then renamed: a crash never leaves a broken
+        file. Load it with `eigennet.models.load_model`. Under MPI only rank 0 writes."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
+        """Saves the weights, the optimizer state and the layers' random state to a
+        `.weights.npz` file (Keras writes `.weights.h5`; eigennet has no HDF5 dependency).
+        Under MPI only rank 0 writes."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
+        """Loads weights saved by `save_weights` (`.weights.npz`) or `save` (`.keras`); also
+        Keras's `.weights.h5` when h5py is installed. The optimizer state is restored too
+        when the model is compiled. All or nothing: a mismatch raises before any change."""
+        from eigennet.saving import saving_lib
+
+        saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's serialized config (Keras form) as a JSON string; `kwargs` go to
+        `json.dumps`. `eigennet.models.model_from_json` rebuilds the model (no weights)."""
+        import json
+
+        from eigennet.saving.serialization_lib import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
+    def get_build_config(self) -> dict | None:
+        return {"input_shape": list(self.input_shape)} if self.built else None
+
+    def build_from_config(self, config: dict) -> None:
+        self.build(tuple(config["input_shape"]))
+
+    def get_compile_config(self) -> dict | None:
+        """What `compile` was given, in Keras's serialized form (None if not compiled)."""
+        if not self.compiled:
+            return None
+        from eigennet.saving.serialization_lib import serialize_keras_object
+
+        return {
+            "optimizer": serialize_keras_object(self.optimizer),
+            "loss": serialize_keras_object(self.loss),
+            "loss_weights": None,
+            "metrics": serialize_keras_object(self._metric_ids) if self._metric_ids else None,
+            "weighted_metrics": None,
+            **self._compile_options,
+        }
+
+    def compile_from_config(self, config: dict, build_optimizer: bool = True) -> None:
+        """Compiles as `get_compile_config()` describes. As Keras, the optimizer is then
+        built for the trainable weights (when the model is built)."""
+        from eigennet.saving.serialization_lib import deserialize_keras_object
+
+        known = (
+            "optimizer",
+            "loss",
+            "loss_weights",
+            "metrics",
+            "weighted_metrics",
+            "run_eagerly",
+            "steps_per_execution",
+            "jit_compile",
+        )
+        if not isinstance(config, dict):
+            raise ValueError(f"A compile config must be a dict, got {type(config).__name__}")
+        unknown = sorted(set(config) - set(known))
+        if unknown:
+            raise ValueError(f"Unknown compile config key(s): {', '.join(unknown)}")
+        args = dict(config)
+        args["optimizer"] = deserialize_keras_object(config.get("optimizer"), "optimizers")
+        args["loss"] = deserialize_keras_object(config.get("loss"), "losses")
+        args["metrics"] = deserialize_keras_object(config.get("metrics"), "metrics")
+        if args["optimizer"] is None:
+            args.pop("optimizer")
+        self.compile(**args)
+        if build_optimizer and self.built and self.trainable_weights:
+            self.optimizer.build(self.trainable_weights)
 
 
 def _verbosity(verbose) -> int:

@@ -139,12 +139,38 @@ class Sequential(Model):
     def dtype(self) -> str:
         return self._dtype if self.built else config.floatx()
 
+    # -- serialization ---------------------------------------------------------------
     def get_config(self) -> dict:
-        return {
+        """Keras 3's Sequential config: the input layer (if declared) then every layer in
+        Keras's serialized form, and the input shape the model was built for."""
+        from eigennet.saving.serialization_lib import serialize_keras_object
+
+        stack = ([self._input_layer] if self._input_layer is not None else []) + self._layers
+        config = {
             "name": self.name,
             "trainable": self.trainable,
-            "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self._layers
-            ],
+            "dtype": self.dtype,
+            "layers": [serialize_keras_object(layer) for layer in stack],
         }
+        if self.built:
+            config["build_input_shape"] = list(self.input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> Sequential:
+        """Rebuilds a model from `get_config()` (or a Keras Sequential config)."""
+        from eigennet.saving.serialization_lib import deserialize_keras_object
+
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(
+                "A Sequential config must be a dict with a 'layers' list, got "
+                f"{type(config).__name__}"
+                + (f" with keys {sorted(config)}" if isinstance(config, dict) else "")
+            )
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for layer_config in config["layers"]:
+            model.add(deserialize_keras_object(layer_config, "layers", custom_objects))
+        shape = config.get("build_input_shape")
+        if shape and not model.built:
+            model.build(tuple(shape))
+        return model

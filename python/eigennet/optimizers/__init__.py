@@ -37,6 +37,26 @@ def _arrays_of(variables) -> list[np.ndarray]:
     return arrays
 
 
+# Keras optimizer options eigennet does not implement, with their defaults: accepted at
+# those values (so that Keras configs load) and listed in get_config as Keras lists them.
+_KERAS_OPTIONS = {
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
+
+
+def _accept_keras_options(kwargs: dict) -> None:
+    for key in ("use_ema", "loss_scale_factor", "gradient_accumulation_steps"):
+        value = kwargs.pop(key, _KERAS_OPTIONS[key])
+        if value != _KERAS_OPTIONS[key]:
+            raise ValueError(f"The optimizer option {key}={value!r} is not supported by eigennet")
+    kwargs.pop("ema_momentum", None)  # only used with use_ema
+    kwargs.pop("ema_overwrite_frequency", None)
+
+
 class Optimizer:
     """Base optimizer. Subclasses set `_kind` and `_rule_config()`."""
 
@@ -52,6 +72,7 @@ class Optimizer:
         name=None,
         **kwargs,
     ):
+        _accept_keras_options(kwargs)
         if kwargs:
             raise TypeError(f"Unexpected optimizer argument(s): {', '.join(kwargs)}")
         if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
@@ -165,6 +186,7 @@ class Optimizer:
                 )
         dtype = arrays[0].dtype
         flat = np.concatenate([np.asarray(g, dtype=dtype).ravel() for g in grads])
+        self._reduce_gradients(flat)  # before the check: every rank must take the same path
         if not np.all(np.isfinite(flat)):
             raise ValueError("gradients contain NaN or inf")
         if not self.built:
@@ -176,27 +198,45 @@ class Optimizer:
         pairs = list(grads_and_vars)
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
+    # -- data parallelism: eigennet.distributed.DistributedOptimizer fills these in --------
+    def _attach_trainer(self, trainer) -> None:
+        """Called when a model creates the trainer that will step this optimizer."""
+
+    def _reduce_gradients(self, flat: np.ndarray) -> None:
+        """Combines `apply`'s flat gradients across processes, in place."""
+
+    def _fit_sync(self, steps: int, may_stop_at_batches: bool):
+        """The collective decisions of a data-parallel fit(), or None (training alone)."""
+        return None
+
     def _rule_config(self) -> dict:
         return {}
+
+    def _slot_groups(self) -> list[list[int]]:
+        """Slot indices in the groups Keras creates together: Keras orders an optimizer's
+        variables group by group, and within a group variable by variable (Adam: momentum
+        and velocity of each variable, then velocity_hat of each). Saving follows it."""
+        return [[i] for i in range(len(self._native.slot_names()))]
 
     def get_config(self) -> dict:
         return {
             "name": self.name,
             "learning_rate": self.learning_rate
             if self._schedule is None
-            else {
-                "class_name": type(self._schedule).__name__,
-                "config": self._schedule.get_config(),
-            },
+            else schedules.serialize(self._schedule),
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
+            **_KERAS_OPTIONS,
             **self._rule_config(),
         }
 
     @classmethod
     def from_config(cls, config: dict):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
 
@@ -325,6 +365,9 @@ class Adam(Optimizer):
         self.beta_2 = non_negative_number(beta_2, "beta_2")
         self.epsilon = non_negative_number(epsilon, "epsilon")
         self.amsgrad = bool(amsgrad)
+
+    def _slot_groups(self):
+        return [[0, 1], [2]] if self.amsgrad else [[0, 1]]
 
     def _rule_config(self):
         return {

@@ -175,3 +175,39 @@ class CosineDecayRestarts(LearningRateSchedule):
             "alpha": self.alpha,
             "name": self.name,
         }
+
+
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        ExponentialDecay,
+        PiecewiseConstantDecay,
+        PolynomialDecay,
+        InverseTimeDecay,
+        CosineDecay,
+        CosineDecayRestarts,
+    )
+}
+
+
+def serialize(schedule: LearningRateSchedule) -> dict:
+    """Keras's serialized form: module, class_name, config, registered_name."""
+    return {
+        "module": "keras.optimizers.schedules",
+        "class_name": type(schedule).__name__,
+        "config": schedule.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config: dict) -> LearningRateSchedule:
+    """The schedule a `serialize` dict (or Keras's) describes."""
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"Not a serialized learning-rate schedule: {config!r}")
+    cls = _CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(
+            f"Unknown learning-rate schedule {config.get('class_name')!r}. "
+            f"Valid schedules: {', '.join(sorted(_CLASSES))}"
+        )
+    return cls.from_config(config["config"])

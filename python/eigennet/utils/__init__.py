@@ -6,6 +6,7 @@ import numpy as np
 
 from eigennet import _random
 from eigennet.utils.progbar import Progbar
+from eigennet.utils.py_dataset import PyDataset, Sequence
 
 
 def set_random_seed(seed: int) -> None:
@@ -34,4 +35,4 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     return out
 
 
-__all__ = ["Progbar", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "set_random_seed", "to_categorical"]

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "eigennet/layer.hpp"
 #include "eigennet/workspace.hpp"
@@ -17,6 +18,13 @@ class Dropout : public Layer<T> {
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
+  // (seed, draws so far) decides every later mask: saved with the model so that training
+  // continues bit-identically after loading.
+  std::pair<uint64_t, uint64_t> rng_state() const { return {seed_, draws_}; }
+  void set_rng_state(std::pair<uint64_t, uint64_t> state) {
+    seed_ = state.first;
+    draws_ = state.second;
+  }
 
  protected:
   Shape do_build(const Shape& input_shape) override { return input_shape; }

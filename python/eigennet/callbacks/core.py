@@ -1,4 +1,4 @@
-"""Callbacks: Keras's hooks around training, evaluation and prediction.
+"""The Callback base, CallbackList and the callbacks that need no saving.
 
 `fit` calls into Python only for the hooks a callback actually overrides, so callbacks
 cost nothing when absent.
@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from eigennet._rank import is_primary, say
 from eigennet.utils.progbar import Progbar
 
 _BATCH_HOOKS = (
@@ -81,14 +82,15 @@ class CallbackList(Callback):
             cb.set_params(params)
         self.model, self.params = model, params
 
-    def wants(self, hook: str) -> bool:
-        return any(_overrides(cb, hook) for cb in self.callbacks)
+    def wants(self, hook: str, ignore: tuple = ()) -> bool:
+        return any(_overrides(cb, hook) for cb in self.callbacks if not isinstance(cb, ignore))
 
-    def wants_batches(self, mode: str) -> bool:
+    def wants_batches(self, mode: str, ignore: tuple = ()) -> bool:
+        """Whether a callback (not an instance of a class in `ignore`) has batch hooks."""
         hooks = [f"on_{mode}_batch_begin", f"on_{mode}_batch_end"]
         if mode == "train":
             hooks += ["on_batch_begin", "on_batch_end"]
-        return any(self.wants(hook) for hook in hooks)
+        return any(self.wants(hook, ignore) for hook in hooks)
 
     def _call(self, hook: str, *args) -> None:
         for cb in self.callbacks:
@@ -123,61 +125,79 @@ class History(Callback):
         if not rows:
             return
         for i, name in enumerate(names):
-            self.history.setdefault(name, []).extend(float(row[i]) for row in rows)
+            self.history.setdefault(name, []).extend(
+                row[i] if isinstance(row[i], np.ndarray) else float(row[i]) for row in rows
+            )
         self.model.history = self
 
 
 class ProgbarLogger(Callback):
-    """Prints a progress bar per epoch (verbose=1) or a line per epoch (verbose=2)."""
+    """Prints a progress bar per epoch (verbose=1) or a line per epoch (verbose=2). Under
+    MPI (eigennet.distributed) only rank 0 prints.
+
+    When the number of steps is unknown (a generator without steps_per_epoch) the bar
+    counts up, and the count it reached becomes the target of the next bars, as in Keras."""
 
     def __init__(self):
         super().__init__()
         self._bar = None
         self._verbose, self._epochs = 1, 1
+        self._seen, self._target = 0, None
 
     def set_params(self, params):
         super().set_params(params)
-        self._verbose = params.get("verbose", 1)
+        self._verbose = params.get("verbose", 1) if is_primary() else 0
         self._epochs = params.get("epochs", 1)
+        self._target = params.get("steps")
 
-    def _start(self, target):
-        self._bar = Progbar(target=target, verbose=self._verbose, unit_name="step")
+    def _start(self):
+        self._seen = 0
+        self._bar = Progbar(target=self._target, verbose=self._verbose, unit_name="step")
+
+    def _step(self, batch, logs=None):
+        self._seen = batch + 1
+        if self._verbose == 1:
+            self._bar.update(self._seen, list((logs or {}).items()), finalize=False)
+
+    def _finish(self, logs=None):
+        if self._target is None:
+            self._target = self._bar.target = self._seen
+        self._bar.update(self._target, list((logs or {}).items()), finalize=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._verbose and self._epochs > 1:
             print(f"Epoch {epoch + 1}/{self._epochs}", flush=True)
-        self._start(self.params.get("steps"))
+        self._start()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._verbose == 1:
-            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
+        self._step(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._bar.update(self.params.get("steps") or 0, list((logs or {}).items()), finalize=True)
+        self._finish(logs)
+
+    def _in_fit(self) -> bool:
+        return self.model is not None and getattr(self.model, "_in_fit", False)
 
     def on_test_begin(self, logs=None):
-        if self.model is not None and not getattr(self.model, "_in_fit", False):
-            self._start(self.params.get("steps"))
+        if self.model is not None and not self._in_fit():
+            self._start()
 
     def on_test_batch_end(self, batch, logs=None):
-        if self._verbose == 1 and not getattr(self.model, "_in_fit", False):
-            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
+        if not self._in_fit():
+            self._step(batch, logs)
 
     def on_test_end(self, logs=None):
-        if not getattr(self.model, "_in_fit", False):
-            self._bar.update(
-                self.params.get("steps") or 0, list((logs or {}).items()), finalize=True
-            )
+        if not self._in_fit():
+            self._finish(logs)
 
     def on_predict_begin(self, logs=None):
-        self._start(self.params.get("steps"))
+        self._start()
 
     def on_predict_batch_end(self, batch, logs=None):
-        if self._verbose == 1:
-            self._bar.update(batch + 1, finalize=False)
+        self._step(batch)
 
     def on_predict_end(self, logs=None):
-        self._bar.update(self.params.get("steps") or 0, finalize=True)
+        self._finish()
 
 
 class MonitorCallback(Callback):
@@ -288,10 +308,10 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                say(
                     f"Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
                 )
@@ -372,7 +392,7 @@ class ReduceLROnPlateau(MonitorCallback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     self.model.optimizer.learning_rate = new_lr
                     if self.verbose > 0:
-                        print(
+                        say(
                             f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
                             f"to {new_lr}."
                         )
@@ -397,7 +417,7 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
         optimizer.learning_rate = lr
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            say(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch, logs=None):
         _set_learning_rate_log(self.model, logs)
@@ -454,9 +474,17 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
+def _csv_value(value):
+    """Keras's CSV cell: a metric with several values (per class or threshold) as "[a, b]"."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return f'"[{", ".join(map(str, value))}]"'
+    return value
+
+
 class CSVLogger(Callback):
     """Writes each epoch's logs as a CSV row (`epoch` then the sorted keys), flushed every
-    epoch; `append=True` continues an existing file without repeating its header."""
+    epoch; `append=True` continues an existing file without repeating its header. Under MPI
+    (eigennet.distributed) only rank 0 writes."""
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
@@ -465,6 +493,8 @@ class CSVLogger(Callback):
         self.append_header = True
 
     def on_train_begin(self, logs=None):
+        if not is_primary():
+            return
         mode = "w"
         if self.append:
             if os.path.exists(self.filename):
@@ -477,6 +507,8 @@ class CSVLogger(Callback):
         self.writer, self.keys = None, None
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_primary():
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
@@ -489,7 +521,9 @@ class CSVLogger(Callback):
             )
             if self.append_header:
                 self.writer.writeheader()
-        self.writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
+        self.writer.writerow(
+            {"epoch": epoch, **{k: _csv_value(logs.get(k, "NA")) for k in self.keys}}
+        )
         self.csv_file.flush()
 
     def on_train_end(self, logs=None):

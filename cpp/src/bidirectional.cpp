@@ -1,0 +1,138 @@
+#include "eigennet/layers/bidirectional.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace eigennet {
+
+namespace {
+
+template <class T>
+using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+}  // namespace
+
+MergeMode merge_mode_from_name(const std::string& name) {
+  if (name == "concat") return MergeMode::Concat;
+  if (name == "sum") return MergeMode::Sum;
+  if (name == "mul") return MergeMode::Mul;
+  if (name == "ave") return MergeMode::Ave;
+  throw std::invalid_argument(
+      "Bidirectional merge_mode must be one of concat, sum, mul, ave; got '" + name + "'");
+}
+
+template <class T>
+Bidirectional<T>::Bidirectional(const RecurrentConfig& forward, const RecurrentConfig& backward,
+                                MergeMode merge)
+    : fwd_(make_recurrent_cell<T>(forward)),
+      bwd_(make_recurrent_cell<T>(backward)),
+      merge_(merge),
+      fwd_units_(forward.units),
+      bwd_units_(backward.units) {
+  if (forward.go_backwards == backward.go_backwards)
+    throw std::invalid_argument(
+        "Bidirectional: the forward and backward layers must have different go_backwards");
+  if (forward.return_sequences != backward.return_sequences)
+    throw std::invalid_argument(
+        "Bidirectional: the forward and backward layers must have the same return_sequences");
+  if (merge != MergeMode::Concat && forward.units != backward.units)
+    throw std::invalid_argument(
+        "Bidirectional: merge modes sum, mul and ave need layers with the same units");
+}
+
+template <class T>
+Shape Bidirectional<T>::do_build(const Shape& input_shape) {
+  Shape out = fwd_->build(input_shape);
+  bwd_->build(input_shape);
+  for (const auto& [name, shape] : fwd_->weight_shapes())
+    this->add_weight("forward_" + name, shape);
+  for (const auto& [name, shape] : bwd_->weight_shapes())
+    this->add_weight("backward_" + name, shape);
+  split_ = fwd_->param_count();
+  steps_ = fwd_->config().return_sequences ? input_shape[0] : 1;
+  if (merge_ == MergeMode::Concat) out.back() = fwd_units_ + bwd_units_;
+  return out;
+}
+
+template <class T>
+void Bidirectional<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) {
+  const Index B = x.rows(), uf = fwd_units_, ub = bwd_units_, S = steps_;
+  MatrixMap<T> yf = y_fwd_.view(B, S * uf), yb = y_bwd_.view(B, S * ub);
+  fwd_->forward(this->params(), x, yf, training);
+  bwd_->forward(this->params() + split_, x, yb, training);
+  const Index width = merge_ == MergeMode::Concat ? uf + ub : uf;
+  for (Index b = 0; b < B; ++b) {
+    for (Index t = 0; t < S; ++t) {
+      // the backward cell's step S-1-t is input step t
+      ConstVec<T> f(yf.data() + (b * S + t) * uf, uf), r(yb.data() + (b * S + S - 1 - t) * ub, ub);
+      T* out = y.data() + (b * S + t) * width;
+      switch (merge_) {
+        case MergeMode::Concat:
+          Vec<T>(out, uf) = f;
+          Vec<T>(out + uf, ub) = r;
+          break;
+        case MergeMode::Sum:
+          Vec<T>(out, uf) = f + r;
+          break;
+        case MergeMode::Mul:
+          Vec<T>(out, uf) = f * r;
+          break;
+        case MergeMode::Ave:
+          Vec<T>(out, uf) = (f + r) / T(2);
+          break;
+      }
+    }
+  }
+}
+
+template <class T>
+void Bidirectional<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMap<T> grad_y,
+                                T* param_grad, MatrixMap<T>* grad_x) {
+  const Index B = x.rows(), uf = fwd_units_, ub = bwd_units_, S = steps_;
+  const T* yf = y_fwd_.data();
+  const T* yb = y_bwd_.data();
+  MatrixMap<T> df = dy_fwd_.view(B, S * uf), db = dy_bwd_.view(B, S * ub);
+  const Index width = merge_ == MergeMode::Concat ? uf + ub : uf;
+  for (Index b = 0; b < B; ++b) {
+    for (Index t = 0; t < S; ++t) {
+      const Index tf = b * S + t, tb = b * S + S - 1 - t;
+      ConstVec<T> g(grad_y.data() + tf * width, width);
+      Vec<T> gf(df.data() + tf * uf, uf), gb(db.data() + tb * ub, ub);
+      switch (merge_) {
+        case MergeMode::Concat:
+          gf = g.head(uf);
+          gb = g.tail(ub);
+          break;
+        case MergeMode::Sum:
+          gf = g;
+          gb = g;
+          break;
+        case MergeMode::Mul:
+          gf = g * ConstVec<T>(yb + tb * ub, ub);
+          gb = g * ConstVec<T>(yf + tf * uf, uf);
+          break;
+        case MergeMode::Ave:
+          gf = g / T(2);
+          gb = g / T(2);
+          break;
+      }
+    }
+  }
+  fwd_->backward(this->params(), ConstMatrixMap<T>(df.data(), B, S * uf), param_grad, grad_x);
+  if (!grad_x) {
+    bwd_->backward(this->params() + split_, ConstMatrixMap<T>(db.data(), B, S * ub),
+                   param_grad ? param_grad + split_ : nullptr, nullptr);
+    return;
+  }
+  MatrixMap<T> dxb = dx_.view(grad_x->rows(), grad_x->cols());
+  bwd_->backward(this->params() + split_, ConstMatrixMap<T>(db.data(), B, S * ub),
+                 param_grad ? param_grad + split_ : nullptr, &dxb);
+  *grad_x += dxb;
+}
+
+template class Bidirectional<float>;
+template class Bidirectional<double>;
+
+}  // namespace eigennet

@@ -1,0 +1,135 @@
+// LSTM cell, Keras 3 gate order i, f, c, o:
+//   z = x K + h_prev R + b;  i, f, o = ract(z_i, z_f, z_o);  g = act(z_c)
+//   c = f * c_prev + i * g;  h = o * act(c)
+#include <algorithm>
+
+#include "eigennet/layers/recurrent.hpp"
+
+namespace eigennet {
+namespace {
+
+template <class T>
+using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+using Stride = Eigen::OuterStride<>;
+
+template <class T>
+class LstmCell : public RecurrentCell<T> {
+  using Base = RecurrentCell<T>;
+  using Blk =
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0, Stride>;
+  using CBlk =
+      Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0, Stride>;
+
+ public:
+  explicit LstmCell(const RecurrentConfig& config) : Base(config, 4) {}
+
+ protected:
+  void reserve_cell(Index batch) override {
+    cells_.view((this->steps_ + 1) * batch, this->units_);
+    act_c_.view(this->steps_ * batch, this->units_);
+    dc_.view(batch, this->units_);
+  }
+
+  // Each step works on the thread's rows as (nb, u) blocks, one vectorised pass per gate.
+  void forward_rows(const T* params, Index b0, Index b1) override {
+    const Index u = this->units_, gu = this->gu_, nb = b1 - b0, B = this->batch_;
+    const auto& cfg = this->c_;
+    const T* bias = cfg.use_bias ? this->bias(params) : nullptr;
+    T *gates = this->gates_.data(), *c = cells_.data();
+    T* scratch = this->scratch_.data() + b0 * u;
+    std::fill(c + b0 * u, c + b1 * u, T(0));
+    for (Index s = 0; s < this->steps_; ++s) {
+      const Index r0 = this->rows(s) + b0;
+      this->step_preactivations(params, r0, b0, nb, scratch);
+      T* z = gates + r0 * gu;
+      if (bias && !this->fused_)
+        for (Index k = 0; k < nb; ++k) Vec<T>(z + k * gu, gu) += ConstVec<T>(bias, gu);
+      if (this->store_preactivations_) std::copy_n(z, nb * gu, this->pre_.data() + r0 * gu);
+      Base::activate_block(cfg.recurrent_activation, z, nb, u, gu);
+      Base::activate_block(cfg.recurrent_activation, z + u, nb, u, gu);
+      Base::activate_block(cfg.activation, z + 2 * u, nb, u, gu);
+      Base::activate_block(cfg.recurrent_activation, z + 3 * u, nb, u, gu);
+      Blk c_new(c + (r0 + B) * u, nb, u, Stride(u));
+      c_new = CBlk(z + u, nb, u, Stride(gu)) * CBlk(c + r0 * u, nb, u, Stride(u)) +
+              CBlk(z, nb, u, Stride(gu)) * CBlk(z + 2 * u, nb, u, Stride(gu));
+      T* act_c = act_c_.data() + r0 * u;
+      std::copy_n(c + (r0 + B) * u, nb * u, act_c);
+      Base::activate_block(cfg.activation, act_c, nb, u, u);
+      Blk(this->h_row(r0 + B), nb, u, Stride(this->ld_)) =
+          CBlk(z + 3 * u, nb, u, Stride(gu)) * CBlk(act_c, nb, u, Stride(u));
+    }
+  }
+
+  void backward_rows(const T* params, const T* grad_y, Index b0, Index b1) override {
+    const Index u = this->units_, gu = this->gu_, nb = b1 - b0, B = this->batch_;
+    const auto& cfg = this->c_;
+    const T* R = this->recurrent_kernel(params);
+    T *gates = this->gates_.data(), *c = cells_.data();
+    const T* pre = this->store_preactivations_ ? this->pre_.data() : nullptr;
+    T* dh_next = this->dh_.data() + b0 * u;  // dL/dh_s from step s + 1
+    T* dc = dc_.data() + b0 * u;             // dL/dc_s from step s + 1
+    T* scratch = this->scratch_.data() + b0 * u;
+    T* dz = this->row_temp(b0);  // (nb, G*u), then dh (nb, u)
+    T* dh = dz + nb * gu;
+    std::fill(dh_next, dh_next + nb * u, T(0));
+    std::fill(dc, dc + nb * u, T(0));
+    Blk dcv(dc, nb, u, Stride(u)), dhv(dh, nb, u, Stride(u));
+    for (Index s = this->steps_; s-- > 0;) {
+      const Index r0 = this->rows(s) + b0;
+      T* z = gates + r0 * gu;
+      const T* act_c = act_c_.data() + r0 * u;
+      CBlk i(z, nb, u, Stride(gu)), f(z + u, nb, u, Stride(gu)), g(z + 2 * u, nb, u, Stride(gu)),
+          o(z + 3 * u, nb, u, Stride(gu));
+      dhv = CBlk(dh_next, nb, u, Stride(u));
+      Index ld_dy = 0;
+      if (const T* dy = this->grad_output_block(grad_y, s, b0, &ld_dy))
+        dhv += CBlk(dy, nb, u, Stride(ld_dy));
+      // through h = o * act(c)
+      Blk(dz + 3 * u, nb, u, Stride(gu)) = dhv * CBlk(act_c, nb, u, Stride(u));
+      dhv *= o;
+      Base::activation_grad_block(cfg.activation, c + (r0 + B) * u, u, act_c, u, dh, u, nb, u);
+      dcv += dhv;
+      // through c = f * c_prev + i * g
+      Blk(dz, nb, u, Stride(gu)) = dcv * g;
+      Blk(dz + u, nb, u, Stride(gu)) = dcv * CBlk(c + r0 * u, nb, u, Stride(u));
+      Blk(dz + 2 * u, nb, u, Stride(gu)) = dcv * i;
+      dcv *= f;
+      const T* p = pre ? pre + r0 * gu : nullptr;
+      for (Index k = 0; k < 4; ++k)
+        Base::activation_grad_block(k == 2 ? cfg.activation : cfg.recurrent_activation,
+                                    p ? p + k * u : nullptr, gu, z + k * u, gu, dz + k * u, gu, nb,
+                                    u);
+      std::copy_n(dz, nb * gu, z);
+      if (s > 0) this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
+    }
+  }
+
+  bool fused_gradients() const override { return true; }
+
+  void recurrent_gradients(const T*, T* param_grad) override {
+    const Index in = this->in_, u = this->units_, gu = this->gu_;
+    this->recurrent_weight_grad(this->h_row(0), this->ld_, true, this->gates_.data(), gu, 0, gu,
+                                param_grad + in * gu);
+    if (this->c_.use_bias)
+      this->column_sums(this->gates_.data(), gu, gu, param_grad + (in + u) * gu);
+  }
+
+ private:
+  Workspace<T> cells_;  // ((T+1)*B, u): cell states, c_{-1} = 0
+  Workspace<T> act_c_;  // (T*B, u): act(c)
+  Workspace<T> dc_;     // (B, u)
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<RecurrentCell<T>> make_lstm_cell(const RecurrentConfig& config) {
+  return std::make_unique<LstmCell<T>>(config);
+}
+
+template std::unique_ptr<RecurrentCell<float>> make_lstm_cell<float>(const RecurrentConfig&);
+template std::unique_ptr<RecurrentCell<double>> make_lstm_cell<double>(const RecurrentConfig&);
+
+}  // namespace eigennet

@@ -1,0 +1,60 @@
+#include "eigennet/packed_gemm.hpp"
+
+#include <algorithm>
+
+namespace eigennet {
+namespace {
+
+using Eigen::ColMajor;
+using Eigen::RowMajor;
+using Eigen::Unaligned;
+using namespace Eigen::internal;
+
+// Row-major C = A · op(W) is computed as Eigen's column-major C^T = op(W)^T · A^T: op(W)^T is
+// the "lhs" GEBP packs once, A^T the "rhs" packed per product.
+template <class T>
+using Traits = gebp_traits<T, T>;
+template <class T, int Order>
+using Mapper = const_blas_data_mapper<T, Index, Order>;
+template <class T>
+using ResMapper = blas_data_mapper<T, Index, ColMajor, Unaligned, 1>;
+
+}  // namespace
+
+template <class T>
+void PackedMatrix<T>::pack(const T* W, Index ld, Index K, Index N, bool trans) {
+  K_ = K;
+  N_ = N;
+  check_allocation(double(K) * double(N), sizeof(T), "a packed weight matrix");
+  packed_.resize(static_cast<size_t>(K * N));
+  if (trans) {
+    // op(W)^T = W itself, stored row-major (N x K)
+    gemm_pack_lhs<T, Index, Mapper<T, RowMajor>, Traits<T>::mr, Traits<T>::LhsProgress,
+                  typename Traits<T>::LhsPacket4Packing, RowMajor>
+        pack_lhs;
+    pack_lhs(packed_.data(), Mapper<T, RowMajor>(W, ld), K, N);
+  } else {
+    // op(W)^T (N x K) is W (K x N, row-major) read column-major
+    gemm_pack_lhs<T, Index, Mapper<T, ColMajor>, Traits<T>::mr, Traits<T>::LhsProgress,
+                  typename Traits<T>::LhsPacket4Packing, ColMajor>
+        pack_lhs;
+    pack_lhs(packed_.data(), Mapper<T, ColMajor>(W, ld), K, N);
+  }
+}
+
+template <class T>
+void PackedMatrix<T>::multiply(const T* A, Index lda, Index M, T* C, Index ldc, bool accumulate,
+                               T* buffer) const {
+  if (!accumulate)
+    for (Index i = 0; i < M; ++i) std::fill_n(C + i * ldc, N_, T(0));
+  if (M == 0 || N_ == 0 || K_ == 0) return;
+  gemm_pack_rhs<T, Index, Mapper<T, ColMajor>, Traits<T>::nr, ColMajor> pack_rhs;
+  pack_rhs(buffer, Mapper<T, ColMajor>(A, lda), K_, M);
+  gebp_kernel<T, T, Index, ResMapper<T>, Traits<T>::mr, Traits<T>::nr, false, false> gebp;
+  gebp(ResMapper<T>(C, ldc), packed_.data(), buffer, N_, K_, M, T(1));
+}
+
+template class PackedMatrix<float>;
+template class PackedMatrix<double>;
+
+}  // namespace eigennet

@@ -1,0 +1,483 @@
+#include "eigennet/layers/recurrent.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "eigennet/gemm.hpp"
+#include "eigennet/random.hpp"
+#include "eigennet/threading.hpp"
+
+namespace eigennet {
+
+namespace {
+
+template <class T>
+using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using Block = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+                         Eigen::OuterStride<>>;
+template <class T>
+using ConstBlock =
+    Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+               Eigen::OuterStride<>>;
+
+// Below this many flops in the time loop (or rows per thread) one thread runs it: entering a
+// parallel region costs a few microseconds.
+constexpr double kRecurrentParallelFlops = 4.0e6;  // as gemm()
+constexpr Index kMinRowsPerThread = 4;
+
+}  // namespace
+
+const char* cell_name(CellKind kind) {
+  switch (kind) {
+    case CellKind::SimpleRNN:
+      return "SimpleRNN";
+    case CellKind::LSTM:
+      return "LSTM";
+    case CellKind::GRU:
+      return "GRU";
+  }
+  return "RNN";
+}
+
+int row_range_threads(Index rows, double flops) {
+  const Index threads = std::min<Index>(get_num_threads(), rows / kMinRowsPerThread);
+  return flops < kRecurrentParallelFlops ? 1 : static_cast<int>(std::max<Index>(1, threads));
+}
+
+// -- RecurrentCell --------------------------------------------------------------------------
+
+template <class T>
+RecurrentCell<T>::RecurrentCell(const RecurrentConfig& config, Index gates)
+    : c_(config), gates_count_(gates), units_(config.units), gu_(gates * config.units) {
+  const std::string name = cell_name(config.kind);
+  if (config.units <= 0)
+    throw std::invalid_argument(name + " units must be a positive integer, got " +
+                                std::to_string(config.units));
+  for (double rate : {config.dropout, config.recurrent_dropout})
+    if (!(rate >= 0 && rate < 1))
+      throw std::invalid_argument(name + " dropout rates must be in [0, 1), got " +
+                                  std::to_string(rate));
+  store_preactivations_ =
+      activation_needs_input(config.activation) ||
+      (config.kind != CellKind::SimpleRNN && activation_needs_input(config.recurrent_activation));
+}
+
+template <class T>
+Shape RecurrentCell<T>::build(const Shape& input_shape) {
+  const std::string name = cell_name(c_.kind);
+  if (input_shape.size() != 2)
+    throw std::invalid_argument(name +
+                                " expects inputs of shape (batch, timesteps, features), got a "
+                                "sample of rank " +
+                                std::to_string(input_shape.size()));
+  steps_ = input_shape[0];
+  in_ = input_shape[1];
+  if (steps_ <= 0 || in_ <= 0)
+    throw std::invalid_argument(name + " needs at least one timestep and one feature");
+  ld_ = in_ + units_ + (c_.use_bias ? 1 : 0);
+  if (c_.return_sequences) return {steps_, units_};
+  return {units_};
+}
+
+template <class T>
+std::vector<std::pair<std::string, Shape>> RecurrentCell<T>::weight_shapes() const {
+  std::vector<std::pair<std::string, Shape>> w = {{"kernel", {in_, gu_}},
+                                                  {"recurrent_kernel", {units_, gu_}}};
+  if (c_.use_bias) {
+    if (c_.kind == CellKind::GRU && c_.reset_after)
+      w.push_back({"bias", {2, gu_}});  // row 0 for the inputs, row 1 for the recurrent part
+    else
+      w.push_back({"bias", {gu_}});
+  }
+  return w;
+}
+
+template <class T>
+Index RecurrentCell<T>::param_count() const {
+  Index n = 0;
+  for (const auto& w : weight_shapes()) n += shape_size(w.second);
+  return n;
+}
+
+template <class T>
+const T* RecurrentCell<T>::grad_output(const T* grad_y, Index s, Index b) const {
+  if (c_.return_sequences) return grad_y + (b * steps_ + s) * units_;
+  return s == steps_ - 1 ? grad_y + b * units_ : nullptr;
+}
+
+template <class T>
+const T* RecurrentCell<T>::recurrent_mask(Index gate) const {
+  return rec_masked_ ? rec_masks_.data() + gate * batch_ * units_ : nullptr;
+}
+
+template <class T>
+void RecurrentCell<T>::activate(Activation a, T* z, Index n) {
+  ArrayMap<T> v(z, n);
+  switch (a) {
+    case Activation::Linear:
+      return;
+    case Activation::Sigmoid:
+      v = v.logistic();
+      return;
+    case Activation::Tanh:
+      v = v.tanh();
+      return;
+    default:
+      activation_forward<T>(a, ConstMatrixMap<T>(z, 1, n), MatrixMap<T>(z, 1, n));
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::activation_grad(Activation a, const T* pre, const T* y, T* g, Index n) {
+  ArrayMap<T> gv(g, n);
+  ConstArrayMap<T> yv(y, n);
+  switch (a) {
+    case Activation::Linear:
+      return;
+    case Activation::Sigmoid:
+      gv *= yv * (T(1) - yv);
+      return;
+    case Activation::Tanh:
+      gv *= T(1) - yv.square();
+      return;
+    default:
+      activation_backward<T>(a, ConstMatrixMap<T>(pre ? pre : y, 1, n), ConstMatrixMap<T>(y, 1, n),
+                             MatrixMap<T>(g, 1, n));
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::activate_block(Activation a, T* z, Index rows, Index cols, Index ld) {
+  Block<T> v(z, rows, cols, Eigen::OuterStride<>(ld));
+  switch (a) {
+    case Activation::Linear:
+      return;
+    case Activation::Sigmoid:
+      v = v.logistic();
+      return;
+    case Activation::Tanh:
+      v = v.tanh();
+      return;
+    default:
+      for (Index r = 0; r < rows; ++r) activate(a, z + r * ld, cols);
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::activation_grad_block(Activation a, const T* pre, Index ld_pre, const T* y,
+                                             Index ld_y, T* g, Index ld_g, Index rows, Index cols) {
+  Block<T> gv(g, rows, cols, Eigen::OuterStride<>(ld_g));
+  ConstBlock<T> yv(y, rows, cols, Eigen::OuterStride<>(ld_y));
+  switch (a) {
+    case Activation::Linear:
+      return;
+    case Activation::Sigmoid:
+      gv *= yv * (T(1) - yv);
+      return;
+    case Activation::Tanh:
+      gv *= T(1) - yv.square();
+      return;
+    default:
+      for (Index r = 0; r < rows; ++r)
+        activation_grad(a, pre ? pre + r * ld_pre : nullptr, y + r * ld_y, g + r * ld_g, cols);
+  }
+}
+
+template <class T>
+const T* RecurrentCell<T>::grad_output_block(const T* grad_y, Index s, Index b0, Index* ld) const {
+  *ld = c_.return_sequences ? steps_ * units_ : units_;
+  return grad_output(grad_y, s, b0);
+}
+
+template <class T>
+void RecurrentCell<T>::draw_masks(bool training) {
+  const Index G = gates_count_;
+  in_mask_count_ = training && c_.dropout > 0 ? (c_.recurrent_dropout > 0 ? G : 1) : 0;
+  rec_masked_ = training && c_.recurrent_dropout > 0;
+  if (!in_mask_count_ && !rec_masked_) return;
+  // As Keras: kept values are scaled by 1 / (1 - rate) (in double, then in T).
+  const uint64_t draw = draws_++;
+  auto fill = [&](T* mask, Index n, double rate, uint64_t first) {
+    const T scale = T(1.0 / (1.0 - rate));
+    const float r = float(rate);
+    for (Index i = 0; i < n; ++i)
+      mask[i] = uniform01(c_.seed, draw, first + uint64_t(i)) >= r ? scale : T(0);
+  };
+  const Index n_in = in_mask_count_ * batch_ * in_;
+  if (in_mask_count_)
+    fill(in_masks_.view(in_mask_count_ * batch_, in_).data(), n_in, c_.dropout, 0);
+  if (rec_masked_)
+    fill(rec_masks_.view(G * batch_, units_).data(), G * batch_ * units_, c_.recurrent_dropout,
+         uint64_t(n_in));
+}
+
+// Row (step s, batch row b) of xh_ gets x[b, t] (* the input mask), t = s or T-1-s when
+// go_backwards; with per-gate masks copy g goes to xs_ instead.
+template <class T>
+void RecurrentCell<T>::gather_inputs(ConstMatrixMap<T> x) {
+  const bool copies_in_xs = in_mask_count_ > 1;
+  const Index copies = copies_in_xs ? in_mask_count_ : 1;
+  T* dst0 = copies_in_xs ? xs_.view(copies * steps_ * batch_, in_).data() : xh_.data();
+  const Index ld = copies_in_xs ? in_ : ld_;
+  for (Index g = 0; g < copies; ++g) {
+    const T* mask = in_mask_count_ ? in_masks_.data() + g * batch_ * in_ : nullptr;
+    for (Index s = 0; s < steps_; ++s) {
+      const Index t = c_.go_backwards ? steps_ - 1 - s : s;
+      for (Index b = 0; b < batch_; ++b) {
+        ArrayMap<T> dst(dst0 + ((g * steps_ + s) * batch_ + b) * ld, in_);
+        ConstArrayMap<T> src(x.data() + (b * steps_ + t) * in_, in_);
+        if (mask)
+          dst = src * ConstArrayMap<T>(mask + b * in_, in_);
+        else
+          dst = src;
+      }
+    }
+  }
+}
+
+// gates_ = x kernel (each gate block with its own masked inputs when there are G copies).
+template <class T>
+void RecurrentCell<T>::project_inputs(const T* params) {
+  const Index n = steps_ * batch_;
+  if (in_mask_count_ <= 1) {
+    gemm<T>(false, false, n, gu_, in_, xh_.data(), ld_, params, gu_, gates_.data(), gu_);
+    return;
+  }
+  for (Index g = 0; g < gates_count_; ++g)
+    gemm<T>(false, false, n, units_, in_, xs_.data() + g * n * in_, in_, params + g * units_, gu_,
+            gates_.data() + g * units_, gu_);
+}
+
+template <class T>
+void RecurrentCell<T>::forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T> y,
+                               bool training) {
+  if (x.cols() != steps_ * in_)
+    throw std::invalid_argument(std::string(cell_name(c_.kind)) + " expects " +
+                                std::to_string(steps_ * in_) + " values per sample, got " +
+                                std::to_string(x.cols()));
+  batch_ = x.rows();
+  const Index n = steps_ * batch_, u = units_;
+  draw_masks(training);
+  gates_.view(n, gu_);
+  if (store_preactivations_) pre_.view(n, gu_);
+  T* xh = xh_.view(n + batch_, ld_).data();
+  scratch_.view(batch_, u);
+  row_tmp_.view(batch_, gu_ + u);
+  dh_.view(batch_, u);
+  pack_buffers_.view(batch_, pack_stride());
+  reserve_cell(batch_);
+  fused_ = fused_gradients() && in_mask_count_ <= 1 && !rec_masked_;
+  if (fused_)
+    packed_w_.pack(params, gu_, ld_, gu_, false);
+  else
+    packed_r_.pack(recurrent_kernel(params), gu_, u, gu_, false);
+  gather_inputs(x);
+  if (c_.use_bias)
+    for (Index r = 0; r < n; ++r) xh[r * ld_ + in_ + u] = T(1);
+  for (Index b = 0; b < batch_; ++b) std::fill_n(h_row(b), u, T(0));  // the initial state
+  if (!fused_) project_inputs(params);
+  const double flops = 2.0 * double(n) * double(u) * double(gu_);
+  for_row_ranges(batch_, flops, [&](Index b0, Index b1) {
+    forward_rows(params, b0, b1);
+    for (Index b = b0; b < b1; ++b) {
+      if (c_.return_sequences) {
+        for (Index s = 0; s < steps_; ++s)
+          std::copy_n(h_row(rows(s + 1) + b), u, y.data() + (b * steps_ + s) * u);
+      } else {
+        std::copy_n(h_row(rows(steps_) + b), u, y.data() + b * u);
+      }
+    }
+  });
+}
+
+template <class T>
+void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* param_grad,
+                                MatrixMap<T>* grad_x) {
+  const Index n = steps_ * batch_;
+  if (grad_y.rows() != batch_) throw std::logic_error("recurrent backward batch differs");
+  if (!param_grad && !grad_x) return;
+  const double flops = 2.0 * double(n) * double(units_) * double(gu_);
+  packed_rt_.pack(recurrent_kernel(params), gu_, gu_, units_, true);
+  for_row_ranges(batch_, flops,
+                 [&](Index b0, Index b1) { backward_rows(params, grad_y.data(), b0, b1); });
+  const T* dz = gates_.data();
+  if (param_grad && fused_) {
+    // [kernel; recurrent_kernel; bias] = [x | h_prev | 1]^T x dz, in the parameters' layout
+    gemm<T>(true, false, ld_, gu_, n, xh_.data(), ld_, dz, gu_, param_grad, gu_);
+  } else if (param_grad) {
+    // kernel: x^T x dz (per gate block when each has its own masked inputs)
+    if (in_mask_count_ <= 1) {
+      gemm<T>(true, false, in_, gu_, n, xh_.data(), ld_, dz, gu_, param_grad, gu_);
+    } else {
+      for (Index g = 0; g < gates_count_; ++g)
+        gemm<T>(true, false, in_, units_, n, xs_.data() + g * n * in_, in_, dz + g * units_, gu_,
+                param_grad + g * units_, gu_);
+    }
+    recurrent_gradients(params, param_grad);
+  }
+  if (!grad_x) return;
+  // dx in processing order, then back to (batch, T * in) with the masks applied.
+  const Index copies = std::max<Index>(1, in_mask_count_);
+  T* dx = dx_.view(copies * n, in_).data();
+  if (copies == 1) {
+    gemm<T>(false, true, n, in_, gu_, dz, gu_, params, gu_, dx, in_);
+  } else {
+    for (Index g = 0; g < gates_count_; ++g)
+      gemm<T>(false, true, n, in_, units_, dz + g * units_, gu_, params + g * units_, gu_,
+              dx + g * n * in_, in_);
+  }
+  T* out = grad_x->data();
+  for (Index s = 0; s < steps_; ++s) {
+    const Index t = c_.go_backwards ? steps_ - 1 - s : s;
+    for (Index b = 0; b < batch_; ++b) {
+      ArrayMap<T> dst(out + (b * steps_ + t) * in_, in_);
+      for (Index g = 0; g < copies; ++g) {
+        ConstArrayMap<T> src(dx + ((g * steps_ + s) * batch_ + b) * in_, in_);
+        if (in_mask_count_) {
+          ConstArrayMap<T> mask(in_masks_.data() + (g * batch_ + b) * in_, in_);
+          if (g == 0)
+            dst = src * mask;
+          else
+            dst += src * mask;
+        } else {
+          dst = src;
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::step_preactivations(const T* params, Index r0, Index b0, Index nb,
+                                           T* scratch) {
+  T* out = gates_.data() + r0 * gu_;
+  if (fused_) {
+    packed_w_.multiply(xh_.data() + r0 * ld_, ld_, nb, out, gu_, false, pack_buffer(b0));
+    return;
+  }
+  recurrent_product(recurrent_kernel(params), h_row(r0), b0, nb, 0, gu_, out, gu_, true, scratch);
+}
+
+template <class T>
+void RecurrentCell<T>::recurrent_product(const T* R, const T* h, Index b0, Index nb, Index col0,
+                                         Index cols, T* out, Index ldo, bool accumulate,
+                                         T* scratch) const {
+  const Index u = units_;
+  if (!rec_masked_ && col0 == 0 && cols == gu_) {
+    packed_r_.multiply(h, ld_, nb, out, ldo, accumulate, pack_buffer(b0));
+    return;
+  }
+  if (!rec_masked_) {
+    gemm<T>(false, false, nb, cols, u, h, ld_, R + col0, gu_, out, ldo, accumulate);
+    return;
+  }
+  using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
+  for (Index col = col0; col < col0 + cols; col += u) {
+    ConstMatrixMap<T> mask(recurrent_mask(col / u) + b0 * u, nb, u);
+    MatrixMap<T>(scratch, nb, u) = Strided(h, nb, u, Eigen::OuterStride<>(ld_)).cwiseProduct(mask);
+    gemm<T>(false, false, nb, u, u, scratch, u, R + col, gu_, out + (col - col0), ldo, accumulate);
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::recurrent_product_grad(const T* R, const T* dz, Index ldz, Index b0,
+                                              Index nb, Index col0, Index cols, T* dh,
+                                              bool accumulate, T* scratch) const {
+  const Index u = units_;
+  if (!rec_masked_ && col0 == 0 && cols == gu_) {
+    packed_rt_.multiply(dz, ldz, nb, dh, u, accumulate, pack_buffer(b0));
+    return;
+  }
+  if (!rec_masked_) {
+    gemm<T>(false, true, nb, u, cols, dz, ldz, R + col0, gu_, dh, u, accumulate);
+    return;
+  }
+  MatrixMap<T> out(dh, nb, u);
+  for (Index col = col0; col < col0 + cols; col += u) {
+    gemm<T>(false, true, nb, u, u, dz + (col - col0), ldz, R + col, gu_, scratch, u);
+    ConstMatrixMap<T> mask(recurrent_mask(col / u) + b0 * u, nb, u);
+    if (col == col0 && !accumulate)
+      out = ConstMatrixMap<T>(scratch, nb, u).cwiseProduct(mask);
+    else
+      out += ConstMatrixMap<T>(scratch, nb, u).cwiseProduct(mask);
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::recurrent_weight_grad(const T* src, Index ld_src, bool masked, const T* dz,
+                                             Index ldz, Index col0, Index cols, T* dR) {
+  const Index n = steps_ * batch_, u = units_;
+  if (!masked || !rec_masked_) {
+    gemm<T>(true, false, u, cols, n, src, ld_src, dz, ldz, dR + col0, gu_);
+    return;
+  }
+  using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
+  T* tmp = dx_.view(n, u).data();  // free until the input gradient is computed
+  for (Index col = col0; col < col0 + cols; col += u) {
+    ConstMatrixMap<T> mask(recurrent_mask(col / u), batch_, u);
+    for (Index s = 0; s < steps_; ++s)
+      MatrixMap<T>(tmp + rows(s) * u, batch_, u) =
+          Strided(src + rows(s) * ld_src, batch_, u, Eigen::OuterStride<>(ld_src))
+              .cwiseProduct(mask);
+    gemm<T>(true, false, u, u, n, tmp, u, dz + (col - col0), ldz, dR + col, gu_);
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::column_sums(const T* dz, Index ldz, Index n_cols, T* db) {
+  const Index n = steps_ * batch_;
+  T* ones = ones_.view(1, n).data();
+  std::fill(ones, ones + n, T(1));
+  gemm<T>(false, false, 1, n_cols, n, ones, n, dz, ldz, db, n_cols);
+}
+
+template <class T>
+std::unique_ptr<RecurrentCell<T>> make_recurrent_cell(const RecurrentConfig& config) {
+  switch (config.kind) {
+    case CellKind::SimpleRNN:
+      return make_simple_rnn_cell<T>(config);
+    case CellKind::LSTM:
+      return make_lstm_cell<T>(config);
+    case CellKind::GRU:
+      return make_gru_cell<T>(config);
+  }
+  throw std::invalid_argument("unknown recurrent cell kind");
+}
+
+// -- RecurrentLayer -------------------------------------------------------------------------
+
+template <class T>
+RecurrentLayer<T>::RecurrentLayer(const RecurrentConfig& config)
+    : cell_(make_recurrent_cell<T>(config)) {}
+
+template <class T>
+Shape RecurrentLayer<T>::do_build(const Shape& input_shape) {
+  Shape out = cell_->build(input_shape);
+  for (const auto& [name, shape] : cell_->weight_shapes()) this->add_weight(name, shape);
+  return out;
+}
+
+template <class T>
+void RecurrentLayer<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) {
+  cell_->forward(this->params(), x, y, training);
+}
+
+template <class T>
+void RecurrentLayer<T>::backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T> grad_y,
+                                 T* param_grad, MatrixMap<T>* grad_x) {
+  cell_->backward(this->params(), ConstMatrixMap<T>(grad_y.data(), grad_y.rows(), grad_y.cols()),
+                  param_grad, grad_x);
+}
+
+template class RecurrentCell<float>;
+template class RecurrentCell<double>;
+template std::unique_ptr<RecurrentCell<float>> make_recurrent_cell<float>(const RecurrentConfig&);
+template std::unique_ptr<RecurrentCell<double>> make_recurrent_cell<double>(const RecurrentConfig&);
+template class RecurrentLayer<float>;
+template class RecurrentLayer<double>;
+
+}  // namespace eigennet

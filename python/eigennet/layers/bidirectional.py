@@ -1,0 +1,180 @@
+"""Bidirectional wrapper for recurrent layers."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from eigennet import _core
+from eigennet.layers.layer import Layer, dtype_from_config
+from eigennet.layers.recurrent import RECURRENT_LAYERS, _Recurrent
+
+_MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+def _serialize(layer: _Recurrent) -> dict:
+    """Keras's nested form: module, class_name, config, registered_name."""
+    return {
+        "module": "keras.layers",
+        "class_name": type(layer).__name__,
+        "config": layer.get_config(),
+        "registered_name": None,
+    }
+
+
+def _deserialize(config) -> _Recurrent:
+    if isinstance(config, _Recurrent):
+        return config
+    name = config.get("class_name") if isinstance(config, dict) else None
+    cls = RECURRENT_LAYERS.get(name)
+    if cls is None:
+        raise ValueError(f"Bidirectional wraps SimpleRNN, LSTM or GRU, got {name!r}")
+    return cls.from_config(copy.deepcopy(config.get("config", {})))
+
+
+def _copy_with(layer: _Recurrent, **changes) -> _Recurrent:
+    config = {**layer.get_config(), **changes}
+    return type(layer).from_config(config)
+
+
+def _strip(name: str, prefix: str) -> str:
+    return name[len(prefix) :] if name.startswith(prefix) else name
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer over the sequence forwards and a copy of it backwards, and
+    merges their outputs (Keras 3's Bidirectional).
+
+    Args:
+        layer: A SimpleRNN, LSTM or GRU instance. A fresh copy named `forward_<name>` runs
+            forwards; another, `backward_<name>`, with go_backwards=True, runs backwards.
+        merge_mode: How the two outputs combine: "concat" (default), "sum", "mul" or "ave".
+            (None, returning both, needs the functional API and is not supported.)
+        weights: Optional initial weights (the forward layer's, then the backward layer's).
+        backward_layer: Optional recurrent layer to run backwards instead of the copy; it
+            must have go_backwards=True and the same return_sequences.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: the wrapped layer's, with the last axis doubled for "concat"; with
+    return_sequences the backward outputs are flipped back into input order.
+    Weights: the forward layer's (kernel, recurrent_kernel, bias), then the backward
+    layer's.
+    """
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if not isinstance(layer, _Recurrent):
+            raise ValueError(
+                f"Bidirectional wraps a SimpleRNN, LSTM or GRU layer instance, got {layer!r}"
+            )
+        if backward_layer is not None and not isinstance(backward_layer, _Recurrent):
+            raise ValueError(
+                "Bidirectional backward_layer must be a SimpleRNN, LSTM or GRU instance, got "
+                f"{backward_layer!r}"
+            )
+        if merge_mode is None:
+            raise ValueError(
+                "Bidirectional(merge_mode=None) returns two tensors, which needs Keras's "
+                f"functional API; use one of {', '.join(_MERGE_MODES)}"
+            )
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(
+                f"Invalid merge mode {merge_mode!r}: use one of {', '.join(_MERGE_MODES)}"
+            )
+        super().__init__(**kwargs)
+        self.forward_layer = _copy_with(layer, name=f"forward_{_strip(layer.name, 'forward_')}")
+        if backward_layer is None:
+            backward_layer = _copy_with(
+                layer, go_backwards=True, name=f"backward_{_strip(layer.name, 'backward_')}"
+            )
+        self.backward_layer = backward_layer
+        fwd, bwd = self.forward_layer, self.backward_layer
+        if fwd.go_backwards == bwd.go_backwards:
+            raise ValueError(
+                "Forward layer and backward layer should have different `go_backwards` value, "
+                f"got {fwd.go_backwards} for both"
+            )
+        if fwd.return_sequences != bwd.return_sequences:
+            raise ValueError(
+                "Forward layer and backward layer are expected to have the same value for "
+                f"return_sequences, got {fwd.return_sequences} and {bwd.return_sequences}"
+            )
+        if merge_mode != "concat" and fwd.units != bwd.units:
+            raise ValueError(
+                f"Bidirectional merge_mode={merge_mode!r} needs layers with the same units, got "
+                f"{fwd.units} and {bwd.units}"
+            )
+        for sub in (fwd, bwd):
+            if sub.activity_regularizer is not None:
+                raise ValueError(
+                    "Bidirectional: give the activity_regularizer to the Bidirectional layer, "
+                    f"not to {sub.name!r}"
+                )
+        self.merge_mode = merge_mode
+        self.return_sequences = fwd.return_sequences
+        self.return_state = False
+        self.stateful = False
+        self._initial_weights = None if weights is None else list(weights)
+
+    def build(self, input_shape) -> None:
+        if self.built:
+            return
+        shape = tuple(input_shape)
+        if len(shape) != 3:
+            raise ValueError(
+                f"Layer {self.name!r} (Bidirectional) expects inputs of shape "
+                f"(batch, timesteps, features), got {shape} (rank {len(shape)})"
+            )
+        super().build(shape)
+
+    def _make_core(self, dtype):
+        return getattr(_core, f"Bidirectional_{dtype}")(
+            self.forward_layer._native_config(),
+            self.backward_layer._native_config(),
+            self.merge_mode,
+        )
+
+    def _weight_regularizers(self):
+        return (
+            self.forward_layer._weight_regularizers() + self.backward_layer._weight_regularizers()
+        )
+
+    def _initialize(self):
+        weights = self.weights
+        n = len(self.forward_layer._weight_regularizers())
+        values = self.forward_layer._initial_values(
+            [w.shape for w in weights[:n]], self.dtype
+        ) + self.backward_layer._initial_values([w.shape for w in weights[n:]], self.dtype)
+        for var, value in zip(weights, values):
+            var.assign(value)
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def _extra_state(self):
+        if not self.built:
+            return {}
+        layers = (self.forward_layer, self.backward_layer)
+        if not any(sub.dropout or sub.recurrent_dropout for sub in layers):
+            return {}
+        return {"rng_state": np.array(self._core.rng_state, dtype=np.uint64)}
+
+    def _set_extra_state(self, state):
+        (fs, fd), (bs, bd) = (tuple(int(v) for v in row) for row in state["rng_state"])
+        self._core.rng_state = ((fs, fd), (bs, bd))
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "merge_mode": self.merge_mode,
+            "layer": _serialize(self.forward_layer),
+            "backward_layer": _serialize(self.backward_layer),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dtype_from_config(dict(config))
+        config["layer"] = _deserialize(config["layer"])
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = _deserialize(config["backward_layer"])
+        return cls(**config)

@@ -1,0 +1,370 @@
+"""Recurrent layers: SimpleRNN, LSTM and GRU, computed in the native core (forward and
+backpropagation through time) with Keras 3's weight layouts and gate orders."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eigennet import _core, _random, activations, initializers, regularizers
+from eigennet._checks import non_negative_number
+from eigennet.layers.layer import Layer
+
+
+class _Recurrent(Layer):
+    """Arguments and behaviour shared by SimpleRNN, LSTM and GRU (Keras's `RNN` base)."""
+
+    _gates = 1
+    _has_recurrent_activation = False
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        use_cudnn="auto",
+        implementation=2,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"{kind} units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self._activation_name = activations.native_name(activation)
+        self.activation = activations.get(self._activation_name)
+        self._recurrent_activation_name = activations.native_name(recurrent_activation)
+        self.recurrent_activation = activations.get(self._recurrent_activation_name)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        for name, value in (
+            ("kernel_constraint", kernel_constraint),
+            ("recurrent_constraint", recurrent_constraint),
+            ("bias_constraint", bias_constraint),
+        ):
+            if value is not None:
+                raise ValueError(f"{kind}({name}=...) is not supported: weight constraints are not")
+        self.dropout = self._rate(dropout, "dropout")
+        self.recurrent_dropout = self._rate(recurrent_dropout, "recurrent_dropout")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+        ):
+            raise ValueError(f"{kind} seed must be a non-negative integer or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self.return_sequences = bool(return_sequences)
+        self.go_backwards = bool(go_backwards)
+        self.unroll = bool(unroll)  # the native loop is the same either way
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        if return_state:
+            raise ValueError(
+                f"{kind}(return_state=True) returns several tensors, which needs Keras's "
+                "functional API; eigennet models are Sequential (one output per layer). The "
+                "last output h is the final state: use return_sequences=False to get it"
+            )
+        self.return_state = False
+        if stateful:
+            raise ValueError(
+                f"{kind}(stateful=True) is not supported yet: each batch starts from zero states"
+            )
+        self.stateful = False
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
+        self.use_cudnn = use_cudnn
+        if implementation not in (1, 2):
+            raise ValueError(f"implementation must be 1 or 2, got {implementation!r}")
+        self.implementation = implementation  # the same numbers either way
+
+    def _rate(self, value, name: str) -> float:
+        rate = non_negative_number(value, f"{type(self).__name__} {name}", ValueError)
+        if rate >= 1:
+            raise ValueError(
+                f"{type(self).__name__} {name} must be in [0, 1), got {rate}: a rate of 1 "
+                "would drop every value"
+            )
+        return rate
+
+    # -- building ----------------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        if self.built:
+            return
+        shape = tuple(input_shape)
+        if len(shape) != 3:
+            raise ValueError(
+                f"Layer {self.name!r} ({type(self).__name__}) expects inputs of shape "
+                f"(batch, timesteps, features), got {shape} (rank {len(shape)})"
+            )
+        super().build(shape)
+
+    def _native_config(self, go_backwards: bool | None = None):
+        needs_seed = self.dropout > 0 or self.recurrent_dropout > 0
+        seed = self.seed if self.seed is not None else (_random.next_seed() if needs_seed else 0)
+        return _core.RecurrentConfig(
+            kind=type(self)._kind,
+            units=self.units,
+            activation=self._activation_name,
+            recurrent_activation=self._recurrent_activation_name,
+            use_bias=self.use_bias,
+            return_sequences=self.return_sequences,
+            go_backwards=self.go_backwards if go_backwards is None else go_backwards,
+            reset_after=getattr(self, "reset_after", True),
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            seed=seed,
+        )
+
+    def _make_core(self, dtype):
+        return getattr(_core, f"Recurrent_{dtype}")(self._native_config())
+
+    def _weight_regularizers(self):
+        regs = [self.kernel_regularizer, self.recurrent_regularizer, self.bias_regularizer]
+        return regs[: 2 + self.use_bias]
+
+    def _initial_values(self, shapes: list[tuple], dtype: str) -> list[np.ndarray]:
+        """Initial kernel, recurrent kernel (and bias) for weight shapes in Keras order."""
+        values = [
+            self.kernel_initializer(shapes[0], dtype),
+            self.recurrent_initializer(shapes[1], dtype),
+        ]
+        if self.use_bias:
+            values.append(self._initial_bias(shapes[2], dtype))
+        return values
+
+    def _initial_bias(self, shape, dtype):
+        return self.bias_initializer(shape, dtype)
+
+    def _initialize(self):
+        weights = self.weights
+        values = self._initial_values([w.shape for w in weights], self.dtype)
+        for var, value in zip(weights, values):
+            var.assign(value)
+
+    def reset_state(self) -> None:
+        """Keras's reset of a stateful layer's states: a no-op, every batch starts from zero
+        states (stateful=False)."""
+
+    reset_states = reset_state
+
+    # -- dropout's random stream -------------------------------------------------------------
+    def _extra_state(self):
+        if not self.built or not (self.dropout or self.recurrent_dropout):
+            return {}
+        return {"rng_state": np.array(self._core.rng_state, dtype=np.uint64)}
+
+    def _set_extra_state(self, state):
+        seed, draws = (int(v) for v in state["rng_state"])
+        self._core.rng_state = (seed, draws)
+
+    # -- config --------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        base = super().get_config()
+        base.pop("activity_regularizer", None)  # Keras lists it later, always
+        config = {
+            **base,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+            "units": self.units,
+            "activation": self._activation_name,
+        }
+        if self._has_recurrent_activation:
+            config["recurrent_activation"] = self._recurrent_activation_name
+        config.update(
+            {
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+            }
+        )
+        config.update(self._extra_config_after_initializers())
+        config.update(
+            {
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": None,
+                "recurrent_constraint": None,
+                "bias_constraint": None,
+                "dropout": self.dropout,
+                "recurrent_dropout": self.recurrent_dropout,
+            }
+        )
+        config.update(self._extra_config_at_end())
+        return config
+
+    def _extra_config_after_initializers(self) -> dict:
+        return {}
+
+    def _extra_config_at_end(self) -> dict:
+        return {"seed": self.seed}
+
+
+class SimpleRNN(_Recurrent):
+    """Fully-connected RNN where the output is fed back as the next input:
+    `h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        activation: Activation name or function (default "tanh"; None: linear).
+        use_bias: Whether the layer uses a bias vector (default True).
+        kernel_initializer: Initializer of the input kernel (default "glorot_uniform").
+        recurrent_initializer: Initializer of the recurrent kernel (default "orthogonal").
+        bias_initializer: Initializer of the bias (default "zeros").
+        kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer:
+            Optional `eigennet.regularizers`.
+        dropout: Fraction in [0, 1) of the inputs dropped in training (default 0); one mask
+            per batch, the same at every step, as Keras.
+        recurrent_dropout: Fraction in [0, 1) of the recurrent state dropped in training.
+        seed: Optional int seeding the dropout masks.
+        return_sequences: Return the output of every step (default False: the last one).
+        go_backwards: Process the sequence backwards (and return the reversed sequence).
+        return_state, stateful: Must be False (not supported yet).
+        unroll: Accepted for compatibility; the native loop is the same.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, timesteps, units)` with return_sequences, else `(batch, units)`.
+    Weights, in Keras order: kernel `(features, units)`, recurrent_kernel `(units, units)`,
+    bias `(units,)`.
+    """
+
+    _kind = "SimpleRNN"
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        if "recurrent_activation" in kwargs:
+            raise TypeError("SimpleRNN has no recurrent_activation (it has no gates)")
+        super().__init__(units, activation=activation, **kwargs)
+
+    def _extra_config_at_end(self):
+        return {}  # Keras's SimpleRNN config has no seed
+
+
+class LSTM(_Recurrent):
+    """Long Short-Term Memory layer (Hochreiter 1997), Keras 3's gate order i, f, c, o:
+    `z = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias`, `i, f, o =
+    recurrent_activation(z_i, z_f, z_o)`, `c_t = f * c_{t-1} + i * activation(z_c)`,
+    `h_t = o * activation(c_t)`.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        activation: Activation of the candidate and the cell output (default "tanh").
+        recurrent_activation: Activation of the gates (default "sigmoid").
+        use_bias: Whether the layer uses a bias vector (default True).
+        kernel_initializer, recurrent_initializer, bias_initializer: Defaults
+            "glorot_uniform", "orthogonal", "zeros".
+        unit_forget_bias: Add 1 to the forget gate's bias at initialization (default True).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer:
+            Optional `eigennet.regularizers`.
+        dropout, recurrent_dropout: Fractions in [0, 1) dropped in training, one mask per
+            batch kept over time (with recurrent dropout each gate has its own masks, as
+            Keras's implementation 1).
+        seed: Optional int seeding the dropout masks.
+        return_sequences, go_backwards, unroll: As Keras (see SimpleRNN).
+        return_state, stateful: Must be False (not supported yet).
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, timesteps, units)` with return_sequences, else `(batch, units)`.
+    Weights: kernel `(features, 4 * units)`, recurrent_kernel `(units, 4 * units)`, bias
+    `(4 * units,)`, gate blocks in the order i, f, c, o.
+    """
+
+    _kind = "LSTM"
+    _gates = 4
+    _has_recurrent_activation = True
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        unit_forget_bias=True,
+        **kwargs,
+    ):
+        super().__init__(
+            units, activation=activation, recurrent_activation=recurrent_activation, **kwargs
+        )
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _initial_bias(self, shape, dtype):
+        if not self.unit_forget_bias:
+            return self.bias_initializer(shape, dtype)
+        u = self.units
+        return np.concatenate(
+            [
+                self.bias_initializer((u,), dtype),
+                np.ones((u,), dtype=dtype),
+                self.bias_initializer((2 * u,), dtype),
+            ]
+        ).astype(dtype)
+
+    def _extra_config_after_initializers(self):
+        return {"unit_forget_bias": self.unit_forget_bias}
+
+
+class GRU(_Recurrent):
+    """Gated Recurrent Unit (Cho et al. 2014), Keras 3's gate order z, r, h:
+    `z, r = recurrent_activation(...)`, `hh = activation(x_t @ K_h + r * (h_{t-1} @ R_h +
+    b_rec_h) + b_h)` with reset_after=True (Keras's default, bias `(2, 3 * units)`: input row,
+    recurrent row), or `activation(x_t @ K_h + (r * h_{t-1}) @ R_h + b_h)` with
+    reset_after=False (bias `(3 * units,)`); `h_t = z * h_{t-1} + (1 - z) * hh`.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        activation: Activation of the candidate (default "tanh").
+        recurrent_activation: Activation of the gates (default "sigmoid").
+        reset_after: Apply the reset gate after the recurrent product (default True).
+        Others as LSTM.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, timesteps, units)` with return_sequences, else `(batch, units)`.
+    Weights: kernel `(features, 3 * units)`, recurrent_kernel `(units, 3 * units)`, bias.
+    """
+
+    _kind = "GRU"
+    _gates = 3
+    _has_recurrent_activation = True
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        reset_after=True,
+        **kwargs,
+    ):
+        super().__init__(
+            units, activation=activation, recurrent_activation=recurrent_activation, **kwargs
+        )
+        self.reset_after = bool(reset_after)
+
+    def _extra_config_at_end(self):
+        return {"reset_after": self.reset_after, "seed": self.seed}
+
+
+RECURRENT_LAYERS = {cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU)}

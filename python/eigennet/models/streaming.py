@@ -1,0 +1,411 @@
+"""fit, evaluate and predict over streamed data: memory-mapped arrays (`np.memmap`,
+`np.load(..., mmap_mode="r")`, views of them), `eigennet.utils.PyDataset`s and Python
+generators.
+
+`Model.fit/evaluate/predict` hand over here when `handles(...)` is true. The epoch loop is
+the one of in-memory training with the data fed in pieces: each piece is one native
+`Trainer.run_chunk` call (the core releases the GIL while it computes, so the next piece is
+read and checked meanwhile in a background thread). Callbacks see the same events and
+logs as with arrays in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import warnings
+
+import numpy as np
+
+from eigennet import _random
+from eigennet import callbacks as callbacks_module
+from eigennet.models import data as data_utils
+from eigennet.models.sources import (
+    RAN_OUT_MESSAGE,
+    ArraySource,
+    GeneratorSource,
+    PyDatasetSource,
+)
+from eigennet.models.stream_io import is_mapped
+from eigennet.utils.py_dataset import PyDataset
+
+
+def is_iterator(obj) -> bool:
+    return isinstance(obj, types.GeneratorType) or (
+        hasattr(obj, "__next__") and not isinstance(obj, np.ndarray)
+    )
+
+
+def is_streamed(obj) -> bool:
+    return isinstance(obj, PyDataset) or is_iterator(obj) or is_mapped(obj)
+
+
+def handles(*data, validation_data=None, steps=()) -> bool:
+    """Whether these arguments of fit/evaluate/predict need the streaming path."""
+    if isinstance(validation_data, (tuple, list)):
+        data = (*data, *validation_data)
+    elif validation_data is not None:
+        data = (*data, validation_data)
+    return any(s is not None for s in steps) or any(is_streamed(d) for d in data)
+
+
+def _optional_steps(value, what: str):
+    return None if value is None else data_utils.positive_int(value, what)
+
+
+def _no_targets(y, sample_weight, kind: str) -> None:
+    for name, value, described in (
+        ("y", y, "the targets"),
+        ("sample_weight", sample_weight, "the sample weights"),
+    ):
+        if value is not None:
+            raise ValueError(
+                f"When providing `x` as a {kind}, `{name}` should not be passed. Instead, "
+                f"{described} should be included as part of the {kind}."
+            )
+
+
+def make_source(
+    model,
+    x,
+    y=None,
+    sample_weight=None,
+    *,
+    batch_size: int = 32,
+    steps=None,
+    class_weight=None,
+    shuffle: bool = False,
+    seed: int = 0,
+    what: str = "x",
+    predict: bool = False,
+):
+    """The source for one data argument; the model is built from it if needed."""
+    needs_example = not model.built or (not predict and model._trainer is None)
+    label = "" if what == "x" else f" ({what})"
+    if isinstance(x, PyDataset):
+        _no_targets(y, sample_weight, "PyDataset")
+        source = PyDatasetSource(
+            model, x, steps, class_weight, shuffle, seed, what=label, predict=predict
+        )
+    elif is_iterator(x):
+        _no_targets(y, sample_weight, "generator")
+        if class_weight is not None:
+            raise ValueError(
+                "Argument `class_weight` is not supported for Python generator inputs: "
+                "yield (x, y, sample_weight) batches instead"
+            )
+        source = GeneratorSource(model, x, steps, what=label, predict=predict)
+    else:
+        if steps is not None:
+            raise ValueError(
+                "steps_per_epoch, validation_steps and steps apply to PyDatasets and "
+                "generators; with arrays (in memory or memory-mapped) an epoch is one pass "
+                "over the data: choose batch_size, or pass a slice of the arrays"
+            )
+        return ArraySource(
+            model, x, y, sample_weight, batch_size, class_weight, shuffle, what, predict
+        )
+    if needs_example:
+        source.prepare_model()
+    return source
+
+
+def _run_pass(trainer, source, learn: bool, epoch=0, seed=0, on_batch=None) -> bool:
+    """Runs one epoch's pieces through the trainer; True when a callback stopped it."""
+    step, stopped = 0, False
+    with source.pieces(epoch, seed) as pieces:
+        for piece in pieces:
+            try:
+                stopped = trainer.run_chunk(
+                    piece.x,
+                    piece.y,
+                    piece.sample_weight,
+                    piece.batch_size,
+                    piece.shuffle,
+                    piece.seed,
+                    step,
+                    learn,
+                    on_batch,
+                )
+            finally:
+                piece.done()
+            step += piece.batches
+            if stopped:
+                break
+    source.end_epoch()
+    return stopped
+
+
+def _validation_source(model, validation_data, batch_size, steps):
+    if isinstance(validation_data, PyDataset) or is_iterator(validation_data):
+        vx, vy, vsw = validation_data, None, None
+    elif isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+        vx, vy, *rest = validation_data
+        vsw = rest[0] if rest else None
+    else:
+        raise ValueError(
+            "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), "
+            "a PyDataset or a generator"
+        )
+    return make_source(model, vx, vy, vsw, batch_size=batch_size, steps=steps, what="validation x")
+
+
+def _evaluate_source(model, trainer, source, on_batch=None, what="validation") -> dict:
+    if not source.has_data():
+        steps = "validation_steps" if what == "validation" else "steps"
+        raise ValueError(
+            f"The {what} generator ran out of data: pass {steps} and a generator that yields "
+            f"at least {steps} batches per evaluation (an endless one), or a PyDataset"
+        )
+    trainer.reset_metrics()
+    _run_pass(trainer, source, learn=False, on_batch=on_batch)
+    if source.ran_out:
+        warnings.warn(RAN_OUT_MESSAGE, stacklevel=4)
+    return model._logs(trainer.logs())
+
+
+def _split(data, validation_split: float):
+    """Keras's validation_split: the last fraction of the samples (views, never copies)."""
+    x, y, sample_weight = data
+    if isinstance(x, PyDataset) or is_iterator(x):
+        raise ValueError(
+            "validation_split is only supported for arrays (in memory or memory-mapped), not "
+            "for PyDatasets or generators: pass validation_data instead"
+        )
+    n = len(x)
+    split = int(math.floor(n * (1.0 - float(validation_split))))
+    if split == 0 or split == n:
+        raise ValueError(
+            f"validation_split={validation_split} leaves no training or no validation "
+            f"samples out of {n}"
+        )
+
+    def part(a, rows):
+        return None if a is None else a[rows]
+
+    train = tuple(part(a, slice(0, split)) for a in data)
+    val = tuple(part(a, slice(split, None)) for a in data)
+    return train, val if sample_weight is not None else val[:2]
+
+
+def fit(
+    model,
+    x,
+    y,
+    *,
+    batch_size,
+    epochs,
+    verbose,
+    callbacks,
+    validation_split,
+    validation_data,
+    shuffle,
+    class_weight,
+    sample_weight,
+    initial_epoch,
+    steps_per_epoch,
+    validation_steps,
+    validation_batch_size,
+    validation_freq,
+):
+    """Model.fit on streamed data (arguments already checked by Model.fit)."""
+    if not model.compiled:
+        raise RuntimeError("You must call `compile()` before training the model")
+    steps_per_epoch = _optional_steps(steps_per_epoch, "steps_per_epoch")
+    validation_steps = _optional_steps(validation_steps, "validation_steps")
+    if not 0 <= float(validation_split) < 1:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    if validation_split and validation_data is None:
+        (x, y, sample_weight), validation_data = _split((x, y, sample_weight), validation_split)
+    if is_iterator(x) and shuffle:
+        warnings.warn(
+            "`shuffle=True` was passed, but will be ignored since the data `x` was provided "
+            "as a generator. The generator is expected to yield already-shuffled data.",
+            stacklevel=3,
+        )
+    seed = _random.next_seed()
+    sources = []
+    try:
+        train = make_source(
+            model,
+            x,
+            y,
+            sample_weight,
+            batch_size=batch_size,
+            steps=steps_per_epoch,
+            class_weight=class_weight,
+            shuffle=bool(shuffle),
+            seed=seed,
+        )
+        sources.append(train)
+        trainer = model._training_trainer(train.y_example)
+        val = None
+        if validation_data is not None:
+            val = _validation_source(
+                model, validation_data, validation_batch_size or batch_size, validation_steps
+            )
+            sources.append(val)
+        return _fit_epochs(
+            model,
+            trainer,
+            train,
+            val,
+            epochs,
+            initial_epoch,
+            verbose,
+            callbacks,
+            validation_freq,
+            seed,
+        )
+    finally:
+        for source in sources:
+            source.close()
+
+
+def _fit_epochs(
+    model, trainer, train, val, epochs, initial_epoch, verbose, callbacks, validation_freq, seed
+):
+    history = callbacks_module.History()
+    cbs = [*(callbacks or []), history]  # Keras's order, as Model.fit
+    if verbose:
+        cbs.append(callbacks_module.ProgbarLogger())
+    cb_list = callbacks_module.CallbackList(
+        cbs, model, verbose=verbose, epochs=epochs, steps=train.steps
+    )
+    # Data-parallel training (eigennet.distributed), as in Model.fit: equal steps on every
+    # rank, and stop decisions taken together. None when training alone.
+    quiet = (callbacks_module.ProgbarLogger,)  # never stops training
+    steps = -1 if train.steps is None else train.steps
+    sync = model.optimizer._fit_sync(steps, cb_list.wants_batches("train", ignore=quiet))
+    if sync is not None and train.steps is None:
+        raise ValueError(
+            "Data-parallel fit on a generator needs steps_per_epoch (every rank must run the "
+            "same steps), and generators that yield at least steps_per_epoch * epochs batches"
+        )
+    collective_stop = sync is not None and sync.may_stop_at_batches
+    on_batch = None
+    if cb_list.wants_batches("train") or collective_stop:
+
+        def on_batch(batch, values):
+            cb_list.on_train_batch_begin(batch)
+            cb_list.on_train_batch_end(batch, model._logs(values))
+            if collective_stop:
+                model.stop_training = sync.any(model.stop_training)
+            return model.stop_training
+
+    def together(flag: bool) -> bool:
+        return flag if sync is None else sync.any(flag)
+
+    model.stop_training = False
+    model._in_fit = True
+    try:
+        cb_list.on_train_begin()
+        # BackupAndRestore may have restored a later epoch (used once, as Model.fit).
+        initial_epoch, model._initial_epoch = model._initial_epoch or initial_epoch, None
+        if sync is not None:
+            sync.check_epochs(initial_epoch, epochs)
+        for epoch in range(initial_epoch, epochs):
+            if together(not train.has_data()):  # a generator ended at an epoch boundary
+                warnings.warn(RAN_OUT_MESSAGE, stacklevel=3)
+                break
+            cb_list.on_epoch_begin(epoch)
+            trainer.reset_metrics()
+            _run_pass(trainer, train, learn=True, epoch=epoch, seed=seed, on_batch=on_batch)
+            logs = model._logs(trainer.logs())
+            if train.ran_out:
+                warnings.warn(RAN_OUT_MESSAGE, stacklevel=3)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = _evaluate_source(model, trainer, val)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cb_list.on_epoch_end(epoch, logs)
+            exhausted = train.ran_out and isinstance(train, GeneratorSource)
+            model.stop_training = together(model.stop_training or exhausted)
+            if model.stop_training:
+                break
+        cb_list.on_train_end()
+    finally:
+        model._in_fit = False
+    history.params = {"verbose": verbose, "epochs": epochs, "steps": train.steps}
+    model.history = history
+    return history
+
+
+def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
+    """Model.evaluate on streamed data."""
+    if not model.compiled:
+        raise RuntimeError("You must call `compile()` before evaluating the model")
+    steps = _optional_steps(steps, "steps")
+    source = make_source(model, x, y, sample_weight, batch_size=batch_size, steps=steps)
+    try:
+        trainer = model._ensure_trainer(source.y_example)
+        cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])
+        cb_list = callbacks_module.CallbackList(
+            cbs, model, verbose=verbose, epochs=1, steps=source.steps
+        )
+        on_batch = None
+        if cb_list.wants_batches("test"):
+
+            def on_batch(batch, values):
+                cb_list.on_test_batch_begin(batch)
+                cb_list.on_test_batch_end(batch, model._logs(values))
+                return False
+
+        cb_list.on_test_begin()
+        logs = _evaluate_source(model, trainer, source, on_batch, what="evaluation")
+        cb_list.on_test_end(logs)
+    finally:
+        source.close()
+    return model._format_result(logs, return_dict)
+
+
+def predict(model, x, *, batch_size, verbose, steps, callbacks) -> np.ndarray:
+    """Model.predict on streamed data; the outputs are returned in memory."""
+    steps = _optional_steps(steps, "steps")
+    source = make_source(model, x, batch_size=batch_size, steps=steps, predict=True)
+    try:
+        cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])
+        cb_list = callbacks_module.CallbackList(
+            cbs, model, verbose=verbose, epochs=1, steps=source.steps
+        )
+        wants = cb_list.wants_batches("predict")
+        cb_list.on_predict_begin()
+        out = _predict_pieces(model, source, wants and cb_list)
+        cb_list.on_predict_end()
+    finally:
+        source.close()
+    return out
+
+
+def _predict_pieces(model, source, cb_list) -> np.ndarray:
+    shape = tuple(model.output_shape[1:])
+    whole = (
+        np.empty((source.n, *shape), dtype=model.dtype) if isinstance(source, ArraySource) else None
+    )
+    parts, step = [], 0
+    with source.pieces() as pieces:
+        for piece in pieces:
+            try:
+                rows = len(piece.x)
+                if whole is not None:
+                    out = whole[piece.start : piece.start + rows]
+                else:
+                    out = np.empty((rows, *shape), dtype=model.dtype)
+                    parts.append(out)
+                on_batch = None
+                if cb_list:
+
+                    def on_batch(batch, _values, first=step):
+                        cb_list.on_predict_batch_begin(first + batch)
+                        cb_list.on_predict_batch_end(first + batch, {})
+                        return False
+
+                model._network.predict(piece.x, piece.batch_size, out, on_batch, False)
+            finally:
+                piece.done()
+            step += piece.batches
+    source.end_epoch()
+    if whole is not None:
+        return whole
+    if not parts:
+        raise ValueError("predict() got no batches: the generator yielded nothing")
+    return np.concatenate(parts)

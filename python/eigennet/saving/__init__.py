@@ -1,0 +1,30 @@
+"""Saving and loading models (Keras 3's `keras.saving`).
+
+`model.save("model.keras")` / `load_model("model.keras")` keep the architecture, the compile
+config, the weights, the optimizer state and the layers' random state, so training continues
+bit-identically. `model.save_weights("w.weights.npz")` / `model.load_weights(...)` keep the
+state only. Unlike Keras, weights are NumPy `.npz` (never pickled), not HDF5.
+"""
+
+from eigennet.saving.file_io import LoadError
+from eigennet.saving.saving_lib import (
+    FORMAT_VERSION,
+    load_model,
+    load_weights,
+    model_from_json,
+    save_model,
+    save_weights,
+)
+from eigennet.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
+
+__all__ = [
+    "FORMAT_VERSION",
+    "LoadError",
+    "deserialize_keras_object",
+    "load_model",
+    "load_weights",
+    "model_from_json",
+    "save_model",
+    "save_weights",
+    "serialize_keras_object",
+]

@@ -1,0 +1,251 @@
+"""`.keras` archives and `.weights.npz` files.
+
+A `.keras` file is a zip, laid out as Keras 3's:
+    metadata.json       {"format_version", "eigennet_version", "date_saved"}
+    config.json         the model in Keras's serialized form, with build and compile configs
+    model.weights.npz   the state (see eigennet.saving.state for the keys); no pickle
+Keras 3 `.keras` files load too when their weights are `model.weights.h5` and h5py is
+installed. Every write goes to a temporary file that replaces the target only when complete.
+Under MPI (eigennet.distributed) only rank 0 writes: the ranks hold the same model.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from eigennet._rank import is_primary
+from eigennet.saving import serialization_lib
+from eigennet.saving.file_io import (
+    ArrayStore,
+    LoadError,
+    atomic_write,
+    member_file,
+    open_zip,
+    read_json_member,
+)
+from eigennet.saving.state import load_model_state, model_state
+
+# Version of the layout written here; files of a later version are refused, earlier ones
+# must stay loadable.
+FORMAT_VERSION = 1
+
+_CONFIG, _METADATA = "config.json", "metadata.json"
+_WEIGHTS_NPZ, _WEIGHTS_H5 = "model.weights.npz", "model.weights.h5"
+
+
+def _path(filepath) -> str:
+    try:
+        return os.fspath(filepath)
+    except TypeError:
+        raise TypeError(f"filepath must be a str or os.PathLike, got {filepath!r}") from None
+
+
+def _check_overwrite(path: str, overwrite: bool) -> None:
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} exists and overwrite=False")
+
+
+# -- whole models ---------------------------------------------------------------------------
+def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+    """Saves `model` as a `.keras` zip (see the module docstring)."""
+    path = _path(filepath)
+    if kwargs:
+        raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
+    if zipped is False:
+        raise ValueError("eigennet saves zipped .keras files only (zipped=False is not supported)")
+    if not path.endswith(".keras"):
+        raise ValueError(
+            "Invalid filepath extension for saving: eigennet saves models as .keras files "
+            f"(the legacy .h5 format is not supported). Received: filepath={path}"
+        )
+    _check_overwrite(path, overwrite)
+    if not is_primary():  # under MPI rank 0 writes; the ranks hold the same model
+        return
+    config = json.dumps(serialization_lib.serialize_keras_object(model))
+    metadata = json.dumps(_metadata())
+    state = model_state(model)
+    with atomic_write(path) as f, zipfile.ZipFile(f, "w") as zf:
+        zf.writestr(_METADATA, metadata)
+        zf.writestr(_CONFIG, config)
+        with zf.open(_WEIGHTS_NPZ, "w", force_zip64=True) as weights:
+            np.savez(weights, **state)
+
+
+def _metadata() -> dict:
+    from eigennet import __version__
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "eigennet_version": __version__,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    }
+
+
+def _check_metadata(metadata, source: str) -> None:
+    if not isinstance(metadata, dict):
+        raise LoadError(f"{source}: metadata.json must hold a JSON object")
+    version = metadata.get("format_version")
+    if version is None:
+        if "keras_version" not in metadata:
+            raise LoadError(
+                f"{source}: metadata.json has neither format_version nor keras_version; "
+                "it is not a model saved by eigennet or Keras 3"
+            )
+        return  # a Keras file
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise LoadError(f"{source}: invalid format_version {version!r} in metadata.json")
+    if version > FORMAT_VERSION:
+        raise LoadError(
+            f"{source} was saved in format version {version} by eigennet "
+            f"{metadata.get('eigennet_version', '?')}; this eigennet reads versions up to "
+            f"{FORMAT_VERSION}: upgrade eigennet to load it"
+        )
+
+
+def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):
+    """Loads a model saved by `model.save` (or a Keras 3 `.keras` file of supported layers
+    with h5 weights, when h5py is installed): architecture, weights, and, with
+    compile=True, the compile config and the optimizer state, so training continues
+    exactly where it stopped. `safe_mode` is accepted for Keras compatibility; eigennet
+    never deserializes code."""
+    path = _path(filepath)
+    if not path.endswith(".keras"):
+        raise ValueError(f"Invalid filename: expected a .keras extension. Received: {path}")
+    with open_zip(path) as zf:
+        _check_metadata(read_json_member(zf, _METADATA, path), path)
+        config = read_json_member(zf, _CONFIG, path)
+        store = _archive_weights(zf, path)
+        try:
+            model = _model_from_config(config, custom_objects, compile, path)
+            load_model_state(model, store, strict=True)
+        finally:
+            store.close()
+    return model
+
+
+def _archive_weights(zf: zipfile.ZipFile, path: str) -> ArrayStore:
+    names = zf.namelist()
+    if _WEIGHTS_NPZ in names:
+        npz = ArrayStore.from_npz(member_file(zf, _WEIGHTS_NPZ, path), path)
+        if "__root__" in npz:  # Keras's NpzIOStore layout: one pickled dict per layer
+            npz.close()
+            raise LoadError(
+                f"{path}: Keras's npz weights store pickled dicts, which eigennet refuses to "
+                "load; save the Keras model with its default .h5 weights instead"
+            )
+        return npz
+    if _WEIGHTS_H5 in names:
+        return ArrayStore.from_h5(member_file(zf, _WEIGHTS_H5, path), path)
+    raise LoadError(f"{path}: the archive has no {_WEIGHTS_NPZ} (nor Keras's {_WEIGHTS_H5})")
+
+
+def _model_from_config(config, custom_objects, compile: bool, source: str):
+    from eigennet.models import Model
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise LoadError(
+            f"{source}: config.json does not describe a model (expected a JSON object with "
+            "'class_name' and 'config')"
+        )
+    config = dict(config)
+    compile_config = config.pop("compile_config", None)
+    try:
+        model = serialization_lib.deserialize_keras_object(config, "models", custom_objects)
+        if not isinstance(model, Model):
+            raise ValueError(f"it describes a {type(model).__name__}, not a model")
+        if compile and compile_config:
+            # The optimizer is built when its state is loaded, for the variables it had.
+            model.compile_from_config(compile_config, build_optimizer=False)
+    except LoadError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, MemoryError, OverflowError) as e:
+        raise LoadError(f"{source}: config.json cannot be loaded: {e}") from None
+    return model
+
+
+def model_from_json(json_string: str, custom_objects=None):
+    """The model a `model.to_json()` string describes (new weights; compiled if the JSON
+    holds a compile config, as Keras)."""
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"model_from_json expects a JSON string: {e}") from None
+    return _model_from_config(config, custom_objects, True, "model_from_json")
+
+
+# -- weights only ---------------------------------------------------------------------------
+_WEIGHTS_SUFFIX = ".weights.npz"
+
+
+def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -> None:
+    """Saves the model's state (weights, optimizer, random streams) to a .weights.npz file."""
+    path = _path(filepath)
+    if max_shard_size is not None:
+        raise ValueError("max_shard_size (sharded weights) is not supported by eigennet")
+    if not path.endswith(_WEIGHTS_SUFFIX):
+        raise ValueError(
+            f"The filename must end in `{_WEIGHTS_SUFFIX}` (eigennet writes NumPy weights, "
+            f"not Keras's HDF5 .weights.h5). Received: filepath={path}"
+        )
+    if not model.built:
+        raise ValueError(
+            "You are saving a model that has not yet been built. Try building the model "
+            "first by calling it on some data or by using `build()`."
+        )
+    _check_overwrite(path, overwrite)
+    if not is_primary():  # under MPI rank 0 writes; the ranks hold the same model
+        return
+    state = model_state(model)
+    with atomic_write(path) as f:
+        np.savez(f, **state)
+
+
+def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None:
+    """Loads a .weights.npz, a .keras archive's weights, or (with h5py) Keras's
+    .weights.h5 into `model`. Raises before changing anything when they do not fit."""
+    path = _path(filepath)
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {kwargs}")
+    if skip_mismatch:
+        raise ValueError("skip_mismatch=True is not supported by eigennet yet")
+    if not model.built:
+        raise ValueError(
+            "You are loading weights into a model that has not yet been built. Try building "
+            "the model first by calling it on some data or by using `build()`."
+        )
+    if path.endswith(_WEIGHTS_SUFFIX):
+        try:
+            fileobj = open(path, "rb")
+        except FileNotFoundError:
+            raise LoadError(f"{path}: no such file") from None
+        except OSError as e:
+            raise LoadError(f"{path}: cannot be read ({e})") from None
+        with fileobj:
+            store = ArrayStore.from_npz(fileobj, path)
+            try:
+                load_model_state(model, store, strict=True)
+            finally:
+                store.close()
+    elif path.endswith(".keras"):
+        with open_zip(path) as zf:
+            store = _archive_weights(zf, path)
+            try:
+                load_model_state(model, store, strict=True)
+            finally:
+                store.close()
+    elif path.endswith(".weights.h5"):
+        if not os.path.exists(path):
+            raise LoadError(f"{path}: no such file")
+        store = ArrayStore.from_h5(path, path)
+        load_model_state(model, store, strict=True)
+    else:
+        raise ValueError(
+            f"File format not supported: filepath={path}. eigennet loads `{_WEIGHTS_SUFFIX}` "
+            "files (from save_weights), `.keras` files, and Keras's `.weights.h5` when h5py "
+            "is installed."
+        )

@@ -1,0 +1,215 @@
+"""A model's state as named arrays, with Keras 3's key scheme (its `.weights.h5` paths):
+
+    layers/dense/vars/0, layers/dense/vars/1      a layer's variables: trainable ones first,
+                                                  then non-trainable (batch-norm statistics)
+    layers/sequential/layers/dense/vars/0         layers of a nested model
+    layers/dropout/rng_state                      eigennet: a layer's random stream
+    optimizer/vars/0                              the iteration count
+    optimizer/vars/1                              the learning rate (unless a schedule)
+    optimizer/vars/2...                           the slots, in Keras's order
+    optimizer/built_for                           eigennet: indices in model.weights of the
+                                                  variables the optimizer was built for
+    training_metadata/epoch                       BackupAndRestore's epoch, kept in the same
+                                                  file as the state; loaders ignore it
+
+Layers are named by class (snake_case, numbered when repeated), not by their own names,
+as Keras does: the keys do not depend on auto-generated names.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from eigennet.layers.layer import assign_all, snake_case
+from eigennet.saving.file_io import ArrayStore, LoadError
+
+TRAINING_METADATA = "training_metadata/"  # entries about a run, not state: not loaded
+
+
+def layer_paths(model, prefix: str = "") -> list[tuple[str, object]]:
+    """(path, leaf layer) for every layer, in model.weights order."""
+    from eigennet.models import Model
+
+    out, used = [], {}
+    for layer in model.layers:
+        base = snake_case(type(layer).__name__)
+        count = used.get(base)
+        used[base] = 0 if count is None else count + 1
+        path = f"{prefix}layers/{base if count is None else f'{base}_{count + 1}'}"
+        if isinstance(layer, Model):
+            out.extend(layer_paths(layer, path + "/"))
+        else:
+            out.append((path, layer))
+    return out
+
+
+def _keras_ordered(layer) -> list:
+    """Keras saves a layer's trainable variables, then its non-trainable ones."""
+    weights = layer.weights
+    return [w for w in weights if w._trainable] + [w for w in weights if not w._trainable]
+
+
+def _key(var) -> tuple:
+    return id(var._layer), var._slice.start, var._slice.stop
+
+
+# -- saving ---------------------------------------------------------------------------------
+def model_state(model, include_optimizer: bool = True) -> dict[str, np.ndarray]:
+    state = {}
+    for path, layer in layer_paths(model):
+        for i, var in enumerate(_keras_ordered(layer)):
+            state[f"{path}/vars/{i}"] = var.numpy()
+        for name, value in layer._extra_state().items():
+            state[f"{path}/{name}"] = np.asarray(value)
+    opt = getattr(model, "optimizer", None)
+    if include_optimizer and opt is not None and opt.built:
+        state.update(_optimizer_state(model, opt))
+    return state
+
+
+def _optimizer_state(model, opt) -> dict[str, np.ndarray]:
+    index = {_key(w): i for i, w in enumerate(model.weights)}
+    built = opt._built_variables or []
+    if not all(hasattr(v, "_layer") and _key(v) in index for v in built):
+        warnings.warn(
+            f"Optimizer {opt.name!r} was built for variables that are not weights of model "
+            f"{model.name!r}: its state is not saved (training will restart its slots)",
+            stacklevel=4,
+        )
+        return {}
+    values = [np.array(opt.iterations, dtype=np.int64)]
+    if opt._schedule is None:
+        values.append(np.array(opt.learning_rate, dtype=np.float64))
+    native, offsets = opt._native, opt._native.slot_offsets
+    for group in opt._slot_groups():
+        for k, var in enumerate(built):
+            size = int(np.prod(var.shape))
+            for i in group:
+                flat = native.slot(i)[offsets[k] : offsets[k] + size]
+                values.append(np.array(flat).reshape(var.shape))
+    state = {f"optimizer/vars/{i}": v for i, v in enumerate(values)}
+    state["optimizer/built_for"] = np.array([index[_key(v)] for v in built], dtype=np.int64)
+    return state
+
+
+# -- loading --------------------------------------------------------------------------------
+def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
+    """Sets the model's weights, random state and (if compiled) optimizer state from
+    `store`. Everything is read and checked first: a mismatch raises LoadError and leaves
+    the model unchanged. `strict` rejects entries the model has no place for."""
+    paths = layer_paths(model)
+    variables, values, extra = [], [], []
+    expected = set()
+    for path, layer in paths:
+        for i, var in enumerate(_keras_ordered(layer)):
+            key = f"{path}/vars/{i}"
+            expected.add(key)
+            value = store.get(key, var.shape)
+            if not np.all(np.isfinite(value)):
+                raise LoadError(f"{store.source}: the entry {key!r} holds NaN or inf")
+            variables.append(var)
+            values.append(value)
+        for name, current in layer._extra_state().items():
+            key = f"{path}/{name}"
+            expected.add(key)
+            if key in store:  # absent in Keras files: the layer keeps its fresh stream
+                extra.append((layer, name, store.get(key, np.shape(current), integer=True)))
+    optimizer_plan = _plan_optimizer(model, store)
+    if optimizer_plan is not None:
+        expected.update(optimizer_plan[0])
+    elif strict:
+        expected.update(k for k in store.keys() if k.startswith("optimizer/"))
+    if strict:
+        unexpected = sorted(
+            k for k in store.keys() if k not in expected and not k.startswith(TRAINING_METADATA)
+        )
+        if unexpected:
+            raise LoadError(
+                f"{store.source}: holds entries the model has no place for "
+                f"({', '.join(unexpected[:5])}{', ...' if len(unexpected) > 5 else ''}): "
+                "the file does not match the model's architecture"
+            )
+    # Every check passed: write.
+    dtype = model.dtype
+    assign_all(f"Model {model.name!r}", variables, [np.asarray(v, dtype=dtype) for v in values])
+    by_layer: dict = {}
+    for layer, name, value in extra:
+        by_layer.setdefault(id(layer), (layer, {}))[1][name] = value
+    for layer, state in by_layer.values():
+        layer._set_extra_state(state)
+    if optimizer_plan is not None:
+        optimizer_plan[1]()
+
+
+def _plan_optimizer(model, store: ArrayStore):
+    """(keys used, apply function) restoring the optimizer, or None when there is nothing
+    to restore (no optimizer state in the file, or the model is not compiled)."""
+    opt = getattr(model, "optimizer", None)
+    if "optimizer/vars/0" not in store or opt is None:
+        return None
+    weights = model.weights
+    if "optimizer/built_for" in store:
+        raw = store.get("optimizer/built_for", integer=True)
+        indices = raw.tolist() if raw.ndim == 1 else [-1]
+        if len(set(indices)) != len(indices) or not all(0 <= i < len(weights) for i in indices):
+            raise LoadError(
+                f"{store.source}: optimizer/built_for does not list distinct indices of the "
+                f"model's {len(weights)} weights"
+            )
+        built = [weights[i] for i in indices]
+    else:  # a Keras file: Keras builds its optimizer for the trainable weights
+        built = model.trainable_weights
+    if opt.built:
+        current = [_key(v) if hasattr(v, "_layer") else None for v in opt._built_variables or []]
+        if current != [_key(v) for v in built]:
+            raise LoadError(
+                f"{store.source}: the optimizer state was saved for a different set of "
+                f"variables ({len(built)}) than model {model.name!r}'s optimizer is built for "
+                f"({len(current)}); compile the model again (a fresh optimizer) before loading"
+            )
+    native = opt._core_for(model.dtype)
+    n_slots = len(native.slot_names())
+    keys = ["optimizer/vars/0"]
+    if opt._schedule is None:
+        keys.append("optimizer/vars/1")
+    slot_keys = [f"optimizer/vars/{len(keys) + i}" for i in range(n_slots * len(built))]
+    present = sum(1 for k in store.keys() if k.startswith("optimizer/vars/"))
+    if present != len(keys) + len(slot_keys):
+        raise LoadError(
+            f"{store.source}: holds {present} optimizer variables but {type(opt).__name__} "
+            f"{'with a schedule ' if opt._schedule is not None else ''}built for "
+            f"{len(built)} weights has {len(keys) + len(slot_keys)}: the optimizer or the "
+            "architecture differs from the saved one"
+        )
+    iterations = store.get("optimizer/vars/0", ())
+    if np.issubdtype(iterations.dtype, np.floating) and iterations != np.floor(iterations):
+        raise LoadError(f"{store.source}: optimizer/vars/0 (iterations) is not an integer")
+    learning_rate = store.get("optimizer/vars/1", ()) if opt._schedule is None else None
+    if learning_rate is not None and not (np.isfinite(learning_rate) and learning_rate >= 0):
+        raise LoadError(f"{store.source}: optimizer/vars/1 (learning rate) is {learning_rate}")
+    # Keras order: group by group, variable by variable, slot by slot within a group.
+    slots = {}
+    position = iter(slot_keys)
+    for group in opt._slot_groups():
+        for k, var in enumerate(built):
+            for i in group:
+                key = next(position)
+                value = store.get(key, var.shape)
+                if not np.all(np.isfinite(value)):
+                    raise LoadError(f"{store.source}: {key} holds NaN or inf")
+                slots[(i, k)] = value
+
+    def apply():
+        if not opt.built:
+            opt.build(built)
+        offsets = native.slot_offsets
+        for (i, k), value in slots.items():
+            size = value.size
+            native.slot(i)[offsets[k] : offsets[k] + size] = value.ravel()
+        native.iterations = int(iterations)
+        if learning_rate is not None:
+            opt.learning_rate = float(learning_rate)
+
+    return [*keys, *slot_keys, "optimizer/built_for"], apply

@@ -11,9 +11,10 @@ from eigennet.layers._spatial import (
     standardize_padding,
     standardize_tuple,
 )
+from eigennet.layers.kernel_bias import KernelBiasMixin
 
 
-class BaseConv(SpatialLayer):
+class BaseConv(KernelBiasMixin, SpatialLayer):
     """N-D convolution (N = `rank`), channels last. See Conv1D and Conv2D."""
 
     def __init__(
@@ -79,23 +80,6 @@ class BaseConv(SpatialLayer):
             self._activation_name,
             self.use_bias,
         )
-
-    def _weight_regularizers(self):
-        return [self.kernel_regularizer, self.bias_regularizer][: 1 + self.use_bias]
-
-    def _initialize(self):
-        weights = self.weights
-        weights[0].assign(self.kernel_initializer(weights[0].shape, self.dtype))
-        if self.use_bias:
-            weights[1].assign(self.bias_initializer(weights[1].shape, self.dtype))
-
-    @property
-    def kernel(self):
-        return self.weights[0]
-
-    @property
-    def bias(self):
-        return self.weights[1] if self.use_bias else None
 
     def get_config(self):
         def ser(module, obj):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from eigennet import _core, activations, initializers, regularizers
+from eigennet.layers.kernel_bias import KernelBiasMixin
 from eigennet.layers.layer import Layer
 
 
-class Dense(Layer):
+class Dense(KernelBiasMixin, Layer):
     """Just your regular densely-connected layer: `activation(inputs @ kernel + bias)`.
 
     Args:
@@ -63,23 +64,6 @@ class Dense(Layer):
 
     def _make_core(self, dtype):
         return getattr(_core, f"Dense_{dtype}")(self.units, self._activation_name, self.use_bias)
-
-    def _weight_regularizers(self):
-        return [self.kernel_regularizer, self.bias_regularizer][: 1 + self.use_bias]
-
-    def _initialize(self):
-        weights = self.weights
-        weights[0].assign(self.kernel_initializer(weights[0].shape, self.dtype))
-        if self.use_bias:
-            weights[1].assign(self.bias_initializer(weights[1].shape, self.dtype))
-
-    @property
-    def kernel(self):
-        return self.weights[0]
-
-    @property
-    def bias(self):
-        return self.weights[1] if self.use_bias else None
 
     def get_config(self):
         return {

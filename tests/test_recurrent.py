@@ -529,6 +529,12 @@ def test_orthogonal_initializer():
     )
     with pytest.raises(ValueError, match="rank >= 2"):
         init((5,))
+    # Keras's algorithm: Q of the QR of a normal matrix, signs from R's diagonal
+    a = np.random.default_rng(3).standard_normal((7, 4))
+    q, r = np.linalg.qr(a)
+    np.testing.assert_allclose(
+        eigennet._core.orthogonal_factor(a), q * np.sign(np.diag(r)), atol=1e-12
+    )
 
 
 def test_regularizers_add_their_penalty(float64):

@@ -192,6 +192,27 @@ def test_matches_reference(kind, kwargs, return_sequences, go_backwards, dtype):
 
 
 @pytest.mark.parametrize("kind,kwargs", KINDS, ids=KIND_IDS)
+def test_long_sequence_matches_reference(kind, kwargs, float64):
+    """90 steps: the backward loop accumulates the weight gradients in several chunks."""
+    rng = np.random.default_rng(17)
+    spec = ref.Spec(kind, 3, return_sequences=True, **kwargs)
+    weights = random_weights(rng, kind, 2, 3, True, kwargs.get("reset_after", True))
+    x, y = rng.normal(size=(4, 90, 2)), rng.normal(size=(4, 90, 3))
+    model = eigennet.Sequential([eigennet.Input(shape=(90, 2)), make_layer(spec)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.set_weights(weights)
+    out, cache = ref.forward(spec, x, weights)
+    value, dout = ref_losses.value_and_grad(
+        "mean_squared_error", y.reshape(4, -1), out.reshape(4, -1)
+    )
+    want, _ = ref.backward(spec, cache, dout.reshape(out.shape))
+    got_value, got = model._compute_gradients(x, y)
+    np.testing.assert_allclose(got_value, value, rtol=1e-10)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind,kwargs", KINDS, ids=KIND_IDS)
 def test_without_bias_matches_reference(kind, kwargs):
     entries = stack(np.random.default_rng(2), kind, kwargs, use_bias=False, return_sequences=True)
     check_reference(entries, np.float64)
@@ -400,15 +421,15 @@ def test_dropout_input_gradient_is_masked(float64):
 def test_thread_count_does_not_change_results(kind, kwargs):
     """Big enough for the time loop to run on several threads (batch rows split)."""
     rng = np.random.default_rng(10)
-    x = rng.normal(size=(37, 12, 8)).astype("float32")
-    y = rng.normal(size=(37, 12, 24)).astype("float32")
+    x = rng.normal(size=(64, 12, 8)).astype("float32")
+    y = rng.normal(size=(64, 12, 64)).astype("float32")
     before = eigennet.config.get_num_threads()
     results = []
     try:
         for threads in (1, 2, 3):
             eigennet.config.set_num_threads(threads)
             eigennet.utils.set_random_seed(0)
-            layer = getattr(layers, kind)(24, return_sequences=True, **kwargs)
+            layer = getattr(layers, kind)(64, return_sequences=True, **kwargs)
             model = eigennet.Sequential([eigennet.Input(shape=(12, 8)), layer])
             model.compile(optimizer="adam", loss="mse")
             out = model.predict(x, verbose=0)
@@ -508,6 +529,12 @@ def test_orthogonal_initializer():
     )
     with pytest.raises(ValueError, match="rank >= 2"):
         init((5,))
+    # Keras's algorithm: Q of the QR of a normal matrix, signs from R's diagonal
+    a = np.random.default_rng(3).standard_normal((7, 4))
+    q, r = np.linalg.qr(a)
+    np.testing.assert_allclose(
+        eigennet._core.orthogonal_factor(a), q * np.sign(np.diag(r)), atol=1e-12
+    )
 
 
 def test_regularizers_add_their_penalty(float64):

@@ -4,6 +4,7 @@
 #include "arrays.hpp"
 #include "eigennet/layers/bidirectional.hpp"
 #include "eigennet/layers/recurrent.hpp"
+#include "eigennet/orthogonal.hpp"
 
 namespace eigennet::bindings {
 
@@ -78,6 +79,19 @@ void bind_recurrent_layers(py::module_& m) {
            py::arg("recurrent_dropout"), py::arg("seed"));
   bind_typed<float>(m);
   bind_typed<double>(m);
+  // For initializers.Orthogonal (the recurrent kernels' default).
+  m.def("orthogonal_factor", [](const Array<double>& a) {
+    if (a.ndim() != 2) throw std::invalid_argument("orthogonal_factor expects a 2-D array");
+    Array<double> q({a.shape(0), a.shape(1)});
+    const double* in = a.data();
+    double* out = q.mutable_data();
+    const Index rows = a.shape(0), cols = a.shape(1);
+    {
+      py::gil_scoped_release release;
+      orthogonal_factor(in, rows, cols, out);
+    }
+    return q;
+  });
 }
 
 }  // namespace eigennet::bindings

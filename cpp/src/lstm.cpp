@@ -76,10 +76,38 @@ class LstmCell : public RecurrentCell<T> {
     std::fill(dh_next, dh_next + nb * u, T(0));
     std::fill(dc, dc + nb * u, T(0));
     Blk dcv(dc, nb, u, Stride(u)), dhv(dh, nb, u, Stride(u));
+    // Keras's default activations (tanh, sigmoid): one fused pass per step, the derivatives
+    // from the stored outputs.
+    const bool fused_pass =
+        cfg.activation == Activation::Tanh && cfg.recurrent_activation == Activation::Sigmoid;
     for (Index s = this->steps_; s-- > 0;) {
       const Index r0 = this->rows(s) + b0;
       T* z = gates + r0 * gu;
       const T* act_c = act_c_.data() + r0 * u;
+      if (fused_pass) {
+        Index ld_dy = 0;
+        const T* dy = this->grad_output_block(grad_y, s, b0, &ld_dy);
+        for (Index k = 0; k < nb; ++k) {
+          T* zk = z + k * gu;
+          const T *tc = act_c + k * u, *c_prev = c + (r0 + k) * u,
+                  *dyk = dy ? dy + k * ld_dy : nullptr;
+          T *dck = dc + k * u, *dhk = dh_next + k * u;
+#pragma omp simd  // the j are independent (slots of one row never overlap)
+          for (Index j = 0; j < u; ++j) {
+            const T i = zk[j], f = zk[u + j], g = zk[2 * u + j], o = zk[3 * u + j];
+            const T d = dhk[j] + (dyk ? dyk[j] : T(0));
+            const T dcj = dck[j] + d * o * (T(1) - tc[j] * tc[j]);
+            zk[j] = dcj * g * i * (T(1) - i);
+            zk[u + j] = dcj * c_prev[j] * f * (T(1) - f);
+            zk[2 * u + j] = dcj * i * (T(1) - g * g);
+            zk[3 * u + j] = d * tc[j] * o * (T(1) - o);
+            dck[j] = dcj * f;
+          }
+        }
+        this->accumulate_step(s, r0, nb);
+        if (s > 0) this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
+        continue;
+      }
       CBlk i(z, nb, u, Stride(gu)), f(z + u, nb, u, Stride(gu)), g(z + 2 * u, nb, u, Stride(gu)),
           o(z + 3 * u, nb, u, Stride(gu));
       dhv = CBlk(dh_next, nb, u, Stride(u));
@@ -102,6 +130,7 @@ class LstmCell : public RecurrentCell<T> {
                                     p ? p + k * u : nullptr, gu, z + k * u, gu, dz + k * u, gu, nb,
                                     u);
       std::copy_n(dz, nb * gu, z);
+      this->accumulate_step(s, r0, nb);
       if (s > 0) this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
     }
   }

@@ -54,7 +54,48 @@ void PackedMatrix<T>::multiply(const T* A, Index lda, Index M, T* C, Index ldc, 
   gebp(ResMapper<T>(C, ldc), packed_.data(), buffer, N_, K_, M, T(1));
 }
 
+// G^T (m x n, column-major) += B^T (m x k) A (k x n): B^T is GEBP's lhs, A its rhs; each block
+// of rows is packed in panel mode at its depth offset.
+template <class T>
+void GradientAccumulator<T>::reserve(Index n, Index m, Index max_depth) {
+  n_ = n;
+  m_ = m;
+  check_allocation(double(max_depth) * double(n + m), sizeof(T), "gradient blocks");
+  if (packed_a_.size() < static_cast<size_t>(max_depth * n))
+    packed_a_.resize(static_cast<size_t>(max_depth * n));
+  if (packed_b_.size() < static_cast<size_t>(max_depth * m))
+    packed_b_.resize(static_cast<size_t>(max_depth * m));
+}
+
+template <class T>
+void GradientAccumulator<T>::begin(Index depth) {
+  depth_ = depth;
+  filled_ = 0;
+}
+
+template <class T>
+void GradientAccumulator<T>::add(const T* A, Index lda, const T* B, Index ldb, Index rows) {
+  gemm_pack_lhs<T, Index, Mapper<T, ColMajor>, Traits<T>::mr, Traits<T>::LhsProgress,
+                typename Traits<T>::LhsPacket4Packing, ColMajor, false, true>
+      pack_lhs;
+  pack_lhs(packed_b_.data(), Mapper<T, ColMajor>(B, ldb), rows, m_, depth_, filled_);
+  gemm_pack_rhs<T, Index, Mapper<T, RowMajor>, Traits<T>::nr, RowMajor, false, true> pack_rhs;
+  pack_rhs(packed_a_.data(), Mapper<T, RowMajor>(A, lda), rows, n_, depth_, filled_);
+  filled_ += rows;
+}
+
+template <class T>
+void GradientAccumulator<T>::finish(T* G, Index ldg) {
+  if (depth_ == 0) return;
+  gebp_kernel<T, T, Index, ResMapper<T>, Traits<T>::mr, Traits<T>::nr, false, false> gebp;
+  gebp(ResMapper<T>(G, ldg), packed_b_.data(), packed_a_.data(), m_, depth_, n_, T(1), depth_,
+       depth_, 0, 0);
+  depth_ = filled_ = 0;
+}
+
 template class PackedMatrix<float>;
 template class PackedMatrix<double>;
+template class GradientAccumulator<float>;
+template class GradientAccumulator<double>;
 
 }  // namespace eigennet

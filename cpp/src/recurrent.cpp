@@ -28,6 +28,9 @@ using ConstBlock =
 // parallel region costs a few microseconds.
 constexpr double kRecurrentParallelFlops = 4.0e6;  // as gemm()
 constexpr Index kMinRowsPerThread = 4;
+// Rows (steps x a thread's batch rows) per weight-gradient product in the backward loop: deep
+// enough for an efficient GEMM, small enough that the packed blocks stay in cache.
+constexpr Index kGradientDepth = 256;
 
 }  // namespace
 
@@ -302,12 +305,27 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
   if (!param_grad && !grad_x) return;
   const double flops = 2.0 * double(n) * double(units_) * double(gu_);
   packed_rt_.pack(recurrent_kernel(params), gu_, gu_, units_, true);
+  // [kernel; recurrent_kernel; bias] = [x | h_prev | 1]^T x dz, in the parameters' layout,
+  // accumulated inside the loop by fused cells
+  accumulating_ = param_grad && fused_;
+  const int threads = row_range_threads(batch_, flops);
+  if (accumulating_) {
+    const Index max_rows = (batch_ + threads - 1) / threads;
+    chunk_steps_ = std::max<Index>(1, std::min(steps_, kGradientDepth / max_rows));
+    if (accumulators_.size() < size_t(threads)) accumulators_.resize(size_t(threads));
+    for (auto& acc : accumulators_) acc.reserve(ld_, gu_, chunk_steps_ * max_rows);
+    const Index size = ld_ * gu_;
+    T* partials = partial_grads_.view(std::max(1, threads - 1), size).data();
+    grad_targets_.assign(size_t(threads), param_grad);
+    for (int t = 1; t < threads; ++t) grad_targets_[size_t(t)] = partials + (t - 1) * size;
+    for (T* target : grad_targets_) std::fill_n(target, size, T(0));
+  }
   for_row_ranges(batch_, flops,
                  [&](Index b0, Index b1) { backward_rows(params, grad_y.data(), b0, b1); });
   const T* dz = gates_.data();
-  if (param_grad && fused_) {
-    // [kernel; recurrent_kernel; bias] = [x | h_prev | 1]^T x dz, in the parameters' layout
-    gemm<T>(true, false, ld_, gu_, n, xh_.data(), ld_, dz, gu_, param_grad, gu_);
+  if (accumulating_) {
+    for (int t = 1; t < threads; ++t)
+      VectorMap<T>(param_grad, ld_ * gu_) += ConstVectorMap<T>(grad_targets_[size_t(t)], ld_ * gu_);
   } else if (param_grad) {
     // kernel: x^T x dz (per gate block when each has its own masked inputs)
     if (in_mask_count_ <= 1) {
@@ -349,6 +367,18 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
       }
     }
   }
+}
+
+template <class T>
+void RecurrentCell<T>::accumulate_step(Index s, Index r0, Index nb) {
+  if (!accumulating_) return;
+  const int t = omp_get_thread_num();
+  auto& acc = accumulators_[size_t(t)];
+  // chunks of chunk_steps_ steps, counted from the last step (the loop runs backwards)
+  const Index pos = (steps_ - 1 - s) % chunk_steps_;
+  if (pos == 0) acc.begin(std::min(chunk_steps_, s + 1) * nb);
+  acc.add(xh_.data() + r0 * ld_, ld_, gates_.data() + r0 * gu_, gu_, nb);
+  if (pos == chunk_steps_ - 1 || s == 0) acc.finish(grad_targets_[size_t(t)], gu_);
 }
 
 template <class T>

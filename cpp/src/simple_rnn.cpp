@@ -59,6 +59,7 @@ class SimpleRnnCell : public RecurrentCell<T> {
                               u);
         std::copy_n(dz, u, gates + r * u);
       }
+      this->accumulate_step(s, r0, nb);
       if (s > 0)
         this->recurrent_product_grad(R, gates + r0 * u, u, b0, nb, 0, u, dh_next, false, scratch);
     }

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from eigennet import _random, config
+from eigennet import _core, _random, config
 
 # stddev of a unit normal truncated to [-2, 2] (Keras's correction constant)
 _TRUNCATED_STDDEV = 0.87962566103423978
@@ -250,8 +250,7 @@ class Orthogonal(_Seeded):
             )
         rows, cols = math.prod(shape[:-1]), shape[-1]
         a = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
-        q, r = np.linalg.qr(a)
-        q *= np.sign(np.diag(r))
+        q = _core.orthogonal_factor(a)  # QR with R's diagonal made positive, natively
         if rows < cols:
             q = q.T
         return (self.gain * q.reshape(shape)).astype(_dtype(dtype))

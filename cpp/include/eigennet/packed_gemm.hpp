@@ -29,4 +29,25 @@ class PackedMatrix {
   AlignedVector<T> packed_;
 };
 
+// G (n x m) += A^T B over rows added a block at a time (A: (k x n), B: (k x m), row-major),
+// packed as they come so that the product runs while the rows are still in cache: a
+// recurrent layer adds each step's rows right after computing them and multiplies every few
+// steps, instead of streaming the whole sequence through memory again afterwards.
+template <class T>
+class GradientAccumulator {
+ public:
+  // Allocates for products up to max_depth rows (call outside hot loops).
+  void reserve(Index n, Index m, Index max_depth);
+  // Starts a product over the next `depth` rows (at most max_depth).
+  void begin(Index depth);
+  // Adds `rows` rows of A (leading dimension lda) and of B (ldb).
+  void add(const T* A, Index lda, const T* B, Index ldb, Index rows);
+  // G (n x m, leading dimension ldg) += A^T B over the rows added since begin.
+  void finish(T* G, Index ldg);
+
+ private:
+  Index n_ = 0, m_ = 0, depth_ = 0, filled_ = 0;
+  AlignedVector<T> packed_a_, packed_b_;
+};
+
 }  // namespace eigennet

@@ -14,10 +14,11 @@
 //     parameter block): the separate projection, of depth `in` only, streams a (T*B, G*u)
 //     buffer through memory and measured about 3x slower per flop than the per-step products;
 //     fused, each step's pre-activations are produced where they are consumed.
-//   - the weight gradients are whole-sequence GEMMs after the backward loop. Each row of the
-//     sequence buffer is [x_t | h_{t-1} | 1], the same order as kernel, recurrent_kernel and
-//     bias in the parameter block, so LSTM and SimpleRNN get all three gradients from one
-//     GEMM, buffer^T x dL/dz.
+//   - the weight gradients are GEMMs over all T*B rows. Each row of the sequence buffer is
+//     [x_t | h_{t-1} | 1], the same order as kernel, recurrent_kernel and bias in the parameter
+//     block, so LSTM and SimpleRNN get all three as buffer^T x dL/dz, which each thread
+//     accumulates over its rows every few steps of the backward loop while they are in cache
+//     (GradientAccumulator); the other cases run whole-sequence GEMMs after the loop.
 // The time loops run once per thread on disjoint row ranges of the batch (samples do not
 // interact), so there is no barrier per step; per-step GEMMs then run on one thread each.
 // Results do not depend on the thread count: each sample's arithmetic is the same whichever
@@ -102,6 +103,9 @@ class RecurrentCell {
   virtual bool fused_gradients() const { return false; }
 
   // -- shared pieces for the cells --------------------------------------------------------
+  // Called by fused cells after writing dL/dz of step s for rows [r0, r0 + nb) (r0 = rows(s)
+  // + b0): accumulates the thread's weight gradients every few steps.
+  void accumulate_step(Index s, Index r0, Index nb);
   Index rows(Index step) const { return step * batch_; }  // first row of a step
   const T* recurrent_kernel(const T* params) const { return params + in_ * gu_; }
   const T* bias(const T* params) const { return params + (in_ + units_) * gu_; }
@@ -160,6 +164,13 @@ class RecurrentCell {
   PackedMatrix<T> packed_r_, packed_rt_;
   PackedMatrix<T> packed_w_;  // [kernel; recurrent_kernel; bias] when fused_
   bool fused_ = false;        // the last forward ran one GEMM per step (see above)
+  // Backward of a fused cell: per-thread accumulators and weight gradients (thread 0's is
+  // param_grad itself; the others are summed into it in thread order).
+  std::vector<GradientAccumulator<T>> accumulators_;
+  std::vector<T*> grad_targets_;
+  Workspace<T> partial_grads_;
+  Index chunk_steps_ = 1;
+  bool accumulating_ = false;
   // (G_in*B, in), (G*B, u); values 0 or 1/(1-rate). Mutable: read by the const helpers.
   mutable Workspace<T> in_masks_, rec_masks_;
   mutable Workspace<T> pack_buffers_;

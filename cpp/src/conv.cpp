@@ -16,6 +16,10 @@ namespace {
 // product and the activation of a chunk of samples run in the core's L2 cache. W5's second
 // convolution (11x11 pixels, 288 taps) takes 7 samples per chunk.
 constexpr Index kChunkElements = Index(1) << 18;
+// Groups of chunks, each with its own kernel-gradient accumulator (see for_chunks): enough
+// for the threads of a large machine to share the batch, few enough to stay small.
+constexpr Index kMaxGroups = 16;
+constexpr Index kGroupGradientElements = Index(1) << 22;
 
 void check_sizes(const char* name, const char* what, const std::vector<Index>& v, size_t rank) {
   if (v.size() != rank)
@@ -52,24 +56,29 @@ inline void set_zero(T* dst, Index n) {
   for (Index i = 0; i < n; ++i) dst[i] = T(0);
 }
 
-// Runs fn(first, count, slot) over chunks of at most `chunk` samples among n. With slots > 1
-// the chunks are spread over that many threads (static schedule: slot t takes one contiguous
-// run of chunks; the chunk count is a multiple of slots and chunk sizes differ by at most one,
-// so the threads get equal work) and the products inside run on their thread; otherwise one
-// thread walks the chunks and each product uses the threads itself.
+// Runs fn(first, count, group, slot) over the chunks of a batch of n samples. The batch is
+// cut into `groups` contiguous runs of samples, each into chunks of at most `chunk` samples;
+// the cut depends on n, chunk and groups only, never on the thread count, and each group's
+// chunks run in order. So a gradient accumulated per group and the groups summed in order
+// give the same bits on any number of threads. With slots > 1 the groups are spread over
+// that many threads (static schedule: equal runs of groups) and `slot` names the thread's
+// scratch; otherwise one thread walks them (slot 0) and each product uses the threads itself.
 template <class Fn>
-void for_chunks(Index n, Index chunk, int slots, Fn&& fn) {
-  Index chunks = (n + chunk - 1) / chunk;
+void for_chunks(Index n, Index chunk, Index groups, int slots, Fn&& fn) {
+  auto run_group = [&](Index g, int slot) {
+    const Index g0 = g * n / groups, size = (g + 1) * n / groups - g0;
+    const Index pieces = (size + chunk - 1) / chunk;
+    for (Index c = 0; c < pieces; ++c) {
+      const Index first = g0 + c * size / pieces;
+      fn(first, g0 + (c + 1) * size / pieces - first, g, slot);
+    }
+  };
   if (slots < 2) {
-    for (Index c = 0; c < chunks; ++c) fn(c * chunk, std::min(chunk, n - c * chunk), 0);
+    for (Index g = 0; g < groups; ++g) run_group(g, 0);
     return;
   }
-  chunks = std::min(n, (chunks + slots - 1) / slots * slots);
 #pragma omp parallel for schedule(static) num_threads(slots)
-  for (Index c = 0; c < chunks; ++c) {
-    const Index first = c * n / chunks;
-    fn(first, (c + 1) * n / chunks - first, omp_get_thread_num());
-  }
+  for (Index g = 0; g < groups; ++g) run_group(g, omp_get_thread_num());
 }
 
 }  // namespace
@@ -154,14 +163,24 @@ Index Conv<T>::chunk_samples() const {
   return std::max<Index>(1, kChunkElements / (pixels_ * std::max(patch_, filters_)));
 }
 
-// Threads take whole chunks when there are chunks enough for each and the product is worth
+// One group per chunk up to kMaxGroups, fewer when the groups' gradient accumulators would
+// outgrow kGroupGradientElements: a fixed function of the batch and the layer, so that the
+// reduction order of the kernel gradient never depends on the thread count.
+template <class T>
+Index Conv<T>::group_count(Index n) const {
+  const Index chunks = (n + chunk_samples() - 1) / chunk_samples();
+  const Index by_memory = std::max<Index>(1, kGroupGradientElements / this->param_count());
+  return std::max<Index>(1, std::min({chunks, kMaxGroups, by_memory}));
+}
+
+// Threads take whole groups when there are groups enough for each and the product is worth
 // threads (the grain of gemm.hpp).
 template <class T>
 int Conv<T>::slot_count(Index n) const {
-  const Index chunks = (n + chunk_samples() - 1) / chunk_samples();
-  if (chunks < 2 || 2.0 * double(n * pixels_) * double(patch_ * filters_) < kGemmParallelFlops)
+  const Index groups = group_count(n);
+  if (groups < 2 || 2.0 * double(n * pixels_) * double(patch_ * filters_) < kGemmParallelFlops)
     return 1;
-  return static_cast<int>(std::min<Index>(get_num_threads(), chunks));
+  return static_cast<int>(std::min<Index>(get_num_threads(), groups));
 }
 
 // Row kh of every patch of output row oh is one row of the input (or zeros): walking the
@@ -281,13 +300,13 @@ void Conv<T>::col2im_taps(const T* cols, Index count, T* dx) const {
 
 template <class T>
 void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
-  const Index n = x.rows(), chunk = chunk_samples();
+  const Index n = x.rows(), chunk = chunk_samples(), groups = group_count(n);
   const int slots = slot_count(n);
   T* z = activation_needs_input(activation_) ? preactivation_.view(n * pixels_, filters_).data()
                                              : y.data();
   // One column buffer per thread, taken before the parallel loop.
   T* buffers = direct_ ? nullptr : cols_.view(slots * chunk * pixels_, patch_).data();
-  for_chunks(n, chunk, slots, [&](Index first, Index count, int slot) {
+  for_chunks(n, chunk, groups, slots, [&](Index first, Index count, Index, int slot) {
     const Index rows = count * pixels_;
     const T* cols = x.data() + first * in_size_;
     if (!direct_) {
@@ -316,24 +335,24 @@ void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
 
 // Per chunk: the activation's derivative, dK += colsᵀ·dZ (im2col again, in cache, rather
 // than keeping the whole batch's columns), db += column sums, dcols = dZ·Kᵀ and col2im. Each
-// thread accumulates dK and db in its own slot; the slots are added in order, so results
-// depend on the thread count only by float rounding.
+// group of chunks accumulates dK and db in its own buffer and the groups are added in order,
+// so the results are the same bits whatever the thread count.
 template <class T>
 void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                        MatrixMap<T>* grad_x) {
-  const Index n = x.rows(), chunk = chunk_samples();
+  const Index n = x.rows(), chunk = chunk_samples(), groups = group_count(n);
   const int slots = slot_count(n);
   const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
   const bool relu = activation_ == Activation::Relu;
   const Index kernel_size = patch_ * filters_, grad_size = this->param_count();
-  // Per-thread accumulators of the kernel gradient and db. With pixel-major columns they hold
+  // Per-group accumulators of the kernel gradient and db. With pixel-major columns they hold
   // dKᵀ (filters, taps * in), which puts the long taps side where Eigen's kernel wants it
   // (~15% faster than dK); a single channel's few taps are better as dK itself (2x).
   const bool transposed = !taps_major_;
-  T* slot_grads = param_grad ? slot_grads_.view(slots, grad_size).data() : nullptr;
-  if (slot_grads) std::fill_n(slot_grads, slots * grad_size, T(0));
+  T* group_grads = param_grad ? group_grads_.view(groups, grad_size).data() : nullptr;
+  if (group_grads) std::fill_n(group_grads, groups * grad_size, T(0));
   T* buffers = direct_ ? nullptr : cols_.view(slots * chunk * pixels_, patch_).data();
-  for_chunks(n, chunk, slots, [&](Index first, Index count, int slot) {
+  for_chunks(n, chunk, groups, slots, [&](Index first, Index count, Index group, int slot) {
     const Index rows = count * pixels_, offset = first * pixels_ * filters_;
     T* dz = grad_y.data() + offset;
     const T* yc = y.data() + offset;
@@ -341,7 +360,7 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
       activation_backward<T>(activation_, ConstMatrixMap<T>(z + offset, rows, filters_),
                              ConstMatrixMap<T>(yc, rows, filters_),
                              MatrixMap<T>(dz, rows, filters_));
-    T* grad = slot_grads ? slot_grads + slot * grad_size : nullptr;
+    T* grad = group_grads ? group_grads + group * grad_size : nullptr;
     T* bias_grad = grad && use_bias_ ? grad + kernel_size : nullptr;
     if (relu || bias_grad) relu_mask_and_sum(dz, yc, rows, filters_, relu, bias_grad);
     T* buffer = buffers ? buffers + slot * chunk * pixels_ * patch_ : nullptr;
@@ -378,8 +397,8 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
   if (!param_grad) return;
   MatrixMap<T> kernel_grad(param_grad, patch_, filters_);
   VectorMap<T> bias_grad(param_grad + kernel_size, grad_size - kernel_size);
-  for (int s = 0; s < slots; ++s) {
-    const T* g = slot_grads + s * grad_size;
+  for (Index s = 0; s < groups; ++s) {
+    const T* g = group_grads + s * grad_size;
     if (s == 0 && transposed)
       kernel_grad = ConstMatrixMap<T>(g, filters_, patch_).transpose();
     else if (s == 0)

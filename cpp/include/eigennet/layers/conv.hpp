@@ -4,7 +4,8 @@
 // product with the kernel gives all its filters. Backward: dK = colsᵀ·dZ, dcols = dZ·Kᵀ
 // scattered back ("col2im"). The batch runs in chunks of samples whose column matrix fits the
 // L2 cache (one GEMM per chunk of many pixels, never per pixel or per sample unless a sample
-// alone fills the cache); the threads take whole chunks. A 1-D convolution is a 2-D one over
+// alone fills the cache); the threads take whole groups of chunks, cut the same way whatever
+// the thread count. A 1-D convolution is a 2-D one over
 // a single row.
 #pragma once
 
@@ -34,7 +35,10 @@ class Conv : public Layer<T> {
  private:
   // Samples per chunk: a chunk's column and output matrices stay under kChunkElements.
   Index chunk_samples() const;
-  // Threads that take whole chunks for a batch of n samples (1: the products use them).
+  // Groups of chunks for a batch of n samples, each accumulating its own kernel gradient;
+  // independent of the thread count.
+  Index group_count(Index n) const;
+  // Threads that take whole groups for a batch of n samples (1: the products use them).
   int slot_count(Index n) const;
   void im2col(const T* x, Index count, T* cols) const;
   void col2im(const T* cols, Index count, T* dx) const;
@@ -53,7 +57,7 @@ class Conv : public Layer<T> {
   bool taps_major_ = false;             // one input channel: columns stored (taps, pixels)
   std::vector<Index> tap_lo_, tap_hi_;  // per kernel column: output columns inside the data
   Workspace<T> cols_;  // one chunk's column matrix per thread (also dcols in backward)
-  Workspace<T> preactivation_, slot_grads_;
+  Workspace<T> preactivation_, group_grads_;
 };
 
 }  // namespace eigennet

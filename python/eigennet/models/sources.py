@@ -4,6 +4,9 @@ generators read batch by batch.
 Every epoch a source yields `Piece`s, each the arguments of one native `run_chunk` call,
 prepared ahead of training by a background thread (`prefetch.Prefetcher`): read, converted
 to the model's dtype and checked (NaN/inf, label ranges) there, while the core computes.
+Rows of a mapping already in the model's dtype are not copied: the piece's x is then the list
+of the window's chunks as views of the mapping (`run_chunk_blocks`), and the core gathers
+each batch's rows from them.
 
 Shuffling of memory-mapped arrays is chunk-wise: each epoch the order of the chunks is
 shuffled (seeded from the fit seed and the epoch), consecutive chunks of that order are

@@ -153,6 +153,32 @@ def test_seeded_shuffle_is_reproducible_and_differs_from_unshuffled(saved):
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
 
 
+def test_shuffled_windows_used_in_place_train_like_copied_windows(saved, monkeypatch):
+    """A float32 mapping is used in place (the core gathers a window's rows from its
+    chunks); a float64 one is read and converted into one buffer per window. Same rows,
+    same windows, same seeds: bit-identical training."""
+    x64 = X.astype("float64")  # float32 values, exactly representable
+    in_place, copied = saved("x32", X), saved("x64", x64)
+    ym = saved("y", Y)
+    calls = {"blocks": 0, "whole": 0}
+    run_chunk_blocks = type(_model()._ensure_trainer(Y)).run_chunk_blocks
+
+    def count(self, *args):
+        calls["blocks"] += 1
+        return run_chunk_blocks(self, *args)
+
+    monkeypatch.setattr(type(_model()._ensure_trainer(Y)), "run_chunk_blocks", count)
+    a, b = _model(), _model()
+    eigennet.utils.set_random_seed(3)
+    a.fit(in_place, ym, batch_size=16, epochs=2, verbose=0)
+    assert calls["blocks"] > 0
+    blocked = calls["blocks"]
+    eigennet.utils.set_random_seed(3)
+    b.fit(copied, ym, batch_size=16, epochs=2, verbose=0)
+    assert calls["blocks"] == blocked  # the float64 windows were copied, not blocks
+    _assert_same_weights(a, b)
+
+
 class _Recorder:
     """Stands in for the native trainer and records the rows of every chunk it runs."""
 
@@ -164,6 +190,11 @@ class _Recorder:
     def run_chunk(self, x, *args):
         self.chunks.append(x[:, 0].astype(np.int64).copy())
         return self._trainer.run_chunk(x, *args)
+
+    def run_chunk_blocks(self, blocks, *args):
+        self.chunks.append(np.concatenate([b[:, 0] for b in blocks]).astype(np.int64))
+        self.blocked = True
+        return self._trainer.run_chunk_blocks(blocks, *args)
 
     def __getattr__(self, name):
         return getattr(self._trainer, name)

@@ -2,6 +2,7 @@
 in one call, and a gradient hook sees (and may change) every step's gradients."""
 
 import numpy as np
+import pytest
 
 import eigennet
 from eigennet import layers
@@ -68,3 +69,43 @@ def test_gradient_hook_sees_and_changes_each_step():
     model.fit(x, y, batch_size=10, verbose=0)
     assert len(seen) == 8
     assert not np.array_equal(model.get_weights()[0], before[0])
+
+
+def _run_blocks(trainer, blocks, y, shuffle):
+    trainer.reset_metrics()
+    trainer.run_chunk_blocks(blocks, y, None, 8, shuffle, 7, 0, True, None)
+    return trainer.logs()
+
+
+def _run_whole(trainer, x, y, shuffle):
+    trainer.reset_metrics()
+    trainer.run_chunk(x, y, None, 8, shuffle, 7, 0, True, None)
+    return trainer.logs()
+
+
+def test_blocked_chunk_equals_contiguous_chunk():
+    """x given as blocks of rows (streamed chunks used in place) trains exactly like the
+    same rows in one array, shuffled (rows gathered across blocks) or not."""
+    x = rng.normal(size=(50, 5)).astype("float32")
+    y = rng.normal(size=(50, 3)).astype("float32")
+    blocks = [x[:13], x[13:14], x[14:40], x[40:]]
+    for shuffle in (False, True):
+        whole, blocked = _model(), _model()
+        logs = _run_whole(whole._ensure_trainer(y), x, y, shuffle)
+        assert _run_blocks(blocked._ensure_trainer(y), blocks, y, shuffle) == logs
+        for a, b in zip(whole.get_weights(), blocked.get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_blocked_chunk_rejects_mismatched_blocks():
+    x = rng.normal(size=(20, 5)).astype("float32")
+    y = rng.normal(size=(20, 3)).astype("float32")
+    trainer = _model()._ensure_trainer(y)
+    with pytest.raises(ValueError, match="at least one block"):
+        _run_blocks(trainer, [], y, True)
+    with pytest.raises(ValueError, match="differ in features per sample: 4 and 5"):
+        _run_blocks(trainer, [x[:10], x[10:, :4].copy()], y, True)
+    with pytest.raises(ValueError, match="x has 15 samples but y has 20"):
+        _run_blocks(trainer, [x[:10], x[10:15]], y, True)
+    with pytest.raises(ValueError, match="expects 5"):
+        _run_blocks(trainer, [x[:, :4].copy()], y, True)

@@ -387,6 +387,22 @@ def run_workload(wid, runners, sizes, repeats, seed_all):
     return sp, n, results
 
 
+def gemm_ceiling(matmul, n, repeats=5):
+    """GFLOP/s of an n x n x n float32 product (median of repeats, after a warm-up)."""
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    a = rng.standard_normal((n, n)).astype("float32")
+    b = rng.standard_normal((n, n)).astype("float32")
+    matmul(a, b)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        matmul(a, b)
+        times.append(time.perf_counter() - t0)
+    return 2.0 * n**3 / statistics.median(times) / 1e9
+
+
 def speed_ratio(kind, a, b):
     """a speed / b speed (> 1: a faster)."""
     if a is None or b is None:
@@ -407,6 +423,8 @@ def fmt_value(wid, kind, res):
         s = f"{v / 1000:.1f}k samples/s" if v >= 1000 else f"{v:.0f} samples/s"
         if "gflops" in res:
             s += f", {res['gflops']:.0f} GFLOP/s"
+            if "pct_of_gemm_ceiling" in res:
+                s += f" = {res['pct_of_gemm_ceiling']:.0f} % of the core's GEMM"
     if noisy(res):
         s += " †"
     return s
@@ -576,8 +594,27 @@ def main(argv=None):
             if all(v == nt for v in got.values())
             else f"{nt} (" + ", ".join(f"{k}={v}" for k, v in got.items()) + ")"
         )
+        # The fp32 GEMM ceiling of this thread count, measured in this run: the core's own
+        # product (its instruction set and threads) and PyTorch's (MKL).
+        gemm_n = 1024 if args.quick else 2048
+        ceiling = {}
+        if args.impl == "eigennet":
+            ceiling[main_name] = gemm_ceiling(main_lib._core.matmul, gemm_n)
+        if torch is not None:
+            ceiling["torch"] = gemm_ceiling(
+                lambda a, b: torch.mm(torch.from_numpy(a), torch.from_numpy(b)), gemm_n
+            )
+        meta.setdefault("gemm_ceiling_gflops", {})[nt] = ceiling
+        print(
+            f"\nfp32 GEMM {gemm_n}^3 at {nt} thread(s): "
+            + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in ceiling.items()),
+            flush=True,
+        )
         for wid in args.only:
             sp, n, res = run_workload(wid, runners, sizes, args.repeats, seed_all)
+            for r in res.values():
+                if r is not None and "gflops" in r and main_name in ceiling:
+                    r["pct_of_gemm_ceiling"] = 100.0 * r["gflops"] / ceiling[main_name]
             kind = sp["kind"]
             en = res[main_name]
             row = [sp["label"], fmt_value(wid, kind, en)]

@@ -4,6 +4,7 @@
 #include "arrays.hpp"
 #include "eigennet/activations.hpp"
 #include "eigennet/checks.hpp"
+#include "eigennet/gemm.hpp"
 #include "eigennet/losses.hpp"
 #include "eigennet/threading.hpp"
 
@@ -24,6 +25,21 @@ void bind_typed(py::module_& m) {
     const Index n = static_cast<Index>(a.size());
     py::gil_scoped_release release;
     return first_non_finite<T>(data, n);
+  });
+  // a @ b for 2-D arrays with the core's GEMM (its threads and instruction set): the
+  // benchmarks' GEMM ceiling.
+  m.def("matmul", [](const Array<T>& a, const Array<T>& b) {
+    if (a.ndim() != 2 || b.ndim() != 2 || a.shape(1) != b.shape(0))
+      throw std::invalid_argument("matmul needs 2-D arrays of shapes (m, k) and (k, n)");
+    const Index m = a.shape(0), k = a.shape(1), n = b.shape(1);
+    Array<T> c(std::vector<py::ssize_t>{static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(n)});
+    T* out = c.mutable_data();
+    py::gil_scoped_release release;
+    if (k == 0)
+      std::fill_n(out, m * n, T(0));
+    else if (m > 0 && n > 0)
+      gemm<T>(false, false, m, n, k, a.data(), k, b.data(), n, out, n);
+    return c;
   });
   m.def("activation_forward", [](const std::string& name, const Array<T>& x) {
     const Activation a = activation_from_name(name);

@@ -257,6 +257,23 @@ void bind_typed(py::module_& m) {
           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
           py::arg("shuffle"), py::arg("seed"), py::arg("first_batch"), py::arg("learn"),
           py::arg("on_batch") = nullptr)
+      // run_chunk with x given as a list of blocks of consecutive rows (used in place).
+      .def(
+          "run_chunk_blocks",
+          [](Trainer<T>& t, const std::vector<Array<T>>& x_blocks, const Array<T>& y,
+             const std::optional<Array<T>>& sw, Index batch_size, bool shuffle, uint64_t seed,
+             Index first_batch, bool learn, const BatchCallback& on_batch) {
+            std::vector<ConstMatrixMap<T>> blocks;
+            for (const auto& block : x_blocks) blocks.push_back(as_batch(block));
+            auto data = blocked_dataset(std::move(blocks), as_batch(y), sw ? sw->data() : nullptr);
+            if (sw && sw->size() != data.x.rows())
+              throw std::invalid_argument("sample_weight must hold one weight per sample");
+            py::gil_scoped_release release;
+            return t.run_chunk(data, batch_size, shuffle, seed, first_batch, learn, on_batch);
+          },
+          py::arg("x_blocks"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+          py::arg("shuffle"), py::arg("seed"), py::arg("first_batch"), py::arg("learn"),
+          py::arg("on_batch") = nullptr)
       .def("reset_metrics", &Trainer<T>::reset_metrics)
       .def("logs", &Trainer<T>::logs)
       // hook(grads): called with a NumPy view of the flat gradient buffer at every training

@@ -42,7 +42,32 @@ void gather_rows(ConstMatrixMap<T> src, const Index* rows, Index n, T* dst) {
   for (Index i = 0; i < n; ++i) std::copy_n(src.data() + rows[i] * cols, cols, dst + i * cols);
 }
 
+template <class T>
+void gather_rows(const std::vector<const T*>& src, Index cols, const Index* rows, Index n, T* dst) {
+  for (Index i = 0; i < n; ++i)
+    std::copy_n(src[static_cast<size_t>(rows[i])], cols, dst + i * cols);
+}
+
 }  // namespace
+
+template <class T>
+Dataset<T> blocked_dataset(std::vector<ConstMatrixMap<T>> x_blocks, ConstMatrixMap<T> y,
+                           const T* sample_weight) {
+  if (x_blocks.empty()) throw std::invalid_argument("x needs at least one block of rows");
+  Index rows = 0;
+  for (const auto& block : x_blocks) {
+    if (block.cols() != x_blocks.front().cols())
+      throw std::invalid_argument(
+          "the blocks of x differ in features per sample: " + std::to_string(block.cols()) +
+          " and " + std::to_string(x_blocks.front().cols()));
+    rows += block.rows();
+  }
+  if (y.rows() != rows)
+    throw std::invalid_argument("x has " + std::to_string(rows) + " samples but y has " +
+                                std::to_string(y.rows()));
+  ConstMatrixMap<T> shape(nullptr, rows, x_blocks.front().cols());
+  return {shape, y, sample_weight, std::move(x_blocks)};
+}
 
 template <class T>
 Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
@@ -141,18 +166,28 @@ template <class T>
 bool Trainer<T>::run_batches(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
                              Index first_batch, bool learn, const BatchCallback& on_batch) {
   const Index n = data.x.rows(), xc = data.x.cols(), yc = data.y.cols();
-  if (shuffle) {
+  const bool blocked = !data.x_blocks.empty();
+  const bool gather = shuffle || blocked;  // a blocked x is gathered even in order
+  if (gather) {
     order_.resize(static_cast<size_t>(n));
     for (Index i = 0; i < n; ++i) order_[static_cast<size_t>(i)] = i;
-    shuffle_indices(order_, seed);
+    if (shuffle) shuffle_indices(order_, seed);
+  }
+  if (blocked) {
+    x_rows_.clear();
+    for (const auto& block : data.x_blocks)
+      for (Index r = 0; r < block.rows(); ++r) x_rows_.push_back(block.data() + r * xc);
   }
   Index batch = first_batch;
   for (Index start = 0; start < n; start += batch_size, ++batch) {
     const Index rows = std::min(batch_size, n - start);
-    if (shuffle) {
+    if (gather) {
       const Index* idx = order_.data() + start;
       MatrixMap<T> bx = batch_x_.view(rows, xc), by = batch_y_.view(rows, yc);
-      gather_rows(data.x, idx, rows, bx.data());
+      if (blocked)
+        gather_rows(x_rows_, xc, idx, rows, bx.data());
+      else
+        gather_rows(data.x, idx, rows, bx.data());
       gather_rows(data.y, idx, rows, by.data());
       const T* sw = nullptr;
       if (data.sample_weight) {
@@ -269,6 +304,10 @@ double Trainer<T>::compute_gradients(const Dataset<T>& data) {
   return loss;
 }
 
+template Dataset<float> blocked_dataset(std::vector<ConstMatrixMap<float>>, ConstMatrixMap<float>,
+                                        const float*);
+template Dataset<double> blocked_dataset(std::vector<ConstMatrixMap<double>>,
+                                         ConstMatrixMap<double>, const double*);
 template class Trainer<float>;
 template class Trainer<double>;
 template void predict<float>(Network<float>&, ConstMatrixMap<float>, Index, MatrixMap<float>,

@@ -30,7 +30,17 @@ struct Dataset {
   ConstMatrixMap<T> x;
   ConstMatrixMap<T> y;
   const T* sample_weight;  // may be null
+  // When not empty, x's rows lie in these blocks of consecutive rows, in order (a streamed
+  // window of chunks used where they are mapped, which saves copying them into one buffer);
+  // `x` then only gives the shape and its data pointer is null.
+  std::vector<ConstMatrixMap<T>> x_blocks{};
 };
+
+// A Dataset over x given as blocks of rows (see Dataset::x_blocks); throws when the blocks are
+// empty or disagree in width.
+template <class T>
+Dataset<T> blocked_dataset(std::vector<ConstMatrixMap<T>> x_blocks, ConstMatrixMap<T> y,
+                           const T* sample_weight);
 
 template <class T>
 class Trainer {
@@ -106,6 +116,7 @@ class Trainer {
   GradientHook<T> gradient_hook_;
   Workspace<T> batch_x_, batch_y_, batch_w_, grad_output_;
   std::vector<Index> order_;
+  std::vector<const T*> x_rows_;  // row pointers of a blocked x
 };
 
 // Forward passes in batches into out (rows of x, network output size); needs no trainer.

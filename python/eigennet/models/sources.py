@@ -4,6 +4,9 @@ generators read batch by batch.
 Every epoch a source yields `Piece`s, each the arguments of one native `run_chunk` call,
 prepared ahead of training by a background thread (`prefetch.Prefetcher`): read, converted
 to the model's dtype and checked (NaN/inf, label ranges) there, while the core computes.
+Rows of a mapping already in the model's dtype are not copied: the piece's x is then the list
+of the window's chunks as views of the mapping (`run_chunk_blocks`), and the core gathers
+each batch's rows from them.
 
 Shuffling of memory-mapped arrays is chunk-wise: each epoch the order of the chunks is
 shuffled (seeded from the fit seed and the epoch), consecutive chunks of that order are
@@ -38,7 +41,7 @@ RAN_OUT_MESSAGE = (
 class Piece:
     """Arrays for one `run_chunk` call; `release()` gives the buffers back."""
 
-    x: np.ndarray
+    x: np.ndarray | list  # a list: blocks of rows used in place, gathered by the core
     y: np.ndarray | None
     sample_weight: np.ndarray | None
     batch_size: int
@@ -235,28 +238,29 @@ class ArraySource:
                     self.shuffle,
                     window_seed,
                     ranges[0][0],
-                    lambda b=buffer, r=ranges[0], mapped=x is not None: self._done(
-                        pool, b, r, mapped
-                    ),
+                    lambda b=buffer, r=ranges, mapped=x is not None: self._done(pool, b, r, mapped),
                 )
 
         # No user code runs in the loader: close() waits for it, so buffers never overlap.
         return Prefetcher(load(), depth=1, on_close=pool.close, join_timeout=None)
 
-    def _done(self, pool: BufferPool, buffer: dict, rows: tuple, mapped: bool) -> None:
+    def _done(self, pool: BufferPool, buffer: dict, ranges, mapped: bool) -> None:
         pool.release(buffer)
         if mapped:
-            self._readers[0].release(*rows)
+            for start, stop in ranges:
+                self._readers[0].release(start, stop)
 
-    def _fill(self, buffer: dict, ranges) -> tuple[int, np.ndarray | None]:
+    def _fill(self, buffer: dict, ranges) -> tuple[int, np.ndarray | list | None]:
         """Reads the row ranges into `buffer`; returns the rows read and, when x is used in
-        place (one range of a mapping in the model's dtype: no copy), x."""
+        place (a mapping in the model's dtype: no copy), x: one array for one range, else
+        the list of the ranges' blocks, which the core gathers rows from."""
         x_reader, y_reader, w_reader = self._readers
-        in_place = len(ranges) == 1 and x_reader.in_place
-        rows = 0
+        in_place = x_reader.in_place
+        rows, blocks = 0, []
         for start, stop in ranges:
             part = slice(rows, rows + stop - start)
             x = x_reader.view(start, stop) if in_place else buffer["x"][part]
+            blocks.append(x)
             for low in range(start, stop, self._read_rows):  # checked while still in cache
                 high = min(low + self._read_rows, stop)
                 block = x[low - start : high - start]
@@ -283,7 +287,9 @@ class ArraySource:
                     weights = self.model._apply_class_weight(self.class_weight, y, sw)
                     w[:, 0] = weights
             rows += stop - start
-        return rows, x if in_place else None
+        if not in_place:
+            return rows, None
+        return rows, blocks[0] if len(blocks) == 1 else blocks
 
     def _check_target_values(self, y: np.ndarray, start: int, stop: int) -> None:
         _check_finite_rows(y, self.y_what, start, stop)

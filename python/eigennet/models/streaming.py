@@ -116,7 +116,9 @@ def _run_pass(trainer, source, learn: bool, epoch=0, seed=0, on_batch=None) -> b
     with source.pieces(epoch, seed) as pieces:
         for piece in pieces:
             try:
-                stopped = trainer.run_chunk(
+                # x as a list: blocks of rows used in place (see ArraySource._fill).
+                run = trainer.run_chunk_blocks if isinstance(piece.x, list) else trainer.run_chunk
+                stopped = run(
                     piece.x,
                     piece.y,
                     piece.sample_weight,

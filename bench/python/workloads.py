@@ -549,8 +549,11 @@ def main(argv=None):
                 lib.utils.set_random_seed(0)
 
     sizes = QUICK if args.quick else FULL
+    # The instruction-set variant of eigennet's core (eigennet.config.isa(); None for real Keras).
+    isa = main_lib.config.isa() if args.impl == "eigennet" else None
     meta = {
         "impl": main_name,
+        "isa": isa,
         "versions": {
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -572,6 +575,7 @@ def main(argv=None):
     print(
         f"\n{vers}; {os.cpu_count()} CPUs; load avg before "
         f"{load_before[0]:.2f}; median of {args.repeats}; import {main_name} {import_s:.2f} s"
+        + (f"; ISA variant {isa}" if isa else "")
     )
     if not has_torch:
         print(

@@ -1,4 +1,5 @@
-// The private extension module eigennet._core. The binding files only convert types and
+// The private extension module eigennet._core (eigennet/_dispatch.py registers the variant chosen
+// at import under this name). The binding files only convert types and
 // release the GIL around native work; C++ exceptions map to Python ones
 // (std::invalid_argument -> ValueError, std::bad_alloc -> MemoryError, ...).
 #include <pybind11/pybind11.h>
@@ -15,7 +16,13 @@ void bind_conv_layers(pybind11::module_& m);
 void bind_recurrent_layers(pybind11::module_& m);
 }  // namespace eigennet::bindings
 
-PYBIND11_MODULE(_core, m) {
+// One module per instruction-set variant: CMake defines EIGENNET_MODULE_NAME as _core_<variant>,
+// which must match the file name (Python calls PyInit_<file name>).
+#ifndef EIGENNET_MODULE_NAME
+#error "EIGENNET_MODULE_NAME must be defined (CMakeLists.txt sets _core_<variant>)"
+#endif
+
+PYBIND11_MODULE(EIGENNET_MODULE_NAME, m) {
   m.doc() = "eigennet native core (private; use the eigennet package)";
   eigennet::bindings::bind_functions(m);
   eigennet::bindings::bind_metrics(m);

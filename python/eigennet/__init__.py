@@ -3,6 +3,11 @@
 Use it as Keras: `import eigennet as keras`. This module lists the public API.
 """
 
+# First the native core: _dispatch imports the instruction-set variant this CPU runs best and
+# registers it as eigennet._core, which the modules below import.
+from eigennet import _dispatch  # noqa: F401
+
+# isort: split
 from eigennet import (
     activations,
     callbacks,

@@ -1,8 +1,9 @@
-"""Global settings: float type, epsilon and thread count (Keras's `keras.config`)."""
+"""Global settings: float type, epsilon and thread count (Keras's `keras.config`), and which
+instruction-set variant of the native core is in use."""
 
 from __future__ import annotations
 
-from eigennet import _core
+from eigennet import _core, _dispatch
 
 _FLOATX = "float32"
 _SUPPORTED_FLOATX = ("float32", "float64")
@@ -50,6 +51,16 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """Returns the number of threads the native core uses."""
     return _core.get_num_threads()
+
+
+def isa() -> str:
+    """The instruction-set variant of the native core in use: "baseline" (x86-64, SSE2),
+    "v3" (AVX2+FMA), "v4" (AVX-512) or "native" (a source build for this machine).
+
+    Chosen at import as the most capable variant this CPU runs; the environment variable
+    `EIGENNET_ISA=baseline|v3|v4|native` (set before importing eigennet) overrides it.
+    """
+    return _dispatch.CHOSEN
 
 
 # Streaming (memmaps, PyDatasets, generators): the unit of reading and of shuffling.

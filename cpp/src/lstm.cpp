@@ -32,7 +32,9 @@ class LstmCell : public RecurrentCell<T> {
     dc_.view(batch, this->units_);
   }
 
-  // Each step works on the thread's rows as (nb, u) blocks, one vectorised pass per gate.
+  // Each step: one GEMM for the thread's rows, then one pass per row over its gates and
+  // states while they are in L1 (a pass per gate over the (nb, G*u) block streamed it from L2
+  // eight times).
   void forward_rows(const T* params, Index b0, Index b1) override {
     const Index u = this->units_, gu = this->gu_, nb = b1 - b0, B = this->batch_;
     const auto& cfg = this->c_;
@@ -43,22 +45,22 @@ class LstmCell : public RecurrentCell<T> {
     for (Index s = 0; s < this->steps_; ++s) {
       const Index r0 = this->rows(s) + b0;
       this->step_preactivations(params, r0, b0, nb, scratch);
-      T* z = gates + r0 * gu;
-      if (bias && !this->fused_)
-        for (Index k = 0; k < nb; ++k) Vec<T>(z + k * gu, gu) += ConstVec<T>(bias, gu);
-      if (this->store_preactivations_) std::copy_n(z, nb * gu, this->pre_.data() + r0 * gu);
-      Base::activate_block(cfg.recurrent_activation, z, nb, u, gu);
-      Base::activate_block(cfg.recurrent_activation, z + u, nb, u, gu);
-      Base::activate_block(cfg.activation, z + 2 * u, nb, u, gu);
-      Base::activate_block(cfg.recurrent_activation, z + 3 * u, nb, u, gu);
-      Blk c_new(c + (r0 + B) * u, nb, u, Stride(u));
-      c_new = CBlk(z + u, nb, u, Stride(gu)) * CBlk(c + r0 * u, nb, u, Stride(u)) +
-              CBlk(z, nb, u, Stride(gu)) * CBlk(z + 2 * u, nb, u, Stride(gu));
-      T* act_c = act_c_.data() + r0 * u;
-      std::copy_n(c + (r0 + B) * u, nb * u, act_c);
-      Base::activate_block(cfg.activation, act_c, nb, u, u);
-      Blk(this->h_row(r0 + B), nb, u, Stride(this->ld_)) =
-          CBlk(z + 3 * u, nb, u, Stride(gu)) * CBlk(act_c, nb, u, Stride(u));
+      for (Index k = 0; k < nb; ++k) {
+        const Index r = r0 + k;
+        T* z = gates + r * gu;
+        if (bias && !this->fused_) Vec<T>(z, gu) += ConstVec<T>(bias, gu);
+        if (this->store_preactivations_) std::copy_n(z, gu, this->pre_.data() + r * gu);
+        Base::activate(cfg.recurrent_activation, z, u);
+        Base::activate(cfg.recurrent_activation, z + u, u);
+        Base::activate(cfg.activation, z + 2 * u, u);
+        Base::activate(cfg.recurrent_activation, z + 3 * u, u);
+        Vec<T> c_new(c + (r + B) * u, u), act_c(act_c_.data() + r * u, u);
+        c_new = ConstVec<T>(z + u, u) * ConstVec<T>(c + r * u, u) +
+                ConstVec<T>(z, u) * ConstVec<T>(z + 2 * u, u);
+        act_c = c_new;
+        Base::activate(cfg.activation, act_c.data(), u);
+        Vec<T>(this->h_row(r + B), u) = ConstVec<T>(z + 3 * u, u) * act_c;
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 """The core's float32 GEMM kernel (cpp/src/sgemm.cpp) through Dense layers wide enough to use it.
 
-Float32 products of at least 12 x 32 outputs go to the core's own AVX-512 kernel (where the
+Float32 products with at least 32 output columns go to the core's own AVX-512 kernel (where the
 build has one), smaller ones and float64 to Eigen. These shapes cover its edges: rows not a
 multiple of the 12-row tile, columns not a multiple of 32, depths with a remainder of 16 and
 more than one 256-deep block; forward (A·B), weight gradient (Aᵀ·B) and input gradient (A·Bᵀ).

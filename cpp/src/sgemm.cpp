@@ -157,12 +157,14 @@ void block(Index mc, Index nc, Index kc, const float* ap, const float* bp, float
 
 bool sgemm_kernel_suits(Index M, Index N, Index K) {
   // EIGENNET_GEMM_KERNEL=eigen keeps Eigen's product everywhere (A/B runs, tests of the
-  // fallback). Below a tile of C the padding costs more than Eigen's edge handling.
+  // fallback). Narrower than a tile, the padding costs more than Eigen's edge handling. The
+  // row count does not decide: layers split rows between threads, and a slice must be summed
+  // as the whole batch is.
   static const bool enabled = [] {
     const char* v = std::getenv("EIGENNET_GEMM_KERNEL");
     return !(v && std::strcmp(v, "eigen") == 0);
   }();
-  return enabled && M >= kMr && N >= kNr && K >= 8;
+  return enabled && M > 0 && N >= kNr && K >= 8;
 }
 
 void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const float* A, Index lda,

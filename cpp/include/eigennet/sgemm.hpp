@@ -18,7 +18,8 @@
 
 namespace eigennet {
 
-// True when this build has the kernel (AVX-512) and the product is large enough for it.
+// True when this build has the kernel (AVX-512) and the product is wide and deep enough for
+// it (never decided by M alone: see sgemm.cpp).
 bool sgemm_kernel_suits(Index M, Index N, Index K);
 
 // C (M x N, ldc) = op(A) · op(B), or C += ... when accumulate; storage as gemm() (gemm.hpp).

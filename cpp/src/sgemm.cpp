@@ -48,6 +48,12 @@ inline void micro_kernel(Index kc, const float* ap, const float* bp, float* c, I
   }
 }
 
+// GCC 12 flags the _mm512_undefined_ps() inside its own shuffle intrinsics (a false positive
+// at -march=x86-64-v4, where -Wno-maybe-uninitialized does not cover it).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 // Transposes a 16 x 16 block: row c of dst (stride ldd) takes column c of the first `rows`
 // rows of src (stride lds; the other rows read as zero); `lanes` masks the values stored.
 inline void transpose16(const float* src, Index lds, Index rows, float* dst, Index ldd,
@@ -77,6 +83,10 @@ inline void transpose16(const float* src, Index lds, Index rows, float* dst, Ind
     _mm512_mask_storeu_ps(dst + (q + 12) * ldd, lanes, _mm512_shuffle_f32x4(v1, w1, 0xDD));
   }
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // Packs op(A)[i0 .. i0+mc) x [k0 .. k0+kc) into panels of kMr rows (zero-padded), kMr values
 // per step of K. Packing also keeps the kernel clear of cache-set conflicts: rows of A a

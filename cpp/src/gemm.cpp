@@ -3,7 +3,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <type_traits>
 
+#include "eigennet/sgemm.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
@@ -14,10 +16,26 @@ using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
 template <class T>
 using StridedOut = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
 
-// One single-threaded Eigen product on (sub)matrices.
+// True when the whole product goes to the core's own kernel (sgemm.hpp). Decided once per
+// product, not per thread slice, so that every element is summed the same way.
+template <class T>
+bool use_kernel(Index M, Index N, Index K) {
+  if constexpr (std::is_same_v<T, float>)
+    return sgemm_kernel_suits(M, N, K);
+  else
+    return false;
+}
+
+// One single-threaded product on (sub)matrices: the core's kernel, or Eigen's.
 template <class T>
 void product(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda,
-             const T* B, Index ldb, T* C, Index ldc, bool accumulate) {
+             const T* B, Index ldb, T* C, Index ldc, bool accumulate, bool kernel) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (kernel) {
+      sgemm_kernel(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+      return;
+    }
+  }
   StridedOut<T> c(C, M, N, Eigen::OuterStride<>(ldc));
   const Strided<T> a(A, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
   const Strided<T> b(B, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
@@ -43,11 +61,12 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
           Index ldb, T* C, Index ldc, bool accumulate) {
   const int threads = get_num_threads();
+  const bool kernel = use_kernel<T>(M, N, K);
   // Inside a parallel region (a layer spreading chunks or a recurrent layer's time loop over
   // the threads) the caller owns the threads: a product runs on its thread.
   if (threads < 2 || omp_in_parallel() ||
       2.0 * double(M) * double(N) * double(K) < kGemmParallelFlops) {
-    product(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    product(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, kernel);
     return;
   }
   // Split the larger output side; each thread packs the whole other operand, so that operand
@@ -63,10 +82,11 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Ind
     if (split_cols) {
       // Columns [first, first + count) of op(B) and C.
       const T* b = trans_b ? B + first * ldb : B + first;
-      product(trans_a, trans_b, M, count, K, A, lda, b, ldb, C + first, ldc, accumulate);
+      product(trans_a, trans_b, M, count, K, A, lda, b, ldb, C + first, ldc, accumulate, kernel);
     } else {
       const T* a = trans_a ? A + first : A + first * lda;
-      product(trans_a, trans_b, count, N, K, a, lda, B, ldb, C + first * ldc, ldc, accumulate);
+      product(trans_a, trans_b, count, N, K, a, lda, B, ldb, C + first * ldc, ldc, accumulate,
+              kernel);
     }
   }
 }

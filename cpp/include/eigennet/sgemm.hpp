@@ -1,0 +1,30 @@
+// A single-precision GEMM kernel for the shapes of dense layers, used by gemm() in place of
+// Eigen's product where it is faster.
+//
+// Why: Eigen's AVX-512 GEBP kernel computes 48x4 tiles of the column-major result, which for
+// a row-major C = A·B loads three vectors of the packed weights per four broadcasts: the
+// weights stream from L2 at ~32 bytes a cycle and the kernel stalls on them (measured 55-70 %
+// of the FMA peak on the W3/W4 layer shapes where MKL reaches ~85 %). This kernel computes
+// 12x32 tiles of the row-major C: per step of K it loads two vectors of packed B and
+// broadcasts 12 values of A for 24 FMAs, so a 12-row panel of A stays in L1 while B streams
+// from L2 at a third of that rate. Only B is packed (once per call, in KC x NC blocks); A is
+// read in place (rows of A, or columns when transposed, are contiguous either way).
+//
+// Every element of C is summed in the same order whatever the thread split of the output
+// (K in blocks of kSgemmKc, each block in order), so results do not depend on the threads.
+#pragma once
+
+#include "eigennet/tensor.hpp"
+
+namespace eigennet {
+
+// True when this build has the kernel (AVX-512) and the product is wide and deep enough for
+// it (never decided by M alone: see sgemm.cpp).
+bool sgemm_kernel_suits(Index M, Index N, Index K);
+
+// C (M x N, ldc) = op(A) · op(B), or C += ... when accumulate; storage as gemm() (gemm.hpp).
+// Runs on the calling thread. Call only when sgemm_kernel_suits(M, N, K).
+void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const float* A, Index lda,
+                  const float* B, Index ldb, float* C, Index ldc, bool accumulate);
+
+}  // namespace eigennet

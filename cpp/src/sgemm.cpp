@@ -1,0 +1,216 @@
+#include "eigennet/sgemm.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "eigennet/memory.hpp"
+#endif
+
+namespace eigennet {
+
+#if defined(__AVX512F__)
+namespace {
+
+constexpr Index kMr = 12;    // rows of a C tile: broadcasts of A per step of K
+constexpr Index kNr = 32;    // columns of a C tile: two vectors of packed B
+constexpr Index kKc = 256;   // depth of a block: a packed 12-row panel of A (12 KB) stays in L1
+constexpr Index kNc = 256;   // columns of a packed B block: 256 KB, a quarter of L2
+constexpr Index kMc = 1536;  // rows of A packed at a time (1.5 MB, streamed panel by panel)
+
+// C tile (kMr x kNr, ldc) = (load_c ? C : 0) + A panel · B panel over kc steps. Both panels
+// are packed, 64-byte aligned: kMr values of A and kNr values of B per step of K.
+inline void micro_kernel(Index kc, const float* ap, const float* bp, float* c, Index ldc,
+                         bool load_c) {
+  __m512 acc[kMr][2];
+#pragma GCC unroll 12
+  for (Index i = 0; i < kMr; ++i) {
+    acc[i][0] = load_c ? _mm512_loadu_ps(c + i * ldc) : _mm512_setzero_ps();
+    acc[i][1] = load_c ? _mm512_loadu_ps(c + i * ldc + 16) : _mm512_setzero_ps();
+  }
+  for (Index k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(bp + k * kNr);
+    const __m512 b1 = _mm512_load_ps(bp + k * kNr + 16);
+#pragma GCC unroll 12
+    for (Index i = 0; i < kMr; ++i) {
+      const __m512 ai = _mm512_set1_ps(ap[k * kMr + i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+#pragma GCC unroll 12
+  for (Index i = 0; i < kMr; ++i) {
+    _mm512_storeu_ps(c + i * ldc, acc[i][0]);
+    _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
+  }
+}
+
+// GCC 12 flags the _mm512_undefined_ps() inside its own shuffle intrinsics (a false positive
+// at -march=x86-64-v4, where -Wno-maybe-uninitialized does not cover it).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+// Transposes a 16 x 16 block: row c of dst (stride ldd) takes column c of the first `rows`
+// rows of src (stride lds; the other rows read as zero); `lanes` masks the values stored.
+inline void transpose16(const float* src, Index lds, Index rows, float* dst, Index ldd,
+                        __mmask16 lanes) {
+  __m512 r[16], t[16];
+  for (Index i = 0; i < 16; ++i)
+    r[i] = i < rows ? _mm512_loadu_ps(src + i * lds) : _mm512_setzero_ps();
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // u[4g + q], per 128-bit lane L: rows 4g .. 4g+3 at column 4L + q.
+  for (int g = 0; g < 4; ++g) {
+    r[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int q = 0; q < 4; ++q) {
+    const __m512 v0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);
+    const __m512 w0 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+    const __m512 v1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xDD);
+    const __m512 w1 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xDD);
+    _mm512_mask_storeu_ps(dst + (q + 0) * ldd, lanes, _mm512_shuffle_f32x4(v0, w0, 0x88));
+    _mm512_mask_storeu_ps(dst + (q + 8) * ldd, lanes, _mm512_shuffle_f32x4(v0, w0, 0xDD));
+    _mm512_mask_storeu_ps(dst + (q + 4) * ldd, lanes, _mm512_shuffle_f32x4(v1, w1, 0x88));
+    _mm512_mask_storeu_ps(dst + (q + 12) * ldd, lanes, _mm512_shuffle_f32x4(v1, w1, 0xDD));
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// Packs op(A)[i0 .. i0+mc) x [k0 .. k0+kc) into panels of kMr rows (zero-padded), kMr values
+// per step of K. Packing also keeps the kernel clear of cache-set conflicts: rows of A a
+// power of two apart (1024, 2048 features) would otherwise map to the same L1 set.
+void pack_a(bool trans_a, const float* A, Index lda, Index i0, Index mc, Index k0, Index kc,
+            float* out) {
+  for (Index p = 0; p < mc; p += kMr) {
+    const Index h = std::min(kMr, mc - p);
+    float* panel = out + p * kc;
+    if (trans_a) {  // op(A)[i][k] = A[k][i]: rows of the panel are contiguous in A
+      const float* src = A + k0 * lda + i0 + p;
+      for (Index k = 0; k < kc; ++k) {
+        std::memcpy(panel + k * kMr, src + k * lda, sizeof(float) * size_t(h));
+        if (h < kMr) std::memset(panel + k * kMr + h, 0, sizeof(float) * size_t(kMr - h));
+      }
+    } else {  // a transpose of h rows of A, 16 steps of K at a time
+      const float* src = A + (i0 + p) * lda + k0;
+      Index k = 0;
+      for (; k + 16 <= kc; k += 16)
+        transpose16(src + k, lda, h, panel + k * kMr, kMr, __mmask16((1u << kMr) - 1));
+      for (; k < kc; ++k)
+        for (Index i = 0; i < kMr; ++i) panel[k * kMr + i] = i < h ? src[i * lda + k] : 0.f;
+    }
+  }
+}
+
+// Packs op(B)[k0 .. k0+kc) x [j0 .. j0+nc) into panels of kNr columns (zero-padded).
+void pack_b(bool trans_b, const float* B, Index ldb, Index k0, Index kc, Index j0, Index nc,
+            float* out) {
+  for (Index p = 0; p < nc; p += kNr) {
+    const Index w = std::min(kNr, nc - p);
+    float* panel = out + p * kc;
+    if (!trans_b) {
+      const float* src = B + k0 * ldb + j0 + p;
+      for (Index k = 0; k < kc; ++k) {
+        std::memcpy(panel + k * kNr, src + k * ldb, sizeof(float) * size_t(w));
+        if (w < kNr) std::memset(panel + k * kNr + w, 0, sizeof(float) * size_t(kNr - w));
+      }
+    } else {  // op(B)[k][j] = B[j][k]: a transpose of w rows of B, 16 x 16 at a time
+      const float* src = B + (j0 + p) * ldb + k0;
+      Index k = 0;
+      for (; k + 16 <= kc; k += 16)
+        for (Index g = 0; g < kNr; g += 16)
+          transpose16(src + g * ldb + k, ldb, std::max<Index>(0, std::min<Index>(16, w - g)),
+                      panel + k * kNr + g, kNr, __mmask16(0xFFFF));
+      for (; k < kc; ++k)
+        for (Index j = 0; j < kNr; ++j) panel[k * kNr + j] = j < w ? src[j * ldb + k] : 0.f;
+    }
+  }
+}
+
+// One kc-deep block: C rows [0, mc) x columns [0, nc) against packed A and B blocks.
+void block(Index mc, Index nc, Index kc, const float* ap, const float* bp, float* C, Index ldc,
+           bool load_c) {
+  alignas(64) float tile[kMr * kNr];
+  for (Index i0 = 0; i0 < mc; i0 += kMr) {
+    const Index h = std::min(kMr, mc - i0);
+    const float* a = ap + i0 * kc;
+    for (Index p = 0; p < nc; p += kNr) {
+      const Index w = std::min(kNr, nc - p);
+      float* c = C + i0 * ldc + p;
+      if (h == kMr && w == kNr) {
+        micro_kernel(kc, a, bp + p * kc, c, ldc, load_c);
+        continue;
+      }
+      // Partial tile: through a full-size copy so that the kernel stays branch-free.
+      for (Index i = 0; i < kMr; ++i)
+        for (Index j = 0; j < kNr; ++j)
+          tile[i * kNr + j] = (load_c && i < h && j < w) ? c[i * ldc + j] : 0.f;
+      micro_kernel(kc, a, bp + p * kc, tile, kNr, true);
+      for (Index i = 0; i < h; ++i)
+        std::memcpy(c + i * ldc, tile + i * kNr, sizeof(float) * size_t(w));
+    }
+  }
+}
+
+}  // namespace
+
+bool sgemm_kernel_suits(Index M, Index N, Index K) {
+  // EIGENNET_GEMM_KERNEL=eigen keeps Eigen's product everywhere (A/B runs, tests of the
+  // fallback). Narrower than a tile, the padding costs more than Eigen's edge handling. The
+  // row count does not decide: layers split rows between threads, and a slice must be summed
+  // as the whole batch is.
+  static const bool enabled = [] {
+    const char* v = std::getenv("EIGENNET_GEMM_KERNEL");
+    return !(v && std::strcmp(v, "eigen") == 0);
+  }();
+  return enabled && M > 0 && N >= kNr && K >= 8;
+}
+
+void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const float* A, Index lda,
+                  const float* B, Index ldb, float* C, Index ldc, bool accumulate) {
+  // Per-thread scratch, kept between calls: packed blocks of A and B.
+  thread_local AlignedVector<float> packed_a, packed_b;
+  const Index mc_max = std::min(kMc, (M + kMr - 1) / kMr * kMr);
+  const Index nc_max = std::min(kNc, (N + kNr - 1) / kNr * kNr);
+  const Index kc_max = std::min(kKc, K);
+  if (packed_a.size() < size_t(mc_max * kc_max)) packed_a.resize(size_t(mc_max * kc_max));
+  if (packed_b.size() < size_t(nc_max * kc_max)) packed_b.resize(size_t(nc_max * kc_max));
+  // K in equal blocks (784 = 4 x 196, not 3 x 256 + 16): a short last block would load and
+  // store C for a few steps of work.
+  const Index k_blocks = (K + kKc - 1) / kKc;
+  const Index kc_even = ((K + k_blocks - 1) / k_blocks + 15) / 16 * 16;
+  for (Index i0 = 0; i0 < M; i0 += kMc) {
+    const Index mc = std::min(kMc, M - i0);
+    for (Index k0 = 0; k0 < K; k0 += kc_even) {
+      const Index kc = std::min(kc_even, K - k0);
+      pack_a(trans_a, A, lda, i0, mc, k0, kc, packed_a.data());
+      const bool load_c = accumulate || k0 > 0;
+      for (Index j0 = 0; j0 < N; j0 += kNc) {
+        const Index nc = std::min(kNc, N - j0);
+        pack_b(trans_b, B, ldb, k0, kc, j0, nc, packed_b.data());
+        block(mc, nc, kc, packed_a.data(), packed_b.data(), C + i0 * ldc + j0, ldc, load_c);
+      }
+    }
+  }
+}
+
+#else  // no AVX-512: gemm() keeps Eigen's product
+
+bool sgemm_kernel_suits(Index, Index, Index) { return false; }
+void sgemm_kernel(bool, bool, Index, Index, Index, const float*, Index, const float*, Index, float*,
+                  Index, bool) {}
+
+#endif
+
+}  // namespace eigennet

@@ -23,27 +23,10 @@ CONV_CHUNK_ELEMENTS = 1 << 18  # a convolution chunk's column matrix
 RECURRENT_MIN_ROWS_PER_THREAD = 4
 
 
-# Known causes, each in a file owned elsewhere; non-strict so that a fix shows as XPASS (then
-# drop the marker). Found with a C++ probe comparing every layer's forward, parameter gradient
-# and input gradient bit for bit at 1 and 2 threads: all others are bit-identical.
-# - cpp/src/gemm.cpp gemm(): a product split along its columns (N >= M) gets slices that are
-#   multiples of 16 floats, but Eigen (which runs a row-major C as the column-major C^T) sums a
-#   column in a different order when it falls in a 1-packet panel (lhs_process_one_packet:
-#   even and odd k in two accumulators) rather than a 3-packet one (48 floats on AVX-512,
-#   24 on AVX2); e.g. 512 columns on 2 threads: 256 = 5*48 + 16. Slices that are multiples of
-#   48, the last one taking the remainder, give the same bits at 1 and 2 threads (tried).
-#   A row split is safe (Eigen's 4-column panels), except a 1-row tail, which Eigen runs as a
-#   GEMV.
-# - cpp/src/recurrent.cpp RecurrentCell::backward, fused cells (LSTM; SimpleRNN; without
-#   per-gate dropout masks): each thread accumulates its batch rows' weight gradient in its
-#   own buffer (grad_targets_), summed in thread order afterwards, and chunk_steps_ (the depth
-#   of each accumulated product) follows the rows per thread: both change with the threads.
-GEMM_COLUMN_SLICES = pytest.mark.xfail(
-    strict=False, reason="gemm.cpp: column slices not multiples of Eigen's 3-packet panel"
-)
-RECURRENT_THREAD_ACCUMULATORS = pytest.mark.xfail(
-    strict=False, reason="recurrent.cpp: fused cells' per-thread gradient accumulators"
-)
+# Two causes found with a C++ probe comparing every layer's forward, parameter gradient and
+# input gradient bit for bit at 1 and 2 threads, both fixed: gemm() column slices now keep
+# Eigen's 3-packet panels whole (test_mlp_width_512), and fused recurrent cells accumulate
+# their weight gradients per group of batch rows fixed by the batch size, not per thread.
 
 
 @pytest.fixture(autouse=True)
@@ -154,13 +137,11 @@ OPTIMIZERS = {
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_mlp_dense_dropout_normalization(optimizer):
-    # 576 units: every product split along its columns gets slices of 288 = 6 * 48 columns,
-    # whole panels of Eigen's kernel (see GEMM_COLUMN_SLICES), so this checks the other layers
-    # and the optimizers strictly; the next test shows the gemm issue.
+    # 576 units: every product split along its columns gets slices of 288 = 6 * 48 columns;
+    # the next test has slices that are not multiples of 16 alone.
     _check_mlp(384, 576, OPTIMIZERS[optimizer])
 
 
-@GEMM_COLUMN_SLICES
 def test_mlp_width_512():
     _check_mlp(256, 512, OPTIMIZERS["adam"])
 
@@ -260,16 +241,9 @@ RECURRENT = {
         ),
     ),
 }
-FUSED_RECURRENT = {"lstm", "lstm_sequences", "simple_rnn", "bidirectional_lstm"}
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=RECURRENT_THREAD_ACCUMULATORS) if c in FUSED_RECURRENT else c
-        for c in RECURRENT
-    ],
-)
+@pytest.mark.parametrize("case", list(RECURRENT))
 def test_recurrent(case):
     cell, layer = RECURRENT[case]
     units = 128 if cell == "SimpleRNN" else 64

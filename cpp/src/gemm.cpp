@@ -70,10 +70,13 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Ind
     return;
   }
   // Split the larger output side; each thread packs the whole other operand, so that operand
-  // should be the smaller one. Slices are multiples of 16 to keep SIMD panels whole.
+  // should be the smaller one. Slices keep SIMD panels whole: Eigen sums a column in a
+  // different order when it falls in a narrower panel than its 3-packet one (48 floats with
+  // AVX-512), so column slices are multiples of 48 and results do not depend on the threads.
   const bool split_cols = N >= M;
   const Index extent = split_cols ? N : M;
-  const Index slice = std::max<Index>(16, ((extent + threads - 1) / threads + 15) / 16 * 16);
+  const Index unit = split_cols ? 48 : 16;
+  const Index slice = std::max(unit, ((extent + threads - 1) / threads + unit - 1) / unit * unit);
   const Index pieces = (extent + slice - 1) / slice;
 #pragma omp parallel for schedule(static) \
     num_threads(static_cast<int>(std::min<Index>(threads, pieces)))

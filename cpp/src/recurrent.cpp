@@ -31,6 +31,10 @@ constexpr Index kMinRowsPerThread = 4;
 // Rows (steps x a thread's batch rows) per weight-gradient product in the backward loop: deep
 // enough for an efficient GEMM, small enough that the packed blocks stay in cache.
 constexpr Index kGradientDepth = 256;
+// Batch rows per weight-gradient group of a fused cell (at most kMaxGradientGroups groups):
+// the groups bound how many threads share the backward loop.
+constexpr Index kGradientGroupRows = 16;
+constexpr Index kMaxGradientGroups = 8;
 
 }  // namespace
 
@@ -308,24 +312,27 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
   // [kernel; recurrent_kernel; bias] = [x | h_prev | 1]^T x dz, in the parameters' layout,
   // accumulated inside the loop by fused cells
   accumulating_ = param_grad && fused_;
-  const int threads = row_range_threads(batch_, flops);
+  Index groups = 1;
   if (accumulating_) {
-    const Index max_rows = (batch_ + threads - 1) / threads;
-    chunk_steps_ = std::max<Index>(1, std::min(steps_, kGradientDepth / max_rows));
-    if (accumulators_.size() < size_t(threads)) accumulators_.resize(size_t(threads));
-    for (auto& acc : accumulators_) acc.reserve(ld_, gu_, chunk_steps_ * max_rows);
+    groups = std::clamp<Index>(batch_ / kGradientGroupRows, 1, kMaxGradientGroups);
+    group_rows_ = (batch_ + groups - 1) / groups;
+    groups = (batch_ + group_rows_ - 1) / group_rows_;
+    chunk_steps_ = std::max<Index>(1, std::min(steps_, kGradientDepth / batch_));
+    if (accumulators_.size() < size_t(groups)) accumulators_.resize(size_t(groups));
+    for (auto& acc : accumulators_) acc.reserve(ld_, gu_, chunk_steps_ * group_rows_);
     const Index size = ld_ * gu_;
-    T* partials = partial_grads_.view(std::max(1, threads - 1), size).data();
-    grad_targets_.assign(size_t(threads), param_grad);
-    for (int t = 1; t < threads; ++t) grad_targets_[size_t(t)] = partials + (t - 1) * size;
+    T* partials = partial_grads_.view(std::max<Index>(1, groups - 1), size).data();
+    grad_targets_.assign(size_t(groups), param_grad);
+    for (Index g = 1; g < groups; ++g) grad_targets_[size_t(g)] = partials + (g - 1) * size;
     for (T* target : grad_targets_) std::fill_n(target, size, T(0));
   }
-  for_row_ranges(batch_, flops,
-                 [&](Index b0, Index b1) { backward_rows(params, grad_y.data(), b0, b1); });
+  for_row_ranges(
+      batch_, flops, [&](Index b0, Index b1) { backward_rows(params, grad_y.data(), b0, b1); },
+      accumulating_ ? group_rows_ : 1);
   const T* dz = gates_.data();
   if (accumulating_) {
-    for (int t = 1; t < threads; ++t)
-      VectorMap<T>(param_grad, ld_ * gu_) += ConstVectorMap<T>(grad_targets_[size_t(t)], ld_ * gu_);
+    for (Index g = 1; g < groups; ++g)
+      VectorMap<T>(param_grad, ld_ * gu_) += ConstVectorMap<T>(grad_targets_[size_t(g)], ld_ * gu_);
   } else if (param_grad) {
     // kernel: x^T x dz (per gate block when each has its own masked inputs)
     if (in_mask_count_ <= 1) {
@@ -372,13 +379,17 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
 template <class T>
 void RecurrentCell<T>::accumulate_step(Index s, Index r0, Index nb) {
   if (!accumulating_) return;
-  const int t = omp_get_thread_num();
-  auto& acc = accumulators_[size_t(t)];
   // chunks of chunk_steps_ steps, counted from the last step (the loop runs backwards)
   const Index pos = (steps_ - 1 - s) % chunk_steps_;
-  if (pos == 0) acc.begin(std::min(chunk_steps_, s + 1) * nb);
-  acc.add(xh_.data() + r0 * ld_, ld_, gates_.data() + r0 * gu_, gu_, nb);
-  if (pos == chunk_steps_ - 1 || s == 0) acc.finish(grad_targets_[size_t(t)], gu_);
+  const Index b0 = r0 - rows(s);  // the rows [b0, b0 + nb) are whole groups
+  for (Index lo = b0; lo < b0 + nb; lo += group_rows_) {
+    const Index g = lo / group_rows_, count = std::min(group_rows_, batch_ - lo);
+    auto& acc = accumulators_[size_t(g)];
+    if (pos == 0) acc.begin(std::min(chunk_steps_, s + 1) * count);
+    const Index r = rows(s) + lo;
+    acc.add(xh_.data() + r * ld_, ld_, gates_.data() + r * gu_, gu_, count);
+    if (pos == chunk_steps_ - 1 || s == 0) acc.finish(grad_targets_[size_t(g)], gu_);
+  }
 }
 
 template <class T>

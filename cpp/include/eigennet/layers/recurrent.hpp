@@ -164,12 +164,14 @@ class RecurrentCell {
   PackedMatrix<T> packed_r_, packed_rt_;
   PackedMatrix<T> packed_w_;  // [kernel; recurrent_kernel; bias] when fused_
   bool fused_ = false;        // the last forward ran one GEMM per step (see above)
-  // Backward of a fused cell: per-thread accumulators and weight gradients (thread 0's is
-  // param_grad itself; the others are summed into it in thread order).
+  // Backward of a fused cell: the batch rows fall in groups fixed by the batch size alone, each
+  // with its own accumulator and weight gradient (group 0's is param_grad itself; the others
+  // are summed into it in group order), and threads take whole groups: the sums do not depend
+  // on the thread count.
   std::vector<GradientAccumulator<T>> accumulators_;
   std::vector<T*> grad_targets_;
   Workspace<T> partial_grads_;
-  Index chunk_steps_ = 1;
+  Index chunk_steps_ = 1, group_rows_ = 1;
   bool accumulating_ = false;
   // (G_in*B, in), (G*B, u); values 0 or 1/(1-rate). Mutable: read by the const helpers.
   mutable Workspace<T> in_masks_, rec_masks_;
@@ -212,12 +214,14 @@ class RecurrentLayer : public Layer<T> {
 };
 
 // Runs fn(b0, b1) on disjoint row ranges covering [0, rows), one per thread, or once on one
-// thread when the work (flops) is too small to share. (A template: a std::function holding
-// the caller's lambda would allocate at every call.)
+// thread when the work (flops) is too small to share. Range bounds fall on multiples of
+// `granule` (whole gradient groups). (A template: a std::function holding the caller's lambda
+// would allocate at every call.)
 int row_range_threads(Index rows, double flops);
 template <class Fn>
-void for_row_ranges(Index rows, double flops, Fn&& fn) {
-  const int threads = row_range_threads(rows, flops);
+void for_row_ranges(Index rows, double flops, Fn&& fn, Index granule = 1) {
+  const Index units = (rows + granule - 1) / granule;
+  const int threads = static_cast<int>(std::min<Index>(row_range_threads(rows, flops), units));
   if (threads < 2) {
     fn(Index{0}, rows);
     return;
@@ -225,7 +229,8 @@ void for_row_ranges(Index rows, double flops, Fn&& fn) {
 #pragma omp parallel num_threads(threads)
   {
     const Index t = omp_get_thread_num(), n = omp_get_num_threads();
-    const Index b0 = rows * t / n, b1 = rows * (t + 1) / n;
+    const Index b0 = std::min(rows, units * t / n * granule);
+    const Index b1 = std::min(rows, units * (t + 1) / n * granule);
     if (b0 < b1) fn(b0, b1);
   }
 }

@@ -103,3 +103,23 @@ def test_thread_count_changes_only_rounding(restore_threads):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h1, h2, rtol=1e-5)
+
+
+def test_openmp_spin_count_default_and_user_choice():
+    """eigennet shortens OpenMP's barrier spinning unless the user chose a setting."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, eigennet; print(os.environ.get('GOMP_SPINCOUNT'))"
+    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+
+    def spin(**extra):
+        env = {**base, **extra}
+        return subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    assert spin() == "10000"
+    assert spin(GOMP_SPINCOUNT="500000") == "500000"
+    assert spin(OMP_WAIT_POLICY="active") == "None"

@@ -3,7 +3,11 @@
 Use it as Keras: `import eigennet as keras`. This module lists the public API.
 """
 
-# First the native core: _dispatch imports the instruction-set variant this CPU runs best and
+# Before the native core loads OpenMP: its barrier spinning (see _openmp_env).
+from eigennet import _openmp_env  # noqa: F401
+
+# isort: split
+# Then the native core: _dispatch imports the instruction-set variant this CPU runs best and
 # registers it as eigennet._core, which the modules below import.
 from eigennet import _dispatch  # noqa: F401
 

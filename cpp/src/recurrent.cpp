@@ -123,19 +123,10 @@ const T* RecurrentCell<T>::recurrent_mask(Index gate) const {
 
 template <class T>
 void RecurrentCell<T>::activate(Activation a, T* z, Index n) {
-  ArrayMap<T> v(z, n);
-  switch (a) {
-    case Activation::Linear:
-      return;
-    case Activation::Sigmoid:
-      v = v.logistic();
-      return;
-    case Activation::Tanh:
-      v = v.tanh();
-      return;
-    default:
-      activation_forward<T>(a, ConstMatrixMap<T>(z, 1, n), MatrixMap<T>(z, 1, n));
-  }
+  if (a == Activation::Linear || a == Activation::Sigmoid || a == Activation::Tanh)
+    activate_block(a, z, 1, n, n);  // the common gates, inline
+  else
+    activation_forward<T>(a, ConstMatrixMap<T>(z, 1, n), MatrixMap<T>(z, 1, n));
 }
 
 template <class T>

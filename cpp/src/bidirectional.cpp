@@ -5,14 +5,7 @@
 
 namespace eigennet {
 
-namespace {
-
-template <class T>
-using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
-}  // namespace
+namespace {}  // namespace
 
 MergeMode merge_mode_from_name(const std::string& name) {
   if (name == "concat") return MergeMode::Concat;
@@ -66,21 +59,22 @@ void Bidirectional<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool trainin
   for (Index b = 0; b < B; ++b) {
     for (Index t = 0; t < S; ++t) {
       // the backward cell's step S-1-t is input step t
-      ConstVec<T> f(yf.data() + (b * S + t) * uf, uf), r(yb.data() + (b * S + S - 1 - t) * ub, ub);
+      ConstArrayMap<T> f(yf.data() + (b * S + t) * uf, uf),
+          r(yb.data() + (b * S + S - 1 - t) * ub, ub);
       T* out = y.data() + (b * S + t) * width;
       switch (merge_) {
         case MergeMode::Concat:
-          Vec<T>(out, uf) = f;
-          Vec<T>(out + uf, ub) = r;
+          ArrayMap<T>(out, uf) = f;
+          ArrayMap<T>(out + uf, ub) = r;
           break;
         case MergeMode::Sum:
-          Vec<T>(out, uf) = f + r;
+          ArrayMap<T>(out, uf) = f + r;
           break;
         case MergeMode::Mul:
-          Vec<T>(out, uf) = f * r;
+          ArrayMap<T>(out, uf) = f * r;
           break;
         case MergeMode::Ave:
-          Vec<T>(out, uf) = (f + r) / T(2);
+          ArrayMap<T>(out, uf) = (f + r) / T(2);
           break;
       }
     }
@@ -98,8 +92,8 @@ void Bidirectional<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMa
   for (Index b = 0; b < B; ++b) {
     for (Index t = 0; t < S; ++t) {
       const Index tf = b * S + t, tb = b * S + S - 1 - t;
-      ConstVec<T> g(grad_y.data() + tf * width, width);
-      Vec<T> gf(df.data() + tf * uf, uf), gb(db.data() + tb * ub, ub);
+      ConstArrayMap<T> g(grad_y.data() + tf * width, width);
+      ArrayMap<T> gf(df.data() + tf * uf, uf), gb(db.data() + tb * ub, ub);
       switch (merge_) {
         case MergeMode::Concat:
           gf = g.head(uf);
@@ -110,8 +104,8 @@ void Bidirectional<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMa
           gb = g;
           break;
         case MergeMode::Mul:
-          gf = g * ConstVec<T>(yb + tb * ub, ub);
-          gb = g * ConstVec<T>(yf + tf * uf, uf);
+          gf = g * ConstArrayMap<T>(yb + tb * ub, ub);
+          gb = g * ConstArrayMap<T>(yf + tf * uf, uf);
           break;
         case MergeMode::Ave:
           gf = g / T(2);

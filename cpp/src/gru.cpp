@@ -13,11 +13,6 @@ namespace eigennet {
 namespace {
 
 template <class T>
-using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
-template <class T>
 class GruCell : public RecurrentCell<T> {
   using Base = RecurrentCell<T>;
 
@@ -49,12 +44,12 @@ class GruCell : public RecurrentCell<T> {
         for (Index r = r0; r < r0 + nb; ++r) {
           T *z = gates + r * gu, *qr = q + r * gu;
           if (bias) {
-            Vec<T>(z, gu) += ConstVec<T>(bias, gu);
-            Vec<T>(qr, gu) += ConstVec<T>(bias + gu, gu);
+            ArrayMap<T>(z, gu) += ConstArrayMap<T>(bias, gu);
+            ArrayMap<T>(qr, gu) += ConstArrayMap<T>(bias + gu, gu);
           }
-          Vec<T>(z, 2 * u) += ConstVec<T>(qr, 2 * u);
+          ArrayMap<T>(z, 2 * u) += ConstArrayMap<T>(qr, 2 * u);
           reset_gates(z, pre ? pre + r * gu : nullptr);
-          Vec<T>(z + 2 * u, u) += ConstVec<T>(z + u, u) * ConstVec<T>(qr + 2 * u, u);
+          ArrayMap<T>(z + 2 * u, u) += ConstArrayMap<T>(z + u, u) * ConstArrayMap<T>(qr + 2 * u, u);
           candidate(z, pre ? pre + r * gu : nullptr, this->h_row(r), this->h_row(r + B));
         }
       } else {
@@ -63,12 +58,12 @@ class GruCell : public RecurrentCell<T> {
                                 scratch);
         for (Index r = r0, k = b0; r < r0 + nb; ++r, ++k) {
           T* z = gates + r * gu;
-          if (bias) Vec<T>(z, gu) += ConstVec<T>(bias, gu);
+          if (bias) ArrayMap<T>(z, gu) += ConstArrayMap<T>(bias, gu);
           reset_gates(z, pre ? pre + r * gu : nullptr);
           // r * h_prev (the h gate's recurrent input, masked with its own recurrent mask)
-          Vec<T> rhv(rh + r * u, u);
-          rhv = ConstVec<T>(z + u, u) * ConstVec<T>(this->h_row(r), u);
-          if (mask_h) rhv *= ConstVec<T>(mask_h + k * u, u);
+          ArrayMap<T> rhv(rh + r * u, u);
+          rhv = ConstArrayMap<T>(z + u, u) * ConstArrayMap<T>(this->h_row(r), u);
+          if (mask_h) rhv *= ConstArrayMap<T>(mask_h + k * u, u);
         }
         gemm<T>(false, false, nb, u, u, rh + r0 * u, u, R + 2 * u, gu, gates + r0 * gu + 2 * u, gu,
                 true);
@@ -96,22 +91,22 @@ class GruCell : public RecurrentCell<T> {
       for (Index r = r0, k = 0; r < r0 + nb; ++r, ++k) {
         T* z = gates + r * gu;
         const T* p = pre ? pre + r * gu : nullptr;
-        Vec<T> dhv(dh, u);
-        dhv = ConstVec<T>(dh_next + k * u, u);
-        if (const T* dy = this->grad_output(grad_y, s, b0 + k)) dhv += ConstVec<T>(dy, u);
-        ConstVec<T> zg(z, u), hh(z + 2 * u, u), h_prev(this->h_row(r), u);
+        ArrayMap<T> dhv(dh, u);
+        dhv = ConstArrayMap<T>(dh_next + k * u, u);
+        if (const T* dy = this->grad_output(grad_y, s, b0 + k)) dhv += ConstArrayMap<T>(dy, u);
+        ConstArrayMap<T> zg(z, u), hh(z + 2 * u, u), h_prev(this->h_row(r), u);
         // through h = z * h_prev + (1 - z) * hh
-        Vec<T>(dz, u) = dhv * (h_prev - hh);
-        Vec<T>(dz + 2 * u, u) = dhv * (T(1) - zg);
-        Vec<T>(dh_next + k * u, u) = dhv * zg;
+        ArrayMap<T>(dz, u) = dhv * (h_prev - hh);
+        ArrayMap<T>(dz + 2 * u, u) = dhv * (T(1) - zg);
+        ArrayMap<T>(dh_next + k * u, u) = dhv * zg;
         Base::activation_grad(cfg.activation, p ? p + 2 * u : p, z + 2 * u, dz + 2 * u, u);
         Base::activation_grad(cfg.recurrent_activation, p, z, dz, u);
         if (cfg.reset_after) {
           // hh's pre-activation holds r * q_h: the reset gate's and q's gradients
           T* q = q_.data() + r * gu;
-          Vec<T>(dz + u, u) = ConstVec<T>(dz + 2 * u, u) * ConstVec<T>(q + 2 * u, u);
+          ArrayMap<T>(dz + u, u) = ConstArrayMap<T>(dz + 2 * u, u) * ConstArrayMap<T>(q + 2 * u, u);
           Base::activation_grad(cfg.recurrent_activation, p ? p + u : p, z + u, dz + u, u);
-          Vec<T>(q + 2 * u, u) = ConstVec<T>(dz + 2 * u, u) * ConstVec<T>(z + u, u);
+          ArrayMap<T>(q + 2 * u, u) = ConstArrayMap<T>(dz + 2 * u, u) * ConstArrayMap<T>(z + u, u);
           std::copy_n(dz, 2 * u, q);
           std::copy_n(dz, gu, z);
         } else {
@@ -131,15 +126,15 @@ class GruCell : public RecurrentCell<T> {
       for (Index r = r0, k = 0; r < r0 + nb; ++r, ++k) {
         T* z = gates + r * gu;
         const T* p = pre ? pre + r * gu : nullptr;
-        ConstVec<T> drh(scratch + k * u, u);
-        Vec<T> dr(dz + u, u);
-        dr = drh * ConstVec<T>(this->h_row(r), u);
-        Vec<T> carry(dh_next + k * u, u);
+        ConstArrayMap<T> drh(scratch + k * u, u);
+        ArrayMap<T> dr(dz + u, u);
+        dr = drh * ConstArrayMap<T>(this->h_row(r), u);
+        ArrayMap<T> carry(dh_next + k * u, u);
         if (mask_h) {
-          dr *= ConstVec<T>(mask_h + (b0 + k) * u, u);
-          carry += drh * ConstVec<T>(z + u, u) * ConstVec<T>(mask_h + (b0 + k) * u, u);
+          dr *= ConstArrayMap<T>(mask_h + (b0 + k) * u, u);
+          carry += drh * ConstArrayMap<T>(z + u, u) * ConstArrayMap<T>(mask_h + (b0 + k) * u, u);
         } else {
-          carry += drh * ConstVec<T>(z + u, u);
+          carry += drh * ConstArrayMap<T>(z + u, u);
         }
         Base::activation_grad(cfg.recurrent_activation, p ? p + u : p, z + u, dz + u, u);
         std::copy_n(dz + u, u, z + u);
@@ -181,8 +176,8 @@ class GruCell : public RecurrentCell<T> {
     const Index u = this->units_;
     if (pre) std::copy_n(z + 2 * u, u, pre + 2 * u);
     Base::activate(this->c_.activation, z + 2 * u, u);
-    ConstVec<T> zg(z, u), hh(z + 2 * u, u);
-    Vec<T>(h, u) = zg * ConstVec<T>(h_prev, u) + (T(1) - zg) * hh;
+    ConstArrayMap<T> zg(z, u), hh(z + 2 * u, u);
+    ArrayMap<T>(h, u) = zg * ConstArrayMap<T>(h_prev, u) + (T(1) - zg) * hh;
   }
 
   Workspace<T> q_;   // reset_after: (T*B, 3u) h_prev R + b_rec, then its gradient

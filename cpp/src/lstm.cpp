@@ -8,10 +8,6 @@
 namespace eigennet {
 namespace {
 
-template <class T>
-using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 using Stride = Eigen::OuterStride<>;
 
 template <class T>
@@ -48,18 +44,18 @@ class LstmCell : public RecurrentCell<T> {
       for (Index k = 0; k < nb; ++k) {
         const Index r = r0 + k;
         T* z = gates + r * gu;
-        if (bias && !this->fused_) Vec<T>(z, gu) += ConstVec<T>(bias, gu);
+        if (bias && !this->fused_) ArrayMap<T>(z, gu) += ConstArrayMap<T>(bias, gu);
         if (this->store_preactivations_) std::copy_n(z, gu, this->pre_.data() + r * gu);
         Base::activate(cfg.recurrent_activation, z, u);
         Base::activate(cfg.recurrent_activation, z + u, u);
         Base::activate(cfg.activation, z + 2 * u, u);
         Base::activate(cfg.recurrent_activation, z + 3 * u, u);
-        Vec<T> c_new(c + (r + B) * u, u), act_c(act_c_.data() + r * u, u);
-        c_new = ConstVec<T>(z + u, u) * ConstVec<T>(c + r * u, u) +
-                ConstVec<T>(z, u) * ConstVec<T>(z + 2 * u, u);
+        ArrayMap<T> c_new(c + (r + B) * u, u), act_c(act_c_.data() + r * u, u);
+        c_new = ConstArrayMap<T>(z + u, u) * ConstArrayMap<T>(c + r * u, u) +
+                ConstArrayMap<T>(z, u) * ConstArrayMap<T>(z + 2 * u, u);
         act_c = c_new;
         Base::activate(cfg.activation, act_c.data(), u);
-        Vec<T>(this->h_row(r + B), u) = ConstVec<T>(z + 3 * u, u) * act_c;
+        ArrayMap<T>(this->h_row(r + B), u) = ConstArrayMap<T>(z + 3 * u, u) * act_c;
       }
     }
   }

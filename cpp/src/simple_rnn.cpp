@@ -7,11 +7,6 @@ namespace eigennet {
 namespace {
 
 template <class T>
-using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
-template <class T>
 class SimpleRnnCell : public RecurrentCell<T> {
   using Base = RecurrentCell<T>;
 
@@ -32,7 +27,7 @@ class SimpleRnnCell : public RecurrentCell<T> {
       this->step_preactivations(params, r0, b0, nb, scratch);
       for (Index r = r0; r < r0 + nb; ++r) {
         T* z = gates + r * u;
-        if (bias && !this->fused_) Vec<T>(z, u) += ConstVec<T>(bias, u);
+        if (bias && !this->fused_) ArrayMap<T>(z, u) += ConstArrayMap<T>(bias, u);
         if (this->store_preactivations_) std::copy_n(z, u, this->pre_.data() + r * u);
         Base::activate(cfg.activation, z, u);
         std::copy_n(z, u, this->h_row(r + B));
@@ -52,9 +47,9 @@ class SimpleRnnCell : public RecurrentCell<T> {
     for (Index s = this->steps_; s-- > 0;) {
       const Index r0 = this->rows(s) + b0;
       for (Index r = r0, k = 0; r < r0 + nb; ++r, ++k) {
-        Vec<T> d(dz, u);
-        d = ConstVec<T>(dh_next + k * u, u);
-        if (const T* dy = this->grad_output(grad_y, s, b0 + k)) d += ConstVec<T>(dy, u);
+        ArrayMap<T> d(dz, u);
+        d = ConstArrayMap<T>(dh_next + k * u, u);
+        if (const T* dy = this->grad_output(grad_y, s, b0 + k)) d += ConstArrayMap<T>(dy, u);
         Base::activation_grad(this->c_.activation, pre ? pre + r * u : nullptr, gates + r * u, dz,
                               u);
         std::copy_n(dz, u, gates + r * u);

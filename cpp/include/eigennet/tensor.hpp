@@ -24,6 +24,11 @@ template <class T>
 using VectorMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
 template <class T>
 using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+// Element-wise (coefficient-wise array) views of a flat range.
+template <class T>
+using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // Buffers aligned to Eigen's widest packet. Eigen evaluates the unaligned head of a buffer
 // with scalar functions (std::tanh) and the rest with packet ones (its own tanh), which differ

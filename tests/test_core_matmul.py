@@ -26,6 +26,27 @@ def test_matmul_matches_numpy(dtype, tol, m, k, n):
         eigennet.config.set_num_threads(before)
 
 
+# Edges of the float32 kernel's packing: columns 16 past and 8 short of a 32-column panel and
+# past a 256-column block, rows around the 12-row tile and past the 1536-row block, depths with
+# a remainder and several blocks.
+@pytest.mark.parametrize(
+    "m, k, n",
+    [(1, 8, 32), (11, 17, 48), (13, 600, 56), (25, 256, 280), (12, 9, 300), (1600, 20, 40)],
+)
+def test_float32_kernel_edges_match_numpy(m, k, n):
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(m, k)).astype("float32")
+    b = rng.normal(size=(k, n)).astype("float32")
+    want = a.astype("float64") @ b.astype("float64")
+    before = eigennet.config.get_num_threads()
+    try:
+        for threads in (1, 2):
+            eigennet.config.set_num_threads(threads)
+            np.testing.assert_allclose(_core.matmul(a, b), want, rtol=1e-5, atol=1e-5 * k)
+    finally:
+        eigennet.config.set_num_threads(before)
+
+
 def test_matmul_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match=r"shapes \(m, k\) and \(k, n\)"):
         _core.matmul(np.ones((2, 3), "float32"), np.ones((4, 2), "float32"))

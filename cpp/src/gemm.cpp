@@ -73,9 +73,11 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Ind
   // should be the smaller one. Slices keep SIMD panels whole: Eigen sums a column in a
   // different order when it falls in a narrower panel than its 3-packet one (48 floats with
   // AVX-512), so column slices are multiples of 48 and results do not depend on the threads.
+  // The core's kernel sums alike in any slice; its slices follow tile edges (no padded lanes).
   const bool split_cols = N >= M;
   const Index extent = split_cols ? N : M;
-  const Index unit = split_cols ? 48 : 16;
+  const Index unit =
+      kernel ? (split_cols ? kSgemmTileCols : kSgemmTileRows) : (split_cols ? 48 : 16);
   const Index slice = std::max(unit, ((extent + threads - 1) / threads + unit - 1) / unit * unit);
   const Index pieces = (extent + slice - 1) / slice;
 #pragma omp parallel for schedule(static) \

@@ -15,21 +15,27 @@ namespace eigennet {
 #if defined(__AVX512F__)
 namespace {
 
-constexpr Index kMr = 12;    // rows of a C tile: broadcasts of A per step of K
-constexpr Index kNr = 32;    // columns of a C tile: two vectors of packed B
+constexpr Index kMr = kSgemmTileRows;  // broadcasts of A per step of K
+constexpr Index kNr = kSgemmTileCols;  // two vectors of packed B per step of K
 constexpr Index kKc = 256;   // depth of a block: a packed 12-row panel of A (12 KB) stays in L1
 constexpr Index kNc = 256;   // columns of a packed B block: 256 KB, a quarter of L2
 constexpr Index kMc = 1536;  // rows of A packed at a time (1.5 MB, streamed panel by panel)
 
-// C tile (kMr x kNr, ldc) = (load_c ? C : 0) + A panel · B panel over kc steps. Both panels
-// are packed, 64-byte aligned: kMr values of A and kNr values of B per step of K.
+// C tile (kMr x kNr, ldc) = A panel · B panel over kc steps (+ C when load_c). Both panels
+// are packed, 64-byte aligned: kMr values of A and kNr values of B per step of K. C is added
+// after the loop, its lines prefetched before it: the tile's rows are ldc apart (often a
+// power of two, one L1 set) and loading them first stalled the kernel on cache misses.
 inline void micro_kernel(Index kc, const float* ap, const float* bp, float* c, Index ldc,
                          bool load_c) {
   __m512 acc[kMr][2];
 #pragma GCC unroll 12
   for (Index i = 0; i < kMr; ++i) {
-    acc[i][0] = load_c ? _mm512_loadu_ps(c + i * ldc) : _mm512_setzero_ps();
-    acc[i][1] = load_c ? _mm512_loadu_ps(c + i * ldc + 16) : _mm512_setzero_ps();
+    acc[i][0] = _mm512_setzero_ps();
+    acc[i][1] = _mm512_setzero_ps();
+    if (load_c) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+    }
   }
   for (Index k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(bp + k * kNr);
@@ -43,6 +49,10 @@ inline void micro_kernel(Index kc, const float* ap, const float* bp, float* c, I
   }
 #pragma GCC unroll 12
   for (Index i = 0; i < kMr; ++i) {
+    if (load_c) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(c + i * ldc));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(c + i * ldc + 16));
+    }
     _mm512_storeu_ps(c + i * ldc, acc[i][0]);
     _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
   }
@@ -93,48 +103,59 @@ inline void transpose16(const float* src, Index lds, Index rows, float* dst, Ind
 // power of two apart (1024, 2048 features) would otherwise map to the same L1 set.
 void pack_a(bool trans_a, const float* A, Index lda, Index i0, Index mc, Index k0, Index kc,
             float* out) {
-  for (Index p = 0; p < mc; p += kMr) {
+  const auto panel_lanes = __mmask16((1u << kMr) - 1);
+  if (trans_a) {  // op(A)[i][k] = A[k][i]: row by row of A, front to back, kMr values a panel
+    for (Index k = 0; k < kc; ++k) {
+      const float* src = A + (k0 + k) * lda + i0;
+      for (Index p = 0; p < mc; p += kMr) {
+        const auto rows = __mmask16((1u << std::min(kMr, mc - p)) - 1);
+        _mm512_mask_storeu_ps(out + p * kc + k * kMr, panel_lanes,
+                              _mm512_maskz_loadu_ps(rows, src + p));
+      }
+    }
+    return;
+  }
+  for (Index p = 0; p < mc; p += kMr) {  // a transpose of h rows of A, 16 steps of K at a time
     const Index h = std::min(kMr, mc - p);
     float* panel = out + p * kc;
-    if (trans_a) {  // op(A)[i][k] = A[k][i]: rows of the panel are contiguous in A
-      const float* src = A + k0 * lda + i0 + p;
-      for (Index k = 0; k < kc; ++k) {
-        std::memcpy(panel + k * kMr, src + k * lda, sizeof(float) * size_t(h));
-        if (h < kMr) std::memset(panel + k * kMr + h, 0, sizeof(float) * size_t(kMr - h));
-      }
-    } else {  // a transpose of h rows of A, 16 steps of K at a time
-      const float* src = A + (i0 + p) * lda + k0;
-      Index k = 0;
-      for (; k + 16 <= kc; k += 16)
-        transpose16(src + k, lda, h, panel + k * kMr, kMr, __mmask16((1u << kMr) - 1));
-      for (; k < kc; ++k)
-        for (Index i = 0; i < kMr; ++i) panel[k * kMr + i] = i < h ? src[i * lda + k] : 0.f;
-    }
+    const float* src = A + (i0 + p) * lda + k0;
+    Index k = 0;
+    for (; k + 16 <= kc; k += 16) transpose16(src + k, lda, h, panel + k * kMr, kMr, panel_lanes);
+    for (; k < kc; ++k)
+      for (Index i = 0; i < kMr; ++i) panel[k * kMr + i] = i < h ? src[i * lda + k] : 0.f;
   }
 }
 
 // Packs op(B)[k0 .. k0+kc) x [j0 .. j0+nc) into panels of kNr columns (zero-padded).
 void pack_b(bool trans_b, const float* B, Index ldb, Index k0, Index kc, Index j0, Index nc,
             float* out) {
-  for (Index p = 0; p < nc; p += kNr) {
+  if (!trans_b) {
+    // Row by row of B, front to back, 16 columns at a time: column j lands in panel j / kNr.
+    // (Panel by panel instead read 128 bytes of each of kc rows: for wide B a page apart,
+    // which took 40 % of W4's forward product.)
+    for (Index k = 0; k < kc; ++k) {
+      const float* src = B + (k0 + k) * ldb + j0;
+      for (Index j = 0; j < nc; j += 16) {
+        const auto cols = __mmask16((1u << std::min<Index>(16, nc - j)) - 1);
+        _mm512_store_ps(out + (j / kNr) * kNr * kc + k * kNr + j % kNr,
+                        _mm512_maskz_loadu_ps(cols, src + j));
+      }
+      if (nc % kNr != 0 && nc % kNr <= 16)  // the zero upper half of a last, half-used panel
+        _mm512_store_ps(out + (nc / kNr) * kNr * kc + k * kNr + 16, _mm512_setzero_ps());
+    }
+    return;
+  }
+  for (Index p = 0; p < nc; p += kNr) {  // op(B)[k][j] = B[j][k]: w rows of B, 16 x 16 blocks
     const Index w = std::min(kNr, nc - p);
     float* panel = out + p * kc;
-    if (!trans_b) {
-      const float* src = B + k0 * ldb + j0 + p;
-      for (Index k = 0; k < kc; ++k) {
-        std::memcpy(panel + k * kNr, src + k * ldb, sizeof(float) * size_t(w));
-        if (w < kNr) std::memset(panel + k * kNr + w, 0, sizeof(float) * size_t(kNr - w));
-      }
-    } else {  // op(B)[k][j] = B[j][k]: a transpose of w rows of B, 16 x 16 at a time
-      const float* src = B + (j0 + p) * ldb + k0;
-      Index k = 0;
-      for (; k + 16 <= kc; k += 16)
-        for (Index g = 0; g < kNr; g += 16)
-          transpose16(src + g * ldb + k, ldb, std::max<Index>(0, std::min<Index>(16, w - g)),
-                      panel + k * kNr + g, kNr, __mmask16(0xFFFF));
-      for (; k < kc; ++k)
-        for (Index j = 0; j < kNr; ++j) panel[k * kNr + j] = j < w ? src[j * ldb + k] : 0.f;
-    }
+    const float* src = B + (j0 + p) * ldb + k0;
+    Index k = 0;
+    for (; k + 16 <= kc; k += 16)
+      for (Index g = 0; g < kNr; g += 16)
+        transpose16(src + g * ldb + k, ldb, std::max<Index>(0, std::min<Index>(16, w - g)),
+                    panel + k * kNr + g, kNr, __mmask16(0xFFFF));
+    for (; k < kc; ++k)
+      for (Index j = 0; j < kNr; ++j) panel[k * kNr + j] = j < w ? src[j * ldb + k] : 0.f;
   }
 }
 

@@ -7,16 +7,20 @@
 // of the FMA peak on the W3/W4 layer shapes where MKL reaches ~85 %). This kernel computes
 // 12x32 tiles of the row-major C: per step of K it loads two vectors of packed B and
 // broadcasts 12 values of A for 24 FMAs, so a 12-row panel of A stays in L1 while B streams
-// from L2 at a third of that rate. Only B is packed (once per call, in KC x NC blocks); A is
-// read in place (rows of A, or columns when transposed, are contiguous either way).
+// from L2 at a third of that rate. Both operands are packed per block (A in 12-row panels,
+// B in KC x NC blocks of 32-column panels), reading the source front to back.
 //
 // Every element of C is summed in the same order whatever the thread split of the output
-// (K in blocks of kSgemmKc, each block in order), so results do not depend on the threads.
+// (K in equal blocks, each block in order and then added to C), so results do not depend on
+// the threads; a split along tile edges (kSgemmTileRows, kSgemmTileCols) wastes no lanes.
 #pragma once
 
 #include "eigennet/tensor.hpp"
 
 namespace eigennet {
+
+constexpr Index kSgemmTileRows = 12;  // rows of C per kernel tile
+constexpr Index kSgemmTileCols = 32;  // columns of C per kernel tile
 
 // True when this build has the kernel (AVX-512) and the product is wide and deep enough for
 // it (never decided by M alone: see sgemm.cpp).

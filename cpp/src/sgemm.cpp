@@ -21,15 +21,16 @@ constexpr Index kKc = 256;   // depth of a block: a packed 12-row panel of A (12
 constexpr Index kNc = 256;   // columns of a packed B block: 256 KB, a quarter of L2
 constexpr Index kMc = 1536;  // rows of A packed at a time (1.5 MB, streamed panel by panel)
 
-// C tile (kMr x kNr, ldc) = A panel · B panel over kc steps (+ C when load_c). Both panels
-// are packed, 64-byte aligned: kMr values of A and kNr values of B per step of K. C is added
-// after the loop, its lines prefetched before it: the tile's rows are ldc apart (often a
-// power of two, one L1 set) and loading them first stalled the kernel on cache misses.
-inline void micro_kernel(Index kc, const float* ap, const float* bp, float* c, Index ldc,
-                         bool load_c) {
-  __m512 acc[kMr][2];
+// C tile (R x 32 of C, ldc; columns masked by m0 | m1) = A panel · B panel over kc steps
+// (+ C when load_c). Panels are packed: R values of A and 32 of B (64-byte aligned) per step
+// of K. C is added after the loop, its lines prefetched before it: the tile's rows are ldc
+// apart (often a power of two, one L1 set) and loading them first stalled on cache misses.
+template <int R>
+void micro_kernel(Index kc, const float* ap, const float* bp, float* c, Index ldc, bool load_c,
+                  __mmask16 m0, __mmask16 m1) {
+  __m512 acc[R][2];
 #pragma GCC unroll 12
-  for (Index i = 0; i < kMr; ++i) {
+  for (Index i = 0; i < R; ++i) {
     acc[i][0] = _mm512_setzero_ps();
     acc[i][1] = _mm512_setzero_ps();
     if (load_c) {
@@ -41,21 +42,33 @@ inline void micro_kernel(Index kc, const float* ap, const float* bp, float* c, I
     const __m512 b0 = _mm512_load_ps(bp + k * kNr);
     const __m512 b1 = _mm512_load_ps(bp + k * kNr + 16);
 #pragma GCC unroll 12
-    for (Index i = 0; i < kMr; ++i) {
-      const __m512 ai = _mm512_set1_ps(ap[k * kMr + i]);
+    for (Index i = 0; i < R; ++i) {
+      const __m512 ai = _mm512_set1_ps(ap[k * R + i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
   }
 #pragma GCC unroll 12
-  for (Index i = 0; i < kMr; ++i) {
+  for (Index i = 0; i < R; ++i) {
     if (load_c) {
-      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(c + i * ldc));
-      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(c + i * ldc + 16));
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, c + i * ldc));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, c + i * ldc + 16));
     }
-    _mm512_storeu_ps(c + i * ldc, acc[i][0]);
-    _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
+    _mm512_mask_storeu_ps(c + i * ldc, m0, acc[i][0]);
+    _mm512_mask_storeu_ps(c + i * ldc + 16, m1, acc[i][1]);
   }
+}
+
+using MicroKernel = void (*)(Index, const float*, const float*, float*, Index, bool, __mmask16,
+                             __mmask16);
+// By rows of the tile: a last panel of fewer than kMr rows runs without padding.
+constexpr MicroKernel kMicroKernels[kMr + 1] = {
+    nullptr,          micro_kernel<1>,  micro_kernel<2>, micro_kernel<3>, micro_kernel<4>,
+    micro_kernel<5>,  micro_kernel<6>,  micro_kernel<7>, micro_kernel<8>, micro_kernel<9>,
+    micro_kernel<10>, micro_kernel<11>, micro_kernel<12>};
+
+__mmask16 first_lanes(Index n) {
+  return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max<Index>(n, 0)) - 1);
 }
 
 // GCC 12 flags the _mm512_undefined_ps() inside its own shuffle intrinsics (a false positive
@@ -98,57 +111,58 @@ inline void transpose16(const float* src, Index lds, Index rows, float* dst, Ind
 #pragma GCC diagnostic pop
 #endif
 
-// Packs op(A)[i0 .. i0+mc) x [k0 .. k0+kc) into panels of kMr rows (zero-padded), kMr values
-// per step of K. Packing also keeps the kernel clear of cache-set conflicts: rows of A a
-// power of two apart (1024, 2048 features) would otherwise map to the same L1 set.
-void pack_a(bool trans_a, const float* A, Index lda, Index i0, Index mc, Index k0, Index kc,
-            float* out) {
-  const auto panel_lanes = __mmask16((1u << kMr) - 1);
-  if (trans_a) {  // op(A)[i][k] = A[k][i]: row by row of A, front to back, kMr values a panel
+}  // namespace
+
+// Panel p (h = min(kMr, mc - p) rows) sits at out + p * depth, element (i, k) at k * h + i:
+// a short last panel is packed at its own width. Packing also keeps the kernel clear of
+// cache-set conflicts: rows of A a power of two apart (1024, 2048 features) would otherwise
+// map to the same L1 set.
+void sgemm_pack_a(bool trans_a, const float* A, Index lda, Index mc, Index kc, float* out,
+                  Index depth, Index k_at) {
+  if (trans_a) {  // op(A)[i][k] = A[k][i]: row by row of A, front to back
     for (Index k = 0; k < kc; ++k) {
-      const float* src = A + (k0 + k) * lda + i0;
+      const float* src = A + k * lda;
       for (Index p = 0; p < mc; p += kMr) {
-        const auto rows = __mmask16((1u << std::min(kMr, mc - p)) - 1);
-        _mm512_mask_storeu_ps(out + p * kc + k * kMr, panel_lanes,
-                              _mm512_maskz_loadu_ps(rows, src + p));
+        const Index h = std::min(kMr, mc - p);
+        _mm512_mask_storeu_ps(out + p * depth + (k_at + k) * h, first_lanes(h),
+                              _mm512_maskz_loadu_ps(first_lanes(h), src + p));
       }
     }
     return;
   }
   for (Index p = 0; p < mc; p += kMr) {  // a transpose of h rows of A, 16 steps of K at a time
     const Index h = std::min(kMr, mc - p);
-    float* panel = out + p * kc;
-    const float* src = A + (i0 + p) * lda + k0;
+    float* panel = out + p * depth + k_at * h;
+    const float* src = A + p * lda;
     Index k = 0;
-    for (; k + 16 <= kc; k += 16) transpose16(src + k, lda, h, panel + k * kMr, kMr, panel_lanes);
+    for (; k + 16 <= kc; k += 16) transpose16(src + k, lda, h, panel + k * h, h, first_lanes(h));
     for (; k < kc; ++k)
-      for (Index i = 0; i < kMr; ++i) panel[k * kMr + i] = i < h ? src[i * lda + k] : 0.f;
+      for (Index i = 0; i < h; ++i) panel[k * h + i] = src[i * lda + k];
   }
 }
 
-// Packs op(B)[k0 .. k0+kc) x [j0 .. j0+nc) into panels of kNr columns (zero-padded).
-void pack_b(bool trans_b, const float* B, Index ldb, Index k0, Index kc, Index j0, Index nc,
-            float* out) {
+// Panel p (a multiple of kNr) sits at out + p * depth, element (k, j) at k * kNr + j, columns
+// past nc zero.
+void sgemm_pack_b(bool trans_b, const float* B, Index ldb, Index kc, Index nc, float* out,
+                  Index depth, Index k_at) {
   if (!trans_b) {
-    // Row by row of B, front to back, 16 columns at a time: column j lands in panel j / kNr.
-    // (Panel by panel instead read 128 bytes of each of kc rows: for wide B a page apart,
-    // which took 40 % of W4's forward product.)
+    // Row by row of B, front to back, 16 columns at a time. (Panel by panel instead read 128
+    // bytes of each of kc rows: for wide B a page apart, 40 % of W4's forward product.)
     for (Index k = 0; k < kc; ++k) {
-      const float* src = B + (k0 + k) * ldb + j0;
-      for (Index j = 0; j < nc; j += 16) {
-        const auto cols = __mmask16((1u << std::min<Index>(16, nc - j)) - 1);
-        _mm512_store_ps(out + (j / kNr) * kNr * kc + k * kNr + j % kNr,
-                        _mm512_maskz_loadu_ps(cols, src + j));
-      }
+      const float* src = B + k * ldb;
+      float* row = out + (k_at + k) * kNr;
+      for (Index j = 0; j < nc; j += 16)
+        _mm512_store_ps(row + (j / kNr) * kNr * depth + j % kNr,
+                        _mm512_maskz_loadu_ps(first_lanes(nc - j), src + j));
       if (nc % kNr != 0 && nc % kNr <= 16)  // the zero upper half of a last, half-used panel
-        _mm512_store_ps(out + (nc / kNr) * kNr * kc + k * kNr + 16, _mm512_setzero_ps());
+        _mm512_store_ps(row + (nc / kNr) * kNr * depth + 16, _mm512_setzero_ps());
     }
     return;
   }
   for (Index p = 0; p < nc; p += kNr) {  // op(B)[k][j] = B[j][k]: w rows of B, 16 x 16 blocks
     const Index w = std::min(kNr, nc - p);
-    float* panel = out + p * kc;
-    const float* src = B + (j0 + p) * ldb + k0;
+    float* panel = out + p * depth + k_at * kNr;
+    const float* src = B + p * ldb;
     Index k = 0;
     for (; k + 16 <= kc; k += 16)
       for (Index g = 0; g < kNr; g += 16)
@@ -159,32 +173,18 @@ void pack_b(bool trans_b, const float* B, Index ldb, Index k0, Index kc, Index j
   }
 }
 
-// One kc-deep block: C rows [0, mc) x columns [0, nc) against packed A and B blocks.
-void block(Index mc, Index nc, Index kc, const float* ap, const float* bp, float* C, Index ldc,
-           bool load_c) {
-  alignas(64) float tile[kMr * kNr];
+Index sgemm_packed_b_size(Index nc, Index depth) { return (nc + kNr - 1) / kNr * kNr * depth; }
+
+void sgemm_packed_product(Index mc, Index nc, Index depth, const float* packed_a,
+                          const float* packed_b, float* C, Index ldc, bool accumulate) {
   for (Index i0 = 0; i0 < mc; i0 += kMr) {
     const Index h = std::min(kMr, mc - i0);
-    const float* a = ap + i0 * kc;
-    for (Index p = 0; p < nc; p += kNr) {
-      const Index w = std::min(kNr, nc - p);
-      float* c = C + i0 * ldc + p;
-      if (h == kMr && w == kNr) {
-        micro_kernel(kc, a, bp + p * kc, c, ldc, load_c);
-        continue;
-      }
-      // Partial tile: through a full-size copy so that the kernel stays branch-free.
-      for (Index i = 0; i < kMr; ++i)
-        for (Index j = 0; j < kNr; ++j)
-          tile[i * kNr + j] = (load_c && i < h && j < w) ? c[i * ldc + j] : 0.f;
-      micro_kernel(kc, a, bp + p * kc, tile, kNr, true);
-      for (Index i = 0; i < h; ++i)
-        std::memcpy(c + i * ldc, tile + i * kNr, sizeof(float) * size_t(w));
-    }
+    const MicroKernel kernel = kMicroKernels[h];
+    for (Index p = 0; p < nc; p += kNr)
+      kernel(depth, packed_a + i0 * depth, packed_b + p * depth, C + i0 * ldc + p, ldc, accumulate,
+             first_lanes(nc - p), first_lanes(nc - p - 16));
   }
 }
-
-}  // namespace
 
 bool sgemm_kernel_suits(Index M, Index N, Index K) {
   // EIGENNET_GEMM_KERNEL=eigen keeps Eigen's product everywhere (A/B runs, tests of the
@@ -202,11 +202,11 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
                   const float* B, Index ldb, float* C, Index ldc, bool accumulate) {
   // Per-thread scratch, kept between calls: packed blocks of A and B.
   thread_local AlignedVector<float> packed_a, packed_b;
-  const Index mc_max = std::min(kMc, (M + kMr - 1) / kMr * kMr);
-  const Index nc_max = std::min(kNc, (N + kNr - 1) / kNr * kNr);
   const Index kc_max = std::min(kKc, K);
-  if (packed_a.size() < size_t(mc_max * kc_max)) packed_a.resize(size_t(mc_max * kc_max));
-  if (packed_b.size() < size_t(nc_max * kc_max)) packed_b.resize(size_t(nc_max * kc_max));
+  if (packed_a.size() < size_t(std::min(kMc, M) * kc_max))
+    packed_a.resize(size_t(std::min(kMc, M) * kc_max));
+  if (packed_b.size() < size_t(sgemm_packed_b_size(std::min(kNc, N), kc_max)))
+    packed_b.resize(size_t(sgemm_packed_b_size(std::min(kNc, N), kc_max)));
   // K in equal blocks (784 = 4 x 196, not 3 x 256 + 16): a short last block would load and
   // store C for a few steps of work.
   const Index k_blocks = (K + kKc - 1) / kKc;
@@ -215,12 +215,15 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
     const Index mc = std::min(kMc, M - i0);
     for (Index k0 = 0; k0 < K; k0 += kc_even) {
       const Index kc = std::min(kc_even, K - k0);
-      pack_a(trans_a, A, lda, i0, mc, k0, kc, packed_a.data());
+      sgemm_pack_a(trans_a, trans_a ? A + k0 * lda + i0 : A + i0 * lda + k0, lda, mc, kc,
+                   packed_a.data(), kc, 0);
       const bool load_c = accumulate || k0 > 0;
       for (Index j0 = 0; j0 < N; j0 += kNc) {
         const Index nc = std::min(kNc, N - j0);
-        pack_b(trans_b, B, ldb, k0, kc, j0, nc, packed_b.data());
-        block(mc, nc, kc, packed_a.data(), packed_b.data(), C + i0 * ldc + j0, ldc, load_c);
+        sgemm_pack_b(trans_b, trans_b ? B + j0 * ldb + k0 : B + k0 * ldb + j0, ldb, kc, nc,
+                     packed_b.data(), kc, 0);
+        sgemm_packed_product(mc, nc, kc, packed_a.data(), packed_b.data(), C + i0 * ldc + j0, ldc,
+                             load_c);
       }
     }
   }

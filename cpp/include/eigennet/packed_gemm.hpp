@@ -1,7 +1,8 @@
 // A weight matrix packed once for many small products X·W (a recurrent layer multiplies the
 // same recurrent kernel by a few batch rows at every step). gemm() would repack W at every
 // call, which costs about as much as the product when X has few rows; here W is packed once
-// per batch in the layout of Eigen's GEBP kernel and each product packs only X.
+// per batch (in the layout of the core's float kernel, sgemm.hpp, or else of Eigen's GEBP
+// kernel) and each product packs only X.
 #pragma once
 
 #include "eigennet/memory.hpp"
@@ -26,6 +27,7 @@ class PackedMatrix {
 
  private:
   Index K_ = 0, N_ = 0;
+  bool kernel_ = false;  // packed for the core's float kernel (sgemm.hpp), else for Eigen's GEBP
   AlignedVector<T> packed_;
 };
 
@@ -47,6 +49,7 @@ class GradientAccumulator {
 
  private:
   Index n_ = 0, m_ = 0, depth_ = 0, filled_ = 0;
+  bool kernel_ = false;  // as PackedMatrix
   AlignedVector<T> packed_a_, packed_b_;
 };
 

@@ -31,4 +31,21 @@ bool sgemm_kernel_suits(Index M, Index N, Index K);
 void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const float* A, Index lda,
                   const float* B, Index ldb, float* C, Index ldc, bool accumulate);
 
+#if defined(__AVX512F__)
+// The pieces of sgemm_kernel, for products that reuse a packed operand (packed_gemm.hpp).
+// Each packs a block of kc steps of K into panels `depth` steps deep, at steps
+// [k_at, k_at + kc) of them, so that a block can also be packed as its rows arrive.
+// op(A) block (mc x kc; A points at its first element): mc * depth floats.
+void sgemm_pack_a(bool trans_a, const float* A, Index lda, Index mc, Index kc, float* out,
+                  Index depth, Index k_at);
+// op(B) block (kc x nc; B points at its first element): sgemm_packed_b_size(nc, depth)
+// floats, 64-byte aligned.
+void sgemm_pack_b(bool trans_b, const float* B, Index ldb, Index kc, Index nc, float* out,
+                  Index depth, Index k_at);
+Index sgemm_packed_b_size(Index nc, Index depth);
+// C (mc x nc, ldc) = packed A · packed B over depth steps, or C += ... when accumulate.
+void sgemm_packed_product(Index mc, Index nc, Index depth, const float* packed_a,
+                          const float* packed_b, float* C, Index ldc, bool accumulate);
+#endif
+
 }  // namespace eigennet

@@ -167,6 +167,18 @@ void activation_forward(Activation a, ConstMatrixMap<T> x, MatrixMap<T> y) {
 }
 
 template <class T>
+void activation_forward_rows(Activation a, const T* x, T* y, Index rows, Index cols, Index ld) {
+  if (a == Activation::Softmax)
+    throw std::logic_error("activation_forward_rows: softmax needs whole rows");
+  if (ld == cols) {
+    forward_block<T>(a, ConstMatrixMap<T>(x, rows, cols), MatrixMap<T>(y, rows, cols));
+    return;
+  }
+  for (Index r = 0; r < rows; ++r)
+    forward_block<T>(a, ConstMatrixMap<T>(x + r * ld, 1, cols), MatrixMap<T>(y + r * ld, 1, cols));
+}
+
+template <class T>
 void activation_backward(Activation a, ConstMatrixMap<T> x, ConstMatrixMap<T> y,
                          MatrixMap<T> grad) {
   const Index cols = grad.cols();
@@ -181,6 +193,9 @@ void activation_backward(Activation a, ConstMatrixMap<T> x, ConstMatrixMap<T> y,
 
 template void activation_forward<float>(Activation, ConstMatrixMap<float>, MatrixMap<float>);
 template void activation_forward<double>(Activation, ConstMatrixMap<double>, MatrixMap<double>);
+template void activation_forward_rows<float>(Activation, const float*, float*, Index, Index, Index);
+template void activation_forward_rows<double>(Activation, const double*, double*, Index, Index,
+                                              Index);
 template void activation_backward<float>(Activation, ConstMatrixMap<float>, ConstMatrixMap<float>,
                                          MatrixMap<float>);
 template void activation_backward<double>(Activation, ConstMatrixMap<double>,

@@ -59,7 +59,7 @@ void product(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, 
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
-          Index ldb, T* C, Index ldc, bool accumulate) {
+          Index ldb, T* C, Index ldc, bool accumulate, const GemmEpilogue* epilogue) {
   const int threads = get_num_threads();
   const bool kernel = use_kernel<T>(M, N, K);
   // Inside a parallel region (a layer spreading chunks or a recurrent layer's time loop over
@@ -67,6 +67,7 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Ind
   if (threads < 2 || omp_in_parallel() ||
       2.0 * double(M) * double(N) * double(K) < kGemmParallelFlops) {
     product(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, kernel);
+    if (epilogue) (*epilogue)(0, M, 0, N);
     return;
   }
   // Split the larger output side; each thread packs the whole other operand, so that operand
@@ -88,17 +89,19 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Ind
       // Columns [first, first + count) of op(B) and C.
       const T* b = trans_b ? B + first * ldb : B + first;
       product(trans_a, trans_b, M, count, K, A, lda, b, ldb, C + first, ldc, accumulate, kernel);
+      if (epilogue) (*epilogue)(0, M, first, count);
     } else {
       const T* a = trans_a ? A + first : A + first * lda;
       product(trans_a, trans_b, count, N, K, a, lda, B, ldb, C + first * ldc, ldc, accumulate,
               kernel);
+      if (epilogue) (*epilogue)(first, count, 0, N);
     }
   }
 }
 
 template void gemm<float>(bool, bool, Index, Index, Index, const float*, Index, const float*, Index,
-                          float*, Index, bool);
+                          float*, Index, bool, const GemmEpilogue*);
 template void gemm<double>(bool, bool, Index, Index, Index, const double*, Index, const double*,
-                           Index, double*, Index, bool);
+                           Index, double*, Index, bool, const GemmEpilogue*);
 
 }  // namespace eigennet

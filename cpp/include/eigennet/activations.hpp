@@ -35,6 +35,11 @@ bool activation_needs_input(Activation a);
 template <class T>
 void activation_forward(Activation a, ConstMatrixMap<T> x, MatrixMap<T> y);
 
+// The same on `rows` rows of `cols` values, leading dimension ld, on the calling thread: a
+// block of a wider matrix (a gemm() epilogue). Element-wise activations only (not Softmax).
+template <class T>
+void activation_forward_rows(Activation a, const T* x, T* y, Index rows, Index cols, Index ld);
+
 // In place: grad holds dL/dy on entry and dL/dx on return. x is needed only when
 // activation_needs_input(a); otherwise it may be any map (it is not read).
 template <class T>

@@ -14,11 +14,35 @@ namespace eigennet {
 
 constexpr double kGemmParallelFlops = 4.0e6;
 
+// Work on a finished block of C (rows [r0, r0 + rows) x columns [c0, c0 + cols)), run by the
+// thread that computed the block while it is still in that core's cache. A non-owning
+// reference to a callable that outlives it (std::function would allocate per product).
+class GemmEpilogue {
+ public:
+  template <class Fn>
+  explicit GemmEpilogue(const Fn& fn)
+      : fn_(&fn), call_([](const void* f, Index r0, Index rows, Index c0, Index cols) {
+          (*static_cast<const Fn*>(f))(r0, rows, c0, cols);
+        }) {}
+  template <class Fn>
+  explicit GemmEpilogue(const Fn&&) = delete;  // a temporary would dangle
+
+  void operator()(Index r0, Index rows, Index c0, Index cols) const {
+    call_(fn_, r0, rows, c0, cols);
+  }
+
+ private:
+  const void* fn_;
+  void (*call_)(const void*, Index, Index, Index, Index);
+};
+
 // C (M x N) = op(A) * op(B), or C += ... when accumulate. Row-major storage throughout:
 // op(A) is A (M x K, leading dimension lda) or, when trans_a, the transpose of A stored as
-// (K x M); likewise op(B) is B (K x N) or B stored as (N x K) when trans_b.
+// (K x M); likewise op(B) is B (K x N) or B stored as (N x K) when trans_b. An epilogue, when
+// given, covers each element of C exactly once after its product.
 template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
-          Index ldb, T* C, Index ldc, bool accumulate = false);
+          Index ldb, T* C, Index ldc, bool accumulate = false,
+          const GemmEpilogue* epilogue = nullptr);
 
 }  // namespace eigennet

@@ -28,10 +28,19 @@ def test_matmul_matches_numpy(dtype, tol, m, k, n):
 
 # Edges of the float32 kernel's packing: columns 16 past and 8 short of a 32-column panel and
 # past a 256-column block, rows around the 12-row tile and past the 1536-row block, depths with
-# a remainder and several blocks.
+# a remainder and several blocks; depths of 1024 and 2048 have A packed, the others read in place.
 @pytest.mark.parametrize(
     "m, k, n",
-    [(1, 8, 32), (11, 17, 48), (13, 600, 56), (25, 256, 280), (12, 9, 300), (1600, 20, 40)],
+    [
+        (1, 8, 32),
+        (11, 17, 48),
+        (13, 600, 56),
+        (25, 256, 280),
+        (12, 9, 300),
+        (1600, 20, 40),
+        (13, 1024, 40),
+        (30, 2048, 33),
+    ],
 )
 def test_float32_kernel_edges_match_numpy(m, k, n):
     rng = np.random.default_rng(1)

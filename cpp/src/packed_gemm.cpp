@@ -72,8 +72,12 @@ void PackedMatrix<T>::multiply(const T* A, Index lda, Index M, T* C, Index ldc, 
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (kernel_ && M > 0) {  // the kernel overwrites C itself: no zero fill first
-      sgemm_pack_a(false, A, lda, M, K_, buffer, K_, 0);
-      sgemm_packed_product(M, N_, K_, buffer, packed_.data(), C, ldc, accumulate);
+      if (sgemm_reads_a_in_place(false, lda)) {
+        sgemm_packed_product(M, N_, K_, A, lda, packed_.data(), C, ldc, accumulate);
+      } else {
+        sgemm_pack_a(false, A, lda, M, K_, buffer, K_, 0);
+        sgemm_packed_product(M, N_, K_, buffer, 0, packed_.data(), C, ldc, accumulate);
+      }
       return;
     }
   }
@@ -134,7 +138,7 @@ void GradientAccumulator<T>::finish(T* G, Index ldg) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (kernel_) {
-      sgemm_packed_product(n_, m_, depth_, packed_a_.data(), packed_b_.data(), G, ldg, true);
+      sgemm_packed_product(n_, m_, depth_, packed_a_.data(), 0, packed_b_.data(), G, ldg, true);
       depth_ = filled_ = 0;
       return;
     }

@@ -7,8 +7,9 @@
 // of the FMA peak on the W3/W4 layer shapes where MKL reaches ~85 %). This kernel computes
 // 12x32 tiles of the row-major C: per step of K it loads two vectors of packed B and
 // broadcasts 12 values of A for 24 FMAs, so a 12-row panel of A stays in L1 while B streams
-// from L2 at a third of that rate. Both operands are packed per block (A in 12-row panels,
-// B in KC x NC blocks of 32-column panels), reading the source front to back.
+// from L2 at a third of that rate. B is packed per block (KC x NC, 32-column panels), A in
+// 12-row panels where its rows are a multiple of 4 KB apart or it is transposed, otherwise
+// read in place; packing reads the source front to back.
 //
 // Every element of C is summed in the same order whatever the thread split of the output
 // (K in equal blocks, each block in order and then added to C), so results do not depend on
@@ -43,8 +44,12 @@ void sgemm_pack_a(bool trans_a, const float* A, Index lda, Index mc, Index kc, f
 void sgemm_pack_b(bool trans_b, const float* B, Index ldb, Index kc, Index nc, float* out,
                   Index depth, Index k_at);
 Index sgemm_packed_b_size(Index nc, Index depth);
-// C (mc x nc, ldc) = packed A · packed B over depth steps, or C += ... when accumulate.
-void sgemm_packed_product(Index mc, Index nc, Index depth, const float* packed_a,
+// True when the kernel reads op(A) where it is (sgemm_packed_product with lda) rather than
+// packing it first: A not transposed, its rows apart by a stride that does not alias in L1.
+bool sgemm_reads_a_in_place(bool trans_a, Index lda);
+// C (mc x nc, ldc) = A · packed B over depth steps, or C += ... when accumulate. A is packed
+// when lda is 0, else read in place (mc x depth, rows lda apart).
+void sgemm_packed_product(Index mc, Index nc, Index depth, const float* a, Index lda,
                           const float* packed_b, float* C, Index ldc, bool accumulate);
 #endif
 

@@ -24,9 +24,11 @@ using ConstBlock =
 // parallel region costs a few microseconds.
 constexpr double kRecurrentParallelFlops = 4.0e6;  // as gemm()
 constexpr Index kMinRowsPerThread = 4;
-// Rows (steps x a thread's batch rows) per weight-gradient product in the backward loop: deep
-// enough for an efficient GEMM, small enough that the packed blocks stay in cache.
-constexpr Index kGradientDepth = 256;
+// Rows (steps x a gradient group's batch rows) per weight-gradient product in the backward
+// loop: deep enough that adding the product to the gradient (a load and store of all of it)
+// is amortised, small enough that the packed blocks and the gradient stay in L2 (W6: 8 steps
+// x 16 rows; measured 7 % faster backward than 4 x 16).
+constexpr Index kGradientDepth = 128;
 // Batch rows per weight-gradient group of a fused cell (at most kMaxGradientGroups groups):
 // the groups bound how many threads share the backward loop.
 constexpr Index kGradientGroupRows = 16;
@@ -304,7 +306,7 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
     groups = std::clamp<Index>(batch_ / kGradientGroupRows, 1, kMaxGradientGroups);
     group_rows_ = (batch_ + groups - 1) / groups;
     groups = (batch_ + group_rows_ - 1) / group_rows_;
-    chunk_steps_ = std::max<Index>(1, std::min(steps_, kGradientDepth / batch_));
+    chunk_steps_ = std::max<Index>(1, std::min(steps_, kGradientDepth / group_rows_));
     if (accumulators_.size() < size_t(groups)) accumulators_.resize(size_t(groups));
     for (auto& acc : accumulators_) acc.reserve(ld_, gu_, chunk_steps_ * group_rows_);
     const Index size = ld_ * gu_;

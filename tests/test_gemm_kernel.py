@@ -71,6 +71,44 @@ def test_float32_products_match_reference(case):
         np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-5)
 
 
+ELEMENTWISE = [
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "softplus",
+    "swish",
+]
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("activation", ELEMENTWISE)
+def test_bias_and_activation_on_each_threads_block(activation, use_bias):
+    """Dense adds the bias and activates inside the product, on each thread's block of columns
+    (64 x 200 x 300 is above the product's threading threshold): the NumPy result whatever the
+    threads."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 300))
+    kernel = rng.normal(size=(300, 200)) / np.sqrt(300)
+    bias = rng.normal(size=200) if use_bias else None
+    want = ref.forward(x, [(kernel, bias, activation)])
+    layer = eigennet.layers.Dense(200, activation=activation, use_bias=use_bias)
+    model = eigennet.Sequential([eigennet.Input(shape=(300,)), layer])
+    model.set_weights([w.astype(np.float32) for w in (kernel, bias) if w is not None])
+    original = eigennet.config.get_num_threads()
+    try:
+        for threads in (1, 2):
+            eigennet.config.set_num_threads(threads)
+            got = model.predict(x.astype(np.float32), batch_size=64, verbose=0)
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    finally:
+        eigennet.config.set_num_threads(original)
+
+
 def test_thread_count_changes_only_rounding():
     original = eigennet.config.get_num_threads()
     try:

@@ -121,10 +121,21 @@ const T* RecurrentCell<T>::recurrent_mask(Index gate) const {
 
 template <class T>
 void RecurrentCell<T>::activate(Activation a, T* z, Index n) {
-  if (a == Activation::Linear || a == Activation::Sigmoid || a == Activation::Tanh)
-    activate_block(a, z, 1, n, n);  // the common gates, inline
-  else
-    activation_forward<T>(a, ConstMatrixMap<T>(z, 1, n), MatrixMap<T>(z, 1, n));
+  // The common gates inline, on a flat array: Eigen evaluates a 1 x n strided block ~1.3x
+  // slower (logistic, 128 values: 68-77 vs 49-57 ns).
+  ArrayMap<T> v(z, n);
+  switch (a) {
+    case Activation::Linear:
+      return;
+    case Activation::Sigmoid:
+      v = v.logistic();
+      return;
+    case Activation::Tanh:
+      v = v.tanh();
+      return;
+    default:
+      activation_forward<T>(a, ConstMatrixMap<T>(z, 1, n), MatrixMap<T>(z, 1, n));
+  }
 }
 
 template <class T>
@@ -148,19 +159,11 @@ void RecurrentCell<T>::activation_grad(Activation a, const T* pre, const T* y, T
 
 template <class T>
 void RecurrentCell<T>::activate_block(Activation a, T* z, Index rows, Index cols, Index ld) {
-  Block<T> v(z, rows, cols, Eigen::OuterStride<>(ld));
-  switch (a) {
-    case Activation::Linear:
-      return;
-    case Activation::Sigmoid:
-      v = v.logistic();
-      return;
-    case Activation::Tanh:
-      v = v.tanh();
-      return;
-    default:
-      for (Index r = 0; r < rows; ++r) activate(a, z + r * ld, cols);
+  if (ld == cols && a != Activation::Softmax) {  // element-wise over contiguous rows: one pass
+    activate(a, z, rows * cols);
+    return;
   }
+  for (Index r = 0; r < rows; ++r) activate(a, z + r * ld, cols);
 }
 
 template <class T>

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from mpi4py import MPI
 
 from eigennet import _core, config
 
+_ABORT_GRACE_SECONDS = 0.5  # before MPI_Abort, for mpiexec to forward the traceback
 _comm = None  # a duplicate of COMM_WORLD: eigennet's collectives never mix with the user's
 
 
@@ -91,6 +93,10 @@ def _abort_on_uncaught_exception() -> None:
     def abort(kind, value, traceback):
         previous(kind, value, traceback)
         sys.stderr.flush()
+        # mpiexec forwards each rank's output from a pipe; Abort can kill the job before it has
+        # read the traceback (seen under load: the user got no message). A short pause on this
+        # failure path lets it arrive.
+        time.sleep(_ABORT_GRACE_SECONDS)
         MPI.COMM_WORLD.Abort(1)
 
     sys.excepthook = abort

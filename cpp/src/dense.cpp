@@ -36,27 +36,29 @@ void Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   MatrixMap<T> z(
       activation_needs_input(activation_) ? preactivation_.view(rows, units_).data() : y.data(),
       rows, units_);
+  // Bias and an element-wise activation on each thread's block of the product, while it is in
+  // cache; softmax acts on whole rows, after the product.
+  const bool rowwise = activation_ == Activation::Softmax;
   const bool activate = activation_ != Activation::Linear || z.data() != y.data();
-  if (activation_ == Activation::Softmax) {  // acts on whole rows: after the product
-    gemm<T>(false, false, rows, units_, in_, xs.data(), in_, this->weight(0), units_, z.data(),
-            units_);
-    if (use_bias_) z.rowwise() += ConstRowVectorMap<T>(this->weight(1), units_);
-    activation_forward<T>(activation_, ConstMatrixMap<T>(z.data(), rows, units_), y);
-    return;
-  }
-  // Bias and activation on each thread's block of the product, while it is in cache.
   const T* bias = use_bias_ ? this->weight(1) : nullptr;
-  const auto bias_and_activation = [&](Index r0, Index nr, Index c0, Index nc) {
-    T* zb = z.data() + r0 * units_ + c0;
+  const auto add_bias = [&](Index r0, Index nr, Index c0, Index nc) {
     if (bias)
-      for (Index r = 0; r < nr; ++r)
-        RowVectorMap<T>(zb + r * units_, nc) += ConstRowVectorMap<T>(bias + c0, nc);
+      for (Index r = r0; r < r0 + nr; ++r)
+        RowVectorMap<T>(z.data() + r * units_ + c0, nc) += ConstRowVectorMap<T>(bias + c0, nc);
+  };
+  const auto bias_and_activation = [&](Index r0, Index nr, Index c0, Index nc) {
+    add_bias(r0, nr, c0, nc);
     if (activate)
-      activation_forward_rows<T>(activation_, zb, y.data() + r0 * units_ + c0, nr, nc, units_);
+      activation_forward_rows<T>(activation_, z.data() + r0 * units_ + c0,
+                                 y.data() + r0 * units_ + c0, nr, nc, units_);
   };
   const GemmEpilogue epilogue(bias_and_activation);
   gemm<T>(false, false, rows, units_, in_, xs.data(), in_, this->weight(0), units_, z.data(),
-          units_, false, &epilogue);
+          units_, false, rowwise ? nullptr : &epilogue);
+  if (rowwise) {
+    add_bias(0, rows, 0, units_);
+    activation_forward<T>(activation_, ConstMatrixMap<T>(z.data(), rows, units_), y);
+  }
 }
 
 template <class T>

@@ -16,16 +16,6 @@ using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
 template <class T>
 using StridedOut = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
 
-// True when the whole product goes to the core's own kernel (sgemm.hpp). Decided once per
-// product, not per thread slice, so that every element is summed the same way.
-template <class T>
-bool use_kernel(Index M, Index N, Index K) {
-  if constexpr (std::is_same_v<T, float>)
-    return sgemm_kernel_suits(M, N, K);
-  else
-    return false;
-}
-
 // One single-threaded product on (sub)matrices: the core's kernel, or Eigen's.
 template <class T>
 void product(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda,
@@ -61,7 +51,9 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
           Index ldb, T* C, Index ldc, bool accumulate, const GemmEpilogue* epilogue) {
   const int threads = get_num_threads();
-  const bool kernel = use_kernel<T>(M, N, K);
+  // Decided once per product, not per thread slice, so that every element is summed the same
+  // way.
+  const bool kernel = sgemm_kernel_suits_for<T>(M, N, K);
   // Inside a parallel region (a layer spreading chunks or a recurrent layer's time loop over
   // the threads) the caller owns the threads: a product runs on its thread.
   if (threads < 2 || omp_in_parallel() ||

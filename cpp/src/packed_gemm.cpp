@@ -22,24 +22,13 @@ using Mapper = const_blas_data_mapper<T, Index, Order>;
 template <class T>
 using ResMapper = blas_data_mapper<T, Index, ColMajor, Unaligned, 1>;
 
-// Float products go to the core's kernel (sgemm.hpp) where it suits them, as gemm() does: it
-// computes the row-major product directly, at 1.1-1.4x Eigen's GEBP on these small shapes.
-template <class T>
-bool kernel_suits(Index N, Index K) {
-#if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) return sgemm_kernel_suits(1, N, K);
-#endif
-  (void)N, (void)K;
-  return false;
-}
-
 }  // namespace
 
 template <class T>
 void PackedMatrix<T>::pack(const T* W, Index ld, Index K, Index N, bool trans) {
   K_ = K;
   N_ = N;
-  kernel_ = kernel_suits<T>(N, K);
+  kernel_ = sgemm_kernel_suits_for<T>(1, N, K);  // as gemm(): the core's kernel where it suits
   check_allocation(double(K) * double(N + kSgemmTileCols), sizeof(T), "a packed weight matrix");
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
@@ -97,7 +86,7 @@ template <class T>
 void GradientAccumulator<T>::reserve(Index n, Index m, Index max_depth) {
   n_ = n;
   m_ = m;
-  kernel_ = kernel_suits<T>(m, max_depth);
+  kernel_ = sgemm_kernel_suits_for<T>(n, m, max_depth);
   const Index b_size = max_depth * (m + kSgemmTileCols);  // room for the kernel's padded panels
   check_allocation(double(max_depth) * double(n) + double(b_size), sizeof(T), "gradient blocks");
   if (packed_a_.size() < static_cast<size_t>(max_depth * n))

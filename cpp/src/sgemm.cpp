@@ -217,7 +217,8 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
   // Per-thread scratch, kept between calls: packed blocks of A and B.
   thread_local AlignedVector<float> packed_a, packed_b;
   const Index kc_max = std::min(kKc, K);
-  if (packed_a.size() < size_t(std::min(kMc, M) * kc_max))
+  const bool a_in_place = sgemm_reads_a_in_place(trans_a, lda);
+  if (!a_in_place && packed_a.size() < size_t(std::min(kMc, M) * kc_max))
     packed_a.resize(size_t(std::min(kMc, M) * kc_max));
   if (packed_b.size() < size_t(sgemm_packed_b_size(std::min(kNc, N), kc_max)))
     packed_b.resize(size_t(sgemm_packed_b_size(std::min(kNc, N), kc_max)));
@@ -225,7 +226,6 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
   // store C for a few steps of work.
   const Index k_blocks = (K + kKc - 1) / kKc;
   const Index kc_even = ((K + k_blocks - 1) / k_blocks + 15) / 16 * 16;
-  const bool a_in_place = sgemm_reads_a_in_place(trans_a, lda);
   for (Index i0 = 0; i0 < M; i0 += kMc) {
     const Index mc = std::min(kMc, M - i0);
     for (Index k0 = 0; k0 < K; k0 += kc_even) {

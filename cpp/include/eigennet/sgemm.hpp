@@ -16,6 +16,8 @@
 // the threads; a split along tile edges (kSgemmTileRows, kSgemmTileCols) wastes no lanes.
 #pragma once
 
+#include <type_traits>
+
 #include "eigennet/tensor.hpp"
 
 namespace eigennet {
@@ -26,6 +28,15 @@ constexpr Index kSgemmTileCols = 32;  // columns of C per kernel tile
 // True when this build has the kernel (AVX-512) and the product is wide and deep enough for
 // it (never decided by M alone: see sgemm.cpp).
 bool sgemm_kernel_suits(Index M, Index N, Index K);
+
+// The same for a product of T: only float products have the kernel.
+template <class T>
+bool sgemm_kernel_suits_for(Index M, Index N, Index K) {
+  if constexpr (std::is_same_v<T, float>)
+    return sgemm_kernel_suits(M, N, K);
+  else
+    return false;
+}
 
 // C (M x N, ldc) = op(A) · op(B), or C += ... when accumulate; storage as gemm() (gemm.hpp).
 // Runs on the calling thread. Call only when sgemm_kernel_suits(M, N, K).

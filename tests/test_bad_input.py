@@ -4,11 +4,11 @@ Each case runs in a fresh interpreter so that a segfault, abort or hang fails th
 instead of killing the test run.
 """
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from subprocess_harness import assert_raises, run_python
 
 PRELUDE = """
 import numpy as np
@@ -30,39 +30,13 @@ y = np.ones((13, 1), "float32")
 labels = np.arange(13) % 3
 """
 
-HARNESS = """
-try:
-{body}
-except Exception as e:
-    print("RAISED", *[c.__name__ for c in type(e).__mro__])
-    print("MESSAGE", str(e).replace("\\n", " "))
-else:
-    print("NO EXCEPTION")
-"""
-
 
 def _run(code, timeout=60):
-    script = PRELUDE + textwrap.dedent(code)
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout
-    )
-    detail = f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"
-    assert proc.returncode == 0, detail
-    return proc.stdout, detail
+    return run_python(PRELUDE + textwrap.dedent(code), timeout=timeout)
 
 
 def _raises(code, exceptions, keywords):
-    body = textwrap.indent(textwrap.dedent(code).strip(), "    ")
-    out, detail = _run(HARNESS.format(body=body))
-    assert "NO EXCEPTION" not in out, "no exception raised\n" + detail
-    raised = next(line for line in out.splitlines() if line.startswith("RAISED")).split()[1:]
-    assert set(raised) & set(exceptions), f"expected one of {exceptions}, got {raised[0]}"
-    message = next(line for line in out.splitlines() if line.startswith("MESSAGE"))[8:].lower()
-    for keyword in keywords:
-        alternatives = (keyword,) if isinstance(keyword, str) else keyword
-        assert any(a.lower() in message for a in alternatives), (
-            f"message does not mention {alternatives}: {message!r}"
-        )
+    assert_raises(code, exceptions, keywords, prelude=PRELUDE)
 
 
 VALUE = ("ValueError",)

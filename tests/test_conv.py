@@ -9,6 +9,7 @@ import pytest
 
 import eigennet
 from eigennet import _core
+from gradient_check import assert_gradients_match_finite_differences
 from reference import conv as ref
 
 layers = eigennet.layers
@@ -209,23 +210,6 @@ def test_large_batch_is_chunked_consistently():
 
 
 # ------------------------------------------------------------------ finite differences
-def finite_difference_check(model, x, y, h=1e-6):
-    weights = [w.astype(np.float64) for w in model.get_weights()]
-    _, grads = model._compute_gradients(x, y)
-    for i, w in enumerate(weights):
-        fd = np.zeros_like(w)
-        for idx in np.ndindex(w.shape):
-            values = []
-            for sign in (1, -1):
-                perturbed = [v.copy() for v in weights]
-                perturbed[i][idx] += sign * h
-                model.set_weights(perturbed)
-                values.append(model._compute_gradients(x, y)[0])
-            fd[idx] = (values[0] - values[1]) / (2 * h)
-        model.set_weights(weights)
-        np.testing.assert_allclose(grads[i], fd, rtol=1e-6, atol=1e-9, err_msg=f"weight {i}")
-
-
 def test_finite_differences_cnn_2d():
     rng = np.random.default_rng(3)
     with floatx("float64"):
@@ -242,7 +226,9 @@ def test_finite_differences_cnn_2d():
             ]
         )
         model.compile(optimizer="sgd", loss="mse")
-        finite_difference_check(model, rng.normal(size=(4, 7, 8, 2)), rng.normal(size=(4, 2)))
+        assert_gradients_match_finite_differences(
+            model, rng.normal(size=(4, 7, 8, 2)), rng.normal(size=(4, 2))
+        )
 
 
 def test_finite_differences_cnn_1d():
@@ -261,7 +247,9 @@ def test_finite_differences_cnn_1d():
             ]
         )
         model.compile(optimizer="sgd", loss="mse")
-        finite_difference_check(model, rng.normal(size=(5, 12, 3)), rng.normal(size=(5, 1)))
+        assert_gradients_match_finite_differences(
+            model, rng.normal(size=(5, 12, 3)), rng.normal(size=(5, 1))
+        )
 
 
 def test_regularizers_add_to_loss_and_gradient():
@@ -288,7 +276,7 @@ def test_regularizers_add_to_loss_and_gradient():
         )
         loss, _ = model._compute_gradients(x, y)
         np.testing.assert_allclose(loss, expected, rtol=1e-10)
-        finite_difference_check(model, x, y)
+        assert_gradients_match_finite_differences(model, x, y)
 
 
 def test_results_do_not_depend_on_thread_count():

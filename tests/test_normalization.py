@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import eigennet as keras
+from gradient_check import finite_difference_gradients
 from reference import normalization as ref
 
 BN_FLAGS = [(True, True), (False, True), (True, False), (False, False)]  # (center, scale)
@@ -315,26 +316,6 @@ def test_layer_norm_rms_scaling_gradients_match_reference(float64):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
-def finite_differences(model, x, y, h=1e-6):
-    """Central differences of the loss wrt every trainable weight."""
-    variables = model.trainable_weights
-    result = []
-    for var in variables:
-        base = var.numpy()
-        fd = np.zeros_like(base)
-        for idx in np.ndindex(base.shape):
-            values = []
-            for sign in (1, -1):
-                moved = base.copy()
-                moved[idx] += sign * h
-                var.assign(moved)
-                values.append(model._compute_gradients(x, y)[0])
-            fd[idx] = (values[0] - values[1]) / (2 * h)
-        var.assign(base)
-        result.append(fd)
-    return result
-
-
 def make_norm(kind, **kwargs):
     if kind == "batch":
         return keras.layers.BatchNormalization(**kwargs)
@@ -361,7 +342,9 @@ def test_gradients_match_finite_differences(kind, kwargs, shape, float64):
     y = rng.uniform(-0.5, 0.5, size=(5, *shape[:-1], 2))
     model, *_ = dense_norm_model(make_norm(kind, **kwargs), shape, 4, 2, rng)
     _, grads = model._compute_gradients(x, y)
-    for i, (got, fd) in enumerate(zip(grads, finite_differences(model, x, y), strict=True)):
+    for i, (got, fd) in enumerate(
+        zip(grads, finite_difference_gradients(model, x, y), strict=True)
+    ):
         np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8, err_msg=f"weight {i}")
 
 
@@ -395,7 +378,7 @@ def test_frozen_batch_norm_gradients_are_the_affine_map(float64):
     assert loss == pytest.approx(expected_loss, rel=1e-12)
     for got, want in zip(grads, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
-    for got, fd in zip(grads, finite_differences(model, x, y), strict=True):
+    for got, fd in zip(grads, finite_difference_gradients(model, x, y), strict=True):
         np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
 
 

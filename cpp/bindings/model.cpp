@@ -288,7 +288,11 @@ void bind_typed(py::module_& m) {
                hook(Array<T>({static_cast<py::ssize_t>(size)}, {sizeof(T)}, grads, owner));
              });
            })
-      .def_property("trainable", &Trainer<T>::trainable, &Trainer<T>::set_trainable)
+      // Both wait for a running fit in another thread (the GIL released meanwhile).
+      .def_property(
+          "trainable",
+          py::cpp_function(&Trainer<T>::trainable, py::call_guard<py::gil_scoped_release>()),
+          py::cpp_function(&Trainer<T>::set_trainable, py::call_guard<py::gil_scoped_release>()))
       // (loss, gradients of the trainable weights concatenated in weights order)
       .def("compute_gradients", [](Trainer<T>& t, const Array<T>& x, const Array<T>& y) {
         auto data = dataset<T>(x, y, std::nullopt);

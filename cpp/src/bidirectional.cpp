@@ -5,8 +5,6 @@
 
 namespace eigennet {
 
-namespace {}  // namespace
-
 MergeMode merge_mode_from_name(const std::string& name) {
   if (name == "concat") return MergeMode::Concat;
   if (name == "sum") return MergeMode::Sum;
@@ -34,6 +32,17 @@ Bidirectional<T>::Bidirectional(const RecurrentConfig& forward, const RecurrentC
     throw std::invalid_argument(
         "Bidirectional: merge modes sum, mul and ave need layers with the same units");
 }
+
+template <class T>
+Bidirectional<T>::Bidirectional(const Bidirectional& other)
+    : Layer<T>(other),
+      fwd_(other.fwd_->clone()),
+      bwd_(other.bwd_->clone()),
+      merge_(other.merge_),
+      split_(other.split_),
+      steps_(other.steps_),
+      fwd_units_(other.fwd_units_),
+      bwd_units_(other.bwd_units_) {}
 
 template <class T>
 Shape Bidirectional<T>::do_build(const Shape& input_shape) {

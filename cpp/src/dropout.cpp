@@ -9,7 +9,7 @@
 namespace eigennet {
 
 template <class T>
-Dropout<T>::Dropout(double rate, uint64_t seed) : rate_(rate), seed_(seed) {
+Dropout<T>::Dropout(double rate, uint64_t seed) : rate_(rate), stream_(seed) {
   if (!(rate >= 0 && rate <= 1))
     throw std::invalid_argument("Dropout rate must be in [0, 1], got " + std::to_string(rate));
 }
@@ -28,7 +28,7 @@ void Dropout<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) {
   // As Keras: x / keep_prob with keep_prob = 1 - rate (in double, then in T); rate 1 -> zeros.
   const T keep_prob = T(1.0 - rate_);
   const float rate = float(rate_);
-  const uint64_t seed = seed_, draw = draws_++;
+  const uint64_t seed = stream_.seed(), draw = stream_.next_draw();
 #pragma omp parallel for schedule(static) if (parallel_for_worth(n))
   for (Index i = 0; i < n; ++i) {
     mask[i] = uniform01(seed, draw, static_cast<uint64_t>(i)) >= rate ? T(1) : T(0);

@@ -18,6 +18,9 @@ class GruCell : public RecurrentCell<T> {
 
  public:
   explicit GruCell(const RecurrentConfig& config) : Base(config, 3) {}
+  std::unique_ptr<RecurrentCell<T>> clone() const override {
+    return std::make_unique<GruCell>(*this);
+  }
 
  protected:
   void reserve_cell(Index batch) override {

@@ -20,6 +20,9 @@ class LstmCell : public RecurrentCell<T> {
 
  public:
   explicit LstmCell(const RecurrentConfig& config) : Base(config, 4) {}
+  std::unique_ptr<RecurrentCell<T>> clone() const override {
+    return std::make_unique<LstmCell>(*this);
+  }
 
  protected:
   void reserve_cell(Index batch) override {

@@ -1,19 +1,25 @@
 #include "eigennet/network.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace eigennet {
 
 template <class T>
-Network<T>::Network(std::vector<std::shared_ptr<Layer<T>>> layers) : layers_(std::move(layers)) {
-  if (layers_.empty()) throw std::invalid_argument("a network needs at least one layer");
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    if (!layers_[i] || !layers_[i]->built())
+Network<T>::Network(const std::vector<std::shared_ptr<Layer<T>>>& layers) {
+  if (layers.empty()) throw std::invalid_argument("a network needs at least one layer");
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!layers[i] || !layers[i]->built())
       throw std::invalid_argument("every layer must be built before the network");
-    if (i > 0 && layers_[i]->input_shape() != layers_[i - 1]->output_shape())
+    if (i > 0 && layers[i]->input_shape() != layers[i - 1]->output_shape())
       throw std::invalid_argument("layer " + std::to_string(i) +
                                   "'s input shape does not match the previous output");
+    layers_.push_back(layers[i]->clone());
   }
+  adds_gradient_.assign(layers_.size(), false);
+  for (size_t i = 0; i < layers_.size(); ++i)
+    for (size_t j = i + 1; j < layers_.size(); ++j)
+      if (layers_[j]->same_parameters(*layers_[i])) adds_gradient_[i] = true;
   input_size_ = shape_size(layers_.front()->input_shape());
   output_size_ = shape_size(layers_.back()->output_shape());
   outputs_.resize(layers_.size());
@@ -64,13 +70,28 @@ void Network<T>::backward(ConstMatrixMap<T> x, MatrixMap<T> grad_output,
     bool below_needs_grad = false;
     for (size_t j = 0; j < k; ++j) below_needs_grad |= param_grads[j] != nullptr;
     if (!below_needs_grad) {
-      layer.backward(layer_x, layer_y, grad_y, param_grads[k], nullptr);
+      backward_place(k, layer_x, layer_y, grad_y, param_grads[k], nullptr);
       return;
     }
     MatrixMap<T> grad_x = spare[k % 2]->view(rows_, in_cols);
-    layer.backward(layer_x, layer_y, grad_y, param_grads[k], &grad_x);
+    backward_place(k, layer_x, layer_y, grad_y, param_grads[k], &grad_x);
     new (&grad_y) MatrixMap<T>(grad_x.data(), rows_, in_cols);
   }
+}
+
+template <class T>
+void Network<T>::backward_place(size_t k, ConstMatrixMap<T> x, ConstMatrixMap<T> y,
+                                MatrixMap<T> grad_y, T* param_grad, MatrixMap<T>* grad_x) {
+  auto& layer = *layers_[k];
+  if (!param_grad || !adds_gradient_[k]) {
+    layer.backward(x, y, grad_y, param_grad, grad_x);
+    return;
+  }
+  const Index n = layer.param_count();
+  T* own = shared_grad_.view(1, n).data();
+  std::fill_n(own, n, T(0));
+  layer.backward(x, y, grad_y, own, grad_x);
+  for (Index i = 0; i < n; ++i) param_grad[i] += own[i];
 }
 
 template class Network<float>;

@@ -57,7 +57,11 @@ int row_range_threads(Index rows, double flops) {
 
 template <class T>
 RecurrentCell<T>::RecurrentCell(const RecurrentConfig& config, Index gates)
-    : c_(config), gates_count_(gates), units_(config.units), gu_(gates * config.units) {
+    : c_(config),
+      gates_count_(gates),
+      units_(config.units),
+      gu_(gates * config.units),
+      stream_(config.seed) {
   const std::string name = cell_name(config.kind);
   if (config.units <= 0)
     throw std::invalid_argument(name + " units must be a positive integer, got " +
@@ -199,12 +203,12 @@ void RecurrentCell<T>::draw_masks(bool training) {
   rec_masked_ = training && c_.recurrent_dropout > 0;
   if (!in_mask_count_ && !rec_masked_) return;
   // As Keras: kept values are scaled by 1 / (1 - rate) (in double, then in T).
-  const uint64_t draw = draws_++;
+  const uint64_t seed = stream_.seed(), draw = stream_.next_draw();
   auto fill = [&](T* mask, Index n, double rate, uint64_t first) {
     const T scale = T(1.0 / (1.0 - rate));
     const float r = float(rate);
     for (Index i = 0; i < n; ++i)
-      mask[i] = uniform01(c_.seed, draw, first + uint64_t(i)) >= r ? scale : T(0);
+      mask[i] = uniform01(seed, draw, first + uint64_t(i)) >= r ? scale : T(0);
   };
   const Index n_in = in_mask_count_ * batch_ * in_;
   if (in_mask_count_)

@@ -12,6 +12,9 @@ class SimpleRnnCell : public RecurrentCell<T> {
 
  public:
   explicit SimpleRnnCell(const RecurrentConfig& config) : Base(config, 1) {}
+  std::unique_ptr<RecurrentCell<T>> clone() const override {
+    return std::make_unique<SimpleRnnCell>(*this);
+  }
 
  protected:
   void reserve_cell(Index) override {}

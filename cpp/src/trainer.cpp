@@ -78,13 +78,20 @@ Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
       loss_(loss),
       optimizer_(std::move(optimizer)),
       metrics_(std::move(metrics)) {
-  // The gradient buffer covers every layer, so freezing or unfreezing one later only changes
-  // which slices are filled and which segments the optimizer sees.
+  // The gradient buffer covers every layer once (a layer at several places has one slice),
+  // so freezing or unfreezing one later only changes which slices are filled and which
+  // segments the optimizer sees.
   const auto& layers = network_->layers();
   Index total = 0;
-  for (const auto& layer : layers) {
-    layer_offsets_.push_back(total);
-    total += layer->param_count();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    first_place_.push_back(i);
+    for (size_t j = 0; j < i; ++j)
+      if (layers[j]->same_parameters(*layers[i])) {
+        first_place_.back() = j;
+        break;
+      }
+    layer_offsets_.push_back(first_place_[i] == i ? total : layer_offsets_[first_place_[i]]);
+    if (first_place_[i] == i) total += layers[i]->param_count();
   }
   grads_.assign(static_cast<size_t>(total), T(0));
   set_trainable(trainable);
@@ -93,15 +100,19 @@ Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
 
 template <class T>
 void Trainer<T>::set_trainable(const std::vector<bool>& trainable) {
+  // The segments are what a running fit iterates: change them only between steps.
+  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
   const auto& layers = network_->layers();
   if (trainable.size() != layers.size())
     throw std::invalid_argument("one trainable flag per layer expected");
   segments_.clear();
   layer_grads_.clear();
   for (size_t i = 0; i < layers.size(); ++i) {
-    const bool learns = trainable[i] && layers[i]->param_count() > 0;
+    // A layer at several places learns as its first place says (Python's weights order).
+    const size_t first = first_place_[i];
+    const bool learns = trainable[first] && layers[i]->param_count() > 0;
     layer_grads_.push_back(learns ? grads_.data() + layer_offsets_[i] : nullptr);
-    if (!learns) continue;
+    if (!learns || first != i) continue;
     for (const auto& w : layers[i]->weights())
       if (w.trainable)
         segments_.push_back({layers[i]->params() + w.offset, w.size, layer_offsets_[i] + w.offset});
@@ -155,7 +166,7 @@ double Trainer<T>::penalties(const std::vector<T*>* grads) const {
   double total = network_->activity_penalty();
   const auto& layers = network_->layers();
   for (size_t i = 0; i < layers.size(); ++i) {
-    if (grads && !(*grads)[i]) continue;
+    if (first_place_[i] != i || (grads && !(*grads)[i])) continue;  // each layer once
     const double p = layers[i]->regularization(grads ? (*grads)[i] : nullptr);
     if (!grads) total += p;
   }

@@ -12,8 +12,16 @@
 // grad_x is null when nobody needs dL/dx (the first layer).
 //
 // A layer keeps no per-batch allocation: its scratch buffers are Workspaces.
+//
+// Calls and state. What a forward leaves for its backward (scratch, dropout masks, pooling
+// argmax, normalization statistics) belongs to one call of the layer, not to the layer: a
+// network runs its own copy of each layer (clone()), and every copy shares the original's
+// parameter block, trainable flag and regularizers (LayerParameters). So a layer used at two
+// places of one model, or by two models running in two threads, keeps each call's state
+// apart. The object Python holds is the original; it is never run by a network itself.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -31,10 +39,25 @@ struct WeightSpec {
   bool trainable;  // false for state the layer updates itself (batch-norm moving statistics)
 };
 
+// What every copy of one layer shares (see clone()).
+template <class T>
+struct LayerParameters {
+  AlignedVector<T> values;  // the parameter block
+  std::atomic<bool> trainable{true};
+  std::vector<Regularizer> weight_regularizers;
+  Regularizer activity_regularizer;
+};
+
 template <class T>
 class Layer {
  public:
   virtual ~Layer() = default;
+
+  // A copy for another call of this layer: the same configuration and shared parameters
+  // (LayerParameters), its own per-call state, empty. Only built layers are cloned.
+  virtual std::shared_ptr<Layer<T>> clone() const = 0;
+  // Whether `other` is a copy of this layer (they share one parameter block).
+  bool same_parameters(const Layer<T>& other) const { return shared_ == other.shared_; }
 
   Shape build(const Shape& input_shape) {
     if (built_) throw std::logic_error("layer is already built");
@@ -53,7 +76,7 @@ class Layer {
       w.size = shape_size(w.shape);
       total += w.size;
     }
-    params_.assign(static_cast<size_t>(total), T(0));
+    shared_->values.assign(static_cast<size_t>(total), T(0));
     built_ = true;
     return output_shape_;
   }
@@ -65,30 +88,34 @@ class Layer {
   // Penalty of the weights' regularizers; adds their gradient to param_grad when non-null.
   double regularization(T* param_grad) const {
     double penalty = 0;
-    for (size_t i = 0; i < weights_.size() && i < weight_regularizers_.size(); ++i) {
-      if (!weight_regularizers_[i].active()) continue;
+    const auto& regularizers = shared_->weight_regularizers;
+    for (size_t i = 0; i < weights_.size() && i < regularizers.size(); ++i) {
+      if (!regularizers[i].active()) continue;
       const auto& w = weights_[i];
-      penalty += weight_regularizers_[i].apply(params_.data() + w.offset, w.size,
-                                               param_grad ? param_grad + w.offset : nullptr);
+      penalty += regularizers[i].apply(params() + w.offset, w.size,
+                                       param_grad ? param_grad + w.offset : nullptr);
     }
     return penalty;
   }
   // One regularizer per weight, in weights() order (missing ones are inactive).
-  void set_weight_regularizers(std::vector<Regularizer> r) { weight_regularizers_ = std::move(r); }
-  void set_activity_regularizer(Regularizer r) { activity_regularizer_ = r; }
-  const Regularizer& activity_regularizer() const { return activity_regularizer_; }
+  void set_weight_regularizers(std::vector<Regularizer> r) {
+    shared_->weight_regularizers = std::move(r);
+  }
+  void set_activity_regularizer(Regularizer r) { shared_->activity_regularizer = r; }
+  const Regularizer& activity_regularizer() const { return shared_->activity_regularizer; }
 
   // Keras's layer.trainable (the layer's own flag; containers combine theirs in Python). A
   // frozen BatchNormalization runs in inference mode even when training.
-  bool trainable() const { return trainable_; }
-  void set_trainable(bool trainable) { trainable_ = trainable; }
+  bool trainable() const { return shared_->trainable; }
+  void set_trainable(bool trainable) { shared_->trainable = trainable; }
 
   bool built() const { return built_; }
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }
   const std::vector<WeightSpec>& weights() const { return weights_; }
-  T* params() { return params_.data(); }
-  Index param_count() const { return static_cast<Index>(params_.size()); }
+  T* params() { return shared_->values.data(); }
+  const T* params() const { return shared_->values.data(); }
+  Index param_count() const { return static_cast<Index>(shared_->values.size()); }
 
  protected:
   // Validates the input shape, declares weights with add_weight, returns the output shape.
@@ -96,16 +123,13 @@ class Layer {
   void add_weight(const std::string& name, Shape shape, bool trainable = true) {
     weights_.push_back({name, std::move(shape), 0, 0, trainable});
   }
-  const T* weight(size_t i) const { return params_.data() + weights_[i].offset; }
+  const T* weight(size_t i) const { return params() + weights_[i].offset; }
 
  private:
   bool built_ = false;
-  bool trainable_ = true;
   Shape input_shape_, output_shape_;
   std::vector<WeightSpec> weights_;
-  AlignedVector<T> params_;
-  std::vector<Regularizer> weight_regularizers_;
-  Regularizer activity_regularizer_;
+  std::shared_ptr<LayerParameters<T>> shared_ = std::make_shared<LayerParameters<T>>();
 };
 
 }  // namespace eigennet

@@ -76,7 +76,10 @@ class Trainer {
   // Changes which layers learn (Keras reads `trainable` at every step); the optimizer must
   // know every weight that becomes trainable.
   void set_trainable(const std::vector<bool>& trainable);
-  const std::vector<bool>& trainable() const { return trainable_; }
+  std::vector<bool> trainable() {
+    std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+    return trainable_;
+  }
 
   // The flat gradient buffer and the trainable weight tensors' places in it.
   const AlignedVector<T>& gradients() const { return grads_; }
@@ -109,7 +112,8 @@ class Trainer {
   MeanTracker loss_tracker_;
 
   AlignedVector<T> grads_;            // flat gradient buffer, laid out like the layers' params
-  std::vector<Index> layer_offsets_;  // per layer: where its slice of grads_ starts
+  std::vector<size_t> first_place_;   // per layer place: the first place of the same layer
+  std::vector<Index> layer_offsets_;  // per layer place: where its slice of grads_ starts
   std::vector<T*> layer_grads_;       // per layer: its slice of grads_, or null when frozen
   std::vector<Segment<T>> segments_;  // per trainable weight tensor
   std::vector<bool> trainable_;

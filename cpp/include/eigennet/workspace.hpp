@@ -12,6 +12,13 @@ namespace eigennet {
 template <class T>
 class Workspace {
  public:
+  // A copy is a new, empty workspace: scratch is never shared between a layer's copies.
+  Workspace() = default;
+  Workspace(const Workspace&) {}
+  Workspace& operator=(const Workspace&) { return *this; }
+  Workspace(Workspace&&) noexcept = default;
+  Workspace& operator=(Workspace&&) noexcept = default;
+
   MatrixMap<T> view(Index rows, Index cols) {
     if (static_cast<size_t>(rows) * static_cast<size_t>(cols) > data_.size())
       check_allocation(double(rows) * double(cols), sizeof(T),

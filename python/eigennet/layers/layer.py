@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from eigennet import config, regularizers
+from eigennet import _core, config, regularizers
 
 _name_counts: dict[str, int] = defaultdict(int)
 
@@ -154,6 +154,7 @@ class Layer:
         )
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._params = None
+        self._eager_network = None  # runs `layer(x)`: its own copy of the layer (see __call__)
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
 
@@ -252,10 +253,28 @@ class Layer:
 
     # -- inference -------------------------------------------------------------------
     def __call__(self, inputs, training: bool = False):
-        """Applies the layer to a NumPy batch and returns the result."""
-        from eigennet.models.sequential import Sequential
+        """Applies the layer to a NumPy batch and returns the result. It runs in a native
+        network of this layer alone, with its own per-call buffers, so it is safe while a
+        model holding the layer trains in another thread."""
+        from eigennet.models import data as data_utils  # array conversion and checks only
 
-        return Sequential([self])(inputs, training=training)
+        if not self.built:
+            arr = data_utils._numeric(inputs, "inputs")
+            if arr.ndim < 2:
+                data_utils.as_features(arr, "float32", "inputs")  # raises the rank error
+            self.build((None, *arr.shape[1:]))
+        x = data_utils.as_features(inputs, self.dtype, "inputs")
+        if x.shape[1:] != tuple(self.input_shape[1:]):
+            raise ValueError(
+                f"Layer {self.name!r} expects inputs of shape {self.input_shape}, got "
+                f"{(None, *x.shape[1:])}"
+            )
+        self._check_input(x, "inputs")
+        if self._eager_network is None:
+            self._eager_network = getattr(_core, f"Network_{self.dtype}")([self._core])
+        out = np.empty((len(x), *self.output_shape[1:]), dtype=self.dtype)
+        self._eager_network.predict(x, max(len(x), 1), out, None, bool(training))
+        return out
 
     # -- state beyond the weights -------------------------------------------------------
     def _extra_state(self) -> dict[str, np.ndarray]:

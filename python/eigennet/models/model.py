@@ -56,21 +56,31 @@ class Model:
             layer.trainable = self._trainable
 
     # -- weights -----------------------------------------------------------------------
+    def _unique_layers(self) -> list[tuple]:
+        """`_flat_layers()` with each layer once, at its first place (a layer used twice has
+        one set of weights, as in Keras; the core's trainer follows the same rule)."""
+        seen, unique = set(), []
+        for layer, trains in self._flat_layers():
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                unique.append((layer, trains))
+        return unique
+
     @property
     def weights(self) -> list:
-        return [w for layer, _ in self._flat_layers() for w in layer.weights]
+        return [w for layer, _ in self._unique_layers() for w in layer.weights]
 
     @property
     def trainable_weights(self) -> list:
         return [
-            w for layer, trains in self._flat_layers() if trains for w in layer.trainable_weights
+            w for layer, trains in self._unique_layers() if trains for w in layer.trainable_weights
         ]
 
     @property
     def non_trainable_weights(self) -> list:
         return [
             w
-            for layer, trains in self._flat_layers()
+            for layer, trains in self._unique_layers()
             for w in (layer.non_trainable_weights if trains else layer.weights)
         ]
 
@@ -89,7 +99,7 @@ class Model:
     def count_params(self) -> int:
         if not self.built:
             raise ValueError(f"Model {self.name!r} is not built yet: call build() or fit() first")
-        return sum(layer.count_params() for layer, _ in self._flat_layers())
+        return sum(layer.count_params() for layer, _ in self._unique_layers())
 
     def summary(self, print_fn=None) -> None:
         """Prints a table of the layers, output shapes and parameter counts."""

@@ -12,6 +12,9 @@ template <class T>
 class ActivationLayer : public Layer<T> {
  public:
   explicit ActivationLayer(Activation activation) : activation_(activation) {}
+  std::shared_ptr<Layer<T>> clone() const override {
+    return std::make_shared<ActivationLayer>(*this);
+  }
 
   // Viewed as (rows * outer, last axis) so that softmax normalises over the last axis.
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) override {

@@ -19,6 +19,10 @@ template <class T>
 class Bidirectional : public Layer<T> {
  public:
   Bidirectional(const RecurrentConfig& forward, const RecurrentConfig& backward, MergeMode merge);
+  Bidirectional(const Bidirectional& other);
+  std::shared_ptr<Layer<T>> clone() const override {
+    return std::make_shared<Bidirectional>(*this);
+  }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;

@@ -25,6 +25,7 @@ class Conv : public Layer<T> {
   // and dilation_rate hold one entry per spatial axis. Causal padding is 1-D only.
   Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vector<Index> strides,
        Padding padding, std::vector<Index> dilation_rate, Activation activation, bool use_bias);
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<Conv>(*this); }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;

@@ -12,6 +12,7 @@ template <class T>
 class Dense : public Layer<T> {
  public:
   Dense(Index units, Activation activation, bool use_bias);
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<Dense>(*this); }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;

@@ -11,6 +11,7 @@ template <class T>
 class Embedding : public Layer<T> {
  public:
   Embedding(Index input_dim, Index output_dim);
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<Embedding>(*this); }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   // Scatter-adds grad_y into the table's gradient (dense, as Keras's on CPU); no input
   // gradient (indices are not differentiable: dL/dx is zero).

@@ -18,6 +18,9 @@ template <class T>
 class BatchNormalization : public Layer<T> {
  public:
   BatchNormalization(double momentum, double epsilon, bool center, bool scale);
+  std::shared_ptr<Layer<T>> clone() const override {
+    return std::make_shared<BatchNormalization>(*this);
+  }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
@@ -47,6 +50,9 @@ template <class T>
 class LayerNormalization : public Layer<T> {
  public:
   LayerNormalization(double epsilon, bool center, bool scale, bool rms_scaling);
+  std::shared_ptr<Layer<T>> clone() const override {
+    return std::make_shared<LayerNormalization>(*this);
+  }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;

@@ -24,6 +24,7 @@ class Pool : public Layer<T> {
   // hold one entry per spatial axis; padding 'valid' or 'same'.
   Pool(int rank, PoolMode mode, std::vector<Index> pool_size, std::vector<Index> strides,
        Padding padding);
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<Pool>(*this); }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
@@ -50,6 +51,7 @@ template <class T>
 class GlobalPool : public Pool<T> {
  public:
   GlobalPool(int rank, PoolMode mode, bool keepdims) : Pool<T>(rank, mode, keepdims) {}
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<GlobalPool>(*this); }
 };
 
 }  // namespace eigennet

@@ -40,6 +40,7 @@
 #include "eigennet/activations.hpp"
 #include "eigennet/layer.hpp"
 #include "eigennet/packed_gemm.hpp"
+#include "eigennet/random.hpp"
 #include "eigennet/workspace.hpp"
 
 namespace eigennet {
@@ -73,11 +74,10 @@ class RecurrentCell {
   Index param_count() const;
   const RecurrentConfig& config() const { return c_; }
   // (seed, masks drawn so far) decides every later dropout mask: saved with the model.
-  std::pair<uint64_t, uint64_t> rng_state() const { return {c_.seed, draws_}; }
-  void set_rng_state(std::pair<uint64_t, uint64_t> state) {
-    c_.seed = state.first;
-    draws_ = state.second;
-  }
+  std::pair<uint64_t, uint64_t> rng_state() const { return stream_.state(); }
+  void set_rng_state(std::pair<uint64_t, uint64_t> state) { stream_.set_state(state); }
+  // A copy for another call of the layer: same configuration and random stream, own buffers.
+  virtual std::unique_ptr<RecurrentCell<T>> clone() const = 0;
 
   // x: (batch, T * in); y: (batch, T * u) with return_sequences, else (batch, u).
   void forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T> y, bool training);
@@ -178,7 +178,7 @@ class RecurrentCell {
   mutable Workspace<T> pack_buffers_;
   Index in_mask_count_ = 0;  // 0, 1 (shared by the gates) or G
   bool rec_masked_ = false;
-  uint64_t draws_ = 0;
+  RandomStream stream_;  // shared by the cell's copies (see Layer::clone)
 
  private:
   void draw_masks(bool training);
@@ -201,6 +201,10 @@ template <class T>
 class RecurrentLayer : public Layer<T> {
  public:
   explicit RecurrentLayer(const RecurrentConfig& config);
+  RecurrentLayer(const RecurrentLayer& other) : Layer<T>(other), cell_(other.cell_->clone()) {}
+  std::shared_ptr<Layer<T>> clone() const override {
+    return std::make_shared<RecurrentLayer>(*this);
+  }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;

@@ -14,6 +14,7 @@ class Reshape : public Layer<T> {
  public:
   // target: the output sample shape; one entry may be -1 (inferred from the input size).
   explicit Reshape(Shape target) : target_(std::move(target)) {}
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<Reshape>(*this); }
 
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) override {
     if (y.data() != x.data()) y = x;

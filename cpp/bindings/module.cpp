@@ -6,6 +6,7 @@
 
 #include "eigennet/interrupt.hpp"
 #include "eigennet/memory.hpp"
+#include "eigennet/threading.hpp"
 
 namespace eigennet::bindings {
 void bind_functions(pybind11::module_& m);
@@ -24,6 +25,7 @@ void bind_recurrent_layers(pybind11::module_& m);
 
 PYBIND11_MODULE(EIGENNET_MODULE_NAME, m) {
   m.doc() = "eigennet native core (private; use the eigennet package)";
+  eigennet::limit_num_threads();
   eigennet::bindings::bind_functions(m);
   eigennet::bindings::bind_metrics(m);
   eigennet::bindings::bind_model(m);

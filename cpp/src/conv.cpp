@@ -21,17 +21,6 @@ constexpr Index kChunkElements = Index(1) << 18;
 constexpr Index kMaxGroups = 16;
 constexpr Index kGroupGradientElements = Index(1) << 22;
 
-void check_sizes(const char* name, const char* what, const std::vector<Index>& v, size_t rank) {
-  if (v.size() != rank)
-    throw std::invalid_argument(std::string(name) + " " + what + " must hold " +
-                                std::to_string(rank) + " value(s), got " +
-                                std::to_string(v.size()));
-  for (Index d : v)
-    if (d <= 0)
-      throw std::invalid_argument(std::string(name) + " " + what +
-                                  " must be positive integers, got " + shape_string(v));
-}
-
 // dz *= relu'(y) when relu; sum (when non-null) += the column sums of dz. One pass.
 template <class T>
 void relu_mask_and_sum(T* dz, const T* y, Index rows, Index cols, bool relu, T* sum) {
@@ -100,9 +89,9 @@ Conv<T>::Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vect
   if (filters <= 0)
     throw std::invalid_argument(std::string(name) + " filters must be a positive integer, got " +
                                 std::to_string(filters));
-  check_sizes(name, "kernel_size", kernel_size_, rank);
-  check_sizes(name, "strides", strides_, rank);
-  check_sizes(name, "dilation_rate", dilation_, rank);
+  check_window_sizes(name, "kernel_size", kernel_size_, rank);
+  check_window_sizes(name, "strides", strides_, rank);
+  check_window_sizes(name, "dilation_rate", dilation_, rank);
   if (*std::max_element(strides_.begin(), strides_.end()) > 1 &&
       *std::max_element(dilation_.begin(), dilation_.end()) > 1)
     throw std::invalid_argument(std::string(name) +
@@ -140,12 +129,13 @@ Shape Conv<T>::do_build(const Shape& input_shape) {
   // Output columns [lo, hi) whose tap kw falls inside the data, for the taps-major im2col.
   tap_lo_.assign(size_t(w.cols.kernel), w.cols.out);
   tap_hi_.assign(size_t(w.cols.kernel), 0);
-  for (Index kw = 0; kw < w.cols.kernel; ++kw)
-    for (Index ow = 0; ow < w.cols.out; ++ow)
-      if (w.cols.tap(ow, kw) >= 0 && w.cols.tap(ow, kw) < w.cols.in) {
-        tap_lo_[size_t(kw)] = std::min(tap_lo_[size_t(kw)], ow);
-        tap_hi_[size_t(kw)] = ow + 1;
-      }
+  for (Index kw = 0; kw < w.cols.kernel; ++kw) {
+    const Index lo = w.cols.first_output(kw), hi = w.cols.last_output(kw);
+    if (lo < hi) {
+      tap_lo_[size_t(kw)] = lo;
+      tap_hi_[size_t(kw)] = hi;
+    }
+  }
   Shape kernel(kernel_size_.begin(), kernel_size_.end());
   kernel.push_back(w.channels);
   kernel.push_back(filters_);

@@ -18,16 +18,8 @@ Pool<T>::Pool(int rank, PoolMode mode, std::vector<Index> pool_size, std::vector
       strides_(std::move(strides)),
       padding_(padding) {
   if (rank != 1 && rank != 2) throw std::invalid_argument("pooling rank must be 1 or 2");
-  for (const auto* v : {&pool_size_, &strides_}) {
-    const char* what = v == &pool_size_ ? "pool_size" : "strides";
-    if (v->size() != size_t(rank))
-      throw std::invalid_argument(name() + " " + what + " must hold " + std::to_string(rank) +
-                                  " value(s), got " + std::to_string(v->size()));
-    for (Index d : *v)
-      if (d <= 0)
-        throw std::invalid_argument(name() + " " + what + " must be positive integers, got " +
-                                    shape_string(*v));
-  }
+  check_window_sizes(name(), "pool_size", pool_size_, size_t(rank));
+  check_window_sizes(name(), "strides", strides_, size_t(rank));
   if (padding == Padding::Causal)
     throw std::invalid_argument(name() + " padding must be 'valid' or 'same'");
 }

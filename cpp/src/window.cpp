@@ -7,8 +7,9 @@
 namespace eigennet {
 namespace {
 
-// ceil(a / b) for b > 0 and any sign of a.
+// ceil(a / b) and floor(a / b) for b > 0 and any sign of a.
 Index ceil_div(Index a, Index b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+Index floor_div(Index a, Index b) { return a >= 0 ? a / b : -ceil_div(-a, b); }
 
 }  // namespace
 
@@ -35,6 +36,25 @@ std::string shape_string(const Shape& shape) {
   std::string s = "(";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+void check_window_sizes(const std::string& layer, const char* what, const std::vector<Index>& sizes,
+                        size_t rank) {
+  if (sizes.size() != rank)
+    throw std::invalid_argument(layer + " " + what + " must hold " + std::to_string(rank) +
+                                " value(s), got " + std::to_string(sizes.size()));
+  for (Index d : sizes)
+    if (d <= 0 || d > kMaxWindowSize)
+      throw std::invalid_argument(layer + " " + what + " must be positive integers of at most " +
+                                  std::to_string(kMaxWindowSize) + ", got " + shape_string(sizes));
+}
+
+Index WindowAxis::first_output(Index k) const {
+  return std::max<Index>(0, ceil_div(pad - k * dilation, stride));
+}
+
+Index WindowAxis::last_output(Index k) const {
+  return std::min<Index>(out, floor_div(in - 1 + pad - k * dilation, stride) + 1);
 }
 
 bool WindowAxis::resolve(Padding p) {

@@ -6,9 +6,16 @@
 
 namespace eigennet {
 
-// Sets the threads of the core's OpenMP loops and products (see gemm.hpp). n >= 1.
+// The most threads the core runs: libgomp aborts when it cannot create the threads asked
+// for, so a count above this is refused (set_num_threads) or lowered (OMP_NUM_THREADS, by
+// limit_num_threads at import).
+constexpr int kMaxThreads = 1024;
+
+// Sets the threads of the core's OpenMP loops and products (see gemm.hpp), 1..kMaxThreads.
 void set_num_threads(int n);
 int get_num_threads();
+// Lowers OpenMP's thread count to kMaxThreads when the environment asked for more.
+void limit_num_threads();
 
 // Elements below which a memory-bound element-wise pass (activations, checks) stays on one
 // thread: ~5 us of work at 32k elements, less than entering a parallel region costs.

@@ -23,6 +23,14 @@ const char* padding_name(Padding p);
 // "(28, 28, 1)", for error messages.
 std::string shape_string(const Shape& shape);
 
+// The largest kernel, pool, stride or dilation size: with every size at most 2^30, no product
+// of two of them nor a window position (out * stride + span) can overflow an Index.
+constexpr Index kMaxWindowSize = Index(1) << 30;
+// Throws std::invalid_argument naming `layer` and `what` unless `sizes` holds `rank` integers
+// in [1, kMaxWindowSize].
+void check_window_sizes(const std::string& layer, const char* what, const std::vector<Index>& sizes,
+                        size_t rank);
+
 struct WindowAxis {
   WindowAxis() = default;
   WindowAxis(Index in, Index kernel, Index stride = 1, Index dilation = 1)
@@ -38,6 +46,10 @@ struct WindowAxis {
   bool resolve(Padding p);
   // Input index of tap k of output position o (may fall in the padding: < 0 or >= in).
   Index tap(Index o, Index k) const { return o * stride - pad + k * dilation; }
+  // Output positions [lo, hi) whose tap k falls inside the data (lo >= hi when none does);
+  // O(1), so a layer's tables cost O(kernel + out), never O(kernel * out).
+  Index first_output(Index k) const;
+  Index last_output(Index k) const;
   // Taps [first, last) of output position o that fall inside the data (tabulated: the
   // inner loops ask for every output pixel).
   Index first_tap(Index o) const { return first_[size_t(o)]; }

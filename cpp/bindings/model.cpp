@@ -137,18 +137,31 @@ void bind_typed(py::module_& m) {
       .def(py::init<double, double, bool, bool>(), py::arg("epsilon"), py::arg("center"),
            py::arg("scale"), py::arg("rms_scaling"));
 
-  py::class_<Network<T>, std::shared_ptr<Network<T>>>(m, ("Network" + sfx).c_str())
-      .def(py::init<std::vector<std::shared_ptr<Layer<T>>>>())
-      .def_property_readonly("input_size", &Network<T>::input_size)
-      .def_property_readonly("output_size", &Network<T>::output_size)
+  py::class_<Graph<T>, std::shared_ptr<Graph<T>>>(m, ("Graph" + sfx).c_str())
+      // nodes: (layer, input tensor ids) in topological order; see graph.hpp.
+      .def(
+          py::init(
+              [](std::vector<Shape> input_shapes,
+                 const std::vector<std::pair<std::shared_ptr<Layer<T>>, std::vector<Index>>>& nodes,
+                 std::vector<Index> outputs) {
+                std::vector<GraphNode<T>> ns;
+                for (const auto& [layer, inputs] : nodes) ns.push_back({layer, inputs});
+                return std::make_shared<Graph<T>>(std::move(input_shapes), ns, std::move(outputs));
+              }),
+          py::arg("input_shapes"), py::arg("nodes"), py::arg("outputs"))
+      .def_static("chain", &Graph<T>::chain, py::arg("layers"))
+      .def_property_readonly("input_size", &Graph<T>::input_size)
+      .def_property_readonly("output_size", &Graph<T>::output_size)
+      .def_property_readonly("input_sizes", &Graph<T>::input_sizes)
+      .def_property_readonly("output_sizes", &Graph<T>::output_sizes)
       .def(
           "predict",
-          [](Network<T>& net, const Array<T>& x, Index batch_size, Array<T>& out,
+          [](Graph<T>& graph, const Array<T>& x, Index batch_size, Array<T>& out,
              const BatchCallback& on_batch, bool training) {
             auto xs = as_batch(x);
             auto os = as_mutable_batch(out);
             py::gil_scoped_release release;
-            predict<T>(net, xs, batch_size, os, on_batch, training);
+            predict<T>(graph, xs, batch_size, os, on_batch, training);
           },
           py::arg("x"), py::arg("batch_size"), py::arg("out"), py::arg("on_batch") = nullptr,
           py::arg("training") = false);
@@ -197,16 +210,32 @@ void bind_typed(py::module_& m) {
         });
 
   py::class_<Trainer<T>, std::shared_ptr<Trainer<T>>>(m, ("Trainer" + sfx).c_str())
-      .def(py::init([](std::shared_ptr<Network<T>> network, const LossConfig& loss,
-                       std::shared_ptr<Optimizer<T>> opt,
-                       const std::vector<std::pair<std::string, py::dict>>& metrics,
+      // losses: one per output, None for an output that is not trained; metrics: (output
+      // index, name, config).
+      .def(py::init([](std::shared_ptr<Graph<T>> graph,
+                       const std::vector<std::optional<LossConfig>>& losses,
+                       const std::vector<double>& loss_weights, std::shared_ptr<Optimizer<T>> opt,
+                       const std::vector<std::tuple<size_t, std::string, py::dict>>& metrics,
                        const std::vector<bool>& trainable) {
-        std::vector<std::unique_ptr<Metric<T>>> ms;
-        for (const auto& [name, config] : metrics)
-          ms.push_back(make_metric<T>(metric_config_from(name, config), network->output_size()));
-        return std::make_shared<Trainer<T>>(std::move(network), loss, std::move(opt), std::move(ms),
-                                            trainable);
-      }))
+             if (loss_weights.size() != losses.size())
+               throw std::invalid_argument("one loss weight per output expected");
+             std::vector<OutputLoss> output_losses;
+             for (size_t k = 0; k < losses.size(); ++k)
+               output_losses.push_back(
+                   {losses[k].has_value(), losses[k].value_or(LossConfig{}), loss_weights[k]});
+             std::vector<OutputMetric<T>> ms;
+             for (const auto& [output, name, config] : metrics) {
+               if (output >= graph->output_count())
+                 throw std::invalid_argument("metric output index out of range");
+               ms.push_back({output, make_metric<T>(metric_config_from(name, config),
+                                                    graph->output_sizes()[output])});
+             }
+             return std::make_shared<Trainer<T>>(std::move(graph), output_losses, std::move(opt),
+                                                 std::move(ms), trainable);
+           }),
+           py::arg("graph"), py::arg("losses"), py::arg("loss_weights"), py::arg("optimizer"),
+           py::arg("metrics"), py::arg("trainable"))
+      .def_property_readonly("target_size", &Trainer<T>::target_size)
       .def("metric_sizes", &Trainer<T>::metric_sizes)
       .def(
           "fit",

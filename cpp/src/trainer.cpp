@@ -70,18 +70,37 @@ Dataset<T> blocked_dataset(std::vector<ConstMatrixMap<T>> x_blocks, ConstMatrixM
 }
 
 template <class T>
-Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
-                    std::shared_ptr<Optimizer<T>> optimizer,
-                    std::vector<std::unique_ptr<Metric<T>>> metrics,
+Trainer<T>::Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLoss>& losses,
+                    std::shared_ptr<Optimizer<T>> optimizer, std::vector<OutputMetric<T>> metrics,
                     const std::vector<bool>& trainable)
-    : network_(std::move(network)),
-      loss_(loss),
+    : graph_(std::move(graph)),
+      output_losses_(losses),
       optimizer_(std::move(optimizer)),
       metrics_(std::move(metrics)) {
+  const size_t outputs = graph_->output_count();
+  if (losses.size() != outputs)
+    throw std::invalid_argument("one loss per model output expected: the model has " +
+                                std::to_string(outputs) + " outputs, got " +
+                                std::to_string(losses.size()) + " losses");
+  for (size_t k = 0; k < outputs; ++k) {
+    losses_.emplace_back(losses[k].config);
+    target_offsets_.push_back(target_size_);
+    if (!losses[k].active) continue;
+    target_size_ += losses_[k].target_cols(graph_->output_sizes()[k]);
+    ++loss_outputs_;
+  }
+  if (loss_outputs_ == 0) throw std::invalid_argument("at least one output needs a loss");
+  for (const auto& m : metrics_)
+    if (m.output >= outputs || !losses[m.output].active)
+      throw std::invalid_argument("a metric's output must be a model output with a loss");
+  if (outputs > 1) output_trackers_.resize(outputs);
+  grad_outputs_.resize(outputs);
+  target_copies_.resize(outputs);
+  grad_pointers_.assign(outputs, nullptr);
   // The gradient buffer covers every layer once (a layer at several places has one slice),
   // so freezing or unfreezing one later only changes which slices are filled and which
   // segments the optimizer sees.
-  const auto& layers = network_->layers();
+  const auto& layers = graph_->layers();
   Index total = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     first_place_.push_back(i);
@@ -101,8 +120,8 @@ Trainer<T>::Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
 template <class T>
 void Trainer<T>::set_trainable(const std::vector<bool>& trainable) {
   // The segments are what a running fit iterates: change them only between steps.
-  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
-  const auto& layers = network_->layers();
+  std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
+  const auto& layers = graph_->layers();
   if (trainable.size() != layers.size())
     throw std::invalid_argument("one trainable flag per layer expected");
   segments_.clear();
@@ -122,36 +141,81 @@ void Trainer<T>::set_trainable(const std::vector<bool>& trainable) {
 
 template <class T>
 void Trainer<T>::check(const Dataset<T>& data) const {
-  if (data.x.cols() != network_->input_size())
+  if (data.x.cols() != graph_->input_size())
     throw std::invalid_argument("x has " + std::to_string(data.x.cols()) +
                                 " features per sample, the model expects " +
-                                std::to_string(network_->input_size()));
+                                std::to_string(graph_->input_size()));
   if (data.x.rows() == 0) throw std::invalid_argument("no samples: x is empty");
-  loss_.check_targets(data.y, data.x.rows(), network_->output_size());
+  if (loss_outputs_ == 1 && graph_->output_count() == 1) {
+    losses_[0].check_targets(data.y, data.x.rows(), graph_->output_size());
+    return;
+  }
+  if (data.y.cols() != target_size_)
+    throw std::invalid_argument("y has " + std::to_string(data.y.cols()) +
+                                " values per sample, the outputs' losses expect " +
+                                std::to_string(target_size_));
+  for (size_t k = 0; k < losses_.size(); ++k) {
+    if (!output_losses_[k].active) continue;
+    const Index cols = losses_[k].target_cols(graph_->output_sizes()[k]);
+    const Matrix<T> targets = data.y.middleCols(target_offsets_[k], cols);
+    losses_[k].check_targets(ConstMatrixMap<T>(targets.data(), targets.rows(), cols), data.x.rows(),
+                             graph_->output_sizes()[k]);
+  }
 }
 
 template <class T>
 void Trainer<T>::reset_metrics() {
   loss_tracker_.reset();
-  for (auto& m : metrics_) m->reset();
+  for (auto& t : output_trackers_) t.reset();
+  for (auto& m : metrics_) m.metric->reset();
 }
 
 template <class T>
 std::vector<double> Trainer<T>::logs() const {
   std::vector<double> out{loss_tracker_.result()};
-  for (const auto& m : metrics_) m->append_result(out);
+  for (size_t k = 0; k < output_trackers_.size(); ++k)
+    if (output_losses_[k].active) out.push_back(output_trackers_[k].result());
+  for (const auto& m : metrics_) m.metric->append_result(out);
   return out;
 }
 
 template <class T>
+ConstMatrixMap<T> Trainer<T>::targets(ConstMatrixMap<T> y, size_t k) {
+  const Index cols = losses_[k].target_cols(graph_->output_sizes()[k]);
+  if (cols == y.cols()) return y;
+  MatrixMap<T> copy = target_copies_[k].view(y.rows(), cols);
+  copy = y.middleCols(target_offsets_[k], cols);
+  return ConstMatrixMap<T>(copy.data(), copy.rows(), cols);
+}
+
+template <class T>
+double Trainer<T>::forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw,
+                                bool training, bool track) {
+  graph_->forward(x, training);
+  double total = penalties(nullptr);
+  for (size_t k = 0; k < losses_.size(); ++k) {
+    if (!output_losses_[k].active) continue;
+    ConstMatrixMap<T> pred = graph_->output(k), yk = targets(y, k);
+    MatrixMap<T> grad = grad_outputs_[k].view(pred.rows(), pred.cols());
+    const double loss = losses_[k].value_and_grad(yk, pred, sw, grad);
+    const double weight = output_losses_[k].weight;
+    if (weight != 1.0) grad *= T(weight);
+    grad_pointers_[k] = grad.data();
+    total += weight * loss;
+    if (!track) continue;
+    if (!output_trackers_.empty()) output_trackers_[k].add(loss, double(x.rows()));
+    for (auto& m : metrics_)
+      if (m.output == k) m.metric->update(yk, pred, sw);
+  }
+  if (track) loss_tracker_.add(total, double(x.rows()));
+  return total;
+}
+
+template <class T>
 double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn) {
-  ConstMatrixMap<T> pred = network_->forward(x, learn);
-  MatrixMap<T> grad_out = grad_output_.view(pred.rows(), pred.cols());
-  const double loss = loss_.value_and_grad(y, pred, sw, grad_out) + penalties(nullptr);
-  for (auto& m : metrics_) m->update(y, pred, sw);
-  loss_tracker_.add(loss, double(x.rows()));
+  const double loss = forward_loss(x, y, sw, learn, true);
   if (learn && !segments_.empty()) {
-    network_->backward(x, grad_out, layer_grads_);
+    graph_->backward(grad_pointers_, layer_grads_);
     penalties(&layer_grads_);
     if (gradient_hook_) gradient_hook_(grads_.data(), static_cast<Index>(grads_.size()));
     optimizer_->step(segments_, grads_.data());
@@ -163,8 +227,8 @@ template <class T>
 double Trainer<T>::penalties(const std::vector<T*>* grads) const {
   // Keras adds every layer's regularization loss, trainable or not; gradients go to the
   // trainable ones only.
-  double total = network_->activity_penalty();
-  const auto& layers = network_->layers();
+  double total = graph_->activity_penalty();
+  const auto& layers = graph_->layers();
   for (size_t i = 0; i < layers.size(); ++i) {
     if (first_place_[i] != i || (grads && !(*grads)[i])) continue;  // each layer once
     const double p = layers[i]->regularization(grads ? (*grads)[i] : nullptr);
@@ -222,7 +286,7 @@ bool Trainer<T>::run_batches(const Dataset<T>& data, Index batch_size, bool shuf
 template <class T>
 bool Trainer<T>::run_chunk(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
                            Index first_batch, bool learn, const BatchCallback& on_batch) {
-  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   return run_batches(data, batch_size, shuffle, seed, first_batch, learn, on_batch);
@@ -241,7 +305,7 @@ std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index b
                                                  Index initial_epoch, Index epochs, bool shuffle,
                                                  uint64_t seed, const EpochCallback& on_epoch,
                                                  const BatchCallback& on_batch) {
-  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   std::vector<std::vector<double>> history;
@@ -255,7 +319,7 @@ std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index b
 template <class T>
 std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_size,
                                          const BatchCallback& on_batch) {
-  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   reset_metrics();
@@ -264,20 +328,24 @@ std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_siz
 }
 
 template <class T>
-void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
+void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
              const BatchCallback& on_batch, bool training) {
-  std::lock_guard<std::recursive_mutex> lock(network.mutex());
+  std::lock_guard<std::recursive_mutex> lock(graph.mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
-  if (x.cols() != network.input_size() || out.cols() != network.output_size() ||
-      out.rows() != x.rows())
+  if (x.cols() != graph.input_size() || out.cols() != graph.output_size() || out.rows() != x.rows())
     throw std::invalid_argument("predict: input or output shape does not match the model");
   const Index n = x.rows(), xc = x.cols(), oc = out.cols();
   Index batch = 0;
   for (Index start = 0; start < n; start += batch_size, ++batch) {
     const Index rows = std::min(batch_size, n - start);
-    ConstMatrixMap<T> y =
-        network.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), training);
-    MatrixMap<T>(out.data() + start * oc, rows, oc) = y;
+    graph.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), training);
+    MatrixMap<T> block(out.data() + start * oc, rows, oc);
+    Index col = 0;
+    for (size_t k = 0; k < graph.output_count(); ++k) {
+      ConstMatrixMap<T> y = graph.output(k);
+      block.middleCols(col, y.cols()) = y;
+      col += y.cols();
+    }
     if (on_batch && on_batch(batch, {})) break;
     poll_interrupt();
   }
@@ -285,7 +353,7 @@ void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixM
 
 template <class T>
 std::vector<double> Trainer<T>::train_on_batch(const Dataset<T>& data) {
-  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   check(data);
   reset_metrics();
   step(data.x, data.y, data.sample_weight, true);
@@ -294,7 +362,7 @@ std::vector<double> Trainer<T>::train_on_batch(const Dataset<T>& data) {
 
 template <class T>
 std::vector<double> Trainer<T>::test_on_batch(const Dataset<T>& data) {
-  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   check(data);
   reset_metrics();
   step(data.x, data.y, data.sample_weight, false);
@@ -303,14 +371,11 @@ std::vector<double> Trainer<T>::test_on_batch(const Dataset<T>& data) {
 
 template <class T>
 double Trainer<T>::compute_gradients(const Dataset<T>& data) {
-  std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+  std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   check(data);
-  ConstMatrixMap<T> pred = network_->forward(data.x, true);
-  MatrixMap<T> grad_out = grad_output_.view(pred.rows(), pred.cols());
-  const double loss =
-      loss_.value_and_grad(data.y, pred, data.sample_weight, grad_out) + penalties(nullptr);
+  const double loss = forward_loss(data.x, data.y, data.sample_weight, true, false);
   std::fill(grads_.begin(), grads_.end(), T(0));
-  network_->backward(data.x, grad_out, layer_grads_);
+  graph_->backward(grad_pointers_, layer_grads_);
   penalties(&layer_grads_);
   return loss;
 }
@@ -321,9 +386,9 @@ template Dataset<double> blocked_dataset(std::vector<ConstMatrixMap<double>>,
                                          ConstMatrixMap<double>, const double*);
 template class Trainer<float>;
 template class Trainer<double>;
-template void predict<float>(Network<float>&, ConstMatrixMap<float>, Index, MatrixMap<float>,
+template void predict<float>(Graph<float>&, ConstMatrixMap<float>, Index, MatrixMap<float>,
                              const BatchCallback&, bool);
-template void predict<double>(Network<double>&, ConstMatrixMap<double>, Index, MatrixMap<double>,
+template void predict<double>(Graph<double>&, ConstMatrixMap<double>, Index, MatrixMap<double>,
                               const BatchCallback&, bool);
 
 }  // namespace eigennet

@@ -11,6 +11,11 @@
 // flat gradient buffer, same layout as the parameter block) is null when the layer is frozen;
 // grad_x is null when nobody needs dL/dx (the first layer).
 //
+// Several inputs (merge layers): build_inputs(shapes), forward_inputs(xs, n, y, training) and
+// backward_inputs(xs, n, y, grad_y, param_grad, grad_xs) take one shape, batch and gradient
+// (null when not needed) per input; a one-input layer gets them from the forms above, and a
+// merge layer overrides them (its one-input forms are never called).
+//
 // A layer keeps no per-batch allocation: its scratch buffers are Workspaces.
 //
 // Calls and state. What a forward leaves for its backward (scratch, dropout masks, pooling
@@ -23,7 +28,9 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "eigennet/memory.hpp"
 #include "eigennet/regularizers.hpp"
@@ -59,10 +66,12 @@ class Layer {
   // Whether `other` is a copy of this layer (they share one parameter block).
   bool same_parameters(const Layer<T>& other) const { return shared_ == other.shared_; }
 
-  Shape build(const Shape& input_shape) {
+  Shape build(const Shape& input_shape) { return build_inputs({input_shape}); }
+  Shape build_inputs(const std::vector<Shape>& input_shapes) {
     if (built_) throw std::logic_error("layer is already built");
-    input_shape_ = input_shape;
-    output_shape_ = do_build(input_shape);
+    if (input_shapes.empty()) throw std::invalid_argument("a layer needs at least one input");
+    input_shapes_ = input_shapes;
+    output_shape_ = do_build_inputs(input_shapes);
     double total_checked = 0;  // in double: a product of absurd sizes must not wrap around
     for (const auto& w : weights_) {
       double size = 1;
@@ -84,6 +93,13 @@ class Layer {
   virtual void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) = 0;
   virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
                         T* param_grad, MatrixMap<T>* grad_x) = 0;
+  virtual void forward_inputs(const ConstMatrixMap<T>* xs, size_t, MatrixMap<T> y, bool training) {
+    forward(xs[0], y, training);
+  }
+  virtual void backward_inputs(const ConstMatrixMap<T>* xs, size_t, ConstMatrixMap<T> y,
+                               MatrixMap<T> grad_y, T* param_grad, MatrixMap<T>* const* grad_xs) {
+    backward(xs[0], y, grad_y, param_grad, grad_xs[0]);
+  }
 
   // Penalty of the weights' regularizers; adds their gradient to param_grad when non-null.
   double regularization(T* param_grad) const {
@@ -110,7 +126,8 @@ class Layer {
   void set_trainable(bool trainable) { shared_->trainable = trainable; }
 
   bool built() const { return built_; }
-  const Shape& input_shape() const { return input_shape_; }
+  const Shape& input_shape() const { return input_shapes_.front(); }
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
   const Shape& output_shape() const { return output_shape_; }
   const std::vector<WeightSpec>& weights() const { return weights_; }
   T* params() { return shared_->values.data(); }
@@ -120,6 +137,13 @@ class Layer {
  protected:
   // Validates the input shape, declares weights with add_weight, returns the output shape.
   virtual Shape do_build(const Shape& input_shape) = 0;
+  // The same for several inputs; one-input layers refuse more than one.
+  virtual Shape do_build_inputs(const std::vector<Shape>& input_shapes) {
+    if (input_shapes.size() != 1)
+      throw std::invalid_argument("this layer takes one input, got " +
+                                  std::to_string(input_shapes.size()));
+    return do_build(input_shapes.front());
+  }
   void add_weight(const std::string& name, Shape shape, bool trainable = true) {
     weights_.push_back({name, std::move(shape), 0, 0, trainable});
   }
@@ -127,7 +151,8 @@ class Layer {
 
  private:
   bool built_ = false;
-  Shape input_shape_, output_shape_;
+  std::vector<Shape> input_shapes_;
+  Shape output_shape_;
   std::vector<WeightSpec> weights_;
   std::shared_ptr<LayerParameters<T>> shared_ = std::make_shared<LayerParameters<T>>();
 };

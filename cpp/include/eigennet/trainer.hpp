@@ -1,4 +1,4 @@
-// Trainer: a network compiled with a loss, an optimizer and metrics. It owns the flat
+// Trainer: a graph compiled with a loss per output, an optimizer and metrics. It owns the flat
 // gradient buffer and runs whole epochs natively: shuffle with a seeded generator, slice
 // batches (the last partial one included), forward, loss, backward, one optimizer step, and
 // native metric accumulation. Callbacks, when given, are the only calls back into Python.
@@ -9,17 +9,20 @@
 #include <memory>
 #include <vector>
 
+#include "eigennet/graph.hpp"
 #include "eigennet/losses.hpp"
 #include "eigennet/metrics.hpp"
-#include "eigennet/network.hpp"
 #include "eigennet/optimizers.hpp"
 
 namespace eigennet {
 
-// Logs are [loss, metric results...], metric_sizes() values per metric (one unless a metric
-// reports per class or per threshold). A callback returns true to stop training.
-// A gradient hook sees the flat gradient buffer of every training step between backward and
-// the optimizer step (data-parallel training averages it across processes there).
+// Logs are [loss, then with several outputs each loss-bearing output's own loss, metric
+// results...], metric_sizes() values per metric (one unless a metric reports per class or per
+// threshold). The loss is the sum of the outputs' losses times their weights, plus penalties.
+// y is packed like x: the targets of each output that has a loss, side by side in output
+// order; one sample weight per sample serves every output. A callback returns true to stop
+// training. A gradient hook sees the flat gradient buffer of every training step between backward
+// and the optimizer step (data-parallel training averages it across processes there).
 template <class T>
 using GradientHook = std::function<void(T* grads, Index size)>;
 using BatchCallback = std::function<bool(Index batch, const std::vector<double>& logs)>;
@@ -42,13 +45,28 @@ template <class T>
 Dataset<T> blocked_dataset(std::vector<ConstMatrixMap<T>> x_blocks, ConstMatrixMap<T> y,
                            const T* sample_weight);
 
+// The loss of one output (an output without a loss is not trained and takes no targets).
+struct OutputLoss {
+  bool active = true;
+  LossConfig config{};
+  double weight = 1.0;
+};
+
+// A metric of one output (which must have a loss: its targets are that loss's).
+template <class T>
+struct OutputMetric {
+  size_t output = 0;
+  std::unique_ptr<Metric<T>> metric;
+};
+
 template <class T>
 class Trainer {
  public:
-  // trainable[i] tells whether layer i of the network learns. The optimizer, when not built
-  // yet, is built for the trainable weights (Keras builds it when training starts).
-  Trainer(std::shared_ptr<Network<T>> network, const LossConfig& loss,
-          std::shared_ptr<Optimizer<T>> optimizer, std::vector<std::unique_ptr<Metric<T>>> metrics,
+  // losses: one per graph output. trainable[i] tells whether node i's layer learns. The
+  // optimizer, when not built yet, is built for the trainable weights (Keras builds it when
+  // training starts).
+  Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLoss>& losses,
+          std::shared_ptr<Optimizer<T>> optimizer, std::vector<OutputMetric<T>> metrics,
           const std::vector<bool>& trainable);
 
   // Runs epochs [initial_epoch, epochs); returns one row of logs per epoch run.
@@ -77,7 +95,7 @@ class Trainer {
   // know every weight that becomes trainable.
   void set_trainable(const std::vector<bool>& trainable);
   std::vector<bool> trainable() {
-    std::lock_guard<std::recursive_mutex> lock(network_->mutex());
+    std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
     return trainable_;
   }
 
@@ -85,13 +103,15 @@ class Trainer {
   const AlignedVector<T>& gradients() const { return grads_; }
   const std::vector<Segment<T>>& segments() const { return segments_; }
   Optimizer<T>& optimizer() { return *optimizer_; }
-  Network<T>& network() { return *network_; }
+  Graph<T>& graph() { return *graph_; }
   size_t metric_count() const { return metrics_.size(); }
   std::vector<Index> metric_sizes() const {
     std::vector<Index> sizes;
-    for (const auto& m : metrics_) sizes.push_back(m->size());
+    for (const auto& m : metrics_) sizes.push_back(m.metric->size());
     return sizes;
   }
+  // Columns of y: the targets of every output with a loss.
+  Index target_size() const { return target_size_; }
 
  private:
   void check(const Dataset<T>& data) const;
@@ -101,15 +121,26 @@ class Trainer {
                    Index first_batch, bool learn, const BatchCallback& on_batch);
   // Forward, loss, metrics; with `learn` also backward and an optimizer step.
   double step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn);
+  // Forward and the losses of every output, their gradients in grad_outputs_; with `track`
+  // also the loss trackers and metrics. Returns the total loss.
+  double forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool training,
+                      bool track);
+  // Output k's targets in y (a copy when y packs several outputs).
+  ConstMatrixMap<T> targets(ConstMatrixMap<T> y, size_t k);
   // The regularization penalties of the last forward; with grads, adds the weight penalties'
   // gradients to the trainable layers' slices instead (and returns 0).
   double penalties(const std::vector<T*>* grads) const;
 
-  std::shared_ptr<Network<T>> network_;
-  Loss<T> loss_;
+  std::shared_ptr<Graph<T>> graph_;
+  std::vector<OutputLoss> output_losses_;
+  std::vector<Loss<T>> losses_;        // per output (a placeholder where inactive)
+  std::vector<Index> target_offsets_;  // per output: its first column in y
+  Index target_size_ = 0;
+  size_t loss_outputs_ = 0;  // outputs with a loss
   std::shared_ptr<Optimizer<T>> optimizer_;
-  std::vector<std::unique_ptr<Metric<T>>> metrics_;
+  std::vector<OutputMetric<T>> metrics_;
   MeanTracker loss_tracker_;
+  std::vector<MeanTracker> output_trackers_;  // per output with a loss, when several outputs
 
   AlignedVector<T> grads_;            // flat gradient buffer, laid out like the layers' params
   std::vector<size_t> first_place_;   // per layer place: the first place of the same layer
@@ -118,15 +149,17 @@ class Trainer {
   std::vector<Segment<T>> segments_;  // per trainable weight tensor
   std::vector<bool> trainable_;
   GradientHook<T> gradient_hook_;
-  Workspace<T> batch_x_, batch_y_, batch_w_, grad_output_;
+  Workspace<T> batch_x_, batch_y_, batch_w_;
+  std::vector<Workspace<T>> grad_outputs_, target_copies_;  // per output
+  std::vector<const T*> grad_pointers_;                     // per output, for Graph::backward
   std::vector<Index> order_;
   std::vector<const T*> x_rows_;  // row pointers of a blocked x
 };
 
-// Forward passes in batches into out (rows of x, network output size); needs no trainer.
+// Forward passes in batches into out (rows of x, the packed outputs); needs no trainer.
 // training=true runs training-mode layers (dropout masks), as Keras's model(x, training=True).
 template <class T>
-void predict(Network<T>& network, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
+void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
              const BatchCallback& on_batch, bool training = false);
 
 }  // namespace eigennet

@@ -271,7 +271,7 @@ class Layer:
             )
         self._check_input(x, "inputs")
         if self._eager_network is None:
-            self._eager_network = getattr(_core, f"Network_{self.dtype}")([self._core])
+            self._eager_network = getattr(_core, f"Graph_{self.dtype}").chain([self._core])
         out = np.empty((len(x), *self.output_shape[1:]), dtype=self.dtype)
         self._eager_network.predict(x, max(len(x), 1), out, None, bool(training))
         return out

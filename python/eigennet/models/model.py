@@ -192,9 +192,10 @@ class Model:
             flags = self._trainable_flags()
             self._trainer = getattr(_core, f"Trainer_{self.dtype}")(
                 self._network,
-                self._loss_spec.core_config(),
+                [self._loss_spec.core_config()],
+                [1.0],
                 self.optimizer._core_for(self.dtype),
-                [m.native_spec() for m in self._metrics],
+                [(0, *m.native_spec()) for m in self._metrics],
                 flags,
             )
             self.optimizer._built_for(self.trainable_weights)

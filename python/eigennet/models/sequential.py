@@ -115,7 +115,9 @@ class Sequential(Model):
         if len(dtypes) > 1:
             raise ValueError(f"All layers of a model must share one dtype, got {sorted(dtypes)}")
         self._dtype = dtypes.pop()
-        self._network = getattr(_core, f"Network_{self._dtype}")([layer._core for layer in flat])
+        self._network = getattr(_core, f"Graph_{self._dtype}").chain(
+            [layer._core for layer in flat]
+        )
         self._built_input_shape = (None, *flat[0].input_shape[1:])
 
     def _invalidate(self) -> None:

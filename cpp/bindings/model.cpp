@@ -85,6 +85,8 @@ void bind_typed(py::module_& m) {
 
   py::class_<Layer<T>, std::shared_ptr<Layer<T>>>(m, ("Layer" + sfx).c_str())
       .def("build", &Layer<T>::build)
+      .def("build_inputs", &Layer<T>::build_inputs)
+      .def_property_readonly("input_shapes", &Layer<T>::input_shapes)
       .def_property_readonly("built", &Layer<T>::built)
       .def_property_readonly("input_shape", &Layer<T>::input_shape)
       .def_property_readonly("output_shape", &Layer<T>::output_shape)

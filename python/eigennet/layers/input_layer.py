@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from eigennet import config as config_module
+from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.layers.layer import dtype_from_config, normalize_shape, unique_name
 
 
 class InputLayer:
-    """Declares the input shape of a Sequential model. It has no weights and is not listed in
-    `model.layers`.
+    """Declares the input of a model. It has no weights; a Sequential model does not list it
+    in `model.layers`, a functional model does (first), as Keras.
 
     Args:
         shape: Shape of one sample, without the batch axis, e.g. `(784,)`.
@@ -52,6 +53,13 @@ class InputLayer:
         self.batch_size = batch_size
         self.dtype = dtype
         self.name = name or unique_name("input_layer")
+        # The symbolic tensor a functional model starts from (what `Input` returns).
+        node = Node(self, [])
+        self.output = KerasTensor(
+            (None, *self.shape), dtype or config_module.floatx(), node, name=self.name
+        )
+        node.outputs = [self.output]
+        self._inbound_nodes = [node]
 
     @property
     def batch_shape(self) -> tuple:
@@ -73,7 +81,10 @@ class InputLayer:
         return cls(**dtype_from_config(config))
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None) -> InputLayer:  # noqa: N802 (Keras name)
-    """Declares a model input of `shape` (no batch axis), to start a Sequential model:
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None) -> KerasTensor:  # noqa: N802 (Keras name)
+    """A symbolic model input of `shape` (no batch axis): call layers on it and build a
+    `keras.Model(inputs, outputs)`, or start a Sequential model with it:
     `Sequential([Input(shape=(4,)), Dense(1)])`."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+    return InputLayer(
+        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape
+    ).output

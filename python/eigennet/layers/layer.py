@@ -8,6 +8,7 @@ from collections import defaultdict
 import numpy as np
 
 from eigennet import _core, config, regularizers
+from eigennet.layers.keras_tensor import KerasTensor, Node, is_symbolic
 
 _name_counts: dict[str, int] = defaultdict(int)
 
@@ -48,6 +49,23 @@ def dtype_from_config(config: dict) -> dict:
             raise ValueError(f"Unsupported dtype policy {dtype!r}: use float32 or float64")
         config = {**config, "dtype": name}
     return config
+
+
+def _shape_list(input_shape, name: str) -> list[tuple]:
+    """The input shapes of a layer with several inputs (a list of shapes with batch axes)."""
+    if not isinstance(input_shape, (list, tuple)) or not all(
+        isinstance(s, (list, tuple)) for s in input_shape
+    ):
+        raise ValueError(
+            f"Layer {name!r} takes a list of inputs: build it with a list of shapes, "
+            f"got {input_shape!r}"
+        )
+    return [tuple(s) for s in input_shape]
+
+
+def _described(samples: list[tuple]) -> str:
+    shapes = [(None, *s) for s in samples]
+    return str(shapes[0]) if len(shapes) == 1 else str(shapes)
 
 
 def assign_all(owner: str, variables: list, values) -> None:
@@ -155,6 +173,7 @@ class Layer:
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._params = None
         self._eager_network = None  # runs `layer(x)`: its own copy of the layer (see __call__)
+        self._inbound_nodes: list[Node] = []  # its calls on symbolic tensors, in order
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
 
@@ -180,18 +199,25 @@ class Layer:
     def dtype(self) -> str:
         return self._dtype or config.floatx()
 
+    # Merge layers (Add, Concatenate, ...) take a list of inputs; every other layer one.
+    _multi_input = False
+
     def build(self, input_shape) -> None:
-        """Creates the weights for inputs of `input_shape` (batch axis first, may be None)."""
+        """Creates the weights for inputs of `input_shape` (batch axis first, may be None);
+        a list of such shapes for a layer of several inputs."""
         if self.built:
             return
-        sample_shape = normalize_shape(tuple(input_shape)[1:], "input shape")
+        if self._multi_input:
+            shapes = _shape_list(input_shape, self.name)
+            samples = [normalize_shape(s[1:], "input shape") for s in shapes]
+            self._check_input_shapes([(None, *s) for s in samples])
+        else:
+            samples = [normalize_shape(tuple(input_shape)[1:], "input shape")]
         core = self._make_core(self.dtype)
         try:
-            out = core.build(list(sample_shape))
+            out = core.build_inputs([list(s) for s in samples])
         except MemoryError as e:
-            raise MemoryError(
-                f"Layer {self.name!r} on inputs {(None, *sample_shape)}: {e}"
-            ) from None
+            raise MemoryError(f"Layer {self.name!r} on inputs {_described(samples)}: {e}") from None
         core.set_regularizers(
             [regularizers.native(r) for r in self._weight_regularizers()],
             regularizers.native(self.activity_regularizer),
@@ -199,9 +225,13 @@ class Layer:
         core.trainable = self._trainable
         self._core = core
         self._params = core.params()
-        self.input_shape = (None, *sample_shape)
+        inputs = [(None, *s) for s in samples]
+        self.input_shape = inputs if self._multi_input else inputs[0]
         self.output_shape = (None, *out)
         self._initialize()
+
+    def _check_input_shapes(self, shapes: list[tuple]) -> None:
+        """A multi-input layer's Keras shape rules, raising Keras's errors (before building)."""
 
     def _make_core(self, dtype: str):
         raise NotImplementedError
@@ -251,30 +281,104 @@ class Layer:
             raise ValueError(f"Layer {self.name!r} is not built yet, so its weights do not exist")
         return int(self._core.param_count)
 
-    # -- inference -------------------------------------------------------------------
+    # -- calling ---------------------------------------------------------------------
     def __call__(self, inputs, training: bool = False):
-        """Applies the layer to a NumPy batch and returns the result. It runs in a native
-        network of this layer alone, with its own per-call buffers, so it is safe while a
-        model holding the layer trains in another thread."""
+        """On symbolic tensors (`keras.Input` and what layers return on them): records this
+        call in the functional graph and returns the symbolic output. On NumPy arrays: the
+        result of the layer, computed natively in a graph of this layer alone with its own
+        per-call buffers (so it is safe while a model holding the layer trains in another
+        thread). A merge layer takes a list of inputs."""
+        if is_symbolic(inputs):
+            return self._call_symbolic(inputs)
         from eigennet.models import data as data_utils  # array conversion and checks only
 
+        arrays = self._input_list(inputs)
         if not self.built:
-            arr = data_utils._numeric(inputs, "inputs")
-            if arr.ndim < 2:
-                data_utils.as_features(arr, "float32", "inputs")  # raises the rank error
-            self.build((None, *arr.shape[1:]))
-        x = data_utils.as_features(inputs, self.dtype, "inputs")
-        if x.shape[1:] != tuple(self.input_shape[1:]):
-            raise ValueError(
-                f"Layer {self.name!r} expects inputs of shape {self.input_shape}, got "
-                f"{(None, *x.shape[1:])}"
-            )
-        self._check_input(x, "inputs")
+            shapes = []
+            for a in arrays:
+                arr = data_utils._numeric(a, "inputs")
+                if arr.ndim < 2:
+                    data_utils.as_features(arr, "float32", "inputs")  # raises the rank error
+                shapes.append((None, *arr.shape[1:]))
+            self.build(shapes if self._multi_input else shapes[0])
+        xs = [data_utils.as_features(a, self.dtype, "inputs") for a in arrays]
+        expected = self.input_shape if self._multi_input else [self.input_shape]
+        for x, shape in zip(xs, expected):
+            if x.shape[1:] != tuple(shape[1:]) or len(x) != len(xs[0]):
+                got = [(len(x), *x.shape[1:]) for x in xs]
+                raise ValueError(
+                    f"Layer {self.name!r} expects inputs of shape {self.input_shape}, got "
+                    f"{got if self._multi_input else got[0]}"
+                )
+        self._check_input(xs[0], "inputs")
         if self._eager_network is None:
-            self._eager_network = getattr(_core, f"Graph_{self.dtype}").chain([self._core])
+            graph = getattr(_core, f"Graph_{self.dtype}")
+            n = len(expected)
+            self._eager_network = graph(
+                [list(s[1:]) for s in expected], [(self._core, list(range(n)))], [n]
+            )
+        x = xs[0] if len(xs) == 1 else np.concatenate([a.reshape(len(a), -1) for a in xs], 1)
         out = np.empty((len(x), *self.output_shape[1:]), dtype=self.dtype)
         self._eager_network.predict(x, max(len(x), 1), out, None, bool(training))
         return out
+
+    def _input_list(self, inputs) -> list:
+        """The call's inputs as a list: a merge layer takes a list of two or more."""
+        if not self._multi_input:
+            return [inputs]
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(
+                f"Layer {self.name!r} ({type(self).__name__}) should be called on a list of "
+                f"at least 2 inputs. Received: inputs={inputs!r}"
+            )
+        return list(inputs)
+
+    def _call_symbolic(self, inputs) -> KerasTensor:
+        tensors = self._input_list(inputs)
+        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) and len(tensors[0]) == 1:
+            tensors = list(tensors[0])  # Keras accepts [x] for a layer of one input
+        for t in tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"Layer {self.name!r} was called on a mix of symbolic tensors and "
+                    f"{type(t).__name__}: pass keras.Input tensors (or layer outputs) only"
+                )
+        shapes = [t.shape for t in tensors]
+        if not self.built:
+            self.build(shapes if self._multi_input else shapes[0])
+        expected = self.input_shape if self._multi_input else [self.input_shape]
+        if len(expected) != len(shapes) or any(
+            tuple(s[1:]) != tuple(e[1:]) for s, e in zip(shapes, expected)
+        ):
+            raise ValueError(
+                f"Input of layer {self.name!r} is incompatible with the layer: it was built "
+                f"for inputs of shape {self.input_shape}, got "
+                f"{shapes if self._multi_input else shapes[0]}"
+            )
+        node = Node(self, tensors, self._multi_input)
+        out = KerasTensor(self.output_shape, self.dtype, node, name=self.name)
+        node.outputs = [out]
+        self._inbound_nodes.append(node)
+        return out
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call on symbolic tensors."""
+        node = self._first_node("input")
+        return node.inputs if node.multi_input else node.inputs[0]
+
+    @property
+    def output(self) -> KerasTensor:
+        """The symbolic output of the layer's first call on symbolic tensors."""
+        return self._first_node("output").outputs[0]
+
+    def _first_node(self, what: str) -> Node:
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer {self.name!r} has never been called on symbolic tensors and thus has "
+                f"no defined {what}"
+            )
+        return self._inbound_nodes[0]
 
     # -- state beyond the weights -------------------------------------------------------
     def _extra_state(self) -> dict[str, np.ndarray]:

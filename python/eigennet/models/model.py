@@ -18,6 +18,7 @@ from eigennet import metrics as metrics_module
 from eigennet.layers.layer import assign_all
 from eigennet.models import data as data_utils
 from eigennet.models import streaming
+from eigennet.models.graph_builder import GraphBuilder
 from eigennet.models.summary import print_summary
 
 
@@ -54,6 +55,17 @@ class Model:
         self._trainable = bool(value)
         for layer in self._layers:
             layer.trainable = self._trainable
+
+    # -- structure ---------------------------------------------------------------------
+    def _flat_layers(self, parent_trainable: bool = True) -> list[tuple]:
+        """Every leaf layer at each place it is called, with whether it trains there (it
+        and all its containers are trainable): the native graph's nodes, in order."""
+        builder = GraphBuilder(self._input_shapes())
+        self._expand(builder, list(range(len(builder.input_shapes))), parent_trainable)
+        return builder.places
+
+    def _input_shapes(self) -> list[tuple]:
+        return [self.input_shape]
 
     # -- weights -----------------------------------------------------------------------
     def _unique_layers(self) -> list[tuple]:
@@ -628,6 +640,14 @@ class Model:
         self.compile(**args)
         if build_optimizer and self.built and self.trainable_weights:
             self.optimizer.build(self.trainable_weights)
+
+
+def _shared_dtype(places: list[tuple]) -> str:
+    """The one dtype of a model's layers."""
+    dtypes = {layer.dtype for layer, _ in places}
+    if len(dtypes) > 1:
+        raise ValueError(f"All layers of a model must share one dtype, got {sorted(dtypes)}")
+    return dtypes.pop()
 
 
 def _verbosity(verbose) -> int:

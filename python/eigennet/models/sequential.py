@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from eigennet import _core, config
+from eigennet import config
 from eigennet.layers.input_layer import InputLayer
+from eigennet.layers.keras_tensor import KerasTensor
 from eigennet.layers.layer import Layer, normalize_shape, unique_name
-from eigennet.models.model import Model
+from eigennet.models.graph_builder import GraphBuilder, expand_call
+from eigennet.models.model import Model, _shared_dtype
 
 
 class Sequential(Model):
@@ -31,6 +33,8 @@ class Sequential(Model):
     # -- structure ---------------------------------------------------------------------
     def add(self, layer) -> None:
         """Adds a layer (or a model) on top of the stack."""
+        if isinstance(layer, KerasTensor) and isinstance(layer._node.layer, InputLayer):
+            layer = layer._node.layer  # keras.Input(...) starts the stack
         if isinstance(layer, InputLayer):
             if self._layers or self._input_layer is not None:
                 raise ValueError(
@@ -74,16 +78,12 @@ class Sequential(Model):
             return first.input_shape[1:]
         return None
 
-    def _flat_layers(self, parent_trainable: bool = True) -> list[tuple[Layer, bool]]:
-        """Every leaf layer with whether it trains (it and all its containers are trainable)."""
-        flat = []
+    def _expand(self, builder: GraphBuilder, inputs: list[int], trains: bool) -> list[int]:
+        """Adds the stack's layers to `builder` as a chain reading tensor `inputs[0]`."""
+        tensors = list(inputs)
         for layer in self._layers:
-            trains = parent_trainable and layer.trainable
-            if isinstance(layer, Model):
-                flat.extend(layer._flat_layers(trains))
-            else:
-                flat.append((layer, trains))
-        return flat
+            tensors = expand_call(layer, builder, tensors, trains)
+        return tensors
 
     def build(self, input_shape=None) -> None:
         """Builds every layer for inputs of `input_shape` (batch axis first)."""
@@ -110,15 +110,11 @@ class Sequential(Model):
                 )
             layer.build(shape)
             shape = layer.output_shape
-        flat = [layer for layer, _ in self._flat_layers()]
-        dtypes = {layer.dtype for layer in flat}
-        if len(dtypes) > 1:
-            raise ValueError(f"All layers of a model must share one dtype, got {sorted(dtypes)}")
-        self._dtype = dtypes.pop()
-        self._network = getattr(_core, f"Graph_{self._dtype}").chain(
-            [layer._core for layer in flat]
-        )
-        self._built_input_shape = (None, *flat[0].input_shape[1:])
+        builder = GraphBuilder([(None, *self._layers[0].input_shape[1:])])
+        outputs = self._expand(builder, [0], True)
+        self._dtype = _shared_dtype(builder.places)
+        self._network = builder.native_graph(self._dtype, outputs)
+        self._built_input_shape = (None, *self._layers[0].input_shape[1:])
 
     def _invalidate(self) -> None:
         self._network = None

@@ -15,6 +15,7 @@ import numpy as np
 from eigennet import _core, _random, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
+from eigennet.layers.keras_tensor import flatten
 from eigennet.layers.layer import assign_all
 from eigennet.models import data as data_utils
 from eigennet.models import streaming
@@ -23,10 +24,26 @@ from eigennet.models.summary import print_summary
 
 
 class Model:
-    """Base of eigennet models (Keras's `Model` API over a layer stack)."""
+    """A model: `keras.Model(inputs, outputs)` makes a functional model (see
+    `eigennet.models.functional`); `Sequential` is the stack of layers. Both train in the
+    native core."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model:
+            if not args and "inputs" not in kwargs:
+                raise TypeError(
+                    "keras.Model(...) needs inputs and outputs: keras.Model(inputs, outputs) "
+                    "with inputs = keras.Input(...); subclassing keras.Model is not supported "
+                    "by eigennet yet"
+                )
+            from eigennet.models.functional import Functional
+
+            return super().__new__(Functional)  # Python then runs Functional.__init__
+        return super().__new__(cls)
 
     def __init__(self, name: str, trainable: bool = True):
         self.name = name
+        self._inbound_nodes: list = []  # its calls on symbolic tensors (a model as a layer)
         self._trainable = bool(trainable)
         self._network = None
         self._trainer = None
@@ -41,6 +58,7 @@ class Model:
         self.history = None
         self._in_fit = False
         self._compile_options: dict = {}
+        self._loss_weights = None
         # Set by BackupAndRestore in on_train_begin: the epoch fit resumes at (Keras's name).
         self._initial_epoch = None
 
@@ -66,6 +84,62 @@ class Model:
 
     def _input_shapes(self) -> list[tuple]:
         return [self.input_shape]
+
+    def _output_shapes(self) -> list[tuple]:
+        return [self.output_shape]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [f"input_{i}" if i else "input" for i in range(len(self._input_shapes()))]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [f"output_{i}" if i else "output" for i in range(len(self._output_shapes()))]
+
+    def _input_consumers(self) -> list[tuple]:
+        """(input index, leaf layer) for every layer call that reads a model input directly:
+        the layers whose input checks (e.g. Embedding's index range) see the user's arrays."""
+        builder = GraphBuilder(self._input_shapes())
+        inputs = list(range(len(builder.input_shapes)))
+        self._expand(builder, inputs, True)
+        return [
+            (i, layer)
+            for (_, ids), (layer, _) in zip(builder.nodes, builder.places)
+            for i in ids
+            if i < len(inputs)
+        ]
+
+    def _call_symbolic(self, inputs):
+        """A model called on symbolic tensors is one node of the caller's graph."""
+        from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
+
+        if not self.built:
+            self.build(flatten(inputs)[0].shape)
+        tensors = self._input_list(inputs, "inputs")
+        for t in tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"Model {self.name!r} was called on a mix of symbolic tensors and "
+                    f"{type(t).__name__}"
+                )
+        expected = self._input_shapes()
+        if [tuple(t.shape[1:]) for t in tensors] != [tuple(e[1:]) for e in expected]:
+            raise ValueError(
+                f"Input of model {self.name!r} is incompatible: it expects "
+                f"{self.input_shape}, got {[t.shape for t in tensors]}"
+            )
+        node = Node(self, tensors, len(tensors) > 1)
+        node.outputs = [
+            KerasTensor(shape, self.dtype, node, k, name=name)
+            for k, (shape, name) in enumerate(zip(self._output_shapes(), self.output_names))
+        ]
+        self._inbound_nodes.append(node)
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    def _input_list(self, x, what: str) -> list:
+        """x as one entry per model input (a dict is keyed by input name)."""
+        names = self.input_names
+        return _by_name(x, names, what, f"Model {self.name!r}", "input")
 
     # -- weights -----------------------------------------------------------------------
     def _unique_layers(self) -> list[tuple]:
@@ -134,23 +208,35 @@ class Model:
 
         Args:
             optimizer: Name or optimizer instance (default "rmsprop", as Keras).
-            loss: Name, function of `eigennet.losses` or loss instance.
-            metrics: List of metric names ("accuracy", "mae", ...) or metric objects.
-        The other Keras arguments are accepted; loss_weights and weighted_metrics are not
-        supported for single-output models and must stay None.
+            loss: Name, function of `eigennet.losses` or loss instance; for a model of
+                several outputs one for all of them, a list (one per output, None for an
+                output that is not trained) or a dict keyed by output name.
+            loss_weights: Optional list or dict of floats: the loss is the weighted sum of
+                the outputs' losses.
+            metrics: List of metric names ("accuracy", "mae", ...) or metric objects; with
+                several outputs a list of lists (one per output) or a dict by output name.
+        The other Keras arguments are accepted; weighted_metrics must stay None.
         """
-        if loss_weights is not None or weighted_metrics is not None:
-            raise ValueError("loss_weights and weighted_metrics are not supported by eigennet yet")
+        if weighted_metrics is not None:
+            raise ValueError("weighted_metrics is not supported by eigennet yet")
         self.optimizer = optimizers.get(optimizer)
-        self._loss_spec = None if loss is None else losses.spec_of(loss)
+        per_output = isinstance(loss, (list, tuple, dict))
+        self._loss_spec = None if loss is None or per_output else losses.spec_of(loss)
+        if per_output:  # fail at compile on entries that can never resolve
+            for entry in loss.values() if isinstance(loss, dict) else loss:
+                if entry is not None:
+                    losses.spec_of(entry)
         self.loss = loss
+        self._loss_weights = loss_weights
         if metrics is None:
             metrics = []
         if isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
             metrics = [metrics]
-        self._metric_ids = list(metrics)
-        for m in self._metric_ids:  # fail at compile on names that can never resolve
-            metrics_module.check(m)
+        self._metric_ids = metrics if isinstance(metrics, dict) else list(metrics)
+        for group in self._metric_ids.values() if isinstance(metrics, dict) else self._metric_ids:
+            for m in group if isinstance(group, (list, tuple)) else [group]:
+                if m is not None:
+                    metrics_module.check(m)  # fail at compile on names that never resolve
         self._metrics = None
         self._trainer = None
         self._compile_options = {
@@ -162,52 +248,165 @@ class Model:
 
     @property
     def metrics_names(self) -> list[str]:
+        """Keras's names of the logs: loss, each output's loss (when several outputs have
+        one), then the metrics (prefixed by their output's name when there are several)."""
         names = ["loss"]
-        if self._metrics is not None:
-            names += metrics_module.unique_names([m.name for m in self._metrics])
-        return names
+        if self._metrics is None:
+            return names
+        outputs = self.output_names
+        loss_outputs = [k for k, spec in enumerate(self._output_losses()) if spec is not None]
+        if len(loss_outputs) > 1:
+            names += [f"{outputs[k]}_loss" for k in loss_outputs]
+        metric_names = [m.name for m in self._metrics]
+        if len(outputs) > 1:
+            metric_names = [f"{outputs[k]}_{n}" for k, n in zip(self._metric_outputs, metric_names)]
+        return names + metrics_module.unique_names(metric_names)
+
+    def _output_losses(self) -> list:
+        """One LossSpec per output (None where the output has no loss)."""
+        names, loss = self.output_names, self.loss
+        if isinstance(loss, dict):
+            unknown = sorted(set(map(str, loss)) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"The loss dict names unknown output(s) {unknown}; the model's outputs "
+                    f"are {names}"
+                )
+            return [None if loss.get(n) is None else losses.spec_of(loss[n]) for n in names]
+        if isinstance(loss, (list, tuple)):
+            if len(loss) != len(names):
+                raise ValueError(
+                    f"The loss list has {len(loss)} entries but the model has {len(names)} "
+                    f"outputs {names}"
+                )
+            return [None if entry is None else losses.spec_of(entry) for entry in loss]
+        return [self._loss_spec] * len(names)
+
+    def _loss_weight_list(self) -> list[float]:
+        names, weights = self.output_names, self._loss_weights
+        if weights is None:
+            return [1.0] * len(names)
+        if isinstance(weights, dict):
+            unknown = sorted(set(map(str, weights)) - set(names))
+            if unknown:
+                raise ValueError(f"loss_weights names unknown output(s) {unknown}")
+            values = [weights.get(n, 1.0) for n in names]
+        elif isinstance(weights, (list, tuple)) and len(weights) == len(names):
+            values = list(weights)
+        else:
+            raise ValueError(
+                f"loss_weights must be a list of {len(names)} floats or a dict keyed by "
+                f"output name, got {weights!r}"
+            )
+        for w in values:
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+                raise ValueError(f"loss_weights must be finite numbers, got {weights!r}")
+        return [float(w) for w in values]
+
+    def _output_metric_ids(self) -> list[tuple]:
+        """(output index, metric identifier) for each compiled metric, as Keras 3 reads
+        `metrics` for one or several outputs."""
+        names, ids = self.output_names, self._metric_ids
+        if len(names) == 1:
+            return [(0, m) for m in (ids if not isinstance(ids, dict) else ids.get(names[0], []))]
+        if isinstance(ids, dict):
+            unknown = sorted(set(map(str, ids)) - set(names))
+            if unknown:
+                raise ValueError(f"The metrics dict names unknown output(s) {unknown}")
+            per_output = [ids.get(n) or [] for n in names]
+        elif not ids:
+            per_output = [[] for _ in names]
+        elif len(ids) == len(names) and all(isinstance(m, (list, tuple)) or m is None for m in ids):
+            per_output = [m or [] for m in ids]
+        else:
+            raise ValueError(
+                f"For a model with several outputs, metrics must be a dict keyed by output "
+                f"name or a list of {len(names)} lists (one per output {names}); got {ids!r}"
+            )
+        pairs = []
+        for k, entry in enumerate(per_output):
+            entry = [entry] if isinstance(entry, (str, metrics_module.Metric)) else entry
+            pairs.extend((k, m) for m in entry)
+        return pairs
 
     def _prepare(self, x, y=None, sample_weight=None, what: str = "x"):
-        """Builds on first use and converts the arrays once."""
+        """Builds on first use and converts the arrays once: x packed as the native graph
+        takes it (the inputs' samples side by side), y as the targets of every output with
+        a loss side by side, and the sample weights."""
+        xs = self._input_list(x, what)
         if not self.built:
-            arr = data_utils._numeric(x, what)
+            arr = data_utils._numeric(xs[0], what)
             if arr.ndim < 2:
                 data_utils.as_features(arr, "float32", what)  # raises the rank error
             self.build((None, *arr.shape[1:]))
-        x_arr = data_utils.as_features(x, self.dtype, what)
-        if x_arr.shape[1:] != tuple(self.input_shape[1:]):
-            raise ValueError(
-                f"Model {self.name!r} expects inputs of shape {self.input_shape}, got "
-                f"{(None, *x_arr.shape[1:])}"
-            )
-        self._flat_layers()[0][0]._check_input(x_arr, what)
+        names = self.input_names
+        arrays = []
+        for i, (a, shape) in enumerate(zip(xs, self._input_shapes())):
+            label = what if len(xs) == 1 else f"{what}[{names[i]!r}]"
+            arr = data_utils.as_features(a, self.dtype, label)
+            if arr.shape[1:] != tuple(shape[1:]):
+                raise ValueError(
+                    f"Model {self.name!r} expects "
+                    f"{'inputs' if len(xs) == 1 else label} of shape {shape}, got "
+                    f"{(None, *arr.shape[1:])}"
+                )
+            if arrays and len(arr) != len(arrays[0]):
+                raise ValueError(
+                    f"All inputs must hold the same number of samples, got "
+                    f"{[len(a) for a in [*arrays, arr]]}"
+                )
+            arrays.append(arr)
+        for i, layer in self._input_consumers():
+            layer._check_input(arrays[i], what if len(xs) == 1 else f"{what}[{names[i]!r}]")
+        x_arr = _packed(arrays)
         if y is None:
             return x_arr, None, None
-        sparse = (
-            self._loss_spec is not None
-            and self._loss_spec.name == "sparse_categorical_crossentropy"
-        )
-        y_arr = data_utils.as_targets(y, len(x_arr), self.output_shape[1:], sparse, self.dtype)
-        sw = data_utils.as_sample_weight(sample_weight, len(x_arr), self.dtype)
-        return x_arr, y_arr, sw
+        n = len(x_arr)
+        specs, shapes = self._compiled_losses(), self._output_shapes()
+        ys = _by_name(y, self.output_names, "y", f"Model {self.name!r}", "output", optional=specs)
+        targets = []
+        for k, (target, spec, shape) in enumerate(zip(ys, specs, shapes)):
+            if spec is None:
+                continue
+            sparse = spec.name == "sparse_categorical_crossentropy"
+            label = "y" if len(shapes) == 1 else f"y[{self.output_names[k]!r}]"
+            targets.append(data_utils.as_targets(target, n, shape[1:], sparse, self.dtype, label))
+        sw = data_utils.as_sample_weight(sample_weight, n, self.dtype)
+        return x_arr, _packed(targets), sw
 
-    def _ensure_trainer(self, y_raw):
+    def _compiled_losses(self) -> list:
+        """The outputs' losses; raises when the model cannot train or evaluate."""
         if not self.compiled:
             raise RuntimeError("You must call `compile()` before training or evaluating the model")
-        if self._loss_spec is None:
+        specs = self._output_losses()
+        if all(spec is None for spec in specs):
             raise ValueError("The model was compiled without a loss: pass loss=... to compile()")
+        return specs
+
+    def _ensure_trainer(self, y_raw):
+        specs = self._compiled_losses()
         if self._trainer is None:
-            y_shape = np.shape(y_raw)
-            self._metrics = [
-                metrics_module.resolve(m, y_shape, self.output_shape) for m in self._metric_ids
+            shapes = self._output_shapes()
+            y_shapes = [
+                np.shape(t)
+                for t in _by_name(y_raw, self.output_names, "y", self.name, "output", specs)
             ]
+            pairs = self._output_metric_ids()
+            for k, _ in pairs:
+                if specs[k] is None:
+                    raise ValueError(
+                        f"Output {self.output_names[k]!r} has metrics but no loss (its targets "
+                        "come with the loss)"
+                    )
+            self._metrics = [metrics_module.resolve(m, y_shapes[k], shapes[k]) for k, m in pairs]
+            self._metric_outputs = [k for k, _ in pairs]
             flags = self._trainable_flags()
             self._trainer = getattr(_core, f"Trainer_{self.dtype}")(
                 self._network,
-                [self._loss_spec.core_config()],
-                [1.0],
+                [None if spec is None else spec.core_config() for spec in specs],
+                self._loss_weight_list(),
                 self.optimizer._core_for(self.dtype),
-                [(0, *m.native_spec()) for m in self._metrics],
+                [(k, *m.native_spec()) for k, m in zip(self._metric_outputs, self._metrics)],
                 flags,
             )
             self.optimizer._built_for(self.trainable_weights)
@@ -231,8 +430,18 @@ class Model:
         return trainer
 
     def _log_values(self, values) -> list:
-        """The native logs as one float (or per-class/threshold array) per metrics_names."""
-        return metrics_module.log_values(values, self._metrics, self._trainer.metric_sizes())
+        """The native logs as one float (or per-class/threshold array) per metrics_names.
+        With several outputs the core logs each loss-bearing output's loss after the total;
+        Keras lists them only when more than one output has a loss."""
+        values = list(values)
+        if len(self._output_shapes()) > 1:
+            count = sum(spec is not None for spec in self._output_losses())
+            output_losses = values[1 : 1 + count]
+            values = [values[0], *values[1 + count :]]
+        out = metrics_module.log_values(values, self._metrics, self._trainer.metric_sizes())
+        if len(self._output_shapes()) > 1 and count > 1:
+            out[1:1] = [float(v) for v in output_losses]
+        return out
 
     def _logs(self, values) -> dict:
         """Logs as Keras reports them: keys sorted by name."""
@@ -306,24 +515,26 @@ class Model:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
 
         if validation_split and validation_data is None:
-            x_all, y_all = data_utils._numeric(x, "x"), data_utils._numeric(y, "y")
-            if len(x_all) != len(y_all):
-                raise ValueError(
-                    f"x and y hold different numbers of samples: {len(x_all)} and {len(y_all)}"
-                )
-            split = int(math.floor(len(x_all) * (1.0 - float(validation_split))))
-            if split == 0 or split == len(x_all):
+            # The last samples of every input, target and weight array (as Keras).
+            x_all = _map_arrays(x, lambda a, w: data_utils._numeric(a, w), "x")
+            y_all = _map_arrays(y, lambda a, w: data_utils._numeric(a, w), "y")
+            counts = {len(a) for a in flatten(x_all) + flatten(y_all)}
+            if len(counts) != 1:
+                raise ValueError(f"x and y hold different numbers of samples: {sorted(counts)}")
+            total = counts.pop()
+            split = int(math.floor(total * (1.0 - float(validation_split))))
+            if split == 0 or split == total:
                 raise ValueError(
                     f"validation_split={validation_split} leaves no training or no "
-                    f"validation samples out of {len(x_all)}"
+                    f"validation samples out of {total}"
                 )
             sw_all = None if sample_weight is None else np.asarray(sample_weight)
-            validation_data = (
-                (x_all[split:], y_all[split:])
-                if sw_all is None
-                else (x_all[split:], y_all[split:], sw_all[split:])
-            )
-            x, y = x_all[:split], y_all[:split]
+            head = lambda a, _: a[:split]  # noqa: E731
+            tail = lambda a, _: a[split:]  # noqa: E731
+            validation_data = (_map_arrays(x_all, tail), _map_arrays(y_all, tail))
+            if sw_all is not None:
+                validation_data += (sw_all[split:],)
+            x, y = _map_arrays(x_all, head), _map_arrays(y_all, head)
             sample_weight = None if sw_all is None else sw_all[:split]
 
         x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
@@ -429,6 +640,11 @@ class Model:
             return sw
         if not isinstance(class_weight, dict):
             raise TypeError("class_weight must be a dict {class index: weight}")
+        if len(self._output_shapes()) > 1:
+            raise ValueError(
+                "class_weight is only supported for models with one output (as Keras); "
+                "use sample_weight instead"
+            )
         labels = y_arr[:, 0] if y_arr.shape[1] == 1 else np.argmax(y_arr, axis=1)
         if y_arr.shape[1] == 1 and self.output_shape[-1] == 1:
             labels = np.round(labels)
@@ -489,7 +705,11 @@ class Model:
     def _format_result(self, logs: dict, return_dict: bool):
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]  # Keras: loss, then compile order
+        names = self.metrics_names  # Keras: loss, then compile order
+        if len(self._output_shapes()) > 1:  # Keras: loss, outputs' losses, metrics by name
+            losses_end = 1 + sum(n.endswith("_loss") for n in names[1:])
+            names = names[:losses_end] + sorted(names[losses_end:])
+        values = [logs[name] for name in names]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
@@ -517,14 +737,34 @@ class Model:
         cb_list.on_predict_end()
         return out
 
-    def _run_network(self, x_arr, batch_size: int, on_batch=None, training=False) -> np.ndarray:
-        out = np.empty((len(x_arr), *self.output_shape[1:]), dtype=self.dtype)
-        self._network.predict(x_arr, batch_size, out, on_batch, bool(training))
-        return out
+    def _run_network(self, x_arr, batch_size: int, on_batch=None, training=False):
+        """The outputs for packed x: one array, or a list (a dict) for several outputs."""
+        shapes = self._output_shapes()
+        if len(shapes) == 1:
+            out = np.empty((len(x_arr), *shapes[0][1:]), dtype=self.dtype)
+            self._network.predict(x_arr, batch_size, out, on_batch, bool(training))
+            return out
+        sizes = [math.prod(shape[1:]) for shape in shapes]
+        packed = np.empty((len(x_arr), sum(sizes)), dtype=self.dtype)
+        self._network.predict(x_arr, batch_size, packed, on_batch, bool(training))
+        starts = np.cumsum([0, *sizes])
+        outputs = [
+            np.ascontiguousarray(packed[:, a:b]).reshape(len(x_arr), *shape[1:])
+            for a, b, shape in zip(starts, starts[1:], shapes)
+        ]
+        struct = getattr(self, "_outputs_struct", None)
+        if isinstance(struct, dict):
+            return dict(zip(self.output_names, outputs))
+        return outputs
 
-    def __call__(self, x, training: bool = False) -> np.ndarray:
-        """The outputs for a batch, as one NumPy array (no progress output). With
-        training=True, training-mode layers are active (Dropout drops)."""
+    def __call__(self, x, training: bool = False):
+        """The outputs for a batch, as one NumPy array (a list or dict for several outputs;
+        no progress output). With training=True, training-mode layers are active (Dropout
+        drops). On symbolic tensors: records the model as one layer call of a graph."""
+        from eigennet.layers.keras_tensor import is_symbolic
+
+        if is_symbolic(x):
+            return self._call_symbolic(x)
         x_arr, _, _ = self._prepare(x)
         return self._run_network(x_arr, len(x_arr), training=training)
 
@@ -605,7 +845,7 @@ class Model:
         return {
             "optimizer": serialize_keras_object(self.optimizer),
             "loss": serialize_keras_object(self.loss),
-            "loss_weights": None,
+            "loss_weights": serialize_keras_object(self._loss_weights),
             "metrics": serialize_keras_object(self._metric_ids) if self._metric_ids else None,
             "weighted_metrics": None,
             **self._compile_options,
@@ -640,6 +880,52 @@ class Model:
         self.compile(**args)
         if build_optimizer and self.built and self.trainable_weights:
             self.optimizer.build(self.trainable_weights)
+
+
+def _by_name(value, names: list[str], what: str, owner: str, kind: str, optional=None) -> list:
+    """`value` as one entry per name: a dict keyed by name, a list in order, or (for one
+    name) the value itself. With `optional`, entries whose flag is None may be missing."""
+    if isinstance(value, dict):
+        unknown = sorted(set(map(str, value)) - set(names))
+        missing = [
+            n for i, n in enumerate(names) if n not in value and (optional is None or optional[i])
+        ]
+        if unknown or missing:
+            raise ValueError(
+                f"{owner}: the dict {what} "
+                + (f"has unknown key(s) {unknown}" if unknown else f"misses key(s) {missing}")
+                + f"; the model's {kind}s are {names}"
+            )
+        return [value.get(n) for n in names]
+    if len(names) == 1:
+        if isinstance(value, (list, tuple)) and len(value) == 1 and not np.isscalar(value[0]):
+            inner = value[0]
+            if isinstance(inner, np.ndarray) or hasattr(inner, "__array__"):
+                return [inner]  # [array] for a model of one input, as Keras accepts
+        return [value]
+    if not isinstance(value, (list, tuple)) or len(value) != len(names):
+        got = f"a list of {len(value)}" if isinstance(value, (list, tuple)) else "one array"
+        raise ValueError(
+            f"{owner} has {len(names)} {kind}s {names}: pass {what} as a list of "
+            f"{len(names)} arrays or a dict keyed by {kind} name, got {got}"
+        )
+    return list(value)
+
+
+def _packed(arrays: list[np.ndarray]) -> np.ndarray:
+    """Arrays of one batch side by side, each sample flattened (the core's packed form)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.ascontiguousarray(np.concatenate([a.reshape(len(a), -1) for a in arrays], axis=1))
+
+
+def _map_arrays(value, fn, what: str = "x"):
+    """fn(array, label) over a structure of arrays (one array, a list or a dict)."""
+    if isinstance(value, dict):
+        return {k: fn(v, f"{what}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
+        return [fn(v, f"{what}[{i}]") for i, v in enumerate(value)]
+    return fn(value, what)
 
 
 def _shared_dtype(places: list[tuple]) -> str:

@@ -1,0 +1,382 @@
+"""Functional: a model defined by calling layers on symbolic tensors, `Model(inputs, outputs)`.
+
+The graph is read once from the recorded nodes (outputs back to inputs) and handed to the
+native core, which trains it with no Python per batch. Several inputs and outputs, merges,
+fan-out, shared layers and nested models are all nodes of the one graph.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+from eigennet.layers.input_layer import InputLayer
+from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
+from eigennet.layers.layer import unique_name
+from eigennet.models.graph_builder import GraphBuilder, expand_call
+from eigennet.models.model import Model, _shared_dtype
+
+
+class Functional(Model):
+    """A model whose layers form a directed acyclic graph from `inputs` to `outputs`.
+
+    Args:
+        inputs: A `keras.Input` tensor, or a list or dict of them.
+        outputs: A tensor computed from the inputs by calling layers, or a list or dict.
+        name: Optional name.
+
+    Example:
+        inputs = keras.Input((784,))
+        x = keras.layers.Dense(64, activation="relu")(inputs)
+        outputs = keras.layers.Dense(10, activation="softmax")(x)
+        model = keras.Model(inputs, outputs)
+    """
+
+    def __init__(self, inputs, outputs, name: str | None = None, trainable: bool = True):
+        super().__init__(name=name or unique_name("functional"), trainable=trainable)
+        self._inputs_struct, self._outputs_struct = inputs, outputs
+        self.inputs = _tensors(inputs, "inputs")
+        self.outputs = _tensors(outputs, "outputs")
+        for t in self.inputs:
+            if not isinstance(t._node.layer, InputLayer):
+                raise ValueError(
+                    f"Model inputs must come from keras.Input(...); {t!r} is the output of "
+                    f"layer {t._node.layer.name!r}"
+                )
+        if len({id(t) for t in self.inputs}) != len(self.inputs):
+            raise ValueError("The same input tensor is given twice in the model's inputs")
+        self._nodes = _nodes_between(self.inputs, self.outputs)
+        used = {id(t) for node in self._nodes for t in node.inputs} | {id(t) for t in self.outputs}
+        for t in self.inputs:
+            if id(t) not in used:
+                warnings.warn(
+                    f"Input {t.name!r} of model {self.name!r} is not connected to any output",
+                    stacklevel=2,
+                )
+        self._layers = _unique(
+            [t._node.layer for t in self.inputs] + [n.layer for n in self._nodes]
+        )
+        names = [layer.name for layer in self._layers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(
+                f"All layer names should be unique in model {self.name!r}; repeated: "
+                f"{', '.join(duplicates)}"
+            )
+        places = self._flat_layers()
+        self._dtype = _shared_dtype(places)
+        builder = GraphBuilder(self._input_shapes())
+        outputs = self._expand(builder, list(range(len(self.inputs))), True)
+        self._network = builder.native_graph(self._dtype, outputs)
+
+    # -- structure ---------------------------------------------------------------------
+    def _expand(self, builder: GraphBuilder, inputs: list[int], trains: bool) -> list[int]:
+        """Adds every node to `builder`, this model's inputs being tensors `inputs`."""
+        ids = {id(t): i for t, i in zip(self.inputs, inputs)}
+        for node in self._nodes:
+            outs = expand_call(node.layer, builder, [ids[id(t)] for t in node.inputs], trains)
+            for t, i in zip(node.outputs, outs):
+                ids[id(t)] = i
+        return [ids[id(t)] for t in self.outputs]
+
+    @property
+    def layers(self) -> list:
+        """The layers in Keras's order: the input layers, then each layer once in the order
+        the graph runs them."""
+        return list(self._layers)
+
+    @property
+    def built(self) -> bool:
+        return True
+
+    def build(self, input_shape=None) -> None:
+        """A functional model is built when it is made; a shape that differs raises."""
+        if input_shape is None:
+            return
+        expected = self._input_shapes()
+        given = [input_shape] if len(expected) == 1 else list(input_shape)
+        if [tuple(s)[1:] for s in given] != [s[1:] for s in expected]:
+            raise ValueError(
+                f"Model {self.name!r} was built for inputs of shape {self.input_shape}, "
+                f"got {input_shape}"
+            )
+
+    def _input_shapes(self) -> list[tuple]:
+        return [t.shape for t in self.inputs]
+
+    def _output_shapes(self) -> list[tuple]:
+        return [t.shape for t in self.outputs]
+
+    @property
+    def input_shape(self):
+        shapes = self._input_shapes()
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = self._output_shapes()
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t._node.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t._node.layer.name for t in self.outputs]
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    def get_layer(self, name: str | None = None, index: int | None = None):
+        """The layer called `name`, or at position `index` of `layers`."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index, not both")
+        if index is not None:
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self._layers)} layers."
+                )
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No such layer: {name}. Existing layers are: {[x.name for x in self._layers]}."
+        )
+
+    def _node_ids(self) -> set[int]:
+        """The ids of the layer calls that make up this model (for summary)."""
+        return {id(n) for n in self._nodes}
+
+    def _invalidate(self) -> None:
+        self._trainer = None
+
+    # -- serialization (Keras 3's functional config) -------------------------------------
+    def get_config(self) -> dict:
+        """Keras 3's functional config: each layer with its calls (`inbound_nodes`), and the
+        model's `input_layers`/`output_layers` as [layer name, node index, tensor index]."""
+        from eigennet.saving.serialization_lib import serialize_keras_object
+
+        def history(t: KerasTensor) -> list:
+            layer = t._node.layer
+            return [layer.name, _node_index(layer, t._node), t._index]
+
+        def tensor(t: KerasTensor) -> dict:
+            return {
+                "class_name": "__keras_tensor__",
+                "config": {"shape": list(t.shape), "dtype": t.dtype, "keras_history": history(t)},
+            }
+
+        nodes = set(map(id, self._nodes))
+        layers = []
+        for layer in self._layers:
+            entry = serialize_keras_object(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = [
+                {
+                    "args": [
+                        [tensor(t) for t in n.inputs] if n.multi_input else tensor(n.inputs[0])
+                    ],
+                    "kwargs": {},
+                }
+                for n in getattr(layer, "_inbound_nodes", [])
+                if id(n) in nodes
+            ]
+            layers.append(entry)
+
+        def structure(struct, tensors):
+            if isinstance(struct, dict):
+                return {k: history(v) for k, v in struct.items()}
+            if isinstance(struct, (list, tuple)):
+                return [history(t) for t in tensors]
+            return history(tensors[0])
+
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layers,
+            "input_layers": structure(self._inputs_struct, self.inputs),
+            "output_layers": structure(self._outputs_struct, self.outputs),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> Functional:
+        """Rebuilds a functional model from `get_config()` or a Keras 3 functional config:
+        makes each layer, then replays its calls in the order their inputs become known."""
+        from eigennet.saving.serialization_lib import deserialize_keras_object
+
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError("A functional model config must be a dict with a 'layers' list")
+        layers, pending = {}, []
+        for entry in config["layers"]:
+            if not isinstance(entry, dict):
+                raise ValueError(f"A layer entry of a functional config must be a dict: {entry!r}")
+            layer = deserialize_keras_object(entry, "layers", custom_objects)
+            name = entry.get("name", getattr(layer, "name", None))
+            if name in layers:
+                raise ValueError(f"Layer name {name!r} appears twice in the functional config")
+            layers[name] = layer
+            nodes = entry.get("inbound_nodes") or []
+            if not isinstance(nodes, list):
+                raise ValueError(f"inbound_nodes of layer {name!r} must be a list")
+            pending.extend((name, i, node) for i, node in enumerate(nodes))
+        outputs: dict[str, list] = {name: [] for name in layers}  # per layer: per call
+        for name, layer in layers.items():
+            if isinstance(layer, InputLayer):
+                outputs[name].append(layer.output)
+        while pending:  # replay calls whose inputs exist; each pass must make progress
+            ready = [p for p in pending if _resolvable(p[2], outputs)]
+            if not ready:
+                missing = sorted({p[0] for p in pending})
+                raise ValueError(
+                    f"The functional config cannot be rebuilt: the inputs of layer(s) "
+                    f"{', '.join(missing)} are never computed"
+                )
+            for item in ready:
+                name, _, node = item
+                args = _replace_tensors(node.get("args", []), outputs)
+                if len(args) != 1:
+                    raise ValueError(f"Layer {name!r}: a call must have exactly one argument")
+                outputs[name].append(layers[name](args[0]))
+                pending.remove(item)
+
+        def resolve(struct):
+            if isinstance(struct, dict):
+                return {k: resolve(v) for k, v in struct.items()}
+            if _is_history(struct):
+                return _tensor_at(struct, outputs)
+            if isinstance(struct, list):
+                return [resolve(v) for v in struct]
+            raise ValueError(f"Invalid input_layers/output_layers entry: {struct!r}")
+
+        model = cls(
+            resolve(config.get("input_layers")),
+            resolve(config.get("output_layers")),
+            name=config.get("name"),
+            trainable=config.get("trainable", True),
+        )
+        return model
+
+
+def _tensors(struct, what: str) -> list[KerasTensor]:
+    tensors = flatten(struct)
+    if not tensors:
+        raise ValueError(f"A functional model needs at least one of its {what}")
+    for t in tensors:
+        if not isinstance(t, KerasTensor):
+            raise TypeError(
+                f"Model {what} must be symbolic tensors (from keras.Input and layer calls), "
+                f"got {type(t).__name__}"
+            )
+    return tensors
+
+
+def _nodes_between(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> list[Node]:
+    """The nodes computing `outputs` from `inputs`, in an order where every node comes after
+    the nodes of its inputs (by depth from the inputs, then in the order they were made)."""
+    known = {id(t) for t in inputs}
+    order: dict[int, Node] = {}
+    depth: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def visit(t: KerasTensor, consumer: str) -> int:
+        if id(t) in known:
+            return 0
+        node = t._node
+        if isinstance(node.layer, InputLayer):
+            raise ValueError(
+                f"Graph disconnected: cannot find the value of tensor {t.name!r} (input "
+                f"{node.layer.name!r}) needed by {consumer}; it is not among the model's "
+                f"inputs {[i.name for i in inputs]}"
+            )
+        if id(node) in depth:
+            return depth[id(node)]
+        if id(node) in visiting:
+            raise ValueError("The layer calls form a cycle")
+        visiting.add(id(node))
+        d = 1 + max(visit(i, f"layer {node.layer.name!r}") for i in node.inputs)
+        visiting.discard(id(node))
+        depth[id(node)] = d
+        order[id(node)] = node
+        return d
+
+    for t in outputs:
+        visit(t, "the model's outputs")
+    counter = itertools.count()
+    sequence = {key: next(counter) for key in order}  # post-order: inputs before consumers
+    return sorted(order.values(), key=lambda n: (depth[id(n)], sequence[id(n)]))
+
+
+def _unique(items: list) -> list:
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+def _node_index(layer, node: Node) -> int:
+    return next(i for i, n in enumerate(layer._inbound_nodes) if n is node)
+
+
+def _is_history(value) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:])
+    )
+
+
+def _tensor_at(history: list, outputs: dict) -> KerasTensor:
+    name, node_index, tensor_index = history
+    calls = outputs.get(name)
+    if calls is None or not 0 <= node_index < len(calls) or tensor_index != 0:
+        raise ValueError(f"The functional config refers to an unknown tensor {history!r}")
+    return calls[node_index]
+
+
+def _tensor_histories(value) -> list:
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            history = (value.get("config") or {}).get("keras_history")
+            if not _is_history(history):
+                raise ValueError(f"Invalid keras_history in functional config: {history!r}")
+            return [history]
+        return [h for v in value.values() for h in _tensor_histories(v)]
+    if isinstance(value, list):
+        return [h for v in value for h in _tensor_histories(v)]
+    return []
+
+
+def _resolvable(node: dict, outputs: dict) -> bool:
+    if not isinstance(node, dict):
+        raise ValueError(f"An inbound node of a functional config must be a dict: {node!r}")
+    for name, index, _ in _tensor_histories(node.get("args", [])):
+        if name not in outputs:
+            raise ValueError(f"The functional config refers to an unknown layer {name!r}")
+        if index >= len(outputs[name]):
+            return False
+    return True
+
+
+def _replace_tensors(value, outputs: dict):
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            return _tensor_at(value["config"]["keras_history"], outputs)
+        return {k: _replace_tensors(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_tensors(v, outputs) for v in value]
+    return value

@@ -198,9 +198,7 @@ class Functional(Model):
         def structure(struct, tensors):
             if isinstance(struct, dict):
                 return {k: history(v) for k, v in struct.items()}
-            if isinstance(struct, (list, tuple)):
-                return [history(t) for t in tensors]
-            return history(tensors[0])
+            return [history(t) for t in tensors]  # Keras lists a single tensor too
 
         return {
             "name": self.name,

@@ -136,6 +136,14 @@ class Model:
         self._inbound_nodes.append(node)
         return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
+    def _check_streamable(self) -> None:
+        if len(self._input_shapes()) > 1 or len(self._output_shapes()) > 1:
+            raise ValueError(
+                f"Model {self.name!r} has several inputs or outputs: pass in-memory arrays "
+                "(lists or dicts of them); memmaps, PyDatasets and generators stream only "
+                "into models of one input and one output for now"
+            )
+
     def _input_list(self, x, what: str) -> list:
         """x as one entry per model input (a dict is keyed by input name)."""
         names = self.input_names
@@ -488,6 +496,7 @@ class Model:
             validation_data=validation_data,
             steps=(steps_per_epoch, validation_steps),
         ):  # memmaps, PyDatasets, generators: fed to the core in chunks
+            self._check_streamable()
             return streaming.fit(
                 self,
                 x,
@@ -668,6 +677,7 @@ class Model:
         [loss, metric...]; with return_dict=True a dict {name: value}."""
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         if streaming.handles(x, y, sample_weight, steps=(steps,)):
+            self._check_streamable()
             return streaming.evaluate(
                 self,
                 x,
@@ -717,6 +727,7 @@ class Model:
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         verbose = _verbosity(verbose)
         if streaming.handles(x, steps=(steps,)):
+            self._check_streamable()
             return streaming.predict(
                 self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
             )

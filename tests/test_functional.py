@@ -1,0 +1,230 @@
+"""The Functional API: keras.Model(inputs, outputs) over the native graph — structure, several
+inputs and outputs in training, Keras's log names, nesting, configs, gradients and errors."""
+
+import os
+
+import numpy as np
+import pytest
+
+import eigennet as keras
+from eigennet import layers
+from gradient_check import assert_gradients_match_finite_differences
+
+
+@pytest.fixture
+def float64():
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx("float32")
+
+
+def _two_outputs():
+    inputs = keras.Input((4,), name="features")
+    hidden = layers.Dense(8, activation="tanh", name="hidden")(inputs)
+    reg = layers.Dense(1, name="reg")(hidden)
+    cls = layers.Dense(3, activation="softmax", name="cls")(hidden)
+    return keras.Model(inputs, [reg, cls])
+
+
+def _data(n=24, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 4)), [rng.normal(size=(n, 1)), rng.integers(0, 3, n)]
+
+
+def test_structure_follows_keras():
+    model = _two_outputs()
+    assert type(model).__name__ == "Functional" and isinstance(model, keras.Model)
+    assert [layer.name for layer in model.layers] == ["features", "hidden", "reg", "cls"]
+    assert model.output_names == ["reg", "cls"] and model.input_names == ["features"]
+    assert model.input_shape == (None, 4) and model.output_shape == [(None, 1), (None, 3)]
+    assert model.get_layer("hidden") is model.layers[1] and model.get_layer(index=-1).name == "cls"
+    assert model.count_params() == 4 * 8 + 8 + 9 + 27
+    with pytest.raises(ValueError, match="No such layer"):
+        model.get_layer("nope")
+
+
+def test_chain_trains_bit_identically_to_sequential():
+    x, (y, _) = _data()
+    keras.utils.set_random_seed(3)
+    seq = keras.Sequential([keras.Input((4,)), layers.Dense(5, activation="relu"), layers.Dense(1)])
+    inputs = keras.Input((4,))
+    fn = keras.Model(inputs, layers.Dense(1)(layers.Dense(5, activation="relu")(inputs)))
+    fn.set_weights(seq.get_weights())
+    histories = []
+    for model in (seq, fn):
+        model.compile(optimizer="adam", loss="mse")
+        keras.utils.set_random_seed(7)
+        histories.append(model.fit(x, y, epochs=3, batch_size=5, verbose=0).history["loss"])
+    assert histories[0] == histories[1]
+    for a, b in zip(seq.get_weights(), fn.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_two_outputs_losses_weights_and_metrics_named_as_keras():
+    model = _two_outputs()
+    model.compile(
+        optimizer="adam",
+        loss=["mse", "sparse_categorical_crossentropy"],
+        loss_weights=[1.0, 0.5],
+        metrics=[["mae"], ["accuracy"]],
+    )
+    x, y = _data()
+    history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
+    assert sorted(history.history) == sorted(
+        f"{p}{k}"
+        for p in ("", "val_")
+        for k in ("loss", "reg_loss", "cls_loss", "reg_mae", "cls_accuracy")
+    )
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["reg_loss"] + 0.5 * logs["cls_loss"], rel=1e-5)
+    values = model.evaluate(x, y, verbose=0)
+    assert values == [logs[k] for k in ("loss", "reg_loss", "cls_loss", "cls_accuracy", "reg_mae")]
+    reg, cls = model.predict(x, verbose=0)
+    assert reg.shape == (24, 1) and cls.shape == (24, 3)
+    np.testing.assert_allclose(cls.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_dicts_by_name_and_an_output_without_loss():
+    model = _two_outputs()
+    model.compile(optimizer="sgd", loss={"reg": "mse", "cls": None}, metrics={"reg": ["mae"]})
+    x, (y_reg, _) = _data()
+    history = model.fit({"features": x}, {"reg": y_reg}, epochs=1, verbose=0)
+    assert sorted(history.history) == ["loss", "reg_mae"]  # Keras: no reg_loss for one loss
+    with pytest.raises(ValueError, match="unknown"):
+        model.fit(x, {"reg": y_reg, "oops": y_reg}, verbose=0)
+    model.compile(optimizer="sgd", loss={"nope": "mse"})
+    with pytest.raises(ValueError, match="unknown output"):
+        model.fit(x, [y_reg, y_reg], verbose=0)
+
+
+def test_two_inputs_fan_out_and_predict_structure():
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    shared = layers.Dense(4, name="shared")
+    out = layers.Dense(1, name="out")(shared(a))
+    aux = layers.Dense(1, name="aux")(b)
+    model = keras.Model({"a": a, "b": b}, {"out": out, "aux": aux})
+    rng = np.random.default_rng(1)
+    xa, xb = rng.normal(size=(10, 3)), rng.normal(size=(10, 2))
+    pred = model.predict({"a": xa, "b": xb}, verbose=0)
+    assert set(pred) == {"out", "aux"}
+    np.testing.assert_allclose(pred["aux"], xb @ model.get_layer("aux").get_weights()[0], rtol=1e-5)
+    with pytest.raises(ValueError, match="misses key"):
+        model.predict({"a": xa}, verbose=0)
+    with pytest.raises(ValueError, match="2 inputs"):
+        model.predict(xa, verbose=0)
+
+
+def test_gradients_with_fan_out_and_a_layer_called_twice(float64):
+    inputs = keras.Input((3,))
+    shared = layers.Dense(3, activation="tanh")
+    first = shared(inputs)
+    second = shared(first)  # the same weights at two calls
+    head = layers.Dense(2)
+    outputs = [head(second), layers.Dense(1)(first)]  # `first` feeds two nodes
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss=["mse", "mse"], loss_weights=[1.0, 0.3])
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(6, 3))
+    y = [rng.normal(size=(6, 2)), rng.normal(size=(6, 1))]
+    assert_gradients_match_finite_differences(model, x, y, rtol=1e-5, atol=1e-8)
+
+
+def test_nesting_both_ways_shares_weights():
+    inputs = keras.Input((4,))
+    inner = keras.Model(inputs, layers.Dense(3, activation="relu")(inputs))
+    outer = keras.Sequential([inner, layers.Dense(1)])
+    x, (y, _) = _data()
+    outer.compile(optimizer="sgd", loss="mse")
+    outer.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_allclose(outer.layers[0].predict(x, verbose=0), inner.predict(x, verbose=0))
+
+    stack = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    z = keras.Input((4,))
+    wrapper = keras.Model(z, layers.Dense(1)(stack(z)))
+    before = stack.get_weights()[0].copy()
+    wrapper.compile(optimizer="sgd", loss="mse")
+    wrapper.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(before, stack.get_weights()[0])  # trained through the wrapper
+    feature = keras.Model(wrapper.input, wrapper.layers[-1].input)  # feature extractor
+    np.testing.assert_allclose(feature.predict(x, verbose=0), stack.predict(x, verbose=0))
+
+
+def test_config_round_trip_and_json_form():
+    model = _two_outputs()
+    config = model.get_config()
+    assert config["input_layers"] == [["features", 0, 0]]
+    assert config["output_layers"] == [["reg", 0, 0], ["cls", 0, 0]]
+    hidden = next(entry for entry in config["layers"] if entry["name"] == "hidden")
+    history = hidden["inbound_nodes"][0]["args"][0]["config"]["keras_history"]
+    assert history == ["features", 0, 0]
+    rebuilt = type(model).from_config(config)
+    assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in model.layers]
+    rebuilt.set_weights(model.get_weights())
+    x, _ = _data()
+    for a, b in zip(model.predict(x, verbose=0), rebuilt.predict(x, verbose=0)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_graphs_raise_clear_errors():
+    a, b = keras.Input((3,)), keras.Input((3,))
+    out = layers.Dense(1)(b)
+    with pytest.raises(ValueError, match="Graph disconnected"):
+        keras.Model(a, out)
+    with pytest.warns(UserWarning, match="not connected"):
+        keras.Model([a, b], out)
+    with pytest.raises(ValueError, match="incompatible"):
+        dense = layers.Dense(2)
+        dense(a)
+        dense(keras.Input((5,)))
+    with pytest.raises(TypeError, match="symbolic"):
+        keras.Model(a, np.zeros((1, 3)))
+    with pytest.raises(TypeError, match="inputs and outputs"):
+        keras.Model()
+    with pytest.raises(TypeError, match="symbolic"):
+        np.asarray(a)
+
+
+def test_streamed_data_into_several_inputs_is_refused():
+    a, b = keras.Input((3,)), keras.Input((2,))
+    model = keras.Model([a, b], [layers.Dense(1)(b), layers.Dense(1)(a)])
+    model.compile(optimizer="sgd", loss="mse")
+
+    def batches():
+        while True:
+            yield (np.zeros((2, 3)), np.zeros((2, 2))), np.zeros((2, 1))
+
+    with pytest.raises(ValueError, match="several inputs"):
+        model.fit(batches(), steps_per_epoch=1, verbose=0)
+
+
+def test_parity_with_keras_two_outputs():
+    os.environ["KERAS_BACKEND"] = "torch"  # as the other parity tests
+    pytest.importorskip("torch")
+    real = pytest.importorskip("keras")
+
+    def build(lib):
+        inputs = lib.Input((4,), name="features")
+        hidden = lib.layers.Dense(8, activation="tanh", name="hidden")(inputs)
+        reg = lib.layers.Dense(1, name="reg")(hidden)
+        cls = lib.layers.Dense(3, activation="softmax", name="cls")(hidden)
+        model = lib.Model(inputs, [reg, cls])
+        model.compile(
+            optimizer=lib.optimizers.Adam(0.01),
+            loss=["mse", "sparse_categorical_crossentropy"],
+            loss_weights=[1.0, 0.5],
+            metrics=[["mae"], ["accuracy"]],
+        )
+        return model
+
+    ours, theirs = build(keras), build(real)
+    theirs.set_weights(ours.get_weights())
+    x, y = _data(32)
+    h_ours = ours.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history
+    h_theirs = theirs.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history
+    assert sorted(h_ours) == sorted(h_theirs)
+    for key in h_theirs:
+        np.testing.assert_allclose(h_ours[key], h_theirs[key], rtol=2e-4, atol=1e-6, err_msg=key)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for a, b in zip(ours.predict(x, verbose=0), theirs.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -1,6 +1,7 @@
 """Layers. One layer family per module."""
 
 from eigennet.layers.activation import Activation
+from eigennet.layers.activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
 from eigennet.layers.bidirectional import Bidirectional
 from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 from eigennet.layers.dense import Dense
@@ -8,6 +9,24 @@ from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.layer import Layer, Variable
+from eigennet.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from eigennet.layers.normalization import BatchNormalization, LayerNormalization
 from eigennet.layers.pooling import (
     AveragePooling1D,
@@ -32,18 +51,23 @@ from eigennet.layers.reshaping import Flatten, Reshape
 
 __all__ = [
     "Activation",
+    "Add",
+    "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "AvgPool1D",
     "AvgPool2D",
     "BatchNormalization",
     "Bidirectional",
+    "Concatenate",
     "Conv1D",
     "Conv2D",
     "Convolution1D",
     "Convolution2D",
     "Dense",
+    "Dot",
     "Dropout",
+    "ELU",
     "Embedding",
     "Flatten",
     "GRU",
@@ -55,16 +79,33 @@ __all__ = [
     "GlobalMaxPool2D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "Identity",
     "Input",
     "InputLayer",
     "LSTM",
     "Layer",
     "LayerNormalization",
+    "LeakyReLU",
     "MaxPool1D",
     "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "PReLU",
+    "ReLU",
     "Reshape",
     "SimpleRNN",
+    "Softmax",
+    "Subtract",
     "Variable",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

@@ -205,6 +205,29 @@ def test_extreme_ties_go_to_the_first_input(op):
         np.testing.assert_array_equal(g, e)
 
 
+@pytest.mark.parametrize("op", sorted(ELEMENTWISE))
+def test_large_batches_run_in_parallel_blocks(op):
+    # Past the parallel grain (2^18 values): row blocks on several threads.
+    shapes = [(300, 40, 30), (300, 1, 30)] if op != "average" else [(300, 1200)] * 3
+    xs = _inputs(shapes)
+    layer = _build(ELEMENTWISE[op](dtype="float64"), xs)
+    dy = rng.standard_normal((300, *layer.output_shape[1:]))
+    y, grads = vjp(layer, xs, dy)
+    ref_y, ref_grads = reference(op, xs, dy)
+    np.testing.assert_allclose(y, ref_y, rtol=1e-12)
+    for g, r in zip(grads, ref_grads):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-12)
+
+
+def test_large_concatenate_and_dot():
+    a, b = _inputs([(300, 40, 30), (300, 40, 20)])
+    y, _ = vjp(_build(layers.Concatenate(dtype="float64"), [a, b]), [a, b], np.zeros((300, 40, 50)))
+    np.testing.assert_array_equal(y, np.concatenate([a, b], axis=-1))
+    layer = _build(layers.Dot((1, 1), dtype="float64"), [a, b])
+    y, _ = vjp(layer, [a, b], np.zeros((300, 30, 20)))
+    np.testing.assert_allclose(y, np.einsum("bki,bkj->bij", a, b), rtol=1e-12, atol=1e-12)
+
+
 def test_maximum_propagates_nan():
     xs = [np.array([[np.nan, 1.0]]), np.array([[0.0, np.nan]])]
     y, _ = vjp(_build(layers.Maximum(dtype="float64"), xs), xs)

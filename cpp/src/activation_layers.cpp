@@ -160,9 +160,8 @@ void PReLU<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Index cols = x.cols();
   for_row_blocks(x.rows(), cols, [&](Index r0, Index n) {
     for (Index r = r0; r < r0 + n; ++r) {
-      const T* in = x.data() + r * cols;
-      T* out = y.data() + r * cols;
-      for (Index j = 0; j < cols; ++j) out[j] = in[j] > T(0) ? in[j] : alpha[j] * in[j];
+      const ConstArrayMap<T> v(x.data() + r * cols, cols), a(alpha, cols);
+      ArrayMap<T>(y.data() + r * cols, cols) = (v > T(0)).select(v, a * v);
     }
   });
 }
@@ -175,10 +174,10 @@ void PReLU<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMap<T> gra
     // dL/dalpha = sum over the batch (and the shared axes) of grad_y * min(x, 0).
     T* sums = index_.empty() ? param_grad : column_sums_.view(1, cols).data();
     std::fill_n(sums, cols, T(0));
+    ArrayMap<T> acc(sums, cols);
     for (Index r = 0; r < rows; ++r) {
-      const T* in = x.data() + r * cols;
-      const T* g = grad_y.data() + r * cols;
-      for (Index j = 0; j < cols; ++j) sums[j] += g[j] * std::min(in[j], T(0));
+      const ConstArrayMap<T> v(x.data() + r * cols, cols), g(grad_y.data() + r * cols, cols);
+      acc += g * v.min(T(0));
     }
     if (!index_.empty()) {
       std::fill_n(param_grad, this->param_count(), T(0));
@@ -189,12 +188,11 @@ void PReLU<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMap<T> gra
   const T* alpha = expanded_alpha();
   for_row_blocks(rows, cols, [&](Index r0, Index n) {
     for (Index r = r0; r < r0 + n; ++r) {
-      const T* in = x.data() + r * cols;
-      const T* g = grad_y.data() + r * cols;
-      T* out = grad_x->data() + r * cols;
+      const ConstArrayMap<T> v(x.data() + r * cols, cols), g(grad_y.data() + r * cols, cols);
+      const ConstArrayMap<T> a(alpha, cols);
       // At x == 0 both of Keras's relu terms have derivative 0.
-      for (Index j = 0; j < cols; ++j)
-        out[j] = in[j] > T(0) ? g[j] : in[j] < T(0) ? alpha[j] * g[j] : T(0);
+      ArrayMap<T>(grad_x->data() + r * cols, cols) =
+          (v > T(0)).select(g, (v < T(0)).select(a * g, T(0)));
     }
   });
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "eigennet/layers/window.hpp"
 #include "eigennet/row_blocks.hpp"
@@ -22,15 +23,51 @@ MergeOp merge_op_from_name(const std::string& name) {
 
 namespace {
 
+// The merge operations, each on two scalars (broadcast inputs, read through an index) and on
+// two Eigen arrays (inputs of the output's shape: explicitly vectorized).
+struct Second {
+  template <class A, class B>
+  B operator()(const A&, const B& b) const {
+    return b;
+  }
+};
+struct Sum {
+  template <class A, class B>
+  auto operator()(const A& a, const B& b) const {
+    return a + b;
+  }
+};
+struct Difference {
+  template <class A, class B>
+  auto operator()(const A& a, const B& b) const {
+    return a - b;
+  }
+};
+struct Product {
+  template <class A, class B>
+  auto operator()(const A& a, const B& b) const {
+    return a * b;
+  }
+};
 // NaN-propagating extremes, as NumPy's and torch's maximum/minimum.
-template <class T>
-T max_of(T a, T b) {
-  return (a >= b || a != a) ? a : b;
-}
-template <class T>
-T min_of(T a, T b) {
-  return (a <= b || a != a) ? a : b;
-}
+struct Max {
+  template <class A, class B>
+  auto operator()(const A& a, const B& b) const {
+    if constexpr (std::is_arithmetic_v<A>)
+      return (a >= b || a != a) ? a : b;
+    else
+      return a.template max<Eigen::PropagateNaN>(b);
+  }
+};
+struct Min {
+  template <class A, class B>
+  auto operator()(const A& a, const B& b) const {
+    if constexpr (std::is_arithmetic_v<A>)
+      return (a <= b || a != a) ? a : b;
+    else
+      return a.template min<Eigen::PropagateNaN>(b);
+  }
+};
 
 std::string shapes_string(const std::vector<Shape>& shapes) {
   std::string s;
@@ -105,7 +142,8 @@ void ElementwiseMerge<T>::combine(T* out, const ConstMatrixMap<T>& x, size_t i, 
       T* o = out + r * size;
       const T* xr = in + r * in_cols;
       if (index.empty()) {
-        for (Index j = 0; j < size; ++j) o[j] = f(o[j], xr[j]);
+        ArrayMap<T> oa(o, size);
+        oa = f(oa, ConstArrayMap<T>(xr, size));
       } else {
         const Index* at = index.data();
         for (Index j = 0; j < size; ++j) o[j] = f(o[j], xr[at[j]]);
@@ -124,7 +162,7 @@ void ElementwiseMerge<T>::reduce_into(MatrixMap<T>& grad_x, const T* contributio
       T* g = grad_x.data() + r * in_cols;
       const T* c = contribution + r * size;
       if (index.empty()) {
-        for (Index j = 0; j < size; ++j) g[j] = scale * c[j];
+        ArrayMap<T>(g, size) = scale * ConstArrayMap<T>(c, size);
       } else {  // a broadcast input: the sum over the positions that repeat it
         std::fill_n(g, in_cols, T(0));
         const Index* at = index.data();
@@ -138,24 +176,24 @@ template <class T>
 void ElementwiseMerge<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
                                          bool) {
   T* out = y.data();
-  combine(out, xs[0], 0, [](T, T b) { return b; });
+  combine(out, xs[0], 0, Second{});
   for (size_t i = 1; i < n; ++i) {
     switch (op_) {
       case MergeOp::Add:
       case MergeOp::Average:
-        combine(out, xs[i], i, [](T a, T b) { return a + b; });
+        combine(out, xs[i], i, Sum{});
         break;
       case MergeOp::Subtract:
-        combine(out, xs[i], i, [](T a, T b) { return a - b; });
+        combine(out, xs[i], i, Difference{});
         break;
       case MergeOp::Multiply:
-        combine(out, xs[i], i, [](T a, T b) { return a * b; });
+        combine(out, xs[i], i, Product{});
         break;
       case MergeOp::Maximum:
-        combine(out, xs[i], i, max_of<T>);
+        combine(out, xs[i], i, Max{});
         break;
       case MergeOp::Minimum:
-        combine(out, xs[i], i, min_of<T>);
+        combine(out, xs[i], i, Min{});
         break;
     }
   }
@@ -192,7 +230,7 @@ void ElementwiseMerge<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t n,
         if (!grad_xs[i]) continue;
         std::copy_n(g, rows * size_, c);
         for (size_t k = 0; k < n; ++k)
-          if (k != i) combine(c, xs[k], k, [](T a, T b) { return a * b; });
+          if (k != i) combine(c, xs[k], k, Product{});
         reduce_into(*grad_xs[i], c, i, T(1));
       }
       break;
@@ -213,9 +251,13 @@ void ElementwiseMerge<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t n,
             T* w = winner + r * size;
             const T* yr = y.data() + r * size;
             const T* xr = xs[i].data() + r * in_cols;
-            for (Index j = 0; j < size; ++j) {
-              const T v = index.empty() ? xr[j] : xr[index[size_t(j)]];
-              if (w[j] == none && v == yr[j]) w[j] = me;
+            if (index.empty()) {
+              ArrayMap<T> wa(w, size);
+              const ConstArrayMap<T> xa(xr, size), ya(yr, size);
+              wa = (wa == none && xa == ya).select(me, wa);
+            } else {
+              for (Index j = 0; j < size; ++j)
+                if (w[j] == none && xr[index[size_t(j)]] == yr[j]) w[j] = me;
             }
           }
         });
@@ -232,7 +274,8 @@ void ElementwiseMerge<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t n,
             const T* gr = g + r * size;
             T* out = gx.data() + r * in_cols;
             if (index.empty()) {
-              for (Index j = 0; j < size; ++j) out[j] = w[j] == me ? gr[j] : T(0);
+              ArrayMap<T>(out, size) =
+                  (ConstArrayMap<T>(w, size) == me).select(ConstArrayMap<T>(gr, size), T(0));
             } else {
               std::fill_n(out, in_cols, T(0));
               for (Index j = 0; j < size; ++j)
@@ -315,32 +358,42 @@ void Concatenate<T>::backward_inputs(const ConstMatrixMap<T>*, size_t n, ConstMa
 
 namespace {
 
-template <class T>
-using Strided = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
-template <class T>
-using ConstStridedMap = Eigen::Map<const Matrix<T>, 0, Strided<T>>;
-template <class T>
-using StridedMap = Eigen::Map<Matrix<T>, 0, Strided<T>>;
-
-// How one operand enters the per-sample product: `groups` matrices, group g at offset
-// g * group_step, element (i, k) of the first operand (k, j) of the second at
-// i * row_stride + k * col_stride (resp. k * row_stride + j * col_stride), each covering
-// `count` rows (resp. columns) of the sample's output.
+// How one operand enters the per-sample product: `groups` contiguous row-major matrices of
+// rows x cols, group g at offset g * group_step, each giving `count` rows (first operand) or
+// columns (second operand) of the sample's output, used as stored or transposed. Maps with
+// unit inner stride (transposes, not strided maps) let Eigen's product read them in place.
 struct Layout {
-  Index groups, group_step, count, row_stride, col_stride;
+  Index groups, group_step, count, rows, cols;
+  bool transposed;
 };
 
-// The first operand as (P*Q, K) rows of the output: one matrix when P or Q is 1.
+// The first operand (P, K, Q) as (count, K) blocks of the output's P*Q rows: one (P, K)
+// matrix when Q is 1, else per p the transpose of a (K, Q) matrix.
 Layout left_layout(Index p, Index k, Index q) {
-  if (q == 1) return {1, 0, p, k, 1};
-  if (p == 1) return {1, 0, q, 1, q};
-  return {p, k * q, q, 1, q};
+  if (q == 1) return {1, 0, p, p, k, false};
+  return {p, k * q, q, k, q, true};
 }
-// The second operand as (K, R*S) columns of the output: one matrix when R or S is 1.
+// The second operand (R, K, S) as (K, count) blocks of the output's R*S columns: the
+// transpose of one (R, K) matrix when S is 1, else per r a (K, S) matrix.
 Layout right_layout(Index r, Index k, Index s) {
-  if (s == 1) return {1, 0, r, 1, k};
-  if (r == 1) return {1, 0, s, s, 1};
-  return {r, k * s, s, s, 1};
+  if (s == 1) return {1, 0, r, r, k, true};
+  return {r, k * s, s, k, s, false};
+}
+
+// fn(A, B) with A and B the maps of `ma` and `mb`, transposed as their layouts say.
+template <class MapA, class MapB, class Fn>
+void with_operands(const Layout& la, MapA& ma, const Layout& lb, MapB& mb, Fn&& fn) {
+  if (la.transposed) {
+    if (lb.transposed)
+      fn(ma.transpose(), mb.transpose());
+    else
+      fn(ma.transpose(), mb);
+  } else {
+    if (lb.transposed)
+      fn(ma, mb.transpose());
+    else
+      fn(ma, mb);
+  }
 }
 
 }  // namespace
@@ -455,17 +508,17 @@ void Dot<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t, MatrixMap<T> y,
   }
   const Layout la = left_layout(a_.before, a_.k, a_.after);
   const Layout lb = right_layout(b_.before, b_.k, b_.after);
-  const Index out_rows = a_.before * a_.after, out_cols = b_.before * b_.after, k = a_.k;
-  for_row_blocks(rows, out_rows * out_cols * k, [&](Index r0, Index nr) {
+  const Index out_rows = a_.before * a_.after, out_cols = b_.before * b_.after;
+  for_row_blocks(rows, out_rows * out_cols * a_.k, [&](Index r0, Index nr) {
     for (Index r = r0; r < r0 + nr; ++r) {
       MatrixMap<T> out(y.data() + r * y.cols(), out_rows, out_cols);
       for (Index ga = 0; ga < la.groups; ++ga) {
-        ConstStridedMap<T> am(a + r * size_a + ga * la.group_step, la.count, k,
-                              Strided<T>(la.row_stride, la.col_stride));
+        ConstMatrixMap<T> am(a + r * size_a + ga * la.group_step, la.rows, la.cols);
         for (Index gb = 0; gb < lb.groups; ++gb) {
-          ConstStridedMap<T> bm(b + r * size_b + gb * lb.group_step, k, lb.count,
-                                Strided<T>(lb.row_stride, lb.col_stride));
-          out.block(ga * la.count, gb * lb.count, la.count, lb.count).noalias() = am * bm;
+          ConstMatrixMap<T> bm(b + r * size_b + gb * lb.group_step, lb.rows, lb.cols);
+          auto block = out.block(ga * la.count, gb * lb.count, la.count, lb.count);
+          with_operands(la, am, lb, bm,
+                        [&](const auto& am_, const auto& bm_) { block.noalias() = am_ * bm_; });
         }
       }
     }
@@ -494,25 +547,32 @@ void Dot<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t, ConstMatrixMap
       }
     });
   } else {
+    // dA = G B^T and dB = A^T G, summed over the blocks each operand group meets.
     const Layout la = left_layout(a_.before, a_.k, a_.after);
     const Layout lb = right_layout(b_.before, b_.k, b_.after);
-    const Index out_rows = a_.before * a_.after, out_cols = b_.before * b_.after, k = a_.k;
-    for_row_blocks(rows, out_rows * out_cols * k, [&](Index r0, Index nr) {
+    const Index out_rows = a_.before * a_.after, out_cols = b_.before * b_.after;
+    for_row_blocks(rows, out_rows * out_cols * a_.k, [&](Index r0, Index nr) {
       for (Index r = r0; r < r0 + nr; ++r) {
         ConstMatrixMap<T> gm(g + r * out_rows * out_cols, out_rows, out_cols);
         if (da) std::fill_n(da + r * size_a, size_a, T(0));
         if (db) std::fill_n(db + r * size_b, size_b, T(0));
         for (Index ga = 0; ga < la.groups; ++ga) {
           const Index off_a = r * size_a + ga * la.group_step;
-          const Strided<T> sa(la.row_stride, la.col_stride);
-          ConstStridedMap<T> am(a + off_a, la.count, k, sa);
+          ConstMatrixMap<T> am(a + off_a, la.rows, la.cols);
+          MatrixMap<T> dam(da ? da + off_a : nullptr, la.rows, la.cols);
           for (Index gb = 0; gb < lb.groups; ++gb) {
             const Index off_b = r * size_b + gb * lb.group_step;
-            const Strided<T> sb(lb.row_stride, lb.col_stride);
-            ConstStridedMap<T> bm(b + off_b, k, lb.count, sb);
-            auto gblock = gm.block(ga * la.count, gb * lb.count, la.count, lb.count);
-            if (da) StridedMap<T>(da + off_a, la.count, k, sa).noalias() += gblock * bm.transpose();
-            if (db) StridedMap<T>(db + off_b, k, lb.count, sb).noalias() += am.transpose() * gblock;
+            ConstMatrixMap<T> bm(b + off_b, lb.rows, lb.cols);
+            MatrixMap<T> dbm(db ? db + off_b : nullptr, lb.rows, lb.cols);
+            const auto block = gm.block(ga * la.count, gb * lb.count, la.count, lb.count);
+            if (da)
+              with_operands(la, dam, lb, bm, [&](auto&& dam_, const auto& bm_) {
+                dam_.noalias() += block * bm_.transpose();
+              });
+            if (db)
+              with_operands(la, am, lb, dbm, [&](const auto& am_, auto&& dbm_) {
+                dbm_.noalias() += am_.transpose() * block;
+              });
           }
         }
       }

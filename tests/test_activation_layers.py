@@ -511,6 +511,17 @@ def test_model_config_round_trip():
     np.testing.assert_allclose(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+def test_model_save_and_load(tmp_path):
+    eigennet.utils.set_random_seed(2)
+    model = _activation_stack(eigennet, {"alpha_initializer": "random_uniform", "shared_axes": 2})
+    path = tmp_path / "activations.keras"
+    model.save(path)
+    loaded = eigennet.models.load_model(path)
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    x = rng.standard_normal((5, 3, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 # -- parity with Keras 3 -----------------------------------------------------------------------
 
 
@@ -599,3 +610,14 @@ def test_model_parity_with_keras(keras_ref):
     np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4, atol=1e-6)
     for e, k in zip(e_model.get_weights(), k_model.get_weights()):
         np.testing.assert_allclose(e, np.array(k), rtol=1e-4, atol=1e-5)
+
+
+def test_keras_file_loads_in_eigennet(keras_ref, tmp_path):
+    keras_ref.utils.set_random_seed(3)
+    x = rng.standard_normal((6, 3, 4)).astype(np.float32)
+    k_model = _activation_stack(keras_ref, {"alpha_initializer": "random_uniform"})
+    k_model.save(tmp_path / "from_keras.keras")
+    e_loaded = eigennet.models.load_model(tmp_path / "from_keras.keras")
+    np.testing.assert_allclose(
+        e_loaded.predict(x, verbose=0), k_model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )

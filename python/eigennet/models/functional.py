@@ -198,7 +198,9 @@ class Functional(Model):
         def structure(struct, tensors):
             if isinstance(struct, dict):
                 return {k: history(v) for k, v in struct.items()}
-            return [history(t) for t in tensors]  # Keras lists a single tensor too
+            if isinstance(struct, (list, tuple)):
+                return [history(t) for t in tensors]
+            return history(tensors[0])  # Keras writes a single tensor unwrapped
 
         return {
             "name": self.name,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Reference workloads W1, W2, W3, W3P, W4, W5, W6 (see /work/shared/bench/workloads.md).
+"""Reference workloads W1-W7 (see /work/shared/bench/workloads.md); W1F is W1 written functionally.
 
 Runs each workload with eigennet (written as a Keras user writes it:
 ``import eigennet as keras``; Sequential, compile, fit, predict) and, in the
@@ -34,7 +34,8 @@ import statistics
 import sys
 import time
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W3P", "W4", "W5", "W6")
+# W1F is W1 written with the Functional API: the graph's overhead on a tiny model.
+ALL_WORKLOADS = ("W1", "W1F", "W2", "W3", "W3P", "W4", "W5", "W6", "W7")
 
 # Full-size parameters, and the smaller ones used by --quick.
 FULL = {"W12_epochs": 1000, "W3_n": 60000, "W4_n": 20000, "W5_n": 10000, "W6_n": 6400}
@@ -45,6 +46,7 @@ NOISY_SPREAD = 1.5  # max/min repeat time above which a figure is flagged with a
 W3_LAYERS = (784, 256, 256, 10)
 W4_LAYERS = (1024, 2048, 2048, 10)
 W6_SHAPE = (50, 32, 128)  # timesteps, features, LSTM units
+W7_WIDTH, W7_BLOCKS = 256, 4  # residual MLP: width and number of [Dense, Dense, Add] blocks
 
 
 # --------------------------------------------------------------------------- #
@@ -58,7 +60,7 @@ def make_data(wid, sizes):
 
     _cache = _DATA_CACHE
     key = (
-        wid if wid != "W3P" else "W3",
+        {"W3P": "W3", "W7": "W3", "W1F": "W1"}.get(wid, wid),
         sizes["W3_n"],
         sizes["W4_n"],
         sizes["W5_n"],
@@ -66,7 +68,7 @@ def make_data(wid, sizes):
     )
     if key in _cache:
         return _cache[key]
-    if wid == "W1":
+    if wid in ("W1", "W1F"):
         x = np.array([[1, 2, 3, 4]], dtype=np.float32)
         y = np.array([[1]], dtype=np.float32)
     elif wid == "W2":
@@ -82,7 +84,7 @@ def make_data(wid, sizes):
         x = rs.standard_normal((sizes["W6_n"], steps, features)).astype(np.float32)
         y = rs.standard_normal((sizes["W6_n"], 1)).astype(np.float32)
     else:
-        n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3P") else (sizes["W4_n"], 1024)
+        n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3P", "W7") else (sizes["W4_n"], 1024)
         rs = np.random.RandomState(0)
         x = rs.standard_normal((n, d)).astype(np.float32)
         y = rs.randint(0, 10, size=n).astype(np.int64)
@@ -94,8 +96,9 @@ def spec(wid, sizes):
     """Batch size, epochs, kind and a label for one workload."""
     e = sizes["W12_epochs"]
     quick = sizes is QUICK
-    if wid == "W1":
-        return dict(batch=1, epochs=e, kind="fit_time", label=f"W1 seed-tiny ({e} ep)")
+    if wid in ("W1", "W1F"):
+        form = " functional" if wid == "W1F" else ""
+        return dict(batch=1, epochs=e, kind="fit_time", label=f"{wid} seed-tiny{form} ({e} ep)")
     if wid == "W2":
         return dict(batch=1, epochs=e, kind="fit_time", label=f"W2 seed-mlp ({e} ep)")
     big = {  # workload: (batch, epochs, kind, label, size key)
@@ -104,6 +107,7 @@ def spec(wid, sizes):
         "W4": (256, 1, "fit_rate", "W4 wide-mlp fit", "W4_n"),
         "W5": (64, 1, "fit_rate", "W5 cnn fit", "W5_n"),
         "W6": (64, 1, "fit_rate", "W6 lstm fit", "W6_n"),
+        "W7": (128, 1, "fit_rate", "W7 residual-mlp fit", "W3_n"),
     }
     if wid in big:
         batch, epochs, kind, label, size_key = big[wid]
@@ -147,6 +151,25 @@ class KerasAPIRunner:
             )
             model.compile(
                 optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="binary_crossentropy"
+            )
+        elif wid == "W1F":
+            inputs = keras.Input(shape=(4,))
+            hidden = layers.Dense(2, activation="sigmoid")(inputs)
+            model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(hidden))
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="binary_crossentropy"
+            )
+        elif wid == "W7":
+            inputs = keras.Input(shape=(784,))
+            x = layers.Dense(W7_WIDTH, activation="relu")(inputs)
+            for _ in range(W7_BLOCKS):
+                block = layers.Dense(W7_WIDTH, activation="relu")(x)
+                block = layers.Dense(W7_WIDTH)(block)
+                x = layers.ReLU()(layers.Add()([block, x]))
+            model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                loss="sparse_categorical_crossentropy",
             )
         elif wid == "W2":
             model = keras.Sequential(
@@ -227,6 +250,30 @@ def _torch_lstm_regressor(nn):
     return LSTMRegressor()
 
 
+def _torch_residual_mlp(nn):
+    """W7 in PyTorch: the same blocks as a hand-written nn.Module."""
+
+    class ResidualMLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Linear(784, W7_WIDTH)
+            self.blocks = nn.ModuleList(
+                nn.Sequential(
+                    nn.Linear(W7_WIDTH, W7_WIDTH), nn.ReLU(), nn.Linear(W7_WIDTH, W7_WIDTH)
+                )
+                for _ in range(W7_BLOCKS)
+            )
+            self.head = nn.Linear(W7_WIDTH, 10)
+
+        def forward(self, x):
+            x = self.stem(x).relu()
+            for block in self.blocks:
+                x = (block(x) + x).relu()
+            return self.head(x)
+
+    return ResidualMLP()
+
+
 class TorchRunner:
     name = "torch"
 
@@ -235,7 +282,7 @@ class TorchRunner:
 
     def build(self, wid):
         nn = self.torch.nn
-        if wid == "W1":
+        if wid in ("W1", "W1F"):
             model = nn.Sequential(nn.Linear(4, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
             loss_fn, lr = nn.BCELoss(), 0.1
         elif wid == "W2":
@@ -264,6 +311,8 @@ class TorchRunner:
             loss_fn, lr = nn.CrossEntropyLoss(), 1e-3
         elif wid == "W6":
             model, loss_fn, lr = _torch_lstm_regressor(nn), nn.MSELoss(), 1e-3
+        elif wid == "W7":
+            model, loss_fn, lr = _torch_residual_mlp(nn), nn.CrossEntropyLoss(), 1e-3
         else:
             d = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
             model = nn.Sequential(

@@ -279,6 +279,13 @@ def test_softmax_large_values_are_stable():
     np.testing.assert_allclose(y, softmax_reference(x - 1000, (1,)))
 
 
+def test_absurd_sizes_are_memory_errors():
+    with pytest.raises(MemoryError):
+        layers.Softmax(axis=(1, 3)).build((None, 100000, 100000, 100000, 2))
+    with pytest.raises(MemoryError):
+        layers.PReLU(shared_axes=[1]).build((None, 100000, 100000, 100000))
+
+
 def test_softmax_errors():
     with pytest.raises(ValueError, match="batch axis"):
         layers.Softmax(axis=0).build((None, 3))

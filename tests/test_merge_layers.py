@@ -304,6 +304,11 @@ def test_subtract_needs_two_inputs():
         layers.Subtract().build([(None, 3)] * 3)
 
 
+def test_absurd_broadcast_is_a_memory_error():
+    with pytest.raises(MemoryError, match="broadcast index"):
+        layers.Add().build([(None, 100000, 100000, 1000, 1), (None, 1000)])
+
+
 def test_output_shapes():
     layer = layers.Add()
     assert layer.compute_output_shape([(8, 3, 1), (None, 1, 4)]) == (8, 3, 4)

@@ -7,6 +7,7 @@
 
 #include "eigennet/activations.hpp"
 #include "eigennet/layers/window.hpp"
+#include "eigennet/memory.hpp"
 #include "eigennet/row_blocks.hpp"
 
 namespace eigennet {
@@ -128,6 +129,7 @@ Shape PReLU<T>::do_build(const Shape& input_shape) {
       step *= alpha_shape[size_t(d)];
     }
     const Index size = shape_size(input_shape);
+    check_allocation(double(size), sizeof(Index), "PReLU's alpha index");
     index_.resize(size_t(size));
     std::vector<Index> coord(size_t(rank), 0);
     Index at = 0;
@@ -286,6 +288,7 @@ Shape Softmax<T>::do_build(const Shape& input_shape) {
       n_ *= input_shape[size_t(a)];
     }
     const Index size = shape_size(input_shape);
+    check_allocation(double(size), sizeof(Index), "the softmax order");
     order_.resize(size_t(size));
     std::vector<Index> coord(size_t(rank), 0);
     Index at = 0;

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "eigennet/layers/window.hpp"
+#include "eigennet/memory.hpp"
 #include "eigennet/row_blocks.hpp"
 
 namespace eigennet {
@@ -115,6 +116,7 @@ Shape ElementwiseMerge<T>::do_build_inputs(const std::vector<Shape>& shapes) {
       step *= padded[i][d];
     }
     auto& index = index_[i];
+    check_allocation(double(size_), sizeof(Index), "the broadcast index of a merge input");
     index.resize(size_t(size_));
     std::vector<Index> coord(rank, 0);
     Index at = 0;

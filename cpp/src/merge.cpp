@@ -435,7 +435,7 @@ void Dot<T>::normalize_operand(const ConstMatrixMap<T>& x, Operand& op) {
   const Index lines = op.before * after;  // vectors normalized, per sample
   T* out = op.normalized.view(rows, cols).data();
   T* inv = op.inv_norm.view(rows, lines).data();
-  const T cap = T(1) / T(1e-7);  // Keras: min(1 / ||v||, 1 / epsilon)
+  const T cap = T(1.0 / 1e-7);  // Keras: min(1 / ||v||, 1 / epsilon), the bound in double
   for_row_blocks(rows, cols, [&](Index r0, Index nr) {
     for (Index r = r0; r < r0 + nr; ++r)
       for (Index p = 0; p < op.before; ++p) {
@@ -463,7 +463,7 @@ void Dot<T>::normalize_backward(Operand& op, const T* gn, MatrixMap<T>& grad_x) 
   // Unclamped: dx = (dv - v * <v, dv>) / ||x|| with v = x / ||x||; clamped: dx = dv / eps.
   const Index rows = grad_x.rows(), cols = grad_x.cols(), k = op.k, after = op.after;
   const Index lines = op.before * after;
-  const T cap = T(1) / T(1e-7);
+  const T cap = T(1.0 / 1e-7);
   const T* v_all = op.normalized.data();
   const T* inv = op.inv_norm.data();
   for_row_blocks(rows, cols, [&](Index r0, Index nr) {

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 
 import numpy as np
 
 from eigennet._rank import distributed_job, is_primary
 from eigennet.callbacks.core import Callback
 from eigennet.callbacks.model_checkpoint import check_save_freq
-from eigennet.saving.file_io import ArrayStore, atomic_write
-from eigennet.saving.state import TRAINING_METADATA, model_state
+from eigennet.saving.file_io import ArrayStore, LoadError, atomic_write, open_regular
+from eigennet.saving.state import (
+    TRAINING_METADATA,
+    load_model_state,
+    model_state,
+    non_finite_entries,
+)
 
 EPOCH_KEY, BATCH_KEY = f"{TRAINING_METADATA}epoch", f"{TRAINING_METADATA}batch"
 
@@ -28,6 +34,11 @@ class BackupAndRestore(Callback):
     Under MPI (eigennet.distributed) rank 0 writes, restores and deletes the backup, and
     sends the restored weights, optimizer state and epoch to the other ranks, so the folder
     need not be shared between machines.
+
+    A backup is never replaced by a state holding NaN or inf (training diverged): the
+    callback warns and keeps the last finite backup. A backup whose epoch is not an integer
+    in 0..`epochs` of the resumed fit raises a ValueError before anything is restored (the
+    backup is kept: fit again with more epochs to resume it, or delete `backup_dir`).
 
     Args:
         backup_dir: Folder for the backup; do not share it with other callbacks or runs.
@@ -75,24 +86,47 @@ class BackupAndRestore(Callback):
     def _restore(self) -> None:
         try:
             self._load_model()
+        except _EpochBeyondFit:
+            raise  # a readable backup of a longer run: never replaced by the previous one
         except (OSError, ValueError):
             if not (self.double_checkpoint and os.path.exists(self._prev_weights_path)):
                 raise
-            # The latest backup is unreadable: fall back to the one before.
-            shutil.copyfile(self._prev_weights_path, self._weights_path)
+            # The latest backup is unreadable: fall back to the one before. Replaced by a
+            # rename, so that a symlink in its place is replaced, not written through.
+            with open_regular(self._prev_weights_path, "backup") as f:
+                with atomic_write(self._weights_path) as out:
+                    shutil.copyfileobj(f, out)
             self._load_model()
 
     def _load_model(self) -> None:
-        if not os.path.exists(self._weights_path):
+        path = self._weights_path
+        if not os.path.exists(path):
             return
-        self.model.load_weights(self._weights_path)
-        with open(self._weights_path, "rb") as f:
-            store = ArrayStore.from_npz(f, self._weights_path)
+        # One read of the file for the epoch and the state; the epoch is checked before
+        # the state is written, so a bad backup changes nothing.
+        with open_regular(path, "backup") as f:
+            store = ArrayStore.from_npz(f, path)
             try:
-                if EPOCH_KEY in store:
-                    self.model._initial_epoch = int(store.get(EPOCH_KEY, (), integer=True))
+                epoch = self._backed_up_epoch(store) if EPOCH_KEY in store else None
+                load_model_state(self.model, store, strict=True)
             finally:
                 store.close()
+        if epoch is not None:
+            self.model._initial_epoch = epoch
+
+    def _backed_up_epoch(self, store: ArrayStore) -> int:
+        """The epoch to resume at: an integer in 0..epochs of this fit."""
+        epoch = int(store.get(EPOCH_KEY, (), integer=True))  # integral: dtype checked
+        if epoch < 0:
+            raise LoadError(f"{store.source}: the backed-up epoch is {epoch} (negative)")
+        epochs = self.params.get("epochs")
+        if isinstance(epochs, int) and epoch > epochs:
+            raise _EpochBeyondFit(
+                f"{store.source}: the backup was taken after epoch {epoch}, but fit was asked "
+                f"for {epochs} epochs: fit with epochs >= {epoch} to resume it, or delete "
+                f"{self.backup_dir} to start over"
+            )
+        return epoch
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
@@ -119,6 +153,16 @@ class BackupAndRestore(Callback):
     def _save_model(self) -> None:
         if not is_primary():
             return
+        bad = non_finite_entries(self.model)
+        if bad:  # restoring it would resume a diverged run: keep the last finite backup
+            warnings.warn(
+                f"BackupAndRestore: the model's state holds NaN or inf ({', '.join(bad[:3])}"
+                f"{', ...' if len(bad) > 3 else ''}) at epoch {self._current_epoch}; the "
+                f"backup in {self.backup_dir} is not replaced",
+                UserWarning,
+                stacklevel=2,
+            )
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._weights_path):
             with open(self._weights_path, "rb") as f, atomic_write(self._prev_weights_path) as out:
@@ -132,3 +176,7 @@ class BackupAndRestore(Callback):
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and is_primary() and os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)
+
+
+class _EpochBeyondFit(ValueError):
+    """A readable backup from a fit of more epochs than the one resuming it."""

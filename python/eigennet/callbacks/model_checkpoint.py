@@ -7,6 +7,7 @@ import warnings
 
 from eigennet._rank import is_primary, say
 from eigennet.callbacks.core import MonitorCallback
+from eigennet.saving.state import non_finite_entries
 
 WEIGHTS_SUFFIX = ".weights.npz"
 
@@ -35,6 +36,10 @@ class ModelCheckpoint(MonitorCallback):
         mode: "auto" (loss and errors go down, accuracies up), "min" or "max".
         save_freq: "epoch", or an integer number of batches (costs a Python call per batch).
         initial_value_threshold: The value `monitor` must beat for the first save.
+
+    A state holding NaN or inf (training diverged) is not saved: the callback warns and a
+    fixed `filepath` keeps the last finite checkpoint. (`model.save` and `save_weights`
+    called directly save what they are given.)
     """
 
     def __init__(
@@ -131,6 +136,16 @@ class ModelCheckpoint(MonitorCallback):
                 "Please specify a non-directory filepath for ModelCheckpoint. "
                 f"Filepath used is an existing directory: {filepath}"
             )
+        bad = non_finite_entries(self.model)
+        if bad:  # never replace a good checkpoint with the state of a diverged run
+            warnings.warn(
+                f"ModelCheckpoint: the model's state holds NaN or inf ({', '.join(bad[:3])}"
+                f"{', ...' if len(bad) > 3 else ''}) at epoch {epoch + 1}; not saving it to "
+                f"{filepath}",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
         folder = os.path.dirname(filepath)
         if folder:
             os.makedirs(folder, exist_ok=True)

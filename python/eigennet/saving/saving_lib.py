@@ -24,11 +24,13 @@ from eigennet.saving.file_io import (
     ArrayStore,
     LoadError,
     atomic_write,
-    member_file,
+    open_regular,
     open_zip,
+    parse_json,
     read_json_member,
+    read_member,
 )
-from eigennet.saving.state import load_model_state, model_state
+from eigennet.saving.state import load_model_state, model_state, state_byte_bound
 
 # Version of the layout written here; files of a later version are refused, earlier ones
 # must stay loadable.
@@ -119,19 +121,23 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     with open_zip(path) as zf:
         _check_metadata(read_json_member(zf, _METADATA, path), path)
         config = read_json_member(zf, _CONFIG, path)
-        store = _archive_weights(zf, path)
+        # The model first: its size bounds how much of the weights member is read.
+        model = _model_from_config(config, custom_objects, compile, path)
+        store = _archive_weights(zf, path, model)
         try:
-            model = _model_from_config(config, custom_objects, compile, path)
             load_model_state(model, store, strict=True)
         finally:
             store.close()
     return model
 
 
-def _archive_weights(zf: zipfile.ZipFile, path: str) -> ArrayStore:
+def _archive_weights(zf: zipfile.ZipFile, path: str, model) -> ArrayStore:
+    """The weights member of a .keras archive, read up to what `model`'s state can take."""
     names = zf.namelist()
+    limit, what = state_byte_bound(model), f" for model {model.name!r}"
     if _WEIGHTS_NPZ in names:
-        npz = ArrayStore.from_npz(member_file(zf, _WEIGHTS_NPZ, path), path)
+        member = read_member(zf, _WEIGHTS_NPZ, path, limit, what)
+        npz = ArrayStore.from_npz(member, path)
         if "__root__" in npz:  # Keras's NpzIOStore layout: one pickled dict per layer
             npz.close()
             raise LoadError(
@@ -140,7 +146,7 @@ def _archive_weights(zf: zipfile.ZipFile, path: str) -> ArrayStore:
             )
         return npz
     if _WEIGHTS_H5 in names:
-        return ArrayStore.from_h5(member_file(zf, _WEIGHTS_H5, path), path)
+        return ArrayStore.from_h5(read_member(zf, _WEIGHTS_H5, path, limit, what), path)
     raise LoadError(f"{path}: the archive has no {_WEIGHTS_NPZ} (nor Keras's {_WEIGHTS_H5})")
 
 
@@ -163,7 +169,18 @@ def _model_from_config(config, custom_objects, compile: bool, source: str):
             model.compile_from_config(compile_config, build_optimizer=False)
     except LoadError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, MemoryError, OverflowError) as e:
+    except RecursionError:  # parse_json bounds the depth; kept as a last resort
+        raise LoadError(f"{source}: config.json is nested too deeply to load") from None
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        MemoryError,
+        OverflowError,
+        RuntimeError,  # pybind11's "Unable to cast" for a value of the wrong type
+    ) as e:
         raise LoadError(f"{source}: config.json cannot be loaded: {e}") from None
     return model
 
@@ -171,10 +188,9 @@ def _model_from_config(config, custom_objects, compile: bool, source: str):
 def model_from_json(json_string: str, custom_objects=None):
     """The model a `model.to_json()` string describes (new weights; compiled if the JSON
     holds a compile config, as Keras)."""
-    try:
-        config = json.loads(json_string)
-    except (TypeError, json.JSONDecodeError) as e:
-        raise ValueError(f"model_from_json expects a JSON string: {e}") from None
+    if not isinstance(json_string, (str, bytes, bytearray)):
+        raise ValueError(f"model_from_json expects a JSON string, got {type(json_string)}")
+    config = parse_json(json_string, "model_from_json", "the JSON string")
     return _model_from_config(config, custom_objects, True, "model_from_json")
 
 
@@ -219,33 +235,25 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
             "the model first by calling it on some data or by using `build()`."
         )
     if path.endswith(_WEIGHTS_SUFFIX):
-        try:
-            fileobj = open(path, "rb")
-        except FileNotFoundError:
-            raise LoadError(f"{path}: no such file") from None
-        except OSError as e:
-            raise LoadError(f"{path}: cannot be read ({e})") from None
-        with fileobj:
-            store = ArrayStore.from_npz(fileobj, path)
-            try:
-                load_model_state(model, store, strict=True)
-            finally:
-                store.close()
+        # A regular file: its arrays are read one at a time after checking their shapes.
+        with open_regular(path, "weights file") as fileobj:
+            _load_store(model, ArrayStore.from_npz(fileobj, path))
     elif path.endswith(".keras"):
         with open_zip(path) as zf:
-            store = _archive_weights(zf, path)
-            try:
-                load_model_state(model, store, strict=True)
-            finally:
-                store.close()
+            _load_store(model, _archive_weights(zf, path, model))
     elif path.endswith(".weights.h5"):
-        if not os.path.exists(path):
-            raise LoadError(f"{path}: no such file")
-        store = ArrayStore.from_h5(path, path)
-        load_model_state(model, store, strict=True)
+        with open_regular(path, "weights file") as fileobj:
+            _load_store(model, ArrayStore.from_h5(fileobj, path))
     else:
         raise ValueError(
             f"File format not supported: filepath={path}. eigennet loads `{_WEIGHTS_SUFFIX}` "
             "files (from save_weights), `.keras` files, and Keras's `.weights.h5` when h5py "
             "is installed."
         )
+
+
+def _load_store(model, store: ArrayStore) -> None:
+    try:
+        load_model_state(model, store, strict=True)
+    finally:
+        store.close()

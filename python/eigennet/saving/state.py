@@ -18,14 +18,22 @@ as Keras does: the keys do not depend on auto-generated names.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
-from eigennet.layers.layer import assign_all, snake_case
+from eigennet.layers.layer import snake_case
 from eigennet.saving.file_io import ArrayStore, LoadError
 
 TRAINING_METADATA = "training_metadata/"  # entries about a run, not state: not loaded
+
+# Iteration counts beyond 2**53 are not exact as floats (Adam's bias correction, schedules);
+# a negative one makes Adam's first step divide by zero.
+MAX_ITERATIONS = 2**53
+# The most slots per variable of any optimizer (Adam with amsgrad, centered RMSprop with
+# momentum: 3), for bounding the size of a state file before knowing its optimizer.
+MAX_SLOTS = 3
 
 
 def layer_paths(model, prefix: str = "") -> list[tuple[str, object]]:
@@ -53,6 +61,40 @@ def _keras_ordered(layer) -> list:
 
 def _key(var) -> tuple:
     return id(var._layer), var._slice.start, var._slice.stop
+
+
+def state_byte_bound(model) -> int:
+    """The most bytes a state file (npz or h5) for `model` can legitimately hold: every
+    variable and random state in 8-byte numbers, once plus once per optimizer slot, and
+    64 KiB of headers per entry (HDF5's object headers and B-trees) plus 1 MiB. Reading a
+    weights member stops there, so a zip bomb costs at most this much memory."""
+    sizes = [int(np.prod(var.shape)) for _, layer in layer_paths(model) for var in layer.weights]
+    sizes += [
+        int(np.prod(np.shape(value)))
+        for _, layer in layer_paths(model)
+        for value in layer._extra_state().values()
+    ]
+    entries = (len(sizes) + 1) * (1 + MAX_SLOTS) + 8
+    return 8 * sum(sizes) * (1 + MAX_SLOTS) + (64 << 10) * entries + (1 << 20)
+
+
+def non_finite_entries(model) -> list[str]:
+    """The state entries (weights, optimizer slots) holding NaN or inf, read one variable
+    at a time rather than as a copy of the whole state."""
+    bad = [
+        f"{path}/vars/{i}"
+        for path, layer in layer_paths(model)
+        for i, var in enumerate(_keras_ordered(layer))
+        if not np.isfinite(var.numpy()).all()
+    ]
+    opt = getattr(model, "optimizer", None)
+    if opt is not None and opt.built and opt._native is not None:
+        bad += [
+            f"optimizer slot {name!r}"
+            for i, name in enumerate(opt._native.slot_names())
+            if not np.isfinite(np.asarray(opt._native.slot(i))).all()
+        ]
+    return bad
 
 
 # -- saving ---------------------------------------------------------------------------------
@@ -98,25 +140,30 @@ def _optimizer_state(model, opt) -> dict[str, np.ndarray]:
 def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
     """Sets the model's weights, random state and (if compiled) optimizer state from
     `store`. Everything is read and checked first: a mismatch raises LoadError and leaves
-    the model unchanged. `strict` rejects entries the model has no place for."""
+    the model unchanged. `strict` rejects entries the model has no place for.
+
+    Values holding NaN or inf load, with a UserWarning naming them (as Keras, which loads
+    them): refusing would make the file of a diverged run unloadable, even for inspection."""
     paths = layer_paths(model)
-    variables, values, extra = [], [], []
+    dtype = model.dtype
+    variables, values, extra, non_finite = [], [], [], []
     expected = set()
     for path, layer in paths:
         for i, var in enumerate(_keras_ordered(layer)):
             key = f"{path}/vars/{i}"
             expected.add(key)
-            value = store.get(key, var.shape)
-            if not np.all(np.isfinite(value)):
-                raise LoadError(f"{store.source}: the entry {key!r} holds NaN or inf")
+            value = _as_float(store.get(key, var.shape), dtype)
+            if not np.isfinite(value).all():
+                non_finite.append(key)
             variables.append(var)
             values.append(value)
         for name, current in layer._extra_state().items():
             key = f"{path}/{name}"
             expected.add(key)
             if key in store:  # absent in Keras files: the layer keeps its fresh stream
-                extra.append((layer, name, store.get(key, np.shape(current), integer=True)))
-    optimizer_plan = _plan_optimizer(model, store)
+                value = store.get(key, np.shape(current), integer=True)
+                extra.append((layer, name, _as_uint64(value, key, store.source)))
+    optimizer_plan = _plan_optimizer(model, store, non_finite)
     if optimizer_plan is not None:
         expected.update(optimizer_plan[0])
     elif strict:
@@ -131,9 +178,18 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
                 f"({', '.join(unexpected[:5])}{', ...' if len(unexpected) > 5 else ''}): "
                 "the file does not match the model's architecture"
             )
-    # Every check passed: write.
-    dtype = model.dtype
-    assign_all(f"Model {model.name!r}", variables, [np.asarray(v, dtype=dtype) for v in values])
+    if non_finite:
+        warnings.warn(
+            f"{store.source}: {', '.join(non_finite[:5])}{', ...' if len(non_finite) > 5 else ''}"
+            " hold NaN or inf; loaded as they are (the model will compute NaN until they are "
+            "replaced)",
+            UserWarning,
+            stacklevel=4,
+        )
+    # Every check passed and every value has its variable's shape and the model's dtype:
+    # write. Not assign_all, which refuses NaN (as set_weights does).
+    for var, value in zip(variables, values):
+        var._layer._params[var._slice] = value.ravel()
     by_layer: dict = {}
     for layer, name, value in extra:
         by_layer.setdefault(id(layer), (layer, {}))[1][name] = value
@@ -143,9 +199,43 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
         optimizer_plan[1]()
 
 
-def _plan_optimizer(model, store: ArrayStore):
+def _as_float(value: np.ndarray, dtype) -> np.ndarray:
+    """`value` in the model's dtype (a float64 Keras file may overflow to inf in float32,
+    which the finiteness check then reports)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(value, dtype=dtype)
+
+
+def _as_uint64(value: np.ndarray, key: str, source: str) -> np.ndarray:
+    """A random state (integers already checked) as uint64, refusing values outside
+    [0, 2**64): the native setter would raise only after the weights were written."""
+    if value.dtype.kind == "i" and (value < 0).any():
+        raise LoadError(f"{source}: {key} holds negative values; a random state is unsigned")
+    if value.dtype.itemsize > 8:  # e.g. a 128-bit integer type
+        raise LoadError(f"{source}: {key} has dtype {value.dtype}, wider than 64 bits")
+    return value.astype(np.uint64)
+
+
+def _iteration_count(value: np.ndarray, source: str) -> int:
+    """optimizer/vars/0 as an int in [0, MAX_ITERATIONS] (Keras stores an int64; a float
+    file must hold an integral value)."""
+    number = value.item()
+    if isinstance(number, float) and not (math.isfinite(number) and number.is_integer()):
+        raise LoadError(f"{source}: optimizer/vars/0 (iterations) is {number}, not an integer")
+    number = int(number)
+    if not 0 <= number <= MAX_ITERATIONS:
+        raise LoadError(
+            f"{source}: optimizer/vars/0 (iterations) is {number}, outside 0..2**53 "
+            "(a corrupt or crafted file)"
+        )
+    return number
+
+
+def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
     """(keys used, apply function) restoring the optimizer, or None when there is nothing
-    to restore (no optimizer state in the file, or the model is not compiled)."""
+    to restore (no optimizer state in the file, or the model is not compiled). Every value
+    is checked and converted here, so that apply() cannot fail after the weights were
+    written; slots holding NaN or inf are appended to `non_finite`."""
     opt = getattr(model, "optimizer", None)
     if "optimizer/vars/0" not in store or opt is None:
         return None
@@ -183,12 +273,13 @@ def _plan_optimizer(model, store: ArrayStore):
             f"{len(built)} weights has {len(keys) + len(slot_keys)}: the optimizer or the "
             "architecture differs from the saved one"
         )
-    iterations = store.get("optimizer/vars/0", ())
-    if np.issubdtype(iterations.dtype, np.floating) and iterations != np.floor(iterations):
-        raise LoadError(f"{store.source}: optimizer/vars/0 (iterations) is not an integer")
-    learning_rate = store.get("optimizer/vars/1", ()) if opt._schedule is None else None
-    if learning_rate is not None and not (np.isfinite(learning_rate) and learning_rate >= 0):
-        raise LoadError(f"{store.source}: optimizer/vars/1 (learning rate) is {learning_rate}")
+    iterations = _iteration_count(store.get("optimizer/vars/0", ()), store.source)
+    learning_rate = None
+    if opt._schedule is None:
+        learning_rate = float(store.get("optimizer/vars/1", ()))
+        # Finite in the model's dtype too: 1e300 would become inf in a float32 core.
+        if not (0 <= learning_rate <= float(np.finfo(model.dtype).max)):
+            raise LoadError(f"{store.source}: optimizer/vars/1 (learning rate) is {learning_rate}")
     # Keras order: group by group, variable by variable, slot by slot within a group.
     slots = {}
     position = iter(slot_keys)
@@ -196,9 +287,9 @@ def _plan_optimizer(model, store: ArrayStore):
         for k, var in enumerate(built):
             for i in group:
                 key = next(position)
-                value = store.get(key, var.shape)
-                if not np.all(np.isfinite(value)):
-                    raise LoadError(f"{store.source}: {key} holds NaN or inf")
+                value = _as_float(store.get(key, var.shape), model.dtype)
+                if not np.isfinite(value).all():
+                    non_finite.append(key)
                 slots[(i, k)] = value
 
     def apply():
@@ -208,8 +299,8 @@ def _plan_optimizer(model, store: ArrayStore):
         for (i, k), value in slots.items():
             size = value.size
             native.slot(i)[offsets[k] : offsets[k] + size] = value.ravel()
-        native.iterations = int(iterations)
+        native.iterations = iterations
         if learning_rate is not None:
-            opt.learning_rate = float(learning_rate)
+            opt.learning_rate = learning_rate
 
     return [*keys, *slot_keys, "optimizer/built_for"], apply

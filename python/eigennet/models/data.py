@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import _core
+from eigennet.models.stream_io import check_mapped_rows
 
 
 def _numeric(a, what: str) -> np.ndarray:
@@ -15,6 +16,7 @@ def _numeric(a, what: str) -> np.ndarray:
         raise TypeError(f"{what} must be a numeric array, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{what} must be real-valued, got dtype {arr.dtype}")
+    check_mapped_rows(arr, what)  # a truncated file would crash the reads below (SIGBUS)
     return arr
 
 

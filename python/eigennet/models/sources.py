@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from eigennet import _core, config
+from eigennet.models import data as data_utils
 from eigennet.models.prefetch import BufferPool, Prefetcher
 from eigennet.models.stream_io import RowReader
 from eigennet.utils.py_dataset import BatchFetcher, call_getitem
@@ -60,13 +61,6 @@ class Piece:
 def _sparse(model) -> bool:
     spec = model._loss_spec
     return spec is not None and spec.name == "sparse_categorical_crossentropy"
-
-
-def _check_dtype(a: np.ndarray, what: str) -> None:
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-        raise TypeError(f"{what} must be a numeric array, got dtype {a.dtype}")
-    if np.issubdtype(a.dtype, np.complexfloating):
-        raise TypeError(f"{what} must be real-valued, got dtype {a.dtype}")
 
 
 def _rows_error(what: str, start: int, stop: int, detail: str) -> ValueError:
@@ -149,22 +143,20 @@ class ArraySource:
         self.window = settings["shuffle_window"] if self.shuffle else 1
         capacity = min(self.n, self.chunk_rows * self.window)
         self.steps = math.ceil(self.n / batch_size)
-        self._readers = [RowReader(x, self.dtype, capacity)]
-        self._readers.append(None if y is None else RowReader(y, self.dtype, capacity))
+        self._readers = [RowReader(x, self.dtype, capacity, what)]
+        self._readers.append(None if y is None else RowReader(y, self.dtype, capacity, self.y_what))
         has_weights = sample_weight is not None or class_weight is not None
         self._readers.append(
             None
             if sample_weight is None
-            else RowReader(sample_weight.reshape(self.n, 1), self.dtype, capacity)
+            else RowReader(sample_weight.reshape(self.n, 1), self.dtype, capacity, "sample_weight")
         )
         self._buffers = [self._new_buffer(capacity, has_weights) for _ in range(2)]
 
     @staticmethod
     def _array(a, what: str) -> np.ndarray:
-        if not isinstance(a, np.ndarray):
-            a = np.asarray(a)
-        _check_dtype(a, what)
-        return a
+        arr = data_utils._numeric(a, what)  # dtype, raggedness, a truncated mapped file
+        return a if isinstance(a, np.ndarray) else arr
 
     def _check_targets(self, y: np.ndarray) -> None:
         out = tuple(self.model.output_shape[1:])

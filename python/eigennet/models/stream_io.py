@@ -39,6 +39,54 @@ def is_mapped(a) -> bool:
     return mapped_root(a) is not None
 
 
+def _byte_span(a: np.ndarray) -> tuple[int, int]:
+    """[lowest, highest + 1) of the addresses that the (non-empty) array `a` reads."""
+    low = high = a.ctypes.data
+    for n, stride in zip(a.shape, a.strides):
+        if stride < 0:
+            low += (n - 1) * stride
+        else:
+            high += (n - 1) * stride
+    return low, high + a.itemsize
+
+
+def _check_span(owner: np.ndarray, mm: mmap.mmap, a: np.ndarray, what: str) -> None:
+    """OSError when the file under the mapping `mm` (of which `owner` is the array) ends
+    before the last byte of `a`. Touching a page past the end of the file kills the
+    process with SIGBUS, so the size is read (one fstat) before every window is touched."""
+    if not a.size:
+        return
+    try:
+        size = mm.size()  # fstat of the mapped file itself, even if renamed or replaced
+    except (OSError, ValueError):  # an anonymous or closed mapping: nothing to check
+        return
+    _, high = _byte_span(a)
+    offset = getattr(owner, "offset", None)  # np.memmap: owner starts at `offset` in the file
+    if offset is not None:
+        end = int(offset) + high - owner.ctypes.data
+    elif len(mm):  # mapped by hand: assume the mapping starts the file (checks less)
+        end = high - np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    else:
+        return
+    if size < end:
+        name = getattr(owner, "filename", None)
+        source = f"the file {name!r}" if name else "its file"
+        raise OSError(
+            f"{what} cannot be read: it is memory-mapped from {source}, which is now {size} "
+            f"bytes long but the data reaches byte {end}: the file was truncated after it "
+            "was mapped. Reading the missing part would crash the process (SIGBUS); "
+            "reopen the file (np.load(..., mmap_mode=...)) once it is complete"
+        )
+
+
+def check_mapped_rows(a, what: str) -> None:
+    """Raises OSError when `a` views a memory-mapped file that was truncated below the
+    bytes of `a` (no-op for arrays in memory)."""
+    root = mapped_root(a)
+    if root is not None:
+        _check_span(*root, a, what)
+
+
 class RowReader:
     """Copies rows [start, stop) of `array` into (rows, columns) buffers of `dtype`, where
     columns is the product of the array's trailing dimensions (a row-major flattening).
@@ -48,8 +96,9 @@ class RowReader:
     which saves the copy.
     """
 
-    def __init__(self, array: np.ndarray, dtype, max_rows: int):
+    def __init__(self, array: np.ndarray, dtype, max_rows: int, what: str = "the array"):
         self.array = array
+        self.what = what
         self.dtype = np.dtype(dtype)
         self.columns = int(np.prod(array.shape[1:], dtype=np.int64)) if array.ndim > 1 else 1
         self.row_shape = array.shape[1:]
@@ -58,10 +107,12 @@ class RowReader:
         self._mmap = None
         self.strategy = "copy"
         self.in_place = False
-        root = mapped_root(array)
+        self._filename = None
+        self._root = root = mapped_root(array)
         if root is None:
             return
         owner, mm = root
+        self._filename = getattr(owner, "filename", None)
         shared = getattr(owner, "mode", None) in ("r", "r+", "w+")
         if not shared:
             return
@@ -116,13 +167,15 @@ class RowReader:
             raw = out if self._staging is None else self._staging[: rows * self.columns]
             if not self._pread(self._fd, raw, self._file_offset + start * self._row_bytes):
                 raise OSError(
-                    f"could not read rows [{start}, {stop}) of {self.array.filename!r}: "
-                    "the file is shorter than the array (was it truncated?)"
+                    f"could not read rows [{start}, {stop}) of {self.what} from "
+                    f"{self._filename!r}: the file is shorter than the array (it was "
+                    "truncated after it was mapped)"
                 )
             if self._staging is not None:
                 np.copyto(out.reshape(-1), raw, casting="unsafe")
             return
         source = self.array[start:stop]
+        self._check_file(source, start, stop)
         np.copyto(out.reshape((rows, *self.row_shape)), source, casting="unsafe")
         if self.strategy == "madvise":
             self._release(source)
@@ -130,7 +183,14 @@ class RowReader:
     def view(self, start: int, stop: int) -> np.ndarray:
         """Rows [start, stop) in place: a (rows, columns) view of the mapping (`in_place`
         readers only). Reading it faults the pages in; `release` drops them again."""
-        return self.array[start:stop].reshape(stop - start, self.columns)
+        rows = self.array[start:stop]
+        self._check_file(rows, start, stop)
+        return rows.reshape(stop - start, self.columns)
+
+    def _check_file(self, rows: np.ndarray, start: int, stop: int) -> None:
+        """OSError, not SIGBUS, when the mapped file no longer holds these rows."""
+        if self._root is not None:
+            _check_span(*self._root, rows, f"rows [{start}, {stop}) of {self.what}")
 
     def release(self, start: int, stop: int) -> None:
         """Drops the mapped pages of rows [start, stop) from the resident set."""

@@ -6,9 +6,11 @@ Every case runs in a fresh interpreter (tests/subprocess_harness.py), so a SIGBU
 segfault or a hang fails one test instead of the run.
 """
 
+import textwrap
+
 import pytest
 
-from subprocess_harness import assert_raises
+from subprocess_harness import assert_raises, run_python
 
 PRELUDE = """
 import os, tempfile
@@ -131,3 +133,85 @@ def test_memmap_truncated_between_epochs_is_an_os_error(opener, dtype, shuffle):
         .replace("SHUFFLE", str(shuffle))
     )
     assert_raises(code, ("OSError",), ("truncated", "data.npy", "rows"), prelude=PRELUDE)
+
+
+# -- item 13: a __getitem__ that never returns must not keep the process alive ------------
+BLOCKING_MODULE = """
+import time
+import numpy as np
+import eigennet as keras
+
+class Blocking(keras.utils.PyDataset):
+    \"\"\"Batch 0 loads (it builds the model), batch RAISE_AT raises, and every batch from
+    BLOCK_FROM on never returns.\"\"\"
+
+    def __init__(self, raise_at, block_from, **kwargs):
+        super().__init__(**kwargs)
+        self.raise_at, self.block_from = raise_at, block_from
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        if index == self.raise_at:
+            raise KeyError(f"batch {index} is broken")
+        if index >= self.block_from:
+            while True:
+                time.sleep(0.5)
+        return np.ones((4, 4), "float32"), np.ones((4, 1), "float32")
+"""
+
+BLOCKING_RUN = """
+import multiprocessing, os, signal, threading, time
+import eigennet as keras
+from blocking_dataset import Blocking
+
+class Stop(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        raise RuntimeError("stopped by a callback")
+
+m = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])
+m.compile("sgd", "mse")
+data = Blocking(RAISE_AT, BLOCK_FROM, OPTIONS)
+if CTRL_C:  # fit waits for a batch that never comes: Ctrl-C must still end it
+    threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    m.fit(data, shuffle=False, verbose=0, callbacks=CALLBACKS)
+except (KeyError, RuntimeError, KeyboardInterrupt) as e:
+    print("RAISED", type(e).__name__, e, flush=True)
+deadline = time.monotonic() + 20
+while multiprocessing.active_children() and time.monotonic() < deadline:
+    time.sleep(0.1)
+print("CHILDREN", len(multiprocessing.active_children()), flush=True)
+# The script ends here: the interpreter must exit although a __getitem__ never returns.
+"""
+
+
+@pytest.mark.parametrize(
+    "options",
+    ["workers=1", "workers=2", "workers=2, use_multiprocessing=True"],
+    ids=["one_thread", "threads", "processes"],
+)
+@pytest.mark.parametrize(
+    "raise_at, block_from, callbacks, ctrl_c, expected",
+    [
+        (1, 2, "[]", False, "KeyError"),
+        (-1, 1, "[Stop()]", False, "RuntimeError"),
+        (-1, 1, "[]", True, "KeyboardInterrupt"),
+    ],
+    ids=["getitem_raises", "callback_raises", "ctrl_c"],
+)
+def test_blocked_getitem_does_not_hang_the_exit(
+    tmp_path, options, raise_at, block_from, callbacks, ctrl_c, expected
+):
+    (tmp_path / "blocking_dataset.py").write_text(textwrap.dedent(BLOCKING_MODULE))
+    script = (
+        BLOCKING_RUN.replace("RAISE_AT", str(raise_at))
+        .replace("BLOCK_FROM", str(block_from))
+        .replace("OPTIONS", options)
+        .replace("CALLBACKS", callbacks)
+        .replace("CTRL_C", str(ctrl_c))
+    )
+    out, detail = run_python(script, timeout=90, cwd=tmp_path)
+    assert f"RAISED {expected}" in out, detail
+    assert "CHILDREN 0" in out, "worker processes outlived fit\n" + detail

@@ -3,6 +3,10 @@ the ordered fetching of its batches by worker threads or processes.
 
 Worker processes start with `spawn`: GNU libgomp hangs in a child forked after the parent
 ran an OpenMP region, which every eigennet training step does.
+
+Workers never keep the interpreter alive: worker threads are daemons (ThreadPoolExecutor's
+are joined at exit, so one `__getitem__` that never returns would hang the exit after `fit`
+already raised), and worker processes are terminated when the fetcher closes.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import queue
 import tempfile
 import threading
 import warnings
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 WORKER_START_METHOD = "spawn"
@@ -125,6 +130,76 @@ def _overrides(dataset: PyDataset, hook: str) -> bool:
     return getattr(type(dataset), hook, None) is not getattr(PyDataset, hook)
 
 
+class _DaemonThreads:
+    """The part of ThreadPoolExecutor that BatchFetcher uses, with daemon threads that
+    nobody joins: a thread stuck in `__getitem__` must not keep the interpreter alive."""
+
+    def __init__(self, workers: int, name: str):
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers, self._name = workers, name
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        with self._lock:
+            self._tasks.put((future, fn, args))
+            if self._idle > 0:
+                self._idle -= 1  # an idle thread takes this task
+            elif len(self._threads) < self._workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            future, fn, args = task
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = fn(*args)
+                except BaseException as error:  # noqa: BLE001 - handed to the consumer
+                    future.set_exception(error)
+                else:
+                    future.set_result(result)
+                del future, fn, args, task  # no reference to the batch while idle
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self) -> None:
+        """Cancels the queued tasks and lets idle threads end; never waits."""
+        while True:
+            try:
+                task = self._tasks.get_nowait()
+            except queue.Empty:
+                break
+            if task is not None:
+                task[0].cancel()
+        for _ in self._threads:
+            self._tasks.put(None)
+
+
+def _stop_processes(executor: ProcessPoolExecutor) -> None:
+    """Shuts the pool down and ends its worker processes now: shutdown(wait=False) alone
+    leaves a worker stuck in `__getitem__` running, and the interpreter waits for it at
+    exit. The workers only load batches, so nothing is lost."""
+    terminate = getattr(executor, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(executor, "_processes", None) or {}).values())  # shutdown drops it
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+
+
 # -- worker processes --------------------------------------------------------------------
 _WORKER_STATE: dict = {"version": None, "dataset": None}
 
@@ -204,9 +279,7 @@ class BatchFetcher:
                         initargs=(self._version, payload),
                     )
                 else:
-                    self._executor = ThreadPoolExecutor(
-                        self._workers, thread_name_prefix="eigennet-pydataset"
-                    )
+                    self._executor = _DaemonThreads(self._workers, "eigennet-pydataset")
             return self._executor
 
     def _submit(self, executor, index: int):
@@ -250,8 +323,12 @@ class BatchFetcher:
     def close(self) -> None:
         with self._lock:
             if self._executor is not None:
-                # Not waiting: a __getitem__ that never returns must not hang fit().
-                self._executor.shutdown(wait=False, cancel_futures=True)
+                # Not waiting: a __getitem__ that never returns must not hang fit(), nor
+                # (a stuck worker process) the interpreter's exit.
+                if self._processes:
+                    _stop_processes(self._executor)
+                else:
+                    self._executor.shutdown()
                 self._executor = None
         if self._file is not None:
             for path in (self._file, self._file + ".tmp"):

@@ -193,3 +193,28 @@ def test_streamed_data_into_several_inputs_is_refused():
 
     with pytest.raises(ValueError, match="several inputs"):
         model.fit(batches(), steps_per_epoch=1, verbose=0)
+
+
+def test_save_load_resumes_bit_identically_with_shared_layers(tmp_path):
+    left, right = keras.Input((5,), name="left"), keras.Input((5,), name="right")
+    tower = layers.Dense(4, activation="tanh", name="tower")
+    merged = layers.concatenate([tower(left), tower(right)])
+    model = keras.Model([left, right], layers.Dense(1, name="head")(merged))
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    rng = np.random.default_rng(4)
+    x, y = [rng.normal(size=(20, 5)), rng.normal(size=(20, 5))], rng.normal(size=(20, 1))
+    model.fit(x, y, epochs=2, verbose=0)
+    path = tmp_path / "siamese.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded).__name__ == "Functional"
+    assert [w.path for w in loaded.weights] == [w.path for w in model.weights]
+    histories = []
+    for m in (model, loaded):
+        keras.utils.set_random_seed(11)
+        histories.append(m.fit(x, y, epochs=2, batch_size=4, verbose=0).history)
+    assert histories[0] == histories[1]
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    json_model = keras.models.model_from_json(model.to_json())
+    assert json_model.input_names == ["left", "right"] and len(json_model.weights) == 4

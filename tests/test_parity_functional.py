@@ -113,3 +113,20 @@ def test_functional_model_trains_like_keras(make):
     p_theirs = p_theirs if isinstance(p_theirs, list) else [p_theirs]
     for a, b in zip(p_ours, p_theirs, strict=True):
         np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-5)
+
+
+def test_keras_reads_our_config_and_we_load_keras_files(tmp_path):
+    ours, x, _ = two_inputs_concatenated(eigennet)
+    rebuilt = keras_ref.models.model_from_json(ours.to_json())
+    assert rebuilt.output_names == ours.output_names
+    assert sorted(layer.name for layer in rebuilt.layers) == sorted(
+        layer.name for layer in ours.layers
+    )
+    pytest.importorskip("h5py")
+    theirs, x, _ = two_outputs(keras_ref)
+    path = tmp_path / "keras_written.keras"
+    theirs.save(path)
+    loaded = eigennet.models.load_model(path)
+    assert loaded.output_names == ["reg", "cls"]
+    for a, b in zip(loaded.predict(x, verbose=0), theirs.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-5, atol=1e-6)

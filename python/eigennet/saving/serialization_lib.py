@@ -37,13 +37,15 @@ def _classes(kind: str) -> dict[str, type]:
     from eigennet import layers
     from eigennet.layers.layer import Layer
     from eigennet.models import Model, Sequential
+    from eigennet.models.functional import Functional
 
+    models = {"Sequential": Sequential, "Functional": Functional, "Model": Functional}
     if kind == "models":
-        return {"Sequential": Sequential}
+        return models
     if kind == "layers":  # a model can be a layer of another
         return {
             name: obj
-            for name, obj in [*vars(layers).items(), ("Sequential", Sequential)]
+            for name, obj in [*vars(layers).items(), *models.items()]
             if isinstance(obj, type)
             and issubclass(obj, (Layer, layers.InputLayer, Model))
             and obj not in (Layer, Model)
@@ -127,12 +129,14 @@ def serialize_keras_object(obj):
             f"Cannot serialize {obj!r}: only eigennet's built-in layers, models, "
             "initializers, regularizers, optimizers, schedules, losses and metrics can be saved"
         )
+    # Keras registers its optimizers and Functional under their class name; other built-ins
+    # get None. Functional is not public in Keras, so Keras names its module.
+    functional = type(obj).__name__ == "Functional"
     out = {
-        "module": _KINDS[kind],
+        "module": "keras.src.models.functional" if functional else _KINDS[kind],
         "class_name": type(obj).__name__,
         "config": serialize_keras_object(obj.get_config()),
-        # Keras registers its optimizers under their class name; other built-ins get None.
-        "registered_name": type(obj).__name__ if kind == "optimizers" else None,
+        "registered_name": type(obj).__name__ if kind == "optimizers" or functional else None,
     }
     if hasattr(obj, "get_build_config"):
         build_config = obj.get_build_config()

@@ -38,10 +38,13 @@ MAX_SLOTS = 3
 
 def layer_paths(model, prefix: str = "") -> list[tuple[str, object]]:
     """(path, leaf layer) for every layer, in model.weights order."""
+    from eigennet.layers import InputLayer
     from eigennet.models import Model
 
     out, used = [], {}
     for layer in model.layers:
+        if isinstance(layer, InputLayer):  # no variables (Keras writes an empty group)
+            continue
         base = snake_case(type(layer).__name__)
         count = used.get(base)
         used[base] = 0 if count is None else count + 1
@@ -264,8 +267,10 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
     keys = ["optimizer/vars/0"]
     if opt._schedule is None:
         keys.append("optimizer/vars/1")
-    slot_keys = [f"optimizer/vars/{len(keys) + i}" for i in range(n_slots * len(built))]
     present = sum(1 for k in store.keys() if k.startswith("optimizer/vars/"))
+    if "optimizer/built_for" not in store and present == len(keys) and not opt.built:
+        built = []  # Keras saved its optimizer before building it (no fit yet): no slots
+    slot_keys = [f"optimizer/vars/{len(keys) + i}" for i in range(n_slots * len(built))]
     if present != len(keys) + len(slot_keys):
         raise LoadError(
             f"{store.source}: holds {present} optimizer variables but {type(opt).__name__} "
@@ -293,7 +298,7 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
                 slots[(i, k)] = value
 
     def apply():
-        if not opt.built:
+        if not opt.built and built:
             opt.build(built)
         offsets = native.slot_offsets
         for (i, k), value in slots.items():

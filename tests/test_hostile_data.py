@@ -8,8 +8,10 @@ segfault or a hang fails one test instead of the run.
 
 import textwrap
 
+import numpy as np
 import pytest
 
+import eigennet
 from subprocess_harness import assert_raises, run_python
 
 PRELUDE = """
@@ -57,6 +59,94 @@ TYPE = ("TypeError",)
 HUGE = 2**70
 
 # id, code, accepted exceptions, keywords the message must contain (tuple = any of)
+# -- item 7: class_weight is checked as sample_weight is, before any training -------------
+# (in this process: a bad weight cannot crash, it only trained to a NaN loss)
+BAD_CLASS_WEIGHTS = [
+    ("nan", {0: float("nan"), 1: 1.0}, ValueError, r"class_weight\[0\].*nan"),
+    ("inf", {0: 1.0, 1: float("inf")}, ValueError, r"class_weight\[1\].*inf"),
+    ("negative", {0: -0.5, 1: 1.0}, ValueError, r"class_weight\[0\].*-0.5"),
+    ("none_weight", {0: None, 1: 1.0}, TypeError, r"class_weight\[0\]"),
+    ("str_weight", {0: "a", 1: 1.0}, TypeError, r"class_weight\[0\]"),
+    ("complex_weight", {0: 1j, 1: 1.0}, TypeError, r"class_weight\[0\]"),
+    ("list_weight", {0: [1, 2], 1: 1.0}, TypeError, r"class_weight\[0\]"),
+    ("str_key", {"0": 1.0, 1: 1.0}, TypeError, "class_weight keys.*'0'"),
+    ("fractional_key", {0.5: 1.0}, TypeError, "class_weight keys.*0.5"),
+    ("negative_key", {-1: 1.0}, ValueError, "class_weight keys.*-1"),
+    ("not_a_dict", [1.0, 2.0], TypeError, "class_weight must be a dict"),
+]
+CW_X = np.ones((13, 4), "float32")
+CW_LABELS = (np.arange(13) % 2).astype("float32")[:, None]
+CW_ONE_HOT = np.eye(2, dtype="float32")[np.arange(13) % 2]
+
+
+class _Labelled(eigennet.utils.PyDataset):
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        return CW_X[:4], CW_LABELS[:4]
+
+
+def _class_weight_run(path: str, class_weight, tmp_path):
+    """(a model, a call that trains it with `class_weight` on data coming from `path`)."""
+    eigennet.utils.set_random_seed(3)
+    binary = path == "pydataset"
+    output = eigennet.layers.Dense(1, "sigmoid") if binary else eigennet.layers.Dense(2, "softmax")
+    model = eigennet.Sequential([eigennet.Input(shape=(4,)), output])
+    model.compile("sgd", "binary_crossentropy" if binary else "categorical_crossentropy")
+    x, y = CW_X, CW_ONE_HOT
+    if path.startswith("memmap"):
+        np.save(tmp_path / "x.npy", CW_X)
+        x = np.load(tmp_path / "x.npy", mmap_mode="r")
+
+    def run():
+        if path == "pydataset":
+            return model.fit(_Labelled(workers=2), class_weight=class_weight, verbose=0)
+        if path == "train_on_batch":
+            return model.train_on_batch(x, y, class_weight=class_weight)
+        split = 0.3 if path == "memmap_validation_split" else 0.0
+        return model.fit(
+            x, y, class_weight=class_weight, validation_split=split, shuffle=False, verbose=0
+        )
+
+    return model, run
+
+
+NEEDS_MODEL_PY = pytest.mark.xfail(
+    strict=True,
+    reason="needs Model._apply_class_weight to call data_utils.as_class_weight (model.py)",
+)
+
+
+def _class_weight_params():
+    for path in ("memmap", "memmap_validation_split", "pydataset", "in_memory", "train_on_batch"):
+        in_model_py = path in ("in_memory", "train_on_batch")
+        for name, weights, error, match in BAD_CLASS_WEIGHTS:
+            if in_model_py and name == "not_a_dict":
+                continue  # Model._apply_class_weight refuses that one already
+            marks = NEEDS_MODEL_PY if in_model_py else ()
+            yield pytest.param(path, weights, error, match, id=f"{path}-{name}", marks=marks)
+
+
+@pytest.mark.parametrize("path, weights, error, match", list(_class_weight_params()))
+def test_bad_class_weight_is_refused_before_training(path, weights, error, match, tmp_path):
+    model, run = _class_weight_run(path, weights, tmp_path)
+    before = model.get_weights()
+    with pytest.raises(error, match=match):
+        run()
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # nothing trained before the refusal
+
+
+@pytest.mark.parametrize("path", ["memmap", "in_memory"])
+def test_class_weights_of_numpy_types_train_like_python_ones(path, tmp_path):
+    """Keys as NumPy integers or integral floats, weights as NumPy numbers (0 allowed)."""
+    histories = []
+    for cw in ({0: 0.0, 1: 2.0}, {np.int64(0): np.float32(0.0), 1.0: np.float64(2.0)}):
+        histories.append(_class_weight_run(path, cw, tmp_path)[1]().history)
+    assert np.isfinite(histories[0]["loss"]).all() and histories[0] == histories[1]
+
+
 # -- item 15: a memory-mapped file truncated after mapping is an OSError, not SIGBUS ------
 TRUNCATED = """
 directory = tempfile.mkdtemp()

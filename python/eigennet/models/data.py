@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from eigennet import _core
+from eigennet._checks import non_negative_number
 from eigennet.models.stream_io import check_mapped_rows
 
 
@@ -116,3 +119,25 @@ def positive_int(value, what: str, allow_zero: bool = False) -> int:
             f"{what} must be {'>= 0' if allow_zero else 'a positive integer'}, got {value}"
         )
     return int(value)
+
+
+def as_class_weight(class_weight) -> dict[int, float] | None:
+    """class_weight as {class index: weight}, checked before any training as sample_weight
+    is: a NaN, inf or negative weight would only show as a NaN loss."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"class_weight must be a dict {{class index: weight}}, got "
+            f"{type(class_weight).__name__}"
+        )
+    checked = {}
+    for cls, weight in class_weight.items():
+        # Keras looks weights up by int(label): 1.0 finds class 1, but "1" or 1.5 find none.
+        integral = isinstance(cls, (float, np.floating)) and math.isfinite(cls) and cls == int(cls)
+        if isinstance(cls, bool) or not (isinstance(cls, (int, np.integer)) or integral):
+            raise TypeError(f"class_weight keys must be integer class indices, got {cls!r}")
+        if cls < 0:
+            raise ValueError(f"class_weight keys must be class indices >= 0, got {cls}")
+        checked[int(cls)] = non_negative_number(weight, f"class_weight[{cls!r}]")
+    return checked

@@ -118,7 +118,7 @@ class ArraySource:
         self.model, self.what, self.n = model, what, len(x)
         self.y_what = what[:-1] + "y"  # "x" -> "y", "validation x" -> "validation y"
         self.batch_size, self.shuffle = batch_size, bool(shuffle)
-        self.class_weight = class_weight
+        self.class_weight = data_utils.as_class_weight(class_weight)
         self.dtype = np.dtype(model.dtype)
         self.y_example = None
         if not predict:
@@ -326,7 +326,8 @@ class _BatchSource:
     kind = "batch"
 
     def __init__(self, model, class_weight, what: str, predict: bool):
-        self.model, self.class_weight, self.what, self.predict = model, class_weight, what, predict
+        self.model, self.what, self.predict = model, what, predict
+        self.class_weight = data_utils.as_class_weight(class_weight)  # before any training
         self.y_example = None
         self.ran_out = False
 

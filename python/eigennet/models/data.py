@@ -8,17 +8,32 @@ import numpy as np
 
 from eigennet import _core
 from eigennet._checks import non_negative_number
+from eigennet._checks import positive_int as positive_int  # Model's checks use data_utils's
 from eigennet.models.stream_io import check_mapped_rows
+
+
+def check_dtype(dtype: np.dtype, what: str) -> None:
+    """TypeError unless `dtype` is bool, integer or real floating point (timedelta64 is an
+    integer subtype to NumPy, but not a number to train on)."""
+    if dtype.kind == "c":
+        raise TypeError(f"{what} must be real-valued, got dtype {dtype}")
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be a numeric array, got dtype {dtype}")
 
 
 def _numeric(a, what: str) -> np.ndarray:
     if a is None:
         raise ValueError(f"{what} is None: pass a NumPy array")
-    arr = np.asarray(a)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{what} must be a numeric array, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{what} must be real-valued, got dtype {arr.dtype}")
+    if isinstance(a, dict):  # np.asarray would make it a 0-d object array
+        raise TypeError(f"{what} must be an array, got a dict")
+    try:
+        arr = np.asarray(a)
+    except ValueError as error:  # NumPy refuses ragged nested sequences
+        raise ValueError(
+            f"{what} is ragged (its rows have different lengths) or not array-like: pad "
+            f"it to a rectangular array ({error})"
+        ) from None
+    check_dtype(arr.dtype, what)
     check_mapped_rows(arr, what)  # a truncated file would crash the reads below (SIGBUS)
     return arr
 
@@ -111,16 +126,6 @@ def as_sample_weight(sample_weight, n: int, dtype: str) -> np.ndarray | None:
     return arr
 
 
-def positive_int(value, what: str, allow_zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(
-            f"{what} must be {'>= 0' if allow_zero else 'a positive integer'}, got {value}"
-        )
-    return int(value)
-
-
 def as_class_weight(class_weight) -> dict[int, float] | None:
     """class_weight as {class index: weight}, checked before any training as sample_weight
     is: a NaN, inf or negative weight would only show as a NaN loss."""
@@ -141,3 +146,12 @@ def as_class_weight(class_weight) -> dict[int, float] | None:
             raise ValueError(f"class_weight keys must be class indices >= 0, got {cls}")
         checked[int(cls)] = non_negative_number(weight, f"class_weight[{cls!r}]")
     return checked
+
+
+def as_validation_split(value) -> float:
+    """validation_split as a float in [0, 1), or a TypeError / ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"validation_split must be a number in [0, 1), got {value!r}")
+    if not 0 <= float(value) < 1:  # NaN fails this too
+        raise ValueError(f"validation_split must be in [0, 1), got {value}")
+    return float(value)

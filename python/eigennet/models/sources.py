@@ -29,7 +29,10 @@ from eigennet import _core, config
 from eigennet.models import data as data_utils
 from eigennet.models.prefetch import BufferPool, Prefetcher
 from eigennet.models.stream_io import RowReader
-from eigennet.utils.py_dataset import BatchFetcher, call_getitem
+from eigennet.utils.py_dataset import BatchFetcher, call_getitem, checked_num_batches
+
+# The shuffled order of a PyDataset's batches holds one int64 per batch (1 GiB at most).
+MAX_SHUFFLED_BATCHES = 2**27
 
 RAN_OUT_MESSAGE = (
     "Your input ran out of data; interrupting training. Make sure that your dataset or "
@@ -98,6 +101,10 @@ class ArraySource:
         what: str = "x",
         predict: bool = False,
     ):
+        # validation_batch_size reaches here as batch_size (fit checked its own).
+        batch_size = data_utils.positive_int(
+            batch_size, "validation_batch_size" if what.startswith("validation") else "batch_size"
+        )
         x = self._array(x, what)
         if x.ndim < 2:
             raise ValueError(
@@ -384,7 +391,7 @@ class PyDatasetSource(_BatchSource):
     ):
         super().__init__(model, class_weight, what, predict)
         self.dataset = dataset
-        self.num_batches = dataset.num_batches
+        self.num_batches = checked_num_batches(dataset)
         if self.num_batches is None and not steps:
             raise ValueError(
                 "The PyDataset is infinite (num_batches is None): pass steps_per_epoch "
@@ -396,12 +403,18 @@ class PyDatasetSource(_BatchSource):
         self.steps_arg = steps
         self.steps = steps or self.num_batches
         self.shuffle = bool(shuffle) and self.num_batches is not None
+        if self.shuffle and self.num_batches > MAX_SHUFFLED_BATCHES:
+            raise ValueError(
+                f"The PyDataset has {self.num_batches} batches, too many to shuffle their "
+                f"order (at most {MAX_SHUFFLED_BATCHES}): pass shuffle=False (and shuffle "
+                "inside __getitem__ or on_epoch_end), or num_batches=None with steps_per_epoch"
+            )
         self._rng = np.random.default_rng(seed)
         self._pass, self._seen = None, 0
         self._fetcher = BatchFetcher(dataset)
         # max_queue_size bounds the batches prepared ahead: in this thread's queue when it
         # loads them itself, in flight in the workers otherwise.
-        self._depth = 1 if self._fetcher.parallel else max(1, int(dataset.max_queue_size or 1))
+        self._depth = 1 if self._fetcher.parallel else self._fetcher.depth
 
     def prepare_model(self) -> None:
         super().prepare_model(call_getitem(self.dataset, 0), 0)
@@ -414,10 +427,12 @@ class PyDatasetSource(_BatchSource):
             if self.num_batches is None:
                 self._pass = itertools.count() if self._pass is None else self._pass
             else:
-                order = np.arange(self.num_batches)
                 if self.shuffle:
+                    order = np.arange(self.num_batches)
                     self._rng.shuffle(order)
-                self._pass = iter(order.tolist())
+                    self._pass = map(int, order)
+                else:  # no list of the indices: a huge num_batches costs nothing
+                    self._pass = iter(range(self.num_batches))
             self._seen = 0
         indices = []
         for _ in range(self.steps):

@@ -23,7 +23,10 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from eigennet._checks import positive_int
+
 WORKER_START_METHOD = "spawn"
+MAX_WORKERS = 1024  # as the core's thread count; ProcessPoolExecutor overflows at 2**31
 
 
 class PyDataset:
@@ -130,6 +133,27 @@ def _overrides(dataset: PyDataset, hook: str) -> bool:
     return getattr(type(dataset), hook, None) is not getattr(PyDataset, hook)
 
 
+def checked_num_batches(dataset: PyDataset) -> int | None:
+    """The data set's `num_batches` (None: infinite), or an error naming the data set:
+    len() refuses a negative, huge or non-integer `__len__` with messages that name
+    neither, and a `num_batches` property is not checked by len() at all."""
+    name = type(dataset).__name__
+    try:
+        count = dataset.num_batches
+    except OverflowError as error:
+        raise ValueError(
+            f"{name}.__len__() returned more batches than Python can count ({error}): "
+            "return at most 2**63 - 1, or None from num_batches for an endless data set"
+        ) from error
+    except (TypeError, ValueError) as error:
+        raise (TypeError if isinstance(error, TypeError) else ValueError)(
+            f"{name}.__len__() must return the number of batches as an integer >= 0 ({error})"
+        ) from error
+    if count is None:
+        return None
+    return positive_int(count, f"{name}.num_batches", allow_zero=True)
+
+
 class _DaemonThreads:
     """The part of ThreadPoolExecutor that BatchFetcher uses, with daemon threads that
     nobody joins: a thread stuck in `__getitem__` must not keep the interpreter alive."""
@@ -226,10 +250,16 @@ class BatchFetcher:
 
     def __init__(self, dataset: PyDataset):
         self.dataset = dataset
-        workers = int(dataset.workers or 0)
-        self._processes = bool(dataset.use_multiprocessing) and workers > 0
-        self._workers = max(1, workers)
-        self._depth = max(1, int(dataset.max_queue_size or 1))
+        name = type(dataset).__name__
+        workers, depth = dataset.workers, dataset.max_queue_size
+        # None and 0 keep their meaning: loading in the calling thread, one batch ahead.
+        if workers is not None:
+            workers = positive_int(workers, f"{name}.workers", allow_zero=True, maximum=MAX_WORKERS)
+        if depth is not None:
+            depth = positive_int(depth, f"{name}.max_queue_size", allow_zero=True)
+        self._processes = bool(dataset.use_multiprocessing) and bool(workers)
+        self._workers = max(1, workers or 0)
+        self.depth = max(1, depth or 0)  # batches requested ahead of the one being used
         self._executor = None
         self._lock = threading.Lock()
         self._version = 0
@@ -297,7 +327,7 @@ class BatchFetcher:
         pending: deque = deque()
         indices = iter(indices)
         try:
-            for index in itertools.islice(indices, self._depth):
+            for index in itertools.islice(indices, self.depth):
                 pending.append((index, self._submit(executor, index)))
             while pending:
                 index, future = pending.popleft()

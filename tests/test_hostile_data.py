@@ -252,20 +252,13 @@ def _class_weight_run(path: str, class_weight, tmp_path):
     return model, run
 
 
-NEEDS_MODEL_PY = pytest.mark.xfail(
-    strict=True,
-    reason="needs Model._apply_class_weight to call data_utils.as_class_weight (model.py)",
-)
-
-
 def _class_weight_params():
     for path in ("memmap", "memmap_validation_split", "pydataset", "in_memory", "train_on_batch"):
         in_model_py = path in ("in_memory", "train_on_batch")
         for name, weights, error, match in BAD_CLASS_WEIGHTS:
             if in_model_py and name == "not_a_dict":
                 continue  # Model._apply_class_weight refuses that one already
-            marks = NEEDS_MODEL_PY if in_model_py else ()
-            yield pytest.param(path, weights, error, match, id=f"{path}-{name}", marks=marks)
+            yield pytest.param(path, weights, error, match, id=f"{path}-{name}")
 
 
 @pytest.mark.parametrize("path, weights, error, match", list(_class_weight_params()))
@@ -287,9 +280,10 @@ def test_class_weights_of_numpy_types_train_like_python_ones(path, tmp_path):
     assert np.isfinite(histories[0]["loss"]).all() and histories[0] == histories[1]
 
 
-# -- cases whose fix belongs to models/model.py (see the report): strict xfail, so they
-# fail as soon as the fix lands and the mark must go.
+# -- cases of the in-memory path's own checks (models/model.py)
 MODEL_PY_CASES = [
+    ("callbacks_not_a_list", "mk().fit(x, y, callbacks=3, verbose=0)", TYPE, ("callbacks",)),
+    ("callbacks_of_ints", "mk().fit(x, y, callbacks=[3], verbose=0)", TYPE, ("callbacks",)),
     (
         "validation_batch_size_2_70",
         f"mk().fit(x, y, validation_data=(x, y), validation_batch_size={HUGE}, verbose=0)",
@@ -343,11 +337,10 @@ MODEL_PY_CASES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="the fix belongs to models/model.py (see the report)")
 @pytest.mark.parametrize(
     "code, exceptions, keywords", [pytest.param(*case[1:], id=case[0]) for case in MODEL_PY_CASES]
 )
-def test_needs_model_py(code, exceptions, keywords):
+def test_in_memory_arguments_are_checked(code, exceptions, keywords):
     assert_raises(code, exceptions, keywords, prelude=PRELUDE)
 
 

@@ -486,6 +486,13 @@ class Model:
         and generators are streamed (see `eigennet.models.streaming`).
         """
         epochs = data_utils.positive_int(epochs, "epochs", allow_zero=True)
+        validation_split = data_utils.as_validation_split(validation_split)
+        validation_freq = data_utils.positive_int(validation_freq, "validation_freq")
+        if validation_batch_size is not None:  # 0 means batch_size, as Keras's `or`
+            validation_batch_size = data_utils.positive_int(
+                validation_batch_size, "validation_batch_size", allow_zero=True
+            )
+        callbacks = _callback_list(callbacks)
         initial_epoch = data_utils.positive_int(initial_epoch, "initial_epoch", allow_zero=True)
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         verbose = _verbosity(verbose)
@@ -537,7 +544,7 @@ class Model:
                     f"validation_split={validation_split} leaves no training or no "
                     f"validation samples out of {total}"
                 )
-            sw_all = None if sample_weight is None else np.asarray(sample_weight)
+            sw_all = data_utils.as_sample_weight(sample_weight, total, self.dtype)
             head = lambda a, _: a[:split]  # noqa: E731
             tail = lambda a, _: a[split:]  # noqa: E731
             validation_data = (_map_arrays(x_all, tail), _map_arrays(y_all, tail))
@@ -642,13 +649,16 @@ class Model:
                 "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight)"
             )
         x_val, y_val, *rest = validation_data
+        if y_val is None:
+            raise ValueError(
+                "validation_data needs targets: (x_val, y_val) or (x_val, y_val, sample_weight)"
+            )
         return self._prepare(x_val, y_val, rest[0] if rest else None, what="validation x")
 
     def _apply_class_weight(self, class_weight, y_arr, sw):
         if class_weight is None:
             return sw
-        if not isinstance(class_weight, dict):
-            raise TypeError("class_weight must be a dict {class index: weight}")
+        class_weight = data_utils.as_class_weight(class_weight)
         if len(self._output_shapes()) > 1:
             raise ValueError(
                 "class_weight is only supported for models with one output (as Keras); "
@@ -784,6 +794,8 @@ class Model:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns that batch's loss (and metrics)."""
+        if y is None:
+            raise ValueError("train_on_batch() needs targets y")
         x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
         sw = self._apply_class_weight(class_weight, y_arr, sw)
         logs = self._logs(self._training_trainer(y).train_on_batch(x_arr, y_arr, sw))
@@ -791,6 +803,8 @@ class Model:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch, without training."""
+        if y is None:
+            raise ValueError("test_on_batch() needs targets y")
         x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
         logs = self._logs(self._ensure_trainer(y).test_on_batch(x_arr, y_arr, sw))
         return self._format_result(logs, return_dict)
@@ -937,6 +951,18 @@ def _map_arrays(value, fn, what: str = "x"):
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
         return [fn(v, f"{what}[{i}]") for i, v in enumerate(value)]
     return fn(value, what)
+
+
+def _callback_list(callbacks) -> list:
+    """The callbacks argument as a list of Callback objects, or a TypeError naming it."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, callbacks_module.Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
+    for cb in callbacks:
+        if not isinstance(cb, callbacks_module.Callback):
+            raise TypeError(f"callbacks must hold Callback objects, got {cb!r}")
+    return list(callbacks)
 
 
 def _shared_dtype(places: list[tuple]) -> str:

@@ -729,3 +729,12 @@ def test_odd_json_values_in_metadata_are_load_errors(tmp_path, saved_model, text
     _with_member(saved_model, path, "metadata.json", text)
     with pytest.raises(LoadError):
         keras.models.load_model(path)
+
+
+def test_set_weights_with_nan_warns_as_loading_does():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    weights = model.get_weights()
+    weights[0][0, 0] = np.nan
+    with pytest.warns(UserWarning, match="NaN or inf"):
+        model.set_weights(weights)
+    assert np.isnan(model.get_weights()[0][0, 0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -123,8 +124,8 @@ class Variable:
             raise TypeError(
                 f"Cannot assign non-numeric values (dtype {value.dtype}) to {self.path}"
             )
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"Cannot assign NaN or inf to {self.path}")
+        if not np.all(np.isfinite(value)):  # allowed, as Keras and as loading a file
+            warnings.warn(f"Assigning NaN or inf to {self.path}", UserWarning, stacklevel=4)
         return value
 
     def assign(self, value) -> None:

@@ -12,13 +12,13 @@ import warnings
 
 import numpy as np
 
-from eigennet import _core, _random, losses, optimizers
+from eigennet import _core, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
 from eigennet.layers.keras_tensor import flatten
 from eigennet.layers.layer import assign_all
 from eigennet.models import data as data_utils
-from eigennet.models import streaming
+from eigennet.models import epoch_loop
 from eigennet.models.graph_builder import GraphBuilder
 from eigennet.models.summary import print_summary
 
@@ -111,7 +111,7 @@ class Model:
 
     def _call_symbolic(self, inputs):
         """A model called on symbolic tensors is one node of the caller's graph."""
-        from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
+        from eigennet.layers.keras_tensor import KerasTensor, Node
 
         if not self.built:
             self.build(flatten(inputs)[0].shape)
@@ -483,7 +483,7 @@ class Model:
         callbacks, validation_split, validation_data, shuffle, class_weight, sample_weight,
         initial_epoch, validation_batch_size, validation_freq; steps_per_epoch and
         validation_steps for PyDatasets and generators. Memory-mapped arrays, PyDatasets
-        and generators are streamed (see `eigennet.models.streaming`).
+        and generators are streamed (see `eigennet.models.epoch_loop`).
         """
         epochs = data_utils.positive_int(epochs, "epochs", allow_zero=True)
         validation_split = data_utils.as_validation_split(validation_split)
@@ -496,164 +496,27 @@ class Model:
         initial_epoch = data_utils.positive_int(initial_epoch, "initial_epoch", allow_zero=True)
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         verbose = _verbosity(verbose)
-        if streaming.handles(
+        if epoch_loop.handles(x, y, sample_weight, validation_data=validation_data):
+            self._check_streamable()
+        return epoch_loop.fit(
+            self,
             x,
             y,
-            sample_weight,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
             validation_data=validation_data,
-            steps=(steps_per_epoch, validation_steps),
-        ):  # memmaps, PyDatasets, generators: fed to the core in chunks
-            self._check_streamable()
-            return streaming.fit(
-                self,
-                x,
-                y,
-                batch_size=batch_size,
-                epochs=epochs,
-                verbose=verbose,
-                callbacks=callbacks,
-                validation_split=validation_split,
-                validation_data=validation_data,
-                shuffle=shuffle,
-                class_weight=class_weight,
-                sample_weight=sample_weight,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch,
-                validation_steps=validation_steps,
-                validation_batch_size=validation_batch_size,
-                validation_freq=validation_freq,
-            )
-        if y is None:
-            raise ValueError("fit() needs targets y")
-        if not self.compiled:
-            raise RuntimeError("You must call `compile()` before training the model")
-        if not 0 <= float(validation_split) < 1:
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-
-        if validation_split and validation_data is None:
-            # The last samples of every input, target and weight array (as Keras).
-            x_all = _map_arrays(x, lambda a, w: data_utils._numeric(a, w), "x")
-            y_all = _map_arrays(y, lambda a, w: data_utils._numeric(a, w), "y")
-            counts = {len(a) for a in flatten(x_all) + flatten(y_all)}
-            if len(counts) != 1:
-                raise ValueError(f"x and y hold different numbers of samples: {sorted(counts)}")
-            total = counts.pop()
-            split = int(math.floor(total * (1.0 - float(validation_split))))
-            if split == 0 or split == total:
-                raise ValueError(
-                    f"validation_split={validation_split} leaves no training or no "
-                    f"validation samples out of {total}"
-                )
-            sw_all = data_utils.as_sample_weight(sample_weight, total, self.dtype)
-            head = lambda a, _: a[:split]  # noqa: E731
-            tail = lambda a, _: a[split:]  # noqa: E731
-            validation_data = (_map_arrays(x_all, tail), _map_arrays(y_all, tail))
-            if sw_all is not None:
-                validation_data += (sw_all[split:],)
-            x, y = _map_arrays(x_all, head), _map_arrays(y_all, head)
-            sample_weight = None if sw_all is None else sw_all[:split]
-
-        x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
-        sw = self._apply_class_weight(class_weight, y_arr, sw)
-        trainer = self._training_trainer(y)
-        val = None
-        if validation_data is not None:
-            val = self._validation_arrays(validation_data)
-
-        steps = math.ceil(len(x_arr) / batch_size)
-        history = callbacks_module.History()
-        # Keras's order: the user's callbacks, then History, then the progress bar, so that
-        # what a callback adds to the logs (e.g. learning_rate) is recorded and shown.
-        cbs = [*(callbacks or []), history]
-        if verbose:
-            cbs.append(callbacks_module.ProgbarLogger())
-        cb_list = callbacks_module.CallbackList(
-            cbs, self, verbose=verbose, epochs=epochs, steps=steps
+            shuffle=shuffle,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
         )
-        # Data-parallel training (eigennet.distributed): every rank must take the same steps
-        # and stop together, so stop decisions become collective (at batches only when a
-        # callback that may stop has batch hooks). None when training alone.
-        quiet = (callbacks_module.ProgbarLogger,)  # never stops training
-        sync = self.optimizer._fit_sync(steps, cb_list.wants_batches("train", ignore=quiet))
-        seed = _random.next_seed()
-        self.stop_training = False
-        self._in_fit = True
-        try:
-            cb_list.on_train_begin()
-            # BackupAndRestore may have restored a later epoch (used once, unlike Keras,
-            # where it stays set for every later fit).
-            initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
-            if sync is not None:
-                sync.check_epochs(initial_epoch, epochs)
-            python_epochs = (
-                sync is not None
-                or val is not None
-                or any(not isinstance(cb, callbacks_module.History) for cb in cbs)
-            )
-            if not python_epochs:
-                # Nothing in Python needs epoch events: every epoch runs in one native call.
-                rows = trainer.fit(
-                    x_arr, y_arr, sw, batch_size, initial_epoch, epochs, bool(shuffle), seed
-                )
-                history.record(
-                    range(initial_epoch, initial_epoch + len(rows)),
-                    self.metrics_names,
-                    [self._log_values(row) for row in rows],
-                )
-                history.history = dict(sorted(history.history.items()))
-            else:
-                on_batch = None
-                collective_stop = sync is not None and sync.may_stop_at_batches
-                if cb_list.wants_batches("train") or collective_stop:
-
-                    def on_batch(batch, values):
-                        cb_list.on_train_batch_begin(batch)
-                        cb_list.on_train_batch_end(batch, self._logs(values))
-                        if collective_stop:
-                            self.stop_training = sync.any(self.stop_training)
-                        return self.stop_training
-
-                for epoch in range(initial_epoch, epochs):
-                    cb_list.on_epoch_begin(epoch)
-                    rows = trainer.fit(
-                        x_arr,
-                        y_arr,
-                        sw,
-                        batch_size,
-                        epoch,
-                        epoch + 1,
-                        bool(shuffle),
-                        seed,
-                        None,
-                        on_batch,
-                    )
-                    logs = self._logs(rows[0])
-                    if val is not None and (epoch + 1) % validation_freq == 0:
-                        val_values = trainer.evaluate(*val, validation_batch_size or batch_size)
-                        logs.update({f"val_{k}": v for k, v in self._logs(val_values).items()})
-                    cb_list.on_epoch_end(epoch, logs)
-                    if sync is not None:
-                        self.stop_training = sync.any(self.stop_training)
-                    if self.stop_training:
-                        break
-            cb_list.on_train_end()
-        finally:
-            self._in_fit = False
-        history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
-        self.history = history
-        return history
-
-    def _validation_arrays(self, validation_data):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight)"
-            )
-        x_val, y_val, *rest = validation_data
-        if y_val is None:
-            raise ValueError(
-                "validation_data needs targets: (x_val, y_val) or (x_val, y_val, sample_weight)"
-            )
-        return self._prepare(x_val, y_val, rest[0] if rest else None, what="validation x")
 
     def _apply_class_weight(self, class_weight, y_arr, sw):
         if class_weight is None:
@@ -686,41 +549,19 @@ class Model:
         """Returns the loss (a float) when compiled without metrics, else the list
         [loss, metric...]; with return_dict=True a dict {name: value}."""
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
-        if streaming.handles(x, y, sample_weight, steps=(steps,)):
+        if epoch_loop.handles(x, y, sample_weight, steps=(steps,)):
             self._check_streamable()
-            return streaming.evaluate(
-                self,
-                x,
-                y,
-                batch_size=batch_size,
-                verbose=_verbosity(verbose),
-                sample_weight=sample_weight,
-                steps=steps,
-                callbacks=callbacks,
-                return_dict=return_dict,
-            )
-        if not self.compiled:
-            raise RuntimeError("You must call `compile()` before evaluating the model")
-        if y is None:
-            raise ValueError("evaluate() needs targets y")
-        verbose = _verbosity(verbose)
-        x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
-        trainer = self._ensure_trainer(y)
-        steps = math.ceil(len(x_arr) / batch_size)
-        cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])
-        cb_list = callbacks_module.CallbackList(cbs, self, verbose=verbose, epochs=1, steps=steps)
-        on_batch = None
-        if cb_list.wants_batches("test"):
-
-            def on_batch(batch, values):
-                cb_list.on_test_batch_begin(batch)
-                cb_list.on_test_batch_end(batch, self._logs(values))
-                return False
-
-        cb_list.on_test_begin()
-        logs = self._logs(trainer.evaluate(x_arr, y_arr, sw, batch_size, on_batch))
-        cb_list.on_test_end(logs)
-        return self._format_result(logs, return_dict)
+        return epoch_loop.evaluate(
+            self,
+            x,
+            y,
+            batch_size=batch_size,
+            verbose=_verbosity(verbose),
+            sample_weight=sample_weight,
+            steps=steps,
+            callbacks=_callback_list(callbacks),
+            return_dict=return_dict,
+        )
 
     def _format_result(self, logs: dict, return_dict: bool):
         if return_dict:
@@ -732,31 +573,20 @@ class Model:
         values = [logs[name] for name in names]
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
-        """Returns the model's outputs for `x`, computed in batches (default 32)."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Returns the model's outputs for `x`, computed in batches (default 32): one array,
+        or a list (a dict) for several outputs."""
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
-        verbose = _verbosity(verbose)
-        if streaming.handles(x, steps=(steps,)):
+        if epoch_loop.handles(x, steps=(steps,)):
             self._check_streamable()
-            return streaming.predict(
-                self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
-            )
-        x_arr, _, _ = self._prepare(x)
-        steps = math.ceil(len(x_arr) / batch_size)
-        cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])
-        cb_list = callbacks_module.CallbackList(cbs, self, verbose=verbose, epochs=1, steps=steps)
-        on_batch = None
-        if cb_list.wants_batches("predict"):
-
-            def on_batch(batch, _values):
-                cb_list.on_predict_batch_begin(batch)
-                cb_list.on_predict_batch_end(batch, {})
-                return False
-
-        cb_list.on_predict_begin()
-        out = self._run_network(x_arr, batch_size, on_batch)
-        cb_list.on_predict_end()
-        return out
+        return epoch_loop.predict(
+            self,
+            x,
+            batch_size=batch_size,
+            verbose=_verbosity(verbose),
+            steps=steps,
+            callbacks=_callback_list(callbacks),
+        )
 
     def _run_network(self, x_arr, batch_size: int, on_batch=None, training=False):
         """The outputs for packed x: one array, or a list (a dict) for several outputs."""
@@ -942,15 +772,6 @@ def _packed(arrays: list[np.ndarray]) -> np.ndarray:
     if len(arrays) == 1:
         return arrays[0]
     return np.ascontiguousarray(np.concatenate([a.reshape(len(a), -1) for a in arrays], axis=1))
-
-
-def _map_arrays(value, fn, what: str = "x"):
-    """fn(array, label) over a structure of arrays (one array, a list or a dict)."""
-    if isinstance(value, dict):
-        return {k: fn(v, f"{what}[{k!r}]") for k, v in value.items()}
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
-        return [fn(v, f"{what}[{i}]") for i, v in enumerate(value)]
-    return fn(value, what)
 
 
 def _callback_list(callbacks) -> list:

@@ -82,7 +82,58 @@ def _check_finite_rows(a: np.ndarray, what: str, start: int, stop: int, first=No
         )
 
 
-# -- memory-mapped (or in-memory) arrays, read in chunks ---------------------------------
+# -- arrays in memory: one piece per epoch -------------------------------------------------
+class MemorySource:
+    """Arrays in memory (one input or several, as a list or dict), converted and checked once
+    by `Model._prepare`. Each epoch is one native call over the whole set, shuffled by the
+    core; fit's fast path runs every epoch in one call."""
+
+    ran_out = False
+
+    def __init__(
+        self,
+        model,
+        x,
+        y=None,
+        sample_weight=None,
+        batch_size: int = 32,
+        class_weight=None,
+        shuffle: bool = False,
+        what: str = "x",
+        predict: bool = False,
+    ):
+        if not predict and y is None:
+            raise ValueError("fit() and evaluate() need targets y")
+        self.x, self.y, self.sample_weight = model._prepare(
+            x, None if predict else y, None if predict else sample_weight, what=what
+        )
+        if not predict:
+            self.sample_weight = model._apply_class_weight(class_weight, self.y, self.sample_weight)
+        self.y_example = y
+        self.n, self.batch_size, self.shuffle = len(self.x), batch_size, bool(shuffle)
+        self.steps = math.ceil(self.n / batch_size)
+
+    def has_data(self) -> bool:
+        return True
+
+    def run(self, trainer, learn: bool, epoch: int, seed: int, on_batch) -> None:
+        """One epoch of training, or one evaluation pass."""
+        if learn:
+            trainer.fit(
+                self.x, self.y, self.sample_weight, self.batch_size, epoch, epoch + 1,
+                self.shuffle, seed, None, on_batch,
+            )  # fmt: skip
+        else:
+            trainer.evaluate(self.x, self.y, self.sample_weight, self.batch_size, on_batch)
+
+    def end_epoch(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+# -- memory-mapped arrays, read in chunks -------------------------------------------------
 class ArraySource:
     """x, y and sample_weight arrays (any of them memory-mapped) streamed in chunks of whole
     batches. Nothing is read here but the shapes."""

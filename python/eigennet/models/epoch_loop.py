@@ -1,12 +1,12 @@
-"""fit, evaluate and predict over streamed data: memory-mapped arrays (`np.memmap`,
-`np.load(..., mmap_mode="r")`, views of them), `eigennet.utils.PyDataset`s and Python
-generators.
+"""The one epoch loop of fit, evaluate and predict, over a data source (`sources.py`):
+arrays in memory, memory-mapped arrays (`np.memmap`, `np.load(..., mmap_mode="r")`, views of
+them), `eigennet.utils.PyDataset`s and Python generators.
 
-`Model.fit/evaluate/predict` hand over here when `handles(...)` is true. The epoch loop is
-the one of in-memory training with the data fed in pieces: each piece is one native
-`Trainer.run_chunk` call (the core releases the GIL while it computes, so the next piece is
-read and checked meanwhile in a background thread). Callbacks see the same events and
-logs as with arrays in memory.
+Arrays in memory are one piece per epoch (one native call; with nothing in Python listening
+to epochs, every epoch runs in a single native call). Streamed data comes in pieces, each one
+native `Trainer.run_chunk` call (the core releases the GIL while it computes, so the next
+piece is read and checked meanwhile in a background thread). Callbacks see the same events
+and logs whatever the source.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from eigennet.models.sources import (
     RAN_OUT_MESSAGE,
     ArraySource,
     GeneratorSource,
+    MemorySource,
     PyDatasetSource,
 )
 from eigennet.models.stream_io import is_mapped
@@ -41,7 +42,7 @@ def is_streamed(obj) -> bool:
 
 
 def handles(*data, validation_data=None, steps=()) -> bool:
-    """Whether these arguments of fit/evaluate/predict need the streaming path."""
+    """Whether these arguments of fit/evaluate/predict stream (are not arrays in memory)."""
     if isinstance(validation_data, (tuple, list)):
         data = (*data, *validation_data)
     elif validation_data is not None:
@@ -102,9 +103,9 @@ def make_source(
                 "generators; with arrays (in memory or memory-mapped) an epoch is one pass "
                 "over the data: choose batch_size, or pass a slice of the arrays"
             )
-        return ArraySource(
-            model, x, y, sample_weight, batch_size, class_weight, shuffle, what, predict
-        )
+        mapped = any(is_mapped(a) for a in (x, y, sample_weight) if a is not None)
+        kind = ArraySource if mapped else MemorySource
+        return kind(model, x, y, sample_weight, batch_size, class_weight, shuffle, what, predict)
     if needs_example:
         source.prepare_model()
     return source
@@ -112,6 +113,9 @@ def make_source(
 
 def _run_pass(trainer, source, learn: bool, epoch=0, seed=0, on_batch=None) -> bool:
     """Runs one epoch's pieces through the trainer; True when a callback stopped it."""
+    if isinstance(source, MemorySource):
+        source.run(trainer, learn, epoch, seed, on_batch)
+        return False  # a stop shows in model.stop_training
     step, stopped = 0, False
     with source.pieces(epoch, seed) as pieces:
         for piece in pieces:
@@ -144,6 +148,10 @@ def _validation_source(model, validation_data, batch_size, steps):
     elif isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
         vx, vy, *rest = validation_data
         vsw = rest[0] if rest else None
+        if vy is None:
+            raise ValueError(
+                "validation_data needs targets: (x_val, y_val) or (x_val, y_val, sample_weight)"
+            )
     else:
         raise ValueError(
             "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), "
@@ -167,14 +175,31 @@ def _evaluate_source(model, trainer, source, on_batch=None, what="validation") -
 
 
 def _split(data, validation_split: float):
-    """Keras's validation_split: the last fraction of the samples (views, never copies)."""
+    """Keras's validation_split: the last fraction of the samples of every array (x, y and
+    sample_weight, each one array or a list or dict of them); views, never copies."""
     x, y, sample_weight = data
     if isinstance(x, PyDataset) or is_iterator(x):
         raise ValueError(
             "validation_split is only supported for arrays (in memory or memory-mapped), not "
             "for PyDatasets or generators: pass validation_data instead"
         )
-    n = len(x)
+
+    def arrays(value, what):
+        if isinstance(value, dict):
+            return {k: arrays(v, f"{what}[{k!r}]") for k, v in value.items()}
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
+            return [arrays(v, f"{what}[{i}]") for i, v in enumerate(value)]
+        if value is None or is_mapped(value):
+            return value
+        return data_utils._numeric(value, what)
+
+    x, y, sample_weight = arrays(x, "x"), arrays(y, "y"), arrays(sample_weight, "sample_weight")
+    counts = {len(a) for a in _leaves((x, y, sample_weight))}
+    if len(counts) != 1:
+        raise ValueError(
+            f"x, y and sample_weight hold different numbers of samples: {sorted(counts)}"
+        )
+    n = counts.pop()
     split = int(math.floor(n * (1.0 - float(validation_split))))
     if split == 0 or split == n:
         raise ValueError(
@@ -182,12 +207,24 @@ def _split(data, validation_split: float):
             f"samples out of {n}"
         )
 
-    def part(a, rows):
-        return None if a is None else a[rows]
+    def part(value, rows):
+        if isinstance(value, dict):
+            return {k: part(v, rows) for k, v in value.items()}
+        if isinstance(value, list):
+            return [part(v, rows) for v in value]
+        return None if value is None else value[rows]
 
-    train = tuple(part(a, slice(0, split)) for a in data)
-    val = tuple(part(a, slice(split, None)) for a in data)
+    train = tuple(part(a, slice(0, split)) for a in (x, y, sample_weight))
+    val = tuple(part(a, slice(split, None)) for a in (x, y, sample_weight))
     return train, val if sample_weight is not None else val[:2]
+
+
+def _leaves(value) -> list:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [] if value is None else [value]
 
 
 def fit(
@@ -210,13 +247,13 @@ def fit(
     validation_batch_size,
     validation_freq,
 ):
-    """Model.fit on streamed data (arguments already checked by Model.fit)."""
+    """Model.fit (arguments already checked by Model.fit)."""
     if not model.compiled:
         raise RuntimeError("You must call `compile()` before training the model")
+    if y is None and not (isinstance(x, PyDataset) or is_iterator(x)):
+        raise ValueError("fit() needs targets y")
     steps_per_epoch = _optional_steps(steps_per_epoch, "steps_per_epoch")
     validation_steps = _optional_steps(validation_steps, "validation_steps")
-    if not 0 <= float(validation_split) < 1:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
     if validation_split and validation_data is None:
         (x, y, sample_weight), validation_data = _split((x, y, sample_weight), validation_split)
     if is_iterator(x) and shuffle:
@@ -267,8 +304,11 @@ def fit(
 def _fit_epochs(
     model, trainer, train, val, epochs, initial_epoch, verbose, callbacks, validation_freq, seed
 ):
+    total_epochs = epochs
     history = callbacks_module.History()
-    cbs = [*(callbacks or []), history]  # Keras's order, as Model.fit
+    # Keras's order: the user's callbacks, then History, then the progress bar, so that what a
+    # callback adds to the logs (e.g. learning_rate) is recorded and shown.
+    cbs = [*(callbacks or []), history]
     if verbose:
         cbs.append(callbacks_module.ProgbarLogger())
     cb_list = callbacks_module.CallbackList(
@@ -306,6 +346,24 @@ def _fit_epochs(
         initial_epoch, model._initial_epoch = model._initial_epoch or initial_epoch, None
         if sync is not None:
             sync.check_epochs(initial_epoch, epochs)
+        python_epochs = (
+            sync is not None
+            or val is not None
+            or any(not isinstance(cb, callbacks_module.History) for cb in cbs)
+        )
+        if isinstance(train, MemorySource) and not python_epochs:
+            # Nothing in Python needs epoch events: every epoch runs in one native call.
+            rows = trainer.fit(
+                train.x, train.y, train.sample_weight, train.batch_size, initial_epoch, epochs,
+                train.shuffle, seed,
+            )  # fmt: skip
+            history.record(
+                range(initial_epoch, initial_epoch + len(rows)),
+                model.metrics_names,
+                [model._log_values(row) for row in rows],
+            )
+            history.history = dict(sorted(history.history.items()))
+            epochs = initial_epoch  # the loop below has nothing left to run
         for epoch in range(initial_epoch, epochs):
             if together(not train.has_data()):  # a generator ended at an epoch boundary
                 warnings.warn(RAN_OUT_MESSAGE, stacklevel=3)
@@ -327,15 +385,17 @@ def _fit_epochs(
         cb_list.on_train_end()
     finally:
         model._in_fit = False
-    history.params = {"verbose": verbose, "epochs": epochs, "steps": train.steps}
+    history.params = {"verbose": verbose, "epochs": total_epochs, "steps": train.steps}
     model.history = history
     return history
 
 
 def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
-    """Model.evaluate on streamed data."""
+    """Model.evaluate."""
     if not model.compiled:
         raise RuntimeError("You must call `compile()` before evaluating the model")
+    if y is None and not (isinstance(x, PyDataset) or is_iterator(x)):
+        raise ValueError("evaluate() needs targets y")
     steps = _optional_steps(steps, "steps")
     source = make_source(model, x, y, sample_weight, batch_size=batch_size, steps=steps)
     try:
@@ -361,7 +421,7 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
 
 
 def predict(model, x, *, batch_size, verbose, steps, callbacks) -> np.ndarray:
-    """Model.predict on streamed data; the outputs are returned in memory."""
+    """Model.predict; the outputs are returned in memory."""
     steps = _optional_steps(steps, "steps")
     source = make_source(model, x, batch_size=batch_size, steps=steps, predict=True)
     try:
@@ -379,6 +439,16 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks) -> np.ndarray:
 
 
 def _predict_pieces(model, source, cb_list) -> np.ndarray:
+    if isinstance(source, MemorySource):
+        on_batch = None
+        if cb_list:
+
+            def on_batch(batch, _values):
+                cb_list.on_predict_batch_begin(batch)
+                cb_list.on_predict_batch_end(batch, {})
+                return False
+
+        return model._run_network(source.x, source.batch_size, on_batch)
     shape = tuple(model.output_shape[1:])
     whole = (
         np.empty((source.n, *shape), dtype=model.dtype) if isinstance(source, ArraySource) else None

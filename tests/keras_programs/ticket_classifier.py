@@ -141,4 +141,15 @@ assert np.mean(predicted_urgent == (test_targets["priority"][:, 0] == 1)) > 0.9
 as_list = model.predict([test_inputs["title"], test_inputs["body"], test_inputs["tags"]], verbose=0)
 np.testing.assert_allclose(as_list[1], department_logits, rtol=1e-6)
 
+# ## Save the trained model and reload it, compiled as it was
+
+model.save("ticket_classifier.keras")
+reloaded = keras.models.load_model("ticket_classifier.keras")
+reloaded_priority, reloaded_department = reloaded.predict(test_inputs, verbose=0)
+np.testing.assert_allclose(reloaded_priority, priority_logits, rtol=1e-5, atol=1e-5)
+np.testing.assert_allclose(reloaded_department, department_logits, rtol=1e-5, atol=1e-5)
+reloaded_logs = reloaded.evaluate(test_inputs, test_targets, verbose=0, return_dict=True)
+for name, value in after.items():
+    assert abs(reloaded_logs[name] - value) < 1e-4, (name, reloaded_logs, after)
+
 print("OK")

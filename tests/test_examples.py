@@ -141,3 +141,26 @@ def test_lstm_sequence(tmp_path):
     mse = re.search(rf"^test mse: ({FLOAT})$", out, flags=re.MULTILINE)
     assert baseline and mse, out[-2000:]
     assert float(mse.group(1)) < 0.1 * float(baseline.group(1))
+
+
+def test_resnet_digits(tmp_path):
+    pytest.importorskip("sklearn")
+    out = run_example("resnet_digits.py", "--verbose", "2", cwd=tmp_path, timeout=600)
+    assert "Epoch 15/15" in out
+    assert "block2_add (Add)" in out and "(None, 4, 4, 32)" in out  # summary: skip connection
+    match = re.search(rf"^test accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert match, out[-2000:]
+    assert float(match.group(1)) >= 0.9
+
+
+def test_wide_and_deep(tmp_path):
+    pytest.importorskip("sklearn")
+    out = run_example("wide_and_deep.py", "--verbose", "2", cwd=tmp_path, timeout=600)
+    assert "Epoch 30/30" in out
+    assert "wide (InputLayer)" in out and "deep (InputLayer)" in out  # two inputs
+    assert "wide_and_deep (Concatenate)" in out
+    match = re.search(rf"^test accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert match, out[-2000:]
+    assert float(match.group(1)) >= 0.93
+    auc = re.search(rf"^test auc: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert auc and float(auc.group(1)) > 0.95, out[-2000:]

@@ -218,3 +218,24 @@ def test_save_load_resumes_bit_identically_with_shared_layers(tmp_path):
         np.testing.assert_array_equal(a, b)
     json_model = keras.models.model_from_json(model.to_json())
     assert json_model.input_names == ["left", "right"] and len(json_model.weights) == 4
+
+
+def test_dict_losses_and_metrics_survive_saving_and_model_from_config(tmp_path):
+    model = _two_outputs()
+    model.compile(
+        optimizer="adam",
+        loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+        loss_weights={"reg": 1.0, "cls": 0.5},
+        metrics={"cls": ["accuracy"]},
+    )
+    x, y = _data()
+    model.fit(x, {"reg": y[0], "cls": y[1]}, epochs=1, verbose=0)
+    model.save(tmp_path / "dicts.keras")
+    loaded = keras.models.load_model(tmp_path / "dicts.keras")
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == model.evaluate(
+        x, y, verbose=0, return_dict=True
+    )
+    rebuilt = keras.Model.from_config(model.get_config())
+    assert type(rebuilt).__name__ == "Functional" and rebuilt.output_names == ["reg", "cls"]
+    with pytest.raises(ValueError, match="variable length"):
+        keras.Input((None, 3))

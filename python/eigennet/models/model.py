@@ -74,6 +74,13 @@ class Model:
         for layer in self._layers:
             layer.trainable = self._trainable
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """A model from its config: `keras.Model.from_config` takes a functional config."""
+        from eigennet.models.functional import Functional
+
+        return Functional.from_config(config, custom_objects)
+
     # -- structure ---------------------------------------------------------------------
     def _flat_layers(self, parent_trainable: bool = True) -> list[tuple]:
         """Every leaf layer at each place it is called, with whether it trains there (it
@@ -728,8 +735,14 @@ class Model:
             raise ValueError(f"Unknown compile config key(s): {', '.join(unknown)}")
         args = dict(config)
         args["optimizer"] = deserialize_keras_object(config.get("optimizer"), "optimizers")
-        args["loss"] = deserialize_keras_object(config.get("loss"), "losses")
-        args["metrics"] = deserialize_keras_object(config.get("metrics"), "metrics")
+
+        def per_output(value, kind):  # a dict keyed by output name, or one object/list
+            if isinstance(value, dict) and "class_name" not in value:
+                return {k: deserialize_keras_object(v, kind) for k, v in value.items()}
+            return deserialize_keras_object(value, kind)
+
+        args["loss"] = per_output(config.get("loss"), "losses")
+        args["metrics"] = per_output(config.get("metrics"), "metrics")
         if args["optimizer"] is None:
             args.pop("optimizer")
         self.compile(**args)

@@ -182,17 +182,48 @@ def test_bad_graphs_raise_clear_errors():
         np.asarray(a)
 
 
-def test_streamed_data_into_several_inputs_is_refused():
-    a, b = keras.Input((3,)), keras.Input((2,))
-    model = keras.Model([a, b], [layers.Dense(1)(b), layers.Dense(1)(a)])
-    model.compile(optimizer="sgd", loss="mse")
+def test_generators_and_py_datasets_feed_several_inputs_and_outputs():
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    joined = layers.concatenate([a, b])
+    outputs = {
+        "o1": layers.Dense(1, name="o1")(joined),
+        "o2": layers.Dense(2, activation="softmax", name="o2")(joined),
+    }
+    model = keras.Model({"a": a, "b": b}, outputs)
+    model.compile(
+        optimizer="adam",
+        loss={"o1": "mse", "o2": "sparse_categorical_crossentropy"},
+        metrics={"o2": ["accuracy"]},
+    )
+    rng = np.random.default_rng(5)
+
+    def batch():
+        x = {"a": rng.normal(size=(4, 3)), "b": rng.normal(size=(4, 2))}
+        return x, {"o1": rng.normal(size=(4, 1)), "o2": rng.integers(0, 2, 4)}
 
     def batches():
         while True:
-            yield (np.zeros((2, 3)), np.zeros((2, 2))), np.zeros((2, 1))
+            yield batch()
 
-    with pytest.raises(ValueError, match="several inputs"):
-        model.fit(batches(), steps_per_epoch=1, verbose=0)
+    history = model.fit(
+        batches(), steps_per_epoch=3, epochs=2, verbose=0, shuffle=False,
+        validation_data=batches(), validation_steps=2,
+    )  # fmt: skip
+    assert sorted(history.history) == sorted(
+        f"{p}{k}" for p in ("", "val_") for k in ("loss", "o1_loss", "o2_loss", "o2_accuracy")
+    )
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return batch()
+
+    logs = model.evaluate(Batches(), verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "o1_loss", "o2_loss", "o2_accuracy"}
+    pred = model.predict(Batches(), verbose=0)
+    assert pred["o1"].shape == (12, 1) and pred["o2"].shape == (12, 2)
 
 
 def test_save_load_resumes_bit_identically_with_shared_layers(tmp_path):

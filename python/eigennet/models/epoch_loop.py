@@ -449,20 +449,13 @@ def _predict_pieces(model, source, cb_list) -> np.ndarray:
                 return False
 
         return model._run_network(source.x, source.batch_size, on_batch)
-    shape = tuple(model.output_shape[1:])
-    whole = (
-        np.empty((source.n, *shape), dtype=model.dtype) if isinstance(source, ArraySource) else None
-    )
+    whole = None
+    if isinstance(source, ArraySource):  # rows land in place in one output array
+        whole = np.empty((source.n, *model.output_shape[1:]), dtype=model.dtype)
     parts, step = [], 0
     with source.pieces() as pieces:
         for piece in pieces:
             try:
-                rows = len(piece.x)
-                if whole is not None:
-                    out = whole[piece.start : piece.start + rows]
-                else:
-                    out = np.empty((rows, *shape), dtype=model.dtype)
-                    parts.append(out)
                 on_batch = None
                 if cb_list:
 
@@ -471,7 +464,11 @@ def _predict_pieces(model, source, cb_list) -> np.ndarray:
                         cb_list.on_predict_batch_end(first + batch, {})
                         return False
 
-                model._network.predict(piece.x, piece.batch_size, out, on_batch, False)
+                if whole is not None:
+                    out = whole[piece.start : piece.start + len(piece.x)]
+                    model._network.predict(piece.x, piece.batch_size, out, on_batch, False)
+                else:  # one array, or a list/dict for several outputs
+                    parts.append(model._run_network(piece.x, piece.batch_size, on_batch))
             finally:
                 piece.done()
             step += piece.batches
@@ -480,4 +477,8 @@ def _predict_pieces(model, source, cb_list) -> np.ndarray:
         return whole
     if not parts:
         raise ValueError("predict() got no batches: the generator yielded nothing")
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if isinstance(parts[0], list):
+        return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
     return np.concatenate(parts)

@@ -143,14 +143,6 @@ class Model:
         self._inbound_nodes.append(node)
         return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
-    def _check_streamable(self) -> None:
-        if len(self._input_shapes()) > 1 or len(self._output_shapes()) > 1:
-            raise ValueError(
-                f"Model {self.name!r} has several inputs or outputs: pass in-memory arrays "
-                "(lists or dicts of them); memmaps, PyDatasets and generators stream only "
-                "into models of one input and one output for now"
-            )
-
     def _input_list(self, x, what: str) -> list:
         """x as one entry per model input (a dict is keyed by input name)."""
         names = self.input_names
@@ -503,8 +495,6 @@ class Model:
         initial_epoch = data_utils.positive_int(initial_epoch, "initial_epoch", allow_zero=True)
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         verbose = _verbosity(verbose)
-        if epoch_loop.handles(x, y, sample_weight, validation_data=validation_data):
-            self._check_streamable()
         return epoch_loop.fit(
             self,
             x,
@@ -556,8 +546,6 @@ class Model:
         """Returns the loss (a float) when compiled without metrics, else the list
         [loss, metric...]; with return_dict=True a dict {name: value}."""
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
-        if epoch_loop.handles(x, y, sample_weight, steps=(steps,)):
-            self._check_streamable()
         return epoch_loop.evaluate(
             self,
             x,
@@ -584,8 +572,6 @@ class Model:
         """Returns the model's outputs for `x`, computed in batches (default 32): one array,
         or a list (a dict) for several outputs."""
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
-        if epoch_loop.handles(x, steps=(steps,)):
-            self._check_streamable()
         return epoch_loop.predict(
             self,
             x,

@@ -306,3 +306,8 @@ def test_bad_inputs_raise_value_errors():
     model.compile("sgd", "sparse_categorical_crossentropy", metrics=["auc"])
     with pytest.raises(ValueError, match="AUC needs targets shaped like the predictions"):
         model.evaluate(np.zeros((4, 2)), np.array([0, 1, 2, 1]), verbose=0)
+
+
+def test_absurd_threshold_counts_are_refused_before_allocating():
+    with pytest.raises(ValueError, match="at most"):
+        keras.metrics.AUC(num_thresholds=2**63)  # a crafted config: would take all memory

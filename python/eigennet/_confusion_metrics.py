@@ -52,6 +52,10 @@ def _optional_int(value, what: str, minimum: int):
     return int(value)
 
 
+# AUC's thresholds: far more than any curve needs, few enough to fit in memory.
+MAX_THRESHOLDS = 2**24
+
+
 class _PrecisionRecall(NativeMetric):
     _direction = "up"
 
@@ -176,6 +180,11 @@ class AUC(NativeMetric):
             ):
                 raise ValueError(
                     "Argument `num_thresholds` must be an integer > 1. "
+                    f"Received: num_thresholds={num_thresholds}"
+                )
+            if num_thresholds > MAX_THRESHOLDS:  # a crafted config must not take all memory
+                raise ValueError(
+                    f"Argument `num_thresholds` must be at most {MAX_THRESHOLDS}. "
                     f"Received: num_thresholds={num_thresholds}"
                 )
             self.num_thresholds = int(num_thresholds)

@@ -113,3 +113,10 @@ def test_fit_with_a_schedule_reports_the_current_rate():
     assert model.optimizer.iterations == 12 and model.optimizer.learning_rate == 0.0
     for a, b in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_from_config_with_a_wrong_type_is_a_type_error():
+    decay = keras.optimizers.schedules.ExponentialDecay
+    config = {**decay(0.1, 10, 0.9).get_config(), "decay_rate": "fast"}
+    with pytest.raises(TypeError, match="ExponentialDecay config"):
+        decay.from_config(config)

@@ -20,7 +20,12 @@ class LearningRateSchedule:
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        schedule = cls(**config)
+        try:  # the native formula reads every value: a wrong type shows here, not mid-fit
+            schedule(0)
+        except (RuntimeError, TypeError) as e:
+            raise TypeError(f"{cls.__name__} config holds a value of the wrong type: {e}") from None
+        return schedule
 
 
 def _check_steps(value, name: str):

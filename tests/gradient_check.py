@@ -34,3 +34,46 @@ def assert_gradients_match_finite_differences(
     assert len(grads) == len(expected)
     for i, (got, fd) in enumerate(zip(grads, expected)):
         np.testing.assert_allclose(got, fd, rtol=rtol, atol=atol, err_msg=f"weight {i}")
+
+
+# -- one layer on its own: the native vector-Jacobian product and input differences -------
+def layer_vjp(layer, xs, dy, dtype: str = "float64"):
+    """(y, dL/dparams (flat), [dL/dx_i]) of one training forward and backward of the built
+    layer on the inputs `xs`, with L = sum(dy * y)."""
+    from eigennet import _core
+
+    out_shape = (len(xs[0]), *layer.output_shape[1:])
+    flat = [np.ascontiguousarray(x, dtype=dtype).reshape(len(x), -1) for x in xs]
+    y, param_grad, grads = getattr(_core, f"layer_vjp_inputs_{dtype}")(
+        layer._core, flat, np.ascontiguousarray(dy, dtype=dtype)
+    )
+    return y.reshape(out_shape), param_grad, [g.reshape(x.shape) for g, x in zip(grads, xs)]
+
+
+def layer_graph_predict(layer, xs, batch_size: int = 3, dtype: str = "float64") -> np.ndarray:
+    """The layer as the one node of a native graph (the path models take), in batches."""
+    from eigennet import _core
+
+    graph = getattr(_core, f"Graph_{dtype}")(
+        [list(x.shape[1:]) for x in xs], [(layer._core, list(range(len(xs))))], [len(xs)]
+    )
+    packed = np.concatenate([x.reshape(len(x), -1) for x in xs], axis=1).astype(dtype)
+    out = np.empty((len(xs[0]), *layer.output_shape[1:]), dtype=dtype)
+    graph.predict(packed, batch_size, out, None, False)
+    return out
+
+
+def layer_input_finite_differences(layer, xs, dy, h: float = 1e-6) -> list[np.ndarray]:
+    """Central differences of sum(dy * layer(xs)) with respect to every input."""
+    grads = []
+    for i, x in enumerate(xs):
+        fd = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            values = []
+            for sign in (1, -1):
+                moved = [v.copy() for v in xs]
+                moved[i][idx] += sign * h
+                values.append(np.sum(dy * layer_vjp(layer, moved, dy)[0]))
+            fd[idx] = (values[0] - values[1]) / (2 * h)
+        grads.append(fd)
+    return grads

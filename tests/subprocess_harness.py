@@ -7,6 +7,23 @@ import subprocess
 import sys
 import textwrap
 
+# What the bad-input suites' snippets start from: a one-Dense model maker and small arrays.
+MODEL_PRELUDE = """
+import numpy as np
+import eigennet as keras
+
+def mk(units=1, activation=None, loss="mse", features=4):
+    m = keras.Sequential(
+        [keras.Input(shape=(features,)), keras.layers.Dense(units, activation=activation)]
+    )
+    if loss:
+        m.compile(optimizer="sgd", loss=loss)
+    return m
+
+x = np.ones((13, 4), "float32")
+y = np.ones((13, 1), "float32")
+"""
+
 HARNESS = """
 try:
 {body}

@@ -11,6 +11,8 @@ import pytest
 
 import eigennet
 from eigennet import layers, regularizers
+from gradient_check import layer_graph_predict, layer_input_finite_differences, layer_vjp
+from keras_parity import assert_trains_like_keras
 
 core = eigennet._core
 rng = np.random.default_rng(11)
@@ -25,33 +27,17 @@ def _build(layer, x):
 
 
 def vjp(layer, x, dy, dtype="float64"):
-    """(y, dL/dalpha (flat), dL/dx) of one training forward and backward of the built layer,
-    with L = sum(dy * y)."""
-    flat = np.ascontiguousarray(x, dtype=dtype).reshape(len(x), -1)
-    y, param_grad, (grad,) = getattr(core, f"layer_vjp_inputs_{dtype}")(
-        layer._core, [flat], np.ascontiguousarray(dy, dtype=dtype)
-    )
-    return y.reshape(x.shape), param_grad, grad.reshape(x.shape)
+    """(y, dL/dalpha (flat), dL/dx) with L = sum(dy * y)."""
+    y, param_grad, (grad,) = layer_vjp(layer, [x], dy, dtype)
+    return y, param_grad, grad
 
 
 def predict(layer, x, dtype="float64"):
-    """The layer run by a native one-node graph, in batches of 3."""
-    graph = getattr(core, f"Graph_{dtype}")([list(x.shape[1:])], [(layer._core, [0])], [1])
-    out = np.empty(x.shape, dtype=dtype)
-    graph.predict(np.ascontiguousarray(x, dtype=dtype).reshape(len(x), -1), 3, out, None, False)
-    return out
+    return layer_graph_predict(layer, [x], 3, dtype)
 
 
 def input_finite_differences(layer, x, dy, h=1e-6):
-    fd = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        values = []
-        for sign in (1, -1):
-            moved = x.copy()
-            moved[idx] += sign * h
-            values.append(np.sum(dy * vjp(layer, moved, dy)[0]))
-        fd[idx] = (values[0] - values[1]) / (2 * h)
-    return fd
+    return layer_input_finite_differences(layer, [x], dy, h)[0]
 
 
 def away_from(x, points, gap=1e-3):
@@ -609,14 +595,9 @@ def test_model_parity_with_keras(keras_ref):
     np.testing.assert_allclose(
         e_model.predict(x, verbose=0), k_model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
     )
-    histories = []
     for lib, model in ((keras_ref, k_model), (eigennet, e_model)):
         model.compile(optimizer=lib.optimizers.SGD(0.05), loss="mse")
-        fit = dict(batch_size=8, epochs=3, shuffle=False, verbose=0)
-        histories.append(model.fit(x, y, **fit).history["loss"])
-    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4, atol=1e-6)
-    for e, k in zip(e_model.get_weights(), k_model.get_weights()):
-        np.testing.assert_allclose(e, np.array(k), rtol=1e-4, atol=1e-5)
+    assert_trains_like_keras(e_model, k_model, x, y, rtol=1e-4)
 
 
 def test_keras_file_loads_in_eigennet(keras_ref, tmp_path):

@@ -8,27 +8,17 @@ import textwrap
 
 import pytest
 
-from subprocess_harness import assert_raises, run_python
+from subprocess_harness import MODEL_PRELUDE, assert_raises, run_python
 
-PRELUDE = """
-import numpy as np
-import eigennet as keras
-
-def mk(units=1, activation=None, loss="mse", features=4):
-    m = keras.Sequential(
-        [keras.Input(shape=(features,)), keras.layers.Dense(units, activation=activation)]
-    )
-    if loss:
-        m.compile(optimizer="sgd", loss=loss)
-    return m
-
+PRELUDE = (
+    MODEL_PRELUDE
+    + """
 def mk_sparse():
     return mk(3, "softmax", "sparse_categorical_crossentropy")
 
-x = np.ones((13, 4), "float32")
-y = np.ones((13, 1), "float32")
 labels = np.arange(13) % 3
 """
+)
 
 
 def _run(code, timeout=60):

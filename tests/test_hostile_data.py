@@ -12,23 +12,13 @@ import numpy as np
 import pytest
 
 import eigennet
-from subprocess_harness import assert_raises, run_python
+from subprocess_harness import MODEL_PRELUDE, assert_raises, run_python
 
-PRELUDE = """
+PRELUDE = (
+    MODEL_PRELUDE
+    + """
 import os, tempfile
-import numpy as np
-import eigennet as keras
 
-def mk(units=1, activation=None, loss="mse", features=4):
-    m = keras.Sequential(
-        [keras.Input(shape=(features,)), keras.layers.Dense(units, activation=activation)]
-    )
-    if loss:
-        m.compile(optimizer="sgd", loss=loss)
-    return m
-
-x = np.ones((13, 4), "float32")
-y = np.ones((13, 1), "float32")
 labels = np.arange(13) % 2
 
 class DS(keras.utils.PyDataset):
@@ -53,6 +43,7 @@ def mapped(a, name="x"):
     np.save(path, a)
     return np.load(path, mmap_mode="r")
 """
+)
 
 VALUE = ("ValueError",)
 TYPE = ("TypeError",)

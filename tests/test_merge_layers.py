@@ -10,6 +10,8 @@ import pytest
 
 import eigennet
 from eigennet import layers
+from gradient_check import layer_graph_predict, layer_input_finite_differences, layer_vjp
+from keras_parity import assert_trains_like_keras
 
 core = eigennet._core
 rng = np.random.default_rng(7)
@@ -24,44 +26,15 @@ def _build(layer, xs):
 
 
 def vjp(layer, xs, dy=None, dtype="float64"):
-    """(y, [dL/dx_i]) of one training forward and backward of the built layer, with
-    L = sum(dy * y)."""
-    out_shape = (len(xs[0]), *layer.output_shape[1:])
+    """(y, [dL/dx_i]) with L = sum(dy * y); dy random when not given."""
     if dy is None:
-        dy = rng.standard_normal(out_shape)
-    flat = [np.ascontiguousarray(x, dtype=dtype).reshape(len(x), -1) for x in xs]
-    y, _, grads = getattr(core, f"layer_vjp_inputs_{dtype}")(
-        layer._core, flat, np.ascontiguousarray(dy, dtype=dtype)
-    )
-    return y.reshape(out_shape), [g.reshape(x.shape) for g, x in zip(grads, xs)]
+        dy = rng.standard_normal((len(xs[0]), *layer.output_shape[1:]))
+    y, _, grads = layer_vjp(layer, xs, dy, dtype)
+    return y, grads
 
 
-def graph_predict(layer, xs, batch_size=3, dtype="float64"):
-    """The layer as the one node of a native graph (the path models take)."""
-    shapes = [list(x.shape[1:]) for x in xs]
-    graph = getattr(core, f"Graph_{dtype}")(
-        shapes, [(layer._core, list(range(len(xs))))], [len(xs)]
-    )
-    packed = np.concatenate([x.reshape(len(x), -1) for x in xs], axis=1).astype(dtype)
-    out = np.empty((len(xs[0]), *layer.output_shape[1:]), dtype=dtype)
-    graph.predict(packed, batch_size, out, None, False)
-    return out
-
-
-def finite_differences(layer, xs, dy, h=1e-6):
-    """Central differences of sum(dy * layer(xs)) with respect to every input."""
-    grads = []
-    for i, x in enumerate(xs):
-        fd = np.zeros_like(x)
-        for idx in np.ndindex(x.shape):
-            values = []
-            for sign in (1, -1):
-                moved = [v.copy() for v in xs]
-                moved[i][idx] += sign * h
-                values.append(np.sum(dy * vjp(layer, moved, dy)[0]))
-            fd[idx] = (values[0] - values[1]) / (2 * h)
-        grads.append(fd)
-    return grads
+graph_predict = layer_graph_predict
+finite_differences = layer_input_finite_differences
 
 
 def expand(x, rank):
@@ -682,11 +655,6 @@ def test_model_parity_with_keras(keras_ref):
     np.testing.assert_allclose(
         e_model.predict(x, verbose=0), k_model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
     )
-    histories = []
     for lib, model in ((keras_ref, k_model), (eigennet, e_model)):
         model.compile(optimizer=lib.optimizers.SGD(0.05), loss="mse")
-        fit = dict(batch_size=8, epochs=3, shuffle=False, verbose=0)
-        histories.append(model.fit(x, y, **fit).history["loss"])
-    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4, atol=1e-6)
-    for e, k in zip(e_model.get_weights(), k_model.get_weights()):
-        np.testing.assert_allclose(e, np.array(k), rtol=1e-4, atol=1e-5)
+    assert_trains_like_keras(e_model, k_model, x, y, rtol=1e-4)

@@ -12,6 +12,7 @@ pytest.importorskip("torch")
 keras_ref = pytest.importorskip("keras")
 
 import eigennet  # noqa: E402
+from keras_parity import assert_trains_like_keras  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -101,18 +102,7 @@ def test_functional_model_trains_like_keras(make):
     theirs, _, _ = make(keras_ref)
     assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
     theirs.set_weights(ours.get_weights())
-    h_ours = ours.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history
-    h_theirs = theirs.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history
-    assert sorted(h_ours) == sorted(h_theirs)
-    for key in h_theirs:
-        np.testing.assert_allclose(h_ours[key], h_theirs[key], rtol=2e-4, atol=1e-6, err_msg=key)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    p_ours, p_theirs = ours.predict(x, verbose=0), theirs.predict(x, verbose=0)
-    p_ours = p_ours if isinstance(p_ours, list) else [p_ours]
-    p_theirs = p_theirs if isinstance(p_theirs, list) else [p_theirs]
-    for a, b in zip(p_ours, p_theirs, strict=True):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-5)
+    assert_trains_like_keras(ours, theirs, x, y)
 
 
 def test_keras_reads_our_config_and_we_load_keras_files(tmp_path):

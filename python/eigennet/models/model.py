@@ -59,6 +59,7 @@ class Model:
         self._in_fit = False
         self._compile_options: dict = {}
         self._loss_weights = None
+        self._log_layout = (0, False, [])  # how the trainer's logs read (see _log_values)
         # Set by BackupAndRestore in on_train_begin: the epoch fit resumes at (Keras's name).
         self._initial_epoch = None
 
@@ -416,6 +417,9 @@ class Model:
                 [(k, *m.native_spec()) for k, m in zip(self._metric_outputs, self._metrics)],
                 flags,
             )
+            outputs, count = len(specs), sum(spec is not None for spec in specs)
+            logged = count if outputs > 1 else 0  # the core's per-output losses
+            self._log_layout = (logged, count > 1, self._trainer.metric_sizes())
             self.optimizer._built_for(self.trainable_weights)
             self.optimizer._attach_trainer(self._trainer)
         self._sync_trainable()
@@ -439,15 +443,15 @@ class Model:
     def _log_values(self, values) -> list:
         """The native logs as one float (or per-class/threshold array) per metrics_names.
         With several outputs the core logs each loss-bearing output's loss after the total;
-        Keras lists them only when more than one output has a loss."""
-        values = list(values)
-        if len(self._output_shapes()) > 1:
-            count = sum(spec is not None for spec in self._output_losses())
-            output_losses = values[1 : 1 + count]
-            values = [values[0], *values[1 + count :]]
-        out = metrics_module.log_values(values, self._metrics, self._trainer.metric_sizes())
-        if len(self._output_shapes()) > 1 and count > 1:
-            out[1:1] = [float(v) for v in output_losses]
+        Keras lists them only when more than one output has a loss. (Called once per epoch
+        of a whole native fit: the layout is read once, when the trainer is made.)"""
+        logged, shown, sizes = self._log_layout
+        if logged:
+            output_losses = [float(v) for v in values[1 : 1 + logged]]
+            values = [values[0], *values[1 + logged :]]
+        out = metrics_module.log_values(values, self._metrics, sizes)
+        if logged and shown:
+            out[1:1] = output_losses
         return out
 
     def _logs(self, values) -> dict:

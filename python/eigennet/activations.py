@@ -15,6 +15,12 @@ from eigennet import _core, config
 
 
 def _apply(name: str, x) -> np.ndarray:
+    from eigennet.layers.keras_tensor import is_symbolic
+
+    if is_symbolic(x):  # in a functional model: one Activation layer call
+        from eigennet.layers import Activation
+
+        return Activation(name)(x)
     x = np.asarray(x)
     dtype = np.float64 if x.dtype == np.float64 else np.dtype(config.floatx())
     return _core.activation_forward(name, np.ascontiguousarray(x, dtype=dtype))

@@ -33,6 +33,40 @@ class KerasTensor:
     def ndim(self) -> int:
         return len(self.shape)
 
+    # x + y, x - y, x * y between symbolic tensors record ops (eigennet.ops); NumPy defers
+    # to these (an array operand then gets the ops' error instead of a silent conversion).
+    __array_ufunc__ = None
+
+    def __add__(self, other):
+        from eigennet import ops
+
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        from eigennet import ops
+
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        from eigennet import ops
+
+        return ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        from eigennet import ops
+
+        return ops.subtract(other, self)
+
+    def __mul__(self, other):
+        from eigennet import ops
+
+        return ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        from eigennet import ops
+
+        return ops.multiply(other, self)
+
     def __len__(self):
         raise TypeError(
             "A symbolic tensor has no length: its batch size is only known when the model "

@@ -96,3 +96,26 @@ def flatten(structure) -> list:
     if isinstance(structure, (list, tuple)):
         return [leaf for item in structure for leaf in flatten(item)]
     return [structure]
+
+
+def check_symbolic(what: str, tensors: list) -> None:
+    """Raises unless every one of `tensors` is symbolic (a call mixing arrays and symbolic
+    tensors has no meaning)."""
+    for t in tensors:
+        if not isinstance(t, KerasTensor):
+            raise TypeError(
+                f"{what} was called on a mix of symbolic tensors and {type(t).__name__}: pass "
+                "keras.Input tensors (or layer outputs) only"
+            )
+
+
+def record_call(owner, tensors: list, multi_input: bool, output_shapes, dtype, names):
+    """Records a call of `owner` (a layer or a model) on symbolic `tensors`: the node and its
+    output tensors, appended to the owner's calls. Returns the output tensors."""
+    node = Node(owner, tensors, multi_input)
+    node.outputs = [
+        KerasTensor(shape, dtype, node, k, name=name)
+        for k, (shape, name) in enumerate(zip(output_shapes, names))
+    ]
+    owner._inbound_nodes.append(node)
+    return node.outputs

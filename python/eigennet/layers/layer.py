@@ -9,7 +9,13 @@ from collections import defaultdict
 import numpy as np
 
 from eigennet import _core, config, regularizers
-from eigennet.layers.keras_tensor import KerasTensor, Node, is_symbolic
+from eigennet.layers.keras_tensor import (
+    KerasTensor,
+    Node,
+    check_symbolic,
+    is_symbolic,
+    record_call,
+)
 
 _name_counts: dict[str, int] = defaultdict(int)
 
@@ -338,12 +344,8 @@ class Layer:
         tensors = self._input_list(inputs)
         if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) and len(tensors[0]) == 1:
             tensors = list(tensors[0])  # Keras accepts [x] for a layer of one input
-        for t in tensors:
-            if not isinstance(t, KerasTensor):
-                raise TypeError(
-                    f"Layer {self.name!r} was called on a mix of symbolic tensors and "
-                    f"{type(t).__name__}: pass keras.Input tensors (or layer outputs) only"
-                )
+        what = f"Layer {self.name!r}"
+        check_symbolic(what, tensors)
         shapes = [t.shape for t in tensors]
         if not self.built:
             self.build(shapes if self._multi_input else shapes[0])
@@ -356,10 +358,9 @@ class Layer:
                 f"for inputs of shape {self.input_shape}, got "
                 f"{shapes if self._multi_input else shapes[0]}"
             )
-        node = Node(self, tensors, self._multi_input)
-        out = KerasTensor(self.output_shape, self.dtype, node, name=self.name)
-        node.outputs = [out]
-        self._inbound_nodes.append(node)
+        (out,) = record_call(
+            self, tensors, self._multi_input, [self.output_shape], self.dtype, [self.name]
+        )
         return out
 
     @property

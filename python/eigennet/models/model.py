@@ -15,7 +15,6 @@ import numpy as np
 from eigennet import _core, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
-from eigennet.layers.keras_tensor import flatten
 from eigennet.layers.layer import assign_all
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop
@@ -119,30 +118,24 @@ class Model:
 
     def _call_symbolic(self, inputs):
         """A model called on symbolic tensors is one node of the caller's graph."""
-        from eigennet.layers.keras_tensor import KerasTensor, Node
+        from eigennet.layers.keras_tensor import check_symbolic, record_call
 
-        if not self.built:
-            self.build(flatten(inputs)[0].shape)
         tensors = self._input_list(inputs, "inputs")
-        for t in tensors:
-            if not isinstance(t, KerasTensor):
-                raise TypeError(
-                    f"Model {self.name!r} was called on a mix of symbolic tensors and "
-                    f"{type(t).__name__}"
-                )
+        what = f"Model {self.name!r}"
+        check_symbolic(what, tensors)
+        if not self.built:
+            self.build(tensors[0].shape)
         expected = self._input_shapes()
         if [tuple(t.shape[1:]) for t in tensors] != [tuple(e[1:]) for e in expected]:
             raise ValueError(
                 f"Input of model {self.name!r} is incompatible: it expects "
                 f"{self.input_shape}, got {[t.shape for t in tensors]}"
             )
-        node = Node(self, tensors, len(tensors) > 1)
-        node.outputs = [
-            KerasTensor(shape, self.dtype, node, k, name=name)
-            for k, (shape, name) in enumerate(zip(self._output_shapes(), self.output_names))
-        ]
-        self._inbound_nodes.append(node)
-        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+        outputs = record_call(
+            self, tensors, len(tensors) > 1, self._output_shapes(), self.dtype,
+            self.output_names,
+        )  # fmt: skip
+        return outputs[0] if len(outputs) == 1 else outputs
 
     def _input_list(self, x, what: str) -> list:
         """x as one entry per model input (a dict is keyed by input name)."""

@@ -128,15 +128,27 @@ def n_weights(layers):
     return sum(a * b + b for a, b in zip(layers[:-1], layers[1:], strict=True))
 
 
+# Training workloads bound by the fp32 GEMM: their weights, for GFLOP/s and the share of the
+# GEMM ceiling measured in the same run.
+GEMM_BOUND = {
+    "W3": n_weights(W3_LAYERS),
+    "W4": n_weights(W4_LAYERS),
+    "W7": n_weights((784, W7_WIDTH))
+    + 2 * W7_BLOCKS * n_weights((W7_WIDTH, W7_WIDTH))
+    + n_weights((W7_WIDTH, 10)),
+}
+
+
 # --------------------------------------------------------------------------- #
 # Keras-API side (eigennet, or real Keras 3 on the torch backend)
 # --------------------------------------------------------------------------- #
 class KerasAPIRunner:
     """The workload written exactly as a Keras user writes it."""
 
-    def __init__(self, keras, name):
+    def __init__(self, keras, name, verbose=0):
         self.keras = keras
         self.name = name
+        self.verbose = verbose  # "auto" is what users get: a progress bar
 
     def build(self, wid):
         keras = self.keras
@@ -223,11 +235,13 @@ class KerasAPIRunner:
         self.model = model
 
     def fit(self, x, y, batch, epochs):
-        hist = self.model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, shuffle=True)
+        hist = self.model.fit(
+            x, y, batch_size=batch, epochs=epochs, verbose=self.verbose, shuffle=True
+        )
         return float(hist.history["loss"][-1])
 
     def predict(self, x, batch):
-        return self.model.predict(x, batch_size=batch, verbose=0)
+        return self.model.predict(x, batch_size=batch, verbose=self.verbose)
 
 
 # --------------------------------------------------------------------------- #
@@ -423,8 +437,8 @@ def run_workload(wid, runners, sizes, repeats, seed_all):
             res.update(value=med, unit="s")
         else:
             res.update(value=n / med, unit="samples/s")
-            if wid == "W4":
-                res["gflops"] = 6 * n_weights(W4_LAYERS) * n / med / 1e9
+            if wid in GEMM_BOUND:  # 6 flops per weight per sample: forward and backward
+                res["gflops"] = 6 * GEMM_BOUND[wid] * n / med / 1e9
         if sp["kind"] == "predict_rate":
             o = outs[r.name]
             res["output_shape"] = list(getattr(o, "shape", ()))
@@ -511,6 +525,13 @@ def parse_args(argv=None):
         help="also run Keras 3 (KERAS_BACKEND=torch) as a second peer",
     )
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    p.add_argument(
+        "--verbose",
+        choices=("0", "auto"),
+        default="0",
+        help='verbose of fit/predict on the Keras side: "auto" (what users get: a progress bar) '
+        "or 0 (default)",
+    )
     p.add_argument("--json", metavar="PATH", help="also write all figures to this JSON file")
     # Internal: validate the script with real Keras standing in for eigennet.
     p.add_argument(
@@ -568,11 +589,12 @@ def main(argv=None):
     if args.keras:
         import keras as real_keras
 
-    runners = [KerasAPIRunner(main_lib, main_name)]
+    verbose = 0 if args.verbose == "0" else "auto"
+    runners = [KerasAPIRunner(main_lib, main_name, verbose)]
     if torch is not None and not args.no_torch:
         runners.append(TorchRunner(torch))
     if real_keras is not None:
-        runners.append(KerasAPIRunner(real_keras, "keras"))
+        runners.append(KerasAPIRunner(real_keras, "keras", verbose))
     names = [r.name for r in runners]
     has_torch = "torch" in names
     has_keras = "keras" in names

@@ -66,26 +66,15 @@ def concatenate(xs, axis: int = 0):
     return np.concatenate([np.asarray(x) for x in xs], axis=axis)
 
 
-def _activation(name: str):
-    fn = getattr(_activations, name)
-
-    def op(x):
-        return fn(x)  # symbolic tensors become an Activation layer (see activations._apply)
-
-    op.__name__ = name
-    op.__doc__ = f"The `{name}` activation, element-wise (`keras.activations.{name}`)."
-    return op
-
-
-relu = _activation("relu")
-sigmoid = _activation("sigmoid")
-tanh = _activation("tanh")
-elu = _activation("elu")
-selu = _activation("selu")
-gelu = _activation("gelu")
-softplus = _activation("softplus")
-silu = _activation("swish")
-swish = _activation("swish")
+# The activations take arrays and symbolic tensors alike (see activations._apply).
+relu = _activations.relu
+sigmoid = _activations.sigmoid
+tanh = _activations.tanh
+elu = _activations.elu
+selu = _activations.selu
+gelu = _activations.gelu
+softplus = _activations.softplus
+silu = swish = _activations.swish
 
 
 def softmax(x, axis: int = -1):

@@ -59,6 +59,7 @@ class Model:
         self._compile_options: dict = {}
         self._loss_weights = None
         self._log_layout = (0, False, [])  # how the trainer's logs read (see _log_values)
+        self._consumers = None  # (native graph, its input consumers), see _input_consumers
         # Set by BackupAndRestore in on_train_begin: the epoch fit resumes at (Keras's name).
         self._initial_epoch = None
 
@@ -105,16 +106,21 @@ class Model:
 
     def _input_consumers(self) -> list[tuple]:
         """(input index, leaf layer) for every layer call that reads a model input directly:
-        the layers whose input checks (e.g. Embedding's index range) see the user's arrays."""
+        the layers whose input checks (e.g. Embedding's index range) see the user's arrays.
+        Read once per native graph (`_prepare` runs per batch of a generator)."""
+        if self._consumers is not None and self._consumers[0] is self._network:
+            return self._consumers[1]
         builder = GraphBuilder(self._input_shapes())
         inputs = list(range(len(builder.input_shapes)))
         self._expand(builder, inputs, True)
-        return [
+        consumers = [
             (i, layer)
             for (_, ids), (layer, _) in zip(builder.nodes, builder.places)
             for i in ids
             if i < len(inputs)
         ]
+        self._consumers = (self._network, consumers)
+        return consumers
 
     def _call_symbolic(self, inputs):
         """A model called on symbolic tensors is one node of the caller's graph."""

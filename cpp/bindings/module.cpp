@@ -16,6 +16,7 @@ void bind_basic_layers(pybind11::module_& m);
 void bind_conv_layers(pybind11::module_& m);
 void bind_recurrent_layers(pybind11::module_& m);
 void bind_merge_layers(pybind11::module_& m);
+void bind_ops(pybind11::module_& m);
 }  // namespace eigennet::bindings
 
 // One module per instruction-set variant: CMake defines EIGENNET_MODULE_NAME as _core_<variant>,
@@ -34,6 +35,7 @@ PYBIND11_MODULE(EIGENNET_MODULE_NAME, m) {
   eigennet::bindings::bind_conv_layers(m);
   eigennet::bindings::bind_recurrent_layers(m);
   eigennet::bindings::bind_merge_layers(m);
+  eigennet::bindings::bind_ops(m);
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -18,6 +18,12 @@
 //
 // A layer keeps no per-batch allocation: its scratch buffers are Workspaces.
 //
+// Rows. A layer's output has as many rows as its inputs (a batch in, a batch out). Ops
+// (ops/op.hpp) and sources override fixed_rows(): kRowsOfBatch for a tensor with a batch
+// axis, or a fixed count for one without (a weight, a constant). A source (a weight read by
+// ops, a constant) has no inputs; when source_values() is non-null the graph reads its output
+// there instead of calling forward.
+//
 // Calls and state. What a forward leaves for its backward (scratch, dropout masks, pooling
 // argmax, normalization statistics) belongs to one call of the layer, not to the layer: a
 // network runs its own copy of each layer (clone()), and every copy shares the original's
@@ -69,7 +75,8 @@ class Layer {
   Shape build(const Shape& input_shape) { return build_inputs({input_shape}); }
   Shape build_inputs(const std::vector<Shape>& input_shapes) {
     if (built_) throw std::logic_error("layer is already built");
-    if (input_shapes.empty()) throw std::invalid_argument("a layer needs at least one input");
+    if (input_shapes.empty() && fixed_rows() <= 0)
+      throw std::invalid_argument("a layer needs at least one input");
     input_shapes_ = input_shapes;
     output_shape_ = do_build_inputs(input_shapes);
     double total_checked = 0;  // in double: a product of absurd sizes must not wrap around
@@ -89,6 +96,11 @@ class Layer {
     built_ = true;
     return output_shape_;
   }
+
+  static constexpr Index kRowsOfInputs = -1;
+  static constexpr Index kRowsOfBatch = 0;
+  virtual Index fixed_rows() const { return kRowsOfInputs; }
+  virtual const T* source_values() const { return nullptr; }
 
   virtual void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) = 0;
   virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,

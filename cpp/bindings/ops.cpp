@@ -1,0 +1,81 @@
+// Ops (keras.ops on symbolic tensors), bound once per dtype (suffix _float32/_float64). Full
+// shapes cross as lists with -1 for the batch axis.
+#include <pybind11/stl.h>
+
+#include "arrays.hpp"
+#include "eigennet/ops/op.hpp"
+#include "eigennet/ops/shape_ops.hpp"
+
+namespace eigennet::bindings {
+
+namespace {
+
+template <class T>
+void bind_typed(py::module_& m) {
+  const std::string sfx = std::string("_") + dtype_name<T>();
+  py::class_<Op<T>, Layer<T>, std::shared_ptr<Op<T>>>(m, ("Op" + sfx).c_str())
+      .def_property_readonly("op_name", &Op<T>::op_name)
+      .def_property_readonly("full_input_shapes", &Op<T>::full_input_shapes)
+      .def_property_readonly("full_output_shape", &Op<T>::full_output_shape);
+
+  py::class_<ReshapeOp<T>, Op<T>, std::shared_ptr<ReshapeOp<T>>>(m, ("ReshapeOp" + sfx).c_str())
+      .def(py::init<Shape, Shape>(), py::arg("input"), py::arg("target"));
+
+  // Test hook: one training forward and backward of a copy of an op on whole (concrete)
+  // tensors, returning (y, [input gradients]).
+  m.def(("op_vjp" + sfx).c_str(), [](const Op<T>& op, const std::vector<Array<T>>& xs,
+                                     const Array<T>& dy) {
+    const auto& full = op.full_input_shapes();
+    if (xs.size() != full.size())
+      throw std::invalid_argument("op_vjp: one array per input of the op");
+    Index batch = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      Shape s(xs[i].shape(), xs[i].shape() + xs[i].ndim());
+      if (s.size() != full[i].size())
+        throw std::invalid_argument("op_vjp: input " + std::to_string(i) + " has rank " +
+                                    std::to_string(s.size()));
+      for (size_t a = 0; a < s.size(); ++a)
+        if (full[i][a] != kBatch && full[i][a] != s[a])
+          throw std::invalid_argument("op_vjp: input " + std::to_string(i) + " does not match " +
+                                      full_shape_string(full[i]));
+      if (is_batched(full[i])) batch = s[0];
+    }
+    Shape out = op.full_output_shape();
+    if (is_batched(out)) out[0] = batch;
+    const Index rows = row_count(out), cols = element_count(row_shape(out));
+    if (dy.size() != rows * cols) throw std::invalid_argument("op_vjp: dy has the wrong size");
+    std::vector<py::ssize_t> out_dims(out.begin(), out.end());
+    Array<T> y(out_dims), grad_y(out_dims);
+    std::copy_n(dy.data(), dy.size(), grad_y.mutable_data());
+    std::vector<ConstMatrixMap<T>> maps;
+    std::vector<Array<T>> grads;
+    std::vector<MatrixMap<T>> grad_maps;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const Index r = xs[i].ndim() == 0 ? 1 : xs[i].shape(0);
+      const Index c = r == 0 ? 0 : Index(xs[i].size()) / r;
+      maps.emplace_back(xs[i].data(), r, c);
+      grads.emplace_back(std::vector<py::ssize_t>(xs[i].shape(), xs[i].shape() + xs[i].ndim()));
+      grad_maps.emplace_back(grads.back().mutable_data(), r, c);
+    }
+    std::vector<MatrixMap<T>*> grad_ptrs;
+    for (auto& g : grad_maps) grad_ptrs.push_back(&g);
+    {
+      py::gil_scoped_release release;
+      auto copy = op.clone();
+      MatrixMap<T> ys(y.mutable_data(), rows, cols), gys(grad_y.mutable_data(), rows, cols);
+      copy->forward_inputs(maps.data(), maps.size(), ys, true);
+      copy->backward_inputs(maps.data(), maps.size(), ConstMatrixMap<T>(ys.data(), rows, cols), gys,
+                            nullptr, grad_ptrs.data());
+    }
+    return py::make_tuple(y, grads);
+  });
+}
+
+}  // namespace
+
+void bind_ops(py::module_& m) {
+  bind_typed<float>(m);
+  bind_typed<double>(m);
+}
+
+}  // namespace eigennet::bindings

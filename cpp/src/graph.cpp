@@ -16,6 +16,7 @@ Graph<T>::Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>
   if (nodes.empty()) throw std::invalid_argument("a graph needs at least one layer");
   if (outputs_.empty()) throw std::invalid_argument("a graph needs at least one output");
   std::vector<Shape> shapes = std::move(input_shapes);
+  fixed_rows_.assign(shapes.size(), 0);
   for (const auto& shape : shapes) {
     input_sizes_.push_back(shape_size(shape));
     input_size_ += input_sizes_.back();
@@ -40,6 +41,16 @@ Graph<T>::Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>
                                     std::to_string(t) + " has shape " +
                                     shape_string(shapes[size_t(t)]));
     }
+    Index rows = n.layer->fixed_rows();
+    if (rows == Layer<T>::kRowsOfInputs) {
+      if (n.inputs.empty()) throw std::invalid_argument(where + ": a layer without inputs");
+      rows = fixed_rows_[size_t(n.inputs[0])];
+      for (Index t : n.inputs)
+        if (fixed_rows_[size_t(t)] != rows)
+          throw std::invalid_argument(where +
+                                      ": the layer's inputs must all have a batch axis, or none");
+    }
+    fixed_rows_.push_back(rows);
     shapes.push_back(n.layer->output_shape());
     Node node;
     node.layer = n.layer->clone();
@@ -56,6 +67,9 @@ Graph<T>::Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>
   for (Index t : outputs_) {
     if (t < 0 || t >= Index(shapes.size()))
       throw std::invalid_argument("graph output " + std::to_string(t) + " is not a tensor");
+    if (fixed_rows_[size_t(t)] != 0)
+      throw std::invalid_argument("graph output " + std::to_string(t) +
+                                  " has no batch axis (a model's outputs have one row per sample)");
     output_sizes_.push_back(tensor_sizes_[size_t(t)]);
     output_size_ += output_sizes_.back();
   }
@@ -98,22 +112,28 @@ void Graph<T>::forward(ConstMatrixMap<T> x, bool training) {
   const size_t first = input_sizes_.size();
   for (size_t k = 0; k < nodes_.size(); ++k) {
     Node& node = nodes_[k];
+    const Index out = Index(first + k);
+    if (const T* source = node.layer->source_values()) {  // read in place, nothing to compute
+      values_[size_t(out)] = source;
+      continue;
+    }
     node.xs.clear();
-    for (Index t : node.inputs) node.xs.emplace_back(value(t), rows_, tensor_sizes_[size_t(t)]);
-    MatrixMap<T> y = storage_[first + k].view(rows_, tensor_sizes_[first + k]);
+    for (Index t : node.inputs)
+      node.xs.emplace_back(value(t), rows_of(t), tensor_sizes_[size_t(t)]);
+    MatrixMap<T> y = storage_[size_t(out)].view(rows_of(out), tensor_sizes_[size_t(out)]);
     node.layer->forward_inputs(node.xs.data(), node.xs.size(), y, training);
-    values_[first + k] = y.data();
+    values_[size_t(out)] = y.data();
     const auto& activity = node.layer->activity_regularizer();
     if (activity.active())
       activity_penalty_ +=
-          activity.apply(y.data(), y.size(), static_cast<T*>(nullptr), 1.0 / rows_);
+          activity.apply(y.data(), y.size(), static_cast<T*>(nullptr), 1.0 / y.rows());
   }
 }
 
 template <class T>
 ConstMatrixMap<T> Graph<T>::output(size_t k) const {
   const Index t = outputs_.at(k);
-  return ConstMatrixMap<T>(value(t), rows_, tensor_sizes_[size_t(t)]);
+  return ConstMatrixMap<T>(value(t), rows_of(t), tensor_sizes_[size_t(t)]);
 }
 
 template <class T>
@@ -135,8 +155,8 @@ void Graph<T>::backward(const std::vector<const T*>& output_grads,
   for (size_t k = 0; k < outputs_.size(); ++k) {
     const Index t = outputs_[k];
     if (!output_grads[k] || !needs_grad_[size_t(t)]) continue;
-    MatrixMap<T> g = grads_[size_t(t)].view(rows_, tensor_sizes_[size_t(t)]);
-    ConstMatrixMap<T> given(output_grads[k], rows_, g.cols());
+    MatrixMap<T> g = grads_[size_t(t)].view(rows_of(t), tensor_sizes_[size_t(t)]);
+    ConstMatrixMap<T> given(output_grads[k], g.rows(), g.cols());
     if (has_grad_[size_t(t)])
       g += given;  // one tensor given as two outputs
     else
@@ -152,20 +172,20 @@ void Graph<T>::backward(const std::vector<const T*>& output_grads,
 template <class T>
 void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
   auto& layer = *node.layer;
-  MatrixMap<T> grad_y = grads_[size_t(tensor)].view(rows_, tensor_sizes_[size_t(tensor)]);
-  ConstMatrixMap<T> y(value(tensor), rows_, grad_y.cols());
+  MatrixMap<T> grad_y = grads_[size_t(tensor)].view(rows_of(tensor), tensor_sizes_[size_t(tensor)]);
+  ConstMatrixMap<T> y(value(tensor), grad_y.rows(), grad_y.cols());
   const auto& activity = layer.activity_regularizer();
-  if (activity.active()) activity.apply(y.data(), y.size(), grad_y.data(), 1.0 / rows_);
+  if (activity.active()) activity.apply(y.data(), y.size(), grad_y.data(), 1.0 / y.rows());
   // Each input's gradient goes straight to its tensor's buffer when it is the first to
   // reach it, else to a scratch buffer added afterwards (fan-out, or the same tensor twice).
   node.xs.clear();
   node.grad_maps.clear();
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     const Index t = node.inputs[i], cols = tensor_sizes_[size_t(t)];
-    node.xs.emplace_back(value(t), rows_, cols);
+    node.xs.emplace_back(value(t), rows_of(t), cols);
     node.grad_added[i] = needs_grad_[size_t(t)] && has_grad_[size_t(t)];
     Workspace<T>& target = node.grad_added[i] ? node.grad_scratch[i] : grads_[size_t(t)];
-    node.grad_maps.push_back(target.view(rows_, cols));
+    node.grad_maps.push_back(target.view(rows_of(t), cols));
     if (needs_grad_[size_t(t)]) has_grad_[size_t(t)] = true;
   }
   node.grad_ptrs.clear();
@@ -184,7 +204,8 @@ void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
     for (Index i = 0; i < n; ++i) param_grad[i] += own[i];
   for (size_t i = 0; i < node.inputs.size(); ++i)
     if (node.grad_added[i])
-      grads_[size_t(node.inputs[i])].view(rows_, node.grad_maps[i].cols()) += node.grad_maps[i];
+      grads_[size_t(node.inputs[i])].view(node.grad_maps[i].rows(), node.grad_maps[i].cols()) +=
+          node.grad_maps[i];
 }
 
 template class Graph<float>;

@@ -10,6 +10,11 @@
 // belongs to the graph that runs it: a layer called twice, or shared by two models running in
 // two threads, keeps each call's state apart.
 //
+// Tensors without a batch axis (a weight read by ops, a constant, a reduction over the batch)
+// have a fixed number of rows (Layer::fixed_rows); a node with no inputs is a source (a
+// weight or a constant). A layer node's inputs are all batched or all of one fixed row count.
+// The graph's inputs and outputs are batched.
+//
 // Batches cross the graph packed: x is (batch, sum of the inputs' sizes), the inputs side by
 // side in order; predict's output is packed the same way. One input is used in place.
 #pragma once
@@ -77,12 +82,18 @@ class Graph {
     std::vector<Workspace<T>> grad_scratch;  // per input: its gradient, when added
   };
   const T* value(Index tensor) const { return values_[size_t(tensor)]; }
+  // A tensor's rows in the current batch.
+  Index rows_of(Index tensor) const {
+    const Index fixed = fixed_rows_[size_t(tensor)];
+    return fixed > 0 ? fixed : rows_;
+  }
   void backward_node(Node& node, Index tensor, T* param_grad);
 
   std::recursive_mutex mutex_;
   std::vector<Node> nodes_;
   std::vector<std::shared_ptr<Layer<T>>> layers_;
   std::vector<Index> outputs_, tensor_sizes_, input_sizes_, output_sizes_;
+  std::vector<Index> fixed_rows_;  // per tensor: 0 when batched, else its rows
   Index input_size_ = 0, output_size_ = 0, rows_ = 0;
   std::vector<Workspace<T>> storage_;  // per tensor: node outputs, inputs copied from packed x
   std::vector<const T*> values_;       // per tensor: its batch in the last forward

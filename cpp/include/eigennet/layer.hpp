@@ -138,7 +138,10 @@ class Layer {
   void set_trainable(bool trainable) { shared_->trainable = trainable; }
 
   bool built() const { return built_; }
-  const Shape& input_shape() const { return input_shapes_.front(); }
+  const Shape& input_shape() const {
+    if (input_shapes_.empty()) throw std::logic_error("this layer has no input");
+    return input_shapes_.front();
+  }
   const std::vector<Shape>& input_shapes() const { return input_shapes_; }
   const Shape& output_shape() const { return output_shape_; }
   const std::vector<WeightSpec>& weights() const { return weights_; }

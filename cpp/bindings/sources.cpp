@@ -1,0 +1,36 @@
+// Sources (weights of custom layers, constants of ops), bound once per dtype.
+#include "eigennet/layers/sources.hpp"
+
+#include <pybind11/stl.h>
+
+#include "arrays.hpp"
+
+namespace eigennet::bindings {
+
+namespace {
+
+template <class T>
+void bind_typed(py::module_& m) {
+  const std::string sfx = std::string("_") + dtype_name<T>();
+  py::class_<VariableSource<T>, Layer<T>, std::shared_ptr<VariableSource<T>>>(
+      m, ("VariableSource" + sfx).c_str())
+      .def(py::init<Shape, std::string, bool>(), py::arg("shape"), py::arg("name"),
+           py::arg("trainable"));
+  py::class_<ConstantSource<T>, Layer<T>, std::shared_ptr<ConstantSource<T>>>(
+      m, ("ConstantSource" + sfx).c_str())
+      .def(py::init([](const Array<T>& values) {
+             Shape shape(values.shape(), values.shape() + values.ndim());
+             return std::make_shared<ConstantSource<T>>(
+                 shape, std::vector<T>(values.data(), values.data() + values.size()));
+           }),
+           py::arg("values"));
+}
+
+}  // namespace
+
+void bind_sources(py::module_& m) {
+  bind_typed<float>(m);
+  bind_typed<double>(m);
+}
+
+}  // namespace eigennet::bindings

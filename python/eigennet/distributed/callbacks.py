@@ -40,8 +40,8 @@ def broadcast_weights(model, root: int = 0) -> None:
             f"Model {model.name!r} is not built, so it has no weights to broadcast: call "
             "model.build(input_shape) first, or use the BroadcastInitialState callback"
         )
-    layers = [layer for layer, _ in model._unique_layers()]
-    blocks = [layer._params for layer in layers if layer._params is not None]
+    owners = [owner for owner, _ in model._weight_owners()]
+    blocks = [owner._params for owner in owners if owner._params is not None]
     _agree(comm, root, [(str(b.dtype), b.size) for b in blocks], "The model's weight layout")
     for block in blocks:
         comm.Bcast(block, root=root)

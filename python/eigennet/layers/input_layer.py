@@ -66,6 +66,9 @@ class InputLayer:
         node.outputs = [self.output]
         self._inbound_nodes = [node]
 
+    def _weight_owners(self, trains: bool = True) -> list[tuple]:
+        return []  # an input has no weights
+
     @property
     def batch_shape(self) -> tuple:
         return (self.batch_size, *self.shape)

@@ -9,6 +9,12 @@ tensors themselves never hold data.
 from __future__ import annotations
 
 
+def _ops():
+    from eigennet import ops
+
+    return ops
+
+
 class Node:
     """One call of `layer` on the symbolic tensors `inputs` (an InputLayer's node has none)."""
 
@@ -22,50 +28,144 @@ class Node:
 class KerasTensor:
     """A symbolic tensor: shape (batch axis first, None), dtype and name; no values."""
 
-    def __init__(self, shape: tuple, dtype: str, node: Node, index: int = 0, name: str = ""):
+    def __init__(
+        self,
+        shape: tuple,
+        dtype: str,
+        node: Node,
+        index: int = 0,
+        name: str = "",
+        batched: bool = True,
+    ):
         self.shape = tuple(shape)
         self.dtype = dtype
         self.name = name
         self._node = node
         self._index = index
+        # Whether axis 0 is the batch axis (None in `shape`). A weight, a constant or a
+        # reduction over the batch has none: its shape is fixed.
+        self.batched = batched
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
-    # x + y, x - y, x * y between symbolic tensors record ops (eigennet.ops); NumPy defers
-    # to these (an array operand then gets the ops' error instead of a silent conversion).
+    # Operators record ops (eigennet.ops), as Keras's KerasTensor does; NumPy defers to
+    # them (`array + x` calls x.__radd__ instead of converting x).
     __array_ufunc__ = None
 
     def __add__(self, other):
-        from eigennet import ops
-
-        return ops.add(self, other)
+        return _ops().add(self, other)
 
     def __radd__(self, other):
-        from eigennet import ops
-
-        return ops.add(other, self)
+        return _ops().add(other, self)
 
     def __sub__(self, other):
-        from eigennet import ops
-
-        return ops.subtract(self, other)
+        return _ops().subtract(self, other)
 
     def __rsub__(self, other):
-        from eigennet import ops
-
-        return ops.subtract(other, self)
+        return _ops().subtract(other, self)
 
     def __mul__(self, other):
-        from eigennet import ops
-
-        return ops.multiply(self, other)
+        return _ops().multiply(self, other)
 
     def __rmul__(self, other):
-        from eigennet import ops
+        return _ops().multiply(other, self)
 
-        return ops.multiply(other, self)
+    def __truediv__(self, other):
+        return _ops().divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops().divide(other, self)
+
+    def __floordiv__(self, other):
+        return _ops().floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops().floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops().mod(self, other)
+
+    def __rmod__(self, other):
+        return _ops().mod(other, self)
+
+    def __pow__(self, other):
+        return _ops().power(self, other)
+
+    def __rpow__(self, other):
+        return _ops().power(other, self)
+
+    def __matmul__(self, other):
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops().matmul(other, self)
+
+    def __lt__(self, other):
+        return _ops().less(self, other)
+
+    def __le__(self, other):
+        return _ops().less_equal(self, other)
+
+    def __gt__(self, other):
+        return _ops().greater(self, other)
+
+    def __ge__(self, other):
+        return _ops().greater_equal(self, other)
+
+    def __and__(self, other):
+        return _ops().logical_and(self, other)
+
+    def __rand__(self, other):
+        return _ops().logical_and(other, self)
+
+    def __or__(self, other):
+        return _ops().logical_or(self, other)
+
+    def __ror__(self, other):
+        return _ops().logical_or(other, self)
+
+    def __xor__(self, other):
+        return _ops().logical_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ops().logical_xor(other, self)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops().absolute(self)
+
+    def __invert__(self):
+        return _ops().logical_not(self)
+
+    def __getitem__(self, key):
+        return _ops().get_item(self, key)
+
+    @property
+    def T(self):  # noqa: N802 (NumPy's name)
+        return _ops().transpose(self)
+
+    def __bool__(self):
+        raise TypeError(
+            "Cannot branch on a symbolic tensor (`if x > 0:` or `bool(x)`): its values are only "
+            "known when the model runs. Use ops.where(condition, x, y) instead"
+        )
+
+    def __index__(self):
+        raise TypeError(f"{self!r} is symbolic and cannot be used as a Python integer")
+
+    def __iter__(self):
+        raise TypeError(
+            f"{self!r} is symbolic and cannot be iterated over; use ops.split or ops.unstack"
+        )
+
+    __hash__ = object.__hash__  # (== is not overridden: tensors are compared by identity)
 
     def __len__(self):
         raise TypeError(

@@ -140,8 +140,66 @@ class Variable:
     def __array__(self, dtype=None, copy=None):
         return self.numpy() if dtype is None else self.numpy().astype(dtype)
 
+    def _symbolic(self):
+        """The weight as an operand of ops inside a traced call()."""
+        if not hasattr(self._layer, "tensor"):
+            raise TypeError(
+                f"{self.path} belongs to a built-in layer: inside call(), ops can read the "
+                "weights made by the layer's own add_weight, not those of its sublayers"
+            )
+        return self._layer.tensor()
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+    # Arithmetic is keras.ops: on values outside a traced call(), on the weight inside one.
+    def _op(self, name: str, *operands):
+        from eigennet import ops
+
+        return getattr(ops, name)(*operands)
+
+    def __add__(self, other):
+        return self._op("add", self, other)
+
+    def __radd__(self, other):
+        return self._op("add", other, self)
+
+    def __sub__(self, other):
+        return self._op("subtract", self, other)
+
+    def __rsub__(self, other):
+        return self._op("subtract", other, self)
+
+    def __mul__(self, other):
+        return self._op("multiply", self, other)
+
+    def __rmul__(self, other):
+        return self._op("multiply", other, self)
+
+    def __truediv__(self, other):
+        return self._op("divide", self, other)
+
+    def __rtruediv__(self, other):
+        return self._op("divide", other, self)
+
+    def __pow__(self, other):
+        return self._op("power", self, other)
+
+    def __matmul__(self, other):
+        return self._op("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return self._op("matmul", other, self)
+
+    def __neg__(self):
+        return self._op("negative", self)
+
+    def __getitem__(self, key):
+        return self._op("get_item", self, key)
 
 
 class Layer:
@@ -181,6 +239,11 @@ class Layer:
         self._params = None
         self._eager_network = None  # runs `layer(x)`: its own copy of the layer (see __call__)
         self._inbound_nodes: list[Node] = []  # its calls on symbolic tensors, in order
+        # A custom layer (one that defines call()): its add_weight weights, its built flag and
+        # the trace a Sequential model runs (see tracing.py).
+        self._own_weights: list = []
+        self._built = False
+        self._standalone_trace = None
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
 
@@ -196,11 +259,133 @@ class Layer:
         self._trainable = bool(value)
         if self._core is not None:
             self._core.trainable = self._trainable
+        for layer in self.__dict__.get("_tracked_layers", []):  # Keras sets sublayers' too
+            layer.trainable = self._trainable
 
-    # -- building --------------------------------------------------------------------
+    # -- custom layers: sublayers tracked, weights made by add_weight, call() traced -------
+    @property
+    def _traced(self) -> bool:
+        """Whether this is a custom layer whose call() is traced into the graph."""
+        return type(self).call is not Layer.call
+
+    def call(self, *args, **kwargs):
+        """A custom layer's computation, written with sublayers and keras.ops."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not define call()")
+
+    def __setattr__(self, name: str, value) -> None:
+        if not name.startswith("_"):
+            found = [v for v in (value if isinstance(value, (list, tuple)) else [value])
+                     if isinstance(v, Layer) or hasattr(v, "_expand")]  # fmt: skip
+            tracked = self.__dict__.setdefault("_tracked_layers", [])
+            for layer in found:
+                if all(layer is not t for t in tracked):
+                    tracked.append(layer)
+        super().__setattr__(name, value)
+
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable: bool = True,
+        autocast: bool = True,
+        regularizer=None,
+        constraint=None,
+        aggregation: str = "none",
+        overwrite_with_gradient: bool = False,
+        name: str | None = None,
+    ) -> Variable:
+        """A new weight of this custom layer (Keras 3's signature): filled by `initializer`
+        (glorot_uniform by default), trained unless `trainable=False`, penalized by
+        `regularizer`. Inside call() it is an operand of keras.ops."""
+        from eigennet import initializers
+        from eigennet.layers.tracing import WeightSource
+
+        if constraint is not None:
+            raise ValueError("add_weight: constraints are not supported by eigennet yet")
+        if self._built and not _tracing_layer(self):
+            raise ValueError(
+                f"Layer {self.name!r}: add_weight after the layer was built; make weights in "
+                "build() (or __init__)"
+            )
+        shape = () if shape is None else normalize_shape(shape, "add_weight shape") if shape else ()
+        dtype = self.dtype if dtype is None else str(np.dtype(dtype))
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"add_weight: dtype must be float32 or float64, got {dtype!r}")
+        name = name or f"variable_{len(self._own_weights)}" if name is None else name
+        source = WeightSource(self, name, shape, dtype, bool(trainable))
+        init = initializers.get(initializer or "glorot_uniform")
+        source.variable.assign(np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape))
+        if regularizer is not None:
+            source._core.set_regularizers([regularizers.native(regularizers.get(regularizer))],
+                                          regularizers.native(None))  # fmt: skip
+        self._own_weights.append(source)
+        return source.variable
+
+    def _call_traced(self, *args, **kwargs):
+        """A custom layer's call: traced on symbolic tensors, run directly on arrays."""
+        from eigennet.layers import tracing
+
+        if not args and not kwargs:
+            raise ValueError(f"Layer {self.name!r} was called without inputs")
+        first = args[0] if args else next(iter(kwargs.values()))
+        if not is_symbolic([args, kwargs]):
+            self._build_custom(_shapes_of(first))
+            return self.call(*args, **kwargs)
+        self._build_custom(_shapes_of(first))
+        tensors, trace = tracing.trace_call(self, args, kwargs)
+        node = Node(self, tensors, multi_input=len(tensors) > 1)
+        node.trace = trace
+        node.outputs = [
+            KerasTensor(t.shape, t.dtype, node, k, name=self.name, batched=t.batched)
+            for k, t in enumerate(trace.outputs)
+        ]
+        self._inbound_nodes.append(node)
+        if self.input_shape is None:
+            self.input_shape = _shapes_of(first)
+            self.output_shape = node.outputs[0].shape
+        return tracing.rebuild_structure(trace.structure, node.outputs)
+
+    def _build_custom(self, input_shape) -> None:
+        if not self._built:
+            self.build(input_shape)
+            self._built = True
+
+    def _build_in_stack(self, input_shape: tuple) -> tuple:
+        """Builds the layer as one step of a Sequential model; returns its output shape."""
+        if not self._traced:
+            self.build(input_shape)
+            return self.output_shape
+        from eigennet.layers.input_layer import Input
+
+        out = self(Input(shape=tuple(input_shape)[1:], dtype=self.dtype))
+        node = self._inbound_nodes[-1]
+        self._standalone_trace = node.trace
+        if len(node.outputs) != 1:
+            raise ValueError(f"Layer {self.name!r} in a Sequential model must return one tensor")
+        self.input_shape, self.output_shape = tuple(input_shape), out.shape
+        return out.shape
+
+    def _weight_owners(self, trains: bool = True) -> list[tuple]:
+        """(owner, trains) for the objects whose weights are this layer's, in Keras's
+        weights order: the layer itself; or a custom layer's own weights (trainable ones
+        first), then its sublayers'."""
+        trains = trains and self.trainable
+        if not self._traced:
+            return [(self, trains)]
+        own = sorted(self._own_weights, key=lambda o: not o.variable._trainable)
+        owners = [(o, trains) for o in own]
+        for layer in self.__dict__.get("_tracked_layers", []):
+            owners.extend(layer._weight_owners(trains))
+        return owners
+
     @property
     def built(self) -> bool:
-        return self._core is not None
+        return self._built if self._traced else self._core is not None
+
+    @built.setter
+    def built(self, value) -> None:  # custom layers' build() may say `self.built = True`
+        self._built = bool(value)
 
     @property
     def dtype(self) -> str:
@@ -212,6 +397,9 @@ class Layer:
     def build(self, input_shape) -> None:
         """Creates the weights for inputs of `input_shape` (batch axis first, may be None);
         a list of such shapes for a layer of several inputs."""
+        if self._traced:  # a custom layer's build() makes its weights with add_weight
+            self._built = True
+            return
         if self.built:
             return
         if self._multi_input:
@@ -254,6 +442,10 @@ class Layer:
         """Checks a model's input array when this layer comes first (e.g. index ranges)."""
 
     def compute_output_shape(self, input_shape) -> tuple:
+        if self._traced:
+            from eigennet.layers.input_layer import Input
+
+            return self(Input(shape=tuple(input_shape)[1:], dtype=self.dtype)).shape
         if not self.built:
             self.build(input_shape)
         return (tuple(input_shape)[0], *self.output_shape[1:])
@@ -261,6 +453,8 @@ class Layer:
     # -- weights ---------------------------------------------------------------------
     @property
     def weights(self) -> list[Variable]:
+        if self._traced:
+            return [w for o, _ in _unique_owners(self._weight_owners()) for w in o.weights]
         if not self.built:
             return []
         return [Variable(self, *spec) for spec in self._core.weights()]
@@ -284,12 +478,19 @@ class Layer:
         assign_all(f"Layer {self.name!r}", self.weights, weights)
 
     def count_params(self) -> int:
+        if self._traced:
+            return sum(int(np.prod(w.shape, dtype=np.int64)) for w in self.weights)
         if not self.built:
             raise ValueError(f"Layer {self.name!r} is not built yet, so its weights do not exist")
         return int(self._core.param_count)
 
     # -- calling ---------------------------------------------------------------------
-    def __call__(self, inputs, training: bool = False):
+    def __call__(self, *args, **kwargs):
+        if self._traced:
+            return self._call_traced(*args, **kwargs)
+        return self._call_builtin(*args, **kwargs)
+
+    def _call_builtin(self, inputs, training: bool = False):
         """On symbolic tensors (`keras.Input` and what layers return on them): records this
         call in the functional graph and returns the symbolic output. On NumPy arrays: the
         result of the layer, computed natively in a graph of this layer alone with its own
@@ -413,3 +614,27 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _tracing_layer(layer) -> bool:
+    from eigennet.ops import symbolic
+
+    return bool(symbolic._tracing) and symbolic._tracing[-1] == layer.name
+
+
+def _shapes_of(value):
+    """The shape (or structure of shapes) of a call's first argument, as build() gets it."""
+    if isinstance(value, (list, tuple)) and not isinstance(value, KerasTensor):
+        return [_shapes_of(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shapes_of(v) for k, v in value.items()}
+    return tuple(getattr(value, "shape", np.shape(value)))
+
+
+def _unique_owners(owners: list[tuple]) -> list[tuple]:
+    seen, out = set(), []
+    for owner, trains in owners:
+        if id(owner) not in seen:
+            seen.add(id(owner))
+            out.append((owner, trains))
+    return out

@@ -7,14 +7,14 @@ fan-out, shared layers and nested models are all nodes of the one graph.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 
 from eigennet.layers.input_layer import InputLayer
 from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
 from eigennet.layers.layer import unique_name
-from eigennet.models.graph_builder import GraphBuilder, expand_call
+from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between
 from eigennet.models.model import Model, _shared_dtype
+from eigennet.ops.symbolic import Operation
 
 
 class Functional(Model):
@@ -45,7 +45,7 @@ class Functional(Model):
                 )
         if len({id(t) for t in self.inputs}) != len(self.inputs):
             raise ValueError("The same input tensor is given twice in the model's inputs")
-        self._nodes = _nodes_between(self.inputs, self.outputs)
+        self._nodes = nodes_between(self.inputs, self.outputs)
         used = {id(t) for node in self._nodes for t in node.inputs} | {id(t) for t in self.outputs}
         for t in self.inputs:
             if id(t) not in used:
@@ -54,7 +54,8 @@ class Functional(Model):
                     stacklevel=2,
                 )
         self._layers = _unique(
-            [t._node.layer for t in self.inputs] + [n.layer for n in self._nodes]
+            [t._node.layer for t in self.inputs]
+            + [n.layer for n in self._nodes if not isinstance(n.layer, Operation)]
         )
         names = [layer.name for layer in self._layers]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -72,12 +73,7 @@ class Functional(Model):
     # -- structure ---------------------------------------------------------------------
     def _expand(self, builder: GraphBuilder, inputs: list[int], trains: bool) -> list[int]:
         """Adds every node to `builder`, this model's inputs being tensors `inputs`."""
-        ids = {id(t): i for t, i in zip(self.inputs, inputs)}
-        for node in self._nodes:
-            outs = expand_call(node.layer, builder, [ids[id(t)] for t in node.inputs], trains)
-            for t, i in zip(node.outputs, outs):
-                ids[id(t)] = i
-        return [ids[id(t)] for t in self.outputs]
+        return expand_nodes(self.inputs, self._nodes, self.outputs, builder, inputs, trains)
 
     @property
     def layers(self) -> list:
@@ -280,42 +276,6 @@ def _tensors(struct, what: str) -> list[KerasTensor]:
                 f"got {type(t).__name__}"
             )
     return tensors
-
-
-def _nodes_between(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> list[Node]:
-    """The nodes computing `outputs` from `inputs`, in an order where every node comes after
-    the nodes of its inputs (by depth from the inputs, then in the order they were made)."""
-    known = {id(t) for t in inputs}
-    order: dict[int, Node] = {}
-    depth: dict[int, int] = {}
-    visiting: set[int] = set()
-
-    def visit(t: KerasTensor, consumer: str) -> int:
-        if id(t) in known:
-            return 0
-        node = t._node
-        if isinstance(node.layer, InputLayer):
-            raise ValueError(
-                f"Graph disconnected: cannot find the value of tensor {t.name!r} (input "
-                f"{node.layer.name!r}) needed by {consumer}; it is not among the model's "
-                f"inputs {[i.name for i in inputs]}"
-            )
-        if id(node) in depth:
-            return depth[id(node)]
-        if id(node) in visiting:
-            raise ValueError("The layer calls form a cycle")
-        visiting.add(id(node))
-        d = 1 + max(visit(i, f"layer {node.layer.name!r}") for i in node.inputs)
-        visiting.discard(id(node))
-        depth[id(node)] = d
-        order[id(node)] = node
-        return d
-
-    for t in outputs:
-        visit(t, "the model's outputs")
-    counter = itertools.count()
-    sequence = {key: next(counter) for key in order}  # post-order: inputs before consumers
-    return sorted(order.values(), key=lambda n: (depth[id(n)], sequence[id(n)]))
 
 
 def _unique(items: list) -> list:

@@ -8,7 +8,10 @@ the trainer needs in the same order as the core's nodes.
 
 from __future__ import annotations
 
+import itertools
+
 from eigennet import _core
+from eigennet.layers.keras_tensor import KerasTensor, Node
 
 
 class GraphBuilder:
@@ -21,6 +24,8 @@ class GraphBuilder:
         self.nodes: list[tuple] = []  # (core layer, input ids)
         self.places: list[tuple] = []  # (layer, trains), one per node
 
+        self._sources: dict[int, int] = {}  # id(source node) -> its tensor (once per graph)
+
     def add(self, layer, inputs: list[int], trains: bool) -> int:
         """Adds a call of leaf `layer` on tensors `inputs`; returns its output tensor id."""
         self.nodes.append((layer._core, list(inputs)))
@@ -28,15 +33,84 @@ class GraphBuilder:
         self.tensor_count += 1
         return self.tensor_count - 1
 
+    def source(self, node, trains: bool) -> int:
+        """The tensor of a source node (a weight or a constant), added on first use."""
+        if id(node) not in self._sources:
+            self._sources[id(node)] = self.add(node.layer, [], trains and node.layer.trainable)
+        return self._sources[id(node)]
+
     def native_graph(self, dtype: str, outputs: list[int]):
         graph = getattr(_core, f"Graph_{dtype}")
         return graph([list(s) for s in self.input_shapes], self.nodes, list(outputs))
 
 
-def expand_call(layer, builder: GraphBuilder, inputs: list[int], trains: bool) -> list[int]:
-    """Adds one call of `layer` (a leaf layer or a model) to the builder; returns its output
-    tensor ids."""
+def expand_call(
+    layer, builder: GraphBuilder, inputs: list[int], trains: bool, node=None
+) -> list[int]:
+    """Adds one call of `layer` (a leaf layer, a traced custom layer or a model) to the
+    builder; returns its output tensor ids. `node` is the call, when it has one."""
     trains = trains and layer.trainable
+    if getattr(layer, "_traced", False):  # a custom layer: its traced call, in place
+        trace = node.trace if node is not None else layer._standalone_trace
+        return expand_nodes(trace.placeholders, trace.nodes, trace.outputs, builder, inputs, trains)
     if hasattr(layer, "_expand"):  # a model inside a model
         return layer._expand(builder, inputs, trains)
     return [builder.add(layer, inputs, trains)]
+
+
+def expand_nodes(
+    sources: list,
+    nodes: list,
+    outputs: list,
+    builder: GraphBuilder,
+    inputs: list[int],
+    trains: bool,
+) -> list[int]:
+    """Adds `nodes` (a functional model's, or a traced call's), the symbolic tensors `sources`
+    being tensors `inputs`; returns the tensor ids of `outputs`."""
+    ids = {id(t): i for t, i in zip(sources, inputs)}
+    for node in nodes:
+        if not node.inputs:  # a weight or a constant
+            outs = [builder.source(node, trains)]
+        else:
+            args = [ids[id(t)] for t in node.inputs]
+            outs = expand_call(node.layer, builder, args, trains, node)
+        for t, i in zip(node.outputs, outs):
+            ids[id(t)] = i
+    return [ids[id(t)] for t in outputs]
+
+
+def nodes_between(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> list[Node]:
+    """The nodes computing `outputs` from `inputs`, in an order where every node comes after
+    the nodes of its inputs (by depth from the inputs, then in the order they were made)."""
+    known = {id(t) for t in inputs}
+    order: dict[int, Node] = {}
+    depth: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def visit(t: KerasTensor, consumer: str) -> int:
+        if id(t) in known:
+            return 0
+        node = t._node
+        if not node.inputs and not getattr(node.layer, "_is_source", False):  # an input
+            raise ValueError(
+                f"Graph disconnected: cannot find the value of tensor {t.name!r} (input "
+                f"{node.layer.name!r}) needed by {consumer}; it is not among the inputs "
+                f"{[i.name for i in inputs]}"
+            )
+        if id(node) in depth:
+            return depth[id(node)]
+        if id(node) in visiting:
+            raise ValueError("The layer calls form a cycle")
+        visiting.add(id(node))
+        d = 1 + max((visit(i, f"layer {node.layer.name!r}") for i in node.inputs), default=0)
+        visiting.discard(id(node))
+        depth[id(node)] = d
+        order[id(node)] = node
+        return d
+
+    for t in outputs:
+        visit(t, "the model's outputs")
+    counter = itertools.count()
+    sequence = {key: next(counter) for key in order}  # post-order: inputs before consumers
+    return sorted(order.values(), key=lambda n: (depth[id(n)], sequence[id(n)]))

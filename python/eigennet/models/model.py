@@ -149,32 +149,41 @@ class Model:
         return _by_name(x, names, what, f"Model {self.name!r}", "input")
 
     # -- weights -----------------------------------------------------------------------
-    def _unique_layers(self) -> list[tuple]:
-        """`_flat_layers()` with each layer once, at its first place (a layer used twice has
-        one set of weights, as in Keras; the core's trainer follows the same rule)."""
-        seen, unique = set(), []
-        for layer, trains in self._flat_layers():
-            if id(layer) not in seen:
-                seen.add(id(layer))
-                unique.append((layer, trains))
-        return unique
+    def _build_in_stack(self, input_shape: tuple) -> tuple:
+        """Builds the model as one step of a Sequential model; returns its output shape."""
+        self.build(input_shape)
+        return self.output_shape
+
+    def _weight_owners(self, trains: bool = True) -> list[tuple]:
+        """(owner, trains) for every object holding weights of this model, each once, in
+        Keras's weights order: its layers in order, a nested model's and a custom layer's
+        recursively. `trains` is False under a frozen container (Keras 3: a frozen model
+        has no trainable weights, whatever its layers say)."""
+        trains = trains and self.trainable
+        owners, seen = [], set()
+        for layer in self.layers:
+            for owner, owner_trains in layer._weight_owners(trains):
+                if id(owner) not in seen:
+                    seen.add(id(owner))
+                    owners.append((owner, owner_trains))
+        return owners
 
     @property
     def weights(self) -> list:
-        return [w for layer, _ in self._unique_layers() for w in layer.weights]
+        return [w for owner, _ in self._weight_owners() for w in owner.weights]
 
     @property
     def trainable_weights(self) -> list:
         return [
-            w for layer, trains in self._unique_layers() if trains for w in layer.trainable_weights
+            w for owner, trains in self._weight_owners() if trains for w in owner.trainable_weights
         ]
 
     @property
     def non_trainable_weights(self) -> list:
         return [
             w
-            for layer, trains in self._unique_layers()
-            for w in (layer.non_trainable_weights if trains else layer.weights)
+            for owner, trains in self._weight_owners()
+            for w in (owner.non_trainable_weights if trains else owner.weights)
         ]
 
     @property
@@ -192,7 +201,7 @@ class Model:
     def count_params(self) -> int:
         if not self.built:
             raise ValueError(f"Model {self.name!r} is not built yet: call build() or fit() first")
-        return sum(layer.count_params() for layer, _ in self._unique_layers())
+        return sum(owner.count_params() for owner, _ in self._weight_owners())
 
     def summary(self, print_fn=None) -> None:
         """Prints a table of the layers, output shapes and parameter counts."""

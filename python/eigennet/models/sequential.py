@@ -108,8 +108,7 @@ class Sequential(Model):
                     f"Layer {layer.name!r} was built for inputs of shape {layer.input_shape} "
                     f"but receives {shape}"
                 )
-            layer.build(shape)
-            shape = layer.output_shape
+            shape = layer._build_in_stack(shape)
         builder = GraphBuilder([(None, *self._layers[0].input_shape[1:])])
         outputs = self._expand(builder, [0], True)
         self._dtype = _shared_dtype(builder.places)

@@ -1,0 +1,34 @@
+"""`keras.ops`: tensor operations on NumPy arrays and on symbolic tensors.
+
+On arrays an op computes at once and returns an array. On symbolic tensors (`keras.Input`,
+layer outputs, a custom layer's weights inside its traced `call()`) it records a native op of
+the model's graph, so the model trains natively with no Python per batch. Operators on
+symbolic tensors (`+ - * / @ ** -x`, `x[:, 0]`, comparisons) are these ops. An op that is not
+here raises AttributeError listing the ones that are.
+"""
+
+from __future__ import annotations
+
+from eigennet.ops import core as _core_ops
+from eigennet.ops import nn as _nn_ops
+from eigennet.ops import numpy as _numpy_ops
+
+
+def _public(module) -> dict:
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if callable(value)
+        and not name.startswith("_")
+        and getattr(value, "__module__", None) == module.__name__
+    }
+
+
+globals().update(_public(_numpy_ops))
+globals().update(_public(_nn_ops))
+globals().update(_public(_core_ops))
+__all__ = sorted({*_public(_numpy_ops), *_public(_nn_ops), *_public(_core_ops)})
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"eigennet.ops has no {name!r}; it has: {', '.join(__all__)}")

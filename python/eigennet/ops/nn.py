@@ -1,0 +1,199 @@
+"""`keras.ops`' neural-network functions: activations, softmax, one-hot, moments,
+normalization, cross-entropies and attention, with Keras 3's formulas and defaults.
+
+Like the NumPy-like ops, each computes on arrays and records native ops on symbolic tensors;
+the composite ones (cross-entropies, attention, normalization) are written once in terms of the
+other ops, so both paths share their formula.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from eigennet.ops import numpy as onp
+from eigennet.ops import symbolic
+from eigennet.ops.numpy import _array, _axis
+from eigennet.ops.symbolic import is_symbolic, record
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _activation(name: str, numpy_fn, kind: str | None = None, alpha: float = 0.0):
+    def op(x):
+        if is_symbolic(x):
+            return record(name, "UnaryOp", [x], kind or name, float(alpha), 0.0)
+        return numpy_fn(_array(x))
+
+    op.__name__ = name
+    op.__doc__ = f"The `{name}` activation, element-wise."
+    return op
+
+
+def _sigmoid(x):
+    return (1 / (1 + np.exp(-x))).astype(x.dtype if x.dtype.kind == "f" else "float32")
+
+
+relu = _activation("relu", lambda x: np.maximum(x, 0))
+relu6 = _activation("relu6", lambda x: np.clip(x, 0, 6))
+sigmoid = _activation("sigmoid", _sigmoid)
+softplus = _activation("softplus", lambda x: np.logaddexp(0, x).astype(x.dtype))
+softsign = _activation("softsign", lambda x: x / (1 + np.abs(x)))
+silu = swish = _activation("silu", lambda x: x * _sigmoid(x))
+hard_sigmoid = _activation("hard_sigmoid", lambda x: np.clip(x + 3, 0, 6) / 6)
+hard_silu = hard_swish = _activation("hard_silu", lambda x: x * np.clip(x + 3, 0, 6) / 6)
+log_sigmoid = _activation("log_sigmoid", lambda x: -np.logaddexp(0, -x).astype(x.dtype))
+selu = _activation(
+    "selu", lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+)
+
+
+def leaky_relu(x, negative_slope: float = 0.2):
+    """`x` for x >= 0, else `negative_slope * x`."""
+    if is_symbolic(x):
+        return record("leaky_relu", "UnaryOp", [x], "leaky_relu", float(negative_slope), 0.0)
+    x = _array(x)
+    return np.where(x >= 0, x, negative_slope * x).astype(x.dtype)
+
+
+def elu(x, alpha: float = 1.0):
+    """`x` for x > 0, else `alpha * (exp(x) - 1)`."""
+    if is_symbolic(x):
+        return record("elu", "UnaryOp", [x], "elu", float(alpha), 0.0)
+    x = _array(x)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+
+
+def gelu(x, approximate: bool = True):
+    """The Gaussian error linear unit; the tanh approximation by default (Keras's ops)."""
+    kind = "gelu_tanh" if approximate else "gelu"
+    if is_symbolic(x):
+        return record("gelu", "UnaryOp", [x], kind, 0.0, 0.0)
+    x = _array(x)
+    if approximate:
+        c = math.sqrt(2 / math.pi)
+        return (0.5 * x * (1 + np.tanh(c * (x + 0.044715 * x**3)))).astype(x.dtype)
+    return (0.5 * x * (1 + onp.erf(x / math.sqrt(2)))).astype(x.dtype)
+
+
+def _softmax(name: str, x, axis):
+    if is_symbolic(x):
+        t = symbolic.operand(x, symbolic.dtype_of(x))
+        if axis is None:
+            axis = -1
+        return record(name, "SoftmaxOp", [t], name, _axis(axis, len(t.shape), f"ops.{name}"))
+    x = _array(x)
+    axis = -1 if axis is None else axis
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    log_norm = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    out = shifted - log_norm
+    return (out if name == "log_softmax" else np.exp(out)).astype(x.dtype)
+
+
+def softmax(x, axis: int = -1):
+    """The softmax over `axis`."""
+    return _softmax("softmax", x, axis)
+
+
+def log_softmax(x, axis: int = -1):
+    """The log of the softmax over `axis`, computed stably."""
+    return _softmax("log_softmax", x, axis)
+
+
+def one_hot(x, num_classes: int, axis: int = -1, dtype=None):
+    """Class indices as one-hot vectors (a new last axis)."""
+    if axis != -1:
+        raise ValueError("ops.one_hot: only axis=-1 is supported")
+    if is_symbolic(x):
+        return record("one_hot", "OneHotOp", [x], int(num_classes))
+    x = np.asarray(x).astype(np.int64)
+    out = np.zeros((*x.shape, num_classes), dtype=dtype or "float32")
+    valid = (x >= 0) & (x < num_classes)
+    np.put_along_axis(out, np.where(valid, x, 0)[..., None], valid[..., None].astype(out.dtype), -1)
+    return out
+
+
+def moments(x, axes, keepdims: bool = False, synchronized: bool = False):
+    """(mean, variance) over `axes`."""
+    mean = onp.mean(x, axis=axes, keepdims=True)
+    variance = onp.mean(onp.square(onp.subtract(x, mean)), axis=axes, keepdims=keepdims)
+    if not keepdims:
+        mean = onp.squeeze(mean, axis=axes) if is_symbolic(mean) else np.squeeze(mean, axis=axes)
+    return mean, variance
+
+
+def batch_normalization(x, mean, variance, axis: int, offset=None, scale=None, epsilon=1e-3):
+    """`(x - mean) / sqrt(variance + epsilon) * scale + offset`, the statistics along `axis`."""
+    rank = len(onp.shape(x))
+    axis = axis % rank
+
+    def along(v):
+        if v is None:
+            return None
+        shape = [1] * rank
+        shape[axis] = onp.shape(x)[axis]
+        return onp.reshape(v, shape) if not is_symbolic(x, v) or rank > 1 else v
+
+    inv = onp.rsqrt(onp.add(along(variance), epsilon))
+    if scale is not None:
+        inv = onp.multiply(inv, along(scale))
+    out = onp.multiply(onp.subtract(x, along(mean)), inv)
+    return out if offset is None else onp.add(out, along(offset))
+
+
+def categorical_crossentropy(target, output, from_logits: bool = False, axis: int = -1):
+    """`-sum(target * log(p))` over `axis`; `output` is probabilities (clipped to
+    [eps, 1 - eps] as Keras) or logits."""
+    if from_logits:
+        log_p = log_softmax(output, axis=axis)
+    else:
+        p = onp.divide(output, onp.sum(output, axis=axis, keepdims=True))
+        log_p = onp.log(onp.clip(p, 1e-7, 1 - 1e-7))
+    return onp.negative(onp.sum(onp.multiply(target, log_p), axis=axis))
+
+
+def sparse_categorical_crossentropy(target, output, from_logits: bool = False, axis: int = -1):
+    """The categorical cross-entropy of class indices `target`."""
+    classes = onp.shape(output)[axis]
+    return categorical_crossentropy(one_hot(target, classes), output, from_logits, axis)
+
+
+def binary_crossentropy(target, output, from_logits: bool = False):
+    """Element-wise binary cross-entropy of probabilities (clipped) or logits."""
+    if from_logits:
+        # max(z, 0) - z * t + log(1 + exp(-|z|))
+        return onp.add(
+            onp.subtract(relu(output), onp.multiply(output, target)),
+            onp.log1p(onp.exp(onp.negative(onp.absolute(output)))),
+        )
+    p = onp.clip(output, 1e-7, 1 - 1e-7)
+    return onp.negative(
+        onp.add(
+            onp.multiply(target, onp.log(p)),
+            onp.multiply(onp.subtract(1.0, target), onp.log(onp.subtract(1.0, p))),
+        )
+    )
+
+
+def dot_product_attention(
+    query, key, value, bias=None, mask=None, scale=None, is_causal: bool = False, **kwargs
+):
+    """softmax(q k^T * scale + bias, masked) v over (batch, length, heads, head size) tensors,
+    Keras's layout; scale defaults to 1/sqrt(head size)."""
+    if kwargs.get("flash_attention") not in (None, False):
+        raise ValueError("ops.dot_product_attention: flash_attention is not supported")
+    head = onp.shape(query)[-1]
+    scale = 1.0 / math.sqrt(head) if scale is None else float(scale)
+    scores = onp.multiply(onp.einsum("btnh,bsnh->bnts", query, key), scale)
+    if bias is not None:
+        scores = onp.add(scores, bias)
+    t, s = onp.shape(query)[1], onp.shape(key)[1]
+    if is_causal:
+        causal = np.tril(np.ones((t, s), dtype=bool))
+        mask = causal if mask is None else onp.logical_and(mask, causal)
+    if mask is not None:
+        scores = onp.where(mask, scores, -1e9)
+    weights = softmax(scores, axis=-1)
+    return onp.einsum("bnts,bsnh->btnh", weights, value)

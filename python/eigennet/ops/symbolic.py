@@ -1,0 +1,142 @@
+"""How an op applied to symbolic tensors becomes a node of the native graph.
+
+An op call on symbolic tensors (`keras.Input`, layer outputs, a custom layer's weights while its
+`call()` is traced) builds the native op for the operands' full shapes (the batch axis is -1),
+which checks the shapes and infers the output's, and records one `Node` whose owner is an
+`Operation`. Constant operands (`x * 2.0`, `ops.arange(n)`) become constant source nodes, a
+custom layer's weight a weight source node (see `eigennet.layers.layer.Variable`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from eigennet import _core, config
+from eigennet.layers.keras_tensor import KerasTensor, Node
+from eigennet.layers.layer import Variable, unique_name
+
+_tracing: list[str] = []  # the names of the layers whose call() is being traced, innermost last
+
+
+@contextlib.contextmanager
+def tracing(layer_name: str):
+    """While a layer's call() is traced: its weights are symbolic operands of ops."""
+    _tracing.append(layer_name)
+    try:
+        yield
+    finally:
+        _tracing.pop()
+
+
+def is_symbolic(*operands) -> bool:
+    """Whether an op on `operands` records a node (else it computes on arrays)."""
+    for x in operands:
+        if isinstance(x, KerasTensor) or (_tracing and isinstance(x, Variable)):
+            return True
+        if isinstance(x, (list, tuple)) and is_symbolic(*x):
+            return True
+    return False
+
+
+class Operation:
+    """The owner of one op node: a leaf of the graph with a native op and no weights."""
+
+    trainable = True
+    _is_source = True  # (when it has no inputs: a constant)
+    weights: list = []
+    trainable_weights: list = []
+    non_trainable_weights: list = []
+
+    def __init__(self, name: str, core, dtype: str):
+        self.name = unique_name(name)
+        self._core = core
+        self.dtype = dtype
+        self._inbound_nodes: list[Node] = []
+
+    @property
+    def built(self) -> bool:
+        return True
+
+    def count_params(self) -> int:
+        return 0
+
+    def _check_input(self, x, what: str) -> None:
+        """Model inputs read by an op are not checked beyond their shape."""
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.name}>"
+
+
+def full_shape(t: KerasTensor) -> list[int]:
+    """The native op's view of a tensor's shape: -1 for the batch axis."""
+    shape = list(t.shape)
+    if t.batched:
+        shape[0] = -1
+    for d in shape[1 if t.batched else 0 :]:
+        if d is None:
+            raise ValueError(
+                f"{t!r}: axes of unknown length (None) besides the batch axis are not "
+                "supported by eigennet's ops yet"
+            )
+    return shape
+
+
+def _where() -> str:
+    return f" in layer {_tracing[-1]!r}" if _tracing else ""
+
+
+def dtype_of(*operands) -> str:
+    """The floating dtype an op computes in: float64 when an operand is float64."""
+    for x in operands:
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and str(dtype) == "float64":
+            return "float64"
+    return config.floatx()
+
+
+def constant(value, dtype: str) -> KerasTensor:
+    """A constant operand as a symbolic tensor without a batch axis."""
+    values = np.asarray(value)
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
+        raise TypeError(f"An op's operand must be numeric, got {type(value).__name__}")
+    values = np.ascontiguousarray(values, dtype=dtype)
+    core = getattr(_core, f"ConstantSource_{dtype}")(values)
+    op = Operation("constant", core, dtype)
+    node = Node(op, [])
+    node.outputs = [KerasTensor(values.shape, dtype, node, name=op.name, batched=False)]
+    op._inbound_nodes.append(node)
+    return node.outputs[0]
+
+
+def operand(x, dtype: str) -> KerasTensor:
+    """`x` as a symbolic tensor: itself, a traced weight's source, or a constant."""
+    if isinstance(x, KerasTensor):
+        return x
+    if isinstance(x, Variable):
+        return x._symbolic()
+    return constant(x, dtype)
+
+
+def record(name: str, native: str, operands: list, *attributes, as_list: bool = False):
+    """Records op `name` (native class `native`) on `operands`; the native op takes the
+    operands' shapes (one argument each, or one list when `as_list`) then `attributes`.
+    Returns its symbolic output."""
+    dtype = dtype_of(*operands)
+    tensors = [operand(x, dtype) for x in operands]
+    shapes = [full_shape(t) for t in tensors]
+    try:
+        make = getattr(_core, f"{native}_{dtype}")
+        core = make(shapes, *attributes) if as_list else make(*shapes, *attributes)
+    except ValueError as e:
+        raise ValueError(f"{e}{_where()}") from None
+    op = Operation(name, core, dtype)
+    out = list(core.full_output_shape)
+    batched = bool(out) and out[0] == -1
+    if batched:
+        out[0] = None
+    node = Node(op, tensors, multi_input=len(tensors) > 1)
+    node.outputs = [KerasTensor(tuple(out), dtype, node, name=op.name, batched=batched)]
+    op._inbound_nodes.append(node)
+    return node.outputs[0]

@@ -12,36 +12,44 @@ import warnings
 
 import numpy as np
 
-from eigennet import _core, losses, optimizers
+from eigennet import _core, config, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
-from eigennet.layers.layer import assign_all
+from eigennet.layers.layer import assign_all, snake_case, unique_name
 from eigennet.models import data as data_utils
-from eigennet.models import epoch_loop
+from eigennet.models import epoch_loop, traced_model
 from eigennet.models.graph_builder import GraphBuilder
 from eigennet.models.summary import print_summary
 
 
 class Model:
     """A model: `keras.Model(inputs, outputs)` makes a functional model (see
-    `eigennet.models.functional`); `Sequential` is the stack of layers. Both train in the
-    native core."""
+    `eigennet.models.functional`); `Sequential` is the stack of layers; a subclass that
+    defines `call()` is traced into a graph the first time it sees data (or `build`). All
+    train in the native core."""
 
     def __new__(cls, *args, **kwargs):
         if cls is Model:
             if not args and "inputs" not in kwargs:
                 raise TypeError(
                     "keras.Model(...) needs inputs and outputs: keras.Model(inputs, outputs) "
-                    "with inputs = keras.Input(...); subclassing keras.Model is not supported "
-                    "by eigennet yet"
+                    "with inputs = keras.Input(...), or subclass keras.Model and define call()"
                 )
             from eigennet.models.functional import Functional
 
             return super().__new__(Functional)  # Python then runs Functional.__init__
         return super().__new__(cls)
 
-    def __init__(self, name: str, trainable: bool = True):
-        self.name = name
+    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"Unrecognized keyword argument(s) passed to {type(self).__name__}: "
+                f"{', '.join(sorted(kwargs))}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self._traced_graph = None  # a subclassed model's graph, once built (see traced_model)
         self._inbound_nodes: list = []  # its calls on symbolic tensors (a model as a layer)
         self._trainable = bool(trainable)
         self._network = None
@@ -67,12 +75,54 @@ class Model:
     def trainable(self) -> bool:
         return self._trainable
 
+    # -- subclassed models (see traced_model.py) ----------------------------------------
+    def call(self, *args, **kwargs):
+        """A subclassed model's computation, written with its layers and keras.ops."""
+        raise NotImplementedError(f"Model {type(self).__name__} does not define call()")
+
+    @property
+    def _subclassed(self) -> bool:
+        return type(self).call is not Model.call
+
+    def __setattr__(self, name: str, value) -> None:
+        if not name.startswith("_"):
+            traced_model.track(self, value)
+        super().__setattr__(name, value)
+
+    @property
+    def layers(self) -> list:
+        return list(self.__dict__.get("_tracked_layers", []))
+
+    @property
+    def built(self) -> bool:
+        return self._traced_graph is not None
+
+    def build(self, input_shape=None) -> None:
+        """Traces call() on symbolic inputs of `input_shape` (a shape with the batch axis
+        first, or a list or dict of them)."""
+        traced_model.build(self, input_shape)
+
+    def _expand(self, builder, inputs: list[int], trains: bool) -> list[int]:
+        return self._traced_graph._expand(builder, inputs, trains)
+
+    @property
+    def input_shape(self):
+        return self._traced_graph.input_shape if self.built else None
+
+    @property
+    def output_shape(self):
+        return self._traced_graph.output_shape if self.built else None
+
+    @property
+    def dtype(self) -> str:
+        return self._traced_graph.dtype if self.built else config.floatx()
+
     @trainable.setter
     def trainable(self, value) -> None:
         """Sets the flag of the model and of every layer in it, as Keras 3 does. Training
         reads the flags at every step: a change needs no recompile."""
         self._trainable = bool(value)
-        for layer in self._layers:
+        for layer in self.layers:
             layer.trainable = self._trainable
 
     @classmethod
@@ -91,17 +141,25 @@ class Model:
         return builder.places
 
     def _input_shapes(self) -> list[tuple]:
+        if self._traced_graph is not None:
+            return self._traced_graph._input_shapes()
         return [self.input_shape]
 
     def _output_shapes(self) -> list[tuple]:
+        if self._traced_graph is not None:
+            return self._traced_graph._output_shapes()
         return [self.output_shape]
 
     @property
     def input_names(self) -> list[str]:
+        if self._traced_graph is not None:
+            return self._traced_graph.input_names
         return [f"input_{i}" if i else "input" for i in range(len(self._input_shapes()))]
 
     @property
     def output_names(self) -> list[str]:
+        if self._traced_graph is not None:
+            return self._traced_graph.output_names
         return [f"output_{i}" if i else "output" for i in range(len(self._output_shapes()))]
 
     def _input_consumers(self) -> list[tuple]:
@@ -126,6 +184,8 @@ class Model:
         """A model called on symbolic tensors is one node of the caller's graph."""
         from eigennet.layers.keras_tensor import check_symbolic, record_call
 
+        if self._subclassed and not self.built:
+            self.build(traced_model.data_shape(inputs))
         tensors = self._input_list(inputs, "inputs")
         what = f"Model {self.name!r}"
         check_symbolic(what, tensors)
@@ -349,6 +409,8 @@ class Model:
         """Builds on first use and converts the arrays once: x packed as the native graph
         takes it (the inputs' samples side by side), y as the targets of every output with
         a loss side by side, and the sample weights."""
+        if self._subclassed and not self.built:
+            self.build(traced_model.data_shape(x))
         xs = self._input_list(x, what)
         if not self.built:
             arr = data_utils._numeric(xs[0], what)

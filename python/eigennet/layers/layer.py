@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections import defaultdict
 
 import numpy as np
 
-from eigennet import _core, config, regularizers
+from eigennet import _auto_config, _core, config, regularizers
 from eigennet.layers.keras_tensor import (
     KerasTensor,
     Node,
@@ -206,6 +207,29 @@ class Layer:
     """Base layer. A layer is configured in Python and, once built for an input shape,
     computes in the native core. Subclasses implement `_make_core(dtype)` and
     `_initialize(weights)`, and report their config."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A custom layer's build() runs once and marks the layer built, however it is reached
+        # (its first call, Sequential, build_from_config or the user), as Keras's wrapper does.
+        if "build" in cls.__dict__ and cls.call is not Layer.call:
+            user_build = cls.__dict__["build"]
+
+            @functools.wraps(user_build)
+            def build(self, *args, **kw):
+                if self._built:
+                    return None
+                result = user_build(self, *args, **kw)
+                self._built = True
+                return result
+
+            cls.build = build
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        # For a custom layer's default get_config (see _auto_config).
+        instance.__dict__["_auto_config"] = _auto_config.capture(cls, args, kwargs)
+        return instance
 
     def __init__(
         self,
@@ -597,6 +621,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self.activity_regularizer is not None:  # Keras lists it only when set
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        if self._traced and type(self).__init__ is not Layer.__init__:
+            return _auto_config.merged(config, self._auto_config, f"Layer {self.name!r}")
         return config
 
     def get_build_config(self) -> dict | None:

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from eigennet import _core, config, losses, optimizers
+from eigennet import _auto_config, _core, config, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
 from eigennet.layers.layer import assign_all, snake_case, unique_name
@@ -38,7 +38,10 @@ class Model:
             from eigennet.models.functional import Functional
 
             return super().__new__(Functional)  # Python then runs Functional.__init__
-        return super().__new__(cls)
+        instance = super().__new__(cls)
+        # For a subclassed model's default get_config (see _auto_config).
+        instance.__dict__["_auto_config"] = _auto_config.capture(cls, args, kwargs)
+        return instance
 
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, **kwargs):
         if kwargs:
@@ -127,10 +130,21 @@ class Model:
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):
-        """A model from its config: `keras.Model.from_config` takes a functional config."""
+        """A model from its config: `keras.Model.from_config` takes a functional config; a
+        subclassed model is made from its get_config() arguments."""
         from eigennet.models.functional import Functional
 
+        if cls.call is not Model.call:
+            return cls(**config)
         return Functional.from_config(config, custom_objects)
+
+    def get_config(self) -> dict:
+        """A subclassed model's config: its name and trainable flag, and the arguments its
+        constructor was called with (when they are plain values, as Keras)."""
+        if not self._subclassed:
+            raise NotImplementedError(f"{type(self).__name__} has no get_config()")
+        base = {"name": self.name, "trainable": self.trainable}
+        return _auto_config.merged(base, self.__dict__.get("_auto_config"), f"Model {self.name!r}")
 
     # -- structure ---------------------------------------------------------------------
     def _flat_layers(self, parent_trainable: bool = True) -> list[tuple]:
@@ -227,6 +241,19 @@ class Model:
                     seen.add(id(owner))
                     owners.append((owner, owner_trains))
         return owners
+
+    def _trained_variables(self) -> list:
+        """The trainable weights in the order of the native trainer's gradient buffer and
+        optimizer slots: each layer at its first place in the graph. Keras's order
+        (`trainable_weights`) differs only when custom layers list their weights in another
+        order than their call() uses them (or not at all)."""
+        seen, out = set(), []
+        for layer, trains in self._flat_layers():
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                if trains:
+                    out.extend(layer.trainable_weights)
+        return out
 
     @property
     def weights(self) -> list:
@@ -490,7 +517,7 @@ class Model:
             outputs, count = len(specs), sum(spec is not None for spec in specs)
             logged = count if outputs > 1 else 0  # the core's per-output losses
             self._log_layout = (logged, count > 1, self._trainer.metric_sizes())
-            self.optimizer._built_for(self.trainable_weights)
+            self.optimizer._built_for(self._trained_variables())
             self.optimizer._attach_trainer(self._trainer)
         self._sync_trainable()
         return self._trainer
@@ -707,14 +734,19 @@ class Model:
         return self._format_result(logs, return_dict)
 
     def _compute_gradients(self, x, y):
-        """(loss, gradients of the trainable weights in get_weights order), no update."""
+        """(loss, gradients of `trainable_weights`, in that order), no update. A weight the
+        graph does not use has a zero gradient."""
         x_arr, y_arr, _ = self._prepare(x, y)
         loss, flat = self._ensure_trainer(y).compute_gradients(x_arr, y_arr)
-        grads, offset = [], 0
-        for var in self.trainable_weights:
+        by_key, offset = {}, 0
+        for var in self._trained_variables():
             size = int(np.prod(var.shape))
-            grads.append(flat[offset : offset + size].reshape(var.shape))
+            by_key[_variable_key(var)] = flat[offset : offset + size].reshape(var.shape)
             offset += size
+        grads = [
+            by_key.get(_variable_key(v), np.zeros(v.shape, flat.dtype))
+            for v in self.trainable_weights
+        ]
         return float(loss), grads
 
     # -- saving (the work is in eigennet.saving) ----------------------------------------
@@ -807,7 +839,7 @@ class Model:
             args.pop("optimizer")
         self.compile(**args)
         if build_optimizer and self.built and self.trainable_weights:
-            self.optimizer.build(self.trainable_weights)
+            self.optimizer.build(self._trained_variables())
 
 
 def _by_name(value, names: list[str], what: str, owner: str, kind: str, optional=None) -> list:
@@ -873,3 +905,8 @@ def _verbosity(verbose) -> int:
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
     return int(verbose)
+
+
+def _variable_key(var) -> tuple:
+    """What identifies a weight (Variable objects are views made on demand)."""
+    return id(var._layer), var._slice.start

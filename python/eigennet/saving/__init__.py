@@ -7,6 +7,14 @@ state only. Unlike Keras, weights are NumPy `.npz` (never pickled), not HDF5.
 """
 
 from eigennet.saving.file_io import LoadError
+from eigennet.saving.object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 from eigennet.saving.saving_lib import (
     FORMAT_VERSION,
     load_model,
@@ -18,7 +26,13 @@ from eigennet.saving.saving_lib import (
 from eigennet.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
+    "CustomObjectScope",
     "FORMAT_VERSION",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
     "LoadError",
     "deserialize_keras_object",
     "load_model",

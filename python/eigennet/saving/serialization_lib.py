@@ -17,6 +17,7 @@ import numpy as np
 
 from eigennet import initializers, losses, metrics, optimizers, regularizers
 from eigennet.optimizers import schedules
+from eigennet.saving import object_registration
 
 # kind -> (Keras module written in configs, where eigennet keeps the classes)
 _KINDS = {
@@ -130,14 +131,25 @@ def serialize_keras_object(obj):
             "initializers, regularizers, optimizers, schedules, losses and metrics can be saved"
         )
     # Keras registers its optimizers and Functional under their class name; other built-ins
-    # get None. Functional is not public in Keras, so Keras names its module.
-    functional = type(obj).__name__ == "Functional"
-    out = {
-        "module": "keras.src.models.functional" if functional else _KINDS[kind],
-        "class_name": type(obj).__name__,
-        "config": serialize_keras_object(obj.get_config()),
-        "registered_name": type(obj).__name__ if kind == "optimizers" or functional else None,
-    }
+    # get None. Functional is not public in Keras, so Keras names its module. A custom class
+    # (a subclassed layer, model, loss or metric) is written under its module and registered
+    # name, as Keras writes it.
+    cls = type(obj)
+    functional = cls.__name__ == "Functional"
+    if not cls.__module__.startswith("eigennet."):
+        out = {
+            "module": cls.__module__,
+            "class_name": cls.__name__,
+            "config": serialize_keras_object(obj.get_config()),
+            "registered_name": object_registration.get_registered_name(cls),
+        }
+    else:
+        out = {
+            "module": "keras.src.models.functional" if functional else _KINDS[kind],
+            "class_name": cls.__name__,
+            "config": serialize_keras_object(obj.get_config()),
+            "registered_name": cls.__name__ if kind == "optimizers" or functional else None,
+        }
     if hasattr(obj, "get_build_config"):
         build_config = obj.get_build_config()
         if build_config is not None:
@@ -180,8 +192,14 @@ def deserialize_keras_object(config, kind: str | None = None, custom_objects=Non
     inner = config.get("config", {})
     if class_name == "function":
         return _deserialize_function(inner, kind or _kind_of_module(module))
-    if custom_objects and class_name in custom_objects:
-        cls = custom_objects[class_name]
+    registered = config.get("registered_name")
+    custom = None
+    if isinstance(registered, str):
+        custom = object_registration.get_registered_object(registered, custom_objects)
+    if custom is None:
+        custom = object_registration.get_registered_object(class_name, custom_objects)
+    if custom is not None:
+        cls = custom
     else:
         if module is not None and _kind_of_module(module) is None:
             raise ValueError(
@@ -202,11 +220,12 @@ def deserialize_keras_object(config, kind: str | None = None, custom_objects=Non
         raise ValueError(f"The config of {class_name!r} must be a dict, got {_short(inner)}")
     from eigennet.models import Model
 
-    try:
-        if isinstance(cls, type) and issubclass(cls, Model):
-            obj = cls.from_config(inner, custom_objects=custom_objects)
-        else:
-            obj = cls.from_config(inner)
+    try:  # (a custom class's from_config may deserialize what it holds: same objects)
+        with object_registration.CustomObjectScope(custom_objects):
+            if isinstance(cls, type) and issubclass(cls, Model):
+                obj = cls.from_config(inner, custom_objects=custom_objects)
+            else:
+                obj = cls.from_config(inner)
     except TypeError as e:  # unexpected or missing constructor arguments
         raise ValueError(f"Invalid config for {class_name!r}: {e}") from None
     build_config = config.get("build_config")

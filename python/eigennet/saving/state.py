@@ -38,11 +38,15 @@ MAX_SLOTS = 3
 
 def layer_paths(model, prefix: str = "") -> list[tuple[str, object]]:
     """(path, leaf layer) for every layer, in model.weights order."""
+    return _paths(model.layers, prefix)
+
+
+def _paths(layers: list, prefix: str) -> list[tuple[str, object]]:
     from eigennet.layers import InputLayer
     from eigennet.models import Model
 
     out, used = [], {}
-    for layer in model.layers:
+    for layer in layers:
         if isinstance(layer, InputLayer):  # no variables (Keras writes an empty group)
             continue
         base = snake_case(type(layer).__name__)
@@ -51,9 +55,22 @@ def layer_paths(model, prefix: str = "") -> list[tuple[str, object]]:
         path = f"{prefix}layers/{base if count is None else f'{base}_{count + 1}'}"
         if isinstance(layer, Model):
             out.extend(layer_paths(layer, path + "/"))
+        elif getattr(layer, "_traced", False):  # a custom layer: its weights, its sublayers'
+            out.append((path, _OwnWeights(layer)))
+            out.extend(_paths(layer.__dict__.get("_tracked_layers", []), path + "/"))
         else:
             out.append((path, layer))
     return out
+
+
+class _OwnWeights:
+    """The weights a custom layer made with add_weight (its sublayers are saved apart)."""
+
+    def __init__(self, layer):
+        self.weights = [o.variable for o in layer._own_weights]
+
+    def _extra_state(self) -> dict:
+        return {}
 
 
 def _keras_ordered(layer) -> list:
@@ -253,7 +270,7 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
             )
         built = [weights[i] for i in indices]
     else:  # a Keras file: Keras builds its optimizer for the trainable weights
-        built = model.trainable_weights
+        built = model._trained_variables()
     if opt.built:
         current = [_key(v) if hasattr(v, "_layer") else None for v in opt._built_variables or []]
         if current != [_key(v) for v in built]:

@@ -5,6 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import _random
+from eigennet.saving.object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 from eigennet.utils.progbar import Progbar
 from eigennet.utils.py_dataset import PyDataset, Sequence
 
@@ -35,4 +43,16 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     return out
 
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "set_random_seed", "to_categorical"]
+__all__ = [
+    "CustomObjectScope",
+    "Progbar",
+    "PyDataset",
+    "Sequence",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "set_random_seed",
+    "to_categorical",
+]

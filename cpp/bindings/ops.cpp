@@ -3,12 +3,21 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "eigennet/ops/broadcast.hpp"
+#include "eigennet/ops/elementwise.hpp"
 #include "eigennet/ops/op.hpp"
 #include "eigennet/ops/shape_ops.hpp"
 
 namespace eigennet::bindings {
 
 namespace {
+
+// One op class per dtype: <name>_<dtype>(constructor arguments).
+template <template <class> class OpT, class T, class... Args, class... Extra>
+void bind_op(py::module_& m, const char* name, const std::string& sfx, const Extra&... extra) {
+  py::class_<OpT<T>, Op<T>, std::shared_ptr<OpT<T>>>(m, (name + sfx).c_str())
+      .def(py::init<Args...>(), extra...);
+}
 
 template <class T>
 void bind_typed(py::module_& m) {
@@ -20,6 +29,18 @@ void bind_typed(py::module_& m) {
 
   py::class_<ReshapeOp<T>, Op<T>, std::shared_ptr<ReshapeOp<T>>>(m, ("ReshapeOp" + sfx).c_str())
       .def(py::init<Shape, Shape>(), py::arg("input"), py::arg("target"));
+  bind_op<UnaryOp, T, std::string, Shape, double, double>(m, "UnaryOp", sfx, py::arg("kind"),
+                                                          py::arg("input"), py::arg("alpha") = 0.0,
+                                                          py::arg("beta") = 0.0);
+  bind_op<BinaryOp, T, std::string, Shape, Shape>(m, "BinaryOp", sfx, py::arg("kind"), py::arg("a"),
+                                                  py::arg("b"));
+  bind_op<WhereOp, T, Shape, Shape, Shape>(m, "WhereOp", sfx, py::arg("condition"), py::arg("x"),
+                                           py::arg("y"));
+  bind_op<BroadcastToOp, T, Shape, Shape>(m, "BroadcastToOp", sfx, py::arg("input"),
+                                          py::arg("target"));
+  bind_op<TileOp, T, Shape, Shape>(m, "TileOp", sfx, py::arg("input"), py::arg("reps"));
+  bind_op<RepeatOp, T, Shape, Index, Index>(m, "RepeatOp", sfx, py::arg("input"),
+                                            py::arg("repeats"), py::arg("axis"));
 
   // Test hook: one training forward and backward of a copy of an op on whole (concrete)
   // tensors, returning (y, [input gradients]).

@@ -55,10 +55,11 @@ Shape broadcast_full_shapes(const std::string& name, const std::vector<Shape>& s
 // -- broadcast_to ---------------------------------------------------------------------------
 namespace {
 Shape checked_broadcast_to(const Shape& input, const Shape& target) {
-  if (is_batched(input) && !is_batched(target))
+  if (is_batched(input) != is_batched(target))
     throw std::invalid_argument("broadcast_to: cannot broadcast " + full_shape_string(input) +
                                 " to " + full_shape_string(target) +
-                                " (the batch axis must stay the first axis)");
+                                (is_batched(input) ? " (the batch axis must stay the first axis)"
+                                                   : " (only a batched input has a batch size)"));
   Shape out = broadcast_full_shapes("broadcast_to", {input, target});
   if (out != target)
     throw std::invalid_argument("broadcast_to: cannot broadcast " + full_shape_string(input) +

@@ -125,7 +125,7 @@ void reduce_row_gradient(ReduceKind kind, const T* p, Index r, T y, T g, T* dp) 
     case ReduceKind::Max:
     case ReduceKind::Min: {
       const Index ties = (x == y).count();
-      dx = (x == y).select(g / T(std::max<Index>(ties, 1)), T(0));
+      dx = (x == y).template cast<T>() * (g / T(std::max<Index>(ties, 1)));
       break;
     }
     case ReduceKind::Prod: {

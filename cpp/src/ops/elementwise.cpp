@@ -519,6 +519,15 @@ void BinaryOp<T>::compute(const T* const* xs, T* y, bool) {
 template <class T>
 void BinaryOp<T>::gradient(const T* const* xs, const T* y, T* grad_y, T* const* grad_xs) {
   const Shape& out = this->out_shape();
+  if (kind_ == BinaryKind::Add || kind_ == BinaryKind::Subtract) {  // dL/dy itself, summed
+    for (int i = 0; i < 2; ++i) {
+      if (!grad_xs[i]) continue;
+      sum_to(grad_y, out, grad_xs[i], this->in_shape(i));
+      if (i == 1 && kind_ == BinaryKind::Subtract)
+        ArrayMap<T>(grad_xs[1], element_count(this->in_shape(1))) *= T(-1);
+    }
+    return;
+  }
   const Index n = element_count(out);
   T* dst[2] = {nullptr, nullptr};
   Workspace<T>* scratch[2] = {&scratch_a_, &scratch_b_};

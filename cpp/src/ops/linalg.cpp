@@ -103,10 +103,13 @@ template <class T>
 void MatMulOp<T>::prepare() {
   const Shape& a = this->in_shape(0);
   const Shape& b = this->in_shape(1);
-  Shape key = a;
-  key.insert(key.end(), b.begin(), b.end());
-  if (key == prepared_for_) return;
-  prepared_for_ = key;
+  // Only a new batch size changes anything: compare without building a key.
+  if (prepared_for_.size() == a.size() + b.size() &&
+      std::equal(a.begin(), a.end(), prepared_for_.begin()) &&
+      std::equal(b.begin(), b.end(), prepared_for_.begin() + a.size()))
+    return;
+  prepared_for_ = a;
+  prepared_for_.insert(prepared_for_.end(), b.begin(), b.end());
   m_ = a_vector_ ? 1 : a[a.size() - 2];
   k_ = a.back();
   n_ = b_vector_ ? 1 : b.back();

@@ -144,6 +144,17 @@ void sum_to(const T* src, const Shape& out, T* dst, const Shape& in) {
     std::copy_n(src, n, dst);
     return;
   }
+  // A bias (in = out's trailing axes): column sums of (rows, n), without building a loop.
+  bool trailing = in.size() <= out.size();
+  for (size_t d = 0; d < in.size() && trailing; ++d)
+    trailing = in[in.size() - 1 - d] == out[out.size() - 1 - d];
+  if (trailing && n > 0) {
+    const Index rows = element_count(out) / n;
+    ArrayMap<T> acc(dst, n);
+    acc = ConstArrayMap<T>(src, n);
+    for (Index r = 1; r < rows; ++r) acc += ConstArrayMap<T>(src + r * n, n);
+    return;
+  }
   std::fill_n(dst, n, T(0));
   strided_accumulate(out, dst, broadcast_strides(in, out), src, contiguous_strides(out));
 }

@@ -643,3 +643,87 @@ def test_one_hot():
     check("OneHotOp", [[-1, 2], 4], [idx], expected, wrt=[])
     with pytest.raises(ValueError, match="^one_hot: "):
         _core.OneHotOp_float64([-1, 2], 0)
+
+
+# -- dot_product_attention ------------------------------------------------------------------
+def _attention(q, k, v, scale, causal):
+    n, kh = q.shape[2], k.shape[2]
+    k = np.repeat(k, n // kh, axis=2)
+    v = np.repeat(v, n // kh, axis=2)
+    logits = np.einsum("btnh,bsnh->bnts", q, k) * scale
+    if causal:
+        t, s = logits.shape[-2:]
+        logits = np.where(np.tril(np.ones((t, s), dtype=bool)), logits, -np.inf)
+    return np.einsum("bnts,bsnh->btnh", _softmax(logits, -1), v)
+
+
+@pytest.mark.parametrize(
+    "qs, ks, vs",
+    [
+        ([-1, 4, 2, 3], [-1, 5, 2, 3], [-1, 5, 2, 2]),
+        ([-1, 4, 4, 3], [-1, 4, 2, 3], [-1, 4, 2, 3]),  # grouped-query
+        ([2, 3, 1, 2], [2, 3, 1, 2], [2, 3, 1, 2]),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("scale", [None, 0.7])
+def test_dot_product_attention(qs, ks, vs, causal, scale):
+    rng = np.random.default_rng(22)
+    q, k, v = (rng.normal(size=concrete(s)) for s in (qs, ks, vs))
+    expected = _attention(q, k, v, scale or 1 / np.sqrt(qs[-1]), causal)
+    check("DotProductAttentionOp", [qs, ks, vs, scale, causal], [q, k, v], expected)
+
+
+def test_dot_product_attention_bad():
+    with pytest.raises(ValueError, match=r"^dot_product_attention: .*divide"):
+        _core.DotProductAttentionOp_float32([-1, 4, 3, 2], [-1, 4, 2, 2], [-1, 4, 2, 2])
+    with pytest.raises(ValueError, match=r"^dot_product_attention: .*head size"):
+        _core.DotProductAttentionOp_float32([-1, 4, 2, 2], [-1, 4, 2, 3], [-1, 4, 2, 3])
+
+
+def test_threaded_ops_match_one_thread():
+    """Large enough to take the parallel paths: the same results on 1 and 2 threads."""
+    rng = np.random.default_rng(23)
+    cases = [
+        (
+            _core.DotProductAttentionOp_float64([-1, 64, 4, 16], [-1, 64, 2, 16], [-1, 64, 2, 16]),
+            [
+                rng.normal(size=(8, 64, 4, 16)),
+                rng.normal(size=(8, 64, 2, 16)),
+                rng.normal(size=(8, 64, 2, 16)),
+            ],
+        ),
+        (
+            _core.EinsumOp_float64("bqhd,bkhd->bhqk", [-1, 64, 4, 32], [-1, 64, 4, 32]),
+            [rng.normal(size=(16, 64, 4, 32)), rng.normal(size=(16, 64, 4, 32))],
+        ),
+        (
+            _core.ReduceOp_float64("logsumexp", [-1, 512, 600], [1], False),
+            [rng.normal(size=(2, 512, 600))],
+        ),
+        (_core.SoftmaxOp_float64("softmax", [-1, 600, 512], 2), [rng.normal(size=(2, 600, 512))]),
+        (_core.UnaryOp_float64("gelu", [-1, 1024]), [rng.normal(size=(600, 1024))]),
+        (_core.TransposeOp_float64([-1, 300, 1024], [0, 2, 1]), [rng.normal(size=(2, 300, 1024))]),
+    ]
+    before = _core.get_num_threads()
+    try:
+        for op, xs in cases:
+            results = []
+            for threads in (1, 2):
+                _core.set_num_threads(threads)
+                out_shape = tuple(len(xs[0]) if d == -1 else d for d in op.full_output_shape)
+                dy = np.random.default_rng(24).normal(size=out_shape)
+                results.append(op_vjp(op, xs, dy))
+            (y1, g1), (y2, g2) = results
+            np.testing.assert_allclose(y1, y2, rtol=1e-12, atol=1e-12, err_msg=op.op_name)
+            for a, b in zip(g1, g2):
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10, err_msg=op.op_name)
+    finally:
+        _core.set_num_threads(before)
+    q, k, v = cases[0][1]
+    np.testing.assert_allclose(
+        op_vjp(cases[0][0], [q, k, v], np.zeros((8, 64, 4, 16)))[0],
+        _attention(q, k, v, 0.25, False),
+        rtol=1e-10,
+    )

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "eigennet/ops/attention.hpp"
 #include "eigennet/ops/broadcast.hpp"
 #include "eigennet/ops/elementwise.hpp"
 #include "eigennet/ops/indexing.hpp"
@@ -65,6 +66,9 @@ void bind_typed(py::module_& m) {
   bind_op<PadOp, T, Shape, std::vector<std::vector<Index>>, double>(
       m, "PadOp", sfx, py::arg("input"), py::arg("pad_width"), py::arg("value") = 0.0);
   bind_op<OneHotOp, T, Shape, Index>(m, "OneHotOp", sfx, py::arg("input"), py::arg("num_classes"));
+  bind_op<DotProductAttentionOp, T, Shape, Shape, Shape, std::optional<double>, bool>(
+      m, "DotProductAttentionOp", sfx, py::arg("query"), py::arg("key"), py::arg("value"),
+      py::arg("scale") = py::none(), py::arg("is_causal") = false);
   bind_op<SliceUpdateOp, T, Shape, Shape, Shape>(m, "SliceUpdateOp", sfx, py::arg("input"),
                                                  py::arg("update"), py::arg("start"));
 

@@ -77,3 +77,34 @@ def layer_input_finite_differences(layer, xs, dy, h: float = 1e-6) -> list[np.nd
             fd[idx] = (values[0] - values[1]) / (2 * h)
         grads.append(fd)
     return grads
+
+
+# -- one op on its own (ops/op.hpp): the native vector-Jacobian product and differences ------
+def op_vjp(op, xs, dy, dtype: str = "float64"):
+    """(y, [dL/dx_i]) of one training forward and backward of a native op (an `<Name>_<dtype>`
+    object of `eigennet._core`) on the concrete inputs `xs`, with L = sum(dy * y)."""
+    from eigennet import _core
+
+    arrays = [np.array(x, dtype=dtype, order="C") for x in xs]  # 0-d stays 0-d
+    return getattr(_core, f"op_vjp_{dtype}")(op, arrays, np.array(dy, dtype=dtype, order="C"))
+
+
+def op_finite_differences(op, xs, dy, wrt=None, h: float = 1e-6) -> list[np.ndarray]:
+    """Float64 central differences of sum(dy * op(xs)) with respect to the inputs `wrt`
+    (indices; all inputs when None); None in the place of the others."""
+    xs = [np.array(x, dtype="float64") for x in xs]
+    grads = []
+    for i, x in enumerate(xs):
+        if wrt is not None and i not in wrt:
+            grads.append(None)
+            continue
+        fd = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            values = []
+            for sign in (1, -1):
+                moved = [v.copy() for v in xs]
+                moved[i][idx] += sign * h
+                values.append(np.sum(dy * op_vjp(op, moved, dy)[0]))
+            fd[idx] = (values[0] - values[1]) / (2 * h)
+        grads.append(fd)
+    return grads

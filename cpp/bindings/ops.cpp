@@ -3,12 +3,25 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "eigennet/ops/attention.hpp"
+#include "eigennet/ops/broadcast.hpp"
+#include "eigennet/ops/elementwise.hpp"
+#include "eigennet/ops/indexing.hpp"
+#include "eigennet/ops/linalg.hpp"
 #include "eigennet/ops/op.hpp"
+#include "eigennet/ops/reduction.hpp"
 #include "eigennet/ops/shape_ops.hpp"
 
 namespace eigennet::bindings {
 
 namespace {
+
+// One op class per dtype: <name>_<dtype>(constructor arguments).
+template <template <class> class OpT, class T, class... Args, class... Extra>
+void bind_op(py::module_& m, const char* name, const std::string& sfx, const Extra&... extra) {
+  py::class_<OpT<T>, Op<T>, std::shared_ptr<OpT<T>>>(m, (name + sfx).c_str())
+      .def(py::init<Args...>(), extra...);
+}
 
 template <class T>
 void bind_typed(py::module_& m) {
@@ -20,6 +33,44 @@ void bind_typed(py::module_& m) {
 
   py::class_<ReshapeOp<T>, Op<T>, std::shared_ptr<ReshapeOp<T>>>(m, ("ReshapeOp" + sfx).c_str())
       .def(py::init<Shape, Shape>(), py::arg("input"), py::arg("target"));
+  bind_op<UnaryOp, T, std::string, Shape, double, double>(m, "UnaryOp", sfx, py::arg("kind"),
+                                                          py::arg("input"), py::arg("alpha") = 0.0,
+                                                          py::arg("beta") = 0.0);
+  bind_op<BinaryOp, T, std::string, Shape, Shape>(m, "BinaryOp", sfx, py::arg("kind"), py::arg("a"),
+                                                  py::arg("b"));
+  bind_op<WhereOp, T, Shape, Shape, Shape>(m, "WhereOp", sfx, py::arg("condition"), py::arg("x"),
+                                           py::arg("y"));
+  bind_op<BroadcastToOp, T, Shape, Shape>(m, "BroadcastToOp", sfx, py::arg("input"),
+                                          py::arg("target"));
+  bind_op<TileOp, T, Shape, Shape>(m, "TileOp", sfx, py::arg("input"), py::arg("reps"));
+  bind_op<RepeatOp, T, Shape, Index, Index>(m, "RepeatOp", sfx, py::arg("input"),
+                                            py::arg("repeats"), py::arg("axis"));
+  bind_op<ReduceOp, T, std::string, Shape, Shape, bool>(
+      m, "ReduceOp", sfx, py::arg("kind"), py::arg("input"), py::arg("axes"), py::arg("keepdims"));
+  bind_op<SoftmaxOp, T, std::string, Shape, Index>(m, "SoftmaxOp", sfx, py::arg("kind"),
+                                                   py::arg("input"), py::arg("axis"));
+  bind_op<CumulativeOp, T, std::string, Shape, Index>(m, "CumulativeOp", sfx, py::arg("kind"),
+                                                      py::arg("input"), py::arg("axis"));
+  bind_op<MatMulOp, T, Shape, Shape>(m, "MatMulOp", sfx, py::arg("a"), py::arg("b"));
+  bind_op<EinsumOp, T, std::string, Shape, Shape>(m, "EinsumOp", sfx, py::arg("equation"),
+                                                  py::arg("a"), py::arg("b"));
+  bind_op<TransposeOp, T, Shape, Shape>(m, "TransposeOp", sfx, py::arg("input"), py::arg("perm"));
+  bind_op<ConcatenateOp, T, std::vector<Shape>, Index>(m, "ConcatenateOp", sfx, py::arg("inputs"),
+                                                       py::arg("axis"));
+  bind_op<SliceOp, T, Shape, Shape, Shape, Shape>(
+      m, "SliceOp", sfx, py::arg("input"), py::arg("starts"), py::arg("stops"), py::arg("steps"));
+  bind_op<TakeOp, T, Shape, Shape, Index>(m, "TakeOp", sfx, py::arg("x"), py::arg("indices"),
+                                          py::arg("axis"));
+  bind_op<TakeAlongAxisOp, T, Shape, Shape, Index>(m, "TakeAlongAxisOp", sfx, py::arg("x"),
+                                                   py::arg("indices"), py::arg("axis"));
+  bind_op<PadOp, T, Shape, std::vector<std::vector<Index>>, double>(
+      m, "PadOp", sfx, py::arg("input"), py::arg("pad_width"), py::arg("value") = 0.0);
+  bind_op<OneHotOp, T, Shape, Index>(m, "OneHotOp", sfx, py::arg("input"), py::arg("num_classes"));
+  bind_op<DotProductAttentionOp, T, Shape, Shape, Shape, std::optional<double>, bool>(
+      m, "DotProductAttentionOp", sfx, py::arg("query"), py::arg("key"), py::arg("value"),
+      py::arg("scale") = py::none(), py::arg("is_causal") = false);
+  bind_op<SliceUpdateOp, T, Shape, Shape, Shape>(m, "SliceUpdateOp", sfx, py::arg("input"),
+                                                 py::arg("update"), py::arg("start"));
 
   // Test hook: one training forward and backward of a copy of an op on whole (concrete)
   // tensors, returning (y, [input gradients]).

@@ -1,6 +1,6 @@
-"""eigennet.ops (the first operations): eager on arrays against NumPy, recorded on symbolic
-tensors (operators too) into functional models whose gradients match finite differences, and
-parity with Keras 3's ops in a model."""
+"""eigennet.ops in functional models: eager on arrays against NumPy, recorded on symbolic
+tensors (operators and constants too) into functional models whose gradients match finite
+differences, and parity with Keras 3's ops in a model."""
 
 import os
 
@@ -73,14 +73,16 @@ def test_keras_activations_record_layers_on_symbolic_tensors():
     assert (model.predict(RNG.normal(size=(4, 3)), verbose=0) >= 0).all()
 
 
-def test_constants_and_missing_ops_say_so():
+def test_constants_are_operands_and_missing_ops_say_so():
     x = keras.Input((3,))
-    with pytest.raises(TypeError, match="symbolic tensors only"):
-        x * 2.0
-    with pytest.raises(TypeError, match="symbolic tensors only"):
-        np.float32(2.0) + x
-    with pytest.raises(AttributeError, match="no 'matmul' yet; it has: add"):
-        ops.matmul  # noqa: B018
+    model = keras.Model(x, [x * 2.0, np.float32(2.0) + x, 1.0 - x, x / np.arange(1.0, 4.0)])
+    data = RNG.normal(size=(4, 3)).astype("float32")
+    for got, want in zip(
+        model.predict(data, verbose=0), [data * 2, data + 2, 1 - data, data / [1, 2, 3]]
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    with pytest.raises(AttributeError, match="no 'no_such_op'; it has: .*matmul"):
+        ops.no_such_op  # noqa: B018
 
 
 def test_parity_with_keras_ops():

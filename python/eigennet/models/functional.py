@@ -176,13 +176,20 @@ class Functional(Model):
 
         nodes = set(map(id, self._nodes))
         layers = []
-        for layer in self._layers:
-            entry = serialize_keras_object(layer)
+        operations = [n.layer for n in self._nodes if isinstance(n.layer, Operation)]
+        for layer in self._layers + operations:
+            entry = (
+                layer.serialize()
+                if isinstance(layer, Operation)
+                else (serialize_keras_object(layer))
+            )
             entry["name"] = layer.name
             entry["inbound_nodes"] = [
                 {
                     "args": [
-                        [tensor(t) for t in n.inputs] if n.multi_input else tensor(n.inputs[0])
+                        [tensor(t) for t in n.inputs]
+                        if n.multi_input or not n.inputs
+                        else tensor(n.inputs[0])
                     ],
                     "kwargs": {},
                 }
@@ -218,7 +225,10 @@ class Functional(Model):
         for entry in config["layers"]:
             if not isinstance(entry, dict):
                 raise ValueError(f"A layer entry of a functional config must be a dict: {entry!r}")
-            layer = deserialize_keras_object(entry, "layers", custom_objects)
+            if entry.get("class_name") == Operation.CLASS_NAME:
+                layer = Operation.deserialize(entry)
+            else:
+                layer = deserialize_keras_object(entry, "layers", custom_objects)
             name = entry.get("name", getattr(layer, "name", None))
             if name in layers:
                 raise ValueError(f"Layer name {name!r} appears twice in the functional config")

@@ -17,7 +17,14 @@ from eigennet import _core, config
 from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.layers.layer import Variable, unique_name
 
-_tracing: list[str] = []  # the names of the layers whose call() is being traced, innermost last
+_tracing: list[str] = []
+_KIND_FIRST = {
+    "UnaryOp",
+    "BinaryOp",
+    "ReduceOp",
+    "SoftmaxOp",
+    "CumulativeOp",
+}  # the names of the layers whose call() is being traced, innermost last
 
 
 @contextlib.contextmanager
@@ -49,11 +56,41 @@ class Operation:
     trainable_weights: list = []
     non_trainable_weights: list = []
 
-    def __init__(self, name: str, core, dtype: str):
+    CLASS_NAME = "__operation__"  # how a functional config lists an op call
+
+    def __init__(self, name: str, core, dtype: str, spec: dict):
         self.name = unique_name(name)
         self._core = core
         self.dtype = dtype
+        self._spec = spec  # how to make the op again: see serialize()
         self._inbound_nodes: list[Node] = []
+
+    def serialize(self) -> dict:
+        """The op in a functional config: the native op and its attributes (a constant: its
+        values). eigennet's own entry; it replays through `deserialize`."""
+        return {"module": "eigennet.ops", "class_name": self.CLASS_NAME, "config": self._spec}
+
+    @classmethod
+    def deserialize(cls, entry: dict):
+        """A callable that records the op again when called on its inputs (a functional
+        config's replay calls it like a layer)."""
+        spec = entry.get("config")
+        if not isinstance(spec, dict) or not isinstance(spec.get("native"), str):
+            raise ValueError(f"Invalid op entry in a functional config: {entry!r}")
+        name = str(entry.get("name", spec["native"]))
+        if spec["native"] == "ConstantSource":
+            values = np.asarray(spec.get("values"), dtype=spec.get("dtype", "float32"))
+            return lambda inputs: constant(values, values.dtype.name)
+        if not spec["native"].endswith("Op"):
+            raise ValueError(f"Unknown op {spec['native']!r} in a functional config")
+        attributes = list(spec.get("attributes", []))
+        as_list = bool(spec.get("as_list", False))
+
+        def replay(inputs):
+            operands = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            return record(name, spec["native"], operands, *attributes, as_list=as_list)
+
+        return replay
 
     @property
     def built(self) -> bool:
@@ -103,7 +140,8 @@ def constant(value, dtype: str) -> KerasTensor:
         raise TypeError(f"An op's operand must be numeric, got {type(value).__name__}")
     values = np.ascontiguousarray(values, dtype=dtype)
     core = getattr(_core, f"ConstantSource_{dtype}")(values)
-    op = Operation("constant", core, dtype)
+    spec = {"native": "ConstantSource", "values": values.tolist(), "dtype": dtype}
+    op = Operation("constant", core, dtype, spec)
     node = Node(op, [])
     node.outputs = [KerasTensor(values.shape, dtype, node, name=op.name, batched=False)]
     op._inbound_nodes.append(node)
@@ -128,10 +166,16 @@ def record(name: str, native: str, operands: list, *attributes, as_list: bool = 
     shapes = [full_shape(t) for t in tensors]
     try:
         make = getattr(_core, f"{native}_{dtype}")
-        core = make(shapes, *attributes) if as_list else make(*shapes, *attributes)
+        if as_list:
+            core = make(shapes, *attributes)
+        elif native in _KIND_FIRST:  # these take their kind before the shapes
+            core = make(attributes[0], *shapes, *attributes[1:])
+        else:
+            core = make(*shapes, *attributes)
     except ValueError as e:
         raise ValueError(f"{e}{_where()}") from None
-    op = Operation(name, core, dtype)
+    spec = {"native": native, "attributes": list(attributes), "as_list": as_list}
+    op = Operation(name, core, dtype, spec)
     out = list(core.full_output_shape)
     batched = bool(out) and out[0] == -1
     if batched:

@@ -125,12 +125,16 @@ def _where() -> str:
 
 
 def dtype_of(*operands) -> str:
-    """The floating dtype an op computes in: float64 when an operand is float64."""
+    """The floating dtype an op computes in: its symbolic operands' (float64 when one is),
+    constants following them."""
     for x in operands:
-        dtype = getattr(x, "dtype", None)
-        if dtype is not None and str(dtype) == "float64":
+        if isinstance(x, (KerasTensor, Variable)) and str(x.dtype) == "float64":
             return "float64"
-    return config.floatx()
+    return config.floatx() if not _has_symbolic(operands) else "float32"
+
+
+def _has_symbolic(operands) -> bool:
+    return any(isinstance(x, (KerasTensor, Variable)) for x in operands)
 
 
 def constant(value, dtype: str) -> KerasTensor:

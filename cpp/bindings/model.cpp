@@ -145,12 +145,14 @@ void bind_typed(py::module_& m) {
           py::init(
               [](std::vector<Shape> input_shapes,
                  const std::vector<std::pair<std::shared_ptr<Layer<T>>, std::vector<Index>>>& nodes,
-                 std::vector<Index> outputs) {
+                 std::vector<Index> outputs, bool batched_outputs) {
                 std::vector<GraphNode<T>> ns;
                 for (const auto& [layer, inputs] : nodes) ns.push_back({layer, inputs});
-                return std::make_shared<Graph<T>>(std::move(input_shapes), ns, std::move(outputs));
+                return std::make_shared<Graph<T>>(std::move(input_shapes), ns, std::move(outputs),
+                                                  batched_outputs);
               }),
-          py::arg("input_shapes"), py::arg("nodes"), py::arg("outputs"))
+          py::arg("input_shapes"), py::arg("nodes"), py::arg("outputs"),
+          py::arg("batched_outputs") = true)
       .def_static("chain", &Graph<T>::chain, py::arg("layers"))
       .def_property_readonly("input_size", &Graph<T>::input_size)
       .def_property_readonly("output_size", &Graph<T>::output_size)
@@ -212,19 +214,26 @@ void bind_typed(py::module_& m) {
         });
 
   py::class_<Trainer<T>, std::shared_ptr<Trainer<T>>>(m, ("Trainer" + sfx).c_str())
-      // losses: one per output, None for an output that is not trained; metrics: (output
-      // index, name, config).
+      // losses: one per output, None for an output that is not trained; loss_graphs: empty,
+      // or one per output, a traced Python loss or None; metrics: (output index, name, config).
       .def(py::init([](std::shared_ptr<Graph<T>> graph,
                        const std::vector<std::optional<LossConfig>>& losses,
                        const std::vector<double>& loss_weights, std::shared_ptr<Optimizer<T>> opt,
                        const std::vector<std::tuple<size_t, std::string, py::dict>>& metrics,
-                       const std::vector<bool>& trainable) {
+                       const std::vector<bool>& trainable,
+                       const std::vector<std::shared_ptr<Graph<T>>>& loss_graphs) {
              if (loss_weights.size() != losses.size())
                throw std::invalid_argument("one loss weight per output expected");
-             std::vector<OutputLoss> output_losses;
-             for (size_t k = 0; k < losses.size(); ++k)
-               output_losses.push_back(
-                   {losses[k].has_value(), losses[k].value_or(LossConfig{}), loss_weights[k]});
+             if (!loss_graphs.empty() && loss_graphs.size() != losses.size())
+               throw std::invalid_argument("one loss graph (or None) per output expected");
+             std::vector<OutputLoss<T>> output_losses;
+             for (size_t k = 0; k < losses.size(); ++k) {
+               std::shared_ptr<GraphLoss<T>> custom;
+               if (!loss_graphs.empty() && loss_graphs[k])
+                 custom = std::make_shared<GraphLoss<T>>(loss_graphs[k]);
+               output_losses.push_back({losses[k].has_value(), losses[k].value_or(LossConfig{}),
+                                        loss_weights[k], custom});
+             }
              std::vector<OutputMetric<T>> ms;
              for (const auto& [output, name, config] : metrics) {
                if (output >= graph->output_count())
@@ -236,7 +245,8 @@ void bind_typed(py::module_& m) {
                                                  std::move(ms), trainable);
            }),
            py::arg("graph"), py::arg("losses"), py::arg("loss_weights"), py::arg("optimizer"),
-           py::arg("metrics"), py::arg("trainable"))
+           py::arg("metrics"), py::arg("trainable"),
+           py::arg("loss_graphs") = std::vector<std::shared_ptr<Graph<T>>>{})
       .def_property_readonly("target_size", &Trainer<T>::target_size)
       .def("metric_sizes", &Trainer<T>::metric_sizes)
       .def(

@@ -10,7 +10,7 @@ namespace eigennet {
 
 template <class T>
 Graph<T>::Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>& nodes,
-                std::vector<Index> outputs)
+                std::vector<Index> outputs, bool batched_outputs)
     : outputs_(std::move(outputs)) {
   if (input_shapes.empty()) throw std::invalid_argument("a graph needs at least one input");
   if (nodes.empty()) throw std::invalid_argument("a graph needs at least one layer");
@@ -67,7 +67,7 @@ Graph<T>::Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>
   for (Index t : outputs_) {
     if (t < 0 || t >= Index(shapes.size()))
       throw std::invalid_argument("graph output " + std::to_string(t) + " is not a tensor");
-    if (fixed_rows_[size_t(t)] != 0)
+    if (batched_outputs && fixed_rows_[size_t(t)] != 0)
       throw std::invalid_argument("graph output " + std::to_string(t) +
                                   " has no batch axis (a model's outputs have one row per sample)");
     output_sizes_.push_back(tensor_sizes_[size_t(t)]);
@@ -138,7 +138,7 @@ ConstMatrixMap<T> Graph<T>::output(size_t k) const {
 
 template <class T>
 void Graph<T>::backward(const std::vector<const T*>& output_grads,
-                        const std::vector<T*>& param_grads) {
+                        const std::vector<T*>& param_grads, bool to_inputs) {
   if (param_grads.size() != nodes_.size())
     throw std::logic_error("one gradient slice per node expected");
   if (output_grads.size() != outputs_.size())
@@ -146,6 +146,7 @@ void Graph<T>::backward(const std::vector<const T*>& output_grads,
   const size_t first = input_sizes_.size();
   // A tensor needs its gradient when something learns at or below it.
   std::fill(needs_grad_.begin(), needs_grad_.end(), false);
+  if (to_inputs) std::fill_n(needs_grad_.begin(), first, true);
   for (size_t k = 0; k < nodes_.size(); ++k) {
     bool needs = param_grads[k] != nullptr;
     for (Index t : nodes_[k].inputs) needs = needs || needs_grad_[size_t(t)];
@@ -206,6 +207,13 @@ void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
     if (node.grad_added[i])
       grads_[size_t(node.inputs[i])].view(node.grad_maps[i].rows(), node.grad_maps[i].cols()) +=
           node.grad_maps[i];
+}
+
+template <class T>
+ConstMatrixMap<T> Graph<T>::input_gradient(size_t i) {
+  MatrixMap<T> g = grads_.at(i).view(rows_, input_sizes_.at(i));
+  if (!has_grad_[i]) g.setZero();
+  return ConstMatrixMap<T>(g.data(), g.rows(), g.cols());
 }
 
 template class Graph<float>;

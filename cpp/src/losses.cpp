@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "eigennet/graph_loss.hpp"
+
 namespace eigennet {
 namespace {
 
@@ -49,7 +51,14 @@ std::vector<std::string> loss_names() {
 }
 
 template <class T>
-Loss<T>::Loss(const LossConfig& config) : config_(config) {
+Index Loss<T>::target_cols(Index pred_cols) const {
+  if (custom_) return custom_->target_cols();
+  return sparse() ? 1 : pred_cols;
+}
+
+template <class T>
+Loss<T>::Loss(const LossConfig& config, std::shared_ptr<GraphLoss<T>> custom)
+    : config_(config), custom_(std::move(custom)) {
   if (!(config.delta > 0)) throw std::invalid_argument("Huber delta must be positive");
   if (!(config.label_smoothing >= 0 && config.label_smoothing <= 1))
     throw std::invalid_argument("label_smoothing must be in [0, 1]");
@@ -57,6 +66,7 @@ Loss<T>::Loss(const LossConfig& config) : config_(config) {
 
 template <class T>
 void Loss<T>::check_targets(ConstMatrixMap<T> y_true, Index pred_rows, Index pred_cols) const {
+  if (custom_) return custom_->check_targets(y_true, pred_rows, pred_cols);
   if (y_true.rows() != pred_rows)
     throw std::invalid_argument("y has " + std::to_string(y_true.rows()) +
                                 " samples but the prediction has " + std::to_string(pred_rows));
@@ -162,6 +172,7 @@ T Loss<T>::row(const T* t, const T* p, Index n, T* grad, T scale) const {
 
 template <class T>
 void Loss<T>::per_sample(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, T* out) const {
+  if (custom_) return custom_->per_sample(y_true, y_pred, out);
   check_targets(y_true, y_pred.rows(), y_pred.cols());
   for (Index r = 0; r < y_pred.rows(); ++r)
     out[r] = row(y_true.row(r).data(), y_pred.row(r).data(), y_pred.cols(), nullptr, T(0));
@@ -170,6 +181,7 @@ void Loss<T>::per_sample(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, T* 
 template <class T>
 double Loss<T>::value_and_grad(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred,
                                const T* sample_weight, MatrixMap<T> grad) const {
+  if (custom_) return custom_->value_and_grad(y_true, y_pred, sample_weight, grad);
   check_targets(y_true, y_pred.rows(), y_pred.cols());
   const Index rows = y_pred.rows();
   double total = 0;

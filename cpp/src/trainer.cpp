@@ -70,7 +70,7 @@ Dataset<T> blocked_dataset(std::vector<ConstMatrixMap<T>> x_blocks, ConstMatrixM
 }
 
 template <class T>
-Trainer<T>::Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLoss>& losses,
+Trainer<T>::Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLoss<T>>& losses,
                     std::shared_ptr<Optimizer<T>> optimizer, std::vector<OutputMetric<T>> metrics,
                     const std::vector<bool>& trainable)
     : graph_(std::move(graph)),
@@ -83,7 +83,7 @@ Trainer<T>::Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLos
                                 std::to_string(outputs) + " outputs, got " +
                                 std::to_string(losses.size()) + " losses");
   for (size_t k = 0; k < outputs; ++k) {
-    losses_.emplace_back(losses[k].config);
+    losses_.emplace_back(losses[k].config, losses[k].custom);
     target_offsets_.push_back(target_size_);
     if (!losses[k].active) continue;
     target_size_ += losses_[k].target_cols(graph_->output_sizes()[k]);

@@ -122,17 +122,32 @@ _ALIASES = {
 
 class Loss:
     """Base of the loss classes: `loss(y_true, y_pred, sample_weight=None)` returns the
-    batch loss as a float."""
+    batch loss as a float. Subclass it with `call(y_true, y_pred)` written with keras.ops
+    for a custom loss: it is traced and runs natively in training."""
 
-    def __init__(self, spec: LossSpec, name: str, reduction: str = "sum_over_batch_size"):
+    def __init__(
+        self,
+        name: str | None = None,
+        reduction: str = "sum_over_batch_size",
+        dtype=None,
+        *,
+        _spec: LossSpec | None = None,
+    ):
         if reduction != "sum_over_batch_size":
             raise ValueError(f"reduction {reduction!r} is not supported; use 'sum_over_batch_size'")
-        self._spec = spec
-        self.name = name
+        self._spec = _spec if _spec is not None else TracedLoss(self.call, name)
+        self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
 
+    def call(self, y_true, y_pred):
+        """A custom loss's per-sample losses (override it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define call()")
+
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        values = _per_sample(self._spec, y_true, y_pred)
+        if isinstance(self._spec, TracedLoss):
+            values = np.asarray(self._spec.function(*_same_rank(y_true, y_pred)), dtype=float)
+        else:
+            values = _per_sample(self._spec, y_true, y_pred)
         if sample_weight is not None:
             values = values * np.asarray(sample_weight, dtype=values.dtype)
         return float(values.sum() / values.size)
@@ -149,21 +164,21 @@ class MeanSquaredError(Loss):
     """Mean squared error."""
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
-        super().__init__(LossSpec("mean_squared_error"), name, reduction)
+        super().__init__(name, reduction, _spec=LossSpec("mean_squared_error"))
 
 
 class MeanAbsoluteError(Loss):
     """Mean absolute error."""
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
-        super().__init__(LossSpec("mean_absolute_error"), name, reduction)
+        super().__init__(name, reduction, _spec=LossSpec("mean_absolute_error"))
 
 
 class Huber(Loss):
     """Huber loss with threshold `delta` (default 1.0)."""
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
-        super().__init__(LossSpec("huber", delta=float(delta)), name, reduction)
+        super().__init__(name, reduction, _spec=LossSpec("huber", delta=float(delta)))
         self.delta = delta
 
     def get_config(self):
@@ -179,7 +194,7 @@ class _Crossentropy(Loss):
         if axis != -1:
             raise ValueError("eigennet losses reduce over the last axis only (axis=-1)")
         spec = LossSpec(self._loss_name, bool(from_logits), label_smoothing=float(label_smoothing))
-        super().__init__(spec, name, reduction)
+        super().__init__(name, reduction, _spec=spec)
         self.from_logits, self.label_smoothing = from_logits, label_smoothing
 
     def get_config(self):
@@ -258,8 +273,11 @@ _CLASSES = {
 
 
 def get(identifier):
-    """Returns a loss function or object from a name, a function of this module or a Loss."""
+    """Returns a loss function or object from a name, a function of this module, a Loss, or
+    a Python function `fn(y_true, y_pred)` written with keras.ops (traced, runs natively)."""
     if isinstance(identifier, Loss) or identifier in _FUNCTIONS:
+        return identifier
+    if callable(identifier) and not isinstance(identifier, type):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier is not Loss:
         return identifier()
@@ -285,4 +303,62 @@ def spec_of(identifier) -> LossSpec:
     loss = get(identifier)
     if isinstance(loss, Loss):
         return loss._spec
-    return LossSpec(_FUNCTIONS[loss])
+    if loss in _FUNCTIONS:
+        return LossSpec(_FUNCTIONS[loss])
+    return TracedLoss(loss, getattr(loss, "__name__", "loss"))
+
+
+class TracedLoss:
+    """A loss written in Python: traced into a native graph of (y_true, y_pred) when a model's
+    trainer is made, so training runs it with no Python per batch."""
+
+    name = "custom"  # (never a built-in loss's name)
+
+    def __init__(self, function, name: str | None):
+        self.function = function
+        self.label = name or "loss"
+
+    def core_config(self):
+        return _core.LossConfig("mean_squared_error", False, 1.0, 0.0)  # unused: the graph rules
+
+    def graph(self, dtype: str, y_true_shape: tuple, y_pred_shape: tuple):
+        """The native graph of the loss for targets and predictions of these shapes (batch
+        axis first). Keras's rule first: y_true is expanded or squeezed to y_pred's rank."""
+        from eigennet.layers.input_layer import Input
+        from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between
+        from eigennet.ops import symbolic
+
+        if len(y_true_shape) == len(y_pred_shape) - 1 and y_pred_shape[-1] == 1:
+            y_true_shape = (*y_true_shape, 1)
+        elif len(y_true_shape) == len(y_pred_shape) + 1 and y_true_shape[-1] == 1:
+            y_true_shape = y_true_shape[:-1]
+        y_true = Input(shape=tuple(y_true_shape[1:]), dtype=dtype, name="y_true")
+        y_pred = Input(shape=tuple(y_pred_shape[1:]), dtype=dtype, name="y_pred")
+        with symbolic.tracing(f"loss {self.label}"):
+            out = self.function(y_true, y_pred)
+        out = symbolic.operand(out, dtype)
+        if out._node.layer is y_true._node.layer or out is y_pred:
+            out = out * 1.0  # a node of its own (the graph's output is a computed tensor)
+        builder = GraphBuilder([y_true.shape, y_pred.shape])
+        nodes = nodes_between([y_true, y_pred], [out])
+        outputs = expand_nodes([y_true, y_pred], nodes, [out], builder, [0, 1], False)
+        graph = getattr(_core, f"Graph_{dtype}")
+        return graph(
+            [list(s) for s in builder.input_shapes], builder.nodes, outputs, batched_outputs=False
+        )
+
+
+def _same_rank(y_true, y_pred):
+    """Keras's squeeze_or_expand_to_same_rank for a custom loss's arrays."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        y_true = y_true[..., None]
+    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    return y_true, y_pred
+
+
+def _snake(name: str) -> str:
+    from eigennet.layers.layer import snake_case
+
+    return snake_case(name)

@@ -39,8 +39,9 @@ class Graph {
  public:
   // Throws std::invalid_argument when a node reads a tensor that is not computed before it,
   // a layer was built for other shapes, or an output id is out of range.
+  // A loss graph (GraphLoss) may have outputs without a batch axis: batched_outputs false.
   Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>& nodes,
-        std::vector<Index> outputs);
+        std::vector<Index> outputs, bool batched_outputs = true);
   // The chain of `layers`, each reading the previous one's output.
   static std::shared_ptr<Graph<T>> chain(const std::vector<std::shared_ptr<Layer<T>>>& layers);
 
@@ -56,6 +57,7 @@ class Graph {
   // Runs the batch through every node; outputs stay valid until the next forward.
   void forward(ConstMatrixMap<T> x, bool training);
   ConstMatrixMap<T> output(size_t k) const;
+  bool output_batched(size_t k) const { return fixed_rows_[size_t(outputs_.at(k))] == 0; }
 
   // Activity-regularizer penalty of the last forward (0 when no layer has one).
   double activity_penalty() const { return activity_penalty_; }
@@ -64,7 +66,11 @@ class Graph {
   // (read only), or is null when output k has no loss. param_grads[k] is node k's gradient
   // slice, or null when its layer is frozen; nodes of one layer get the same slice, which then
   // holds the sum of their gradients.
-  void backward(const std::vector<const T*>& output_grads, const std::vector<T*>& param_grads);
+  // With to_inputs, also dL/d input i, read with input_gradient(i) (zeros when input i does
+  // not reach a loss).
+  void backward(const std::vector<const T*>& output_grads, const std::vector<T*>& param_grads,
+                bool to_inputs = false);
+  ConstMatrixMap<T> input_gradient(size_t i);
 
   // Held by every entry point that runs batches: the workspaces serve one call at a time.
   // Recursive because a callback may call predict from inside fit on the same thread.

@@ -5,6 +5,7 @@
 // categorical ones); the batch loss is sum_i w_i * l_i / batch ("sum_over_batch_size").
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,12 +33,16 @@ LossKind loss_from_name(const std::string& name);
 std::vector<std::string> loss_names();
 
 template <class T>
+class GraphLoss;
+
+template <class T>
 class Loss {
  public:
-  explicit Loss(const LossConfig& config);
+  // A built-in loss from `config`, or the traced loss `custom` when it is given.
+  explicit Loss(const LossConfig& config, std::shared_ptr<GraphLoss<T>> custom = nullptr);
 
   // Columns y_true must have for a prediction with `pred_cols` columns.
-  Index target_cols(Index pred_cols) const { return sparse() ? 1 : pred_cols; }
+  Index target_cols(Index pred_cols) const;
   bool sparse() const { return config_.kind == LossKind::SparseCategoricalCrossentropy; }
 
   // Throws std::invalid_argument when the shapes disagree or a sparse label is not an
@@ -55,6 +60,7 @@ class Loss {
   // Loss of one row; when grad is non-null also writes scale * d(loss)/d(pred).
   T row(const T* t, const T* p, Index n, T* grad, T scale) const;
   LossConfig config_;
+  std::shared_ptr<GraphLoss<T>> custom_;  // its workspaces change per batch, not its meaning
 };
 
 }  // namespace eigennet

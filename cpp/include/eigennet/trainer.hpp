@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eigennet/graph.hpp"
+#include "eigennet/graph_loss.hpp"
 #include "eigennet/losses.hpp"
 #include "eigennet/metrics.hpp"
 #include "eigennet/optimizers.hpp"
@@ -46,10 +47,12 @@ Dataset<T> blocked_dataset(std::vector<ConstMatrixMap<T>> x_blocks, ConstMatrixM
                            const T* sample_weight);
 
 // The loss of one output (an output without a loss is not trained and takes no targets).
+template <class T>
 struct OutputLoss {
   bool active = true;
   LossConfig config{};
   double weight = 1.0;
+  std::shared_ptr<GraphLoss<T>> custom;  // a traced Python loss instead of `config`
 };
 
 // A metric of one output (which must have a loss: its targets are that loss's).
@@ -65,7 +68,7 @@ class Trainer {
   // losses: one per graph output. trainable[i] tells whether node i's layer learns. The
   // optimizer, when not built yet, is built for the trainable weights (Keras builds it when
   // training starts).
-  Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLoss>& losses,
+  Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLoss<T>>& losses,
           std::shared_ptr<Optimizer<T>> optimizer, std::vector<OutputMetric<T>> metrics,
           const std::vector<bool>& trainable);
 
@@ -132,7 +135,7 @@ class Trainer {
   double penalties(const std::vector<T*>* grads) const;
 
   std::shared_ptr<Graph<T>> graph_;
-  std::vector<OutputLoss> output_losses_;
+  std::vector<OutputLoss<T>> output_losses_;
   std::vector<Loss<T>> losses_;        // per output (a placeholder where inactive)
   std::vector<Index> target_offsets_;  // per output: its first column in y
   Index target_size_ = 0;

@@ -72,14 +72,18 @@ def as_features(x, dtype: str, what: str = "x") -> np.ndarray:
 
 
 def as_targets(
-    y, n: int, output_shape: tuple, sparse: bool, dtype: str, what: str = "y"
+    y, n: int, output_shape: tuple, sparse: bool, dtype: str, what: str = "y", free=False
 ) -> np.ndarray:
-    """y as a (n, columns) C-contiguous array the native loss accepts, checked."""
+    """y as a (n, columns) C-contiguous array the native loss accepts, checked. `free`: a
+    custom loss takes targets of any shape (checked against the traced loss by the core)."""
     arr = _numeric(y, what)
     if arr.ndim == 0:
         raise ValueError(f"{what} must hold one target per sample, got a scalar")
     if arr.shape[0] != n:
         raise ValueError(f"x and {what} hold different numbers of samples: {n} and {arr.shape[0]}")
+    if free:
+        check_finite(arr, what)
+        return np.ascontiguousarray(arr.reshape(n, -1), dtype=dtype)
     out = tuple(output_shape)
     if sparse:
         if arr.shape[1:] not in (out[:-1], out[:-1] + (1,)):

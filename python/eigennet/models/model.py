@@ -475,7 +475,10 @@ class Model:
                 continue
             sparse = spec.name == "sparse_categorical_crossentropy"
             label = "y" if len(shapes) == 1 else f"y[{self.output_names[k]!r}]"
-            targets.append(data_utils.as_targets(target, n, shape[1:], sparse, self.dtype, label))
+            free = isinstance(spec, losses.TracedLoss)
+            targets.append(
+                data_utils.as_targets(target, n, shape[1:], sparse, self.dtype, label, free)
+            )
         sw = data_utils.as_sample_weight(sample_weight, n, self.dtype)
         return x_arr, _packed(targets), sw
 
@@ -513,6 +516,12 @@ class Model:
                 self.optimizer._core_for(self.dtype),
                 [(k, *m.native_spec()) for k, m in zip(self._metric_outputs, self._metrics)],
                 flags,
+                [
+                    spec.graph(self.dtype, y_shapes[k], shapes[k])
+                    if isinstance(spec, losses.TracedLoss)
+                    else None
+                    for k, spec in enumerate(specs)
+                ],
             )
             outputs, count = len(specs), sum(spec is not None for spec in specs)
             logged = count if outputs > 1 else 0  # the core's per-output losses

@@ -14,6 +14,7 @@ from eigennet import _dispatch  # noqa: F401
 # isort: split
 from eigennet import (
     activations,
+    backend,
     callbacks,
     config,
     initializers,
@@ -49,6 +50,7 @@ __all__ = [
     "Sequential",
     "__version__",
     "activations",
+    "backend",
     "callbacks",
     "config",
     "initializers",

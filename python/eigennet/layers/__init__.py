@@ -8,6 +8,7 @@ from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
 from eigennet.layers.input_layer import Input, InputLayer
+from eigennet.layers.lambda_layer import Lambda
 from eigennet.layers.layer import Layer, Variable
 from eigennet.layers.merging import (
     Add,
@@ -83,6 +84,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "LSTM",
+    "Lambda",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",

@@ -1,0 +1,294 @@
+"""keras.ops inside models (issue 14): every op computes the same result eagerly on NumPy
+arrays as when it is recorded on symbolic tensors and run by the native graph
+(`keras.Model(Input, op(...)).predict`), and the eager results equal NumPy / Keras's
+formulas."""
+
+import math
+
+import numpy as np
+import pytest
+
+import eigennet as keras
+from eigennet import layers, ops
+
+RNG = np.random.default_rng(1414)
+B = 5  # the batch of every case; predict runs it as one batch
+W3 = RNG.normal(size=(3,)).astype("float32")  # a batchless operand broadcast over the batch
+W34 = RNG.normal(size=(3, 4)).astype("float32")
+W43 = RNG.normal(size=(4, 3)).astype("float32")
+IDX = np.array([2, 0, 1, 2])
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _attention(q, k, v):
+    scores = np.einsum("btnh,bsnh->bnts", q, k) / math.sqrt(q.shape[-1])
+    return np.einsum("bnts,bsnh->btnh", _softmax(scores), v)
+
+
+# id -> (the op on the inputs, the NumPy reference, the inputs' shapes without the batch)
+CASES = {
+    # element-wise unary
+    "abs": (ops.abs, np.abs, [(3, 4)]),
+    "negative": (ops.negative, np.negative, [(3, 4)]),
+    "square": (ops.square, np.square, [(3, 4)]),
+    "sqrt_of_abs": (lambda x: ops.sqrt(ops.abs(x) + 0.1), lambda x: np.sqrt(abs(x) + 0.1), [(4,)]),
+    "exp": (ops.exp, np.exp, [(3, 4)]),
+    "log_of_square": (lambda x: ops.log(ops.square(x) + 1.0), lambda x: np.log(x * x + 1), [(4,)]),
+    "log1p_expm1": (lambda x: ops.log1p(ops.expm1(x)), lambda x: x, [(4,)]),
+    "sin_cos": (lambda x: ops.sin(x) * ops.cos(x), lambda x: np.sin(x) * np.cos(x), [(4,)]),
+    "tanh": (ops.tanh, np.tanh, [(3, 4)]),
+    "sigmoid": (ops.sigmoid, lambda x: 1 / (1 + np.exp(-x)), [(3, 4)]),
+    "relu": (ops.relu, lambda x: np.maximum(x, 0), [(3, 4)]),
+    "relu6": (lambda x: ops.relu6(x * 4), lambda x: np.clip(x * 4, 0, 6), [(6,)]),
+    "leaky_relu": (
+        lambda x: ops.leaky_relu(x, negative_slope=0.1),
+        lambda x: np.where(x > 0, x, 0.1 * x),
+        [(6,)],
+    ),
+    "elu": (ops.elu, lambda x: np.where(x > 0, x, np.exp(x) - 1), [(6,)]),
+    "softplus": (ops.softplus, lambda x: np.log1p(np.exp(x)), [(6,)]),
+    "softsign": (ops.softsign, lambda x: x / (1 + abs(x)), [(6,)]),
+    "silu": (ops.silu, lambda x: x / (1 + np.exp(-x)), [(6,)]),
+    "gelu_tanh": (
+        ops.gelu,  # approximate=True is Keras's default
+        lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+        [(6,)],
+    ),
+    "sign_floor_ceil_round": (
+        lambda x: ops.sign(x) + ops.floor(x * 3) + ops.ceil(x * 3) + ops.round(x * 3),
+        lambda x: np.sign(x) + np.floor(x * 3) + np.ceil(x * 3) + np.round(x * 3),
+        [(6,)],
+    ),
+    # element-wise binary, with broadcasting, constants and batchless weights
+    "add_broadcast": (ops.add, np.add, [(3, 4), (1, 4)]),
+    "subtract_constant": (lambda x: ops.subtract(2.0, x), lambda x: 2.0 - x, [(3, 4)]),
+    "multiply_batchless": (lambda x: ops.multiply(x, W3), lambda x: x * W3, [(4, 3)]),
+    "divide_batchless": (
+        lambda x: ops.divide(x, ops.abs(W3) + 1.0),
+        lambda x: x / (abs(W3) + 1),
+        [(2, 3)],
+    ),
+    "power": (lambda x: ops.power(ops.abs(x) + 0.5, 3.0), lambda x: (abs(x) + 0.5) ** 3, [(4,)]),
+    "maximum_minimum": (
+        lambda x, y: ops.maximum(x, y) - ops.minimum(x, 0.2),
+        lambda x, y: np.maximum(x, y) - np.minimum(x, 0.2),
+        [(3, 4), (3, 1)],
+    ),
+    "operators": (
+        lambda x, y: (x + y) * 2.0 - y / 4.0 + (-x) ** 2,
+        lambda x, y: (x + y) * 2.0 - y / 4.0 + x**2,
+        [(3,), (3,)],
+    ),
+    # reductions
+    "sum_axis": (lambda x: ops.sum(x, axis=1), lambda x: x.sum(axis=1), [(3, 4)]),
+    "mean_keepdims": (
+        lambda x: ops.mean(x, axis=-1, keepdims=True),
+        lambda x: x.mean(axis=-1, keepdims=True),
+        [(3, 4)],
+    ),
+    "max_min_axes": (
+        lambda x: ops.max(x, axis=(1, 2)) - ops.min(x, axis=2)[:, 0],
+        lambda x: x.max(axis=(1, 2)) - x.min(axis=2)[:, 0],
+        [(3, 4)],
+    ),
+    "prod": (lambda x: ops.prod(x, axis=-1), lambda x: x.prod(axis=-1), [(3, 4)]),
+    "std_var": (
+        lambda x: ops.std(x, axis=-1) + ops.var(x, axis=1),
+        lambda x: x.std(axis=-1) + x.var(axis=1),
+        [(4, 4)],
+    ),
+    "logsumexp": (
+        lambda x: ops.logsumexp(x, axis=-1),
+        lambda x: np.log(np.exp(x).sum(axis=-1)),
+        [(3, 4)],
+    ),
+    "norm": (lambda x: ops.norm(x, axis=-1), lambda x: np.linalg.norm(x, axis=-1), [(3, 4)]),
+    "mean_over_the_batch": (  # centering across the batch, as a normalization layer would
+        lambda x: x - ops.mean(x, axis=0, keepdims=True),
+        lambda x: x - x.mean(axis=0, keepdims=True),
+        [(4,)],
+    ),
+    "sum_over_the_batch": (
+        lambda x: x / ops.sum(ops.abs(x), axis=0),
+        lambda x: x / abs(x).sum(axis=0),
+        [(4,)],
+    ),
+    "softmax": (lambda x: ops.softmax(x, axis=-1), _softmax, [(3, 4)]),
+    "softmax_axis1": (
+        lambda x: ops.softmax(x, axis=1),
+        lambda x: _softmax(x, axis=1),
+        [(3, 4)],
+    ),
+    "log_softmax": (
+        lambda x: ops.log_softmax(x, axis=-1),
+        lambda x: np.log(_softmax(x)),
+        [(3, 4)],
+    ),
+    "cumsum": (lambda x: ops.cumsum(x, axis=-1), lambda x: np.cumsum(x, axis=-1), [(3, 4)]),
+    # linear algebra
+    "matmul_weight": (lambda x: ops.matmul(x, W34), lambda x: x @ W34, [(2, 3)]),
+    "matmul_batched": (ops.matmul, np.matmul, [(2, 3), (3, 4)]),
+    "matmul_operator": (lambda x, y: x @ y, np.matmul, [(2, 3), (3, 4)]),
+    "matmul_transposed": (
+        lambda x, y: ops.matmul(x, ops.transpose(y, (0, 2, 1))),
+        lambda x, y: x @ y.transpose(0, 2, 1),
+        [(2, 3), (4, 3)],
+    ),
+    "einsum_attention_scores": (
+        lambda q, k: ops.einsum("btnh,bsnh->bnts", q, k),
+        lambda q, k: np.einsum("btnh,bsnh->bnts", q, k),
+        [(3, 2, 4), (5, 2, 4)],
+    ),
+    "einsum_dense": (
+        lambda x: ops.einsum("btd,de->bte", x, W34),
+        lambda x: np.einsum("btd,de->bte", x, W34),
+        [(2, 3)],
+    ),
+    "tensordot": (
+        lambda x: ops.tensordot(x, W43, axes=1),
+        lambda x: np.tensordot(x, W43, axes=1),
+        [(4,)],
+    ),
+    "dot": (lambda x: ops.dot(x, W43), lambda x: np.dot(x, W43), [(4,)]),
+    # shapes
+    "reshape": (lambda x: ops.reshape(x, (-1, 2, 6)), lambda x: x.reshape(-1, 2, 6), [(3, 4)]),
+    "expand_dims_squeeze": (
+        lambda x: ops.squeeze(ops.expand_dims(x, 1), axis=1) + ops.expand_dims(x, -1)[..., 0],
+        lambda x: 2 * x,
+        [(3, 4)],
+    ),
+    "transpose": (
+        lambda x: ops.transpose(x, (0, 2, 1, 3)),
+        lambda x: x.transpose(0, 2, 1, 3),
+        [(2, 3, 4)],
+    ),
+    "concatenate": (
+        lambda x, y: ops.concatenate([x, y, x], axis=1),
+        lambda x, y: np.concatenate([x, y, x], axis=1),
+        [(2, 4), (3, 4)],
+    ),
+    "stack": (
+        lambda x, y: ops.stack([x, y], axis=1),
+        lambda x, y: np.stack([x, y], axis=1),
+        [(3,), (3,)],
+    ),
+    "split": (
+        lambda x: ops.split(x, 2, axis=-1)[1] - ops.split(x, [1], axis=1)[1][..., :2],
+        lambda x: np.split(x, 2, axis=-1)[1] - np.split(x, [1], axis=1)[1][..., :2],
+        [(2, 4)],
+    ),
+    "repeat": (lambda x: ops.repeat(x, 2, axis=1), lambda x: np.repeat(x, 2, axis=1), [(3, 2)]),
+    "tile": (lambda x: ops.tile(x, (1, 2, 3)), lambda x: np.tile(x, (1, 2, 3)), [(3, 2)]),
+    "broadcast_to": (
+        lambda x: ops.broadcast_to(ops.expand_dims(x, 1), (ops.shape(x)[0], 3, 4)),
+        lambda x: np.broadcast_to(x[:, None], (B, 3, 4)),
+        [(4,)],
+    ),
+    "pad": (
+        lambda x: ops.pad(x, ((0, 0), (1, 2), (0, 1))),
+        lambda x: np.pad(x, ((0, 0), (1, 2), (0, 1))),
+        [(3, 2)],
+    ),
+    "take": (
+        lambda x: ops.take(x, IDX, axis=1),
+        lambda x: np.take(x, IDX, axis=1),
+        [(3, 2)],
+    ),
+    "take_along_axis": (
+        lambda x: ops.take_along_axis(x, IDX[None, :3], axis=1),
+        lambda x: np.take_along_axis(x, IDX[None, :3], axis=1),
+        [(3,)],
+    ),
+    "get_item": (
+        lambda x: x[:, 1:3, ::2] + x[:, 0:1, 1::2] * x[:, -1, None, :2],
+        lambda x: x[:, 1:3, ::2] + x[:, 0:1, 1::2] * x[:, -1, None, :2],
+        [(4, 4)],
+    ),
+    "get_item_int_and_ellipsis": (
+        lambda x: x[..., 0] + x[:, 2],
+        lambda x: x[..., 0] + x[:, 2],
+        [(3, 3)],
+    ),
+    "where": (
+        lambda x, y: ops.where(x > y, x, y * 0.5),
+        lambda x, y: np.where(x > y, x, y * 0.5),
+        [(3, 4), (1, 4)],
+    ),
+    "clip": (lambda x: ops.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), [(3, 4)]),
+    "one_hot": (
+        lambda x: ops.one_hot(ops.argmax(x, axis=-1), 4),
+        lambda x: np.eye(4)[x.argmax(axis=-1)],
+        [(3, 4)],
+    ),
+    "dot_product_attention": (
+        ops.dot_product_attention,
+        _attention,
+        [(3, 2, 4), (6, 2, 4), (6, 2, 4)],
+    ),
+}
+
+
+def _data(shapes):
+    return [RNG.normal(size=(B, *s)).astype("float32") for s in shapes]
+
+
+def _traced(fn, arrays):
+    inputs = [keras.Input(a.shape[1:]) for a in arrays]
+    model = keras.Model(inputs if len(inputs) > 1 else inputs[0], fn(*inputs))
+    return model.predict(arrays if len(arrays) > 1 else arrays[0], batch_size=B, verbose=0)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_eager_result_equals_traced_result(case):
+    fn, _, shapes = CASES[case]
+    arrays = _data(shapes)
+    eager = np.asarray(fn(*arrays))
+    traced = _traced(fn, arrays)
+    assert traced.shape == eager.shape
+    np.testing.assert_allclose(traced, eager, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_eager_result_equals_numpy(case):
+    fn, reference, shapes = CASES[case]
+    arrays = _data(shapes)
+    got = fn(*arrays)
+    assert isinstance(got, np.ndarray)
+    np.testing.assert_allclose(got, reference(*arrays), rtol=1e-5, atol=1e-6)
+
+
+# -- inside a custom layer: the weights of add_weight are batchless operands ------------------
+class Affine(layers.Layer):
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="random_normal")
+        self.table = self.add_weight(shape=(input_shape[-1], 3), initializer="random_normal")
+
+    def call(self, x):
+        z = ops.exp(self.scale) * x + ops.sum(self.table, axis=-1)
+        logits = ops.matmul(z, self.table)
+        return ops.log_softmax(logits - ops.mean(logits, axis=0), axis=-1)
+
+
+def test_ops_on_weights_inside_a_custom_layer_eager_equals_traced():
+    layer = Affine()
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, layer(inputs))
+    x = RNG.normal(size=(B, 4)).astype("float32")
+    scale, table = layer.scale.numpy(), layer.table.numpy()
+    z = np.exp(scale) * x + table.sum(axis=-1)
+    logits = z @ table
+    logits = logits - logits.mean(axis=0)
+    expected = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict(x, batch_size=B, verbose=0), expected, 1e-5, 1e-6)
+
+
+def test_shape_of_a_symbolic_tensor_gives_the_static_dims():
+    x = keras.Input((3, 4))
+    assert tuple(x.shape) == (None, 3, 4)
+    assert ops.shape(x)[1:] == (3, 4)
+    assert ops.shape(np.zeros((2, 3))) == (2, 3)

@@ -297,9 +297,7 @@ def test_subclassed_model_with_dict_outputs_trains_on_a_loss_dict():
             return {"value": self.reg(h), "label": ops.softmax(self.cls(h))}
 
     model = DictNet()
-    model.compile(
-        optimizer="adam", loss={"value": "mse", "label": "categorical_crossentropy"}
-    )
+    model.compile(optimizer="adam", loss={"value": "mse", "label": "categorical_crossentropy"})
     x = RNG.normal(size=(12, 4)).astype("float32")
     y = {"value": RNG.normal(size=(12, 1)), "label": np.eye(3)[RNG.integers(0, 3, 12)]}
     history = model.fit(x, y, epochs=2, verbose=0)

@@ -2,6 +2,7 @@
 same code run by both libraries (`k` is eigennet or keras), the same initial weights, three
 epochs without shuffling; the histories, trained weights and predictions must agree."""
 
+import math
 import os
 
 import numpy as np
@@ -111,20 +112,26 @@ def test_custom_model_trains_like_keras(make):
     assert_trains_like_keras(ours, theirs, x, y)
 
 
-def _custom_loss_model(k):
+def _custom_loss_model(k, kind):
     def scaled_mse(y_true, y_pred):
         return k.ops.mean(k.ops.square(y_true - y_pred) * 2.0, axis=-1)
 
+    class LogCoshLoss(k.losses.Loss):
+        def call(self, y_true, y_pred):
+            d = y_pred - y_true
+            return k.ops.mean(d + k.ops.softplus(-2.0 * d) - math.log(2.0), axis=-1)
+
     inputs = k.Input((4,))
     model = k.Model(inputs, k.layers.Dense(2)(inputs))
-    model.compile(optimizer=k.optimizers.Adam(0.01), loss=scaled_mse)
+    loss = scaled_mse if kind == "function" else LogCoshLoss()
+    model.compile(optimizer=k.optimizers.Adam(0.01), loss=loss)
     return model, RNG.normal(size=(32, 4)), RNG.normal(size=(32, 2))
 
 
-@pytest.mark.xfail(strict=True, reason="custom Python losses are not traced yet")
-def test_custom_python_loss_trains_like_keras():
-    ours, x, y = _custom_loss_model(eigennet)
-    theirs, _, _ = _custom_loss_model(keras_ref)
+@pytest.mark.parametrize("kind", ["function", "loss_subclass"])
+def test_custom_python_loss_trains_like_keras(kind):
+    ours, x, y = _custom_loss_model(eigennet, kind)
+    theirs, _, _ = _custom_loss_model(keras_ref, kind)
     theirs.set_weights(ours.get_weights())
     assert_trains_like_keras(ours, theirs, x, y)
 
@@ -150,7 +157,9 @@ def _custom_metric_model(k):
     return model, RNG.normal(size=(32, 4)), RNG.normal(size=(32, 2))
 
 
-@pytest.mark.xfail(strict=True, reason="custom keras.metrics.Metric subclasses are not supported yet (no add_variable)")
+@pytest.mark.xfail(
+    strict=True, reason="custom keras.metrics.Metric subclasses are not supported (add_variable)"
+)
 def test_custom_metric_trains_like_keras():
     ours, x, y = _custom_metric_model(eigennet)
     theirs, _, _ = _custom_metric_model(keras_ref)

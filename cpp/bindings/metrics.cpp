@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "arrays.hpp"
+#include "eigennet/metrics/graph_metric.hpp"
 #include "metric_config.hpp"
 
 namespace eigennet::bindings {
@@ -41,6 +42,13 @@ namespace {
 
 template <class T>
 void bind_metric(py::module_& m) {
+  // Not bound as a Metric_ subclass: Python keeps it (shared) to hand it to trainers.
+  py::class_<GraphMetric<T>, std::shared_ptr<GraphMetric<T>>>(
+      m, (std::string("GraphMetric_") + dtype_name<T>()).c_str())
+      .def(py::init<std::shared_ptr<Graph<T>>, std::shared_ptr<Graph<T>>,
+                    std::vector<std::shared_ptr<Layer<T>>>, std::vector<std::vector<T>>>(),
+           py::arg("update"), py::arg("result"), py::arg("state"), py::arg("initial"))
+      .def("reset", &GraphMetric<T>::reset);
   py::class_<Metric<T>>(m, (std::string("Metric_") + dtype_name<T>()).c_str())
       .def(py::init([](const std::string& name, const py::dict& config, Index columns) {
              return make_metric<T>(metric_config_from(name, config), columns);

@@ -7,6 +7,7 @@
 #include "eigennet/layers/dense.hpp"
 #include "eigennet/layers/dropout.hpp"
 #include "eigennet/layers/normalization.hpp"
+#include "eigennet/metrics/graph_metric.hpp"
 #include "eigennet/trainer.hpp"
 #include "metric_config.hpp"
 
@@ -215,11 +216,12 @@ void bind_typed(py::module_& m) {
 
   py::class_<Trainer<T>, std::shared_ptr<Trainer<T>>>(m, ("Trainer" + sfx).c_str())
       // losses: one per output, None for an output that is not trained; loss_graphs: empty,
-      // or one per output, a traced Python loss or None; metrics: (output index, name, config).
+      // or one per output, a traced Python loss or None; metrics: (output index, name, config)
+      // or (output index, GraphMetric, {}).
       .def(py::init([](std::shared_ptr<Graph<T>> graph,
                        const std::vector<std::optional<LossConfig>>& losses,
                        const std::vector<double>& loss_weights, std::shared_ptr<Optimizer<T>> opt,
-                       const std::vector<std::tuple<size_t, std::string, py::dict>>& metrics,
+                       const std::vector<std::tuple<size_t, py::object, py::dict>>& metrics,
                        const std::vector<bool>& trainable,
                        const std::vector<std::shared_ptr<Graph<T>>>& loss_graphs) {
              if (loss_weights.size() != losses.size())
@@ -235,11 +237,16 @@ void bind_typed(py::module_& m) {
                                         loss_weights[k], custom});
              }
              std::vector<OutputMetric<T>> ms;
-             for (const auto& [output, name, config] : metrics) {
+             for (const auto& [output, kind, config] : metrics) {
                if (output >= graph->output_count())
                  throw std::invalid_argument("metric output index out of range");
-               ms.push_back({output, make_metric<T>(metric_config_from(name, config),
-                                                    graph->output_sizes()[output])});
+               if (py::isinstance<GraphMetric<T>>(kind))  // a traced custom metric
+                 ms.push_back({output, std::make_unique<SharedMetric<T>>(
+                                           py::cast<std::shared_ptr<GraphMetric<T>>>(kind))});
+               else
+                 ms.push_back({output, make_metric<T>(
+                                           metric_config_from(py::cast<std::string>(kind), config),
+                                           graph->output_sizes()[output])});
              }
              return std::make_shared<Trainer<T>>(std::move(graph), output_losses, std::move(opt),
                                                  std::move(ms), trainable);

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigennet import _core
+from eigennet import _core, config
 from eigennet.layers.layer import snake_case, unique_name
 
 
@@ -24,8 +24,47 @@ class Metric:
         return self._native, {"threshold": float(self._threshold)}
 
     def __init__(self, name: str | None = None, dtype=None):
-        self.name = name or type(self).__name__.lower()
+        self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype
+        self._state_sources: list = []  # a custom metric's variables (add_variable)
+
+    # -- custom metrics: variables, and update_state/result traced (see _traced_metric) --
+    @property
+    def _custom(self) -> bool:
+        return not self._native and type(self).update_state is not Metric.update_state
+
+    trainable = False  # (a metric's variables are never trained)
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A state variable of a custom metric (Keras 3's signature)."""
+        from eigennet import initializers
+        from eigennet.layers.tracing import WeightSource
+
+        shape = tuple(int(d) for d in (shape or ()))
+        dtype = str(np.dtype(dtype or self.dtype or config.floatx()))
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"add_variable: dtype must be float32 or float64, got {dtype!r}")
+        name = name or f"variable_{len(self._state_sources)}"
+        source = WeightSource(self, name, shape, dtype, False)
+        source.variable.assign(np.asarray(initializers.get(initializer)(shape, dtype=dtype)))
+        self._state_sources.append(source)
+        return source.variable
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
+        return self.add_variable(shape, initializer, dtype, aggregation, name)
+
+    @property
+    def variables(self) -> list:
+        return [s.variable for s in self._state_sources]
+
+    def _trainer_entry(self, dtype: str, y_true_shape: tuple, y_pred_shape: tuple) -> tuple:
+        """What a trainer runs for this metric: (native name, arguments), or a traced custom
+        metric and no arguments."""
+        if self._custom:
+            from eigennet._traced_metric import native_metric
+
+            return native_metric(self, dtype, y_true_shape, y_pred_shape), {}
+        return self.native_spec()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         raise NotImplementedError
@@ -34,7 +73,11 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self) -> None:
-        raise NotImplementedError
+        """Sets every variable to zeros (Keras's default)."""
+        if not self._state_sources:
+            raise NotImplementedError
+        for source in self._state_sources:
+            source.variable.assign(np.zeros(source.variable.shape, dtype=source.dtype))
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         self.update_state(y_true, y_pred, sample_weight)

@@ -250,9 +250,8 @@ class SparseCategoricalCrossentropy(Loss):
     ):
         if ignore_class is not None:
             raise ValueError("SparseCategoricalCrossentropy(ignore_class=...) is not supported yet")
-        super().__init__(
-            LossSpec("sparse_categorical_crossentropy", bool(from_logits)), name, reduction
-        )
+        spec = LossSpec("sparse_categorical_crossentropy", bool(from_logits))
+        super().__init__(name, reduction, _spec=spec)
         self.from_logits = from_logits
 
     def get_config(self):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import losses as _losses
+from eigennet import ops as _ops
 from eigennet._confusion_metrics import AUC, Precision, Recall
 from eigennet._f_score_metrics import F1Score, FBetaScore
-from eigennet._metric_base import Metric, as_values
+from eigennet._metric_base import Metric, as_values, auto_name
 from eigennet._regression_metrics import R2Score
 
 
@@ -65,14 +66,26 @@ mae = mean_absolute_error
 
 
 class MeanMetricWrapper(Metric):
-    """The weighted mean of a per-sample function (how Keras wraps accuracy, mse, mae)."""
+    """The weighted mean of a per-sample function (how Keras wraps accuracy, mse, mae). A
+    Python function written with keras.ops is traced and runs natively in fit/evaluate."""
 
     def __init__(self, fn, name: str | None = None, dtype=None, **fn_kwargs):
         super().__init__(name or fn.__name__, dtype)
         self._fn, self._fn_kwargs = fn, fn_kwargs
+        if not self._native:  # a Python function: state in variables, updated with ops
+            self._total = self.add_variable((), name="total")
+            self._count = self.add_variable((), name="count")
         self.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        if not self._native:
+            values = self._fn(y_true, y_pred, **self._fn_kwargs)
+            weights = _ops.ones_like(values)
+            if sample_weight is not None:
+                weights = _ops.multiply(weights, _per_sample_weights(sample_weight, values))
+            self._total.assign_add(_ops.sum(_ops.multiply(values, weights)))
+            self._count.assign_add(_ops.sum(weights))
+            return
         values = np.asarray(self._fn(y_true, y_pred, **self._fn_kwargs), dtype=np.float64).ravel()
         weights = (
             np.ones_like(values)
@@ -82,11 +95,128 @@ class MeanMetricWrapper(Metric):
         self._total += float(np.sum(values * weights))
         self._count += float(np.sum(weights))
 
-    def result(self) -> float:
+    def result(self):
+        if not self._native:
+            return _divide_no_nan(self._total, self._count)
         return self._total / self._count if self._count else 0.0
 
     def reset_state(self):
+        if not self._native:
+            return Metric.reset_state(self)
         self._total = self._count = 0.0
+
+
+def _per_sample_weights(sample_weight, values):
+    """Sample weights shaped to broadcast against per-sample `values` (batch axis first)."""
+    rank = len(_ops.shape(values))
+    weight_rank = len(_ops.shape(sample_weight))
+    if rank > weight_rank:
+        sample_weight = _ops.expand_dims(sample_weight, list(range(weight_rank, rank)))
+    return sample_weight
+
+
+def _divide_no_nan(total, count):
+    """total / count, 0 where count is 0 (Keras's divide_no_nan)."""
+    safe = _ops.where(_ops.equal(count, 0.0), 1.0, count)
+    return _ops.where(_ops.equal(count, 0.0), 0.0, _ops.divide(total, safe))
+
+
+class Mean(Metric):
+    """The weighted mean of the values given to `update_state(values, sample_weight=None)`."""
+
+    def __init__(self, name: str = "mean", dtype=None):
+        super().__init__(name, dtype)
+        self.total = self.add_variable((), name="total")
+        self.count = self.add_variable((), name="count")
+
+    def update_state(self, values, sample_weight=None):
+        values = _ops.convert_to_tensor(values)
+        weights = _ops.ones_like(values)
+        if sample_weight is not None:
+            weights = _ops.multiply(weights, _per_sample_weights(sample_weight, values))
+        self.total.assign_add(_ops.sum(_ops.multiply(values, weights)))
+        self.count.assign_add(_ops.sum(weights))
+
+    def result(self):
+        return _divide_no_nan(self.total, self.count)
+
+
+class Sum(Metric):
+    """The weighted sum of the values given to `update_state(values, sample_weight=None)`."""
+
+    def __init__(self, name: str = "sum", dtype=None):
+        super().__init__(name, dtype)
+        self.total = self.add_variable((), name="total")
+
+    def update_state(self, values, sample_weight=None):
+        values = _ops.convert_to_tensor(values)
+        if sample_weight is not None:
+            values = _ops.multiply(values, _per_sample_weights(sample_weight, values))
+        self.total.assign_add(_ops.sum(values))
+
+    def result(self):
+        return self.total + 0.0
+
+
+class _ConfusionCount(Metric):
+    """A count of one cell of the confusion matrix at each threshold (Keras's
+    TruePositives & co.): predictions above a threshold are positive, labels are 0 or 1."""
+
+    _predicted, _actual = True, True
+
+    def __init__(self, thresholds=None, name: str | None = None, dtype=None):
+        super().__init__(name or auto_name(type(self)), dtype)
+        one = thresholds is None or np.ndim(thresholds) == 0
+        self._thresholds = np.atleast_1d(0.5 if thresholds is None else thresholds).astype(float)
+        if np.any((self._thresholds < 0) | (self._thresholds > 1)):
+            raise ValueError(f"thresholds must be in [0, 1], got {thresholds!r}")
+        self._scalar = one
+        self.accumulator = self.add_variable(() if one else (len(self._thresholds),), name="acc")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _ops.convert_to_tensor(y_pred)
+        rank = len(_ops.shape(y_pred))
+        pred = _ops.greater(_ops.expand_dims(y_pred, -1), self._thresholds)  # (..., thresholds)
+        actual = _ops.expand_dims(_ops.cast(_ops.not_equal(y_true, 0.0), "float32"), -1)
+        if not self._predicted:
+            pred = _ops.subtract(1.0, pred)
+        if not self._actual:
+            actual = _ops.subtract(1.0, actual)
+        hits = _ops.multiply(pred, actual)
+        if sample_weight is not None:
+            weights = _per_sample_weights(sample_weight, y_pred)
+            hits = _ops.multiply(hits, _ops.expand_dims(weights, -1))
+        counts = _ops.sum(hits, axis=list(range(rank)))
+        self.accumulator.assign_add(_ops.reshape(counts, ()) if self._scalar else counts)
+
+    def result(self):
+        return self.accumulator + 0.0
+
+    def get_config(self) -> dict:
+        thresholds = float(self._thresholds[0]) if self._scalar else self._thresholds.tolist()
+        return {**super().get_config(), "thresholds": thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """Positives predicted positive."""
+
+
+class FalsePositives(_ConfusionCount):
+    """Negatives predicted positive."""
+
+    _actual = False
+
+
+class TrueNegatives(_ConfusionCount):
+    """Negatives predicted negative."""
+
+    _predicted, _actual = False, False
+
+
+class FalseNegatives(_ConfusionCount):
+    """Positives predicted negative."""
+
+    _predicted = False
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -218,7 +348,7 @@ def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:
     Keras 3's compile utilities decide it.
     """
     if isinstance(identifier, Metric):
-        if not identifier._native:
+        if not identifier._native and not identifier._custom:
             raise ValueError(f"Metric {identifier.name!r} has no native implementation")
         return identifier
     if isinstance(identifier, str):
@@ -243,6 +373,10 @@ def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:
         return identifier()
     if identifier in _BY_FUNCTION:
         return _BY_FUNCTION[identifier](name=identifier.__name__)
+    if isinstance(identifier, type) and issubclass(identifier, Metric):  # a custom class
+        return identifier()
+    if callable(identifier):  # a function written with keras.ops: traced, as Keras wraps it
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
     raise ValueError(
         f"Metric {identifier!r} is not supported: use a name or a metric of eigennet.metrics"
     )

@@ -136,7 +136,19 @@ class Variable:
         return value
 
     def assign(self, value) -> None:
+        from eigennet.ops import symbolic
+
+        if symbolic.record_assignment(self, value):  # inside a metric's traced update_state
+            return
         self._layer._params[self._slice] = self._checked(value).ravel()
+
+    def assign_add(self, value) -> None:
+        """`self += value` (recorded inside a metric's traced update_state)."""
+        self.assign(self + value)
+
+    def assign_sub(self, value) -> None:
+        """`self -= value` (recorded inside a metric's traced update_state)."""
+        self.assign(self - value)
 
     def __array__(self, dtype=None, copy=None):
         return self.numpy() if dtype is None else self.numpy().astype(dtype)

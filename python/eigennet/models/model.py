@@ -514,7 +514,10 @@ class Model:
                 [None if spec is None else spec.core_config() for spec in specs],
                 self._loss_weight_list(),
                 self.optimizer._core_for(self.dtype),
-                [(k, *m.native_spec()) for k, m in zip(self._metric_outputs, self._metrics)],
+                [
+                    (k, *m._trainer_entry(self.dtype, y_shapes[k], shapes[k]))
+                    for k, m in zip(self._metric_outputs, self._metrics)
+                ],
                 flags,
                 [
                     spec.graph(self.dtype, y_shapes[k], shapes[k])

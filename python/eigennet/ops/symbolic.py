@@ -37,6 +37,30 @@ def tracing(layer_name: str):
         _tracing.pop()
 
 
+_assigned: list[dict] = []  # during a metric's traced update_state: id(source) -> new value
+
+
+@contextlib.contextmanager
+def assignments():
+    """While a metric's update_state is traced: variable assignments are recorded here (the
+    variable's later reads in the trace see its new value)."""
+    _assigned.append({})
+    try:
+        yield _assigned[-1]
+    finally:
+        _assigned.pop()
+
+
+def record_assignment(variable, value) -> bool:
+    """Records `variable = value` when tracing a metric; False when not tracing one."""
+    if not _assigned:
+        return False
+    if not hasattr(variable._layer, "tensor"):
+        raise TypeError(f"{variable.path} cannot be assigned inside a traced update_state")
+    _assigned[-1][id(variable._layer)] = value
+    return True
+
+
 def is_symbolic(*operands) -> bool:
     """Whether an op on `operands` records a node (else it computes on arrays)."""
     for x in operands:
@@ -157,6 +181,8 @@ def operand(x, dtype: str) -> KerasTensor:
     if isinstance(x, KerasTensor):
         return x
     if isinstance(x, Variable):
+        if _assigned and id(x._layer) in _assigned[-1]:  # read after an assignment
+            return operand(_assigned[-1][id(x._layer)], dtype)
         return x._symbolic()
     return constant(x, dtype)
 

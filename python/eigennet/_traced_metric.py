@@ -1,0 +1,67 @@
+"""Custom metrics (`keras.metrics.Metric` subclasses) traced into native graphs.
+
+A metric's `update_state(y_true, y_pred, sample_weight)` runs once on symbolic tensors: its
+`assign`/`assign_add` calls on the variables made by `add_variable` record the variables' new
+values; `result()` runs once on the variables alone. fit and evaluate then run both natively
+per batch (GraphMetric), updating the same memory the Python variables read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eigennet import _core
+
+
+def native_metric(metric, dtype: str, y_true_shape: tuple, y_pred_shape: tuple):
+    """The GraphMetric running `metric` in a trainer of `dtype`."""
+    from eigennet.layers.input_layer import Input
+    from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between
+    from eigennet.ops import symbolic
+
+    sources = metric._state_sources
+    if any(s.dtype != dtype for s in sources):
+        raise ValueError(
+            f"Metric {metric.name!r} has {sources[0].dtype} variables but the model computes in "
+            f"{dtype}: create the metric with dtype={dtype!r}"
+        )
+    metric.reset_state()  # what a reset leaves, snapshotted for the native resets
+    initial = [s._params.copy() for s in sources]
+    y_true = Input(shape=tuple(y_true_shape[1:]), dtype=dtype, name="y_true")
+    y_pred = Input(shape=tuple(y_pred_shape[1:]), dtype=dtype, name="y_pred")
+    weight = Input(shape=(), dtype=dtype, name="sample_weight")
+    with symbolic.tracing(f"metric {metric.name}"), symbolic.assignments() as assigned:
+        metric.update_state(y_true, y_pred, sample_weight=weight)
+    state = [s for s in sources if id(s) in assigned]
+    if not state:
+        raise ValueError(f"Metric {metric.name!r}: update_state assigns none of its variables")
+    values = []
+    for s in state:
+        value = symbolic.operand(assigned[id(s)], dtype)
+        if value.batched or tuple(value.shape) != tuple(s.variable.shape):
+            raise ValueError(
+                f"Metric {metric.name!r}: variable {s.variable.name!r} of shape "
+                f"{s.variable.shape} is assigned a value of shape {value.shape}; reduce over the "
+                "batch (e.g. ops.sum) before assigning"
+            )
+        values.append(value if value is not s.tensor() else value * 1.0)
+    inputs = [y_true, y_pred, weight]
+    update = _graph(dtype, inputs, values, GraphBuilder, expand_nodes, nodes_between)
+    dummy = Input(shape=(1,), dtype=dtype, name="unused")
+    with symbolic.tracing(f"metric {metric.name}"):
+        result = symbolic.operand(metric.result(), dtype)
+    result_graph = _graph(dtype, [dummy], [result], GraphBuilder, expand_nodes, nodes_between)
+    make = getattr(_core, f"GraphMetric_{dtype}")
+    return make(update, result_graph, [s._core for s in state], [v.tolist() for v in initial])
+
+
+def _graph(dtype, inputs, outputs, builder_type, expand_nodes, nodes_between):
+    builder = builder_type([t.shape for t in inputs])
+    nodes = nodes_between(inputs, outputs)
+    ids = expand_nodes(inputs, nodes, outputs, builder, list(range(len(inputs))), False)
+    make = getattr(_core, f"Graph_{dtype}")
+    return make([list(s) for s in builder.input_shapes], builder.nodes, ids, batched_outputs=False)
+
+
+def zeros_like_state(source) -> np.ndarray:
+    return np.zeros(source.variable.shape, dtype=source.dtype)

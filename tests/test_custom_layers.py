@@ -255,11 +255,6 @@ def test_subclassed_model_fit_evaluate_predict_summary(capsys):
     assert "Linear" in out and "Total params: " in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="predict() of a subclassed model returning a dict is keyed by the outputs' layer "
-    "names ('dense_4', 'softmax'), not by call()'s dict keys",
-)
 def test_subclassed_model_with_dict_outputs_predicts_a_dict_by_its_keys():
     class DictNet(keras.Model):
         def __init__(self, **kwargs):
@@ -279,11 +274,6 @@ def test_subclassed_model_with_dict_outputs_predicts_a_dict_by_its_keys():
     assert predicted["value"].shape == (6, 1) and predicted["label"].shape == (6, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subclassed model's dict outputs are named after their last layers, not the "
-    "dict's keys: a loss dict / y dict keyed like call()'s result is refused",
-)
 def test_subclassed_model_with_dict_outputs_trains_on_a_loss_dict():
     class DictNet(keras.Model):
         def __init__(self, **kwargs):

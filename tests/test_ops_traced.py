@@ -242,19 +242,7 @@ def _traced(fn, arrays):
     return model.predict(arrays if len(arrays) > 1 else arrays[0], batch_size=B, verbose=0)
 
 
-# ops.einsum on symbolic tensors passes (a, b, equation) to EinsumOp, whose constructor takes
-# (equation, a, b): every op built on it fails to record
-EINSUM_RECORD = pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="einsum on symbolic tensors calls EinsumOp(a, b, equation); it takes (equation, a, b)",
-)
-EINSUM_BASED = {"einsum_attention_scores", "einsum_dense", "tensordot", "dot_product_attention"}
-
-
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=EINSUM_RECORD) if c in EINSUM_BASED else c for c in CASES]
-)
+@pytest.mark.parametrize("case", list(CASES))
 def test_eager_result_equals_traced_result(case):
     fn, _, shapes = CASES[case]
     arrays = _data(shapes)

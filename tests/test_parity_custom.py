@@ -90,15 +90,7 @@ def subclassed_model(k):
 
 CASES = [
     custom_dense,
-    pytest.param(
-        token_and_position_embedding,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="a built-in layer called inside a traced call() on a constant "
-            "(Embedding(ops.arange(n))) runs eagerly and refuses a rank-1 array instead of "
-            "recording a node that trains the embedding",
-        ),
-    ),
+    token_and_position_embedding,
     subclassed_model,
 ]
 
@@ -157,9 +149,6 @@ def _custom_metric_model(k):
     return model, RNG.normal(size=(32, 4)), RNG.normal(size=(32, 2))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="custom keras.metrics.Metric subclasses are not supported (add_variable)"
-)
 def test_custom_metric_trains_like_keras():
     ours, x, y = _custom_metric_model(eigennet)
     theirs, _, _ = _custom_metric_model(keras_ref)

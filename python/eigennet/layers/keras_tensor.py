@@ -209,12 +209,14 @@ def check_symbolic(what: str, tensors: list) -> None:
             )
 
 
-def record_call(owner, tensors: list, multi_input: bool, output_shapes, dtype, names):
+def record_call(
+    owner, tensors: list, multi_input: bool, output_shapes, dtype, names, batched: bool = True
+):
     """Records a call of `owner` (a layer or a model) on symbolic `tensors`: the node and its
     output tensors, appended to the owner's calls. Returns the output tensors."""
     node = Node(owner, tensors, multi_input)
     node.outputs = [
-        KerasTensor(shape, dtype, node, k, name=name)
+        KerasTensor(shape, dtype, node, k, name=name, batched=batched)
         for k, (shape, name) in enumerate(zip(output_shapes, names))
     ]
     owner._inbound_nodes.append(node)

@@ -532,7 +532,7 @@ class Layer:
         result of the layer, computed natively in a graph of this layer alone with its own
         per-call buffers (so it is safe while a model holding the layer trains in another
         thread). A merge layer takes a list of inputs."""
-        if is_symbolic(inputs):
+        if is_symbolic(inputs) or _tracing_any():  # (inside a traced call(): constants too)
             return self._call_symbolic(inputs)
         from eigennet.models import data as data_utils  # array conversion and checks only
 
@@ -582,6 +582,10 @@ class Layer:
         if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) and len(tensors[0]) == 1:
             tensors = list(tensors[0])  # Keras accepts [x] for a layer of one input
         what = f"Layer {self.name!r}"
+        if _tracing_any():  # a constant or a weight read by a sublayer inside a traced call()
+            from eigennet.ops import symbolic
+
+            tensors = [symbolic.operand(t, self.dtype) for t in tensors]
         check_symbolic(what, tensors)
         shapes = [t.shape for t in tensors]
         if not self.built:
@@ -595,8 +599,12 @@ class Layer:
                 f"for inputs of shape {self.input_shape}, got "
                 f"{shapes if self._multi_input else shapes[0]}"
             )
+        # A tensor without a batch axis (a constant, a weight) gives one: its rows are its
+        # first axis.
+        batched = tensors[0].batched
+        out_shape = self.output_shape if batched else (shapes[0][0], *self.output_shape[1:])
         (out,) = record_call(
-            self, tensors, self._multi_input, [self.output_shape], self.dtype, [self.name]
+            self, tensors, self._multi_input, [out_shape], self.dtype, [self.name], batched
         )
         return out
 
@@ -652,6 +660,12 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _tracing_any() -> bool:
+    from eigennet.ops import symbolic
+
+    return bool(symbolic._tracing)
 
 
 def _tracing_layer(layer) -> bool:

@@ -127,6 +127,10 @@ class Functional(Model):
 
     @property
     def output_names(self) -> list[str]:
+        """The outputs' names: the keys of a dict of outputs (in the order of their tensors,
+        sorted keys), else the layers that compute them."""
+        if isinstance(self._outputs_struct, dict):
+            return sorted(self._outputs_struct)
         return [t._node.layer.name for t in self.outputs]
 
     @property

@@ -323,8 +323,10 @@ def ndim(x) -> int:
 
 
 def size(x):
+    """The number of elements (on a symbolic tensor with a batch axis: a tensor, as it
+    depends on the batch size)."""
     if is_symbolic(x):
-        raise ValueError("ops.size of a symbolic tensor depends on the batch size")
+        return sum(ones_like(x))
     return int(np.size(_array(x)))
 
 

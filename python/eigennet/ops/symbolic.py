@@ -17,14 +17,9 @@ from eigennet import _core, config
 from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.layers.layer import Variable, unique_name
 
-_tracing: list[str] = []
-_KIND_FIRST = {
-    "UnaryOp",
-    "BinaryOp",
-    "ReduceOp",
-    "SoftmaxOp",
-    "CumulativeOp",
-}  # the names of the layers whose call() is being traced, innermost last
+_tracing: list[str] = []  # the names of the layers whose call() is being traced, innermost last
+# Native ops that take their kind (or equation) before the operands' shapes.
+_KIND_FIRST = {"UnaryOp", "BinaryOp", "ReduceOp", "SoftmaxOp", "CumulativeOp", "EinsumOp"}
 
 
 @contextlib.contextmanager
@@ -198,7 +193,7 @@ def record(name: str, native: str, operands: list, *attributes, as_list: bool = 
         make = getattr(_core, f"{native}_{dtype}")
         if as_list:
             core = make(shapes, *attributes)
-        elif native in _KIND_FIRST:  # these take their kind before the shapes
+        elif native in _KIND_FIRST:
             core = make(attributes[0], *shapes, *attributes[1:])
         else:
             core = make(*shapes, *attributes)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Reference workloads W1-W7 (see /work/shared/bench/workloads.md); W1F is W1 written functionally.
+"""Reference workloads W1-W7 (see /work/shared/bench/workloads.md); W1F is W1 written functionally,
+W3C is W3 written with a custom layer (add_weight, ops.matmul, a bias and ops.relu).
 
 Runs each workload with eigennet (written as a Keras user writes it:
 ``import eigennet as keras``; Sequential, compile, fit, predict) and, in the
@@ -35,7 +36,8 @@ import sys
 import time
 
 # W1F is W1 written with the Functional API: the graph's overhead on a tiny model.
-ALL_WORKLOADS = ("W1", "W1F", "W2", "W3", "W3P", "W4", "W5", "W6", "W7")
+# W3C is W3 made of a subclassed Dense: a traced custom layer against the built-in one.
+ALL_WORKLOADS = ("W1", "W1F", "W2", "W3", "W3C", "W3P", "W4", "W5", "W6", "W7")
 
 # Full-size parameters, and the smaller ones used by --quick.
 FULL = {"W12_epochs": 1000, "W3_n": 60000, "W4_n": 20000, "W5_n": 10000, "W6_n": 6400}
@@ -60,7 +62,7 @@ def make_data(wid, sizes):
 
     _cache = _DATA_CACHE
     key = (
-        {"W3P": "W3", "W7": "W3", "W1F": "W1"}.get(wid, wid),
+        {"W3P": "W3", "W3C": "W3", "W7": "W3", "W1F": "W1"}.get(wid, wid),
         sizes["W3_n"],
         sizes["W4_n"],
         sizes["W5_n"],
@@ -84,7 +86,7 @@ def make_data(wid, sizes):
         x = rs.standard_normal((sizes["W6_n"], steps, features)).astype(np.float32)
         y = rs.standard_normal((sizes["W6_n"], 1)).astype(np.float32)
     else:
-        n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3P", "W7") else (sizes["W4_n"], 1024)
+        n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3C", "W3P", "W7") else (sizes["W4_n"], 1024)
         rs = np.random.RandomState(0)
         x = rs.standard_normal((n, d)).astype(np.float32)
         y = rs.randint(0, 10, size=n).astype(np.int64)
@@ -103,6 +105,7 @@ def spec(wid, sizes):
         return dict(batch=1, epochs=e, kind="fit_time", label=f"W2 seed-mlp ({e} ep)")
     big = {  # workload: (batch, epochs, kind, label, size key)
         "W3": (128, 1, "fit_rate", "W3 mlp-784 fit", "W3_n"),
+        "W3C": (128, 1, "fit_rate", "W3C mlp-784 custom-layer fit", "W3_n"),
         "W3P": (1024, None, "predict_rate", "W3P mlp-784 predict", "W3_n"),
         "W4": (256, 1, "fit_rate", "W4 wide-mlp fit", "W4_n"),
         "W5": (64, 1, "fit_rate", "W5 cnn fit", "W5_n"),
@@ -132,6 +135,7 @@ def n_weights(layers):
 # GEMM ceiling measured in the same run.
 GEMM_BOUND = {
     "W3": n_weights(W3_LAYERS),
+    "W3C": n_weights(W3_LAYERS),
     "W4": n_weights(W4_LAYERS),
     "W7": n_weights((784, W7_WIDTH))
     + 2 * W7_BLOCKS * n_weights((W7_WIDTH, W7_WIDTH))
@@ -142,6 +146,30 @@ GEMM_BOUND = {
 # --------------------------------------------------------------------------- #
 # Keras-API side (eigennet, or real Keras 3 on the torch backend)
 # --------------------------------------------------------------------------- #
+def _custom_dense(keras):
+    """Dense written as a user writes a custom layer (Keras's subclassing guide)."""
+    ops = keras.ops
+
+    class CustomDense(keras.layers.Layer):
+        def __init__(self, units, activation=None, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.activation = units, activation
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(
+                shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="kernel"
+            )
+            self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+        def call(self, x):
+            y = ops.matmul(x, self.kernel) + self.bias
+            if self.activation == "relu":
+                return ops.relu(y)
+            return ops.softmax(y) if self.activation == "softmax" else y
+
+    return CustomDense
+
+
 class KerasAPIRunner:
     """The workload written exactly as a Keras user writes it."""
 
@@ -219,13 +247,14 @@ class KerasAPIRunner:
             )
             model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mse")
         else:
-            dims = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
+            dims = W3_LAYERS if wid in ("W3", "W3C", "W3P") else W4_LAYERS
+            dense = _custom_dense(keras) if wid == "W3C" else layers.Dense
             model = keras.Sequential(
                 [
                     keras.Input(shape=(dims[0],)),
-                    layers.Dense(dims[1], activation="relu"),
-                    layers.Dense(dims[2], activation="relu"),
-                    layers.Dense(dims[3], activation="softmax"),
+                    dense(dims[1], activation="relu"),
+                    dense(dims[2], activation="relu"),
+                    dense(dims[3], activation="softmax"),
                 ]
             )
             model.compile(
@@ -328,7 +357,7 @@ class TorchRunner:
         elif wid == "W7":
             model, loss_fn, lr = _torch_residual_mlp(nn), nn.CrossEntropyLoss(), 1e-3
         else:
-            d = W3_LAYERS if wid in ("W3", "W3P") else W4_LAYERS
+            d = W3_LAYERS if wid in ("W3", "W3C", "W3P") else W4_LAYERS
             model = nn.Sequential(
                 nn.Linear(d[0], d[1]),
                 nn.ReLU(),

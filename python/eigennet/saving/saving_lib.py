@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -166,7 +167,12 @@ def _model_from_config(config, custom_objects, compile: bool, source: str):
             raise ValueError(f"it describes a {type(model).__name__}, not a model")
         if compile and compile_config:
             # The optimizer is built when its state is loaded, for the variables it had.
-            model.compile_from_config(compile_config, build_optimizer=False)
+            try:
+                model.compile_from_config(compile_config, build_optimizer=False)
+            except serialization_lib.UnknownObjectError as e:  # Keras: load, uncompiled
+                warnings.warn(
+                    f"{source}: the model is loaded without compiling it: {e}", stacklevel=3
+                )
     except LoadError:
         raise
     except RecursionError:  # parse_json bounds the depth; kept as a last resort

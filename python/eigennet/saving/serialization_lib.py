@@ -159,7 +159,13 @@ def serialize_keras_object(obj):
     return out
 
 
+class UnknownObjectError(ValueError):
+    """A config names a custom class or function that is neither registered nor passed."""
+
+
 def _serialize_function(fn) -> dict:
+    """A function by name (never its code): a built-in loss or metric, or a custom function,
+    which loading finds when it is registered or passed in custom_objects."""
     for module in (losses, metrics):
         if getattr(module, fn.__name__, None) is fn:
             return {
@@ -168,10 +174,12 @@ def _serialize_function(fn) -> dict:
                 "config": fn.__name__,
                 "registered_name": "function",
             }
-    raise TypeError(
-        f"Cannot serialize the function {fn!r}: only functions of eigennet.losses and "
-        "eigennet.metrics can be saved"
-    )
+    return {
+        "module": fn.__module__,
+        "class_name": "function",
+        "config": fn.__name__,
+        "registered_name": object_registration.get_registered_name(fn),
+    }
 
 
 def deserialize_keras_object(config, kind: str | None = None, custom_objects=None):
@@ -191,6 +199,17 @@ def deserialize_keras_object(config, kind: str | None = None, custom_objects=Non
     class_name, module = config["class_name"], config.get("module")
     inner = config.get("config", {})
     if class_name == "function":
+        registered = config.get("registered_name")
+        for name in (registered, inner):
+            if isinstance(name, str) and name != "function":
+                custom = object_registration.get_registered_object(name, custom_objects)
+                if custom is not None:
+                    return custom
+        if module != "builtins":
+            raise UnknownObjectError(
+                f"Unknown function {inner!r}: register it with "
+                "keras.saving.register_keras_serializable or pass custom_objects={name: fn}"
+            )
         return _deserialize_function(inner, kind or _kind_of_module(module))
     registered = config.get("registered_name")
     custom = None
@@ -202,7 +221,7 @@ def deserialize_keras_object(config, kind: str | None = None, custom_objects=Non
         cls = custom
     else:
         if module is not None and _kind_of_module(module) is None:
-            raise ValueError(
+            raise UnknownObjectError(
                 f"Cannot load {class_name!r} from module {module!r}: eigennet loads only its "
                 "own built-in classes (and Keras's of the same names); pass custom classes "
                 "with custom_objects={name: class}"

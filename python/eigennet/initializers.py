@@ -41,8 +41,30 @@ def compute_fans(shape) -> tuple[float, float]:
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
+class InitialValues(np.ndarray):
+    """What an initializer returns: an array that, like a Keras tensor, converts to a Python
+    number when it holds one element (NumPy 2 refuses `float()` of a (1, 1) array)."""
+
+    def __float__(self) -> float:
+        return float(self.reshape(-1)[0]) if self.size == 1 else np.ndarray.__float__(self)
+
+    def __int__(self) -> int:
+        return int(self.reshape(-1)[0]) if self.size == 1 else np.ndarray.__int__(self)
+
+
 class Initializer:
     """Base class: subclasses implement `__call__(shape, dtype=None)`."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__call__" in cls.__dict__:
+            draw = cls.__dict__["__call__"]
+
+            def call(self, shape, dtype=None, **kw):
+                return np.asarray(draw(self, shape, dtype, **kw)).view(InitialValues)
+
+            call.__doc__ = draw.__doc__
+            cls.__call__ = call
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
         raise NotImplementedError

@@ -602,7 +602,7 @@ def test_take(xshape, ishape, axis):
     )
 
 
-@pytest.mark.parametrize("bad", [5.0, -6.0, 1.5, np.nan])
+@pytest.mark.parametrize("bad", [5.0, -6.0, 1.5, np.nan, 1e30, -np.inf])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_take_out_of_range_raises(bad, dtype):
     op = make("TakeOp", dtype, [5, 3], [-1], 0)

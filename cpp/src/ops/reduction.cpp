@@ -183,9 +183,9 @@ ReduceOp<T>::ReduceOp(const std::string& kind, const Shape& input, const Shape& 
       trailing_(reduces_trailing(reduced_)) {}
 
 template <class T>
-void ReduceOp<T>::layout(Shape& dims, Shape& in_strides) const {
+void ReduceOp<T>::layout(Dims& dims, Dims& in_strides) const {
   const Shape& in = this->in_shape(0);
-  const Shape s = contiguous_strides(in);
+  const Dims s = contiguous_strides(in);
   dims.clear();
   in_strides.clear();
   for (int pass = 0; pass < 2; ++pass)
@@ -202,7 +202,7 @@ const T* ReduceOp<T>::as_matrix(const T* x, Index& kept, Index& reduced) {
   kept = reduced = 1;
   for (size_t d = 0; d < in.size(); ++d) (reduced_[d] ? reduced : kept) *= in[d];
   if (trailing_) return x;
-  Shape dims, strides;
+  Dims dims, strides;
   layout(dims, strides);
   T* m = scratch_.view(kept, reduced).data();
   strided_copy(dims, m, contiguous_strides(dims), x, strides);
@@ -229,7 +229,7 @@ void ReduceOp<T>::gradient(const T* const* xs, const T* y, T* grad_y, T* const* 
   for (Index k = 0; k < kept; ++k)
     reduce_row_gradient(kind, m + k * r, r, y[k], grad_y[k], dm + k * r);
   if (!trailing_) {
-    Shape dims, strides;
+    Dims dims, strides;
     layout(dims, strides);
     strided_copy(dims, grad_xs[0], strides, dm, contiguous_strides(dims));
   }

@@ -152,8 +152,15 @@ def test_unary(kind, shape):
 def test_unary_keyword_arguments_and_unknown_kind():
     op = _core.UnaryOp_float64(kind="leaky_relu", input=[-1, 2], alpha=0.1)
     assert op.full_output_shape == [-1, 2]
-    with pytest.raises(ValueError, match="unknown kind 'nope'"):
-        _core.UnaryOp_float32("nope", [-1, 2])
+    for make_bad in (
+        lambda: _core.UnaryOp_float32("nope", [-1, 2]),
+        lambda: _core.BinaryOp_float32("nope", [-1, 2], [2]),
+        lambda: _core.ReduceOp_float32("nope", [-1, 2], [1], False),
+        lambda: _core.SoftmaxOp_float32("nope", [-1, 2], 1),
+        lambda: _core.CumulativeOp_float32("nope", [-1, 2], 1),
+    ):
+        with pytest.raises(ValueError, match=r"Op on \(None, 2\).*unknown kind 'nope'"):
+            make_bad()
 
 
 def test_round_is_half_to_even():
@@ -336,6 +343,13 @@ def test_arg_reductions(kind, axes):
     axis = axes[0] if axes else None
     expected = getattr(np, kind)(x, axis=axis).astype(float)
     check("ReduceOp", [kind, [-1, 3, 4], axes, False], [x], expected, wrt=[])
+
+
+def test_reductions_propagate_nan_like_numpy():
+    x = np.array([[1.0, np.nan, 3.0, np.nan], [2.0, 5.0, 1.0, 0.0]])
+    for kind in ("max", "min", "argmax", "argmin", "sum"):
+        y, _ = op_vjp(_core.ReduceOp_float64(kind, [-1, 4], [1], False), [x], np.ones(2))
+        np.testing.assert_array_equal(y, getattr(np, kind)(x, axis=1), err_msg=kind)
 
 
 def test_reduce_bad_axes():

@@ -11,14 +11,13 @@ namespace eigennet {
 namespace {
 
 template <class E>
-E kind_from_name(const char* op, const std::string& kind,
+E kind_from_name(const std::string& op, const std::string& kind,
                  std::initializer_list<std::pair<const char*, E>> names) {
   for (const auto& n : names)
     if (kind == n.first) return n.second;
   std::string valid;
   for (const auto& n : names) valid += std::string(valid.empty() ? "" : ", ") + n.first;
-  throw std::invalid_argument(std::string(op) + ": unknown kind '" + kind + "' (valid: " + valid +
-                              ")");
+  throw std::invalid_argument(op + ": unknown kind '" + kind + "' (valid: " + valid + ")");
 }
 
 // fn(begin, count) over [0, n) in chunks, on several threads when n is large.
@@ -49,7 +48,7 @@ constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
 template <class T>
 UnaryOp<T>::UnaryOp(const std::string& kind, const Shape& input, double alpha, double beta)
     : Op<T>(kind, {input}, input),
-      kind_(kind_from_name<UnaryKind>("unary op", kind,
+      kind_(kind_from_name<UnaryKind>("UnaryOp on " + full_shape_string(input), kind,
                                       {{"negative", UnaryKind::Negative},
                                        {"abs", UnaryKind::Abs},
                                        {"square", UnaryKind::Square},
@@ -479,26 +478,27 @@ struct GetBackward {
 template <class T>
 BinaryOp<T>::BinaryOp(const std::string& kind, const Shape& a, const Shape& b)
     : Op<T>(kind, {a, b}, broadcast_full_shapes(kind, {a, b})),
-      kind_(kind_from_name<BinaryKind>("binary op", kind,
-                                       {{"add", BinaryKind::Add},
-                                        {"subtract", BinaryKind::Subtract},
-                                        {"multiply", BinaryKind::Multiply},
-                                        {"divide", BinaryKind::Divide},
-                                        {"power", BinaryKind::Power},
-                                        {"maximum", BinaryKind::Maximum},
-                                        {"minimum", BinaryKind::Minimum},
-                                        {"floor_divide", BinaryKind::FloorDivide},
-                                        {"mod", BinaryKind::Mod},
-                                        {"equal", BinaryKind::Equal},
-                                        {"not_equal", BinaryKind::NotEqual},
-                                        {"less", BinaryKind::Less},
-                                        {"less_equal", BinaryKind::LessEqual},
-                                        {"greater", BinaryKind::Greater},
-                                        {"greater_equal", BinaryKind::GreaterEqual},
-                                        {"logical_and", BinaryKind::LogicalAnd},
-                                        {"logical_or", BinaryKind::LogicalOr},
-                                        {"logical_xor", BinaryKind::LogicalXor},
-                                        {"arctan2", BinaryKind::Arctan2}})) {}
+      kind_(kind_from_name<BinaryKind>(
+          "BinaryOp on " + full_shape_string(a) + " and " + full_shape_string(b), kind,
+          {{"add", BinaryKind::Add},
+           {"subtract", BinaryKind::Subtract},
+           {"multiply", BinaryKind::Multiply},
+           {"divide", BinaryKind::Divide},
+           {"power", BinaryKind::Power},
+           {"maximum", BinaryKind::Maximum},
+           {"minimum", BinaryKind::Minimum},
+           {"floor_divide", BinaryKind::FloorDivide},
+           {"mod", BinaryKind::Mod},
+           {"equal", BinaryKind::Equal},
+           {"not_equal", BinaryKind::NotEqual},
+           {"less", BinaryKind::Less},
+           {"less_equal", BinaryKind::LessEqual},
+           {"greater", BinaryKind::Greater},
+           {"greater_equal", BinaryKind::GreaterEqual},
+           {"logical_and", BinaryKind::LogicalAnd},
+           {"logical_or", BinaryKind::LogicalOr},
+           {"logical_xor", BinaryKind::LogicalXor},
+           {"arctan2", BinaryKind::Arctan2}})) {}
 
 template <class T>
 const StridedLoop<3>& BinaryOp<T>::loop() {

@@ -17,7 +17,7 @@ void split_at_axis(const Shape& shape, Index axis, Index& outer, Index& n, Index
 
 namespace {
 
-ReduceKind reduce_kind(const std::string& kind) {
+ReduceKind reduce_kind(const std::string& kind, const Shape& input) {
   static const std::pair<const char*, ReduceKind> names[] = {
       {"sum", ReduceKind::Sum},       {"mean", ReduceKind::Mean},
       {"max", ReduceKind::Max},       {"min", ReduceKind::Min},
@@ -28,7 +28,8 @@ ReduceKind reduce_kind(const std::string& kind) {
       {"any", ReduceKind::Any}};
   for (const auto& n : names)
     if (kind == n.first) return n.second;
-  throw std::invalid_argument("reduce: unknown kind '" + kind + "'");
+  throw std::invalid_argument("ReduceOp on " + full_shape_string(input) + ": unknown kind '" +
+                              kind + "'");
 }
 
 std::vector<bool> reduced_axes(const std::string& kind, const Shape& input, const Shape& axes) {
@@ -46,7 +47,7 @@ std::vector<bool> reduced_axes(const std::string& kind, const Shape& input, cons
 }
 
 Shape reduce_shape(const std::string& kind, const Shape& input, const Shape& axes, bool keepdims) {
-  reduce_kind(kind);
+  reduce_kind(kind, input);
   const auto reduced = reduced_axes(kind, input, axes);
   Shape out;
   for (size_t d = 0; d < input.size(); ++d) {
@@ -75,10 +76,11 @@ T reduce_row(ReduceKind kind, const T* p, Index r) {
       return x.sum();
     case ReduceKind::Mean:
       return x.sum() / T(r);
+    // NaN propagates, as in NumPy.
     case ReduceKind::Max:
-      return r ? x.maxCoeff() : -std::numeric_limits<T>::infinity();
+      return r ? x.template maxCoeff<Eigen::PropagateNaN>() : -std::numeric_limits<T>::infinity();
     case ReduceKind::Min:
-      return r ? x.minCoeff() : std::numeric_limits<T>::infinity();
+      return r ? x.template minCoeff<Eigen::PropagateNaN>() : std::numeric_limits<T>::infinity();
     case ReduceKind::Prod:
       return x.prod();
     case ReduceKind::Var:
@@ -98,8 +100,9 @@ T reduce_row(ReduceKind kind, const T* p, Index r) {
     case ReduceKind::ArgMax:
     case ReduceKind::ArgMin: {
       Index best = 0;
-      for (Index i = 1; i < r; ++i)
-        if (kind == ReduceKind::ArgMax ? p[i] > p[best] : p[i] < p[best]) best = i;
+      for (Index i = 1; i < r && p[best] == p[best]; ++i)  // the first NaN wins (NumPy)
+        if (p[i] != p[i] || (kind == ReduceKind::ArgMax ? p[i] > p[best] : p[i] < p[best]))
+          best = i;
       return T(best);
     }
     case ReduceKind::All:
@@ -178,7 +181,7 @@ void reduce_row_gradient(ReduceKind kind, const T* p, Index r, T y, T g, T* dp) 
 template <class T>
 ReduceOp<T>::ReduceOp(const std::string& kind, const Shape& input, const Shape& axes, bool keepdims)
     : Op<T>(kind, {input}, reduce_shape(kind, input, axes, keepdims)),
-      kind_(reduce_kind(kind)),
+      kind_(reduce_kind(kind, input)),
       reduced_(reduced_axes(kind, input, axes)),
       trailing_(reduces_trailing(reduced_)) {}
 
@@ -249,7 +252,8 @@ template <class T>
 SoftmaxOp<T>::SoftmaxOp(const std::string& kind, const Shape& input, Index axis)
     : Op<T>(kind, {input}, input), log_(kind == "log_softmax"), axis_(axis) {
   if (kind != "softmax" && kind != "log_softmax")
-    throw std::invalid_argument("softmax: unknown kind '" + kind + "'");
+    throw std::invalid_argument("SoftmaxOp on " + full_shape_string(input) + ": unknown kind '" +
+                                kind + "'");
   checked_axis(kind, input, axis);
 }
 
@@ -344,7 +348,8 @@ template <class T>
 CumulativeOp<T>::CumulativeOp(const std::string& kind, const Shape& input, Index axis)
     : Op<T>(kind, {input}, input), prod_(kind == "cumprod"), axis_(axis) {
   if (kind != "cumsum" && kind != "cumprod")
-    throw std::invalid_argument("cumulative: unknown kind '" + kind + "'");
+    throw std::invalid_argument("CumulativeOp on " + full_shape_string(input) + ": unknown kind '" +
+                                kind + "'");
   checked_axis(kind, input, axis);
 }
 

@@ -741,3 +741,27 @@ def test_threaded_ops_match_one_thread():
         _attention(q, k, v, 0.25, False),
         rtol=1e-10,
     )
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_batch_of_one_and_empty_axes(batch):
+    """A batch of 1 broadcasts like any size-1 axis; a zero-size axis gives empty results."""
+    rng = np.random.default_rng(25)
+    a, b = rng.normal(size=(batch, 1, 4)), rng.normal(size=(1, 3, 4))
+    y, (ga, gb) = op_vjp(
+        _core.BinaryOp_float64("multiply", [-1, 1, 4], [1, 3, 4]), [a, b], np.ones((batch, 3, 4))
+    )
+    np.testing.assert_allclose(y, a * b)
+    np.testing.assert_allclose(gb, np.sum(np.broadcast_to(a, (batch, 3, 4)), axis=0, keepdims=True))
+    x = np.zeros((batch, 0, 3))
+    for op in (
+        _core.SoftmaxOp_float64("softmax", [-1, 0, 3], 1),
+        _core.CumulativeOp_float64("cumprod", [-1, 0, 3], 1),
+        _core.TransposeOp_float64([-1, 0, 3], [0, 2, 1]),
+        _core.UnaryOp_float64("exp", [-1, 0, 3]),
+    ):
+        out_shape = tuple(batch if d == -1 else d for d in op.full_output_shape)
+        y, (g,) = op_vjp(op, [x], np.zeros(out_shape))
+        assert y.shape == out_shape and g.shape == x.shape
+    y, _ = op_vjp(_core.ReduceOp_float64("sum", [-1, 0, 3], [1], False), [x], np.ones((batch, 3)))
+    np.testing.assert_array_equal(y, np.zeros((batch, 3)))

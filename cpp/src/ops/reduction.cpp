@@ -261,6 +261,7 @@ template <class T>
 void SoftmaxOp<T>::compute(const T* const* xs, T* y, bool) {
   Index outer, n, inner;
   split_at_axis(this->in_shape(0), axis_, outer, n, inner);
+  if (n == 0) return;  // nothing to normalize (and no maximum to take)
   const bool log = log_;
   if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer > 1 && parallel_for_worth(outer * n))

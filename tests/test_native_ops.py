@@ -443,6 +443,10 @@ EINSUMS = [
     ("bi,bi->b", [-1, 4], [-1, 4]),
     ("bi,j->bij", [-1, 3], [2]),
     ("btd,dnh->btnh", [-1, 3, 4], [4, 2, 5]),
+    ("bji,bjk->bik", [-1, 4, 3], [-1, 4, 5]),  # a used transposed in place
+    ("ji,kj->ik", [4, 3], [5, 4]),  # both transposed
+    ("bij,bjk->bki", [-1, 3, 4], [-1, 4, 5]),  # the result permuted
+    ("bd,nd->bn", [-1, 4], [5, 4]),
 ]
 
 

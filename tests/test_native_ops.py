@@ -107,6 +107,19 @@ UNARY = {
     "identity": (lambda x, a, b: x, None),
     "clip": (lambda x, a, b: np.clip(x, a, b), None),
     "power_scalar": (lambda x, a, b: x**a, "positive"),
+    "tan": (lambda x, a, b: np.tan(x), "unit"),
+    "arcsin": (lambda x, a, b: np.arcsin(x), "unit"),
+    "arccos": (lambda x, a, b: np.arccos(x), "unit"),
+    "arctan": (lambda x, a, b: np.arctan(x), None),
+    "sinh": (lambda x, a, b: np.sinh(x), None),
+    "cosh": (lambda x, a, b: np.cosh(x), None),
+    "arcsinh": (lambda x, a, b: np.arcsinh(x), None),
+    "arccosh": (lambda x, a, b: np.arccosh(x), "above_one"),
+    "arctanh": (lambda x, a, b: np.arctanh(x), "unit"),
+    "log2": (lambda x, a, b: np.log2(x), "positive"),
+    "log10": (lambda x, a, b: np.log10(x), "positive"),
+    "exp2": (lambda x, a, b: np.exp2(x), None),
+    "trunc": (lambda x, a, b: np.trunc(x), "wide"),
 }
 PARAMS = {
     "leaky_relu": (0.3, 0.0),
@@ -114,13 +127,17 @@ PARAMS = {
     "clip": (-0.5, 0.4),
     "power_scalar": (2.5, 0),
 }
-NO_GRADIENT = {"sign", "floor", "ceil", "round", "logical_not", "isnan", "isfinite"}
+NO_GRADIENT = {"sign", "floor", "ceil", "round", "trunc", "logical_not", "isnan", "isfinite"}
 
 
 def unary_input(domain, shape, rng):
     x = rng.normal(size=shape)
     if domain == "positive":
         return np.abs(x) + 0.2
+    if domain == "unit":
+        return rng.uniform(-0.9, 0.9, size=shape)
+    if domain == "above_one":
+        return np.abs(x) + 1.2
     if domain == "wide":  # away from kinks (0, +-3, 6) and from integers
         x = rng.uniform(-8, 8, size=shape)
         x = np.where(np.abs(x - np.round(x)) < 0.1, x + 0.25, x)

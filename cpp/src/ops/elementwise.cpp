@@ -86,7 +86,20 @@ UnaryOp<T>::UnaryOp(const std::string& kind, const Shape& input, double alpha, d
                                        {"isfinite", UnaryKind::IsFinite},
                                        {"identity", UnaryKind::Identity},
                                        {"clip", UnaryKind::Clip},
-                                       {"power_scalar", UnaryKind::PowerScalar}})),
+                                       {"power_scalar", UnaryKind::PowerScalar},
+                                       {"tan", UnaryKind::Tan},
+                                       {"arcsin", UnaryKind::Arcsin},
+                                       {"arccos", UnaryKind::Arccos},
+                                       {"arctan", UnaryKind::Arctan},
+                                       {"sinh", UnaryKind::Sinh},
+                                       {"cosh", UnaryKind::Cosh},
+                                       {"arcsinh", UnaryKind::Arcsinh},
+                                       {"arccosh", UnaryKind::Arccosh},
+                                       {"arctanh", UnaryKind::Arctanh},
+                                       {"log2", UnaryKind::Log2},
+                                       {"log10", UnaryKind::Log10},
+                                       {"exp2", UnaryKind::Exp2},
+                                       {"trunc", UnaryKind::Trunc}})),
       alpha_(T(alpha)),
       beta_(T(beta)) {}
 
@@ -213,6 +226,45 @@ void UnaryOp<T>::compute(const T* const* xs, T* y, bool) {
       case UnaryKind::PowerScalar:
         out = x.pow(a);
         break;
+      case UnaryKind::Tan:
+        out = x.tan();
+        break;
+      case UnaryKind::Arcsin:
+        out = x.asin();
+        break;
+      case UnaryKind::Arccos:
+        out = x.acos();
+        break;
+      case UnaryKind::Arctan:
+        out = x.atan();
+        break;
+      case UnaryKind::Sinh:
+        out = x.sinh();
+        break;
+      case UnaryKind::Cosh:
+        out = x.cosh();
+        break;
+      case UnaryKind::Arcsinh:
+        out = x.unaryExpr([](T v) { return std::asinh(v); });
+        break;
+      case UnaryKind::Arccosh:
+        out = x.unaryExpr([](T v) { return std::acosh(v); });
+        break;
+      case UnaryKind::Arctanh:
+        out = x.unaryExpr([](T v) { return std::atanh(v); });
+        break;
+      case UnaryKind::Log2:
+        out = x.log() * T(1.0 / M_LN2);
+        break;
+      case UnaryKind::Log10:
+        out = x.log10();
+        break;
+      case UnaryKind::Exp2:
+        out = (x * T(M_LN2)).exp();
+        break;
+      case UnaryKind::Trunc:
+        out = x.unaryExpr([](T v) { return std::trunc(v); });
+        break;
     }
   });
 }
@@ -338,6 +390,45 @@ void UnaryOp<T>::gradient(const T* const* xs, const T* y, T* grad_y, T* const* g
           dx.setZero();
         else
           dx = g * a * x.pow(a - T(1));
+        break;
+      case UnaryKind::Tan:
+        dx = g * (T(1) + out.square());
+        break;
+      case UnaryKind::Arcsin:
+        dx = g * (T(1) - x.square()).rsqrt();
+        break;
+      case UnaryKind::Arccos:
+        dx = -g * (T(1) - x.square()).rsqrt();
+        break;
+      case UnaryKind::Arctan:
+        dx = g / (T(1) + x.square());
+        break;
+      case UnaryKind::Sinh:
+        dx = g * x.cosh();
+        break;
+      case UnaryKind::Cosh:
+        dx = g * x.sinh();
+        break;
+      case UnaryKind::Arcsinh:
+        dx = g * (x.square() + T(1)).rsqrt();
+        break;
+      case UnaryKind::Arccosh:
+        dx = g * (x.square() - T(1)).rsqrt();
+        break;
+      case UnaryKind::Arctanh:
+        dx = g / (T(1) - x.square());
+        break;
+      case UnaryKind::Log2:
+        dx = g / (x * T(M_LN2));
+        break;
+      case UnaryKind::Log10:
+        dx = g / (x * T(M_LN10));
+        break;
+      case UnaryKind::Exp2:
+        dx = g * out * T(M_LN2);
+        break;
+      case UnaryKind::Trunc:
+        dx = T(0);
         break;
     }
   });

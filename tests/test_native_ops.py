@@ -107,6 +107,19 @@ UNARY = {
     "identity": (lambda x, a, b: x, None),
     "clip": (lambda x, a, b: np.clip(x, a, b), None),
     "power_scalar": (lambda x, a, b: x**a, "positive"),
+    "tan": (lambda x, a, b: np.tan(x), "unit"),
+    "arcsin": (lambda x, a, b: np.arcsin(x), "unit"),
+    "arccos": (lambda x, a, b: np.arccos(x), "unit"),
+    "arctan": (lambda x, a, b: np.arctan(x), None),
+    "sinh": (lambda x, a, b: np.sinh(x), None),
+    "cosh": (lambda x, a, b: np.cosh(x), None),
+    "arcsinh": (lambda x, a, b: np.arcsinh(x), None),
+    "arccosh": (lambda x, a, b: np.arccosh(x), "above_one"),
+    "arctanh": (lambda x, a, b: np.arctanh(x), "unit"),
+    "log2": (lambda x, a, b: np.log2(x), "positive"),
+    "log10": (lambda x, a, b: np.log10(x), "positive"),
+    "exp2": (lambda x, a, b: np.exp2(x), None),
+    "trunc": (lambda x, a, b: np.trunc(x), "wide"),
 }
 PARAMS = {
     "leaky_relu": (0.3, 0.0),
@@ -114,13 +127,17 @@ PARAMS = {
     "clip": (-0.5, 0.4),
     "power_scalar": (2.5, 0),
 }
-NO_GRADIENT = {"sign", "floor", "ceil", "round", "logical_not", "isnan", "isfinite"}
+NO_GRADIENT = {"sign", "floor", "ceil", "round", "trunc", "logical_not", "isnan", "isfinite"}
 
 
 def unary_input(domain, shape, rng):
     x = rng.normal(size=shape)
     if domain == "positive":
         return np.abs(x) + 0.2
+    if domain == "unit":
+        return rng.uniform(-0.9, 0.9, size=shape)
+    if domain == "above_one":
+        return np.abs(x) + 1.2
     if domain == "wide":  # away from kinks (0, +-3, 6) and from integers
         x = rng.uniform(-8, 8, size=shape)
         x = np.where(np.abs(x - np.round(x)) < 0.1, x + 0.25, x)
@@ -152,8 +169,15 @@ def test_unary(kind, shape):
 def test_unary_keyword_arguments_and_unknown_kind():
     op = _core.UnaryOp_float64(kind="leaky_relu", input=[-1, 2], alpha=0.1)
     assert op.full_output_shape == [-1, 2]
-    with pytest.raises(ValueError, match="unknown kind 'nope'"):
-        _core.UnaryOp_float32("nope", [-1, 2])
+    for make_bad in (
+        lambda: _core.UnaryOp_float32("nope", [-1, 2]),
+        lambda: _core.BinaryOp_float32("nope", [-1, 2], [2]),
+        lambda: _core.ReduceOp_float32("nope", [-1, 2], [1], False),
+        lambda: _core.SoftmaxOp_float32("nope", [-1, 2], 1),
+        lambda: _core.CumulativeOp_float32("nope", [-1, 2], 1),
+    ):
+        with pytest.raises(ValueError, match=r"Op on \(None, 2\).*unknown kind 'nope'"):
+            make_bad()
 
 
 def test_round_is_half_to_even():
@@ -338,6 +362,13 @@ def test_arg_reductions(kind, axes):
     check("ReduceOp", [kind, [-1, 3, 4], axes, False], [x], expected, wrt=[])
 
 
+def test_reductions_propagate_nan_like_numpy():
+    x = np.array([[1.0, np.nan, 3.0, np.nan], [2.0, 5.0, 1.0, 0.0]])
+    for kind in ("max", "min", "argmax", "argmin", "sum"):
+        y, _ = op_vjp(_core.ReduceOp_float64(kind, [-1, 4], [1], False), [x], np.ones(2))
+        np.testing.assert_array_equal(y, getattr(np, kind)(x, axis=1), err_msg=kind)
+
+
 def test_reduce_bad_axes():
     with pytest.raises(ValueError, match=r"^sum: invalid axes \(3,\) for input \(None, 3, 4\)"):
         _core.ReduceOp_float64("sum", [-1, 3, 4], [3], False)
@@ -429,6 +460,10 @@ EINSUMS = [
     ("bi,bi->b", [-1, 4], [-1, 4]),
     ("bi,j->bij", [-1, 3], [2]),
     ("btd,dnh->btnh", [-1, 3, 4], [4, 2, 5]),
+    ("bji,bjk->bik", [-1, 4, 3], [-1, 4, 5]),  # a used transposed in place
+    ("ji,kj->ik", [4, 3], [5, 4]),  # both transposed
+    ("bij,bjk->bki", [-1, 3, 4], [-1, 4, 5]),  # the result permuted
+    ("bd,nd->bn", [-1, 4], [5, 4]),
 ]
 
 
@@ -602,7 +637,7 @@ def test_take(xshape, ishape, axis):
     )
 
 
-@pytest.mark.parametrize("bad", [5.0, -6.0, 1.5, np.nan])
+@pytest.mark.parametrize("bad", [5.0, -6.0, 1.5, np.nan, 1e30, -np.inf])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_take_out_of_range_raises(bad, dtype):
     op = make("TakeOp", dtype, [5, 3], [-1], 0)
@@ -727,3 +762,27 @@ def test_threaded_ops_match_one_thread():
         _attention(q, k, v, 0.25, False),
         rtol=1e-10,
     )
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_batch_of_one_and_empty_axes(batch):
+    """A batch of 1 broadcasts like any size-1 axis; a zero-size axis gives empty results."""
+    rng = np.random.default_rng(25)
+    a, b = rng.normal(size=(batch, 1, 4)), rng.normal(size=(1, 3, 4))
+    y, (ga, gb) = op_vjp(
+        _core.BinaryOp_float64("multiply", [-1, 1, 4], [1, 3, 4]), [a, b], np.ones((batch, 3, 4))
+    )
+    np.testing.assert_allclose(y, a * b)
+    np.testing.assert_allclose(gb, np.sum(np.broadcast_to(a, (batch, 3, 4)), axis=0, keepdims=True))
+    x = np.zeros((batch, 0, 3))
+    for op in (
+        _core.SoftmaxOp_float64("softmax", [-1, 0, 3], 1),
+        _core.CumulativeOp_float64("cumprod", [-1, 0, 3], 1),
+        _core.TransposeOp_float64([-1, 0, 3], [0, 2, 1]),
+        _core.UnaryOp_float64("exp", [-1, 0, 3]),
+    ):
+        out_shape = tuple(batch if d == -1 else d for d in op.full_output_shape)
+        y, (g,) = op_vjp(op, [x], np.zeros(out_shape))
+        assert y.shape == out_shape and g.shape == x.shape
+    y, _ = op_vjp(_core.ReduceOp_float64("sum", [-1, 0, 3], [1], False), [x], np.ones((batch, 3)))
+    np.testing.assert_array_equal(y, np.zeros((batch, 3)))

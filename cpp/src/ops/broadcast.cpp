@@ -113,22 +113,24 @@ TileOp<T>::TileOp(const Shape& input, const Shape& reps)
 }
 
 template <class T>
-void TileOp<T>::view(Shape& dims, Shape& in_strides) const {
+void TileOp<T>::view(Dims& dims, Dims& in_strides) const {
   const size_t rank = reps_.size();
-  Shape in(rank - this->in_shape(0).size(), 1);
-  in.insert(in.end(), this->in_shape(0).begin(), this->in_shape(0).end());
-  const Shape s = contiguous_strides(in);
+  Dims in(rank - this->in_shape(0).size(), 1);
+  for (Index d : this->in_shape(0)) in.push_back(d);
+  const Dims s = contiguous_strides(in);
   dims.clear();
   in_strides.clear();
   for (size_t d = 0; d < rank; ++d) {
-    dims.insert(dims.end(), {reps_[d], in[d]});
-    in_strides.insert(in_strides.end(), {0, s[d]});
+    dims.push_back(reps_[d]);
+    dims.push_back(in[d]);
+    in_strides.push_back(0);
+    in_strides.push_back(s[d]);
   }
 }
 
 template <class T>
 void TileOp<T>::compute(const T* const* xs, T* y, bool) {
-  Shape dims, strides;
+  Dims dims, strides;
   view(dims, strides);
   strided_copy(dims, y, contiguous_strides(dims), xs[0], strides);
 }
@@ -136,7 +138,7 @@ void TileOp<T>::compute(const T* const* xs, T* y, bool) {
 template <class T>
 void TileOp<T>::gradient(const T* const*, const T*, T* grad_y, T* const* grad_xs) {
   if (!grad_xs[0]) return;
-  Shape dims, strides;
+  Dims dims, strides;
   view(dims, strides);
   std::fill_n(grad_xs[0], element_count(this->in_shape(0)), T(0));
   strided_accumulate(dims, grad_xs[0], strides, grad_y, contiguous_strides(dims));
@@ -164,18 +166,16 @@ RepeatOp<T>::RepeatOp(const Shape& input, Index repeats, Index axis)
       axis_(axis) {}
 
 template <class T>
-void RepeatOp<T>::view(Shape& dims, Shape& in_strides) const {
-  const Shape& in = this->in_shape(0);
-  const Shape s = contiguous_strides(in);
-  dims = in;
-  in_strides = s;
-  dims.insert(dims.begin() + axis_ + 1, repeats_);
-  in_strides.insert(in_strides.begin() + axis_ + 1, 0);
+void RepeatOp<T>::view(Dims& dims, Dims& in_strides) const {
+  dims = this->in_shape(0);
+  in_strides = contiguous_strides(dims);
+  dims.insert_at(axis_ + 1, repeats_);
+  in_strides.insert_at(axis_ + 1, 0);
 }
 
 template <class T>
 void RepeatOp<T>::compute(const T* const* xs, T* y, bool) {
-  Shape dims, strides;
+  Dims dims, strides;
   view(dims, strides);
   strided_copy(dims, y, contiguous_strides(dims), xs[0], strides);
 }
@@ -183,7 +183,7 @@ void RepeatOp<T>::compute(const T* const* xs, T* y, bool) {
 template <class T>
 void RepeatOp<T>::gradient(const T* const*, const T*, T* grad_y, T* const* grad_xs) {
   if (!grad_xs[0]) return;
-  Shape dims, strides;
+  Dims dims, strides;
   view(dims, strides);
   std::fill_n(grad_xs[0], element_count(this->in_shape(0)), T(0));
   strided_accumulate(dims, grad_xs[0], strides, grad_y, contiguous_strides(dims));

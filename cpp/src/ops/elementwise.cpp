@@ -11,14 +11,13 @@ namespace eigennet {
 namespace {
 
 template <class E>
-E kind_from_name(const char* op, const std::string& kind,
+E kind_from_name(const std::string& op, const std::string& kind,
                  std::initializer_list<std::pair<const char*, E>> names) {
   for (const auto& n : names)
     if (kind == n.first) return n.second;
   std::string valid;
   for (const auto& n : names) valid += std::string(valid.empty() ? "" : ", ") + n.first;
-  throw std::invalid_argument(std::string(op) + ": unknown kind '" + kind + "' (valid: " + valid +
-                              ")");
+  throw std::invalid_argument(op + ": unknown kind '" + kind + "' (valid: " + valid + ")");
 }
 
 // fn(begin, count) over [0, n) in chunks, on several threads when n is large.
@@ -49,7 +48,7 @@ constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
 template <class T>
 UnaryOp<T>::UnaryOp(const std::string& kind, const Shape& input, double alpha, double beta)
     : Op<T>(kind, {input}, input),
-      kind_(kind_from_name<UnaryKind>("unary op", kind,
+      kind_(kind_from_name<UnaryKind>("UnaryOp on " + full_shape_string(input), kind,
                                       {{"negative", UnaryKind::Negative},
                                        {"abs", UnaryKind::Abs},
                                        {"square", UnaryKind::Square},
@@ -87,7 +86,20 @@ UnaryOp<T>::UnaryOp(const std::string& kind, const Shape& input, double alpha, d
                                        {"isfinite", UnaryKind::IsFinite},
                                        {"identity", UnaryKind::Identity},
                                        {"clip", UnaryKind::Clip},
-                                       {"power_scalar", UnaryKind::PowerScalar}})),
+                                       {"power_scalar", UnaryKind::PowerScalar},
+                                       {"tan", UnaryKind::Tan},
+                                       {"arcsin", UnaryKind::Arcsin},
+                                       {"arccos", UnaryKind::Arccos},
+                                       {"arctan", UnaryKind::Arctan},
+                                       {"sinh", UnaryKind::Sinh},
+                                       {"cosh", UnaryKind::Cosh},
+                                       {"arcsinh", UnaryKind::Arcsinh},
+                                       {"arccosh", UnaryKind::Arccosh},
+                                       {"arctanh", UnaryKind::Arctanh},
+                                       {"log2", UnaryKind::Log2},
+                                       {"log10", UnaryKind::Log10},
+                                       {"exp2", UnaryKind::Exp2},
+                                       {"trunc", UnaryKind::Trunc}})),
       alpha_(T(alpha)),
       beta_(T(beta)) {}
 
@@ -214,6 +226,45 @@ void UnaryOp<T>::compute(const T* const* xs, T* y, bool) {
       case UnaryKind::PowerScalar:
         out = x.pow(a);
         break;
+      case UnaryKind::Tan:
+        out = x.tan();
+        break;
+      case UnaryKind::Arcsin:
+        out = x.asin();
+        break;
+      case UnaryKind::Arccos:
+        out = x.acos();
+        break;
+      case UnaryKind::Arctan:
+        out = x.atan();
+        break;
+      case UnaryKind::Sinh:
+        out = x.sinh();
+        break;
+      case UnaryKind::Cosh:
+        out = x.cosh();
+        break;
+      case UnaryKind::Arcsinh:
+        out = x.unaryExpr([](T v) { return std::asinh(v); });
+        break;
+      case UnaryKind::Arccosh:
+        out = x.unaryExpr([](T v) { return std::acosh(v); });
+        break;
+      case UnaryKind::Arctanh:
+        out = x.unaryExpr([](T v) { return std::atanh(v); });
+        break;
+      case UnaryKind::Log2:
+        out = x.log() * T(1.0 / M_LN2);
+        break;
+      case UnaryKind::Log10:
+        out = x.log10();
+        break;
+      case UnaryKind::Exp2:
+        out = (x * T(M_LN2)).exp();
+        break;
+      case UnaryKind::Trunc:
+        out = x.unaryExpr([](T v) { return std::trunc(v); });
+        break;
     }
   });
 }
@@ -339,6 +390,45 @@ void UnaryOp<T>::gradient(const T* const* xs, const T* y, T* grad_y, T* const* g
           dx.setZero();
         else
           dx = g * a * x.pow(a - T(1));
+        break;
+      case UnaryKind::Tan:
+        dx = g * (T(1) + out.square());
+        break;
+      case UnaryKind::Arcsin:
+        dx = g * (T(1) - x.square()).rsqrt();
+        break;
+      case UnaryKind::Arccos:
+        dx = -g * (T(1) - x.square()).rsqrt();
+        break;
+      case UnaryKind::Arctan:
+        dx = g / (T(1) + x.square());
+        break;
+      case UnaryKind::Sinh:
+        dx = g * x.cosh();
+        break;
+      case UnaryKind::Cosh:
+        dx = g * x.sinh();
+        break;
+      case UnaryKind::Arcsinh:
+        dx = g * (x.square() + T(1)).rsqrt();
+        break;
+      case UnaryKind::Arccosh:
+        dx = g * (x.square() - T(1)).rsqrt();
+        break;
+      case UnaryKind::Arctanh:
+        dx = g / (T(1) - x.square());
+        break;
+      case UnaryKind::Log2:
+        dx = g / (x * T(M_LN2));
+        break;
+      case UnaryKind::Log10:
+        dx = g / (x * T(M_LN10));
+        break;
+      case UnaryKind::Exp2:
+        dx = g * out * T(M_LN2);
+        break;
+      case UnaryKind::Trunc:
+        dx = T(0);
         break;
     }
   });
@@ -479,26 +569,27 @@ struct GetBackward {
 template <class T>
 BinaryOp<T>::BinaryOp(const std::string& kind, const Shape& a, const Shape& b)
     : Op<T>(kind, {a, b}, broadcast_full_shapes(kind, {a, b})),
-      kind_(kind_from_name<BinaryKind>("binary op", kind,
-                                       {{"add", BinaryKind::Add},
-                                        {"subtract", BinaryKind::Subtract},
-                                        {"multiply", BinaryKind::Multiply},
-                                        {"divide", BinaryKind::Divide},
-                                        {"power", BinaryKind::Power},
-                                        {"maximum", BinaryKind::Maximum},
-                                        {"minimum", BinaryKind::Minimum},
-                                        {"floor_divide", BinaryKind::FloorDivide},
-                                        {"mod", BinaryKind::Mod},
-                                        {"equal", BinaryKind::Equal},
-                                        {"not_equal", BinaryKind::NotEqual},
-                                        {"less", BinaryKind::Less},
-                                        {"less_equal", BinaryKind::LessEqual},
-                                        {"greater", BinaryKind::Greater},
-                                        {"greater_equal", BinaryKind::GreaterEqual},
-                                        {"logical_and", BinaryKind::LogicalAnd},
-                                        {"logical_or", BinaryKind::LogicalOr},
-                                        {"logical_xor", BinaryKind::LogicalXor},
-                                        {"arctan2", BinaryKind::Arctan2}})) {}
+      kind_(kind_from_name<BinaryKind>(
+          "BinaryOp on " + full_shape_string(a) + " and " + full_shape_string(b), kind,
+          {{"add", BinaryKind::Add},
+           {"subtract", BinaryKind::Subtract},
+           {"multiply", BinaryKind::Multiply},
+           {"divide", BinaryKind::Divide},
+           {"power", BinaryKind::Power},
+           {"maximum", BinaryKind::Maximum},
+           {"minimum", BinaryKind::Minimum},
+           {"floor_divide", BinaryKind::FloorDivide},
+           {"mod", BinaryKind::Mod},
+           {"equal", BinaryKind::Equal},
+           {"not_equal", BinaryKind::NotEqual},
+           {"less", BinaryKind::Less},
+           {"less_equal", BinaryKind::LessEqual},
+           {"greater", BinaryKind::Greater},
+           {"greater_equal", BinaryKind::GreaterEqual},
+           {"logical_and", BinaryKind::LogicalAnd},
+           {"logical_or", BinaryKind::LogicalOr},
+           {"logical_xor", BinaryKind::LogicalXor},
+           {"arctan2", BinaryKind::Arctan2}})) {}
 
 template <class T>
 const StridedLoop<3>& BinaryOp<T>::loop() {

@@ -13,8 +13,10 @@ namespace {
 // The index as a position in [0, n), checked (NaN and fractions included) before any use.
 template <class T>
 Index checked_index(const char* op, T v, Index n, Index axis) {
-  const Index i = static_cast<Index>(v);
-  if (!(v >= T(-n) && v < T(n)) || T(i) != v) {
+  // The range first: casting a float outside Index's range would be undefined.
+  const bool in_range = v >= T(-n) && v < T(n);
+  const Index i = in_range ? static_cast<Index>(v) : 0;
+  if (!in_range || T(i) != v) {
     std::string shown = std::isnan(double(v)) ? std::string("nan") : std::to_string(double(v));
     throw std::out_of_range(std::string(op) + ": index " + shown + " is out of range for axis " +
                             std::to_string(axis) + " of size " + std::to_string(n));
@@ -74,6 +76,7 @@ void TakeOp<T>::gradient(const T* const* xs, const T*, T* grad_y, T* const* grad
   Index outer, n, inner;
   split_at_axis(this->in_shape(0), axis_, outer, n, inner);
   const Index count = element_count(this->in_shape(1));
+  for (Index j = 0; j < count; ++j) checked_index("take", xs[1][j], n, axis_);
   std::fill_n(dx, outer * n * inner, T(0));
   // Serial: repeated indices add into the same row.
   for (Index o = 0; o < outer; ++o)
@@ -116,10 +119,10 @@ TakeAlongAxisOp<T>::TakeAlongAxisOp(const Shape& x, const Shape& indices, Index 
 template <class T>
 StridedLoop<3> TakeAlongAxisOp<T>::loop() const {
   const Shape& out = this->out_shape();
-  Shape x = this->in_shape(0);
+  Dims x = this->in_shape(0);
   x[axis_] = 1;  // the axis is read through the index, not walked
-  Shape xs = broadcast_strides(x, out);
-  const Shape full = contiguous_strides(this->in_shape(0));
+  Dims xs = broadcast_strides(x, out);
+  const Dims full = contiguous_strides(this->in_shape(0));
   for (size_t d = 0; d < out.size(); ++d)
     if (this->in_shape(0)[d] != 1 && Index(d) != axis_) xs[d] = full[d];
   return StridedLoop<3>(out,
@@ -148,6 +151,8 @@ void TakeAlongAxisOp<T>::gradient(const T* const* xs, const T*, T* grad_y, T* co
   if (!dx) return;
   const Index n = this->in_shape(0)[axis_];
   const Index stride = contiguous_strides(this->in_shape(0))[axis_];
+  const Index count = element_count(this->in_shape(1));
+  for (Index j = 0; j < count; ++j) checked_index("take_along_axis", xs[1][j], n, axis_);
   std::fill_n(dx, element_count(this->in_shape(0)), T(0));
   loop().run(
       [&](const auto& off, Index m, const auto& s) {

@@ -124,7 +124,7 @@ void MatMulOp<T>::prepare() {
   a_off_.assign(products_, 0);
   b_off_.assign(products_, 0);
   if (products_ > 0) {
-    const Shape as = broadcast_strides(ab, batch), bs = broadcast_strides(bb, batch);
+    const Dims as = broadcast_strides(ab, batch), bs = broadcast_strides(bb, batch);
     Shape idx(rank, 0);
     for (Index p = 0; p < products_; ++p) {
       Index ao = 0, bo = 0;
@@ -300,8 +300,8 @@ void EinsumOp<T>::sizes(Index& p, Index& m, Index& k, Index& n) const {
 template <class T>
 const T* EinsumOp<T>::gathered(const T* x, const Shape& shape, const Layout& l, Workspace<T>& ws) {
   if (l.in_place) return x;
-  const Shape strides = contiguous_strides(shape);
-  Shape dims, src;
+  const Dims strides = contiguous_strides(shape);
+  Dims dims, src;
   for (size_t axis : l.perm) {
     dims.push_back(shape[axis]);
     src.push_back(strides[axis]);
@@ -313,8 +313,8 @@ const T* EinsumOp<T>::gathered(const T* x, const Shape& shape, const Layout& l, 
 
 template <class T>
 void EinsumOp<T>::scatter(const T* src, const Shape& shape, const Layout& l, T* dst) {
-  const Shape strides = contiguous_strides(shape);
-  Shape dims, dst_strides;
+  const Dims strides = contiguous_strides(shape);
+  Dims dims, dst_strides;
   for (size_t axis : l.perm) {
     dims.push_back(shape[axis]);
     dst_strides.push_back(strides[axis]);

@@ -17,7 +17,7 @@ void split_at_axis(const Shape& shape, Index axis, Index& outer, Index& n, Index
 
 namespace {
 
-ReduceKind reduce_kind(const std::string& kind) {
+ReduceKind reduce_kind(const std::string& kind, const Shape& input) {
   static const std::pair<const char*, ReduceKind> names[] = {
       {"sum", ReduceKind::Sum},       {"mean", ReduceKind::Mean},
       {"max", ReduceKind::Max},       {"min", ReduceKind::Min},
@@ -28,7 +28,8 @@ ReduceKind reduce_kind(const std::string& kind) {
       {"any", ReduceKind::Any}};
   for (const auto& n : names)
     if (kind == n.first) return n.second;
-  throw std::invalid_argument("reduce: unknown kind '" + kind + "'");
+  throw std::invalid_argument("ReduceOp on " + full_shape_string(input) + ": unknown kind '" +
+                              kind + "'");
 }
 
 std::vector<bool> reduced_axes(const std::string& kind, const Shape& input, const Shape& axes) {
@@ -46,7 +47,7 @@ std::vector<bool> reduced_axes(const std::string& kind, const Shape& input, cons
 }
 
 Shape reduce_shape(const std::string& kind, const Shape& input, const Shape& axes, bool keepdims) {
-  reduce_kind(kind);
+  reduce_kind(kind, input);
   const auto reduced = reduced_axes(kind, input, axes);
   Shape out;
   for (size_t d = 0; d < input.size(); ++d) {
@@ -75,10 +76,11 @@ T reduce_row(ReduceKind kind, const T* p, Index r) {
       return x.sum();
     case ReduceKind::Mean:
       return x.sum() / T(r);
+    // NaN propagates, as in NumPy.
     case ReduceKind::Max:
-      return r ? x.maxCoeff() : -std::numeric_limits<T>::infinity();
+      return r ? x.template maxCoeff<Eigen::PropagateNaN>() : -std::numeric_limits<T>::infinity();
     case ReduceKind::Min:
-      return r ? x.minCoeff() : std::numeric_limits<T>::infinity();
+      return r ? x.template minCoeff<Eigen::PropagateNaN>() : std::numeric_limits<T>::infinity();
     case ReduceKind::Prod:
       return x.prod();
     case ReduceKind::Var:
@@ -98,8 +100,9 @@ T reduce_row(ReduceKind kind, const T* p, Index r) {
     case ReduceKind::ArgMax:
     case ReduceKind::ArgMin: {
       Index best = 0;
-      for (Index i = 1; i < r; ++i)
-        if (kind == ReduceKind::ArgMax ? p[i] > p[best] : p[i] < p[best]) best = i;
+      for (Index i = 1; i < r && p[best] == p[best]; ++i)  // the first NaN wins (NumPy)
+        if (p[i] != p[i] || (kind == ReduceKind::ArgMax ? p[i] > p[best] : p[i] < p[best]))
+          best = i;
       return T(best);
     }
     case ReduceKind::All:
@@ -178,14 +181,14 @@ void reduce_row_gradient(ReduceKind kind, const T* p, Index r, T y, T g, T* dp) 
 template <class T>
 ReduceOp<T>::ReduceOp(const std::string& kind, const Shape& input, const Shape& axes, bool keepdims)
     : Op<T>(kind, {input}, reduce_shape(kind, input, axes, keepdims)),
-      kind_(reduce_kind(kind)),
+      kind_(reduce_kind(kind, input)),
       reduced_(reduced_axes(kind, input, axes)),
       trailing_(reduces_trailing(reduced_)) {}
 
 template <class T>
-void ReduceOp<T>::layout(Shape& dims, Shape& in_strides) const {
+void ReduceOp<T>::layout(Dims& dims, Dims& in_strides) const {
   const Shape& in = this->in_shape(0);
-  const Shape s = contiguous_strides(in);
+  const Dims s = contiguous_strides(in);
   dims.clear();
   in_strides.clear();
   for (int pass = 0; pass < 2; ++pass)
@@ -202,7 +205,7 @@ const T* ReduceOp<T>::as_matrix(const T* x, Index& kept, Index& reduced) {
   kept = reduced = 1;
   for (size_t d = 0; d < in.size(); ++d) (reduced_[d] ? reduced : kept) *= in[d];
   if (trailing_) return x;
-  Shape dims, strides;
+  Dims dims, strides;
   layout(dims, strides);
   T* m = scratch_.view(kept, reduced).data();
   strided_copy(dims, m, contiguous_strides(dims), x, strides);
@@ -229,7 +232,7 @@ void ReduceOp<T>::gradient(const T* const* xs, const T* y, T* grad_y, T* const* 
   for (Index k = 0; k < kept; ++k)
     reduce_row_gradient(kind, m + k * r, r, y[k], grad_y[k], dm + k * r);
   if (!trailing_) {
-    Shape dims, strides;
+    Dims dims, strides;
     layout(dims, strides);
     strided_copy(dims, grad_xs[0], strides, dm, contiguous_strides(dims));
   }
@@ -249,7 +252,8 @@ template <class T>
 SoftmaxOp<T>::SoftmaxOp(const std::string& kind, const Shape& input, Index axis)
     : Op<T>(kind, {input}, input), log_(kind == "log_softmax"), axis_(axis) {
   if (kind != "softmax" && kind != "log_softmax")
-    throw std::invalid_argument("softmax: unknown kind '" + kind + "'");
+    throw std::invalid_argument("SoftmaxOp on " + full_shape_string(input) + ": unknown kind '" +
+                                kind + "'");
   checked_axis(kind, input, axis);
 }
 
@@ -257,6 +261,7 @@ template <class T>
 void SoftmaxOp<T>::compute(const T* const* xs, T* y, bool) {
   Index outer, n, inner;
   split_at_axis(this->in_shape(0), axis_, outer, n, inner);
+  if (n == 0) return;  // nothing to normalize (and no maximum to take)
   const bool log = log_;
   if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer > 1 && parallel_for_worth(outer * n))
@@ -344,7 +349,8 @@ template <class T>
 CumulativeOp<T>::CumulativeOp(const std::string& kind, const Shape& input, Index axis)
     : Op<T>(kind, {input}, input), prod_(kind == "cumprod"), axis_(axis) {
   if (kind != "cumsum" && kind != "cumprod")
-    throw std::invalid_argument("cumulative: unknown kind '" + kind + "'");
+    throw std::invalid_argument("CumulativeOp on " + full_shape_string(input) + ": unknown kind '" +
+                                kind + "'");
   checked_axis(kind, input, axis);
 }
 

@@ -61,8 +61,8 @@ TransposeOp<T>::TransposeOp(const Shape& input, const Shape& perm)
     : Op<T>("transpose", {input}, transpose_shape(input, perm)), perm_(perm) {}
 
 template <class T>
-void TransposeOp<T>::view(Shape& dims, Shape& in_strides) const {
-  const Shape s = contiguous_strides(this->in_shape(0));
+void TransposeOp<T>::view(Dims& dims, Dims& in_strides) const {
+  const Dims s = contiguous_strides(this->in_shape(0));
   dims = this->out_shape();
   in_strides.resize(perm_.size());
   for (size_t d = 0; d < perm_.size(); ++d) in_strides[d] = s[perm_[d]];
@@ -70,7 +70,7 @@ void TransposeOp<T>::view(Shape& dims, Shape& in_strides) const {
 
 template <class T>
 void TransposeOp<T>::compute(const T* const* xs, T* y, bool) {
-  Shape dims, strides;
+  Dims dims, strides;
   view(dims, strides);
   strided_copy(dims, y, contiguous_strides(dims), xs[0], strides);
 }
@@ -78,7 +78,7 @@ void TransposeOp<T>::compute(const T* const* xs, T* y, bool) {
 template <class T>
 void TransposeOp<T>::gradient(const T* const*, const T*, T* grad_y, T* const* grad_xs) {
   if (!grad_xs[0]) return;
-  Shape dims, strides;
+  Dims dims, strides;
   view(dims, strides);
   strided_copy(dims, grad_xs[0], strides, grad_y, contiguous_strides(dims));
 }
@@ -116,7 +116,7 @@ ConcatenateOp<T>::ConcatenateOp(const std::vector<Shape>& inputs, Index axis)
 
 template <class T>
 void ConcatenateOp<T>::compute(const T* const* xs, T* y, bool) {
-  const Shape out_strides = contiguous_strides(this->out_shape());
+  const Dims out_strides = contiguous_strides(this->out_shape());
   Index at = 0;
   for (size_t i = 0; i < this->input_count(); ++i) {
     const Shape& in = this->in_shape(i);
@@ -127,7 +127,7 @@ void ConcatenateOp<T>::compute(const T* const* xs, T* y, bool) {
 
 template <class T>
 void ConcatenateOp<T>::gradient(const T* const*, const T*, T* grad_y, T* const* grad_xs) {
-  const Shape out_strides = contiguous_strides(this->out_shape());
+  const Dims out_strides = contiguous_strides(this->out_shape());
   Index at = 0;
   for (size_t i = 0; i < this->input_count(); ++i) {
     const Shape& in = this->in_shape(i);
@@ -178,8 +178,8 @@ SliceOp<T>::SliceOp(const Shape& input, const Shape& starts, const Shape& stops,
 }
 
 template <class T>
-Index SliceOp<T>::view(Shape& dims, Shape& in_strides) const {
-  const Shape s = contiguous_strides(this->in_shape(0));
+Index SliceOp<T>::view(Dims& dims, Dims& in_strides) const {
+  const Dims s = contiguous_strides(this->in_shape(0));
   dims = this->out_shape();
   in_strides.resize(s.size());
   Index offset = 0;
@@ -192,7 +192,7 @@ Index SliceOp<T>::view(Shape& dims, Shape& in_strides) const {
 
 template <class T>
 void SliceOp<T>::compute(const T* const* xs, T* y, bool) {
-  Shape dims, strides;
+  Dims dims, strides;
   const Index offset = view(dims, strides);
   strided_copy(dims, y, contiguous_strides(dims), xs[0] + offset, strides);
 }
@@ -201,7 +201,7 @@ template <class T>
 void SliceOp<T>::gradient(const T* const*, const T*, T* grad_y, T* const* grad_xs) {
   if (!grad_xs[0]) return;
   std::fill_n(grad_xs[0], element_count(this->in_shape(0)), T(0));
-  Shape dims, strides;
+  Dims dims, strides;
   const Index offset = view(dims, strides);
   strided_copy(dims, grad_xs[0] + offset, strides, grad_y, contiguous_strides(dims));
 }
@@ -237,7 +237,7 @@ PadOp<T>::PadOp(const Shape& input, const std::vector<std::vector<Index>>& pad_w
 }
 
 template <class T>
-Index PadOp<T>::region(Shape& out_strides) const {
+Index PadOp<T>::region(Dims& out_strides) const {
   out_strides = contiguous_strides(this->out_shape());
   Index offset = 0;
   for (size_t d = 0; d < before_.size(); ++d) offset += before_[d] * out_strides[d];
@@ -247,7 +247,7 @@ Index PadOp<T>::region(Shape& out_strides) const {
 template <class T>
 void PadOp<T>::compute(const T* const* xs, T* y, bool) {
   std::fill_n(y, element_count(this->out_shape()), value_);
-  Shape strides;
+  Dims strides;
   const Index offset = region(strides);
   const Shape& in = this->in_shape(0);
   strided_copy(in, y + offset, strides, xs[0], contiguous_strides(in));
@@ -256,7 +256,7 @@ void PadOp<T>::compute(const T* const* xs, T* y, bool) {
 template <class T>
 void PadOp<T>::gradient(const T* const*, const T*, T* grad_y, T* const* grad_xs) {
   if (!grad_xs[0]) return;
-  Shape strides;
+  Dims strides;
   const Index offset = region(strides);
   const Shape& in = this->in_shape(0);
   strided_copy(in, grad_xs[0], contiguous_strides(in), grad_y + offset, strides);
@@ -291,7 +291,7 @@ SliceUpdateOp<T>::SliceUpdateOp(const Shape& input, const Shape& update, const S
       start_(start) {}
 
 template <class T>
-Index SliceUpdateOp<T>::region(Shape& strides) const {
+Index SliceUpdateOp<T>::region(Dims& strides) const {
   strides = contiguous_strides(this->in_shape(0));
   Index offset = 0;
   for (size_t d = 0; d < start_.size(); ++d) offset += start_[d] * strides[d];
@@ -301,7 +301,7 @@ Index SliceUpdateOp<T>::region(Shape& strides) const {
 template <class T>
 void SliceUpdateOp<T>::compute(const T* const* xs, T* y, bool) {
   std::copy_n(xs[0], element_count(this->in_shape(0)), y);
-  Shape strides;
+  Dims strides;
   const Index offset = region(strides);
   const Shape& u = this->in_shape(1);
   strided_copy(u, y + offset, strides, xs[1], contiguous_strides(u));
@@ -309,7 +309,7 @@ void SliceUpdateOp<T>::compute(const T* const* xs, T* y, bool) {
 
 template <class T>
 void SliceUpdateOp<T>::gradient(const T* const*, const T*, T* grad_y, T* const* grad_xs) {
-  Shape strides;
+  Dims strides;
   const Index offset = region(strides);
   const Shape& u = this->in_shape(1);
   if (grad_xs[1]) strided_copy(u, grad_xs[1], contiguous_strides(u), grad_y + offset, strides);

@@ -2,8 +2,8 @@
 
 namespace eigennet {
 
-Shape contiguous_strides(const Shape& dims) {
-  Shape s(dims.size());
+Dims contiguous_strides(const Dims& dims) {
+  Dims s(dims.size(), 0);
   Index stride = 1;
   for (size_t d = dims.size(); d-- > 0;) {
     s[d] = stride;
@@ -12,9 +12,9 @@ Shape contiguous_strides(const Shape& dims) {
   return s;
 }
 
-Shape broadcast_strides(const Shape& in, const Shape& out) {
-  Shape s(out.size(), 0);
-  const Shape contiguous = contiguous_strides(in);
+Dims broadcast_strides(const Dims& in, const Dims& out) {
+  Dims s(out.size(), 0);
+  const Dims contiguous = contiguous_strides(in);
   const size_t lead = out.size() - in.size();
   for (size_t d = 0; d < in.size(); ++d)
     if (in[d] != 1) s[lead + d] = contiguous[d];

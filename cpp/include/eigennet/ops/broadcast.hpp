@@ -5,6 +5,7 @@
 #include <string>
 
 #include "eigennet/ops/op.hpp"
+#include "eigennet/ops/strided_loop.hpp"
 
 namespace eigennet {
 
@@ -39,7 +40,7 @@ class TileOp : public Op<T> {
 
  private:
   // The output seen as (r0, d0, r1, d1, ...) with the input's strides 0 on the r axes.
-  void view(Shape& dims, Shape& in_strides) const;
+  void view(Dims& dims, Dims& in_strides) const;
   Shape reps_;
 };
 
@@ -55,7 +56,7 @@ class RepeatOp : public Op<T> {
   void gradient(const T* const* xs, const T* y, T* grad_y, T* const* grad_xs) override;
 
  private:
-  void view(Shape& dims, Shape& in_strides) const;
+  void view(Dims& dims, Dims& in_strides) const;
   Index repeats_, axis_;
 };
 

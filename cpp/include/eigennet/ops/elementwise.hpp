@@ -48,10 +48,24 @@ enum class UnaryKind {
   IsFinite,
   Identity,
   Clip,
-  PowerScalar
+  PowerScalar,
+  Tan,
+  Arcsin,
+  Arccos,
+  Arctan,
+  Sinh,
+  Cosh,
+  Arcsinh,
+  Arccosh,
+  Arctanh,
+  Log2,
+  Log10,
+  Exp2,
+  Trunc
 };
 
-// kind names as in keras.ops; alpha and beta are the parameters of leaky_relu (negative
+// kind names as in keras.ops (also tan arcsin arccos arctan sinh cosh arcsinh arccosh arctanh
+// log2 log10 exp2 trunc); alpha and beta are the parameters of leaky_relu (negative
 // slope), elu (alpha), clip (min, max) and power_scalar (x ** alpha).
 template <class T>
 class UnaryOp : public Op<T> {

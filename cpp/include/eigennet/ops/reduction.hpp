@@ -5,6 +5,7 @@
 #include <string>
 
 #include "eigennet/ops/op.hpp"
+#include "eigennet/ops/strided_loop.hpp"
 #include "eigennet/workspace.hpp"
 
 namespace eigennet {
@@ -44,7 +45,7 @@ class ReduceOp : public Op<T> {
   // The input as a (kept, reduced) matrix: the input itself when the reduced axes are the
   // trailing ones, else gathered into scratch_.
   const T* as_matrix(const T* x, Index& kept, Index& reduced);
-  void layout(Shape& dims, Shape& in_strides) const;  // (kept axes..., reduced axes...)
+  void layout(Dims& dims, Dims& in_strides) const;  // (kept axes..., reduced axes...)
 
   ReduceKind kind_;
   std::vector<bool> reduced_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "eigennet/ops/op.hpp"
+#include "eigennet/ops/strided_loop.hpp"
 
 namespace eigennet {
 
@@ -31,7 +32,7 @@ class TransposeOp : public Op<T> {
   void gradient(const T* const* xs, const T* y, T* grad_y, T* const* grad_xs) override;
 
  private:
-  void view(Shape& dims, Shape& in_strides) const;  // over the output
+  void view(Dims& dims, Dims& in_strides) const;  // over the output
   Shape perm_;
 };
 
@@ -66,7 +67,7 @@ class SliceOp : public Op<T> {
   void gradient(const T* const* xs, const T* y, T* grad_y, T* const* grad_xs) override;
 
  private:
-  Index view(Shape& dims, Shape& in_strides) const;  // returns the first element's offset
+  Index view(Dims& dims, Dims& in_strides) const;  // returns the first element's offset
   Shape starts_, steps_;
 };
 
@@ -82,7 +83,7 @@ class PadOp : public Op<T> {
   void gradient(const T* const* xs, const T* y, T* grad_y, T* const* grad_xs) override;
 
  private:
-  Index region(Shape& out_strides) const;  // where the input sits in the output
+  Index region(Dims& out_strides) const;  // where the input sits in the output
   Shape before_;
   T value_;
 };
@@ -102,7 +103,7 @@ class SliceUpdateOp : public Op<T> {
   void gradient(const T* const* xs, const T* y, T* grad_y, T* const* grad_xs) override;
 
  private:
-  Index region(Shape& strides) const;  // the update's place in the input: offset, strides
+  Index region(Dims& strides) const;  // the update's place in the input: offset, strides
   Shape start_;
 };
 

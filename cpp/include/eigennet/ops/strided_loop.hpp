@@ -13,20 +13,67 @@
 
 namespace eigennet {
 
+// Extents or strides in a fixed-capacity list, so that ops set up their loops for every batch
+// without touching the heap. Converts implicitly from a Shape.
+class Dims {
+ public:
+  static constexpr size_t kCapacity = 32;
+
+  Dims() = default;
+  Dims(const Shape& shape) {  // NOLINT(google-explicit-constructor): a Shape is a Dims
+    for (Index v : shape) push_back(v);
+  }
+  Dims(size_t n, Index value) { resize(n, value); }
+
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  Index& operator[](size_t i) { return v_[i]; }
+  Index operator[](size_t i) const { return v_[i]; }
+  Index& back() { return v_[n_ - 1]; }
+  Index back() const { return v_[n_ - 1]; }
+  const Index* begin() const { return v_.data(); }
+  const Index* end() const { return v_.data() + n_; }
+
+  void push_back(Index v) {
+    if (n_ == kCapacity) throw std::invalid_argument("tensor rank too large");
+    v_[n_++] = v;
+  }
+  void insert_at(size_t pos, Index v) {
+    push_back(0);
+    for (size_t i = n_ - 1; i > pos; --i) v_[i] = v_[i - 1];
+    v_[pos] = v;
+  }
+  void resize(size_t n, Index value = 0) {
+    while (n_ < n) push_back(value);
+    n_ = n;
+  }
+  void clear() { n_ = 0; }
+
+ private:
+  std::array<Index, kCapacity> v_{};
+  size_t n_ = 0;
+};
+
+inline Index element_count(const Dims& dims) {
+  Index n = 1;
+  for (Index d : dims) n *= d;
+  return n;
+}
+
 // Row-major strides of a contiguous tensor of these dims.
-Shape contiguous_strides(const Shape& dims);
+Dims contiguous_strides(const Dims& dims);
 // Strides that read a contiguous tensor `in` as the larger `out` (NumPy broadcasting: shapes
 // right-aligned, 0 on missing axes and on size-1 axes).
-Shape broadcast_strides(const Shape& in, const Shape& out);
+Dims broadcast_strides(const Dims& in, const Dims& out);
 
 template <size_t K>
 class StridedLoop {
  public:
   using Offsets = std::array<Index, K>;
-  static constexpr size_t kMaxRank = 32;
+  static constexpr size_t kMaxRank = Dims::kCapacity;
 
   StridedLoop() = default;
-  StridedLoop(const Shape& dims, const std::array<Shape, K>& strides) {
+  StridedLoop(const Dims& dims, const std::array<Dims, K>& strides) {
     size_ = element_count(dims);
     for (size_t d = 0; d < dims.size(); ++d) {
       if (dims[d] == 1) continue;  // size-1 axes never move an offset
@@ -45,7 +92,6 @@ class StridedLoop {
       dims_.push_back(1);
       for (size_t k = 0; k < K; ++k) strides_[k].push_back(0);
     }
-    if (dims_.size() > kMaxRank) throw std::invalid_argument("tensor rank too large");
   }
 
   Index size() const { return size_; }
@@ -94,14 +140,14 @@ class StridedLoop {
   }
 
  private:
-  Shape dims_;
-  std::array<Shape, K> strides_;
+  Dims dims_;
+  std::array<Dims, K> strides_;
   Index size_ = 0;
 };
 
 // dst (strides ds) = src (strides ss) over dims; the destination regions are disjoint.
 template <class T>
-void strided_copy(const Shape& dims, T* dst, const Shape& ds, const T* src, const Shape& ss) {
+void strided_copy(const Dims& dims, T* dst, const Dims& ds, const T* src, const Dims& ss) {
   StridedLoop<2>(dims, {ds, ss}).run([&](const auto& off, Index n, const auto& s) {
     T* d = dst + off[0];
     const T* x = src + off[1];
@@ -114,7 +160,7 @@ void strided_copy(const Shape& dims, T* dst, const Shape& ds, const T* src, cons
 
 // dst (strides ds, 0 on summed axes) += src (strides ss) over dims; serial (dst repeats).
 template <class T>
-void strided_accumulate(const Shape& dims, T* dst, const Shape& ds, const T* src, const Shape& ss) {
+void strided_accumulate(const Dims& dims, T* dst, const Dims& ds, const T* src, const Dims& ss) {
   StridedLoop<2>(dims, {ds, ss})
       .run(
           [&](const auto& off, Index n, const auto& s) {
@@ -138,7 +184,7 @@ void strided_accumulate(const Shape& dims, T* dst, const Shape& ds, const T* src
 
 // Sums a contiguous tensor of shape `out` into the contiguous `in` it was broadcast from.
 template <class T>
-void sum_to(const T* src, const Shape& out, T* dst, const Shape& in) {
+void sum_to(const T* src, const Dims& out, T* dst, const Dims& in) {
   const Index n = element_count(in);
   if (n == element_count(out)) {
     std::copy_n(src, n, dst);

@@ -431,3 +431,20 @@ def test_add_weight_after_build_raises():
     layer(keras.Input((3,)))
     with pytest.raises(ValueError, match="add_weight"):
         layer.add_weight(shape=(2,))
+
+
+def test_a_model_subclass_may_pass_inputs_and_outputs_to_super():
+    class Wrapped(keras.Model):
+        def __init__(self, units=2, **kwargs):
+            inputs = keras.Input((3,))
+            hidden = layers.Dense(8, activation="relu")(inputs)
+            super().__init__(inputs=inputs, outputs=layers.Dense(units)(hidden), **kwargs)
+
+    model = Wrapped(name="wrapped")
+    model.compile("adam", "mse")
+    x, y = RNG.normal(size=(16, 3)), RNG.normal(size=(16, 2))
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=20, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < before
+    assert model.built and model.input_shape == (None, 3) and len(model.layers) == 3
+    assert [w.shape for w in model.weights] == [(3, 8), (8,), (8, 2), (2,)]

@@ -43,7 +43,14 @@ class Model:
         instance.__dict__["_auto_config"] = _auto_config.capture(cls, args, kwargs)
         return instance
 
-    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, **kwargs):
+    def __init__(
+        self, *args, name: str | None = None, trainable: bool = True, dtype=None, **kwargs
+    ):
+        # A subclass may call super().__init__(inputs=..., outputs=...): a functional model
+        # under its own class (Keras 3 accepts it).
+        graph_args = list(args[:2]) + [kwargs.pop(k) for k in ("inputs", "outputs") if k in kwargs]
+        if graph_args and len(graph_args) != 2:
+            raise TypeError("A model takes both inputs and outputs, or neither")
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword argument(s) passed to {type(self).__name__}: "
@@ -73,6 +80,8 @@ class Model:
         self._consumers = None  # (native graph, its input consumers), see _input_consumers
         # Set by BackupAndRestore in on_train_begin: the epoch fit resumes at (Keras's name).
         self._initial_epoch = None
+        if graph_args:
+            traced_model.adopt(self, *graph_args)
 
     @property
     def trainable(self) -> bool:

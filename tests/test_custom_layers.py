@@ -15,6 +15,14 @@ from subprocess_harness import assert_raises
 RNG = np.random.default_rng(14)
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same weights and data, whatever ran before it."""
+    global RNG
+    keras.utils.set_random_seed(1234)
+    RNG = np.random.default_rng(1234)
+
+
 @pytest.fixture
 def float64():
     keras.config.set_floatx("float64")

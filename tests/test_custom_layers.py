@@ -266,18 +266,19 @@ def test_subclassed_model_fit_evaluate_predict_summary(capsys):
     assert "Linear" in out and "Total params: " in out
 
 
+class DictNet(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.trunk = layers.Dense(4, activation="tanh")
+        self.reg = layers.Dense(1)
+        self.cls = Linear(3)
+
+    def call(self, inputs):
+        h = self.trunk(inputs)
+        return {"value": self.reg(h), "label": ops.softmax(self.cls(h))}
+
+
 def test_subclassed_model_with_dict_outputs_predicts_a_dict_by_its_keys():
-    class DictNet(keras.Model):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.trunk = layers.Dense(4, activation="tanh")
-            self.reg = layers.Dense(1)
-            self.cls = Linear(3)
-
-        def call(self, inputs):
-            h = self.trunk(inputs)
-            return {"value": self.reg(h), "label": ops.softmax(self.cls(h))}
-
     model = DictNet()
     x = RNG.normal(size=(6, 4)).astype("float32")
     predicted = model.predict(x, verbose=0)
@@ -286,17 +287,6 @@ def test_subclassed_model_with_dict_outputs_predicts_a_dict_by_its_keys():
 
 
 def test_subclassed_model_with_dict_outputs_trains_on_a_loss_dict():
-    class DictNet(keras.Model):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.trunk = layers.Dense(4, activation="tanh")
-            self.reg = layers.Dense(1)
-            self.cls = Linear(3)
-
-        def call(self, inputs):
-            h = self.trunk(inputs)
-            return {"value": self.reg(h), "label": ops.softmax(self.cls(h))}
-
     model = DictNet()
     model.compile(optimizer="adam", loss={"value": "mse", "label": "categorical_crossentropy"})
     x = RNG.normal(size=(12, 4)).astype("float32")

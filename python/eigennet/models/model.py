@@ -15,7 +15,7 @@ import numpy as np
 from eigennet import _auto_config, _core, config, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
-from eigennet.layers.layer import assign_all, snake_case, unique_name
+from eigennet.layers.layer import assign_all, checked_name
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop, traced_model
 from eigennet.models.graph_builder import GraphBuilder
@@ -51,14 +51,7 @@ class Model:
         graph_args = list(args[:2]) + [kwargs.pop(k) for k in ("inputs", "outputs") if k in kwargs]
         if graph_args and len(graph_args) != 2:
             raise TypeError("A model takes both inputs and outputs, or neither")
-        if kwargs:
-            raise TypeError(
-                f"Unrecognized keyword argument(s) passed to {type(self).__name__}: "
-                f"{', '.join(sorted(kwargs))}"
-            )
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string, got {name!r}")
-        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.name = checked_name(self, name, kwargs)
         self._traced_graph = None  # a subclassed model's graph, once built (see traced_model)
         self._inbound_nodes: list = []  # its calls on symbolic tensors (a model as a layer)
         self._trainable = bool(trainable)

@@ -28,22 +28,29 @@ constexpr Index kMc = 1536;  // rows of A packed at a time (1.5 MB, streamed pan
 // consecutive values per step of K, steps lda apart).
 enum AMode { kAPacked = 0, kARows = 1, kACols = 2 };
 
+// Lines a kernel call brings into L2 while it computes, two per step of K: what the next call
+// reads first. `rows` rows of `lines` 64-byte lines from `at`, rows `ld` floats apart.
+struct Prefetch {
+  const float* at = nullptr;
+  Index rows = 0, lines = 0, ld = 0;
+};
+
 // C tile (R x 32 of C, ldc; columns masked by m0 | m1) = A panel · B panel over kc steps
 // (+ C when load_c). B is packed: 32 values (64-byte aligned) per step of K.
-// C is added after the loop, its lines prefetched before it: the tile's rows are ldc apart
-// (often a power of two, one L1 set) and loading them first stalled on cache misses.
+// C's lines are prefetched before the loop and C added after it: the tile's rows are ldc
+// apart (often a power of two, one L1 set) and loading them first stalled on cache misses; a
+// C that is only stored is often cold too (a layer's output buffer, last written a step ago).
 template <int R, int kA>
 void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* c, Index ldc,
-                  bool load_c, __mmask16 m0, __mmask16 m1) {
+                  bool load_c, __mmask16 m0, __mmask16 m1, Prefetch pf) {
+  Index pf_row = 0, pf_line = 0;
   __m512 acc[R][2];
 #pragma GCC unroll 12
   for (Index i = 0; i < R; ++i) {
     acc[i][0] = _mm512_setzero_ps();
     acc[i][1] = _mm512_setzero_ps();
-    if (load_c) {
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
-    }
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
   }
   for (Index k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(bp + k * kNr);
@@ -56,6 +63,16 @@ void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* 
       const __m512 ai = _mm512_set1_ps(a);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    for (int t = 0; t < 2; ++t) {
+      if (pf_row < pf.rows) {
+        _mm_prefetch(reinterpret_cast<const char*>(pf.at + pf_row * pf.ld + pf_line * 16),
+                     _MM_HINT_T1);
+        if (++pf_line == pf.lines) {
+          pf_line = 0;
+          ++pf_row;
+        }
+      }
     }
   }
 #pragma GCC unroll 12
@@ -70,7 +87,7 @@ void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* 
 }
 
 using MicroKernel = void (*)(Index, const float*, Index, const float*, float*, Index, bool,
-                             __mmask16, __mmask16);
+                             __mmask16, __mmask16, Prefetch);
 using KernelRow = std::array<MicroKernel, kMr + 1>;
 template <int kA, int... R>
 constexpr KernelRow micro_kernels(std::integer_sequence<int, R...>) {
@@ -203,7 +220,56 @@ void tiles(Index mc, Index nc, Index depth, const float* a, Index lda, int a_mod
     const float* a_panel = a + (a_mode == kAPacked ? i0 * depth : a_mode == kARows ? i0 * lda : i0);
     for (Index p = 0; p < nc; p += kNr)
       kernel(depth, a_panel, lda, packed_b + p * depth, C + i0 * ldc + p, ldc, accumulate,
-             first_lanes(nc - p), first_lanes(nc - p - 16));
+             first_lanes(nc - p), first_lanes(nc - p - 16), Prefetch{});
+  }
+}
+
+// C (mc x nc, ldc) (+)= op(A) · op(B) over kc steps for one block of sgemm_kernel. B (b: the
+// block's first element) is packed a 32-column panel at a time into packed_b as the first row
+// panel of A reaches it, and every kernel call prefetches what comes next from memory: the
+// next panel of B to pack during the first row panel, then, on each row panel's last column
+// panel, the next row panel of A read in place. The weights and activations of small products
+// come from L3 or the other core (an optimizer step or another layer wrote them last):
+// fetched in one go by the packing loop, the kernel waited on them (measured with the caches
+// flushed between products, 1 thread: W7's products 8-12 % faster, W3's layer-1 dW 15 %).
+void block_product(int a_mode, const float* a, Index lda, bool trans_b, const float* b, Index ldb,
+                   float* packed_b, Index mc, Index nc, Index kc, float* C, Index ldc,
+                   bool load_c) {
+  const auto b_source = [&](Index p) {  // the panel of op(B) at column p
+    Prefetch f;
+    if (p >= nc) return f;
+    const Index w = std::min(kNr, nc - p);
+    f.at = trans_b ? b + p * ldb : b + p;
+    f.rows = trans_b ? w : kc;
+    f.lines = ((trans_b ? kc : w) + 15) / 16;
+    f.ld = ldb;
+    return f;
+  };
+  const auto a_panel = [&](Index i0) {  // the row panel of op(A) at row i0, read in place
+    Prefetch f;
+    if (a_mode == kAPacked || i0 >= mc) return f;
+    const Index h = std::min(kMr, mc - i0);
+    f.at = a_mode == kARows ? a + i0 * lda : a + i0;
+    f.rows = a_mode == kARows ? h : kc;
+    f.lines = ((a_mode == kARows ? kc : h) + 15) / 16;
+    f.ld = lda;
+    return f;
+  };
+  const KernelRow& row = kKernels[a_mode];
+  for (Index i0 = 0; i0 < mc; i0 += kMr) {
+    const MicroKernel kernel = row[std::min(kMr, mc - i0)];
+    const float* ap = a + (a_mode == kAPacked ? i0 * kc : a_mode == kARows ? i0 * lda : i0);
+    for (Index p = 0; p < nc; p += kNr) {
+      const bool last = p + kNr >= nc;
+      if (i0 == 0)
+        sgemm_pack_b(trans_b, trans_b ? b + p * ldb : b + p, ldb, kc, std::min(kNr, nc - p),
+                     packed_b + p * kc, kc, 0);
+      const Prefetch f = i0 == 0 && !last ? b_source(p + kNr)
+                         : last           ? a_panel(i0 + kMr)
+                                          : Prefetch{};
+      kernel(kc, ap, lda, packed_b + p * kc, C + i0 * ldc + p, ldc, load_c, first_lanes(nc - p),
+             first_lanes(nc - p - 16), f);
+    }
   }
 }
 
@@ -261,9 +327,8 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
       for (Index j0 = 0; j0 < N; j0 += kNc) {
         const Index nc = std::min(kNc, N - j0);
         const float* b = trans_b ? B + j0 * ldb + k0 : B + k0 * ldb + j0;
-        sgemm_pack_b(trans_b, b, ldb, kc, nc, packed_b.data(), kc, 0);
-        tiles(mc, nc, kc, a_mode == kAPacked ? packed_a.data() : a, lda, a_mode, packed_b.data(),
-              C + i0 * ldc + j0, ldc, load_c);
+        block_product(a_mode, a_mode == kAPacked ? packed_a.data() : a, lda, trans_b, b, ldb,
+                      packed_b.data(), mc, nc, kc, C + i0 * ldc + j0, ldc, load_c);
       }
     }
   }

@@ -449,3 +449,49 @@ def test_a_model_subclass_may_pass_inputs_and_outputs_to_super():
     assert model.evaluate(x, y, verbose=0) < before
     assert model.built and model.input_shape == (None, 3) and len(model.layers) == 3
     assert [w.shape for w in model.weights] == [(3, 8), (8,), (8, 2), (2,)]
+
+
+class FusableDense(layers.Layer):
+    """matmul + bias + activation: the graph builder fuses it into one native node."""
+
+    def __init__(self, units, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.activation = units, activation
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+        self.bias = self.add_weight(shape=(self.units,), initializer="random_normal", name="bias")
+
+    def call(self, x):
+        z = ops.matmul(x, self.kernel) + self.bias
+        return getattr(ops, self.activation)(z) if self.activation != "linear" else z
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "softmax", "selu", "linear"])
+def test_a_fused_custom_dense_trains_exactly_as_the_dense_layer(float64, activation):
+    custom = keras.Sequential([keras.Input((5,)), FusableDense(4, activation)])
+    natives = [type(core).__name__ for core, _ in custom._network_nodes()]
+    assert natives.count("DenseOp_float64") == 1  # one fused node, not matmul, add and act
+    builtin = keras.Sequential([keras.Input((5,)), layers.Dense(4, activation=activation)])
+    builtin.set_weights(custom.get_weights())
+    x, y = RNG.normal(size=(16, 5)), RNG.normal(size=(16, 4))
+    for model in (custom, builtin):
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+    for a, b in zip(custom.get_weights(), builtin.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert_gradients_match_finite_differences(custom, x, y, rtol=1e-5, atol=1e-8)
+
+
+def test_a_matmul_whose_result_is_reused_is_not_fused(float64):
+    class Reused(FusableDense):
+        def call(self, x):
+            z = ops.matmul(x, self.kernel)
+            return ops.relu(z + self.bias) + z  # z used twice: the chain must not fuse
+
+    model = keras.Sequential([keras.Input((3,)), Reused(2, "relu")])
+    natives = [type(core).__name__ for core, _ in model._network_nodes()]
+    assert "DenseOp_float64" not in natives and "MatMulOp_float64" in natives
+    x = RNG.normal(size=(4, 3))
+    w, b = (v.numpy() for v in model.weights)
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.maximum(x @ w + b, 0) + x @ w)

@@ -149,12 +149,20 @@ class Model:
         return _auto_config.merged(base, self.__dict__.get("_auto_config"), f"Model {self.name!r}")
 
     # -- structure ---------------------------------------------------------------------
+    def _expanded(self, trains: bool = True) -> GraphBuilder:
+        """The model expanded into a builder: the nodes the core runs, and their places."""
+        builder = GraphBuilder(self._input_shapes())
+        self._expand(builder, list(range(len(builder.input_shapes))), trains)
+        return builder
+
     def _flat_layers(self, parent_trainable: bool = True) -> list[tuple]:
         """Every leaf layer at each place it is called, with whether it trains there (it
         and all its containers are trainable): the native graph's nodes, in order."""
-        builder = GraphBuilder(self._input_shapes())
-        self._expand(builder, list(range(len(builder.input_shapes))), parent_trainable)
-        return builder.places
+        return self._expanded(parent_trainable).places
+
+    def _network_nodes(self) -> list[tuple]:
+        """(native node, input ids) of the graph the core runs (fused ops included)."""
+        return self._expanded().nodes
 
     def _input_shapes(self) -> list[tuple]:
         if self._traced_graph is not None:
@@ -184,9 +192,8 @@ class Model:
         Read once per native graph (`_prepare` runs per batch of a generator)."""
         if self._consumers is not None and self._consumers[0] is self._network:
             return self._consumers[1]
-        builder = GraphBuilder(self._input_shapes())
+        builder = self._expanded()
         inputs = list(range(len(builder.input_shapes)))
-        self._expand(builder, inputs, True)
         consumers = [
             (i, layer)
             for (_, ids), (layer, _) in zip(builder.nodes, builder.places)

@@ -495,3 +495,57 @@ def test_a_matmul_whose_result_is_reused_is_not_fused(float64):
     x = RNG.normal(size=(4, 3))
     w, b = (v.numpy() for v in model.weights)
     np.testing.assert_allclose(model.predict(x, verbose=0), np.maximum(x @ w + b, 0) + x @ w)
+
+
+class Penalized(layers.Layer):
+    """Keras's guide example: an activity-style loss added in call()."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], 2), name="w")
+
+    def call(self, x):
+        y = ops.matmul(x, self.w)
+        self.add_loss(0.01 * ops.sum(ops.square(self.w)) + 0.1 * ops.mean(ops.abs(y)))
+        return y
+
+
+def test_add_loss_adds_to_the_loss_with_its_gradient(float64):
+    model = keras.Sequential([keras.Input((3,)), Penalized()])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = RNG.normal(size=(8, 3)), RNG.normal(size=(8, 2))
+    (w,) = model.get_weights()
+    expected = np.mean((x @ w - y) ** 2) + 0.01 * np.sum(w**2) + 0.1 * np.mean(np.abs(x @ w))
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), expected, rtol=1e-10)
+    assert_gradients_match_finite_differences(model, x, y, rtol=1e-5, atol=1e-8)
+    layer = model.layers[0]
+    layer(x)  # on arrays: the losses of that call
+    np.testing.assert_allclose(
+        float(layer.losses[0]), 0.01 * np.sum(w**2) + 0.1 * np.mean(np.abs(x @ w))
+    )
+
+
+def test_add_loss_in_a_subclassed_model_and_a_non_scalar_is_refused(float64):
+    class Net(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            y = self.dense(x)
+            self.add_loss(ops.mean(ops.square(y)))
+            return y
+
+    model = Net()
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = RNG.normal(size=(8, 3)), np.zeros((8, 2))
+    np.testing.assert_allclose(
+        model.evaluate(x, y, verbose=0), 2 * np.mean(model.predict(x, verbose=0) ** 2)
+    )
+
+    class Bad(layers.Layer):
+        def call(self, x):
+            self.add_loss(ops.square(x))  # one value per sample: not a scalar
+            return x
+
+    with pytest.raises(ValueError, match="add_loss needs a scalar"):
+        Bad()(keras.Input((3,)))

@@ -10,8 +10,8 @@ namespace eigennet {
 
 template <class T>
 Graph<T>::Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>& nodes,
-                std::vector<Index> outputs, bool batched_outputs)
-    : outputs_(std::move(outputs)) {
+                std::vector<Index> outputs, bool batched_outputs, std::vector<Index> loss_terms)
+    : outputs_(std::move(outputs)), loss_terms_(std::move(loss_terms)) {
   if (input_shapes.empty()) throw std::invalid_argument("a graph needs at least one input");
   if (nodes.empty()) throw std::invalid_argument("a graph needs at least one layer");
   if (outputs_.empty()) throw std::invalid_argument("a graph needs at least one output");
@@ -73,6 +73,9 @@ Graph<T>::Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>
     output_sizes_.push_back(tensor_sizes_[size_t(t)]);
     output_size_ += output_sizes_.back();
   }
+  for (Index t : loss_terms_)
+    if (t < 0 || t >= Index(shapes.size()) || fixed_rows_[size_t(t)] == 0)
+      throw std::invalid_argument("a loss term must be a tensor without a batch axis");
   storage_.resize(shapes.size());
   values_.assign(shapes.size(), nullptr);
   grads_.resize(shapes.size());
@@ -128,6 +131,10 @@ void Graph<T>::forward(ConstMatrixMap<T> x, bool training) {
       activity_penalty_ +=
           activity.apply(y.data(), y.size(), static_cast<T*>(nullptr), 1.0 / y.rows());
   }
+  for (Index t : loss_terms_) {
+    ConstMatrixMap<T> term(value(t), rows_of(t), tensor_sizes_[size_t(t)]);
+    activity_penalty_ += double(term.sum());
+  }
 }
 
 template <class T>
@@ -162,6 +169,15 @@ void Graph<T>::backward(const std::vector<const T*>& output_grads,
       g += given;  // one tensor given as two outputs
     else
       g = given;
+    has_grad_[size_t(t)] = true;
+  }
+  for (Index t : loss_terms_) {  // d(sum of the term)/d(term) = 1
+    if (!needs_grad_[size_t(t)]) continue;
+    MatrixMap<T> g = grads_[size_t(t)].view(rows_of(t), tensor_sizes_[size_t(t)]);
+    if (has_grad_[size_t(t)])
+      g.array() += T(1);
+    else
+      g.setOnes();
     has_grad_[size_t(t)] = true;
   }
   for (size_t k = nodes_.size(); k-- > 0;) {

@@ -40,8 +40,11 @@ class Graph {
   // Throws std::invalid_argument when a node reads a tensor that is not computed before it,
   // a layer was built for other shapes, or an output id is out of range.
   // A loss graph (GraphLoss) may have outputs without a batch axis: batched_outputs false.
+  // loss_terms: tensors without a batch axis whose sum is added to the loss (a custom layer's
+  // add_loss), with their gradients.
   Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>& nodes,
-        std::vector<Index> outputs, bool batched_outputs = true);
+        std::vector<Index> outputs, bool batched_outputs = true,
+        std::vector<Index> loss_terms = {});
   // The chain of `layers`, each reading the previous one's output.
   static std::shared_ptr<Graph<T>> chain(const std::vector<std::shared_ptr<Layer<T>>>& layers);
 
@@ -59,7 +62,8 @@ class Graph {
   ConstMatrixMap<T> output(size_t k) const;
   bool output_batched(size_t k) const { return fixed_rows_[size_t(outputs_.at(k))] == 0; }
 
-  // Activity-regularizer penalty of the last forward (0 when no layer has one).
+  // The activity regularizers' penalty and the loss terms of the last forward (0 when there
+  // are none).
   double activity_penalty() const { return activity_penalty_; }
 
   // Backpropagates through the batch of the last forward. output_grads[k] holds dL/d output k
@@ -100,6 +104,7 @@ class Graph {
   std::vector<std::shared_ptr<Layer<T>>> layers_;
   std::vector<Index> outputs_, tensor_sizes_, input_sizes_, output_sizes_;
   std::vector<Index> fixed_rows_;  // per tensor: 0 when batched, else its rows
+  std::vector<Index> loss_terms_;
   Index input_size_ = 0, output_size_ = 0, rows_ = 0;
   std::vector<Workspace<T>> storage_;  // per tensor: node outputs, inputs copied from packed x
   std::vector<const T*> values_;       // per tensor: its batch in the last forward

@@ -364,6 +364,29 @@ class Layer:
         self._own_weights.append(source)
         return source.variable
 
+    def add_loss(self, loss) -> None:
+        """Adds `loss` (a scalar computed in call() with keras.ops) to the training loss, as
+        Keras: traced, it is part of the native graph, with its gradient."""
+        from eigennet.ops import symbolic
+
+        if symbolic._added_losses and symbolic.is_symbolic(loss):
+            value = symbolic.operand(loss, self.dtype)
+            if value.batched or tuple(value.shape) != ():
+                raise ValueError(
+                    f"Layer {self.name!r}: add_loss needs a scalar (reduce with ops.mean or "
+                    f"ops.sum), got shape {value.shape}"
+                )
+            if not value._node.inputs:  # a constant or a weight itself: a node of its own
+                value = symbolic.record("add_loss", "UnaryOp", [value], "identity", 0.0, 0.0)
+            symbolic._added_losses[-1].append(value)
+            return
+        self.__dict__.setdefault("_eager_losses", []).append(np.asarray(loss))
+
+    @property
+    def losses(self) -> list:
+        """The losses add_loss added in the last call on arrays."""
+        return list(self.__dict__.get("_eager_losses", []))
+
     def _call_traced(self, *args, **kwargs):
         """A custom layer's call: traced on symbolic tensors, run directly on arrays."""
         from eigennet.layers import tracing
@@ -373,6 +396,7 @@ class Layer:
         first = args[0] if args else next(iter(kwargs.values()))
         if not is_symbolic([args, kwargs]):
             self._build_custom(_shapes_of(first))
+            self.__dict__["_eager_losses"] = []
             return self.call(*args, **kwargs)
         self._build_custom(_shapes_of(first))
         tensors, trace = tracing.trace_call(self, args, kwargs)

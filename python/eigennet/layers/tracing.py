@@ -92,13 +92,14 @@ class Trace:
     """One traced call: placeholders for the inputs, the symbolic outputs, the nodes between
     them (in an order where inputs come first), and the output structure."""
 
-    def __init__(self, placeholders: list, outputs: list, structure):
+    def __init__(self, placeholders: list, outputs: list, structure, losses: list):
         from eigennet.models.graph_builder import nodes_between
 
         self.placeholders = placeholders
         self.outputs = outputs
         self.structure = structure
-        self.nodes = nodes_between(placeholders, outputs)
+        self.losses = losses  # scalars added to the training loss (add_loss)
+        self.nodes = nodes_between(placeholders, outputs + losses)
 
 
 def trace_call(layer, args: tuple, kwargs: dict):
@@ -123,14 +124,14 @@ def trace_call(layer, args: tuple, kwargs: dict):
             return {k: swap(v) for k, v in value.items()}
         return value
 
-    with symbolic.tracing(layer.name):
+    with symbolic.tracing(layer.name), symbolic.collecting_losses() as losses:
         result = layer.call(*swap(args), **swap(kwargs))
     outputs = flatten(result)
     if not outputs:
         raise ValueError(f"Layer {layer.name!r}: call() returned nothing")
     dtype = layer.dtype
     outputs = [symbolic.operand(o, dtype) for o in outputs]
-    trace = Trace([placeholders[id(t)] for t in unique], outputs, result)
+    trace = Trace([placeholders[id(t)] for t in unique], outputs, result, losses)
     return unique, trace
 
 

@@ -32,8 +32,12 @@ class Functional(Model):
         model = keras.Model(inputs, outputs)
     """
 
-    def __init__(self, inputs, outputs, name: str | None = None, trainable: bool = True):
+    def __init__(
+        self, inputs, outputs, name: str | None = None, trainable: bool = True, *, _losses=()
+    ):
         super().__init__(name=name or unique_name("functional"), trainable=trainable)
+        # Scalars a subclassed model's call() gave add_loss (see traced_model).
+        self._loss_tensors = list(_losses)
         self._inputs_struct, self._outputs_struct = inputs, outputs
         self.inputs = _tensors(inputs, "inputs")
         self.outputs = _tensors(outputs, "outputs")
@@ -45,7 +49,7 @@ class Functional(Model):
                 )
         if len({id(t) for t in self.inputs}) != len(self.inputs):
             raise ValueError("The same input tensor is given twice in the model's inputs")
-        self._nodes = nodes_between(self.inputs, self.outputs)
+        self._nodes = nodes_between(self.inputs, self.outputs + self._loss_tensors)
         used = {id(t) for node in self._nodes for t in node.inputs} | {id(t) for t in self.outputs}
         for t in self.inputs:
             if id(t) not in used:
@@ -73,7 +77,11 @@ class Functional(Model):
     # -- structure ---------------------------------------------------------------------
     def _expand(self, builder: GraphBuilder, inputs: list[int], trains: bool) -> list[int]:
         """Adds every node to `builder`, this model's inputs being tensors `inputs`."""
-        return expand_nodes(self.inputs, self._nodes, self.outputs, builder, inputs, trains)
+        ids = expand_nodes(
+            self.inputs, self._nodes, self.outputs + self._loss_tensors, builder, inputs, trains
+        )
+        builder.loss_terms.extend(ids[len(self.outputs) :])
+        return ids[: len(self.outputs)]
 
     @property
     def layers(self) -> list:

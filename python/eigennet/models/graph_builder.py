@@ -26,6 +26,7 @@ class GraphBuilder:
         self.places: list[tuple] = []  # (layer, trains), one per node
 
         self._sources: dict[int, int] = {}  # id(source node) -> its tensor (once per graph)
+        self.loss_terms: list[int] = []  # tensors added to the loss (custom layers' add_loss)
 
     def add(self, layer, inputs: list[int], trains: bool) -> int:
         """Adds a call of leaf `layer` on tensors `inputs`; returns its output tensor id."""
@@ -42,7 +43,12 @@ class GraphBuilder:
 
     def native_graph(self, dtype: str, outputs: list[int]):
         graph = getattr(_core, f"Graph_{dtype}")
-        return graph([list(s) for s in self.input_shapes], self.nodes, list(outputs))
+        return graph(
+            [list(s) for s in self.input_shapes],
+            self.nodes,
+            list(outputs),
+            loss_terms=self.loss_terms,
+        )
 
 
 def expand_call(
@@ -53,7 +59,11 @@ def expand_call(
     trains = trains and layer.trainable
     if getattr(layer, "_traced", False):  # a custom layer: its traced call, in place
         trace = node.trace if node is not None else layer._standalone_trace
-        return expand_nodes(trace.placeholders, trace.nodes, trace.outputs, builder, inputs, trains)
+        ids = expand_nodes(
+            trace.placeholders, trace.nodes, trace.outputs + trace.losses, builder, inputs, trains
+        )
+        builder.loss_terms.extend(ids[len(trace.outputs) :])
+        return ids[: len(trace.outputs)]
     if hasattr(layer, "_expand"):  # a model inside a model
         return layer._expand(builder, inputs, trains)
     return [builder.add(layer, inputs, trains)]

@@ -85,6 +85,12 @@ class Model:
         """A subclassed model's computation, written with its layers and keras.ops."""
         raise NotImplementedError(f"Model {type(self).__name__} does not define call()")
 
+    def add_loss(self, loss) -> None:
+        """Adds a scalar computed in call() to the training loss (see Layer.add_loss)."""
+        from eigennet.layers.layer import Layer
+
+        Layer.add_loss(self, loss)
+
     @property
     def _subclassed(self) -> bool:
         return type(self).call is not Model.call

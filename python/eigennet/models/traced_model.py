@@ -58,13 +58,14 @@ def build(model, input_shape) -> None:
             "...)) or fit/predict/call it on data first"
         )
     inputs = _inputs_for(input_shape, config.floatx())
-    with symbolic.tracing(model.name):
+    with symbolic.tracing(model.name), symbolic.collecting_losses() as losses:
         outputs = model.call(inputs)
     from eigennet.layers.keras_tensor import flatten
 
     dtype = symbolic.dtype_of(*flatten(inputs))
     outputs = _symbolic_outputs(outputs, dtype)
-    _hold(model, Functional(inputs, outputs, name=model.name, trainable=model.trainable))
+    graph = Functional(inputs, outputs, name=model.name, trainable=model.trainable, _losses=losses)
+    _hold(model, graph)
 
 
 def adopt(model, inputs, outputs) -> None:

@@ -33,6 +33,17 @@ def tracing(layer_name: str):
 
 
 _assigned: list[dict] = []  # during a metric's traced update_state: id(source) -> new value
+_added_losses: list[list] = []  # during a traced call(): the add_loss values, per trace
+
+
+@contextlib.contextmanager
+def collecting_losses():
+    """While a layer's call() is traced: what its add_loss calls (and its sublayers') add."""
+    _added_losses.append([])
+    try:
+        yield _added_losses[-1]
+    finally:
+        _added_losses.pop()
 
 
 @contextlib.contextmanager
@@ -161,7 +172,7 @@ def constant(value, dtype: str) -> KerasTensor:
     values = np.asarray(value)
     if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
         raise TypeError(f"An op's operand must be numeric, got {type(value).__name__}")
-    values = np.ascontiguousarray(values, dtype=dtype)
+    values = np.array(values, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d 1-d)
     core = getattr(_core, f"ConstantSource_{dtype}")(values)
     spec = {"native": "ConstantSource", "values": values.tolist(), "dtype": dtype}
     op = Operation("constant", core, dtype, spec)

@@ -115,3 +115,22 @@ def test_data_dependent_control_flow_on_symbolic_tensors_names_the_function():
         ops.cond(x, lambda: x, lambda: -x)
     with pytest.raises(TypeError, match="symbolic"):
         ops.convert_to_numpy(x)
+
+
+def test_an_overridden_train_step_is_refused_not_ignored():
+    class Stepped(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):  # would be silently skipped by a native fit
+            return {}
+
+    model = Stepped()
+    model.compile("sgd", "mse")
+    with pytest.raises(NotImplementedError, match="train_step"):
+        model.fit(RNG.normal(size=(4, 2)), RNG.normal(size=(4, 1)), verbose=0)
+    assert model.predict(RNG.normal(size=(3, 2)), verbose=0).shape == (3, 1)

@@ -507,6 +507,7 @@ class Model:
         return specs
 
     def _ensure_trainer(self, y_raw):
+        _refuse_overridden(self, ("train_step", "test_step", "compute_loss", "compute_metrics"))
         specs = self._compiled_losses()
         if self._trainer is None:
             shapes = self._output_shapes()
@@ -699,6 +700,7 @@ class Model:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs for `x`, computed in batches (default 32): one array,
         or a list (a dict) for several outputs."""
+        _refuse_overridden(self, ("predict_step",))
         batch_size = 32 if batch_size is None else data_utils.positive_int(batch_size, "batch_size")
         return epoch_loop.predict(
             self,
@@ -937,3 +939,18 @@ def _verbosity(verbose) -> int:
 def _variable_key(var) -> tuple:
     """What identifies a weight (Variable objects are views made on demand)."""
     return id(var._layer), var._slice.start
+
+
+def _refuse_overridden(model, methods: tuple) -> None:
+    """Raises when a subclass overrides one of Keras's step methods: eigennet's steps run in
+    the native core and would silently ignore it."""
+    for name in methods:
+        for cls in type(model).__mro__:
+            if cls.__module__.startswith("eigennet."):
+                break
+            if name in cls.__dict__:
+                raise NotImplementedError(
+                    f"{cls.__name__} overrides {name}(): eigennet runs training, evaluation and "
+                    "prediction natively and cannot run a Python step. Express the computation "
+                    "in call(), a custom loss (compile(loss=fn)), add_loss or a custom metric"
+                )

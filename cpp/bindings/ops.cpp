@@ -5,6 +5,7 @@
 #include "arrays.hpp"
 #include "eigennet/ops/attention.hpp"
 #include "eigennet/ops/broadcast.hpp"
+#include "eigennet/ops/conv.hpp"
 #include "eigennet/ops/elementwise.hpp"
 #include "eigennet/ops/indexing.hpp"
 #include "eigennet/ops/linalg.hpp"
@@ -72,6 +73,17 @@ void bind_typed(py::module_& m) {
       py::arg("scale") = py::none(), py::arg("is_causal") = false);
   bind_op<SliceUpdateOp, T, Shape, Shape, Shape>(m, "SliceUpdateOp", sfx, py::arg("input"),
                                                  py::arg("update"), py::arg("start"));
+
+  using Sizes = std::vector<Index>;
+  bind_op<ConvOp, T, Shape, Shape, Sizes, std::string, Sizes>(
+      m, "ConvOp", sfx, py::arg("input"), py::arg("kernel"), py::arg("strides"), py::arg("padding"),
+      py::arg("dilation_rate"));
+  bind_op<DepthwiseConvOp, T, Shape, Shape, Sizes, std::string, Sizes>(
+      m, "DepthwiseConvOp", sfx, py::arg("input"), py::arg("kernel"), py::arg("strides"),
+      py::arg("padding"), py::arg("dilation_rate"));
+  bind_op<PoolOp, T, std::string, Shape, Sizes, Sizes, std::string>(
+      m, "PoolOp", sfx, py::arg("mode"), py::arg("input"), py::arg("pool_size"), py::arg("strides"),
+      py::arg("padding"));
 
   // Random ops: rng_state is (seed, draws so far), as the Dropout layer's.
   py::class_<RandomOp<T>, Op<T>, std::shared_ptr<RandomOp<T>>>(m, ("RandomOp" + sfx).c_str())

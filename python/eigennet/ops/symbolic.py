@@ -27,6 +27,7 @@ _KIND_FIRST = {
     "CumulativeOp",
     "EinsumOp",
     "RandomOp",
+    "PoolOp",
 }
 
 

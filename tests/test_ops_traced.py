@@ -435,3 +435,50 @@ def test_conv_ops_bad_arguments():
         ops.average_pool(np.zeros((1, 2, 2, 2, 1)), 2)
     with pytest.raises(ValueError, match="dilation_rate"):
         ops.conv(np.zeros((1, 9, 3)), np.zeros((2, 3, 1)), strides=2, dilation_rate=2)
+
+
+# -- dot_product_attention: fused on symbolic tensors without bias and mask --------------------
+def _reference_attention(q, k, v, scale=None, is_causal=False, mask=None, bias=None):
+    groups = q.shape[2] // k.shape[2]
+    k, v = np.repeat(k, groups, axis=2), np.repeat(v, groups, axis=2)
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = np.einsum("btnh,bsnh->bnts", q, k) * scale
+    if bias is not None:
+        scores = scores + bias
+    keep = np.ones(scores.shape[-2:], dtype=bool)
+    if is_causal:
+        keep = np.tril(keep)
+    if mask is not None:
+        keep = keep & mask
+    return np.einsum("bnts,bsnh->btnh", _softmax(np.where(keep, scores, -1e9)), v)
+
+
+MASK = RNG.random((4, 6)) > 0.3
+MASK[:, 0] = True
+BIAS = RNG.normal(size=(1, 2, 4, 6)).astype("float32")
+
+
+@pytest.mark.parametrize(
+    "kwargs, fused",
+    [
+        ({}, True),
+        ({"is_causal": True}, True),
+        ({"scale": 0.3, "is_causal": True}, True),
+        ({"mask": MASK}, False),
+        ({"bias": BIAS, "is_causal": True}, False),
+    ],
+    ids=["plain", "causal", "scale_causal", "mask", "bias_causal"],
+)
+@pytest.mark.parametrize("kv_heads", [2, 1], ids=["mha", "gqa"])
+def test_dot_product_attention_traced_equals_eager(kwargs, fused, kv_heads):
+    shapes = [(4, 2, 3), (6, kv_heads, 3), (6, kv_heads, 5)]
+    arrays = _data(shapes)
+    inputs = [keras.Input(s) for s in shapes]
+    out = ops.dot_product_attention(*inputs, **kwargs)
+    assert (type(out._node.layer._core).__name__ == "DotProductAttentionOp_float32") == fused
+    model = keras.Model(inputs, out)
+    traced = model.predict(arrays, batch_size=B, verbose=0)
+    eager = ops.dot_product_attention(*arrays, **kwargs)
+    assert traced.shape == eager.shape == (B, 4, 2, 5)
+    np.testing.assert_allclose(traced, eager, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eager, _reference_attention(*arrays, **kwargs), rtol=1e-5, atol=1e-6)

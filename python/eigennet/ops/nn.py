@@ -181,11 +181,27 @@ def dot_product_attention(
     query, key, value, bias=None, mask=None, scale=None, is_causal: bool = False, **kwargs
 ):
     """softmax(q k^T * scale + bias, masked) v over (batch, length, heads, head size) tensors,
-    Keras's layout; scale defaults to 1/sqrt(head size)."""
+    Keras's layout; scale defaults to 1/sqrt(head size). Key and value may have fewer heads
+    than the query when they divide its heads (grouped-query attention: query head n reads
+    key head n // (N / K)). On symbolic tensors without bias and mask it is one fused native
+    op, which keeps no (B, N, T, S) tensor in the graph."""
     if kwargs.get("flash_attention") not in (None, False):
         raise ValueError("ops.dot_product_attention: flash_attention is not supported")
+    if kwargs.get("attn_logits_soft_cap") is not None:
+        raise ValueError("ops.dot_product_attention: attn_logits_soft_cap is not supported")
+    if bias is None and mask is None and is_symbolic(query, key, value):
+        return record(
+            "dot_product_attention",
+            "DotProductAttentionOp",
+            [query, key, value],
+            None if scale is None else float(scale),
+            bool(is_causal),
+        )
     head = onp.shape(query)[-1]
     scale = 1.0 / math.sqrt(head) if scale is None else float(scale)
+    groups = onp.shape(query)[2] // max(onp.shape(key)[2], 1)
+    if groups > 1 and onp.shape(key)[2] * groups == onp.shape(query)[2]:
+        key, value = onp.repeat(key, groups, axis=2), onp.repeat(value, groups, axis=2)
     scores = onp.multiply(onp.einsum("btnh,bsnh->bnts", query, key), scale)
     if bias is not None:
         scores = onp.add(scores, bias)

@@ -15,6 +15,14 @@ from subprocess_harness import assert_raises
 RNG = np.random.default_rng(14)
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same weights and data, whatever ran before it."""
+    global RNG
+    keras.utils.set_random_seed(1234)
+    RNG = np.random.default_rng(1234)
+
+
 @pytest.fixture
 def float64():
     keras.config.set_floatx("float64")
@@ -206,10 +214,13 @@ def test_a_layer_called_twice_shares_its_weights():
     assert len(model.weights) == 2
     xa, xb = RNG.normal(size=(6, 3)), RNG.normal(size=(6, 3))
     expected = (xa - xb) @ shared.w.numpy()
-    np.testing.assert_allclose(model.predict([xa, xb], verbose=0), expected, rtol=1e-5, atol=1e-6)
+    # float32 differences of nearly equal values: compared with an absolute tolerance too
+    np.testing.assert_allclose(model.predict([xa, xb], verbose=0), expected, rtol=1e-5, atol=1e-5)
     model.compile(optimizer="sgd", loss="mse")
     model.fit([xa, xb], RNG.normal(size=(6, 2)), epochs=1, verbose=0)
-    np.testing.assert_allclose(model.predict([xa, xb], verbose=0), shared(xa) - shared(xb), 1e-5)
+    np.testing.assert_allclose(
+        model.predict([xa, xb], verbose=0), shared(xa) - shared(xb), rtol=1e-5, atol=1e-5
+    )
 
 
 # -- subclassed Model ------------------------------------------------------------------------
@@ -255,18 +266,19 @@ def test_subclassed_model_fit_evaluate_predict_summary(capsys):
     assert "Linear" in out and "Total params: " in out
 
 
+class DictNet(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.trunk = layers.Dense(4, activation="tanh")
+        self.reg = layers.Dense(1)
+        self.cls = Linear(3)
+
+    def call(self, inputs):
+        h = self.trunk(inputs)
+        return {"value": self.reg(h), "label": ops.softmax(self.cls(h))}
+
+
 def test_subclassed_model_with_dict_outputs_predicts_a_dict_by_its_keys():
-    class DictNet(keras.Model):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.trunk = layers.Dense(4, activation="tanh")
-            self.reg = layers.Dense(1)
-            self.cls = Linear(3)
-
-        def call(self, inputs):
-            h = self.trunk(inputs)
-            return {"value": self.reg(h), "label": ops.softmax(self.cls(h))}
-
     model = DictNet()
     x = RNG.normal(size=(6, 4)).astype("float32")
     predicted = model.predict(x, verbose=0)
@@ -275,17 +287,6 @@ def test_subclassed_model_with_dict_outputs_predicts_a_dict_by_its_keys():
 
 
 def test_subclassed_model_with_dict_outputs_trains_on_a_loss_dict():
-    class DictNet(keras.Model):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.trunk = layers.Dense(4, activation="tanh")
-            self.reg = layers.Dense(1)
-            self.cls = Linear(3)
-
-        def call(self, inputs):
-            h = self.trunk(inputs)
-            return {"value": self.reg(h), "label": ops.softmax(self.cls(h))}
-
     model = DictNet()
     model.compile(optimizer="adam", loss={"value": "mse", "label": "categorical_crossentropy"})
     x = RNG.normal(size=(12, 4)).astype("float32")
@@ -431,3 +432,66 @@ def test_add_weight_after_build_raises():
     layer(keras.Input((3,)))
     with pytest.raises(ValueError, match="add_weight"):
         layer.add_weight(shape=(2,))
+
+
+def test_a_model_subclass_may_pass_inputs_and_outputs_to_super():
+    class Wrapped(keras.Model):
+        def __init__(self, units=2, **kwargs):
+            inputs = keras.Input((3,))
+            hidden = layers.Dense(8, activation="relu")(inputs)
+            super().__init__(inputs=inputs, outputs=layers.Dense(units)(hidden), **kwargs)
+
+    model = Wrapped(name="wrapped")
+    model.compile("adam", "mse")
+    x, y = RNG.normal(size=(16, 3)), RNG.normal(size=(16, 2))
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=20, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < before
+    assert model.built and model.input_shape == (None, 3) and len(model.layers) == 3
+    assert [w.shape for w in model.weights] == [(3, 8), (8,), (8, 2), (2,)]
+
+
+class FusableDense(layers.Layer):
+    """matmul + bias + activation: the graph builder fuses it into one native node."""
+
+    def __init__(self, units, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.activation = units, activation
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+        self.bias = self.add_weight(shape=(self.units,), initializer="random_normal", name="bias")
+
+    def call(self, x):
+        z = ops.matmul(x, self.kernel) + self.bias
+        return getattr(ops, self.activation)(z) if self.activation != "linear" else z
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "softmax", "selu", "linear"])
+def test_a_fused_custom_dense_trains_exactly_as_the_dense_layer(float64, activation):
+    custom = keras.Sequential([keras.Input((5,)), FusableDense(4, activation)])
+    natives = [type(core).__name__ for core, _ in custom._network_nodes()]
+    assert natives.count("DenseOp_float64") == 1  # one fused node, not matmul, add and act
+    builtin = keras.Sequential([keras.Input((5,)), layers.Dense(4, activation=activation)])
+    builtin.set_weights(custom.get_weights())
+    x, y = RNG.normal(size=(16, 5)), RNG.normal(size=(16, 4))
+    for model in (custom, builtin):
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+    for a, b in zip(custom.get_weights(), builtin.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert_gradients_match_finite_differences(custom, x, y, rtol=1e-5, atol=1e-8)
+
+
+def test_a_matmul_whose_result_is_reused_is_not_fused(float64):
+    class Reused(FusableDense):
+        def call(self, x):
+            z = ops.matmul(x, self.kernel)
+            return ops.relu(z + self.bias) + z  # z used twice: the chain must not fuse
+
+    model = keras.Sequential([keras.Input((3,)), Reused(2, "relu")])
+    natives = [type(core).__name__ for core, _ in model._network_nodes()]
+    assert "DenseOp_float64" not in natives and "MatMulOp_float64" in natives
+    x = RNG.normal(size=(4, 3))
+    w, b = (v.numpy() for v in model.weights)
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.maximum(x @ w + b, 0) + x @ w)

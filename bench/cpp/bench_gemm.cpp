@@ -1,5 +1,5 @@
 // GEMM at the shapes the workloads run: the ceiling every other figure is compared with
-// (2048^3), W3's and W4's Dense products, and the per-step recurrent product of W6.
+// (2048^3), W3's, W4's and W7's Dense products, and the per-step recurrent product of W6.
 #include <cstdio>
 
 #include "bench.hpp"
@@ -30,6 +30,10 @@ void run(const Context& ctx) {
   product("W3 layer-1 forward", 128, 256, 784, false, false, ctx);
   product("W3 layer-1 dW", 784, 256, 128, true, false, ctx);
   product("W3 layer-2 dX", 128, 256, 256, false, true, ctx);
+  // W7's residual blocks: every hidden Dense is 256 -> 256 at batch 128.
+  product("W7 block forward", 128, 256, 256, false, false, ctx);
+  product("W7 block dW", 256, 256, 128, true, false, ctx);
+  product("W7 block dX", 128, 256, 256, false, true, ctx);
   product("W3P layer-1 forward", 1024, 256, 784, false, false, ctx);
   product("W4 layer-2 forward", 256, 2048, 2048, false, false, ctx);
   product("W4 layer-2 dW", 2048, 2048, 256, true, false, ctx);

@@ -28,60 +28,82 @@ Shape Dense<T>::do_build(const Shape& input_shape) {
   return out;
 }
 
-// Dense acts on the last axis: a batch of rank-N samples is a (rows * outer, in) matrix.
 template <class T>
-void Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
-  const Index rows = x.size() / in_;
-  ConstMatrixMap<T> xs(x.data(), rows, in_);
+void dense_forward(ConstMatrixMap<T> x, const T* kernel, const T* bias, Index units,
+                   Activation activation, MatrixMap<T> y, Workspace<T>& preactivation) {
+  const Index rows = x.rows(), in = x.cols();
   MatrixMap<T> z(
-      activation_needs_input(activation_) ? preactivation_.view(rows, units_).data() : y.data(),
-      rows, units_);
+      activation_needs_input(activation) ? preactivation.view(rows, units).data() : y.data(), rows,
+      units);
   // Bias and an element-wise activation on each thread's block of the product, while it is in
   // cache; softmax acts on whole rows, after the product.
-  const bool rowwise = activation_ == Activation::Softmax;
-  const bool activate = activation_ != Activation::Linear || z.data() != y.data();
-  const T* bias = use_bias_ ? this->weight(1) : nullptr;
+  const bool rowwise = activation == Activation::Softmax;
+  const bool activate = activation != Activation::Linear || z.data() != y.data();
   const auto add_bias = [&](Index r0, Index nr, Index c0, Index nc) {
     if (bias)
       for (Index r = r0; r < r0 + nr; ++r)
-        RowVectorMap<T>(z.data() + r * units_ + c0, nc) += ConstRowVectorMap<T>(bias + c0, nc);
+        RowVectorMap<T>(z.data() + r * units + c0, nc) += ConstRowVectorMap<T>(bias + c0, nc);
   };
   const auto bias_and_activation = [&](Index r0, Index nr, Index c0, Index nc) {
     add_bias(r0, nr, c0, nc);
     if (activate)
-      activation_forward_rows<T>(activation_, z.data() + r0 * units_ + c0,
-                                 y.data() + r0 * units_ + c0, nr, nc, units_);
+      activation_forward_rows<T>(activation, z.data() + r0 * units + c0, y.data() + r0 * units + c0,
+                                 nr, nc, units);
   };
   const GemmEpilogue epilogue(bias_and_activation);
-  gemm<T>(false, false, rows, units_, in_, xs.data(), in_, this->weight(0), units_, z.data(),
-          units_, false, rowwise ? nullptr : &epilogue);
+  gemm<T>(false, false, rows, units, in, x.data(), in, kernel, units, z.data(), units, false,
+          rowwise ? nullptr : &epilogue);
   if (rowwise) {
-    add_bias(0, rows, 0, units_);
-    activation_forward<T>(activation_, ConstMatrixMap<T>(z.data(), rows, units_), y);
+    add_bias(0, rows, 0, units);
+    activation_forward<T>(activation, ConstMatrixMap<T>(z.data(), rows, units), y);
   }
+}
+
+template <class T>
+void dense_backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, const T* kernel,
+                    Activation activation, const Workspace<T>& preactivation, T* kernel_grad,
+                    T* bias_grad, T* grad_x) {
+  const Index rows = x.rows(), in = x.cols(), units = y.cols();
+  const T* z = activation_needs_input(activation) ? preactivation.data() : y.data();
+  activation_backward<T>(activation, ConstMatrixMap<T>(z, rows, units), y, grad_y);
+  if (kernel_grad)
+    gemm<T>(true, false, in, units, rows, x.data(), in, grad_y.data(), units, kernel_grad, units);
+  if (bias_grad) RowVectorMap<T>(bias_grad, units).noalias() = grad_y.colwise().sum();
+  if (grad_x)
+    gemm<T>(false, true, rows, in, units, grad_y.data(), units, kernel, units, grad_x, in);
+}
+
+// Dense acts on the last axis: a batch of rank-N samples is a (rows * outer, in) matrix.
+template <class T>
+void Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
+  const Index rows = x.size() / in_;
+  dense_forward<T>(ConstMatrixMap<T>(x.data(), rows, in_), this->weight(0),
+                   use_bias_ ? this->weight(1) : nullptr, units_, activation_,
+                   MatrixMap<T>(y.data(), rows, units_), preactivation_);
 }
 
 template <class T>
 void Dense<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
                         T* param_grad, MatrixMap<T>* grad_x) {
   const Index rows = x.size() / in_;
-  ConstMatrixMap<T> xs(x.data(), rows, in_);
-  MatrixMap<T> dz(grad_y.data(), rows, units_);
-  const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
-  activation_backward<T>(activation_, ConstMatrixMap<T>(z, rows, units_),
-                         ConstMatrixMap<T>(y.data(), rows, units_), dz);
-  if (param_grad) {
-    gemm<T>(true, false, in_, units_, rows, xs.data(), in_, dz.data(), units_, param_grad, units_);
-    if (use_bias_)
-      RowVectorMap<T>(param_grad + in_ * units_, units_).noalias() = dz.colwise().sum();
-  }
-  if (grad_x) {
-    gemm<T>(false, true, rows, in_, units_, dz.data(), units_, this->weight(0), units_,
-            grad_x->data(), in_);
-  }
+  dense_backward<T>(
+      ConstMatrixMap<T>(x.data(), rows, in_), ConstMatrixMap<T>(y.data(), rows, units_),
+      MatrixMap<T>(grad_y.data(), rows, units_), this->weight(0), activation_, preactivation_,
+      param_grad, param_grad && use_bias_ ? param_grad + in_ * units_ : nullptr,
+      grad_x ? grad_x->data() : nullptr);
 }
 
 template class Dense<float>;
 template class Dense<double>;
+template void dense_forward<float>(ConstMatrixMap<float>, const float*, const float*, Index,
+                                   Activation, MatrixMap<float>, Workspace<float>&);
+template void dense_forward<double>(ConstMatrixMap<double>, const double*, const double*, Index,
+                                    Activation, MatrixMap<double>, Workspace<double>&);
+template void dense_backward<float>(ConstMatrixMap<float>, ConstMatrixMap<float>, MatrixMap<float>,
+                                    const float*, Activation, const Workspace<float>&, float*,
+                                    float*, float*);
+template void dense_backward<double>(ConstMatrixMap<double>, ConstMatrixMap<double>,
+                                     MatrixMap<double>, const double*, Activation,
+                                     const Workspace<double>&, double*, double*, double*);
 
 }  // namespace eigennet

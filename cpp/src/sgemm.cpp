@@ -23,32 +23,56 @@ constexpr Index kKc = 256;   // depth of a block: a packed 12-row panel of A (12
 constexpr Index kNc = 256;   // columns of a packed B block: 256 KB, a quarter of L2
 constexpr Index kMc = 1536;  // rows of A packed at a time (1.5 MB, streamed panel by panel)
 
+// How the kernel reads op(A): packed panels (R values per step of K, lda unused), A's rows in
+// place (R rows lda apart), or A transposed in place (op(A)[i][k] = A[k * lda + i]: R
+// consecutive values per step of K, steps lda apart).
+enum AMode { kAPacked = 0, kARows = 1, kACols = 2 };
+
+// Lines a kernel call brings into L2 while it computes, two per step of K: what the next call
+// reads first. `rows` rows of `lines` 64-byte lines from `at`, rows `ld` floats apart.
+struct Prefetch {
+  const float* at = nullptr;
+  Index rows = 0, lines = 0, ld = 0;
+};
+
 // C tile (R x 32 of C, ldc; columns masked by m0 | m1) = A panel · B panel over kc steps
-// (+ C when load_c). B is packed: 32 values (64-byte aligned) per step of K. A is packed
-// (R values per step, lda unused) or, when !kPackedA, read in place: R rows lda apart.
-// C is added after the loop, its lines prefetched before it: the tile's rows are ldc apart
-// (often a power of two, one L1 set) and loading them first stalled on cache misses.
-template <int R, bool kPackedA>
+// (+ C when load_c). B is packed: 32 values (64-byte aligned) per step of K.
+// C's lines are prefetched before the loop and C added after it: the tile's rows are ldc
+// apart (often a power of two, one L1 set) and loading them first stalled on cache misses; a
+// C that is only stored is often cold too (a layer's output buffer, last written a step ago).
+template <int R, int kA>
 void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* c, Index ldc,
-                  bool load_c, __mmask16 m0, __mmask16 m1) {
+                  bool load_c, __mmask16 m0, __mmask16 m1, Prefetch pf) {
+  Index pf_row = 0, pf_line = 0;
   __m512 acc[R][2];
 #pragma GCC unroll 12
   for (Index i = 0; i < R; ++i) {
     acc[i][0] = _mm512_setzero_ps();
     acc[i][1] = _mm512_setzero_ps();
-    if (load_c) {
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
-    }
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
   }
   for (Index k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(bp + k * kNr);
     const __m512 b1 = _mm512_load_ps(bp + k * kNr + 16);
 #pragma GCC unroll 12
     for (Index i = 0; i < R; ++i) {
-      const __m512 ai = _mm512_set1_ps(kPackedA ? ap[k * R + i] : ap[i * lda + k]);
+      const float a = kA == kAPacked ? ap[k * R + i]
+                      : kA == kARows ? ap[i * lda + k]
+                                     : ap[k * lda + i];
+      const __m512 ai = _mm512_set1_ps(a);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    for (int t = 0; t < 2; ++t) {
+      if (pf_row < pf.rows) {
+        _mm_prefetch(reinterpret_cast<const char*>(pf.at + pf_row * pf.ld + pf_line * 16),
+                     _MM_HINT_T1);
+        if (++pf_line == pf.lines) {
+          pf_line = 0;
+          ++pf_row;
+        }
+      }
     }
   }
 #pragma GCC unroll 12
@@ -63,16 +87,17 @@ void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* 
 }
 
 using MicroKernel = void (*)(Index, const float*, Index, const float*, float*, Index, bool,
-                             __mmask16, __mmask16);
-template <bool kPackedA, int... R>
-constexpr std::array<MicroKernel, sizeof...(R) + 1> micro_kernels(
-    std::integer_sequence<int, R...>) {
-  return {nullptr, micro_kernel<R + 1, kPackedA>...};
+                             __mmask16, __mmask16, Prefetch);
+using KernelRow = std::array<MicroKernel, kMr + 1>;
+template <int kA, int... R>
+constexpr KernelRow micro_kernels(std::integer_sequence<int, R...>) {
+  return {nullptr, micro_kernel<R + 1, kA>...};
 }
-// By rows of the tile (a last panel of fewer than kMr rows runs without padding), for packed
-// and in-place A.
-constexpr auto kPackedKernels = micro_kernels<true>(std::make_integer_sequence<int, kMr>());
-constexpr auto kInPlaceKernels = micro_kernels<false>(std::make_integer_sequence<int, kMr>());
+// [A mode][rows of the tile] (a last panel of fewer than kMr rows runs without padding).
+constexpr std::array<KernelRow, 3> kKernels = {
+    micro_kernels<kAPacked>(std::make_integer_sequence<int, kMr>()),
+    micro_kernels<kARows>(std::make_integer_sequence<int, kMr>()),
+    micro_kernels<kACols>(std::make_integer_sequence<int, kMr>())};
 
 __mmask16 first_lanes(Index n) {
   return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max<Index>(n, 0)) - 1);
@@ -182,16 +207,77 @@ void sgemm_pack_b(bool trans_b, const float* B, Index ldb, Index kc, Index nc, f
 
 Index sgemm_packed_b_size(Index nc, Index depth) { return (nc + kNr - 1) / kNr * kNr * depth; }
 
-void sgemm_packed_product(Index mc, Index nc, Index depth, const float* a, Index lda,
-                          const float* packed_b, float* C, Index ldc, bool accumulate) {
+namespace {
+
+// C (mc x nc, ldc) (+)= op(A) · packed B over depth steps, tile by tile; a is read as a_mode
+// says (see AMode).
+void tiles(Index mc, Index nc, Index depth, const float* a, Index lda, int a_mode,
+           const float* packed_b, float* C, Index ldc, bool accumulate) {
+  const KernelRow& row = kKernels[a_mode];
   for (Index i0 = 0; i0 < mc; i0 += kMr) {
     const Index h = std::min(kMr, mc - i0);
-    const MicroKernel kernel = lda ? kInPlaceKernels[h] : kPackedKernels[h];
-    const float* a_panel = a + i0 * (lda ? lda : depth);
+    const MicroKernel kernel = row[h];
+    const float* a_panel = a + (a_mode == kAPacked ? i0 * depth : a_mode == kARows ? i0 * lda : i0);
     for (Index p = 0; p < nc; p += kNr)
       kernel(depth, a_panel, lda, packed_b + p * depth, C + i0 * ldc + p, ldc, accumulate,
-             first_lanes(nc - p), first_lanes(nc - p - 16));
+             first_lanes(nc - p), first_lanes(nc - p - 16), Prefetch{});
   }
+}
+
+// C (mc x nc, ldc) (+)= op(A) · op(B) over kc steps for one block of sgemm_kernel. B (b: the
+// block's first element) is packed a 32-column panel at a time into packed_b as the first row
+// panel of A reaches it, and every kernel call prefetches what comes next from memory: the
+// next panel of B to pack during the first row panel, then, on each row panel's last column
+// panel, the next row panel of A read in place. The weights and activations of small products
+// come from L3 or the other core (an optimizer step or another layer wrote them last):
+// fetched in one go by the packing loop, the kernel waited on them (measured with the caches
+// flushed between products, 1 thread: W7's products 8-12 % faster, W3's layer-1 dW 15 %).
+void block_product(int a_mode, const float* a, Index lda, bool trans_b, const float* b, Index ldb,
+                   float* packed_b, Index mc, Index nc, Index kc, float* C, Index ldc,
+                   bool load_c) {
+  const auto b_source = [&](Index p) {  // the panel of op(B) at column p
+    Prefetch f;
+    if (p >= nc) return f;
+    const Index w = std::min(kNr, nc - p);
+    f.at = trans_b ? b + p * ldb : b + p;
+    f.rows = trans_b ? w : kc;
+    f.lines = ((trans_b ? kc : w) + 15) / 16;
+    f.ld = ldb;
+    return f;
+  };
+  const auto a_panel = [&](Index i0) {  // the row panel of op(A) at row i0, read in place
+    Prefetch f;
+    if (a_mode == kAPacked || i0 >= mc) return f;
+    const Index h = std::min(kMr, mc - i0);
+    f.at = a_mode == kARows ? a + i0 * lda : a + i0;
+    f.rows = a_mode == kARows ? h : kc;
+    f.lines = ((a_mode == kARows ? kc : h) + 15) / 16;
+    f.ld = lda;
+    return f;
+  };
+  const KernelRow& row = kKernels[a_mode];
+  for (Index i0 = 0; i0 < mc; i0 += kMr) {
+    const MicroKernel kernel = row[std::min(kMr, mc - i0)];
+    const float* ap = a + (a_mode == kAPacked ? i0 * kc : a_mode == kARows ? i0 * lda : i0);
+    for (Index p = 0; p < nc; p += kNr) {
+      const bool last = p + kNr >= nc;
+      if (i0 == 0)
+        sgemm_pack_b(trans_b, trans_b ? b + p * ldb : b + p, ldb, kc, std::min(kNr, nc - p),
+                     packed_b + p * kc, kc, 0);
+      const Prefetch f = i0 == 0 && !last ? b_source(p + kNr)
+                         : last           ? a_panel(i0 + kMr)
+                                          : Prefetch{};
+      kernel(kc, ap, lda, packed_b + p * kc, C + i0 * ldc + p, ldc, load_c, first_lanes(nc - p),
+             first_lanes(nc - p - 16), f);
+    }
+  }
+}
+
+}  // namespace
+
+void sgemm_packed_product(Index mc, Index nc, Index depth, const float* a, Index lda,
+                          const float* packed_b, float* C, Index ldc, bool accumulate) {
+  tiles(mc, nc, depth, a, lda, lda ? kARows : kAPacked, packed_b, C, ldc, accumulate);
 }
 
 bool sgemm_reads_a_in_place(bool trans_a, Index lda) {
@@ -217,8 +303,13 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
   // Per-thread scratch, kept between calls: packed blocks of A and B.
   thread_local AlignedVector<float> packed_a, packed_b;
   const Index kc_max = std::min(kKc, K);
-  const bool a_in_place = sgemm_reads_a_in_place(trans_a, lda);
-  if (!a_in_place && packed_a.size() < size_t(std::min(kMc, M) * kc_max))
+  // A transposed is read in place too (each step of K reads kMr consecutive values of a row
+  // of A), unless its rows are a multiple of 4 KB apart: then the steps of a panel share one
+  // L1 set (measured on W4's dW, 2048 features: -25 % in place; +8-14 % on W3's and W7's).
+  const int a_mode = sgemm_reads_a_in_place(trans_a, lda) ? kARows
+                     : trans_a && lda % 1024 != 0         ? kACols
+                                                          : kAPacked;
+  if (a_mode == kAPacked && packed_a.size() < size_t(std::min(kMc, M) * kc_max))
     packed_a.resize(size_t(std::min(kMc, M) * kc_max));
   if (packed_b.size() < size_t(sgemm_packed_b_size(std::min(kNc, N), kc_max)))
     packed_b.resize(size_t(sgemm_packed_b_size(std::min(kNc, N), kc_max)));
@@ -231,14 +322,13 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
     for (Index k0 = 0; k0 < K; k0 += kc_even) {
       const Index kc = std::min(kc_even, K - k0);
       const float* a = trans_a ? A + k0 * lda + i0 : A + i0 * lda + k0;
-      if (!a_in_place) sgemm_pack_a(trans_a, a, lda, mc, kc, packed_a.data(), kc, 0);
+      if (a_mode == kAPacked) sgemm_pack_a(trans_a, a, lda, mc, kc, packed_a.data(), kc, 0);
       const bool load_c = accumulate || k0 > 0;
       for (Index j0 = 0; j0 < N; j0 += kNc) {
         const Index nc = std::min(kNc, N - j0);
-        sgemm_pack_b(trans_b, trans_b ? B + j0 * ldb + k0 : B + k0 * ldb + j0, ldb, kc, nc,
-                     packed_b.data(), kc, 0);
-        sgemm_packed_product(mc, nc, kc, a_in_place ? a : packed_a.data(), a_in_place ? lda : 0,
-                             packed_b.data(), C + i0 * ldc + j0, ldc, load_c);
+        const float* b = trans_b ? B + j0 * ldb + k0 : B + k0 * ldb + j0;
+        block_product(a_mode, a_mode == kAPacked ? packed_a.data() : a, lda, trans_b, b, ldb,
+                      packed_b.data(), mc, nc, kc, C + i0 * ldc + j0, ldc, load_c);
       }
     }
   }

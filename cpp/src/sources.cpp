@@ -7,55 +7,42 @@
 
 namespace eigennet {
 
-namespace {
-void check_source_shape(const Shape& shape, const char* what) {
+template <class T>
+Source<T>::Source(Shape shape, const char* what) : shape_(std::move(shape)), what_(what) {
   double size = 1;
-  for (Index d : shape) {
+  for (Index d : shape_) {
     if (d <= 0)
       throw std::invalid_argument(std::string(what) + " dimensions must be positive, got " +
-                                  shape_string(shape));
+                                  shape_string(shape_));
     size *= double(d);
   }
-  check_allocation(size, 8, what);
+  check_allocation(size, sizeof(T), what);
 }
-Index first_axis(const Shape& shape) { return shape.empty() ? 1 : shape[0]; }
-Shape rest(const Shape& shape) {
-  return shape.empty() ? Shape{} : Shape(shape.begin() + 1, shape.end());
+
+template <class T>
+Shape Source<T>::do_build(const Shape&) {
+  throw std::invalid_argument(std::string(what_) + " source takes no input");
 }
-}  // namespace
+
+template <class T>
+Shape Source<T>::do_build_inputs(const std::vector<Shape>& input_shapes) {
+  if (!input_shapes.empty())
+    throw std::invalid_argument(std::string(what_) + " source takes no input");
+  declare_weights();
+  return shape_.empty() ? Shape{} : Shape(shape_.begin() + 1, shape_.end());
+}
+
+template <class T>
+void Source<T>::copy_to(MatrixMap<T> y) const {
+  std::copy_n(this->source_values(), y.size(), y.data());
+}
 
 template <class T>
 VariableSource<T>::VariableSource(Shape shape, std::string name, bool trainable)
-    : shape_(std::move(shape)), name_(std::move(name)), weight_trainable_(trainable) {
-  check_source_shape(shape_, "a weight's");
+    : Source<T>(std::move(shape), "a weight's"),
+      name_(std::move(name)),
+      weight_trainable_(trainable) {
   this->build_inputs({});
-}
-
-template <class T>
-Index VariableSource<T>::fixed_rows() const {
-  return first_axis(shape_);
-}
-
-template <class T>
-Shape VariableSource<T>::do_build(const Shape&) {
-  throw std::invalid_argument("a weight takes no input");
-}
-
-template <class T>
-Shape VariableSource<T>::do_build_inputs(const std::vector<Shape>& input_shapes) {
-  if (!input_shapes.empty()) throw std::invalid_argument("a weight takes no input");
-  this->add_weight(name_, shape_, weight_trainable_);
-  return rest(shape_);
-}
-
-template <class T>
-void VariableSource<T>::forward(ConstMatrixMap<T>, MatrixMap<T> y, bool) {
-  std::copy_n(this->params(), y.size(), y.data());
-}
-
-template <class T>
-void VariableSource<T>::forward_inputs(const ConstMatrixMap<T>*, size_t, MatrixMap<T> y, bool) {
-  std::copy_n(this->params(), y.size(), y.data());
 }
 
 template <class T>
@@ -65,48 +52,18 @@ void VariableSource<T>::backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap
 }
 
 template <class T>
-void VariableSource<T>::backward_inputs(const ConstMatrixMap<T>*, size_t, ConstMatrixMap<T>,
-                                        MatrixMap<T> grad_y, T* param_grad, MatrixMap<T>* const*) {
-  if (param_grad) std::copy_n(grad_y.data(), grad_y.size(), param_grad);
-}
-
-template <class T>
-ConstantSource<T>::ConstantSource(Shape shape, std::vector<T> values) : shape_(std::move(shape)) {
-  check_source_shape(shape_, "a constant's");
-  if (Index(values.size()) != shape_size(shape_))
-    throw std::invalid_argument("a constant of shape " + shape_string(shape_) + " needs " +
-                                std::to_string(shape_size(shape_)) + " values, got " +
+ConstantSource<T>::ConstantSource(Shape shape, std::vector<T> values)
+    : Source<T>(std::move(shape), "a constant's") {
+  if (Index(values.size()) != shape_size(this->shape()))
+    throw std::invalid_argument("a constant of shape " + shape_string(this->shape()) + " needs " +
+                                std::to_string(shape_size(this->shape())) + " values, got " +
                                 std::to_string(values.size()));
   values_ = std::make_shared<const AlignedVector<T>>(values.begin(), values.end());
   this->build_inputs({});
 }
 
-template <class T>
-Index ConstantSource<T>::fixed_rows() const {
-  return first_axis(shape_);
-}
-
-template <class T>
-Shape ConstantSource<T>::do_build(const Shape&) {
-  throw std::invalid_argument("a constant takes no input");
-}
-
-template <class T>
-Shape ConstantSource<T>::do_build_inputs(const std::vector<Shape>& input_shapes) {
-  if (!input_shapes.empty()) throw std::invalid_argument("a constant takes no input");
-  return rest(shape_);
-}
-
-template <class T>
-void ConstantSource<T>::forward(ConstMatrixMap<T>, MatrixMap<T> y, bool) {
-  std::copy_n(values_->data(), y.size(), y.data());
-}
-
-template <class T>
-void ConstantSource<T>::forward_inputs(const ConstMatrixMap<T>*, size_t, MatrixMap<T> y, bool) {
-  std::copy_n(values_->data(), y.size(), y.data());
-}
-
+template class Source<float>;
+template class Source<double>;
 template class VariableSource<float>;
 template class VariableSource<double>;
 template class ConstantSource<float>;

@@ -7,9 +7,10 @@
 // of the FMA peak on the W3/W4 layer shapes where MKL reaches ~85 %). This kernel computes
 // 12x32 tiles of the row-major C: per step of K it loads two vectors of packed B and
 // broadcasts 12 values of A for 24 FMAs, so a 12-row panel of A stays in L1 while B streams
-// from L2 at a third of that rate. B is packed per block (KC x NC, 32-column panels), A in
-// 12-row panels where its rows are a multiple of 4 KB apart or it is transposed, otherwise
-// read in place; packing reads the source front to back.
+// from L2 at a third of that rate. B is packed per block (KC x NC, 32-column panels); A is
+// read in place (by rows, or when transposed 12 consecutive values per step of K) unless its
+// rows are a multiple of 4 KB apart, then packed in 12-row panels; packing reads the source
+// front to back.
 //
 // Every element of C is summed in the same order whatever the thread split of the output
 // (K in equal blocks, each block in order and then added to C), so results do not depend on

@@ -27,6 +27,7 @@ class Workspace {
     return MatrixMap<T>(data_.data(), rows, cols);
   }
   T* data() { return data_.data(); }
+  const T* data() const { return data_.data(); }
 
  private:
   void reserve(Index n) {

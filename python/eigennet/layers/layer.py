@@ -34,6 +34,19 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def checked_name(obj, name, unknown_kwargs: dict) -> str:
+    """The name of a new layer or model (Keras's automatic one when None), after refusing
+    keyword arguments its constructor does not know."""
+    if unknown_kwargs:
+        raise TypeError(
+            f"Unrecognized keyword argument(s) passed to {type(obj).__name__}: "
+            f"{', '.join(sorted(unknown_kwargs))}"
+        )
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {name!r}")
+    return name or unique_name(snake_case(type(obj).__name__))
+
+
 def normalize_shape(shape, what: str = "shape") -> tuple[int, ...]:
     """A sample shape (no batch axis) as a tuple of positive ints."""
     if isinstance(shape, (int, np.integer)):
@@ -253,14 +266,7 @@ class Layer:
         activity_regularizer=None,
         **kwargs,
     ):
-        if kwargs:
-            raise TypeError(
-                f"Unrecognized keyword argument(s) passed to {type(self).__name__}: "
-                f"{', '.join(sorted(kwargs))}"
-            )
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string, got {name!r}")
-        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.name = checked_name(self, name, kwargs)
         self._core = None
         self.trainable = bool(trainable)
         if dtype is not None and str(np.dtype(dtype)) not in ("float32", "float64"):

@@ -12,6 +12,7 @@ import itertools
 
 from eigennet import _core
 from eigennet.layers.keras_tensor import KerasTensor, Node
+from eigennet.models.fusion import dense_chains
 
 
 class GraphBuilder:
@@ -58,6 +59,24 @@ def expand_call(
     return [builder.add(layer, inputs, trains)]
 
 
+def _add_fused(builder: GraphBuilder, chain, ids: dict, node, trains: bool) -> int:
+    """Adds a fused chain's DenseOp; its owner is the chain's last op (for the places)."""
+    from eigennet.ops.symbolic import full_shape
+
+    op = node.layer
+    operands = [chain.x, chain.kernel] + ([chain.bias] if chain.bias is not None else [])
+    core = getattr(_core, f"DenseOp_{op.dtype}")(
+        full_shape(chain.x),
+        full_shape(chain.kernel),
+        None if chain.bias is None else full_shape(chain.bias),
+        chain.activation,
+    )
+    builder.nodes.append((core, [ids[id(t)] for t in operands]))
+    builder.places.append((op, trains))
+    builder.tensor_count += 1
+    return builder.tensor_count - 1
+
+
 def expand_nodes(
     sources: list,
     nodes: list,
@@ -69,9 +88,14 @@ def expand_nodes(
     """Adds `nodes` (a functional model's, or a traced call's), the symbolic tensors `sources`
     being tensors `inputs`; returns the tensor ids of `outputs`."""
     ids = {id(t): i for t, i in zip(sources, inputs)}
+    fused, skipped = dense_chains(nodes, outputs)
     for node in nodes:
+        if id(node) in skipped:
+            continue  # part of a fused chain, computed by its last node
         if not node.inputs:  # a weight or a constant
             outs = [builder.source(node, trains)]
+        elif id(node) in fused:
+            outs = [_add_fused(builder, fused[id(node)], ids, node, trains)]
         else:
             args = [ids[id(t)] for t in node.inputs]
             outs = expand_call(node.layer, builder, args, trains, node)

@@ -15,7 +15,7 @@ import numpy as np
 from eigennet import _auto_config, _core, config, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
-from eigennet.layers.layer import assign_all, snake_case, unique_name
+from eigennet.layers.layer import assign_all, checked_name
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop, traced_model
 from eigennet.models.graph_builder import GraphBuilder
@@ -43,15 +43,15 @@ class Model:
         instance.__dict__["_auto_config"] = _auto_config.capture(cls, args, kwargs)
         return instance
 
-    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, **kwargs):
-        if kwargs:
-            raise TypeError(
-                f"Unrecognized keyword argument(s) passed to {type(self).__name__}: "
-                f"{', '.join(sorted(kwargs))}"
-            )
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string, got {name!r}")
-        self.name = name or unique_name(snake_case(type(self).__name__))
+    def __init__(
+        self, *args, name: str | None = None, trainable: bool = True, dtype=None, **kwargs
+    ):
+        # A subclass may call super().__init__(inputs=..., outputs=...): a functional model
+        # under its own class (Keras 3 accepts it).
+        graph_args = list(args[:2]) + [kwargs.pop(k) for k in ("inputs", "outputs") if k in kwargs]
+        if graph_args and len(graph_args) != 2:
+            raise TypeError("A model takes both inputs and outputs, or neither")
+        self.name = checked_name(self, name, kwargs)
         self._traced_graph = None  # a subclassed model's graph, once built (see traced_model)
         self._inbound_nodes: list = []  # its calls on symbolic tensors (a model as a layer)
         self._trainable = bool(trainable)
@@ -73,6 +73,8 @@ class Model:
         self._consumers = None  # (native graph, its input consumers), see _input_consumers
         # Set by BackupAndRestore in on_train_begin: the epoch fit resumes at (Keras's name).
         self._initial_epoch = None
+        if graph_args:
+            traced_model.adopt(self, *graph_args)
 
     @property
     def trainable(self) -> bool:
@@ -147,12 +149,20 @@ class Model:
         return _auto_config.merged(base, self.__dict__.get("_auto_config"), f"Model {self.name!r}")
 
     # -- structure ---------------------------------------------------------------------
+    def _expanded(self, trains: bool = True) -> GraphBuilder:
+        """The model expanded into a builder: the nodes the core runs, and their places."""
+        builder = GraphBuilder(self._input_shapes())
+        self._expand(builder, list(range(len(builder.input_shapes))), trains)
+        return builder
+
     def _flat_layers(self, parent_trainable: bool = True) -> list[tuple]:
         """Every leaf layer at each place it is called, with whether it trains there (it
         and all its containers are trainable): the native graph's nodes, in order."""
-        builder = GraphBuilder(self._input_shapes())
-        self._expand(builder, list(range(len(builder.input_shapes))), parent_trainable)
-        return builder.places
+        return self._expanded(parent_trainable).places
+
+    def _network_nodes(self) -> list[tuple]:
+        """(native node, input ids) of the graph the core runs (fused ops included)."""
+        return self._expanded().nodes
 
     def _input_shapes(self) -> list[tuple]:
         if self._traced_graph is not None:
@@ -182,9 +192,8 @@ class Model:
         Read once per native graph (`_prepare` runs per batch of a generator)."""
         if self._consumers is not None and self._consumers[0] is self._network:
             return self._consumers[1]
-        builder = GraphBuilder(self._input_shapes())
+        builder = self._expanded()
         inputs = list(range(len(builder.input_shapes)))
-        self._expand(builder, inputs, True)
         consumers = [
             (i, layer)
             for (_, ids), (layer, _) in zip(builder.nodes, builder.places)

@@ -48,10 +48,10 @@ def build(model, input_shape) -> None:
     from eigennet.models.functional import Functional
     from eigennet.ops import symbolic
 
-    if not model._subclassed:
-        raise NotImplementedError(f"{type(model).__name__} must define call() to be built")
     if model._traced_graph is not None:
         return
+    if not model._subclassed:
+        raise NotImplementedError(f"{type(model).__name__} must define call() to be built")
     if input_shape is None:
         raise ValueError(
             f"Model {model.name!r} is built from its inputs' shape: call model.build((None, "
@@ -64,7 +64,20 @@ def build(model, input_shape) -> None:
 
     dtype = symbolic.dtype_of(*flatten(inputs))
     outputs = _symbolic_outputs(outputs, dtype)
+    _hold(model, Functional(inputs, outputs, name=model.name, trainable=model.trainable))
+
+
+def adopt(model, inputs, outputs) -> None:
+    """A Model subclass that called super().__init__(inputs=..., outputs=...): the functional
+    model of those tensors, held like a traced one, its layers the model's."""
+    from eigennet.models.functional import Functional
+
     graph = Functional(inputs, outputs, name=model.name, trainable=model.trainable)
+    model.__dict__["_tracked_layers"] = list(graph.layers)
+    _hold(model, graph)
+
+
+def _hold(model, graph) -> None:
     model._traced_graph = graph
     model._network = graph._network
     model._outputs_struct = graph._outputs_struct  # how predict returns several outputs

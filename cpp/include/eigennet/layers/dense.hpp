@@ -8,6 +8,19 @@
 
 namespace eigennet {
 
+// The dense product shared by the Dense layer and the fused DenseOp (a custom layer's
+// matmul + bias + activation): y = act(x · kernel + bias) for x (rows, in); bias may be null.
+// preactivation holds x · kernel + bias when the activation's backward needs it.
+template <class T>
+void dense_forward(ConstMatrixMap<T> x, const T* kernel, const T* bias, Index units,
+                   Activation activation, MatrixMap<T> y, Workspace<T>& preactivation);
+// Its backward: grad_y (overwritten) becomes dL/dz; kernel_grad, bias_grad and grad_x are
+// written where non-null.
+template <class T>
+void dense_backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, const T* kernel,
+                    Activation activation, const Workspace<T>& preactivation, T* kernel_grad,
+                    T* bias_grad, T* grad_x);
+
 template <class T>
 class Dense : public Layer<T> {
  public:

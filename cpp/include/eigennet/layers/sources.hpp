@@ -10,56 +10,70 @@
 
 namespace eigennet {
 
+// What both kinds share: a fixed full shape (a scalar is {}) whose first axis is the rows.
 template <class T>
-class VariableSource : public Layer<T> {
+class Source : public Layer<T> {
  public:
-  // shape: the weight's full shape (a scalar is {}).
+  Index fixed_rows() const override { return shape_.empty() ? 1 : shape_[0]; }
+  const Shape& shape() const { return shape_; }
+  // The graph reads source_values() in place; these copy them for other callers.
+  void forward(ConstMatrixMap<T>, MatrixMap<T> y, bool) override { copy_to(y); }
+  void forward_inputs(const ConstMatrixMap<T>*, size_t, MatrixMap<T> y, bool) override {
+    copy_to(y);
+  }
+
+ protected:
+  // Throws std::invalid_argument for a non-positive or absurd dimension.
+  Source(Shape shape, const char* what);
+  Shape do_build(const Shape&) override;
+  Shape do_build_inputs(const std::vector<Shape>& input_shapes) override;
+  // Declares the source's weights, if any (before the block is sized).
+  virtual void declare_weights() {}
+
+ private:
+  void copy_to(MatrixMap<T> y) const;
+  Shape shape_;
+  const char* what_;
+};
+
+template <class T>
+class VariableSource : public Source<T> {
+ public:
   VariableSource(Shape shape, std::string name, bool trainable);
   std::shared_ptr<Layer<T>> clone() const override {
     return std::make_shared<VariableSource>(*this);
   }
-  Index fixed_rows() const override;
   const T* source_values() const override { return this->params(); }
-  void forward(ConstMatrixMap<T>, MatrixMap<T> y, bool) override;
-  void backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T>, T*, MatrixMap<T>*) override;
-  void forward_inputs(const ConstMatrixMap<T>*, size_t, MatrixMap<T> y, bool) override;
   // Writes dL/dy into param_grad (the weight is y).
-  void backward_inputs(const ConstMatrixMap<T>*, size_t, ConstMatrixMap<T>, MatrixMap<T> grad_y,
-                       T* param_grad, MatrixMap<T>* const*) override;
+  void backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T> grad_y, T* param_grad,
+                MatrixMap<T>*) override;
+  void backward_inputs(const ConstMatrixMap<T>*, size_t, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
+                       T* param_grad, MatrixMap<T>* const*) override {
+    backward(y, y, grad_y, param_grad, nullptr);
+  }
 
  protected:
-  Shape do_build(const Shape&) override;
-  Shape do_build_inputs(const std::vector<Shape>& input_shapes) override;
+  void declare_weights() override { this->add_weight(name_, this->shape(), weight_trainable_); }
 
  private:
-  Shape shape_;
   std::string name_;
   bool weight_trainable_;
 };
 
 template <class T>
-class ConstantSource : public Layer<T> {
+class ConstantSource : public Source<T> {
  public:
   // values: shape's elements in row-major order.
   ConstantSource(Shape shape, std::vector<T> values);
   std::shared_ptr<Layer<T>> clone() const override {
     return std::make_shared<ConstantSource>(*this);
   }
-  Index fixed_rows() const override;
   const T* source_values() const override { return values_->data(); }
-  const Shape& shape() const { return shape_; }
-  void forward(ConstMatrixMap<T>, MatrixMap<T> y, bool) override;
   void backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T>, T*, MatrixMap<T>*) override {}
-  void forward_inputs(const ConstMatrixMap<T>*, size_t, MatrixMap<T> y, bool) override;
   void backward_inputs(const ConstMatrixMap<T>*, size_t, ConstMatrixMap<T>, MatrixMap<T>, T*,
                        MatrixMap<T>* const*) override {}
 
- protected:
-  Shape do_build(const Shape&) override;
-  Shape do_build_inputs(const std::vector<Shape>& input_shapes) override;
-
  private:
-  Shape shape_;
   std::shared_ptr<const AlignedVector<T>> values_;  // shared by clones, never written
 };
 

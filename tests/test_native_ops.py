@@ -786,3 +786,165 @@ def test_batch_of_one_and_empty_axes(batch):
         assert y.shape == out_shape and g.shape == x.shape
     y, _ = op_vjp(_core.ReduceOp_float64("sum", [-1, 0, 3], [1], False), [x], np.ones((batch, 3)))
     np.testing.assert_array_equal(y, np.zeros((batch, 3)))
+
+
+# -- convolution and pooling (ops.conv, depthwise_conv, max_pool, average_pool) ------------------
+def _naive_windows(x, window, strides, padding, dilation):
+    """Per output position (spatial index tuple): the list of (tap, input index or None when
+    the tap falls in the padding), by plain loops (TensorFlow's 'same': the odd pad after)."""
+    spatial = x.shape[1:-1]
+    outs, pads = [], []
+    for n, k, s, d in zip(spatial, window, strides, dilation):
+        span = d * (k - 1) + 1
+        if padding == "same":
+            out = -(-n // s)
+            pads.append(max(0, (out - 1) * s + span - n) // 2)
+        else:
+            out = (n - span) // s + 1
+            pads.append(0)
+        outs.append(out)
+    result = {}
+    for o in np.ndindex(*outs):
+        taps = []
+        for tap in np.ndindex(*window):
+            idx = tuple(
+                oi * s - p + t * d for oi, s, p, t, d in zip(o, strides, pads, tap, dilation)
+            )
+            inside = all(0 <= i < n for i, n in zip(idx, spatial))
+            taps.append((tap, idx if inside else None))
+        result[o] = taps
+    return outs, result
+
+
+def _naive_conv(x, k, strides, padding, dilation, depthwise=False):
+    rank = x.ndim - 2
+    outs, windows = _naive_windows(x, k.shape[:rank], strides, padding, dilation)
+    channels = k.shape[-2] * k.shape[-1] if depthwise else k.shape[-1]
+    y = np.zeros((len(x), *outs, channels))
+    for o, taps in windows.items():
+        for tap, idx in taps:
+            if idx is None:
+                continue
+            v = x[(slice(None), *idx)]  # (batch, channels)
+            if depthwise:
+                y[(slice(None), *o)] += (v[:, :, None] * k[tap]).reshape(len(x), -1)
+            else:
+                y[(slice(None), *o)] += v @ k[tap]
+    return y
+
+
+def _naive_pool(x, mode, size, strides, padding):
+    outs, windows = _naive_windows(x, size, strides, padding, (1,) * len(size))
+    y = np.zeros((len(x), *outs, x.shape[-1]))
+    for o, taps in windows.items():
+        vals = np.stack([x[(slice(None), *idx)] for _, idx in taps if idx is not None])
+        y[(slice(None), *o)] = vals.max(axis=0) if mode == "max" else vals.mean(axis=0)
+    return y
+
+
+CONV_CASES = [  # (sample shape, kernel spatial, strides, padding, dilation)
+    ((7, 3), (3,), (1,), "valid", (1,)),
+    ((7, 3), (3,), (2,), "same", (1,)),
+    ((8, 2), (2,), (1,), "same", (3,)),
+    ((6, 5, 2), (3, 2), (1, 1), "valid", (1, 1)),
+    ((6, 5, 2), (3, 3), (2, 1), "same", (1, 1)),
+    ((7, 6, 3), (2, 3), (1, 1), "same", (2, 1)),
+    ((5, 5, 1), (1, 1), (1, 1), "valid", (1, 1)),
+    ((5, 4, 1), (3, 3), (3, 2), "same", (1, 1)),
+]
+
+
+@pytest.mark.parametrize("sample, window, strides, padding, dilation", CONV_CASES)
+def test_conv(sample, window, strides, padding, dilation):
+    rng = np.random.default_rng(30)
+    x = rng.normal(size=(2, *sample))
+    k = rng.normal(size=(*window, sample[-1], 3))
+    expected = _naive_conv(x, k, strides, padding, dilation)
+    args = [[-1, *sample], list(k.shape), list(strides), padding, list(dilation)]
+    check("ConvOp", args, [x, k], expected, rtol_fd=1e-5)
+
+
+@pytest.mark.parametrize("sample, window, strides, padding, dilation", CONV_CASES)
+def test_depthwise_conv(sample, window, strides, padding, dilation):
+    rng = np.random.default_rng(31)
+    x = rng.normal(size=(2, *sample))
+    k = rng.normal(size=(*window, sample[-1], 2))
+    expected = _naive_conv(x, k, strides, padding, dilation, depthwise=True)
+    args = [[-1, *sample], list(k.shape), list(strides), padding, list(dilation)]
+    check("DepthwiseConvOp", args, [x, k], expected, rtol_fd=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["max", "average"])
+@pytest.mark.parametrize(
+    "sample, size, strides, padding",
+    [
+        ((7, 3), (2,), (2,), "valid"),
+        ((7, 3), (3,), (2,), "same"),
+        ((6, 5, 2), (2, 2), (2, 2), "valid"),
+        ((6, 5, 2), (3, 2), (1, 2), "same"),
+        ((5, 5, 1), (3, 3), (2, 2), "same"),
+    ],
+)
+def test_pool(mode, sample, size, strides, padding):
+    x = np.random.default_rng(32).normal(size=(2, *sample))
+    expected = _naive_pool(x, mode, size, strides, padding)
+    check("PoolOp", [mode, [-1, *sample], list(size), list(strides), padding], [x], expected)
+
+
+def test_conv_kernel_without_a_batch_of_inputs():
+    """inputs without a batch axis (a constant) and a 1-sample batch give the same results."""
+    rng = np.random.default_rng(33)
+    x, k = rng.normal(size=(1, 5, 2)), rng.normal(size=(2, 2, 3))
+    expected = _naive_conv(x, k, (1,), "valid", (1,))
+    check("ConvOp", [[1, 5, 2], [2, 2, 3], [1], "valid", [1]], [x, k], expected)
+
+
+def test_conv_and_pool_bad():
+    with pytest.raises(ValueError, match=r"^conv: kernel .* does not fit"):
+        _core.ConvOp_float32([-1, 5, 3], [2, 2, 4], [1], "valid", [1])
+    with pytest.raises(ValueError, match=r"^conv: .*1-D and 2-D"):
+        _core.ConvOp_float32([-1, 5, 5, 5, 3], [2, 2, 2, 3, 4], [1, 1, 1], "valid", [1, 1, 1])
+    with pytest.raises(ValueError, match=r"^conv: .*smaller"):
+        _core.ConvOp_float32([-1, 2, 3], [3, 3, 4], [1], "valid", [1])
+    with pytest.raises(ValueError, match=r"^conv: padding"):
+        _core.ConvOp_float32([-1, 5, 3], [2, 3, 4], [1], "causal", [1])
+    with pytest.raises(ValueError, match=r"^conv: .*strides"):
+        _core.ConvOp_float32([-1, 5, 3], [2, 3, 4], [1, 1], "valid", [1])
+    with pytest.raises(ValueError, match=r"^depthwise_conv: kernel"):
+        _core.DepthwiseConvOp_float32([-1, 5, 3], [2, 2, 1], [1], "valid", [1])
+    with pytest.raises(ValueError, match=r"^max_pool: .*smaller"):
+        _core.PoolOp_float32("max", [-1, 2, 3], [3], [1], "valid")
+    with pytest.raises(ValueError, match=r"^pool: mode"):
+        _core.PoolOp_float32("min", [-1, 4, 3], [2], [2], "valid")
+
+
+def test_threaded_conv_ops_match_one_thread():
+    rng = np.random.default_rng(34)
+    x, k, kd = (
+        rng.normal(size=(16, 32, 32, 8)),
+        rng.normal(size=(3, 3, 8, 16)),
+        rng.normal(size=(3, 3, 8, 2)),
+    )
+    cases = [
+        (_core.ConvOp_float64([-1, 32, 32, 8], [3, 3, 8, 16], [1, 1], "same", [1, 1]), [x, k]),
+        (
+            _core.DepthwiseConvOp_float64([-1, 32, 32, 8], [3, 3, 8, 2], [1, 1], "same", [1, 1]),
+            [x, kd],
+        ),
+        (_core.PoolOp_float64("max", [-1, 32, 32, 8], [2, 2], [1, 1], "same"), [x]),
+    ]
+    before = _core.get_num_threads()
+    try:
+        for op, xs in cases:
+            out_shape = tuple(16 if d == -1 else d for d in op.full_output_shape)
+            dy = rng.normal(size=out_shape)
+            results = []
+            for threads in (1, 4):
+                _core.set_num_threads(threads)
+                results.append(op_vjp(op, xs, dy))
+            (y1, g1), (y2, g2) = results
+            np.testing.assert_array_equal(y1, y2, err_msg=op.op_name)
+            for a, b in zip(g1, g2):
+                np.testing.assert_array_equal(a, b, err_msg=op.op_name)
+    finally:
+        _core.set_num_threads(before)

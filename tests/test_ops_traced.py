@@ -29,6 +29,60 @@ def _attention(q, k, v):
     return np.einsum("bnts,bsnh->btnh", _softmax(scores), v)
 
 
+K1 = RNG.normal(size=(3, 3, 4)).astype("float32")
+K2 = RNG.normal(size=(2, 2, 3, 4)).astype("float32")
+KD = RNG.normal(size=(3, 2, 3, 2)).astype("float32")
+
+
+def _positions(n, k, s, padding, d=1):
+    """(input index or None, per tap) of each output position along one axis (TensorFlow's
+    'same': the odd padding after the data)."""
+    span = d * (k - 1) + 1
+    out = -(-n // s) if padding == "same" else (n - span) // s + 1
+    pad = max(0, (out - 1) * s + span - n) // 2 if padding == "same" else 0
+    return [[o * s - pad + t * d if 0 <= o * s - pad + t * d < n else None for t in range(k)]
+            for o in range(out)]  # fmt: skip
+
+
+def _axes_positions(x, window, strides, padding, dilation=None):
+    rank = len(window)
+    strides = (strides,) * rank if isinstance(strides, int) else strides
+    dilation = dilation or (1,) * rank
+    return [
+        _positions(x.shape[1 + a], window[a], strides[a], padding, dilation[a]) for a in range(rank)
+    ]
+
+
+def _conv_reference(x, k, strides, padding, dilation=None, depthwise=False):
+    rank = x.ndim - 2
+    axes = _axes_positions(x, k.shape[:rank], strides, padding, dilation)
+    out_channels = k.shape[-2] * k.shape[-1] if depthwise else k.shape[-1]
+    y = np.zeros((len(x), *[len(p) for p in axes], out_channels))
+    for o in np.ndindex(*[len(p) for p in axes]):
+        for tap in np.ndindex(*k.shape[:rank]):
+            idx = [axes[a][o[a]][tap[a]] for a in range(rank)]
+            if None in idx:
+                continue
+            v = x[(slice(None), *idx)]
+            contribution = (v[:, :, None] * k[tap]).reshape(len(x), -1) if depthwise else v @ k[tap]
+            y[(slice(None), *o)] += contribution
+    return y
+
+
+def _pool_reference(x, reduce, window, strides, padding):
+    rank = x.ndim - 2
+    axes = _axes_positions(x, window, strides, padding)
+    y = np.zeros((len(x), *[len(p) for p in axes], x.shape[-1]))
+    for o in np.ndindex(*[len(p) for p in axes]):
+        values = [
+            x[(slice(None), *idx)]
+            for idx in __import__("itertools").product(*[axes[a][o[a]] for a in range(rank)])
+            if None not in idx
+        ]
+        y[(slice(None), *o)] = reduce(np.stack(values), axis=0)
+    return y
+
+
 # id -> (the op on the inputs, the NumPy reference, the inputs' shapes without the batch)
 CASES = {
     # element-wise unary
@@ -229,6 +283,42 @@ CASES = {
         _attention,
         [(3, 2, 4), (6, 2, 4), (6, 2, 4)],
     ),
+    # convolution and pooling: the kernel a batchless operand (see _conv_reference)
+    "conv1d_same_strided": (
+        lambda x: ops.conv(x, K1, strides=2, padding="same"),
+        lambda x: _conv_reference(x, K1, 2, "same"),
+        [(7, 3)],
+    ),
+    "conv2d_valid_dilated": (
+        lambda x: ops.conv(x, K2, dilation_rate=(2, 1)),
+        lambda x: _conv_reference(x, K2, 1, "valid", dilation=(2, 1)),
+        [(6, 5, 3)],
+    ),
+    "depthwise_conv2d_same": (
+        lambda x: ops.depthwise_conv(x, KD, strides=(1, 2), padding="same"),
+        lambda x: _conv_reference(x, KD, (1, 2), "same", depthwise=True),
+        [(5, 6, 3)],
+    ),
+    "max_pool2d_same": (
+        lambda x: ops.max_pool(x, 2, strides=1, padding="same"),
+        lambda x: _pool_reference(x, np.max, (2, 2), (1, 1), "same"),
+        [(4, 5, 3)],
+    ),
+    "average_pool1d_same": (
+        lambda x: ops.average_pool(x, 3, strides=2, padding="same"),
+        lambda x: _pool_reference(x, np.mean, (3,), (2,), "same"),
+        [(7, 2)],
+    ),
+    "max_pool1d_valid": (
+        lambda x: ops.max_pool(x, 2),
+        lambda x: _pool_reference(x, np.max, (2,), (2,), "valid"),
+        [(7, 2)],
+    ),
+    "average_pool2d_valid": (
+        lambda x: ops.average_pool(x, (2, 3), strides=(2, 1)),
+        lambda x: _pool_reference(x, np.mean, (2, 3), (2, 1), "valid"),
+        [(5, 6, 2)],
+    ),
 }
 
 
@@ -292,3 +382,103 @@ def test_shape_of_a_symbolic_tensor_gives_the_static_dims():
     assert tuple(x.shape) == (None, 3, 4)
     assert ops.shape(x)[1:] == (3, 4)
     assert ops.shape(np.zeros((2, 3))) == (2, 3)
+
+
+# -- a convolution layer written with ops.conv and add_weight ---------------------------------
+class OpsConv2D(layers.Layer):
+    """A Conv2D with its kernel made by add_weight, then a depthwise conv and a pool."""
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(2, 2, input_shape[-1], 3), initializer="glorot_uniform"
+        )
+        self.depthwise = self.add_weight(shape=(2, 1, 3, 2), initializer="glorot_uniform")
+
+    def call(self, x):
+        h = ops.relu(ops.conv(x, self.kernel, padding="same"))
+        h = ops.depthwise_conv(h, self.depthwise, strides=(1, 2))
+        return ops.average_pool(ops.max_pool(h, 2, strides=1), 2, padding="same")
+
+
+def test_a_conv_layer_made_of_ops_trains_and_matches_finite_differences():
+    from gradient_check import assert_gradients_match_finite_differences
+
+    keras.config.set_floatx("float64")
+    try:
+        inputs = keras.Input((5, 6, 2))
+        layer = OpsConv2D()
+        outputs = layers.Dense(1)(ops.reshape(layer(inputs), (-1, 2 * 1 * 6)))
+        model = keras.Model(inputs, outputs)
+        x, y = RNG.normal(size=(4, 5, 6, 2)), RNG.normal(size=(4, 1))
+        np.testing.assert_allclose(layer(x).shape, (4, 2, 1, 6))
+        model.compile(optimizer="adam", loss="mse")
+        assert_gradients_match_finite_differences(model, x, y, rtol=1e-5, atol=1e-8)
+        before = model.evaluate(x, y, verbose=0)
+        model.fit(x, y, epochs=30, batch_size=4, verbose=0)
+        assert model.evaluate(x, y, verbose=0) < before
+        traced = model.predict(x, verbose=0)
+        eager = model.layers[-1](np.reshape(layer(x), (4, -1)))
+        np.testing.assert_allclose(traced, eager, rtol=1e-10, atol=1e-10)
+    finally:
+        keras.config.set_floatx("float32")
+
+
+def test_conv_ops_bad_arguments():
+    x = keras.Input((5, 3))
+    with pytest.raises(ValueError, match="kernel"):
+        ops.conv(x, np.zeros((2, 4, 1), dtype="float32"))
+    with pytest.raises(ValueError, match="channels_last"):
+        ops.conv(np.zeros((1, 5, 3)), np.zeros((2, 3, 1)), data_format="channels_first")
+    with pytest.raises(ValueError, match="padding"):
+        ops.max_pool(x, 2, padding="causal")
+    with pytest.raises(ValueError, match="1-D and 2-D"):
+        ops.average_pool(np.zeros((1, 2, 2, 2, 1)), 2)
+    with pytest.raises(ValueError, match="dilation_rate"):
+        ops.conv(np.zeros((1, 9, 3)), np.zeros((2, 3, 1)), strides=2, dilation_rate=2)
+
+
+# -- dot_product_attention: fused on symbolic tensors without bias and mask --------------------
+def _reference_attention(q, k, v, scale=None, is_causal=False, mask=None, bias=None):
+    groups = q.shape[2] // k.shape[2]
+    k, v = np.repeat(k, groups, axis=2), np.repeat(v, groups, axis=2)
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = np.einsum("btnh,bsnh->bnts", q, k) * scale
+    if bias is not None:
+        scores = scores + bias
+    keep = np.ones(scores.shape[-2:], dtype=bool)
+    if is_causal:
+        keep = np.tril(keep)
+    if mask is not None:
+        keep = keep & mask
+    return np.einsum("bnts,bsnh->btnh", _softmax(np.where(keep, scores, -1e9)), v)
+
+
+MASK = RNG.random((4, 6)) > 0.3
+MASK[:, 0] = True
+BIAS = RNG.normal(size=(1, 2, 4, 6)).astype("float32")
+
+
+@pytest.mark.parametrize(
+    "kwargs, fused",
+    [
+        ({}, True),
+        ({"is_causal": True}, True),
+        ({"scale": 0.3, "is_causal": True}, True),
+        ({"mask": MASK}, False),
+        ({"bias": BIAS, "is_causal": True}, False),
+    ],
+    ids=["plain", "causal", "scale_causal", "mask", "bias_causal"],
+)
+@pytest.mark.parametrize("kv_heads", [2, 1], ids=["mha", "gqa"])
+def test_dot_product_attention_traced_equals_eager(kwargs, fused, kv_heads):
+    shapes = [(4, 2, 3), (6, kv_heads, 3), (6, kv_heads, 5)]
+    arrays = _data(shapes)
+    inputs = [keras.Input(s) for s in shapes]
+    out = ops.dot_product_attention(*inputs, **kwargs)
+    assert (type(out._node.layer._core).__name__ == "DotProductAttentionOp_float32") == fused
+    model = keras.Model(inputs, out)
+    traced = model.predict(arrays, batch_size=B, verbose=0)
+    eager = ops.dot_product_attention(*arrays, **kwargs)
+    assert traced.shape == eager.shape == (B, 4, 2, 5)
+    np.testing.assert_allclose(traced, eager, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eager, _reference_attention(*arrays, **kwargs), rtol=1e-5, atol=1e-6)

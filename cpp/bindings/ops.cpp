@@ -5,10 +5,12 @@
 #include "arrays.hpp"
 #include "eigennet/ops/attention.hpp"
 #include "eigennet/ops/broadcast.hpp"
+#include "eigennet/ops/conv.hpp"
 #include "eigennet/ops/elementwise.hpp"
 #include "eigennet/ops/indexing.hpp"
 #include "eigennet/ops/linalg.hpp"
 #include "eigennet/ops/op.hpp"
+#include "eigennet/ops/random.hpp"
 #include "eigennet/ops/reduction.hpp"
 #include "eigennet/ops/shape_ops.hpp"
 
@@ -71,6 +73,30 @@ void bind_typed(py::module_& m) {
       py::arg("scale") = py::none(), py::arg("is_causal") = false);
   bind_op<SliceUpdateOp, T, Shape, Shape, Shape>(m, "SliceUpdateOp", sfx, py::arg("input"),
                                                  py::arg("update"), py::arg("start"));
+
+  using Sizes = std::vector<Index>;
+  bind_op<ConvOp, T, Shape, Shape, Sizes, std::string, Sizes>(
+      m, "ConvOp", sfx, py::arg("input"), py::arg("kernel"), py::arg("strides"), py::arg("padding"),
+      py::arg("dilation_rate"));
+  bind_op<DepthwiseConvOp, T, Shape, Shape, Sizes, std::string, Sizes>(
+      m, "DepthwiseConvOp", sfx, py::arg("input"), py::arg("kernel"), py::arg("strides"),
+      py::arg("padding"), py::arg("dilation_rate"));
+  bind_op<PoolOp, T, std::string, Shape, Sizes, Sizes, std::string>(
+      m, "PoolOp", sfx, py::arg("mode"), py::arg("input"), py::arg("pool_size"), py::arg("strides"),
+      py::arg("padding"));
+
+  // Random ops: rng_state is (seed, draws so far), as the Dropout layer's.
+  py::class_<RandomOp<T>, Op<T>, std::shared_ptr<RandomOp<T>>>(m, ("RandomOp" + sfx).c_str())
+      .def(py::init<std::string, Shape, Shape, uint64_t, double, double>(), py::arg("kind"),
+           py::arg("reference"), py::arg("output"), py::arg("seed"), py::arg("a"), py::arg("b"))
+      .def_property("rng_state", &RandomOp<T>::rng_state, &RandomOp<T>::set_rng_state);
+  py::class_<DropoutOp<T>, Op<T>, std::shared_ptr<DropoutOp<T>>>(m, ("DropoutOp" + sfx).c_str())
+      .def(py::init<Shape, double, Shape, uint64_t>(), py::arg("input"), py::arg("rate"),
+           py::arg("noise_shape"), py::arg("seed"))
+      .def_property("rng_state", &DropoutOp<T>::rng_state, &DropoutOp<T>::set_rng_state);
+  py::class_<ShuffleOp<T>, Op<T>, std::shared_ptr<ShuffleOp<T>>>(m, ("ShuffleOp" + sfx).c_str())
+      .def(py::init<Shape, Index, uint64_t>(), py::arg("input"), py::arg("axis"), py::arg("seed"))
+      .def_property("rng_state", &ShuffleOp<T>::rng_state, &ShuffleOp<T>::set_rng_state);
 
   // Test hook: one training forward and backward of a copy of an op on whole (concrete)
   // tensors, returning (y, [input gradients]).

@@ -181,11 +181,27 @@ def dot_product_attention(
     query, key, value, bias=None, mask=None, scale=None, is_causal: bool = False, **kwargs
 ):
     """softmax(q k^T * scale + bias, masked) v over (batch, length, heads, head size) tensors,
-    Keras's layout; scale defaults to 1/sqrt(head size)."""
+    Keras's layout; scale defaults to 1/sqrt(head size). Key and value may have fewer heads
+    than the query when they divide its heads (grouped-query attention: query head n reads
+    key head n // (N / K)). On symbolic tensors without bias and mask it is one fused native
+    op, which keeps no (B, N, T, S) tensor in the graph."""
     if kwargs.get("flash_attention") not in (None, False):
         raise ValueError("ops.dot_product_attention: flash_attention is not supported")
+    if kwargs.get("attn_logits_soft_cap") is not None:
+        raise ValueError("ops.dot_product_attention: attn_logits_soft_cap is not supported")
+    if bias is None and mask is None and is_symbolic(query, key, value):
+        return record(
+            "dot_product_attention",
+            "DotProductAttentionOp",
+            [query, key, value],
+            None if scale is None else float(scale),
+            bool(is_causal),
+        )
     head = onp.shape(query)[-1]
     scale = 1.0 / math.sqrt(head) if scale is None else float(scale)
+    groups = onp.shape(query)[2] // max(onp.shape(key)[2], 1)
+    if groups > 1 and onp.shape(key)[2] * groups == onp.shape(query)[2]:
+        key, value = onp.repeat(key, groups, axis=2), onp.repeat(value, groups, axis=2)
     scores = onp.multiply(onp.einsum("btnh,bsnh->bnts", query, key), scale)
     if bias is not None:
         scores = onp.add(scores, bias)
@@ -197,3 +213,137 @@ def dot_product_attention(
         scores = onp.where(mask, scores, -1e9)
     weights = softmax(scores, axis=-1)
     return onp.einsum("bnts,bsnh->btnh", weights, value)
+
+
+# -- convolution and pooling (1-D and 2-D, channels last) ---------------------------------------
+def _window_args(name: str, x, size, strides, padding, data_format, dilation_rate=1):
+    """Keras's arguments as (spatial rank, sizes, strides, padding, dilation) tuples."""
+    rank = len(onp.shape(x)) - 2
+    if rank not in (1, 2):
+        raise ValueError(
+            f"ops.{name}: inputs of shape {onp.shape(x)} must be (batch, steps, channels) or "
+            "(batch, rows, cols, channels); only 1-D and 2-D are supported"
+        )
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"ops.{name}: only data_format='channels_last' is supported")
+    padding = str(padding).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"ops.{name}: padding must be 'valid' or 'same', got {padding!r}")
+
+    def per_axis(value, what):
+        values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+        if len(values) != rank or any(int(v) < 1 for v in values):
+            raise ValueError(f"ops.{name}: {what} must be {rank} positive int(s), got {value!r}")
+        return tuple(int(v) for v in values)
+
+    sizes = per_axis(size, "pool_size") if size is not None else None
+    strides = per_axis(sizes if strides is None else strides, "strides")
+    return rank, sizes, strides, padding, per_axis(dilation_rate, "dilation_rate")
+
+
+def _same_pads(size: int, span: int, stride: int) -> tuple[int, int]:
+    """(before, after) padding of 'same' (TensorFlow's rule, the odd element after)."""
+    out = -(-size // stride)
+    total = max(0, (out - 1) * stride + span - size)
+    return total // 2, total - total // 2
+
+
+def _windows(x: np.ndarray, kernel: tuple, strides: tuple, padding: str, dilation: tuple, fill):
+    """The padded input and, per tap (a kernel index), the strided view of the values that
+    tap reads for every output position: out[..., tap] = view."""
+    rank = len(kernel)
+    pads = [(0, 0)]
+    for a in range(rank):
+        span = dilation[a] * (kernel[a] - 1) + 1
+        pads.append(_same_pads(x.shape[1 + a], span, strides[a]) if padding == "same" else (0, 0))
+    pads.append((0, 0))
+    xp = np.pad(x, pads, constant_values=fill)
+    outs = []
+    for a in range(rank):
+        span = dilation[a] * (kernel[a] - 1) + 1
+        out = (xp.shape[1 + a] - span) // strides[a] + 1
+        if out < 1:
+            raise ValueError(
+                f"inputs of shape {x.shape} are smaller than the window {kernel} with padding "
+                "'valid'"
+            )
+        outs.append(out)
+    views = {}
+    for tap in np.ndindex(*kernel):
+        index = [slice(None)]
+        for a in range(rank):
+            start = tap[a] * dilation[a]
+            index.append(slice(start, start + (outs[a] - 1) * strides[a] + 1, strides[a]))
+        views[tap] = xp[tuple(index)]
+    return views
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """The N-D (1-D or 2-D) cross-correlation of channels-last `inputs` (batch, spatial...,
+    channels) with `kernel` (spatial..., channels, filters), as Keras's ops.conv."""
+    rank, _, strides, padding, dilation = _window_args(
+        "conv", inputs, None, strides, padding, data_format, dilation_rate
+    )
+    if max(strides) > 1 and max(dilation) > 1:  # as TensorFlow and the native Conv code
+        raise ValueError("ops.conv: strides > 1 is not supported with dilation_rate > 1")
+    if is_symbolic(inputs, kernel):
+        return record("conv", "ConvOp", [inputs, kernel], list(strides), padding, list(dilation))
+    x, k = _array(inputs), _array(kernel)
+    if k.ndim != rank + 2 or k.shape[rank] != x.shape[-1]:
+        raise ValueError(f"ops.conv: kernel {k.shape} does not fit inputs {x.shape}")
+    views = _windows(x, k.shape[:rank], strides, padding, dilation, 0)
+    dtype = np.result_type(x, k)
+    out = sum(np.tensordot(v, k[tap], axes=([-1], [0])) for tap, v in views.items())
+    return np.asarray(out, dtype=dtype)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Each input channel correlated with its own `kernel[..., c, :]` filters (spatial...,
+    channels, depth multiplier); output channel c * multiplier + m, as Keras."""
+    rank, _, strides, padding, dilation = _window_args(
+        "depthwise_conv", inputs, None, strides, padding, data_format, dilation_rate
+    )
+    if is_symbolic(inputs, kernel):
+        return record(
+            "depthwise_conv",
+            "DepthwiseConvOp",
+            [inputs, kernel],
+            list(strides),
+            padding,
+            list(dilation),
+        )
+    x, k = _array(inputs), _array(kernel)
+    if k.ndim != rank + 2 or k.shape[rank] != x.shape[-1]:
+        raise ValueError(f"ops.depthwise_conv: kernel {k.shape} does not fit inputs {x.shape}")
+    views = _windows(x, k.shape[:rank], strides, padding, dilation, 0)
+    out = sum(v[..., :, None] * k[tap] for tap, v in views.items())
+    return np.asarray(out.reshape(*out.shape[:-2], -1), dtype=np.result_type(x, k))
+
+
+def _pool(mode: str, inputs, pool_size, strides, padding, data_format):
+    rank, sizes, strides, padding, _ = _window_args(
+        f"{mode}_pool", inputs, pool_size, strides, padding, data_format
+    )
+    if is_symbolic(inputs):
+        return record(f"{mode}_pool", "PoolOp", [inputs], mode, list(sizes), list(strides), padding)
+    x = _array(inputs)
+    ones = (1,) * rank
+    if mode == "max":
+        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        views = _windows(x, sizes, strides, padding, ones, fill)
+        return np.max(np.stack(list(views.values())), axis=0).astype(x.dtype)
+    # Average over the window's positions inside the data ('same' borders: fewer).
+    views = _windows(x, sizes, strides, padding, ones, 0)
+    counts = _windows(np.ones((1, *x.shape[1:-1], 1)), sizes, strides, padding, ones, 0)
+    total = sum(views.values())
+    return (total / sum(counts.values())).astype(x.dtype if x.dtype.kind == "f" else "float32")
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The maximum of each `pool_size` window (strides default to pool_size)."""
+    return _pool("max", inputs, pool_size, strides, padding, data_format)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The mean of each `pool_size` window over its positions inside the data."""
+    return _pool("average", inputs, pool_size, strides, padding, data_format)

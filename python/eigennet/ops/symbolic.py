@@ -19,7 +19,16 @@ from eigennet.layers.layer import Variable, unique_name
 
 _tracing: list[str] = []  # the names of the layers whose call() is being traced, innermost last
 # Native ops that take their kind (or equation) before the operands' shapes.
-_KIND_FIRST = {"UnaryOp", "BinaryOp", "ReduceOp", "SoftmaxOp", "CumulativeOp", "EinsumOp"}
+_KIND_FIRST = {
+    "UnaryOp",
+    "BinaryOp",
+    "ReduceOp",
+    "SoftmaxOp",
+    "CumulativeOp",
+    "EinsumOp",
+    "RandomOp",
+    "PoolOp",
+}
 
 
 @contextlib.contextmanager

@@ -30,7 +30,10 @@ def native_metric(metric, dtype: str, y_true_shape: tuple, y_pred_shape: tuple):
     y_true = Input(shape=tuple(y_true_shape[1:]), dtype=dtype, name="y_true")
     y_pred = Input(shape=tuple(y_pred_shape[1:]), dtype=dtype, name="y_pred")
     weight = Input(shape=(), dtype=dtype, name="sample_weight")
-    with symbolic.tracing(f"metric {metric.name}"), symbolic.assignments() as assigned:
+    with (
+        symbolic.tracing(f"metric {metric.name}", [y_true, y_pred, weight]),
+        symbolic.assignments() as assigned,
+    ):
         metric.update_state(y_true, y_pred, sample_weight=weight)
     state = [s for s in sources if id(s) in assigned]
     if not state:

@@ -333,7 +333,7 @@ class TracedLoss:
             y_true_shape = y_true_shape[:-1]
         y_true = Input(shape=tuple(y_true_shape[1:]), dtype=dtype, name="y_true")
         y_pred = Input(shape=tuple(y_pred_shape[1:]), dtype=dtype, name="y_pred")
-        with symbolic.tracing(f"loss {self.label}"):
+        with symbolic.tracing(f"loss {self.label}", [y_true, y_pred]):
             out = self.function(y_true, y_pred)
         out = symbolic.operand(out, dtype)
         if out._node.layer is y_true._node.layer or out is y_pred:

@@ -18,8 +18,6 @@ symbolic draws compute in the model's float dtype (`randint` gives whole numbers
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from eigennet import _random, config
@@ -101,39 +99,12 @@ def _shape(shape, what: str) -> tuple:
     return dims
 
 
-def _symbolic_tensors(value, found: list) -> None:
-    if isinstance(value, KerasTensor):
-        found.append(value)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _symbolic_tensors(v, found)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _symbolic_tensors(v, found)
-
-
 def _reference() -> KerasTensor | None:
     """While a call() is traced: a symbolic tensor of the trace (a batched one if any) that a
-    draw reads for its batch size; None when not tracing. Every batched tensor of one graph has
-    the same batch, so the nearest caller frame holding one (call()'s inputs) will do."""
+    draw reads for its batch size; None when not tracing."""
     from eigennet.ops import symbolic
 
-    if not symbolic._tracing:
-        return None
-    frame = sys._getframe(2)
-    fallback = None
-    for _ in range(64):
-        if frame is None:
-            break
-        found: list = []
-        for value in list(frame.f_locals.values()):
-            _symbolic_tensors(value, found)
-        for t in found:
-            if t.batched:
-                return t
-        fallback = fallback or (found[0] if found else None)
-        frame = frame.f_back
-    return fallback
+    return symbolic.batch_reference() if symbolic._tracing else None
 
 
 def _draw(kind: str, shape, a: float, b: float, dtype, seed, eager):

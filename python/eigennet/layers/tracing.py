@@ -124,7 +124,8 @@ def trace_call(layer, args: tuple, kwargs: dict):
             return {k: swap(v) for k, v in value.items()}
         return value
 
-    with symbolic.tracing(layer.name), symbolic.collecting_losses() as losses:
+    inputs = list(placeholders.values())
+    with symbolic.tracing(layer.name, inputs), symbolic.collecting_losses() as losses:
         result = layer.call(*swap(args), **swap(kwargs))
     outputs = flatten(result)
     if not outputs:

@@ -45,6 +45,7 @@ def _inputs_for(input_shape, dtype: str):
 def build(model, input_shape) -> None:
     """Traces `model.call` on inputs of `input_shape` into its graph."""
     from eigennet import config
+    from eigennet.layers.keras_tensor import flatten
     from eigennet.models.functional import Functional
     from eigennet.ops import symbolic
 
@@ -58,10 +59,9 @@ def build(model, input_shape) -> None:
             "...)) or fit/predict/call it on data first"
         )
     inputs = _inputs_for(input_shape, config.floatx())
-    with symbolic.tracing(model.name), symbolic.collecting_losses() as losses:
+    tracing = symbolic.tracing(model.name, flatten(inputs))
+    with tracing, symbolic.collecting_losses() as losses:
         outputs = model.call(inputs)
-    from eigennet.layers.keras_tensor import flatten
-
     dtype = symbolic.dtype_of(*flatten(inputs))
     outputs = _symbolic_outputs(outputs, dtype)
     graph = Functional(inputs, outputs, name=model.name, trainable=model.trainable, _losses=losses)

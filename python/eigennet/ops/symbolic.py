@@ -18,6 +18,7 @@ from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.layers.layer import Variable, unique_name
 
 _tracing: list[str] = []  # the names of the layers whose call() is being traced, innermost last
+_trace_inputs: list[list] = []  # their symbolic inputs, likewise
 # Native ops that take their kind (or equation) before the operands' shapes.
 _KIND_FIRST = {
     "UnaryOp",
@@ -32,13 +33,29 @@ _KIND_FIRST = {
 
 
 @contextlib.contextmanager
-def tracing(layer_name: str):
-    """While a layer's call() is traced: its weights are symbolic operands of ops."""
+def tracing(layer_name: str, inputs=()):
+    """While a layer's call() is traced: its weights are symbolic operands of ops, and its
+    symbolic `inputs` give a random draw of a shape with a batch axis its batch size."""
     _tracing.append(layer_name)
+    _trace_inputs.append([t for t in inputs if isinstance(t, KerasTensor)])
     try:
         yield
     finally:
         _tracing.pop()
+        _trace_inputs.pop()
+
+
+def batch_reference() -> KerasTensor | None:
+    """A tensor of the innermost trace with the batch axis (its inputs'), else any of them;
+    None when not tracing or the trace has no symbolic input."""
+    for inputs in reversed(_trace_inputs):
+        for t in inputs:
+            if t.batched:
+                return t
+    for inputs in reversed(_trace_inputs):
+        if inputs:
+            return inputs[0]
+    return None
 
 
 _assigned: list[dict] = []  # during a metric's traced update_state: id(source) -> new value

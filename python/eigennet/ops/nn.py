@@ -87,9 +87,10 @@ def _softmax(name: str, x, axis):
     x = _array(x)
     axis = -1 if axis is None else axis
     shifted = x - np.max(x, axis=axis, keepdims=True)
-    log_norm = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    out = shifted - log_norm
-    return (out if name == "log_softmax" else np.exp(out)).astype(x.dtype)
+    if name == "softmax":
+        e = np.exp(shifted)
+        return (e / np.sum(e, axis=axis, keepdims=True)).astype(x.dtype, copy=False)
+    return (shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))).astype(x.dtype)
 
 
 def softmax(x, axis: int = -1):

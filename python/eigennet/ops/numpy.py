@@ -48,6 +48,8 @@ def _axis(axis: int, ndim: int, what: str) -> int:
 # -- element-wise, one operand ---------------------------------------------------------------
 def _unary(name: str, numpy_fn, kind: str | None = None, alpha: float = 0.0, beta: float = 0.0):
     def op(x):
+        if type(x) is np.ndarray:  # eager, without the checks
+            return numpy_fn(x)
         if is_symbolic(x):
             return record(name, "UnaryOp", [x], kind or name, float(alpha), float(beta))
         return numpy_fn(_array(x))
@@ -123,6 +125,8 @@ def cast(x, dtype):
 # -- element-wise, two operands (NumPy broadcasting) ---------------------------------------
 def _binary(name: str, numpy_fn, kind: str | None = None):
     def op(x1, x2):
+        if type(x1) is np.ndarray and type(x2) is np.ndarray:  # eager, without the checks
+            return numpy_fn(x1, x2)
         if is_symbolic(x1, x2):
             return record(name, "BinaryOp", [x1, x2], kind or name)
         return numpy_fn(_array(x1), _array(x2))
@@ -358,11 +362,14 @@ def _target_shape(t, new_shape) -> list[int]:
 
 def reshape(x, newshape):
     """The same elements in shape `newshape` (one axis may be -1)."""
+    if type(x) is np.ndarray and type(newshape) is tuple and None not in newshape:
+        return x.reshape(newshape)  # the common eager case, without the checks' overhead
     if is_symbolic(x):
         t = symbolic.operand(x, symbolic.dtype_of(x))
         return record("reshape", "ReshapeOp", [t], _target_shape(t, newshape))
-    return np.reshape(_array(x), tuple(-1 if d is None else d for d in (
-        [newshape] if isinstance(newshape, int) else newshape)))  # fmt: skip
+    if not isinstance(newshape, (int, np.integer)) and None in newshape:
+        newshape = tuple(-1 if d is None else d for d in newshape)
+    return np.reshape(_array(x), newshape)
 
 
 def expand_dims(x, axis):
@@ -414,6 +421,8 @@ ravel = flatten
 
 def transpose(x, axes=None):
     """`x` with its axes permuted (reversed when `axes` is None)."""
+    if type(x) is np.ndarray:
+        return x.transpose(axes)
     if is_symbolic(x):
         t = symbolic.operand(x, symbolic.dtype_of(x))
         rank = len(t.shape)

@@ -549,3 +549,49 @@ def test_add_loss_in_a_subclassed_model_and_a_non_scalar_is_refused(float64):
 
     with pytest.raises(ValueError, match="add_loss needs a scalar"):
         Bad()(keras.Input((3,)))
+
+
+class ScaledInTraining(layers.Layer):
+    """Branches on `training` in Python: traced once per mode."""
+
+    def call(self, x, training=None):
+        if training:
+            self.add_loss(ops.mean(ops.square(x)))
+            return x * 2.0
+        return x
+
+
+def test_call_branching_on_training_is_traced_per_mode(float64):
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Dense(1)(ScaledInTraining()(inputs)))
+    assert "ModeSelectOp_float64" in [type(core).__name__ for core, _ in model._network_nodes()]
+    x, y = RNG.normal(size=(8, 3)), RNG.normal(size=(8, 1))
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(model.predict(x, verbose=0), x @ kernel + bias)
+    np.testing.assert_allclose(model(x, training=True), 2 * x @ kernel + bias)
+    model.compile(optimizer="sgd", loss="mse")
+    # evaluate runs in inference: no doubling and no added loss
+    np.testing.assert_allclose(
+        model.evaluate(x, y, verbose=0), np.mean((x @ kernel + bias - y) ** 2)
+    )
+    assert_gradients_match_finite_differences(model, x, y, rtol=1e-5, atol=1e-8)
+    before = model.get_weights()
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    # one SGD step of the training-mode loss: (2x @ k + b - y)^2 mean, plus mean(x^2)
+    residual = 2 * x @ before[0] + before[1] - y
+    grad_kernel = 2 * (2 * x).T @ residual / len(x)
+    np.testing.assert_allclose(model.get_weights()[0], before[0] - 0.01 * grad_kernel, rtol=1e-10)
+
+
+def test_call_taking_training_without_branching_is_one_graph():
+    class Passes(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dropout = layers.Dropout(0.5)
+
+        def call(self, x, training=None):
+            return ops.tanh(self.dropout(x, training=training))
+
+    model = keras.Sequential([keras.Input((4,)), Passes()])
+    natives = [type(core).__name__ for core, _ in model._network_nodes()]
+    assert natives == ["Dropout_float32", "UnaryOp_float32"]

@@ -1,10 +1,13 @@
-// Fused ops the graph builder makes from several keras.ops (DenseOp), bound once per dtype.
+// Ops that eigennet makes itself rather than a keras.ops call: DenseOp (the graph builder fuses
+// matmul + bias + activation into it) and ModeSelectOp (a call() traced per training mode),
+// bound once per dtype.
 #include <pybind11/stl.h>
 
 #include <optional>
 
 #include "arrays.hpp"
 #include "eigennet/ops/dense_op.hpp"
+#include "eigennet/ops/mode_select.hpp"
 
 namespace eigennet::bindings {
 
@@ -21,6 +24,9 @@ void bind_typed(py::module_& m) {
                                                  activation_from_name(activation));
            }),
            py::arg("x"), py::arg("kernel"), py::arg("bias"), py::arg("activation"));
+  py::class_<ModeSelectOp<T>, Op<T>, std::shared_ptr<ModeSelectOp<T>>>(
+      m, ("ModeSelectOp" + sfx).c_str())
+      .def(py::init<Shape, Shape>(), py::arg("training"), py::arg("inference"));
 }
 
 }  // namespace

@@ -9,6 +9,8 @@ core only ever sees built-in layers, ops and sources, and Python never runs per 
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from eigennet import _core
@@ -125,15 +127,98 @@ def trace_call(layer, args: tuple, kwargs: dict):
         return value
 
     inputs = list(placeholders.values())
-    with symbolic.tracing(layer.name, inputs), symbolic.collecting_losses() as losses:
-        result = layer.call(*swap(args), **swap(kwargs))
-    outputs = flatten(result)
-    if not outputs:
-        raise ValueError(f"Layer {layer.name!r}: call() returned nothing")
-    dtype = layer.dtype
-    outputs = [symbolic.operand(o, dtype) for o in outputs]
-    trace = Trace([placeholders[id(t)] for t in unique], outputs, result, losses)
-    return unique, trace
+
+    def run(mode):
+        extra = {} if mode is None else {"training": mode}
+        with symbolic.tracing(layer.name, inputs), symbolic.collecting_losses() as losses:
+            result = layer.call(*swap(args), **swap(kwargs), **extra)
+        outputs = flatten(result)
+        if not outputs:
+            raise ValueError(f"Layer {layer.name!r}: call() returned nothing")
+        return result, [symbolic.operand(o, layer.dtype) for o in outputs], losses
+
+    placeholder_list = [placeholders[id(t)] for t in unique]
+    if "training" in kwargs or not takes_training(layer.call):
+        result, outputs, losses = run(None)
+    else:  # Keras passes the mode: traced in each, one graph when call() does not branch
+        result, outputs, losses = select_by_mode(placeholder_list, run(True), run(False))
+    return unique, Trace(placeholder_list, outputs, result, losses)
+
+
+def takes_training(call) -> bool:
+    """Whether call() has a `training` argument (Keras then passes the mode to it)."""
+    try:
+        return "training" in inspect.signature(call).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def select_by_mode(placeholders: list, training: tuple, inference: tuple) -> tuple:
+    """One trace of a call traced in both modes: the inference trace when the two compute the
+    same graph, else outputs (and the summed add_loss values) that select per mode."""
+    from eigennet.ops import symbolic
+
+    result, train_out, train_losses = training
+    _, infer_out, infer_losses = inference
+    if same_graph(placeholders, train_out + train_losses, placeholders, infer_out + infer_losses):
+        return inference
+    if len(train_out) != len(infer_out):
+        raise ValueError("call() returns a different number of tensors in training and inference")
+
+    def select(a, b):
+        return a if a is b else symbolic.record("mode_select", "ModeSelectOp", [a, b])
+
+    losses = []
+    if train_losses or infer_losses:
+        losses = [select(_sum(train_losses), _sum(infer_losses))]
+    return result, [select(a, b) for a, b in zip(train_out, infer_out)], losses
+
+
+def _sum(values: list):
+    from eigennet import ops
+
+    total = 0.0
+    for v in values:
+        total = ops.add(total, v)
+    return total if values else ops.multiply(0.0, 1.0)
+
+
+def same_graph(sources_a: list, outputs_a: list, sources_b: list, outputs_b: list) -> bool:
+    """Whether two traces compute the same thing from corresponding sources: node for node the
+    same layers (or ops of the same kind and attributes) on corresponding tensors."""
+    from eigennet.models.graph_builder import nodes_between
+    from eigennet.ops.symbolic import Operation
+
+    if len(outputs_a) != len(outputs_b):
+        return False
+    nodes_a, nodes_b = nodes_between(sources_a, outputs_a), nodes_between(sources_b, outputs_b)
+    if len(nodes_a) != len(nodes_b):
+        return False
+    match = {id(a): b for a, b in zip(sources_a, sources_b)}  # id(tensor of a) -> tensor of b
+    for a, b in zip(nodes_a, nodes_b):
+        if isinstance(a.layer, Operation):
+            if not isinstance(b.layer, Operation) or a.layer._spec != b.layer._spec:
+                return False
+        elif a.layer is not b.layer:
+            return False
+        if len(a.inputs) != len(b.inputs) or any(
+            match.get(id(x)) is not y for x, y in zip(a.inputs, b.inputs)
+        ):
+            return False
+        inner_a, inner_b = getattr(a, "trace", None), getattr(b, "trace", None)
+        if inner_a is not None and (
+            inner_b is None
+            or not same_graph(
+                inner_a.placeholders,
+                inner_a.outputs + inner_a.losses,
+                inner_b.placeholders,
+                inner_b.outputs + inner_b.losses,
+            )
+        ):
+            return False
+        for x, y in zip(a.outputs, b.outputs):
+            match[id(x)] = y
+    return all(match.get(id(x)) is y for x, y in zip(outputs_a, outputs_b))
 
 
 def rebuild_structure(structure, outputs: list):

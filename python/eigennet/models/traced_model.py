@@ -45,6 +45,7 @@ def _inputs_for(input_shape, dtype: str):
 def build(model, input_shape) -> None:
     """Traces `model.call` on inputs of `input_shape` into its graph."""
     from eigennet import config
+    from eigennet.layers import tracing
     from eigennet.layers.keras_tensor import flatten
     from eigennet.models.functional import Functional
     from eigennet.ops import symbolic
@@ -59,11 +60,20 @@ def build(model, input_shape) -> None:
             "...)) or fit/predict/call it on data first"
         )
     inputs = _inputs_for(input_shape, config.floatx())
-    tracing = symbolic.tracing(model.name, flatten(inputs))
-    with tracing, symbolic.collecting_losses() as losses:
-        outputs = model.call(inputs)
-    dtype = symbolic.dtype_of(*flatten(inputs))
-    outputs = _symbolic_outputs(outputs, dtype)
+    sources = flatten(inputs)
+    dtype = symbolic.dtype_of(*sources)
+
+    def run(mode):
+        extra = {} if mode is None else {"training": mode}
+        with symbolic.tracing(model.name, sources), symbolic.collecting_losses() as losses:
+            result = model.call(inputs, **extra)
+        return result, [symbolic.operand(o, dtype) for o in flatten(result)], losses
+
+    if tracing.takes_training(model.call):  # Keras passes the mode: traced in each
+        result, outputs, losses = tracing.select_by_mode(sources, run(True), run(False))
+    else:
+        result, outputs, losses = run(None)
+    outputs = tracing.rebuild_structure(result, outputs)
     graph = Functional(inputs, outputs, name=model.name, trainable=model.trainable, _losses=losses)
     _hold(model, graph)
 
@@ -82,17 +92,6 @@ def _hold(model, graph) -> None:
     model._traced_graph = graph
     model._network = graph._network
     model._outputs_struct = graph._outputs_struct  # how predict returns several outputs
-
-
-def _symbolic_outputs(outputs, dtype: str):
-    """call()'s result with constants as symbolic tensors (a graph output must be one)."""
-    from eigennet.ops import symbolic
-
-    if isinstance(outputs, dict):
-        return {k: _symbolic_outputs(v, dtype) for k, v in outputs.items()}
-    if isinstance(outputs, (list, tuple)):
-        return [_symbolic_outputs(v, dtype) for v in outputs]
-    return symbolic.operand(outputs, dtype)
 
 
 def data_shape(x):

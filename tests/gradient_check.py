@@ -63,20 +63,29 @@ def layer_graph_predict(layer, xs, batch_size: int = 3, dtype: str = "float64") 
     return out
 
 
-def layer_input_finite_differences(layer, xs, dy, h: float = 1e-6) -> list[np.ndarray]:
-    """Central differences of sum(dy * layer(xs)) with respect to every input."""
+def input_finite_differences(f, xs, dy, wrt=None, h: float = 1e-6) -> list:
+    """Central differences of sum(dy * f(xs)) with respect to the inputs `wrt` (indices; all
+    when None), None in the place of the others."""
     grads = []
     for i, x in enumerate(xs):
+        if wrt is not None and i not in wrt:
+            grads.append(None)
+            continue
         fd = np.zeros_like(x)
         for idx in np.ndindex(x.shape):
             values = []
             for sign in (1, -1):
                 moved = [v.copy() for v in xs]
                 moved[i][idx] += sign * h
-                values.append(np.sum(dy * layer_vjp(layer, moved, dy)[0]))
+                values.append(np.sum(dy * f(moved)))
             fd[idx] = (values[0] - values[1]) / (2 * h)
         grads.append(fd)
     return grads
+
+
+def layer_input_finite_differences(layer, xs, dy, h: float = 1e-6) -> list[np.ndarray]:
+    """Central differences of sum(dy * layer(xs)) with respect to every input."""
+    return input_finite_differences(lambda moved: layer_vjp(layer, moved, dy)[0], xs, dy, h=h)
 
 
 # -- one op on its own (ops/op.hpp): the native vector-Jacobian product and differences ------
@@ -93,18 +102,4 @@ def op_finite_differences(op, xs, dy, wrt=None, h: float = 1e-6) -> list[np.ndar
     """Float64 central differences of sum(dy * op(xs)) with respect to the inputs `wrt`
     (indices; all inputs when None); None in the place of the others."""
     xs = [np.array(x, dtype="float64") for x in xs]
-    grads = []
-    for i, x in enumerate(xs):
-        if wrt is not None and i not in wrt:
-            grads.append(None)
-            continue
-        fd = np.zeros_like(x)
-        for idx in np.ndindex(x.shape):
-            values = []
-            for sign in (1, -1):
-                moved = [v.copy() for v in xs]
-                moved[i][idx] += sign * h
-                values.append(np.sum(dy * op_vjp(op, moved, dy)[0]))
-            fd[idx] = (values[0] - values[1]) / (2 * h)
-        grads.append(fd)
-    return grads
+    return input_finite_differences(lambda moved: op_vjp(op, moved, dy)[0], xs, dy, wrt, h)

@@ -437,13 +437,6 @@ def test_prelu_weights_survive_set_weights():
 # -- in models --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def float64():
-    eigennet.config.set_floatx("float64")
-    yield
-    eigennet.config.set_floatx("float32")
-
-
 def _activation_stack(lib, prelu_kwargs=None):
     return lib.Sequential(
         [

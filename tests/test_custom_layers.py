@@ -23,13 +23,6 @@ def _seeded():
     RNG = np.random.default_rng(1234)
 
 
-@pytest.fixture
-def float64():
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx("float32")
-
-
 # -- layers used throughout -----------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="test_custom_layers")
 class Linear(layers.Layer):

@@ -39,12 +39,6 @@ def floatx(name):
         eigennet.config.set_floatx("float32")
 
 
-@pytest.fixture
-def float64():
-    with floatx("float64"):
-        yield
-
-
 def targets(loss, units, rng):
     if loss == "sparse_categorical_crossentropy":
         return rng.integers(0, units, size=BATCH)

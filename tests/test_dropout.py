@@ -7,13 +7,6 @@ from tests.reference import dropout as ref
 import eigennet as keras
 
 
-@pytest.fixture
-def float64():
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx("float32")
-
-
 def test_inference_is_identity():
     x = np.random.RandomState(0).rand(5, 7).astype("float32")
     layer = keras.layers.Dropout(0.5, seed=3)

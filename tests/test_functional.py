@@ -9,13 +9,6 @@ from eigennet import layers
 from gradient_check import assert_gradients_match_finite_differences
 
 
-@pytest.fixture
-def float64():
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx("float32")
-
-
 def _two_outputs():
     inputs = keras.Input((4,), name="features")
     hidden = layers.Dense(8, activation="tanh", name="hidden")(inputs)

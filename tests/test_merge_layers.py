@@ -503,13 +503,6 @@ def test_defaults():
 # -- in functional models ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def float64():
-    eigennet.config.set_floatx("float64")
-    yield
-    eigennet.config.set_floatx("float32")
-
-
 def _merged_model(merge, shapes=((3,), (3,)), head=True):
     """Dense branches into `merge`, then a Dense head: every weight learns through the merge."""
     inputs = [eigennet.Input(s) for s in shapes]

@@ -25,12 +25,6 @@ def floatx(name):
         keras.config.set_floatx("float32")
 
 
-@pytest.fixture
-def float64():
-    with floatx("float64"):
-        yield
-
-
 def tol(dtype):
     return dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-5)
 

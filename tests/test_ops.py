@@ -14,13 +14,6 @@ from gradient_check import assert_gradients_match_finite_differences
 RNG = np.random.default_rng(3)
 
 
-@pytest.fixture
-def float64():
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx("float32")
-
-
 @pytest.mark.parametrize(
     "op, reference",
     [

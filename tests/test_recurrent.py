@@ -25,12 +25,6 @@ def floatx(name):
         eigennet.config.set_floatx("float32")
 
 
-@pytest.fixture
-def float64():
-    with floatx("float64"):
-        yield
-
-
 # -- a tiny sequential reference: ("dense", kernel, bias) | ("rnn", spec, weights, kwargs) |
 #    ("bidir", spec_f, spec_b, weights_f, weights_b, merge_mode) ---------------------------
 def random_weights(rng, kind, n_in, units, use_bias=True, reset_after=True):

@@ -10,13 +10,6 @@ from tests.reference import regularizers as ref
 import eigennet as keras
 
 
-@pytest.fixture
-def float64():
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx("float32")
-
-
 def _model(seed=0):
     keras.utils.set_random_seed(seed)
     model = keras.Sequential(

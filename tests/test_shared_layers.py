@@ -11,13 +11,6 @@ from eigennet import layers
 from gradient_check import assert_gradients_match_finite_differences
 
 
-@pytest.fixture
-def float64():
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx("float32")
-
-
 def _twice(make, shape, head=None):
     """A model where one layer from `make()` comes twice, behind a Conv1D/Dense that learns."""
     shared = make()

@@ -124,3 +124,4 @@ np.testing.assert_allclose(
 )
 reloaded.evaluate(x_test, y_test[:, None], verbose=0)
 print("reloaded and evaluated")
+print("OK")

@@ -134,3 +134,34 @@ def test_an_overridden_train_step_is_refused_not_ignored():
     with pytest.raises(NotImplementedError, match="train_step"):
         model.fit(RNG.normal(size=(4, 2)), RNG.normal(size=(4, 1)), verbose=0)
     assert model.predict(RNG.normal(size=(3, 2)), verbose=0).shape == (3, 1)
+
+
+def test_two_threads_tracing_custom_layers_at_once_keep_their_traces_apart():
+    import time
+
+    class Slow(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, x):
+            time.sleep(0.01)  # the other thread traces meanwhile
+            self.add_loss(ops.sum(self.w) * 0.0)
+            return x * self.w
+
+    models, errors = [None, None], []
+
+    def build(k):
+        try:
+            for _ in range(5):
+                models[k] = keras.Sequential([keras.Input((3 + k,)), Slow(), layers.Dense(1)])
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=build, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    for k, model in enumerate(models):
+        assert model.predict(RNG.normal(size=(2, 3 + k)), verbose=0).shape == (2, 1)

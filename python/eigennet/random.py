@@ -104,7 +104,7 @@ def _reference() -> KerasTensor | None:
     draw reads for its batch size; None when not tracing."""
     from eigennet.ops import symbolic
 
-    return symbolic.batch_reference() if symbolic._tracing else None
+    return symbolic.batch_reference() if symbolic.tracing_layer() is not None else None
 
 
 def _draw(kind: str, shape, a: float, b: float, dtype, seed, eager):

@@ -369,7 +369,8 @@ class Layer:
         Keras: traced, it is part of the native graph, with its gradient."""
         from eigennet.ops import symbolic
 
-        if symbolic._added_losses and symbolic.is_symbolic(loss):
+        collected = symbolic.added_losses()
+        if collected is not None and symbolic.is_symbolic(loss):
             value = symbolic.operand(loss, self.dtype)
             if value.batched or tuple(value.shape) != ():
                 raise ValueError(
@@ -378,7 +379,7 @@ class Layer:
                 )
             if not value._node.inputs:  # a constant or a weight itself: a node of its own
                 value = symbolic.record("add_loss", "UnaryOp", [value], "identity", 0.0, 0.0)
-            symbolic._added_losses[-1].append(value)
+            collected.append(value)
             return
         self.__dict__.setdefault("_eager_losses", []).append(np.asarray(loss))
 
@@ -695,13 +696,13 @@ class Layer:
 def _tracing_any() -> bool:
     from eigennet.ops import symbolic
 
-    return bool(symbolic._tracing)
+    return symbolic.tracing_layer() is not None
 
 
 def _tracing_layer(layer) -> bool:
     from eigennet.ops import symbolic
 
-    return bool(symbolic._tracing) and symbolic._tracing[-1] == layer.name
+    return symbolic.tracing_layer() == layer.name
 
 
 def _shapes_of(value):

@@ -10,6 +10,7 @@ custom layer's weight a weight source node (see `eigennet.layers.layer.Variable`
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy as np
 
@@ -17,8 +18,18 @@ from eigennet import _core, config
 from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.layers.layer import Variable, unique_name
 
-_tracing: list[str] = []  # the names of the layers whose call() is being traced, innermost last
-_trace_inputs: list[list] = []  # their symbolic inputs, likewise
+
+class _TraceState(threading.local):
+    """What is being traced, per thread (two threads may build two models at once)."""
+
+    def __init__(self):
+        self.names: list[str] = []  # the layers whose call() is traced, innermost last
+        self.inputs: list[list] = []  # their symbolic inputs, likewise
+        self.assigned: list[dict] = []  # a metric's update_state: id(source) -> new value
+        self.losses: list[list] = []  # a call()'s add_loss values, per trace
+
+
+_state = _TraceState()
 # Native ops that take their kind (or equation) before the operands' shapes.
 _KIND_FIRST = {
     "UnaryOp",
@@ -36,67 +47,73 @@ _KIND_FIRST = {
 def tracing(layer_name: str, inputs=()):
     """While a layer's call() is traced: its weights are symbolic operands of ops, and its
     symbolic `inputs` give a random draw of a shape with a batch axis its batch size."""
-    _tracing.append(layer_name)
-    _trace_inputs.append([t for t in inputs if isinstance(t, KerasTensor)])
+    _state.names.append(layer_name)
+    _state.inputs.append([t for t in inputs if isinstance(t, KerasTensor)])
     try:
         yield
     finally:
-        _tracing.pop()
-        _trace_inputs.pop()
+        _state.names.pop()
+        _state.inputs.pop()
+
+
+def tracing_layer() -> str | None:
+    """The name of the layer whose call() is being traced (innermost), else None."""
+    return _state.names[-1] if _state.names else None
+
+
+def added_losses() -> list | None:
+    """Where add_loss puts its values while a call() is traced, else None."""
+    return _state.losses[-1] if _state.losses else None
 
 
 def batch_reference() -> KerasTensor | None:
     """A tensor of the innermost trace with the batch axis (its inputs'), else any of them;
     None when not tracing or the trace has no symbolic input."""
-    for inputs in reversed(_trace_inputs):
+    for inputs in reversed(_state.inputs):
         for t in inputs:
             if t.batched:
                 return t
-    for inputs in reversed(_trace_inputs):
+    for inputs in reversed(_state.inputs):
         if inputs:
             return inputs[0]
     return None
 
 
-_assigned: list[dict] = []  # during a metric's traced update_state: id(source) -> new value
-_added_losses: list[list] = []  # during a traced call(): the add_loss values, per trace
-
-
 @contextlib.contextmanager
 def collecting_losses():
     """While a layer's call() is traced: what its add_loss calls (and its sublayers') add."""
-    _added_losses.append([])
+    _state.losses.append([])
     try:
-        yield _added_losses[-1]
+        yield _state.losses[-1]
     finally:
-        _added_losses.pop()
+        _state.losses.pop()
 
 
 @contextlib.contextmanager
 def assignments():
     """While a metric's update_state is traced: variable assignments are recorded here (the
     variable's later reads in the trace see its new value)."""
-    _assigned.append({})
+    _state.assigned.append({})
     try:
-        yield _assigned[-1]
+        yield _state.assigned[-1]
     finally:
-        _assigned.pop()
+        _state.assigned.pop()
 
 
 def record_assignment(variable, value) -> bool:
     """Records `variable = value` when tracing a metric; False when not tracing one."""
-    if not _assigned:
+    if not _state.assigned:
         return False
     if not hasattr(variable._layer, "tensor"):
         raise TypeError(f"{variable.path} cannot be assigned inside a traced update_state")
-    _assigned[-1][id(variable._layer)] = value
+    _state.assigned[-1][id(variable._layer)] = value
     return True
 
 
 def is_symbolic(*operands) -> bool:
     """Whether an op on `operands` records a node (else it computes on arrays)."""
     for x in operands:
-        if isinstance(x, KerasTensor) or (_tracing and isinstance(x, Variable)):
+        if isinstance(x, KerasTensor) or (_state.names and isinstance(x, Variable)):
             return True
         if isinstance(x, (list, tuple)) and is_symbolic(*x):
             return True
@@ -177,7 +194,7 @@ def full_shape(t: KerasTensor) -> list[int]:
 
 
 def _where() -> str:
-    return f" in layer {_tracing[-1]!r}" if _tracing else ""
+    return f" in layer {_state.names[-1]!r}" if _state.names else ""
 
 
 def dtype_of(*operands) -> str:
@@ -213,8 +230,8 @@ def operand(x, dtype: str) -> KerasTensor:
     if isinstance(x, KerasTensor):
         return x
     if isinstance(x, Variable):
-        if _assigned and id(x._layer) in _assigned[-1]:  # read after an assignment
-            return operand(_assigned[-1][id(x._layer)], dtype)
+        if _state.assigned and id(x._layer) in _state.assigned[-1]:  # read after an assignment
+            return operand(_state.assigned[-1][id(x._layer)], dtype)
         return x._symbolic()
     return constant(x, dtype)
 

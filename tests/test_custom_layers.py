@@ -588,3 +588,40 @@ def test_call_taking_training_without_branching_is_one_graph():
     model = keras.Sequential([keras.Input((4,)), Passes()])
     natives = [type(core).__name__ for core, _ in model._network_nodes()]
     assert natives == ["Dropout_float32", "UnaryOp_float32"]
+
+
+@keras.saving.register_keras_serializable(package="test_custom_layers")
+class TiedLanguageModel(layers.Layer):
+    """Reads its Embedding's table in call(): a tied output projection."""
+
+    def __init__(self, vocab=11, dim=4, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab, self.dim = vocab, dim
+        self.embed = layers.Embedding(vocab, dim)
+
+    def call(self, ids):
+        h = ops.mean(self.embed(ids), axis=1)
+        return ops.softmax(ops.matmul(h, ops.transpose(self.embed.embeddings)))
+
+    def get_config(self):
+        return {**super().get_config(), "vocab": self.vocab, "dim": self.dim}
+
+
+def test_ops_may_read_a_sublayers_weights_tied_embeddings(float64, tmp_path):
+    model = keras.Sequential([keras.Input((5,)), TiedLanguageModel()])
+    assert [w.path for w in model.weights] == [f"{model.layers[0].embed.name}/embeddings"]
+    x, y = RNG.integers(0, 11, size=(16, 5)), RNG.integers(0, 11, size=(16,))
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    assert_gradients_match_finite_differences(model, x, y, rtol=1e-5, atol=1e-8)
+    table = model.get_weights()[0]
+    h = table[x].mean(axis=1)
+    logits = h @ table.T
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), expected / expected.sum(1, keepdims=True), rtol=1e-10
+    )
+    history = model.fit(x, y, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "tied.keras")
+    reloaded = keras.models.load_model(tmp_path / "tied.keras")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))

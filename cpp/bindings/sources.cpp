@@ -1,4 +1,5 @@
-// Sources (weights of custom layers, constants of ops), bound once per dtype.
+// Sources (weights of custom layers, views of built-in layers' weights, constants of ops),
+// bound once per dtype.
 #include "eigennet/layers/sources.hpp"
 
 #include <pybind11/stl.h>
@@ -16,6 +17,10 @@ void bind_typed(py::module_& m) {
       m, ("VariableSource" + sfx).c_str())
       .def(py::init<Shape, std::string, bool>(), py::arg("shape"), py::arg("name"),
            py::arg("trainable"));
+  py::class_<WeightView<T>, Layer<T>, std::shared_ptr<WeightView<T>>>(m,
+                                                                      ("WeightView" + sfx).c_str())
+      .def(py::init<const std::shared_ptr<Layer<T>>&, size_t>(), py::arg("layer"),
+           py::arg("index"));
   py::class_<ConstantSource<T>, Layer<T>, std::shared_ptr<ConstantSource<T>>>(
       m, ("ConstantSource" + sfx).c_str())
       .def(py::init([](const Array<T>& values) {

@@ -62,11 +62,38 @@ ConstantSource<T>::ConstantSource(Shape shape, std::vector<T> values)
   this->build_inputs({});
 }
 
+namespace {
+template <class T>
+Shape viewed_shape(const std::shared_ptr<Layer<T>>& layer, size_t index) {
+  if (!layer || !layer->built() || index >= layer->weights().size())
+    throw std::invalid_argument("a weight view needs a built layer and one of its weights");
+  return layer->weights()[index].shape;
+}
+}  // namespace
+
+template <class T>
+WeightView<T>::WeightView(const std::shared_ptr<Layer<T>>& layer, size_t index)
+    : Source<T>(viewed_shape(layer, index), "a weight view's"),
+      offset_(layer->weights()[index].offset) {
+  this->build_inputs({});  // an empty block of its own, replaced by the layer's
+  this->share_parameters(*layer);
+}
+
+template <class T>
+void WeightView<T>::backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T> grad_y,
+                             T* param_grad, MatrixMap<T>*) {
+  if (!param_grad) return;
+  std::fill_n(param_grad, this->param_count(), T(0));
+  std::copy_n(grad_y.data(), grad_y.size(), param_grad + offset_);
+}
+
 template class Source<float>;
 template class Source<double>;
 template class VariableSource<float>;
 template class VariableSource<double>;
 template class ConstantSource<float>;
 template class ConstantSource<double>;
+template class WeightView<float>;
+template class WeightView<double>;
 
 }  // namespace eigennet

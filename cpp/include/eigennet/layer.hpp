@@ -163,6 +163,11 @@ class Layer {
     weights_.push_back({name, std::move(shape), 0, 0, trainable});
   }
   const T* weight(size_t i) const { return params() + weights_[i].offset; }
+  // Makes this layer another view of `other`'s parameter block and weights (WeightView).
+  void share_parameters(const Layer<T>& other) {
+    shared_ = other.shared_;
+    weights_ = other.weights_;
+  }
 
  private:
   bool built_ = false;

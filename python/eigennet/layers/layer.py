@@ -167,13 +167,14 @@ class Variable:
         return self.numpy() if dtype is None else self.numpy().astype(dtype)
 
     def _symbolic(self):
-        """The weight as an operand of ops inside a traced call()."""
-        if not hasattr(self._layer, "tensor"):
-            raise TypeError(
-                f"{self.path} belongs to a built-in layer: inside call(), ops can read the "
-                "weights made by the layer's own add_weight, not those of its sublayers"
-            )
-        return self._layer.tensor()
+        """The weight as an operand of ops inside a traced call(): a custom layer's own
+        weight, or a view of a built-in layer's (e.g. a tied embedding table)."""
+        if hasattr(self._layer, "tensor"):
+            return self._layer.tensor()
+        from eigennet.layers.tracing import WeightView
+
+        index = [w.name for w in self._layer.weights].index(self.name)
+        return WeightView.of(self._layer, index).tensor()
 
     @property
     def ndim(self) -> int:
@@ -246,6 +247,8 @@ class Layer:
                     return None
                 result = user_build(self, *args, **kw)
                 self._built = True
+                if self.input_shape is None and args:
+                    self.input_shape = args[0]
                 return result
 
             cls.build = build
@@ -466,6 +469,8 @@ class Layer:
         a list of such shapes for a layer of several inputs."""
         if self._traced:  # a custom layer's build() makes its weights with add_weight
             self._built = True
+            if self.input_shape is None:
+                self.input_shape = input_shape
             return
         if self.built:
             return

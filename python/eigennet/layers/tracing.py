@@ -84,6 +84,62 @@ class WeightSource:
         return self._tensor
 
 
+class WeightView:
+    """A built-in layer's weight read by ops inside a traced call(): a source node sharing the
+    layer's parameter block (its gradient joins the layer's). Its weights are the layer's."""
+
+    _is_source = True
+
+    def __init__(self, layer, index: int):
+        self._param_owner = layer  # whose weights these are (model weights list them once)
+        self._core = getattr(_core, f"WeightView_{layer.dtype}")(layer._core, index)
+        self._index = index
+        self._inbound_nodes: list[Node] = []
+        self._tensor = None
+
+    @classmethod
+    def of(cls, layer, index: int):
+        """The view of weight `index` of `layer` (one per weight, so one node per graph)."""
+        views = layer.__dict__.setdefault("_weight_views", {})
+        if index not in views:
+            views[index] = cls(layer, index)
+        return views[index]
+
+    @property
+    def name(self) -> str:
+        return self._param_owner.name
+
+    @property
+    def trainable(self) -> bool:
+        return self._param_owner.trainable
+
+    @property
+    def dtype(self) -> str:
+        return self._param_owner.dtype
+
+    @property
+    def trainable_weights(self) -> list:
+        return self._param_owner.trainable_weights
+
+    weights: list = []  # (listed by the layer itself)
+
+    def count_params(self) -> int:
+        return 0
+
+    def _check_input(self, x, what: str) -> None:
+        """A weight reads no model input."""
+
+    def tensor(self) -> KerasTensor:
+        if self._tensor is None:
+            variable = self._param_owner.weights[self._index]
+            node = Node(self, [])
+            self._tensor = KerasTensor(
+                variable.shape, self.dtype, node, name=variable.path, batched=False
+            )
+            node.outputs = [self._tensor]
+        return self._tensor
+
+
 class _Placeholder:
     """The owner of a traced call's input placeholders (never a node of a graph)."""
 

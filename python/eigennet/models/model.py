@@ -263,7 +263,8 @@ class Model:
         (`trainable_weights`) differs only when custom layers list their weights in another
         order than their call() uses them (or not at all)."""
         seen, out = set(), []
-        for layer, trains in self._flat_layers():
+        for place, trains in self._flat_layers():
+            layer = getattr(place, "_param_owner", place)  # a weight view is its layer's place
             if id(layer) not in seen:
                 seen.add(id(layer))
                 if trains:

@@ -77,4 +77,27 @@ class ConstantSource : public Source<T> {
   std::shared_ptr<const AlignedVector<T>> values_;  // shared by clones, never written
 };
 
+// One weight of another layer (a Dense kernel, an Embedding's table) read by ops inside a
+// custom layer's call(), e.g. a tied output projection. It shares that layer's parameter block
+// (same_parameters), so the trainer treats it as another place of the layer: its backward
+// writes its weight's gradient into the layer's slice (zeros elsewhere), summed with the
+// layer's own.
+template <class T>
+class WeightView : public Source<T> {
+ public:
+  // Throws std::invalid_argument when `layer` is not built or has no weight `index`.
+  WeightView(const std::shared_ptr<Layer<T>>& layer, size_t index);
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<WeightView>(*this); }
+  const T* source_values() const override { return this->params() + offset_; }
+  void backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T> grad_y, T* param_grad,
+                MatrixMap<T>*) override;
+  void backward_inputs(const ConstMatrixMap<T>*, size_t, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
+                       T* param_grad, MatrixMap<T>* const*) override {
+    backward(y, y, grad_y, param_grad, nullptr);
+  }
+
+ private:
+  Index offset_;
+};
+
 }  // namespace eigennet

@@ -625,3 +625,27 @@ def test_ops_may_read_a_sublayers_weights_tied_embeddings(float64, tmp_path):
     model.save(tmp_path / "tied.keras")
     reloaded = keras.models.load_model(tmp_path / "tied.keras")
     np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@keras.saving.register_keras_serializable(package="test_custom_layers")
+class TrainingNoise(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seeds = keras.random.SeedGenerator(3)
+
+    def call(self, x, training=None):
+        if training:
+            return x + keras.random.normal(ops.shape(x), stddev=0.5, seed=self.seeds)
+        return x
+
+
+def test_random_ops_in_a_custom_layer_resume_bit_exactly_after_loading(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), TrainingNoise(), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = RNG.normal(size=(64, 3)), RNG.normal(size=(64, 1))
+    model.fit(x, y, epochs=2, shuffle=False, verbose=0)
+    model.save(tmp_path / "noise.keras")
+    reloaded = keras.models.load_model(tmp_path / "noise.keras")
+    ours = model.fit(x, y, epochs=2, shuffle=False, verbose=0).history["loss"]
+    theirs = reloaded.fit(x, y, epochs=2, shuffle=False, verbose=0).history["loss"]
+    assert ours == theirs

@@ -64,13 +64,42 @@ def _paths(layers: list, prefix: str) -> list[tuple[str, object]]:
 
 
 class _OwnWeights:
-    """The weights a custom layer made with add_weight (its sublayers are saved apart)."""
+    """What a custom layer holds itself (its sublayers are saved apart): the weights it made
+    with add_weight, and the random streams of the keras.random ops in its traced call()."""
 
     def __init__(self, layer):
         self.weights = [o.variable for o in layer._own_weights]
+        self._random_ops = _random_ops(layer)
 
     def _extra_state(self) -> dict:
-        return {}
+        return {
+            f"rng_state_{k}": np.array(core.rng_state, dtype=np.uint64)
+            for k, core in enumerate(self._random_ops)
+        }
+
+    def _set_extra_state(self, state: dict) -> None:
+        for k, core in enumerate(self._random_ops):
+            if f"rng_state_{k}" in state:
+                seed, draws = (int(v) for v in state[f"rng_state_{k}"])
+                core.rng_state = (seed, draws)
+
+
+def _random_ops(layer) -> list:
+    """The native random ops of a custom layer's traces, in a fixed order (its calls, then the
+    trace a Sequential model runs; each trace's nodes in order)."""
+    traces = [n.trace for n in layer._inbound_nodes if getattr(n, "trace", None) is not None]
+    if layer._standalone_trace is not None and all(
+        t is not layer._standalone_trace for t in traces
+    ):
+        traces.append(layer._standalone_trace)
+    from eigennet.ops.symbolic import Operation
+
+    return [
+        node.layer._core
+        for trace in traces
+        for node in trace.nodes
+        if isinstance(node.layer, Operation) and hasattr(node.layer._core, "rng_state")
+    ]
 
 
 def _keras_ordered(layer) -> list:

@@ -573,7 +573,9 @@ def test_call_branching_on_training_is_traced_per_mode(float64):
     # one SGD step of the training-mode loss: (2x @ k + b - y)^2 mean, plus mean(x^2)
     residual = 2 * x @ before[0] + before[1] - y
     grad_kernel = 2 * (2 * x).T @ residual / len(x)
-    np.testing.assert_allclose(model.get_weights()[0], before[0] - 0.01 * grad_kernel, rtol=1e-10)
+    np.testing.assert_allclose(
+        model.get_weights()[0], before[0] - 0.01 * grad_kernel, rtol=1e-10, atol=1e-12
+    )
 
 
 def test_call_taking_training_without_branching_is_one_graph():
@@ -618,7 +620,10 @@ def test_ops_may_read_a_sublayers_weights_tied_embeddings(float64, tmp_path):
     logits = h @ table.T
     expected = np.exp(logits - logits.max(1, keepdims=True))
     np.testing.assert_allclose(
-        model.predict(x, verbose=0), expected / expected.sum(1, keepdims=True), rtol=1e-10
+        model.predict(x, verbose=0),
+        expected / expected.sum(1, keepdims=True),
+        rtol=1e-10,
+        atol=1e-12,
     )
     history = model.fit(x, y, epochs=5, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]

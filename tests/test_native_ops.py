@@ -430,9 +430,9 @@ def test_matmul_large_threads():
     a, b = rng.normal(size=(64, 8, 32, 32)), rng.normal(size=(64, 8, 32, 16))
     dy = rng.normal(size=(64, 8, 32, 16))
     y, (ga, gb) = op_vjp(_core.MatMulOp_float64([-1, 8, 32, 32], [-1, 8, 32, 16]), [a, b], dy)
-    np.testing.assert_allclose(y, a @ b, rtol=1e-10)
-    np.testing.assert_allclose(ga, dy @ np.swapaxes(b, -1, -2), rtol=1e-10)
-    np.testing.assert_allclose(gb, np.swapaxes(a, -1, -2) @ dy, rtol=1e-10)
+    np.testing.assert_allclose(y, a @ b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ga, dy @ np.swapaxes(b, -1, -2), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gb, np.swapaxes(a, -1, -2) @ dy, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -353,11 +353,11 @@ class Layer:
                 f"Layer {self.name!r}: add_weight after the layer was built; make weights in "
                 "build() (or __init__)"
             )
-        shape = () if shape is None else normalize_shape(shape, "add_weight shape") if shape else ()
+        shape = normalize_shape(shape, "add_weight shape") if shape else ()  # None: a scalar
         dtype = self.dtype if dtype is None else str(np.dtype(dtype))
         if dtype not in ("float32", "float64"):
             raise ValueError(f"add_weight: dtype must be float32 or float64, got {dtype!r}")
-        name = name or f"variable_{len(self._own_weights)}" if name is None else name
+        name = name or f"variable_{len(self._own_weights)}"
         source = WeightSource(self, name, shape, dtype, bool(trainable))
         init = initializers.get(initializer or "glorot_uniform")
         source.variable.assign(np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape))

@@ -110,15 +110,15 @@ def clip(x, x_min, x_max):
 
 
 def cast(x, dtype):
-    """`x` as `dtype`. Symbolic tensors compute in their float dtype; a cast to another float
-    or an integer type rounds toward zero for integers, as NumPy's astype."""
+    """`x` as `dtype`. A symbolic tensor keeps its graph's float dtype and takes the values
+    the cast gives: integers round toward zero (as NumPy's astype), bool is 0 or 1."""
     name = str(np.dtype(dtype))
     if is_symbolic(x):
-        if name.startswith(("int", "uint")):  # toward zero, as astype
+        if name.startswith(("int", "uint")):
             return multiply(sign(x), floor(absolute(x)))
         if name == "bool":
             return not_equal(x, 0.0)
-        return x if name in ("float32", "float64") else x
+        return x  # another float dtype: the graph computes in one
     return _array(x).astype(name)
 
 

@@ -8,8 +8,6 @@ per batch (GraphMetric), updating the same memory the Python variables read.
 
 from __future__ import annotations
 
-import numpy as np
-
 from eigennet import _core
 
 
@@ -30,10 +28,8 @@ def native_metric(metric, dtype: str, y_true_shape: tuple, y_pred_shape: tuple):
     y_true = Input(shape=tuple(y_true_shape[1:]), dtype=dtype, name="y_true")
     y_pred = Input(shape=tuple(y_pred_shape[1:]), dtype=dtype, name="y_pred")
     weight = Input(shape=(), dtype=dtype, name="sample_weight")
-    with (
-        symbolic.tracing(f"metric {metric.name}", [y_true, y_pred, weight]),
-        symbolic.assignments() as assigned,
-    ):
+    tracing = symbolic.tracing(f"metric {metric.name}", [y_true, y_pred, weight])
+    with tracing, symbolic.assignments() as assigned:  # (one line: Python 3.9's grammar)
         metric.update_state(y_true, y_pred, sample_weight=weight)
     state = [s for s in sources if id(s) in assigned]
     if not state:
@@ -64,7 +60,3 @@ def _graph(dtype, inputs, outputs, builder_type, expand_nodes, nodes_between):
     ids = expand_nodes(inputs, nodes, outputs, builder, list(range(len(inputs))), False)
     make = getattr(_core, f"Graph_{dtype}")
     return make([list(s) for s in builder.input_shapes], builder.nodes, ids, batched_outputs=False)
-
-
-def zeros_like_state(source) -> np.ndarray:
-    return np.zeros(source.variable.shape, dtype=source.dtype)

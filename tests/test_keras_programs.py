@@ -22,12 +22,7 @@ PROGRAMS = Path(__file__).resolve().parent / "keras_programs"
 TIMEOUT = 240
 
 # program -> (text the failure prints on stderr, why)
-KNOWN_FAILURES = {
-    "bidirectional_lstm_text.py": (
-        "axes of variable length (None) are not supported",
-        "keras.Input(shape=(None,)): variable-length inputs are refused",
-    ),
-}
+KNOWN_FAILURES: dict[str, tuple[str, str]] = {}
 
 
 def _programs():

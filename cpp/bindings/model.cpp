@@ -87,6 +87,7 @@ void bind_typed(py::module_& m) {
   py::class_<Layer<T>, std::shared_ptr<Layer<T>>>(m, ("Layer" + sfx).c_str())
       .def("build", &Layer<T>::build)
       .def("build_inputs", &Layer<T>::build_inputs)
+      .def("for_input_shapes", &Layer<T>::for_input_shapes)
       .def_property_readonly("input_shapes", &Layer<T>::input_shapes)
       .def_property_readonly("built", &Layer<T>::built)
       .def_property_readonly("input_shape", &Layer<T>::input_shape)

@@ -71,6 +71,15 @@ class Layer {
   virtual std::shared_ptr<Layer<T>> clone() const = 0;
   // Whether `other` is a copy of this layer (they share one parameter block).
   bool same_parameters(const Layer<T>& other) const { return shared_ == other.shared_; }
+  // A copy of this built layer for inputs of other shapes (an axis of variable length): the
+  // same configuration and shared parameters. Throws std::invalid_argument when the weights
+  // would have other shapes there (e.g. a Dense after a Flatten of a variable axis).
+  std::shared_ptr<Layer<T>> for_input_shapes(const std::vector<Shape>& input_shapes) const {
+    if (!built_) throw std::logic_error("only a built layer has copies for other shapes");
+    auto copy = clone();
+    copy->rebuild(input_shapes, weights_);
+    return copy;
+  }
 
   Shape build(const Shape& input_shape) { return build_inputs({input_shape}); }
   Shape build_inputs(const std::vector<Shape>& input_shapes) {
@@ -170,6 +179,21 @@ class Layer {
   }
 
  private:
+  // Re-runs do_build_inputs on a copy for other input shapes; its weights must stay `expected`.
+  void rebuild(const std::vector<Shape>& input_shapes, const std::vector<WeightSpec>& expected) {
+    weights_.clear();
+    input_shapes_ = input_shapes;
+    output_shape_ = do_build_inputs(input_shapes);
+    bool same = weights_.size() == expected.size();
+    for (size_t i = 0; same && i < expected.size(); ++i)
+      same = weights_[i].shape == expected[i].shape;
+    if (!same)
+      throw std::invalid_argument(
+          "its weights would need other shapes for these inputs (an axis of variable "
+          "length must not decide a weight's shape)");
+    weights_ = expected;
+  }
+
   bool built_ = false;
   std::vector<Shape> input_shapes_;
   Shape output_shape_;

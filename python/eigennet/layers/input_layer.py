@@ -49,12 +49,8 @@ class InputLayer:
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("InputLayer needs a shape, e.g. InputLayer(shape=(4,))")
-        if isinstance(shape, (list, tuple)) and any(d is None for d in shape):
-            raise ValueError(
-                f"InputLayer shape {tuple(shape)}: axes of variable length (None) are not "
-                "supported by eigennet yet; pad or cut the samples to one length"
-            )
-        self.shape = normalize_shape(shape, "InputLayer shape")
+        # None: an axis of variable length (see variable_axes)
+        self.shape = normalize_shape(shape, "InputLayer shape", variable=True)
         self.batch_size = batch_size
         self.dtype = dtype
         self.name = name or unique_name("input_layer")

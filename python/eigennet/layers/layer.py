@@ -10,6 +10,7 @@ from collections import defaultdict
 import numpy as np
 
 from eigennet import _auto_config, _core, config, regularizers
+from eigennet.layers import variable_axes
 from eigennet.layers.keras_tensor import (
     KerasTensor,
     Node,
@@ -47,8 +48,9 @@ def checked_name(obj, name, unknown_kwargs: dict) -> str:
     return name or unique_name(snake_case(type(obj).__name__))
 
 
-def normalize_shape(shape, what: str = "shape") -> tuple[int, ...]:
-    """A sample shape (no batch axis) as a tuple of positive ints."""
+def normalize_shape(shape, what: str = "shape", variable: bool = False) -> tuple:
+    """A sample shape (no batch axis) as a tuple of positive ints; with `variable`, None
+    stands for an axis of variable length."""
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:
@@ -56,9 +58,11 @@ def normalize_shape(shape, what: str = "shape") -> tuple[int, ...]:
     except TypeError:
         raise TypeError(f"{what} must be a tuple of positive integers, got {shape!r}") from None
     for d in shape:
+        if d is None and variable:
+            continue
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0:
             raise ValueError(f"{what} must be a tuple of positive integers, got {shape!r}")
-    return tuple(int(d) for d in shape)
+    return tuple(None if d is None else int(d) for d in shape)
 
 
 def dtype_from_config(config: dict) -> dict:
@@ -278,7 +282,9 @@ class Layer:
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         self._input_shape_arg = (
-            None if input_shape is None else normalize_shape(input_shape, "input_shape")
+            None
+            if input_shape is None
+            else normalize_shape(input_shape, "input_shape", variable=True)
         )
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._params = None
@@ -425,7 +431,7 @@ class Layer:
         """Builds the layer as one step of a Sequential model; returns its output shape."""
         if not self._traced:
             self.build(input_shape)
-            return self.output_shape
+            return (None, *self._output_for([tuple(input_shape)[1:]]))
         from eigennet.layers.input_layer import Input
 
         out = self(Input(shape=tuple(input_shape)[1:], dtype=self.dtype))
@@ -476,13 +482,16 @@ class Layer:
             return
         if self._multi_input:
             shapes = _shape_list(input_shape, self.name)
-            samples = [normalize_shape(s[1:], "input shape") for s in shapes]
+            samples = [normalize_shape(s[1:], "input shape", variable=True) for s in shapes]
             self._check_input_shapes([(None, *s) for s in samples])
         else:
-            samples = [normalize_shape(tuple(input_shape)[1:], "input shape")]
+            samples = [normalize_shape(tuple(input_shape)[1:], "input shape", variable=True)]
         core = self._make_core(self.dtype)
+        # Variable axes (None): the weights are made for the first probe length (see
+        # variable_axes); copies for other lengths share them.
+        first = [variable_axes.at_length(s, variable_axes.PROBES[0]) for s in samples]
         try:
-            out = core.build_inputs([list(s) for s in samples])
+            core.build_inputs([list(s) for s in first])
         except MemoryError as e:
             raise MemoryError(f"Layer {self.name!r} on inputs {_described(samples)}: {e}") from None
         core.set_regularizers(
@@ -491,11 +500,43 @@ class Layer:
         )
         core.trainable = self._trainable
         self._core = core
+        self._copies = variable_axes.RecentCache(16)
         self._params = core.params()
         inputs = [(None, *s) for s in samples]
         self.input_shape = inputs if self._multi_input else inputs[0]
-        self.output_shape = (None, *out)
+        self.output_shape = (None, *self._output_for(samples))
         self._initialize()
+
+    def _core_for(self, samples: list[tuple]):
+        """The native layer for inputs of these concrete sample shapes: the layer's own, or
+        a copy sharing its weights (for another length of a variable axis)."""
+        key = tuple(tuple(s) for s in samples)
+        if key == tuple(tuple(s) for s in self._core.input_shapes):
+            return self._core
+        core = self._copies.get(key)
+        if core is None:
+            try:
+                core = self._core.for_input_shapes([list(s) for s in key])
+            except ValueError as e:
+                given = [(None, *s) for s in key]
+                raise ValueError(
+                    f"Input of layer {self.name!r} is incompatible with the layer: it was "
+                    f"built for inputs of shape {self.input_shape}, got "
+                    f"{given if self._multi_input else given[0]}: {e}"
+                ) from None
+            self._copies.put(key, core)
+        return core
+
+    def _output_for(self, samples: list[tuple]) -> tuple:
+        """The output's sample shape for inputs of these sample shapes (None in them for a
+        variable axis: then the output's variable axes are None too)."""
+        if not variable_axes.has_variable(samples):
+            return tuple(self._core_for(samples).output_shape)
+        first, second = (
+            tuple(self._core_for([variable_axes.at_length(s, n) for s in samples]).output_shape)
+            for n in variable_axes.PROBES
+        )
+        return variable_axes.merged(first, second)
 
     def _check_input_shapes(self, shapes: list[tuple]) -> None:
         """A multi-input layer's Keras shape rules, raising Keras's errors (before building)."""
@@ -583,23 +624,24 @@ class Layer:
             self.build(shapes if self._multi_input else shapes[0])
         xs = [data_utils.as_features(a, self.dtype, "inputs") for a in arrays]
         expected = self.input_shape if self._multi_input else [self.input_shape]
-        for x, shape in zip(xs, expected):
-            if x.shape[1:] != tuple(shape[1:]) or len(x) != len(xs[0]):
-                got = [(len(x), *x.shape[1:]) for x in xs]
-                raise ValueError(
-                    f"Layer {self.name!r} expects inputs of shape {self.input_shape}, got "
-                    f"{got if self._multi_input else got[0]}"
-                )
-        self._check_input(xs[0], "inputs")
-        if self._eager_network is None:
-            graph = getattr(_core, f"Graph_{self.dtype}")
-            n = len(expected)
-            self._eager_network = graph(
-                [list(s[1:]) for s in expected], [(self._core, list(range(n)))], [n]
+        samples = [x.shape[1:] for x in xs]
+        if len(samples) != len(expected) or any(len(x) != len(xs[0]) for x in xs):
+            got = [(len(x), *x.shape[1:]) for x in xs]
+            raise ValueError(
+                f"Layer {self.name!r} expects inputs of shape {self.input_shape}, got "
+                f"{got if self._multi_input else got[0]}"
             )
+        core = self._core_for(samples)
+        self._check_input(xs[0], "inputs")
+        key = tuple(samples)
+        if self._eager_network is None or self._eager_network[0] != key:
+            graph = getattr(_core, f"Graph_{self.dtype}")
+            n = len(samples)
+            network = graph([list(s) for s in samples], [(core, list(range(n)))], [n])
+            self._eager_network = (key, network)
         x = xs[0] if len(xs) == 1 else np.concatenate([a.reshape(len(a), -1) for a in xs], 1)
-        out = np.empty((len(x), *self.output_shape[1:]), dtype=self.dtype)
-        self._eager_network.predict(x, max(len(x), 1), out, None, bool(training))
+        out = np.empty((len(x), *core.output_shape), dtype=self.dtype)
+        self._eager_network[1].predict(x, max(len(x), 1), out, None, bool(training))
         return out
 
     def _input_list(self, inputs) -> list:
@@ -627,18 +669,17 @@ class Layer:
         if not self.built:
             self.build(shapes if self._multi_input else shapes[0])
         expected = self.input_shape if self._multi_input else [self.input_shape]
-        if len(expected) != len(shapes) or any(
-            tuple(s[1:]) != tuple(e[1:]) for s, e in zip(shapes, expected)
-        ):
+        if len(expected) != len(shapes):
             raise ValueError(
                 f"Input of layer {self.name!r} is incompatible with the layer: it was built "
-                f"for inputs of shape {self.input_shape}, got "
-                f"{shapes if self._multi_input else shapes[0]}"
+                f"for inputs of shape {self.input_shape}, got {shapes}"
             )
-        # A tensor without a batch axis (a constant, a weight) gives one: its rows are its
-        # first axis.
+        # Another length of an axis is another copy of the layer (raises when the weights
+        # would differ). A tensor without a batch axis (a constant, a weight) gives one: its
+        # rows are its first axis.
+        out_sample = self._output_for([tuple(s[1:]) for s in shapes])
         batched = tensors[0].batched
-        out_shape = self.output_shape if batched else (shapes[0][0], *self.output_shape[1:])
+        out_shape = (None if batched else shapes[0][0], *out_sample)
         (out,) = record_call(
             self, tensors, self._multi_input, [out_shape], self.dtype, [self.name], batched
         )

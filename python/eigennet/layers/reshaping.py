@@ -30,7 +30,7 @@ class Reshape(Layer):
         self.target_shape = target_shape
 
     def build(self, input_shape) -> None:
-        if not self.built:
+        if not self.built and None not in tuple(input_shape)[1:]:  # (else checked per length)
             size = math.prod(tuple(input_shape)[1:])
             known = math.prod(d for d in self.target_shape if d != -1)
             fits = size % known == 0 if -1 in self.target_shape else size == known

@@ -70,9 +70,7 @@ class Functional(Model):
             )
         places = self._flat_layers()
         self._dtype = _shared_dtype(places)
-        builder = GraphBuilder(self._input_shapes())
-        outputs = self._expand(builder, list(range(len(self.inputs))), True)
-        self._network = builder.native_graph(self._dtype, outputs)
+        self._build_network()
 
     # -- structure ---------------------------------------------------------------------
     def _expand(self, builder: GraphBuilder, inputs: list[int], trains: bool) -> list[int]:
@@ -168,7 +166,7 @@ class Functional(Model):
         return {id(n) for n in self._nodes}
 
     def _invalidate(self) -> None:
-        self._trainer = None
+        self._drop_trainers()
 
     # -- serialization (Keras 3's functional config) -------------------------------------
     def get_config(self) -> dict:

@@ -11,35 +11,66 @@ from __future__ import annotations
 import itertools
 
 from eigennet import _core
+from eigennet.layers import variable_axes
 from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.models.fusion import dense_chains
 
 
 class GraphBuilder:
-    """Collects (layer, input tensor ids) nodes; tensors 0..len(input_shapes)-1 are inputs."""
+    """Collects (native layer, input tensor ids) nodes; tensors 0..len(input_shapes)-1 are
+    inputs. It tracks every tensor's concrete shape, so that a layer called on another
+    length of a variable axis gets its copy for that length (see variable_axes)."""
 
     def __init__(self, input_shapes: list[tuple]):
-        # None for a model not built yet: then only its places are listed
-        self.input_shapes = [None if s is None else tuple(s[1:]) for s in input_shapes]
-        self.tensor_count = len(input_shapes)
+        # None for a model not built yet: then only its places are listed. A variable axis
+        # (None) is taken at its first probe length.
+        first = variable_axes.PROBES[0]
+        self.input_shapes = [
+            None if s is None else variable_axes.at_length(s[1:], first) for s in input_shapes
+        ]
+        # Full shapes (batch axis -1) of every tensor, or None where unknown.
+        self.shapes: list = [None if s is None else (-1, *s) for s in self.input_shapes]
         self.nodes: list[tuple] = []  # (core layer, input ids)
         self.places: list[tuple] = []  # (layer, trains), one per node
 
         self._sources: dict[int, int] = {}  # id(source node) -> its tensor (once per graph)
         self.loss_terms: list[int] = []  # tensors added to the loss (custom layers' add_loss)
 
+    @property
+    def tensor_count(self) -> int:
+        return len(self.shapes)
+
     def add(self, layer, inputs: list[int], trains: bool) -> int:
         """Adds a call of leaf `layer` on tensors `inputs`; returns its output tensor id."""
-        self.nodes.append((layer._core, list(inputs)))
-        self.places.append((layer, trains))
-        self.tensor_count += 1
-        return self.tensor_count - 1
+        shapes = [self.shapes[i] for i in inputs]
+        if any(s is None for s in shapes):  # shapes unknown: only the places matter
+            core, out = layer._core, None
+        elif hasattr(layer, "core_for"):  # an op: full shapes
+            core = layer.core_for(shapes)
+            out = tuple(core.full_output_shape)
+        else:  # a layer: one sample per row (the rows of a batchless input are its first axis)
+            core = layer._core_for([s[1:] for s in shapes])
+            out = (shapes[0][0], *core.output_shape)
+        return self._append(core, inputs, layer, trains, out)
+
+    def _append(self, core, inputs: list[int], owner, trains: bool, shape) -> int:
+        self.nodes.append((core, list(inputs)))
+        self.places.append((owner, trains))
+        self.shapes.append(shape)
+        return len(self.shapes) - 1
 
     def source(self, node, trains: bool) -> int:
         """The tensor of a source node (a weight or a constant), added on first use."""
         if id(node) not in self._sources:
-            self._sources[id(node)] = self.add(node.layer, [], trains and node.layer.trainable)
+            layer, (t,) = node.layer, node.outputs
+            shape = (-1, *t.shape[1:]) if t.batched else tuple(t.shape)
+            trains = trains and layer.trainable
+            self._sources[id(node)] = self._append(layer._core, [], layer, trains, shape)
         return self._sources[id(node)]
+
+    def output_shapes(self, outputs: list[int]) -> list[tuple]:
+        """The shapes of tensors `outputs`, the batch axis None."""
+        return [(None, *self.shapes[i][1:]) for i in outputs]
 
     def native_graph(self, dtype: str, outputs: list[int]):
         graph = getattr(_core, f"Graph_{dtype}")
@@ -71,20 +102,14 @@ def expand_call(
 
 def _add_fused(builder: GraphBuilder, chain, ids: dict, node, trains: bool) -> int:
     """Adds a fused chain's DenseOp; its owner is the chain's last op (for the places)."""
-    from eigennet.ops.symbolic import full_shape
-
     op = node.layer
     operands = [chain.x, chain.kernel] + ([chain.bias] if chain.bias is not None else [])
+    inputs = [ids[id(t)] for t in operands]
+    shapes = [list(builder.shapes[i]) for i in inputs]
     core = getattr(_core, f"DenseOp_{op.dtype}")(
-        full_shape(chain.x),
-        full_shape(chain.kernel),
-        None if chain.bias is None else full_shape(chain.bias),
-        chain.activation,
+        shapes[0], shapes[1], shapes[2] if chain.bias is not None else None, chain.activation
     )
-    builder.nodes.append((core, [ids[id(t)] for t in operands]))
-    builder.places.append((op, trains))
-    builder.tensor_count += 1
-    return builder.tensor_count - 1
+    return builder._append(core, inputs, op, trains, tuple(core.full_output_shape))
 
 
 def expand_nodes(

@@ -15,6 +15,7 @@ import numpy as np
 from eigennet import _auto_config, _core, config, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
+from eigennet.layers import variable_axes
 from eigennet.layers.layer import assign_all, checked_name
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop, traced_model
@@ -55,7 +56,10 @@ class Model:
         self._traced_graph = None  # a subclassed model's graph, once built (see traced_model)
         self._inbound_nodes: list = []  # its calls on symbolic tensors (a model as a layer)
         self._trainable = bool(trainable)
-        self._network = None
+        self._network = None  # the native graph the model runs (see _build_network)
+        self._network_samples = None  # the input sample shapes it runs
+        self._run_shapes = None  # its outputs' shapes
+        self._graphs = None  # the graphs and trainers of other input lengths
         self._trainer = None
         self._dtype = None
         self.optimizer = None
@@ -169,6 +173,46 @@ class Model:
     def _network_nodes(self) -> list[tuple]:
         """(native node, input ids) of the graph the core runs (fused ops included)."""
         return self._expanded().nodes
+
+    # -- the native graph for concrete input shapes ------------------------------------
+    def _build_network(self) -> None:
+        """Makes the native graph the model runs, for its inputs' shapes (a variable axis at
+        its first probe length, see variable_axes: other lengths get graphs of their own)."""
+        first = variable_axes.PROBES[0]
+        samples = [variable_axes.at_length(s[1:], first) for s in self._input_shapes()]
+        self._graphs = variable_axes.RecentCache(4)
+        self._network, self._run_shapes = self._network_for(samples)
+        self._network_samples = samples
+
+    def _network_for(self, samples: list[tuple]):
+        """The native graph for inputs of these concrete sample shapes, and its outputs'
+        shapes (batch axis None)."""
+        builder = GraphBuilder([(None, *s) for s in samples])
+        outputs = self._expand(builder, list(range(len(samples))), True)
+        dtype = self._dtype or self.dtype
+        return builder.native_graph(dtype, outputs), builder.output_shapes(outputs)
+
+    def _use_input_shapes(self, samples: list[tuple]) -> None:
+        """Runs the model on inputs of these concrete sample shapes from now on: a model
+        with a variable axis switches to its graph (and trainer) for that length, its
+        layers' copies sharing the weights and the optimizer its state."""
+        samples = [tuple(s) for s in samples]
+        if samples == self._network_samples:
+            return
+        current = (self._network, self._run_shapes, self._trainer)
+        self._graphs.put(tuple(self._network_samples), current)
+        entry = self._graphs.get(tuple(samples))
+        if entry is None:
+            network, shapes = self._network_for(samples)
+            entry = (network, shapes, None)
+        self._network, self._run_shapes, self._trainer = entry
+        self._network_samples = samples
+
+    def _drop_trainers(self) -> None:
+        """Forgets the trainers (a new compile): the graphs' too."""
+        self._trainer = None
+        if self._network is not None:
+            self._graphs = variable_axes.RecentCache(4)
 
     def _input_shapes(self) -> list[tuple]:
         if self._traced_graph is not None:
@@ -357,7 +401,7 @@ class Model:
                 if m is not None:
                     metrics_module.check(m)  # fail at compile on names that never resolve
         self._metrics = None
-        self._trainer = None
+        self._drop_trainers()
         self._compile_options = {
             "run_eagerly": run_eagerly,
             "steps_per_execution": steps_per_execution,
@@ -465,7 +509,7 @@ class Model:
         for i, (a, shape) in enumerate(zip(xs, self._input_shapes())):
             label = what if len(xs) == 1 else f"{what}[{names[i]!r}]"
             arr = data_utils.as_features(a, self.dtype, label)
-            if arr.shape[1:] != tuple(shape[1:]):
+            if not variable_axes.compatible(arr.shape[1:], shape[1:]):
                 raise ValueError(
                     f"Model {self.name!r} expects "
                     f"{'inputs' if len(xs) == 1 else label} of shape {shape}, got "
@@ -477,13 +521,14 @@ class Model:
                     f"{[len(a) for a in [*arrays, arr]]}"
                 )
             arrays.append(arr)
+        self._use_input_shapes([a.shape[1:] for a in arrays])
         for i, layer in self._input_consumers():
             layer._check_input(arrays[i], what if len(xs) == 1 else f"{what}[{names[i]!r}]")
         x_arr = _packed(arrays)
         if y is None:
             return x_arr, None, None
         n = len(x_arr)
-        specs, shapes = self._compiled_losses(), self._output_shapes()
+        specs, shapes = self._compiled_losses(), self._run_shapes
         ys = _by_name(y, self.output_names, "y", f"Model {self.name!r}", "output", optional=specs)
         targets = []
         for k, (target, spec, shape) in enumerate(zip(ys, specs, shapes)):
@@ -511,7 +556,7 @@ class Model:
         _refuse_overridden(self, ("train_step", "test_step", "compute_loss", "compute_metrics"))
         specs = self._compiled_losses()
         if self._trainer is None:
-            shapes = self._output_shapes()
+            shapes = self._run_shapes
             y_shapes = [
                 np.shape(t)
                 for t in _by_name(y_raw, self.output_names, "y", self.name, "output", specs)
@@ -714,7 +759,7 @@ class Model:
 
     def _run_network(self, x_arr, batch_size: int, on_batch=None, training=False):
         """The outputs for packed x: one array, or a list (a dict) for several outputs."""
-        shapes = self._output_shapes()
+        shapes = self._run_shapes
         if len(shapes) == 1:
             out = np.empty((len(x_arr), *shapes[0][1:]), dtype=self.dtype)
             self._network.predict(x_arr, batch_size, out, on_batch, bool(training))

@@ -96,12 +96,13 @@ class Sequential(Model):
                 "Cannot build the model: give an input shape, e.g. model.build((None, 4)), "
                 "or start it with Input(shape=...)"
             )
-        shape = (None, *normalize_shape(tuple(input_shape)[1:], "input shape"))
+        shape = (None, *normalize_shape(tuple(input_shape)[1:], "input shape", variable=True))
         if self.built and shape == self.input_shape:
             return
         if not self._layers:
             self._built_input_shape = shape
             return
+        self._built_input_shape = shape
         for layer in self._layers:
             if layer.built and tuple(layer.input_shape[1:]) != shape[1:]:
                 raise ValueError(
@@ -109,11 +110,8 @@ class Sequential(Model):
                     f"but receives {shape}"
                 )
             shape = layer._build_in_stack(shape)
-        builder = GraphBuilder([(None, *self._layers[0].input_shape[1:])])
-        outputs = self._expand(builder, [0], True)
-        self._dtype = _shared_dtype(builder.places)
-        self._network = builder.native_graph(self._dtype, outputs)
-        self._built_input_shape = (None, *self._layers[0].input_shape[1:])
+        self._dtype = _shared_dtype(self._flat_layers())
+        self._build_network()
 
     def _invalidate(self) -> None:
         self._network = None

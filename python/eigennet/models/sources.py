@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from eigennet import _core, config
+from eigennet.layers import variable_axes
 from eigennet.models import data as data_utils
 from eigennet.models.prefetch import BufferPool, Prefetcher
 from eigennet.models.stream_io import RowReader
@@ -168,11 +169,12 @@ class ArraySource:
             raise ValueError(f"{what} has samples with no features (shape {x.shape})")
         if not model.built:
             model.build((None, *x.shape[1:]))
-        if x.shape[1:] != tuple(model.input_shape[1:]):
+        if not variable_axes.compatible(x.shape[1:], model.input_shape[1:]):
             raise ValueError(
                 f"Model {model.name!r} expects inputs of shape {model.input_shape}, got "
                 f"{(None, *x.shape[1:])}"
             )
+        model._use_input_shapes([x.shape[1:]])
         self.model, self.what, self.n = model, what, len(x)
         self.y_what = what[:-1] + "y"  # "x" -> "y", "validation x" -> "validation y"
         self.batch_size, self.shuffle = batch_size, bool(shuffle)

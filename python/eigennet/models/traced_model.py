@@ -90,7 +90,7 @@ def adopt(model, inputs, outputs) -> None:
 
 def _hold(model, graph) -> None:
     model._traced_graph = graph
-    model._network = graph._network
+    model._build_network()
     model._outputs_struct = graph._outputs_struct  # how predict returns several outputs
 
 

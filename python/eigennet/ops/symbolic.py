@@ -15,6 +15,7 @@ import threading
 import numpy as np
 
 from eigennet import _core, config
+from eigennet.layers import variable_axes
 from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.layers.layer import Variable, unique_name
 
@@ -136,7 +137,26 @@ class Operation:
         self._core = core
         self.dtype = dtype
         self._spec = spec  # how to make the op again: see serialize()
+        self._copies = variable_axes.RecentCache(16)  # for other lengths (see core_for)
         self._inbound_nodes: list[Node] = []
+
+    def core_for(self, shapes: list) -> object:
+        """The native op for operands of these concrete full shapes: its own, or one made
+        again for another length of a variable axis."""
+        key = tuple(tuple(s) for s in shapes)
+        if key == tuple(tuple(s) for s in self._core.full_input_shapes):
+            return self._core
+        core = self._copies.get(key)
+        if core is None:
+            spec = self._spec
+            try:
+                core = _make_core(
+                    spec["native"], self.dtype, shapes, spec["attributes"], spec["as_list"]
+                )
+            except ValueError as e:
+                raise ValueError(f"{e} (op {self.name!r} on inputs of other lengths)") from None
+            self._copies.put(key, core)
+        return core
 
     def serialize(self) -> dict:
         """The op in a functional config: the native op and its attributes (a constant: its
@@ -179,17 +199,12 @@ class Operation:
         return f"<Operation {self.name}>"
 
 
-def full_shape(t: KerasTensor) -> list[int]:
-    """The native op's view of a tensor's shape: -1 for the batch axis."""
+def full_shape(t: KerasTensor) -> list:
+    """The native op's view of a tensor's shape: -1 for the batch axis (None stays for an
+    axis of variable length, see variable_axes)."""
     shape = list(t.shape)
     if t.batched:
         shape[0] = -1
-    for d in shape[1 if t.batched else 0 :]:
-        if d is None:
-            raise ValueError(
-                f"{t!r}: axes of unknown length (None) besides the batch axis are not "
-                "supported by eigennet's ops yet"
-            )
     return shape
 
 
@@ -236,6 +251,17 @@ def operand(x, dtype: str) -> KerasTensor:
     return constant(x, dtype)
 
 
+def _make_core(native: str, dtype: str, shapes: list, attributes: tuple, as_list: bool):
+    """The native op `native` for operands of these full shapes."""
+    make = getattr(_core, f"{native}_{dtype}")
+    shapes = [list(s) for s in shapes]
+    if as_list:
+        return make(shapes, *attributes)
+    if native in _KIND_FIRST:
+        return make(attributes[0], *shapes, *attributes[1:])
+    return make(*shapes, *attributes)
+
+
 def record(name: str, native: str, operands: list, *attributes, as_list: bool = False):
     """Records op `name` (native class `native`) on `operands`; the native op takes the
     operands' shapes (one argument each, or one list when `as_list`) then `attributes`.
@@ -244,18 +270,22 @@ def record(name: str, native: str, operands: list, *attributes, as_list: bool = 
     tensors = [operand(x, dtype) for x in operands]
     shapes = [full_shape(t) for t in tensors]
     try:
-        make = getattr(_core, f"{native}_{dtype}")
-        if as_list:
-            core = make(shapes, *attributes)
-        elif native in _KIND_FIRST:
-            core = make(attributes[0], *shapes, *attributes[1:])
+        if variable_axes.has_variable(shapes):  # made at both probe lengths, see variable_axes
+            core, second = (
+                _make_core(
+                    native, dtype, [variable_axes.at_length(s, n) for s in shapes],
+                    attributes, as_list,
+                )
+                for n in variable_axes.PROBES
+            )  # fmt: skip
+            out = list(variable_axes.merged(core.full_output_shape, second.full_output_shape))
         else:
-            core = make(*shapes, *attributes)
+            core = _make_core(native, dtype, shapes, attributes, as_list)
+            out = list(core.full_output_shape)
     except ValueError as e:
         raise ValueError(f"{e}{_where()}") from None
     spec = {"native": native, "attributes": list(attributes), "as_list": as_list}
     op = Operation(name, core, dtype, spec)
-    out = list(core.full_output_shape)
     batched = bool(out) and out[0] == -1
     if batched:
         out[0] = None

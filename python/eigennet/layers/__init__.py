@@ -29,6 +29,7 @@ from eigennet.layers.merging import (
     subtract,
 )
 from eigennet.layers.normalization import BatchNormalization, LayerNormalization
+from eigennet.layers.padding_cropping import Cropping1D, Cropping2D, ZeroPadding1D, ZeroPadding2D
 from eigennet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -48,10 +49,20 @@ from eigennet.layers.pooling import (
     MaxPooling2D,
 )
 from eigennet.layers.recurrent import GRU, LSTM, SimpleRNN
-from eigennet.layers.reshaping import Flatten, Reshape
+from eigennet.layers.regularization import (
+    ActivityRegularization,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
+from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from eigennet.layers.unit_normalization import UnitNormalization
+from eigennet.layers.upsampling import UpSampling1D, UpSampling2D
 
 __all__ = [
     "Activation",
+    "ActivityRegularization",
     "Add",
     "Average",
     "AveragePooling1D",
@@ -65,6 +76,8 @@ __all__ = [
     "Conv2D",
     "Convolution1D",
     "Convolution2D",
+    "Cropping1D",
+    "Cropping2D",
     "Dense",
     "Dot",
     "Dropout",
@@ -72,6 +85,8 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRU",
+    "GaussianDropout",
+    "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAvgPool1D",
@@ -96,12 +111,21 @@ __all__ = [
     "Minimum",
     "Multiply",
     "PReLU",
+    "Permute",
     "ReLU",
+    "RepeatVector",
     "Reshape",
     "SimpleRNN",
     "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
     "Subtract",
+    "UnitNormalization",
+    "UpSampling1D",
+    "UpSampling2D",
     "Variable",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
     "add",
     "average",
     "concatenate",

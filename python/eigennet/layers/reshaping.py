@@ -1,10 +1,12 @@
-"""Reshaping layers: Flatten and Reshape (channels_last; the values keep their order)."""
+"""Reshaping layers: Flatten and Reshape (native; channels_last, the values keep their order),
+RepeatVector and Permute (written with keras.ops, traced into the graph)."""
 
 from __future__ import annotations
 
 import math
 
-from eigennet import _core
+from eigennet import _core, ops
+from eigennet.layers._ops_layer import OpsLayer
 from eigennet.layers.layer import Layer
 
 
@@ -67,3 +69,55 @@ class Flatten(Reshape):
         config = super().get_config()
         del config["target_shape"]
         return {**config, "data_format": self.data_format}
+
+
+class RepeatVector(OpsLayer):
+    """Repeats the input `n` times: `(batch, features)` -> `(batch, n, features)`.
+
+    Args:
+        n: Positive int, the repetition factor.
+    """
+
+    _input_ndim = 2
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
+        if n <= 0:
+            raise ValueError(f"Argument `n` should be a positive integer. Received: n={n}")
+        self.n = n
+
+    def call(self, inputs, training=None):
+        self._check_rank(inputs)
+        return self._with_activity_penalty(ops.repeat(ops.expand_dims(inputs, 1), self.n, axis=1))
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+class Permute(OpsLayer):
+    """Permutes the axes of each sample: `dims` (a permutation of 1..rank-1, the batch axis
+    0 excluded) orders the input's axes, e.g. `Permute((2, 1))` swaps the two axes of
+    `(batch, steps, features)` samples.
+
+    Args:
+        dims: Tuple of ints, a permutation of `1, ..., len(dims)`.
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(
+                "Invalid permutation argument `dims` for Permute Layer. The set of indices in "
+                f"`dims` must be consecutive and start from 1. Received dims={dims}"
+            )
+        self._input_ndim = len(self.dims) + 1
+
+    def call(self, inputs, training=None):
+        self._check_rank(inputs)
+        return self._with_activity_penalty(ops.transpose(inputs, (0, *self.dims)))
+
+    def get_config(self):
+        return {**super().get_config(), "dims": self.dims}

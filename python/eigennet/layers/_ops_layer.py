@@ -1,0 +1,151 @@
+"""The base of eigennet's built-in layers written with `keras.ops`, and their argument checks.
+
+Such a layer has no native class of its own: its `call()` is traced into the model's graph
+like a user's custom layer (see tracing.py), so it trains natively, and on NumPy arrays the
+same `call()` computes at once. It still saves under `keras.layers` with Keras's config.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from eigennet.layers.layer import Layer
+
+
+class OpsLayer(Layer):
+    """A built-in layer whose `call()` is written with `keras.ops`. Every `call()` takes
+    `training` (ignored where it makes no difference), as Keras accepts it for every layer."""
+
+    # The input rank Keras's InputSpec asks for (None: any).
+    _input_ndim: int | None = None
+
+    def _check_rank(self, inputs) -> tuple:
+        """The inputs' shape, after Keras's InputSpec check of their rank."""
+        shape = tuple(getattr(inputs, "shape", np.shape(inputs)))
+        if self._input_ndim is not None and len(shape) != self._input_ndim:
+            raise ValueError(
+                f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
+                f"ndim={self._input_ndim}, found ndim={len(shape)}. Full shape received: "
+                f"{shape}"
+            )
+        return shape
+
+    def _with_activity_penalty(self, outputs):
+        """`outputs`, with the layer's activity penalty added to the loss (divided by the
+        batch size, as Keras 3)."""
+        penalty = activity_penalty(self.activity_regularizer, outputs)
+        if penalty is not None:
+            self.add_loss(penalty)
+        return outputs
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:  # Keras lists it only when set
+            from eigennet import regularizers
+
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+
+def activity_penalty(regularizer, x):
+    """`l1 * sum(|x|) + l2 * sum(x**2)` divided by the batch size, with keras.ops (None
+    when there is nothing to add)."""
+    from eigennet import ops
+
+    l1, l2 = (0.0, 0.0) if regularizer is None else (regularizer.l1, regularizer.l2)
+    if l1 == 0 and l2 == 0:
+        return None
+    per_value = 0.0
+    if l1:
+        per_value = ops.add(per_value, ops.multiply(l1, ops.abs(x)))
+    if l2:
+        per_value = ops.add(per_value, ops.multiply(l2, ops.square(x)))
+    rank = len(ops.shape(x))
+    per_sample = ops.sum(per_value, axis=tuple(range(1, rank))) if rank > 1 else per_value
+    return ops.mean(per_sample)  # the sum over the batch divided by its size
+
+
+def standardize_data_format(data_format) -> str:
+    """Keras's rule: None is `image_data_format()`, else channels_first or channels_last
+    (any case); ValueError otherwise."""
+    if data_format is None:
+        from eigennet.backend import image_data_format
+
+        return image_data_format()
+    value = str(data_format).lower()
+    if value not in ("channels_first", "channels_last"):
+        raise ValueError(
+            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
+            f"Received: data_format={data_format}"
+        )
+    return value
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tuple[int, ...]:
+    """An int or n ints as a tuple of n ints, each positive (>= 0 with `allow_zero`);
+    ValueError (Keras's type) otherwise."""
+    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
+    if _is_int(value):
+        values = (value,) * n
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            raise ValueError(message) from None
+        if len(values) != n or not all(_is_int(v) for v in values):
+            raise ValueError(message)
+    low = 0 if allow_zero else 1
+    bad = sorted({int(v) for v in values if v < low})
+    if bad:
+        raise ValueError(
+            f"{message}, including values {bad} that do not satisfy "
+            f"`value {'>= 0' if allow_zero else '> 0'}`"
+        )
+    return tuple(int(v) for v in values)
+
+
+def pairs(value, name: str, what: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """ZeroPadding2D's `padding` / Cropping2D's `cropping`: an int, 2 ints (symmetric per
+    axis) or 2 pairs of ints, each >= 0, as ((top, bottom), (left, right))."""
+    if _is_int(value):
+        if value < 0:
+            raise ValueError(f"`{name}` cannot be negative. Received: {name}={value}.")
+        return ((int(value),) * 2, (int(value),) * 2)
+    if not hasattr(value, "__len__") or isinstance(value, str):
+        raise ValueError(
+            f"`{name}` should be either an int, a tuple of 2 ints (symmetric_height_{what}, "
+            f"symmetric_width_{what}), or a tuple of 2 tuples of 2 ints ((top_{what}, "
+            f"bottom_{what}), (left_{what}, right_{what})). Received: {name}={value}."
+        )
+    if len(value) != 2:
+        raise ValueError(f"`{name}` should have two elements. Received: {name}={value}.")
+    return (
+        standardize_tuple(value[0], 2, f"1st entry of {name}", allow_zero=True),
+        standardize_tuple(value[1], 2, f"2nd entry of {name}", allow_zero=True),
+    )
+
+
+def unit_interval(value, name: str) -> float:
+    """A number in [0, 1] (Keras's rate and stddev rule): TypeError for a non-number,
+    ValueError outside the interval."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Invalid value received for argument `{name}`: {value!r} is not a number")
+    if not 0 <= value <= 1:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float value between 0 "
+            f"and 1. Received: {name}={value}"
+        )
+    return value
+
+
+def check_seed(seed):
+    """None or a non-negative int (a layer's `seed`)."""
+    if seed is not None and (not _is_int(seed) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return seed

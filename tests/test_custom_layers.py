@@ -654,3 +654,32 @@ def test_random_ops_in_a_custom_layer_resume_bit_exactly_after_loading(tmp_path)
     ours = model.fit(x, y, epochs=2, shuffle=False, verbose=0).history["loss"]
     theirs = reloaded.fit(x, y, epochs=2, shuffle=False, verbose=0).history["loss"]
     assert ours == theirs
+
+
+class _Doubling(keras.layers.Layer):
+    def call(self, x):
+        return x * 2.0
+
+
+def test_training_is_dropped_for_a_call_without_it():
+    x = np.ones((2, 3), dtype="float32")
+    np.testing.assert_array_equal(_Doubling()(x, training=True), 2 * x)
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, _Doubling()(inputs, training=False))
+    np.testing.assert_array_equal(model.predict(x, verbose=0), 2 * x)
+
+
+def test_activity_regularizer_of_a_custom_layer_adds_keras_penalty():
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, _Doubling(activity_regularizer="l2")(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((4, 3), dtype="float32")
+    # mse 4, plus 0.01 * sum(2**2 over 3 values) per sample, averaged over the batch
+    assert model.evaluate(x, np.zeros_like(x), verbose=0) == pytest.approx(4.12, rel=1e-6)
+
+
+def test_unknown_constructor_arguments_raise_keras_value_error():
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Dense"):
+        keras.layers.Dense(3, foo=1)
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to _Doubling"):
+        _Doubling(foo=1)

@@ -482,7 +482,7 @@ BAD_ARGUMENTS = [
     (lambda L: L.SpatialDropout2D(0.5, data_format="nhwc"), ValueError, True),
     (lambda L: L.ActivityRegularization(l1=-1.0), ValueError, True),
     (lambda L: L.UnitNormalization(axis="last"), TypeError, True),
-    (lambda L: L.RepeatVector(2, unknown_argument=1), TypeError, False),  # Keras: ValueError
+    (lambda L: L.RepeatVector(2, unknown_argument=1), ValueError, True),
 ]
 
 

@@ -621,9 +621,9 @@ def test_bad_arguments(cls, kwargs, match):
 
 
 def test_bad_keywords():
-    with pytest.raises(TypeError, match="recurrent_activation"):
+    with pytest.raises(ValueError, match="recurrent_activation"):
         layers.SimpleRNN(2, recurrent_activation="sigmoid")
-    with pytest.raises(TypeError, match="reset_after"):
+    with pytest.raises(ValueError, match="reset_after"):
         layers.LSTM(2, reset_after=True)
 
 

@@ -98,3 +98,22 @@ def get(identifier) -> Regularizer | None:
 def native(regularizer: Regularizer | None) -> tuple[float, float]:
     """(l1, l2) for the core; (0, 0) means none."""
     return (0.0, 0.0) if regularizer is None else (regularizer.l1, regularizer.l2)
+
+
+def activity_penalty(regularizer, x):
+    """The activity penalty of a custom layer's output `x` (symbolic, in a traced call):
+    `l1 * sum(|x|) + l2 * sum(x**2)` divided by the batch size, with keras.ops; None when
+    there is nothing to add."""
+    from eigennet import ops
+
+    l1, l2 = (0.0, 0.0) if regularizer is None else (regularizer.l1, regularizer.l2)
+    if l1 == 0 and l2 == 0:
+        return None
+    per_value = 0.0
+    if l1:
+        per_value = ops.add(per_value, ops.multiply(l1, ops.abs(x)))
+    if l2:
+        per_value = ops.add(per_value, ops.multiply(l2, ops.square(x)))
+    rank = len(ops.shape(x))
+    per_sample = ops.sum(per_value, axis=tuple(range(1, rank))) if rank > 1 else per_value
+    return ops.mean(per_sample)  # the sum over the batch divided by its size

@@ -32,14 +32,6 @@ class OpsLayer(Layer):
             )
         return shape
 
-    def _with_activity_penalty(self, outputs):
-        """`outputs`, with the layer's activity penalty added to the loss (divided by the
-        batch size, as Keras 3)."""
-        penalty = activity_penalty(self.activity_regularizer, outputs)
-        if penalty is not None:
-            self.add_loss(penalty)
-        return outputs
-
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self.activity_regularizer is not None:  # Keras lists it only when set
@@ -47,24 +39,6 @@ class OpsLayer(Layer):
 
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
-
-
-def activity_penalty(regularizer, x):
-    """`l1 * sum(|x|) + l2 * sum(x**2)` divided by the batch size, with keras.ops (None
-    when there is nothing to add)."""
-    from eigennet import ops
-
-    l1, l2 = (0.0, 0.0) if regularizer is None else (regularizer.l1, regularizer.l2)
-    if l1 == 0 and l2 == 0:
-        return None
-    per_value = 0.0
-    if l1:
-        per_value = ops.add(per_value, ops.multiply(l1, ops.abs(x)))
-    if l2:
-        per_value = ops.add(per_value, ops.multiply(l2, ops.square(x)))
-    rank = len(ops.shape(x))
-    per_sample = ops.sum(per_value, axis=tuple(range(1, rank))) if rank > 1 else per_value
-    return ops.mean(per_sample)  # the sum over the batch divided by its size
 
 
 def standardize_data_format(data_format) -> str:

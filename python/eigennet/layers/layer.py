@@ -15,6 +15,7 @@ from eigennet.layers.keras_tensor import (
     KerasTensor,
     Node,
     check_symbolic,
+    flatten,
     is_symbolic,
     record_call,
 )
@@ -39,9 +40,8 @@ def checked_name(obj, name, unknown_kwargs: dict) -> str:
     """The name of a new layer or model (Keras's automatic one when None), after refusing
     keyword arguments its constructor does not know."""
     if unknown_kwargs:
-        raise TypeError(
-            f"Unrecognized keyword argument(s) passed to {type(obj).__name__}: "
-            f"{', '.join(sorted(unknown_kwargs))}"
+        raise ValueError(  # (Keras 3's type and wording)
+            f"Unrecognized keyword arguments passed to {type(obj).__name__}: {unknown_kwargs}"
         )
     if name is not None and not isinstance(name, str):
         raise TypeError(f"name must be a string, got {name!r}")
@@ -404,10 +404,14 @@ class Layer:
         if not args and not kwargs:
             raise ValueError(f"Layer {self.name!r} was called without inputs")
         first = args[0] if args else next(iter(kwargs.values()))
+        if "training" in kwargs and not tracing.takes_training(self.call):
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}  # Keras drops it
         if not is_symbolic([args, kwargs]):
             self._build_custom(_shapes_of(first))
             self.__dict__["_eager_losses"] = []
-            return self.call(*args, **kwargs)
+            result = self.call(*args, **kwargs)
+            self._add_activity_penalty(flatten(result))
+            return result
         self._build_custom(_shapes_of(first))
         tensors, trace = tracing.trace_call(self, args, kwargs)
         node = Node(self, tensors, multi_input=len(tensors) > 1)
@@ -421,6 +425,13 @@ class Layer:
             self.input_shape = _shapes_of(first)
             self.output_shape = node.outputs[0].shape
         return tracing.rebuild_structure(trace.structure, node.outputs)
+
+    def _add_activity_penalty(self, outputs: list) -> None:
+        """Keras adds a custom layer's activity penalty of every output to its losses."""
+        for output in outputs:
+            penalty = regularizers.activity_penalty(self.activity_regularizer, output)
+            if penalty is not None:
+                self.add_loss(penalty)
 
     def _build_custom(self, input_shape) -> None:
         if not self._built:

@@ -30,7 +30,7 @@ class ZeroPadding1D(OpsLayer):
         self._check_rank(inputs)
         widths = [(0, 0), (0, 0), (0, 0)]
         widths[2 if self.data_format == "channels_first" else 1] = self.padding
-        return self._with_activity_penalty(ops.pad(inputs, widths))
+        return ops.pad(inputs, widths)
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
@@ -58,7 +58,7 @@ class ZeroPadding2D(OpsLayer):
             widths = [(0, 0), (0, 0), *self.padding]
         else:
             widths = [(0, 0), *self.padding, (0, 0)]
-        return self._with_activity_penalty(ops.pad(inputs, widths))
+        return ops.pad(inputs, widths)
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
@@ -89,7 +89,7 @@ class Cropping1D(OpsLayer):
                 "`cropping` parameter of `Cropping1D` layer must be smaller than the input "
                 f"length. Received: inputs.shape={shape}, cropping={self.cropping}"
             )
-        return self._with_activity_penalty(inputs[:, _crop(shape[1], *self.cropping), :])
+        return inputs[:, _crop(shape[1], *self.cropping), :]
 
     def get_config(self):
         return {**super().get_config(), "cropping": self.cropping}
@@ -124,7 +124,7 @@ class Cropping2D(OpsLayer):
             )
         crops = (_crop(rows, *self.cropping[0]), _crop(cols, *self.cropping[1]))
         key = (slice(None), slice(None), *crops) if first == 2 else (slice(None), *crops)
-        return self._with_activity_penalty(inputs[key])
+        return inputs[key]
 
     def get_config(self):
         return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}

@@ -258,7 +258,10 @@ class SimpleRNN(_Recurrent):
 
     def __init__(self, units, activation="tanh", **kwargs):
         if "recurrent_activation" in kwargs:
-            raise TypeError("SimpleRNN has no recurrent_activation (it has no gates)")
+            raise ValueError(  # (Keras 3: an unrecognized keyword argument)
+                "Unrecognized keyword arguments passed to SimpleRNN: recurrent_activation "
+                "(a SimpleRNN has no gates)"
+            )
         super().__init__(units, activation=activation, **kwargs)
 
     def _extra_config_at_end(self):

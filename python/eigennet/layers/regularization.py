@@ -36,8 +36,8 @@ class GaussianNoise(OpsLayer):
             noise = random.normal(
                 ops.shape(inputs), 0.0, self.stddev, dtype=self.dtype, seed=self.seed_generator
             )
-            return self._with_activity_penalty(inputs + noise)
-        return self._with_activity_penalty(inputs)
+            return inputs + noise
+        return inputs
 
     def get_config(self):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
@@ -71,8 +71,8 @@ class GaussianDropout(OpsLayer):
             noise = random.normal(
                 ops.shape(inputs), 1.0, stddev, dtype=self.dtype, seed=self.seed_generator
             )
-            return self._with_activity_penalty(inputs * noise)
-        return self._with_activity_penalty(inputs)
+            return inputs * noise
+        return inputs
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
@@ -156,7 +156,7 @@ class ActivityRegularization(OpsLayer):
         self.l1, self.l2 = l1, l2
 
     def call(self, inputs, training=None):
-        return self._with_activity_penalty(inputs)
+        return inputs
 
     def get_config(self):
         config = super().get_config()

@@ -90,7 +90,7 @@ class RepeatVector(OpsLayer):
 
     def call(self, inputs, training=None):
         self._check_rank(inputs)
-        return self._with_activity_penalty(ops.repeat(ops.expand_dims(inputs, 1), self.n, axis=1))
+        return ops.repeat(ops.expand_dims(inputs, 1), self.n, axis=1)
 
     def get_config(self):
         return {**super().get_config(), "n": self.n}
@@ -117,7 +117,7 @@ class Permute(OpsLayer):
 
     def call(self, inputs, training=None):
         self._check_rank(inputs)
-        return self._with_activity_penalty(ops.transpose(inputs, (0, *self.dims)))
+        return ops.transpose(inputs, (0, *self.dims))
 
     def get_config(self):
         return {**super().get_config(), "dims": self.dims}

@@ -188,7 +188,8 @@ def trace_call(layer, args: tuple, kwargs: dict):
         extra = {} if mode is None else {"training": mode}
         with symbolic.tracing(layer.name, inputs), symbolic.collecting_losses() as losses:
             result = layer.call(*swap(args), **swap(kwargs), **extra)
-        outputs = flatten(result)
+            outputs = flatten(result)
+            layer._add_activity_penalty(outputs)
         if not outputs:
             raise ValueError(f"Layer {layer.name!r}: call() returned nothing")
         return result, [symbolic.operand(o, layer.dtype) for o in outputs], losses

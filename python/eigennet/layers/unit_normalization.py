@@ -37,7 +37,7 @@ class UnitNormalization(OpsLayer):
         squares = ops.sum(ops.square(inputs), axis=tuple(axes), keepdims=True)
         # x * min(rsqrt(s), 1 / eps) as Keras, written so that zero inputs get zero gradients
         scale = ops.rsqrt(ops.maximum(squares, _EPSILON**2))
-        return self._with_activity_penalty(inputs * scale)
+        return inputs * scale
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

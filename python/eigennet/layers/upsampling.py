@@ -36,7 +36,7 @@ class UpSampling1D(OpsLayer):
 
     def call(self, inputs, training=None):
         self._check_rank(inputs)
-        return self._with_activity_penalty(ops.repeat(inputs, self.size, axis=1))
+        return ops.repeat(inputs, self.size, axis=1)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size}
@@ -85,7 +85,7 @@ class UpSampling2D(OpsLayer):
         first = 2 if self.data_format == "channels_first" else 1
         if self.interpolation == "nearest":
             x = ops.repeat(inputs, self.size[0], axis=first)
-            return self._with_activity_penalty(ops.repeat(x, self.size[1], axis=first + 1))
+            return ops.repeat(x, self.size[1], axis=first + 1)
         from eigennet.ops.symbolic import is_symbolic
 
         dtype = self.dtype if is_symbolic(inputs) else _float_dtype(inputs, self.dtype)
@@ -97,7 +97,7 @@ class UpSampling2D(OpsLayer):
         else:  # (batch, channels, rows, cols)
             x = ops.einsum("Rr,bdrc->bdRc", rows, inputs)
             x = ops.einsum("Cc,bdRc->bdRC", cols, x)
-        return self._with_activity_penalty(x)
+        return x
 
     def get_config(self):
         return {

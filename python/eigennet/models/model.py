@@ -971,7 +971,7 @@ def _shared_dtype(places: list[tuple]) -> str:
     dtypes = {layer.dtype for layer, _ in places}
     if len(dtypes) > 1:
         raise ValueError(f"All layers of a model must share one dtype, got {sorted(dtypes)}")
-    return dtypes.pop()
+    return dtypes.pop() if dtypes else config.floatx()  # (no layer computes: an identity)
 
 
 def _verbosity(verbose) -> int:

@@ -242,3 +242,77 @@ def test_matches_keras_on_other_lengths():
             rtol=1e-4,
             atol=1e-5,
         )
+
+
+class _Buckets(keras.utils.PyDataset):
+    """Batches of 8 sequences, each batch of its own length (bucketing)."""
+
+    def __init__(self, lengths, features=4, outputs=2, per_step=False):
+        super().__init__()
+        self.lengths, self.features, self.outputs, self.per_step = (
+            lengths,
+            features,
+            outputs,
+            per_step,
+        )
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def __getitem__(self, i):
+        rng, length = _rng(100 + i), self.lengths[i]
+        x = rng.normal(size=(8, length, self.features)).astype("float32")
+        y_shape = (8, length, self.outputs) if self.per_step else (8, self.outputs)
+        return x, rng.normal(size=y_shape).astype("float32")
+
+
+def test_a_py_dataset_with_batches_of_several_lengths_trains_batch_by_batch():
+    keras.utils.set_random_seed(20)
+    model = _recurrent((None, 4))
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    start = model.get_weights()
+    data = _Buckets([3, 6, 4, 9])
+    history = model.fit(data, epochs=1, shuffle=False, verbose=0).history
+    weights, losses, errors = start, [], []
+    for i in range(len(data)):  # the same steps, each on a model built for its length
+        x, y = data[i]
+        twin = _recurrent((x.shape[1], 4))
+        twin.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+        twin.set_weights(weights)
+        loss, mae = twin.train_on_batch(x, y)
+        losses.append(loss), errors.append(mae)
+        weights = twin.get_weights()
+    np.testing.assert_allclose(history["loss"], [np.mean(losses)], rtol=1e-5)
+    np.testing.assert_allclose(history["mae"], [np.mean(errors)], rtol=1e-5)
+    for a, b in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert model.predict(data, verbose=0).shape == (32, 2)
+    assert np.isfinite(model.evaluate(data, verbose=0)).all()
+
+
+def _tagger(shape):
+    inputs = keras.Input(shape)
+    return keras.Model(inputs, layers.Dense(2)(layers.GRU(3, return_sequences=True)(inputs)))
+
+
+def test_outputs_whose_length_varies_per_call_train_per_call():
+    keras.utils.set_random_seed(21)
+    model = _tagger((None, 4))
+    model.compile(optimizer="adam", loss="mse")
+    rng = _rng(22)
+    x, y = rng.normal(size=(16, 5, 4)), rng.normal(size=(16, 5, 2))
+    x_val, y_val = rng.normal(size=(8, 7, 4)), rng.normal(size=(8, 7, 2))
+    history = model.fit(x, y, validation_data=(x_val, y_val), epochs=2, verbose=0).history
+    np.testing.assert_allclose(
+        history["val_loss"][-1], model.evaluate(x_val, y_val, verbose=0), rtol=1e-6
+    )
+    assert int(model.optimizer.iterations) == 2
+    model.fit(x_val, y_val, epochs=1, verbose=0)  # another output length: its own trainer
+    assert int(model.optimizer.iterations) == 3
+
+
+def test_outputs_changing_shape_between_batches_of_one_call_raise():
+    model = _tagger((None, 4))
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="outputs of one shape"):
+        model.fit(_Buckets([3, 5], per_step=True), epochs=1, verbose=0)

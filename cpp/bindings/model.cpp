@@ -255,6 +255,7 @@ void bind_typed(py::module_& m) {
            py::arg("graph"), py::arg("losses"), py::arg("loss_weights"), py::arg("optimizer"),
            py::arg("metrics"), py::arg("trainable"),
            py::arg("loss_graphs") = std::vector<std::shared_ptr<Graph<T>>>{})
+      .def("set_graph", &Trainer<T>::set_graph)
       .def_property_readonly("target_size", &Trainer<T>::target_size)
       .def("metric_sizes", &Trainer<T>::metric_sizes)
       .def(

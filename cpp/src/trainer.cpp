@@ -118,6 +118,23 @@ Trainer<T>::Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLos
 }
 
 template <class T>
+void Trainer<T>::set_graph(std::shared_ptr<Graph<T>> graph) {
+  const std::shared_ptr<Graph<T>> current = graph_;              // outlives the lock on its mutex
+  std::lock_guard<std::recursive_mutex> lock(current->mutex());  // not during a running step
+  const auto &now = current->layers(), &next = graph->layers();
+  bool same = now.size() == next.size() && graph->input_count() == current->input_count() &&
+              graph->output_sizes() == current->output_sizes();
+  for (size_t i = 0; same && i < now.size(); ++i)  // (a layer without weights may be remade)
+    same = now[i]->same_parameters(*next[i]) ||
+           (now[i]->param_count() == 0 && next[i]->param_count() == 0);
+  if (!same)
+    throw std::invalid_argument(
+        "the trainer can only switch to a graph of the same layers with outputs of the same "
+        "sizes");
+  graph_ = std::move(graph);
+}
+
+template <class T>
 void Trainer<T>::set_trainable(const std::vector<bool>& trainable) {
   // The segments are what a running fit iterates: change them only between steps.
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());

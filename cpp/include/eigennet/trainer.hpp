@@ -94,6 +94,11 @@ class Trainer {
   // Loss of the batch and its gradients (training-mode forward, no update).
   double compute_gradients(const Dataset<T>& data);
 
+  // Runs `graph` from now on: the same layers in the same places (copies sharing each
+  // node's parameters: the model for another length of a variable axis) with outputs of the
+  // same sizes. Gradients, metrics and the optimizer's state carry on.
+  void set_graph(std::shared_ptr<Graph<T>> graph);
+
   // Changes which layers learn (Keras reads `trainable` at every step); the optimizer must
   // know every weight that becomes trainable.
   void set_trainable(const std::vector<bool>& trainable);

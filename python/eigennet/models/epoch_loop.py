@@ -111,8 +111,24 @@ def make_source(
     return source
 
 
-def _run_pass(trainer, source, learn: bool, epoch=0, seed=0, on_batch=None) -> bool:
+def _switch(model, trainer, samples, where: str) -> None:
+    """Points the model (and `trainer`, which must follow) at its graph for inputs of these
+    sample shapes (None: they do not change)."""
+    if samples is None:
+        return
+    model._use_input_shapes(samples)
+    if model._trainer is not trainer:
+        raise ValueError(
+            f"{where}: for inputs of shapes {[(None, *s) for s in samples]} the model's "
+            f"outputs have shapes {model._run_shapes}, unlike the earlier batches'; the "
+            "batches of one fit() or evaluate() must give outputs of one shape (pad them to "
+            "one length, or run the lengths in separate calls)"
+        )
+
+
+def _run_pass(model, trainer, source, learn: bool, epoch=0, seed=0, on_batch=None) -> bool:
     """Runs one epoch's pieces through the trainer; True when a callback stopped it."""
+    _switch(model, trainer, source.samples, source.what)
     if isinstance(source, MemorySource):
         source.run(trainer, learn, epoch, seed, on_batch)
         return False  # a stop shows in model.stop_training
@@ -120,6 +136,8 @@ def _run_pass(trainer, source, learn: bool, epoch=0, seed=0, on_batch=None) -> b
     with source.pieces(epoch, seed) as pieces:
         for piece in pieces:
             try:
+                if piece.samples is not None:  # (batches of a PyDataset or generator)
+                    _switch(model, trainer, piece.samples, source._where(piece.start))
                 # x as a list: blocks of rows used in place (see ArraySource._fill).
                 run = trainer.run_chunk_blocks if isinstance(piece.x, list) else trainer.run_chunk
                 stopped = run(
@@ -167,8 +185,11 @@ def _evaluate_source(model, trainer, source, on_batch=None, what="validation") -
             f"The {what} generator ran out of data: pass {steps} and a generator that yields "
             f"at least {steps} batches per evaluation (an endless one), or a PyDataset"
         )
+    if source.samples is not None:  # the trainer of its outputs' shapes
+        model._use_input_shapes(source.samples)
+        trainer = model._ensure_trainer(source.y_example)
     trainer.reset_metrics()
-    _run_pass(trainer, source, learn=False, on_batch=on_batch)
+    _run_pass(model, trainer, source, learn=False, on_batch=on_batch)
     if source.ran_out:
         warnings.warn(RAN_OUT_MESSAGE, stacklevel=4)
     return model._logs(trainer.logs())
@@ -353,6 +374,7 @@ def _fit_epochs(
         )
         if isinstance(train, MemorySource) and not python_epochs:
             # Nothing in Python needs epoch events: every epoch runs in one native call.
+            _switch(model, trainer, train.samples, "x")
             rows = trainer.fit(
                 train.x, train.y, train.sample_weight, train.batch_size, initial_epoch, epochs,
                 train.shuffle, seed,
@@ -370,7 +392,7 @@ def _fit_epochs(
                 break
             cb_list.on_epoch_begin(epoch)
             trainer.reset_metrics()
-            _run_pass(trainer, train, learn=True, epoch=epoch, seed=seed, on_batch=on_batch)
+            _run_pass(model, trainer, train, learn=True, epoch=epoch, seed=seed, on_batch=on_batch)
             logs = model._logs(trainer.logs())
             if train.ran_out:
                 warnings.warn(RAN_OUT_MESSAGE, stacklevel=3)
@@ -448,6 +470,7 @@ def _predict_pieces(model, source, cb_list) -> np.ndarray:
                 cb_list.on_predict_batch_end(batch, {})
                 return False
 
+        model._use_input_shapes(source.samples)
         return model._run_network(source.x, source.batch_size, on_batch)
     whole = None
     if isinstance(source, ArraySource):  # rows land in place in one output array
@@ -464,6 +487,8 @@ def _predict_pieces(model, source, cb_list) -> np.ndarray:
                         cb_list.on_predict_batch_end(first + batch, {})
                         return False
 
+                if piece.samples is not None:
+                    model._use_input_shapes(piece.samples)
                 if whole is not None:
                     out = whole[piece.start : piece.start + len(piece.x)]
                     model._network.predict(piece.x, piece.batch_size, out, on_batch, False)

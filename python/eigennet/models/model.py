@@ -59,7 +59,8 @@ class Model:
         self._network = None  # the native graph the model runs (see _build_network)
         self._network_samples = None  # the input sample shapes it runs
         self._run_shapes = None  # its outputs' shapes
-        self._graphs = None  # the graphs and trainers of other input lengths
+        self._graphs = None  # the graphs of other input lengths (see _use_input_shapes)
+        self._trainers = None  # the trainers of other output shapes
         self._trainer = None
         self._dtype = None
         self.optimizer = None
@@ -181,6 +182,7 @@ class Model:
         first = variable_axes.PROBES[0]
         samples = [variable_axes.at_length(s[1:], first) for s in self._input_shapes()]
         self._graphs = variable_axes.RecentCache(4)
+        self._trainers = variable_axes.RecentCache(4)
         self._network, self._run_shapes = self._network_for(samples)
         self._network_samples = samples
 
@@ -192,27 +194,45 @@ class Model:
         dtype = self._dtype or self.dtype
         return builder.native_graph(dtype, outputs), builder.output_shapes(outputs)
 
+    def _graph_for(self, samples: list[tuple]):
+        """(native graph, output shapes) for inputs of these concrete sample shapes."""
+        key = tuple(tuple(s) for s in samples)
+        if key == tuple(self._network_samples):
+            return self._network, self._run_shapes
+        entry = self._graphs.get(key)
+        if entry is None:
+            entry = self._network_for(list(key))
+            self._graphs.put(key, entry)
+        return entry
+
+    def _input_samples(self, x, what: str = "x") -> list[tuple]:
+        """The sample shapes (no batch axis) of the model inputs in `x`."""
+        return [tuple(np.shape(a)[1:]) for a in self._input_list(x, what)]
+
     def _use_input_shapes(self, samples: list[tuple]) -> None:
-        """Runs the model on inputs of these concrete sample shapes from now on: a model
-        with a variable axis switches to its graph (and trainer) for that length, its
-        layers' copies sharing the weights and the optimizer its state."""
+        """Runs the model on inputs of these concrete sample shapes from now on. A model
+        with a variable axis switches to its graph for that length (its layers' copies
+        share the weights); the trainer follows while the outputs keep their sizes (its
+        metrics and the optimizer's state carry on), else the trainer for those outputs is
+        used. Call it from the thread that runs the model, between runs."""
         samples = [tuple(s) for s in samples]
         if samples == self._network_samples:
             return
-        current = (self._network, self._run_shapes, self._trainer)
-        self._graphs.put(tuple(self._network_samples), current)
-        entry = self._graphs.get(tuple(samples))
-        if entry is None:
-            network, shapes = self._network_for(samples)
-            entry = (network, shapes, None)
-        self._network, self._run_shapes, self._trainer = entry
-        self._network_samples = samples
+        self._graphs.put(tuple(self._network_samples), (self._network, self._run_shapes))
+        network, shapes = self._graph_for(samples)
+        if shapes != self._run_shapes:
+            if self._trainer is not None:
+                self._trainers.put(tuple(self._run_shapes), self._trainer)
+            self._trainer = self._trainers.get(tuple(shapes))
+        if self._trainer is not None:
+            self._trainer.set_graph(network)
+        self._network, self._run_shapes, self._network_samples = network, shapes, samples
 
     def _drop_trainers(self) -> None:
-        """Forgets the trainers (a new compile): the graphs' too."""
+        """Forgets the trainers (a new compile)."""
         self._trainer = None
         if self._network is not None:
-            self._graphs = variable_axes.RecentCache(4)
+            self._trainers = variable_axes.RecentCache(4)
 
     def _input_shapes(self) -> list[tuple]:
         if self._traced_graph is not None:
@@ -492,10 +512,12 @@ class Model:
             pairs.extend((k, m) for m in entry)
         return pairs
 
-    def _prepare(self, x, y=None, sample_weight=None, what: str = "x"):
+    def _prepare(self, x, y=None, sample_weight=None, what: str = "x", switch: bool = True):
         """Builds on first use and converts the arrays once: x packed as the native graph
         takes it (the inputs' samples side by side), y as the targets of every output with
-        a loss side by side, and the sample weights."""
+        a loss side by side, and the sample weights. With `switch`, the model then runs
+        inputs of x's shapes (see _use_input_shapes; a prefetching thread does not switch:
+        the loop switches before running the batch)."""
         if self._subclassed and not self.built:
             self.build(traced_model.data_shape(x))
         xs = self._input_list(x, what)
@@ -521,14 +543,17 @@ class Model:
                     f"{[len(a) for a in [*arrays, arr]]}"
                 )
             arrays.append(arr)
-        self._use_input_shapes([a.shape[1:] for a in arrays])
+        samples = [a.shape[1:] for a in arrays]
+        if switch:
+            self._use_input_shapes(samples)
+        output_shapes = self._graph_for(samples)[1]
         for i, layer in self._input_consumers():
             layer._check_input(arrays[i], what if len(xs) == 1 else f"{what}[{names[i]!r}]")
         x_arr = _packed(arrays)
         if y is None:
             return x_arr, None, None
         n = len(x_arr)
-        specs, shapes = self._compiled_losses(), self._run_shapes
+        specs, shapes = self._compiled_losses(), output_shapes
         ys = _by_name(y, self.output_names, "y", f"Model {self.name!r}", "output", optional=specs)
         targets = []
         for k, (target, spec, shape) in enumerate(zip(ys, specs, shapes)):

@@ -55,6 +55,7 @@ class Piece:
     seed: int = 0
     start: int = 0  # first row (array sources, no shuffle)
     release: Any = None
+    samples: Any = None  # the sample shapes of its inputs, when they may vary per batch
 
     def done(self) -> None:
         if self.release is not None:
@@ -111,6 +112,8 @@ class MemorySource:
         if not predict:
             self.sample_weight = model._apply_class_weight(class_weight, self.y, self.sample_weight)
         self.y_example = y
+        self.samples = model._input_samples(x, what)  # (the model runs them: see _switch)
+        self.what = what
         self.n, self.batch_size, self.shuffle = len(self.x), batch_size, bool(shuffle)
         self.steps = math.ceil(self.n / batch_size)
 
@@ -175,6 +178,7 @@ class ArraySource:
                 f"{(None, *x.shape[1:])}"
             )
         model._use_input_shapes([x.shape[1:]])
+        self.samples = [x.shape[1:]]
         self.model, self.what, self.n = model, what, len(x)
         self.y_what = what[:-1] + "y"  # "x" -> "y", "validation x" -> "validation y"
         self.batch_size, self.shuffle = batch_size, bool(shuffle)
@@ -390,6 +394,7 @@ class _BatchSource:
         self.class_weight = data_utils.as_class_weight(class_weight)  # before any training
         self.y_example = None
         self.ran_out = False
+        self.samples = None  # per batch (see Piece)
 
     def _where(self, index) -> str:
         return f"batch {index} of the {self.kind}{self.what}"
@@ -405,14 +410,16 @@ class _BatchSource:
         x, y, sw = split_batch(batch, where)
         try:
             if self.predict:
-                x_arr = self.model._prepare(x, what="x")[0]
-                return Piece(x_arr, None, None, len(x_arr), 1, start=index)
+                x_arr = self.model._prepare(x, what="x", switch=False)[0]
+                samples = self.model._input_samples(x)
+                return Piece(x_arr, None, None, len(x_arr), 1, start=index, samples=samples)
             if y is None:
                 raise ValueError(
                     "holds no targets: training and evaluation need (x, y) or "
                     "(x, y, sample_weight) batches"
                 )
-            x_arr, y_arr, sw_arr = self.model._prepare(x, y, sw, what="x")
+            x_arr, y_arr, sw_arr = self.model._prepare(x, y, sw, what="x", switch=False)
+            samples = self.model._input_samples(x)
             if self.class_weight is not None:
                 if sw is not None:
                     raise ValueError(
@@ -421,7 +428,7 @@ class _BatchSource:
                 sw_arr = self.model._apply_class_weight(self.class_weight, y_arr, sw_arr)
         except (ValueError, TypeError) as error:
             raise type(error)(f"{where}: {error}") from error
-        return Piece(x_arr, y_arr, sw_arr, len(x_arr), 1, start=index)
+        return Piece(x_arr, y_arr, sw_arr, len(x_arr), 1, start=index, samples=samples)
 
 
 class PyDatasetSource(_BatchSource):

@@ -14,11 +14,19 @@ MergeMode merge_mode_from_name(const std::string& name) {
       "Bidirectional merge_mode must be one of concat, sum, mul, ave; got '" + name + "'");
 }
 
+namespace {
+// Keras's Bidirectional gives masked steps zero outputs when it returns sequences.
+RecurrentConfig zero_masked_outputs(RecurrentConfig config) {
+  config.zero_output_for_mask = config.return_sequences;
+  return config;
+}
+}  // namespace
+
 template <class T>
 Bidirectional<T>::Bidirectional(const RecurrentConfig& forward, const RecurrentConfig& backward,
                                 MergeMode merge)
-    : fwd_(make_recurrent_cell<T>(forward)),
-      bwd_(make_recurrent_cell<T>(backward)),
+    : fwd_(make_recurrent_cell<T>(zero_masked_outputs(forward))),
+      bwd_(make_recurrent_cell<T>(zero_masked_outputs(backward))),
       merge_(merge),
       fwd_units_(forward.units),
       bwd_units_(backward.units) {
@@ -45,6 +53,26 @@ Bidirectional<T>::Bidirectional(const Bidirectional& other)
       bwd_units_(other.bwd_units_) {}
 
 template <class T>
+Shape Bidirectional<T>::do_build_inputs(const std::vector<Shape>& input_shapes) {
+  check_masked_inputs(input_shapes, "Bidirectional");
+  return do_build(input_shapes[0]);
+}
+
+template <class T>
+void Bidirectional<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
+                                      bool training) {
+  run(xs[0], n > 1 ? xs[1].data() : nullptr, y, training);
+}
+
+template <class T>
+void Bidirectional<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatrixMap<T> y,
+                                       MatrixMap<T> grad_y, T* param_grad,
+                                       MatrixMap<T>* const* grad_xs) {
+  if (n > 1 && grad_xs[1]) grad_xs[1]->setZero();  // a mask has no gradient
+  backward(xs[0], y, grad_y, param_grad, grad_xs[0]);
+}
+
+template <class T>
 Shape Bidirectional<T>::do_build(const Shape& input_shape) {
   Shape out = fwd_->build(input_shape);
   bwd_->build(input_shape);
@@ -60,6 +88,13 @@ Shape Bidirectional<T>::do_build(const Shape& input_shape) {
 
 template <class T>
 void Bidirectional<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) {
+  run(x, nullptr, y, training);
+}
+
+template <class T>
+void Bidirectional<T>::run(ConstMatrixMap<T> x, const T* mask, MatrixMap<T> y, bool training) {
+  fwd_->set_step_mask(mask);
+  bwd_->set_step_mask(mask);
   const Index B = x.rows(), uf = fwd_units_, ub = bwd_units_, S = steps_;
   MatrixMap<T> yf = y_fwd_.view(B, S * uf), yb = y_bwd_.view(B, S * ub);
   fwd_->forward(this->params(), x, yf, training);

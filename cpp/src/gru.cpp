@@ -74,6 +74,7 @@ class GruCell : public RecurrentCell<T> {
           candidate(gates + r * gu, pre ? pre + r * gu : nullptr, this->h_row(r),
                     this->h_row(r + B));
       }
+      this->hold_masked_rows(s, b0, nb, nullptr, 0);
     }
   }
 
@@ -91,6 +92,7 @@ class GruCell : public RecurrentCell<T> {
     std::fill(dh_next, dh_next + nb * u, T(0));
     for (Index s = this->steps_; s-- > 0;) {
       const Index r0 = this->rows(s) + b0;
+      this->begin_masked_step(s, b0, nb, dh_next, nullptr);
       for (Index r = r0, k = 0; r < r0 + nb; ++r, ++k) {
         T* z = gates + r * gu;
         const T* p = pre ? pre + r * gu : nullptr;
@@ -122,6 +124,7 @@ class GruCell : public RecurrentCell<T> {
         if (s > 0)
           this->recurrent_product_grad(R, q_.data() + r0 * gu, gu, b0, nb, 0, gu, dh_next, true,
                                        scratch);
+        this->end_masked_step(s, b0, nb, dh_next, nullptr);
         continue;
       }
       // d(r * h_prev) = dz_h R_h^T
@@ -145,6 +148,7 @@ class GruCell : public RecurrentCell<T> {
       if (s > 0)
         this->recurrent_product_grad(R, gates + r0 * gu, gu, b0, nb, 0, 2 * u, dh_next, true,
                                      scratch);
+      this->end_masked_step(s, b0, nb, dh_next, nullptr);
     }
   }
 

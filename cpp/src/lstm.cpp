@@ -60,6 +60,7 @@ class LstmCell : public RecurrentCell<T> {
         Base::activate(cfg.activation, act_c.data(), u);
         ArrayMap<T>(this->h_row(r + B), u) = ConstArrayMap<T>(z + 3 * u, u) * act_c;
       }
+      this->hold_masked_rows(s, b0, nb, c, u);
     }
   }
 
@@ -85,6 +86,7 @@ class LstmCell : public RecurrentCell<T> {
       const Index r0 = this->rows(s) + b0;
       T* z = gates + r0 * gu;
       const T* act_c = act_c_.data() + r0 * u;
+      this->begin_masked_step(s, b0, nb, dh_next, dc);
       if (fused_pass) {
         Index ld_dy = 0;
         const T* dy = this->grad_output_block(grad_y, s, b0, &ld_dy);
@@ -107,6 +109,7 @@ class LstmCell : public RecurrentCell<T> {
         }
         this->accumulate_step(s, r0, nb);
         if (s > 0) this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
+        this->end_masked_step(s, b0, nb, dh_next, dc);
         continue;
       }
       CBlk i(z, nb, u, Stride(gu)), f(z + u, nb, u, Stride(gu)), g(z + 2 * u, nb, u, Stride(gu)),
@@ -133,6 +136,7 @@ class LstmCell : public RecurrentCell<T> {
       std::copy_n(dz, nb * gu, z);
       this->accumulate_step(s, r0, nb);
       if (s > 0) this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
+      this->end_masked_step(s, b0, nb, dh_next, dc);
     }
   }
 

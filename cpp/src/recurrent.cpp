@@ -264,6 +264,17 @@ void RecurrentCell<T>::forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T
                                 std::to_string(x.cols()));
   batch_ = x.rows();
   const Index n = steps_ * batch_, u = units_;
+  masked_ = step_mask_ != nullptr;
+  if (masked_) {
+    T* keep = keep_.view(steps_, batch_).data();
+    for (Index s = 0; s < steps_; ++s) {
+      const Index t = c_.go_backwards ? steps_ - 1 - s : s;
+      for (Index b = 0; b < batch_; ++b)
+        keep[s * batch_ + b] = step_mask_[b * steps_ + t] != T(0) ? T(1) : T(0);
+    }
+    carry_h_.view(batch_, u);
+    carry_c_.view(batch_, u);
+  }
   draw_masks(training);
   gates_.view(n, gu_);
   if (store_preactivations_) pre_.view(n, gu_);
@@ -286,10 +297,18 @@ void RecurrentCell<T>::forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T
   const double flops = 2.0 * double(n) * double(u) * double(gu_);
   for_row_ranges(batch_, flops, [&](Index b0, Index b1) {
     forward_rows(params, b0, b1);
+    const bool zeros = masked_ && c_.zero_output_for_mask;
     for (Index b = b0; b < b1; ++b) {
       if (c_.return_sequences) {
-        for (Index s = 0; s < steps_; ++s)
-          std::copy_n(h_row(rows(s + 1) + b), u, y.data() + (b * steps_ + s) * u);
+        for (Index s = 0; s < steps_; ++s) {
+          T* out = y.data() + (b * steps_ + s) * u;
+          if (zeros && !kept(s, b))
+            std::fill_n(out, u, T(0));
+          else
+            std::copy_n(h_row(rows(s + 1) + b), u, out);
+        }
+      } else if (zeros && !kept(steps_ - 1, b)) {
+        std::fill_n(y.data() + b * u, u, T(0));
       } else {
         std::copy_n(h_row(rows(steps_) + b), u, y.data() + b * u);
       }
@@ -322,8 +341,20 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
     for (Index g = 1; g < groups; ++g) grad_targets_[size_t(g)] = partials + (g - 1) * size;
     for (T* target : grad_targets_) std::fill_n(target, size, T(0));
   }
+  // Masked steps: the cells see no output gradient there (begin_masked_step passes it on).
+  grad_y_ = grad_y.data();
+  const T* gy = grad_y.data();
+  if (masked_) {
+    T* copy = masked_dy_.view(grad_y.rows(), grad_y.cols()).data();
+    std::copy_n(grad_y.data(), grad_y.size(), copy);
+    for (Index s = 0; s < steps_; ++s)
+      for (Index b = 0; b < batch_; ++b)
+        if (!kept(s, b))
+          if (const T* dy = grad_output(copy, s, b)) std::fill_n(const_cast<T*>(dy), units_, T(0));
+    gy = copy;
+  }
   for_row_ranges(
-      batch_, flops, [&](Index b0, Index b1) { backward_rows(params, grad_y.data(), b0, b1); },
+      batch_, flops, [&](Index b0, Index b1) { backward_rows(params, gy, b0, b1); },
       accumulating_ ? group_rows_ : 1);
   const T* dz = gates_.data();
   if (accumulating_) {
@@ -485,6 +516,60 @@ std::unique_ptr<RecurrentCell<T>> make_recurrent_cell(const RecurrentConfig& con
   throw std::invalid_argument("unknown recurrent cell kind");
 }
 
+template <class T>
+void RecurrentCell<T>::hold_masked_rows(Index s, Index b0, Index nb, T* state,
+                                        Index ld_state) const {
+  if (!masked_) return;
+  for (Index b = b0; b < b0 + nb; ++b) {
+    if (kept(s, b)) continue;
+    const Index r = rows(s) + b;
+    std::copy_n(h_row(r), units_, h_row(r + batch_));
+    if (state) std::copy_n(state + r * ld_state, units_, state + (r + batch_) * ld_state);
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::begin_masked_step(Index s, Index b0, Index nb, T* dh_next, T* dc) {
+  if (!masked_) return;
+  const Index u = units_;
+  for (Index k = 0; k < nb; ++k) {
+    const Index b = b0 + k;
+    if (kept(s, b)) continue;
+    // The step's output is h_{s-1} (or a constant zero): its gradient joins the carry.
+    ArrayMap<T> carry(carry_h_.data() + b * u, u);
+    carry = ConstArrayMap<T>(dh_next + k * u, u);
+    const T* dy = c_.zero_output_for_mask ? nullptr : grad_output(grad_y_, s, b);
+    if (dy) carry += ConstArrayMap<T>(dy, u);
+    std::fill_n(dh_next + k * u, u, T(0));
+    if (dc) {
+      std::copy_n(dc + k * u, u, carry_c_.data() + b * u);
+      std::fill_n(dc + k * u, u, T(0));
+    }
+  }
+}
+
+template <class T>
+void RecurrentCell<T>::end_masked_step(Index s, Index b0, Index nb, T* dh_next, T* dc) const {
+  if (!masked_) return;
+  const Index u = units_;
+  for (Index k = 0; k < nb; ++k) {
+    const Index b = b0 + k;
+    if (kept(s, b)) continue;
+    std::copy_n(carry_h_.data() + b * u, u, dh_next + k * u);
+    if (dc) std::copy_n(carry_c_.data() + b * u, u, dc + k * u);
+  }
+}
+
+void check_masked_inputs(const std::vector<Shape>& shapes, const char* layer) {
+  if (shapes.empty() || shapes.size() > 2)
+    throw std::invalid_argument(std::string(layer) + " takes one input and optionally its mask");
+  if (shapes.size() == 2 &&
+      !(shapes[1].size() == 1 && !shapes[0].empty() && shapes[1][0] == shapes[0][0]))
+    throw std::invalid_argument(std::string(layer) + ": a mask must be (batch, timesteps), " +
+                                std::to_string(shapes[0].empty() ? 0 : shapes[0][0]) +
+                                " timesteps");
+}
+
 // -- RecurrentLayer -------------------------------------------------------------------------
 
 template <class T>
@@ -499,8 +584,30 @@ Shape RecurrentLayer<T>::do_build(const Shape& input_shape) {
 }
 
 template <class T>
+Shape RecurrentLayer<T>::do_build_inputs(const std::vector<Shape>& input_shapes) {
+  check_masked_inputs(input_shapes, cell_name(cell_->config().kind));
+  return do_build(input_shapes[0]);
+}
+
+template <class T>
 void RecurrentLayer<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) {
+  cell_->set_step_mask(nullptr);
   cell_->forward(this->params(), x, y, training);
+}
+
+template <class T>
+void RecurrentLayer<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
+                                       bool training) {
+  cell_->set_step_mask(n > 1 ? xs[1].data() : nullptr);
+  cell_->forward(this->params(), xs[0], y, training);
+}
+
+template <class T>
+void RecurrentLayer<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatrixMap<T> y,
+                                        MatrixMap<T> grad_y, T* param_grad,
+                                        MatrixMap<T>* const* grad_xs) {
+  if (n > 1 && grad_xs[1]) grad_xs[1]->setZero();  // a mask has no gradient
+  backward(xs[0], y, grad_y, param_grad, grad_xs[0]);
 }
 
 template <class T>

@@ -35,6 +35,7 @@ class SimpleRnnCell : public RecurrentCell<T> {
         Base::activate(cfg.activation, z, u);
         std::copy_n(z, u, this->h_row(r + B));
       }
+      this->hold_masked_rows(s, b0, nb, nullptr, 0);
     }
   }
 
@@ -49,6 +50,7 @@ class SimpleRnnCell : public RecurrentCell<T> {
     std::fill(dh_next, dh_next + nb * u, T(0));
     for (Index s = this->steps_; s-- > 0;) {
       const Index r0 = this->rows(s) + b0;
+      this->begin_masked_step(s, b0, nb, dh_next, nullptr);
       for (Index r = r0, k = 0; r < r0 + nb; ++r, ++k) {
         ArrayMap<T> d(dz, u);
         d = ConstArrayMap<T>(dh_next + k * u, u);
@@ -60,6 +62,7 @@ class SimpleRnnCell : public RecurrentCell<T> {
       this->accumulate_step(s, r0, nb);
       if (s > 0)
         this->recurrent_product_grad(R, gates + r0 * u, u, b0, nb, 0, u, dh_next, false, scratch);
+      this->end_masked_step(s, b0, nb, dh_next, nullptr);
     }
   }
 

@@ -23,6 +23,13 @@ class Node:
         self.inputs = list(inputs)
         self.multi_input = multi_input  # the layer was called on a list
         self.outputs: list[KerasTensor] = []
+        # The last `mask_count` inputs are masks of the others (Keras passes them implicitly:
+        # configs list only the data inputs).
+        self.mask_count = 0
+
+    @property
+    def data_inputs(self) -> list[KerasTensor]:
+        return self.inputs[: len(self.inputs) - self.mask_count]
 
 
 class KerasTensor:
@@ -49,6 +56,10 @@ class KerasTensor:
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+    # Keras's mask of the tensor's steps (a symbolic (batch, steps) tensor of 0 and 1), set by
+    # Embedding(mask_zero=True), Masking and the layers that pass a mask on; see masking.py.
+    _keras_mask = None
 
     # Operators record ops (eigennet.ops), as Keras's KerasTensor does; NumPy defers to
     # them (`array + x` calls x.__radd__ instead of converting x).

@@ -186,7 +186,9 @@ class Functional(Model):
 
         nodes = set(map(id, self._nodes))
         layers = []
-        operations = [n.layer for n in self._nodes if isinstance(n.layer, Operation)]
+        operations = [
+            n.layer for n in self._nodes if isinstance(n.layer, Operation) and not n.layer._for_mask
+        ]
         for layer in self._layers + operations:
             entry = (
                 layer.serialize()
@@ -197,7 +199,7 @@ class Functional(Model):
             entry["inbound_nodes"] = [
                 {
                     "args": [
-                        [tensor(t) for t in n.inputs]
+                        [tensor(t) for t in n.data_inputs]
                         if n.multi_input or not n.inputs
                         else tensor(n.inputs[0])
                     ],

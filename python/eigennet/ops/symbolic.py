@@ -28,6 +28,7 @@ class _TraceState(threading.local):
         self.inputs: list[list] = []  # their symbolic inputs, likewise
         self.assigned: list[dict] = []  # a metric's update_state: id(source) -> new value
         self.losses: list[list] = []  # a call()'s add_loss values, per trace
+        self.for_mask = 0  # > 0 while ops compute a mask (see computing_mask)
 
 
 _state = _TraceState()
@@ -55,6 +56,17 @@ def tracing(layer_name: str, inputs=()):
     finally:
         _state.names.pop()
         _state.inputs.pop()
+
+
+@contextlib.contextmanager
+def computing_mask():
+    """While ops compute a Keras mask: their nodes are the model's, but its config leaves
+    them out (a mask is recomputed from the layers that make it)."""
+    _state.for_mask += 1
+    try:
+        yield
+    finally:
+        _state.for_mask -= 1
 
 
 def tracing_layer() -> str | None:
@@ -138,6 +150,7 @@ class Operation:
         self.dtype = dtype
         self._spec = spec  # how to make the op again: see serialize()
         self._copies = variable_axes.RecentCache(16)  # for other lengths (see core_for)
+        self._for_mask = _state.for_mask > 0
         self._inbound_nodes: list[Node] = []
 
     def core_for(self, shapes: list) -> object:

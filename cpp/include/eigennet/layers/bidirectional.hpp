@@ -26,13 +26,20 @@ class Bidirectional : public Layer<T> {
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
+  // A second input, when given, is Keras's mask (batch, T) (see RecurrentCell::set_step_mask).
+  void forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
+                      bool training) override;
+  void backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatrixMap<T> y,
+                       MatrixMap<T> grad_y, T* param_grad, MatrixMap<T>* const* grad_xs) override;
   RecurrentCell<T>& forward_cell() { return *fwd_; }
   RecurrentCell<T>& backward_cell() { return *bwd_; }
 
  protected:
   Shape do_build(const Shape& input_shape) override;
+  Shape do_build_inputs(const std::vector<Shape>& input_shapes) override;
 
  private:
+  void run(ConstMatrixMap<T> x, const T* mask, MatrixMap<T> y, bool training);
   std::unique_ptr<RecurrentCell<T>> fwd_, bwd_;
   MergeMode merge_;
   Index split_ = 0;  // offset of the backward cell's weights

@@ -58,6 +58,9 @@ struct RecurrentConfig {
   bool reset_after = true;  // GRU only
   double dropout = 0, recurrent_dropout = 0;
   uint64_t seed = 0;
+  // A masked step's output: zeros (Keras's zero_output_for_mask, which Bidirectional sets
+  // with return_sequences), else the previous output.
+  bool zero_output_for_mask = false;
 };
 
 const char* cell_name(CellKind kind);
@@ -79,6 +82,9 @@ class RecurrentCell {
   // A copy for another call of the layer: same configuration and random stream, own buffers.
   virtual std::unique_ptr<RecurrentCell<T>> clone() const = 0;
 
+  // Keras's mask of the next forward (and its backward): (batch, T) values, 0 for a step to
+  // skip (the state carries over it; its output is the previous one, or zeros), or null.
+  void set_step_mask(const T* mask) { step_mask_ = mask; }
   // x: (batch, T * in); y: (batch, T * u) with return_sequences, else (batch, u).
   void forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T> y, bool training);
   // After forward on the same batch. grad_y is read only; param_grad (same layout as params)
@@ -101,6 +107,16 @@ class RecurrentCell {
   // dL/d(kernel, recurrent_kernel, bias) = [x | h_prev | 1]^T x dL/dz (LSTM, SimpleRNN); the
   // base then fuses them unless dropout masks differ between gates.
   virtual bool fused_gradients() const { return false; }
+
+  // -- masked steps: the cells call these around each step ---------------------------------
+  // Forward, after step s of rows [b0, b0 + nb): a masked row keeps h_{s-1} (and the cell's
+  // other state, rows ld_state apart in `state` laid out like h, when non-null).
+  void hold_masked_rows(Index s, Index b0, Index nb, T* state, Index ld_state) const;
+  // Backward, before step s: a masked row's incoming gradients (dh_next, dc: rows b0.. of the
+  // thread, u apart) are set aside and zeroed, so that the step computes no gate gradient;
+  // after it (after the recurrent product), they pass on unchanged to step s - 1.
+  void begin_masked_step(Index s, Index b0, Index nb, T* dh_next, T* dc);
+  void end_masked_step(Index s, Index b0, Index nb, T* dh_next, T* dc) const;
 
   // -- shared pieces for the cells --------------------------------------------------------
   // Called by fused cells after writing dL/dz of step s for rows [r0, r0 + nb) (r0 = rows(s)
@@ -179,8 +195,14 @@ class RecurrentCell {
   Index in_mask_count_ = 0;  // 0, 1 (shared by the gates) or G
   bool rec_masked_ = false;
   RandomStream stream_;  // shared by the cell's copies (see Layer::clone)
+  // Masking (see set_step_mask): keep_ (T, B) holds 1 or 0 per step in processing order.
+  const T* step_mask_ = nullptr;
+  bool masked_ = false;
+  Workspace<T> keep_, carry_h_, carry_c_, masked_dy_;
+  const T* grad_y_ = nullptr;  // the backward's grad_y, unmasked
 
  private:
+  bool kept(Index s, Index b) const { return !masked_ || keep_.data()[s * batch_ + b] != T(0); }
   void draw_masks(bool training);
   void gather_inputs(ConstMatrixMap<T> x);
   void project_inputs(const T* params);
@@ -188,6 +210,9 @@ class RecurrentCell {
 
 template <class T>
 std::unique_ptr<RecurrentCell<T>> make_recurrent_cell(const RecurrentConfig& config);
+// The input shapes of a recurrent layer: (T, features), then optionally its mask (T); throws
+// std::invalid_argument naming `layer` otherwise.
+void check_masked_inputs(const std::vector<Shape>& input_shapes, const char* layer);
 // The cells' factories, one per file.
 template <class T>
 std::unique_ptr<RecurrentCell<T>> make_simple_rnn_cell(const RecurrentConfig& config);
@@ -208,10 +233,16 @@ class RecurrentLayer : public Layer<T> {
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
+  // A second input, when given, is Keras's mask (batch, T) (see set_step_mask).
+  void forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
+                      bool training) override;
+  void backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatrixMap<T> y,
+                       MatrixMap<T> grad_y, T* param_grad, MatrixMap<T>* const* grad_xs) override;
   RecurrentCell<T>& cell() { return *cell_; }
 
  protected:
   Shape do_build(const Shape& input_shape) override;
+  Shape do_build_inputs(const std::vector<Shape>& input_shapes) override;
 
  private:
   std::unique_ptr<RecurrentCell<T>> cell_;

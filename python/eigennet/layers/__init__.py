@@ -2,6 +2,7 @@
 
 from eigennet.layers.activation import Activation
 from eigennet.layers.activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
+from eigennet.layers.attention import MultiHeadAttention
 from eigennet.layers.bidirectional import Bidirectional
 from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 from eigennet.layers.dense import Dense
@@ -109,6 +110,7 @@ __all__ = [
     "MaxPooling2D",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "PReLU",
     "Permute",

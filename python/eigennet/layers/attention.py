@@ -306,34 +306,44 @@ class MultiHeadAttention(OpsLayer):
         key = value if key is None else key
         q_shape, v_shape = _shape(query), _shape(value)
         t_axes, s_axes = q_shape[1:-1], v_shape[1:-1]
-        t, s = int(np.prod(t_axes)), int(np.prod(s_axes))
+        variable = None in t_axes or None in s_axes
         flat = len(q_shape) > 3
+        t = None if None in t_axes else int(np.prod(t_axes))
+        s = None if None in s_axes else int(np.prod(s_axes))
         if flat:  # attention over several axes: one sequence axis of their product
+            if variable:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: inputs of rank above 3 need fixed "
+                    f"lengths; received query {q_shape} and value {v_shape}"
+                )
             query = ops.reshape(query, (-1, t, q_shape[-1]))
             value = ops.reshape(value, (-1, s, v_shape[-1]))
             key = ops.reshape(key, (-1, s, _shape(key)[-1]))
-        mask = self._attention_mask(
-            t, s, t_axes, s_axes, query_mask, value_mask, key_mask, attention_mask,
-            use_causal_mask,
-        )  # fmt: skip
-        n, h, hv = self._num_heads, self._key_dim, self._value_dim
-        q = self._project(query, self._query, (t, n, h))
-        k = self._project(key, self._key, (s, n, h))
-        v = self._project(value, self._value, (s, n, hv))
+        n = self._num_heads
+        q = self._project(query, self._query)  # (B, T, N, H)
+        k = self._project(key, self._key)  # (B, S, N, H)
+        v = self._project(value, self._value)  # (B, S, N, Hv)
 
         # traced, the dropout op follows the model's mode (the rule of built-in layers in a
         # traced call()); on arrays, `training`
         symbolic = _is_symbolic(query, value, key)
         dropping = self._dropout > 0 and (symbolic or bool(training))
-        causal_only = use_causal_mask and mask is None
-        if not (return_attention_scores or dropping) and (mask is None or causal_only):
+        masks = (query_mask, value_mask, key_mask, attention_mask)
+        explicit = any(m is not None for m in masks) or self._sliding_window is not None
+        if not (return_attention_scores or dropping or explicit):
             attended = ops.dot_product_attention(
                 q, k, v, scale=self._inverse_sqrt_key_dim, is_causal=bool(use_causal_mask)
             )
             scores = None
         else:
-            if use_causal_mask and mask is None:
-                mask = _causal(t, s, t_axes, s_axes, self.dtype)
+            if variable and (explicit or use_causal_mask):
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: masks (attention_mask, query/value/key "
+                    "masks, sliding_window, or use_causal_mask with dropout or "
+                    "return_attention_scores) need sequences of fixed length; received "
+                    f"query {q_shape} and value {v_shape}"
+                )
+            mask = self._attention_mask(t, s, t_axes, s_axes, *masks, use_causal_mask)
             logits = ops.einsum("bsnh,btnh->bnts", k, q * self._inverse_sqrt_key_dim)
             scores = _masked_softmax(logits, mask)
             probabilities = scores
@@ -342,32 +352,29 @@ class MultiHeadAttention(OpsLayer):
                 probabilities = random.dropout(scores, self._dropout, seed=seed)
             attended = ops.einsum("bnts,bsnh->btnh", probabilities, v)  # (B, T, N, Hv)
         if self._use_gate:
-            attended = attended * ops.sigmoid(self._project(query, self._gate, (t, n, hv)))
-        out_shape = self._output_shape or (q_shape[-1],)
-        kernel, bias = self._output
-        width = int(np.prod(out_shape))
-        output = ops.matmul(
-            ops.reshape(attended, (-1, t, n * hv)), ops.reshape(kernel, (n * hv, width))
-        )
+            attended = attended * ops.sigmoid(self._project(query, self._gate))
+        kernel, bias = self._output  # (N, Hv, *out), (*out)
+        letters = "opqrsuvw"[: len(kernel.shape) - 2]
+        output = ops.einsum(f"btnh,nh{letters}->bt{letters}", attended, kernel)
         if bias is not None:
-            output = output + ops.reshape(bias, (width,))
+            output = output + bias
         self._penalize(output)
-        output = ops.reshape(output, (-1, *t_axes, *out_shape))
+        if flat:
+            output = ops.reshape(output, (-1, *t_axes, *kernel.shape[2:]))
         if return_attention_scores:
             if flat:
                 scores = ops.reshape(scores, (-1, n, *t_axes, *s_axes))
             return output, scores
         return output
 
-    def _project(self, x, weights, shape):
+    def _project(self, x, weights):
         """x (B, L, d) times a kernel (d, N, H) plus a bias (N, H): (B, L, N, H)."""
         kernel, bias = weights
-        d, width = kernel.shape[0], shape[1] * shape[2]
-        y = ops.matmul(x, ops.reshape(kernel, (d, width)))
+        y = ops.einsum("bld,dnh->blnh", x, kernel)
         if bias is not None:
-            y = y + ops.reshape(bias, (width,))
+            y = y + bias
         self._penalize(y)
-        return ops.reshape(y, (-1, *shape))
+        return y
 
     def _penalize(self, y) -> None:
         penalty = activity_penalty(self._activity_regularizer, y)
@@ -412,14 +419,12 @@ class MultiHeadAttention(OpsLayer):
                     f"`attention_mask` must have the batch axis; got shape {_shape(m)}"
                 )
             terms.append(m)
-        if terms and causal:
+        if causal:
             terms.append(_causal(t, s, t_axes, s_axes, self.dtype))
         if self._sliding_window is not None:
             rows = np.arange(t)[:, None]
             cols = np.arange(s)[None, :]
             terms.append((np.abs(rows - cols) < self._sliding_window).astype(self.dtype)[None])
-            if causal and len(terms) == 1:  # causal then needs its own term
-                terms.append(_causal(t, s, t_axes, s_axes, self.dtype))
         if not terms:
             return None
         mask = terms[0]

@@ -409,14 +409,22 @@ class MultiHeadAttention(OpsLayer):
                 terms.append(ops.reshape(checked(m, name, s_axes), (-1, 1, s)))
         if attention_mask is not None:
             m = checked(attention_mask, "attention_mask", (*t_axes, *s_axes))
-            rank = len(_shape(m))
-            full = len(t_axes) + len(s_axes) + 1
-            if rank == full:
+            shape = _shape(m)
+            if len(t_axes) > 1:  # one sequence axis of the attention axes: the full mask
+                if shape[1:] != (*t_axes, *s_axes):
+                    raise ValueError(
+                        f"MultiHeadAttention {self.name!r}: with several attention axes "
+                        f"`attention_mask` must have the shape (batch, {t_axes + s_axes}); "
+                        f"received {shape}"
+                    )
                 m = ops.reshape(m, (-1, t, s))
-            elif len(t_axes) > 1:
+            elif len(shape) == 2 and not _is_symbolic(m):  # (T, S): the same for all
+                m = m[None]
+            elif len(shape) != 3:
                 raise ValueError(
-                    f"MultiHeadAttention {self.name!r}: with several attention axes "
-                    f"`attention_mask` must have the batch axis; got shape {_shape(m)}"
+                    f"MultiHeadAttention {self.name!r}: `attention_mask` must have the shape "
+                    f"(batch, {t}, {s}) or one that broadcasts to it, with 3 axes; received "
+                    f"{shape}"
                 )
             terms.append(m)
         if causal:

@@ -619,3 +619,23 @@ def test_parity_with_keras_training_a_transformer_block(keras_ref, masked):
             metrics=["accuracy"],
         )
     assert_trains_like_keras(ours, theirs, x, y, epochs=3, batch_size=8)
+
+
+def test_saving_a_functional_call_whose_arguments_would_be_lost_raises(tmp_path):
+    """A functional config records a call's tensors only: a call with masks or flags, or with
+    the query as key, would reload as another model, so saving it raises."""
+    x, v, m = eigennet.Input((4, 6)), eigennet.Input((3, 6)), eigennet.Input((4, 3))
+    w = eigennet.Input((4, 5))
+    calls = [
+        ([x], lambda layer: layer(x, x, use_causal_mask=True)),
+        ([x, v, m], lambda layer: layer(x, v, attention_mask=m)),
+        ([x, w], lambda layer: layer(x, w, key=x)),
+        ([x], lambda layer: layer(x, x, return_attention_scores=True)[0]),
+    ]
+    for inputs, call in calls:
+        model = eigennet.Model(inputs, call(layers.MultiHeadAttention(2, 3)))
+        with pytest.raises(ValueError, match="custom layer"):
+            model.save(tmp_path / "lost.keras")
+    fine = eigennet.Model([x, v], layers.MultiHeadAttention(2, 3)(x, v, key=v, training=True))
+    fine.save(tmp_path / "fine.keras")
+    assert eigennet.models.load_model(tmp_path / "fine.keras").output_shape == (None, 4, 6)

@@ -543,3 +543,214 @@ def _masked_softmax(logits, mask):
     keep = ops.greater(mask, 0.5)
     probabilities = ops.softmax(ops.where(keep, logits, -1e9), axis=-1)
     return ops.where(keep, probabilities, 0.0)
+
+
+class Attention(OpsLayer):
+    """Dot-product attention (Luong), Keras 3's layer: `softmax(scores(query, key)) @ value`.
+
+    Args:
+        use_scale: Whether a trainable scalar `scale` multiplies the scores.
+        score_mode: "dot" (`query @ key^T`) or "concat" (`concat_score_weight *
+            sum(tanh(scale * (query + key)))`).
+        dropout: Dropout rate of the attention probabilities (training only).
+        seed: Optional int seeding the dropout.
+
+    Call arguments: `inputs` = `[query (B, Tq, dim), value (B, Tv, dim)]` or with a third
+    tensor, `key (B, Tv, dim)`; `mask` = `[query_mask (B, Tq), value_mask (B, Tv)]` (1 keeps,
+    0 masks: masked values get scores 1e9 lower, masked queries a zero output);
+    `return_attention_scores`, `training`, `use_causal_mask`. Returns `(B, Tq, value dim)`,
+    and the probabilities `(B, Tq, Tv)` with `return_attention_scores=True`.
+
+    Weights, in Keras's order: `scale` `()` (`use_scale`), `concat_score_weight` `()`
+    (score_mode "concat"), both initialized to ones.
+    """
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.use_scale = use_scale
+        self.score_mode = score_mode
+        self.dropout = unit_interval(dropout, "dropout")
+        self.seed = check_seed(seed)
+        if self.dropout > 0:
+            self.seed_generator = random.SeedGenerator(seed)
+            self._traced_seed = self.seed_generator.next()  # as MultiHeadAttention's
+        if self.score_mode not in ["dot", "concat"]:
+            raise ValueError(
+                "Invalid value for argument score_mode. Expected one of {'dot', 'concat'}. "
+                f"Received: score_mode={score_mode}"
+            )
+        self.scale = None
+        self.concat_score_weight = None
+
+    def build(self, input_shape):
+        self._validate_inputs(input_shape)
+        if self.use_scale:
+            self.scale = self.add_weight(name="scale", shape=(), initializer="ones")
+        if self.score_mode == "concat":
+            self.concat_score_weight = self.add_weight(
+                name="concat_score_weight", shape=(), initializer="ones"
+            )
+
+    def _validate_inputs(self, inputs, mask=None):
+        name = type(self).__name__
+        if not isinstance(inputs, list):
+            raise ValueError(
+                f"{name} layer must be called on a list of inputs, namely [query, value] or "
+                f"[query, value, key]. Received: inputs={inputs}."
+            )
+        if len(inputs) < 2 or len(inputs) > 3:
+            raise ValueError(
+                f"{name} layer accepts inputs list of length 2 or 3, namely [query, value] "
+                f"or [query, value, key]. Received length: {len(inputs)}."
+            )
+        if mask is not None:
+            if not isinstance(mask, list):
+                raise ValueError(
+                    f"{name} layer mask must be a list, namely [query_mask, value_mask]. "
+                    f"Received: mask={mask}."
+                )
+            if len(mask) < 2 or len(mask) > 3:
+                raise ValueError(
+                    f"{name} layer accepts mask list of length 2 or 3. Received: "
+                    f"inputs={inputs}, mask={mask}."
+                )
+
+    def _check_shapes(self, q, v, k, mask) -> None:
+        name = f"{type(self).__name__} {self.name!r}"
+        if len(q) != 3 or len(v) != 3 or len(k) != 3:
+            raise ValueError(
+                f"{name}: query, value and key must be (batch, steps, dim); received {q}, {v}, {k}"
+            )
+        if q[-1] != k[-1]:
+            raise ValueError(
+                f"{name}: the last dimension of query ({q[-1]}) and key ({k[-1]}) must be equal"
+            )
+        if k[1] != v[1] and None not in (k[1], v[1]):
+            raise ValueError(
+                f"{name}: key and value must have the same number of steps; received key "
+                f"{k} and value {v}"
+            )
+        if mask is None:
+            return
+        for m, what, steps in ((mask[0], "query_mask", q[1]), (mask[1], "value_mask", v[1])):
+            if m is None:
+                continue
+            shape = _shape(m)
+            if len(shape) != 2 or shape[1] != steps:
+                raise ValueError(f"{name}: {what} must be (batch, {steps}); received {shape}")
+
+    def _calculate_scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = ops.matmul(query, ops.swapaxes(key, -2, -1))
+            if self.scale is not None:
+                scores = scores * self.scale
+            return scores
+        q, k = ops.expand_dims(query, -2), ops.expand_dims(key, -3)
+        summed = q + k if self.scale is None else self.scale * (q + k)
+        return self.concat_score_weight * ops.sum(ops.tanh(summed), axis=-1)
+
+    def call(
+        self, inputs, mask=None, training=False, return_attention_scores=False,
+        use_causal_mask=False,
+    ):  # fmt: skip
+        self._validate_inputs(inputs, mask)
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        self._check_shapes(_shape(q), _shape(v), _shape(k), mask)
+        q_mask = mask[0] if mask else None
+        v_mask = mask[1] if mask else None
+        scores = self._calculate_scores(q, k)  # (B, Tq, Tv)
+        keep = None
+        if v_mask is not None:
+            keep = ops.expand_dims(_as_float_mask(v_mask, self.dtype), -2)  # (B, 1, Tv)
+        if use_causal_mask:
+            tq, tv = _shape(q)[1], _shape(v)[1]
+            if tq is None or tv is None:
+                raise ValueError(
+                    f"{type(self).__name__} {self.name!r}: use_causal_mask needs sequences of "
+                    "fixed length"
+                )
+            causal = np.tril(np.ones((tq, tv), dtype=self.dtype))[None]
+            keep = causal if keep is None else keep * causal
+        if keep is not None:  # Keras: masked scores lowered by 1e9 (not replaced)
+            scores = scores - (1.0 - keep) * 1e9
+        weights = ops.softmax(scores, axis=-1)
+        symbolic = _is_symbolic(q, v, k)
+        dropped = weights
+        if self.dropout > 0 and (symbolic or training):  # traced: the op follows the mode
+            seed = self._traced_seed if symbolic else self.seed_generator
+            dropped = random.dropout(weights, self.dropout, seed=seed)
+        output = ops.matmul(dropped, v)
+        if q_mask is not None:
+            output = output * ops.expand_dims(_as_float_mask(q_mask, self.dtype), -1)
+        if return_attention_scores:
+            return output, weights
+        return output
+
+    def __call__(self, inputs, *args, **kwargs):
+        from eigennet.ops import symbolic
+
+        if (
+            symbolic.tracing_layer() is None
+            and _is_symbolic(inputs, args, kwargs)
+            and any(v is not None and v is not False for k, v in kwargs.items() if k != "training")
+        ):
+            self.__dict__.setdefault("_unsaved_arguments", []).extend(
+                k for k, v in kwargs.items() if k != "training" and v is not None and v is not False
+            )
+        return super().__call__(inputs, *args, **kwargs)
+
+    def get_build_config(self):
+        unsaved = self.__dict__.get("_unsaved_arguments")
+        if unsaved:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} was called in a functional model with "
+                f"{', '.join(sorted(set(unsaved)))}, which eigennet's functional config cannot "
+                "record yet (it keeps a call's tensors only); call the layer inside a custom "
+                "layer's call() to save such a model"
+            )
+        return super().get_build_config()
+
+    def compute_output_shape(self, input_shape):
+        return (*tuple(input_shape[0])[:-1], tuple(input_shape[1])[-1])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "use_scale": self.use_scale,
+            "score_mode": self.score_mode,
+            "dropout": self.dropout,
+            "seed": self.seed,
+        }
+
+
+class AdditiveAttention(Attention):
+    """Additive attention (Bahdanau), Keras 3's layer: scores `sum(scale * tanh(query +
+    key))` over the features, then as `Attention`.
+
+    Args:
+        use_scale: Whether a trainable `scale` of shape `(dim,)` (glorot_uniform) weighs
+            the features of the scores; else they are summed.
+        dropout: Dropout rate of the attention probabilities (training only).
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        self._validate_inputs(input_shape)
+        if self.use_scale:
+            dim = tuple(input_shape[0])[-1]
+            self.scale = self.add_weight(name="scale", shape=(dim,), initializer="glorot_uniform")
+
+    def _calculate_scores(self, query, key):
+        q, k = ops.expand_dims(query, -2), ops.expand_dims(key, -3)  # (B, Tq, 1, d), (B, 1, Tv, d)
+        terms = ops.tanh(q + k)
+        if self.scale is not None:
+            terms = terms * self.scale
+        return ops.sum(terms, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config

@@ -639,3 +639,221 @@ def test_saving_a_functional_call_whose_arguments_would_be_lost_raises(tmp_path)
     fine = eigennet.Model([x, v], layers.MultiHeadAttention(2, 3)(x, v, key=v, training=True))
     fine.save(tmp_path / "fine.keras")
     assert eigennet.models.load_model(tmp_path / "fine.keras").output_shape == (None, 4, 6)
+
+
+# -- Attention (Luong) and AdditiveAttention (Bahdanau) ------------------------------------------
+def luong_reference(layer, query, value, key=None, mask=None, causal=False):
+    """Keras's Attention / AdditiveAttention in float64 NumPy: (output, probabilities)."""
+    key = value if key is None else key
+    q, v, k = (np.asarray(a, dtype=np.float64) for a in (query, value, key))
+    weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
+    if isinstance(layer, layers.AdditiveAttention):
+        terms = np.tanh(q[:, :, None] + k[:, None])
+        scores = (terms * (weights[0] if weights else 1.0)).sum(-1)
+    elif layer.score_mode == "dot":
+        scores = q @ k.transpose(0, 2, 1) * (weights[0] if layer.use_scale else 1.0)
+    else:
+        scale = weights[0] if layer.use_scale else 1.0
+        scores = weights[-1] * np.tanh(scale * (q[:, :, None] + k[:, None])).sum(-1)
+    keep = np.ones(scores.shape[1:], dtype=bool)[None]
+    if mask is not None and mask[1] is not None:
+        keep = keep & (np.asarray(mask[1]) > 0.5)[:, None, :]
+    if causal:
+        keep = keep & np.tril(np.ones(scores.shape[1:], dtype=bool))[None]
+    scores = scores - 1e9 * (1.0 - keep)
+    e = np.exp(scores - scores.max(-1, keepdims=True))
+    probabilities = e / e.sum(-1, keepdims=True)
+    out = probabilities @ v
+    if mask is not None and mask[0] is not None:
+        out = out * (np.asarray(mask[0]) > 0.5)[..., None]
+    return out, probabilities
+
+
+LUONG = [
+    ("dot", lambda L: L.Attention()),
+    ("dot_scale", lambda L: L.Attention(use_scale=True)),
+    ("concat", lambda L: L.Attention(score_mode="concat")),
+    ("concat_scale", lambda L: L.Attention(use_scale=True, score_mode="concat")),
+    ("additive", lambda L: L.AdditiveAttention()),
+    ("additive_no_scale", lambda L: L.AdditiveAttention(use_scale=False)),
+]
+LUONG_IDS = [c[0] for c in LUONG]
+LUONG_CALLS = [
+    ("plain", False, False),
+    ("causal", False, True),
+    ("masks", True, False),
+    ("masks_causal", True, True),
+]
+
+
+def _luong_arrays(n=3, dtype="float32", tq=5, tv=6, dim=4):
+    q, v, k = _data((tq, dim), n, dtype), _data((tv, dim), n, dtype), _data((tv, dim), n, dtype)
+    q_mask = (RNG.uniform(size=(n, tq)) > 0.3).astype(dtype)
+    v_mask = (RNG.uniform(size=(n, tv)) > 0.3).astype(dtype)
+    v_mask[:, 0] = 1
+    return q, v, k, [q_mask, v_mask]
+
+
+def _luong_layer(make, q, v, k, library=None):
+    layer = make(library or layers)
+    layer([q, v, k])
+    if layer.weights:  # away from the initial ones, so a wrong weight shows
+        layer.set_weights([np.asarray(w) * 1.3 for w in layer.get_weights()])
+    return layer
+
+
+@pytest.mark.parametrize("call", LUONG_CALLS, ids=[c[0] for c in LUONG_CALLS])
+@pytest.mark.parametrize("case", LUONG, ids=LUONG_IDS)
+def test_luong_and_additive_attention_forward(case, call):
+    _, make = case
+    _, masked, causal = call
+    q, v, k, mask = _luong_arrays()
+    layer = _luong_layer(make, q, v, k)
+    kwargs = dict(mask=mask if masked else None, use_causal_mask=causal)
+    expected, probabilities = luong_reference(layer, q, v, k, kwargs["mask"], causal)
+    out, scores = layer([q, v, k], return_attention_scores=True, **kwargs)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scores, probabilities, rtol=1e-5, atol=1e-6)
+    inputs = [eigennet.Input((5, 4)), eigennet.Input((6, 4)), eigennet.Input((6, 4))]
+    masks = [eigennet.Input((5,)), eigennet.Input((6,))] if masked else None
+    model = eigennet.Model(
+        inputs + (masks or []),
+        list(layer(inputs, mask=masks, use_causal_mask=causal, return_attention_scores=True)),
+    )
+    got, got_scores = model.predict([q, v, k] + (mask if masked else []), verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got_scores, probabilities, rtol=1e-5, atol=1e-6)
+    assert model.output_shape == [(None, 5, 4), (None, 5, 6)]
+    # without a key, the value is the key
+    np.testing.assert_allclose(
+        layer([q, v], **kwargs), luong_reference(layer, q, v, None, kwargs["mask"], causal)[0],
+        rtol=1e-5, atol=1e-5,
+    )  # fmt: skip
+
+
+def test_luong_weights_are_keras():
+    q, v, k, _ = _luong_arrays()
+    layer = layers.Attention(use_scale=True, score_mode="concat")
+    layer([q, v])
+    assert [(w.path, w.shape) for w in layer.weights] == [
+        (f"{layer.name}/scale", ()), (f"{layer.name}/concat_score_weight", ())
+    ]  # fmt: skip
+    additive = layers.AdditiveAttention()
+    additive([q, v])
+    assert [(w.path, w.shape) for w in additive.weights] == [(f"{additive.name}/scale", (4,))]
+    assert layers.Attention().compute_output_shape([(None, 5, 4), (None, 6, 3)]) == (None, 5, 3)
+
+
+@pytest.mark.parametrize("case", LUONG, ids=LUONG_IDS)
+def test_luong_float64_gradients_match_finite_differences(float64, case):
+    _, make = case
+    q_in, v_in, qm, vm = (eigennet.Input(s) for s in ((4, 3), (5, 3), (4,), (5,)))
+    query = layers.Dense(3, name="before")(q_in)
+    out = make(layers)([query, v_in], mask=[qm, vm], use_causal_mask=True)
+    model = eigennet.Model([q_in, v_in, qm, vm], layers.Dense(2)(layers.Flatten()(out)))
+    model.compile(optimizer="sgd", loss="mse")
+    q, v, k, mask = _luong_arrays(n=2, dtype="float64", tq=4, tv=5, dim=3)
+    assert_gradients_match_finite_differences(
+        model, [q, v, *mask], RNG.normal(size=(2, 2)), rtol=1e-5, atol=1e-8
+    )
+
+
+def test_luong_dropout_only_in_training_and_seeded():
+    q, v, k, _ = _luong_arrays(n=8)
+    inputs = [eigennet.Input((5, 4)), eigennet.Input((6, 4))]
+    layer = layers.Attention(dropout=0.5, seed=3)
+    model = eigennet.Model(inputs, layer(inputs))
+    np.testing.assert_array_equal(model.predict([q, v], verbose=0), model([q, v]))
+    np.testing.assert_allclose(model([q, v]), luong_reference(layer, q, v)[0], rtol=1e-5)
+    assert not np.allclose(model([q, v], training=True), model([q, v], training=True))
+    model.predict([q, v], verbose=0)
+    assert not any(type(c).__name__.startswith("ModeSelect") for c, _ in model._network_nodes())
+    np.testing.assert_array_equal(layer([q, v]), layer([q, v], training=False))
+    a = layers.AdditiveAttention(dropout=0.5, seed=9)
+    b = layers.AdditiveAttention(dropout=0.5, seed=9)
+    a([q, v])
+    b([q, v])
+    b.set_weights(a.get_weights())
+    np.testing.assert_array_equal(a([q, v], training=True), b([q, v], training=True))
+    assert not np.allclose(a([q, v], training=True), a([q, v]))
+
+
+@pytest.mark.parametrize("case", LUONG, ids=LUONG_IDS)
+def test_luong_fit_save_load_and_config(case, tmp_path):
+    _, make = case
+    inputs = [eigennet.Input((5, 4)), eigennet.Input((6, 4))]
+    layer = make(layers)
+    model = eigennet.Model(inputs, layers.Dense(1)(layers.Flatten()(layer(inputs))))
+    model.compile(optimizer="adam", loss="mse")
+    q, v, _, _ = _luong_arrays(n=16)
+    model.fit([q, v], RNG.normal(size=(16, 1)), epochs=2, verbose=0)
+    model.save(tmp_path / "luong.keras")
+    loaded = eigennet.models.load_model(tmp_path / "luong.keras")
+    np.testing.assert_allclose(
+        loaded.predict([q, v], verbose=0), model.predict([q, v], verbose=0), rtol=1e-6
+    )
+    config = layer.get_config()
+    assert type(layer).from_config(config).get_config() == config
+    with_mask = eigennet.Model(inputs, make(layers)(inputs, use_causal_mask=True))
+    with pytest.raises(ValueError, match="custom layer"):
+        with_mask.save(tmp_path / "lost.keras")
+
+
+def test_luong_bad_arguments_and_inputs():
+    with pytest.raises(ValueError, match="score_mode"):
+        layers.Attention(score_mode="add")
+    with pytest.raises(ValueError):
+        layers.Attention(dropout=2.0)
+    q, v, _, _ = _luong_arrays()
+    with pytest.raises(ValueError, match="list"):
+        layers.Attention()(q)
+    with pytest.raises(ValueError, match="length 2 or 3"):
+        layers.Attention()([q, v, v, v])
+    with pytest.raises(ValueError, match="last dimension"):
+        layers.Attention()([q, _data((6, 3))])
+    with pytest.raises(ValueError, match="same number of steps"):
+        layers.Attention()([q, v, _data((7, 4))])
+    with pytest.raises(ValueError, match="value_mask"):
+        layers.Attention()([q, v], mask=[None, np.ones((3, 5))])
+    with pytest.raises(ValueError, match="mask must be a list"):
+        layers.Attention()([q, v], mask=np.ones((3, 6)))
+
+
+@pytest.mark.parametrize("call", LUONG_CALLS, ids=[c[0] for c in LUONG_CALLS])
+@pytest.mark.parametrize("case", LUONG, ids=LUONG_IDS)
+def test_luong_parity_with_keras(keras_ref, case, call):
+    _, make = case
+    _, masked, causal = call
+    q, v, k, mask = _luong_arrays()
+    ours, theirs = _luong_layer(make, q, v, k), make(keras_ref.layers)
+    theirs([q, v, k])
+    theirs.set_weights(ours.get_weights())
+    kwargs = dict(use_causal_mask=causal, return_attention_scores=True)
+    got, got_scores = ours([q, v, k], mask=mask if masked else None, **kwargs)
+    k_mask = [m.astype(bool) for m in mask] if masked else None
+    out, scores = theirs([q, v, k], mask=k_mask, **kwargs)
+    np.testing.assert_allclose(got, _np(out), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got_scores, _np(scores), rtol=1e-5, atol=1e-6)
+    ours_config, theirs_config = ours.get_config(), theirs.get_config()
+    assert set(ours_config) == set(theirs_config)
+    for key in set(theirs_config) - {"name", "dtype"}:
+        assert ours_config[key] == theirs_config[key], key
+    assert type(theirs).from_config(ours_config).get_config()["dropout"] == ours.dropout
+    with pytest.raises(ValueError):
+        make(keras_ref.layers)(q)  # not a list: the same error type
+
+
+def test_we_load_keras_files_with_luong_and_additive_attention(keras_ref, tmp_path):
+    q, v = keras_ref.Input((5, 4)), keras_ref.Input((6, 4))
+    luong = keras_ref.layers.Attention(use_scale=True, score_mode="concat")
+    outputs = keras_ref.layers.Concatenate()(
+        [luong([q, v]), keras_ref.layers.AdditiveAttention()([q, v])]
+    )
+    reference = keras_ref.Model([q, v], outputs)
+    luong.set_weights([np.array(1.7, "float32"), np.array(0.6, "float32")])
+    reference.save(tmp_path / "keras.keras")
+    loaded = eigennet.models.load_model(tmp_path / "keras.keras")
+    x = [_data((5, 4)), _data((6, 4))]
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), _np(reference.predict(x, verbose=0)), rtol=1e-5, atol=1e-6
+    )

@@ -711,6 +711,10 @@ class Attention(OpsLayer):
             )
         return super().get_build_config()
 
+    def build_from_config(self, config):
+        if config and "input_shape" in config:  # the shapes of [query, value(, key)]
+            self.build([tuple(shape) for shape in config["input_shape"]])
+
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape[0])[:-1], tuple(input_shape[1])[-1])
 

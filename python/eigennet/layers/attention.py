@@ -73,7 +73,9 @@ class MultiHeadAttention(OpsLayer):
     `query_mask (B, T)`, `value_mask (B, S)`, `key_mask (B, S)`, `attention_mask`
     (broadcastable to `(B, T, S)`, 1 attends and 0 does not), `return_attention_scores`,
     `training`, `use_causal_mask`. Returns `(B, T, output dim)`, and with
-    `return_attention_scores=True` also the probabilities `(B, heads, T, S)`.
+    `return_attention_scores=True` also the probabilities `(B, heads, T, S)`. (Keras 3 reads
+    `query_mask` from the query's Keras mask and ignores one passed explicitly; eigennet has
+    no Keras masks yet and applies the one passed.)
 
     Weights, in Keras's order: query kernel `(dim, heads, key_dim)` and bias
     `(heads, key_dim)`, key kernel and bias, gate kernel and bias (`use_gate`), value kernel

@@ -2,6 +2,7 @@
 
 from eigennet.layers.activation import Activation
 from eigennet.layers.activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
+from eigennet.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from eigennet.layers.bidirectional import Bidirectional
 from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 from eigennet.layers.dense import Dense
@@ -64,6 +65,8 @@ __all__ = [
     "Activation",
     "ActivityRegularization",
     "Add",
+    "AdditiveAttention",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
@@ -109,6 +112,7 @@ __all__ = [
     "MaxPooling2D",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "PReLU",
     "Permute",

@@ -1,0 +1,762 @@
+"""Keras 3's MultiHeadAttention, written with keras.ops and traced into the native graph.
+
+The projections are products with the weights reshaped to matrices (`(d, heads * key_dim)`),
+which the graph builder fuses with their bias into one dense op; the attention itself is
+the fused native `ops.dot_product_attention` when nothing needs the `(B, heads, T, S)`
+probabilities (no mask tensor, no dropout, no returned scores), else scaled scores, the
+masked softmax of Keras's `Softmax` layer (masked scores set to -1e9, masked probabilities
+to zero), dropout and the product with the values, each a native op.
+
+Dropout draws natively at every training batch from the layer's `SeedGenerator`; the
+dropout op is the identity in inference, so a model traces one graph for both modes.
+Inputs of rank above 3 attend over all their axes between the batch and the features
+(flattened into one sequence axis); other `attention_axes` raise a ValueError.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from eigennet import initializers, ops, random, regularizers
+from eigennet.layers._ops_layer import OpsLayer, activity_penalty, check_seed, unit_interval
+
+
+def _shape(x) -> tuple:
+    return tuple(getattr(x, "shape", np.shape(x)))
+
+
+def _is_symbolic(*values) -> bool:
+    from eigennet.ops.symbolic import is_symbolic
+
+    return is_symbolic(*values)
+
+
+def _positive_int(value, name: str, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        expected = "a positive integer or `None`" if allow_none else "a positive integer"
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected {expected}. "
+            f"Received: {name}={value}"
+        )
+    return int(value)
+
+
+class MultiHeadAttention(OpsLayer):
+    """Multi-head attention ("Attention is all you need"), Keras 3's layer.
+
+    Args:
+        num_heads: Number of attention heads.
+        key_dim: Size of each head for query and key.
+        value_dim: Size of each head for value (default `key_dim`).
+        dropout: Dropout rate of the attention probabilities (training only).
+        use_bias: Whether the projections have biases.
+        output_shape: Shape of the output besides the batch and sequence axes (an int or a
+            tuple); default the query's last dimension.
+        attention_axes: Axes attention is applied over; only None (all axes between the
+            batch and the features) or exactly those axes are supported.
+        sliding_window: Optional positive int: each query attends only to keys less than
+            `sliding_window` positions away.
+        flash_attention: Accepted as None or False (eigennet's fused op is used anyway).
+        kernel_initializer, bias_initializer: Initializers of the kernels and biases.
+        kernel_regularizer, bias_regularizer: Penalties on the kernels and biases.
+        activity_regularizer: Penalty on the outputs of the four projections, as Keras.
+        kernel_constraint, bias_constraint: Only None is supported.
+        use_gate: Whether a sigmoid gate computed from the query multiplies the attention
+            output before the output projection.
+        seed: Optional int seeding the dropout.
+
+    Call arguments: `query (B, T, dim)`, `value (B, S, dim)`, `key` (default `value`),
+    `query_mask (B, T)`, `value_mask (B, S)`, `key_mask (B, S)`, `attention_mask`
+    (broadcastable to `(B, T, S)`, 1 attends and 0 does not), `return_attention_scores`,
+    `training`, `use_causal_mask`. Returns `(B, T, output dim)`, and with
+    `return_attention_scores=True` also the probabilities `(B, heads, T, S)`. (Keras 3 reads
+    `query_mask` from the query's Keras mask and ignores one passed explicitly; eigennet has
+    no Keras masks yet and applies the one passed.)
+
+    Weights, in Keras's order: query kernel `(dim, heads, key_dim)` and bias
+    `(heads, key_dim)`, key kernel and bias, gate kernel and bias (`use_gate`), value kernel
+    `(dim, heads, value_dim)` and bias, output kernel `(heads, value_dim, *output_shape)`
+    and bias `output_shape`.
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        key_dim,
+        value_dim=None,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        attention_axes=None,
+        sliding_window=None,
+        flash_attention=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        use_gate=False,
+        seed=None,
+        **kwargs,
+    ):
+        self._num_heads = _positive_int(num_heads, "num_heads")
+        self._key_dim = _positive_int(key_dim, "key_dim")
+        value_dim = _positive_int(value_dim, "value_dim", allow_none=True)
+        super().__init__(**kwargs)
+        for arg, value in (
+            ("kernel_constraint", kernel_constraint),
+            ("bias_constraint", bias_constraint),
+        ):
+            if value is not None:  # accepted as None so that Keras configs load
+                raise ValueError(f"MultiHeadAttention({arg}=...) is not supported by eigennet yet")
+        if flash_attention not in (None, False):
+            raise ValueError(
+                "MultiHeadAttention: flash_attention=True is not supported by eigennet (its "
+                "attention op is fused already); use None"
+            )
+        self._value_dim = value_dim or self._key_dim
+        self._dropout = unit_interval(dropout, "dropout")
+        self._use_bias = bool(use_bias)
+        self._use_gate = bool(use_gate)
+        if output_shape:
+            if isinstance(output_shape, (int, np.integer)):
+                output_shape = (int(output_shape),)
+            try:
+                output_shape = tuple(output_shape)
+            except TypeError:
+                raise ValueError(
+                    f"Invalid `output_shape`: {output_shape}. When specified, the "
+                    "`output_shape` should be of type tuple, list, or int."
+                ) from None
+            for dim in output_shape:
+                _positive_int(dim, "output_shape")
+        self._output_shape = output_shape or None
+        if isinstance(attention_axes, (int, np.integer)) and not isinstance(attention_axes, bool):
+            attention_axes = (int(attention_axes),)
+        elif attention_axes and not isinstance(attention_axes, (list, tuple)):
+            raise ValueError(
+                "`attention_axes` must be an int, list, or tuple."
+                f"Received: attention_axes={attention_axes}"
+            )
+        self._attention_axes = tuple(attention_axes) if attention_axes else None
+        if sliding_window is not None:
+            _positive_int(sliding_window, "sliding_window")
+        self._sliding_window = sliding_window
+        self._kernel_initializer = initializers.get(kernel_initializer)
+        self._bias_initializer = initializers.get(bias_initializer)
+        self._kernel_regularizer = regularizers.get(kernel_regularizer)
+        self._bias_regularizer = regularizers.get(bias_regularizer)
+        self._activity_regularizer = regularizers.get(activity_regularizer)
+        self.seed = check_seed(seed)
+        self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))
+        if self._dropout > 0:
+            self.seed_generator = random.SeedGenerator(seed)
+            # The seed of the native dropout op of every traced call: one value, so the
+            # training and inference traces (of this layer and of layers calling it) are the
+            # same graph; the op draws new masks at every batch and is the identity in
+            # inference. (Calls of one layer at several places of a model share the stream.)
+            self._traced_seed = self.seed_generator.next()
+
+    # Keras's read-only properties
+    num_heads = property(lambda self: self._num_heads)
+    key_dim = property(lambda self: self._key_dim)
+    value_dim = property(lambda self: self._value_dim)
+    dropout = property(lambda self: self._dropout)
+    use_bias = property(lambda self: self._use_bias)
+    attention_axes = property(lambda self: self._attention_axes)
+
+    # -- building ---------------------------------------------------------------------------
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        """Makes the projection weights for inputs of these shapes (Keras's signature)."""
+        query_shape = tuple(query_shape)
+        value_shape = query_shape if value_shape is None else tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        self._check_shapes(query_shape, value_shape, key_shape)
+        # as Keras, the config lists the axes attention is applied over once built
+        self._attention_axes = tuple(range(1, len(query_shape) - 1))
+        n, h, hv = self._num_heads, self._key_dim, self._value_dim
+        out = self._output_shape or (query_shape[-1],)
+
+        def projection(name, shape, bias_shape):
+            kernel = self.add_weight(
+                shape=shape,
+                initializer=_fresh(self._kernel_initializer),
+                regularizer=self._kernel_regularizer,
+                name=f"{name}/kernel",
+            )
+            bias = None
+            if self._use_bias:
+                bias = self.add_weight(
+                    shape=bias_shape,
+                    initializer=_fresh(self._bias_initializer),
+                    regularizer=self._bias_regularizer,
+                    name=f"{name}/bias",
+                )
+            return kernel, bias
+
+        self._query = projection("query", (query_shape[-1], n, h), (n, h))
+        self._key = projection("key", (key_shape[-1], n, h), (n, h))
+        if self._use_gate:
+            self._gate = projection("gate", (query_shape[-1], n, hv), (n, hv))
+        self._value = projection("value", (value_shape[-1], n, hv), (n, hv))
+        self._output = projection("attention_output", (n, hv, *out), tuple(out))
+        self._build_shapes = {
+            "query_shape": query_shape,
+            "value_shape": value_shape,
+            "key_shape": key_shape,
+        }
+        self.input_shape = query_shape
+
+    def _check_shapes(self, query_shape, value_shape, key_shape) -> None:
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(
+                "All dimensions of `value` and `key`, except the last one, must be equal. "
+                f"Received: value_shape={value_shape} and key_shape={key_shape}"
+            )
+        rank = len(query_shape)
+        if rank < 3 or len(value_shape) != rank:
+            raise ValueError(
+                f"MultiHeadAttention {self.name!r}: `query` and `value` must have the same "
+                "rank, at least 3 (batch, sequence axes..., features). Received: "
+                f"query_shape={query_shape}, value_shape={value_shape}"
+            )
+        default = tuple(range(1, rank - 1))
+        if self._attention_axes is not None:
+            axes = tuple(sorted(a if a >= 0 else rank + a for a in self._attention_axes))
+            if axes != default:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: eigennet attends over all the axes "
+                    f"between the batch and the features ({default} for inputs of rank {rank}); "
+                    f"attention_axes={self._attention_axes} is not supported yet"
+                )
+
+    def get_build_config(self):
+        unsaved = self.__dict__.get("_unsaved_arguments")
+        if unsaved:
+            raise ValueError(
+                f"MultiHeadAttention {self.name!r} was called in a functional model with "
+                f"{', '.join(sorted(set(unsaved)))}, which eigennet's functional config cannot "
+                "record yet (it keeps a call's tensors only); call the layer inside a custom "
+                "layer's call() (as keras-io's TransformerBlock) to save such a model"
+            )
+        if not self.built:
+            return None
+        return {k: list(v) for k, v in self._build_shapes.items()}
+
+    def build_from_config(self, config):
+        if config and "query_shape" in config:
+            self.build(config["query_shape"], config["value_shape"], config.get("key_shape"))
+        elif config and "input_shape" in config:
+            self.build(config["input_shape"])
+
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        query_shape = tuple(query_shape)
+        value_shape = query_shape if value_shape is None else tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(
+                "All dimensions of `value` and `key`, except the last one, must be equal. "
+                f"Received: value_shape={value_shape} and key_shape={key_shape}"
+            )
+        if self._output_shape:
+            return query_shape[:-1] + tuple(self._output_shape)
+        return query_shape
+
+    # -- calling --------------------------------------------------------------------------
+    def __call__(self, query, value=None, key=None, **kwargs):
+        if value is None and isinstance(query, (list, tuple)):
+            # the form a functional config replays: [query, value(, key)], or one tensor for
+            # self-attention (see the module docstring of tests/test_attention_layers.py)
+            if not 1 <= len(query) <= 3:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: called on a list of {len(query)} "
+                    "tensors; expected [query, value] or [query, value, key]"
+                )
+            query, value, key = (*query, None, None)[:3] if len(query) > 1 else (query[0],) * 3
+        if value is None:
+            value = query  # a functional config stores mha(x, x) as one input
+        self._note_unsaved_arguments(query, value, key, kwargs)
+        shapes = [_shape(query), _shape(value), None if key is None else _shape(key)]
+        if not self.built:
+            self.build(*shapes)
+        else:
+            self._check_call_shapes(*shapes)
+        return super().__call__(query, value, key, **kwargs)
+
+    def _note_unsaved_arguments(self, query, value, key, kwargs) -> None:
+        """A functional model's config keeps only the tensors of a call, as one list, and
+        replays it as `mha(list)`: note a call on symbolic tensors (not inside another
+        layer's call()) that this would change, so saving it raises instead of loading a
+        different model."""
+        from eigennet.ops import symbolic
+
+        if symbolic.tracing_layer() is not None or not _is_symbolic(query, value, key, kwargs):
+            return
+        lost = [
+            k for k, v in kwargs.items() if k != "training" and v is not None and v is not False
+        ]
+        if key is value:
+            key = None  # the default
+        if value is query:  # saved as one tensor: replayed as mha(x, x)
+            replayed = key is None
+        else:  # saved as [query, value(, key)]
+            replayed = key is not query
+        if not replayed:
+            lost.append("the same tensor as query and key but not value")
+        if lost:
+            self.__dict__.setdefault("_unsaved_arguments", []).extend(lost)
+
+    def _check_call_shapes(self, query_shape, value_shape, key_shape) -> None:
+        key_shape = value_shape if key_shape is None else key_shape
+        self._check_shapes(query_shape, value_shape, key_shape)
+        built = self._build_shapes
+        for what, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            expected = built[f"{what}_shape"][-1]
+            if shape[-1] != expected:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: the last dimension of `{what}` must be "
+                    f"{expected} (the layer was built for it); received {what} of shape {shape}"
+                )
+
+    def call(
+        self,
+        query,
+        value,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        training=None,
+        use_causal_mask=False,
+    ):
+        key = value if key is None else key
+        q_shape, v_shape = _shape(query), _shape(value)
+        t_axes, s_axes = q_shape[1:-1], v_shape[1:-1]
+        variable = None in t_axes or None in s_axes
+        flat = len(q_shape) > 3
+        t = None if None in t_axes else int(np.prod(t_axes))
+        s = None if None in s_axes else int(np.prod(s_axes))
+        if flat:  # attention over several axes: one sequence axis of their product
+            if variable:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: inputs of rank above 3 need fixed "
+                    f"lengths; received query {q_shape} and value {v_shape}"
+                )
+            query = ops.reshape(query, (-1, t, q_shape[-1]))
+            value = ops.reshape(value, (-1, s, v_shape[-1]))
+            key = ops.reshape(key, (-1, s, _shape(key)[-1]))
+        n = self._num_heads
+        q = self._project(query, self._query)  # (B, T, N, H)
+        k = self._project(key, self._key)  # (B, S, N, H)
+        v = self._project(value, self._value)  # (B, S, N, Hv)
+
+        # traced, the dropout op follows the model's mode (the rule of built-in layers in a
+        # traced call()); on arrays, `training`
+        symbolic = _is_symbolic(query, value, key)
+        dropping = self._dropout > 0 and (symbolic or bool(training))
+        masks = (query_mask, value_mask, key_mask, attention_mask)
+        explicit = any(m is not None for m in masks) or self._sliding_window is not None
+        if not (return_attention_scores or dropping or explicit):
+            attended = ops.dot_product_attention(
+                q, k, v, scale=self._inverse_sqrt_key_dim, is_causal=bool(use_causal_mask)
+            )
+            scores = None
+        else:
+            if variable and (explicit or use_causal_mask):
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: masks (attention_mask, query/value/key "
+                    "masks, sliding_window, or use_causal_mask with dropout or "
+                    "return_attention_scores) need sequences of fixed length; received "
+                    f"query {q_shape} and value {v_shape}"
+                )
+            mask = self._attention_mask(t, s, t_axes, s_axes, *masks, use_causal_mask)
+            logits = ops.einsum("bsnh,btnh->bnts", k, q * self._inverse_sqrt_key_dim)
+            scores = _masked_softmax(logits, mask)
+            probabilities = scores
+            if dropping:
+                seed = self._traced_seed if symbolic else self.seed_generator
+                probabilities = random.dropout(scores, self._dropout, seed=seed)
+            attended = ops.einsum("bnts,bsnh->btnh", probabilities, v)  # (B, T, N, Hv)
+        if self._use_gate:
+            attended = attended * ops.sigmoid(self._project(query, self._gate))
+        kernel, bias = self._output  # (N, Hv, *out), (*out)
+        letters = "opqrsuvw"[: len(kernel.shape) - 2]
+        output = ops.einsum(f"btnh,nh{letters}->bt{letters}", attended, kernel)
+        if bias is not None:
+            output = output + bias
+        self._penalize(output)
+        if flat:
+            output = ops.reshape(output, (-1, *t_axes, *kernel.shape[2:]))
+        if return_attention_scores:
+            if flat:
+                scores = ops.reshape(scores, (-1, n, *t_axes, *s_axes))
+            return output, scores
+        return output
+
+    def _project(self, x, weights):
+        """x (B, L, d) times a kernel (d, N, H) plus a bias (N, H): (B, L, N, H)."""
+        kernel, bias = weights
+        y = ops.einsum("bld,dnh->blnh", x, kernel)
+        if bias is not None:
+            y = y + bias
+        self._penalize(y)
+        return y
+
+    def _penalize(self, y) -> None:
+        penalty = activity_penalty(self._activity_regularizer, y)
+        if penalty is not None:
+            self.add_loss(penalty)
+
+    def _attention_mask(
+        self, t, s, t_axes, s_axes, query_mask, value_mask, key_mask, attention_mask, causal
+    ):
+        """The masks given, as one float (B or 1, T, S) tensor of ones and zeros (None when
+        there is none); the causal and sliding-window masks are constants."""
+        terms = []
+
+        def checked(m, name, expected):
+            shape = _shape(m)
+            full = (None, *expected)
+            ok = len(shape) <= len(full) and all(
+                a in (1, b) or b is None or a is None for a, b in zip(shape[::-1], full[::-1])
+            )
+            if not ok:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: `{name}` of shape {shape} is not "
+                    f"broadcastable to (batch, {', '.join(map(str, expected))})"
+                )
+            return _as_float_mask(m, self.dtype)
+
+        if query_mask is not None:
+            m = checked(query_mask, "query_mask", t_axes)
+            terms.append(ops.reshape(m, (-1, t, 1)))
+        for m, name in ((value_mask, "value_mask"), (key_mask, "key_mask")):
+            if m is not None:
+                terms.append(ops.reshape(checked(m, name, s_axes), (-1, 1, s)))
+        if attention_mask is not None:
+            m = checked(attention_mask, "attention_mask", (*t_axes, *s_axes))
+            shape = _shape(m)
+            if len(t_axes) > 1:  # one sequence axis of the attention axes: the full mask
+                if shape[1:] != (*t_axes, *s_axes):
+                    raise ValueError(
+                        f"MultiHeadAttention {self.name!r}: with several attention axes "
+                        f"`attention_mask` must have the shape (batch, {t_axes + s_axes}); "
+                        f"received {shape}"
+                    )
+                m = ops.reshape(m, (-1, t, s))
+            elif len(shape) == 2 and not _is_symbolic(m):  # (T, S): the same for all
+                m = m[None]
+            elif len(shape) != 3:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: `attention_mask` must have the shape "
+                    f"(batch, {t}, {s}) or one that broadcasts to it, with 3 axes; received "
+                    f"{shape}"
+                )
+            terms.append(m)
+        if causal:
+            terms.append(_causal(t, s, t_axes, s_axes, self.dtype))
+        if self._sliding_window is not None:
+            rows = np.arange(t)[:, None]
+            cols = np.arange(s)[None, :]
+            terms.append((np.abs(rows - cols) < self._sliding_window).astype(self.dtype)[None])
+        if not terms:
+            return None
+        mask = terms[0]
+        for other in terms[1:]:
+            mask = mask * other
+        return mask
+
+    # -- config -------------------------------------------------------------------------------
+    def get_config(self):
+        base = super().get_config()
+        base.pop("activity_regularizer", None)
+        return {
+            **base,
+            "num_heads": self._num_heads,
+            "key_dim": self._key_dim,
+            "value_dim": self._value_dim,
+            "dropout": self._dropout,
+            "use_bias": self._use_bias,
+            "use_gate": self._use_gate,
+            "output_shape": self._output_shape,
+            "attention_axes": self._attention_axes,
+            "sliding_window": self._sliding_window,
+            "kernel_initializer": initializers.serialize(self._kernel_initializer),
+            "bias_initializer": initializers.serialize(self._bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self._kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self._bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self._activity_regularizer),
+            "kernel_constraint": None,
+            "bias_constraint": None,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        from eigennet.layers.layer import dtype_from_config
+
+        config = dtype_from_config(dict(config))
+        if isinstance(config.get("output_shape"), list):
+            config["output_shape"] = tuple(config["output_shape"])
+        if isinstance(config.get("attention_axes"), list):
+            config["attention_axes"] = tuple(config["attention_axes"])
+        return cls(**config)
+
+
+def _fresh(initializer):
+    """A new instance of `initializer` (as Keras: a seeded initializer gives each weight its
+    own values rather than the same draw)."""
+    if hasattr(initializer, "get_config") and hasattr(type(initializer), "from_config"):
+        return type(initializer).from_config(initializer.get_config())
+    return initializer
+
+
+def _as_float_mask(m, dtype: str):
+    """A Keras mask (bool, or numbers where > 0.5 attends) as ones and zeros."""
+    if _is_symbolic(m):
+        return ops.cast(ops.greater(m, 0.5), dtype)
+    m = np.asarray(m)
+    return (m > 0.5 if m.dtype != bool else m).astype(dtype)
+
+
+def _causal(t, s, t_axes, s_axes, dtype="float32"):
+    """The (1, T, S) lower-triangular mask: query i attends to keys j <= i."""
+    if len(t_axes) > 1 or len(s_axes) > 1:
+        raise ValueError(
+            "MultiHeadAttention: use_causal_mask needs one sequence axis (inputs of rank 3)"
+        )
+    return np.tril(np.ones((t, s), dtype=dtype))[None]
+
+
+def _masked_softmax(logits, mask):
+    """Keras's Softmax with a mask: masked logits become -1e9, then after the softmax the
+    masked probabilities are zero (so a row with nothing to attend to is all zeros)."""
+    if mask is None:
+        return ops.softmax(logits, axis=-1)
+    mask = ops.expand_dims(mask, 1)  # (B, 1, T, S): the same for every head
+    keep = ops.greater(mask, 0.5)
+    probabilities = ops.softmax(ops.where(keep, logits, -1e9), axis=-1)
+    return ops.where(keep, probabilities, 0.0)
+
+
+class Attention(OpsLayer):
+    """Dot-product attention (Luong), Keras 3's layer: `softmax(scores(query, key)) @ value`.
+
+    Args:
+        use_scale: Whether a trainable scalar `scale` multiplies the scores.
+        score_mode: "dot" (`query @ key^T`) or "concat" (`concat_score_weight *
+            sum(tanh(scale * (query + key)))`).
+        dropout: Dropout rate of the attention probabilities (training only).
+        seed: Optional int seeding the dropout.
+
+    Call arguments: `inputs` = `[query (B, Tq, dim), value (B, Tv, dim)]` or with a third
+    tensor, `key (B, Tv, dim)`; `mask` = `[query_mask (B, Tq), value_mask (B, Tv)]` (1 keeps,
+    0 masks: masked values get scores 1e9 lower, masked queries a zero output);
+    `return_attention_scores`, `training`, `use_causal_mask`. Returns `(B, Tq, value dim)`,
+    and the probabilities `(B, Tq, Tv)` with `return_attention_scores=True`.
+
+    Weights, in Keras's order: `scale` `()` (`use_scale`), `concat_score_weight` `()`
+    (score_mode "concat"), both initialized to ones.
+    """
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.use_scale = use_scale
+        self.score_mode = score_mode
+        self.dropout = unit_interval(dropout, "dropout")
+        self.seed = check_seed(seed)
+        if self.dropout > 0:
+            self.seed_generator = random.SeedGenerator(seed)
+            self._traced_seed = self.seed_generator.next()  # as MultiHeadAttention's
+        if self.score_mode not in ["dot", "concat"]:
+            raise ValueError(
+                "Invalid value for argument score_mode. Expected one of {'dot', 'concat'}. "
+                f"Received: score_mode={score_mode}"
+            )
+        self.scale = None
+        self.concat_score_weight = None
+
+    def build(self, input_shape):
+        self._validate_inputs(input_shape)
+        if self.use_scale:
+            self.scale = self.add_weight(name="scale", shape=(), initializer="ones")
+        if self.score_mode == "concat":
+            self.concat_score_weight = self.add_weight(
+                name="concat_score_weight", shape=(), initializer="ones"
+            )
+
+    def _validate_inputs(self, inputs, mask=None):
+        name = type(self).__name__
+        if not isinstance(inputs, list):
+            raise ValueError(
+                f"{name} layer must be called on a list of inputs, namely [query, value] or "
+                f"[query, value, key]. Received: inputs={inputs}."
+            )
+        if len(inputs) < 2 or len(inputs) > 3:
+            raise ValueError(
+                f"{name} layer accepts inputs list of length 2 or 3, namely [query, value] "
+                f"or [query, value, key]. Received length: {len(inputs)}."
+            )
+        if mask is not None:
+            if not isinstance(mask, list):
+                raise ValueError(
+                    f"{name} layer mask must be a list, namely [query_mask, value_mask]. "
+                    f"Received: mask={mask}."
+                )
+            if len(mask) < 2 or len(mask) > 3:
+                raise ValueError(
+                    f"{name} layer accepts mask list of length 2 or 3. Received: "
+                    f"inputs={inputs}, mask={mask}."
+                )
+
+    def _check_shapes(self, q, v, k, mask) -> None:
+        name = f"{type(self).__name__} {self.name!r}"
+        if len(q) != 3 or len(v) != 3 or len(k) != 3:
+            raise ValueError(
+                f"{name}: query, value and key must be (batch, steps, dim); received {q}, {v}, {k}"
+            )
+        if q[-1] != k[-1]:
+            raise ValueError(
+                f"{name}: the last dimension of query ({q[-1]}) and key ({k[-1]}) must be equal"
+            )
+        if k[1] != v[1] and None not in (k[1], v[1]):
+            raise ValueError(
+                f"{name}: key and value must have the same number of steps; received key "
+                f"{k} and value {v}"
+            )
+        if mask is None:
+            return
+        for m, what, steps in ((mask[0], "query_mask", q[1]), (mask[1], "value_mask", v[1])):
+            if m is None:
+                continue
+            shape = _shape(m)
+            if len(shape) != 2 or shape[1] != steps:
+                raise ValueError(f"{name}: {what} must be (batch, {steps}); received {shape}")
+
+    def _calculate_scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = ops.matmul(query, ops.swapaxes(key, -2, -1))
+            if self.scale is not None:
+                scores = scores * self.scale
+            return scores
+        q, k = ops.expand_dims(query, -2), ops.expand_dims(key, -3)
+        summed = q + k if self.scale is None else self.scale * (q + k)
+        return self.concat_score_weight * ops.sum(ops.tanh(summed), axis=-1)
+
+    def call(
+        self, inputs, mask=None, training=False, return_attention_scores=False,
+        use_causal_mask=False,
+    ):  # fmt: skip
+        self._validate_inputs(inputs, mask)
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        self._check_shapes(_shape(q), _shape(v), _shape(k), mask)
+        q_mask = mask[0] if mask else None
+        v_mask = mask[1] if mask else None
+        scores = self._calculate_scores(q, k)  # (B, Tq, Tv)
+        keep = None
+        if v_mask is not None:
+            keep = ops.expand_dims(_as_float_mask(v_mask, self.dtype), -2)  # (B, 1, Tv)
+        if use_causal_mask:
+            tq, tv = _shape(q)[1], _shape(v)[1]
+            if tq is None or tv is None:
+                raise ValueError(
+                    f"{type(self).__name__} {self.name!r}: use_causal_mask needs sequences of "
+                    "fixed length"
+                )
+            causal = np.tril(np.ones((tq, tv), dtype=self.dtype))[None]
+            keep = causal if keep is None else keep * causal
+        if keep is not None:  # Keras: masked scores lowered by 1e9 (not replaced)
+            scores = scores - (1.0 - keep) * 1e9
+        weights = ops.softmax(scores, axis=-1)
+        symbolic = _is_symbolic(q, v, k)
+        dropped = weights
+        if self.dropout > 0 and (symbolic or training):  # traced: the op follows the mode
+            seed = self._traced_seed if symbolic else self.seed_generator
+            dropped = random.dropout(weights, self.dropout, seed=seed)
+        output = ops.matmul(dropped, v)
+        if q_mask is not None:
+            output = output * ops.expand_dims(_as_float_mask(q_mask, self.dtype), -1)
+        if return_attention_scores:
+            return output, weights
+        return output
+
+    def __call__(self, inputs, *args, **kwargs):
+        from eigennet.ops import symbolic
+
+        if (
+            symbolic.tracing_layer() is None
+            and _is_symbolic(inputs, args, kwargs)
+            and any(v is not None and v is not False for k, v in kwargs.items() if k != "training")
+        ):
+            self.__dict__.setdefault("_unsaved_arguments", []).extend(
+                k for k, v in kwargs.items() if k != "training" and v is not None and v is not False
+            )
+        return super().__call__(inputs, *args, **kwargs)
+
+    def get_build_config(self):
+        unsaved = self.__dict__.get("_unsaved_arguments")
+        if unsaved:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} was called in a functional model with "
+                f"{', '.join(sorted(set(unsaved)))}, which eigennet's functional config cannot "
+                "record yet (it keeps a call's tensors only); call the layer inside a custom "
+                "layer's call() to save such a model"
+            )
+        return super().get_build_config()
+
+    def build_from_config(self, config):
+        if config and "input_shape" in config:  # the shapes of [query, value(, key)]
+            self.build([tuple(shape) for shape in config["input_shape"]])
+
+    def compute_output_shape(self, input_shape):
+        return (*tuple(input_shape[0])[:-1], tuple(input_shape[1])[-1])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "use_scale": self.use_scale,
+            "score_mode": self.score_mode,
+            "dropout": self.dropout,
+            "seed": self.seed,
+        }
+
+
+class AdditiveAttention(Attention):
+    """Additive attention (Bahdanau), Keras 3's layer: scores `sum(scale * tanh(query +
+    key))` over the features, then as `Attention`.
+
+    Args:
+        use_scale: Whether a trainable `scale` of shape `(dim,)` (glorot_uniform) weighs
+            the features of the scores; else they are summed.
+        dropout: Dropout rate of the attention probabilities (training only).
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        self._validate_inputs(input_shape)
+        if self.use_scale:
+            dim = tuple(input_shape[0])[-1]
+            self.scale = self.add_weight(name="scale", shape=(dim,), initializer="glorot_uniform")
+
+    def _calculate_scores(self, query, key):
+        q, k = ops.expand_dims(query, -2), ops.expand_dims(key, -3)  # (B, Tq, 1, d), (B, 1, Tv, d)
+        terms = ops.tanh(q + k)
+        if self.scale is not None:
+            terms = terms * self.scale
+        return ops.sum(terms, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config

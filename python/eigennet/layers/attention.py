@@ -20,7 +20,8 @@ import math
 import numpy as np
 
 from eigennet import initializers, ops, random, regularizers
-from eigennet.layers._ops_layer import OpsLayer, activity_penalty, check_seed, unit_interval
+from eigennet.layers._ops_layer import OpsLayer, check_seed, unit_interval
+from eigennet.regularizers import activity_penalty
 
 
 def _shape(x) -> tuple:

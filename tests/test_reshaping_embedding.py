@@ -112,7 +112,6 @@ def test_embedding_inside_a_model_checks_indices_natively():
     [
         (dict(input_dim=0, output_dim=2), "input_dim"),
         (dict(input_dim=3, output_dim=2.5), "output_dim"),
-        (dict(input_dim=3, output_dim=2, mask_zero=True), "mask_zero"),
         (dict(input_dim=2**25, output_dim=2), "float64"),
     ],
 )

@@ -22,7 +22,8 @@ RecurrentConfig recurrent_config(const std::string& kind, Index units,
                                  const std::string& activation,
                                  const std::string& recurrent_activation, bool use_bias,
                                  bool return_sequences, bool go_backwards, bool reset_after,
-                                 double dropout, double recurrent_dropout, uint64_t seed) {
+                                 double dropout, double recurrent_dropout, uint64_t seed,
+                                 bool zero_output_for_mask) {
   RecurrentConfig c;
   c.kind = cell_kind_from_name(kind);
   c.units = units;
@@ -35,6 +36,7 @@ RecurrentConfig recurrent_config(const std::string& kind, Index units,
   c.dropout = dropout;
   c.recurrent_dropout = recurrent_dropout;
   c.seed = seed;
+  c.zero_output_for_mask = zero_output_for_mask;
   return c;
 }
 
@@ -76,7 +78,7 @@ void bind_recurrent_layers(py::module_& m) {
       .def(py::init(&recurrent_config), py::arg("kind"), py::arg("units"), py::arg("activation"),
            py::arg("recurrent_activation"), py::arg("use_bias"), py::arg("return_sequences"),
            py::arg("go_backwards"), py::arg("reset_after"), py::arg("dropout"),
-           py::arg("recurrent_dropout"), py::arg("seed"));
+           py::arg("recurrent_dropout"), py::arg("seed"), py::arg("zero_output_for_mask") = false);
   bind_typed<float>(m);
   bind_typed<double>(m);
   // For initializers.Orthogonal (the recurrent kernels' default).

@@ -11,6 +11,7 @@ from eigennet.layers.embedding import Embedding
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.lambda_layer import Lambda
 from eigennet.layers.layer import Layer, Variable
+from eigennet.layers.masking import Masking
 from eigennet.layers.merging import (
     Add,
     Average,
@@ -103,6 +104,7 @@ __all__ = [
     "InputLayer",
     "LSTM",
     "Lambda",
+    "Masking",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",

@@ -15,6 +15,8 @@ class Activation(Layer):
     Input shape: any. Output shape: the same.
     """
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self._activation_name = activations.native_name(activation)

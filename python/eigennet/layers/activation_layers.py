@@ -34,6 +34,8 @@ class ReLU(Layer):
     Input shape: any. Output shape: the same.
     """
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         if max_value is not None and _number(max_value, "max_value") < 0.0:
@@ -82,6 +84,8 @@ class LeakyReLU(Layer):
     Input shape: any. Output shape: the same.
     """
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
@@ -116,6 +120,8 @@ class ELU(Layer):
     Input shape: any. Output shape: the same.
     """
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = _number(alpha, "alpha")
@@ -132,6 +138,8 @@ class Identity(Layer):
 
     Input shape: any. Output shape: the same.
     """
+
+    supports_masking = True  # passes Keras's mask on (see masking.py)
 
     def _make_core(self, dtype):
         return getattr(_core, f"ElementwiseActivation_{dtype}")("identity")
@@ -164,6 +172,8 @@ class Softmax(Layer):
 
     Input shape: any. Output shape: the same.
     """
+
+    supports_masking = True  # passes Keras's mask on (see masking.py)
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -200,6 +210,8 @@ class PReLU(Layer):
     Input shape: any. Output shape: the same.
     Weights: alpha, of shape `input_shape[1:]` with the shared axes set to 1.
     """
+
+    supports_masking = True  # passes Keras's mask on (see masking.py)
 
     def __init__(
         self,

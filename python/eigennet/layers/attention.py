@@ -325,6 +325,8 @@ class MultiHeadAttention(OpsLayer):
                     f"{expected} (the layer was built for it); received {what} of shape {shape}"
                 )
 
+    supports_masking = True  # the output carries the query's mask, as in Keras
+
     def call(
         self,
         query,

@@ -62,6 +62,13 @@ class Bidirectional(Layer):
     layer's.
     """
 
+    # Keras's mask: both directions skip masked steps; masked outputs are zeros.
+    supports_masking = True
+    _mask_input = True
+
+    def compute_mask(self, inputs, previous_mask):
+        return previous_mask if self.forward_layer.return_sequences else None
+
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if not isinstance(layer, _Recurrent):
             raise ValueError(

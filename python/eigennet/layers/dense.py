@@ -29,6 +29,8 @@ class Dense(KernelBiasMixin, Layer):
     Weights, in Keras order: kernel `(input_dim, units)`, then bias `(units,)`.
     """
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def __init__(
         self,
         units,

@@ -22,6 +22,8 @@ class Dropout(Layer):
     Input shape: any. Output shape: the same.
     """
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:

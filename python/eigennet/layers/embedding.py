@@ -22,7 +22,8 @@ class Embedding(Layer):
         output_dim: Size of each vector.
         embeddings_initializer: Default "uniform" (RandomUniform(-0.05, 0.05)), as Keras.
         embeddings_regularizer: Optional regularizer of the table.
-        mask_zero: Must be False (masking is not supported).
+        mask_zero: Whether index 0 is padding: the output then carries a mask that skips
+            those steps downstream (recurrent layers, pooling, attention), as in Keras.
 
     Input shape: `(batch_size, ...)` of integer indices (any integer or float dtype holding
     whole numbers). An index outside `[0, input_dim)` raises a ValueError.
@@ -46,8 +47,6 @@ class Embedding(Layer):
         self.output_dim = _positive_int(output_dim, "output_dim")
         kwargs.pop("input_length", None)  # deprecated in Keras 3, ignored
         super().__init__(**kwargs)
-        if mask_zero:
-            raise ValueError("Embedding(mask_zero=True) is not supported: eigennet has no masking")
         if embeddings_constraint is not None:
             raise ValueError("Embedding(embeddings_constraint=...) is not supported")
         if quantization_config is not None:  # accepted as None so that Keras configs load
@@ -59,7 +58,8 @@ class Embedding(Layer):
             )
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.mask_zero = False
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero  # (as Keras: it makes the mask)
         self._initial_weights = weights
 
     def _check_input(self, x, what: str) -> None:
@@ -85,6 +85,12 @@ class Embedding(Layer):
         else:
             table.assign(self.embeddings_initializer(table.shape, self.dtype))
 
+    def compute_mask(self, inputs, previous_mask=None):
+        """With mask_zero, index 0 is padding: the steps where it is are masked."""
+        from eigennet import ops
+
+        return ops.not_equal(inputs, 0) if self.mask_zero else None
+
     @property
     def embeddings(self):
         return self.weights[0]
@@ -100,6 +106,6 @@ class Embedding(Layer):
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": None,
-            "mask_zero": False,
+            "mask_zero": self.mask_zero,
             "quantization_config": None,
         }

@@ -240,6 +240,9 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        # Keras: a layer that defines compute_mask supports masking unless it says otherwise.
+        if "compute_mask" in cls.__dict__ and "supports_masking" not in cls.__dict__:
+            cls.supports_masking = True
         # A custom layer's build() runs once and marks the layer built, however it is reached
         # (its first call, Sequential, build_from_config or the user), as Keras's wrapper does.
         if "build" in cls.__dict__ and cls.call is not Layer.call:
@@ -413,18 +416,26 @@ class Layer:
             self._add_activity_penalty(flatten(result))
             return result
         self._build_custom(_shapes_of(first))
-        tensors, trace = tracing.trace_call(self, args, kwargs)
-        node = Node(self, tensors, multi_input=len(tensors) > 1)
+        outputs = self._record_trace(*tracing.trace_call(self, args, kwargs))
+        if self.input_shape is None:
+            self.input_shape = _shapes_of(first)
+            self.output_shape = outputs[0].shape
+        mask = first._keras_mask if isinstance(first, KerasTensor) else None
+        self._propagate_mask(first, mask, outputs)
+        return tracing.rebuild_structure(self._inbound_nodes[-1].trace.structure, outputs)
+
+    def _record_trace(self, tensors: list, trace) -> list:
+        """Records a traced call of this layer on `tensors` (its Keras masks last); returns
+        the output tensors."""
+        node = Node(self, tensors, multi_input=len(tensors) - trace.mask_count > 1)
+        node.mask_count = trace.mask_count
         node.trace = trace
         node.outputs = [
             KerasTensor(t.shape, t.dtype, node, k, name=self.name, batched=t.batched)
             for k, t in enumerate(trace.outputs)
         ]
         self._inbound_nodes.append(node)
-        if self.input_shape is None:
-            self.input_shape = _shapes_of(first)
-            self.output_shape = node.outputs[0].shape
-        return tracing.rebuild_structure(trace.structure, node.outputs)
+        return node.outputs
 
     def _add_activity_penalty(self, outputs: list) -> None:
         """Keras adds a custom layer's activity penalty of every output to its losses."""
@@ -614,14 +625,19 @@ class Layer:
             return self._call_traced(*args, **kwargs)
         return self._call_builtin(*args, **kwargs)
 
-    def _call_builtin(self, inputs, training: bool = False):
+    def _call_builtin(self, inputs, training: bool = False, mask=None):
         """On symbolic tensors (`keras.Input` and what layers return on them): records this
         call in the functional graph and returns the symbolic output. On NumPy arrays: the
         result of the layer, computed natively in a graph of this layer alone with its own
         per-call buffers (so it is safe while a model holding the layer trains in another
         thread). A merge layer takes a list of inputs."""
         if is_symbolic(inputs) or _tracing_any():  # (inside a traced call(): constants too)
-            return self._call_symbolic(inputs)
+            return self._call_symbolic(inputs, mask)
+        if mask is not None:
+            raise ValueError(
+                f"Layer {self.name!r}: mask= applies to symbolic tensors (in a model); on arrays "
+                "call the model, whose masks come from its Embedding or Masking layers"
+            )
         from eigennet.models import data as data_utils  # array conversion and checks only
 
         arrays = self._input_list(inputs)
@@ -666,7 +682,7 @@ class Layer:
             )
         return list(inputs)
 
-    def _call_symbolic(self, inputs) -> KerasTensor:
+    def _call_symbolic(self, inputs, explicit_mask=None) -> KerasTensor:
         tensors = self._input_list(inputs)
         if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) and len(tensors[0]) == 1:
             tensors = list(tensors[0])  # Keras accepts [x] for a layer of one input
@@ -688,13 +704,38 @@ class Layer:
         # Another length of an axis is another copy of the layer (raises when the weights
         # would differ). A tensor without a batch axis (a constant, a weight) gives one: its
         # rows are its first axis.
-        out_sample = self._output_for([tuple(s[1:]) for s in shapes])
+        # A layer that consumes Keras's mask natively (recurrent) takes it as one more input.
+        masks = [t._keras_mask for t in tensors]
+        if explicit_mask is not None:  # layer(x, mask=m), as Keras
+            masks = list(explicit_mask) if self._multi_input else [explicit_mask]
+        mask = masks if self._multi_input else masks[0]
+        consumed = [masks[0]] if self._mask_input and masks[0] is not None else []
+        samples = [tuple(s[1:]) for s in shapes] + [tuple(m.shape[1:]) for m in consumed]
+        out_sample = self._output_for(samples)
         batched = tensors[0].batched
         out_shape = (None if batched else shapes[0][0], *out_sample)
         (out,) = record_call(
-            self, tensors, self._multi_input, [out_shape], self.dtype, [self.name], batched
-        )
+            self, tensors + consumed, self._multi_input, [out_shape], self.dtype, [self.name],
+            batched,
+        )  # fmt: skip
+        out._node.mask_count = len(consumed)
+        self._propagate_mask(inputs, mask, [out])
         return out
+
+    # -- masks (Keras's rules: see masking.py) ------------------------------------------
+    supports_masking = False  # whether the layer passes a mask on (compute_mask)
+    _mask_input = False  # whether its native core takes the mask as a second input
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs (Keras): the input's, for a layer that supports masking."""
+        return previous_mask
+
+    def _propagate_mask(self, inputs, mask, outputs: list) -> None:
+        """Sets the outputs' Keras masks from the layer's compute_mask when it supports
+        masking; a layer that does not drops the mask, with Keras's warning."""
+        from eigennet.layers import masking
+
+        masking.propagate(self, inputs, mask, outputs)
 
     @property
     def input(self):

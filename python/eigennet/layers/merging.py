@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import _core
+from eigennet.layers import masking
 from eigennet.layers.layer import Layer
 
 
@@ -93,6 +94,12 @@ class _ElementwiseMerge(Merge):
 
     def _make_core(self, dtype):
         return getattr(_core, f"ElementwiseMerge_{dtype}")(self._op)
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask):
+        """Keras's rule: the logical or of the inputs' masks, when every input has one."""
+        return masking.or_masks(list(previous_mask or []))
 
 
 class Add(_ElementwiseMerge):
@@ -192,6 +199,24 @@ class Concatenate(Merge):
     def _make_core(self, dtype):
         return getattr(_core, f"Concatenate_{dtype}")(self._sample_axis)
 
+    supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask):
+        """Keras's rule: each input's mask (all ones without one) broadcast over its shape,
+        concatenated like the inputs; a step is kept when all its values are."""
+        from eigennet import ops
+
+        masks = list(previous_mask or [])
+        if all(m is None for m in masks):
+            return None
+        full = [
+            ops.ones_like(x)
+            if m is None
+            else ops.logical_or(ops.expand_dims(m, -1), ops.zeros_like(x))
+            for x, m in zip(inputs, masks)
+        ]
+        return ops.all(ops.concatenate(full, axis=self.axis), axis=-1)
+
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
 
@@ -208,6 +233,11 @@ class Dot(Merge):
         normalize: Whether to L2-normalize both inputs along the contracted axes first (the
             output is then the cosine proximity).
     """
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask):
+        return None  # (Keras: a dot product has no steps left to mask)
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)

@@ -60,6 +60,8 @@ def _check_last_axis(layer: Layer, axes: list[int], input_shape) -> None:
 class _Normalization(Layer):
     """Shared parts: epsilon, center/scale, gamma/beta initializers and regularizers."""
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def _common(
         self,
         epsilon,

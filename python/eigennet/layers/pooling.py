@@ -172,10 +172,40 @@ class GlobalMaxPooling2D(BaseGlobalPooling):
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
-    __doc__ = _global_doc("average", 1)
+    __doc__ = (
+        _global_doc("average", 1)
+        + """
+    With a Keras mask on its input, it averages the unmasked steps only.
+    """
+    )
+
+    supports_masking = True
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(1, "average", data_format, keepdims, **kwargs)
+
+    def compute_mask(self, inputs, previous_mask):
+        return None
+
+    def _call_symbolic(self, inputs, explicit_mask=None):
+        mask = getattr(inputs, "_keras_mask", None) if explicit_mask is None else explicit_mask
+        if mask is None:
+            return super()._call_symbolic(inputs)
+        from eigennet.layers import tracing
+
+        if not self.built:
+            self.build(inputs.shape)
+        given = {} if explicit_mask is None else {"mask": explicit_mask}
+        (out,) = self._record_trace(*tracing.trace_call(self, (inputs,), given, self._masked_mean))
+        return out
+
+    def _masked_mean(self, inputs, mask=None):
+        """The mean over the unmasked steps (Keras's masked average), with ops."""
+        from eigennet import ops
+
+        keep = ops.expand_dims(mask, -1)
+        total = ops.sum(inputs * keep, axis=1, keepdims=self.keepdims)
+        return total / ops.sum(keep, axis=1, keepdims=self.keepdims)
 
 
 class GlobalAveragePooling2D(BaseGlobalPooling):

@@ -15,6 +15,12 @@ class _Recurrent(Layer):
 
     _gates = 1
     _has_recurrent_activation = False
+    # Keras's mask: masked steps carry the state over (a second input of the native core).
+    supports_masking = True
+    _mask_input = True
+
+    def compute_mask(self, inputs, previous_mask):
+        return previous_mask if self.return_sequences else None
 
     def __init__(
         self,
@@ -133,6 +139,7 @@ class _Recurrent(Layer):
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
             seed=seed,
+            zero_output_for_mask=self.zero_output_for_mask,
         )
 
     def _make_core(self, dtype):

@@ -24,6 +24,8 @@ class GaussianNoise(OpsLayer):
         seed: Optional int seeding the noise.
     """
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.stddev = unit_interval(stddev, "stddev")
@@ -52,6 +54,8 @@ class GaussianDropout(OpsLayer):
             accepted by the constructor, as Keras, but cannot train).
         seed: Optional int seeding the noise.
     """
+
+    supports_masking = True  # passes Keras's mask on (see masking.py)
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -150,6 +154,8 @@ class ActivityRegularization(OpsLayer):
         l1: Non-negative float, the L1 factor.
         l2: Non-negative float, the L2 factor.
     """
+
+    supports_masking = True  # passes Keras's mask on (see masking.py)
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)

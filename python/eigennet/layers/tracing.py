@@ -160,18 +160,29 @@ class Trace:
         self.nodes = nodes_between(placeholders, outputs + losses)
 
 
-def trace_call(layer, args: tuple, kwargs: dict):
-    """Runs `layer.call` on placeholders for the symbolic tensors in `args`/`kwargs`; returns
-    (the symbolic tensors found, the Trace)."""
+def trace_call(layer, args: tuple, kwargs: dict, call=None):
+    """Runs `call` (default `layer.call`) on placeholders for the symbolic tensors in
+    `args`/`kwargs`; returns (the symbolic tensors found, the Trace). The Keras masks of those
+    tensors come last among them (`Trace.mask_count`): inside the trace their placeholders
+    carry them, and a call() with a `mask` argument gets the first argument's, as in Keras."""
     from eigennet.ops import symbolic
 
+    call = layer.call if call is None else call
     leaves = [t for t in flatten([list(args), kwargs]) if isinstance(t, KerasTensor)]
     unique = list({id(t): t for t in leaves}.values())
+    known = {id(t) for t in unique}
+    masks = [t._keras_mask for t in unique if t._keras_mask is not None]
+    implicit = list({id(m): m for m in masks if id(m) not in known}.values())
+    unique += implicit
     placeholders = {}
     for t in unique:
         node = Node(_Placeholder(), [])
         placeholders[id(t)] = KerasTensor(t.shape, t.dtype, node, name=t.name, batched=t.batched)
         node.outputs = [placeholders[id(t)]]
+    for t in unique:
+        if t._keras_mask is not None:
+            placeholders[id(t)]._keras_mask = placeholders[id(t._keras_mask)]
+    kwargs = {**kwargs, **_implicit_masks(call, args, kwargs)}
 
     def swap(value):
         if isinstance(value, KerasTensor):
@@ -187,7 +198,7 @@ def trace_call(layer, args: tuple, kwargs: dict):
     def run(mode):
         extra = {} if mode is None else {"training": mode}
         with symbolic.tracing(layer.name, inputs), symbolic.collecting_losses() as losses:
-            result = layer.call(*swap(args), **swap(kwargs), **extra)
+            result = call(*swap(args), **swap(kwargs), **extra)
             outputs = flatten(result)
             layer._add_activity_penalty(outputs)
         if not outputs:
@@ -195,19 +206,46 @@ def trace_call(layer, args: tuple, kwargs: dict):
         return result, [symbolic.operand(o, layer.dtype) for o in outputs], losses
 
     placeholder_list = [placeholders[id(t)] for t in unique]
-    if "training" in kwargs or not takes_training(layer.call):
+    if "training" in kwargs or not takes_training(call):
         result, outputs, losses = run(None)
     else:  # Keras passes the mode: traced in each, one graph when call() does not branch
         result, outputs, losses = select_by_mode(placeholder_list, run(True), run(False))
-    return unique, Trace(placeholder_list, outputs, result, losses)
+    trace = Trace(placeholder_list, outputs, result, losses)
+    trace.mask_count = len(implicit)
+    return unique, trace
+
+
+def _implicit_masks(call, args: tuple, kwargs: dict) -> dict:
+    """The masks Keras passes a call() itself: `mask` (the first argument's) and `<name>_mask`
+    for a tensor argument `name` (MultiHeadAttention's query_mask, value_mask...), where
+    call() has such an argument, it was not given, and the tensor has a mask."""
+    try:
+        bound = inspect.signature(call).bind_partial(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        return {}
+    first = next((a for a in flatten(list(args)) if isinstance(a, KerasTensor)), None)
+    found = {"mask": first._keras_mask if first is not None else None}
+    for name, value in bound.items():
+        if isinstance(value, KerasTensor):
+            found[f"{name}_mask"] = value._keras_mask
+    return {
+        name: mask
+        for name, mask in found.items()
+        if mask is not None and name not in bound and takes_argument(call, name)
+    }
+
+
+def takes_argument(call, name: str) -> bool:
+    """Whether call() has an argument `name` (Keras then passes it: training, mask)."""
+    try:
+        return name in inspect.signature(call).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def takes_training(call) -> bool:
     """Whether call() has a `training` argument (Keras then passes the mode to it)."""
-    try:
-        return "training" in inspect.signature(call).parameters
-    except (TypeError, ValueError):
-        return False
+    return takes_argument(call, "training")
 
 
 def select_by_mode(placeholders: list, training: tuple, inference: tuple) -> tuple:

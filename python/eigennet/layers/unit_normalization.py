@@ -16,6 +16,8 @@ class UnitNormalization(OpsLayer):
         axis: Int or list/tuple of ints, the axes to normalize over (default -1).
     """
 
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)) and all(_is_int(a) for a in axis):

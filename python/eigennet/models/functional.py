@@ -106,6 +106,9 @@ class Functional(Model):
     def _input_shapes(self) -> list[tuple]:
         return [t.shape for t in self.inputs]
 
+    def _output_masks(self) -> list:
+        return [t._keras_mask for t in self.outputs]
+
     def _output_shapes(self) -> list[tuple]:
         return [t.shape for t in self.outputs]
 

@@ -88,7 +88,8 @@ def expand_call(
     """Adds one call of `layer` (a leaf layer, a traced custom layer or a model) to the
     builder; returns its output tensor ids. `node` is the call, when it has one."""
     trains = trains and layer.trainable
-    if getattr(layer, "_traced", False):  # a custom layer: its traced call, in place
+    traced_node = node is not None and getattr(node, "trace", None) is not None
+    if getattr(layer, "_traced", False) or traced_node:  # a traced call, in place
         trace = node.trace if node is not None else layer._standalone_trace
         ids = expand_nodes(
             trace.placeholders, trace.nodes, trace.outputs + trace.losses, builder, inputs, trains

@@ -234,6 +234,12 @@ class Model:
         if self._network is not None:
             self._trainers = variable_axes.RecentCache(4)
 
+    def _output_masks(self) -> list:
+        """The Keras masks of the outputs (None where an output has none)."""
+        if self._traced_graph is not None:
+            return self._traced_graph._output_masks()
+        return [None] * len(self._output_shapes())
+
     def _input_shapes(self) -> list[tuple]:
         if self._traced_graph is not None:
             return self._traced_graph._input_shapes()
@@ -575,6 +581,14 @@ class Model:
         specs = self._output_losses()
         if all(spec is None for spec in specs):
             raise ValueError("The model was compiled without a loss: pass loss=... to compile()")
+        for name, spec, mask in zip(self.output_names, specs, self._output_masks()):
+            if spec is not None and mask is not None:
+                raise NotImplementedError(
+                    f"Output {name!r} carries a Keras mask (from Embedding(mask_zero=True) or "
+                    "Masking): losses and metrics over masked time steps are not supported "
+                    "yet. Consume the mask before the output (a recurrent layer without "
+                    "return_sequences, GlobalAveragePooling1D), or leave mask_zero off"
+                )
         return specs
 
     def _ensure_trainer(self, y_raw):

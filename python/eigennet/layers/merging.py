@@ -203,7 +203,7 @@ class Concatenate(Merge):
 
     def compute_mask(self, inputs, previous_mask):
         """Keras's rule: each input's mask (all ones without one) broadcast over its shape,
-        concatenated like the inputs; a step is kept when all its values are."""
+        concatenated like the inputs; a step is kept when any of its values is."""
         from eigennet import ops
 
         masks = list(previous_mask or [])
@@ -215,7 +215,7 @@ class Concatenate(Merge):
             else ops.logical_or(ops.expand_dims(m, -1), ops.zeros_like(x))
             for x, m in zip(inputs, masks)
         ]
-        return ops.all(ops.concatenate(full, axis=self.axis), axis=-1)
+        return ops.any(ops.concatenate(full, axis=self.axis), axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

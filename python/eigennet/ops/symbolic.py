@@ -228,10 +228,13 @@ def _where() -> str:
 def dtype_of(*operands) -> str:
     """The floating dtype an op computes in: its symbolic operands' (float64 when one is),
     constants following them."""
-    for x in operands:
-        if isinstance(x, (KerasTensor, Variable)) and str(x.dtype) == "float64":
-            return "float64"
-    return config.floatx() if not _has_symbolic(operands) else "float32"
+    symbolic = [x for x in operands if isinstance(x, (KerasTensor, Variable))]
+    dtypes = {str(x.dtype) for x in symbolic}
+    if "float64" in dtypes:
+        return "float64"
+    if not symbolic or not any(d.startswith("float") for d in dtypes):
+        return config.floatx()  # (integer inputs compute in the model's float type)
+    return "float32"
 
 
 def _has_symbolic(operands) -> bool:

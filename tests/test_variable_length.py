@@ -316,3 +316,19 @@ def test_outputs_changing_shape_between_batches_of_one_call_raise():
     model.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match="outputs of one shape"):
         model.fit(_Buckets([3, 5], per_step=True), epochs=1, verbose=0)
+
+
+def test_shape_ops_on_a_variable_axis():
+    inputs = keras.Input((None, 3))
+    expanded = ops.expand_dims(inputs, -1)
+    assert expanded.shape == (None, None, 3, 1)
+    back = ops.squeeze(expanded, -1)
+    folded = ops.reshape(inputs, (None, -1, 1, 3))  # the steps inferred per batch
+    assert back.shape == (None, None, 3) and folded.shape == (None, None, 1, 3)
+    model = keras.Model(inputs, [back, folded])
+    x = _rng(23).normal(size=(2, 5, 3)).astype("float32")
+    got_back, got_folded = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(got_back, x)
+    np.testing.assert_array_equal(got_folded, x[:, :, None, :])
+    with pytest.raises(ValueError, match="exactly one axis of unknown length"):
+        ops.reshape(inputs, (None, 15))

@@ -8,8 +8,25 @@
 namespace eigennet {
 
 namespace {
-Shape checked_reshape(const Shape& input, const Shape& target) {
+// In a reshape's target: the one axis whose length the input's size gives (an axis of
+// variable length, whose size is only known per batch).
+constexpr Index kInferred = -2;
+
+Shape checked_reshape(const Shape& input, const Shape& target_in) {
   const bool batched = is_batched(input);
+  Shape target = target_in;
+  const auto inferred = std::find(target.begin(), target.end(), kInferred);
+  if (inferred != target.end()) {
+    const Index size = element_count(row_shape(input)) * (batched ? 1 : row_count(input));
+    Index known = 1;
+    for (size_t i = batched ? 1 : 0; i < target.size(); ++i)
+      if (target[i] != kInferred) known *= target[i];
+    if (std::count(target.begin(), target.end(), kInferred) > 1 || known <= 0 || size % known)
+      throw std::invalid_argument("reshape: cannot reshape " + full_shape_string(input) + " to " +
+                                  full_shape_string(target_in) +
+                                  " (one axis inferred from the size)");
+    *inferred = size / known;
+  }
   if (batched != is_batched(target))
     throw std::invalid_argument("reshape: cannot reshape " + full_shape_string(input) + " to " +
                                 full_shape_string(target) +

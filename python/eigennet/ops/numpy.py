@@ -339,6 +339,8 @@ def _target_shape(t, new_shape) -> list[int]:
     or the batch size left to -1, keeps the batch axis; one other -1 is inferred."""
     new_shape = [new_shape] if isinstance(new_shape, (int, np.integer)) else list(new_shape)
     rest = list(t.shape[1:]) if t.batched else list(t.shape)
+    if None in rest:  # a variable axis: the native op infers one axis per batch (-2)
+        return _variable_target_shape(t, new_shape)
     total = math.prod(rest)
     if t.batched:
         if not new_shape or new_shape[0] not in (None, -1):
@@ -358,6 +360,26 @@ def _target_shape(t, new_shape) -> list[int]:
             raise ValueError(f"ops.reshape: cannot reshape {t.shape} to {tuple(new_shape)}")
         new_shape[unknown[0]] = total // known
     return ([-1] if t.batched else []) + [int(d) for d in new_shape]
+
+
+def _variable_target_shape(t, new_shape) -> list[int]:
+    """`_target_shape` for a tensor with an axis of variable length: the target's one None
+    or -1 (besides a leading batch axis) becomes the axis the native op infers."""
+    if t.batched:
+        if not new_shape or new_shape[0] not in (None, -1):
+            raise ValueError(
+                f"ops.reshape: cannot reshape {t.shape} to {tuple(new_shape)}: the batch axis "
+                "must stay the first axis (write None or -1 there)"
+            )
+        new_shape = new_shape[1:]
+    unknown = [i for i, d in enumerate(new_shape) if d is None or d == -1]
+    if len(unknown) != 1:
+        raise ValueError(
+            f"ops.reshape: {t.shape} has an axis of variable length, so the target "
+            f"{tuple(new_shape)} needs exactly one axis of unknown length (None or -1)"
+        )
+    target = [-2 if i == unknown[0] else int(d) for i, d in enumerate(new_shape)]
+    return ([-1] if t.batched else []) + target
 
 
 def reshape(x, newshape):

@@ -795,3 +795,47 @@ def test_images_in_a_model_need_a_batch_axis(make):
     rank 3 are one image, as Keras)."""
     with pytest.raises(ValueError, match="rank 4"):
         make()(eigennet.Input((4, 4)))
+
+
+def test_keras_reads_our_config_and_we_load_keras_files(keras_ref, tmp_path):
+    """Keras remakes a model holding every layer from eigennet's JSON; eigennet loads Keras's
+    `.keras` file of the same model (adapted Normalization weights included) and predicts the
+    same."""
+    x = _images(n=16, shape=(9, 8, 3))
+
+    def build(k):
+        norm = k.layers.Normalization()
+        norm.adapt(x)
+        return k.Sequential(
+            [
+                k.Input((9, 8, 3)),
+                k.layers.Rescaling(1 / 255, offset=0.1),
+                k.layers.RandomFlip(seed=1),
+                k.layers.RandomContrast(0.2, value_range=(0, 1), seed=1),
+                k.layers.RandomBrightness(0.1, value_range=(0, 1), seed=1),
+                k.layers.Resizing(6, 5, interpolation="nearest"),
+                k.layers.Resizing(7, 7, crop_to_aspect_ratio=True),
+                k.layers.CenterCrop(5, 4),
+                k.layers.Flatten(),
+                k.layers.Dense(3),
+            ]
+        ), norm
+
+    ours, _ = build(eigennet)
+    theirs = keras_ref.models.model_from_json(ours.to_json())
+    assert [type(layer).__name__ for layer in theirs.layers] == [
+        type(layer).__name__ for layer in ours.layers
+    ]
+    assert tuple(theirs.output_shape) == ours.output_shape
+
+    reference, norm = build(keras_ref)
+    model = keras_ref.Sequential([keras_ref.Input((9, 8, 3)), norm, reference])
+    path = tmp_path / "keras_model.keras"
+    model.save(path)
+    loaded = eigennet.models.load_model(path)
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0),
+        _np(keras_ref, model.predict(x, verbose=0)),
+        rtol=1e-4,
+        atol=1e-4,
+    )

@@ -252,8 +252,27 @@ CASES = [
         _identity,
     ),
 ]
+CASES += [
+    ("random_translation", lambda L: L.RandomTranslation(0.2, 0.3, seed=3), (5, 4, 2), _identity),
+    (
+        "random_rotation",
+        lambda L: L.RandomRotation(0.2, fill_mode="constant", seed=3),
+        (5, 4, 2),
+        _identity,
+    ),
+    ("random_zoom", lambda L: L.RandomZoom(0.3, seed=3), (5, 4, 2), _identity),
+    (
+        "random_zoom_cf",
+        lambda L: L.RandomZoom(
+            (-0.3, 0.2), (0.1, 0.4), "wrap", "nearest", seed=3, data_format="channels_first"
+        ),
+        (2, 5, 4),
+        _identity,
+    ),
+]
 IDS = [c[0] for c in CASES]
-RANDOM = {"random_flip", "random_flip_h", "random_contrast", "random_brightness"}
+RANDOM = {"random_flip", "random_flip_h", "random_contrast", "random_brightness",
+          "random_translation", "random_rotation", "random_zoom", "random_zoom_cf"}  # fmt: skip
 
 
 def _data(shape, n=6, dtype="float32"):
@@ -615,6 +634,9 @@ RANDOM_MAKERS = {
     ),
     "contrast": lambda seed=None: layers.RandomContrast(0.5, seed=seed),
     "brightness": lambda seed=None: layers.RandomBrightness(0.3, seed=seed),
+    "translation": lambda seed=None: layers.RandomTranslation(0.3, 0.3, seed=seed),
+    "rotation": lambda seed=None: layers.RandomRotation(0.1, seed=seed),
+    "zoom": lambda seed=None: layers.RandomZoom(0.3, 0.2, seed=seed),
 }
 
 
@@ -813,6 +835,9 @@ def test_keras_reads_our_config_and_we_load_keras_files(keras_ref, tmp_path):
                 k.layers.RandomFlip(seed=1),
                 k.layers.RandomContrast(0.2, value_range=(0, 1), seed=1),
                 k.layers.RandomBrightness(0.1, value_range=(0, 1), seed=1),
+                k.layers.RandomTranslation(0.1, 0.2, seed=1),
+                k.layers.RandomRotation(0.1, fill_mode="constant", seed=1),
+                k.layers.RandomZoom(0.2, seed=1),
                 k.layers.Resizing(6, 5, interpolation="nearest"),
                 k.layers.Resizing(7, 7, crop_to_aspect_ratio=True),
                 k.layers.CenterCrop(5, 4),
@@ -839,3 +864,84 @@ def test_keras_reads_our_config_and_we_load_keras_files(keras_ref, tmp_path):
         rtol=1e-4,
         atol=1e-4,
     )
+
+
+# -- affine augmentation: the sampler and the transforms against Keras ---------------------------
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "constant", "nearest"])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("channels_first", [False, True], ids=["last", "first"])
+def test_parity_affine_transform(keras_ref, fill_mode, interpolation, channels_first):
+    from eigennet.layers.image_affine import affine_transform
+
+    x = _data((7, 6, 2), n=3)
+    if channels_first:
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    angle, scale = RNG.uniform(-1, 1, 3), RNG.uniform(0.6, 1.5, 3)
+    t = np.zeros((3, 8), np.float32)
+    t[:, 0], t[:, 1] = scale * np.cos(angle), -scale * np.sin(angle)
+    t[:, 3], t[:, 4] = scale * np.sin(angle), scale * np.cos(angle)
+    t[:, 2], t[:, 5] = RNG.uniform(-4, 4, 3), RNG.uniform(-4, 4, 3)
+    data_format = "channels_first" if channels_first else "channels_last"
+    expected = keras_ref.ops.image.affine_transform(
+        x, t.copy(), interpolation, fill_mode, 0.5, data_format
+    )
+    ours = affine_transform(x, t, interpolation, fill_mode, 0.5, channels_first)
+    np.testing.assert_allclose(ours, _np(keras_ref, expected), rtol=1e-5, atol=1e-5)
+
+
+# Factors of one value (lower == upper) make the draws certain, so training outputs compare.
+FIXED_AFFINE = [
+    lambda L: L.RandomTranslation((0.2, 0.2), (-0.3, -0.3)),
+    lambda L: L.RandomTranslation(
+        (-0.1, -0.1), (0.25, 0.25), "constant", "nearest", fill_value=2.0
+    ),  # fmt: skip
+    lambda L: L.RandomRotation((0.1, 0.1)),
+    lambda L: L.RandomRotation((-0.3, -0.3), "wrap", data_format="channels_first"),
+    lambda L: L.RandomZoom((0.3, 0.3)),
+    lambda L: L.RandomZoom((-0.2, -0.2), (0.4, 0.4), "nearest", "bilinear"),
+]
+
+
+@pytest.mark.parametrize("make", FIXED_AFFINE)
+def test_parity_affine_layers_in_training(keras_ref, make):
+    x = _images(n=3, shape=(6, 5, 2))
+    ours, theirs = make(layers), make(keras_ref.layers)
+    expected = _np(keras_ref, theirs(x, training=True))
+    np.testing.assert_allclose(ours(x, training=True), expected, rtol=1e-4, atol=1e-3)
+    model = eigennet.Sequential([eigennet.Input(x.shape[1:]), make(layers)])
+    np.testing.assert_allclose(model(x, training=True), expected, rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    ours_config, theirs_config = _json(ours.get_config()), _json(theirs.get_config())
+    assert set(ours_config) == set(theirs_config)
+    for key in set(theirs_config) - {"name", "dtype"}:
+        assert ours_config[key] == theirs_config[key], key
+
+
+AFFINE_BAD_ARGUMENTS = [
+    (lambda L: L.RandomTranslation(1.5, 0.1), ValueError),
+    (lambda L: L.RandomTranslation(0.1, (0.1, 0.2, 0.3)), ValueError),
+    (lambda L: L.RandomTranslation(0.1, "0.1"), ValueError),
+    (lambda L: L.RandomTranslation(0.1, 0.1, fill_mode="mirror"), NotImplementedError),
+    (lambda L: L.RandomRotation(0.1, interpolation="bicubic"), NotImplementedError),
+    (lambda L: L.RandomRotation(2.0), ValueError),
+    (lambda L: L.RandomZoom(-1.0), ValueError),
+    (lambda L: L.RandomZoom(0.1, 1.5), ValueError),
+]
+
+
+@pytest.mark.parametrize("make, error", AFFINE_BAD_ARGUMENTS)
+def test_affine_bad_arguments(make, error):
+    with pytest.raises(error):
+        make(layers)
+
+
+@pytest.mark.parametrize("make, error", AFFINE_BAD_ARGUMENTS)
+def test_parity_affine_bad_arguments(keras_ref, make, error):
+    with pytest.raises(error):
+        make(keras_ref.layers)
+
+
+def test_rotation_by_a_quarter_turn_of_a_square_image_is_exact():
+    x = _images(n=2, shape=(5, 5, 1))
+    out = layers.RandomRotation((0.25, 0.25))(x, training=True)
+    np.testing.assert_allclose(out, np.rot90(x, k=1, axes=(1, 2)), atol=1e-3)  # anticlockwise

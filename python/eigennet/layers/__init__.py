@@ -8,6 +8,7 @@ from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolu
 from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
+from eigennet.layers.image_affine import RandomRotation, RandomTranslation, RandomZoom
 from eigennet.layers.image_preprocessing import (
     CenterCrop,
     RandomBrightness,
@@ -129,6 +130,9 @@ __all__ = [
     "RandomBrightness",
     "RandomContrast",
     "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
     "RepeatVector",
     "Rescaling",

@@ -291,9 +291,9 @@ class _RandomImageLayer(_ImageLayer):
         from eigennet.ops.symbolic import is_symbolic
 
         batch = None if is_symbolic(x) else x.shape[0]
-        return random.uniform(
-            (batch, 1, 1, 1), minval, maxval, dtype=self.dtype, seed=self.generator
-        )
+        draw = random.uniform((batch, 1, 1, 1), 0.0, 1.0, dtype=self.dtype, seed=self.generator)
+        scale, low = np.asarray(maxval - minval, self.dtype), np.asarray(minval, self.dtype)
+        return draw * scale + low  # Keras allows maxval == minval (a factor of 0)
 
 
 class RandomFlip(_RandomImageLayer):

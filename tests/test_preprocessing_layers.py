@@ -945,3 +945,45 @@ def test_rotation_by_a_quarter_turn_of_a_square_image_is_exact():
     x = _images(n=2, shape=(5, 5, 1))
     out = layers.RandomRotation((0.25, 0.25))(x, training=True)
     np.testing.assert_allclose(out, np.rot90(x, k=1, axes=(1, 2)), atol=1e-3)  # anticlockwise
+
+
+def test_a_layer_adapted_on_sequences_fits_a_model_of_variable_length():
+    data = _features(n=10, shape=(5, 3))
+    norm = layers.Normalization()
+    norm.adapt(data)
+    assert norm.get_build_config() == {"input_shape": [10, 5, 3]}  # the data's, as Keras
+    model = eigennet.Sequential([eigennet.Input((None, 3)), norm, layers.Dense(2)])
+    assert model.predict(_features(n=2, shape=(7, 3)), verbose=0).shape == (2, 7, 2)
+    m = data.mean(axis=(0, 1))
+    s = data.std(axis=(0, 1))
+    x = _features(n=2, shape=(4, 3))
+    np.testing.assert_allclose(norm(x), (x - m) / s, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.Resizing(4, 4),
+        lambda: layers.CenterCrop(2, 2),
+        layers.RandomFlip,
+        lambda: layers.RandomZoom(0.1),
+    ],
+)
+def test_layers_that_need_the_image_size_reject_variable_sizes(make):
+    with pytest.raises(ValueError, match="known height and width"):
+        eigennet.Sequential([eigennet.Input((None, None, 3)), make()])
+
+
+def test_color_augmentation_takes_images_of_any_size():
+    model = eigennet.Sequential(
+        [
+            eigennet.Input((None, None, 3)),
+            layers.RandomContrast(0.2),
+            layers.RandomBrightness(0.2),
+            layers.Rescaling(1 / 255),
+        ]
+    )
+    for size in ((5, 7), (9, 4)):
+        x = _images(n=2, shape=(*size, 3))
+        np.testing.assert_allclose(model.predict(x, verbose=0), x / 255, rtol=1e-6)
+        assert model(x, training=True).shape == x.shape

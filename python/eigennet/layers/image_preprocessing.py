@@ -98,6 +98,8 @@ def resize_images(
 class _ImageLayer(OpsLayer):
     """Image layers take batches (rank 4) or, on arrays, one image (rank 3)."""
 
+    _needs_size = True  # whether call() needs the height and width (not None)
+
     def _as_batch(self, inputs):
         """(float inputs of rank 4, whether a single image was given)."""
         shape = tuple(getattr(inputs, "shape", np.shape(inputs)))
@@ -109,6 +111,13 @@ class _ImageLayer(OpsLayer):
             raise ValueError(
                 f"Layer {self.name!r} ({type(self).__name__}) expects images of rank 4 "
                 f"(batch, height, width, channels){single}. Received: inputs.shape={shape}"
+            )
+        spatial = [shape[a - (4 - len(shape))] for a in self._spatial_axes()]
+        if self._needs_size and None in spatial:
+            raise ValueError(
+                f"Layer {self.name!r} ({type(self).__name__}) needs images of a known height "
+                f"and width in eigennet (Keras also takes variable sizes). Received: "
+                f"inputs.shape={shape}"
             )
         x = ops.cast(inputs, self.dtype)
         if len(shape) == 3:
@@ -353,6 +362,8 @@ class RandomContrast(_RandomImageLayer):
         seed: Optional int seeding the draws.
     """
 
+    _needs_size = False
+
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.factor = _factor_pair(factor, (0, 1))
@@ -387,6 +398,8 @@ class RandomBrightness(_RandomImageLayer):
         value_range: The images' range (default (0, 255)), a list or tuple of two numbers.
         seed: Optional int seeding the draws.
     """
+
+    _needs_size = False
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)

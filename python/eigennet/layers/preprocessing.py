@@ -144,7 +144,6 @@ class Normalization(OpsLayer):
                 f"ndim={ndim}, while axis={self.axis}"
             )
         self._build_input_shape = input_shape
-        self.input_shape = input_shape
         keep = tuple(sorted(a % ndim for a in self.axis))
         for d in keep:
             if input_shape[d] is None:
@@ -296,7 +295,7 @@ class Normalization(OpsLayer):
             if input_shape is None:
                 input_shape = batch.shape
             if not self.built or self._build_input_shape is None:
-                self.build(input_shape)
+                self._build_for_data(tuple(input_shape))
             self._check_adapt_shape(batch.shape)
             if batch.size == 0:
                 continue
@@ -332,6 +331,15 @@ class Normalization(OpsLayer):
             )
         self.adapt_mean.assign(np.asarray(total_mean).reshape(self._mean_and_var_shape))
         self.adapt_variance.assign(np.asarray(total_var).reshape(self._mean_and_var_shape))
+
+    def _build_for_data(self, shape: tuple) -> None:
+        """Builds for data of `shape` as Keras (its build config is the data's shape), but
+        for inputs of any size along the reduced axes, so the layer then fits a model whose
+        inputs differ from the data there (another batch size, a variable length)."""
+        ndim = len(shape)
+        keep = {a % ndim for a in self.axis if -ndim <= a < ndim}
+        self.build(tuple(n if d in keep else None for d, n in enumerate(shape)))
+        self._build_input_shape = shape
 
     def _array_chunks(self, data: np.ndarray, batch_size):
         """An in-memory array whole (Keras's statistics of the array, to its rounding) unless

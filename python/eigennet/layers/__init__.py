@@ -8,6 +8,14 @@ from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolu
 from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
+from eigennet.layers.image_affine import RandomRotation, RandomTranslation, RandomZoom
+from eigennet.layers.image_preprocessing import (
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomFlip,
+    Resizing,
+)
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.lambda_layer import Lambda
 from eigennet.layers.layer import Layer, Variable
@@ -50,6 +58,7 @@ from eigennet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from eigennet.layers.preprocessing import Normalization, Rescaling
 from eigennet.layers.recurrent import GRU, LSTM, SimpleRNN
 from eigennet.layers.regularization import (
     ActivityRegularization,
@@ -75,6 +84,7 @@ __all__ = [
     "AvgPool2D",
     "BatchNormalization",
     "Bidirectional",
+    "CenterCrop",
     "Concatenate",
     "Conv1D",
     "Conv2D",
@@ -116,11 +126,20 @@ __all__ = [
     "Minimum",
     "MultiHeadAttention",
     "Multiply",
+    "Normalization",
     "PReLU",
     "Permute",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
     "RepeatVector",
+    "Rescaling",
     "Reshape",
+    "Resizing",
     "SimpleRNN",
     "Softmax",
     "SpatialDropout1D",

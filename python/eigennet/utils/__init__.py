@@ -15,6 +15,7 @@ from eigennet.saving.object_registration import (
 )
 from eigennet.utils.progbar import Progbar
 from eigennet.utils.py_dataset import PyDataset, Sequence
+from eigennet.utils.sequence_utils import pad_sequences
 
 
 def set_random_seed(seed: int) -> None:
@@ -52,6 +53,7 @@ __all__ = [
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
+    "pad_sequences",
     "register_keras_serializable",
     "set_random_seed",
     "to_categorical",

@@ -4,7 +4,21 @@ from eigennet.layers.activation import Activation
 from eigennet.layers.activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
 from eigennet.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from eigennet.layers.bidirectional import Bidirectional
+from eigennet.layers.conv_transpose import (
+    Conv1DTranspose,
+    Conv2DTranspose,
+    Convolution1DTranspose,
+    Convolution2DTranspose,
+)
 from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
+from eigennet.layers.depthwise_separable import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+    SeparableConvolution1D,
+    SeparableConvolution2D,
+)
 from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
@@ -76,9 +90,19 @@ __all__ = [
     "Bidirectional",
     "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
+    "Conv2DTranspose",
     "Convolution1D",
+    "Convolution1DTranspose",
     "Convolution2D",
+    "Convolution2DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "SeparableConvolution1D",
+    "SeparableConvolution2D",
     "Cropping1D",
     "Cropping2D",
     "Dense",

@@ -322,3 +322,114 @@ def test_wrong_input_rank_raises_value_error(make, shape):
 def test_depthwise_input_smaller_than_kernel_raises():
     with pytest.raises(ValueError):
         eigennet.Sequential([eigennet.Input(shape=(2, 2, 1)), layers.DepthwiseConv2D(3)])
+
+
+# ------------------------------------------------------------------ Keras 3 parity
+@pytest.fixture
+def keras():
+    pytest.importorskip("torch")
+    module = pytest.importorskip("keras")
+    module.utils.set_random_seed(5)
+    return module
+
+
+KERAS_CASES = [
+    ("Conv2DTranspose" if rank == 2 else "Conv1DTranspose", kwargs, shape)
+    for rank, kwargs, shape in TRANSPOSE_CASES
+] + [
+    ("Conv2DTranspose", dict(filters=3, kernel_size=3, strides=2, activation="relu"), (4, 4, 2)),
+    ("DepthwiseConv2D", dict(kernel_size=3), (6, 7, 2)),
+    ("DepthwiseConv2D", dict(kernel_size=3, strides=2, padding="same", depth_multiplier=3),
+     (7, 6, 2)),  # fmt: skip
+    ("DepthwiseConv2D", dict(kernel_size=(2, 3), dilation_rate=2, activation="relu"), (7, 8, 3)),
+    ("DepthwiseConv1D", dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2),
+     (9, 2)),  # fmt: skip
+    ("SeparableConv2D", dict(filters=4, kernel_size=3), (6, 7, 2)),
+    ("SeparableConv2D", dict(filters=3, kernel_size=3, strides=2, padding="same",
+                             depth_multiplier=2, activation="tanh"), (7, 6, 3)),  # fmt: skip
+    ("SeparableConv2D", dict(filters=2, kernel_size=2, dilation_rate=2, use_bias=False),
+     (6, 6, 2)),  # fmt: skip
+    ("SeparableConv1D", dict(filters=3, kernel_size=3, padding="same", depth_multiplier=2),
+     (9, 2)),  # fmt: skip
+]
+
+
+def _keras_id(case):
+    name, kwargs, _ = case
+    return name + "-" + "-".join(f"{k}={v}" for k, v in kwargs.items())
+
+
+@pytest.mark.parametrize("case", KERAS_CASES, ids=_keras_id)
+def test_predict_shapes_weights_and_config_match_keras(keras, case):
+    name, kwargs, shape = case
+    k_model = keras.Sequential([keras.Input(shape=shape), getattr(keras.layers, name)(**kwargs)])
+    e_model = eigennet.Sequential(
+        [eigennet.Input(shape=shape), getattr(eigennet.layers, name)(**kwargs)]
+    )
+    k_layer, e_layer = k_model.layers[0], e_model.layers[0]
+    assert [w.shape for w in e_layer.weights] == [tuple(w.shape) for w in k_layer.weights]
+    assert [w.name for w in e_layer.weights] == [w.name for w in k_layer.weights]
+    rng = np.random.default_rng(0)
+    # random biases too (Keras initializes them to zero)
+    k_model.set_weights([rng.normal(size=w.shape).astype("float32") for w in k_model.weights])
+    e_model.set_weights([np.array(w) for w in k_model.get_weights()])
+    assert e_model.output_shape == k_model.output_shape
+    assert e_model.count_params() == k_model.count_params()
+    assert set(e_layer.get_config()) == set(k_layer.get_config())
+    x = rng.normal(size=(5, *shape)).astype(np.float32)
+    np.testing.assert_allclose(
+        e_model.predict(x, verbose=0), k_model.predict(x, verbose=0), rtol=1e-4, atol=1e-4
+    )
+
+
+def _autoencoder(lib):
+    L = lib.layers
+    return lib.Sequential(
+        [
+            lib.Input(shape=(8, 8, 1)),
+            L.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
+            L.SeparableConv2D(6, 3, padding="same", activation="relu"),
+            L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+            L.DepthwiseConv2D(3, padding="same"),
+            L.Conv2DTranspose(1, 3, padding="same", activation="sigmoid"),
+        ]
+    )
+
+
+def test_conv_autoencoder_trains_like_keras(keras):
+    from keras_parity import assert_trains_like_keras
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(size=(32, 8, 8, 1)).astype("float32")
+    theirs, ours = _autoencoder(keras), _autoencoder(eigennet)
+    ours.set_weights([np.array(w) for w in theirs.get_weights()])
+    theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    ours.compile(optimizer=eigennet.optimizers.Adam(0.01), loss="binary_crossentropy")
+    assert_trains_like_keras(ours, theirs, x, x, epochs=3, batch_size=8)
+
+
+def test_conv1d_transpose_model_trains_like_keras(keras):
+    from keras_parity import assert_trains_like_keras
+
+    def build(lib):
+        L = lib.layers
+        return lib.Sequential(
+            [
+                lib.Input(shape=(10, 2)),
+                L.Conv1D(4, 3, strides=2, padding="same", activation="tanh"),
+                L.Conv1DTranspose(3, 4, strides=2, padding="same", activation="relu"),
+                L.DepthwiseConv1D(3, depth_multiplier=2),
+                L.SeparableConv1D(2, 3, padding="same"),
+                L.GlobalAveragePooling1D(),
+                L.Dense(2),
+            ]
+        )
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(24, 10, 2)).astype("float32")
+    y = rng.normal(size=(24, 2)).astype("float32")
+    theirs, ours = build(keras), build(eigennet)
+    ours.set_weights([np.array(w) for w in theirs.get_weights()])
+    theirs.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    ours.compile(optimizer=eigennet.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    assert_trains_like_keras(ours, theirs, x, y, epochs=3, batch_size=8)

@@ -166,9 +166,7 @@ def test_finite_differences_depthwise_and_separable():
     rng = np.random.default_rng(5)
     with floatx("float64"):
         inputs = eigennet.Input(shape=(6, 6, 2))
-        x = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="tanh")(
-            inputs
-        )
+        x = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="tanh")(inputs)
         x = layers.SeparableConv2D(3, (2, 3), strides=2, depth_multiplier=2)(x)
         x = layers.Flatten()(x)
         outputs = layers.Dense(2)(x)
@@ -339,18 +337,40 @@ KERAS_CASES = [
 ] + [
     ("Conv2DTranspose", dict(filters=3, kernel_size=3, strides=2, activation="relu"), (4, 4, 2)),
     ("DepthwiseConv2D", dict(kernel_size=3), (6, 7, 2)),
-    ("DepthwiseConv2D", dict(kernel_size=3, strides=2, padding="same", depth_multiplier=3),
-     (7, 6, 2)),  # fmt: skip
+    (
+        "DepthwiseConv2D",
+        dict(kernel_size=3, strides=2, padding="same", depth_multiplier=3),
+        (7, 6, 2),
+    ),  # fmt: skip
     ("DepthwiseConv2D", dict(kernel_size=(2, 3), dilation_rate=2, activation="relu"), (7, 8, 3)),
-    ("DepthwiseConv1D", dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2),
-     (9, 2)),  # fmt: skip
+    (
+        "DepthwiseConv1D",
+        dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2),
+        (9, 2),
+    ),  # fmt: skip
     ("SeparableConv2D", dict(filters=4, kernel_size=3), (6, 7, 2)),
-    ("SeparableConv2D", dict(filters=3, kernel_size=3, strides=2, padding="same",
-                             depth_multiplier=2, activation="tanh"), (7, 6, 3)),  # fmt: skip
-    ("SeparableConv2D", dict(filters=2, kernel_size=2, dilation_rate=2, use_bias=False),
-     (6, 6, 2)),  # fmt: skip
-    ("SeparableConv1D", dict(filters=3, kernel_size=3, padding="same", depth_multiplier=2),
-     (9, 2)),  # fmt: skip
+    (
+        "SeparableConv2D",
+        dict(
+            filters=3,
+            kernel_size=3,
+            strides=2,
+            padding="same",
+            depth_multiplier=2,
+            activation="tanh",
+        ),
+        (7, 6, 3),
+    ),  # fmt: skip
+    (
+        "SeparableConv2D",
+        dict(filters=2, kernel_size=2, dilation_rate=2, use_bias=False),
+        (6, 6, 2),
+    ),  # fmt: skip
+    (
+        "SeparableConv1D",
+        dict(filters=3, kernel_size=3, padding="same", depth_multiplier=2),
+        (9, 2),
+    ),  # fmt: skip
 ]
 
 

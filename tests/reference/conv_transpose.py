@@ -38,9 +38,7 @@ def _positions(x, kernel, strides, dilation, geometry):
     rank = x.ndim - 2
     for i in itertools.product(*(range(x.shape[1 + a]) for a in range(rank))):
         for t in itertools.product(*(range(kernel.shape[a]) for a in range(rank))):
-            o = tuple(
-                i[a] * strides[a] + t[a] * dilation[a] - geometry[a][0] for a in range(rank)
-            )
+            o = tuple(i[a] * strides[a] + t[a] * dilation[a] - geometry[a][0] for a in range(rank))
             if all(0 <= o[a] < geometry[a][1] for a in range(rank)):
                 yield i, t, o
 

@@ -11,6 +11,7 @@ from eigennet.layers.conv_transpose import (
     Convolution2DTranspose,
 )
 from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
+from eigennet.layers.dense import Dense
 from eigennet.layers.depthwise_separable import (
     DepthwiseConv1D,
     DepthwiseConv2D,
@@ -19,7 +20,6 @@ from eigennet.layers.depthwise_separable import (
     SeparableConvolution1D,
     SeparableConvolution2D,
 )
-from eigennet.layers.dense import Dense
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
 from eigennet.layers.input_layer import Input, InputLayer

@@ -161,15 +161,12 @@ _ARGS = """
 
 
 class Conv1DTranspose(BaseConvTranspose):
-    __doc__ = (
-        """1-D transposed convolution ("deconvolution"), channels last.
+    __doc__ = """1-D transposed convolution ("deconvolution"), channels last.
 
     The adjoint of a Conv1D: maps `(batch, steps, channels)` to `(batch, new_steps,
     filters)` with Keras 3's output lengths. Weights, in Keras order: kernel
     `(kernel_size, filters, input_channels)`, then bias `(filters,)`.
-"""
-        + _ARGS.format(rank=1)
-    )
+""" + _ARGS.format(rank=1)
 
     rank = 1
 
@@ -216,15 +213,12 @@ class Conv1DTranspose(BaseConvTranspose):
 
 
 class Conv2DTranspose(BaseConvTranspose):
-    __doc__ = (
-        """2-D transposed convolution ("deconvolution"), channels last.
+    __doc__ = """2-D transposed convolution ("deconvolution"), channels last.
 
     The adjoint of a Conv2D: maps `(batch, rows, cols, channels)` to `(batch, new_rows,
     new_cols, filters)` with Keras 3's output sizes. Weights, in Keras order: kernel
     `(kernel_rows, kernel_cols, filters, input_channels)`, then bias `(filters,)`.
-"""
-        + _ARGS.format(rank=2)
-    )
+""" + _ARGS.format(rank=2)
 
     rank = 2
 

@@ -453,3 +453,30 @@ def test_conv1d_transpose_model_trains_like_keras(keras):
     theirs.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
     ours.compile(optimizer=eigennet.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
     assert_trains_like_keras(ours, theirs, x, y, epochs=3, batch_size=8)
+
+
+def test_transpose_results_do_not_depend_on_thread_count():
+    """Threads take whole groups of chunks; the kernel gradient is summed per group in a fixed
+    order, so 1, 2 and 3 threads give the same bits."""
+    rng = np.random.default_rng(8)
+    layer = layers.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu")
+    layer.build((None, 10, 10, 16))
+    layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+    x = rng.normal(size=(96, 10, 10, 16)).astype("float32")
+    dy = rng.normal(size=(96, 20, 20, 16)).astype("float32")
+    before = eigennet.config.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            eigennet.config.set_num_threads(threads)
+            results.append(layer_vjp(layer, [x], dy, "float32"))
+    finally:
+        eigennet.config.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip((results[0][0], results[0][1], results[0][2][0]),
+                        (other[0], other[1], other[2][0])):  # fmt: skip
+            np.testing.assert_array_equal(a, b)
+    expected = np.maximum(
+        ref.forward(x[:2].astype(np.float64), *[w.astype(np.float64) for w in
+                    layer.get_weights()], (2, 2), "same"), 0)  # fmt: skip
+    np.testing.assert_allclose(results[0][0][:2], expected, rtol=1e-4, atol=1e-4)

@@ -1,5 +1,7 @@
 #include "eigennet/layers/conv_transpose.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -10,8 +12,33 @@
 namespace eigennet {
 namespace {
 
-// Elements of one chunk's column matrix: 1 MB in float, as the convolution's chunks.
+// Elements of one chunk's column matrix: 1 MB in float, as the convolution's chunks; groups
+// of chunks with their own gradient accumulators, as the convolution's (see conv.cpp).
 constexpr Index kChunkElements = Index(1) << 18;
+constexpr Index kMaxGroups = 16;
+constexpr Index kGroupGradientElements = Index(1) << 22;
+
+// Runs fn(first, count, group, slot) over the chunks of a batch of n samples, cut into
+// `groups` runs of samples and each into chunks of at most `chunk`, whatever the thread
+// count; with slots > 1 the groups are spread over that many threads (slot names the
+// thread's scratch), else one thread walks them and the products use the threads.
+template <class Fn>
+void for_chunks(Index n, Index chunk, Index groups, int slots, Fn&& fn) {
+  auto run_group = [&](Index g, int slot) {
+    const Index g0 = g * n / groups, size = (g + 1) * n / groups - g0;
+    const Index pieces = (size + chunk - 1) / chunk;
+    for (Index c = 0; c < pieces; ++c) {
+      const Index first = g0 + c * size / pieces;
+      fn(first, g0 + (c + 1) * size / pieces - first, g, slot);
+    }
+  };
+  if (slots < 2) {
+    for (Index g = 0; g < groups; ++g) run_group(g, 0);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(slots)
+  for (Index g = 0; g < groups; ++g) run_group(g, omp_get_thread_num());
+}
 
 struct TransposeAxis {
   Index crop;    // elements of the full transposed result cut before the output (< 0: zeros)
@@ -129,10 +156,24 @@ Index ConvTranspose<T>::chunk_samples() const {
 }
 
 template <class T>
+Index ConvTranspose<T>::group_count(Index n) const {
+  const Index chunks = (n + chunk_samples() - 1) / chunk_samples();
+  const Index by_memory = std::max<Index>(1, kGroupGradientElements / this->param_count());
+  return std::max<Index>(1, std::min({chunks, kMaxGroups, by_memory}));
+}
+
+template <class T>
+int ConvTranspose<T>::slot_count(Index n) const {
+  const Index groups = group_count(n);
+  if (groups < 2 || 2.0 * double(n * pixels_) * double(patch_ * in_channels_) < kGemmParallelFlops)
+    return 1;
+  return static_cast<int>(std::min<Index>(get_num_threads(), groups));
+}
+
+template <class T>
 void ConvTranspose<T>::im2col(const T* v, Index count, T* cols) const {
   const Window& w = window_;
   const Index c = filters_, row_len = w.cols.kernel * c;
-#pragma omp parallel for schedule(static) if (parallel_for_worth(count * pixels_ * patch_))
   for (Index s = 0; s < count; ++s) {
     const T* vs = v + s * out_size_;
     T* dst = cols + s * pixels_ * patch_;
@@ -161,7 +202,6 @@ template <class T>
 void ConvTranspose<T>::col2im(const T* cols, Index count, T* v) const {
   const Window& w = window_;
   const Index c = filters_, row_len = w.cols.kernel * c;
-#pragma omp parallel for schedule(static) if (parallel_for_worth(count * pixels_ * patch_))
   for (Index s = 0; s < count; ++s) {
     T* vs = v + s * out_size_;
     std::fill_n(vs, out_size_, T(0));
@@ -185,16 +225,18 @@ void ConvTranspose<T>::col2im(const T* cols, Index count, T* v) const {
 }
 
 // Per chunk: cols = X·Kᵀ, col2im, then the bias and the activation while the chunk is in
-// cache.
+// cache. Chunks write disjoint outputs, so threads take whole groups of them.
 template <class T>
 void ConvTranspose<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Index n = x.rows(), chunk = chunk_samples(), out_pixels = out_size_ / filters_;
   if (n == 0) return;
-  const bool keep_z = activation_needs_input(activation_);
-  T* z = keep_z ? preactivation_.view(n * out_pixels, filters_).data() : y.data();
-  T* cols = cols_.view(std::min(chunk, n) * pixels_, patch_).data();
-  for (Index first = 0; first < n; first += chunk) {
-    const Index count = std::min(chunk, n - first), rows = count * out_pixels;
+  const int slots = slot_count(n);
+  T* z = activation_needs_input(activation_) ? preactivation_.view(n * out_pixels, filters_).data()
+                                             : y.data();
+  T* buffers = cols_.view(slots * std::min(chunk, n) * pixels_, patch_).data();
+  for_chunks(n, chunk, group_count(n), slots, [&](Index first, Index count, Index, int slot) {
+    const Index rows = count * out_pixels;
+    T* cols = buffers + slot * std::min(chunk, n) * pixels_ * patch_;
     gemm<T>(false, true, count * pixels_, patch_, in_channels_, x.data() + first * in_size_,
             in_channels_, this->weight(0), in_channels_, cols, patch_);
     T* zc = z + first * out_size_;
@@ -208,45 +250,56 @@ void ConvTranspose<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
     if (activation_ != Activation::Linear || zc != yc)
       activation_forward<T>(activation_, ConstMatrixMap<T>(zc, rows, filters_),
                             MatrixMap<T>(yc, rows, filters_));
-  }
+  });
 }
 
-// The activation's derivative and db over the batch, then per chunk: cols = im2col(dY),
-// dK += colsᵀ·X (chunks in order), dX = cols·K.
+// Per chunk: the activation's derivative, db += column sums of dY, cols = im2col(dY),
+// dK += colsᵀ·X and dX = cols·K. Each group of chunks accumulates dK and db in its own buffer
+// and the groups are added in order, so the results do not depend on the thread count.
 template <class T>
 void ConvTranspose<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
                                 T* param_grad, MatrixMap<T>* grad_x) {
   const Index n = x.rows(), chunk = chunk_samples(), out_pixels = out_size_ / filters_;
-  const Index kernel_size = patch_ * in_channels_;
+  const Index kernel_size = patch_ * in_channels_, grad_size = this->param_count();
   if (n == 0) {
-    if (param_grad) std::fill_n(param_grad, this->param_count(), T(0));
+    if (param_grad) std::fill_n(param_grad, grad_size, T(0));
     return;
   }
-  const Index out_rows = n * out_pixels;
-  if (activation_ != Activation::Linear) {
-    const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
-    activation_backward<T>(activation_, ConstMatrixMap<T>(z, out_rows, filters_),
-                           ConstMatrixMap<T>(y.data(), out_rows, filters_),
-                           MatrixMap<T>(grad_y.data(), out_rows, filters_));
-  }
-  if (param_grad && use_bias_) {
-    T* db = param_grad + kernel_size;
-    std::fill_n(db, filters_, T(0));
-    const T* dy = grad_y.data();
-    for (Index r = 0; r < out_rows; ++r)
-      for (Index f = 0; f < filters_; ++f) db[f] += dy[r * filters_ + f];
-  }
-  if (!param_grad && !grad_x) return;
-  T* cols = cols_.view(std::min(chunk, n) * pixels_, patch_).data();
-  for (Index first = 0; first < n; first += chunk) {
-    const Index count = std::min(chunk, n - first), rows = count * pixels_;
-    im2col(grad_y.data() + first * out_size_, count, cols);
-    if (param_grad)
-      gemm<T>(true, false, patch_, in_channels_, rows, cols, patch_, x.data() + first * in_size_,
-              in_channels_, param_grad, in_channels_, first > 0);
+  const Index groups = group_count(n);
+  const int slots = slot_count(n);
+  const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
+  T* group_grads = param_grad ? group_grads_.view(groups, grad_size).data() : nullptr;
+  if (group_grads) std::fill_n(group_grads, groups * grad_size, T(0));
+  T* buffers = cols_.view(slots * std::min(chunk, n) * pixels_, patch_).data();
+  for_chunks(n, chunk, groups, slots, [&](Index first, Index count, Index group, int slot) {
+    const Index rows = count * out_pixels, offset = first * out_size_;
+    T* dy = grad_y.data() + offset;
+    if (activation_ != Activation::Linear)
+      activation_backward<T>(activation_, ConstMatrixMap<T>(z + offset, rows, filters_),
+                             ConstMatrixMap<T>(y.data() + offset, rows, filters_),
+                             MatrixMap<T>(dy, rows, filters_));
+    T* grad = group_grads ? group_grads + group * grad_size : nullptr;
+    if (grad && use_bias_) {
+      T* db = grad + kernel_size;
+      for (Index r = 0; r < rows; ++r)
+        for (Index f = 0; f < filters_; ++f) db[f] += dy[r * filters_ + f];
+    }
+    if (!grad && !grad_x) return;
+    T* cols = buffers + slot * std::min(chunk, n) * pixels_ * patch_;
+    im2col(dy, count, cols);
+    const Index in_rows = count * pixels_;
+    if (grad)
+      gemm<T>(true, false, patch_, in_channels_, in_rows, cols, patch_, x.data() + first * in_size_,
+              in_channels_, grad, in_channels_, true);
     if (grad_x)
-      gemm<T>(false, false, rows, in_channels_, patch_, cols, patch_, this->weight(0), in_channels_,
-              grad_x->data() + first * in_size_, in_channels_);
+      gemm<T>(false, false, in_rows, in_channels_, patch_, cols, patch_, this->weight(0),
+              in_channels_, grad_x->data() + first * in_size_, in_channels_);
+  });
+  if (!param_grad) return;
+  std::copy_n(group_grads, grad_size, param_grad);
+  for (Index g = 1; g < groups; ++g) {
+    const T* src = group_grads + g * grad_size;
+    for (Index i = 0; i < grad_size; ++i) param_grad[i] += src[i];
   }
 }
 

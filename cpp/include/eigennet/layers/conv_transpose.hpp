@@ -12,8 +12,9 @@
 //          left = min(ceil(pad / 2), span - 1), right = pad - left;
 // the output is the full result (length (in - 1) * stride + span) cropped by span - 1 - left
 // before and span - 1 - right after (negative crops are zeros). The batch runs in chunks of
-// samples whose column matrix fits the L2 cache, one GEMM per chunk; the GEMMs use the
-// threads, and dK accumulates chunk after chunk, so results do not depend on the threads.
+// samples whose column matrix fits the L2 cache, one GEMM per chunk; the threads take whole
+// groups of chunks (or, for few chunks, the GEMMs use the threads); dK accumulates per group
+// and the groups add in order, so results do not depend on the thread count.
 #pragma once
 
 #include <vector>
@@ -46,6 +47,11 @@ class ConvTranspose : public Layer<T> {
 
  private:
   Index chunk_samples() const;
+  // Groups of chunks for a batch of n samples, each accumulating its own kernel gradient
+  // (independent of the thread count), and the threads that take whole groups (1: the
+  // products use them).
+  Index group_count(Index n) const;
+  int slot_count(Index n) const;
   // The adjoint pair over the window: im2col reads outputs-shaped data (out_size_ a sample)
   // into (pixels, taps * filters) rows; col2im adds such rows back (after zeroing).
   void im2col(const T* v, Index count, T* cols) const;
@@ -61,7 +67,7 @@ class ConvTranspose : public Layer<T> {
   // output size, channels = filters), its output this layer's input (out = input size).
   Window window_;
   Index in_channels_ = 0, in_size_ = 0, out_size_ = 0, pixels_ = 0, patch_ = 0;
-  Workspace<T> cols_, preactivation_;
+  Workspace<T> cols_, preactivation_, group_grads_;
 };
 
 }  // namespace eigennet

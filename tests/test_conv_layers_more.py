@@ -480,3 +480,77 @@ def test_transpose_results_do_not_depend_on_thread_count():
         ref.forward(x[:2].astype(np.float64), *[w.astype(np.float64) for w in
                     layer.get_weights()], (2, 2), "same"), 0)  # fmt: skip
     np.testing.assert_allclose(results[0][0][:2], expected, rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------ TimeDistributed
+def test_time_distributed_finite_differences_and_shared_weights():
+    rng = np.random.default_rng(9)
+    with floatx("float64"):
+        dense = layers.Dense(3, activation="tanh")
+        model = eigennet.Sequential(
+            [
+                eigennet.Input(shape=(4, 5, 5, 1)),
+                layers.TimeDistributed(layers.Conv2D(2, 3, strides=2, activation="relu")),
+                layers.TimeDistributed(layers.Flatten()),
+                layers.TimeDistributed(dense),
+                layers.Flatten(),
+                layers.Dense(2),
+            ]
+        )
+        model.compile(optimizer="sgd", loss="mse")
+        x, y = rng.normal(size=(3, 4, 5, 5, 1)), rng.normal(size=(3, 2))
+        assert_gradients_match_finite_differences(model, x, y)
+        td = model.layers[2]
+        assert td.layer is dense and len(td.weights) == 2
+        model.fit(x, y, epochs=2, batch_size=2, verbose=0)
+        for a, b in zip(td.get_weights(), dense.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+        # the inner layer applied step by step gives the wrapper's output
+        steps = rng.normal(size=(2, 4, 8))
+        expected = np.stack([np.asarray(dense(steps[:, t])) for t in range(4)], axis=1)
+        np.testing.assert_allclose(np.asarray(td(steps)), expected, rtol=1e-12)
+
+
+def test_time_distributed_save_load_and_errors(tmp_path):
+    model = eigennet.Sequential(
+        [eigennet.Input(shape=(3, 6)), layers.TimeDistributed(layers.Dense(2, name="inner"))]
+    )
+    assert model.output_shape == (None, 3, 2)
+    x = np.random.default_rng(0).normal(size=(4, 3, 6)).astype("float32")
+    model.save(tmp_path / "td.keras")
+    loaded = eigennet.models.load_model(tmp_path / "td.keras")
+    assert type(loaded.layers[0].layer) is layers.Dense
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError):
+        layers.TimeDistributed("dense")
+    with pytest.raises(ValueError):
+        eigennet.Sequential([eigennet.Input(shape=(6,)), layers.TimeDistributed(layers.Dense(2))])
+    with pytest.raises(ValueError):
+        layers.TimeDistributed(layers.DepthwiseConv2D(3))
+
+
+def test_time_distributed_trains_like_keras(keras):
+    from keras_parity import assert_trains_like_keras
+
+    def build(lib):
+        L = lib.layers
+        return lib.Sequential(
+            [
+                lib.Input(shape=(5, 6, 6, 1)),
+                L.TimeDistributed(L.Conv2D(3, 3, activation="relu")),
+                L.TimeDistributed(L.Flatten()),
+                L.TimeDistributed(L.Dense(4, activation="tanh")),
+                L.GlobalAveragePooling1D(),
+                L.Dense(2),
+            ]
+        )
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(16, 5, 6, 6, 1)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    theirs, ours = build(keras), build(eigennet)
+    assert [w.shape for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+    ours.set_weights([np.array(w) for w in theirs.get_weights()])
+    theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    ours.compile(optimizer=eigennet.optimizers.Adam(0.01), loss="mse")
+    assert_trains_like_keras(ours, theirs, x, y, epochs=3, batch_size=8)

@@ -72,6 +72,7 @@ from eigennet.layers.regularization import (
     SpatialDropout2D,
 )
 from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from eigennet.layers.time_distributed import TimeDistributed
 from eigennet.layers.unit_normalization import UnitNormalization
 from eigennet.layers.upsampling import UpSampling1D, UpSampling2D
 
@@ -148,6 +149,7 @@ __all__ = [
     "SpatialDropout1D",
     "SpatialDropout2D",
     "Subtract",
+    "TimeDistributed",
     "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",

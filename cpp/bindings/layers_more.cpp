@@ -1,8 +1,9 @@
-// Transposed convolution layers, bound once per dtype (suffix _float32/_float64).
+// Transposed convolutions and TimeDistributed, bound once per dtype (suffix _float32/_float64).
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
 #include "eigennet/layers/conv_transpose.hpp"
+#include "eigennet/layers/time_distributed.hpp"
 
 namespace eigennet::bindings {
 
@@ -25,11 +26,14 @@ void bind_typed(py::module_& m) {
            py::arg("rank"), py::arg("filters"), py::arg("kernel_size"), py::arg("strides"),
            py::arg("padding"), py::arg("output_padding"), py::arg("dilation_rate"),
            py::arg("activation"), py::arg("use_bias"));
+  py::class_<TimeDistributed<T>, Layer<T>, std::shared_ptr<TimeDistributed<T>>>(
+      m, ("TimeDistributed" + sfx).c_str())
+      .def(py::init<const std::shared_ptr<Layer<T>>&>(), py::arg("inner"));
 }
 
 }  // namespace
 
-void bind_conv_transpose_layers(py::module_& m) {
+void bind_more_layers(py::module_& m) {
   bind_typed<float>(m);
   bind_typed<double>(m);
 }

@@ -554,3 +554,92 @@ def test_time_distributed_trains_like_keras(keras):
     theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     ours.compile(optimizer=eigennet.optimizers.Adam(0.01), loss="mse")
     assert_trains_like_keras(ours, theirs, x, y, epochs=3, batch_size=8)
+
+
+# ------------------------------------------------------------------ GroupNormalization
+def _group_norm_ref(x, groups, gamma, beta, epsilon, axis=-1):
+    x = np.moveaxis(x, axis, -1)
+    c = x.shape[-1]
+    g = x.reshape(*x.shape[:-1], groups, c // groups)
+    axes = tuple(range(1, g.ndim - 2)) + (g.ndim - 1,)
+    mean, var = g.mean(axis=axes, keepdims=True), g.var(axis=axes, keepdims=True)
+    y = ((g - mean) / np.sqrt(var + epsilon)).reshape(x.shape)
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return np.moveaxis(y, -1, axis)
+
+
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        (dict(groups=2), (5, 6, 4)),
+        (dict(groups=-1, epsilon=1e-5), (7, 3)),
+        (dict(groups=3, axis=1, center=False), (6, 4)),
+        (dict(groups=1, scale=False), (8,)),
+    ],
+)
+def test_group_normalization_matches_reference_and_gradients(kwargs, shape):
+    rng = np.random.default_rng(10)
+    with floatx("float64"):
+        layer = layers.GroupNormalization(**kwargs)
+        model = eigennet.Sequential(
+            [eigennet.Input(shape=shape), layer, layers.Flatten(), layers.Dense(2)]
+        )
+        layer.set_weights([rng.normal(size=w.shape) for w in layer.get_weights()])
+        x = rng.normal(size=(3, *shape)) * 2 + 1
+        gamma = layer.gamma.numpy() if layer.scale else None
+        beta = layer.beta.numpy() if layer.center else None
+        expected = _group_norm_ref(
+            x, layer.groups, gamma, beta, layer.epsilon, kwargs.get("axis", -1)
+        )
+        np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-10, atol=1e-10)
+        model.compile(optimizer="sgd", loss="mse")
+        assert_gradients_match_finite_differences(model, x, rng.normal(size=(3, 2)))
+
+
+def test_group_normalization_save_load_and_errors(tmp_path):
+    model = eigennet.Sequential(
+        [eigennet.Input(shape=(4, 4, 6)), layers.GroupNormalization(groups=3, epsilon=1e-4)]
+    )
+    x = np.random.default_rng(0).normal(size=(2, 4, 4, 6)).astype("float32")
+    model.save(tmp_path / "g.keras")
+    loaded = eigennet.models.load_model(tmp_path / "g.keras")
+    assert loaded.layers[0].get_config() == model.layers[0].get_config()
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="groups"):
+        layers.GroupNormalization(groups=0)
+    with pytest.raises(ValueError, match="multiple"):
+        eigennet.Sequential([eigennet.Input(shape=(5,)), layers.GroupNormalization(groups=2)])
+    with pytest.raises(ValueError, match="more than"):
+        eigennet.Sequential([eigennet.Input(shape=(3,)), layers.GroupNormalization(groups=4)])
+
+
+def test_group_normalization_trains_like_keras(keras):
+    from keras_parity import assert_trains_like_keras
+
+    def build(lib):
+        L = lib.layers
+        return lib.Sequential(
+            [
+                lib.Input(shape=(6, 6, 2)),
+                L.Conv2D(8, 3, padding="same"),
+                L.GroupNormalization(groups=4),
+                L.Activation("relu"),
+                L.Conv2DTranspose(4, 3, strides=2, padding="same"),
+                L.GroupNormalization(groups=2, center=False),
+                L.GlobalAveragePooling2D(),
+                L.Dense(2),
+            ]
+        )
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 6, 6, 2)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    theirs, ours = build(keras), build(eigennet)
+    assert set(ours.layers[1].get_config()) == set(theirs.layers[1].get_config())
+    ours.set_weights([np.array(w) for w in theirs.get_weights()])
+    theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    ours.compile(optimizer=eigennet.optimizers.Adam(0.01), loss="mse")
+    assert_trains_like_keras(ours, theirs, x, y, epochs=3, batch_size=8)

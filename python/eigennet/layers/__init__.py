@@ -22,6 +22,7 @@ from eigennet.layers.depthwise_separable import (
 )
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
+from eigennet.layers.group_normalization import GroupNormalization
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.lambda_layer import Lambda
 from eigennet.layers.layer import Layer, Variable
@@ -113,6 +114,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRU",
+    "GroupNormalization",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",

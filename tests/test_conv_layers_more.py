@@ -643,3 +643,20 @@ def test_group_normalization_trains_like_keras(keras):
     theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     ours.compile(optimizer=eigennet.optimizers.Adam(0.01), loss="mse")
     assert_trains_like_keras(ours, theirs, x, y, epochs=3, batch_size=8)
+
+
+def test_variable_length_steps():
+    """A `None` step axis: Conv1DTranspose and TimeDistributed get copies per length."""
+    model = eigennet.Sequential(
+        [
+            eigennet.Input(shape=(None, 2)),
+            layers.Conv1DTranspose(3, 3, strides=2, padding="same"),
+            layers.TimeDistributed(layers.Dense(2)),
+        ]
+    )
+    assert model.output_shape == (None, None, 2)
+    x = np.random.default_rng(0).normal(size=(2, 9, 2)).astype("float32")
+    assert model.predict(x[:, :5], verbose=0).shape == (2, 10, 2)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0)[:, :4], model.predict(x[:, :5], verbose=0)[:, :4], atol=1e-5
+    )

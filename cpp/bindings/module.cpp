@@ -14,6 +14,7 @@ void bind_metrics(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
 void bind_basic_layers(pybind11::module_& m);
 void bind_conv_layers(pybind11::module_& m);
+void bind_more_layers(pybind11::module_& m);
 void bind_recurrent_layers(pybind11::module_& m);
 void bind_merge_layers(pybind11::module_& m);
 void bind_ops(pybind11::module_& m);
@@ -35,6 +36,7 @@ PYBIND11_MODULE(EIGENNET_MODULE_NAME, m) {
   eigennet::bindings::bind_model(m);
   eigennet::bindings::bind_basic_layers(m);
   eigennet::bindings::bind_conv_layers(m);
+  eigennet::bindings::bind_more_layers(m);
   eigennet::bindings::bind_recurrent_layers(m);
   eigennet::bindings::bind_merge_layers(m);
   eigennet::bindings::bind_ops(m);

@@ -71,6 +71,12 @@ bool WindowAxis::resolve(Padding p) {
       pad = total / 2;
     }
   }
+  return resolve(pad, out);
+}
+
+bool WindowAxis::resolve(Index pad_before, Index out_size) {
+  pad = pad_before;
+  out = out_size;
   if (out < 1) return false;
   first_.resize(size_t(out));
   last_.resize(size_t(out));

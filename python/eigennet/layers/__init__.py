@@ -4,10 +4,25 @@ from eigennet.layers.activation import Activation
 from eigennet.layers.activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
 from eigennet.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from eigennet.layers.bidirectional import Bidirectional
+from eigennet.layers.conv_transpose import (
+    Conv1DTranspose,
+    Conv2DTranspose,
+    Convolution1DTranspose,
+    Convolution2DTranspose,
+)
 from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 from eigennet.layers.dense import Dense
+from eigennet.layers.depthwise_separable import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+    SeparableConvolution1D,
+    SeparableConvolution2D,
+)
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
+from eigennet.layers.group_normalization import GroupNormalization
 from eigennet.layers.image_affine import RandomRotation, RandomTranslation, RandomZoom
 from eigennet.layers.image_preprocessing import (
     CenterCrop,
@@ -68,6 +83,7 @@ from eigennet.layers.regularization import (
     SpatialDropout2D,
 )
 from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from eigennet.layers.time_distributed import TimeDistributed
 from eigennet.layers.unit_normalization import UnitNormalization
 from eigennet.layers.upsampling import UpSampling1D, UpSampling2D
 
@@ -87,9 +103,19 @@ __all__ = [
     "CenterCrop",
     "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
+    "Conv2DTranspose",
     "Convolution1D",
+    "Convolution1DTranspose",
     "Convolution2D",
+    "Convolution2DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "SeparableConvolution1D",
+    "SeparableConvolution2D",
     "Cropping1D",
     "Cropping2D",
     "Dense",
@@ -99,6 +125,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRU",
+    "GroupNormalization",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
@@ -145,6 +172,7 @@ __all__ = [
     "SpatialDropout1D",
     "SpatialDropout2D",
     "Subtract",
+    "TimeDistributed",
     "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",

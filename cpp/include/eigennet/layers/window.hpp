@@ -44,6 +44,9 @@ struct WindowAxis {
   // Fills pad, out and the tap ranges from in, kernel, stride and dilation. Returns false
   // when the window does not fit (out would be < 1).
   bool resolve(Padding p);
+  // The same with pad (may be negative: zeros before the data) and out given, for the
+  // transposed convolutions, whose geometry is that of the convolution they are the adjoint of.
+  bool resolve(Index pad_before, Index out_size);
   // Input index of tap k of output position o (may fall in the padding: < 0 or >= in).
   Index tap(Index o, Index k) const { return o * stride - pad + k * dilation; }
   // Output positions [lo, hi) whose tap k falls inside the data (lo >= hi when none does);

@@ -147,14 +147,19 @@ void bind_typed(py::module_& m) {
           py::init(
               [](std::vector<Shape> input_shapes,
                  const std::vector<std::pair<std::shared_ptr<Layer<T>>, std::vector<Index>>>& nodes,
-                 std::vector<Index> outputs, bool batched_outputs, std::vector<Index> loss_terms) {
+                 std::vector<Index> outputs, bool batched_outputs, std::vector<Index> loss_terms,
+                 const std::vector<int>& modes) {
+                if (!modes.empty() && modes.size() != nodes.size())
+                  throw std::invalid_argument("one mode per node expected");
                 std::vector<GraphNode<T>> ns;
-                for (const auto& [layer, inputs] : nodes) ns.push_back({layer, inputs});
+                for (const auto& [layer, inputs] : nodes)
+                  ns.push_back({layer, inputs, modes.empty() ? -1 : modes[ns.size()]});
                 return std::make_shared<Graph<T>>(std::move(input_shapes), ns, std::move(outputs),
                                                   batched_outputs, std::move(loss_terms));
               }),
           py::arg("input_shapes"), py::arg("nodes"), py::arg("outputs"),
-          py::arg("batched_outputs") = true, py::arg("loss_terms") = std::vector<Index>{})
+          py::arg("batched_outputs") = true, py::arg("loss_terms") = std::vector<Index>{},
+          py::arg("modes") = std::vector<int>{})
       .def_static("chain", &Graph<T>::chain, py::arg("layers"))
       .def_property_readonly("input_size", &Graph<T>::input_size)
       .def_property_readonly("output_size", &Graph<T>::output_size)

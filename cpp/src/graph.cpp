@@ -55,6 +55,7 @@ Graph<T>::Graph(std::vector<Shape> input_shapes, const std::vector<GraphNode<T>>
     Node node;
     node.layer = n.layer->clone();
     node.inputs = n.inputs;
+    node.mode = n.mode;
     node.grad_added.assign(n.inputs.size(), false);
     node.grad_scratch.resize(n.inputs.size());
     nodes_.push_back(std::move(node));
@@ -124,7 +125,8 @@ void Graph<T>::forward(ConstMatrixMap<T> x, bool training) {
     for (Index t : node.inputs)
       node.xs.emplace_back(value(t), rows_of(t), tensor_sizes_[size_t(t)]);
     MatrixMap<T> y = storage_[size_t(out)].view(rows_of(out), tensor_sizes_[size_t(out)]);
-    node.layer->forward_inputs(node.xs.data(), node.xs.size(), y, training);
+    node.layer->forward_inputs(node.xs.data(), node.xs.size(), y,
+                               node.mode < 0 ? training : node.mode == 1);
     values_[size_t(out)] = y.data();
     const auto& activity = node.layer->activity_regularizer();
     if (activity.active())

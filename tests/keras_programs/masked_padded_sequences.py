@@ -56,7 +56,9 @@ sequence = layers.LSTM(16, return_sequences=True)(embedded)
 pooled = TemporalMean()(sequence)
 outputs = layers.Dense(1, activation="sigmoid")(pooled)
 model = keras.Model(inputs, outputs)
-model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+model.compile(
+    optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"]
+)
 history = model.fit(x_train, y_train, batch_size=32, epochs=8, verbose=0)
 print("loss by epoch:", [round(v, 3) for v in history.history["loss"]])
 _, accuracy = model.evaluate(x_test, y_test, verbose=0)

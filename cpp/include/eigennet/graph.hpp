@@ -32,6 +32,10 @@ template <class T>
 struct GraphNode {
   std::shared_ptr<Layer<T>> layer;  // the original, built for the shapes of `inputs`
   std::vector<Index> inputs;        // tensor ids
+  // Keras's `training` given at the call: -1 follows the graph's mode (fit trains,
+  // predict infers); 0 or 1 fixes it (a base model called with training=False keeps its
+  // BatchNormalization in inference mode while the head trains).
+  int mode = -1;
 };
 
 template <class T>
@@ -84,6 +88,7 @@ class Graph {
   struct Node {
     std::shared_ptr<Layer<T>> layer;
     std::vector<Index> inputs;
+    int mode = -1;                           // see GraphNode
     bool adds_gradient = false;              // a later node runs the same layer (see backward_node)
     std::vector<ConstMatrixMap<T>> xs;       // the inputs' batches (capacity kept per batch)
     std::vector<MatrixMap<T>> grad_maps;     // their gradients' buffers

@@ -26,6 +26,11 @@ class Node:
         # The last `mask_count` inputs are masks of the others (Keras passes them implicitly:
         # configs list only the data inputs).
         self.mask_count = 0
+        # Keras's `training` given at a call inside a traced call() (True or False fixes the
+        # mode of the call and of what runs inside it; None follows the model: see
+        # GraphBuilder.mode). At the level of a functional model Keras 3 lets fit, evaluate
+        # and predict pass their own mode to every call, so it is not kept there.
+        self.training = None
 
     @property
     def data_inputs(self) -> list[KerasTensor]:

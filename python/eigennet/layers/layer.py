@@ -407,6 +407,7 @@ class Layer:
         if not args and not kwargs:
             raise ValueError(f"Layer {self.name!r} was called without inputs")
         first = args[0] if args else next(iter(kwargs.values()))
+        training = kwargs.get("training")
         if "training" in kwargs and not tracing.takes_training(self.call):
             kwargs = {k: v for k, v in kwargs.items() if k != "training"}  # Keras drops it
         if not is_symbolic([args, kwargs]):
@@ -416,7 +417,12 @@ class Layer:
             self._add_activity_penalty(flatten(result))
             return result
         self._build_custom(_shapes_of(first))
+        if not _tracing_any():  # in a functional model the model's mode reaches call(), as
+            training = None  # Keras 3 (training= holds inside a traced call(): Node.training)
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
         outputs = self._record_trace(*tracing.trace_call(self, args, kwargs))
+        if training is not None:  # also the mode of what runs inside, as Keras's call context
+            outputs[0]._node.training = bool(training)
         if self.input_shape is None:
             self.input_shape = _shapes_of(first)
             self.output_shape = outputs[0].shape
@@ -625,14 +631,17 @@ class Layer:
             return self._call_traced(*args, **kwargs)
         return self._call_builtin(*args, **kwargs)
 
-    def _call_builtin(self, inputs, training: bool = False, mask=None):
+    def _call_builtin(self, inputs, training=None, mask=None):
         """On symbolic tensors (`keras.Input` and what layers return on them): records this
         call in the functional graph and returns the symbolic output. On NumPy arrays: the
         result of the layer, computed natively in a graph of this layer alone with its own
         per-call buffers (so it is safe while a model holding the layer trains in another
         thread). A merge layer takes a list of inputs."""
         if is_symbolic(inputs) or _tracing_any():  # (inside a traced call(): constants too)
-            return self._call_symbolic(inputs, mask)
+            out = self._call_symbolic(inputs, mask)
+            if training is not None and _tracing_any():  # (see Node.training)
+                out._node.training = bool(training)
+            return out
         if mask is not None:
             raise ValueError(
                 f"Layer {self.name!r}: mask= applies to symbolic tensors (in a model); on arrays "

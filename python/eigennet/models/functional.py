@@ -146,24 +146,6 @@ class Functional(Model):
     def dtype(self) -> str:
         return self._dtype
 
-    def get_layer(self, name: str | None = None, index: int | None = None):
-        """The layer called `name`, or at position `index` of `layers`."""
-        if index is not None and name is not None:
-            raise ValueError("Provide only a layer name or a layer index, not both")
-        if index is not None:
-            if not -len(self._layers) <= index < len(self._layers):
-                raise ValueError(
-                    f"Was asked to retrieve layer at index {index} but model only has "
-                    f"{len(self._layers)} layers."
-                )
-            return self._layers[index]
-        for layer in self._layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(
-            f"No such layer: {name}. Existing layers are: {[x.name for x in self._layers]}."
-        )
-
     def _node_ids(self) -> set[int]:
         """The ids of the layer calls that make up this model (for summary)."""
         return {id(n) for n in self._nodes}

@@ -8,6 +8,7 @@ the trainer needs in the same order as the core's nodes.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 from eigennet import _core
@@ -32,6 +33,8 @@ class GraphBuilder:
         self.shapes: list = [None if s is None else (-1, *s) for s in self.input_shapes]
         self.nodes: list[tuple] = []  # (core layer, input ids)
         self.places: list[tuple] = []  # (layer, trains), one per node
+        self.modes: list[int] = []  # per node: -1 follows the graph, 0/1 Keras's training=
+        self._forced = [-1]  # the mode of the calls being expanded (innermost last)
 
         self._sources: dict[int, int] = {}  # id(source node) -> its tensor (once per graph)
         self.loss_terms: list[int] = []  # tensors added to the loss (custom layers' add_loss)
@@ -53,7 +56,18 @@ class GraphBuilder:
             out = (shapes[0][0], *core.output_shape)
         return self._append(core, inputs, layer, trains, out)
 
+    @contextlib.contextmanager
+    def mode(self, training):
+        """While a call given training=True/False is expanded: the mode of its nodes (an
+        inner call's own training= wins, as in Keras)."""
+        self._forced.append(self._forced[-1] if training is None else int(bool(training)))
+        try:
+            yield
+        finally:
+            self._forced.pop()
+
     def _append(self, core, inputs: list[int], owner, trains: bool, shape) -> int:
+        self.modes.append(self._forced[-1])
         self.nodes.append((core, list(inputs)))
         self.places.append((owner, trains))
         self.shapes.append(shape)
@@ -79,6 +93,7 @@ class GraphBuilder:
             self.nodes,
             list(outputs),
             loss_terms=self.loss_terms,
+            modes=self.modes,
         )
 
 
@@ -87,6 +102,11 @@ def expand_call(
 ) -> list[int]:
     """Adds one call of `layer` (a leaf layer, a traced custom layer or a model) to the
     builder; returns its output tensor ids. `node` is the call, when it has one."""
+    with builder.mode(None if node is None else node.training):
+        return _expand_call(layer, builder, inputs, trains, node)
+
+
+def _expand_call(layer, builder: GraphBuilder, inputs: list[int], trains: bool, node) -> list[int]:
     trains = trains and layer.trainable
     traced_node = node is not None and getattr(node, "trace", None) is not None
     if getattr(layer, "_traced", False) or traced_node:  # a traced call, in place

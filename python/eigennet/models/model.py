@@ -262,6 +262,23 @@ class Model:
             return self._traced_graph.output_names
         return [f"output_{i}" if i else "output" for i in range(len(self._output_shapes()))]
 
+    def get_layer(self, name: str | None = None, index: int | None = None):
+        """The layer called `name`, or at position `index` of `layers`."""
+        layers = self.layers
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index, not both")
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(layers)} layers."
+                )
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[x.name for x in layers]}.")
+
     def _input_consumers(self) -> list[tuple]:
         """(input index, leaf layer) for every layer call that reads a model input directly:
         the layers whose input checks (e.g. Embedding's index range) see the user's arrays.
@@ -816,16 +833,21 @@ class Model:
             return dict(zip(self.output_names, outputs))
         return outputs
 
-    def __call__(self, x, training: bool = False):
+    def __call__(self, x, training=None):
         """The outputs for a batch, as one NumPy array (a list or dict for several outputs;
         no progress output). With training=True, training-mode layers are active (Dropout
         drops). On symbolic tensors: records the model as one layer call of a graph."""
         from eigennet.layers.keras_tensor import is_symbolic
+        from eigennet.ops import symbolic
 
         if is_symbolic(x):
-            return self._call_symbolic(x)
+            outputs = self._call_symbolic(x)
+            if training is not None and symbolic.tracing_layer() is not None:  # see Node
+                first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+                first._node.training = bool(training)
+            return outputs
         x_arr, _, _ = self._prepare(x)
-        return self._run_network(x_arr, len(x_arr), training=training)
+        return self._run_network(x_arr, len(x_arr), training=bool(training))
 
     def predict_on_batch(self, x) -> np.ndarray:
         return self(x)

@@ -816,14 +816,25 @@ class Model:
             return dict(zip(self.output_names, outputs))
         return outputs
 
-    def __call__(self, x, training: bool = False):
+    def __call__(self, x, training: bool = False, **kwargs):
         """The outputs for a batch, as one NumPy array (a list or dict for several outputs;
         no progress output). With training=True, training-mode layers are active (Dropout
-        drops). On symbolic tensors: records the model as one layer call of a graph."""
+        drops). On symbolic tensors: records the model as one layer call of a graph (Keras's
+        configs may pass `mask=None`: the masks are the model's own)."""
         from eigennet.layers.keras_tensor import is_symbolic
 
+        if set(kwargs) - {"mask"} or kwargs.get("mask") is not None:
+            raise TypeError(
+                f"Model {self.name!r} was called with unexpected arguments {sorted(kwargs)}: "
+                "a model takes its inputs and `training`"
+            )
         if is_symbolic(x):
-            return self._call_symbolic(x)
+            calls = len(self._inbound_nodes)
+            result = self._call_symbolic(x)
+            if len(self._inbound_nodes) > calls:
+                given = {} if training is False else {"training": training}
+                self._inbound_nodes[calls].set_call((x,), {**given, **kwargs})
+            return result
         x_arr, _, _ = self._prepare(x)
         return self._run_network(x_arr, len(x_arr), training=training)
 

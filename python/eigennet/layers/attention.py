@@ -240,9 +240,12 @@ class MultiHeadAttention(OpsLayer):
     def get_build_config(self):
         if not self.built:
             return None
-        return {k: list(v) for k, v in self._build_shapes.items()}
+        # Keras's form (Layer.build_from_config calls build(**shapes_dict))
+        return {"shapes_dict": {k: list(v) for k, v in self._build_shapes.items()}}
 
     def build_from_config(self, config):
+        if config and isinstance(config.get("shapes_dict"), dict):
+            config = config["shapes_dict"]
         if config and "query_shape" in config:
             self.build(config["query_shape"], config["value_shape"], config.get("key_shape"))
         elif config and "input_shape" in config:

@@ -69,6 +69,13 @@ def _mha_query_as_key(lib):
     return lib.Model([q, v], lib.layers.MultiHeadAttention(2, 4, name="mha")(q, v, q))
 
 
+def _luong_causal(lib):
+    q, v = lib.Input((5, 4), name="q"), lib.Input((5, 4), name="v")
+    y = lib.layers.Attention(use_scale=True, name="att")([q, v], use_causal_mask=True)
+    z = lib.layers.AdditiveAttention(name="add_att")([q, v, y], use_causal_mask=False)
+    return lib.Model([q, v], [y, z])
+
+
 def _custom_kwargs(lib):
     x, m = lib.Input((5, 8), name="x"), lib.Input((5,), name="m")
     y = _block(lib)(2.0, name="blk")(x, attention_mask=m, factor=0.5)
@@ -113,6 +120,7 @@ CASES = {
     "mha_cross_attention_mask": _mha_cross,
     "mha_key": _mha_key,
     "mha_query_as_key": _mha_query_as_key,
+    "attention_use_causal_mask": _luong_causal,
     "custom_layer_kwargs": _custom_kwargs,
     "training_false": _training_false,
     "shared_layer": _shared,
@@ -271,3 +279,39 @@ def _config_with(mutate):
 def test_bad_configs_raise_value_errors(mutate, message):
     with pytest.raises(ValueError, match=message):
         eigennet.Model.from_config(_config_with(mutate))
+
+
+def test_multi_head_attention_weights_use_keras_s_paths_and_older_files_load(tmp_path):
+    """MultiHeadAttention's weights are saved under Keras's sublayers (query_dense, key_dense,
+    value_dense, output_dense); a file of an older eigennet (all under its own vars) loads."""
+    import io
+    import zipfile
+
+    model = _mha_cross(eigennet)
+    model.save(tmp_path / "new.keras")
+    with zipfile.ZipFile(tmp_path / "new.keras") as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    state = dict(np.load(io.BytesIO(members["model.weights.npz"])))
+    subs = ("query_dense", "key_dense", "value_dense", "output_dense")
+    assert sorted(k for k in state if "multi_head_attention" in k) == sorted(
+        f"layers/multi_head_attention/{s}/vars/{i}" for s in subs for i in (0, 1)
+    )
+    old = {
+        f"layers/multi_head_attention/vars/{2 * j + i}": state.pop(
+            f"layers/multi_head_attention/{s}/vars/{i}"
+        )
+        for j, s in enumerate(subs)
+        for i in (0, 1)
+    }
+    buffer = io.BytesIO()
+    np.savez(buffer, **state, **old)
+    members["model.weights.npz"] = buffer.getvalue()
+    with zipfile.ZipFile(tmp_path / "old.keras", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    data = _data(model)
+    for path in ("new.keras", "old.keras"):
+        loaded = eigennet.models.load_model(tmp_path / path)
+        np.testing.assert_allclose(
+            _predict(loaded, data)[0], _predict(model, data)[0], rtol=1e-6, atol=1e-7
+        )

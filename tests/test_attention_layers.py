@@ -7,11 +7,9 @@ returned scores, fit and `.keras` round trips, bad arguments and inputs; and par
 Keras 3 (torch backend) on the same weights: outputs, scores, masks, configs, error types and
 a few epochs of training of a small transformer block.
 
-A functional config stores a call's tensors only (not its keyword arguments): a model with
-`mha(x, x)` reloads as self-attention and `mha(q, v)` as cross-attention, but an
-`attention_mask=` tensor or `use_causal_mask=True` given to a MultiHeadAttention called
-directly in a functional model is not saved (see the report of this change); inside a custom
-layer's call() they are (the call is traced again on load)."""
+A functional config stores each call's positional and keyword arguments, as Keras 3: a
+MultiHeadAttention called directly in a functional model with `attention_mask=`,
+`use_causal_mask=True` or a key reloads as the same model."""
 
 import os
 
@@ -621,24 +619,32 @@ def test_parity_with_keras_training_a_transformer_block(keras_ref, masked):
     assert_trains_like_keras(ours, theirs, x, y, epochs=3, batch_size=8)
 
 
-def test_saving_a_functional_call_whose_arguments_would_be_lost_raises(tmp_path):
-    """A functional config records a call's tensors only: a call with masks or flags, or with
-    the query as key, would reload as another model, so saving it raises."""
+def test_functional_calls_with_masks_flags_and_keys_save_and_load(tmp_path):
+    """A functional config records a call's positional and keyword arguments: masks, flags
+    and a key that is the query reload as the same model (tests/test_functional_calls.py)."""
     x, v, m = eigennet.Input((4, 6)), eigennet.Input((3, 6)), eigennet.Input((4, 3))
     w = eigennet.Input((4, 5))
+    arrays = {
+        id(x): RNG.normal(size=(2, 4, 6)),
+        id(v): RNG.normal(size=(2, 3, 6)),
+        id(m): (RNG.random((2, 4, 3)) > 0.3).astype("float32"),
+        id(w): RNG.normal(size=(2, 4, 5)),
+    }
     calls = [
         ([x], lambda layer: layer(x, x, use_causal_mask=True)),
         ([x, v, m], lambda layer: layer(x, v, attention_mask=m)),
         ([x, w], lambda layer: layer(x, w, key=x)),
         ([x], lambda layer: layer(x, x, return_attention_scores=True)[0]),
+        ([x, v], lambda layer: layer(x, v, key=v, training=True)),
     ]
     for inputs, call in calls:
         model = eigennet.Model(inputs, call(layers.MultiHeadAttention(2, 3)))
-        with pytest.raises(ValueError, match="custom layer"):
-            model.save(tmp_path / "lost.keras")
-    fine = eigennet.Model([x, v], layers.MultiHeadAttention(2, 3)(x, v, key=v, training=True))
-    fine.save(tmp_path / "fine.keras")
-    assert eigennet.models.load_model(tmp_path / "fine.keras").output_shape == (None, 4, 6)
+        model.save(tmp_path / "call.keras")
+        loaded = eigennet.models.load_model(tmp_path / "call.keras")
+        data = [arrays[id(t)] for t in inputs]
+        np.testing.assert_allclose(
+            loaded.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-6
+        )
 
 
 # -- Attention (Luong) and AdditiveAttention (Bahdanau) ------------------------------------------
@@ -795,8 +801,12 @@ def test_luong_fit_save_load_and_config(case, tmp_path):
     config = layer.get_config()
     assert type(layer).from_config(config).get_config() == config
     with_mask = eigennet.Model(inputs, make(layers)(inputs, use_causal_mask=True))
-    with pytest.raises(ValueError, match="custom layer"):
-        with_mask.save(tmp_path / "lost.keras")
+    with_mask.save(tmp_path / "causal.keras")  # the call's keyword arguments are saved
+    np.testing.assert_allclose(
+        eigennet.models.load_model(tmp_path / "causal.keras").predict([q, v], verbose=0),
+        with_mask.predict([q, v], verbose=0),
+        rtol=1e-6,
+    )
 
 
 def test_luong_bad_arguments_and_inputs():

@@ -238,19 +238,14 @@ class MultiHeadAttention(OpsLayer):
                 )
 
     def get_build_config(self):
-        unsaved = self.__dict__.get("_unsaved_arguments")
-        if unsaved:
-            raise ValueError(
-                f"MultiHeadAttention {self.name!r} was called in a functional model with "
-                f"{', '.join(sorted(set(unsaved)))}, which eigennet's functional config cannot "
-                "record yet (it keeps a call's tensors only); call the layer inside a custom "
-                "layer's call() (as keras-io's TransformerBlock) to save such a model"
-            )
         if not self.built:
             return None
-        return {k: list(v) for k, v in self._build_shapes.items()}
+        # Keras's form (Layer.build_from_config calls build(**shapes_dict))
+        return {"shapes_dict": {k: list(v) for k, v in self._build_shapes.items()}}
 
     def build_from_config(self, config):
+        if config and isinstance(config.get("shapes_dict"), dict):
+            config = config["shapes_dict"]
         if config and "query_shape" in config:
             self.build(config["query_shape"], config["value_shape"], config.get("key_shape"))
         elif config and "input_shape" in config:
@@ -271,9 +266,11 @@ class MultiHeadAttention(OpsLayer):
 
     # -- calling --------------------------------------------------------------------------
     def __call__(self, query, value=None, key=None, **kwargs):
+        given = (query, value, key)
+        user_call = (given[: max(i + 1 for i, v in enumerate(given) if v is not None)], kwargs)
         if value is None and isinstance(query, (list, tuple)):
-            # the form a functional config replays: [query, value(, key)], or one tensor for
-            # self-attention (see the module docstring of tests/test_attention_layers.py)
+            # an older eigennet config's form of a call: [query, value(, key)], or one tensor
+            # for self-attention
             if not 1 <= len(query) <= 3:
                 raise ValueError(
                     f"MultiHeadAttention {self.name!r}: called on a list of {len(query)} "
@@ -281,37 +278,16 @@ class MultiHeadAttention(OpsLayer):
                 )
             query, value, key = (*query, None, None)[:3] if len(query) > 1 else (query[0],) * 3
         if value is None:
-            value = query  # a functional config stores mha(x, x) as one input
-        self._note_unsaved_arguments(query, value, key, kwargs)
+            value = query  # an older eigennet config stores mha(x, x) as one input
         shapes = [_shape(query), _shape(value), None if key is None else _shape(key)]
         if not self.built:
             self.build(*shapes)
         else:
             self._check_call_shapes(*shapes)
-        return super().__call__(query, value, key, **kwargs)
-
-    def _note_unsaved_arguments(self, query, value, key, kwargs) -> None:
-        """A functional model's config keeps only the tensors of a call, as one list, and
-        replays it as `mha(list)`: note a call on symbolic tensors (not inside another
-        layer's call()) that this would change, so saving it raises instead of loading a
-        different model."""
-        from eigennet.ops import symbolic
-
-        if symbolic.tracing_layer() is not None or not _is_symbolic(query, value, key, kwargs):
-            return
-        lost = [
-            k for k, v in kwargs.items() if k != "training" and v is not None and v is not False
-        ]
-        if key is value:
-            key = None  # the default
-        if value is query:  # saved as one tensor: replayed as mha(x, x)
-            replayed = key is None
-        else:  # saved as [query, value(, key)]
-            replayed = key is not query
-        if not replayed:
-            lost.append("the same tensor as query and key but not value")
-        if lost:
-            self.__dict__.setdefault("_unsaved_arguments", []).extend(lost)
+        calls = len(self._inbound_nodes)
+        result = super().__call__(query, value, key, **kwargs)
+        self._note_call(calls, *user_call)  # the call as given, as Keras records it
+        return result
 
     def _check_call_shapes(self, query_shape, value_shape, key_shape) -> None:
         key_shape = value_shape if key_shape is None else key_shape
@@ -691,30 +667,6 @@ class Attention(OpsLayer):
         if return_attention_scores:
             return output, weights
         return output
-
-    def __call__(self, inputs, *args, **kwargs):
-        from eigennet.ops import symbolic
-
-        if (
-            symbolic.tracing_layer() is None
-            and _is_symbolic(inputs, args, kwargs)
-            and any(v is not None and v is not False for k, v in kwargs.items() if k != "training")
-        ):
-            self.__dict__.setdefault("_unsaved_arguments", []).extend(
-                k for k, v in kwargs.items() if k != "training" and v is not None and v is not False
-            )
-        return super().__call__(inputs, *args, **kwargs)
-
-    def get_build_config(self):
-        unsaved = self.__dict__.get("_unsaved_arguments")
-        if unsaved:
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r} was called in a functional model with "
-                f"{', '.join(sorted(set(unsaved)))}, which eigennet's functional config cannot "
-                "record yet (it keeps a call's tensors only); call the layer inside a custom "
-                "layer's call() to save such a model"
-            )
-        return super().get_build_config()
 
     def build_from_config(self, config):
         if config and "input_shape" in config:  # the shapes of [query, value(, key)]

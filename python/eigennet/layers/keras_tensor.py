@@ -31,10 +31,33 @@ class Node:
         # GraphBuilder.mode). At the level of a functional model Keras 3 lets fit, evaluate
         # and predict pass their own mode to every call, so it is not kept there.
         self.training = None
+        # The call's positional and keyword arguments as given (symbolic tensors in place),
+        # which a functional config records and replays as `layer(*args, **kwargs)`; None:
+        # the data inputs alone (one tensor, or a list for a call on a list).
+        self._call_args: tuple | None = None
+        self._call_kwargs: dict | None = None
 
     @property
     def data_inputs(self) -> list[KerasTensor]:
         return self.inputs[: len(self.inputs) - self.mask_count]
+
+    def set_call(self, args, kwargs) -> None:
+        """Records the call's arguments (the tensors in them must be among the inputs)."""
+        self._call_args = tuple(args)
+        self._call_kwargs = dict(kwargs)
+
+    @property
+    def call_args(self) -> tuple:
+        if self._call_args is not None:
+            return self._call_args
+        data = self.data_inputs
+        if not data:
+            return ()
+        return (list(data),) if self.multi_input else (data[0],)
+
+    @property
+    def call_kwargs(self) -> dict:
+        return dict(self._call_kwargs or {})
 
 
 class KerasTensor:

@@ -627,9 +627,20 @@ class Layer:
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        calls = len(self._inbound_nodes)
         if self._traced:
-            return self._call_traced(*args, **kwargs)
-        return self._call_builtin(*args, **kwargs)
+            result = self._call_traced(*args, **kwargs)
+        else:
+            result = self._call_builtin(*args, **kwargs)
+        self._note_call(calls, args, kwargs)
+        return result
+
+    def _note_call(self, calls: int, args, kwargs) -> None:
+        """Keeps the arguments of the call that recorded node `calls` (if one did) on it, as
+        Keras's Node does: a functional config records and replays them. A subclass whose
+        `__call__` rewrites its arguments before Layer's calls this again with the user's."""
+        if len(self._inbound_nodes) > calls:
+            self._inbound_nodes[calls].set_call(args, kwargs)
 
     def _call_builtin(self, inputs, training=None, mask=None):
         """On symbolic tensors (`keras.Input` and what layers return on them): records this

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from eigennet.layers.input_layer import InputLayer
 from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
 from eigennet.layers.layer import unique_name
@@ -155,26 +157,52 @@ class Functional(Model):
 
     # -- serialization (Keras 3's functional config) -------------------------------------
     def get_config(self) -> dict:
-        """Keras 3's functional config: each layer with its calls (`inbound_nodes`), and the
-        model's `input_layers`/`output_layers` as [layer name, node index, tensor index]."""
+        """Keras 3's functional config: each layer with its calls (`inbound_nodes`: the
+        positional and keyword arguments of each call, symbolic tensors as
+        `__keras_tensor__` entries), and the model's `input_layers`/`output_layers` as
+        [layer name, node index, tensor index]. Node indices count the calls within this
+        model; as Keras, a nested functional model's count from 1 in input/output_layers.
+        Masks are implicit (Keras recomputes them): the ops computing them are left out."""
         from eigennet.saving.serialization_lib import serialize_keras_object
 
-        def history(t: KerasTensor) -> list:
-            layer = t._node.layer
-            return [layer.name, _node_index(layer, t._node), t._index]
-
-        def tensor(t: KerasTensor) -> dict:
-            return {
-                "class_name": "__keras_tensor__",
-                "config": {"shape": list(t.shape), "dtype": t.dtype, "keras_history": history(t)},
-            }
-
         nodes = set(map(id, self._nodes))
+
+        def history(t: KerasTensor, outer: bool = False) -> list:
+            layer = t._node.layer
+            index = _node_index(layer, t._node, nodes)
+            return [
+                layer.name,
+                index + (1 if outer and isinstance(layer, Functional) else 0),
+                t._index,
+            ]
+
+        def value(v):
+            if isinstance(v, KerasTensor):
+                return {
+                    "class_name": "__keras_tensor__",
+                    "config": {
+                        "shape": list(v.shape),
+                        "dtype": v.dtype,
+                        "keras_history": history(v),
+                    },
+                }
+            if isinstance(v, (list, tuple)):
+                return [value(x) for x in v]
+            if isinstance(v, dict):
+                return {str(k): value(x) for k, x in v.items()}
+            if isinstance(v, np.ndarray):
+                return {
+                    "class_name": "__numpy__",
+                    "config": {"value": v.tolist(), "dtype": str(v.dtype)},
+                }
+            return serialize_keras_object(v)
+
         layers = []
         operations = [
             n.layer for n in self._nodes if isinstance(n.layer, Operation) and not n.layer._for_mask
         ]
         for layer in self._layers + operations:
+            op = isinstance(layer, Operation)  # eigennet's own entry (a constant has no inputs)
             entry = (
                 layer.serialize()
                 if isinstance(layer, Operation)
@@ -183,24 +211,20 @@ class Functional(Model):
             entry["name"] = layer.name
             entry["inbound_nodes"] = [
                 {
-                    "args": [
-                        [tensor(t) for t in n.data_inputs]
-                        if n.multi_input or not n.inputs
-                        else tensor(n.inputs[0])
-                    ],
-                    "kwargs": {},
+                    "args": value(_op_args(n) if op else list(n.call_args)),
+                    "kwargs": value(n.call_kwargs),
                 }
                 for n in getattr(layer, "_inbound_nodes", [])
-                if id(n) in nodes
+                if id(n) in nodes and (n.inputs or op)
             ]
             layers.append(entry)
 
         def structure(struct, tensors):
             if isinstance(struct, dict):
-                return {k: history(v) for k, v in struct.items()}
+                return {k: history(v, True) for k, v in struct.items()}
             if isinstance(struct, (list, tuple)):
-                return [history(t) for t in tensors]
-            return history(tensors[0])  # Keras writes a single tensor unwrapped
+                return [history(t, True) for t in tensors]
+            return history(tensors[0], True)  # Keras writes a single tensor unwrapped
 
         return {
             "name": self.name,
@@ -213,15 +237,20 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config: dict, custom_objects=None) -> Functional:
         """Rebuilds a functional model from `get_config()` or a Keras 3 functional config:
-        makes each layer, then replays its calls in the order their inputs become known."""
+        makes each layer, then replays its calls `layer(*args, **kwargs)` in the order their
+        inputs become known (each layer's calls in their order, as Keras)."""
         from eigennet.saving.serialization_lib import deserialize_keras_object
 
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError("A functional model config must be a dict with a 'layers' list")
-        layers, pending = {}, []
+        layers, pending, skipped = {}, {}, set()
         for entry in config["layers"]:
             if not isinstance(entry, dict):
                 raise ValueError(f"A layer entry of a functional config must be a dict: {entry!r}")
+            name = entry.get("name", (entry.get("config") or {}).get("name"))
+            if _is_keras_mask_op(entry):  # Keras's op computing a mask: eigennet's are implicit
+                skipped.add(name)
+                continue
             if entry.get("class_name") == Operation.CLASS_NAME:
                 layer = Operation.deserialize(entry)
             else:
@@ -233,32 +262,41 @@ class Functional(Model):
             nodes = entry.get("inbound_nodes") or []
             if not isinstance(nodes, list):
                 raise ValueError(f"inbound_nodes of layer {name!r} must be a list")
-            pending.extend((name, i, node) for i, node in enumerate(nodes))
-        outputs: dict[str, list] = {name: [] for name in layers}  # per layer: per call
+            for node in nodes:
+                _check_node(name, node)
+            pending[name] = list(nodes)
+        outputs: dict[str, list] = {name: [] for name in layers}  # per layer: per call, flat
         for name, layer in layers.items():
             if isinstance(layer, InputLayer):
-                outputs[name].append(layer.output)
-        while pending:  # replay calls whose inputs exist; each pass must make progress
-            ready = [p for p in pending if _resolvable(p[2], outputs)]
-            if not ready:
-                missing = sorted({p[0] for p in pending})
+                outputs[name].append([layer.output])
+        while any(pending.values()):  # replay calls whose inputs exist; must make progress
+            progress = False
+            for name, nodes in pending.items():
+                while nodes and _resolvable(nodes[0], outputs, skipped):
+                    args, kwargs = _call_of(name, nodes.pop(0), outputs, skipped)
+                    try:
+                        result = layers[name](*args, **kwargs)
+                    except TypeError as e:
+                        raise ValueError(
+                            f"Layer {name!r} cannot be called as recorded: {e}"
+                        ) from None
+                    outputs[name].append(flatten(result))
+                    progress = True
+            if not progress:
+                missing = sorted(name for name, nodes in pending.items() if nodes)
                 raise ValueError(
                     f"The functional config cannot be rebuilt: the inputs of layer(s) "
                     f"{', '.join(missing)} are never computed"
                 )
-            for item in ready:
-                name, _, node = item
-                args = _replace_tensors(node.get("args", []), outputs)
-                if len(args) != 1:
-                    raise ValueError(f"Layer {name!r}: a call must have exactly one argument")
-                outputs[name].append(layers[name](args[0]))
-                pending.remove(item)
 
         def resolve(struct):
             if isinstance(struct, dict):
                 return {k: resolve(v) for k, v in struct.items()}
             if _is_history(struct):
-                return _tensor_at(struct, outputs)
+                name, index, k = struct
+                if isinstance(layers.get(name), Functional) and index > 0:
+                    index -= 1  # Keras counts a nested functional model's calls from 1 here
+                return _tensor_at([name, index, k], outputs)
             if isinstance(struct, list):
                 return [resolve(v) for v in struct]
             raise ValueError(f"Invalid input_layers/output_layers entry: {struct!r}")
@@ -294,8 +332,18 @@ def _unique(items: list) -> list:
     return out
 
 
-def _node_index(layer, node: Node) -> int:
-    return next(i for i, n in enumerate(layer._inbound_nodes) if n is node)
+def _op_args(node: Node) -> list:
+    """An op's call in eigennet's form: its operands, as a list when it takes several (or
+    none: a constant)."""
+    if node.multi_input or not node.inputs:
+        return [list(node.data_inputs)]
+    return [node.inputs[0]]
+
+
+def _node_index(layer, node: Node, nodes: set) -> int:
+    """The index of `node` among the calls of `layer` that belong to the model (`nodes`)."""
+    calls = [n for n in layer._inbound_nodes if id(n) in nodes or not n.inputs]
+    return next(i for i, n in enumerate(calls) if n is node)
 
 
 def _is_history(value) -> bool:
@@ -310,28 +358,68 @@ def _is_history(value) -> bool:
 def _tensor_at(history: list, outputs: dict) -> KerasTensor:
     name, node_index, tensor_index = history
     calls = outputs.get(name)
-    if calls is None or not 0 <= node_index < len(calls) or tensor_index != 0:
+    if (
+        calls is None
+        or not 0 <= node_index < len(calls)
+        or not 0 <= tensor_index < len(calls[node_index])
+    ):
         raise ValueError(f"The functional config refers to an unknown tensor {history!r}")
-    return calls[node_index]
+    return calls[node_index][tensor_index]
+
+
+def _is_tensor_entry(value) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def _history_of(value: dict) -> list:
+    history = (value.get("config") or {}).get("keras_history")
+    if not _is_history(history):
+        raise ValueError(f"Invalid keras_history in functional config: {history!r}")
+    return history
+
+
+def _is_keras_mask_op(entry: dict) -> bool:
+    """Whether a layer entry is one of the ops Keras records for a mask (Embedding's
+    `not_equal` of the ids): eigennet computes masks itself and leaves them out."""
+    module = entry.get("module") or ""
+    return module.startswith("keras.src.ops") and entry.get("class_name") == "NotEqual"
+
+
+def _check_node(name: str, node) -> None:
+    """Raises a ValueError unless `node` is a call entry {"args": [...], "kwargs": {...}}."""
+    if isinstance(node, list):  # Keras 2's form: [[layer, node, tensor, kwargs], ...]
+        raise ValueError(
+            f"Layer {name!r}: inbound_nodes in Keras 2's list form are not supported; save the "
+            "model with Keras 3"
+        )
+    if (
+        not isinstance(node, dict)
+        or not isinstance(node.get("args", []), list)
+        or not isinstance(node.get("kwargs", {}), dict)
+    ):
+        raise ValueError(
+            f"Layer {name!r}: an inbound node of a functional config must be "
+            f'{{"args": [...], "kwargs": {{...}}}}, got {node!r}'
+        )
+    for history in _tensor_histories(node):
+        if len(history) != 3:
+            raise ValueError(f"Invalid keras_history in functional config: {history!r}")
 
 
 def _tensor_histories(value) -> list:
     if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            history = (value.get("config") or {}).get("keras_history")
-            if not _is_history(history):
-                raise ValueError(f"Invalid keras_history in functional config: {history!r}")
-            return [history]
+        if _is_tensor_entry(value):
+            return [_history_of(value)]
         return [h for v in value.values() for h in _tensor_histories(v)]
     if isinstance(value, list):
         return [h for v in value for h in _tensor_histories(v)]
     return []
 
 
-def _resolvable(node: dict, outputs: dict) -> bool:
-    if not isinstance(node, dict):
-        raise ValueError(f"An inbound node of a functional config must be a dict: {node!r}")
-    for name, index, _ in _tensor_histories(node.get("args", [])):
+def _resolvable(node: dict, outputs: dict, skipped: set) -> bool:
+    for name, index, _ in _tensor_histories(node):
+        if name in skipped:
+            continue
         if name not in outputs:
             raise ValueError(f"The functional config refers to an unknown layer {name!r}")
         if index >= len(outputs[name]):
@@ -339,10 +427,30 @@ def _resolvable(node: dict, outputs: dict) -> bool:
     return True
 
 
+def _call_of(name: str, node: dict, outputs: dict, skipped: set) -> tuple[list, dict]:
+    """The positional and keyword arguments of a recorded call, tensors resolved. A keyword
+    argument computed by a left-out mask op is dropped (the mask is recomputed)."""
+    kwargs = {
+        k: v
+        for k, v in node.get("kwargs", {}).items()
+        if not (_is_tensor_entry(v) and _history_of(v)[0] in skipped)
+    }
+    if any(h[0] in skipped for h in _tensor_histories([node.get("args", []), kwargs])):
+        raise ValueError(f"Layer {name!r}: a call reads a mask op's output as a data input")
+    return _replace_tensors(node.get("args", []), outputs), _replace_tensors(kwargs, outputs)
+
+
 def _replace_tensors(value, outputs: dict):
+    from eigennet.saving.serialization_lib import deserialize_keras_object
+
     if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            return _tensor_at(value["config"]["keras_history"], outputs)
+        if _is_tensor_entry(value):
+            return _tensor_at(_history_of(value), outputs)
+        if value.get("class_name") == "__numpy__":
+            inner = value.get("config") or {}
+            return np.array(inner.get("value"), dtype=inner.get("dtype"))
+        if "class_name" in value and "config" in value:
+            return deserialize_keras_object(value)
         return {k: _replace_tensors(v, outputs) for k, v in value.items()}
     if isinstance(value, list):
         return [_replace_tensors(v, outputs) for v in value]

@@ -833,19 +833,30 @@ class Model:
             return dict(zip(self.output_names, outputs))
         return outputs
 
-    def __call__(self, x, training=None):
+    def __call__(self, x, training=None, **kwargs):
         """The outputs for a batch, as one NumPy array (a list or dict for several outputs;
         no progress output). With training=True, training-mode layers are active (Dropout
-        drops). On symbolic tensors: records the model as one layer call of a graph."""
+        drops). On symbolic tensors: records the model as one layer call of a graph (Keras's
+        configs may pass `mask=None`: the masks are the model's own)."""
         from eigennet.layers.keras_tensor import is_symbolic
         from eigennet.ops import symbolic
 
+        if set(kwargs) - {"mask"} or kwargs.get("mask") is not None:
+            raise TypeError(
+                f"Model {self.name!r} was called with unexpected arguments {sorted(kwargs)}: "
+                "a model takes its inputs and `training`"
+            )
         if is_symbolic(x):
-            outputs = self._call_symbolic(x)
-            if training is not None and symbolic.tracing_layer() is not None:  # see Node
-                first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-                first._node.training = bool(training)
-            return outputs
+            calls = len(self._inbound_nodes)
+            result = self._call_symbolic(x)
+            if len(self._inbound_nodes) > calls:
+                node = self._inbound_nodes[calls]
+                node.set_call(
+                    (x,), {**({} if training is None else {"training": training}), **kwargs}
+                )
+                if training is not None and symbolic.tracing_layer() is not None:  # see Node
+                    node.training = bool(training)
+            return result
         x_arr, _, _ = self._prepare(x)
         return self._run_network(x_arr, len(x_arr), training=bool(training))
 

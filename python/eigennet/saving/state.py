@@ -36,13 +36,55 @@ MAX_ITERATIONS = 2**53
 MAX_SLOTS = 3
 
 
-def layer_paths(model, prefix: str = "") -> list[tuple[str, object]]:
-    """(path, leaf layer) for every layer, in model.weights order."""
-    return _paths(model.layers, prefix)
+def layer_paths(model, prefix: str = "", store=None) -> list[tuple[str, object]]:
+    """(path, leaf layer) for every layer, in model.weights order. With `store` (a file being
+    loaded), a MultiHeadAttention saved by an older eigennet (all its weights under its own
+    `vars`) is read in that form."""
+    return _paths(model.layers, prefix, store)
 
 
-def _paths(layers: list, prefix: str) -> list[tuple[str, object]]:
-    from eigennet.layers import InputLayer
+# Keras's MultiHeadAttention keeps its projections in EinsumDense sublayers of these names.
+_MHA_SUBLAYERS = (("query", "query_dense"), ("key", "key_dense"), ("value", "value_dense"),
+                  ("attention_output", "output_dense"))  # fmt: skip
+
+
+class _WeightGroup:
+    """Some of a layer's weights saved under a path of their own (no other state)."""
+
+    def __init__(self, weights: list):
+        self.weights = weights
+
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _set_extra_state(self, state: dict) -> None:
+        """Holds no other state."""
+
+
+def _mha_paths(layer, path: str, store) -> list | None:
+    """A MultiHeadAttention's weights as Keras saves them (`query_dense/vars/0` ...), its
+    random stream under its own path; None when it keeps them its own way (a gate, or a file
+    of an older eigennet)."""
+    if getattr(layer, "_use_gate", False) or (
+        store is not None
+        and f"{path}/vars/0" in store
+        and f"{path}/query_dense/vars/0" not in store
+    ):
+        return None
+    own = _OwnWeights(layer)
+    weights = own.weights
+    own.weights = []
+    out = [(path, own)]
+    for prefix, sublayer in _MHA_SUBLAYERS:
+        group = [w for w in weights if w.name.split("/")[0] == prefix]
+        out.append((f"{path}/{sublayer}", _WeightGroup(group)))
+    if sum(len(g.weights) for _, g in out[1:]) != len(weights):
+        return None
+    return out
+
+
+def _paths(layers: list, prefix: str, store=None) -> list[tuple[str, object]]:
+    from eigennet.layers import InputLayer, MultiHeadAttention
     from eigennet.models import Model
 
     out, used = [], {}
@@ -54,10 +96,12 @@ def _paths(layers: list, prefix: str) -> list[tuple[str, object]]:
         used[base] = 0 if count is None else count + 1
         path = f"{prefix}layers/{base if count is None else f'{base}_{count + 1}'}"
         if isinstance(layer, Model):
-            out.extend(layer_paths(layer, path + "/"))
+            out.extend(layer_paths(layer, path + "/", store))
+        elif isinstance(layer, MultiHeadAttention) and _mha_paths(layer, path, store):
+            out.extend(_mha_paths(layer, path, store))
         elif getattr(layer, "_traced", False):  # a custom layer: its weights, its sublayers'
             out.append((path, _OwnWeights(layer)))
-            out.extend(_paths(layer.__dict__.get("_tracked_layers", []), path + "/"))
+            out.extend(_paths(layer.__dict__.get("_tracked_layers", []), path + "/", store))
         else:
             out.append((path, layer))
     return out
@@ -193,7 +237,7 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
 
     Values holding NaN or inf load, with a UserWarning naming them (as Keras, which loads
     them): refusing would make the file of a diverged run unloadable, even for inspection."""
-    paths = layer_paths(model)
+    paths = layer_paths(model, store=store)
     dtype = model.dtype
     variables, values, extra, non_finite = [], [], [], []
     expected = set()

@@ -470,3 +470,35 @@ def test_untrainable_reduction_raises_at_compile():
     model = small_model(eigennet, "poisson")
     with pytest.raises(NotImplementedError, match="mean_with_sample_weight"):
         model.compile(optimizer="sgd", loss=losses.Poisson(reduction="mean_with_sample_weight"))
+
+
+@pytest.mark.parametrize("name", ["hinge", "binary_focal_crossentropy", "squared_hinge"])
+def test_rank_1_targets_and_class_weight_like_keras(name):
+    """y of shape (batch,) against an output (batch, 1), and class_weight, as Keras."""
+    keras = keras_or_skip()
+    ours, theirs = keras_pair(keras, name)
+    ours.compile(optimizer="sgd", loss=name)
+    theirs.compile(optimizer="sgd", loss=name)
+    x, y = model_data(name, seed=17)
+    y = (y[:, 0] > 0).astype("float32")  # 0/1 labels, rank 1
+    fit = dict(epochs=2, batch_size=8, shuffle=False, verbose=0, class_weight={0: 1.0, 1: 2.5})
+    h_ours = ours.fit(x.astype("float32"), y, **fit).history
+    h_theirs = theirs.fit(x.astype("float32"), y, **fit).history
+    np.testing.assert_allclose(h_ours["loss"], h_theirs["loss"], rtol=2e-4, atol=1e-6)
+    for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-5)
+
+
+def test_dice_over_the_batch_in_training_matches_keras():
+    """Dice/Tversky with axis=None sum over the whole batch: one value per batch."""
+    keras = keras_or_skip()
+    ours, theirs = keras_pair(keras, "dice")
+    ours.compile(optimizer="adam", loss=losses.Dice())
+    theirs.compile(optimizer="adam", loss=keras.losses.Dice())
+    x, y = model_data("dice", seed=18, n=20)  # a last batch of 4
+    x, y = x.astype("float32"), y.astype("float32")
+    np.testing.assert_allclose(
+        ours.evaluate(x, y, batch_size=8, verbose=0),
+        theirs.evaluate(x, y, batch_size=8, verbose=0),
+        rtol=1e-5,
+    )

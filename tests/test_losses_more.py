@@ -502,3 +502,53 @@ def test_dice_over_the_batch_in_training_matches_keras():
         theirs.evaluate(x, y, batch_size=8, verbose=0),
         rtol=1e-5,
     )
+
+
+# ---- the element-wise losses the core computes itself -----------------------------------------
+NATIVE = sorted(losses.NATIVE_FORMULAS)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", NATIVE)
+def test_native_core_value_and_grad(name, dtype):
+    from eigennet import _core
+
+    y_true, y_pred = make_case(name, {}, seed=19)
+    value, grad = _core.loss_value_and_grad(name, y_true.astype(dtype), y_pred.astype(dtype), False)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(value, REFERENCE[name](y_true, y_pred).mean(), **tol)
+    h, fd = 1e-6, np.zeros_like(y_pred)
+    for idx in np.ndindex(y_pred.shape):
+        moved = [y_pred.copy(), y_pred.copy()]
+        moved[0][idx] += h
+        moved[1][idx] -= h
+        fd[idx] = (
+            REFERENCE[name](y_true, moved[0]).mean() - REFERENCE[name](y_true, moved[1]).mean()
+        ) / (2 * h)
+    np.testing.assert_allclose(
+        grad,
+        fd,
+        rtol=1e-5 if dtype == np.float64 else 2e-2,
+        atol=1e-7 if dtype == np.float64 else 1e-4,
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_compile_trains_element_wise_losses_natively(name):
+    """The element-wise losses run in the core's loss code, the others as traced graphs;
+    reduction="sum" always traces (the core's losses average)."""
+    native = name in losses.NATIVE_FORMULAS
+    assert isinstance(losses.spec_of(name), losses.LossSpec) is native
+    cls = getattr(losses, LOSSES[name][0])
+    assert isinstance(losses.spec_of(cls()), losses.LossSpec) is native
+    assert isinstance(losses.spec_of(cls(reduction="sum")), losses.TracedLoss)
+
+
+def test_native_hinge_converts_only_all_binary_batches():
+    from eigennet import _core
+
+    y_pred = np.array([[0.3, -0.8], [0.9, 0.1]])
+    for y_true in (np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0.0, 1.0], [1.0, -1.0]])):
+        for name in ("hinge", "squared_hinge"):
+            value, _ = _core.loss_value_and_grad(name, y_true, y_pred, False)
+            np.testing.assert_allclose(value, REFERENCE[name](y_true, y_pred).mean(), rtol=1e-12)

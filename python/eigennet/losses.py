@@ -2,8 +2,14 @@
 
 Functions (`binary_crossentropy(y_true, y_pred)`) return one loss per sample (the mean over
 the last axis; a sum over classes for the categorical ones). Classes reduce a batch to
-`sum(sample_weight * per_sample) / batch_size` as Keras's "sum_over_batch_size". All of
-them can be given to `Model.compile(loss=...)`, as can their names.
+`sum(sample_weight * per_sample) / batch_size` as Keras's "sum_over_batch_size" (or as the
+other Keras reductions say, when called). All of them can be given to
+`Model.compile(loss=...)`, as can their names.
+
+Keras's other losses (KLDivergence, Poisson, ..., Dice) are keras.ops formulas
+(eigennet/_more_losses.py): the simple element-wise ones (NATIVE_FORMULAS) train in the
+core's loss code, the others as a traced native graph (TracedLoss); none runs Python per
+batch.
 """
 
 from __future__ import annotations
@@ -361,6 +367,9 @@ class _FormulaLoss(Loss):
                 f"Loss {self.name!r}: training with reduction={self.reduction!r} is not "
                 "supported; use 'sum_over_batch_size', 'mean' or 'sum'"
             )
+        native = type(self)._fn.__name__
+        if native in NATIVE_FORMULAS and self.reduction != "sum":
+            return LossSpec(native)  # the element-wise ones: the core's own loss code
         return self._spec
 
     def get_config(self):
@@ -548,6 +557,18 @@ class Dice(_FormulaLoss):
         super().__init__(reduction, name, axis=axis)
 
 
+# Formulas the native core also computes (cpp/src/losses.cpp): simple element-wise losses,
+# trained there for speed; the others train as traced graphs (log_cosh too: its three
+# transcendental functions per element run faster as the graph's vectorised ops).
+NATIVE_FORMULAS = frozenset(
+    {
+        "poisson",
+        "mean_squared_logarithmic_error",
+        "mean_absolute_percentage_error",
+        "hinge",
+        "squared_hinge",
+    }
+)
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 _CLASSES = {
@@ -635,6 +656,8 @@ def spec_of(identifier) -> LossSpec:
         return loss._trained_spec()
     if loss in _FUNCTIONS:
         return LossSpec(_FUNCTIONS[loss])
+    if getattr(loss, "__name__", None) in NATIVE_FORMULAS and loss in _TRACED_FUNCTIONS.values():
+        return LossSpec(loss.__name__)
     return TracedLoss(loss, getattr(loss, "__name__", "loss"))
 
 

@@ -552,3 +552,47 @@ def test_native_hinge_converts_only_all_binary_batches():
         for name in ("hinge", "squared_hinge"):
             value, _ = _core.loss_value_and_grad(name, y_true, y_pred, False)
             np.testing.assert_allclose(value, REFERENCE[name](y_true, y_pred).mean(), rtol=1e-12)
+
+
+FORMS = ["name", "class_name", "function", "class", "instance"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("name", NAMES)
+def test_compile_accepts_every_form(name, form):
+    cls = LOSSES[name][0]
+    spec = {
+        "name": name,
+        "class_name": cls,
+        "function": getattr(losses, name),
+        "class": getattr(losses, cls),
+        "instance": getattr(losses, cls)(),
+    }[form]
+    eigennet.utils.set_random_seed(20)
+    model = small_model(eigennet, name)
+    model.compile(optimizer="sgd", loss=spec)
+    x, y = model_data(name, seed=21, n=8)
+    value = model.evaluate(x, y, batch_size=8, verbose=0)
+    pred = model.predict(x, verbose=0).astype(np.float64)
+    np.testing.assert_allclose(value, np.mean(REFERENCE[name](y, pred)), rtol=2e-5, atol=1e-6)
+
+
+def test_several_outputs_with_new_losses_and_metrics():
+    inputs = eigennet.Input(shape=(4,))
+    hidden = eigennet.layers.Dense(5, activation="tanh")(inputs)
+    rate = eigennet.layers.Dense(2, activation="softplus", name="rate")(hidden)
+    mask = eigennet.layers.Dense(2, activation="sigmoid", name="mask")(hidden)
+    model = eigennet.Model(inputs, [rate, mask])
+    model.compile(
+        optimizer="adam",
+        loss={"rate": "poisson", "mask": eigennet.losses.Dice()},
+        loss_weights={"rate": 1.0, "mask": 0.5},
+        metrics={"rate": ["msle", eigennet.metrics.LogCoshError()], "mask": ["hinge"]},
+    )
+    x, y_rate = model_data("poisson", seed=22)
+    y_mask = (y_rate > 2).astype("float64")
+    history = model.fit(x, {"rate": y_rate, "mask": y_mask}, epochs=2, batch_size=8, verbose=0)
+    assert sorted(history.history) == [
+        "loss", "mask_hinge", "mask_loss", "rate_logcosh", "rate_loss", "rate_msle",
+    ]  # fmt: skip
+    assert all(np.isfinite(v).all() for v in history.history.values())

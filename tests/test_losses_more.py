@@ -596,3 +596,21 @@ def test_several_outputs_with_new_losses_and_metrics():
         "loss", "mask_hinge", "mask_loss", "rate_logcosh", "rate_loss", "rate_msle",
     ]  # fmt: skip
     assert all(np.isfinite(v).all() for v in history.history.values())
+
+
+@pytest.mark.parametrize("cls", sorted({v[0] for v in LOSSES.values()}) + ["metrics"])
+def test_signatures_match_keras(cls):
+    import inspect
+
+    keras = keras_or_skip()
+    pairs = (
+        [(getattr(eigennet.metrics, c), getattr(keras.metrics, c)) for c in METRICS]
+        if cls == "metrics"
+        else [(getattr(losses, cls), getattr(keras.losses, cls))]
+    )
+    for ours, theirs in pairs:
+        mine = inspect.signature(ours.__init__).parameters
+        keras_params = inspect.signature(theirs.__init__).parameters
+        assert list(mine) == list(keras_params), ours.__name__
+        for key, param in keras_params.items():
+            assert mine[key].default == param.default, (ours.__name__, key)

@@ -337,7 +337,10 @@ class _FormulaLoss(Loss):
     _fn = None
     _args: tuple = ()  # the names of the formula's keyword arguments, kept as attributes
 
-    def __init__(self, reduction, name, **kwargs):
+    def __init__(self, reduction, name, dtype=None, **kwargs):
+        if dtype not in (None, "float32", "float64"):
+            raise ValueError(f"{type(self).__name__}: dtype must be None, 'float32' or 'float64'")
+        self.dtype = dtype  # (the loss computes in the model's dtype)
         for key, value in kwargs.items():
             setattr(self, key, value)
         super().__init__(name, reduction, _spec=TracedLoss(self._training_values, name))
@@ -402,8 +405,8 @@ class KLDivergence(_FormulaLoss):
 
     _fn = staticmethod(kl_divergence)
 
-    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence"):
-        super().__init__(reduction, name)
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class Poisson(_FormulaLoss):
@@ -411,8 +414,8 @@ class Poisson(_FormulaLoss):
 
     _fn = staticmethod(poisson)
 
-    def __init__(self, reduction="sum_over_batch_size", name="poisson"):
-        super().__init__(reduction, name)
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class LogCosh(_FormulaLoss):
@@ -420,8 +423,8 @@ class LogCosh(_FormulaLoss):
 
     _fn = staticmethod(log_cosh)
 
-    def __init__(self, reduction="sum_over_batch_size", name="log_cosh"):
-        super().__init__(reduction, name)
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class CosineSimilarity(_FormulaLoss):
@@ -430,8 +433,10 @@ class CosineSimilarity(_FormulaLoss):
     _fn = staticmethod(cosine_similarity)
     _args = ("axis",)
 
-    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity"):
-        super().__init__(reduction, name, axis=axis)
+    def __init__(
+        self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None
+    ):
+        super().__init__(reduction, name, dtype, axis=axis)
 
 
 class Hinge(_FormulaLoss):
@@ -439,8 +444,8 @@ class Hinge(_FormulaLoss):
 
     _fn = staticmethod(hinge)
 
-    def __init__(self, reduction="sum_over_batch_size", name="hinge"):
-        super().__init__(reduction, name)
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class SquaredHinge(_FormulaLoss):
@@ -448,8 +453,8 @@ class SquaredHinge(_FormulaLoss):
 
     _fn = staticmethod(squared_hinge)
 
-    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge"):
-        super().__init__(reduction, name)
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class CategoricalHinge(_FormulaLoss):
@@ -457,8 +462,8 @@ class CategoricalHinge(_FormulaLoss):
 
     _fn = staticmethod(categorical_hinge)
 
-    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge"):
-        super().__init__(reduction, name)
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
 
 
 class MeanSquaredLogarithmicError(_FormulaLoss):
@@ -466,8 +471,10 @@ class MeanSquaredLogarithmicError(_FormulaLoss):
 
     _fn = staticmethod(mean_squared_logarithmic_error)
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error"):
-        super().__init__(reduction, name)
+    def __init__(
+        self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None
+    ):
+        super().__init__(reduction, name, dtype)
 
 
 class MeanAbsolutePercentageError(_FormulaLoss):
@@ -475,8 +482,10 @@ class MeanAbsolutePercentageError(_FormulaLoss):
 
     _fn = staticmethod(mean_absolute_percentage_error)
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error"):
-        super().__init__(reduction, name)
+    def __init__(
+        self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None
+    ):
+        super().__init__(reduction, name, dtype)
 
 
 class CategoricalFocalCrossentropy(_FormulaLoss):
@@ -494,10 +503,12 @@ class CategoricalFocalCrossentropy(_FormulaLoss):
         axis=-1,
         reduction="sum_over_batch_size",
         name="categorical_focal_crossentropy",
+        dtype=None,
     ):
         super().__init__(
             reduction,
             name,
+            dtype,
             alpha=alpha,
             gamma=gamma,
             from_logits=from_logits,
@@ -522,10 +533,12 @@ class BinaryFocalCrossentropy(_FormulaLoss):
         axis=-1,
         reduction="sum_over_batch_size",
         name="binary_focal_crossentropy",
+        dtype=None,
     ):
         super().__init__(
             reduction,
             name,
+            dtype,
             apply_class_balancing=apply_class_balancing,
             alpha=alpha,
             gamma=gamma,
@@ -542,9 +555,15 @@ class Tversky(_FormulaLoss):
     _args = ("alpha", "beta", "axis")
 
     def __init__(
-        self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None
+        self,
+        alpha=0.5,
+        beta=0.5,
+        reduction="sum_over_batch_size",
+        name="tversky",
+        axis=None,
+        dtype=None,
     ):
-        super().__init__(reduction, name, alpha=alpha, beta=beta, axis=axis)
+        super().__init__(reduction, name, dtype, alpha=alpha, beta=beta, axis=axis)
 
 
 class Dice(_FormulaLoss):
@@ -553,8 +572,8 @@ class Dice(_FormulaLoss):
     _fn = staticmethod(dice)
     _args = ("axis",)
 
-    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None):
-        super().__init__(reduction, name, axis=axis)
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(reduction, name, dtype, axis=axis)
 
 
 # Formulas the native core also computes (cpp/src/losses.cpp): simple element-wise losses,

@@ -614,3 +614,28 @@ def test_signatures_match_keras(cls):
         assert list(mine) == list(keras_params), ours.__name__
         for key, param in keras_params.items():
             assert mine[key].default == param.default, (ours.__name__, key)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(
+    "cls", ["MeanSquaredError", "Huber", "BinaryCrossentropy", "CategoricalCrossentropy"]
+)
+def test_existing_losses_take_every_reduction_when_called(cls, reduction):
+    """The reductions now also apply to the losses eigennet had; they train with the batch
+    mean only (a clear error at compile otherwise)."""
+    keras = keras_or_skip()
+    rng = np.random.default_rng(23)
+    y_true = np.eye(3)[rng.integers(0, 3, size=5)]
+    y_pred = _softmax(rng.normal(size=(5, 3)))
+    sw = rng.uniform(0.2, 2.0, size=5)
+    ours = getattr(losses, cls)(reduction=reduction)
+    theirs = getattr(keras.losses, cls)(reduction=reduction)
+    for weight in (None, sw):
+        expected = np.asarray(theirs(y_true, y_pred, sample_weight=weight))
+        np.testing.assert_allclose(ours(y_true, y_pred, sample_weight=weight), expected, rtol=1e-6)
+    model = small_model(eigennet, "kl_divergence")
+    if reduction in ("sum_over_batch_size", "mean"):
+        model.compile(optimizer="sgd", loss=ours)
+    else:
+        with pytest.raises(NotImplementedError, match="reduction"):
+            model.compile(optimizer="sgd", loss=ours)

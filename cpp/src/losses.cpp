@@ -20,6 +20,11 @@ constexpr Named kNames[] = {
     {"binary_crossentropy", LossKind::BinaryCrossentropy},
     {"categorical_crossentropy", LossKind::CategoricalCrossentropy},
     {"sparse_categorical_crossentropy", LossKind::SparseCategoricalCrossentropy},
+    {"poisson", LossKind::Poisson},
+    {"mean_squared_logarithmic_error", LossKind::MeanSquaredLogarithmicError},
+    {"mean_absolute_percentage_error", LossKind::MeanAbsolutePercentageError},
+    {"hinge", LossKind::Hinge},
+    {"squared_hinge", LossKind::SquaredHinge},
 };
 
 constexpr double kEpsilon = 1e-7;  // Keras's backend.epsilon()
@@ -86,7 +91,16 @@ void Loss<T>::check_targets(ConstMatrixMap<T> y_true, Index pred_rows, Index pre
 }
 
 template <class T>
-T Loss<T>::row(const T* t, const T* p, Index n, T* grad, T scale) const {
+bool Loss<T>::hinge_binary(ConstMatrixMap<T> y_true) const {
+  if (config_.kind != LossKind::Hinge && config_.kind != LossKind::SquaredHinge) return false;
+  for (Index r = 0; r < y_true.rows(); ++r)
+    for (Index c = 0; c < y_true.cols(); ++c)
+      if (y_true(r, c) != T(0) && y_true(r, c) != T(1)) return false;
+  return true;
+}
+
+template <class T>
+T Loss<T>::row(const T* t, const T* p, Index n, T* grad, T scale, bool binary_labels) const {
   const T eps = T(kEpsilon), one_minus_eps = T(1) - T(kEpsilon);
   const T ls = T(config_.label_smoothing);
   T loss = 0;
@@ -111,6 +125,42 @@ T Loss<T>::row(const T* t, const T* p, Index n, T* grad, T scale) const {
         const T e = p[j] - t[j], a = std::abs(e);
         loss += a <= d ? T(0.5) * e * e : d * a - T(0.5) * d * d;
         if (grad) grad[j] = scale * (a <= d ? e : d * T((e > 0) - (e < 0))) / T(n);
+      }
+      return loss / T(n);
+    }
+    case LossKind::Poisson:  // mean(p - t * log(p + eps))
+      for (Index j = 0; j < n; ++j) {
+        loss += p[j] - t[j] * std::log(p[j] + eps);
+        if (grad) grad[j] = scale * (T(1) - t[j] / (p[j] + eps)) / T(n);
+      }
+      return loss / T(n);
+    case LossKind::MeanSquaredLogarithmicError:  // mean((log(max(p,eps)+1) - log(...t))^2)
+      for (Index j = 0; j < n; ++j) {
+        const T a = std::log(std::max(p[j], eps) + T(1)), b = std::log(std::max(t[j], eps) + T(1));
+        loss += (a - b) * (a - b);
+        if (grad)
+          grad[j] =
+              p[j] > eps ? scale * T(2) * (a - b) / ((p[j] + T(1)) * T(n)) : T(0);  // max's tie: 0
+      }
+      return loss / T(n);
+    case LossKind::MeanAbsolutePercentageError:  // 100 mean(|t - p| / max(|t|, eps))
+      for (Index j = 0; j < n; ++j) {
+        const T e = p[j] - t[j], d = std::max(std::abs(t[j]), eps);
+        loss += std::abs(e) / d;
+        if (grad) grad[j] = scale * T(100) * T((e > 0) - (e < 0)) / (d * T(n));
+      }
+      return T(100) * loss / T(n);
+    case LossKind::Hinge:
+    case LossKind::SquaredHinge: {
+      const bool squared = config_.kind == LossKind::SquaredHinge;
+      for (Index j = 0; j < n; ++j) {
+        const T y = binary_labels ? T(2) * t[j] - T(1) : t[j];
+        const T m = std::max(T(1) - y * p[j], T(0));
+        loss += squared ? m * m : m;
+        if (grad) {
+          const T dm = T(1) - y * p[j] > 0 ? -y : T(0);
+          grad[j] = scale * (squared ? T(2) * m * dm : dm) / T(n);
+        }
       }
       return loss / T(n);
     }
@@ -174,8 +224,9 @@ template <class T>
 void Loss<T>::per_sample(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, T* out) const {
   if (custom_) return custom_->per_sample(y_true, y_pred, out);
   check_targets(y_true, y_pred.rows(), y_pred.cols());
+  const bool binary = hinge_binary(y_true);
   for (Index r = 0; r < y_pred.rows(); ++r)
-    out[r] = row(y_true.row(r).data(), y_pred.row(r).data(), y_pred.cols(), nullptr, T(0));
+    out[r] = row(y_true.row(r).data(), y_pred.row(r).data(), y_pred.cols(), nullptr, T(0), binary);
 }
 
 template <class T>
@@ -184,11 +235,12 @@ double Loss<T>::value_and_grad(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pre
   if (custom_) return custom_->value_and_grad(y_true, y_pred, sample_weight, grad);
   check_targets(y_true, y_pred.rows(), y_pred.cols());
   const Index rows = y_pred.rows();
+  const bool binary = hinge_binary(y_true);
   double total = 0;
   for (Index r = 0; r < rows; ++r) {
     const T w = sample_weight ? sample_weight[r] : T(1);
     const T l = row(y_true.row(r).data(), y_pred.row(r).data(), y_pred.cols(), grad.row(r).data(),
-                    w / T(rows));
+                    w / T(rows), binary);
     total += double(w) * double(l);
   }
   return total / double(rows);

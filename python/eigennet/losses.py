@@ -2,8 +2,14 @@
 
 Functions (`binary_crossentropy(y_true, y_pred)`) return one loss per sample (the mean over
 the last axis; a sum over classes for the categorical ones). Classes reduce a batch to
-`sum(sample_weight * per_sample) / batch_size` as Keras's "sum_over_batch_size". All of
-them can be given to `Model.compile(loss=...)`, as can their names.
+`sum(sample_weight * per_sample) / batch_size` as Keras's "sum_over_batch_size" (or as the
+other Keras reductions say, when called). All of them can be given to
+`Model.compile(loss=...)`, as can their names.
+
+Keras's other losses (KLDivergence, Poisson, ..., Dice) are keras.ops formulas
+(eigennet/_more_losses.py): the simple element-wise ones (NATIVE_FORMULAS) train in the
+core's loss code, the others as a traced native graph (TracedLoss); none runs Python per
+batch.
 """
 
 from __future__ import annotations
@@ -133,8 +139,11 @@ class Loss:
         *,
         _spec: LossSpec | None = None,
     ):
-        if reduction != "sum_over_batch_size":
-            raise ValueError(f"reduction {reduction!r} is not supported; use 'sum_over_batch_size'")
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"Invalid value for argument `reduction`: {reduction!r}. Expected one of "
+                "'sum', 'sum_over_batch_size', 'mean', 'mean_with_sample_weight', 'none' or None"
+            )
         self._spec = _spec if _spec is not None else TracedLoss(self.call, name)
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
@@ -143,14 +152,26 @@ class Loss:
         """A custom loss's per-sample losses (override it)."""
         raise NotImplementedError(f"{type(self).__name__} does not define call()")
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+    def _values(self, y_true, y_pred) -> np.ndarray:
+        """The unreduced losses (per sample, or per element for a reduced axis)."""
         if isinstance(self._spec, TracedLoss):
-            values = np.asarray(self._spec.function(*_same_rank(y_true, y_pred)), dtype=float)
-        else:
-            values = _per_sample(self._spec, y_true, y_pred)
-        if sample_weight is not None:
-            values = values * np.asarray(sample_weight, dtype=values.dtype)
-        return float(values.sum() / values.size)
+            return np.asarray(self._spec.function(*_same_rank(y_true, y_pred)), dtype=float)
+        return _per_sample(self._spec, y_true, y_pred)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The weighted losses reduced as `reduction` says (Keras's reduce_weighted_values):
+        a float, or the weighted per-sample losses for reduction "none"/None."""
+        values = np.asarray(self._values(y_true, y_pred))
+        return _reduce_weighted(values, sample_weight, self.reduction)
+
+    def _trained_spec(self):
+        """The spec a model trains with; the native losses train with the batch mean only."""
+        if self.reduction not in ("sum_over_batch_size", "mean"):
+            raise NotImplementedError(
+                f"Loss {self.name!r}: training with reduction={self.reduction!r} is not "
+                "supported for this loss; use 'sum_over_batch_size'"
+            )
+        return self._spec
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
@@ -258,6 +279,317 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
 
 
+from eigennet._more_losses import (  # noqa: E402 (Keras's other losses, traced formulas)
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    cosine_similarity,
+    dice,
+    hinge,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    squared_hinge,
+    tversky,
+)
+from eigennet._more_losses import squeeze_or_expand as _align  # noqa: E402
+
+kld = KLD = kl_divergence
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+
+_TRACED_FUNCTIONS = {
+    fn.__name__: fn
+    for fn in (
+        kl_divergence,
+        poisson,
+        log_cosh,
+        cosine_similarity,
+        hinge,
+        squared_hinge,
+        categorical_hinge,
+        mean_squared_logarithmic_error,
+        mean_absolute_percentage_error,
+        categorical_focal_crossentropy,
+        binary_focal_crossentropy,
+        tversky,
+        dice,
+    )
+}
+_ALIASES.update(
+    {
+        "kld": "kl_divergence",
+        "KLD": "kl_divergence",
+        "mape": "mean_absolute_percentage_error",
+        "MAPE": "mean_absolute_percentage_error",
+        "msle": "mean_squared_logarithmic_error",
+        "MSLE": "mean_squared_logarithmic_error",
+    }
+)
+
+
+class _FormulaLoss(Loss):
+    """A Keras loss computed by a keras.ops formula of eigennet._more_losses: traced into the
+    trainer's native graph (as a custom loss is), evaluated at once on arrays."""
+
+    _fn = None
+    _args: tuple = ()  # the names of the formula's keyword arguments, kept as attributes
+
+    def __init__(self, reduction, name, dtype=None, **kwargs):
+        if dtype not in (None, "float32", "float64"):
+            raise ValueError(f"{type(self).__name__}: dtype must be None, 'float32' or 'float64'")
+        self.dtype = dtype  # (the loss computes in the model's dtype)
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+        super().__init__(name, reduction, _spec=TracedLoss(self._training_values, name))
+        _check_arguments(type(self).__name__, kwargs)
+
+    def _kwargs(self) -> dict:
+        return {key: getattr(self, key) for key in self._args}
+
+    def _formula(self, y_true, y_pred):
+        y_true, y_pred = _align(y_true, y_pred)  # Keras's LossFunctionWrapper.call
+        return type(self)._fn(y_true, y_pred, **self._kwargs())
+
+    def _values(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred)
+        return np.asarray(self._formula(np.asarray(y_true), y_pred))
+
+    def _training_values(self, y_true, y_pred):
+        values = self._formula(y_true, y_pred)
+        if self.reduction == "sum" and len(_ops().shape(values)) > 0:
+            # The trainer averages the per-sample values: times their count, that is the sum.
+            values = values * _ops().sum(_ops().ones_like(values))
+        return values
+
+    def _trained_spec(self):
+        if self.reduction not in ("sum_over_batch_size", "mean", "sum"):
+            raise NotImplementedError(
+                f"Loss {self.name!r}: training with reduction={self.reduction!r} is not "
+                "supported; use 'sum_over_batch_size', 'mean' or 'sum'"
+            )
+        native = type(self)._fn.__name__
+        if native in NATIVE_FORMULAS and self.reduction != "sum":
+            return LossSpec(native)  # the element-wise ones: the core's own loss code
+        return self._spec
+
+    def get_config(self):
+        return {**super().get_config(), **self._kwargs()}
+
+
+def _ops():
+    from eigennet import ops
+
+    return ops
+
+
+def _check_arguments(what: str, kwargs: dict) -> None:
+    """Clear errors for arguments no input could make valid."""
+    if "axis" in kwargs:
+        axis = kwargs["axis"]
+        if axis is not None and (isinstance(axis, bool) or not isinstance(axis, (int, np.integer))):
+            raise ValueError(f"{what}: `axis` must be an int or None, got {axis!r}")
+    if not 0.0 <= float(kwargs.get("label_smoothing", 0.0)) <= 1.0:
+        raise ValueError(
+            f"{what}: label_smoothing must be in [0, 1], got {kwargs['label_smoothing']!r}"
+        )
+    for key in ("alpha", "beta", "gamma"):
+        if key in kwargs and not np.isfinite(float(kwargs[key])):
+            raise ValueError(f"{what}: {key} must be a finite number, got {kwargs[key]!r}")
+
+
+class KLDivergence(_FormulaLoss):
+    """Kullback-Leibler divergence: sum(y_true * log(y_true / y_pred)), clipped to [1e-7, 1]."""
+
+    _fn = staticmethod(kl_divergence)
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class Poisson(_FormulaLoss):
+    """Poisson loss: mean(y_pred - y_true * log(y_pred + 1e-7))."""
+
+    _fn = staticmethod(poisson)
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class LogCosh(_FormulaLoss):
+    """Logarithm of the hyperbolic cosine of the prediction error."""
+
+    _fn = staticmethod(log_cosh)
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class CosineSimilarity(_FormulaLoss):
+    """The negative cosine similarity along `axis` (default -1)."""
+
+    _fn = staticmethod(cosine_similarity)
+    _args = ("axis",)
+
+    def __init__(
+        self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None
+    ):
+        super().__init__(reduction, name, dtype, axis=axis)
+
+
+class Hinge(_FormulaLoss):
+    """Hinge loss: mean(maximum(1 - y_true * y_pred, 0)); 0/1 labels become -1/1."""
+
+    _fn = staticmethod(hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class SquaredHinge(_FormulaLoss):
+    """Squared hinge loss; 0/1 labels become -1/1."""
+
+    _fn = staticmethod(squared_hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class CategoricalHinge(_FormulaLoss):
+    """Categorical hinge loss on one-hot targets."""
+
+    _fn = staticmethod(categorical_hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class MeanSquaredLogarithmicError(_FormulaLoss):
+    """Mean squared error of log(maximum(x, 1e-7) + 1)."""
+
+    _fn = staticmethod(mean_squared_logarithmic_error)
+
+    def __init__(
+        self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None
+    ):
+        super().__init__(reduction, name, dtype)
+
+
+class MeanAbsolutePercentageError(_FormulaLoss):
+    """100 * mean(|y_true - y_pred| / maximum(|y_true|, 1e-7))."""
+
+    _fn = staticmethod(mean_absolute_percentage_error)
+
+    def __init__(
+        self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None
+    ):
+        super().__init__(reduction, name, dtype)
+
+
+class CategoricalFocalCrossentropy(_FormulaLoss):
+    """Focal categorical cross-entropy (alpha 0.25, gamma 2.0)."""
+
+    _fn = staticmethod(categorical_focal_crossentropy)
+    _args = ("alpha", "gamma", "from_logits", "label_smoothing", "axis")
+
+    def __init__(
+        self,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_focal_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            reduction,
+            name,
+            dtype,
+            alpha=alpha,
+            gamma=gamma,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
+
+
+class BinaryFocalCrossentropy(_FormulaLoss):
+    """Focal binary cross-entropy (gamma 2.0; alpha 0.25 with apply_class_balancing)."""
+
+    _fn = staticmethod(binary_focal_crossentropy)
+    _args = ("apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing", "axis")
+
+    def __init__(
+        self,
+        apply_class_balancing=False,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_focal_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            reduction,
+            name,
+            dtype,
+            apply_class_balancing=apply_class_balancing,
+            alpha=alpha,
+            gamma=gamma,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
+
+
+class Tversky(_FormulaLoss):
+    """Tversky loss (alpha weighs false positives, beta false negatives; 0.5 each)."""
+
+    _fn = staticmethod(tversky)
+    _args = ("alpha", "beta", "axis")
+
+    def __init__(
+        self,
+        alpha=0.5,
+        beta=0.5,
+        reduction="sum_over_batch_size",
+        name="tversky",
+        axis=None,
+        dtype=None,
+    ):
+        super().__init__(reduction, name, dtype, alpha=alpha, beta=beta, axis=axis)
+
+
+class Dice(_FormulaLoss):
+    """Dice loss: 1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred))."""
+
+    _fn = staticmethod(dice)
+    _args = ("axis",)
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(reduction, name, dtype, axis=axis)
+
+
+# Formulas the native core also computes (cpp/src/losses.cpp): simple element-wise losses,
+# trained there for speed; the others train as traced graphs (log_cosh too: its three
+# transcendental functions per element run faster as the graph's vectorised ops).
+NATIVE_FORMULAS = frozenset(
+    {
+        "poisson",
+        "mean_squared_logarithmic_error",
+        "mean_absolute_percentage_error",
+        "hinge",
+        "squared_hinge",
+    }
+)
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
 _CLASSES = {
     cls.__name__: cls
     for cls in (
@@ -267,8 +599,45 @@ _CLASSES = {
         BinaryCrossentropy,
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
+        KLDivergence,
+        Poisson,
+        LogCosh,
+        CosineSimilarity,
+        Hinge,
+        SquaredHinge,
+        CategoricalHinge,
+        MeanSquaredLogarithmicError,
+        MeanAbsolutePercentageError,
+        CategoricalFocalCrossentropy,
+        BinaryFocalCrossentropy,
+        Tversky,
+        Dice,
     )
 }
+
+
+def _reduce_weighted(values: np.ndarray, sample_weight, reduction):
+    """Keras's reduce_weighted_values on arrays."""
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=values.dtype)
+        sample_weight, values = _align(sample_weight, values)
+        try:
+            values = values * sample_weight
+        except ValueError:
+            raise ValueError(
+                f"sample_weight of shape {sample_weight.shape} does not broadcast to the "
+                f"losses' shape {values.shape}"
+            ) from None
+    if reduction in (None, "none") or values.shape in ((), (0,)):
+        return values if values.shape else float(values)
+    total = float(values.sum())
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        divisor = float(np.sum(sample_weight))
+    else:
+        divisor = float(values.size)
+    return total / divisor if divisor else 0.0
 
 
 def get(identifier):
@@ -285,11 +654,13 @@ def get(identifier):
         for fn, fn_name in _FUNCTIONS.items():
             if fn_name == name:
                 return fn
+        if name in _TRACED_FUNCTIONS:
+            return _TRACED_FUNCTIONS[name]
         if name in _CLASSES:
             return _CLASSES[name]()
         raise ValueError(
             f"Unknown loss {identifier!r}. Valid losses: "
-            f"{', '.join(sorted(set(_FUNCTIONS.values()) | set(_ALIASES)))}"
+            f"{', '.join(sorted({*_FUNCTIONS.values(), *_ALIASES, *_TRACED_FUNCTIONS}))}"
         )
     raise ValueError(
         f"Loss {identifier!r} is not supported: eigennet computes losses natively, so use a "
@@ -301,9 +672,11 @@ def spec_of(identifier) -> LossSpec:
     """The native description of a loss given as anything `get` accepts."""
     loss = get(identifier)
     if isinstance(loss, Loss):
-        return loss._spec
+        return loss._trained_spec()
     if loss in _FUNCTIONS:
         return LossSpec(_FUNCTIONS[loss])
+    if getattr(loss, "__name__", None) in NATIVE_FORMULAS and loss in _TRACED_FUNCTIONS.values():
+        return LossSpec(loss.__name__)
     return TracedLoss(loss, getattr(loss, "__name__", "loss"))
 
 

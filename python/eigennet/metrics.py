@@ -311,7 +311,107 @@ class RootMeanSquaredError(MeanMetricWrapper):
         return float(np.sqrt(super().result()))
 
 
+kl_divergence = _losses.kl_divergence
+poisson = _losses.poisson
+log_cosh = _losses.log_cosh
+hinge = _losses.hinge
+squared_hinge = _losses.squared_hinge
+categorical_hinge = _losses.categorical_hinge
+mean_squared_logarithmic_error = _losses.mean_squared_logarithmic_error
+mean_absolute_percentage_error = _losses.mean_absolute_percentage_error
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per sample: sum(l2_normalize(y_true) * l2_normalize(y_pred), axis) (the similarity;
+    the loss is its negative)."""
+    from eigennet._more_losses import cosine_similarity_metric
+
+    return cosine_similarity_metric(y_true, y_pred, axis=axis)
+
+
+class KLDivergence(MeanMetricWrapper):
+    """Kullback-Leibler divergence (traced, runs natively in fit/evaluate)."""
+
+    def __init__(self, name="kl_divergence", dtype=None):
+        super().__init__(kl_divergence, name, dtype)
+
+
+class Poisson(MeanMetricWrapper):
+    """Poisson: mean(y_pred - y_true * log(y_pred + 1e-7))."""
+
+    def __init__(self, name="poisson", dtype=None):
+        super().__init__(poisson, name, dtype)
+
+
+class LogCoshError(MeanMetricWrapper):
+    """Logarithm of the hyperbolic cosine of the prediction error (Keras's name "logcosh")."""
+
+    def __init__(self, name="logcosh", dtype=None):
+        super().__init__(log_cosh, name, dtype)
+
+
+class CosineSimilarity(MeanMetricWrapper):
+    """Cosine similarity of y_true and y_pred along `axis` (default -1)."""
+
+    _direction = "up"
+
+    def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
+        super().__init__(cosine_similarity, name, dtype, axis=axis)
+        self.axis = axis
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Hinge(MeanMetricWrapper):
+    """Hinge loss as a metric; 0/1 labels become -1/1."""
+
+    def __init__(self, name="hinge", dtype=None):
+        super().__init__(hinge, name, dtype)
+
+
+class SquaredHinge(MeanMetricWrapper):
+    """Squared hinge loss as a metric; 0/1 labels become -1/1."""
+
+    def __init__(self, name="squared_hinge", dtype=None):
+        super().__init__(squared_hinge, name, dtype)
+
+
+class CategoricalHinge(MeanMetricWrapper):
+    """Categorical hinge loss as a metric."""
+
+    def __init__(self, name="categorical_hinge", dtype=None):
+        super().__init__(categorical_hinge, name, dtype)
+
+
+class MeanSquaredLogarithmicError(MeanMetricWrapper):
+    """Mean squared logarithmic error."""
+
+    def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(mean_squared_logarithmic_error, name, dtype)
+
+
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    """Mean absolute percentage error."""
+
+    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, name, dtype)
+
+
 _BY_NAME = {
+    "kl_divergence": KLDivergence,
+    "poisson": Poisson,
+    "log_cosh_error": LogCoshError,
+    "cosine_similarity": CosineSimilarity,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
     "binary_accuracy": BinaryAccuracy,
     "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
@@ -330,6 +430,15 @@ _BY_NAME = {
     "r2_score": R2Score,
 }
 _BY_FUNCTION = {
+    kl_divergence: KLDivergence,
+    poisson: Poisson,
+    log_cosh: LogCoshError,
+    cosine_similarity: CosineSimilarity,
+    hinge: Hinge,
+    squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
     binary_accuracy: BinaryAccuracy,
     categorical_accuracy: CategoricalAccuracy,
     sparse_categorical_accuracy: SparseCategoricalAccuracy,

@@ -19,7 +19,14 @@ enum class LossKind {
   Huber,
   BinaryCrossentropy,
   CategoricalCrossentropy,
-  SparseCategoricalCrossentropy
+  SparseCategoricalCrossentropy,
+  // Keras's element-wise losses (the mean over the last axis); the other new Keras losses
+  // are keras.ops formulas traced into a GraphLoss (python/eigennet/_more_losses.py).
+  Poisson,
+  MeanSquaredLogarithmicError,
+  MeanAbsolutePercentageError,
+  Hinge,         // 0/1 labels become -1/1 when every label of the batch is 0 or 1
+  SquaredHinge,  // as Hinge
 };
 
 struct LossConfig {
@@ -58,7 +65,9 @@ class Loss {
 
  private:
   // Loss of one row; when grad is non-null also writes scale * d(loss)/d(pred).
-  T row(const T* t, const T* p, Index n, T* grad, T scale) const;
+  T row(const T* t, const T* p, Index n, T* grad, T scale, bool binary_labels) const;
+  // Whether a hinge loss converts the labels of this batch (all 0 or 1, as Keras checks).
+  bool hinge_binary(ConstMatrixMap<T> y_true) const;
   LossConfig config_;
   std::shared_ptr<GraphLoss<T>> custom_;  // its workspaces change per batch, not its meaning
 };

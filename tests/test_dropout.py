@@ -95,3 +95,32 @@ def test_keras_defaults_and_config():
     assert layer.name.startswith("dropout") and layer.get_config()["rate"] == 0.2
     model = keras.Sequential([keras.Input(shape=(3,)), layer, keras.layers.Dense(1)])
     assert model.count_params() == 4 and layer.weights == []
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_noise_shape_shares_one_draw_along_its_unit_axes(sequential):
+    layer = keras.layers.Dropout(0.5, noise_shape=(None, 1, 6), seed=3)
+    if sequential:
+        model = keras.Sequential([keras.Input((5, 6)), layer])
+    else:
+        inputs = keras.Input((5, 6))
+        model = keras.Model(inputs, layer(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((4, 5, 6), dtype="float32")
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)  # inference: identity
+    out = model(x, training=True)
+    assert set(np.unique(out)) <= {0.0, 2.0} and (out == 0).any() and (out == 2).any()
+    np.testing.assert_array_equal(out, np.broadcast_to(out[:, :1, :], out.shape))  # per step
+    config = layer.get_config()
+    assert config["noise_shape"] == [None, 1, 6]
+    assert keras.layers.Dropout.from_config(config).noise_shape == (None, 1, 6)
+
+
+def test_noise_shape_eager_and_bad_values():
+    layer = keras.layers.Dropout(0.5, noise_shape=(1, 3))
+    x = np.ones((4, 3), dtype="float32")
+    np.testing.assert_array_equal(layer(x), x)
+    dropped = layer(x, training=True)
+    np.testing.assert_array_equal(dropped, np.broadcast_to(dropped[:1], x.shape))
+    with pytest.raises(ValueError, match="noise_shape"):
+        keras.layers.Dropout(0.5, noise_shape=(None, 0))

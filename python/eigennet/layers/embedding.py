@@ -85,6 +85,10 @@ class Embedding(Layer):
         else:
             table.assign(self.embeddings_initializer(table.shape, self.dtype))
 
+    @property
+    def _needs_symbolic_call(self) -> bool:
+        return self.mask_zero
+
     def compute_mask(self, inputs, previous_mask=None):
         """With mask_zero, index 0 is padding: the steps where it is are masked."""
         from eigennet import ops

@@ -745,6 +745,9 @@ class Layer:
     # -- masks (Keras's rules: see masking.py) ------------------------------------------
     supports_masking = False  # whether the layer passes a mask on (compute_mask)
     _mask_input = False  # whether its native core takes the mask as a second input
+    # Whether the layer computes only through symbolic calls (it makes a mask, or runs ops
+    # for an option its native core lacks): a Sequential holding one records its calls.
+    _needs_symbolic_call = False
 
     def compute_mask(self, inputs, previous_mask):
         """The mask of the outputs (Keras): the input's, for a layer that supports masking."""

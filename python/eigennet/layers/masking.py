@@ -76,6 +76,7 @@ class Masking(Layer):
     """
 
     supports_masking = True
+    _needs_symbolic_call = True
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)

@@ -6,7 +6,6 @@ from eigennet import config
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.keras_tensor import KerasTensor
 from eigennet.layers.layer import Layer, normalize_shape, unique_name
-from eigennet.layers.masking import Masking
 from eigennet.models.graph_builder import GraphBuilder, expand_call, expand_nodes, nodes_between
 from eigennet.models.model import Model, _shared_dtype
 
@@ -28,7 +27,7 @@ class Sequential(Model):
         super().__init__(name=name or unique_name("sequential"), trainable=trainable)
         self._layers: list = []
         self._input_layer: InputLayer | None = None
-        self._masked_graph = None  # (input, nodes, output) when masks flow (_record_masks)
+        self._recorded = None  # (input, nodes, output) of recorded calls (_record_calls)
         for layer in layers or []:
             self.add(layer)
 
@@ -82,29 +81,29 @@ class Sequential(Model):
 
     def _expand(self, builder: GraphBuilder, inputs: list[int], trains: bool) -> list[int]:
         """Adds the stack's layers to `builder` as a chain reading tensor `inputs[0]`."""
-        if self._masked_graph is not None:
-            source, nodes, output = self._masked_graph
+        if self._recorded is not None:
+            source, nodes, output = self._recorded
             return expand_nodes([source], nodes, [output], builder, inputs, trains)
         tensors = list(inputs)
         for layer in self._layers:
             tensors = expand_call(layer, builder, tensors, trains)
         return tensors
 
-    def _record_masks(self, shape: tuple) -> None:
-        """Keras masks flow only through symbolic calls: a stack with a layer that makes one
-        (Embedding(mask_zero=True), Masking) is recorded as a functional graph would be, so
-        that the layers after it receive the mask."""
-        self._masked_graph = None
-        if not any(isinstance(x, Masking) or getattr(x, "mask_zero", False) for x in self._layers):
+    def _record_calls(self, shape: tuple) -> None:
+        """A stack with a layer that computes only through symbolic calls (one that makes a
+        Keras mask, which flows only through such calls, or Dropout(noise_shape)) is recorded
+        as a functional graph would be; otherwise the chain is expanded directly."""
+        self._recorded = None
+        if not any(getattr(x, "_needs_symbolic_call", False) for x in self._layers):
             return
         source = Input(shape=shape[1:])
         output = source
         for layer in self._layers:
             output = layer(output)
-        self._masked_graph = (source, nodes_between([source], [output]), output)
+        self._recorded = (source, nodes_between([source], [output]), output)
 
     def _output_masks(self) -> list:
-        return [None if self._masked_graph is None else self._masked_graph[2]._keras_mask]
+        return [None if self._recorded is None else self._recorded[2]._keras_mask]
 
     def build(self, input_shape=None) -> None:
         """Builds every layer for inputs of `input_shape` (batch axis first)."""
@@ -131,7 +130,7 @@ class Sequential(Model):
                     f"but receives {shape}"
                 )
             shape = layer._build_in_stack(shape)
-        self._record_masks(self._built_input_shape)
+        self._record_calls(self._built_input_shape)
         self._dtype = _shared_dtype(self._flat_layers())
         self._build_network()
 
@@ -139,7 +138,7 @@ class Sequential(Model):
         self._network = None
         self._trainer = None
         self._built_input_shape = None
-        self._masked_graph = None
+        self._recorded = None
 
     @property
     def built(self) -> bool:

@@ -157,3 +157,10 @@ def test_embedding_model_trains_like_keras():
     np.testing.assert_allclose(e_hist.history["loss"], k_hist.history["loss"], rtol=1e-4)
     for kw, ew in zip(k_model.get_weights(), e_model.get_weights()):
         np.testing.assert_allclose(ew, kw, rtol=1e-4, atol=1e-5)
+
+
+def test_embedding_on_a_1d_array_gives_one_vector_per_id():
+    layer = layers.Embedding(10, 4)
+    ids = np.arange(5)
+    np.testing.assert_array_equal(layer(ids), layer.get_weights()[0][:5])  # Keras: (5, 4)
+    assert layer(np.arange(6).reshape(2, 3)).shape == (2, 3, 4)  # then other shapes still work

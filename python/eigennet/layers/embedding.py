@@ -89,6 +89,12 @@ class Embedding(Layer):
     def _needs_symbolic_call(self) -> bool:
         return self.mask_zero
 
+    def _call_builtin(self, inputs, training=None, mask=None):
+        """As Keras, a 1-D array of ids (`layer(np.arange(n))`) gives one vector per id."""
+        if isinstance(inputs, (np.ndarray, list, tuple)) and np.ndim(inputs) == 1:
+            return super()._call_builtin(np.asarray(inputs)[:, None], training, mask)[:, 0]
+        return super()._call_builtin(inputs, training, mask)
+
     def compute_mask(self, inputs, previous_mask=None):
         """With mask_zero, index 0 is padding: the steps where it is are masked."""
         from eigennet import ops

@@ -681,15 +681,26 @@ def test_one_hot():
 
 
 # -- dot_product_attention ------------------------------------------------------------------
-def _attention(q, k, v, scale, causal):
+def _attention(q, k, v, scale, causal, query_mask=None, key_mask=None, mask=None):
+    """softmax over the keys each query may see (Keras's masked softmax: a row that may see
+    none is zeros), times the values."""
     n, kh = q.shape[2], k.shape[2]
     k = np.repeat(k, n // kh, axis=2)
     v = np.repeat(v, n // kh, axis=2)
     logits = np.einsum("btnh,bsnh->bnts", q, k) * scale
+    t, s = logits.shape[-2:]
+    keep = np.ones((len(q), t, s), dtype=bool)
     if causal:
-        t, s = logits.shape[-2:]
-        logits = np.where(np.tril(np.ones((t, s), dtype=bool)), logits, -np.inf)
-    return np.einsum("bnts,bsnh->btnh", _softmax(logits, -1), v)
+        keep &= np.tril(np.ones((t, s), dtype=bool))
+    if query_mask is not None:
+        keep &= (query_mask > 0.5)[:, :, None]
+    if key_mask is not None:
+        keep &= (key_mask > 0.5)[:, None, :]
+    if mask is not None:
+        keep &= mask > 0.5
+    keep = keep[:, None]
+    probs = _softmax(np.where(keep, logits, -1e9), -1) * keep
+    return np.einsum("bnts,bsnh->btnh", probs, v)
 
 
 @pytest.mark.parametrize(
@@ -707,14 +718,86 @@ def test_dot_product_attention(qs, ks, vs, causal, scale):
     rng = np.random.default_rng(22)
     q, k, v = (rng.normal(size=concrete(s)) for s in (qs, ks, vs))
     expected = _attention(q, k, v, scale or 1 / np.sqrt(qs[-1]), causal)
-    check("DotProductAttentionOp", [qs, ks, vs, scale, causal], [q, k, v], expected)
+    check("DotProductAttentionOp", [[qs, ks, vs], scale, causal], [q, k, v], expected)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("which", ["query", "key", "full", "all"])
+def test_dot_product_attention_masks(which, causal):
+    """Query, key and (T, S) masks as extra inputs, with fully masked rows (zeros) and a mask
+    with a batch axis of 1; the masks get no gradient."""
+    rng = np.random.default_rng(25)
+    t, s = 5, 6
+    shapes = [[-1, t, 2, 3], [-1, s, 1, 3], [-1, s, 1, 4]]
+    q, k, v = (rng.normal(size=concrete(x)) for x in shapes)
+    masks, kwargs, arrays = {}, {}, []
+    if which in ("query", "all"):
+        masks["query_mask"] = (rng.random((BATCH, t)) > 0.3).astype(float)
+        masks["query_mask"][0, 1] = 0.0
+        shapes.append([-1, t])
+    if which in ("key", "all"):
+        masks["key_mask"] = (rng.random((BATCH, s)) > 0.4).astype(float)
+        masks["key_mask"][1] = 0.0  # a sample with no key at all
+        shapes.append([-1, s])
+    if which in ("full", "all"):
+        masks["mask"] = (rng.random((1, t, s)) > 0.5).astype(float)
+        shapes.append([1, t, s])
+    for name, m in masks.items():
+        kwargs[name] = True
+        arrays.append(m)
+    expected = _attention(q, k, v, 0.5, causal, **masks)
+    check(
+        "DotProductAttentionOp",
+        [shapes, 0.5, causal],
+        [q, k, v, *arrays],
+        expected,
+        kwargs=kwargs,
+        wrt=[0, 1, 2],
+    )
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_dot_product_attention_over_several_blocks(causal):
+    """Sequences longer than one block of queries (128) and keys (256): the online softmax
+    across key blocks and the blocked backward equal the one-pass reference."""
+    rng = np.random.default_rng(26)
+    t, s = 300, 600 if not causal else 300
+    shapes = [[-1, t, 2, 4], [-1, s, 1, 4], [-1, s, 1, 3]]
+    q, k, v = (rng.normal(size=concrete(x, batch=2)) * 2 for x in shapes)
+    key_mask = (rng.random((2, s)) > 0.2).astype(float)
+    expected = _attention(q, k, v, 0.5, causal, key_mask=key_mask)
+    op = _core.DotProductAttentionOp_float64([*shapes, [-1, s]], 0.5, causal, key_mask=True)
+    dy = rng.normal(size=expected.shape)
+    y, grads = op_vjp(op, [q, k, v, key_mask], dy)
+    np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12)
+    # the gradient against the reference's, through a directional finite difference
+    for i, x in enumerate((q, k, v)):
+        direction = rng.normal(size=x.shape)
+        eps = 1e-6
+        inputs = [q, k, v]
+        plus = [a + eps * direction if j == i else a for j, a in enumerate(inputs)]
+        minus = [a - eps * direction if j == i else a for j, a in enumerate(inputs)]
+        numeric = (
+            np.sum(dy * _attention(*plus, 0.5, causal, key_mask=key_mask))
+            - np.sum(dy * _attention(*minus, 0.5, causal, key_mask=key_mask))
+        ) / (2 * eps)
+        np.testing.assert_allclose(np.sum(grads[i] * direction), numeric, rtol=1e-6)
+    np.testing.assert_array_equal(grads[3], 0)
 
 
 def test_dot_product_attention_bad():
     with pytest.raises(ValueError, match=r"^dot_product_attention: .*divide"):
-        _core.DotProductAttentionOp_float32([-1, 4, 3, 2], [-1, 4, 2, 2], [-1, 4, 2, 2])
+        _core.DotProductAttentionOp_float32([[-1, 4, 3, 2], [-1, 4, 2, 2], [-1, 4, 2, 2]])
     with pytest.raises(ValueError, match=r"^dot_product_attention: .*head size"):
-        _core.DotProductAttentionOp_float32([-1, 4, 2, 2], [-1, 4, 2, 3], [-1, 4, 2, 3])
+        _core.DotProductAttentionOp_float32([[-1, 4, 2, 2], [-1, 4, 2, 3], [-1, 4, 2, 3]])
+    with pytest.raises(ValueError, match=r"^dot_product_attention: .*key mask must be"):
+        _core.DotProductAttentionOp_float32(
+            [[-1, 4, 2, 2], [-1, 5, 2, 2], [-1, 5, 2, 2], [-1, 4]], key_mask=True
+        )
+    with pytest.raises(ValueError, match=r"^dot_product_attention: expected 4 inputs"):
+        _core.DotProductAttentionOp_float32(
+            [[-1, 4, 2, 2], [-1, 5, 2, 2], [-1, 5, 2, 2]], query_mask=True
+        )
 
 
 def test_threaded_ops_match_one_thread():
@@ -722,7 +805,9 @@ def test_threaded_ops_match_one_thread():
     rng = np.random.default_rng(23)
     cases = [
         (
-            _core.DotProductAttentionOp_float64([-1, 64, 4, 16], [-1, 64, 2, 16], [-1, 64, 2, 16]),
+            _core.DotProductAttentionOp_float64(
+                [[-1, 64, 4, 16], [-1, 64, 2, 16], [-1, 64, 2, 16]]
+            ),
             [
                 rng.normal(size=(8, 64, 4, 16)),
                 rng.normal(size=(8, 64, 2, 16)),

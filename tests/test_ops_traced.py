@@ -437,7 +437,7 @@ def test_conv_ops_bad_arguments():
         ops.conv(np.zeros((1, 9, 3)), np.zeros((2, 3, 1)), strides=2, dilation_rate=2)
 
 
-# -- dot_product_attention: fused on symbolic tensors without bias and mask --------------------
+# -- dot_product_attention: fused without bias, with a mask shared by the heads -------------
 def _reference_attention(q, k, v, scale=None, is_causal=False, mask=None, bias=None):
     groups = q.shape[2] // k.shape[2]
     k, v = np.repeat(k, groups, axis=2), np.repeat(v, groups, axis=2)
@@ -464,10 +464,12 @@ BIAS = RNG.normal(size=(1, 2, 4, 6)).astype("float32")
         ({}, True),
         ({"is_causal": True}, True),
         ({"scale": 0.3, "is_causal": True}, True),
-        ({"mask": MASK}, False),
+        ({"mask": MASK}, True),
+        ({"mask": MASK[None, None], "is_causal": True}, True),
+        ({"mask": np.stack([MASK, ~MASK])[None]}, False),  # a mask per head: unfused
         ({"bias": BIAS, "is_causal": True}, False),
     ],
-    ids=["plain", "causal", "scale_causal", "mask", "bias_causal"],
+    ids=["plain", "causal", "scale_causal", "mask", "mask_causal", "mask_per_head", "bias_causal"],
 )
 @pytest.mark.parametrize("kv_heads", [2, 1], ids=["mha", "gqa"])
 def test_dot_product_attention_traced_equals_eager(kwargs, fused, kv_heads):

@@ -68,9 +68,15 @@ void bind_typed(py::module_& m) {
   bind_op<PadOp, T, Shape, std::vector<std::vector<Index>>, double>(
       m, "PadOp", sfx, py::arg("input"), py::arg("pad_width"), py::arg("value") = 0.0);
   bind_op<OneHotOp, T, Shape, Index>(m, "OneHotOp", sfx, py::arg("input"), py::arg("num_classes"));
-  bind_op<DotProductAttentionOp, T, Shape, Shape, Shape, std::optional<double>, bool>(
-      m, "DotProductAttentionOp", sfx, py::arg("query"), py::arg("key"), py::arg("value"),
-      py::arg("scale") = py::none(), py::arg("is_causal") = false);
+  py::class_<DotProductAttentionOp<T>, Op<T>, std::shared_ptr<DotProductAttentionOp<T>>>(
+      m, ("DotProductAttentionOp" + sfx).c_str())
+      .def(py::init([](const std::vector<Shape>& inputs, std::optional<double> scale,
+                       bool is_causal, bool query_mask, bool key_mask, bool mask) {
+             return std::make_shared<DotProductAttentionOp<T>>(
+                 inputs, scale, is_causal, AttentionMasks{query_mask, key_mask, mask});
+           }),
+           py::arg("inputs"), py::arg("scale") = py::none(), py::arg("is_causal") = false,
+           py::arg("query_mask") = false, py::arg("key_mask") = false, py::arg("mask") = false);
   bind_op<SliceUpdateOp, T, Shape, Shape, Shape>(m, "SliceUpdateOp", sfx, py::arg("input"),
                                                  py::arg("update"), py::arg("start"));
 

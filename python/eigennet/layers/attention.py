@@ -342,21 +342,30 @@ class MultiHeadAttention(OpsLayer):
         symbolic = _is_symbolic(query, value, key)
         dropping = self._dropout > 0 and (symbolic or bool(training))
         masks = (query_mask, value_mask, key_mask, attention_mask)
-        explicit = any(m is not None for m in masks) or self._sliding_window is not None
-        if not (return_attention_scores or dropping or explicit):
-            attended = ops.dot_product_attention(
-                q, k, v, scale=self._inverse_sqrt_key_dim, is_causal=bool(use_causal_mask)
+        if variable and (attention_mask is not None or self._sliding_window is not None):
+            raise ValueError(
+                f"MultiHeadAttention {self.name!r}: attention_mask and sliding_window need "
+                f"sequences of fixed length; received query {q_shape} and value {v_shape}"
+            )
+        if use_causal_mask and flat:
+            raise ValueError(
+                "MultiHeadAttention: use_causal_mask needs one sequence axis (inputs of rank 3)"
+            )
+        parts = self._mask_parts(t, s, t_axes, s_axes, *masks)
+        if not (return_attention_scores or dropping):
+            # fused and blocked: no (B, N, T, S) tensor, memory linear in the length
+            attended = ops.nn.masked_attention(
+                q, k, v, self._inverse_sqrt_key_dim, bool(use_causal_mask), *parts
             )
             scores = None
         else:
-            if variable and (explicit or use_causal_mask):
+            if variable and use_causal_mask:
                 raise ValueError(
-                    f"MultiHeadAttention {self.name!r}: masks (attention_mask, query/value/key "
-                    "masks, sliding_window, or use_causal_mask with dropout or "
-                    "return_attention_scores) need sequences of fixed length; received "
+                    f"MultiHeadAttention {self.name!r}: use_causal_mask with dropout or "
+                    "return_attention_scores needs sequences of fixed length; received "
                     f"query {q_shape} and value {v_shape}"
                 )
-            mask = self._attention_mask(t, s, t_axes, s_axes, *masks, use_causal_mask)
+            mask = _combined_mask(t, s, *parts, use_causal_mask)
             logits = ops.einsum("bsnh,btnh->bnts", k, q * self._inverse_sqrt_key_dim)
             scores = _masked_softmax(logits, mask)
             probabilities = scores
@@ -394,12 +403,10 @@ class MultiHeadAttention(OpsLayer):
         if penalty is not None:
             self.add_loss(penalty)
 
-    def _attention_mask(
-        self, t, s, t_axes, s_axes, query_mask, value_mask, key_mask, attention_mask, causal
-    ):
-        """The masks given, as one float (B or 1, T, S) tensor of ones and zeros (None when
-        there is none); the causal and sliding-window masks are constants."""
-        terms = []
+    def _mask_parts(self, t, s, t_axes, s_axes, query_mask, value_mask, key_mask, attention_mask):
+        """The masks given as float ones and zeros: the query's (B, T), the keys' (B, S)
+        (value and key masks together) and the pairs' (B or 1, T, S) (attention_mask and the
+        sliding window); None where there is none. The causal mask stays a flag."""
 
         def checked(m, name, expected):
             shape = _shape(m)
@@ -414,12 +421,15 @@ class MultiHeadAttention(OpsLayer):
                 )
             return _as_float_mask(m, self.dtype)
 
+        query = None
         if query_mask is not None:
-            m = checked(query_mask, "query_mask", t_axes)
-            terms.append(ops.reshape(m, (-1, t, 1)))
+            query = ops.reshape(checked(query_mask, "query_mask", t_axes), (-1, t))
+        key = None
         for m, name in ((value_mask, "value_mask"), (key_mask, "key_mask")):
             if m is not None:
-                terms.append(ops.reshape(checked(m, name, s_axes), (-1, 1, s)))
+                m = ops.reshape(checked(m, name, s_axes), (-1, s))
+                key = m if key is None else key * m
+        pairs = None
         if attention_mask is not None:
             m = checked(attention_mask, "attention_mask", (*t_axes, *s_axes))
             shape = _shape(m)
@@ -439,19 +449,21 @@ class MultiHeadAttention(OpsLayer):
                     f"(batch, {t}, {s}) or one that broadcasts to it, with 3 axes; received "
                     f"{shape}"
                 )
-            terms.append(m)
-        if causal:
-            terms.append(_causal(t, s, t_axes, s_axes, self.dtype))
+            rows_axis, cols_axis = _shape(m)[-2:]
+            if len(t_axes) == 1 and rows_axis == 1 and cols_axis == s:  # one row for all queries
+                m = ops.reshape(m, (-1, s))
+                key = m if key is None else key * m
+            elif len(t_axes) == 1 and cols_axis == 1 and rows_axis == t:  # whole query rows
+                m = ops.reshape(m, (-1, t))
+                query = m if query is None else query * m
+            else:
+                pairs = m if (rows_axis, cols_axis) == (t, s) else m * np.ones((1, t, s), "float32")
         if self._sliding_window is not None:
             rows = np.arange(t)[:, None]
             cols = np.arange(s)[None, :]
-            terms.append((np.abs(rows - cols) < self._sliding_window).astype(self.dtype)[None])
-        if not terms:
-            return None
-        mask = terms[0]
-        for other in terms[1:]:
-            mask = mask * other
-        return mask
+            window = (np.abs(rows - cols) < self._sliding_window).astype(self.dtype)[None]
+            pairs = window if pairs is None else pairs * window
+        return query, key, pairs
 
     # -- config -------------------------------------------------------------------------------
     def get_config(self):
@@ -506,13 +518,24 @@ def _as_float_mask(m, dtype: str):
     return (m > 0.5 if m.dtype != bool else m).astype(dtype)
 
 
-def _causal(t, s, t_axes, s_axes, dtype="float32"):
-    """The (1, T, S) lower-triangular mask: query i attends to keys j <= i."""
-    if len(t_axes) > 1 or len(s_axes) > 1:
-        raise ValueError(
-            "MultiHeadAttention: use_causal_mask needs one sequence axis (inputs of rank 3)"
-        )
-    return np.tril(np.ones((t, s), dtype=dtype))[None]
+def _combined_mask(t, s, query, key, pairs, causal):
+    """The masks as one float (B or 1, T, S) tensor (None when there is none), for the
+    unfused path that materializes the scores."""
+    terms = []
+    if query is not None:
+        terms.append(ops.reshape(query, (-1, t, 1)))
+    if key is not None:
+        terms.append(ops.reshape(key, (-1, 1, s)))
+    if pairs is not None:
+        terms.append(pairs)
+    if causal:
+        terms.append(np.tril(np.ones((t, s), dtype="float32"))[None])
+    if not terms:
+        return None
+    mask = terms[0]
+    for other in terms[1:]:
+        mask = mask * other
+    return mask
 
 
 def _masked_softmax(logits, mask):

@@ -184,20 +184,17 @@ def dot_product_attention(
     """softmax(q k^T * scale + bias, masked) v over (batch, length, heads, head size) tensors,
     Keras's layout; scale defaults to 1/sqrt(head size). Key and value may have fewer heads
     than the query when they divide its heads (grouped-query attention: query head n reads
-    key head n // (N / K)). On symbolic tensors without bias and mask it is one fused native
-    op, which keeps no (B, N, T, S) tensor in the graph."""
+    key head n // (N / K)). On symbolic tensors without bias, and with a mask that is the same
+    for every head, it is one fused native op, blocked over the keys, which keeps no
+    (B, N, T, S) tensor: its memory grows linearly with the sequence length."""
     if kwargs.get("flash_attention") not in (None, False):
         raise ValueError("ops.dot_product_attention: flash_attention is not supported")
     if kwargs.get("attn_logits_soft_cap") is not None:
         raise ValueError("ops.dot_product_attention: attn_logits_soft_cap is not supported")
-    if bias is None and mask is None and is_symbolic(query, key, value):
-        return record(
-            "dot_product_attention",
-            "DotProductAttentionOp",
-            [query, key, value],
-            None if scale is None else float(scale),
-            bool(is_causal),
-        )
+    if bias is None and is_symbolic(query, key, value, mask):
+        per_head = _mask_for_every_head(mask, onp.shape(query)[1], onp.shape(key)[1])
+        if mask is None or per_head is not None:
+            return masked_attention(query, key, value, scale, is_causal, mask=per_head)
     head = onp.shape(query)[-1]
     scale = 1.0 / math.sqrt(head) if scale is None else float(scale)
     groups = onp.shape(query)[2] // max(onp.shape(key)[2], 1)
@@ -214,6 +211,68 @@ def dot_product_attention(
         scores = onp.where(mask, scores, -1e9)
     weights = softmax(scores, axis=-1)
     return onp.einsum("bnts,bsnh->btnh", weights, value)
+
+
+def _mask_for_every_head(mask, t, s):
+    """A mask broadcastable to (B, N, T, S) whose head axis is 1, as a (B or 1, T, S) float
+    tensor for the fused op; None when it varies by head (or there is none)."""
+    if mask is None:
+        return None
+    shape = tuple(onp.shape(mask))
+    if len(shape) < 2 or shape[-2:] != (t, s) or len(shape) > 4:
+        return None
+    lead = (1,) * (4 - len(shape)) + shape[:-2]  # (batch, heads)
+    if lead[1] != 1:
+        return None
+    keep = _keep(mask)
+    batch = -1 if lead[0] is None else 1 if lead[0] == 1 else None
+    if batch is None:
+        return None
+    return onp.reshape(keep, (batch, t, s)) if is_symbolic(keep) else keep.reshape(1, t, s)
+
+
+def _keep(mask):
+    """A Keras mask (bool, or numbers: > 0.5 attends) as float ones and zeros."""
+    if is_symbolic(mask):
+        return onp.cast(onp.greater(mask, 0.5), "float32")
+    mask = np.asarray(mask)
+    return (mask if mask.dtype == bool else mask > 0.5).astype("float32")
+
+
+def masked_attention(
+    query, key, value, scale=None, is_causal=False, query_mask=None, key_mask=None, mask=None
+):
+    """Attention where query t may see key s when s <= t (causal), query_mask[b, t],
+    key_mask[b, s] and mask[b, t, s] all allow it (masks of ones and zeros; batch axis the
+    batch or 1); a query that may see no key gives zeros, as Keras's masked softmax. One
+    fused native op on symbolic tensors (the masks are its extra inputs, never combined into
+    a (B, T, S) tensor); NumPy on arrays."""
+    masks = {"query_mask": query_mask, "key_mask": key_mask, "mask": mask}
+    given = {name: m for name, m in masks.items() if m is not None}
+    if is_symbolic(query, key, value, *given.values()):
+        return record(
+            "dot_product_attention",
+            "DotProductAttentionOp",
+            [query, key, value, *given.values()],
+            None if scale is None else float(scale),
+            bool(is_causal),
+            *(name in given for name in masks),
+            as_list=True,
+        )
+    t, s = onp.shape(query)[1], onp.shape(key)[1]
+    keep = np.ones((1, t, s), dtype=bool)
+    if is_causal:
+        keep = keep & np.tril(np.ones((t, s), dtype=bool))
+    if query_mask is not None:
+        keep = keep & (np.asarray(query_mask) > 0.5)[:, :, None]
+    if key_mask is not None:
+        keep = keep & (np.asarray(key_mask) > 0.5)[:, None, :]
+    if mask is not None:
+        keep = keep & (np.asarray(mask) > 0.5)
+    keep = keep[:, None]  # (B, 1, T, S): every head
+    out = dot_product_attention(query, key, value, mask=keep, scale=scale)
+    rows = keep.any(axis=-1)[..., None]  # (B, 1, T, 1): queries that see some key
+    return np.where(np.swapaxes(rows, 1, 2), out, 0).astype(out.dtype)
 
 
 # -- convolution and pooling (1-D and 2-D, channels last) ---------------------------------------

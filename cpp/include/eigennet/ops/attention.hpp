@@ -1,5 +1,8 @@
-// keras.ops.dot_product_attention, fused: softmax(Q K^T * scale [causal]) V per batch and head,
-// with no (B, N, T, S) tensor leaving the op.
+// keras.ops.dot_product_attention, fused and blocked: softmax(Q K^T * scale, masked) V per
+// batch and head, computed over blocks of keys with a running (online) softmax, so neither the
+// forward nor the backward holds a (T, S) tensor per head: memory grows linearly with the
+// sequence length. The backward recomputes each block's probabilities from the saved
+// log-sum-exp of every query row.
 #pragma once
 
 #include <optional>
@@ -9,15 +12,23 @@
 
 namespace eigennet {
 
+// Which masks follow query, key and value among the op's inputs (in this order). A mask is
+// float, kept where > 0.5; its batch axis is the batch or 1.
+struct AttentionMasks {
+  bool query = false;  // (B, T): a masked query row attends to nothing (its output is 0)
+  bool key = false;    // (B, S): masked keys are ignored by every query
+  bool full = false;   // (B, T, S): pairs (t, s) to ignore
+};
+
 // query (B, T, N, H), key (B, S, K, H), value (B, S, K, Hv) -> (B, T, N, Hv); K divides N
 // (grouped-query attention: query head n reads key/value head n / (N / K)). scale defaults to
-// 1 / sqrt(H); is_causal lets query t see keys s <= t (Keras's top-left lower triangle).
-// Not supported: bias, mask.
+// 1 / sqrt(H); is_causal lets query t see keys s <= t (Keras's top-left lower triangle). A
+// query row that may see no key outputs zeros, as Keras's masked softmax.
 template <class T>
 class DotProductAttentionOp : public Op<T> {
  public:
-  DotProductAttentionOp(const Shape& query, const Shape& key, const Shape& value,
-                        std::optional<double> scale, bool is_causal);
+  DotProductAttentionOp(const std::vector<Shape>& inputs, std::optional<double> scale,
+                        bool is_causal, AttentionMasks masks);
   std::shared_ptr<Layer<T>> clone() const override {
     return std::make_shared<DotProductAttentionOp>(*this);
   }
@@ -27,9 +38,19 @@ class DotProductAttentionOp : public Op<T> {
   void gradient(const T* const* xs, const T* y, T* grad_y, T* const* grad_xs) override;
 
  private:
+  struct Geometry;
+  Geometry geometry() const;
+  // Masks the logits of queries [t0, t0 + rows) and keys [s0, s0 + cols) of batch b to -inf.
+  void mask_block(const T* const* xs, Index b, Index t0, Index rows, Index s0, Index cols,
+                  T* logits) const;
+  // The first key a query block never sees (causal) and whether masks are present.
+  Index key_end(Index t0, Index rows, Index S) const;
+
   T scale_;
   bool causal_;
-  Workspace<T> probs_, grad_logits_;  // (B, N, T, S): the forward's probabilities, and scratch
+  AttentionMasks masks_;
+  Workspace<T> log_sum_exp_;  // (B, N, T): each query row's softmax normaliser, for backward
+  Workspace<T> scratch_;      // per thread: a block of logits and one of their gradients
 };
 
 }  // namespace eigennet

@@ -164,3 +164,11 @@ def test_wide_and_deep(tmp_path):
     assert float(match.group(1)) >= 0.93
     auc = re.search(rf"^test auc: ({FLOAT})$", out, flags=re.MULTILINE)
     assert auc and float(auc.group(1)) > 0.95, out[-2000:]
+
+
+def test_text_classifier(tmp_path):
+    out = run_example("text_classifier.py", cwd=tmp_path, timeout=300)
+    assert "most frequent tokens: ['', '[UNK]'" in out
+    match = re.search(rf"^test accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert match, out[-2000:]
+    assert float(match.group(1)) >= 0.85

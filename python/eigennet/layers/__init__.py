@@ -4,6 +4,7 @@ from eigennet.layers.activation import Activation
 from eigennet.layers.activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
 from eigennet.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from eigennet.layers.bidirectional import Bidirectional
+from eigennet.layers.category_encoding import CategoryEncoding
 from eigennet.layers.conv_transpose import (
     Conv1DTranspose,
     Conv2DTranspose,
@@ -20,9 +21,11 @@ from eigennet.layers.depthwise_separable import (
     SeparableConvolution1D,
     SeparableConvolution2D,
 )
+from eigennet.layers.discretization import Discretization
 from eigennet.layers.dropout import Dropout
 from eigennet.layers.embedding import Embedding
 from eigennet.layers.group_normalization import GroupNormalization
+from eigennet.layers.hashing import Hashing
 from eigennet.layers.image_affine import RandomRotation, RandomTranslation, RandomZoom
 from eigennet.layers.image_preprocessing import (
     CenterCrop,
@@ -31,6 +34,7 @@ from eigennet.layers.image_preprocessing import (
     RandomFlip,
     Resizing,
 )
+from eigennet.layers.index_lookup import IntegerLookup, StringLookup
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.lambda_layer import Lambda
 from eigennet.layers.layer import Layer, Variable
@@ -83,6 +87,7 @@ from eigennet.layers.regularization import (
     SpatialDropout2D,
 )
 from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from eigennet.layers.text_vectorization import TextVectorization
 from eigennet.layers.time_distributed import TimeDistributed
 from eigennet.layers.unit_normalization import UnitNormalization
 from eigennet.layers.upsampling import UpSampling1D, UpSampling2D
@@ -187,4 +192,10 @@ __all__ = [
     "minimum",
     "multiply",
     "subtract",
+    "CategoryEncoding",
+    "Discretization",
+    "Hashing",
+    "IntegerLookup",
+    "StringLookup",
+    "TextVectorization",
 ]

@@ -13,6 +13,7 @@ from eigennet.saving.object_registration import (
     get_registered_object,
     register_keras_serializable,
 )
+from eigennet.utils.dataset_utils import normalize, split_dataset, timeseries_dataset_from_array
 from eigennet.utils.progbar import Progbar
 from eigennet.utils.py_dataset import PyDataset, Sequence
 from eigennet.utils.sequence_utils import pad_sequences
@@ -57,4 +58,7 @@ __all__ = [
     "register_keras_serializable",
     "set_random_seed",
     "to_categorical",
+    "normalize",
+    "split_dataset",
+    "timeseries_dataset_from_array",
 ]

@@ -1,5 +1,6 @@
-"""Volumes: Conv3D, MaxPooling3D/AveragePooling3D and their global forms (native, the 2-D
-kernels generalized to three spatial axes), and AlphaDropout (traced from keras.ops).
+"""Volumes: Conv3D, Conv3DTranspose, MaxPooling3D/AveragePooling3D and their global forms
+(native, the 2-D kernels generalized to three spatial axes); UpSampling3D, ZeroPadding3D,
+Cropping3D and AlphaDropout (traced from keras.ops).
 
 NumPy references forward and backward, float64 finite differences, Keras 3 parity on the same
 weights (torch backend; skipped without keras), variable spatial axes, saving, bad input."""
@@ -14,6 +15,7 @@ import pytest
 import eigennet
 from eigennet import layers
 from gradient_check import assert_gradients_match_finite_differences, layer_vjp
+from reference import conv_transpose as ref_transpose
 from reference import volume as ref
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -95,6 +97,46 @@ def test_conv3d_many_chunks_float32_and_activation():
     np.testing.assert_allclose(np.asarray(layer(x[30:])), got[30:], rtol=1e-6, atol=1e-6)
 
 
+# ------------------------------------------------------------------ Conv3DTranspose vs NumPy
+TRANSPOSE_CASES = [
+    (dict(filters=3, kernel_size=3), (3, 4, 2, 2)),
+    (dict(filters=2, kernel_size=3, strides=2, padding="same"), (3, 4, 2, 3)),
+    (dict(filters=2, kernel_size=(2, 3, 2), strides=(1, 2, 3)), (3, 3, 2, 2)),
+    (dict(filters=2, kernel_size=3, strides=2, output_padding=(1, 0, 1)), (2, 3, 2, 2)),
+    (dict(filters=2, kernel_size=2, dilation_rate=(2, 1, 2), padding="same"), (3, 4, 3, 1)),
+    (dict(filters=3, kernel_size=1, use_bias=False), (2, 3, 2, 2)),
+]
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=_case_id)
+def test_conv3d_transpose_forward_and_backward_match_reference(case):
+    kwargs, shape = case
+    rng = np.random.default_rng(12)
+    layer = layers.Conv3DTranspose(**kwargs, dtype="float64")
+    layer.build((None, *shape))
+    weights = [rng.normal(size=w.shape) for w in layer.get_weights()]
+    layer.set_weights(weights)
+    kernel, bias = weights[0], weights[1] if len(weights) > 1 else None
+    assert kernel.shape == (*_triple(kwargs["kernel_size"]), kwargs["filters"], shape[-1])
+    x = rng.normal(size=(3, *shape))
+    op = kwargs.get("output_padding")
+    args = dict(
+        strides=_triple(kwargs.get("strides", 1)),
+        padding=kwargs.get("padding", "valid"),
+        output_padding=None if op is None else _triple(op),
+        dilation=_triple(kwargs.get("dilation_rate", 1)),
+    )
+    expected = ref_transpose.forward(x, kernel, bias, **args)
+    assert layer.output_shape == (None, *expected.shape[1:])
+    dy = rng.normal(size=expected.shape)
+    y, param_grad, (dx,) = layer_vjp(layer, [x], dy)
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+    dk, db, dx_ref = ref_transpose.backward(x, kernel, dy, **args)
+    expected_params = np.concatenate([dk.ravel()] + ([db] if bias is not None else []))
+    np.testing.assert_allclose(param_grad, expected_params, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-10)
+
+
 # ------------------------------------------------------------------ pooling vs NumPy
 # (mode, kwargs, sample shape)
 POOL_CASES = [
@@ -165,6 +207,49 @@ def test_max_pooling_ignores_padding_and_propagates_nan():
     np.testing.assert_array_equal(y.ravel()[1:], -5.0)  # never the zeros of the padding
 
 
+# ------------------------------------------------------------------ resampling layers
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_upsampling_padding_cropping_3d_match_numpy(channels_first):
+    rng = np.random.default_rng(13)
+    fmt = "channels_first" if channels_first else "channels_last"
+    x = rng.normal(size=(2, 3, 4, 5, 2)).astype(np.float32)
+    axes = (2, 3, 4) if channels_first else (1, 2, 3)
+    up = x
+    for axis, factor in zip(axes, (2, 1, 3)):
+        up = np.repeat(up, factor, axis=axis)
+    widths = [(0, 0)] * 5
+    for axis, w in zip(axes, ((1, 0), (2, 2), (0, 3))):
+        widths[axis] = w
+    crop = [slice(None)] * 5
+    for axis, (a, b) in zip(axes, ((1, 1), (0, 2), (1, 0))):
+        crop[axis] = slice(a, x.shape[axis] - b)
+    cases = [
+        (layers.UpSampling3D((2, 1, 3), data_format=fmt), up),
+        (layers.ZeroPadding3D(((1, 0), (2, 2), (0, 3)), data_format=fmt), np.pad(x, widths)),
+        (layers.Cropping3D(((1, 1), (0, 2), (1, 0)), data_format=fmt), x[tuple(crop)]),
+    ]
+    for layer, expected in cases:
+        np.testing.assert_array_equal(np.asarray(layer(x)), expected)
+        model = eigennet.Sequential([eigennet.Input(x.shape[1:]), layer])
+        assert model.output_shape == (None, *expected.shape[1:])
+        np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+
+
+def test_padding_and_cropping_3d_argument_forms():
+    assert layers.ZeroPadding3D(2).padding == ((2, 2),) * 3
+    assert layers.ZeroPadding3D((1, 2, 3)).padding == ((1, 1), (2, 2), (3, 3))
+    assert layers.Cropping3D().cropping == ((1, 1),) * 3
+    assert layers.UpSampling3D(2).size == (2, 2, 2)
+    with pytest.raises(ValueError, match="should have 3 elements"):
+        layers.ZeroPadding3D((1, 2))
+    with pytest.raises(ValueError, match="cannot be negative"):
+        layers.Cropping3D(-1)
+    with pytest.raises(ValueError, match="smaller than the corresponding"):
+        layers.Cropping3D(2)(np.zeros((1, 4, 5, 5, 1)))
+    with pytest.raises(ValueError, match="ndim=5"):
+        layers.UpSampling3D()(np.zeros((1, 4, 4, 1)))
+
+
 # ------------------------------------------------------------------ finite differences
 def test_finite_differences_volume_cnn(float64):
     rng = np.random.default_rng(4)
@@ -176,6 +261,7 @@ def test_finite_differences_volume_cnn(float64):
             layers.Conv3D(2, (2, 3, 2), strides=(1, 2, 1), activation="sigmoid"),
             layers.AveragePooling3D((2, 1, 2), padding="same"),
             layers.Conv3D(2, 2, dilation_rate=(1, 1, 2), padding="same", use_bias=False),
+            layers.Conv3DTranspose(2, 3, strides=(2, 1, 2), padding="same", activation="tanh"),
             layers.GlobalAveragePooling3D(),
             layers.Dense(2),
         ]
@@ -186,13 +272,16 @@ def test_finite_differences_volume_cnn(float64):
     )
 
 
-def test_finite_differences_single_channel_and_global_max(float64):
+def test_finite_differences_single_channel_resampling_and_global_max(float64):
     rng = np.random.default_rng(5)
     model = eigennet.Sequential(
         [
             eigennet.Input(shape=(4, 5, 5, 1)),
             layers.Conv3D(3, (2, 3, 3), strides=(2, 1, 2), padding="same", activation="elu"),
             layers.Conv3D(2, 1, activation="tanh"),
+            layers.ZeroPadding3D((1, 0, 2)),
+            layers.UpSampling3D((1, 2, 1)),
+            layers.Cropping3D(((0, 1), (1, 2), (0, 1))),
             layers.GlobalMaxPooling3D(keepdims=True),
             layers.Flatten(),
             layers.Dense(1),
@@ -252,10 +341,14 @@ def test_variable_spatial_axes():
     [
         lambda: layers.Conv3D(3, (2, 3, 1), strides=(1, 2, 1), padding="same", activation="relu",
                               kernel_regularizer="l2", name="c3"),
+        lambda: layers.Conv3DTranspose(2, 3, strides=2, output_padding=1, use_bias=False),
         lambda: layers.MaxPooling3D((1, 2, 2), strides=1, padding="same"),
         lambda: layers.AveragePooling3D(2),
         lambda: layers.GlobalMaxPooling3D(keepdims=True),
         lambda: layers.GlobalAveragePooling3D(),
+        lambda: layers.UpSampling3D((1, 2, 3), data_format="channels_first"),
+        lambda: layers.ZeroPadding3D((1, 2, 0)),
+        lambda: layers.Cropping3D(((0, 1), (1, 1), (2, 0))),
         lambda: layers.AlphaDropout(0.2, noise_shape=(None, 1, 3), seed=4),
     ],
 )  # fmt: skip
@@ -405,11 +498,16 @@ KERAS_CASES = [
                     activation="relu"), (5, 6, 7, 2)),
     ("Conv3D", dict(filters=2, kernel_size=3, dilation_rate=(2, 1, 2), padding="same"),
      (5, 4, 6, 1)),
+    ("Conv3DTranspose", dict(filters=2, kernel_size=3, strides=2, padding="same"), (3, 4, 2, 2)),
+    ("Conv3DTranspose", dict(filters=3, kernel_size=(2, 3, 2), strides=(1, 2, 3)), (3, 3, 2, 2)),
     ("MaxPooling3D", dict(), (4, 5, 6, 2)),
     ("MaxPooling3D", dict(pool_size=3, strides=2, padding="same"), (5, 5, 5, 2)),
     ("AveragePooling3D", dict(pool_size=2), (4, 5, 6, 2)),
     ("AveragePooling3D", dict(pool_size=3, strides=1, padding="same"), (4, 5, 3, 2)),
     ("GlobalMaxPooling3D", dict(keepdims=True), (3, 4, 5, 2)),
+    ("UpSampling3D", dict(size=(2, 1, 3)), (3, 4, 2, 2)),
+    ("ZeroPadding3D", dict(padding=((1, 0), (2, 2), (0, 3))), (3, 4, 2, 2)),
+    ("Cropping3D", dict(cropping=((1, 1), (0, 2), (1, 0))), (3, 4, 2, 2)),
     ("GlobalAveragePooling3D", dict(), (3, 4, 5, 2)),
     ("AlphaDropout", dict(rate=0.2, noise_shape=(None, 1, 1, 1, 2), seed=1), (3, 4, 5, 2)),
 ]  # fmt: skip
@@ -445,6 +543,7 @@ def _volume_cnn(lib):
             L.Conv3D(5, (2, 3, 2), strides=(1, 2, 1), activation="tanh"),
             L.AveragePooling3D((1, 1, 2)),
             L.Conv3D(3, 2, dilation_rate=(1, 1, 1), padding="same", activation="sigmoid"),
+            L.Conv3DTranspose(3, 2, strides=(1, 2, 2), activation="relu"),
             L.GlobalAveragePooling3D(),
             L.Dense(3, activation="softmax"),
         ]

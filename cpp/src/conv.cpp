@@ -1,12 +1,11 @@
 #include "eigennet/layers/conv.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "eigennet/gemm.hpp"
+#include "eigennet/layers/im2col.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
@@ -32,42 +31,6 @@ void relu_mask_and_sum(T* dz, const T* y, Index rows, Index cols, bool relu, T* 
     if (sum)
       for (Index f = 0; f < cols; ++f) sum[f] += d[f];
   }
-}
-
-// Short copies (a 3x3 kernel on one channel copies 3 values a row) inline, with no call to
-// memmove/memset.
-template <class T>
-inline void copy(const T* src, Index n, T* dst) {
-  for (Index i = 0; i < n; ++i) dst[i] = src[i];
-}
-template <class T>
-inline void set_zero(T* dst, Index n) {
-  for (Index i = 0; i < n; ++i) dst[i] = T(0);
-}
-
-// Runs fn(first, count, group, slot) over the chunks of a batch of n samples. The batch is
-// cut into `groups` contiguous runs of samples, each into chunks of at most `chunk` samples;
-// the cut depends on n, chunk and groups only, never on the thread count, and each group's
-// chunks run in order. So a gradient accumulated per group and the groups summed in order
-// give the same bits on any number of threads. With slots > 1 the groups are spread over
-// that many threads (static schedule: equal runs of groups) and `slot` names the thread's
-// scratch; otherwise one thread walks them (slot 0) and each product uses the threads itself.
-template <class Fn>
-void for_chunks(Index n, Index chunk, Index groups, int slots, Fn&& fn) {
-  auto run_group = [&](Index g, int slot) {
-    const Index g0 = g * n / groups, size = (g + 1) * n / groups - g0;
-    const Index pieces = (size + chunk - 1) / chunk;
-    for (Index c = 0; c < pieces; ++c) {
-      const Index first = g0 + c * size / pieces;
-      fn(first, g0 + (c + 1) * size / pieces - first, g, slot);
-    }
-  };
-  if (slots < 2) {
-    for (Index g = 0; g < groups; ++g) run_group(g, 0);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(slots)
-  for (Index g = 0; g < groups; ++g) run_group(g, omp_get_thread_num());
 }
 
 }  // namespace
@@ -171,75 +134,6 @@ int Conv<T>::slot_count(Index n) const {
   return static_cast<int>(std::min<Index>(get_num_threads(), groups));
 }
 
-// Kernel row q of every patch of output row r is one row of the input (or zeros): walking the
-// patches of an output row with q fixed keeps the source row hot and the inner copy short.
-template <class T>
-void Conv<T>::im2col(const T* x, Index count, T* cols) const {
-  const Window& w = window_;
-  const WindowAxis& wc = w.cols;
-  const Index c = w.channels, row_len = wc.kernel * c;
-  std::vector<Index> in_row(size_t(w.kernel_rows()));
-  for (Index s = 0; s < count; ++s) {
-    const T* xs = x + s * in_size_;
-    for (Index r = 0; r < w.out_rows(); ++r) {
-      w.input_rows(r, in_row.data());
-      T* patches = cols + (s * pixels_ + r * wc.out) * patch_;
-      for (Index q = 0; q < w.kernel_rows(); ++q) {
-        T* dst = patches + q * row_len;
-        if (in_row[size_t(q)] < 0) {
-          for (Index ow = 0; ow < wc.out; ++ow, dst += patch_) set_zero(dst, row_len);
-          continue;
-        }
-        const T* src = xs + in_row[size_t(q)] * wc.in * c;
-        for (Index ow = 0; ow < wc.out; ++ow, dst += patch_) {
-          const Index kw0 = wc.first_tap(ow), kw1 = wc.last_tap(ow);
-          if (wc.dilation == 1) {
-            if (kw0 == 0 && kw1 == wc.kernel) {  // the window is inside: one contiguous run
-              copy(src + wc.tap(ow, 0) * c, row_len, dst);
-              continue;
-            }
-            copy(src + wc.tap(ow, kw0) * c, (kw1 - kw0) * c, dst + kw0 * c);
-          } else {
-            for (Index kw = kw0; kw < kw1; ++kw) copy(src + wc.tap(ow, kw) * c, c, dst + kw * c);
-          }
-          set_zero(dst, kw0 * c);
-          set_zero(dst + kw1 * c, (wc.kernel - kw1) * c);
-        }
-      }
-    }
-  }
-}
-
-// The adjoint of im2col: every column entry is added back to the input position it came
-// from.
-template <class T>
-void Conv<T>::col2im(const T* cols, Index count, T* dx) const {
-  const Window& w = window_;
-  const Index c = w.channels, row_len = w.cols.kernel * c;
-  std::vector<Index> in_row(size_t(w.kernel_rows()));
-  std::fill_n(dx, count * in_size_, T(0));
-  for (Index s = 0; s < count; ++s) {
-    T* xs = dx + s * in_size_;
-    const T* in = cols + s * pixels_ * patch_;
-    for (Index r = 0; r < w.out_rows(); ++r) {
-      w.input_rows(r, in_row.data());
-      for (Index ow = 0; ow < w.cols.out; ++ow, in += patch_) {
-        const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-        for (Index q = 0; q < w.kernel_rows(); ++q) {
-          if (in_row[size_t(q)] < 0) continue;
-          const T* src = in + q * row_len;
-          T* dst = xs + in_row[size_t(q)] * w.cols.in * c;
-          for (Index kw = kw0; kw < kw1; ++kw) {
-            T* d = dst + w.cols.tap(ow, kw) * c;
-            const T* s2 = src + kw * c;
-            for (Index i = 0; i < c; ++i) d[i] += s2[i];
-          }
-        }
-      }
-    }
-  }
-}
-
 // Taps-major columns for single-channel inputs (a grayscale image, a univariate sequence):
 // row t of the (taps, pixels) matrix holds tap t of every output pixel, so with stride 1 each
 // output row's values are one contiguous run of an input row (vectorized copies, where the
@@ -257,17 +151,17 @@ void Conv<T>::im2col_taps(const T* x, Index count, T* cols) const {
         for (Index kw = 0; kw < wc.kernel; ++kw) {
           T* dst = cols + (q * wc.kernel + kw) * rows + (s * w.out_rows() + r) * wc.out;
           if (in_row[size_t(q)] < 0) {
-            set_zero(dst, wc.out);
+            zero_short(dst, wc.out);
             continue;
           }
           const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
           const T* src = x + s * in_size_ + in_row[size_t(q)] * wc.in + wc.tap(0, kw);
-          set_zero(dst, lo);
+          zero_short(dst, lo);
           if (wc.stride == 1)
-            copy(src + lo, hi - lo, dst + lo);
+            copy_short(src + lo, hi - lo, dst + lo);
           else
             for (Index ow = lo; ow < hi; ++ow) dst[ow] = src[ow * wc.stride];
-          set_zero(dst + hi, wc.out - hi);
+          zero_short(dst + hi, wc.out - hi);
         }
     }
 }
@@ -310,7 +204,7 @@ void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
       if (taps_major_)
         im2col_taps(cols, count, buffer);
       else
-        im2col(cols, count, buffer);
+        im2col(window_, cols, count, buffer);
       cols = buffer;
     }
     T* zc = z + first * pixels_ * filters_;
@@ -367,7 +261,7 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
         im2col_taps(xc, count, buffer);
         cols = buffer;
       } else if (!direct_) {
-        im2col(xc, count, buffer);
+        im2col(window_, xc, count, buffer);
         cols = buffer;
       }
       if (transposed)
@@ -386,7 +280,7 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
       } else {
         gemm<T>(false, true, rows, patch_, filters_, dz, filters_, this->weight(0), filters_,
                 direct_ ? dx : buffer, patch_);
-        if (!direct_) col2im(buffer, count, dx);
+        if (!direct_) col2im(window_, buffer, count, dx);
       }
     }
   });

@@ -7,8 +7,10 @@ from eigennet.layers.bidirectional import Bidirectional
 from eigennet.layers.conv_transpose import (
     Conv1DTranspose,
     Conv2DTranspose,
+    Conv3DTranspose,
     Convolution1DTranspose,
     Convolution2DTranspose,
+    Convolution3DTranspose,
 )
 from eigennet.layers.convolutional import (
     Conv1D,
@@ -61,7 +63,14 @@ from eigennet.layers.merging import (
     subtract,
 )
 from eigennet.layers.normalization import BatchNormalization, LayerNormalization
-from eigennet.layers.padding_cropping import Cropping1D, Cropping2D, ZeroPadding1D, ZeroPadding2D
+from eigennet.layers.padding_cropping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from eigennet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -101,7 +110,7 @@ from eigennet.layers.regularization import (
 from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from eigennet.layers.time_distributed import TimeDistributed
 from eigennet.layers.unit_normalization import UnitNormalization
-from eigennet.layers.upsampling import UpSampling1D, UpSampling2D
+from eigennet.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 
 __all__ = [
     "Activation",
@@ -126,11 +135,13 @@ __all__ = [
     "Conv2D",
     "Conv2DTranspose",
     "Conv3D",
+    "Conv3DTranspose",
     "Convolution1D",
     "Convolution1DTranspose",
     "Convolution2D",
     "Convolution2DTranspose",
     "Convolution3D",
+    "Convolution3DTranspose",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
     "SeparableConv1D",
@@ -139,6 +150,7 @@ __all__ = [
     "SeparableConvolution2D",
     "Cropping1D",
     "Cropping2D",
+    "Cropping3D",
     "Dense",
     "Dot",
     "Dropout",
@@ -203,9 +215,11 @@ __all__ = [
     "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",
+    "UpSampling3D",
     "Variable",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "ZeroPadding3D",
     "add",
     "average",
     "concatenate",

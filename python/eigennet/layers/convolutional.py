@@ -272,10 +272,32 @@ class Conv3D(BaseConv):
 
     rank = 3
 
-    # The other arguments and their defaults are BaseConv's (Keras's).
-    def __init__(self, filters, kernel_size, strides=(1, 1, 1), dilation_rate=(1, 1, 1), **kwargs):
+    # Keras's leading arguments in its order; the others and their defaults are BaseConv's.
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1, 1),
+        padding="valid",
+        data_format=None,
+        dilation_rate=(1, 1, 1),
+        groups=1,
+        activation=None,
+        use_bias=True,
+        **kwargs,
+    ):
         super().__init__(
-            3, filters, kernel_size, strides=strides, dilation_rate=dilation_rate, **kwargs
+            3,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            groups=groups,
+            activation=activation,
+            use_bias=use_bias,
+            **kwargs,
         )
 
 

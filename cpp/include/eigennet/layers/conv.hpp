@@ -44,8 +44,7 @@ class Conv : public Layer<T> {
   Index group_count(Index n) const;
   // Threads that take whole groups for a batch of n samples (1: the products use them).
   int slot_count(Index n) const;
-  void im2col(const T* x, Index count, T* cols) const;
-  void col2im(const T* cols, Index count, T* dx) const;
+  // Taps-major columns of single-channel inputs (the pixel-major ones are im2col.hpp's).
   void im2col_taps(const T* x, Index count, T* cols) const;
   void col2im_taps(const T* cols, Index count, T* dx) const;
 

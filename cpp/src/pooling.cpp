@@ -1,13 +1,22 @@
 #include "eigennet/layers/pooling.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "eigennet/row_blocks.hpp"
 
 namespace eigennet {
+namespace {
+
+// The input rows of output row r's window that fall inside the data, first in kernel order
+// (a window always holds one); returns how many.
+Index data_rows(const Window& w, Index r, std::vector<Index>& in_row) {
+  w.input_rows(r, in_row.data());
+  return std::remove(in_row.begin(), in_row.end(), Index(-1)) - in_row.begin();
+}
+
+}  // namespace
 
 template <class T>
 Pool<T>::Pool(int rank, PoolMode mode, std::vector<Index> pool_size, std::vector<Index> strides,
@@ -83,18 +92,17 @@ void Pool<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
       T* out = y.data() + s * out_size_;
       int32_t* win = max ? winners + s * out_size_ : nullptr;
       for (Index r = 0; r < w.out_rows(); ++r) {
-        w.input_rows(r, in_row.data());
-        const Index rows_in = w.kernel_rows() - std::count(in_row.begin(), in_row.end(), -1);
+        const Index rows_in = data_rows(w, r, in_row);
         for (Index ow = 0; ow < w.cols.out; ++ow, out += c) {
           const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-          // -inf loses to the first tap unless that is -inf too (it then stays, as tap 0).
-          std::fill_n(out, c, max ? -std::numeric_limits<T>::infinity() : T(0));
+          const T* v = xs + (in_row[0] * w.cols.in + w.cols.tap(ow, kw0)) * c;
+          std::copy_n(v, c, out);
           if (max) std::fill_n(win, c, 0);
           int32_t t = 0;
-          for (Index ir : in_row) {
-            if (ir < 0) continue;
-            for (Index kw = kw0; kw < kw1; ++kw, ++t) {
-              const T* v = xs + (ir * w.cols.in + w.cols.tap(ow, kw)) * c;
+          for (Index row = 0; row < rows_in; ++row) {
+            for (Index kw = row == 0 ? kw0 + 1 : kw0; kw < kw1; ++kw) {
+              v = xs + (in_row[size_t(row)] * w.cols.in + w.cols.tap(ow, kw)) * c;
+              ++t;
               if (max) {
                 // PyTorch's rule: a later value wins if larger, or NaN. Branch-free, so the
                 // channel loop vectorizes.
@@ -144,16 +152,14 @@ void Pool<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMap<T> grad
       const T* dy = grad_y.data() + s * out_size_;
       const int32_t* win = max ? winners + s * out_size_ : nullptr;
       for (Index r = 0; r < w.out_rows(); ++r) {
-        w.input_rows(r, in_row.data());
-        const Index rows_in = w.kernel_rows() - std::count(in_row.begin(), in_row.end(), -1);
+        const Index rows_in = data_rows(w, r, in_row);
         for (Index ow = 0; ow < w.cols.out; ++ow, dy += c) {
           const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
           const T count_in = T(rows_in * (kw1 - kw0));
           int32_t t = 0;
-          for (Index ir : in_row) {
-            if (ir < 0) continue;
+          for (Index row = 0; row < rows_in; ++row) {
             for (Index kw = kw0; kw < kw1; ++kw, ++t) {
-              T* d = dxs + (ir * w.cols.in + w.cols.tap(ow, kw)) * c;
+              T* d = dxs + (in_row[size_t(row)] * w.cols.in + w.cols.tap(ow, kw)) * c;
               if (max) {
                 for (Index i = 0; i < c; ++i) {
                   const T give = win[i] == t ? dy[i] : T(0);

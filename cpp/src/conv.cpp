@@ -1,12 +1,11 @@
 #include "eigennet/layers/conv.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "eigennet/gemm.hpp"
+#include "eigennet/layers/im2col.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
@@ -34,42 +33,6 @@ void relu_mask_and_sum(T* dz, const T* y, Index rows, Index cols, bool relu, T* 
   }
 }
 
-// Short copies (a 3x3 kernel on one channel copies 3 values a row) inline, with no call to
-// memmove/memset.
-template <class T>
-inline void copy(const T* src, Index n, T* dst) {
-  for (Index i = 0; i < n; ++i) dst[i] = src[i];
-}
-template <class T>
-inline void set_zero(T* dst, Index n) {
-  for (Index i = 0; i < n; ++i) dst[i] = T(0);
-}
-
-// Runs fn(first, count, group, slot) over the chunks of a batch of n samples. The batch is
-// cut into `groups` contiguous runs of samples, each into chunks of at most `chunk` samples;
-// the cut depends on n, chunk and groups only, never on the thread count, and each group's
-// chunks run in order. So a gradient accumulated per group and the groups summed in order
-// give the same bits on any number of threads. With slots > 1 the groups are spread over
-// that many threads (static schedule: equal runs of groups) and `slot` names the thread's
-// scratch; otherwise one thread walks them (slot 0) and each product uses the threads itself.
-template <class Fn>
-void for_chunks(Index n, Index chunk, Index groups, int slots, Fn&& fn) {
-  auto run_group = [&](Index g, int slot) {
-    const Index g0 = g * n / groups, size = (g + 1) * n / groups - g0;
-    const Index pieces = (size + chunk - 1) / chunk;
-    for (Index c = 0; c < pieces; ++c) {
-      const Index first = g0 + c * size / pieces;
-      fn(first, g0 + (c + 1) * size / pieces - first, g, slot);
-    }
-  };
-  if (slots < 2) {
-    for (Index g = 0; g < groups; ++g) run_group(g, 0);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(slots)
-  for (Index g = 0; g < groups; ++g) run_group(g, omp_get_thread_num());
-}
-
 }  // namespace
 
 template <class T>
@@ -84,47 +47,44 @@ Conv<T>::Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vect
       padding_(padding),
       activation_(activation),
       use_bias_(use_bias) {
-  if (rank != 1 && rank != 2) throw std::invalid_argument("convolution rank must be 1 or 2");
-  const char* name = rank == 1 ? "Conv1D" : "Conv2D";
+  if (rank < 1 || rank > 3) throw std::invalid_argument("convolution rank must be 1, 2 or 3");
+  const std::string name = this->name();
   if (filters <= 0)
-    throw std::invalid_argument(std::string(name) + " filters must be a positive integer, got " +
+    throw std::invalid_argument(name + " filters must be a positive integer, got " +
                                 std::to_string(filters));
   check_window_sizes(name, "kernel_size", kernel_size_, rank);
   check_window_sizes(name, "strides", strides_, rank);
   check_window_sizes(name, "dilation_rate", dilation_, rank);
   if (*std::max_element(strides_.begin(), strides_.end()) > 1 &&
       *std::max_element(dilation_.begin(), dilation_.end()) > 1)
-    throw std::invalid_argument(std::string(name) +
-                                ": strides > 1 is not supported with dilation_rate > 1");
+    throw std::invalid_argument(name + ": strides > 1 is not supported with dilation_rate > 1");
   if (padding == Padding::Causal && rank != 1)
     throw std::invalid_argument("causal padding is only supported by Conv1D");
 }
 
 template <class T>
+std::string Conv<T>::name() const {
+  return "Conv" + std::to_string(rank_) + "D";
+}
+
+template <class T>
 Shape Conv<T>::do_build(const Shape& input_shape) {
-  const char* name = rank_ == 1 ? "Conv1D" : "Conv2D";
   if (input_shape.size() != size_t(rank_) + 1)
-    throw std::invalid_argument(std::string(name) + " expects samples of shape " +
-                                (rank_ == 1 ? "(steps, channels)" : "(rows, cols, channels)") +
+    throw std::invalid_argument(name() + " expects samples of shape " + sample_axes(rank_) +
                                 " (inputs of rank " + std::to_string(rank_ + 2) +
-                                " with the batch axis), got samples of " + "shape " +
+                                " with the batch axis), got samples of shape " +
                                 shape_string(input_shape));
   Window& w = window_;
-  const size_t last = size_t(rank_) - 1;  // the cols axis is the last spatial one
-  w.cols = {input_shape[last], kernel_size_[last], strides_[last], dilation_[last]};
-  if (rank_ == 2) w.rows = {input_shape[0], kernel_size_[0], strides_[0], dilation_[0]};
-  w.channels = input_shape.back();
-  if (!w.rows.resolve(padding_) || !w.cols.resolve(padding_))
-    throw std::invalid_argument(std::string(name) + ": samples of shape " +
-                                shape_string(input_shape) + " are smaller than kernel_size " +
-                                shape_string(kernel_size_) + " with dilation_rate " +
-                                shape_string(dilation_) +
+  if (!w.resolve(input_shape, kernel_size_, strides_, dilation_, padding_))
+    throw std::invalid_argument(name() + ": samples of shape " + shape_string(input_shape) +
+                                " are smaller than kernel_size " + shape_string(kernel_size_) +
+                                " with dilation_rate " + shape_string(dilation_) +
                                 " and padding 'valid' (the output would be empty); use larger "
                                 "inputs, a smaller kernel or padding='same'");
   in_size_ = w.in_pixels() * w.channels;
   pixels_ = w.out_pixels();
   patch_ = w.taps() * w.channels;
-  direct_ = w.taps() == 1 && w.rows.stride == 1 && w.cols.stride == 1;
+  direct_ = w.taps() == 1 && w.planes.stride == 1 && w.rows.stride == 1 && w.cols.stride == 1;
   taps_major_ = !direct_ && w.channels == 1;
   // Output columns [lo, hi) whose tap kw falls inside the data, for the taps-major im2col.
   tap_lo_.assign(size_t(w.cols.kernel), w.cols.out);
@@ -142,7 +102,8 @@ Shape Conv<T>::do_build(const Shape& input_shape) {
   this->add_weight("kernel", kernel);
   if (use_bias_) this->add_weight("bias", {filters_});
   Shape out;
-  if (rank_ == 2) out.push_back(w.rows.out);
+  if (rank_ == 3) out.push_back(w.planes.out);
+  if (rank_ >= 2) out.push_back(w.rows.out);
   out.push_back(w.cols.out);
   out.push_back(filters_);
   return out;
@@ -173,72 +134,6 @@ int Conv<T>::slot_count(Index n) const {
   return static_cast<int>(std::min<Index>(get_num_threads(), groups));
 }
 
-// Row kh of every patch of output row oh is one row of the input (or zeros): walking the
-// patches of an output row with kh fixed keeps the source row hot and the inner copy short.
-template <class T>
-void Conv<T>::im2col(const T* x, Index count, T* cols) const {
-  const Window& w = window_;
-  const WindowAxis& wc = w.cols;
-  const Index c = w.channels, row_len = wc.kernel * c;
-  for (Index s = 0; s < count; ++s) {
-    const T* xs = x + s * in_size_;
-    for (Index oh = 0; oh < w.rows.out; ++oh) {
-      const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
-      T* patches = cols + (s * pixels_ + oh * wc.out) * patch_;
-      for (Index kh = 0; kh < w.rows.kernel; ++kh) {
-        T* dst = patches + kh * row_len;
-        if (kh < kh0 || kh >= kh1) {
-          for (Index ow = 0; ow < wc.out; ++ow, dst += patch_) set_zero(dst, row_len);
-          continue;
-        }
-        const T* src = xs + w.rows.tap(oh, kh) * wc.in * c;
-        for (Index ow = 0; ow < wc.out; ++ow, dst += patch_) {
-          const Index kw0 = wc.first_tap(ow), kw1 = wc.last_tap(ow);
-          if (wc.dilation == 1) {
-            if (kw0 == 0 && kw1 == wc.kernel) {  // the window is inside: one contiguous run
-              copy(src + wc.tap(ow, 0) * c, row_len, dst);
-              continue;
-            }
-            copy(src + wc.tap(ow, kw0) * c, (kw1 - kw0) * c, dst + kw0 * c);
-          } else {
-            for (Index kw = kw0; kw < kw1; ++kw) copy(src + wc.tap(ow, kw) * c, c, dst + kw * c);
-          }
-          set_zero(dst, kw0 * c);
-          set_zero(dst + kw1 * c, (wc.kernel - kw1) * c);
-        }
-      }
-    }
-  }
-}
-
-// The adjoint of im2col: every column entry is added back to the input position it came
-// from.
-template <class T>
-void Conv<T>::col2im(const T* cols, Index count, T* dx) const {
-  const Window& w = window_;
-  const Index c = w.channels, row_len = w.cols.kernel * c;
-  std::fill_n(dx, count * in_size_, T(0));
-  for (Index s = 0; s < count; ++s) {
-    T* xs = dx + s * in_size_;
-    const T* in = cols + s * pixels_ * patch_;
-    for (Index oh = 0; oh < w.rows.out; ++oh) {
-      const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
-      for (Index ow = 0; ow < w.cols.out; ++ow, in += patch_) {
-        const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-        for (Index kh = kh0; kh < kh1; ++kh) {
-          const T* src = in + kh * row_len;
-          T* dst = xs + w.rows.tap(oh, kh) * w.cols.in * c;
-          for (Index kw = kw0; kw < kw1; ++kw) {
-            T* d = dst + w.cols.tap(ow, kw) * c;
-            const T* s2 = src + kw * c;
-            for (Index i = 0; i < c; ++i) d[i] += s2[i];
-          }
-        }
-      }
-    }
-  }
-}
-
 // Taps-major columns for single-channel inputs (a grayscale image, a univariate sequence):
 // row t of the (taps, pixels) matrix holds tap t of every output pixel, so with stride 1 each
 // output row's values are one contiguous run of an input row (vectorized copies, where the
@@ -248,23 +143,25 @@ void Conv<T>::im2col_taps(const T* x, Index count, T* cols) const {
   const Window& w = window_;
   const WindowAxis& wc = w.cols;
   const Index rows = count * pixels_;
-  for (Index kh = 0; kh < w.rows.kernel; ++kh)
-    for (Index kw = 0; kw < wc.kernel; ++kw) {
-      T* dst = cols + (kh * wc.kernel + kw) * rows;
-      const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
-      for (Index s = 0; s < count; ++s)
-        for (Index oh = 0; oh < w.rows.out; ++oh, dst += wc.out) {
-          if (kh < w.rows.first_tap(oh) || kh >= w.rows.last_tap(oh)) {
-            set_zero(dst, wc.out);
+  std::vector<Index> in_row(size_t(w.kernel_rows()));
+  for (Index s = 0; s < count; ++s)
+    for (Index r = 0; r < w.out_rows(); ++r) {
+      w.input_rows(r, in_row.data());
+      for (Index q = 0; q < w.kernel_rows(); ++q)
+        for (Index kw = 0; kw < wc.kernel; ++kw) {
+          T* dst = cols + (q * wc.kernel + kw) * rows + (s * w.out_rows() + r) * wc.out;
+          if (in_row[size_t(q)] < 0) {
+            zero_short(dst, wc.out);
             continue;
           }
-          const T* src = x + s * in_size_ + w.rows.tap(oh, kh) * wc.in + wc.tap(0, kw);
-          set_zero(dst, lo);
+          const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
+          const T* src = x + s * in_size_ + in_row[size_t(q)] * wc.in + wc.tap(0, kw);
+          zero_short(dst, lo);
           if (wc.stride == 1)
-            copy(src + lo, hi - lo, dst + lo);
+            copy_short(src + lo, hi - lo, dst + lo);
           else
             for (Index ow = lo; ow < hi; ++ow) dst[ow] = src[ow * wc.stride];
-          set_zero(dst + hi, wc.out - hi);
+          zero_short(dst + hi, wc.out - hi);
         }
     }
 }
@@ -274,17 +171,20 @@ void Conv<T>::col2im_taps(const T* cols, Index count, T* dx) const {
   const Window& w = window_;
   const WindowAxis& wc = w.cols;
   const Index rows = count * pixels_;
+  std::vector<Index> in_row(size_t(w.kernel_rows()));
   std::fill_n(dx, count * in_size_, T(0));
-  for (Index kh = 0; kh < w.rows.kernel; ++kh)
-    for (Index kw = 0; kw < wc.kernel; ++kw) {
-      const T* src = cols + (kh * wc.kernel + kw) * rows;
-      const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
-      for (Index s = 0; s < count; ++s)
-        for (Index oh = 0; oh < w.rows.out; ++oh, src += wc.out) {
-          if (kh < w.rows.first_tap(oh) || kh >= w.rows.last_tap(oh)) continue;
-          T* d = dx + s * in_size_ + w.rows.tap(oh, kh) * wc.in + wc.tap(0, kw);
+  for (Index s = 0; s < count; ++s)
+    for (Index r = 0; r < w.out_rows(); ++r) {
+      w.input_rows(r, in_row.data());
+      for (Index q = 0; q < w.kernel_rows(); ++q) {
+        if (in_row[size_t(q)] < 0) continue;
+        for (Index kw = 0; kw < wc.kernel; ++kw) {
+          const T* src = cols + (q * wc.kernel + kw) * rows + (s * w.out_rows() + r) * wc.out;
+          const Index lo = tap_lo_[size_t(kw)], hi = std::max(lo, tap_hi_[size_t(kw)]);
+          T* d = dx + s * in_size_ + in_row[size_t(q)] * wc.in + wc.tap(0, kw);
           for (Index ow = lo; ow < hi; ++ow) d[ow * wc.stride] += src[ow];
         }
+      }
     }
 }
 
@@ -304,7 +204,7 @@ void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
       if (taps_major_)
         im2col_taps(cols, count, buffer);
       else
-        im2col(cols, count, buffer);
+        im2col(window_, cols, count, buffer);
       cols = buffer;
     }
     T* zc = z + first * pixels_ * filters_;
@@ -361,7 +261,7 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
         im2col_taps(xc, count, buffer);
         cols = buffer;
       } else if (!direct_) {
-        im2col(xc, count, buffer);
+        im2col(window_, xc, count, buffer);
         cols = buffer;
       }
       if (transposed)
@@ -380,7 +280,7 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
       } else {
         gemm<T>(false, true, rows, patch_, filters_, dz, filters_, this->weight(0), filters_,
                 direct_ ? dx : buffer, patch_);
-        if (!direct_) col2im(buffer, count, dx);
+        if (!direct_) col2im(window_, buffer, count, dx);
       }
     }
   });

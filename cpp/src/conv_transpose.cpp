@@ -1,12 +1,11 @@
 #include "eigennet/layers/conv_transpose.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "eigennet/gemm.hpp"
+#include "eigennet/layers/im2col.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
@@ -17,28 +16,6 @@ namespace {
 constexpr Index kChunkElements = Index(1) << 18;
 constexpr Index kMaxGroups = 16;
 constexpr Index kGroupGradientElements = Index(1) << 22;
-
-// Runs fn(first, count, group, slot) over the chunks of a batch of n samples, cut into
-// `groups` runs of samples and each into chunks of at most `chunk`, whatever the thread
-// count; with slots > 1 the groups are spread over that many threads (slot names the
-// thread's scratch), else one thread walks them and the products use the threads.
-template <class Fn>
-void for_chunks(Index n, Index chunk, Index groups, int slots, Fn&& fn) {
-  auto run_group = [&](Index g, int slot) {
-    const Index g0 = g * n / groups, size = (g + 1) * n / groups - g0;
-    const Index pieces = (size + chunk - 1) / chunk;
-    for (Index c = 0; c < pieces; ++c) {
-      const Index first = g0 + c * size / pieces;
-      fn(first, g0 + (c + 1) * size / pieces - first, g, slot);
-    }
-  };
-  if (slots < 2) {
-    for (Index g = 0; g < groups; ++g) run_group(g, 0);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(slots)
-  for (Index g = 0; g < groups; ++g) run_group(g, omp_get_thread_num());
-}
 
 struct TransposeAxis {
   Index crop;    // elements of the full transposed result cut before the output (< 0: zeros)
@@ -79,9 +56,9 @@ ConvTranspose<T>::ConvTranspose(int rank, Index filters, std::vector<Index> kern
       padding_(padding),
       activation_(activation),
       use_bias_(use_bias) {
-  if (rank != 1 && rank != 2)
-    throw std::invalid_argument("transposed convolution rank must be 1 or 2");
-  const std::string name = rank == 1 ? "Conv1DTranspose" : "Conv2DTranspose";
+  if (rank < 1 || rank > 3)
+    throw std::invalid_argument("transposed convolution rank must be 1, 2 or 3");
+  const std::string name = this->name();
   if (filters <= 0)
     throw std::invalid_argument(name + " filters must be a positive integer, got " +
                                 std::to_string(filters));
@@ -108,11 +85,15 @@ ConvTranspose<T>::ConvTranspose(int rank, Index filters, std::vector<Index> kern
 }
 
 template <class T>
+std::string ConvTranspose<T>::name() const {
+  return "Conv" + std::to_string(rank_) + "DTranspose";
+}
+
+template <class T>
 Shape ConvTranspose<T>::do_build(const Shape& input_shape) {
-  const std::string name = rank_ == 1 ? "Conv1DTranspose" : "Conv2DTranspose";
+  const std::string name = this->name();
   if (input_shape.size() != size_t(rank_) + 1)
-    throw std::invalid_argument(name + " expects samples of shape " +
-                                (rank_ == 1 ? "(steps, channels)" : "(rows, cols, channels)") +
+    throw std::invalid_argument(name + " expects samples of shape " + sample_axes(rank_) +
                                 " (inputs of rank " + std::to_string(rank_ + 2) +
                                 " with the batch axis), got samples of shape " +
                                 shape_string(input_shape));
@@ -120,6 +101,8 @@ Shape ConvTranspose<T>::do_build(const Shape& input_shape) {
     if (d < 1) throw std::invalid_argument(name + ": empty samples " + shape_string(input_shape));
   Shape out;
   Window w;
+  WindowAxis* axes[] = {&w.planes, &w.rows, &w.cols};  // the last rank_ of them are spatial
+  for (WindowAxis* axis : axes) axis->resolve(0, 1);
   for (int a = 0; a < rank_; ++a) {
     const size_t i = size_t(a);
     const TransposeAxis t =
@@ -131,9 +114,8 @@ Shape ConvTranspose<T>::do_build(const Shape& input_shape) {
     out.push_back(t.length);
     WindowAxis axis(t.length, kernel_size_[i], strides_[i], dilation_[i]);
     axis.resolve(t.crop, input_shape[i]);
-    (a == rank_ - 1 ? w.cols : w.rows) = axis;
+    *axes[3 - rank_ + a] = axis;
   }
-  if (rank_ == 1) w.rows.resolve(0, 1);
   w.channels = filters_;
   window_ = w;
   in_channels_ = input_shape.back();
@@ -170,60 +152,6 @@ int ConvTranspose<T>::slot_count(Index n) const {
   return static_cast<int>(std::min<Index>(get_num_threads(), groups));
 }
 
-template <class T>
-void ConvTranspose<T>::im2col(const T* v, Index count, T* cols) const {
-  const Window& w = window_;
-  const Index c = filters_, row_len = w.cols.kernel * c;
-  for (Index s = 0; s < count; ++s) {
-    const T* vs = v + s * out_size_;
-    T* dst = cols + s * pixels_ * patch_;
-    for (Index oh = 0; oh < w.rows.out; ++oh) {
-      const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
-      for (Index ow = 0; ow < w.cols.out; ++ow, dst += patch_) {
-        const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-        for (Index kh = 0; kh < w.rows.kernel; ++kh) {
-          T* d = dst + kh * row_len;
-          if (kh < kh0 || kh >= kh1) {
-            std::fill_n(d, row_len, T(0));
-            continue;
-          }
-          const T* src = vs + w.rows.tap(oh, kh) * w.cols.in * c;
-          std::fill_n(d, kw0 * c, T(0));
-          for (Index kw = kw0; kw < kw1; ++kw)
-            std::copy_n(src + w.cols.tap(ow, kw) * c, c, d + kw * c);
-          std::fill_n(d + kw1 * c, (w.cols.kernel - kw1) * c, T(0));
-        }
-      }
-    }
-  }
-}
-
-template <class T>
-void ConvTranspose<T>::col2im(const T* cols, Index count, T* v) const {
-  const Window& w = window_;
-  const Index c = filters_, row_len = w.cols.kernel * c;
-  for (Index s = 0; s < count; ++s) {
-    T* vs = v + s * out_size_;
-    std::fill_n(vs, out_size_, T(0));
-    const T* in = cols + s * pixels_ * patch_;
-    for (Index oh = 0; oh < w.rows.out; ++oh) {
-      const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
-      for (Index ow = 0; ow < w.cols.out; ++ow, in += patch_) {
-        const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-        for (Index kh = kh0; kh < kh1; ++kh) {
-          const T* src = in + kh * row_len;
-          T* dst = vs + w.rows.tap(oh, kh) * w.cols.in * c;
-          for (Index kw = kw0; kw < kw1; ++kw) {
-            T* d = dst + w.cols.tap(ow, kw) * c;
-            const T* s2 = src + kw * c;
-            for (Index i = 0; i < c; ++i) d[i] += s2[i];
-          }
-        }
-      }
-    }
-  }
-}
-
 // Per chunk: cols = X·Kᵀ, col2im, then the bias and the activation while the chunk is in
 // cache. Chunks write disjoint outputs, so threads take whole groups of them.
 template <class T>
@@ -240,7 +168,7 @@ void ConvTranspose<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
     gemm<T>(false, true, count * pixels_, patch_, in_channels_, x.data() + first * in_size_,
             in_channels_, this->weight(0), in_channels_, cols, patch_);
     T* zc = z + first * out_size_;
-    col2im(cols, count, zc);
+    col2im(window_, cols, count, zc);
     if (use_bias_) {
       const T* bias = this->weight(1);
       for (Index r = 0; r < rows; ++r)
@@ -286,7 +214,7 @@ void ConvTranspose<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, Matrix
     }
     if (!grad && !grad_x) return;
     T* cols = buffers + slot * std::min(chunk, n) * pixels_ * patch_;
-    im2col(dy, count, cols);
+    im2col(window_, dy, count, cols);
     const Index in_rows = count * pixels_;
     if (grad)
       gemm<T>(true, false, patch_, in_channels_, in_rows, cols, patch_, x.data() + first * in_size_,

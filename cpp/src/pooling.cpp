@@ -7,6 +7,16 @@
 #include "eigennet/row_blocks.hpp"
 
 namespace eigennet {
+namespace {
+
+// The input rows of output row r's window that fall inside the data, first in kernel order
+// (a window always holds one); returns how many.
+Index data_rows(const Window& w, Index r, std::vector<Index>& in_row) {
+  w.input_rows(r, in_row.data());
+  return std::remove(in_row.begin(), in_row.end(), Index(-1)) - in_row.begin();
+}
+
+}  // namespace
 
 template <class T>
 Pool<T>::Pool(int rank, PoolMode mode, std::vector<Index> pool_size, std::vector<Index> strides,
@@ -17,7 +27,7 @@ Pool<T>::Pool(int rank, PoolMode mode, std::vector<Index> pool_size, std::vector
       pool_size_(std::move(pool_size)),
       strides_(std::move(strides)),
       padding_(padding) {
-  if (rank != 1 && rank != 2) throw std::invalid_argument("pooling rank must be 1 or 2");
+  if (rank < 1 || rank > 3) throw std::invalid_argument("pooling rank must be 1, 2 or 3");
   check_window_sizes(name(), "pool_size", pool_size_, size_t(rank));
   check_window_sizes(name(), "strides", strides_, size_t(rank));
   if (padding == Padding::Causal)
@@ -27,7 +37,7 @@ Pool<T>::Pool(int rank, PoolMode mode, std::vector<Index> pool_size, std::vector
 template <class T>
 Pool<T>::Pool(int rank, PoolMode mode, bool keepdims)
     : rank_(rank), mode_(mode), global_(true), keepdims_(keepdims) {
-  if (rank != 1 && rank != 2) throw std::invalid_argument("pooling rank must be 1 or 2");
+  if (rank < 1 || rank > 3) throw std::invalid_argument("pooling rank must be 1, 2 or 3");
 }
 
 template <class T>
@@ -39,22 +49,16 @@ std::string Pool<T>::name() const {
 template <class T>
 Shape Pool<T>::do_build(const Shape& input_shape) {
   if (input_shape.size() != size_t(rank_) + 1)
-    throw std::invalid_argument(name() + " expects samples of shape " +
-                                (rank_ == 1 ? "(steps, channels)" : "(rows, cols, channels)") +
+    throw std::invalid_argument(name() + " expects samples of shape " + sample_axes(rank_) +
                                 " (inputs of rank " + std::to_string(rank_ + 2) +
                                 " with the batch axis), got samples of shape " +
                                 shape_string(input_shape));
   Window& w = window_;
-  const size_t last = size_t(rank_) - 1;
-  if (global_) {
-    w.cols = {input_shape[last], input_shape[last]};
-    if (rank_ == 2) w.rows = {input_shape[0], input_shape[0]};
-  } else {
-    w.cols = {input_shape[last], pool_size_[last], strides_[last]};
-    if (rank_ == 2) w.rows = {input_shape[0], pool_size_[0], strides_[0]};
-  }
-  w.channels = input_shape.back();
-  if (!w.rows.resolve(padding_) || !w.cols.resolve(padding_))
+  const std::vector<Index> ones(size_t(rank_), 1);
+  // Global pooling: one window covering the whole sample.
+  const std::vector<Index> whole(input_shape.begin(), input_shape.end() - 1);
+  if (!w.resolve(input_shape, global_ ? whole : pool_size_, global_ ? ones : strides_, ones,
+                 padding_))
     throw std::invalid_argument(name() + ": samples of shape " + shape_string(input_shape) +
                                 " are smaller than pool_size " + shape_string(pool_size_) +
                                 " with padding 'valid' (the output would be empty); use "
@@ -65,7 +69,8 @@ Shape Pool<T>::do_build(const Shape& input_shape) {
   if (global_) {
     if (keepdims_) out.assign(size_t(rank_), 1);
   } else {
-    if (rank_ == 2) out.push_back(w.rows.out);
+    if (rank_ == 3) out.push_back(w.planes.out);
+    if (rank_ >= 2) out.push_back(w.rows.out);
     out.push_back(w.cols.out);
   }
   out.push_back(w.channels);
@@ -81,21 +86,22 @@ void Pool<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const bool max = mode_ == PoolMode::Max;
   int32_t* winners = max ? winners_.view(x.rows(), out_size_).data() : nullptr;
   for_row_blocks(x.rows(), in_size_, [&](Index first, Index count) {
+    std::vector<Index> in_row(size_t(w.kernel_rows()));
     for (Index s = first; s < first + count; ++s) {
       const T* xs = x.data() + s * in_size_;
       T* out = y.data() + s * out_size_;
       int32_t* win = max ? winners + s * out_size_ : nullptr;
-      for (Index oh = 0; oh < w.rows.out; ++oh) {
-        const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
+      for (Index r = 0; r < w.out_rows(); ++r) {
+        const Index rows_in = data_rows(w, r, in_row);
         for (Index ow = 0; ow < w.cols.out; ++ow, out += c) {
           const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-          const T* v = xs + (w.rows.tap(oh, kh0) * w.cols.in + w.cols.tap(ow, kw0)) * c;
+          const T* v = xs + (in_row[0] * w.cols.in + w.cols.tap(ow, kw0)) * c;
           std::copy_n(v, c, out);
           if (max) std::fill_n(win, c, 0);
           int32_t t = 0;
-          for (Index kh = kh0; kh < kh1; ++kh)
-            for (Index kw = kh == kh0 ? kw0 + 1 : kw0; kw < kw1; ++kw) {
-              v = xs + (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c;
+          for (Index row = 0; row < rows_in; ++row) {
+            for (Index kw = row == 0 ? kw0 + 1 : kw0; kw < kw1; ++kw) {
+              v = xs + (in_row[size_t(row)] * w.cols.in + w.cols.tap(ow, kw)) * c;
               ++t;
               if (max) {
                 // PyTorch's rule: a later value wins if larger, or NaN. Branch-free, so the
@@ -109,10 +115,11 @@ void Pool<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
                 for (Index i = 0; i < c; ++i) out[i] += v[i];
               }
             }
+          }
           if (max) {
             win += c;
           } else {
-            const T count_in = T((kh1 - kh0) * (kw1 - kw0));
+            const T count_in = T(rows_in * (kw1 - kw0));
             for (Index i = 0; i < c; ++i) out[i] /= count_in;
           }
         }
@@ -134,24 +141,25 @@ void Pool<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMap<T> grad
     return (a.out == 1 || a.stride == a.kernel) &&
            (a.out - 1) * a.stride - a.pad + a.kernel >= a.in;
   };
-  const bool accumulate = overlaps(w.rows) || overlaps(w.cols);
-  const bool zero_first = accumulate || !covers(w.rows) || !covers(w.cols);
+  const bool accumulate = overlaps(w.planes) || overlaps(w.rows) || overlaps(w.cols);
+  const bool zero_first = accumulate || !covers(w.planes) || !covers(w.rows) || !covers(w.cols);
   const int32_t* winners = max ? winners_.data() : nullptr;
   for_row_blocks(x.rows(), in_size_, [&](Index first, Index count) {
+    std::vector<Index> in_row(size_t(w.kernel_rows()));
     if (zero_first) std::fill_n(grad_x->data() + first * in_size_, count * in_size_, T(0));
     for (Index s = first; s < first + count; ++s) {
       T* dxs = grad_x->data() + s * in_size_;
       const T* dy = grad_y.data() + s * out_size_;
       const int32_t* win = max ? winners + s * out_size_ : nullptr;
-      for (Index oh = 0; oh < w.rows.out; ++oh) {
-        const Index kh0 = w.rows.first_tap(oh), kh1 = w.rows.last_tap(oh);
+      for (Index r = 0; r < w.out_rows(); ++r) {
+        const Index rows_in = data_rows(w, r, in_row);
         for (Index ow = 0; ow < w.cols.out; ++ow, dy += c) {
           const Index kw0 = w.cols.first_tap(ow), kw1 = w.cols.last_tap(ow);
-          const T count_in = T((kh1 - kh0) * (kw1 - kw0));
+          const T count_in = T(rows_in * (kw1 - kw0));
           int32_t t = 0;
-          for (Index kh = kh0; kh < kh1; ++kh)
+          for (Index row = 0; row < rows_in; ++row) {
             for (Index kw = kw0; kw < kw1; ++kw, ++t) {
-              T* d = dxs + (w.rows.tap(oh, kh) * w.cols.in + w.cols.tap(ow, kw)) * c;
+              T* d = dxs + (in_row[size_t(row)] * w.cols.in + w.cols.tap(ow, kw)) * c;
               if (max) {
                 for (Index i = 0; i < c; ++i) {
                   const T give = win[i] == t ? dy[i] : T(0);
@@ -162,6 +170,7 @@ void Pool<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T>, MatrixMap<T> grad
                   d[i] = accumulate ? d[i] + dy[i] / count_in : dy[i] / count_in;
               }
             }
+          }
           if (max) win += c;
         }
       }

@@ -88,4 +88,34 @@ bool WindowAxis::resolve(Index pad_before, Index out_size) {
   return true;
 }
 
+bool Window::resolve(const Shape& sample, const std::vector<Index>& kernel,
+                     const std::vector<Index>& strides, const std::vector<Index>& dilation,
+                     Padding padding) {
+  WindowAxis* axes[] = {&planes, &rows, &cols};
+  const size_t rank = kernel.size(), missing = 3 - rank;
+  for (size_t a = 0; a < 3; ++a)
+    *axes[a] = a < missing ? WindowAxis()
+                           : WindowAxis(sample[a - missing], kernel[a - missing],
+                                        strides[a - missing], dilation[a - missing]);
+  channels = sample.back();
+  return planes.resolve(padding) && rows.resolve(padding) && cols.resolve(padding);
+}
+
+void Window::input_rows(Index r, Index* in_row) const {
+  const Index od = r / rows.out, oh = r % rows.out;
+  for (Index kd = 0; kd < planes.kernel; ++kd) {
+    const bool plane_in = kd >= planes.first_tap(od) && kd < planes.last_tap(od);
+    const Index plane = planes.tap(od, kd) * rows.in;
+    for (Index kh = 0; kh < rows.kernel; ++kh, ++in_row)
+      *in_row = plane_in && kh >= rows.first_tap(oh) && kh < rows.last_tap(oh)
+                    ? plane + rows.tap(oh, kh)
+                    : -1;
+  }
+}
+
+const char* sample_axes(int rank) {
+  if (rank == 1) return "(steps, channels)";
+  return rank == 2 ? "(rows, cols, channels)" : "(depth, rows, cols, channels)";
+}
+
 }  // namespace eigennet

@@ -8,10 +8,19 @@ from eigennet.layers.category_encoding import CategoryEncoding
 from eigennet.layers.conv_transpose import (
     Conv1DTranspose,
     Conv2DTranspose,
+    Conv3DTranspose,
     Convolution1DTranspose,
     Convolution2DTranspose,
+    Convolution3DTranspose,
 )
-from eigennet.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
+from eigennet.layers.convolutional import (
+    Conv1D,
+    Conv2D,
+    Conv3D,
+    Convolution1D,
+    Convolution2D,
+    Convolution3D,
+)
 from eigennet.layers.dense import Dense
 from eigennet.layers.depthwise_separable import (
     DepthwiseConv1D,
@@ -58,29 +67,45 @@ from eigennet.layers.merging import (
     subtract,
 )
 from eigennet.layers.normalization import BatchNormalization, LayerNormalization
-from eigennet.layers.padding_cropping import Cropping1D, Cropping2D, ZeroPadding1D, ZeroPadding2D
+from eigennet.layers.padding_cropping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from eigennet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
+    AveragePooling3D,
     AvgPool1D,
     AvgPool2D,
+    AvgPool3D,
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
     GlobalAvgPool1D,
     GlobalAvgPool2D,
+    GlobalAvgPool3D,
     GlobalMaxPool1D,
     GlobalMaxPool2D,
+    GlobalMaxPool3D,
     GlobalMaxPooling1D,
     GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
     MaxPool1D,
     MaxPool2D,
+    MaxPool3D,
     MaxPooling1D,
     MaxPooling2D,
+    MaxPooling3D,
 )
 from eigennet.layers.preprocessing import Normalization, Rescaling
 from eigennet.layers.recurrent import GRU, LSTM, SimpleRNN
 from eigennet.layers.regularization import (
     ActivityRegularization,
+    AlphaDropout,
     GaussianDropout,
     GaussianNoise,
     SpatialDropout1D,
@@ -90,19 +115,22 @@ from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from eigennet.layers.text_vectorization import TextVectorization
 from eigennet.layers.time_distributed import TimeDistributed
 from eigennet.layers.unit_normalization import UnitNormalization
-from eigennet.layers.upsampling import UpSampling1D, UpSampling2D
+from eigennet.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 
 __all__ = [
     "Activation",
     "ActivityRegularization",
     "Add",
     "AdditiveAttention",
+    "AlphaDropout",
     "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
+    "AveragePooling3D",
     "AvgPool1D",
     "AvgPool2D",
+    "AvgPool3D",
     "BatchNormalization",
     "Bidirectional",
     "CenterCrop",
@@ -111,10 +139,14 @@ __all__ = [
     "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
     "Convolution1D",
     "Convolution1DTranspose",
     "Convolution2D",
     "Convolution2DTranspose",
+    "Convolution3D",
+    "Convolution3DTranspose",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
     "SeparableConv1D",
@@ -123,6 +155,7 @@ __all__ = [
     "SeparableConvolution2D",
     "Cropping1D",
     "Cropping2D",
+    "Cropping3D",
     "Dense",
     "Dot",
     "Dropout",
@@ -135,12 +168,16 @@ __all__ = [
     "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
     "GlobalAvgPool1D",
     "GlobalAvgPool2D",
+    "GlobalAvgPool3D",
     "GlobalMaxPool1D",
     "GlobalMaxPool2D",
+    "GlobalMaxPool3D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
     "Identity",
     "Input",
     "InputLayer",
@@ -152,8 +189,10 @@ __all__ = [
     "LeakyReLU",
     "MaxPool1D",
     "MaxPool2D",
+    "MaxPool3D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "MaxPooling3D",
     "Maximum",
     "Minimum",
     "MultiHeadAttention",
@@ -181,9 +220,11 @@ __all__ = [
     "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",
+    "UpSampling3D",
     "Variable",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "ZeroPadding3D",
     "add",
     "average",
     "concatenate",

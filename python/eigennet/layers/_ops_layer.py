@@ -84,24 +84,34 @@ def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tup
     return tuple(int(v) for v in values)
 
 
-def pairs(value, name: str, what: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """ZeroPadding2D's `padding` / Cropping2D's `cropping`: an int, 2 ints (symmetric per
-    axis) or 2 pairs of ints, each >= 0, as ((top, bottom), (left, right))."""
+_ORDINALS = ("1st", "2nd", "3rd")
+
+
+def pairs(value, name: str, what: str, n: int = 2) -> tuple[tuple[int, int], ...]:
+    """ZeroPadding2D/3D's `padding` / Cropping2D/3D's `cropping` over n = 2 or 3 spatial axes:
+    an int, n ints (symmetric per axis) or n pairs of ints, each >= 0, as ((before, after),
+    ...) per axis (((top, bottom), (left, right)) for images)."""
     if _is_int(value):
         if value < 0:
             raise ValueError(f"`{name}` cannot be negative. Received: {name}={value}.")
-        return ((int(value),) * 2, (int(value),) * 2)
+        return ((int(value),) * 2,) * n
     if not hasattr(value, "__len__") or isinstance(value, str):
-        raise ValueError(
-            f"`{name}` should be either an int, a tuple of 2 ints (symmetric_height_{what}, "
-            f"symmetric_width_{what}), or a tuple of 2 tuples of 2 ints ((top_{what}, "
-            f"bottom_{what}), (left_{what}, right_{what})). Received: {name}={value}."
+        forms = (
+            f"a tuple of 2 ints (symmetric_height_{what}, symmetric_width_{what}), or a tuple "
+            f"of 2 tuples of 2 ints ((top_{what}, bottom_{what}), (left_{what}, right_{what}))"
+            if n == 2
+            else f"a tuple of 3 ints (symmetric_dim1_{what}, symmetric_dim2_{what}, "
+            f"symmetric_dim3_{what}), or a tuple of 3 tuples of 2 ints ((left_dim1_{what}, "
+            f"right_dim1_{what}), (left_dim2_{what}, right_dim2_{what}), (left_dim3_{what}, "
+            f"right_dim3_{what}))"
         )
-    if len(value) != 2:
-        raise ValueError(f"`{name}` should have two elements. Received: {name}={value}.")
-    return (
-        standardize_tuple(value[0], 2, f"1st entry of {name}", allow_zero=True),
-        standardize_tuple(value[1], 2, f"2nd entry of {name}", allow_zero=True),
+        raise ValueError(f"`{name}` should be either an int, {forms}. Received: {name}={value}.")
+    if len(value) != n:
+        count = "two" if n == 2 else str(n)
+        raise ValueError(f"`{name}` should have {count} elements. Received: {name}={value}.")
+    return tuple(
+        standardize_tuple(v, 2, f"{_ORDINALS[i]} entry of {name}", allow_zero=True)
+        for i, v in enumerate(value)
     )
 
 

@@ -47,8 +47,11 @@ def check_data_format(data_format, owner: str) -> str:
     return "channels_last"
 
 
+_SPATIAL_AXES = {1: "steps", 2: "rows, cols", 3: "depth, rows, cols"}
+
+
 def spatial_axes(rank: int) -> str:
-    return "(batch, steps, channels)" if rank == 1 else "(batch, rows, cols, channels)"
+    return f"(batch, {_SPATIAL_AXES[rank]}, channels)"
 
 
 class SpatialLayer(Layer):

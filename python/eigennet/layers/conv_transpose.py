@@ -1,4 +1,5 @@
-"""Transposed convolution layers: Conv1DTranspose and Conv2DTranspose (channels last),
+"""Transposed convolution layers: Conv1DTranspose, Conv2DTranspose and Conv3DTranspose
+(channels last),
 computed natively as the adjoint of the convolution (GEMM + col2im; see
 cpp/include/eigennet/layers/conv_transpose.hpp)."""
 
@@ -43,8 +44,8 @@ def _output_padding(value, rank: int, strides: tuple, owner: str):
 
 
 class BaseConvTranspose(KernelBiasMixin, SpatialLayer):
-    """N-D transposed convolution (N = `rank`), channels last. See Conv1DTranspose and
-    Conv2DTranspose."""
+    """N-D transposed convolution (N = `rank`), channels last. See Conv1DTranspose,
+    Conv2DTranspose and Conv3DTranspose."""
 
     def __init__(
         self,
@@ -264,4 +265,49 @@ class Conv2DTranspose(BaseConvTranspose):
         )
 
 
-Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+class Conv3DTranspose(BaseConvTranspose):
+    __doc__ = """3-D transposed convolution ("deconvolution") of volumes, channels last.
+
+    The adjoint of a Conv3D: maps `(batch, depth, rows, cols, channels)` to `(batch,
+    new_depth, new_rows, new_cols, filters)` with Keras 3's output sizes. Weights, in Keras
+    order: kernel `(kernel_depth, kernel_rows, kernel_cols, filters, input_channels)`, then
+    bias `(filters,)`.
+""" + _ARGS.format(rank=3)
+
+    rank = 3
+
+    # Keras's leading arguments in its order (data_format before output_padding here); the
+    # others and their defaults are BaseConvTranspose's.
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1, 1),
+        padding="valid",
+        data_format=None,
+        output_padding=None,
+        dilation_rate=(1, 1, 1),
+        activation=None,
+        use_bias=True,
+        **kwargs,
+    ):
+        super().__init__(
+            3,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            output_padding=output_padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            **kwargs,
+        )
+
+
+Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (
+    Conv1DTranspose,
+    Conv2DTranspose,
+    Conv3DTranspose,
+)

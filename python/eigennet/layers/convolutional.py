@@ -1,4 +1,4 @@
-"""Convolution layers: Conv1D and Conv2D (channels last), computed natively by im2col + GEMM."""
+"""Convolution layers: Conv1D, Conv2D and Conv3D (channels last), natively by im2col + GEMM."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from eigennet.layers.kernel_bias import KernelBiasMixin
 
 
 class BaseConv(KernelBiasMixin, SpatialLayer):
-    """N-D convolution (N = `rank`), channels last. See Conv1D and Conv2D."""
+    """N-D convolution (N = `rank`), channels last. See Conv1D, Conv2D and Conv3D."""
 
     def __init__(
         self,
@@ -255,4 +255,50 @@ class Conv2D(BaseConv):
         )
 
 
-Convolution1D, Convolution2D = Conv1D, Conv2D
+class Conv3D(BaseConv):
+    __doc__ = (
+        """3-D convolution over volumes (e.g. scans, or frames of a video), channels last.
+
+    Computes `activation(correlate(inputs, kernel) + bias)` with Keras 3's output sizes and
+    padding. Weights, in Keras order: kernel `(kernel_depth, kernel_rows, kernel_cols,
+    input_channels, filters)`, then bias `(filters,)`.
+"""
+        + _CONV_ARGS.format(rank=3, causal="")
+        + """
+    Input shape: `(batch_size, depth, rows, cols, channels)`.
+    Output shape: `(batch_size, new_depth, new_rows, new_cols, filters)`.
+    """
+    )
+
+    rank = 3
+
+    # Keras's leading arguments in its order; the others and their defaults are BaseConv's.
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1, 1),
+        padding="valid",
+        data_format=None,
+        dilation_rate=(1, 1, 1),
+        groups=1,
+        activation=None,
+        use_bias=True,
+        **kwargs,
+    ):
+        super().__init__(
+            3,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            groups=groups,
+            activation=activation,
+            use_bias=use_bias,
+            **kwargs,
+        )
+
+
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D

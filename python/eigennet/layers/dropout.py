@@ -33,7 +33,7 @@ class Dropout(Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.rate, self.seed = float(rate), seed
-        self.noise_shape = None if noise_shape is None else _checked_noise_shape(noise_shape)
+        self.noise_shape = None if noise_shape is None else checked_noise_shape(noise_shape)
         # With a noise shape, a native random op drops (see _call_symbolic), seeded once.
         self._noise_seed = seed if seed is not None or noise_shape is None else _random.next_seed()
 
@@ -85,7 +85,7 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate, "noise_shape": noise, "seed": self.seed}
 
 
-def _checked_noise_shape(noise_shape) -> tuple:
+def checked_noise_shape(noise_shape) -> tuple:
     try:
         noise = tuple(noise_shape)
     except TypeError:

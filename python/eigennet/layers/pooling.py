@@ -71,18 +71,24 @@ _POOL_DOC = """{what} pooling for {data}, channels last.
     """
 
 
+# Per rank: what the data is, and its spatial axes.
+_DATA = {1: "temporal data", 2: "images", 3: "volumes"}
+_AXES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
+
+
+def _batch_shape(rank, prefix=""):
+    return f"(batch_size, {', '.join(prefix + a for a in _AXES[rank])}, channels)"
+
+
 def _pool_doc(what, rank, default, same_note):
-    one = rank == 1
     return _POOL_DOC.format(
         what=what,
-        data="temporal data" if one else "images",
+        data=_DATA[rank],
         rank=rank,
         default=default,
         same_note=same_note,
-        shape_in="(batch_size, steps, channels)" if one else "(batch_size, rows, cols, channels)",
-        shape_out="(batch_size, pooled_steps, channels)"
-        if one
-        else "(batch_size, pooled_rows, pooled_cols, channels)",
+        shape_in=_batch_shape(rank),
+        shape_out=_batch_shape(rank, "pooled_"),
     )
 
 
@@ -104,6 +110,15 @@ class MaxPooling2D(BasePooling):
         super().__init__(2, "max", pool_size, strides, padding, data_format, **kwargs)
 
 
+class MaxPooling3D(BasePooling):
+    __doc__ = _pool_doc("Max", 3, " (default (2, 2, 2))", _MAX_NOTE)
+
+    def __init__(
+        self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs
+    ):
+        super().__init__(3, "max", pool_size, strides, padding, data_format, **kwargs)
+
+
 class AveragePooling1D(BasePooling):
     __doc__ = _pool_doc("Average", 1, "", _AVG_NOTE)
 
@@ -116,6 +131,13 @@ class AveragePooling2D(BasePooling):
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(2, "average", pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling3D(BasePooling):
+    __doc__ = _pool_doc("Average", 3, "", _AVG_NOTE)
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(3, "average", pool_size, strides, padding, data_format, **kwargs)
 
 
 class BaseGlobalPooling(SpatialLayer):
@@ -147,13 +169,12 @@ _GLOBAL_DOC = """Global {what} pooling for {data}, channels last: the {what} of 
 
 
 def _global_doc(what, rank):
-    one = rank == 1
     return _GLOBAL_DOC.format(
         what=what,
-        data="temporal data" if one else "images",
-        axes="steps" if one else "rows and columns",
-        shape_in="(batch_size, steps, channels)" if one else "(batch_size, rows, cols, channels)",
-        shape_keep="(batch_size, 1, channels)" if one else "(batch_size, 1, 1, channels)",
+        data=_DATA[rank],
+        axes=", ".join(_AXES[rank]),
+        shape_in=_batch_shape(rank),
+        shape_keep=f"(batch_size, {'1, ' * rank}channels)",
     )
 
 
@@ -169,6 +190,13 @@ class GlobalMaxPooling2D(BaseGlobalPooling):
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(2, "max", data_format, keepdims, **kwargs)
+
+
+class GlobalMaxPooling3D(BaseGlobalPooling):
+    __doc__ = _global_doc("max", 3)
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(3, "max", data_format, keepdims, **kwargs)
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
@@ -215,8 +243,23 @@ class GlobalAveragePooling2D(BaseGlobalPooling):
         super().__init__(2, "average", data_format, keepdims, **kwargs)
 
 
+class GlobalAveragePooling3D(BaseGlobalPooling):
+    __doc__ = _global_doc("average", 3)
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(3, "average", data_format, keepdims, **kwargs)
+
+
 # Keras's aliases.
-MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
-AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
-GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
-GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+)
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+)

@@ -1,5 +1,5 @@
 """Noise and regularization layers written with keras.ops and keras.random: GaussianNoise,
-GaussianDropout, SpatialDropout1D/2D and ActivityRegularization.
+GaussianDropout, AlphaDropout, SpatialDropout1D/2D and ActivityRegularization.
 
 Traced into the graph like custom layers: the noise is drawn natively at every training batch
 from the layer's `SeedGenerator` (seeded by `seed`, else by `utils.set_random_seed`'s stream),
@@ -14,6 +14,7 @@ import math
 
 from eigennet import ops, random, regularizers
 from eigennet.layers._ops_layer import OpsLayer, check_seed, standardize_data_format, unit_interval
+from eigennet.layers.dropout import checked_noise_shape
 
 
 class GaussianNoise(OpsLayer):
@@ -80,6 +81,63 @@ class GaussianDropout(OpsLayer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+# SELU's constants: dropped values are set to its negative saturation -scale * alpha.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class AlphaDropout(OpsLayer):
+    """Dropout for self-normalizing (SELU) networks: in training, sets inputs to SELU's
+    negative saturation with probability `rate`, then applies the affine map that restores
+    the mean and variance of zero-mean unit-variance inputs (Keras 3's formula).
+
+    Args:
+        rate: Float in [0, 1), the fraction of inputs to drop (1 is accepted by the
+            constructor, as Keras, but cannot train).
+        noise_shape: Optional shape of the draws, as Dropout's: None entries take the input's
+            sizes, an axis of length 1 shares one draw.
+        seed: Optional int seeding the draws.
+    """
+
+    supports_masking = True  # passes Keras's mask on (see masking.py)
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = unit_interval(rate, "rate")
+        self.noise_shape = None if noise_shape is None else checked_noise_shape(noise_shape)
+        self.seed = check_seed(seed)
+        if rate > 0:
+            self.seed_generator = random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        if self.rate >= 1:
+            raise ValueError(
+                f"AlphaDropout {self.name!r}: rate=1 drops every input and has no affine "
+                "correction ((1 - rate) ** -0.5); use a rate below 1"
+            )
+        shape = tuple(ops.shape(inputs))
+        noise_shape = shape
+        if self.noise_shape is not None:
+            if len(self.noise_shape) != len(shape):
+                raise ValueError(
+                    f"AlphaDropout {self.name!r}: noise_shape {self.noise_shape} must have the "
+                    f"inputs' rank {len(shape)}"
+                )
+            noise_shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, shape))
+        draws = random.uniform(noise_shape, dtype=self.dtype, seed=self.seed_generator)
+        kept = ops.cast(ops.greater_equal(draws, self.rate), self.dtype)
+        saturation = -_SELU_ALPHA * _SELU_SCALE
+        a = ((1 - self.rate) * (1 + self.rate * saturation**2)) ** -0.5
+        b = -a * saturation * self.rate
+        return a * (inputs * kept + saturation * (1 - kept)) + b
+
+    def get_config(self):
+        noise = None if self.noise_shape is None else list(self.noise_shape)
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": noise}
 
 
 class _SpatialDropout(OpsLayer):

@@ -1,4 +1,4 @@
-"""Upsampling of sequences and images: UpSampling1D and UpSampling2D.
+"""Upsampling of sequences, images and volumes: UpSampling1D, UpSampling2D and UpSampling3D.
 
 Written with keras.ops and traced into the graph: "nearest" repeats steps, rows and columns
 (`ops.repeat`); "bilinear" multiplies the rows and the columns by fixed interpolation
@@ -106,6 +106,34 @@ class UpSampling2D(OpsLayer):
             "data_format": self.data_format,
             "interpolation": self.interpolation,
         }
+
+
+class UpSampling3D(OpsLayer):
+    """Repeats each plane, row and column of volumes `size` times (nearest neighbour).
+
+    Args:
+        size: Int or tuple of 3 positive ints, the factors along depth, rows and columns.
+        data_format: "channels_last" (default, `(batch, depth, rows, cols, channels)`) or
+            "channels_first".
+    """
+
+    _input_ndim = 5
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = standardize_data_format(data_format)
+        self.size = standardize_tuple(size, 3, "size")
+
+    def call(self, inputs, training=None):
+        self._check_rank(inputs)
+        first = 2 if self.data_format == "channels_first" else 1
+        x = inputs
+        for axis, factor in enumerate(self.size, start=first):
+            x = ops.repeat(x, factor, axis=axis)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}
 
 
 def _float_dtype(inputs, default: str) -> str:

@@ -1,14 +1,15 @@
-// Conv1D / Conv2D, channels last: y = act(correlate(x, kernel) + bias). Kernel (k..., in, out)
-// as Keras, which read row-major is the (taps * in, out) matrix of an im2col product: each
-// output pixel's receptive field is copied to one row of a column matrix ("im2col"), and a
-// product with the kernel gives all its filters. Backward: dK = colsᵀ·dZ, dcols = dZ·Kᵀ
+// Conv1D / Conv2D / Conv3D, channels last: y = act(correlate(x, kernel) + bias). Kernel
+// (k..., in, out) as Keras, which read row-major is the (taps * in, out) matrix of an im2col
+// product: each output pixel's receptive field is copied to one row of a column matrix ("im2col"),
+// and a product with the kernel gives all its filters. Backward: dK = colsᵀ·dZ, dcols = dZ·Kᵀ
 // scattered back ("col2im"). The batch runs in chunks of samples whose column matrix fits the
 // L2 cache (one GEMM per chunk of many pixels, never per pixel or per sample unless a sample
 // alone fills the cache); the threads take whole groups of chunks, cut the same way whatever
-// the thread count. A 1-D convolution is a 2-D one over
-// a single row.
+// the thread count. A 1-D or 2-D convolution is a 3-D one over a single row or plane (see
+// window.hpp).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "eigennet/activations.hpp"
@@ -21,7 +22,8 @@ namespace eigennet {
 template <class T>
 class Conv : public Layer<T> {
  public:
-  // rank 1 (samples (steps, channels)) or 2 ((rows, cols, channels)); kernel_size, strides
+  // rank 1 (samples (steps, channels)), 2 ((rows, cols, channels)) or 3 ((depth, rows, cols,
+  // channels)); kernel_size, strides
   // and dilation_rate hold one entry per spatial axis. Causal padding is 1-D only.
   Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vector<Index> strides,
        Padding padding, std::vector<Index> dilation_rate, Activation activation, bool use_bias);
@@ -34,6 +36,7 @@ class Conv : public Layer<T> {
   Shape do_build(const Shape& input_shape) override;
 
  private:
+  std::string name() const;  // "Conv2D", for error messages
   // Samples per chunk: a chunk's column and output matrices stay under kChunkElements.
   Index chunk_samples() const;
   // Groups of chunks for a batch of n samples, each accumulating its own kernel gradient;
@@ -41,8 +44,7 @@ class Conv : public Layer<T> {
   Index group_count(Index n) const;
   // Threads that take whole groups for a batch of n samples (1: the products use them).
   int slot_count(Index n) const;
-  void im2col(const T* x, Index count, T* cols) const;
-  void col2im(const T* cols, Index count, T* dx) const;
+  // Taps-major columns of single-channel inputs (the pixel-major ones are im2col.hpp's).
   void im2col_taps(const T* x, Index count, T* cols) const;
   void col2im_taps(const T* cols, Index count, T* dx) const;
 

@@ -1,7 +1,7 @@
-// Conv1DTranspose / Conv2DTranspose, channels last: y = act(adjoint(x) + bias), where adjoint
-// is the transpose of the convolution that maps outputs of this layer's shape back to inputs
-// of its shape (the gradient of a Conv with respect to its input). Kernel (k..., filters, in)
-// as Keras, which read row-major is that convolution's (taps * filters, in) im2col kernel.
+// Conv1DTranspose / Conv2DTranspose / Conv3DTranspose, channels last: y = act(adjoint(x) + bias),
+// where adjoint is the transpose of the convolution that maps outputs of this layer's shape back to
+// inputs of its shape (the gradient of a Conv with respect to its input). Kernel (k..., filters,
+// in) as Keras, which read row-major is that convolution's (taps * filters, in) im2col kernel.
 //   forward:  cols = X·Kᵀ (one row of taps * filters per input pixel), col2im into y;
 //   backward: cols = im2col(dY); dX = cols·K; dK = colsᵀ·X; db = column sums of dY.
 // Output sizes and the placement of the output inside the "full" transposed convolution follow
@@ -17,6 +17,7 @@
 // and the groups add in order, so results do not depend on the thread count.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "eigennet/activations.hpp"
@@ -29,7 +30,8 @@ namespace eigennet {
 template <class T>
 class ConvTranspose : public Layer<T> {
  public:
-  // rank 1 (samples (steps, channels)) or 2 ((rows, cols, channels)); kernel_size, strides,
+  // rank 1 (samples (steps, channels)), 2 ((rows, cols, channels)) or 3 ((depth, rows, cols,
+  // channels)); kernel_size, strides,
   // dilation_rate and output_padding (empty: None, Keras's default) hold one entry per
   // spatial axis. padding is Valid or Same.
   ConvTranspose(int rank, Index filters, std::vector<Index> kernel_size, std::vector<Index> strides,
@@ -52,10 +54,7 @@ class ConvTranspose : public Layer<T> {
   // products use them).
   Index group_count(Index n) const;
   int slot_count(Index n) const;
-  // The adjoint pair over the window: im2col reads outputs-shaped data (out_size_ a sample)
-  // into (pixels, taps * filters) rows; col2im adds such rows back (after zeroing).
-  void im2col(const T* v, Index count, T* cols) const;
-  void col2im(const T* cols, Index count, T* v) const;
+  std::string name() const;  // "Conv2DTranspose", for error messages
 
   int rank_;
   Index filters_;

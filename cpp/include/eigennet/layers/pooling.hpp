@@ -1,4 +1,4 @@
-// MaxPooling1D/2D, AveragePooling1D/2D and their global forms, channels last.
+// MaxPooling1D/2D/3D, AveragePooling1D/2D/3D and their global forms, channels last.
 // Max pooling routes the gradient to the first maximum of each window (PyTorch's choice, so
 // ties after a relu match Keras's torch backend). Average
 // pooling divides by the number of window positions inside the data, so 'same' borders average only
@@ -20,7 +20,8 @@ enum class PoolMode { Max, Average };
 template <class T>
 class Pool : public Layer<T> {
  public:
-  // rank 1 (samples (steps, channels)) or 2 ((rows, cols, channels)); pool_size and strides
+  // rank 1 (samples (steps, channels)), 2 ((rows, cols, channels)) or 3 ((depth, rows, cols,
+  // channels)); pool_size and strides
   // hold one entry per spatial axis; padding 'valid' or 'same'.
   Pool(int rank, PoolMode mode, std::vector<Index> pool_size, std::vector<Index> strides,
        Padding padding);
@@ -31,7 +32,7 @@ class Pool : public Layer<T> {
 
  protected:
   // Global pooling: the window is the whole sample; output (channels) or, with keepdims,
-  // (1[, 1], channels).
+  // (1[, 1[, 1]], channels).
   Pool(int rank, PoolMode mode, bool keepdims);
   Shape do_build(const Shape& input_shape) override;
   std::string name() const;

@@ -5,7 +5,8 @@
 //           when stride is 1), the odd element after the data (TensorFlow's rule, which Keras's
 //           torch backend reproduces);
 //   causal: (Conv1D) span - 1 zeros before the data, out = ceil(in / stride).
-// A 1-D layer is a 2-D one with a single row, so one kernel serves both ranks.
+// A 2-D layer is a 3-D one with a single plane and a 1-D one has a single row too, so one
+// kernel serves the three ranks.
 #pragma once
 
 #include <string>
@@ -62,14 +63,34 @@ struct WindowAxis {
   std::vector<Index> first_, last_;
 };
 
-// A window over samples of shape (rows, cols, channels); a 1-D layer has rows.in == 1.
+// A window over samples of shape (planes, rows, cols, channels); a 2-D layer has planes.in == 1
+// and a 1-D one rows.in == 1 too. The loops see a volume as an image whose rows are its (plane,
+// row) pairs: output row r = od * rows.out + oh reads kernel row q = kd * rows.kernel + kh from
+// input row id * rows.in + ih, each row holding cols.in * channels values.
 struct Window {
-  WindowAxis rows, cols;
+  WindowAxis planes, rows, cols;
   Index channels = 1;
 
-  Index in_pixels() const { return rows.in * cols.in; }
-  Index out_pixels() const { return rows.out * cols.out; }
-  Index taps() const { return rows.kernel * cols.kernel; }
+  // The window of a rank-N layer (N <= 3) over samples `sample` (N spatial axes, then the
+  // channels), with N kernel sizes, strides and dilations; the leading missing axes have
+  // length 1. Returns false when it does not fit (an empty output).
+  bool resolve(const Shape& sample, const std::vector<Index>& kernel,
+               const std::vector<Index>& strides, const std::vector<Index>& dilation,
+               Padding padding);
+
+  Index in_pixels() const { return planes.in * rows.in * cols.in; }
+  Index out_pixels() const { return planes.out * rows.out * cols.out; }
+  Index taps() const { return planes.kernel * rows.kernel * cols.kernel; }
+  Index out_rows() const { return planes.out * rows.out; }
+  Index kernel_rows() const { return planes.kernel * rows.kernel; }
+  // Fills in_row[q] for every kernel row q with the input row that it reads for output row r,
+  // or -1 where that falls in the padding (a table per output row: O(kernel) memory, no
+  // division in the inner loops).
+  void input_rows(Index r, Index* in_row) const;
 };
+
+// "(steps, channels)", "(rows, cols, channels)" or "(depth, rows, cols, channels)": the sample
+// shape a rank-N layer expects, for error messages.
+const char* sample_axes(int rank);
 
 }  // namespace eigennet

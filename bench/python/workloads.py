@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Reference workloads W1-W7 (see /work/shared/bench/workloads.md); W1F is W1 written functionally,
+"""Reference workloads W1-W8 (see /work/shared/bench/workloads.md); W1F is W1 written functionally,
 W3C is W3 written with a custom layer (add_weight, ops.matmul, a bias and ops.relu).
 
 Runs each workload with eigennet (written as a Keras user writes it:
@@ -37,11 +37,18 @@ import time
 
 # W1F is W1 written with the Functional API: the graph's overhead on a tiny model.
 # W3C is W3 made of a subclassed Dense: a traced custom layer against the built-in one.
-ALL_WORKLOADS = ("W1", "W1F", "W2", "W3", "W3C", "W3P", "W4", "W5", "W6", "W7")
+ALL_WORKLOADS = ("W1", "W1F", "W2", "W3", "W3C", "W3P", "W4", "W5", "W6", "W7", "W8")
 
 # Full-size parameters, and the smaller ones used by --quick.
-FULL = {"W12_epochs": 1000, "W3_n": 60000, "W4_n": 20000, "W5_n": 10000, "W6_n": 6400}
-QUICK = {"W12_epochs": 200, "W3_n": 6000, "W4_n": 2000, "W5_n": 1000, "W6_n": 640}
+FULL = {
+    "W12_epochs": 1000,
+    "W3_n": 60000,
+    "W4_n": 20000,
+    "W5_n": 10000,
+    "W6_n": 6400,
+    "W8_n": 4096,
+}
+QUICK = {"W12_epochs": 200, "W3_n": 6000, "W4_n": 2000, "W5_n": 1000, "W6_n": 640, "W8_n": 256}
 
 NOISY_SPREAD = 1.5  # max/min repeat time above which a figure is flagged with a dagger
 
@@ -49,6 +56,9 @@ W3_LAYERS = (784, 256, 256, 10)
 W4_LAYERS = (1024, 2048, 2048, 10)
 W6_SHAPE = (50, 32, 128)  # timesteps, features, LSTM units
 W7_WIDTH, W7_BLOCKS = 256, 4  # residual MLP: width and number of [Dense, Dense, Add] blocks
+# transformer encoder: vocabulary, length and width; heads, head size, feed-forward width, blocks
+W8_VOCAB, W8_LENGTH, W8_WIDTH = 1000, 128, 128
+W8_HEADS, W8_KEY_DIM, W8_FF, W8_BLOCKS = 4, 32, 512, 2
 
 
 # --------------------------------------------------------------------------- #
@@ -67,6 +77,7 @@ def make_data(wid, sizes):
         sizes["W4_n"],
         sizes["W5_n"],
         sizes["W6_n"],
+        sizes["W8_n"],
     )
     if key in _cache:
         return _cache[key]
@@ -85,6 +96,10 @@ def make_data(wid, sizes):
         rs = np.random.RandomState(0)
         x = rs.standard_normal((sizes["W6_n"], steps, features)).astype(np.float32)
         y = rs.standard_normal((sizes["W6_n"], 1)).astype(np.float32)
+    elif wid == "W8":
+        rs = np.random.RandomState(0)
+        x = rs.randint(0, W8_VOCAB, size=(sizes["W8_n"], W8_LENGTH)).astype(np.int64)
+        y = rs.randint(0, 2, size=sizes["W8_n"]).astype(np.int64)
     else:
         n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3C", "W3P", "W7") else (sizes["W4_n"], 1024)
         rs = np.random.RandomState(0)
@@ -111,6 +126,7 @@ def spec(wid, sizes):
         "W5": (64, 1, "fit_rate", "W5 cnn fit", "W5_n"),
         "W6": (64, 1, "fit_rate", "W6 lstm fit", "W6_n"),
         "W7": (128, 1, "fit_rate", "W7 residual-mlp fit", "W3_n"),
+        "W8": (32, 1, "fit_rate", "W8 transformer fit", "W8_n"),
     }
     if wid in big:
         batch, epochs, kind, label, size_key = big[wid]
@@ -131,15 +147,31 @@ def n_weights(layers):
     return sum(a * b + b for a, b in zip(layers[:-1], layers[1:], strict=True))
 
 
-# Training workloads bound by the fp32 GEMM: their weights, for GFLOP/s and the share of the
-# GEMM ceiling measured in the same run.
-GEMM_BOUND = {
-    "W3": n_weights(W3_LAYERS),
-    "W3C": n_weights(W3_LAYERS),
-    "W4": n_weights(W4_LAYERS),
-    "W7": n_weights((784, W7_WIDTH))
-    + 2 * W7_BLOCKS * n_weights((W7_WIDTH, W7_WIDTH))
-    + n_weights((W7_WIDTH, 10)),
+def w8_forward_flops():
+    """Multiply-adds x 2 of one W8 sample's forward: the four projections, the two attention
+    products and the feed-forward pair of each block (the rest is element-wise)."""
+    t, d, ff = W8_LENGTH, W8_WIDTH, W8_FF
+    inner = W8_HEADS * W8_KEY_DIM
+    projections = 2 * t * (3 * d * inner + inner * d)
+    attention = 2 * 2 * t * t * inner
+    feed_forward = 2 * 2 * t * d * ff
+    return W8_BLOCKS * (projections + attention + feed_forward)
+
+
+# Training workloads bound by the fp32 GEMM: flops per training sample (forward and backward:
+# 3 x the forward's, 6 per weight for an MLP), for GFLOP/s and the share of the GEMM ceiling
+# measured in the same run.
+TRAIN_FLOPS = {
+    "W3": 6 * n_weights(W3_LAYERS),
+    "W3C": 6 * n_weights(W3_LAYERS),
+    "W4": 6 * n_weights(W4_LAYERS),
+    "W7": 6
+    * (
+        n_weights((784, W7_WIDTH))
+        + 2 * W7_BLOCKS * n_weights((W7_WIDTH, W7_WIDTH))
+        + n_weights((W7_WIDTH, 10))
+    ),
+    "W8": 3 * w8_forward_flops(),
 }
 
 
@@ -168,6 +200,38 @@ def _custom_dense(keras):
             return ops.softmax(y) if self.activation == "softmax" else y
 
     return CustomDense
+
+
+def _keras_transformer(keras):
+    """W8 as keras-io's "Text classification with Transformer" writes it: a custom token and
+    position embedding layer, then functional transformer blocks."""
+    layers, ops = keras.layers, keras.ops
+
+    class TokenAndPositionEmbedding(layers.Layer):
+        def __init__(self, maxlen, vocab_size, embed_dim, **kwargs):
+            super().__init__(**kwargs)
+            self.token_emb = layers.Embedding(vocab_size, embed_dim)
+            self.pos_emb = layers.Embedding(maxlen, embed_dim)
+
+        def call(self, x):
+            positions = self.pos_emb(ops.arange(0, ops.shape(x)[-1], 1))
+            return self.token_emb(x) + positions
+
+    inputs = keras.Input(shape=(W8_LENGTH,), dtype="int32")
+    x = TokenAndPositionEmbedding(W8_LENGTH, W8_VOCAB, W8_WIDTH)(inputs)
+    for _ in range(W8_BLOCKS):
+        attended = layers.MultiHeadAttention(W8_HEADS, W8_KEY_DIM)(x, x)
+        x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, attended]))
+        ff = layers.Dense(W8_FF, activation="gelu")(x)
+        ff = layers.Dense(W8_WIDTH)(ff)
+        x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, ff]))
+    x = layers.GlobalAveragePooling1D()(x)
+    model = keras.Model(inputs, layers.Dense(2, activation="softmax")(x))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        loss="sparse_categorical_crossentropy",
+    )
+    return model
 
 
 class KerasAPIRunner:
@@ -211,6 +275,8 @@ class KerasAPIRunner:
                 optimizer=keras.optimizers.Adam(learning_rate=1e-3),
                 loss="sparse_categorical_crossentropy",
             )
+        elif wid == "W8":
+            model = _keras_transformer(keras)
         elif wid == "W2":
             model = keras.Sequential(
                 [
@@ -317,6 +383,36 @@ def _torch_residual_mlp(nn):
     return ResidualMLP()
 
 
+def _torch_transformer(nn, torch):
+    """W8 in PyTorch: token and position embeddings, nn.TransformerEncoder of the same sizes
+    (post-norm, gelu, no dropout), the mean over the sequence and a linear head."""
+
+    class TransformerClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens = nn.Embedding(W8_VOCAB, W8_WIDTH)
+            self.positions = nn.Embedding(W8_LENGTH, W8_WIDTH)
+            block = nn.TransformerEncoderLayer(
+                W8_WIDTH,
+                W8_HEADS,
+                dim_feedforward=W8_FF,
+                dropout=0.0,
+                activation="gelu",
+                layer_norm_eps=1e-6,
+                batch_first=True,
+                norm_first=False,
+            )
+            self.encoder = nn.TransformerEncoder(block, W8_BLOCKS, enable_nested_tensor=False)
+            self.head = nn.Linear(W8_WIDTH, 2)
+            self.register_buffer("steps", torch.arange(W8_LENGTH))
+
+        def forward(self, ids):
+            x = self.tokens(ids) + self.positions(self.steps)
+            return self.head(self.encoder(x).mean(dim=1))
+
+    return TransformerClassifier()
+
+
 class TorchRunner:
     name = "torch"
 
@@ -356,6 +452,8 @@ class TorchRunner:
             model, loss_fn, lr = _torch_lstm_regressor(nn), nn.MSELoss(), 1e-3
         elif wid == "W7":
             model, loss_fn, lr = _torch_residual_mlp(nn), nn.CrossEntropyLoss(), 1e-3
+        elif wid == "W8":
+            model, loss_fn, lr = _torch_transformer(nn, self.torch), nn.CrossEntropyLoss(), 1e-3
         else:
             d = W3_LAYERS if wid in ("W3", "W3C", "W3P") else W4_LAYERS
             model = nn.Sequential(
@@ -466,8 +564,8 @@ def run_workload(wid, runners, sizes, repeats, seed_all):
             res.update(value=med, unit="s")
         else:
             res.update(value=n / med, unit="samples/s")
-            if wid in GEMM_BOUND:  # 6 flops per weight per sample: forward and backward
-                res["gflops"] = 6 * GEMM_BOUND[wid] * n / med / 1e9
+            if wid in TRAIN_FLOPS:
+                res["gflops"] = TRAIN_FLOPS[wid] * n / med / 1e9
         if sp["kind"] == "predict_rate":
             o = outs[r.name]
             res["output_shape"] = list(getattr(o, "shape", ()))

@@ -79,6 +79,11 @@ class Bidirectional(Layer):
                 "Bidirectional backward_layer must be a SimpleRNN, LSTM or GRU instance, got "
                 f"{backward_layer!r}"
             )
+        if layer.return_state or (backward_layer is not None and backward_layer.return_state):
+            raise ValueError(
+                "Bidirectional around a layer with return_state=True is not supported yet: use "
+                "two recurrent layers (one with go_backwards=True) and merge their outputs"
+            )
         if merge_mode is None:
             raise ValueError(
                 "Bidirectional(merge_mode=None) returns two tensors, which needs Keras's "

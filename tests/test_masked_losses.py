@@ -149,3 +149,49 @@ def test_unmasked_sequence_cross_entropy_is_per_step_as_keras():
     x = rng.normal(size=(10, 5, 3)).astype("float32")
     y = rng.integers(0, 4, size=(10, 5))
     assert_trains_like_keras(ours, theirs, x, y, epochs=2, batch_size=4, rtol=1e-5)
+
+
+class _Tagger(eigennet.Model):
+    def __init__(self):
+        super().__init__()
+        self.embed = eigennet.layers.Embedding(9, 4, mask_zero=True)
+        self.rnn = eigennet.layers.GRU(5, return_sequences=True)
+        self.head = eigennet.layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.head(self.rnn(self.embed(x)))
+
+
+def _sequential():
+    return eigennet.Sequential(
+        [
+            eigennet.Input((6,)),
+            eigennet.layers.Embedding(9, 4, mask_zero=True),
+            eigennet.layers.LSTM(5, return_sequences=True),
+            eigennet.layers.Dense(3, activation="softmax"),
+        ]
+    )
+
+
+def _variable_length():
+    inp = eigennet.Input((None,), dtype="int32")
+    h = eigennet.layers.Embedding(9, 4, mask_zero=True)(inp)
+    h = eigennet.layers.LSTM(5, return_sequences=True)(h)
+    return eigennet.Model(inp, eigennet.layers.Dense(3, activation="softmax")(h))
+
+
+@pytest.mark.parametrize("make", [_sequential, _Tagger, _variable_length])
+def test_every_kind_of_model_weighs_unmasked_steps(make):
+    x = padded_ids()
+    y = np.random.default_rng(5).integers(0, 3, size=x.shape)
+    model = make()
+    model(x[:1])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    for xs, ys in ((x, y), (x[:, :4], y[:, :4])) if make is _variable_length else ((x, y),):
+        p = model.predict(xs, verbose=0)
+        real = xs != 0
+        steps = -np.log(np.take_along_axis(p, ys[..., None], -1)[..., 0])
+        got = model.evaluate(xs, ys, batch_size=len(xs), verbose=0)
+        np.testing.assert_allclose(got[0], steps[real].mean(), rtol=1e-5)
+        np.testing.assert_allclose(got[1], (p.argmax(-1) == ys)[real].mean(), rtol=1e-6)
+        model.fit(xs, ys, epochs=1, verbose=0)

@@ -645,7 +645,10 @@ class Model:
                 continue
             steps = int(np.prod(shape[1:-1], dtype=np.int64)) if len(shape) > 2 else 1
             if mask is not None:
-                if len(shape) < 3 or tuple(mask.shape[1:]) != tuple(shape[1 : len(mask.shape)]):
+                leading = shape[1 : len(mask.shape)]
+                if len(shape) < 3 or any(
+                    m not in (None, d) for m, d in zip(mask.shape[1:], leading)
+                ):
                     raise NotImplementedError(
                         f"Output {name!r} of shape {shape} carries a Keras mask of shape "
                         f"{mask.shape}: a loss over masked steps needs a (batch, steps, ..., "

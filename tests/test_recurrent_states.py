@@ -283,3 +283,6 @@ def test_bad_states_raise_clear_errors():
         layers.LSTM(2, stateful=True)
     with pytest.raises(ValueError, match="return_state"):
         layers.Bidirectional(layers.LSTM(2, return_state=True))
+    bidirectional = layers.Bidirectional(layers.LSTM(2))
+    with pytest.raises(ValueError, match="initial_state is not supported"):
+        bidirectional(x, initial_state=[np.zeros((2, 2))] * 4)

@@ -128,6 +128,14 @@ class Bidirectional(Layer):
         self.stateful = False
         self._initial_weights = None if weights is None else list(weights)
 
+    def _call_builtin(self, inputs, initial_state=None, mask=None, training=None):
+        if initial_state is not None:
+            raise ValueError(
+                f"Layer {self.name!r} (Bidirectional): initial_state is not supported yet; "
+                "give it to two recurrent layers (one with go_backwards=True) instead"
+            )
+        return super()._call_builtin(inputs, training=training, mask=mask)
+
     def build(self, input_shape) -> None:
         if self.built:
             return

@@ -607,7 +607,6 @@ def test_predict_training_mode_uses_dropout():
         (dict(units=2, dropout=1.0), r"dropout must be in \[0, 1\)"),
         (dict(units=2, recurrent_dropout=-0.1), "recurrent_dropout"),
         (dict(units=2, dropout="x"), "dropout must be a number"),
-        (dict(units=2, return_state=True), "return_state"),
         (dict(units=2, stateful=True), "stateful"),
         (dict(units=2, kernel_constraint="non_neg"), "kernel_constraint"),
         (dict(units=2, activation="nope"), "Unknown activation"),

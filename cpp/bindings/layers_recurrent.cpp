@@ -48,6 +48,9 @@ void bind_typed(py::module_& m) {
       .def(py::init([](const RecurrentConfig& config) {
         return std::make_shared<RecurrentLayer<T>>(config);
       }))
+      .def("with_states", &RecurrentLayer<T>::with_states, py::arg("initial_state"),
+           py::arg("return_state"), py::arg("input_shapes"))
+      .def_property_readonly("state_count", &RecurrentLayer<T>::state_count)
       .def_property(
           "rng_state", [](RecurrentLayer<T>& l) { return l.cell().rng_state(); },
           [](RecurrentLayer<T>& l, std::pair<uint64_t, uint64_t> s) { l.cell().set_rng_state(s); });

@@ -229,7 +229,8 @@ void bind_typed(py::module_& m) {
                        const std::vector<double>& loss_weights, std::shared_ptr<Optimizer<T>> opt,
                        const std::vector<std::tuple<size_t, py::object, py::dict>>& metrics,
                        const std::vector<bool>& trainable,
-                       const std::vector<std::shared_ptr<Graph<T>>>& loss_graphs) {
+                       const std::vector<std::shared_ptr<Graph<T>>>& loss_graphs,
+                       const std::vector<std::pair<Index, Index>>& output_steps) {
              if (loss_weights.size() != losses.size())
                throw std::invalid_argument("one loss weight per output expected");
              if (!loss_graphs.empty() && loss_graphs.size() != losses.size())
@@ -241,6 +242,8 @@ void bind_typed(py::module_& m) {
                  custom = std::make_shared<GraphLoss<T>>(loss_graphs[k]);
                output_losses.push_back({losses[k].has_value(), losses[k].value_or(LossConfig{}),
                                         loss_weights[k], custom});
+               if (k < output_steps.size())
+                 std::tie(output_losses.back().steps, output_losses.back().mask) = output_steps[k];
              }
              std::vector<OutputMetric<T>> ms;
              for (const auto& [output, kind, config] : metrics) {
@@ -250,16 +253,19 @@ void bind_typed(py::module_& m) {
                  ms.push_back({output, std::make_unique<SharedMetric<T>>(
                                            py::cast<std::shared_ptr<GraphMetric<T>>>(kind))});
                else
-                 ms.push_back({output, make_metric<T>(
-                                           metric_config_from(py::cast<std::string>(kind), config),
-                                           graph->output_sizes()[output])});
+                 ms.push_back(
+                     {output,
+                      make_metric<T>(metric_config_from(py::cast<std::string>(kind), config),
+                                     graph->output_sizes()[output] / output_losses[output].steps)});
              }
              return std::make_shared<Trainer<T>>(std::move(graph), output_losses, std::move(opt),
                                                  std::move(ms), trainable);
            }),
            py::arg("graph"), py::arg("losses"), py::arg("loss_weights"), py::arg("optimizer"),
            py::arg("metrics"), py::arg("trainable"),
-           py::arg("loss_graphs") = std::vector<std::shared_ptr<Graph<T>>>{})
+           py::arg("loss_graphs") = std::vector<std::shared_ptr<Graph<T>>>{},
+           // per output: (time steps its loss reads, the graph tensor of its mask or -1)
+           py::arg("output_steps") = std::vector<std::pair<Index, Index>>{})
       .def("set_graph", &Trainer<T>::set_graph)
       .def_property_readonly("target_size", &Trainer<T>::target_size)
       .def("metric_sizes", &Trainer<T>::metric_sizes)

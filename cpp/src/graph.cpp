@@ -146,6 +146,12 @@ ConstMatrixMap<T> Graph<T>::output(size_t k) const {
 }
 
 template <class T>
+ConstMatrixMap<T> Graph<T>::tensor(Index t) const {
+  if (t < 0 || size_t(t) >= values_.size()) throw std::out_of_range("no such tensor in the graph");
+  return ConstMatrixMap<T>(value(t), rows_of(t), tensor_sizes_[size_t(t)]);
+}
+
+template <class T>
 void Graph<T>::backward(const std::vector<const T*>& output_grads,
                         const std::vector<T*>& param_grads, bool to_inputs) {
   if (param_grads.size() != nodes_.size())

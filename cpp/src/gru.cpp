@@ -89,7 +89,7 @@ class GruCell : public RecurrentCell<T> {
     T* dz = this->row_temp(b0);  // (G*u) then dh (u)
     T* dh = dz + gu;
     const T* mask_h = this->recurrent_mask(2);
-    std::fill(dh_next, dh_next + nb * u, T(0));
+    this->start_state_gradients(b0, nb, dh_next, nullptr);
     for (Index s = this->steps_; s-- > 0;) {
       const Index r0 = this->rows(s) + b0;
       this->begin_masked_step(s, b0, nb, dh_next, nullptr);
@@ -121,7 +121,7 @@ class GruCell : public RecurrentCell<T> {
         }
       }
       if (cfg.reset_after) {
-        if (s > 0)
+        if (this->reaches_previous(s))
           this->recurrent_product_grad(R, q_.data() + r0 * gu, gu, b0, nb, 0, gu, dh_next, true,
                                        scratch);
         this->end_masked_step(s, b0, nb, dh_next, nullptr);
@@ -145,7 +145,7 @@ class GruCell : public RecurrentCell<T> {
         Base::activation_grad(cfg.recurrent_activation, p ? p + u : p, z + u, dz + u, u);
         std::copy_n(dz + u, u, z + u);
       }
-      if (s > 0)
+      if (this->reaches_previous(s))
         this->recurrent_product_grad(R, gates + r0 * gu, gu, b0, nb, 0, 2 * u, dh_next, true,
                                      scratch);
       this->end_masked_step(s, b0, nb, dh_next, nullptr);

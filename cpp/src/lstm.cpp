@@ -40,7 +40,10 @@ class LstmCell : public RecurrentCell<T> {
     const T* bias = cfg.use_bias ? this->bias(params) : nullptr;
     T *gates = this->gates_.data(), *c = cells_.data();
     T* scratch = this->scratch_.data() + b0 * u;
-    std::fill(c + b0 * u, c + b1 * u, T(0));
+    if (this->c0_)  // Keras's initial_state, else zeros
+      std::copy(this->c0_ + b0 * u, this->c0_ + b1 * u, c + b0 * u);
+    else
+      std::fill(c + b0 * u, c + b1 * u, T(0));
     for (Index s = 0; s < this->steps_; ++s) {
       const Index r0 = this->rows(s) + b0;
       this->step_preactivations(params, r0, b0, nb, scratch);
@@ -75,8 +78,7 @@ class LstmCell : public RecurrentCell<T> {
     T* scratch = this->scratch_.data() + b0 * u;
     T* dz = this->row_temp(b0);  // (nb, G*u), then dh (nb, u)
     T* dh = dz + nb * gu;
-    std::fill(dh_next, dh_next + nb * u, T(0));
-    std::fill(dc, dc + nb * u, T(0));
+    this->start_state_gradients(b0, nb, dh_next, dc);
     Blk dcv(dc, nb, u, Stride(u)), dhv(dh, nb, u, Stride(u));
     // Keras's default activations (tanh, sigmoid): one fused pass per step, the derivatives
     // from the stored outputs.
@@ -108,7 +110,8 @@ class LstmCell : public RecurrentCell<T> {
           }
         }
         this->accumulate_step(s, r0, nb);
-        if (s > 0) this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
+        if (this->reaches_previous(s))
+          this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
         this->end_masked_step(s, b0, nb, dh_next, dc);
         continue;
       }
@@ -135,12 +138,18 @@ class LstmCell : public RecurrentCell<T> {
                                     u);
       std::copy_n(dz, nb * gu, z);
       this->accumulate_step(s, r0, nb);
-      if (s > 0) this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
+      if (this->reaches_previous(s))
+        this->recurrent_product_grad(R, z, gu, b0, nb, 0, gu, dh_next, false, scratch);
       this->end_masked_step(s, b0, nb, dh_next, dc);
     }
   }
 
   bool fused_gradients() const override { return true; }
+
+  const T* final_c(Index b) const override {
+    return cells_.data() + (this->rows(this->steps_) + b) * this->units_;
+  }
+  const T* initial_c_grad(Index b) const override { return dc_.data() + b * this->units_; }
 
   void recurrent_gradients(const T*, T* param_grad) override {
     const Index in = this->in_, u = this->units_, gu = this->gu_;

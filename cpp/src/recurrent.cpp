@@ -292,7 +292,12 @@ void RecurrentCell<T>::forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T
   gather_inputs(x);
   if (c_.use_bias)
     for (Index r = 0; r < n; ++r) xh[r * ld_ + in_ + u] = T(1);
-  for (Index b = 0; b < batch_; ++b) std::fill_n(h_row(b), u, T(0));  // the initial state
+  for (Index b = 0; b < batch_; ++b) {  // the initial state
+    if (h0_)
+      std::copy_n(h0_ + b * u, u, h_row(b));
+    else
+      std::fill_n(h_row(b), u, T(0));
+  }
   if (!fused_) project_inputs(params);
   const double flops = 2.0 * double(n) * double(u) * double(gu_);
   for_row_ranges(batch_, flops, [&](Index b0, Index b1) {
@@ -321,7 +326,7 @@ void RecurrentCell<T>::backward(const T* params, ConstMatrixMap<T> grad_y, T* pa
                                 MatrixMap<T>* grad_x) {
   const Index n = steps_ * batch_;
   if (grad_y.rows() != batch_) throw std::logic_error("recurrent backward batch differs");
-  if (!param_grad && !grad_x) return;
+  if (!param_grad && !grad_x && !to_initial_) return;
   const double flops = 2.0 * double(n) * double(units_) * double(gu_);
   packed_rt_.pack(recurrent_kernel(params), gu_, gu_, units_, true);
   // [kernel; recurrent_kernel; bias] = [x | h_prev | 1]^T x dz, in the parameters' layout,
@@ -529,6 +534,20 @@ void RecurrentCell<T>::hold_masked_rows(Index s, Index b0, Index nb, T* state,
 }
 
 template <class T>
+void RecurrentCell<T>::start_state_gradients(Index b0, Index nb, T* dh_next, T* dc) const {
+  const Index u = units_;
+  if (dh_final_)
+    std::copy_n(dh_final_ + b0 * u, nb * u, dh_next);
+  else
+    std::fill_n(dh_next, nb * u, T(0));
+  if (!dc) return;
+  if (dc_final_)
+    std::copy_n(dc_final_ + b0 * u, nb * u, dc);
+  else
+    std::fill_n(dc, nb * u, T(0));
+}
+
+template <class T>
 void RecurrentCell<T>::begin_masked_step(Index s, Index b0, Index nb, T* dh_next, T* dc) {
   if (!masked_) return;
   const Index u = units_;
@@ -580,41 +599,112 @@ template <class T>
 Shape RecurrentLayer<T>::do_build(const Shape& input_shape) {
   Shape out = cell_->build(input_shape);
   for (const auto& [name, shape] : cell_->weight_shapes()) this->add_weight(name, shape);
+  output_size_ = shape_size(out);
+  // return_state: the states are steps before the output's: (S + T, u), or (S + 1, u)
+  if (return_state_) return {output_size_ / cell_->units() + state_count(), cell_->units()};
   return out;
 }
 
 template <class T>
 Shape RecurrentLayer<T>::do_build_inputs(const std::vector<Shape>& input_shapes) {
-  check_masked_inputs(input_shapes, cell_name(cell_->config().kind));
+  const char* name = cell_name(cell_->config().kind);
+  if (!initial_state_) {
+    check_masked_inputs(input_shapes, name);
+    return do_build(input_shapes[0]);
+  }
+  const size_t states = size_t(state_count());
+  if (input_shapes.size() != 1 + states && input_shapes.size() != 2 + states)
+    throw std::invalid_argument(std::string(name) + " with initial_state takes its input, " +
+                                std::to_string(states) + " state(s) and optionally its mask");
+  std::vector<Shape> data = {input_shapes[0]};
+  if (input_shapes.size() == 2 + states) data.push_back(input_shapes.back());
+  check_masked_inputs(data, name);
+  for (size_t k = 1; k <= states; ++k)
+    if (input_shapes[k] != Shape{cell_->units()})
+      throw std::invalid_argument(std::string(name) + ": an initial state must be (batch, " +
+                                  std::to_string(cell_->units()) + "), the layer's units");
   return do_build(input_shapes[0]);
 }
 
 template <class T>
+std::shared_ptr<Layer<T>> RecurrentLayer<T>::with_states(
+    bool initial_state, bool return_state, const std::vector<Shape>& input_shapes) const {
+  RecurrentLayer<T> configured(*this);
+  configured.initial_state_ = initial_state;
+  configured.return_state_ = return_state;
+  return configured.for_input_shapes(input_shapes);
+}
+
+template <class T>
 void RecurrentLayer<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) {
-  cell_->set_step_mask(nullptr);
-  cell_->forward(this->params(), x, y, training);
+  forward_inputs(&x, 1, y, training);
 }
 
 template <class T>
 void RecurrentLayer<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
                                        bool training) {
-  cell_->set_step_mask(n > 1 ? xs[1].data() : nullptr);
-  cell_->forward(this->params(), xs[0], y, training);
+  size_t k = 1;
+  const T* h0 = initial_state_ ? xs[k++].data() : nullptr;
+  const T* c0 = initial_state_ && state_count() == 2 ? xs[k++].data() : nullptr;
+  cell_->set_initial_state(h0, c0);
+  cell_->set_step_mask(n > k ? xs[k].data() : nullptr);
+  if (!return_state_) {
+    cell_->forward(this->params(), xs[0], y, training);
+    return;
+  }
+  // packed as [h_final | c_final | output]: the states first, at fixed offsets whatever the
+  // output's length
+  const Index rows = xs[0].rows(), u = cell_->units();
+  MatrixMap<T> out = cell_y_.view(rows, output_size_);
+  cell_->forward(this->params(), xs[0], out, training);
+  y.rightCols(output_size_) = out;
+  for (Index b = 0; b < rows; ++b) {
+    std::copy_n(cell_->final_h(b), u, y.data() + b * y.cols());
+    if (state_count() == 2) std::copy_n(cell_->final_c(b), u, y.data() + b * y.cols() + u);
+  }
 }
 
 template <class T>
 void RecurrentLayer<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatrixMap<T> y,
                                         MatrixMap<T> grad_y, T* param_grad,
                                         MatrixMap<T>* const* grad_xs) {
-  if (n > 1 && grad_xs[1]) grad_xs[1]->setZero();  // a mask has no gradient
-  backward(xs[0], y, grad_y, param_grad, grad_xs[0]);
+  const size_t states = initial_state_ ? size_t(state_count()) : 0;
+  if (n > 1 + states && grad_xs[1 + states]) grad_xs[1 + states]->setZero();  // a mask's
+  const bool to_initial = states > 0 && std::any_of(grad_xs + 1, grad_xs + 1 + states,
+                                                    [](MatrixMap<T>* g) { return g != nullptr; });
+  const Index rows = grad_y.rows(), u = cell_->units();
+  const T *gy = grad_y.data(), *dh = nullptr, *dc = nullptr;
+  if (return_state_) {
+    MatrixMap<T> g = grad_cell_y_.view(rows, output_size_);
+    g = grad_y.rightCols(output_size_);
+    MatrixMap<T> gh = grad_h_.view(rows, u);
+    gh = grad_y.leftCols(u);
+    if (state_count() == 2) {
+      MatrixMap<T> gc = grad_c_.view(rows, u);
+      gc = grad_y.middleCols(u, u);
+      dc = gc.data();
+    }
+    gy = g.data();
+    dh = gh.data();
+  }
+  cell_->set_state_gradients(dh, dc, to_initial);
+  cell_->backward(this->params(), ConstMatrixMap<T>(gy, rows, output_size_), param_grad,
+                  grad_xs[0]);
+  cell_->set_state_gradients(nullptr, nullptr, false);
+  if (!to_initial) return;
+  for (size_t k = 1; k <= states; ++k) {
+    if (!grad_xs[k]) continue;
+    for (Index b = 0; b < rows; ++b)
+      std::copy_n(k == 1 ? cell_->initial_h_grad(b) : cell_->initial_c_grad(b), u,
+                  grad_xs[k]->data() + b * u);
+  }
 }
 
 template <class T>
-void RecurrentLayer<T>::backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T> grad_y,
+void RecurrentLayer<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
                                  T* param_grad, MatrixMap<T>* grad_x) {
-  cell_->backward(this->params(), ConstMatrixMap<T>(grad_y.data(), grad_y.rows(), grad_y.cols()),
-                  param_grad, grad_x);
+  MatrixMap<T>* grads[] = {grad_x};
+  backward_inputs(&x, 1, y, grad_y, param_grad, grads);
 }
 
 template class RecurrentCell<float>;

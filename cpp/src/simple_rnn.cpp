@@ -47,7 +47,7 @@ class SimpleRnnCell : public RecurrentCell<T> {
     T* dh_next = this->dh_.data() + b0 * u;
     T* scratch = this->scratch_.data() + b0 * u;
     T* dz = this->row_temp(b0);
-    std::fill(dh_next, dh_next + nb * u, T(0));
+    this->start_state_gradients(b0, nb, dh_next, nullptr);
     for (Index s = this->steps_; s-- > 0;) {
       const Index r0 = this->rows(s) + b0;
       this->begin_masked_step(s, b0, nb, dh_next, nullptr);
@@ -60,7 +60,7 @@ class SimpleRnnCell : public RecurrentCell<T> {
         std::copy_n(dz, u, gates + r * u);
       }
       this->accumulate_step(s, r0, nb);
-      if (s > 0)
+      if (this->reaches_previous(s))
         this->recurrent_product_grad(R, gates + r0 * u, u, b0, nb, 0, u, dh_next, false, scratch);
       this->end_masked_step(s, b0, nb, dh_next, nullptr);
     }

@@ -86,7 +86,12 @@ Trainer<T>::Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLos
     losses_.emplace_back(losses[k].config, losses[k].custom);
     target_offsets_.push_back(target_size_);
     if (!losses[k].active) continue;
-    target_size_ += losses_[k].target_cols(graph_->output_sizes()[k]);
+    const Index steps = losses[k].steps, size = graph_->output_sizes()[k];
+    if (steps < 1 || size % steps != 0 || (losses[k].custom && steps != 1))
+      throw std::invalid_argument("output " + std::to_string(k) + " of " + std::to_string(size) +
+                                  " values per sample cannot be read as " + std::to_string(steps) +
+                                  " time steps by its loss");
+    target_size_ += steps * losses_[k].target_cols(size / steps);
     ++loss_outputs_;
   }
   if (loss_outputs_ == 0) throw std::invalid_argument("at least one output needs a loss");
@@ -96,6 +101,8 @@ Trainer<T>::Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLos
   if (outputs > 1) output_trackers_.resize(outputs);
   grad_outputs_.resize(outputs);
   target_copies_.resize(outputs);
+  loss_weights_.resize(outputs);
+  metric_weights_.resize(outputs);
   grad_pointers_.assign(outputs, nullptr);
   // The gradient buffer covers every layer once (a layer at several places has one slice),
   // so freezing or unfreezing one later only changes which slices are filled and which
@@ -164,7 +171,7 @@ void Trainer<T>::check(const Dataset<T>& data) const {
                                 std::to_string(graph_->input_size()));
   if (data.x.rows() == 0) throw std::invalid_argument("no samples: x is empty");
   if (loss_outputs_ == 1 && graph_->output_count() == 1) {
-    losses_[0].check_targets(data.y, data.x.rows(), graph_->output_size());
+    check_targets(0, data.y, data.x.rows());
     return;
   }
   if (data.y.cols() != target_size_)
@@ -173,11 +180,51 @@ void Trainer<T>::check(const Dataset<T>& data) const {
                                 std::to_string(target_size_));
   for (size_t k = 0; k < losses_.size(); ++k) {
     if (!output_losses_[k].active) continue;
-    const Index cols = losses_[k].target_cols(graph_->output_sizes()[k]);
+    const Index steps = output_losses_[k].steps;
+    const Index cols = steps * losses_[k].target_cols(graph_->output_sizes()[k] / steps);
     const Matrix<T> targets = data.y.middleCols(target_offsets_[k], cols);
-    losses_[k].check_targets(ConstMatrixMap<T>(targets.data(), targets.rows(), cols), data.x.rows(),
-                             graph_->output_sizes()[k]);
+    check_targets(k, ConstMatrixMap<T>(targets.data(), targets.rows(), cols), data.x.rows());
   }
+}
+
+template <class T>
+void Trainer<T>::check_targets(size_t k, ConstMatrixMap<T> y_k, Index rows) const {
+  const Index steps = output_losses_[k].steps, size = graph_->output_sizes()[k];
+  if (steps == 1 || y_k.cols() % steps != 0) {
+    losses_[k].check_targets(y_k, rows, size);
+    return;
+  }
+  losses_[k].check_targets(step_rows(y_k, k), rows * steps, size / steps);
+}
+
+template <class T>
+void Trainer<T>::step_weights(size_t k, const T* sw, Index rows, const T** loss_w,
+                              const T** metric_w) {
+  const Index steps = output_losses_[k].steps, mask_id = output_losses_[k].mask;
+  *loss_w = *metric_w = nullptr;
+  if (mask_id < 0 && !sw) return;
+  T* lw = loss_weights_[k].view(rows, steps).data();
+  T* mw = metric_weights_[k].view(rows, steps).data();
+  const T* mask = nullptr;
+  T scale = T(1);
+  if (mask_id >= 0) {
+    const ConstMatrixMap<T> m = graph_->tensor(mask_id);
+    if (m.rows() != rows || m.cols() != steps)
+      throw std::logic_error("an output's mask does not match its time steps");
+    mask = m.data();
+    double valid = 0;  // Keras: each unmasked step weighs total / valid (0 when none is)
+    for (Index i = 0; i < rows * steps; ++i) valid += mask[i] != T(0);
+    scale = valid > 0 ? T(double(rows * steps) / valid) : T(0);
+  }
+  for (Index b = 0; b < rows; ++b)
+    for (Index t = 0; t < steps; ++t) {
+      const T w = sw ? sw[b] : T(1);
+      const T kept = !mask || mask[b * steps + t] != T(0) ? T(1) : T(0);
+      mw[b * steps + t] = w * kept;
+      lw[b * steps + t] = w * kept * scale;
+    }
+  *loss_w = lw;
+  *metric_w = mw;
 }
 
 template <class T>
@@ -198,7 +245,8 @@ std::vector<double> Trainer<T>::logs() const {
 
 template <class T>
 ConstMatrixMap<T> Trainer<T>::targets(ConstMatrixMap<T> y, size_t k) {
-  const Index cols = losses_[k].target_cols(graph_->output_sizes()[k]);
+  const Index steps = output_losses_[k].steps;
+  const Index cols = steps * losses_[k].target_cols(graph_->output_sizes()[k] / steps);
   if (cols == y.cols()) return y;
   MatrixMap<T> copy = target_copies_[k].view(y.rows(), cols);
   copy = y.middleCols(target_offsets_[k], cols);
@@ -212,9 +260,16 @@ double Trainer<T>::forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const 
   double total = penalties(nullptr);
   for (size_t k = 0; k < losses_.size(); ++k) {
     if (!output_losses_[k].active) continue;
-    ConstMatrixMap<T> pred = graph_->output(k), yk = targets(y, k);
-    MatrixMap<T> grad = grad_outputs_[k].view(pred.rows(), pred.cols());
-    const double loss = losses_[k].value_and_grad(yk, pred, sw, grad);
+    const ConstMatrixMap<T> out = graph_->output(k), y_k = targets(y, k);
+    MatrixMap<T> grad = grad_outputs_[k].view(out.rows(), out.cols());
+    const T *loss_w = sw, *metric_w = sw;
+    const bool stepped = output_losses_[k].steps > 1 || output_losses_[k].mask >= 0;
+    if (stepped) step_weights(k, sw, out.rows(), &loss_w, &metric_w);
+    // (each time step a row: a view of the same memory)
+    const ConstMatrixMap<T> pred = stepped ? step_rows(out, k) : out;
+    const ConstMatrixMap<T> yk = stepped ? step_rows(y_k, k) : y_k;
+    const double loss = losses_[k].value_and_grad(
+        yk, pred, loss_w, MatrixMap<T>(grad.data(), pred.rows(), pred.cols()));
     const double weight = output_losses_[k].weight;
     if (weight != 1.0) grad *= T(weight);
     grad_pointers_[k] = grad.data();
@@ -222,7 +277,7 @@ double Trainer<T>::forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const 
     if (!track) continue;
     if (!output_trackers_.empty()) output_trackers_[k].add(loss, double(x.rows()));
     for (auto& m : metrics_)
-      if (m.output == k) m.metric->update(yk, pred, sw);
+      if (m.output == k) m.metric->update(yk, pred, metric_w);
   }
   if (track) loss_tracker_.add(total, double(x.rows()));
   return total;

@@ -59,18 +59,24 @@ def _split_bias(spec, weights):
     return bias, None
 
 
-def forward(spec, x, weights, in_masks=None, rec_masks=None):
-    """Returns (y, cache): y (batch, T, units) with return_sequences, else (batch, units)."""
+def forward(spec, x, weights, in_masks=None, rec_masks=None, initial=None, mask=None):
+    """Returns (y, cache): y (batch, T, units) with return_sequences, else (batch, units).
+    `initial`: Keras's initial_state ([h] or [h, c]; zeros when None); `mask`: Keras's
+    (batch, T) mask (a masked step keeps the states and repeats the last output). The final
+    states are cache["states"]. (Backward: without a mask.)"""
     kernel, recurrent = weights[0], weights[1]
     b_in, b_rec = _split_bias(spec, weights)
     batch, steps, _ = x.shape
     u, G = spec.units, spec.gates
     act, ract = spec.activation, spec.recurrent_activation
-    h = np.zeros((batch, u), dtype=x.dtype)
+    h = np.zeros((batch, u), dtype=x.dtype) if initial is None else initial[0]
     c = np.zeros((batch, u), dtype=x.dtype)
+    if initial is not None and len(initial) > 1:
+        c = initial[1]
     outputs, caches = [], []
     for s in range(steps):
         t = steps - 1 - s if spec.go_backwards else s
+        h_kept, c_kept = h, c
         xs = _per_gate(x[:, t], in_masks, G)
         hs = _per_gate(h, rec_masks, G)
         proj = [xs[g] @ _blocks(kernel, g, u) for g in range(G)]
@@ -108,16 +114,21 @@ def forward(spec, x, weights, in_masks=None, rec_masks=None):
             hh = activations.forward(act, a_h)
             h = zg * h + (1 - zg) * hh
             step.update(a_z=a_z, a_r=a_r, a_h=a_h, zg=zg, r=r, hh=hh, rh=rh)
+        if mask is not None:
+            keep = mask[:, t : t + 1] != 0
+            h, c = np.where(keep, h, h_kept), np.where(keep, c, c_kept)
         outputs.append(h)
         caches.append(step)
     y = np.stack(outputs, axis=1) if spec.return_sequences else h
     cache = {"x": x, "weights": weights, "steps": caches, "in_masks": in_masks}
     cache["rec_masks"] = rec_masks
+    cache["states"] = [h, c] if spec.kind == "LSTM" else [h]
     return y, cache
 
 
-def backward(spec, cache, dy):
-    """Returns (weight gradients in Keras order, dL/dx) for dL/dy."""
+def backward(spec, cache, dy, d_states=None):
+    """Returns (weight gradients in Keras order, dL/dx) for dL/dy; with `d_states` (the
+    gradients of the final states, Keras's return_state) also dL/d(initial states)."""
     x, weights, steps = cache["x"], cache["weights"], cache["steps"]
     in_masks, rec_masks = cache["in_masks"], cache["rec_masks"]
     kernel, recurrent = weights[0], weights[1]
@@ -130,6 +141,10 @@ def backward(spec, cache, dy):
     batch = x.shape[0]
     dh_next = np.zeros((batch, u), dtype=x.dtype)
     dc_next = np.zeros((batch, u), dtype=x.dtype)
+    if d_states is not None:
+        dh_next = d_states[0].copy()
+        if len(d_states) > 1:
+            dc_next = d_states[1].copy()
     n = len(steps)
     for s in reversed(range(n)):
         st = steps[s]
@@ -197,6 +212,8 @@ def backward(spec, cache, dy):
             grads.append(np.stack([db_in, db_rec]))
         else:
             grads.append(db_in)
+    if d_states is not None:
+        return grads, dx, [dh_next, dc_next][: len(d_states)]
     return grads, dx
 
 

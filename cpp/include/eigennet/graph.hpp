@@ -64,6 +64,8 @@ class Graph {
   // Runs the batch through every node; outputs stay valid until the next forward.
   void forward(ConstMatrixMap<T> x, bool training);
   ConstMatrixMap<T> output(size_t k) const;
+  // Any tensor's values in the last forward (the trainer reads an output's Keras mask there).
+  ConstMatrixMap<T> tensor(Index t) const;
   bool output_batched(size_t k) const { return fixed_rows_[size_t(outputs_.at(k))] == 0; }
 
   // The activity regularizers' penalty and the loss terms of the last forward (0 when there

@@ -53,6 +53,12 @@ struct OutputLoss {
   LossConfig config{};
   double weight = 1.0;
   std::shared_ptr<GraphLoss<T>> custom;  // a traced Python loss instead of `config`
+  // Time steps per sample (Keras's loss of a (batch, steps, ..., features) output is the mean
+  // over batch and steps): the loss and the metrics see each step as a row. The graph tensor
+  // holding the output's Keras mask (batch, steps), or -1: masked steps weigh 0 and the loss
+  // is the weighted sum over the unmasked steps only (Keras's apply_mask).
+  Index steps = 1;
+  Index mask = -1;
 };
 
 // A metric of one output (which must have a loss: its targets are that loss's).
@@ -135,6 +141,16 @@ class Trainer {
                       bool track);
   // Output k's targets in y (a copy when y packs several outputs).
   ConstMatrixMap<T> targets(ConstMatrixMap<T> y, size_t k);
+  // Output k's rows as its loss sees them: one per time step (OutputLoss::steps).
+  ConstMatrixMap<T> step_rows(ConstMatrixMap<T> m, size_t k) const {
+    const Index steps = output_losses_[k].steps;
+    return ConstMatrixMap<T>(m.data(), m.rows() * steps, m.cols() / steps);
+  }
+  void check_targets(size_t k, ConstMatrixMap<T> y_k, Index rows) const;
+  // The per-step weights of output k's loss and metrics for a batch of `rows` samples (the
+  // sample weights times the output's mask, the loss's scaled by steps / unmasked steps as
+  // Keras does), or sw itself when each step weighs as its sample.
+  void step_weights(size_t k, const T* sw, Index rows, const T** loss_w, const T** metric_w);
   // The regularization penalties of the last forward; with grads, adds the weight penalties'
   // gradients to the trainable layers' slices instead (and returns 0).
   double penalties(const std::vector<T*>* grads) const;
@@ -158,8 +174,9 @@ class Trainer {
   std::vector<bool> trainable_;
   GradientHook<T> gradient_hook_;
   Workspace<T> batch_x_, batch_y_, batch_w_;
-  std::vector<Workspace<T>> grad_outputs_, target_copies_;  // per output
-  std::vector<const T*> grad_pointers_;                     // per output, for Graph::backward
+  std::vector<Workspace<T>> grad_outputs_, target_copies_;   // per output
+  std::vector<Workspace<T>> loss_weights_, metric_weights_;  // per output: per-step weights
+  std::vector<const T*> grad_pointers_;                      // per output, for Graph::backward
   std::vector<Index> order_;
   std::vector<const T*> x_rows_;  // row pointers of a blocked x
 };

@@ -79,6 +79,11 @@ class Bidirectional(Layer):
                 "Bidirectional backward_layer must be a SimpleRNN, LSTM or GRU instance, got "
                 f"{backward_layer!r}"
             )
+        if layer.return_state or (backward_layer is not None and backward_layer.return_state):
+            raise ValueError(
+                "Bidirectional around a layer with return_state=True is not supported yet: use "
+                "two recurrent layers (one with go_backwards=True) and merge their outputs"
+            )
         if merge_mode is None:
             raise ValueError(
                 "Bidirectional(merge_mode=None) returns two tensors, which needs Keras's "
@@ -122,6 +127,14 @@ class Bidirectional(Layer):
         self.return_state = False
         self.stateful = False
         self._initial_weights = None if weights is None else list(weights)
+
+    def _call_builtin(self, inputs, initial_state=None, mask=None, training=None):
+        if initial_state is not None:
+            raise ValueError(
+                f"Layer {self.name!r} (Bidirectional): initial_state is not supported yet; "
+                "give it to two recurrent layers (one with go_backwards=True) instead"
+            )
+        return super()._call_builtin(inputs, training=training, mask=mask)
 
     def build(self, input_shape) -> None:
         if self.built:

@@ -7,7 +7,9 @@ import numpy as np
 
 from eigennet import _core, _random, activations, initializers, regularizers
 from eigennet._checks import non_negative_number
-from eigennet.layers.layer import Layer
+from eigennet.layers import variable_axes
+from eigennet.layers.keras_tensor import KerasTensor, is_symbolic, record_call
+from eigennet.layers.layer import Layer, _tracing_any
 
 
 class _Recurrent(Layer):
@@ -20,7 +22,8 @@ class _Recurrent(Layer):
     _mask_input = True
 
     def compute_mask(self, inputs, previous_mask):
-        return previous_mask if self.return_sequences else None
+        mask = previous_mask if self.return_sequences else None
+        return [mask] + [None] * self._state_count if self.return_state else mask
 
     def __init__(
         self,
@@ -84,16 +87,11 @@ class _Recurrent(Layer):
         self.go_backwards = bool(go_backwards)
         self.unroll = bool(unroll)  # the native loop is the same either way
         self.zero_output_for_mask = bool(zero_output_for_mask)
-        if return_state:
-            raise ValueError(
-                f"{kind}(return_state=True) returns several tensors, which needs Keras's "
-                "functional API; eigennet models are Sequential (one output per layer). The "
-                "last output h is the final state: use return_sequences=False to get it"
-            )
-        self.return_state = False
+        self.return_state = bool(return_state)
         if stateful:
             raise ValueError(
-                f"{kind}(stateful=True) is not supported yet: each batch starts from zero states"
+                f"{kind}(stateful=True) is not supported: each batch starts from its "
+                "initial_state (zeros unless given)"
             )
         self.stateful = False
         if use_cudnn not in ("auto", True, False):
@@ -173,6 +171,132 @@ class _Recurrent(Layer):
         states (stateful=False)."""
 
     reset_states = reset_state
+
+    # -- calls with Keras's initial_state / return_state -----------------------------------
+    @property
+    def _state_count(self) -> int:
+        return 2 if self._kind == "LSTM" else 1
+
+    def _call_builtin(self, inputs, initial_state=None, mask=None, training=None):
+        """Keras's RNN call: `layer(x, initial_state=[h, c], mask=..., training=...)`; with
+        return_state it returns `[output, *final states]`. Without either, the plain call."""
+        if initial_state is None and not self.return_state:
+            return super()._call_builtin(inputs, training=training, mask=mask)
+        states = self._checked_states(initial_state)
+        if is_symbolic([inputs, states]) or _tracing_any():
+            return self._call_with_states(inputs, states, mask, training)
+        if mask is not None:
+            raise ValueError(
+                f"Layer {self.name!r}: mask= applies to symbolic tensors (in a model); on "
+                "arrays call the model, whose masks come from its Embedding or Masking layers"
+            )
+        return self._eager_with_states(inputs, states, training)
+
+    def _checked_states(self, initial_state) -> list:
+        if initial_state is None:
+            return []
+        states = (
+            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        )
+        if len(states) != self._state_count:
+            raise ValueError(
+                f"Layer {self.name!r} ({self._kind}) expects {self._state_count} initial "
+                f"state(s) ({'[h, c]' if self._state_count == 2 else '[h]'}), got {len(states)}"
+            )
+        for k, state in enumerate(states):
+            shape = tuple(np.shape(state)) if not isinstance(state, KerasTensor) else state.shape
+            if len(shape) != 2 or shape[1] != self.units:
+                raise ValueError(
+                    f"Layer {self.name!r} ({self._kind}): initial_state[{k}] must have shape "
+                    f"(batch, {self.units}), got {shape}"
+                )
+        return states
+
+    def _state_call(self, initial: bool) -> _StateCall:
+        calls = self.__dict__.setdefault("_state_calls", {})
+        if initial not in calls:
+            calls[initial] = _StateCall(self, initial, self.return_state)
+        return calls[initial]
+
+    def _call_with_states(self, inputs, states: list, mask, training):
+        """Records a traced call (a node with a trace, like a custom layer's): the native
+        core reads x, the initial states and the mask and writes the final states as steps
+        before the output's, which slices split into the call's outputs. The node keeps the
+        call's arguments, so configs are Keras's (`initial_state` among its kwargs)."""
+        from eigennet.layers import tracing
+
+        if not self.built:
+            self.build(tuple(inputs.shape))
+        kwargs = {"initial_state": states} if states else {}
+        if mask is not None:
+            kwargs["mask"] = mask
+        # As Keras 3: a call with several tensor arguments (initial_state) is not given its
+        # input's mask implicitly (only mask=...), though its output carries that mask on.
+        split = self._split_states
+        if states and mask is None:
+
+            def split(inputs, initial_state=None):
+                return self._split_states(inputs, initial_state)
+
+        tensors, trace = tracing.trace_call(self, (inputs,), kwargs, split)
+        outputs = self._record_trace(tensors, trace)
+        if training is not None and _tracing_any():
+            outputs[0]._node.training = bool(training)
+        previous = getattr(inputs, "_keras_mask", None) if mask is None else mask
+        self._propagate_mask(inputs, previous, outputs)
+        return outputs if self.return_state else outputs[0]
+
+    def _split_states(self, inputs, initial_state=None, mask=None):
+        """The traced call: the packed core, then its output and final states apart."""
+        states = list(initial_state or [])
+        tensors = [inputs, *states] + ([mask] if mask is not None else [])
+        packed = self._state_call(bool(states))(tensors)
+        if not self.return_state:
+            return packed
+        from eigennet import ops
+        from eigennet.ops import symbolic
+
+        def steps(start, stop):  # (a stop past the end: to the end, whatever the length)
+            return symbolic.record(
+                "slice", "SliceOp", [packed], [0, start, 0], [-1, stop, u], [1, 1, 1]
+            )
+
+        u, n = self.units, self._state_count
+        output = steps(n, _TO_THE_END)
+        if not self.return_sequences:
+            output = ops.reshape(output, (-1, u))
+        return [output] + [ops.reshape(steps(k, k + 1), (-1, u)) for k in range(n)]
+
+    def _eager_with_states(self, inputs, states: list, training):
+        """On arrays: the packed core in a graph of its own, its output split."""
+        from eigennet.models import data as data_utils
+
+        x = data_utils.as_features(inputs, self.dtype, "inputs")
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        hs = [data_utils.as_features(h, self.dtype, "initial_state") for h in states]
+        if any(len(h) != len(x) for h in hs):
+            raise ValueError(
+                f"Layer {self.name!r}: initial_state must hold one state per sample ({len(x)})"
+            )
+        samples = [tuple(x.shape[1:])] + [tuple(h.shape[1:]) for h in hs]
+        call = self._state_call(bool(hs))
+        core = call._core_for(samples)
+        networks = self.__dict__.setdefault("_state_networks", {})
+        key = (bool(hs), tuple(samples))
+        if key not in networks:
+            n = len(samples)
+            graph = getattr(_core, f"Graph_{self.dtype}")
+            networks[key] = graph([list(s) for s in samples], [(core, list(range(n)))], [n])
+        flat = [a.reshape(len(a), -1) for a in [x, *hs]]
+        packed_in = flat[0] if len(flat) == 1 else np.ascontiguousarray(np.concatenate(flat, 1))
+        packed = np.empty((len(x), *core.output_shape), dtype=self.dtype)
+        networks[key].predict(packed_in, max(len(x), 1), packed, None, bool(training))
+        if not self.return_state:
+            return packed
+        n = self._state_count
+        output = packed[:, n:] if self.return_sequences else packed[:, n]
+        return [output] + [packed[:, k] for k in range(n)]
 
     # -- dropout's random stream -------------------------------------------------------------
     def _extra_state(self):
@@ -375,6 +499,64 @@ class GRU(_Recurrent):
 
     def _extra_config_at_end(self):
         return {"reset_after": self.reset_after, "seed": self.seed}
+
+
+_TO_THE_END = 2**31 - 1  # a slice's stop meaning the end of its axis (the native SliceOp's)
+
+
+class _StateCall:
+    """The native core of a recurrent layer's calls with Keras's initial_state and/or
+    return_state: copies of the layer's core sharing its weights (one per input shapes) whose
+    inputs are x, the initial states (and the mask), and whose output packs the final states
+    as steps before the output's: (states + steps, units) per sample. It is a node of the
+    layer's traced call only; its place in the graph is the layer's (`_param_owner`), so the
+    trainer sums its gradient into the layer's weights as for a layer called twice."""
+
+    def __init__(self, layer: _Recurrent, initial_state: bool, return_state: bool):
+        self._param_owner = layer
+        self._flags = (initial_state, return_state)
+        self._copies = variable_axes.RecentCache(16)
+        self._inbound_nodes: list = []
+
+    name = property(lambda self: self._param_owner.name)
+    dtype = property(lambda self: self._param_owner.dtype)
+    trainable = property(lambda self: self._param_owner.trainable)
+
+    @property
+    def _core(self):
+        layer = self._param_owner
+        return self._core_for([tuple(s) for s in layer._core.input_shapes[:1]] + self._states())
+
+    def _states(self) -> list[tuple]:
+        layer = self._param_owner
+        return [(layer.units,)] * (layer._state_count if self._flags[0] else 0)
+
+    def _check_input(self, x, what: str) -> None:
+        self._param_owner._check_input(x, what)
+
+    def _core_for(self, samples: list[tuple]):
+        key = tuple(tuple(s) for s in samples)
+        core = self._copies.get(key)
+        if core is None:
+            try:
+                core = self._param_owner._core.with_states(*self._flags, [list(s) for s in key])
+            except ValueError as e:
+                raise ValueError(f"Layer {self.name!r}: {e}") from None
+            self._copies.put(key, core)
+        return core
+
+    def __call__(self, tensors: list):
+        samples = [tuple(t.shape[1:]) for t in tensors]
+        if variable_axes.has_variable(samples):
+            first, second = (
+                tuple(self._core_for([variable_axes.at_length(s, n) for s in samples]).output_shape)
+                for n in variable_axes.PROBES
+            )
+            out = variable_axes.merged(first, second)
+        else:
+            out = tuple(self._core_for(samples).output_shape)
+        (packed,) = record_call(self, tensors, True, [(None, *out)], self.dtype, [self.name])
+        return packed
 
 
 RECURRENT_LAYERS = {cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU)}

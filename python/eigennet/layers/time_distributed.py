@@ -23,6 +23,9 @@ class TimeDistributed(Layer):
     Input shape: `(batch, time, *inner input)`. Output: `(batch, time, *inner output)`.
     """
 
+    # Keras: the input's mask passes on to the output (the steps are the same).
+    supports_masking = True
+
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError(

@@ -111,6 +111,9 @@ class Functional(Model):
     def _output_masks(self) -> list:
         return [t._keras_mask for t in self.outputs]
 
+    def _mask_sources(self) -> list:
+        return list(self.inputs)
+
     def _output_shapes(self) -> list[tuple]:
         return [t.shape for t in self.outputs]
 

@@ -19,7 +19,7 @@ from eigennet.layers import variable_axes
 from eigennet.layers.layer import assign_all, checked_name
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop, traced_model
-from eigennet.models.graph_builder import GraphBuilder
+from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between
 from eigennet.models.summary import print_summary
 
 
@@ -57,6 +57,7 @@ class Model:
         self._inbound_nodes: list = []  # its calls on symbolic tensors (a model as a layer)
         self._trainable = bool(trainable)
         self._network = None  # the native graph the model runs (see _build_network)
+        self._mask_ids: list[int] = []  # per output: its Keras mask's tensor in it, or -1
         self._network_samples = None  # the input sample shapes it runs
         self._run_shapes = None  # its outputs' shapes
         self._graphs = None  # the graphs of other input lengths (see _use_input_shapes)
@@ -163,8 +164,31 @@ class Model:
     def _expanded(self, trains: bool = True) -> GraphBuilder:
         """The model expanded into a builder: the nodes the core runs, and their places."""
         builder = GraphBuilder(self._input_shapes())
-        self._expand(builder, list(range(len(builder.input_shapes))), trains)
+        self._expand_with_masks(builder, trains)
         return builder
+
+    def _expand_with_masks(self, builder: GraphBuilder, trains: bool = True):
+        """Expands the model into `builder`, then the Keras masks of its outputs (their mask
+        ops again, from the inputs: usually one comparison of the input ids), which the
+        trainer reads to weigh a loss's time steps. Returns the outputs' tensor ids and one
+        mask tensor id per output (-1: none)."""
+        inputs = list(range(len(builder.input_shapes)))
+        outputs = self._expand(builder, inputs, trains)
+        masks = self._output_masks()
+        wanted = [(k, m) for k, m in enumerate(masks) if m is not None]
+        mask_ids = [-1] * len(outputs)
+        if wanted:
+            sources = self._mask_sources()
+            tensors = [m for _, m in wanted]
+            nodes = nodes_between(sources, tensors)
+            ids = expand_nodes(sources, nodes, tensors, builder, inputs, False)
+            for (k, _), i in zip(wanted, ids):
+                mask_ids[k] = i
+        return outputs, mask_ids
+
+    def _mask_sources(self) -> list:
+        """The symbolic inputs the outputs' masks are computed from."""
+        return self._traced_graph.inputs
 
     def _flat_layers(self, parent_trainable: bool = True) -> list[tuple]:
         """Every leaf layer at each place it is called, with whether it trains there (it
@@ -190,7 +214,7 @@ class Model:
         """The native graph for inputs of these concrete sample shapes, and its outputs'
         shapes (batch axis None)."""
         builder = GraphBuilder([(None, *s) for s in samples])
-        outputs = self._expand(builder, list(range(len(samples))), True)
+        outputs, self._mask_ids = self._expand_with_masks(builder)
         dtype = self._dtype or self.dtype
         return builder.native_graph(dtype, outputs), builder.output_shapes(outputs)
 
@@ -599,14 +623,43 @@ class Model:
         if all(spec is None for spec in specs):
             raise ValueError("The model was compiled without a loss: pass loss=... to compile()")
         for name, spec, mask in zip(self.output_names, specs, self._output_masks()):
-            if spec is not None and mask is not None:
+            if spec is None or mask is None:
+                continue
+            if isinstance(spec, losses.TracedLoss):
                 raise NotImplementedError(
                     f"Output {name!r} carries a Keras mask (from Embedding(mask_zero=True) or "
-                    "Masking): losses and metrics over masked time steps are not supported "
-                    "yet. Consume the mask before the output (a recurrent layer without "
-                    "return_sequences, GlobalAveragePooling1D), or leave mask_zero off"
+                    "Masking): a custom loss over masked time steps is not supported yet; "
+                    "built-in losses weigh the unmasked steps as Keras does"
                 )
         return specs
+
+    def _output_steps(self, specs: list, shapes: list) -> list[tuple]:
+        """Per output, (time steps its loss reads as rows, its mask's tensor id or -1): a
+        masked output, or a categorical cross-entropy of a (batch, steps, ..., classes)
+        output, is Keras's loss per step, averaged over the (unmasked) steps."""
+        out = []
+        for k, (spec, shape, mask) in enumerate(zip(specs, shapes, self._output_masks())):
+            name = self.output_names[k]
+            if spec is None or isinstance(spec, losses.TracedLoss):
+                out.append((1, -1))
+                continue
+            steps = int(np.prod(shape[1:-1], dtype=np.int64)) if len(shape) > 2 else 1
+            if mask is not None:
+                leading = shape[1 : len(mask.shape)]
+                if len(shape) < 3 or any(
+                    m not in (None, d) for m, d in zip(mask.shape[1:], leading)
+                ):
+                    raise NotImplementedError(
+                        f"Output {name!r} of shape {shape} carries a Keras mask of shape "
+                        f"{mask.shape}: a loss over masked steps needs a (batch, steps, ..., "
+                        "features) output whose leading axes are the mask's"
+                    )
+                out.append((steps, self._mask_ids[k]))
+            elif spec.name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+                out.append((steps, -1))
+            else:
+                out.append((1, -1))
+        return out
 
     def _ensure_trainer(self, y_raw):
         _refuse_overridden(self, ("train_step", "test_step", "compute_loss", "compute_metrics"))
@@ -626,16 +679,24 @@ class Model:
                     )
             self._metrics = [metrics_module.resolve(m, y_shapes[k], shapes[k]) for k, m in pairs]
             self._metric_outputs = [k for k, _ in pairs]
+            steps = self._output_steps(specs, shapes)
+            entries = [
+                (k, *m._trainer_entry(self.dtype, y_shapes[k], shapes[k]))
+                for k, m in zip(self._metric_outputs, self._metrics)
+            ]
+            for k, entry, _ in zip(self._metric_outputs, entries, self._metrics):
+                if steps[k][0] > 1 and not isinstance(entry[1], str):
+                    raise NotImplementedError(
+                        f"Output {self.output_names[k]!r}: a custom metric over time steps "
+                        "(a masked or (batch, steps, classes) output) is not supported yet"
+                    )
             flags = self._trainable_flags()
             self._trainer = getattr(_core, f"Trainer_{self.dtype}")(
                 self._network,
                 [None if spec is None else spec.core_config() for spec in specs],
                 self._loss_weight_list(),
                 self.optimizer._core_for(self.dtype),
-                [
-                    (k, *m._trainer_entry(self.dtype, y_shapes[k], shapes[k]))
-                    for k, m in zip(self._metric_outputs, self._metrics)
-                ],
+                entries,
                 flags,
                 [
                     spec.graph(self.dtype, y_shapes[k], shapes[k])
@@ -643,6 +704,7 @@ class Model:
                     else None
                     for k, spec in enumerate(specs)
                 ],
+                steps,
             )
             outputs, count = len(specs), sum(spec is not None for spec in specs)
             logged = count if outputs > 1 else 0  # the core's per-output losses

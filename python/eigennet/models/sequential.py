@@ -105,6 +105,9 @@ class Sequential(Model):
     def _output_masks(self) -> list:
         return [None if self._recorded is None else self._recorded[2]._keras_mask]
 
+    def _mask_sources(self) -> list:
+        return [self._recorded[0]]
+
     def build(self, input_shape=None) -> None:
         """Builds every layer for inputs of `input_shape` (batch axis first)."""
         if input_shape is None:

@@ -85,6 +85,27 @@ class RecurrentCell {
   // Keras's mask of the next forward (and its backward): (batch, T) values, 0 for a step to
   // skip (the state carries over it; its output is the previous one, or zeros), or null.
   void set_step_mask(const T* mask) { step_mask_ = mask; }
+  // Keras's initial_state of the next forward: (batch, u) values of h (and LSTM's c), or null
+  // for zeros.
+  void set_initial_state(const T* h0, const T* c0) {
+    h0_ = h0;
+    c0_ = c0;
+  }
+  // The next backward's gradients reaching the final states (Keras's return_state), (batch, u)
+  // each or null, and whether it computes the initial states' gradients (initial_h_grad,
+  // initial_c_grad).
+  void set_state_gradients(const T* dh_final, const T* dc_final, bool to_initial) {
+    dh_final_ = dh_final;
+    dc_final_ = dc_final;
+    to_initial_ = to_initial;
+  }
+  // After forward: batch row b's final states (carried over masked steps), u values each.
+  const T* final_h(Index b) const { return h_row(rows(steps_) + b); }
+  virtual const T* final_c(Index) const { return nullptr; }
+  // After backward with to_initial: dL/d(initial state) of row b.
+  const T* initial_h_grad(Index b) const { return dh_.data() + b * units_; }
+  virtual const T* initial_c_grad(Index) const { return nullptr; }
+  Index units() const { return units_; }
   // x: (batch, T * in); y: (batch, T * u) with return_sequences, else (batch, u).
   void forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T> y, bool training);
   // After forward on the same batch. grad_y is read only; param_grad (same layout as params)
@@ -117,6 +138,14 @@ class RecurrentCell {
   // after it (after the recurrent product), they pass on unchanged to step s - 1.
   void begin_masked_step(Index s, Index b0, Index nb, T* dh_next, T* dc);
   void end_masked_step(Index s, Index b0, Index nb, T* dh_next, T* dc) const;
+
+  // -- initial and final states --------------------------------------------------------------
+  // Before the backward loop: dL/dh (and dL/dc) after the last step of rows [b0, b0 + nb):
+  // the final states' gradients, or zeros.
+  void start_state_gradients(Index b0, Index nb, T* dh_next, T* dc) const;
+  // Whether the backward loop takes step s's gradient back to h_{s-1} (always but at the
+  // first step, unless the initial state's gradient is wanted).
+  bool reaches_previous(Index s) const { return s > 0 || to_initial_; }
 
   // -- shared pieces for the cells --------------------------------------------------------
   // Called by fused cells after writing dL/dz of step s for rows [r0, r0 + nb) (r0 = rows(s)
@@ -200,6 +229,10 @@ class RecurrentCell {
   bool masked_ = false;
   Workspace<T> keep_, carry_h_, carry_c_, masked_dy_;
   const T* grad_y_ = nullptr;  // the backward's grad_y, unmasked
+  // Initial states and the final states' gradients (see set_initial_state and
+  // set_state_gradients); null: zeros.
+  const T *h0_ = nullptr, *c0_ = nullptr, *dh_final_ = nullptr, *dc_final_ = nullptr;
+  bool to_initial_ = false;
 
  private:
   bool kept(Index s, Index b) const { return !masked_ || keep_.data()[s * batch_ + b] != T(0); }
@@ -226,14 +259,28 @@ template <class T>
 class RecurrentLayer : public Layer<T> {
  public:
   explicit RecurrentLayer(const RecurrentConfig& config);
-  RecurrentLayer(const RecurrentLayer& other) : Layer<T>(other), cell_(other.cell_->clone()) {}
+  RecurrentLayer(const RecurrentLayer& other)
+      : Layer<T>(other),
+        cell_(other.cell_->clone()),
+        initial_state_(other.initial_state_),
+        return_state_(other.return_state_),
+        output_size_(other.output_size_) {}
   std::shared_ptr<Layer<T>> clone() const override {
     return std::make_shared<RecurrentLayer>(*this);
   }
+  // A copy of this built layer (sharing its weights) for a call with Keras's initial_state
+  // (inputs: x, h0[, c0 for LSTM][, mask]) and/or return_state (output: (S + T, u) or
+  // (S + 1, u), the S final states h[, c] as steps before the output's), built for
+  // `input_shapes`.
+  std::shared_ptr<Layer<T>> with_states(bool initial_state, bool return_state,
+                                        const std::vector<Shape>& input_shapes) const;
+  // States per call: h, and c for LSTM.
+  Index state_count() const { return cell_->config().kind == CellKind::LSTM ? 2 : 1; }
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
-  // A second input, when given, is Keras's mask (batch, T) (see set_step_mask).
+  // Inputs: x, then the initial states (with_states), then optionally Keras's mask (batch, T)
+  // (see set_step_mask).
   void forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
                       bool training) override;
   void backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatrixMap<T> y,
@@ -246,6 +293,10 @@ class RecurrentLayer : public Layer<T> {
 
  private:
   std::unique_ptr<RecurrentCell<T>> cell_;
+  bool initial_state_ = false, return_state_ = false;
+  Index output_size_ = 0;  // the cell's output values per sample (after the packed states)
+  // return_state: the cell's output, and the final states' gradients, as contiguous rows
+  Workspace<T> cell_y_, grad_cell_y_, grad_h_, grad_c_;
 };
 
 // Runs fn(b0, b1) on disjoint row ranges covering [0, rows), one per thread, or once on one

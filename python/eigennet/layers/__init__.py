@@ -74,6 +74,7 @@ from eigennet.layers.pooling import (
     MaxPooling2D,
 )
 from eigennet.layers.preprocessing import Normalization, Rescaling
+from eigennet.layers.random_crop import RandomCrop
 from eigennet.layers.recurrent import GRU, LSTM, SimpleRNN
 from eigennet.layers.regularization import (
     ActivityRegularization,
@@ -158,6 +159,7 @@ __all__ = [
     "Permute",
     "RandomBrightness",
     "RandomContrast",
+    "RandomCrop",
     "RandomFlip",
     "RandomRotation",
     "RandomTranslation",

@@ -1,0 +1,250 @@
+#include "eigennet/ops/affine_transform.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "eigennet/threading.hpp"
+
+namespace eigennet {
+
+namespace {
+
+using Fill = ImageFill;
+
+Fill parse_fill(const std::string& mode) {
+  if (mode == "reflect") return Fill::Reflect;
+  if (mode == "wrap") return Fill::Wrap;
+  if (mode == "constant") return Fill::Constant;
+  if (mode == "nearest") return Fill::Nearest;
+  if (mode == "mirror") return Fill::Mirror;
+  throw std::invalid_argument(
+      "affine_transform: fill_mode must be one of 'reflect', 'wrap', 'constant', 'nearest', "
+      "'mirror'; got '" +
+      mode + "'");
+}
+
+bool parse_bilinear(const std::string& interpolation) {
+  if (interpolation == "bilinear") return true;
+  if (interpolation == "nearest") return false;
+  throw std::invalid_argument(
+      "affine_transform: interpolation must be 'bilinear' or 'nearest'; got '" + interpolation +
+      "'");
+}
+
+Shape output_shape(const Shape& images, const Shape& transform, bool channels_first,
+                   const std::vector<Index>& size) {
+  const auto fail = [&](const std::string& why) {
+    throw std::invalid_argument("affine_transform: images " + full_shape_string(images) +
+                                ", transform " + full_shape_string(transform) + ": " + why);
+  };
+  if (images.size() != 4) fail("images must be a batch of rank 4");
+  const Index h = channels_first ? images[2] : images[1];
+  const Index w = channels_first ? images[3] : images[2];
+  if (h < 1 || w < 1) fail("images must have a height and width of at least 1");
+  const bool rows_ok = transform.size() == 1 ||
+                       (transform.size() == 2 && (transform[0] == images[0] || transform[0] == 1));
+  if (!rows_ok || transform.back() != 8) fail("transform must be (8,), (1, 8) or (batch, 8)");
+  if (!size.empty() && (size.size() != 2 || size[0] < 1 || size[1] < 1))
+    fail("output_size must be two positive ints");
+  Shape out = images;
+  if (!size.empty()) {
+    out[channels_first ? 2 : 1] = size[0];
+    out[channels_first ? 3 : 2] = size[1];
+  }
+  return out;
+}
+
+// Python's modulo (the result has the sign of n > 0).
+inline int64_t floor_mod(int64_t i, int64_t n) {
+  const int64_t r = i % n;
+  return r < 0 ? r + n : r;
+}
+
+// Keras's index fixers: the index read for index i of an axis of length n.
+inline int64_t fix_index(int64_t i, int64_t n, Fill fill) {
+  switch (fill) {
+    case Fill::Wrap:
+      return floor_mod(i, n);
+    case Fill::Mirror: {  // (d c b | a b c d | c b a): a triangle wave of half period n - 1
+      if (n == 1) return 0;
+      const int64_t s = n - 1;
+      return std::abs(floor_mod(i + s, 2 * s) - s);
+    }
+    case Fill::Reflect: {  // (d c b a | a b c d | d c b a): the mirror of 2i + 1 over 2n + 1
+      const int64_t s = 2 * n;
+      const int64_t m = std::abs(floor_mod(2 * i + 1 + s, 2 * s) - s);
+      return (m - 1) / 2;  // m is odd, so m - 1 >= 0
+    }
+    default:  // Constant, Nearest
+      return std::clamp<int64_t>(i, 0, n - 1);
+  }
+}
+
+// The nodes of one axis: up to two (index, weight) pairs, and whether each is inside the data.
+struct Nodes {
+  int64_t index[2];
+  double weight[2];
+  bool inside[2];
+  int count;
+};
+
+inline Nodes axis_nodes(double coordinate, int64_t n, bool bilinear, Fill fill) {
+  // A bound keeps the index arithmetic in range (beyond it doubles hold no fraction anyway).
+  coordinate = std::clamp(coordinate, -1e15, 1e15);
+  Nodes nodes;
+  if (bilinear) {
+    const double low = std::floor(coordinate), up = coordinate - low;
+    nodes.count = 2;
+    nodes.index[0] = int64_t(low);
+    nodes.index[1] = int64_t(low) + 1;
+    nodes.weight[0] = 1.0 - up;
+    nodes.weight[1] = up;
+  } else {
+    nodes.count = 1;
+    nodes.index[0] = int64_t(std::nearbyint(coordinate));  // half to even, as torch.round
+    nodes.weight[0] = 1.0;
+  }
+  for (int k = 0; k < nodes.count; ++k) {
+    nodes.inside[k] = nodes.index[k] >= 0 && nodes.index[k] < n;
+    nodes.index[k] = fix_index(nodes.index[k], n, fill);
+  }
+  return nodes;
+}
+
+// What one output pixel reads: taps (offset of an input pixel in its image, weight) and the
+// weight of fill_value (the taps outside the image with "constant").
+template <class T>
+struct Taps {
+  Index offset[4];
+  T weight[4];
+  int count = 0;
+  T fill_weight = T(0);
+};
+
+template <class T>
+Taps<T> pixel_taps(const T* t, Index height, Index width, Index row, Index col, bool bilinear,
+                   Fill fill) {
+  Taps<T> taps;
+  const double x = double(col), y = double(row);
+  const double k = double(t[6]) * x + double(t[7]) * y + 1.0;
+  const double src_col = (double(t[0]) * x + double(t[1]) * y + double(t[2])) / k;
+  const double src_row = (double(t[3]) * x + double(t[4]) * y + double(t[5])) / k;
+  if (k == 0.0 || !std::isfinite(src_col) || !std::isfinite(src_row)) {
+    taps.fill_weight = T(1);
+    return taps;
+  }
+  const Nodes rows = axis_nodes(src_row, height, bilinear, fill);
+  const Nodes cols = axis_nodes(src_col, width, bilinear, fill);
+  for (int r = 0; r < rows.count; ++r)
+    for (int c = 0; c < cols.count; ++c) {
+      const T w = T(rows.weight[r] * cols.weight[c]);
+      if (fill == Fill::Constant && !(rows.inside[r] && cols.inside[c])) {
+        taps.fill_weight += w;
+      } else {
+        taps.offset[taps.count] = Index(rows.index[r] * width + cols.index[c]);
+        taps.weight[taps.count++] = w;
+      }
+    }
+  return taps;
+}
+
+}  // namespace
+
+template <class T>
+AffineTransformOp<T>::AffineTransformOp(const Shape& images, const Shape& transform,
+                                        const std::string& interpolation,
+                                        const std::string& fill_mode, double fill_value,
+                                        bool channels_first, const std::vector<Index>& output_size)
+    : Op<T>("affine_transform", {images, transform},
+            output_shape(images, transform, channels_first, output_size)),
+      bilinear_(parse_bilinear(interpolation)),
+      channels_first_(channels_first),
+      fill_(parse_fill(fill_mode)),
+      fill_value_(T(fill_value)) {
+  if (!std::isfinite(fill_value))
+    throw std::invalid_argument("affine_transform: fill_value must be finite");
+}
+
+template <class T>
+typename AffineTransformOp<T>::Geometry AffineTransformOp<T>::geometry() const {
+  const Shape& in = this->in_shape(0);
+  const Shape& out = this->out_shape();
+  const Shape& t = this->in_shape(1);
+  const bool cf = channels_first_;
+  return {in[0],
+          cf ? in[2] : in[1],
+          cf ? in[3] : in[2],
+          cf ? in[1] : in[3],
+          cf ? out[2] : out[1],
+          cf ? out[3] : out[2],
+          t.size() == 2 && t[0] == in[0] && in[0] > 1};
+}
+
+template <class T>
+void AffineTransformOp<T>::compute(const T* const* xs, T* y, bool) {
+  const Geometry g = geometry();
+  const Index pixels = g.height * g.width, out_pixels = g.rows * g.cols;
+  const bool bilinear = bilinear_, cf = channels_first_;
+  const Fill fill = fill_;
+  const T fill_value = fill_value_;
+  // One output row of one image per iteration: every output element is written once.
+#pragma omp parallel for schedule( \
+        static) if (parallel_for_worth(g.batch * out_pixels * g.channels, kParallelGrain / 16))
+  for (Index br = 0; br < g.batch * g.rows; ++br) {
+    const Index b = br / g.rows, row = br % g.rows;
+    const T* t = xs[1] + (g.per_image ? b * 8 : 0);
+    const T* x = xs[0] + b * pixels * g.channels;
+    T* yb = y + b * out_pixels * g.channels;
+    for (Index col = 0; col < g.cols; ++col) {
+      const Taps<T> taps = pixel_taps(t, g.height, g.width, row, col, bilinear, fill);
+      const T filled = taps.fill_weight * fill_value;
+      const Index p = row * g.cols + col;
+      for (Index ch = 0; ch < g.channels; ++ch) {
+        const Index stride = cf ? 1 : g.channels, base = cf ? ch * pixels : ch;
+        T v = T(0);
+        for (int k = 0; k < taps.count; ++k)
+          v += taps.weight[k] * x[base + taps.offset[k] * stride];
+        yb[cf ? ch * out_pixels + p : p * g.channels + ch] = v + filled;
+      }
+    }
+  }
+}
+
+template <class T>
+void AffineTransformOp<T>::gradient(const T* const* xs, const T*, T* grad_y, T* const* grad_xs) {
+  const Geometry g = geometry();
+  if (grad_xs[1]) std::fill_n(grad_xs[1], element_count(this->in_shape(1)), T(0));
+  T* dx = grad_xs[0];
+  if (!dx) return;
+  const Index pixels = g.height * g.width, out_pixels = g.rows * g.cols;
+  const bool bilinear = bilinear_, cf = channels_first_;
+  const Fill fill = fill_;
+  // The transposed sampling: each output pixel's gradient goes back to the taps it read. One
+  // image per iteration (its taps stay inside its own image, so threads never share a value).
+#pragma omp parallel for schedule(                                                       \
+        static) if (g.batch > 1 && parallel_for_worth(g.batch * out_pixels * g.channels, \
+                                                          kParallelGrain / 16))
+  for (Index b = 0; b < g.batch; ++b) {
+    const T* t = xs[1] + (g.per_image ? b * 8 : 0);
+    T* dxb = dx + b * pixels * g.channels;
+    const T* dyb = grad_y + b * out_pixels * g.channels;
+    std::fill_n(dxb, pixels * g.channels, T(0));
+    for (Index row = 0; row < g.rows; ++row)
+      for (Index col = 0; col < g.cols; ++col) {
+        const Taps<T> taps = pixel_taps(t, g.height, g.width, row, col, bilinear, fill);
+        const Index p = row * g.cols + col;
+        for (Index ch = 0; ch < g.channels; ++ch) {
+          const Index stride = cf ? 1 : g.channels, base = cf ? ch * pixels : ch;
+          const T d = dyb[cf ? ch * out_pixels + p : p * g.channels + ch];
+          for (int k = 0; k < taps.count; ++k)
+            dxb[base + taps.offset[k] * stride] += taps.weight[k] * d;
+        }
+      }
+  }
+}
+
+template class AffineTransformOp<float>;
+template class AffineTransformOp<double>;
+
+}  // namespace eigennet

@@ -371,3 +371,51 @@ def test_parity_random_crop_deterministic_cases(keras_ref, shape, size):
     assert set(ours) == set(keras_ref.layers.RandomCrop(*size, seed=3).get_config())
     again = keras_ref.layers.RandomCrop.from_config(ours)
     assert (again.height, again.width, again.seed) == (*size, 3)
+
+
+def test_saved_models_keep_the_layers(tmp_path):
+    x = _images(4)
+    model = eigennet.Sequential(
+        [
+            eigennet.Input((7, 6, 3)),
+            layers.RandomRotation(0.1, seed=1),
+            layers.RandomZoom(0.2, fill_mode="constant", fill_value=0.5, seed=2),
+            layers.RandomCrop(5, 4, seed=3),
+            layers.Flatten(),
+            layers.Dense(2),
+        ]
+    )
+    model.save(tmp_path / "m.keras")
+    loaded = eigennet.models.load_model(tmp_path / "m.keras")
+    assert [type(layer).__name__ for layer in loaded.layers][:3] == [
+        "RandomRotation",
+        "RandomZoom",
+        "RandomCrop",
+    ]
+    assert loaded.layers[1].fill_value == 0.5 and loaded.layers[2].height == 5
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_parity_keras_reads_the_config(keras_ref):
+    model = eigennet.Sequential(
+        [eigennet.Input((7, 6, 3)), layers.RandomCrop(5, 4, seed=3), layers.RandomRotation(0.1)]
+    )
+    theirs = keras_ref.models.model_from_json(model.to_json())
+    assert [type(layer).__name__ for layer in theirs.layers] == ["RandomCrop", "RandomRotation"]
+    assert tuple(theirs.output_shape) == model.output_shape == (None, 5, 4, 3)
+
+
+def test_random_crop_channels_first():
+    x = _images(3, (2, 7, 6))
+    model = eigennet.Sequential(
+        [eigennet.Input((2, 7, 6)), layers.RandomCrop(5, 4, data_format="channels_first")]
+    )
+    for out in (model(x, training=True), layers.RandomCrop(5, 4, data_format="channels_first")(x)):
+        windows = [
+            (i, j)
+            for i in range(3)
+            for j in range(3)
+            if np.array_equal(out, x[:, :, i : i + 5, j : j + 4])
+        ]
+        assert len(windows) == 1
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x[:, :, 1:6, 1:5])

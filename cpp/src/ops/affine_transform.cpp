@@ -63,6 +63,7 @@ inline int64_t floor_mod(int64_t i, int64_t n) {
 
 // Keras's index fixers: the index read for index i of an axis of length n.
 inline int64_t fix_index(int64_t i, int64_t n, Fill fill) {
+  if (i >= 0 && i < n) return i;  // every rule reads the data there (most pixels)
   switch (fill) {
     case Fill::Wrap:
       return floor_mod(i, n);
@@ -127,9 +128,14 @@ Taps<T> pixel_taps(const T* t, Index height, Index width, Index row, Index col, 
                    Fill fill) {
   Taps<T> taps;
   const double x = double(col), y = double(row);
-  const double k = double(t[6]) * x + double(t[7]) * y + 1.0;
-  const double src_col = (double(t[0]) * x + double(t[1]) * y + double(t[2])) / k;
-  const double src_row = (double(t[3]) * x + double(t[4]) * y + double(t[5])) / k;
+  double src_col = double(t[0]) * x + double(t[1]) * y + double(t[2]);
+  double src_row = double(t[3]) * x + double(t[4]) * y + double(t[5]);
+  double k = 1.0;
+  if (t[6] != T(0) || t[7] != T(0)) {  // projective
+    k += double(t[6]) * x + double(t[7]) * y;
+    src_col /= k;
+    src_row /= k;
+  }
   if (k == 0.0 || !std::isfinite(src_col) || !std::isfinite(src_row)) {
     taps.fill_weight = T(1);
     return taps;

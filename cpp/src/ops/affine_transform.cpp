@@ -82,51 +82,53 @@ inline int64_t fix_index(int64_t i, int64_t n, Fill fill) {
   }
 }
 
-// The nodes of one axis: up to two (index, weight) pairs, and whether each is inside the data.
+// The nodes of one axis (N = 2: bilinear, 1: nearest): fixed indices, weights, and whether
+// each index was inside the data.
+template <int N>
 struct Nodes {
-  int64_t index[2];
-  double weight[2];
-  bool inside[2];
-  int count;
+  int64_t index[N];
+  double weight[N];
+  bool inside[N];
 };
 
-inline Nodes axis_nodes(double coordinate, int64_t n, bool bilinear, Fill fill) {
+template <int N>
+[[gnu::always_inline]] inline Nodes<N> axis_nodes(double coordinate, int64_t n, Fill fill) {
   // A bound keeps the index arithmetic in range (beyond it doubles hold no fraction anyway).
   coordinate = std::clamp(coordinate, -1e15, 1e15);
-  Nodes nodes;
-  if (bilinear) {
+  Nodes<N> nodes;
+  if constexpr (N == 2) {
     const double low = std::floor(coordinate), up = coordinate - low;
-    nodes.count = 2;
     nodes.index[0] = int64_t(low);
     nodes.index[1] = int64_t(low) + 1;
     nodes.weight[0] = 1.0 - up;
     nodes.weight[1] = up;
   } else {
-    nodes.count = 1;
     nodes.index[0] = int64_t(std::nearbyint(coordinate));  // half to even, as torch.round
     nodes.weight[0] = 1.0;
   }
-  for (int k = 0; k < nodes.count; ++k) {
+  for (int k = 0; k < N; ++k) {
     nodes.inside[k] = nodes.index[k] >= 0 && nodes.index[k] < n;
     nodes.index[k] = fix_index(nodes.index[k], n, fill);
   }
   return nodes;
 }
 
-// What one output pixel reads: taps (offset of an input pixel in its image, weight) and the
-// weight of fill_value (the taps outside the image with "constant").
-template <class T>
+// What one output pixel reads: N * N taps (element offset of an input pixel, weight; a tap
+// outside the image with "constant" reads fill_value instead: weight 0 here, its weight in
+// fill_weight, and its bit of `valid` clear). A fixed N keeps the taps in registers.
+template <int N, class T>
 struct Taps {
-  Index offset[4];
-  T weight[4];
-  int count = 0;
+  Index offset[N * N];
+  T weight[N * N];
+  unsigned valid = (1u << (N * N)) - 1;
   T fill_weight = T(0);
 };
 
-template <class T>
-Taps<T> pixel_taps(const T* t, Index height, Index width, Index row, Index col, bool bilinear,
-                   Fill fill) {
-  Taps<T> taps;
+// `scale`: the elements per pixel step (the channels when they are last, else 1).
+template <int N, class T>
+[[gnu::always_inline]] inline Taps<N, T> pixel_taps(const T* t, Index height, Index width,
+                                                    Index scale, Index row, Index col, Fill fill) {
+  Taps<N, T> taps;
   const double x = double(col), y = double(row);
   double src_col = double(t[0]) * x + double(t[1]) * y + double(t[2]);
   double src_row = double(t[3]) * x + double(t[4]) * y + double(t[5]);
@@ -136,20 +138,24 @@ Taps<T> pixel_taps(const T* t, Index height, Index width, Index row, Index col, 
     src_col /= k;
     src_row /= k;
   }
-  if (k == 0.0 || !std::isfinite(src_col) || !std::isfinite(src_row)) {
+  if (k == 0.0 || !std::isfinite(src_col) || !std::isfinite(src_row)) {  // all fill_value
+    for (int i = 0; i < N * N; ++i) taps.offset[i] = 0, taps.weight[i] = T(0);
+    taps.valid = 0;
     taps.fill_weight = T(1);
     return taps;
   }
-  const Nodes rows = axis_nodes(src_row, height, bilinear, fill);
-  const Nodes cols = axis_nodes(src_col, width, bilinear, fill);
-  for (int r = 0; r < rows.count; ++r)
-    for (int c = 0; c < cols.count; ++c) {
+  const Nodes<N> rows = axis_nodes<N>(src_row, height, fill);
+  const Nodes<N> cols = axis_nodes<N>(src_col, width, fill);
+  for (int r = 0; r < N; ++r)
+    for (int c = 0; c < N; ++c) {
+      const int i = r * N + c;
       const T w = T(rows.weight[r] * cols.weight[c]);
+      taps.offset[i] = Index(rows.index[r] * width + cols.index[c]) * scale;
+      taps.weight[i] = w;
       if (fill == Fill::Constant && !(rows.inside[r] && cols.inside[c])) {
+        taps.valid &= ~(1u << i);
+        taps.weight[i] = T(0);
         taps.fill_weight += w;
-      } else {
-        taps.offset[taps.count] = Index(rows.index[r] * width + cols.index[c]);
-        taps.weight[taps.count++] = w;
       }
     }
   return taps;
@@ -189,11 +195,23 @@ typename AffineTransformOp<T>::Geometry AffineTransformOp<T>::geometry() const {
 
 template <class T>
 void AffineTransformOp<T>::compute(const T* const* xs, T* y, bool) {
+  if (bilinear_)
+    sample<2>(xs, y);
+  else
+    sample<1>(xs, y);
+}
+
+template <class T>
+template <int N>
+void AffineTransformOp<T>::sample(const T* const* xs, T* y) const {
   const Geometry g = geometry();
   const Index pixels = g.height * g.width, out_pixels = g.rows * g.cols;
-  const bool bilinear = bilinear_, cf = channels_first_;
+  const bool cf = channels_first_;
   const Fill fill = fill_;
   const T fill_value = fill_value_;
+  // Steps between channels in the input and the output, and the elements per pixel step.
+  const Index in_step = cf ? pixels : 1, out_step = cf ? out_pixels : 1,
+              scale = cf ? 1 : g.channels;
   // One output row of one image per iteration: every output element is written once.
 #pragma omp parallel for schedule( \
         static) if (parallel_for_worth(g.batch * out_pixels * g.channels, kParallelGrain / 16))
@@ -203,15 +221,26 @@ void AffineTransformOp<T>::compute(const T* const* xs, T* y, bool) {
     const T* x = xs[0] + b * pixels * g.channels;
     T* yb = y + b * out_pixels * g.channels;
     for (Index col = 0; col < g.cols; ++col) {
-      const Taps<T> taps = pixel_taps(t, g.height, g.width, row, col, bilinear, fill);
+      const auto taps = pixel_taps<N>(t, g.height, g.width, scale, row, col, fill);
       const T filled = taps.fill_weight * fill_value;
       const Index p = row * g.cols + col;
-      for (Index ch = 0; ch < g.channels; ++ch) {
-        const Index stride = cf ? 1 : g.channels, base = cf ? ch * pixels : ch;
-        T v = T(0);
-        for (int k = 0; k < taps.count; ++k)
-          v += taps.weight[k] * x[base + taps.offset[k] * stride];
-        yb[cf ? ch * out_pixels + p : p * g.channels + ch] = v + filled;
+      T* out = yb + (cf ? p : p * g.channels);
+      if (taps.valid == (1u << (N * N)) - 1) {  // every tap inside (or a rule other than
+                                                // "constant"): the sum of the N * N taps
+        for (Index ch = 0; ch < g.channels; ++ch) {
+          const T* at = x + ch * in_step;
+          T v = taps.weight[0] * at[taps.offset[0]];
+          for (int i = 1; i < N * N; ++i) v += taps.weight[i] * at[taps.offset[i]];
+          out[ch * out_step] = v;
+        }
+      } else {  // some taps read fill_value (Keras: where(valid, x, fill_value) * weight)
+        for (Index ch = 0; ch < g.channels; ++ch) {
+          const T* at = x + ch * in_step;
+          T v = T(0);
+          for (int i = 0; i < N * N; ++i)
+            if (taps.valid >> i & 1u) v += taps.weight[i] * at[taps.offset[i]];
+          out[ch * out_step] = v + filled;
+        }
       }
     }
   }
@@ -219,15 +248,26 @@ void AffineTransformOp<T>::compute(const T* const* xs, T* y, bool) {
 
 template <class T>
 void AffineTransformOp<T>::gradient(const T* const* xs, const T*, T* grad_y, T* const* grad_xs) {
-  const Geometry g = geometry();
   if (grad_xs[1]) std::fill_n(grad_xs[1], element_count(this->in_shape(1)), T(0));
-  T* dx = grad_xs[0];
-  if (!dx) return;
+  if (!grad_xs[0]) return;
+  if (bilinear_)
+    sample_gradient<2>(xs, grad_y, grad_xs[0]);
+  else
+    sample_gradient<1>(xs, grad_y, grad_xs[0]);
+}
+
+template <class T>
+template <int N>
+void AffineTransformOp<T>::sample_gradient(const T* const* xs, const T* grad_y, T* dx) const {
+  const Geometry g = geometry();
   const Index pixels = g.height * g.width, out_pixels = g.rows * g.cols;
-  const bool bilinear = bilinear_, cf = channels_first_;
+  const bool cf = channels_first_;
   const Fill fill = fill_;
-  // The transposed sampling: each output pixel's gradient goes back to the taps it read. One
-  // image per iteration (its taps stay inside its own image, so threads never share a value).
+  const Index in_step = cf ? pixels : 1, out_step = cf ? out_pixels : 1,
+              scale = cf ? 1 : g.channels;
+  // The transposed sampling: each output pixel's gradient goes back to the taps it read (not
+  // to fill_value). One image per iteration (its taps stay inside its own image, so threads
+  // never share a value).
 #pragma omp parallel for schedule(                                                       \
         static) if (g.batch > 1 && parallel_for_worth(g.batch * out_pixels * g.channels, \
                                                           kParallelGrain / 16))
@@ -238,13 +278,14 @@ void AffineTransformOp<T>::gradient(const T* const* xs, const T*, T* grad_y, T* 
     std::fill_n(dxb, pixels * g.channels, T(0));
     for (Index row = 0; row < g.rows; ++row)
       for (Index col = 0; col < g.cols; ++col) {
-        const Taps<T> taps = pixel_taps(t, g.height, g.width, row, col, bilinear, fill);
+        const auto taps = pixel_taps<N>(t, g.height, g.width, scale, row, col, fill);
         const Index p = row * g.cols + col;
-        for (Index ch = 0; ch < g.channels; ++ch) {
-          const Index stride = cf ? 1 : g.channels, base = cf ? ch * pixels : ch;
-          const T d = dyb[cf ? ch * out_pixels + p : p * g.channels + ch];
-          for (int k = 0; k < taps.count; ++k)
-            dxb[base + taps.offset[k] * stride] += taps.weight[k] * d;
+        const T* d = dyb + (cf ? p : p * g.channels);
+        for (int i = 0; i < N * N; ++i) {
+          if (!(taps.valid >> i & 1u)) continue;
+          T* at = dxb + taps.offset[i];
+          const T w = taps.weight[i];
+          for (Index ch = 0; ch < g.channels; ++ch) at[ch * in_step] += w * d[ch * out_step];
         }
       }
   }

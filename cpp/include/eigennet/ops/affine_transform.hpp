@@ -41,6 +41,11 @@ class AffineTransformOp : public Op<T> {
 
  private:
   Geometry geometry() const;  // of the current batch
+  // The two passes for N nodes per axis (2: bilinear, 1: nearest).
+  template <int N>
+  void sample(const T* const* xs, T* y) const;
+  template <int N>
+  void sample_gradient(const T* const* xs, const T* grad_y, T* dx) const;
 
   bool bilinear_, channels_first_;
   ImageFill fill_;

@@ -419,3 +419,22 @@ def test_random_crop_channels_first():
         ]
         assert len(windows) == 1
     np.testing.assert_array_equal(model.predict(x, verbose=0), x[:, :, 1:6, 1:5])
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    """Big enough that both passes run on two threads: the same bits as on one."""
+    x = RNG.normal(size=(64, 24, 24, 3))
+    t = _transforms(64, 24, 24)
+    dy = RNG.normal(size=x.shape)
+    op = _native("float32", (-1, 24, 24, 3), (-1, 8), "bilinear", "reflect")
+    original = eigennet.config.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2):
+            eigennet.config.set_num_threads(threads)
+            y, (dx, _) = op_vjp(op, [x, t], dy, "float32")
+            results.append((y, dx))
+    finally:
+        eigennet.config.set_num_threads(original)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])

@@ -110,6 +110,16 @@ def test_cnn_digits(tmp_path):
     assert float(match.group(1)) >= 0.95
 
 
+def test_augmented_cnn(tmp_path):
+    pytest.importorskip("sklearn")
+    out = run_example("augmented_cnn.py", "--verbose", "2", cwd=tmp_path, timeout=600)
+    assert "Epoch 15/15" in out
+    assert "data_augmentation" in out and "(None, 16, 16, 1)" in out  # summary
+    match = re.search(rf"^test accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert match, out[-2000:]
+    assert float(match.group(1)) >= 0.9
+
+
 def test_gan_learns_the_ring_and_saves_a_png(tmp_path):
     pytest.importorskip("matplotlib")
     out = run_example("gan.py", "--steps", "1500", "--out", "ring.png", cwd=tmp_path)

@@ -871,8 +871,6 @@ def test_keras_reads_our_config_and_we_load_keras_files(keras_ref, tmp_path):
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
 @pytest.mark.parametrize("channels_first", [False, True], ids=["last", "first"])
 def test_parity_affine_transform(keras_ref, fill_mode, interpolation, channels_first):
-    from eigennet.layers.image_affine import affine_transform
-
     x = _data((7, 6, 2), n=3)
     if channels_first:
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
@@ -885,7 +883,7 @@ def test_parity_affine_transform(keras_ref, fill_mode, interpolation, channels_f
     expected = keras_ref.ops.image.affine_transform(
         x, t.copy(), interpolation, fill_mode, 0.5, data_format
     )
-    ours = affine_transform(x, t, interpolation, fill_mode, 0.5, channels_first)
+    ours = eigennet.ops.image.affine_transform(x, t, interpolation, fill_mode, 0.5, data_format)
     np.testing.assert_allclose(ours, _np(keras_ref, expected), rtol=1e-5, atol=1e-5)
 
 

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "eigennet/ops/affine_transform.hpp"
 #include "eigennet/ops/attention.hpp"
 #include "eigennet/ops/broadcast.hpp"
 #include "eigennet/ops/conv.hpp"
@@ -90,6 +91,12 @@ void bind_typed(py::module_& m) {
   bind_op<PoolOp, T, std::string, Shape, Sizes, Sizes, std::string>(
       m, "PoolOp", sfx, py::arg("mode"), py::arg("input"), py::arg("pool_size"), py::arg("strides"),
       py::arg("padding"));
+
+  bind_op<AffineTransformOp, T, Shape, Shape, std::string, std::string, double, bool,
+          std::vector<Index>>(m, "AffineTransformOp", sfx, py::arg("images"), py::arg("transform"),
+                              py::arg("interpolation"), py::arg("fill_mode"), py::arg("fill_value"),
+                              py::arg("channels_first"),
+                              py::arg("output_size") = std::vector<Index>{});
 
   // Random ops: rng_state is (seed, draws so far), as the Dropout layer's.
   py::class_<RandomOp<T>, Op<T>, std::shared_ptr<RandomOp<T>>>(m, ("RandomOp" + sfx).c_str())

@@ -102,6 +102,7 @@ from eigennet.layers.pooling import (
     MaxPooling3D,
 )
 from eigennet.layers.preprocessing import Normalization, Rescaling
+from eigennet.layers.random_crop import RandomCrop
 from eigennet.layers.recurrent import GRU, LSTM, SimpleRNN
 from eigennet.layers.regularization import (
     ActivityRegularization,
@@ -202,6 +203,7 @@ __all__ = [
     "Permute",
     "RandomBrightness",
     "RandomContrast",
+    "RandomCrop",
     "RandomFlip",
     "RandomRotation",
     "RandomTranslation",

@@ -1,12 +1,10 @@
 """Random affine augmentation: RandomTranslation, RandomRotation and RandomZoom.
 
-Each draws one transform per image at every training batch (natively, from its
-`SeedGenerator`) and resamples the image at the transformed coordinates with
-`affine_transform` below: Keras's torch-backend `ops.image.affine_transform` (its
-`map_coordinates` with order 0 or 1) written with keras.ops, so it is traced into the graph.
-The four neighbours of each output pixel are gathered with `ops.take_along_axis` at indices
-computed in the graph from the draws; the gradient flows to the image (the sampling weights
-come from the random draws and carry none). In inference the layers are the identity.
+Each draws its parameters per image at every training batch (natively, from its
+`SeedGenerator`: a random op of the graph), maps them to one transform row per image (a small
+product `features @ matrix + offset`, in the graph) and resamples the images with
+`ops.image.affine_transform`, one native op. The gradient flows to the images; the draws carry
+none. In inference the layers are the identity.
 """
 
 from __future__ import annotations
@@ -18,85 +16,11 @@ import numpy as np
 
 from eigennet import ops
 from eigennet.layers.image_preprocessing import _factor_pair, _RandomImageLayer
+from eigennet.ops import image as image_ops
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
-
-
-def _fix_index(index, size: int, fill_mode: str):
-    """Keras's index fixers: the index read for a coordinate outside `[0, size)`."""
-    if fill_mode in ("constant", "nearest"):
-        return ops.clip(index, 0, size - 1)
-    if fill_mode == "wrap":
-        return index % size
-    # "reflect" (d c b a | a b c d | d c b): Keras's mirror of 2 * index + 1 over 2 * size + 1
-    s = 2 * size  # (2 * size + 1) - 1, the mirror's half wavelength
-    mirrored = ops.abs((2 * index + 1 + s) % (2 * s) - s)
-    return (mirrored - 1) // 2
-
-
-def affine_transform(
-    images,
-    transform,
-    interpolation: str = "bilinear",
-    fill_mode: str = "constant",
-    fill_value: float = 0.0,
-    channels_first: bool = False,
-):
-    """Keras's `ops.image.affine_transform` for a batch of images (rank 4).
-
-    `transform` is `[a0, a1, a2, b0, b1, b2, c0, c1]` per image (c0 = c1 = 0): the output
-    pixel at (row y, column x) reads the input at column `a0 x + a1 y + a2`, row
-    `b0 x + b1 y + b2`. Given as an array of shape (batch, 8), or as a list of 6 operands
-    each broadcasting to (batch, 1, 1) (symbolic per-image draws).
-    """
-    if channels_first:
-        images = ops.transpose(images, (0, 2, 3, 1))
-    _, height, width, channels = images.shape
-    if isinstance(transform, np.ndarray):
-        transform = transform.astype(np.float32)
-        a0, a1, a2, b0, b1, b2 = (transform[:, k].reshape(-1, 1, 1) for k in range(6))
-    else:
-        a0, a1, a2, b0, b1, b2 = transform
-    dtype = "float32"  # Keras computes the coordinates in float32
-    rows = np.arange(height, dtype=dtype)[:, None] * np.ones((1, width), dtype=dtype)
-    cols = np.ones((height, 1), dtype=dtype) * np.arange(width, dtype=dtype)[None, :]
-    source_row = rows * b1 + cols * b0 + b2  # (batch, height, width)
-    source_col = rows * a1 + cols * a0 + a2
-    if interpolation == "nearest":
-        nodes_row = [(ops.round(source_row), None)]
-        nodes_col = [(ops.round(source_col), None)]
-    else:
-        low_row, low_col = ops.floor(source_row), ops.floor(source_col)
-        up_row, up_col = source_row - low_row, source_col - low_col
-        nodes_row = [(low_row, 1.0 - up_row), (low_row + 1.0, up_row)]
-        nodes_col = [(low_col, 1.0 - up_col), (low_col + 1.0, up_col)]
-    flat = ops.reshape(images, (-1, height * width * channels))
-    channel = np.arange(channels, dtype=dtype)
-    # Each node's fixed index (scaled to the flat layout) and, with "constant", validity.
-    fixed_rows = [_fix_index(r, height, fill_mode) * float(width * channels) for r, _ in nodes_row]
-    fixed_cols = [_fix_index(c, width, fill_mode) * float(channels) for c, _ in nodes_col]
-    out = outside = None
-    for (row, row_weight), fixed_row in zip(nodes_row, fixed_rows):
-        for (col, col_weight), fixed_col in zip(nodes_col, fixed_cols):
-            index = ops.expand_dims(fixed_row + fixed_col, -1) + channel  # (batch, h, w, c)
-            index = ops.cast(ops.reshape(index, (-1, height * width * channels)), "int32")
-            value = ops.reshape(ops.take_along_axis(flat, index, axis=1),
-                                (-1, height, width, channels))  # fmt: skip
-            weight = None if row_weight is None else row_weight * col_weight  # (batch, h, w)
-            if fill_mode == "constant":  # Keras: where(valid, value, fill_value) * weight
-                valid = ops.cast((row >= 0) & (row < height) & (col >= 0) & (col < width),
-                                 dtype)  # fmt: skip
-                lost = 1.0 - valid if weight is None else weight * (1.0 - valid)
-                outside = lost if outside is None else outside + lost
-                weight = valid if weight is None else weight * valid
-            term = value if weight is None else value * ops.expand_dims(weight, -1)
-            out = term if out is None else out + term
-    if outside is not None and fill_value != 0:
-        out = out + ops.expand_dims(outside, -1) * float(fill_value)
-    if channels_first:
-        out = ops.transpose(out, (0, 3, 1, 2))
-    return out
+_IDENTITY = np.array([1, 0, 0, 0, 1, 0, 0, 0])  # the transform's offset of a translation
 
 
 class _AffineLayer(_RandomImageLayer):
@@ -126,15 +50,17 @@ class _AffineLayer(_RandomImageLayer):
         """Keras's translation/zoom factor rule: a number f is (-|f|, |f|), a pair is
         sorted; each in [-1, 1] (zoom: (-1, 1])."""
 
+        error = f"{type(self).__name__}: {self._factor_error}"
+
         def check(value):
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
-                raise ValueError(self._factor_error + f"Received: {name}={factor}")
+                raise ValueError(error + f"Received: {name}={factor}")
             if value > 1.0 or value < -1.0 or (self._open_below and value == -1.0):
-                raise ValueError(self._factor_error + f"Received: input_number={value}")
+                raise ValueError(error + f"Received: {name}={factor}")
 
         if isinstance(factor, (tuple, list)):
             if len(factor) != 2:
-                raise ValueError(self._factor_error + f"Received: {name}={factor}")
+                raise ValueError(error + f"Received: {name}={factor}")
             check(factor[0])
             check(factor[1])
             lower, upper = sorted(factor)
@@ -142,21 +68,25 @@ class _AffineLayer(_RandomImageLayer):
         if isinstance(factor, numbers.Real) and not isinstance(factor, bool):
             check(factor)
             return -abs(factor), abs(factor)
-        raise ValueError(self._factor_error + f"Received: {name}={factor}")
+        raise ValueError(error + f"Received: {name}={factor}")
 
     def _size(self, x) -> tuple[int, int]:
         axes = self._spatial_axes()
         return x.shape[axes[0]], x.shape[axes[1]]
 
     def _transform(self, x):
+        """(features (batch, n), matrix (n, 8), offset (8,)): the transforms are
+        `features @ matrix + offset`, one row per image."""
         raise NotImplementedError
 
     def call(self, inputs, training=True):
         x, single = self._as_batch(inputs)
         if training:
-            x = affine_transform(
+            features, matrix, offset = self._transform(x)
+            transform = ops.matmul(features, matrix.astype(np.float32)) + offset.astype(np.float32)
+            x = image_ops.sample(
                 x,
-                self._transform(x),
+                transform,
                 self.interpolation,
                 self.fill_mode,
                 self.fill_value,
@@ -164,14 +94,16 @@ class _AffineLayer(_RandomImageLayer):
             )
         return x[0] if single else x
 
-    def _draw(self, x, minval: float, maxval: float):
-        """One uniform draw per image, shaped (batch, 1, 1)."""
+    def _draw(self, x, lower, upper):
+        """Uniform draws per image, shaped (batch, n): column i in [lower[i], upper[i])."""
         from eigennet import random
         from eigennet.ops.symbolic import is_symbolic
 
+        lower = np.asarray(lower, np.float32)
+        span = np.asarray(upper, np.float32) - lower  # may be 0 (a factor of one value)
         batch = None if is_symbolic(x) else x.shape[0]
-        draw = random.uniform((batch, 1, 1), 0.0, 1.0, dtype="float32", seed=self.generator)
-        return draw * np.float32(maxval - minval) + np.float32(minval)  # maxval may be minval
+        draw = random.uniform((batch, len(lower)), 0.0, 1.0, dtype="float32", seed=self.generator)
+        return draw * span + lower
 
     def get_config(self):
         return {
@@ -224,9 +156,12 @@ class RandomTranslation(_AffineLayer):
 
     def _transform(self, x):
         height, width = self._size(x)
-        shift_rows = self._draw(x, self.height_lower, self.height_upper) * float(height)
-        shift_cols = self._draw(x, self.width_lower, self.width_upper) * float(width)
-        return [1.0, 0.0, -shift_cols, 0.0, 1.0, -shift_rows]
+        shifts = self._draw(  # fractions of the size: (rows, cols)
+            x, (self.height_lower, self.width_lower), (self.height_upper, self.width_upper)
+        )
+        matrix = np.zeros((2, 8))
+        matrix[0, 5], matrix[1, 2] = -height, -width  # the input is read at minus the shift
+        return shifts, matrix, _IDENTITY
 
     def get_config(self):
         return {
@@ -259,17 +194,18 @@ class RandomRotation(_AffineLayer):
         super().__init__(
             fill_mode, interpolation, seed, fill_value, data_format=data_format, **kwargs
         )
-        self.factor = _factor_pair(factor, (-1, 1))
+        self.factor = _factor_pair(factor, (-1, 1), "RandomRotation")
 
     def _transform(self, x):
         height, width = self._size(x)
-        degrees = self._draw(x, self.factor[0] * 360.0, self.factor[1] * 360.0)
+        degrees = self._draw(x, (self.factor[0] * 360.0,), (self.factor[1] * 360.0,))
         angle = degrees * np.float32(math.pi / 180.0)
-        cos, sin = ops.cos(angle), ops.sin(angle)
+        features = ops.concatenate([ops.cos(angle), ops.sin(angle)], axis=1)
+        # About the centre (cx, cy): a0 = b1 = cos, b0 = -a1 = sin,
+        # a2 = cx - cx a0 - cy a1, b2 = cy - cx b0 - cy b1.
         cx, cy = 0.5 * (width - 1), 0.5 * (height - 1)
-        a0, a1 = cos, -sin
-        b0, b1 = sin, cos
-        return [a0, a1, cx - cx * a0 - cy * a1, b0, b1, cy - cx * b0 - cy * b1]
+        matrix = np.array([[1, 0, -cx, 0, 1, -cy, 0, 0], [0, -1, cy, 1, 0, -cx, 0, 0]])
+        return features, matrix, np.array([0, 0, cx, 0, 0, cy, 0, 0])
 
     def get_config(self):
         config = super().get_config()
@@ -314,14 +250,20 @@ class RandomZoom(_AffineLayer):
 
     def _transform(self, x):
         height, width = self._size(x)
-        zoom_rows = self._draw(x, 1.0 + self.height_lower, 1.0 + self.height_upper)
-        if self.width_factor is None:
-            zoom_cols = zoom_rows
-        else:
-            zoom_cols = self._draw(x, 1.0 + self.width_lower, 1.0 + self.width_upper)
-        offset_cols = (width - 1.0) / 2.0 * (1.0 - zoom_cols)
-        offset_rows = (height - 1.0) / 2.0 * (1.0 - zoom_rows)
-        return [zoom_cols, 0.0, offset_cols, 0.0, zoom_rows, offset_rows]
+        # About the centre: a0 = zoom of the cols, a2 = cx (1 - a0); b1, b2 likewise the rows.
+        cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
+        rows = np.array([0, 0, 0, 0, 1, -cy, 0, 0])
+        cols = np.array([1, 0, -cx, 0, 0, 0, 0, 0])
+        offset = np.array([0, 0, cx, 0, 0, cy, 0, 0])
+        if self.width_factor is None:  # one zoom for both axes
+            zoom = self._draw(x, (1.0 + self.height_lower,), (1.0 + self.height_upper,))
+            return zoom, (rows + cols)[None], offset
+        zoom = self._draw(
+            x,
+            (1.0 + self.height_lower, 1.0 + self.width_lower),
+            (1.0 + self.height_upper, 1.0 + self.width_upper),
+        )
+        return zoom, np.stack([rows, cols]), offset
 
     def get_config(self):
         return {

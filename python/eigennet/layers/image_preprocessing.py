@@ -95,6 +95,17 @@ def resize_images(
     return ops.einsum("Cc,bRcd->bRCd", cols, x)
 
 
+def center_crop(x, size: tuple[int, int], channels_first: bool):
+    """CenterCrop's rule on a batch: the centre `size` box, or, for an image smaller than it
+    along an axis, the crop to its aspect ratio resized (bilinear)."""
+    axes = (2, 3) if channels_first else (1, 2)
+    height, width = x.shape[axes[0]], x.shape[axes[1]]
+    if height >= size[0] and width >= size[1]:
+        top, left = (height - size[0]) // 2, (width - size[1]) // 2
+        return _crop(x, axes, top, size[0], left, size[1])
+    return resize_images(x, size, "bilinear", channels_first, crop_to_aspect=True)
+
+
 class _ImageLayer(OpsLayer):
     """Image layers take batches (rank 4) or, on arrays, one image (rank 3)."""
 
@@ -242,19 +253,7 @@ class CenterCrop(_SizedImageLayer):
 
     def call(self, inputs, training=None):
         x, single = self._as_batch(inputs)
-        axes = self._spatial_axes()
-        height, width = x.shape[axes[0]], x.shape[axes[1]]
-        if height >= self.height and width >= self.width:
-            top, left = (height - self.height) // 2, (width - self.width) // 2
-            x = _crop(x, axes, top, self.height, left, self.width)
-        else:
-            x = resize_images(
-                x,
-                (self.height, self.width),
-                "bilinear",
-                self.data_format == "channels_first",
-                crop_to_aspect=True,
-            )
+        x = center_crop(x, (self.height, self.width), self.data_format == "channels_first")
         return x[0] if single else x
 
     def get_config(self):
@@ -266,12 +265,12 @@ class CenterCrop(_SizedImageLayer):
         }
 
 
-def _factor_pair(factor, bounds: tuple[float, float]) -> tuple[float, float]:
+def _factor_pair(factor, bounds: tuple[float, float], layer: str) -> tuple[float, float]:
     """Keras's `factor` rule: a number f gives (max(-|f|, low), |f|); a pair is sorted; out
-    of the bounds raises a ValueError."""
+    of the bounds raises a ValueError naming the layer."""
     message = (
-        "The `factor` argument should be a number (or a list of two numbers) in the range "
-        f"[{bounds[0]}, {bounds[1]}]. Received: factor={factor}"
+        f"{layer}: The `factor` argument should be a number (or a list of two numbers) in the "
+        f"range [{bounds[0]}, {bounds[1]}]. Received: factor={factor}"
     )
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2 or not all(isinstance(f, numbers.Real) for f in factor):
@@ -366,7 +365,7 @@ class RandomContrast(_RandomImageLayer):
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.factor = _factor_pair(factor, (0, 1))
+        self.factor = _factor_pair(factor, (0, 1), "RandomContrast")
         self.value_range = value_range
 
     def call(self, inputs, training=True):
@@ -403,7 +402,7 @@ class RandomBrightness(_RandomImageLayer):
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.factor = _factor_pair(factor, (-1, 1))
+        self.factor = _factor_pair(factor, (-1, 1), "RandomBrightness")
         if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
             raise ValueError(
                 "The `value_range` argument should be a list of two numbers. Received: "

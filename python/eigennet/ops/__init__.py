@@ -10,6 +10,7 @@ here raises AttributeError listing the ones that are.
 from __future__ import annotations
 
 from eigennet.ops import core as _core_ops
+from eigennet.ops import image  # noqa: F401 (keras.ops.image)
 from eigennet.ops import nn as _nn_ops
 from eigennet.ops import numpy as _numpy_ops
 

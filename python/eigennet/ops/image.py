@@ -1,0 +1,167 @@
+"""`keras.ops.image`: image operations.
+
+`affine_transform` resamples each image of a batch at the points a projective transform of its
+output pixels gives. On symbolic tensors it is one native op (cpp/src/ops/affine_transform.cpp)
+that reads the images in place, threaded over the batch, with the gradient of the bilinear (or
+nearest) sampling going back to the images; on arrays it computes with NumPy. The sampling
+rules are Keras's torch backend's (`map_coordinates` of order 0 or 1 and its index fixers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eigennet.ops import symbolic  # (the module: it imports the layers, which import this)
+
+INTERPOLATIONS = ("nearest", "bilinear")
+FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def affine_transform(
+    images,
+    transform,
+    interpolation="bilinear",
+    fill_mode="constant",
+    fill_value=0,
+    data_format=None,
+):
+    """Applies the transform(s) to the image(s), as Keras's `ops.image.affine_transform`.
+
+    Args:
+        images: A batch of images (rank 4), or one image (rank 3, arrays only).
+        transform: `[a0, a1, a2, b0, b1, b2, c0, c1]` (shape (8,)) or one row per image
+            (shape (batch, 8)). Output pixel (x, y) (column, row) reads the input at
+            `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`, `k = c0 x + c1 y + 1`. The
+            transform gets no gradient.
+        interpolation: "bilinear" (default) or "nearest".
+        fill_mode: How points outside the image read it: "constant" (default; `fill_value`),
+            "nearest", "wrap", "reflect" (d c b a | a b c d | d c b a) or "mirror".
+        fill_value: The value outside the image with "constant".
+        data_format: "channels_last" (default) or "channels_first".
+
+    eigennet's difference: `c0` and `c1` divide as documented (Keras's torch backend
+    applies them to the channel index instead; with c0 = c1 = 0 the two agree).
+    """
+    from eigennet.layers._ops_layer import standardize_data_format
+
+    channels_first = standardize_data_format(data_format) == "channels_first"
+    return sample(images, transform, interpolation, fill_mode, fill_value, channels_first)
+
+
+def sample(
+    images, transform, interpolation, fill_mode, fill_value, channels_first, output_size=None
+):
+    """`affine_transform`, with an optional output size (rows, cols): a crop is a translation
+    to a smaller size."""
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(
+            "Invalid value for argument `interpolation`. Expected of one "
+            f"{set(INTERPOLATIONS)}. Received: interpolation={interpolation}"
+        )
+    if fill_mode not in FILL_MODES:
+        raise ValueError(
+            "Invalid value for argument `fill_mode`. Expected of one "
+            f"{set(FILL_MODES)}. Received: fill_mode={fill_mode}"
+        )
+    shape = tuple(getattr(images, "shape", np.shape(images)))
+    is_graph = symbolic.is_symbolic(images, transform)
+    if len(shape) not in ((4,) if is_graph else (3, 4)):
+        raise ValueError(
+            "Invalid images rank: expected rank 3 (single image, arrays only) or rank 4 (batch "
+            f"of images). Received input with shape: images.shape={shape}"
+        )
+    t_shape = tuple(getattr(transform, "shape", np.shape(transform)))
+    if len(t_shape) not in (1, 2) or t_shape[-1] != 8:
+        raise ValueError(
+            "Invalid transform: expected shape (8,) (single transform) or (batch, 8) (batch of "
+            f"transforms). Received input with shape: transform.shape={t_shape}"
+        )
+    size = [] if output_size is None else [int(s) for s in output_size]
+    if is_graph:
+        return symbolic.record(
+            "affine_transform",
+            "AffineTransformOp",
+            [images, transform],
+            interpolation,
+            fill_mode,
+            float(fill_value),
+            bool(channels_first),
+            size,
+        )
+    x = np.asarray(images)
+    single = x.ndim == 3
+    if single:
+        x = x[None]
+    if channels_first:
+        x = x.transpose(0, 2, 3, 1)
+    t = np.asarray(transform, dtype=np.float64).reshape(-1, 8)
+    if len(t) not in (1, len(x)):
+        raise ValueError(
+            f"affine_transform: {len(t)} transforms for a batch of {len(x)} images (give one, "
+            "or one per image)"
+        )
+    out = _sample_arrays(x, t, interpolation, fill_mode, float(fill_value), size or x.shape[1:3])
+    if channels_first:
+        out = out.transpose(0, 3, 1, 2)
+    return out[0] if single else out
+
+
+def _fix_index(index: np.ndarray, size: int, fill_mode: str) -> np.ndarray:
+    """Keras's index fixers: the index read for an index outside `[0, size)`."""
+    if fill_mode == "wrap":
+        return index % size
+    if fill_mode == "mirror":
+        s = size - 1
+        return np.abs((index + s) % (2 * s) - s) if s > 0 else np.zeros_like(index)
+    if fill_mode == "reflect":
+        s = 2 * size
+        return (np.abs((2 * index + 1 + s) % (2 * s) - s) - 1) // 2
+    return np.clip(index, 0, size - 1)
+
+
+def _nodes(coordinate: np.ndarray, size: int, interpolation: str, fill_mode: str) -> list:
+    """(fixed index, weight, inside the image) of each interpolation node of one axis."""
+    coordinate = np.clip(coordinate, -1e15, 1e15)
+    if interpolation == "nearest":
+        nodes = [(np.round(coordinate), 1.0)]  # half to even, as torch.round
+    else:
+        low = np.floor(coordinate)
+        nodes = [(low, 1.0 - (coordinate - low)), (low + 1, coordinate - low)]
+    out = []
+    for index, weight in nodes:
+        index = index.astype(np.int64)
+        out.append((_fix_index(index, size, fill_mode), weight, (index >= 0) & (index < size)))
+    return out
+
+
+def _sample_arrays(x, t, interpolation, fill_mode, fill_value, size) -> np.ndarray:
+    """The sampling on arrays: x (batch, h, w, c), t (1 or batch, 8) -> (batch, rows, cols, c)."""
+    batch, height, width, _ = x.shape
+    rows, cols = size
+    y, xc = np.meshgrid(np.arange(rows, dtype=np.float64), np.arange(cols, dtype=np.float64),
+                        indexing="ij")  # fmt: skip
+    a0, a1, a2, b0, b1, b2, c0, c1 = (t[:, k, None, None] for k in range(8))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = c0 * xc + c1 * y + 1.0
+        src_col = (a0 * xc + a1 * y + a2) / k
+        src_row = (b0 * xc + b1 * y + b2) / k
+    lost = (k == 0) | ~np.isfinite(src_col) | ~np.isfinite(src_row)  # read fill_value
+    src_col, src_row = np.where(lost, 0.0, src_col), np.where(lost, 0.0, src_row)
+    src_col = np.broadcast_to(src_col, (batch, rows, cols))
+    src_row = np.broadcast_to(src_row, (batch, rows, cols))
+    lost = np.broadcast_to(lost, (batch, rows, cols))
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype("float32")
+    b = np.arange(batch)[:, None, None]
+    out = np.zeros((batch, rows, cols, x.shape[3]), dtype=np.float64)
+    fill = np.zeros((batch, rows, cols), dtype=np.float64)
+    for r, wr, in_r in _nodes(src_row, height, interpolation, fill_mode):
+        for c, wc, in_c in _nodes(src_col, width, interpolation, fill_mode):
+            weight = np.where(lost, 0.0, np.broadcast_to(wr * wc, lost.shape))
+            if fill_mode == "constant":
+                fill += np.where(in_r & in_c, 0.0, weight)
+                weight = np.where(in_r & in_c, weight, 0.0)
+            out += weight[..., None] * x[b, r, c]
+    out += ((fill + lost) * fill_value)[..., None]
+    if x.dtype.kind != "f":  # integer images come back rounded, as Keras
+        return np.round(out).astype(x.dtype)
+    return out.astype(dtype)

@@ -182,3 +182,19 @@ def test_text_classifier(tmp_path):
     match = re.search(rf"^test accuracy: ({FLOAT})$", out, flags=re.MULTILINE)
     assert match, out[-2000:]
     assert float(match.group(1)) >= 0.85
+
+
+def test_mini_gpt_learns_the_story_and_continues_a_prompt(tmp_path):
+    out = run_example("mini_gpt.py", "--epochs", "10", "--verbose", "2", cwd=tmp_path, timeout=600)
+    assert "Epoch 10/10" in out
+    match = re.search(rf"^loss per character: ({FLOAT}) -> ({FLOAT}) nats", out, re.MULTILINE)
+    assert match, out[-2000:]
+    first, last = float(match.group(1)), float(match.group(2))
+    assert first > 2.0 and last < 1.2, (first, last)  # from ~ln(37) toward memorizing the story
+    greedy = re.search(r"^greedy: (.*)$", out, flags=re.MULTILINE).group(1)
+    assert greedy.startswith("The keeper") and len(greedy) == len("The keeper") + 200
+    story = (EXAMPLES / "data" / "little_lighthouse.txt").read_text(encoding="utf-8")
+    vocabulary = set(re.findall(r"[a-z]+", story.lower()))
+    words = re.findall(r"[a-z]+", greedy.lower())
+    known = sum(w in vocabulary for w in words) / len(words)
+    assert known > 0.6, greedy  # the continuation is made of the story's words

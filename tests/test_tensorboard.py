@@ -3,6 +3,7 @@ against known bytes and TensorBoard's own protos, and fit's logs read back throu
 TensorBoard's EventAccumulator with Keras 3's layout (tags, steps, train/validation)."""
 
 import io
+import json
 import os
 import struct
 
@@ -216,6 +217,51 @@ def test_fit_epoch_logs_layout(tmp_path):
     assert b'"class_name": "Functional"' in config.tensor_proto.string_val[0]
     assert val.Tags()["histograms"] == [] and val.Tags()["tensors"] == []
     assert len(os.listdir(tmp_path / "logs/train")) == 1
+
+
+def test_tensorboard_ui_loading_path(tmp_path):
+    """What TensorBoard's server loads: every value migrated to its plugin, and the Keras
+    config turned into the conceptual graph by the graph plugin."""
+    pea = pytest.importorskip("tensorboard.backend.event_processing.plugin_event_accumulator")
+    keras_util = pytest.importorskip("tensorboard.plugins.graph.keras_util")
+    model = _functional()
+    x, y = _data()
+    tb = keras.callbacks.TensorBoard(tmp_path, histogram_freq=1, write_images=True)
+    model.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, verbose=0, callbacks=[tb])
+    ea = pea.EventAccumulator(os.fspath(tmp_path / "train"))
+    ea.Reload()
+    plugins = {tag: ea.SummaryMetadata(tag).plugin_data.plugin_name for tag in ea.Tags()["tensors"]}
+    assert plugins["epoch_loss"] == plugins["epoch_learning_rate"] == "scalars"
+    assert plugins["out/kernel/histogram"] == "histograms"
+    assert plugins["out/kernel/image"] == "images"
+    assert plugins["__run_graph__"] == "graphs" and plugins["keras"] == "graph_keras_model"
+    config = ea.Tensors("keras")[0].tensor_proto.string_val[0]
+    graph = keras_util.keras_model_to_graph_def(json.loads(config))
+    edges = {n.name.split("/")[-1]: [i.split("/")[-1] for i in n.input] for n in graph.node}
+    assert edges == {model.layers[0].name: [], "hidden": [model.layers[0].name], "out": ["hidden"]}
+
+
+def test_flushed_every_epoch_closed_at_train_end(tmp_path):
+    pytest.importorskip("tensorboard")
+    model = _functional()
+    x, y = _data()
+    tb = keras.callbacks.TensorBoard(tmp_path)
+    seen = []
+
+    def read_back(epoch, logs):
+        seen.append([s for s, _ in _scalars(_accumulator(tmp_path / "train"), "epoch_loss")])
+        if epoch == 2:
+            raise RuntimeError("stop here")
+
+    after = keras.callbacks.LambdaCallback(on_epoch_end=read_back)
+    with pytest.raises(RuntimeError, match="stop here"):  # an error mid-training
+        model.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[tb, after])
+    assert seen == [[0], [0, 1], [0, 1, 2]]
+    writers = list(tb._writers.values())
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[tb])
+    assert all(w.closed for w in writers) and tb._writers == {}
+    assert len(os.listdir(tmp_path / "train")) == 2  # one file per fit, as Keras
+    assert [s for s, _ in _scalars(_accumulator(tmp_path / "train"), "epoch_loss")] == [0, 1, 2, 0]
 
 
 def test_epoch_default_stays_off_the_batch_path():

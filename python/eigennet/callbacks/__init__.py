@@ -19,6 +19,7 @@ from eigennet.callbacks.core import (
     TerminateOnNaN,
 )
 from eigennet.callbacks.model_checkpoint import ModelCheckpoint
+from eigennet.callbacks.tensorboard import TensorBoard
 
 __all__ = [
     "BackupAndRestore",
@@ -33,5 +34,6 @@ __all__ = [
     "MonitorCallback",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]

@@ -1,0 +1,164 @@
+"""`Model.export(filepath, format="onnx")`: the model as an ONNX graph for inference.
+
+The model is expanded as for the native core (onnx_graph.OnnxBuilder), each layer, op and
+source converted to ONNX nodes with the layers' current weights as initializers, in
+inference mode, with a dynamic batch axis. Everything is converted and checked before the
+file is written, atomically, so a model that cannot be exported leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A modern opset every supported onnxruntime (>= 1.14) runs.
+DEFAULT_OPSET = 18
+
+
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError(
+            'Exporting to ONNX needs the `onnx` package: pip install "eigennet[onnx]"'
+        ) from None
+    return onnx
+
+
+def export_model(model, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+                 **kwargs) -> None:  # fmt: skip
+    """Writes `model` to `filepath` as an ONNX model (see Model.export)."""
+    if format != "onnx":
+        raise ValueError(
+            f"Unrecognized format={format!r}: eigennet exports only format='onnx' "
+            "(Keras's tf_saved_model, openvino, litert and torch formats need their backends)"
+        )
+    opset = kwargs.pop("opset_version", None)
+    if kwargs:
+        raise ValueError(f"Unrecognized keyword arguments for format='onnx': {sorted(kwargs)}")
+    if not model.built:
+        raise ValueError(
+            f"Model {model.name!r} must be built before export: call it on data or build() it"
+        )
+    onnx = _import_onnx()
+    proto = to_onnx(model, input_signature, opset or DEFAULT_OPSET, onnx)
+    data = proto.SerializeToString()
+
+    from eigennet.saving.file_io import atomic_write
+
+    with atomic_write(str(filepath)) as f:
+        f.write(data)
+    if verbose is None or verbose:
+        print(f"Saved artifact at '{filepath}'.")
+
+
+def to_onnx(model, input_signature, opset: int, onnx):
+    """The model as a checked `onnx.ModelProto`."""
+    from eigennet.export.onnx_graph import OnnxBuilder, OnnxGraph
+
+    samples = _input_samples(model, input_signature)
+    dtype = getattr(model, "_dtype", None) or model.dtype
+    graph = OnnxGraph(onnx, dtype)
+    input_names = _unique(model.input_names)
+    builder = OnnxBuilder(graph, [(None, *s) for s in samples], input_names)
+    outputs = model._expand(builder, list(range(len(samples))), False)
+
+    output_names = _unique(model.output_names, taken=set(input_names))
+    elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    graph.scope = "outputs"
+    for i, name in zip(outputs, output_names):
+        graph.nodes.append(onnx.helper.make_node("Identity", [builder.names[i]], [name]))
+    nodes, initializers = _needed(graph, output_names)
+
+    def value_info(name, shape):
+        dims = ["batch" if d is None or d < 0 else int(d) for d in shape]
+        return onnx.helper.make_tensor_value_info(name, elem, dims)
+
+    proto_graph = onnx.helper.make_graph(
+        nodes,
+        model.name,
+        [value_info(n, (None, *s)) for n, s in zip(input_names, samples)],
+        [value_info(n, builder.shapes[i]) for n, i in zip(output_names, outputs)],
+        initializer=initializers,
+    )
+    proto = onnx.helper.make_model(
+        proto_graph,
+        opset_imports=[onnx.helper.make_opsetid("", int(opset))],
+        producer_name="eigennet",
+    )
+    proto.ir_version = min(proto.ir_version, 8 if opset <= 18 else proto.ir_version)
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def _needed(graph, outputs: list[str]):
+    """The nodes and initializers the outputs depend on (a traced call's training side, e.g.
+    a random op, is left out); refuses outputs that depend on something not exportable."""
+    producer = {}
+    for node in graph.nodes:
+        for name in node.output:
+            producer[name] = node
+    needed, stack = set(), list(outputs)
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        if name in graph.unavailable:
+            raise NotImplementedError(graph.unavailable[name])
+        node = producer.get(name)
+        if node is not None:
+            stack.extend(i for i in node.input if i)
+    nodes = [n for n in graph.nodes if any(o in needed for o in n.output)]
+    initializers = [t for t in graph.initializers if t.name in needed]
+    return nodes, initializers
+
+
+def _unique(names: list[str], taken: set | None = None) -> list[str]:
+    seen = set(taken or ())
+    out = []
+    for name in names:
+        unique, k = name, 1
+        while unique in seen:
+            unique, k = f"{name}_{k}", k + 1
+        seen.add(unique)
+        out.append(unique)
+    return out
+
+
+def _input_samples(model, input_signature) -> list[tuple]:
+    """The inputs' sample shapes (no batch axis): the model's, with `input_signature` (shapes,
+    InputSpecs, KerasTensors or arrays, the batch axis first) fixing variable lengths."""
+    shapes = [tuple(s) for s in model._input_shapes()]
+    if input_signature is not None:
+        given = input_signature
+        if isinstance(given, dict):
+            given = [given[k] for k in sorted(given)]
+        if not isinstance(given, (list, tuple)) or (
+            given and isinstance(given[0], (int, type(None)))
+        ):
+            given = [given]
+        if len(given) != len(shapes):
+            raise ValueError(
+                f"input_signature has {len(given)} entries; model {model.name!r} has "
+                f"{len(shapes)} inputs"
+            )
+        fixed = []
+        for spec, shape in zip(given, shapes):
+            s = tuple(getattr(spec, "shape", spec))
+            ok = len(s) == len(shape) and all(
+                a is None or b is None or int(a) == int(b) for a, b in zip(s[1:], shape[1:])
+            )
+            if not ok:
+                raise ValueError(
+                    f"input_signature shape {s} does not fit the model's input shape {shape}"
+                )
+            fixed.append((None, *(b if b is not None else a for a, b in zip(s[1:], shape[1:]))))
+        shapes = fixed
+    for shape in shapes:
+        if any(d is None for d in shape[1:]):
+            raise ValueError(
+                f"Model {model.name!r} has an input of shape {shape} with a variable axis; "
+                "only the batch axis may vary in an exported ONNX model: pass "
+                "input_signature=[(None, ...lengths...)] with the lengths to export for"
+            )
+    return [tuple(int(d) for d in s[1:]) for s in shapes]

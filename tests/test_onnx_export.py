@@ -1,0 +1,431 @@
+"""Model.export(path, format="onnx"): every layer family, ops in traced layers, functional
+graphs with branches and several inputs/outputs, exported and run in onnxruntime with
+predictions equal to `predict` (max abs error <= 1e-5, fp32) at several batch sizes (the batch
+axis is dynamic); errors for what cannot be exported, raised before any file is written."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import eigennet as keras
+from eigennet import layers, ops
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+BATCHES = (1, 4, 7)
+TOLERANCE = 1e-5
+
+
+def _randomize(model, seed=0):
+    """Random weights (positive where they are variances), so every weight matters."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        values = []
+        for w in getattr(layer, "weights", []):
+            v = rng.normal(scale=0.4, size=w.shape)
+            if "variance" in w.name:
+                v = np.abs(v) + 0.5
+            values.append(v.astype(w.dtype))
+        if values:
+            layer.set_weights(values)
+
+
+def _inputs(session, batch, seed=1, integers=None):
+    rng = np.random.default_rng(seed)
+    out = []
+    for shape in [i.shape for i in session.get_inputs()]:
+        if integers is not None:
+            out.append(rng.integers(0, integers, size=(batch, *shape[1:])).astype("float32"))
+        else:
+            out.append(rng.normal(size=(batch, *shape[1:])).astype("float32"))
+    return out
+
+
+def assert_exports(model, tmp_path, integers=None, randomize=True, input_signature=None, x=None):
+    """Exports `model`, runs it in onnxruntime at several batch sizes and compares with
+    predict. Returns the inference session."""
+    if randomize:
+        _randomize(model)
+    path = str(tmp_path / "model.onnx")
+    model.export(path, format="onnx", verbose=False, input_signature=input_signature)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[0] == "batch"
+    for batch in BATCHES:
+        xs = x if x is not None else _inputs(session, batch, integers=integers)
+        feeds = {i.name: a for i, a in zip(session.get_inputs(), xs)}
+        got = session.run(None, feeds)
+        want = model.predict(xs if len(xs) > 1 else xs[0], verbose=0, batch_size=batch)
+        want = want if isinstance(want, list) else [want]
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape
+            np.testing.assert_allclose(g, w, atol=TOLERANCE, rtol=0)
+        if x is not None:
+            break
+    return session
+
+
+def sequential(input_shape, *stack):
+    return keras.Sequential([keras.Input(input_shape), *stack])
+
+
+# -- layers running as one native node ------------------------------------------------------
+ACTIVATIONS = [
+    "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu", "gelu",
+    "softplus", "swish", "silu",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_dense_activations(activation, tmp_path):
+    model = sequential((6,), layers.Dense(5, activation=activation), layers.Dense(3))
+    assert_exports(model, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: layers.ReLU(max_value=0.6, negative_slope=0.1, threshold=0.2),
+        lambda: layers.ReLU(),
+        lambda: layers.LeakyReLU(negative_slope=0.3),
+        lambda: layers.ELU(alpha=0.7),
+        lambda: layers.PReLU(),
+        lambda: layers.Softmax(axis=1),
+        lambda: layers.Identity(),
+        lambda: layers.Activation("gelu"),
+        lambda: layers.Dropout(0.5),
+    ],
+    ids=["relu_args", "relu", "leaky", "elu", "prelu", "softmax", "identity", "act", "dropout"],
+)
+def test_activation_layers(layer, tmp_path):
+    assert_exports(sequential((4, 3), layer()), tmp_path)
+
+
+CONVS = [
+    ((9, 3), lambda: layers.Conv1D(4, 3, strides=2, padding="same")),
+    ((9, 3), lambda: layers.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="relu")),
+    ((9, 4), lambda: layers.Conv1D(4, 2, use_bias=False)),
+    ((7, 6, 2), lambda: layers.Conv2D(3, (3, 2), strides=(2, 1), padding="same")),
+    ((7, 6, 2), lambda: layers.Conv2D(3, 3, dilation_rate=2, activation="tanh")),
+    ((5, 4, 4, 2), lambda: layers.Conv3D(2, 2, padding="same")),
+    ((6, 2), lambda: layers.Conv1DTranspose(3, 3, strides=2)),
+    ((6, 2), lambda: layers.Conv1DTranspose(3, 4, strides=2, padding="same")),
+    ((6, 2), lambda: layers.Conv1DTranspose(3, 3, strides=3, padding="same", output_padding=1)),
+    ((4, 5, 2), lambda: layers.Conv2DTranspose(3, 3, strides=2, padding="same")),
+    ((4, 5, 2), lambda: layers.Conv2DTranspose(2, 2, strides=3)),
+    ((4, 5, 2), lambda: layers.Conv2DTranspose(2, 3, dilation_rate=2, activation="relu")),
+    ((3, 3, 3, 2), lambda: layers.Conv3DTranspose(2, 2, strides=2, padding="same")),
+    ((9, 3), lambda: layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same")),
+    ((7, 6, 2), lambda: layers.DepthwiseConv2D(3, strides=2, activation="relu")),
+    ((9, 3), lambda: layers.SeparableConv1D(4, 3, padding="same")),
+    ((7, 6, 2), lambda: layers.SeparableConv2D(4, 3, depth_multiplier=2)),
+]
+
+
+@pytest.mark.parametrize("shape,layer", CONVS, ids=[str(i) for i in range(len(CONVS))])
+def test_convolutions(shape, layer, tmp_path):
+    assert_exports(sequential(shape, layer()), tmp_path)
+
+
+POOLS = [
+    ((9, 3), lambda: layers.MaxPooling1D(2)),
+    ((9, 3), lambda: layers.AveragePooling1D(3, strides=2, padding="same")),
+    ((7, 6, 2), lambda: layers.MaxPooling2D(2, padding="same")),
+    ((7, 6, 2), lambda: layers.AveragePooling2D((3, 2))),
+    ((5, 4, 4, 2), lambda: layers.MaxPooling3D(2)),
+    ((5, 4, 4, 2), lambda: layers.AveragePooling3D(2, padding="same")),
+    ((9, 3), lambda: layers.GlobalMaxPooling1D()),
+    ((9, 3), lambda: layers.GlobalAveragePooling1D(keepdims=True)),
+    ((7, 6, 2), lambda: layers.GlobalMaxPooling2D(keepdims=True)),
+    ((7, 6, 2), lambda: layers.GlobalAveragePooling2D()),
+    ((5, 4, 4, 2), lambda: layers.GlobalMaxPooling3D()),
+    ((5, 4, 4, 2), lambda: layers.GlobalAveragePooling3D()),
+]
+
+
+@pytest.mark.parametrize("shape,layer", POOLS, ids=[str(i) for i in range(len(POOLS))])
+def test_pooling(shape, layer, tmp_path):
+    assert_exports(sequential(shape, layer()), tmp_path)
+
+
+NORMALIZATIONS = [
+    ((6,), lambda: layers.BatchNormalization()),
+    ((5, 4, 3), lambda: layers.BatchNormalization(center=False)),
+    ((5, 6), lambda: layers.LayerNormalization()),
+    ((5, 6), lambda: layers.LayerNormalization(scale=False, epsilon=0.1)),
+    ((4, 4, 6), lambda: layers.GroupNormalization(groups=3)),
+    ((5, 6), lambda: layers.UnitNormalization()),
+]
+
+
+@pytest.mark.parametrize(
+    "shape,layer", NORMALIZATIONS, ids=[str(i) for i in range(len(NORMALIZATIONS))]
+)
+def test_normalization(shape, layer, tmp_path):
+    assert_exports(sequential(shape, layer()), tmp_path)
+
+
+RESHAPING = [
+    ((4, 3, 2), lambda: layers.Flatten()),
+    ((4, 6), lambda: layers.Reshape((3, -1))),
+    ((4, 3, 2), lambda: layers.Permute((3, 1, 2))),
+    ((5,), lambda: layers.RepeatVector(3)),
+    ((5, 4, 2), lambda: layers.ZeroPadding2D(((1, 0), (2, 1)))),
+    ((5, 4, 2), lambda: layers.Cropping2D(((1, 0), (1, 1)))),
+    ((5, 3), lambda: layers.UpSampling1D(2)),
+    ((3, 4, 2), lambda: layers.UpSampling2D((2, 3))),
+    ((3, 4), lambda: layers.Rescaling(0.5, offset=-1.0)),
+    ((6, 3), lambda: layers.TimeDistributed(layers.Dense(4, activation="relu"))),
+]
+
+
+@pytest.mark.parametrize("shape,layer", RESHAPING, ids=[str(i) for i in range(len(RESHAPING))])
+def test_reshaping_and_wrappers(shape, layer, tmp_path):
+    assert_exports(sequential(shape, layer()), tmp_path)
+
+
+def test_embedding(tmp_path):
+    model = sequential(
+        (5,), layers.Embedding(11, 4), layers.Flatten(), layers.Dense(2, activation="sigmoid")
+    )
+    assert_exports(model, tmp_path, integers=11)
+
+
+RECURRENT = [
+    lambda: layers.SimpleRNN(4),
+    lambda: layers.SimpleRNN(4, return_sequences=True, go_backwards=True, activation="relu"),
+    lambda: layers.LSTM(5),
+    lambda: layers.LSTM(5, return_sequences=True),
+    lambda: layers.LSTM(3, go_backwards=True, use_bias=False),
+    lambda: layers.GRU(4),
+    lambda: layers.GRU(4, reset_after=False, return_sequences=True),
+    lambda: layers.GRU(4, go_backwards=True, return_sequences=True),
+    lambda: layers.Bidirectional(layers.LSTM(3, return_sequences=True)),
+    lambda: layers.Bidirectional(layers.GRU(3), merge_mode="sum"),
+    lambda: layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True), merge_mode="ave"),
+    lambda: layers.Bidirectional(layers.LSTM(2), merge_mode="mul"),
+]
+
+
+@pytest.mark.parametrize("layer", RECURRENT, ids=[str(i) for i in range(len(RECURRENT))])
+def test_recurrent(layer, tmp_path):
+    assert_exports(sequential((6, 3), layer()), tmp_path)
+
+
+def test_stacked_recurrent_with_time_distributed(tmp_path):
+    model = sequential(
+        (7, 3),
+        layers.LSTM(4, return_sequences=True),
+        layers.GRU(4, return_sequences=True),
+        layers.TimeDistributed(layers.Dense(2)),
+    )
+    assert_exports(model, tmp_path)
+
+
+# -- attention -------------------------------------------------------------------------------
+def test_multi_head_attention_self_and_causal(tmp_path):
+    x = keras.Input((6, 8))
+    y = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    z = layers.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=5)(y, x, use_causal_mask=True)
+    assert_exports(keras.Model(x, layers.LayerNormalization()(z + x)), tmp_path)
+
+
+def test_multi_head_attention_cross_with_scores(tmp_path):
+    q, v = keras.Input((4, 6)), keras.Input((7, 5))
+    out, scores = layers.MultiHeadAttention(num_heads=3, key_dim=2)(
+        q, v, return_attention_scores=True
+    )
+    assert_exports(keras.Model([q, v], [out, scores]), tmp_path)
+
+
+def test_attention_layer(tmp_path):
+    q, v = keras.Input((4, 6)), keras.Input((5, 6))
+    model = keras.Model([q, v], layers.Attention()([q, v]))
+    assert_exports(model, tmp_path)
+
+
+def test_masked_attention_from_embedding(tmp_path):
+    ids = keras.Input((6,))
+    x = layers.Embedding(10, 8, mask_zero=True)(ids)
+    y = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    model = keras.Model(ids, layers.Dense(3)(y))
+    _randomize(model)
+    x = [np.random.default_rng(2).integers(1, 10, size=(5, 6)).astype("float32")]
+    x[0][:, 4:] = 0  # padding at the end of every sequence, a fully padded row too
+    x[0][1] = 0
+    assert_exports(model, tmp_path, randomize=False, x=x)
+
+
+# -- merging and functional graphs -------------------------------------------------------------
+MERGES = [
+    lambda a, b: layers.Add()([a, b]),
+    lambda a, b: layers.Subtract()([a, b]),
+    lambda a, b: layers.Multiply()([a, b]),
+    lambda a, b: layers.Average()([a, b]),
+    lambda a, b: layers.Maximum()([a, b]),
+    lambda a, b: layers.Minimum()([a, b]),
+    lambda a, b: layers.Concatenate()([a, b]),
+    lambda a, b: layers.Concatenate(axis=1)([a, b]),
+    lambda a, b: layers.Dot(axes=2)([a, b]),
+    lambda a, b: layers.Dot(axes=(1, 1), normalize=True)([a, b]),
+]
+
+
+@pytest.mark.parametrize("merge", MERGES, ids=[str(i) for i in range(len(MERGES))])
+def test_merge_layers(merge, tmp_path):
+    a, b = keras.Input((3, 4)), keras.Input((3, 4))
+    assert_exports(keras.Model([a, b], merge(a, b)), tmp_path)
+
+
+def test_dot_of_vectors(tmp_path):
+    a, b = keras.Input((5,)), keras.Input((5,))
+    assert_exports(keras.Model([a, b], layers.Dot(axes=1)([a, b])), tmp_path)
+
+
+def test_functional_branches_two_inputs_two_outputs(tmp_path):
+    image, meta = keras.Input((8, 8, 2), name="image"), keras.Input((3,), name="meta")
+    x = layers.Conv2D(4, 3, activation="relu")(image)
+    x = layers.BatchNormalization()(x)
+    left = layers.GlobalAveragePooling2D()(x)
+    right = layers.Flatten()(layers.MaxPooling2D()(x))
+    right = layers.Dense(6, activation="gelu")(right)
+    joined = layers.Concatenate()([left, right, layers.Dense(4)(meta)])
+    shared = layers.Dense(5, activation="tanh")
+    out_a = layers.Dense(2, activation="softmax", name="class")(shared(joined))
+    out_b = layers.Add(name="value")([shared(layers.Dense(14)(meta)), shared(joined)])
+    model = keras.Model([image, meta], [out_a, out_b])
+    session = assert_exports(model, tmp_path)
+    assert [i.name for i in session.get_inputs()] == ["image", "meta"]
+    assert [o.name for o in session.get_outputs()] == ["class", "value"]
+
+
+def test_nested_models(tmp_path):
+    inner = sequential((4,), layers.Dense(3, activation="relu"), layers.Dense(3))
+    x = keras.Input((4,))
+    model = keras.Model(x, layers.Dense(2)(layers.Add()([inner(x), inner(x * 2.0)])))
+    assert_exports(model, tmp_path)
+
+
+# -- traced custom layers and ops --------------------------------------------------------------
+class OpsBlock(layers.Layer):
+    """A custom layer whose call() uses many op kinds."""
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 6), initializer="glorot_uniform")
+        self.bias = self.add_weight(shape=(6,), initializer="zeros")
+        self.scale = self.add_weight(shape=(2, 3), initializer="ones")
+
+    def call(self, x):
+        h = ops.relu(ops.matmul(x, self.kernel) + self.bias)  # fused in the native graph
+        g = ops.reshape(h, (-1, x.shape[1], 2, 3))
+        g = ops.transpose(g, (0, 1, 3, 2)) * ops.transpose(self.scale)
+        e = ops.einsum("btij,btij->bt", g, g)
+        s = ops.softmax(ops.sum(g, axis=-1), axis=1)
+        m = ops.max(h, axis=-1, keepdims=True) - ops.mean(h, axis=-1, keepdims=True)
+        sliced = h[:, 1:, ::2]
+        parts = ops.concatenate([ops.reshape(s, (-1, x.shape[1] * 3)), e, sliced[:, 0]], axis=-1)
+        clipped = ops.clip(parts, -0.5, 2.0) + ops.sqrt(ops.abs(parts)) * ops.exp(-(parts**2))
+        gate = ops.where(parts > 0.1, ops.tanh(parts), ops.sigmoid(parts))
+        return ops.log1p(ops.square(clipped)) + gate + ops.std(m, axis=1)
+
+
+def test_traced_custom_layer(tmp_path):
+    x = keras.Input((5, 4))
+    model = keras.Model(x, OpsBlock()(x))
+    assert_exports(model, tmp_path)
+
+
+def test_traced_training_branch_and_noise(tmp_path):
+    class Noisy(layers.Layer):
+        def call(self, x, training=None):
+            if training:
+                return x + keras.random.normal(ops.shape(x))
+            return x * 2.0
+
+    model = sequential(
+        (5,), layers.GaussianNoise(0.3), layers.Dense(4), Noisy(), layers.GaussianDropout(0.2)
+    )
+    assert_exports(model, tmp_path)
+
+
+def test_subclassed_model(tmp_path):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a = layers.Dense(8, activation="relu")
+            self.b = layers.Dense(3)
+
+        def call(self, x):
+            return self.b(self.a(x) + ops.sin(x[:, :1]))
+
+    model = Net()
+    model.build((None, 5))
+    assert_exports(model, tmp_path)
+
+
+def test_variable_length_needs_a_signature(tmp_path):
+    model = sequential((None, 3), layers.LSTM(4))
+    with pytest.raises(ValueError, match="input_signature"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx", verbose=False)
+    assert not os.listdir(tmp_path)
+    assert_exports(model, tmp_path, input_signature=[(None, 6, 3)])
+
+
+# -- errors and the file ---------------------------------------------------------------------
+def test_other_formats_are_refused(tmp_path):
+    model = sequential((3,), layers.Dense(2))
+    for format in ("tf_saved_model", "torch", "litert"):
+        with pytest.raises(ValueError, match="onnx"):
+            model.export(str(tmp_path / "m"), format=format)
+    with pytest.raises(ValueError, match="tf_saved_model"):
+        model.export(str(tmp_path / "m"))
+    assert not os.listdir(tmp_path)
+
+
+def test_unsupported_layer_names_it_and_writes_nothing(tmp_path):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"previous")
+    model = sequential((4, 3), layers.Dense(3), layers.LSTM(2, activation="selu", name="odd"))
+    with pytest.raises(NotImplementedError, match=r"'odd' \(LSTM\).*selu"):
+        model.export(str(path), format="onnx", verbose=False)
+    assert path.read_bytes() == b"previous"  # untouched, and no temporary file left
+    assert os.listdir(tmp_path) == ["model.onnx"]
+
+
+def test_unsupported_op_names_it(tmp_path):
+    class Cumulative(layers.Layer):
+        def call(self, x):
+            return ops.cumprod(x, axis=1)
+
+    model = sequential((4,), Cumulative(name="cumulative"))
+    with pytest.raises(NotImplementedError, match="cumprod"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx", verbose=False)
+    assert not os.listdir(tmp_path)
+
+
+def test_masked_recurrent_is_refused(tmp_path):
+    model = sequential((5,), layers.Embedding(8, 3, mask_zero=True), layers.LSTM(2, name="rnn"))
+    with pytest.raises(NotImplementedError, match="'rnn' \\(LSTM\\).*mask"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx", verbose=False)
+    assert not os.listdir(tmp_path)
+
+
+def test_unbuilt_model_and_bad_keywords(tmp_path):
+    model = keras.Sequential([layers.Dense(2)])
+    with pytest.raises(ValueError, match="built"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx")
+    built = sequential((3,), layers.Dense(2))
+    with pytest.raises(ValueError, match="unknown_option"):
+        built.export(str(tmp_path / "m.onnx"), format="onnx", unknown_option=1)
+
+
+def test_verbose_message_and_opset(tmp_path, capsys):
+    model = sequential((3,), layers.Dense(2))
+    path = tmp_path / "m.onnx"
+    model.export(path, format="onnx", opset_version=17)
+    assert f"Saved artifact at '{path}'." in capsys.readouterr().out
+    assert onnx.load(str(path)).opset_import[0].version == 17

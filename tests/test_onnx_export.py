@@ -195,6 +195,18 @@ def test_embedding(tmp_path):
     assert_exports(model, tmp_path, integers=11)
 
 
+def test_integer_input_keeps_its_type(tmp_path):
+    ids = keras.Input((5,), dtype="int32", name="ids")
+    model = keras.Model(ids, layers.GlobalAveragePooling1D()(layers.Embedding(9, 3)(ids)))
+    path = str(tmp_path / "m.onnx")
+    model.export(path, format="onnx", verbose=False)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].type == "tensor(int32)"
+    x = np.random.default_rng(0).integers(0, 9, size=(6, 5)).astype("int32")
+    (got,) = session.run(None, {"ids": x})
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=TOLERANCE, rtol=0)
+
+
 RECURRENT = [
     lambda: layers.SimpleRNN(4),
     lambda: layers.SimpleRNN(4, return_sequences=True, go_backwards=True, activation="relu"),
@@ -337,6 +349,69 @@ def test_traced_custom_layer(tmp_path):
     x = keras.Input((5, 4))
     model = keras.Model(x, OpsBlock()(x))
     assert_exports(model, tmp_path)
+
+
+def _positive(x):
+    return ops.abs(x) + 0.5
+
+
+OPS = {
+    "negative": ops.negative, "abs": ops.abs, "square": ops.square,
+    "sqrt": lambda x: ops.sqrt(_positive(x)), "rsqrt": lambda x: ops.rsqrt(_positive(x)),
+    "reciprocal": lambda x: ops.reciprocal(_positive(x)), "exp": ops.exp,
+    "log": lambda x: ops.log(_positive(x)), "log1p": lambda x: ops.log1p(ops.abs(x)),
+    "expm1": ops.expm1, "sin": ops.sin, "cos": ops.cos, "tanh": ops.tanh, "sign": ops.sign,
+    "floor": ops.floor, "ceil": ops.ceil, "round": lambda x: ops.round(x * 3.0), "erf": ops.erf,
+    "trunc": lambda x: ops.cast(x * 3.0, "int32"), "clip": lambda x: ops.clip(x, -0.3, 0.4),
+    "relu6": lambda x: ops.relu6(x * 5.0), "softsign": ops.softsign,
+    "hard_sigmoid": ops.hard_sigmoid, "hard_silu": ops.hard_silu,
+    "log_sigmoid": ops.log_sigmoid, "gelu_tanh": lambda x: ops.gelu(x, approximate=True),
+    "gelu": lambda x: ops.gelu(x, approximate=False),
+    "leaky_relu": lambda x: ops.leaky_relu(x, 0.1), "elu": lambda x: ops.elu(x, 0.5),
+    "silu": ops.silu, "selu": ops.selu, "softplus": ops.softplus, "sigmoid": ops.sigmoid,
+    "log_softmax": lambda x: ops.log_softmax(x, axis=1), "softmax": ops.softmax,
+    "isfinite": lambda x: ops.isfinite(ops.log(x)), "isnan": lambda x: ops.isnan(ops.log(x)),
+    "logical_not": lambda x: ops.logical_not(x > 0.2),
+    "subtract": lambda x: 1.5 - x, "divide": lambda x: x / _positive(x[:, :1]),
+    "power": lambda x: ops.power(_positive(x), 1.5), "maximum": lambda x: ops.maximum(x, 0.1),
+    "minimum": lambda x: ops.minimum(x, x * 0.5),
+    "floor_divide": lambda x: ops.floor_divide(x * 4.0, 1.5), "mod": lambda x: ops.mod(x, 0.7),
+    "equal": lambda x: ops.equal(ops.round(x), 0.0), "not_equal": lambda x: ops.not_equal(ops.round(x), 0.0),
+    "less": lambda x: x < 0.3, "greater_equal": lambda x: x >= -0.2,
+    "logical_and": lambda x: ops.logical_and(x > 0, x < 1),
+    "logical_xor": lambda x: ops.logical_xor(x > 0, x > 0.5),
+    "where": lambda x: ops.where(x > 0, x, -x * 2.0),
+    "sum": lambda x: ops.sum(x, axis=1), "mean": lambda x: ops.mean(x, axis=(1, 2)),
+    "max": lambda x: ops.max(x, axis=-1, keepdims=True), "min": lambda x: ops.min(x, axis=1),
+    "prod": lambda x: ops.prod(x, axis=-1), "var": lambda x: ops.var(x, axis=1),
+    "std": lambda x: ops.std(x, axis=-1), "logsumexp": lambda x: ops.logsumexp(x, axis=-1),
+    "norm": lambda x: ops.norm(x, axis=-1), "argmax": lambda x: ops.argmax(x, axis=-1),
+    "argmin": lambda x: ops.argmin(x, axis=1), "all": lambda x: ops.all(x > -1, axis=-1),
+    "any": lambda x: ops.any(x > 1, axis=1), "reshape": lambda x: ops.reshape(x, (-1, 2, 12)),
+    "transpose": lambda x: ops.transpose(x, (0, 2, 1)),
+    "expand_squeeze": lambda x: ops.squeeze(ops.expand_dims(x, 2) * 2.0, axis=2),
+    "concatenate": lambda x: ops.concatenate([x, x * 2.0], axis=1),
+    "stack": lambda x: ops.stack([x, -x], axis=1), "tile": lambda x: ops.tile(x, (1, 2, 1)),
+    "repeat": lambda x: ops.repeat(x, 2, axis=2),
+    "broadcast_to": lambda x: ops.broadcast_to(np.arange(6.0, dtype="float32"), (4, 6)) * x,
+    "pad": lambda x: ops.pad(x, ((0, 0), (1, 2), (0, 1)), constant_values=0.5),
+    "getitem": lambda x: x[:, 1:3, ::2] * x[:, 0:1, 1:6:2],
+    "take": lambda x: ops.take(x, np.array([2, 0, 2]), axis=2),
+    "take_along_axis": lambda x: ops.take_along_axis(
+        x, ops.cast(ops.argmax(x, axis=-1, keepdims=True), "int32"), axis=-1
+    ),
+    "one_hot": lambda x: ops.one_hot(ops.argmax(x, axis=-1), 6),
+    "cumsum": lambda x: ops.cumsum(x, axis=1),
+    "slice_update": lambda x: ops.slice_update(x, (0, 1, 2), x[:, :2, :3] * 3.0),
+    "matmul": lambda x: ops.matmul(x, np.linspace(-1, 1, 12).reshape(6, 2).astype("float32")),
+    "einsum": lambda x: ops.einsum("btd,bsd->bts", x, x * 0.5),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops(name, tmp_path):
+    x = keras.Input((4, 6))
+    assert_exports(keras.Model(x, OPS[name](x)), tmp_path)
 
 
 def test_traced_training_branch_and_noise(tmp_path):

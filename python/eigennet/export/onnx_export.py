@@ -59,33 +59,41 @@ def to_onnx(model, input_signature, opset: int, onnx):
     dtype = getattr(model, "_dtype", None) or model.dtype
     graph = OnnxGraph(onnx, dtype)
     input_names = _unique(model.input_names)
-    builder = OnnxBuilder(graph, [(None, *s) for s in samples], input_names)
+    elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    input_types, graph_inputs = [], []
+    graph.scope = "inputs"
+    for name, t in zip(input_names, getattr(model, "inputs", None) or [None] * len(samples)):
+        kind = np.dtype(str(getattr(t, "dtype", dtype)))
+        if kind.kind in "iub":  # integer inputs (ids) keep their type; the graph computes in floats
+            input_types.append(onnx.helper.np_dtype_to_tensor_dtype(kind))
+            graph_inputs.append(graph.node("Cast", [name], to=elem))
+        else:
+            input_types.append(elem)
+            graph_inputs.append(name)
+    builder = OnnxBuilder(graph, [(None, *s) for s in samples], graph_inputs)
     outputs = model._expand(builder, list(range(len(samples))), False)
 
     output_names = _unique(model.output_names, taken=set(input_names))
-    elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
     graph.scope = "outputs"
     for i, name in zip(outputs, output_names):
         graph.nodes.append(onnx.helper.make_node("Identity", [builder.names[i]], [name]))
     nodes, initializers = _needed(graph, output_names)
 
-    def value_info(name, shape):
+    def value_info(name, shape, kind=elem):
         dims = ["batch" if d is None or d < 0 else int(d) for d in shape]
-        return onnx.helper.make_tensor_value_info(name, elem, dims)
+        return onnx.helper.make_tensor_value_info(name, kind, dims)
 
     proto_graph = onnx.helper.make_graph(
         nodes,
         model.name,
-        [value_info(n, (None, *s)) for n, s in zip(input_names, samples)],
+        [value_info(n, (None, *s), k) for n, s, k in zip(input_names, samples, input_types)],
         [value_info(n, builder.shapes[i]) for n, i in zip(output_names, outputs)],
         initializer=initializers,
     )
-    proto = onnx.helper.make_model(
-        proto_graph,
-        opset_imports=[onnx.helper.make_opsetid("", int(opset))],
-        producer_name="eigennet",
-    )
-    proto.ir_version = min(proto.ir_version, 8 if opset <= 18 else proto.ir_version)
+    opsets = [onnx.helper.make_opsetid("", int(opset))]
+    proto = onnx.helper.make_model(proto_graph, opset_imports=opsets, producer_name="eigennet")
+    # the oldest IR version of the opset: older runtimes load the file too
+    proto.ir_version = onnx.helper.find_min_ir_version_for(opsets)
     onnx.checker.check_model(proto)
     return proto
 

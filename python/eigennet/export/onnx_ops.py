@@ -119,6 +119,8 @@ def _unary(g, op, attributes, xs, shapes, out_shape):
         return g.node("Mul", [x, g.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)])
     if kind == "log_sigmoid":
         return g.node("Neg", [g.node("Softplus", [g.node("Neg", [x])])])
+    if kind == "relu6":
+        return g.node("Clip", [x, g.const(0.0), g.const(6.0)])
     if kind == "clip":
         return g.node("Clip", [x, g.const(alpha), g.const(beta)])
     if kind == "power_scalar":
@@ -326,6 +328,32 @@ def _broadcast_to(g, op, attributes, xs, shapes, out_shape):
 def _take(g, op, attributes, xs, shapes, out_shape):
     ids = g.node("Cast", [xs[1]], to=g.onnx.TensorProto.INT64)
     return g.node("Gather", [xs[0], ids], axis=int(attributes[0]))
+
+
+@converts("TakeAlongAxisOp")
+def _take_along_axis(g, op, attributes, xs, shapes, out_shape):
+    if len(shapes[0]) != len(shapes[1]) or any(
+        a != b for k, (a, b) in enumerate(zip(shapes[0], shapes[1])) if k != attributes[0]
+    ):
+        return unavailable(g, op, "take_along_axis with broadcast indices")
+    ids = g.node("Cast", [xs[1]], to=g.onnx.TensorProto.INT64)
+    return g.node("GatherElements", [xs[0], ids], axis=int(attributes[0]))
+
+
+@converts("SliceUpdateOp")
+def _slice_update(g, op, attributes, xs, shapes, out_shape):
+    """The update padded to the input's shape, chosen where the region is (a fixed mask)."""
+    start = [int(s) for s in attributes[0]]
+    x_shape, u_shape = shapes
+    batched = x_shape[0] < 0
+    before = start
+    after = [0 if n < 0 else n - s - u for n, s, u in zip(x_shape, start, u_shape)]
+    placed = g.node("Pad", [xs[1], g.ints(before + after)])
+    region = np.zeros([1 if batched else x_shape[0], *x_shape[1:]], dtype=bool)
+    region[tuple(slice(s, s + u) if u >= 0 else slice(None) for s, u in zip(start, u_shape))] = True
+    mask = g.onnx.numpy_helper.from_array(region, g.fresh("region"))
+    g.initializers.append(mask)
+    return g.node("Where", [mask.name, placed, xs[0]])
 
 
 @converts("OneHotOp")

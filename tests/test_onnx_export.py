@@ -228,6 +228,61 @@ def test_recurrent(layer, tmp_path):
     assert_exports(sequential((6, 3), layer()), tmp_path)
 
 
+MASKED_RECURRENT = [
+    lambda: layers.SimpleRNN(3, return_sequences=True),
+    lambda: layers.LSTM(3),
+    lambda: layers.LSTM(3, return_sequences=True, go_backwards=True),
+    lambda: layers.LSTM(3, return_sequences=True, zero_output_for_mask=True),
+    lambda: layers.GRU(3, return_sequences=True),
+    lambda: layers.GRU(3, reset_after=False, go_backwards=True),
+    lambda: layers.Bidirectional(layers.LSTM(2, return_sequences=True)),
+    lambda: layers.Bidirectional(layers.GRU(2), merge_mode="sum"),
+]
+
+
+@pytest.mark.parametrize(
+    "layer", MASKED_RECURRENT, ids=[str(i) for i in range(len(MASKED_RECURRENT))]
+)
+def test_masked_recurrent(layer, tmp_path):
+    model = sequential((6,), layers.Embedding(9, 4, mask_zero=True), layer())
+    _randomize(model)
+    ids = np.random.default_rng(3).integers(1, 9, size=(5, 6)).astype("float32")
+    ids[0, 4:] = 0  # padding after, before, in the middle, everywhere
+    ids[1, :2] = 0
+    ids[2, 2:4] = 0
+    ids[3] = 0
+    assert_exports(model, tmp_path, randomize=False, x=[ids])
+
+
+def test_recurrent_return_state(tmp_path):
+    x = keras.Input((5, 3))
+    sequence, h, c = layers.LSTM(4, return_sequences=True, return_state=True)(x)
+    last, h2 = layers.GRU(4, return_state=True, go_backwards=True)(sequence)
+    _, h3 = layers.SimpleRNN(4, return_state=True)(x)
+    assert_exports(keras.Model(x, [sequence, h, c, last, h2, h3]), tmp_path)
+
+
+def test_recurrent_initial_state(tmp_path):
+    x, h0, c0 = keras.Input((5, 3)), keras.Input((4,)), keras.Input((4,))
+    encoded = layers.LSTM(4, return_sequences=True)(x, initial_state=[h0, c0])
+    decoded = layers.GRU(4)(x, initial_state=[layers.Dense(4)(h0)])
+    assert_exports(keras.Model([x, h0, c0], [encoded, decoded]), tmp_path)
+
+
+def test_masked_recurrent_with_states(tmp_path):
+    ids, h0 = keras.Input((6,)), keras.Input((3,))
+    x = layers.Embedding(9, 4, mask_zero=True)(ids)
+    out, h, c = layers.LSTM(3, return_state=True)(x, initial_state=[h0, h0])
+    model = keras.Model([ids, h0], [out, h, c])
+    _randomize(model)
+    rng = np.random.default_rng(4)
+    tokens = rng.integers(1, 9, size=(4, 6)).astype("float32")
+    tokens[0, 3:] = 0
+    tokens[2] = 0
+    states = rng.normal(size=(4, 3)).astype("float32")
+    assert_exports(model, tmp_path, randomize=False, x=[tokens, states])
+
+
 def test_stacked_recurrent_with_time_distributed(tmp_path):
     model = sequential(
         (7, 3),
@@ -479,13 +534,6 @@ def test_unsupported_op_names_it(tmp_path):
 
     model = sequential((4,), Cumulative(name="cumulative"))
     with pytest.raises(NotImplementedError, match="cumprod"):
-        model.export(str(tmp_path / "m.onnx"), format="onnx", verbose=False)
-    assert not os.listdir(tmp_path)
-
-
-def test_masked_recurrent_is_refused(tmp_path):
-    model = sequential((5,), layers.Embedding(8, 3, mask_zero=True), layers.LSTM(2, name="rnn"))
-    with pytest.raises(NotImplementedError, match="'rnn' \\(LSTM\\).*mask"):
         model.export(str(tmp_path / "m.onnx"), format="onnx", verbose=False)
     assert not os.listdir(tmp_path)
 

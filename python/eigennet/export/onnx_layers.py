@@ -440,3 +440,4 @@ def _time_distributed(g, layer, xs, shapes, out_shape):
 
 converts("SimpleRNN", "LSTM", "GRU")(onnx_recurrent.recurrent)
 converts("Bidirectional")(onnx_recurrent.bidirectional)
+converts("_StateCall")(onnx_recurrent.state_call)

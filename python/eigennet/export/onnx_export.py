@@ -77,7 +77,7 @@ def to_onnx(model, input_signature, opset: int, onnx):
     graph.scope = "outputs"
     for i, name in zip(outputs, output_names):
         graph.nodes.append(onnx.helper.make_node("Identity", [builder.names[i]], [name]))
-    nodes, initializers = _needed(graph, output_names)
+    nodes, initializers = _needed(model, graph, output_names)
 
     def value_info(name, shape, kind=elem):
         dims = ["batch" if d is None or d < 0 else int(d) for d in shape]
@@ -98,7 +98,7 @@ def to_onnx(model, input_signature, opset: int, onnx):
     return proto
 
 
-def _needed(graph, outputs: list[str]):
+def _needed(model, graph, outputs: list[str]):
     """The nodes and initializers the outputs depend on (a traced call's training side, e.g.
     a random op, is left out); refuses outputs that depend on something not exportable."""
     producer = {}
@@ -112,13 +112,44 @@ def _needed(graph, outputs: list[str]):
             continue
         needed.add(name)
         if name in graph.unavailable:
-            raise NotImplementedError(graph.unavailable[name])
+            op, why = graph.unavailable[name]
+            layer = _layer_tracing(model, op)
+            where = (
+                f"Layer {layer.name!r} ({type(layer).__name__})"
+                if layer
+                else f"Model {model.name!r}"
+            )
+            raise NotImplementedError(f"{where} cannot be exported to ONNX: its {why}")
         node = producer.get(name)
         if node is not None:
             stack.extend(i for i in node.input if i)
     nodes = [n for n in graph.nodes if any(o in needed for o in n.output)]
     initializers = [t for t in graph.initializers if t.name in needed]
     return nodes, initializers
+
+
+def _layer_tracing(model, op):
+    """The innermost layer whose traced call() recorded `op` (None: the model's own ops)."""
+    found, seen = None, set()
+
+    def visit(layer, owner):
+        nonlocal found
+        if found is not None or id(layer) in seen:
+            return
+        seen.add(id(layer))
+        traces = [getattr(n, "trace", None) for n in getattr(layer, "_inbound_nodes", [])]
+        traces.append(getattr(layer, "_standalone_trace", None))
+        for trace in filter(None, traces):
+            for node in trace.nodes:
+                if node.layer is op:
+                    found = layer
+                    return
+                visit(node.layer, layer)
+        for sub in getattr(layer, "layers", None) or []:
+            visit(sub, owner)
+
+    visit(model, None)
+    return found if found is not model else None
 
 
 def _unique(names: list[str], taken: set | None = None) -> list[str]:

@@ -25,7 +25,8 @@ class OnnxGraph:
         self.initializers: list = []
         self._names: set[str] = set()
         self._ints: dict[tuple, str] = {}
-        self.unavailable: dict[str, str] = {}  # names of values not exportable -> why
+        # names standing for values that cannot be exported -> (their op, why)
+        self.unavailable: dict[str, tuple] = {}
         self.scope = "model"  # the layer being converted: node names start with it
 
     def fresh(self, hint: str) -> str:

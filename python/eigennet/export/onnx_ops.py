@@ -35,10 +35,7 @@ def source(g, owner) -> str:
 def unavailable(g, owner, what: str) -> str:
     """A name standing for a value the export cannot compute (fine while nothing reads it)."""
     name = g.fresh("unavailable")
-    g.unavailable[name] = (
-        f"Op {owner.name!r} ({what}) cannot be exported to ONNX, and the model's outputs "
-        "depend on it"
-    )
+    g.unavailable[name] = (owner, f"op {owner.name!r} ({what}) has no ONNX form in eigennet")
     return name
 
 

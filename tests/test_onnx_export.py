@@ -547,6 +547,28 @@ def test_unbuilt_model_and_bad_keywords(tmp_path):
         built.export(str(tmp_path / "m.onnx"), format="onnx", unknown_option=1)
 
 
+def test_onnx_is_imported_only_by_export():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, eigennet as keras; m = keras.Sequential([keras.Input((2,)), "
+        "keras.layers.Dense(1)]); m.predict([[1.0, 2.0]], verbose=0); "
+        "assert 'onnx' not in sys.modules and 'onnxruntime' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_onnx_package(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if not installed
+    model = sequential((3,), layers.Dense(2))
+    with pytest.raises(ImportError, match=r"pip install \"eigennet\[onnx\]\""):
+        model.export(str(tmp_path / "m.onnx"), format="onnx")
+    assert not os.listdir(tmp_path)
+
+
 def test_verbose_message_and_opset(tmp_path, capsys):
     model = sequential((3,), layers.Dense(2))
     path = tmp_path / "m.onnx"

@@ -41,6 +41,11 @@ def export_model(model, filepath, format="tf_saved_model", verbose=None, input_s
         )
     onnx = _import_onnx()
     proto = to_onnx(model, input_signature, opset or DEFAULT_OPSET, onnx)
+    if proto.ByteSize() >= 2**31:
+        raise ValueError(
+            f"Model {model.name!r} is too large for one ONNX file (protobuf's 2 GB limit); "
+            "eigennet does not write ONNX external data files"
+        )
     data = proto.SerializeToString()
 
     from eigennet.saving.file_io import atomic_write

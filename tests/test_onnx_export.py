@@ -95,11 +95,23 @@ def test_dense_activations(activation, tmp_path):
         lambda: layers.ELU(alpha=0.7),
         lambda: layers.PReLU(),
         lambda: layers.Softmax(axis=1),
+        lambda: layers.Softmax(axis=(1, 2)),
         lambda: layers.Identity(),
         lambda: layers.Activation("gelu"),
         lambda: layers.Dropout(0.5),
     ],
-    ids=["relu_args", "relu", "leaky", "elu", "prelu", "softmax", "identity", "act", "dropout"],
+    ids=[
+        "relu_args",
+        "relu",
+        "leaky",
+        "elu",
+        "prelu",
+        "softmax",
+        "softmax2",
+        "identity",
+        "act",
+        "dropout",
+    ],  # fmt: skip
 )
 def test_activation_layers(layer, tmp_path):
     assert_exports(sequential((4, 3), layer()), tmp_path)

@@ -36,8 +36,12 @@ def test_the_folder_holds_the_programs():
 
 @pytest.mark.parametrize("name", _programs())
 def test_keras_program(name, tmp_path):
-    if "sklearn" in (PROGRAMS / name).read_text(encoding="utf-8"):
+    text = (PROGRAMS / name).read_text(encoding="utf-8")
+    if "sklearn" in text:
         pytest.importorskip("sklearn")
+    if "onnxruntime" in text:  # the onnx extra
+        pytest.importorskip("onnx")
+        pytest.importorskip("onnxruntime")
     env = dict(os.environ, PYTHONIOENCODING="utf-8")
     proc = subprocess.run(
         [sys.executable, str(PROGRAMS / name)],

@@ -984,6 +984,17 @@ class Model:
 
         saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs) -> None:  # fmt: skip
+        """Exports the model for inference (Keras 3's API). eigennet writes `format="onnx"`
+        only: one ONNX file (opset 18, or `opset_version=`) with a dynamic batch axis that
+        onnxruntime runs as `predict` does; `input_signature` fixes variable axes' lengths.
+        Needs the `onnx` package (pip install "eigennet[onnx]"). A layer that cannot be
+        exported raises before any file is written; the file is written atomically."""
+        from eigennet.export import export_model
+
+        export_model(self, filepath, format, verbose, input_signature, **kwargs)
+
     def to_json(self, **kwargs) -> str:
         """The model's serialized config (Keras form) as a JSON string; `kwargs` go to
         `json.dumps`. `eigennet.models.model_from_json` rebuilds the model (no weights)."""

@@ -19,7 +19,7 @@ from eigennet.layers import variable_axes
 from eigennet.layers.layer import assign_all, checked_name
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop, traced_model
-from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between
+from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between, with_a_node
 from eigennet.models.summary import print_summary
 
 
@@ -173,7 +173,7 @@ class Model:
         trainer reads to weigh a loss's time steps. Returns the outputs' tensor ids and one
         mask tensor id per output (-1: none)."""
         inputs = list(range(len(builder.input_shapes)))
-        outputs = self._expand(builder, inputs, trains)
+        outputs = with_a_node(builder, self._expand(builder, inputs, trains), self._dtype)
         masks = self._output_masks()
         wanted = [(k, m) for k, m in enumerate(masks) if m is not None]
         mask_ids = [-1] * len(outputs)

@@ -343,6 +343,11 @@ class Model:
         )  # fmt: skip
         return outputs[0] if len(outputs) == 1 else outputs
 
+    def _fed_input_names(self) -> list[str]:
+        """The names of the arrays the native graph is fed (a functional model's after its
+        preprocessing stage), for messages."""
+        return self.input_names
+
     def _input_list(self, x, what: str) -> list:
         """x as one entry per model input (a dict is keyed by input name)."""
         names = self.input_names
@@ -573,7 +578,7 @@ class Model:
             if arr.ndim < 2:
                 data_utils.as_features(arr, "float32", what)  # raises the rank error
             self.build((None, *arr.shape[1:]))
-        names = self.input_names
+        names = self._fed_input_names()
         arrays = []
         for i, (a, shape) in enumerate(zip(xs, self._input_shapes())):
             label = what if len(xs) == 1 else f"{what}[{names[i]!r}]"

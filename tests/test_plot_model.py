@@ -225,3 +225,66 @@ def test_same_boxes_and_edges_as_keras():
     assert sorted(n.get("label") for n in ours.get_nodes() if n.get("label")) == sorted(
         n.get("label") for n in theirs.get_nodes() if n.get("label")
     )
+
+
+def _typed_graph(dot) -> tuple[list, set]:
+    """The graph with boxes named by class (and by name for named layers): comparable across
+    eigennet and Keras, whose automatic op names count separately."""
+    names = {}
+    for node in dot.get_nodes():
+        label = node.get("label") or ""
+        found = re.search(r"<b>(.*?)</b> \((\w+)\)", label)
+        if found:
+            name, cls = found.groups()
+            names[node.get_name()] = f"{cls}:{name}" if cls in ("InputLayer", "Dense") else cls
+    edges = {(names[e.get_source()], names[e.get_destination()]) for e in dot.get_edges()}
+    return sorted(names.values()), edges
+
+
+@needs_pydot
+def test_ops_and_shared_layers_as_keras_draws_them():
+    real = pytest.importorskip("keras")
+
+    def build(k):
+        a, b = k.Input((4,), name="a"), k.Input((4,), name="b")
+        shared = k.layers.Dense(4, name="shared")
+        total = k.ops.relu(shared(a) + shared(b)) * 2.0
+        return k.Model([a, b], [k.layers.Dense(1, name="out1")(total), shared(total)])
+
+    ours = keras.utils.model_to_dot(build(keras))
+    assert _typed_graph(ours) == _typed_graph(real.utils.model_to_dot(build(real)))
+
+
+@needs_pydot
+@pytest.mark.parametrize("expand_nested", [False, True])
+def test_nested_models_as_keras_draws_them(expand_nested):
+    real = pytest.importorskip("keras")
+
+    def build(k):
+        inner = k.Sequential(
+            [k.Input((3,)), k.layers.Dense(4, name="i1"), k.layers.Dense(2, name="i2")],
+            name="inner",
+        )
+        sub_in = k.Input((2,), name="sub_in")
+        sub = k.Model(sub_in, k.layers.Dense(5, name="s1")(sub_in), name="sub")
+        x = k.Input((3,), name="x")
+        hidden = inner(x)
+        outputs = [
+            k.layers.Dense(1, name="head")(sub(hidden)),
+            k.layers.Dense(1, name="h2")(hidden),
+        ]
+        return k.Model(x, outputs)
+
+    ours = _graph(keras.utils.model_to_dot(build(keras), expand_nested=expand_nested))
+    theirs = _graph(real.utils.model_to_dot(build(real), expand_nested=expand_nested))
+    assert sorted(ours[0].values()) == sorted(theirs[0].values()) and ours[1] == theirs[1]
+
+
+@needs_pydot
+def test_string_preprocessing_layers_are_boxes_of_the_model():
+    text = keras.Input(shape=(1,), dtype="string", name="text")
+    lookup = layers.StringLookup(vocabulary=["a", "b"], name="lookup")
+    model = keras.Model(text, layers.Embedding(3, 2, name="embed")(lookup(text)))
+    names, edges = _graph(keras.utils.model_to_dot(model, show_dtype=True))
+    assert sorted(names.values()) == ["embed", "lookup", "text"]
+    assert edges == {("text", "lookup"), ("lookup", "embed")}

@@ -293,9 +293,9 @@ def test_hashing_bad_input():
         layers.Hashing(num_bins=2, output_mode="bad")
     with pytest.raises(ValueError, match="dtype"):
         layers.Hashing(num_bins=2, dtype="float32")
-    inputs = eigennet.Input((1,))
-    with pytest.raises(ValueError, match="Apply it to the data"):
-        layers.Hashing(num_bins=2)(inputs)
+    hidden = layers.Dense(2)(eigennet.Input((1,)))
+    with pytest.raises(ValueError, match="only be applied to a model input.*Apply it to the data"):
+        layers.Hashing(num_bins=2)(hidden)
 
 
 # -- StringLookup / IntegerLookup ------------------------------------------------------------

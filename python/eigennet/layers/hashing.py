@@ -1,8 +1,8 @@
 """Hashing: categorical features (strings or integers) hashed into `num_bins` bins, with
 the hashes TensorFlow computes for Keras 3 (so the bins equal Keras's): FarmHash
 Fingerprint64, or SipHash-2-4 keyed by `salt`. Computed natively on arrays; the layer
-prepares data before a model (it cannot run inside a model's graph, whose tensors are
-numbers: apply it to the data, then feed the bins to the model).
+prepares data, or sits on a model's input and runs before the model's graph (whose tensors
+are numbers; see _stage_layer).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import numpy as np
 
 from eigennet.layers import _categorical, _string_hash
 from eigennet.layers._ops_layer import OpsLayer
+from eigennet.layers._stage_layer import PreprocessingStageLayer
 from eigennet.layers.keras_tensor import is_symbolic
 
 
@@ -33,16 +34,18 @@ def check_salt(layer: str, salt):
 
 
 def reject_symbolic(layer, inputs) -> None:
-    """The string layers prepare data outside the native graph: a clear error in a model."""
+    """The string layers run in Python, outside the native graph: in a model only on its
+    inputs (see _stage_layer), never inside a layer's traced call()."""
     if is_symbolic(inputs):
         raise ValueError(
-            f"Layer {layer.name!r} ({type(layer).__name__}) works on data, not inside a model: "
-            "eigennet's models run on numbers. Apply it to the data before fit/predict (e.g. "
+            f"Layer {layer.name!r} ({type(layer).__name__}) runs on data in Python: in a model "
+            "it can only be applied to the model's inputs (right after keras.Input), not inside "
+            f"a layer's call() or after other layers. Else apply it to the data first (e.g. "
             f"`x = {type(layer).__name__.lower()}(raw_data)`) and give the model its output."
         )
 
 
-class Hashing(OpsLayer):
+class Hashing(PreprocessingStageLayer, OpsLayer):
     """Hashes values into `num_bins` bins (Keras 3).
 
     Args:
@@ -91,6 +94,9 @@ class Hashing(OpsLayer):
         self.salt = check_salt("Hashing", salt)
         self.strong_hash = self.salt is not None
         self.sparse = False
+
+    def _stage_problem(self, dtype: str) -> str | None:
+        return None  # strings or numbers
 
     def _bins(self, values: np.ndarray) -> np.ndarray:
         bins = self.num_bins

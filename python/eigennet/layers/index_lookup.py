@@ -2,7 +2,7 @@
 
 The lookup runs in NumPy (a sorted copy of the vocabulary and `searchsorted`, no loop over
 elements in Python), on arrays, before the model: these layers prepare data (`x =
-lookup(raw)`); inside a model's graph, whose tensors are numbers, they raise a clear error.
+lookup(raw)`) or sit on a model's inputs, running before its graph (see _stage_layer).
 Keras's rules are kept: index layout (mask, OOV indices, then tokens), `adapt` ordering
 (by count, ties by token, both descending), OOV hashing with several OOV indices, the
 "one_hot", "multi_hot", "count" and "tf_idf" outputs (IDF `log(1 + docs / (1 + df))`).
@@ -20,12 +20,13 @@ import numpy as np
 
 from eigennet.layers import _adapt_data, _categorical, _string_hash
 from eigennet.layers._ops_layer import OpsLayer
+from eigennet.layers._stage_layer import PreprocessingStageLayer
 from eigennet.layers.hashing import check_salt, reject_symbolic
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
-class IndexLookup(OpsLayer):
+class IndexLookup(PreprocessingStageLayer, OpsLayer):
     """The shared lookup layer; use StringLookup or IntegerLookup."""
 
     _is_string = True
@@ -389,6 +390,18 @@ class IndexLookup(OpsLayer):
             return self._invert(values.astype(np.int64))
         indices = self._lookup(self._as_tokens(inputs))
         return self._encode(indices)
+
+    def _stage_problem(self, dtype: str) -> str | None:
+        if self.invert:
+            return "with invert=True its output (strings) cannot enter the model's graph"
+        if self._is_string:
+            return super()._stage_problem(dtype)
+        if dtype.startswith("int"):
+            return None
+        return (
+            'it reads a model input of integers, e.g. keras.Input(shape=(1,), dtype="int64"), '
+            f"got one of dtype {dtype}"
+        )
 
     def _encode(self, indices: np.ndarray):
         if self.output_mode == "int":

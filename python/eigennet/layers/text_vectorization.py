@@ -3,9 +3,9 @@
 Standardization, splitting and n-grams run in Python on the strings (with TF's rules:
 ASCII lowercasing, Keras's punctuation set, splitting on ASCII whitespace, n-grams joined
 by a space, widths in order); the vocabulary and its lookup are a StringLookup's (mask
-"" at 0, "[UNK]" at 1, then tokens by count). The layer prepares data: apply it to the
-texts (`x = vectorize(texts)`) and feed the result to a model; inside a model's graph
-(numbers only) it raises a clear error.
+"" at 0, "[UNK]" at 1, then tokens by count). The layer prepares data (`x =
+vectorize(texts)`) or sits on a model's string input, where it runs in Python before the
+native graph (numbers only; see _stage_layer).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 
 from eigennet.layers import _adapt_data, _categorical
 from eigennet.layers._ops_layer import OpsLayer
+from eigennet.layers._stage_layer import PreprocessingStageLayer
 from eigennet.layers.hashing import reject_symbolic
 from eigennet.layers.index_lookup import StringLookup
 
@@ -33,7 +34,7 @@ def _check_choice(name: str, value, allowed: tuple):
     )
 
 
-class TextVectorization(OpsLayer):
+class TextVectorization(PreprocessingStageLayer, OpsLayer):
     """Turns strings into sequences of token indices or into token vectors.
 
     Args:

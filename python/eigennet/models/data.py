@@ -38,6 +38,16 @@ def _numeric(a, what: str) -> np.ndarray:
     return arr
 
 
+def rows_of(a, what: str) -> np.ndarray:
+    """`a` as an array to take samples from: numeric (checked as `_numeric`), or strings,
+    which a functional model's preprocessing stage reads (see preprocessing_stage)."""
+    if isinstance(a, (list, tuple, np.ndarray)):
+        arr = np.asarray(a)
+        if arr.dtype.kind in "USO":
+            return arr
+    return _numeric(a, what)
+
+
 def check_finite(arr: np.ndarray, what: str) -> None:
     """Raises ValueError naming the first sample that holds NaN or inf (one native pass)."""
     if arr.dtype not in (np.float32, np.float64) or not arr.flags.c_contiguous:

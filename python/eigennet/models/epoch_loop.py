@@ -212,7 +212,7 @@ def _split(data, validation_split: float):
             return [arrays(v, f"{what}[{i}]") for i, v in enumerate(value)]
         if value is None or is_mapped(value):
             return value
-        return data_utils._numeric(value, what)
+        return data_utils.rows_of(value, what)
 
     x, y, sample_weight = arrays(x, "x"), arrays(y, "y"), arrays(sample_weight, "sample_weight")
     counts = {len(a) for a in _leaves((x, y, sample_weight))}

@@ -14,6 +14,7 @@ import numpy as np
 from eigennet.layers.input_layer import InputLayer
 from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
 from eigennet.layers.layer import unique_name
+from eigennet.models import preprocessing_stage
 from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between
 from eigennet.models.model import Model, _shared_dtype
 from eigennet.ops.symbolic import Operation
@@ -59,6 +60,15 @@ class Functional(Model):
                     f"Input {t.name!r} of model {self.name!r} is not connected to any output",
                     stacklevel=2,
                 )
+        # String layers on the inputs run in Python before the native graph (None: none).
+        self._stage = preprocessing_stage.split(self.inputs, self._nodes, self.outputs)
+        self._graph_inputs = self._stage.graph_inputs if self._stage else self.inputs
+        self._graph_nodes = (
+            nodes_between(self._graph_inputs, self.outputs + self._loss_tensors)
+            if self._stage
+            else self._nodes
+        )
+        self._stage_samples = None  # (x, its graph inputs' sample shapes), see _input_samples
         self._layers = _unique(
             [t._node.layer for t in self.inputs]
             + [n.layer for n in self._nodes if not isinstance(n.layer, Operation)]
@@ -78,7 +88,12 @@ class Functional(Model):
     def _expand(self, builder: GraphBuilder, inputs: list[int], trains: bool) -> list[int]:
         """Adds every node to `builder`, this model's inputs being tensors `inputs`."""
         ids = expand_nodes(
-            self.inputs, self._nodes, self.outputs + self._loss_tensors, builder, inputs, trains
+            self._graph_inputs,
+            self._graph_nodes,
+            self.outputs + self._loss_tensors,
+            builder,
+            inputs,
+            trains,
         )
         builder.loss_terms.extend(ids[len(self.outputs) :])
         return ids[: len(self.outputs)]
@@ -97,7 +112,7 @@ class Functional(Model):
         """A functional model is built when it is made; a shape that differs raises."""
         if input_shape is None:
             return
-        expected = self._input_shapes()
+        expected = [t.shape for t in self.inputs]
         given = [input_shape] if len(expected) == 1 else list(input_shape)
         if [tuple(s)[1:] for s in given] != [s[1:] for s in expected]:
             raise ValueError(
@@ -106,20 +121,40 @@ class Functional(Model):
             )
 
     def _input_shapes(self) -> list[tuple]:
-        return [t.shape for t in self.inputs]
+        """The native graph's inputs' shapes (the model's, after its preprocessing stage)."""
+        return [t.shape for t in self._graph_inputs]
+
+    def _fed_input_names(self) -> list[str]:
+        return self._stage.graph_input_names if self._stage else self.input_names
+
+    def _input_list(self, x, what: str) -> list:
+        """x as the native graph's inputs: one entry per model input, through the
+        preprocessing stage when the model has one."""
+        xs = super()._input_list(x, what)
+        if self._stage is None:
+            return xs
+        xs = self._stage.run(xs, what)
+        self._stage_samples = (x, [tuple(np.shape(a)[1:]) for a in xs])
+        return xs
+
+    def _input_samples(self, x, what: str = "x") -> list[tuple]:
+        last, self._stage_samples = self._stage_samples, None  # (keeps no reference to x)
+        if last is not None and last[0] is x:
+            return last[1]  # x was just preprocessed: not again
+        return super()._input_samples(x, what)
 
     def _output_masks(self) -> list:
         return [t._keras_mask for t in self.outputs]
 
     def _mask_sources(self) -> list:
-        return list(self.inputs)
+        return list(self._graph_inputs)
 
     def _output_shapes(self) -> list[tuple]:
         return [t.shape for t in self.outputs]
 
     @property
     def input_shape(self):
-        shapes = self._input_shapes()
+        shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property

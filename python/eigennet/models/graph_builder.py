@@ -97,6 +97,21 @@ class GraphBuilder:
         )
 
 
+def with_a_node(builder: GraphBuilder, outputs: list[int], dtype: str | None) -> list[int]:
+    """`outputs`, with an identity node in front of the first when the model computes
+    nothing (its layers all return their input, e.g. CenterCrop at the input's own size):
+    the core's graph needs at least one node."""
+    if builder.nodes:
+        return outputs
+    from eigennet.layers.activation_layers import Identity
+
+    identity = Identity(name="identity", dtype=dtype)  # named: takes no automatic name
+    shape = builder.shapes[outputs[0]]
+    if shape is not None:
+        identity.build((None, *shape[1:]))
+    return [builder.add(identity, [outputs[0]], False), *outputs[1:]]
+
+
 def expand_call(
     layer, builder: GraphBuilder, inputs: list[int], trains: bool, node=None
 ) -> list[int]:

@@ -19,7 +19,7 @@ from eigennet.layers import variable_axes
 from eigennet.layers.layer import assign_all, checked_name
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop, traced_model
-from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between
+from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between, with_a_node
 from eigennet.models.summary import print_summary
 
 
@@ -173,7 +173,7 @@ class Model:
         trainer reads to weigh a loss's time steps. Returns the outputs' tensor ids and one
         mask tensor id per output (-1: none)."""
         inputs = list(range(len(builder.input_shapes)))
-        outputs = self._expand(builder, inputs, trains)
+        outputs = with_a_node(builder, self._expand(builder, inputs, trains), self._dtype)
         masks = self._output_masks()
         wanted = [(k, m) for k, m in enumerate(masks) if m is not None]
         mask_ids = [-1] * len(outputs)
@@ -342,6 +342,11 @@ class Model:
             self.output_names,
         )  # fmt: skip
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _fed_input_names(self) -> list[str]:
+        """The names of the arrays the native graph is fed (a functional model's after its
+        preprocessing stage), for messages."""
+        return self.input_names
 
     def _input_list(self, x, what: str) -> list:
         """x as one entry per model input (a dict is keyed by input name)."""
@@ -573,7 +578,7 @@ class Model:
             if arr.ndim < 2:
                 data_utils.as_features(arr, "float32", what)  # raises the rank error
             self.build((None, *arr.shape[1:]))
-        names = self.input_names
+        names = self._fed_input_names()
         arrays = []
         for i, (a, shape) in enumerate(zip(xs, self._input_shapes())):
             label = what if len(xs) == 1 else f"{what}[{names[i]!r}]"

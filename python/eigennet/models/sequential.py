@@ -41,6 +41,12 @@ class Sequential(Model):
                 raise ValueError(
                     "An InputLayer/Input can only be the first element of a Sequential model"
                 )
+            if layer.dtype == "string":  # (the preprocessing stage is a functional model's)
+                raise ValueError(
+                    "A Sequential model cannot take strings: write it with the Functional API, "
+                    'e.g. inputs = keras.Input(shape=(1,), dtype="string"); x = '
+                    "text_vectorization(inputs); ...; model = keras.Model(inputs, outputs)"
+                )
             self._input_layer = layer
             self.build((None, *layer.shape))
             return

@@ -1,4 +1,4 @@
-"""Utilities: seeding, label encoding, progress bar."""
+"""Utilities: seeding, label encoding, progress bar, model plots."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from eigennet.saving.object_registration import (
     register_keras_serializable,
 )
 from eigennet.utils.dataset_utils import normalize, split_dataset, timeseries_dataset_from_array
+from eigennet.utils.model_visualization import model_to_dot, plot_model
 from eigennet.utils.progbar import Progbar
 from eigennet.utils.py_dataset import PyDataset, Sequence
 from eigennet.utils.sequence_utils import pad_sequences
@@ -54,7 +55,9 @@ __all__ = [
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
+    "model_to_dot",
     "pad_sequences",
+    "plot_model",
     "register_keras_serializable",
     "set_random_seed",
     "to_categorical",

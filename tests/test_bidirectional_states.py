@@ -340,3 +340,34 @@ def test_bad_states_raise_clear_errors():
         )
     with pytest.raises(ValueError, match="mask= applies to symbolic tensors"):
         layers.Bidirectional(layers.GRU(2, return_state=True))(x, mask=np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_dropout_is_inactive_at_inference_as_keras(kind):
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(4, 5, 3)).astype("float32")
+    n = state_count(kind)
+    hs = [rng.normal(size=(4, 3)).astype("float32") for _ in range(2 * n)]
+
+    def build(lib):
+        inp, states = lib.Input((5, 3)), [lib.Input((3,)) for _ in hs]
+        inner = getattr(lib.layers, kind)(
+            3, dropout=0.4, recurrent_dropout=0.3, return_sequences=True, return_state=True
+        )
+        outs = lib.layers.Bidirectional(inner, merge_mode="ave")(inp, initial_state=states)
+        return lib.Model([inp, *states], outs)
+
+    ours, theirs = build(eigennet), build(keras)
+    theirs.set_weights(ours.get_weights())
+    got = ours.predict([x, *hs], verbose=0)
+    for a, b in zip(got, theirs.predict([x, *hs], verbose=0), strict=True):
+        np.testing.assert_allclose(a, np.asarray(b), atol=1e-5)
+    # in training the dropout masks change the output
+    trained = [np.asarray(t) for t in ours([x, *hs], training=True)]
+    assert not np.allclose(trained[0], got[0])
+
+
+def test_stateful_is_refused_clearly():
+    with pytest.raises(ValueError, match=r"LSTM\(stateful=True\) is not supported"):
+        layers.Bidirectional(layers.LSTM(2, stateful=True))

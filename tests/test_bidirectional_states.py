@@ -371,3 +371,28 @@ def test_dropout_is_inactive_at_inference_as_keras(kind):
 def test_stateful_is_refused_clearly():
     with pytest.raises(ValueError, match=r"LSTM\(stateful=True\) is not supported"):
         layers.Bidirectional(layers.LSTM(2, stateful=True))
+
+
+def test_initial_state_call_saves_and_configs_both_ways(tmp_path):
+    """The call's initial_state (four tensors) is among the node's kwargs, as Keras's."""
+    keras = pytest.importorskip("keras")
+    inp, states = eigennet.Input((5, 3)), [eigennet.Input((4,)) for _ in range(4)]
+    layer = layers.Bidirectional(
+        layers.LSTM(4, return_sequences=True, return_state=True), merge_mode="sum"
+    )
+    model = eigennet.Model([inp, *states], layer(inp, initial_state=states))
+    rng = np.random.default_rng(11)
+    xs = [rng.normal(size=(2, 5, 3)).astype("float32")]
+    xs += [rng.normal(size=(2, 4)).astype("float32") for _ in states]
+    want = model.predict(xs, verbose=0)
+    model.save(tmp_path / "initial.keras")
+    loaded = eigennet.saving.load_model(tmp_path / "initial.keras")
+    theirs = keras.Model.from_config(model.get_config())
+    theirs.set_weights(model.get_weights())
+    back = eigennet.Model.from_config(json.loads(json.dumps(theirs.get_config())))
+    back.set_weights(model.get_weights())
+    for other in (loaded, theirs, back):
+        for a, b in zip(want, other.predict(xs, verbose=0), strict=True):
+            np.testing.assert_allclose(a, np.asarray(b), atol=1e-5)
+    node = [c for c in model.get_config()["layers"] if c["class_name"] == "Bidirectional"]
+    assert len(node[0]["inbound_nodes"][0]["kwargs"]["initial_state"]) == 4

@@ -631,8 +631,10 @@ def test_bidirectional_bad_arguments():
         layers.Bidirectional(layers.Dense(3))
     with pytest.raises(ValueError, match="merge mode"):
         layers.Bidirectional(layers.LSTM(3), merge_mode="max")
-    with pytest.raises(ValueError, match="functional API"):
-        layers.Bidirectional(layers.LSTM(3), merge_mode=None)
+    with pytest.raises(ValueError, match="return_state"):
+        layers.Bidirectional(
+            layers.LSTM(3, return_state=True), backward_layer=layers.LSTM(3, go_backwards=True)
+        )
     with pytest.raises(ValueError, match="go_backwards"):
         layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(3))
     with pytest.raises(ValueError, match="return_sequences"):

@@ -61,6 +61,9 @@ void bind_typed(py::module_& m) {
         return std::make_shared<Bidirectional<T>>(forward, backward,
                                                   merge_mode_from_name(merge_mode));
       }))
+      .def("with_states", &Bidirectional<T>::with_states, py::arg("initial_state"),
+           py::arg("return_state"), py::arg("input_shapes"))
+      .def_property_readonly("state_count", &Bidirectional<T>::state_count)
       // (forward cell's, backward cell's) (seed, draws)
       .def_property(
           "rng_state",

@@ -267,10 +267,13 @@ void RecurrentCell<T>::forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T
   masked_ = step_mask_ != nullptr;
   if (masked_) {
     T* keep = keep_.view(steps_, batch_).data();
-    for (Index s = 0; s < steps_; ++s) {
+    first_kept_.assign(size_t(batch_), steps_);
+    for (Index s = steps_ - 1; s >= 0; --s) {
       const Index t = c_.go_backwards ? steps_ - 1 - s : s;
-      for (Index b = 0; b < batch_; ++b)
+      for (Index b = 0; b < batch_; ++b) {
         keep[s * batch_ + b] = step_mask_[b * steps_ + t] != T(0) ? T(1) : T(0);
+        if (keep[s * batch_ + b] != T(0)) first_kept_[size_t(b)] = s;
+      }
     }
     carry_h_.view(batch_, u);
     carry_c_.view(batch_, u);
@@ -302,17 +305,16 @@ void RecurrentCell<T>::forward(const T* params, ConstMatrixMap<T> x, MatrixMap<T
   const double flops = 2.0 * double(n) * double(u) * double(gu_);
   for_row_ranges(batch_, flops, [&](Index b0, Index b1) {
     forward_rows(params, b0, b1);
-    const bool zeros = masked_ && c_.zero_output_for_mask;
     for (Index b = b0; b < b1; ++b) {
       if (c_.return_sequences) {
         for (Index s = 0; s < steps_; ++s) {
           T* out = y.data() + (b * steps_ + s) * u;
-          if (zeros && !kept(s, b))
+          if (masked_ && zero_output(s, b))
             std::fill_n(out, u, T(0));
           else
             std::copy_n(h_row(rows(s + 1) + b), u, out);
         }
-      } else if (zeros && !kept(steps_ - 1, b)) {
+      } else if (masked_ && zero_output(steps_ - 1, b)) {
         std::fill_n(y.data() + b * u, u, T(0));
       } else {
         std::copy_n(h_row(rows(steps_) + b), u, y.data() + b * u);
@@ -554,10 +556,11 @@ void RecurrentCell<T>::begin_masked_step(Index s, Index b0, Index nb, T* dh_next
   for (Index k = 0; k < nb; ++k) {
     const Index b = b0 + k;
     if (kept(s, b)) continue;
-    // The step's output is h_{s-1} (or a constant zero): its gradient joins the carry.
+    // The step's output is h_{s-1} (or a constant zero, see zero_output): its gradient joins
+    // the carry.
     ArrayMap<T> carry(carry_h_.data() + b * u, u);
     carry = ConstArrayMap<T>(dh_next + k * u, u);
-    const T* dy = c_.zero_output_for_mask ? nullptr : grad_output(grad_y_, s, b);
+    const T* dy = zero_output(s, b) ? nullptr : grad_output(grad_y_, s, b);
     if (dy) carry += ConstArrayMap<T>(dy, u);
     std::fill_n(dh_next + k * u, u, T(0));
     if (dc) {

@@ -62,7 +62,8 @@ def _split_bias(spec, weights):
 def forward(spec, x, weights, in_masks=None, rec_masks=None, initial=None, mask=None):
     """Returns (y, cache): y (batch, T, units) with return_sequences, else (batch, units).
     `initial`: Keras's initial_state ([h] or [h, c]; zeros when None); `mask`: Keras's
-    (batch, T) mask (a masked step keeps the states and repeats the last output). The final
+    (batch, T) mask (a masked step keeps the states and repeats the last output, zeros before
+    the first unmasked step). The final
     states are cache["states"]. (Backward: without a mask.)"""
     kernel, recurrent = weights[0], weights[1]
     b_in, b_rec = _split_bias(spec, weights)
@@ -74,6 +75,7 @@ def forward(spec, x, weights, in_masks=None, rec_masks=None, initial=None, mask=
     if initial is not None and len(initial) > 1:
         c = initial[1]
     outputs, caches = [], []
+    seen = np.zeros((batch, 1), dtype=bool)  # a kept step so far (Keras: zeros before any)
     for s in range(steps):
         t = steps - 1 - s if spec.go_backwards else s
         h_kept, c_kept = h, c
@@ -117,9 +119,10 @@ def forward(spec, x, weights, in_masks=None, rec_masks=None, initial=None, mask=
         if mask is not None:
             keep = mask[:, t : t + 1] != 0
             h, c = np.where(keep, h, h_kept), np.where(keep, c, c_kept)
-        outputs.append(h)
+            seen |= keep
+        outputs.append(h if mask is None else np.where(seen, h, 0.0))
         caches.append(step)
-    y = np.stack(outputs, axis=1) if spec.return_sequences else h
+    y = np.stack(outputs, axis=1) if spec.return_sequences else outputs[-1]
     cache = {"x": x, "weights": weights, "steps": caches, "in_masks": in_masks}
     cache["rec_masks"] = rec_masks
     cache["states"] = [h, c] if spec.kind == "LSTM" else [h]
@@ -217,10 +220,18 @@ def backward(spec, cache, dy, d_states=None):
     return grads, dx
 
 
-def bidirectional_forward(spec_f, spec_b, x, weights_f, weights_b, merge_mode="concat"):
-    """Keras's Bidirectional: the backward layer's sequence is flipped back to input order."""
-    yf, cf = forward(spec_f, x, weights_f)
-    yb, cb = forward(spec_b, x, weights_b)
+def bidirectional_forward(
+    spec_f, spec_b, x, weights_f, weights_b, merge_mode="concat", initial=None, mask=None
+):
+    """Keras's Bidirectional: the backward layer's sequence is flipped back to input order.
+    `initial`: the forward layer's initial states then the backward layer's (Keras's halves),
+    `mask`: Keras's (batch, T) mask (see forward);
+    the final states are cache[0]["states"] and cache[1]["states"]. merge_mode None: the two
+    outputs."""
+    half = None if initial is None else len(initial) // 2
+    fi, bi = (None, None) if initial is None else (initial[:half], initial[half:])
+    yf, cf = forward(spec_f, x, weights_f, initial=fi, mask=mask)
+    yb, cb = forward(spec_b, x, weights_b, initial=bi, mask=mask)
     if spec_f.return_sequences:
         yb = yb[:, ::-1]
     merged = {
@@ -228,14 +239,20 @@ def bidirectional_forward(spec_f, spec_b, x, weights_f, weights_b, merge_mode="c
         "sum": lambda: yf + yb,
         "mul": lambda: yf * yb,
         "ave": lambda: (yf + yb) / 2,
+        None: lambda: [yf, yb],
     }[merge_mode]()
     return merged, (cf, cb, yf, yb)
 
 
-def bidirectional_backward(spec_f, spec_b, cache, dy, merge_mode="concat"):
+def bidirectional_backward(spec_f, spec_b, cache, dy, merge_mode="concat", d_states=None):
+    """dL/d(weights), dL/dx for dL/dy (a list of two with merge_mode None); with `d_states`
+    (the forward layer's final states' gradients then the backward layer's) also dL/d(initial
+    states) in that order."""
     cf, cb, yf, yb = cache
     uf = spec_f.units
-    if merge_mode == "concat":
+    if merge_mode is None:
+        dyf, dyb = dy
+    elif merge_mode == "concat":
         dyf, dyb = dy[..., :uf], dy[..., uf:]
     elif merge_mode == "sum":
         dyf, dyb = dy, dy
@@ -245,6 +262,11 @@ def bidirectional_backward(spec_f, spec_b, cache, dy, merge_mode="concat"):
         dyf, dyb = dy / 2, dy / 2
     if spec_f.return_sequences:
         dyb = dyb[:, ::-1]
-    gf, dxf = backward(spec_f, cf, dyf)
-    gb, dxb = backward(spec_b, cb, dyb)
-    return gf + gb, dxf + dxb
+    if d_states is None:
+        gf, dxf = backward(spec_f, cf, dyf)
+        gb, dxb = backward(spec_b, cb, dyb)
+        return gf + gb, dxf + dxb
+    half = len(d_states) // 2
+    gf, dxf, d0f = backward(spec_f, cf, dyf, d_states[:half])
+    gb, dxb, d0b = backward(spec_b, cb, dyb, d_states[half:])
+    return gf + gb, dxf + dxb, d0f + d0b

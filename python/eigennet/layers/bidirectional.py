@@ -8,7 +8,12 @@ import numpy as np
 
 from eigennet import _core
 from eigennet.layers.layer import Layer, dtype_from_config
-from eigennet.layers.recurrent import RECURRENT_LAYERS, _Recurrent
+from eigennet.layers.recurrent import (
+    _TO_THE_END,
+    RECURRENT_LAYERS,
+    _CallsWithStates,
+    _Recurrent,
+)
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -42,18 +47,23 @@ def _strip(name: str, prefix: str) -> str:
     return name[len(prefix) :] if name.startswith(prefix) else name
 
 
-class Bidirectional(Layer):
+class Bidirectional(_CallsWithStates, Layer):
     """Runs a recurrent layer over the sequence forwards and a copy of it backwards, and
     merges their outputs (Keras 3's Bidirectional).
 
     Args:
         layer: A SimpleRNN, LSTM or GRU instance. A fresh copy named `forward_<name>` runs
             forwards; another, `backward_<name>`, with go_backwards=True, runs backwards.
-        merge_mode: How the two outputs combine: "concat" (default), "sum", "mul" or "ave".
-            (None, returning both, needs the functional API and is not supported.)
+        merge_mode: How the two outputs combine: "concat" (default), "sum", "mul", "ave", or
+            None (the two outputs, `[output, output_reversed]`).
         weights: Optional initial weights (the forward layer's, then the backward layer's).
         backward_layer: Optional recurrent layer to run backwards instead of the copy; it
-            must have go_backwards=True and the same return_sequences.
+            must have go_backwards=True and the same return_sequences and return_state.
+
+    Call arguments: `inputs`, `initial_state` (the forward layer's states then the backward
+    layer's, e.g. `[fh, fc, bh, bc]` for LSTM), `mask`, `training`. With the wrapped layer's
+    return_state=True the call returns `[output, *forward states, *backward states]` (two
+    outputs first with merge_mode=None), as Keras.
 
     Input shape: `(batch, timesteps, features)`.
     Output shape: the wrapped layer's, with the last axis doubled for "concat"; with
@@ -67,7 +77,11 @@ class Bidirectional(Layer):
     _mask_input = True
 
     def compute_mask(self, inputs, previous_mask):
-        return previous_mask if self.forward_layer.return_sequences else None
+        mask = previous_mask if self.forward_layer.return_sequences else None
+        masks = [mask] * (1 if self.merge_mode else 2) + [None] * (
+            2 * self._state_count if self.return_state else 0
+        )
+        return masks if len(masks) > 1 else mask
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if not isinstance(layer, _Recurrent):
@@ -79,19 +93,9 @@ class Bidirectional(Layer):
                 "Bidirectional backward_layer must be a SimpleRNN, LSTM or GRU instance, got "
                 f"{backward_layer!r}"
             )
-        if layer.return_state or (backward_layer is not None and backward_layer.return_state):
+        if merge_mode is not None and merge_mode not in _MERGE_MODES:
             raise ValueError(
-                "Bidirectional around a layer with return_state=True is not supported yet: use "
-                "two recurrent layers (one with go_backwards=True) and merge their outputs"
-            )
-        if merge_mode is None:
-            raise ValueError(
-                "Bidirectional(merge_mode=None) returns two tensors, which needs Keras's "
-                f"functional API; use one of {', '.join(_MERGE_MODES)}"
-            )
-        if merge_mode not in _MERGE_MODES:
-            raise ValueError(
-                f"Invalid merge mode {merge_mode!r}: use one of {', '.join(_MERGE_MODES)}"
+                f"Invalid merge mode {merge_mode!r}: use one of {', '.join(_MERGE_MODES)} or None"
             )
         super().__init__(**kwargs)
         self.forward_layer = _copy_with(layer, name=f"forward_{_strip(layer.name, 'forward_')}")
@@ -106,12 +110,19 @@ class Bidirectional(Layer):
                 "Forward layer and backward layer should have different `go_backwards` value, "
                 f"got {fwd.go_backwards} for both"
             )
-        if fwd.return_sequences != bwd.return_sequences:
+        for attribute in ("return_sequences", "return_state"):
+            values = getattr(fwd, attribute), getattr(bwd, attribute)
+            if values[0] != values[1]:
+                raise ValueError(
+                    "Forward layer and backward layer are expected to have the same value for "
+                    f"{attribute}, got {values[0]} and {values[1]}"
+                )
+        if fwd.return_state and fwd._state_count != bwd._state_count:
             raise ValueError(
-                "Forward layer and backward layer are expected to have the same value for "
-                f"return_sequences, got {fwd.return_sequences} and {bwd.return_sequences}"
+                "Bidirectional with return_state needs forward and backward layers with the "
+                f"same states, got {fwd._kind} and {bwd._kind}"
             )
-        if merge_mode != "concat" and fwd.units != bwd.units:
+        if merge_mode not in ("concat", None) and fwd.units != bwd.units:
             raise ValueError(
                 f"Bidirectional merge_mode={merge_mode!r} needs layers with the same units, got "
                 f"{fwd.units} and {bwd.units}"
@@ -124,17 +135,53 @@ class Bidirectional(Layer):
                 )
         self.merge_mode = merge_mode
         self.return_sequences = fwd.return_sequences
-        self.return_state = False
+        self.return_state = fwd.return_state
         self.stateful = False
         self._initial_weights = None if weights is None else list(weights)
 
-    def _call_builtin(self, inputs, initial_state=None, mask=None, training=None):
-        if initial_state is not None:
-            raise ValueError(
-                f"Layer {self.name!r} (Bidirectional): initial_state is not supported yet; "
-                "give it to two recurrent layers (one with go_backwards=True) instead"
-            )
-        return super()._call_builtin(inputs, training=training, mask=mask)
+    # -- calls with Keras's initial_state / return_state (see _CallsWithStates) -------------
+    @property
+    def _state_count(self) -> int:
+        """States per direction."""
+        return self.forward_layer._state_count
+
+    @property
+    def _returns_several(self) -> bool:
+        return self.return_state or self.merge_mode is None
+
+    def _state_shapes(self) -> list[tuple]:
+        return self.forward_layer._state_shapes() + self.backward_layer._state_shapes()
+
+    def _state_names(self) -> list[str]:
+        layers = (("forward", self.forward_layer), ("backward", self.backward_layer))
+        return [f"{direction}_{name}" for direction, sub in layers for name in sub._state_names()]
+
+    def _unpack(self, packed, take):
+        """The call's outputs from the packed core's (see _CallsWithStates). The core merges
+        the outputs itself except with return_state or merge_mode None: then it concatenates
+        them, after the states' steps [forward state k | backward state k]."""
+        if not self.return_state and self.merge_mode is not None:
+            return packed
+        n = self._state_count if self.return_state else 0
+        uf, width = self.forward_layer.units, self.forward_layer.units + self.backward_layer.units
+        steps = (n, _TO_THE_END) if self.return_state or self.return_sequences else None
+        squeeze = self.return_state and not self.return_sequences
+
+        def output(first, stop):
+            return take(steps, (first, stop), squeeze)
+
+        if self.merge_mode is None:
+            outputs = [output(0, uf), output(uf, width)]
+        elif self.merge_mode == "concat":
+            outputs = [output(0, width)]
+        else:
+            y, y_rev = output(0, uf), output(uf, width)
+            merged = {"sum": lambda: y + y_rev, "mul": lambda: y * y_rev}
+            outputs = [merged.get(self.merge_mode, lambda: (y + y_rev) / 2)()]
+        if self.return_state:
+            for columns in ((0, uf), (uf, width)):
+                outputs += [take((k, k + 1), columns, True) for k in range(n)]
+        return outputs
 
     def build(self, input_shape) -> None:
         if self.built:
@@ -151,7 +198,7 @@ class Bidirectional(Layer):
         return getattr(_core, f"Bidirectional_{dtype}")(
             self.forward_layer._native_config(),
             self.backward_layer._native_config(),
-            self.merge_mode,
+            self.merge_mode or "concat",  # None: the outputs concatenated, then split
         )
 
     def _weight_regularizers(self):

@@ -12,7 +12,136 @@ from eigennet.layers.keras_tensor import KerasTensor, is_symbolic, record_call
 from eigennet.layers.layer import Layer, _tracing_any
 
 
-class _Recurrent(Layer):
+class _CallsWithStates:
+    """Keras's RNN call, `layer(x, initial_state=[...], mask=..., training=...)` returning
+    `[output, *final states]` with return_state, shared by the recurrent layers and
+    Bidirectional. Such calls are traced (docs/graph.md): a copy of the layer's core
+    (`with_states`, see _StateCall) reads x, the initial states (and the mask) and packs the
+    final states as steps before the output's, which the layer's `_unpack` slices apart. The
+    layer gives `_returns_several`, `_state_shapes()`, `_state_names()` and `_unpack`."""
+
+    def _call_builtin(self, inputs, initial_state=None, mask=None, training=None):
+        """Keras's RNN call: `layer(x, initial_state=[h, c], mask=..., training=...)`; with
+        return_state it returns `[output, *final states]`. Without either, the plain call."""
+        if initial_state is None and not self._returns_several:
+            return super()._call_builtin(inputs, training=training, mask=mask)
+        states = self._checked_states(initial_state)
+        if is_symbolic([inputs, states]) or _tracing_any():
+            return self._call_with_states(inputs, states, mask, training)
+        if mask is not None:
+            raise ValueError(
+                f"Layer {self.name!r}: mask= applies to symbolic tensors (in a model); on "
+                "arrays call the model, whose masks come from its Embedding or Masking layers"
+            )
+        return self._eager_with_states(inputs, states, training)
+
+    def _checked_states(self, initial_state) -> list:
+        if initial_state is None:
+            return []
+        states = (
+            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        )
+        kind, wanted = type(self).__name__, self._state_shapes()
+        if len(states) != len(wanted):
+            raise ValueError(
+                f"Layer {self.name!r} ({kind}) expects {len(wanted)} initial state(s) "
+                f"([{', '.join(self._state_names())}]), got {len(states)}"
+            )
+        for k, (state, (units,)) in enumerate(zip(states, wanted)):
+            shape = tuple(np.shape(state)) if not isinstance(state, KerasTensor) else state.shape
+            if len(shape) != 2 or shape[1] != units:
+                raise ValueError(
+                    f"Layer {self.name!r} ({kind}): initial_state[{k}] must have shape "
+                    f"(batch, {units}), got {shape}"
+                )
+        return states
+
+    def _state_call(self, initial: bool) -> _StateCall:
+        calls = self.__dict__.setdefault("_state_calls", {})
+        if initial not in calls:
+            calls[initial] = _StateCall(self, initial, self.return_state)
+        return calls[initial]
+
+    def _call_with_states(self, inputs, states: list, mask, training):
+        """Records a traced call (a node with a trace, like a custom layer's): the native
+        core reads x, the initial states and the mask and writes the final states as steps
+        before the output's, which slices split into the call's outputs. The node keeps the
+        call's arguments, so configs are Keras's (`initial_state` among its kwargs)."""
+        from eigennet.layers import tracing
+
+        if not self.built:
+            self.build(tuple(inputs.shape))
+        kwargs = {"initial_state": states} if states else {}
+        if mask is not None:
+            kwargs["mask"] = mask
+        # As Keras 3: a call with several tensor arguments (initial_state) is not given its
+        # input's mask implicitly (only mask=...), though its output carries that mask on.
+        split = self._split_states
+        if states and mask is None:
+
+            def split(inputs, initial_state=None):
+                return self._split_states(inputs, initial_state)
+
+        tensors, trace = tracing.trace_call(self, (inputs,), kwargs, split)
+        outputs = self._record_trace(tensors, trace)
+        if training is not None and _tracing_any():
+            outputs[0]._node.training = bool(training)
+        previous = getattr(inputs, "_keras_mask", None) if mask is None else mask
+        self._propagate_mask(inputs, previous, outputs)
+        return outputs if self._returns_several else outputs[0]
+
+    def _split_states(self, inputs, initial_state=None, mask=None):
+        """The traced call: the packed core, then its outputs and final states apart."""
+        from eigennet import ops
+        from eigennet.ops import symbolic
+
+        states = list(initial_state or [])
+        tensors = [inputs, *states] + ([mask] if mask is not None else [])
+        packed = self._state_call(bool(states))(tensors)
+        rank = len(packed.shape)
+
+        def take(steps, columns, squeeze):  # (a stop past the end: to the end, any length)
+            steps = steps or ()  # (None: a packed (batch, units) has no steps axis)
+            begin, end = [0, *steps[:1], columns[0]], [-1, *steps[1:], columns[1]]
+            part = symbolic.record("slice", "SliceOp", [packed], begin, end, [1] * rank)
+            return ops.reshape(part, (-1, columns[1] - columns[0])) if squeeze else part
+
+        return self._unpack(packed, take)
+
+    def _eager_with_states(self, inputs, states: list, training):
+        """On arrays: the packed core in a graph of its own, its output split."""
+        from eigennet.models import data as data_utils
+
+        x = data_utils.as_features(inputs, self.dtype, "inputs")
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        hs = [data_utils.as_features(h, self.dtype, "initial_state") for h in states]
+        if any(len(h) != len(x) for h in hs):
+            raise ValueError(
+                f"Layer {self.name!r}: initial_state must hold one state per sample ({len(x)})"
+            )
+        samples = [tuple(x.shape[1:])] + [tuple(h.shape[1:]) for h in hs]
+        call = self._state_call(bool(hs))
+        core = call._core_for(samples)
+        networks = self.__dict__.setdefault("_state_networks", {})
+        key = (bool(hs), tuple(samples))
+        if key not in networks:
+            n = len(samples)
+            graph = getattr(_core, f"Graph_{self.dtype}")
+            networks[key] = graph([list(s) for s in samples], [(core, list(range(n)))], [n])
+        flat = [a.reshape(len(a), -1) for a in [x, *hs]]
+        packed_in = flat[0] if len(flat) == 1 else np.ascontiguousarray(np.concatenate(flat, 1))
+        packed = np.empty((len(x), *core.output_shape), dtype=self.dtype)
+        networks[key].predict(packed_in, max(len(x), 1), packed, None, bool(training))
+
+        def take(steps, columns, squeeze):
+            part = packed[(slice(None), *([slice(*steps)] if steps else []), slice(*columns))]
+            return part[:, 0] if squeeze else part
+
+        return self._unpack(packed, take)
+
+
+class _Recurrent(_CallsWithStates, Layer):
     """Arguments and behaviour shared by SimpleRNN, LSTM and GRU (Keras's `RNN` base)."""
 
     _gates = 1
@@ -172,131 +301,29 @@ class _Recurrent(Layer):
 
     reset_states = reset_state
 
-    # -- calls with Keras's initial_state / return_state -----------------------------------
+    # -- calls with Keras's initial_state / return_state (see _CallsWithStates) -------------
     @property
     def _state_count(self) -> int:
         return 2 if self._kind == "LSTM" else 1
 
-    def _call_builtin(self, inputs, initial_state=None, mask=None, training=None):
-        """Keras's RNN call: `layer(x, initial_state=[h, c], mask=..., training=...)`; with
-        return_state it returns `[output, *final states]`. Without either, the plain call."""
-        if initial_state is None and not self.return_state:
-            return super()._call_builtin(inputs, training=training, mask=mask)
-        states = self._checked_states(initial_state)
-        if is_symbolic([inputs, states]) or _tracing_any():
-            return self._call_with_states(inputs, states, mask, training)
-        if mask is not None:
-            raise ValueError(
-                f"Layer {self.name!r}: mask= applies to symbolic tensors (in a model); on "
-                "arrays call the model, whose masks come from its Embedding or Masking layers"
-            )
-        return self._eager_with_states(inputs, states, training)
+    @property
+    def _returns_several(self) -> bool:
+        return self.return_state
 
-    def _checked_states(self, initial_state) -> list:
-        if initial_state is None:
-            return []
-        states = (
-            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        )
-        if len(states) != self._state_count:
-            raise ValueError(
-                f"Layer {self.name!r} ({self._kind}) expects {self._state_count} initial "
-                f"state(s) ({'[h, c]' if self._state_count == 2 else '[h]'}), got {len(states)}"
-            )
-        for k, state in enumerate(states):
-            shape = tuple(np.shape(state)) if not isinstance(state, KerasTensor) else state.shape
-            if len(shape) != 2 or shape[1] != self.units:
-                raise ValueError(
-                    f"Layer {self.name!r} ({self._kind}): initial_state[{k}] must have shape "
-                    f"(batch, {self.units}), got {shape}"
-                )
-        return states
+    def _state_shapes(self) -> list[tuple]:
+        return [(self.units,)] * self._state_count
 
-    def _state_call(self, initial: bool) -> _StateCall:
-        calls = self.__dict__.setdefault("_state_calls", {})
-        if initial not in calls:
-            calls[initial] = _StateCall(self, initial, self.return_state)
-        return calls[initial]
+    def _state_names(self) -> list[str]:
+        return ["h", "c"][: self._state_count]
 
-    def _call_with_states(self, inputs, states: list, mask, training):
-        """Records a traced call (a node with a trace, like a custom layer's): the native
-        core reads x, the initial states and the mask and writes the final states as steps
-        before the output's, which slices split into the call's outputs. The node keeps the
-        call's arguments, so configs are Keras's (`initial_state` among its kwargs)."""
-        from eigennet.layers import tracing
-
-        if not self.built:
-            self.build(tuple(inputs.shape))
-        kwargs = {"initial_state": states} if states else {}
-        if mask is not None:
-            kwargs["mask"] = mask
-        # As Keras 3: a call with several tensor arguments (initial_state) is not given its
-        # input's mask implicitly (only mask=...), though its output carries that mask on.
-        split = self._split_states
-        if states and mask is None:
-
-            def split(inputs, initial_state=None):
-                return self._split_states(inputs, initial_state)
-
-        tensors, trace = tracing.trace_call(self, (inputs,), kwargs, split)
-        outputs = self._record_trace(tensors, trace)
-        if training is not None and _tracing_any():
-            outputs[0]._node.training = bool(training)
-        previous = getattr(inputs, "_keras_mask", None) if mask is None else mask
-        self._propagate_mask(inputs, previous, outputs)
-        return outputs if self.return_state else outputs[0]
-
-    def _split_states(self, inputs, initial_state=None, mask=None):
-        """The traced call: the packed core, then its output and final states apart."""
-        states = list(initial_state or [])
-        tensors = [inputs, *states] + ([mask] if mask is not None else [])
-        packed = self._state_call(bool(states))(tensors)
+    def _unpack(self, packed, take):
+        """The call's outputs from the packed core's (see _StateCall); `take(steps, columns,
+        squeeze)` slices packed[:, steps, columns] (dropping the steps axis on `squeeze`)."""
         if not self.return_state:
             return packed
-        from eigennet import ops
-        from eigennet.ops import symbolic
-
-        def steps(start, stop):  # (a stop past the end: to the end, whatever the length)
-            return symbolic.record(
-                "slice", "SliceOp", [packed], [0, start, 0], [-1, stop, u], [1, 1, 1]
-            )
-
         u, n = self.units, self._state_count
-        output = steps(n, _TO_THE_END)
-        if not self.return_sequences:
-            output = ops.reshape(output, (-1, u))
-        return [output] + [ops.reshape(steps(k, k + 1), (-1, u)) for k in range(n)]
-
-    def _eager_with_states(self, inputs, states: list, training):
-        """On arrays: the packed core in a graph of its own, its output split."""
-        from eigennet.models import data as data_utils
-
-        x = data_utils.as_features(inputs, self.dtype, "inputs")
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        hs = [data_utils.as_features(h, self.dtype, "initial_state") for h in states]
-        if any(len(h) != len(x) for h in hs):
-            raise ValueError(
-                f"Layer {self.name!r}: initial_state must hold one state per sample ({len(x)})"
-            )
-        samples = [tuple(x.shape[1:])] + [tuple(h.shape[1:]) for h in hs]
-        call = self._state_call(bool(hs))
-        core = call._core_for(samples)
-        networks = self.__dict__.setdefault("_state_networks", {})
-        key = (bool(hs), tuple(samples))
-        if key not in networks:
-            n = len(samples)
-            graph = getattr(_core, f"Graph_{self.dtype}")
-            networks[key] = graph([list(s) for s in samples], [(core, list(range(n)))], [n])
-        flat = [a.reshape(len(a), -1) for a in [x, *hs]]
-        packed_in = flat[0] if len(flat) == 1 else np.ascontiguousarray(np.concatenate(flat, 1))
-        packed = np.empty((len(x), *core.output_shape), dtype=self.dtype)
-        networks[key].predict(packed_in, max(len(x), 1), packed, None, bool(training))
-        if not self.return_state:
-            return packed
-        n = self._state_count
-        output = packed[:, n:] if self.return_sequences else packed[:, n]
-        return [output] + [packed[:, k] for k in range(n)]
+        output = take((n, _TO_THE_END), (0, u), not self.return_sequences)
+        return [output] + [take((k, k + 1), (0, u), True) for k in range(n)]
 
     # -- dropout's random stream -------------------------------------------------------------
     def _extra_state(self):
@@ -528,8 +555,7 @@ class _StateCall:
         return self._core_for([tuple(s) for s in layer._core.input_shapes[:1]] + self._states())
 
     def _states(self) -> list[tuple]:
-        layer = self._param_owner
-        return [(layer.units,)] * (layer._state_count if self._flags[0] else 0)
+        return self._param_owner._state_shapes() if self._flags[0] else []
 
     def _check_input(self, x, what: str) -> None:
         self._param_owner._check_input(x, what)

@@ -44,8 +44,9 @@ def layer_paths(model, prefix: str = "", store=None) -> list[tuple[str, object]]
 
 
 # Keras's MultiHeadAttention keeps its projections in EinsumDense sublayers of these names.
-_MHA_SUBLAYERS = (("query", "query_dense"), ("key", "key_dense"), ("value", "value_dense"),
-                  ("attention_output", "output_dense"))  # fmt: skip
+# (use_gate's has no public property there, so its attribute name keeps the underscore.)
+_MHA_SUBLAYERS = (("query", "query_dense"), ("key", "key_dense"), ("gate", "_gate_dense"),
+                  ("value", "value_dense"), ("attention_output", "output_dense"))  # fmt: skip
 
 
 class _WeightGroup:
@@ -63,19 +64,22 @@ class _WeightGroup:
 
 def _mha_paths(layer, path: str, store) -> list | None:
     """A MultiHeadAttention's weights as Keras saves them (`query_dense/vars/0` ...), its
-    random stream under its own path; None when it keeps them its own way (a gate, or a file
-    of an older eigennet)."""
-    if getattr(layer, "_use_gate", False) or (
+    random stream under its own path; None when it keeps them its own way (a file of an older
+    eigennet)."""
+    if (
         store is not None
         and f"{path}/vars/0" in store
         and f"{path}/query_dense/vars/0" not in store
     ):
         return None
+    gated = getattr(layer, "_use_gate", False)
     own = _OwnWeights(layer)
     weights = own.weights
     own.weights = []
     out = [(path, own)]
     for prefix, sublayer in _MHA_SUBLAYERS:
+        if prefix == "gate" and not gated:
+            continue
         group = [w for w in weights if w.name.split("/")[0] == prefix]
         out.append((f"{path}/{sublayer}", _WeightGroup(group)))
     if sum(len(g.weights) for _, g in out[1:]) != len(weights):

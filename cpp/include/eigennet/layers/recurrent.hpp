@@ -228,6 +228,9 @@ class RecurrentCell {
   const T* step_mask_ = nullptr;
   bool masked_ = false;
   Workspace<T> keep_, carry_h_, carry_c_, masked_dy_;
+  // Per batch row: its first kept step (steps_ when none). A masked step's output is the last
+  // kept step's, or zeros before any (Keras's, whatever the initial state).
+  std::vector<Index> first_kept_;
   const T* grad_y_ = nullptr;  // the backward's grad_y, unmasked
   // Initial states and the final states' gradients (see set_initial_state and
   // set_state_gradients); null: zeros.
@@ -236,6 +239,10 @@ class RecurrentCell {
 
  private:
   bool kept(Index s, Index b) const { return !masked_ || keep_.data()[s * batch_ + b] != T(0); }
+  // Whether step s's output is a constant zero for row b (a masked step, see first_kept_).
+  bool zero_output(Index s, Index b) const {
+    return !kept(s, b) && (c_.zero_output_for_mask || s < first_kept_[size_t(b)]);
+  }
   void draw_masks(bool training);
   void gather_inputs(ConstMatrixMap<T> x);
   void project_inputs(const T* params);

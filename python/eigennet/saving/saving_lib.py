@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
+import tempfile
 import warnings
 import zipfile
 
@@ -22,14 +24,18 @@ import numpy as np
 from eigennet._rank import is_primary
 from eigennet.saving import serialization_lib
 from eigennet.saving.file_io import (
+    H5PY_MISSING,
     ArrayStore,
     LoadError,
     atomic_write,
+    h5py_available,
+    import_h5py,
     open_regular,
     open_zip,
     parse_json,
     read_json_member,
     read_member,
+    write_h5,
 )
 from eigennet.saving.state import load_model_state, model_state, state_byte_bound
 
@@ -72,11 +78,27 @@ def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -
     config = json.dumps(serialization_lib.serialize_keras_object(model))
     metadata = json.dumps(_metadata())
     state = model_state(model)
+    as_h5 = h5py_available()
+    if not as_h5:
+        warnings.warn(
+            f"Saving {path} with NumPy .npz weights, which eigennet loads but Keras cannot: "
+            f"for a file Keras 3 opens (HDF5 weights), {H5PY_MISSING}",
+            UserWarning,
+            stacklevel=3,
+        )
     with atomic_write(path) as f, zipfile.ZipFile(f, "w") as zf:
         zf.writestr(_METADATA, metadata)
         zf.writestr(_CONFIG, config)
-        with zf.open(_WEIGHTS_NPZ, "w", force_zip64=True) as weights:
-            np.savez(weights, **state)
+        if as_h5:
+            # h5py needs a seekable file: build it on disk, then copy it into the zip.
+            with tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(path))) as tmp:
+                write_h5(tmp, state)
+                tmp.seek(0)
+                with zf.open(_WEIGHTS_H5, "w", force_zip64=True) as weights:
+                    shutil.copyfileobj(tmp, weights, 1 << 20)
+        else:
+            with zf.open(_WEIGHTS_NPZ, "w", force_zip64=True) as weights:
+                np.savez(weights, **state)
 
 
 def _metadata() -> dict:
@@ -201,19 +223,22 @@ def model_from_json(json_string: str, custom_objects=None):
 
 
 # -- weights only ---------------------------------------------------------------------------
-_WEIGHTS_SUFFIX = ".weights.npz"
+_WEIGHTS_SUFFIX, _H5_SUFFIX = ".weights.npz", ".weights.h5"
 
 
 def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -> None:
-    """Saves the model's state (weights, optimizer, random streams) to a .weights.npz file."""
+    """Saves the model's state (weights, optimizer, random streams) to a `.weights.h5` file
+    in Keras 3's layout (needs h5py) or a `.weights.npz` file (NumPy, eigennet only)."""
     path = _path(filepath)
     if max_shard_size is not None:
         raise ValueError("max_shard_size (sharded weights) is not supported by eigennet")
-    if not path.endswith(_WEIGHTS_SUFFIX):
+    if not path.endswith((_H5_SUFFIX, _WEIGHTS_SUFFIX)):
         raise ValueError(
-            f"The filename must end in `{_WEIGHTS_SUFFIX}` (eigennet writes NumPy weights, "
-            f"not Keras's HDF5 .weights.h5). Received: filepath={path}"
+            f"The filename must end in `{_H5_SUFFIX}` (Keras's HDF5 layout) or "
+            f"`{_WEIGHTS_SUFFIX}` (NumPy). Received: filepath={path}"
         )
+    if path.endswith(_H5_SUFFIX):
+        import_h5py(f"Saving {path}")
     if not model.built:
         raise ValueError(
             "You are saving a model that has not yet been built. Try building the model "
@@ -224,7 +249,10 @@ def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -
         return
     state = model_state(model)
     with atomic_write(path) as f:
-        np.savez(f, **state)
+        if path.endswith(_H5_SUFFIX):
+            write_h5(f, state)
+        else:
+            np.savez(f, **state)
 
 
 def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None:
@@ -247,7 +275,7 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     elif path.endswith(".keras"):
         with open_zip(path) as zf:
             _load_store(model, _archive_weights(zf, path, model))
-    elif path.endswith(".weights.h5"):
+    elif path.endswith(_H5_SUFFIX):
         with open_regular(path, "weights file") as fileobj:
             _load_store(model, ArrayStore.from_h5(fileobj, path))
     else:

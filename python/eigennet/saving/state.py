@@ -83,6 +83,54 @@ def _mha_paths(layer, path: str, store) -> list | None:
     return out
 
 
+class _ExtraStateOf:
+    """A layer's random state, its weights being saved under sublayer paths."""
+
+    def __init__(self, layer):
+        self.weights = []
+        self._layer = layer
+
+    def _extra_state(self) -> dict:
+        return self._layer._extra_state()
+
+    def _set_extra_state(self, state: dict) -> None:
+        self._layer._set_extra_state(state)
+
+
+def _cell_path(layer) -> str:
+    """Keras keeps a SimpleRNN's, LSTM's or GRU's weights in its cell."""
+    from eigennet.layers.recurrent import _Recurrent
+
+    return "/cell" if isinstance(layer, _Recurrent) else ""
+
+
+def _inner_layer_paths(layer, path: str, store) -> list | None:
+    """The weights of a recurrent layer or a wrapper at Keras's paths (`lstm/cell/vars/0`,
+    `bidirectional/forward_layer/cell/vars/0`, `time_distributed/layer/vars/0`), the layer's
+    random state under its own path; None for other layers, and for a file of an older
+    eigennet, which saved them all under the layer's own `vars`."""
+    from eigennet.layers import Bidirectional, TimeDistributed
+
+    weights = layer.weights
+    if isinstance(layer, Bidirectional):
+        groups = [
+            (f"{side}_layer{_cell_path(sub)}", [w for w in weights if w.name.startswith(side)])
+            for side, sub in (("forward", layer.forward_layer), ("backward", layer.backward_layer))
+        ]
+        if sum(len(g) for _, g in groups) != len(weights):
+            return None
+    elif isinstance(layer, TimeDistributed):
+        groups = [(f"layer{_cell_path(layer.layer)}", weights)]
+    elif _cell_path(layer):
+        groups = [("cell", weights)]
+    else:
+        return None
+    if store is not None and f"{path}/vars/0" in store:
+        return None
+    parts = [(f"{path}/{sub}", _WeightGroup(group)) for sub, group in groups]
+    return [(path, _ExtraStateOf(layer)), *parts]
+
+
 def _paths(layers: list, prefix: str, store=None) -> list[tuple[str, object]]:
     from eigennet.layers import InputLayer, MultiHeadAttention
     from eigennet.models import Model
@@ -99,6 +147,8 @@ def _paths(layers: list, prefix: str, store=None) -> list[tuple[str, object]]:
             out.extend(layer_paths(layer, path + "/", store))
         elif isinstance(layer, MultiHeadAttention) and _mha_paths(layer, path, store):
             out.extend(_mha_paths(layer, path, store))
+        elif (inner := _inner_layer_paths(layer, path, store)) is not None:
+            out.extend(inner)
         elif getattr(layer, "_traced", False):  # a custom layer: its weights, its sublayers'
             out.append((path, _OwnWeights(layer)))
             out.extend(_paths(layer.__dict__.get("_tracked_layers", []), path + "/", store))

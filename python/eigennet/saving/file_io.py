@@ -135,9 +135,7 @@ def _array_header(member) -> tuple[tuple, np.dtype]:
     return shape, dtype
 
 
-H5PY_MISSING = (
-    'the h5py package is not installed: pip install "eigennet[h5]" (or pip install h5py)'
-)
+H5PY_MISSING = 'the h5py package is not installed: pip install "eigennet[h5]" (or pip install h5py)'
 
 
 def import_h5py(purpose: str):
@@ -197,10 +195,7 @@ class ArrayStore:
         """Keras's .weights.h5 layout (groups like layers/dense/vars holding datasets 0, 1..).
         Only metadata is read here; each dataset's data is read by get() after its shape
         and dtype were checked."""
-        try:
-            import h5py
-        except ImportError:
-            raise LoadError(f"{source}: reading HDF5 weights needs h5py, but {H5PY_MISSING}") from None
+        h5py = import_h5py(f"Reading the weights of {source}")
         datasets = {}
         try:
             f = h5py.File(fileobj, "r")

@@ -1,11 +1,13 @@
-"""`.keras` archives and `.weights.npz` files.
+"""`.keras` archives and `.weights.h5` / `.weights.npz` files.
 
 A `.keras` file is a zip, laid out as Keras 3's:
     metadata.json       {"format_version", "eigennet_version", "date_saved"}
     config.json         the model in Keras's serialized form, with build and compile configs
-    model.weights.npz   the state (see eigennet.saving.state for the keys); no pickle
-Keras 3 `.keras` files load too when their weights are `model.weights.h5` and h5py is
-installed. Every write goes to a temporary file that replaces the target only when complete.
+    model.weights.h5    the state (see eigennet.saving.state for the keys) as Keras 3 writes
+                        it, so that Keras 3 loads the file; when h5py is installed
+    model.weights.npz   the same keys as NumPy arrays (no pickle), when h5py is not
+The loader reads whichever the archive holds (Keras 3's files included). Every write goes
+to a temporary file that replaces the target only when complete.
 Under MPI (eigennet.distributed) only rank 0 writes: the ranks hold the same model.
 """
 

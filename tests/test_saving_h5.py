@@ -279,6 +279,36 @@ def test_the_h5_layout_is_keras_s(tmp_path, family):
     assert ours_sets == _archive_weights(tmp_path / "theirs.keras")
 
 
+_OPTIMIZERS = {
+    "sgd_momentum": lambda lib: lib.optimizers.SGD(0.01, momentum=0.9),
+    "rmsprop_centered": lambda lib: lib.optimizers.RMSprop(centered=True, momentum=0.5),
+    "adamw": lambda lib: lib.optimizers.AdamW(),
+    "adam_amsgrad": lambda lib: lib.optimizers.Adam(amsgrad=True),
+    "adam_schedule": lambda lib: lib.optimizers.Adam(
+        lib.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)
+    ),
+    "adagrad": lambda lib: lib.optimizers.Adagrad(),
+}
+
+
+@pytest.mark.parametrize("optimizer", sorted(_OPTIMIZERS))
+def test_keras_continues_training_from_eigennet_s_optimizer_state(tmp_path, optimizer):
+    """Each slot landed on its variable (custom layers: Keras's order is not eigennet's
+    build order): one more step in Keras and in eigennet gives the same weights."""
+    keras = _keras()
+    _h5py()
+    model = _families(eigennet)["custom_layers"]()
+    model.compile(optimizer=_OPTIMIZERS[optimizer](eigennet), loss="mse")
+    x, y = _data(model, "custom_layers")
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    model.save(tmp_path / "m.keras")
+    theirs = keras.saving.load_model(tmp_path / "m.keras", custom_objects=_custom_classes(keras))
+    for m in (model, theirs):
+        m.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(model.weights, theirs.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), keras.ops.convert_to_numpy(b), atol=1e-5)
+
+
 def test_keras_loads_eigennet_s_weights_h5(tmp_path):
     keras = _keras()
     _h5py()
@@ -415,6 +445,18 @@ def test_without_h5py_h5_files_raise_import_errors(tmp_path, no_h5py):
         model.load_weights(tmp_path / "w.weights.h5")
     model.save_weights(tmp_path / "w.weights.npz")  # the NumPy form needs no h5py
     model.load_weights(tmp_path / "w.weights.npz")
+
+
+def test_model_checkpoint_writes_weights_h5(tmp_path):
+    _h5py()
+    model, x, y = _trained(eigennet, "dense")
+    path = tmp_path / "w-{epoch}.weights.h5"
+    callback = eigennet.callbacks.ModelCheckpoint(path, monitor="loss", save_weights_only=True)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+    assert sorted(os.listdir(tmp_path)) == ["w-1.weights.h5", "w-2.weights.h5"]
+    fresh = _families(eigennet)["dense"]()
+    fresh.load_weights(tmp_path / "w-2.weights.h5")
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_either_weights_member_loads(tmp_path, monkeypatch):

@@ -106,7 +106,10 @@ def _families(lib):
     def attention():
         q, v = lib.Input((5, 4)), lib.Input((6, 4))
         y = L.MultiHeadAttention(2, 2, value_dim=3)(q, v)
-        return lib.Model([q, v], L.Concatenate()([L.Attention()([q, v]), y]))
+        gated = L.MultiHeadAttention(2, 3, use_gate=True)(q, v)
+        scores = [L.Attention(use_scale=True, score_mode="concat")([q, v]),
+                  L.AdditiveAttention()([q, v])]  # fmt: skip
+        return lib.Model([q, v], L.Concatenate()([*scores, y, gated]))
 
     def merges(a, b):
         ops = (L.Multiply(), L.Subtract(), L.Average(), L.Maximum(), L.Minimum())

@@ -77,19 +77,16 @@ class _WeightGroup:
 
 def _mha_paths(layer, path: str, store) -> list | None:
     """A MultiHeadAttention's weights as Keras saves them (`query_dense/vars/0` ...), its
-    random stream under its own path; None when it keeps them its own way (a gate, or a file
-    of an older eigennet)."""
-    if getattr(layer, "_use_gate", False) or (
-        store is not None
-        and f"{path}/vars/0" in store
-        and f"{path}/query_dense/vars/0" not in store
-    ):
+    random stream under its own path; None for a file of an older eigennet."""
+    older = store is not None and f"{path}/query_dense/vars/0" not in store
+    if older and f"{path}/vars/0" in store:
         return None
     own = _OwnWeights(layer)
     weights = own.weights
     own.weights = []
     out = [(path, own)]
-    for prefix, sublayer in _MHA_SUBLAYERS:
+    gate = (("gate", "_gate_dense"),) if getattr(layer, "_use_gate", False) else ()
+    for prefix, sublayer in _MHA_SUBLAYERS + gate:
         group = [w for w in weights if w.name.split("/")[0] == prefix]
         out.append((f"{path}/{sublayer}", _WeightGroup(group)))
     if sum(len(g.weights) for _, g in out[1:]) != len(weights):

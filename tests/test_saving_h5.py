@@ -84,6 +84,11 @@ def _two_inputs(lib, merge):
     return lib.Model([a, b], lib.layers.Dense(1)(merged))
 
 
+def _functional_dense(lib):
+    x = lib.Input((4,))
+    return lib.Model(x, lib.layers.Dense(3)(x))
+
+
 def _built(model, input_shape):
     model.build(input_shape)
     return model
@@ -185,6 +190,9 @@ def _families(lib):
         "nested_sequential": lambda: lib.Sequential(
             [lib.Input((4,)), lib.Sequential([lib.Input((4,)), L.Dense(3)]), L.Dense(2)]
         ),
+        "functional_in_sequential": lambda: lib.Sequential(
+            [lib.Input((4,)), _functional_dense(lib), L.BatchNormalization(), L.Dense(2)]
+        ),
         "functional_branch": branch,
         "functional_nested": functional_nested,
         "attention": attention,
@@ -214,6 +222,7 @@ def _data(model, family, seed=0):
 
 
 def _trained(lib, family, seed=0):
+    lib.utils.set_random_seed(seed)  # the same initial weights each run: no flaky tolerance
     model = _families(lib)[family]()
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
     x, y = _data(model, family, seed)
@@ -255,6 +264,8 @@ def test_keras_loads_eigennet_s_file_and_predicts_the_same(tmp_path, family):
     path = tmp_path / "m.keras"
     model.save(path)
     theirs = keras.saving.load_model(path, custom_objects=_custom_classes(keras))
+    for a, b in zip(model.weights, theirs.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), keras.ops.convert_to_numpy(b))
     _assert_same_predictions(theirs.predict(x, verbose=0), model.predict(x, verbose=0))
     # The optimizer state (Adam: iterations, learning rate, m and v per variable) loaded
     # into Keras's variables in Keras's order.
@@ -336,6 +347,8 @@ def test_eigennet_loads_keras_s_file_and_weights(tmp_path, family):
     ours = eigennet.saving.load_model(
         tmp_path / "k.keras", custom_objects=_custom_classes(eigennet)
     )
+    for a, b in zip(ours.weights, theirs.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), keras.ops.convert_to_numpy(b))
     expected = np.asarray(theirs.predict(x, verbose=0))
     _assert_same_predictions(ours.predict(x, verbose=0), expected)
     # Keras's slots, in Keras's order, landed on the right variables: one more step of
@@ -559,3 +572,14 @@ def test_corrupt_h5_weights_raise_value_errors(tmp_path, edit, fragment):
         fresh.load_weights(bad)
     for a, b in zip(fresh.weights, before, strict=True):  # nothing changed
         np.testing.assert_array_equal(a.numpy(), b)
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".weights.npz"])
+def test_weights_files_larger_than_the_model_s_state_are_refused_unread(tmp_path, suffix):
+    if suffix == ".weights.h5":
+        _h5py()
+    big = eigennet.Sequential([eigennet.Input((512,)), eigennet.layers.Dense(4096)])
+    big.save_weights(tmp_path / f"big{suffix}")
+    small, _, _ = _trained(eigennet, "dense")
+    with pytest.raises(LoadError, match="bytes, more than"):
+        small.load_weights(tmp_path / f"big{suffix}")

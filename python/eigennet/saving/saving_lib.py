@@ -272,13 +272,13 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
         )
     if path.endswith(_WEIGHTS_SUFFIX):
         # A regular file: its arrays are read one at a time after checking their shapes.
-        with open_regular(path, "weights file") as fileobj:
+        with _bounded_weights_file(path, model) as fileobj:
             _load_store(model, ArrayStore.from_npz(fileobj, path))
     elif path.endswith(".keras"):
         with open_zip(path) as zf:
             _load_store(model, _archive_weights(zf, path, model))
     elif path.endswith(_H5_SUFFIX):
-        with open_regular(path, "weights file") as fileobj:
+        with _bounded_weights_file(path, model) as fileobj:
             _load_store(model, ArrayStore.from_h5(fileobj, path))
     else:
         raise ValueError(
@@ -286,6 +286,21 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
             "files (from save_weights), `.keras` files, and Keras's `.weights.h5` when h5py "
             "is installed."
         )
+
+
+def _bounded_weights_file(path: str, model):
+    """The weights file `path`, opened, if it is no larger than `model`'s state can be: a
+    larger one is not for this model, and its index (zip directory, HDF5 groups) would be
+    read whole before any entry was checked."""
+    fileobj = open_regular(path, "weights file")
+    size, limit = os.fstat(fileobj.fileno()).st_size, state_byte_bound(model)
+    if size > limit:
+        fileobj.close()
+        raise LoadError(
+            f"{path}: {size} bytes, more than the {limit} a state of model {model.name!r} "
+            "may hold; the file does not match the model's architecture (or is crafted)"
+        )
+    return fileobj
 
 
 def _load_store(model, store: ArrayStore) -> None:

@@ -419,10 +419,24 @@ def test_npz_files_of_older_eigennet_versions_still_load(tmp_path, monkeypatch, 
     np.savez(path, **old)
     fresh, _, _ = _trained(eigennet, family, seed=1)
     fresh.load_weights(path)
-    for m in (model, fresh):  # the optimizer state too
+    # A whole .keras file of format version 1 (npz weights) too.
+    model.save(tmp_path / "new.keras")
+    with zipfile.ZipFile(tmp_path / "new.keras") as zf:
+        config = zf.read("config.json")
+    weights = io.BytesIO()
+    np.savez(weights, **old)
+    with zipfile.ZipFile(tmp_path / "old.keras", "w") as zf:
+        zf.writestr("metadata.json", '{"format_version": 1, "eigennet_version": "0.1.0"}')
+        zf.writestr("config.json", config)
+        zf.writestr("model.weights.npz", weights.getvalue())
+    loaded = eigennet.saving.load_model(
+        tmp_path / "old.keras", custom_objects=_custom_classes(eigennet)
+    )
+    for m in (model, fresh, loaded):  # the optimizer state too
         m.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
-    for a, b in zip(fresh.weights, model.weights, strict=True):
+    for a, b, c in zip(fresh.weights, model.weights, loaded.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(c.numpy(), b.numpy())
 
 
 # -- without h5py ----------------------------------------------------------------------------
@@ -473,6 +487,27 @@ def test_model_checkpoint_writes_weights_h5(tmp_path):
     fresh = _families(eigennet)["dense"]()
     fresh.load_weights(tmp_path / "w-2.weights.h5")
     np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("name", ["m.keras", "w.weights.h5"])
+def test_a_crash_while_writing_h5_keeps_the_old_file(tmp_path, monkeypatch, name):
+    _h5py()
+    from eigennet.saving import file_io, saving_lib
+
+    model, _, _ = _trained(eigennet, "dense")
+    path = tmp_path / name
+    save = model.save if name.endswith(".keras") else model.save_weights
+    save(path)
+    before = path.read_bytes()
+
+    def crash(fileobj, arrays):
+        file_io.write_h5(fileobj, dict(list(arrays.items())[:1]))  # a partial file, then
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(saving_lib, "write_h5", crash)
+    with pytest.raises(OSError, match="simulated"):
+        save(path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == [name]
 
 
 def test_either_weights_member_loads(tmp_path, monkeypatch):

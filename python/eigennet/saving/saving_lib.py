@@ -42,8 +42,9 @@ from eigennet.saving.file_io import (
 from eigennet.saving.state import load_model_state, model_state, state_byte_bound
 
 # Version of the layout written here; files of a later version are refused, earlier ones
-# must stay loadable.
-FORMAT_VERSION = 1
+# must stay loadable. 2: recurrent, wrapper and custom layers' weights and subclassed
+# models' layers at Keras's paths (see eigennet.saving.state), h5 weights with h5py.
+FORMAT_VERSION = 2
 
 _CONFIG, _METADATA = "config.json", "metadata.json"
 _WEIGHTS_NPZ, _WEIGHTS_H5 = "model.weights.npz", "model.weights.h5"

@@ -545,9 +545,8 @@ def _slot_order(model, store: ArrayStore, built: list) -> list[int]:
         return _keras_slot_order(model, built)
     if "optimizer/slot_order" not in store:
         return list(range(len(built)))
-    raw = store.get("optimizer/slot_order", integer=True)
-    order = raw.tolist() if raw.ndim == 1 else None
-    if order is None or sorted(order) != list(range(len(built))):
+    order = store.get("optimizer/slot_order", (len(built),), integer=True).tolist()
+    if sorted(order) != list(range(len(built))):
         raise LoadError(
             f"{store.source}: optimizer/slot_order is not an ordering of the "
             f"{len(built)} variables the optimizer state is for"

@@ -136,8 +136,8 @@ def test_save_weights_only(tmp_path):
 @pytest.mark.parametrize(
     "filepath, weights_only, fragment",
     [
-        ("m.weights.h5", True, ".weights.npz"),
-        ("m.keras", True, ".weights.npz"),
+        ("m.h5", True, ".weights.h5"),
+        ("m.keras", True, ".weights.h5"),
         ("m.h5", False, ".keras"),
         ("m.weights.npz", False, ".keras"),
     ],

@@ -317,6 +317,23 @@ def saved_model(tmp_path):
     return path
 
 
+def _saved_with(tmp_path, monkeypatch, member: str):
+    """A saved model whose weights are `member`: model.weights.npz (as without h5py) or
+    model.weights.h5; the JSON members are the same in both."""
+    if member == "model.weights.h5":
+        pytest.importorskip("h5py")
+    else:
+        from eigennet.saving import saving_lib
+
+        monkeypatch.setattr(saving_lib, "h5py_available", lambda: False)
+    path = tmp_path / "good.keras"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the .npz form warns that Keras cannot read it
+        _trained().save(path)
+    assert member in zipfile.ZipFile(path).namelist() or member.endswith(".json")
+    return path
+
+
 @pytest.mark.parametrize(
     "member, loader",
     [
@@ -324,11 +341,13 @@ def saved_model(tmp_path):
         ("metadata.json", "load_model"),
         ("model.weights.npz", "load_model"),
         ("model.weights.npz", "load_weights"),  # reads only the weights member
+        ("model.weights.h5", "load_model"),
+        ("model.weights.h5", "load_weights"),
     ],
 )
-def test_zip_bombs_are_refused_within_bounded_memory(tmp_path, saved_model, member, loader):
+def test_zip_bombs_are_refused_within_bounded_memory(tmp_path, monkeypatch, member, loader):
     path = tmp_path / "bomb.keras"
-    _bomb(path, member, base=saved_model)
+    _bomb(path, member, base=_saved_with(tmp_path, monkeypatch, member))
     assert path.stat().st_size < 2 << 20
     call = (
         f"keras.models.load_model({str(path)!r})"
@@ -353,10 +372,10 @@ def _patch_declared_size(path, member: str, size: int) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("member", ["config.json", "model.weights.npz"])
-def test_zip_sizes_that_lie_are_not_trusted(tmp_path, saved_model, member):
+@pytest.mark.parametrize("member", ["config.json", "model.weights.npz", "model.weights.h5"])
+def test_zip_sizes_that_lie_are_not_trusted(tmp_path, monkeypatch, member):
     path = tmp_path / "liar.keras"
-    with zipfile.ZipFile(saved_model) as zf:
+    with zipfile.ZipFile(_saved_with(tmp_path, monkeypatch, member)) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():

@@ -9,7 +9,7 @@ from eigennet._rank import is_primary, say
 from eigennet.callbacks.core import MonitorCallback
 from eigennet.saving.state import non_finite_entries
 
-WEIGHTS_SUFFIX = ".weights.npz"
+WEIGHTS_SUFFIXES = (".weights.h5", ".weights.npz")  # Keras's HDF5 (needs h5py), NumPy
 
 
 def check_save_freq(save_freq) -> None:
@@ -26,9 +26,9 @@ class ModelCheckpoint(MonitorCallback):
 
     Args:
         filepath: Where to save; may hold `{epoch}` (1-based) and any logged quantity,
-            e.g. `"ckpt-{epoch:02d}-{val_loss:.2f}.keras"`. It must end in `.keras`, or in
-            `.weights.npz` with `save_weights_only=True` (Keras uses `.weights.h5`; eigennet
-            writes NumPy weights).
+            e.g. `"ckpt-{epoch:02d}-{val_loss:.2f}.keras"`. It must end in `.keras`, or with
+            `save_weights_only=True` in `.weights.h5` (as Keras; needs h5py) or
+            `.weights.npz` (NumPy, eigennet only).
         monitor: Quantity compared with `save_best_only` (default "val_loss").
         verbose: 1 prints a line each time the callback saves or skips.
         save_best_only: Save only when `monitor` improves on the best value so far.
@@ -64,11 +64,11 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = 0
         check_save_freq(save_freq)
         if save_weights_only:
-            if not self.filepath.endswith(WEIGHTS_SUFFIX):
+            if not self.filepath.endswith(WEIGHTS_SUFFIXES):
                 raise ValueError(
                     "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
-                    f"provided must end in `{WEIGHTS_SUFFIX}` (eigennet's weights format; "
-                    f"Keras's .weights.h5 is HDF5). Received: filepath={self.filepath}"
+                    "provided must end in `.weights.h5` (or eigennet's NumPy `.weights.npz`). "
+                    f"Received: filepath={self.filepath}"
                 )
         elif not self.filepath.endswith(".keras"):
             raise ValueError(

@@ -274,6 +274,7 @@ class Layer:
         input_shape=None,
         input_dim=None,
         activity_regularizer=None,
+        autocast: bool = True,  # Keras's mixed-precision flag (in its configs): no effect here
         **kwargs,
     ):
         self.name = checked_name(self, name, kwargs)

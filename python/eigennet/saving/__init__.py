@@ -2,8 +2,10 @@
 
 `model.save("model.keras")` / `load_model("model.keras")` keep the architecture, the compile
 config, the weights, the optimizer state and the layers' random state, so training continues
-bit-identically. `model.save_weights("w.weights.npz")` / `model.load_weights(...)` keep the
-state only. Unlike Keras, weights are NumPy `.npz` (never pickled), not HDF5.
+bit-identically. With h5py installed (`pip install "eigennet[h5]"`) the weights are Keras 3's
+`model.weights.h5`, so Keras 3's `load_model` opens the file; without it they are NumPy
+`.npz` (never pickled), which only eigennet reads. `model.save_weights("w.weights.h5")`
+(or `.weights.npz`) / `model.load_weights(...)` keep the state only.
 """
 
 from eigennet.saving.file_io import LoadError

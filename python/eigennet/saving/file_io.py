@@ -39,7 +39,7 @@ def atomic_write(path: str):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "w+b") as f:  # readable too: h5py reads back what it writes
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -135,6 +135,38 @@ def _array_header(member) -> tuple[tuple, np.dtype]:
     return shape, dtype
 
 
+H5PY_MISSING = 'the h5py package is not installed: pip install "eigennet[h5]" (or pip install h5py)'
+
+
+def import_h5py(purpose: str):
+    """The h5py module, or an ImportError saying how to install it."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(f"{purpose} needs HDF5, but {H5PY_MISSING}") from None
+    return h5py
+
+
+def h5py_available() -> bool:
+    try:
+        import h5py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_h5(fileobj, arrays: dict) -> None:
+    """Writes `arrays` ("layers/dense/vars/0" -> array) to `fileobj` as HDF5 in Keras 3's
+    `.weights.h5` layout: each key's folders are groups, its last part a dataset (Keras reads
+    group `<path>/vars`, datasets "0", "1", ...). Uncompressed, as Keras writes them."""
+    h5py = import_h5py("Writing .weights.h5")
+    with h5py.File(fileobj, "w") as f:
+        for key, value in arrays.items():
+            folder, _, name = key.rpartition("/")
+            group = f.require_group(folder) if folder else f
+            group.create_dataset(name, data=np.asarray(value))
+
+
 # HDF5 filters that only compress or checksum (deflate/gzip, shuffle, fletcher32, lzf).
 _H5_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 32000: "lzf"}
 
@@ -163,13 +195,7 @@ class ArrayStore:
         """Keras's .weights.h5 layout (groups like layers/dense/vars holding datasets 0, 1..).
         Only metadata is read here; each dataset's data is read by get() after its shape
         and dtype were checked."""
-        try:
-            import h5py
-        except ImportError:
-            raise LoadError(
-                f"{source}: reading Keras's HDF5 weights needs the h5py package "
-                "(pip install h5py); eigennet itself saves .npz weights"
-            ) from None
+        h5py = import_h5py(f"Reading the weights of {source}")
         datasets = {}
         try:
             f = h5py.File(fileobj, "r")

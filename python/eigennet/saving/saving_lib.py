@@ -1,11 +1,13 @@
-"""`.keras` archives and `.weights.npz` files.
+"""`.keras` archives and `.weights.h5` / `.weights.npz` files.
 
 A `.keras` file is a zip, laid out as Keras 3's:
     metadata.json       {"format_version", "eigennet_version", "date_saved"}
     config.json         the model in Keras's serialized form, with build and compile configs
-    model.weights.npz   the state (see eigennet.saving.state for the keys); no pickle
-Keras 3 `.keras` files load too when their weights are `model.weights.h5` and h5py is
-installed. Every write goes to a temporary file that replaces the target only when complete.
+    model.weights.h5    the state (see eigennet.saving.state for the keys) as Keras 3 writes
+                        it, so that Keras 3 loads the file; when h5py is installed
+    model.weights.npz   the same keys as NumPy arrays (no pickle), when h5py is not
+The loader reads whichever the archive holds (Keras 3's files included). Every write goes
+to a temporary file that replaces the target only when complete.
 Under MPI (eigennet.distributed) only rank 0 writes: the ranks hold the same model.
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
+import tempfile
 import warnings
 import zipfile
 
@@ -22,20 +26,25 @@ import numpy as np
 from eigennet._rank import is_primary
 from eigennet.saving import serialization_lib
 from eigennet.saving.file_io import (
+    H5PY_MISSING,
     ArrayStore,
     LoadError,
     atomic_write,
+    h5py_available,
+    import_h5py,
     open_regular,
     open_zip,
     parse_json,
     read_json_member,
     read_member,
+    write_h5,
 )
 from eigennet.saving.state import load_model_state, model_state, state_byte_bound
 
 # Version of the layout written here; files of a later version are refused, earlier ones
-# must stay loadable.
-FORMAT_VERSION = 1
+# must stay loadable. 2: recurrent, wrapper and custom layers' weights and subclassed
+# models' layers at Keras's paths (see eigennet.saving.state), h5 weights with h5py.
+FORMAT_VERSION = 2
 
 _CONFIG, _METADATA = "config.json", "metadata.json"
 _WEIGHTS_NPZ, _WEIGHTS_H5 = "model.weights.npz", "model.weights.h5"
@@ -72,11 +81,27 @@ def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -
     config = json.dumps(serialization_lib.serialize_keras_object(model))
     metadata = json.dumps(_metadata())
     state = model_state(model)
+    as_h5 = h5py_available()
+    if not as_h5:
+        warnings.warn(
+            f"Saving {path} with NumPy .npz weights, which eigennet loads but Keras cannot: "
+            f"for a file Keras 3 opens (HDF5 weights), {H5PY_MISSING}",
+            UserWarning,
+            stacklevel=3,
+        )
     with atomic_write(path) as f, zipfile.ZipFile(f, "w") as zf:
         zf.writestr(_METADATA, metadata)
         zf.writestr(_CONFIG, config)
-        with zf.open(_WEIGHTS_NPZ, "w", force_zip64=True) as weights:
-            np.savez(weights, **state)
+        if as_h5:
+            # h5py needs a seekable file: build it on disk, then copy it into the zip.
+            with tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(path))) as tmp:
+                write_h5(tmp, state)
+                tmp.seek(0)
+                with zf.open(_WEIGHTS_H5, "w", force_zip64=True) as weights:
+                    shutil.copyfileobj(tmp, weights, 1 << 20)
+        else:
+            with zf.open(_WEIGHTS_NPZ, "w", force_zip64=True) as weights:
+                np.savez(weights, **state)
 
 
 def _metadata() -> dict:
@@ -201,19 +226,22 @@ def model_from_json(json_string: str, custom_objects=None):
 
 
 # -- weights only ---------------------------------------------------------------------------
-_WEIGHTS_SUFFIX = ".weights.npz"
+_WEIGHTS_SUFFIX, _H5_SUFFIX = ".weights.npz", ".weights.h5"
 
 
 def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -> None:
-    """Saves the model's state (weights, optimizer, random streams) to a .weights.npz file."""
+    """Saves the model's state (weights, optimizer, random streams) to a `.weights.h5` file
+    in Keras 3's layout (needs h5py) or a `.weights.npz` file (NumPy, eigennet only)."""
     path = _path(filepath)
     if max_shard_size is not None:
         raise ValueError("max_shard_size (sharded weights) is not supported by eigennet")
-    if not path.endswith(_WEIGHTS_SUFFIX):
+    if not path.endswith((_H5_SUFFIX, _WEIGHTS_SUFFIX)):
         raise ValueError(
-            f"The filename must end in `{_WEIGHTS_SUFFIX}` (eigennet writes NumPy weights, "
-            f"not Keras's HDF5 .weights.h5). Received: filepath={path}"
+            f"The filename must end in `{_H5_SUFFIX}` (Keras's HDF5 layout) or "
+            f"`{_WEIGHTS_SUFFIX}` (NumPy). Received: filepath={path}"
         )
+    if path.endswith(_H5_SUFFIX):
+        import_h5py(f"Saving {path}")
     if not model.built:
         raise ValueError(
             "You are saving a model that has not yet been built. Try building the model "
@@ -224,7 +252,10 @@ def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -
         return
     state = model_state(model)
     with atomic_write(path) as f:
-        np.savez(f, **state)
+        if path.endswith(_H5_SUFFIX):
+            write_h5(f, state)
+        else:
+            np.savez(f, **state)
 
 
 def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None:
@@ -242,13 +273,13 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
         )
     if path.endswith(_WEIGHTS_SUFFIX):
         # A regular file: its arrays are read one at a time after checking their shapes.
-        with open_regular(path, "weights file") as fileobj:
+        with _bounded_weights_file(path, model) as fileobj:
             _load_store(model, ArrayStore.from_npz(fileobj, path))
     elif path.endswith(".keras"):
         with open_zip(path) as zf:
             _load_store(model, _archive_weights(zf, path, model))
-    elif path.endswith(".weights.h5"):
-        with open_regular(path, "weights file") as fileobj:
+    elif path.endswith(_H5_SUFFIX):
+        with _bounded_weights_file(path, model) as fileobj:
             _load_store(model, ArrayStore.from_h5(fileobj, path))
     else:
         raise ValueError(
@@ -256,6 +287,21 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
             "files (from save_weights), `.keras` files, and Keras's `.weights.h5` when h5py "
             "is installed."
         )
+
+
+def _bounded_weights_file(path: str, model):
+    """The weights file `path`, opened, if it is no larger than `model`'s state can be: a
+    larger one is not for this model, and its index (zip directory, HDF5 groups) would be
+    read whole before any entry was checked."""
+    fileobj = open_regular(path, "weights file")
+    size, limit = os.fstat(fileobj.fileno()).st_size, state_byte_bound(model)
+    if size > limit:
+        fileobj.close()
+        raise LoadError(
+            f"{path}: {size} bytes, more than the {limit} a state of model {model.name!r} "
+            "may hold; the file does not match the model's architecture (or is crafted)"
+        )
+    return fileobj
 
 
 def _load_store(model, store: ArrayStore) -> None:

@@ -3,17 +3,29 @@
     layers/dense/vars/0, layers/dense/vars/1      a layer's variables: trainable ones first,
                                                   then non-trainable (batch-norm statistics)
     layers/sequential/layers/dense/vars/0         layers of a nested model
+    layers/lstm/cell/vars/0                       a recurrent layer's (in its cell)
+    layers/bidirectional/forward_layer/cell/...   a wrapper's (also backward_layer, and
+    layers/time_distributed/layer/vars/0          TimeDistributed's `layer`)
+    layers/multi_head_attention/query_dense/...   MultiHeadAttention's projections
+    layers/my_block/proj/vars/0                   a custom layer's sublayer, under the
+    layers/my_block/norms/layer_normalization/... attribute holding it (or its list)
     layers/dropout/rng_state                      eigennet: a layer's random stream
     optimizer/vars/0                              the iteration count
     optimizer/vars/1                              the learning rate (unless a schedule)
-    optimizer/vars/2...                           the slots, in Keras's order
+    optimizer/vars/2...                           the slots, in Keras's order (that of the
+                                                  model's trainable weights)
     optimizer/built_for                           eigennet: indices in model.weights of the
                                                   variables the optimizer was built for
+    optimizer/slot_order                          eigennet: when Keras's order differs from
+                                                  built_for's, the slots' order (positions
+                                                  in built_for)
     training_metadata/epoch                       BackupAndRestore's epoch, kept in the same
                                                   file as the state; loaders ignore it
 
 Layers are named by class (snake_case, numbered when repeated), not by their own names,
-as Keras does: the keys do not depend on auto-generated names.
+as Keras does: the keys do not depend on auto-generated names. Written as HDF5 (groups and
+datasets), this is the `model.weights.h5` that Keras 3 loads; files of older eigennet
+versions (recurrent, wrapper and custom layers' weights under their own path) still load.
 """
 
 from __future__ import annotations
@@ -40,6 +52,8 @@ def layer_paths(model, prefix: str = "", store=None) -> list[tuple[str, object]]
     """(path, leaf layer) for every layer, in model.weights order. With `store` (a file being
     loaded), a MultiHeadAttention saved by an older eigennet (all its weights under its own
     `vars`) is read in that form."""
+    if getattr(model, "_subclassed", False):  # Keras walks its attributes, as a layer's
+        return _sublayer_paths(model, prefix.rstrip("/"), store)
     return _paths(model.layers, prefix, store)
 
 
@@ -87,28 +101,137 @@ def _mha_paths(layer, path: str, store) -> list | None:
     return out
 
 
+class _ExtraStateOf:
+    """A layer's random state, its weights being saved under sublayer paths."""
+
+    def __init__(self, layer):
+        self.weights = []
+        self._layer = layer
+
+    def _extra_state(self) -> dict:
+        return self._layer._extra_state()
+
+    def _set_extra_state(self, state: dict) -> None:
+        self._layer._set_extra_state(state)
+
+
+def _cell_path(layer) -> str:
+    """Keras keeps a SimpleRNN's, LSTM's or GRU's weights in its cell."""
+    from eigennet.layers.recurrent import _Recurrent
+
+    return "/cell" if isinstance(layer, _Recurrent) else ""
+
+
+def _inner_layer_paths(layer, path: str, store) -> list | None:
+    """The weights of a recurrent layer or a wrapper at Keras's paths (`lstm/cell/vars/0`,
+    `bidirectional/forward_layer/cell/vars/0`, `time_distributed/layer/vars/0`), the layer's
+    random state under its own path; None for other layers, and for a file of an older
+    eigennet, which saved them all under the layer's own `vars`."""
+    from eigennet.layers import Bidirectional, TimeDistributed
+
+    weights = layer.weights
+    if isinstance(layer, Bidirectional):
+        groups = [
+            (f"{side}_layer{_cell_path(sub)}", [w for w in weights if w.name.startswith(side)])
+            for side, sub in (("forward", layer.forward_layer), ("backward", layer.backward_layer))
+        ]
+        if sum(len(g) for _, g in groups) != len(weights):
+            return None
+    elif isinstance(layer, TimeDistributed):
+        groups = [(f"layer{_cell_path(layer.layer)}", weights)]
+    elif _cell_path(layer):
+        groups = [("cell", weights)]
+    else:
+        return None
+    if store is not None and f"{path}/vars/0" in store:
+        return None
+    parts = [(f"{path}/{sub}", _WeightGroup(group)) for sub, group in groups]
+    return [(path, _ExtraStateOf(layer)), *parts]
+
+
 def _paths(layers: list, prefix: str, store=None) -> list[tuple[str, object]]:
-    from eigennet.layers import InputLayer, MultiHeadAttention
-    from eigennet.models import Model
+    from eigennet.layers import InputLayer
 
     out, used = [], {}
     for layer in layers:
         if isinstance(layer, InputLayer):  # no variables (Keras writes an empty group)
             continue
-        base = snake_case(type(layer).__name__)
-        count = used.get(base)
-        used[base] = 0 if count is None else count + 1
-        path = f"{prefix}layers/{base if count is None else f'{base}_{count + 1}'}"
-        if isinstance(layer, Model):
-            out.extend(layer_paths(layer, path + "/", store))
-        elif isinstance(layer, MultiHeadAttention) and _mha_paths(layer, path, store):
-            out.extend(_mha_paths(layer, path, store))
-        elif getattr(layer, "_traced", False):  # a custom layer: its weights, its sublayers'
-            out.append((path, _OwnWeights(layer)))
-            out.extend(_paths(layer.__dict__.get("_tracked_layers", []), path + "/", store))
-        else:
-            out.append((path, layer))
+        out.extend(_layer_entries(layer, f"{prefix}layers/{_unique_name(layer, used)}", store))
     return out
+
+
+def _unique_name(layer, used: dict) -> str:
+    """Keras's name for a layer in a list: its class in snake_case, `_1`, `_2`... when repeated."""
+    base = snake_case(type(layer).__name__)
+    count = used.get(base)
+    used[base] = 0 if count is None else count + 1
+    return base if count is None else f"{base}_{count + 1}"
+
+
+def _layer_entries(layer, path: str, store) -> list[tuple[str, object]]:
+    from eigennet.layers import MultiHeadAttention
+    from eigennet.models import Model
+
+    if isinstance(layer, Model):
+        return layer_paths(layer, path + "/", store)
+    if isinstance(layer, MultiHeadAttention) and _mha_paths(layer, path, store):
+        return _mha_paths(layer, path, store)
+    if (inner := _inner_layer_paths(layer, path, store)) is not None:
+        return inner
+    if getattr(layer, "_traced", False):  # a custom layer: its weights, its sublayers'
+        return [(path, _OwnWeights(layer)), *_sublayer_paths(layer, path, store)]
+    return [(path, layer)]
+
+
+def _sublayer_paths(layer, path: str, store) -> list[tuple[str, object]]:
+    """A custom layer's or subclassed model's sublayers where Keras saves them: under the
+    attribute holding them (`block/proj/vars/0`; attributes in sorted order, a sublayer under
+    the first one; a model's `layers` list is one of them), and for lists, tuples and dicts
+    of layers under the attribute and the layer's class name, numbered as Keras numbers
+    them (`block/norms/layer_normalization_1/vars/0`). A file of an older eigennet kept them
+    under `layers/<class name>`, as for a Sequential model: read in that form."""
+    tracked = layer.__dict__.get("_tracked_layers", [])
+    attributes = {k: v for k, v in vars(layer).items() if not k.startswith("_")}
+    if getattr(layer, "_subclassed", False):
+        attributes["layers"] = layer.layers
+    prefix = f"{path}/" if path else ""
+    out, seen = [], set()
+
+    def visit(value, where: str) -> None:
+        if any(value is t for t in tracked):
+            if id(value) not in seen:
+                seen.add(id(value))
+                out.extend(_layer_entries(value, where, store))
+        elif isinstance(value, (list, tuple, dict)):
+            used = {}  # Keras numbers every layer of the list, also those saved before
+            for item in value.values() if isinstance(value, dict) else value:
+                if isinstance(item, (list, tuple, dict)):
+                    visit(item, f"{where}/{_unique_container(used)}")
+                elif any(item is t for t in tracked):
+                    visit(item, f"{where}/{_unique_name(item, used)}")
+
+    for name in sorted(attributes):
+        visit(attributes[name], prefix + name)
+    # Layers tracked but no longer held by an attribute keep their weights too.
+    rest = [t for t in tracked if id(t) not in seen]
+    out += _paths(rest, prefix, store) if rest else []
+    if store is not None and not _all_in(out, store):
+        legacy = _paths(tracked, prefix, store)
+        if _all_in(legacy, store):
+            return legacy
+    return out
+
+
+def _all_in(entries: list, store) -> bool:
+    return all(
+        f"{path}/vars/{i}" in store for path, part in entries for i in range(len(part.weights))
+    )
+
+
+def _unique_container(used: dict) -> str:
+    count = used.get("container")
+    used["container"] = 0 if count is None else count + 1
+    return "container" if count is None else f"container_{count + 1}"
 
 
 class _OwnWeights:
@@ -222,15 +345,29 @@ def _optimizer_state(model, opt) -> dict[str, np.ndarray]:
     if opt._schedule is None:
         values.append(np.array(opt.learning_rate, dtype=np.float64))
     native, offsets = opt._native, opt._native.slot_offsets
+    order = _keras_slot_order(model, built)
     for group in opt._slot_groups():
-        for k, var in enumerate(built):
+        for k in order:
+            var = built[k]
             size = int(np.prod(var.shape))
             for i in group:
                 flat = native.slot(i)[offsets[k] : offsets[k] + size]
                 values.append(np.array(flat).reshape(var.shape))
     state = {f"optimizer/vars/{i}": v for i, v in enumerate(values)}
     state["optimizer/built_for"] = np.array([index[_key(v)] for v in built], dtype=np.int64)
+    if order != list(range(len(built))):
+        state["optimizer/slot_order"] = np.array(order, dtype=np.int64)
     return state
+
+
+def _keras_slot_order(model, built: list) -> list[int]:
+    """The positions in `built` (the variables the optimizer was built for) in Keras's order,
+    the model's trainable weights' (a custom layer's own weights before its sublayers'),
+    in which Keras keeps an optimizer's slots; eigennet's own order when they are not
+    exactly the model's trainable weights."""
+    position = {_key(v): k for k, v in enumerate(built) if hasattr(v, "_layer")}
+    order = [position[_key(w)] for w in model.trainable_weights if _key(w) in position]
+    return order if len(order) == len(built) else list(range(len(built)))
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -380,10 +517,12 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
         if not (0 <= learning_rate <= float(np.finfo(model.dtype).max)):
             raise LoadError(f"{store.source}: optimizer/vars/1 (learning rate) is {learning_rate}")
     # Keras order: group by group, variable by variable, slot by slot within a group.
+    order = _slot_order(model, store, built)
     slots = {}
     position = iter(slot_keys)
     for group in opt._slot_groups():
-        for k, var in enumerate(built):
+        for k in order:
+            var = built[k]
             for i in group:
                 key = next(position)
                 value = _as_float(store.get(key, var.shape), model.dtype)
@@ -402,4 +541,21 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
         if learning_rate is not None:
             opt.learning_rate = learning_rate
 
-    return [*keys, *slot_keys, "optimizer/built_for"], apply
+    return [*keys, *slot_keys, "optimizer/built_for", "optimizer/slot_order"], apply
+
+
+def _slot_order(model, store: ArrayStore, built: list) -> list[int]:
+    """The order of the variables' slots in `store`, as positions in `built`: Keras's (the
+    model's trainable weights') in a Keras file, `optimizer/slot_order` in an eigennet file
+    that differs from its build order."""
+    if "optimizer/built_for" not in store:
+        return _keras_slot_order(model, built)
+    if "optimizer/slot_order" not in store:
+        return list(range(len(built)))
+    order = store.get("optimizer/slot_order", (len(built),), integer=True).tolist()
+    if sorted(order) != list(range(len(built))):
+        raise LoadError(
+            f"{store.source}: optimizer/slot_order is not an ordering of the "
+            f"{len(built)} variables the optimizer state is for"
+        )
+    return order

@@ -1,7 +1,9 @@
 """The Callback base, CallbackList and the callbacks that need no saving.
 
 `fit` calls into Python only for the hooks a callback actually overrides, so callbacks
-cost nothing when absent.
+cost nothing when absent. Batch hooks that only show progress (the progress bar's) are called
+by the native loop at most every PROGRESS_INTERVAL seconds and after the last batch of a pass
+(see Callback._batch_interval).
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import warnings
 import numpy as np
 
 from eigennet._rank import is_primary, say
-from eigennet.utils.progbar import Progbar
+from eigennet.utils.progbar import Progbar, write
 
-_BATCH_HOOKS = (
-    "on_train_batch_begin",
-    "on_train_batch_end",
-    "on_test_batch_begin",
-    "on_test_batch_end",
-    "on_predict_batch_begin",
-    "on_predict_batch_end",
-)
+# Seconds between two progress reports of the native loop to a callback whose batch hooks only
+# show progress: about ten a second, as often as a progress bar is worth redrawing.
+PROGRESS_INTERVAL = 0.1
+
+
+def _batch_hooks(mode: str) -> tuple:
+    hooks = (f"on_{mode}_batch_begin", f"on_{mode}_batch_end")
+    return (*hooks, "on_batch_begin", "on_batch_end") if mode == "train" else hooks
 
 
 class Callback:
@@ -62,6 +64,13 @@ class Callback:
     def on_predict_batch_begin(self, batch, logs=None): ...
     def on_predict_batch_end(self, batch, logs=None): ...
 
+    def _batch_interval(self, mode: str):
+        """How often fit/evaluate/predict must call this callback's batch hooks of `mode`
+        ("train", "test" or "predict"): None (never: it has none), 0.0 (after every batch),
+        or, for hooks that only show progress, the seconds between two reports (the native
+        loop then also reports the last batch of every pass)."""
+        return 0.0 if any(_overrides(self, hook) for hook in _batch_hooks(mode)) else None
+
 
 def _overrides(callback: Callback, hook: str) -> bool:
     """Whether `hook` does something (a subclass method or, as LambdaCallback sets them, an
@@ -85,12 +94,18 @@ class CallbackList(Callback):
     def wants(self, hook: str, ignore: tuple = ()) -> bool:
         return any(_overrides(cb, hook) for cb in self.callbacks if not isinstance(cb, ignore))
 
+    def batch_interval(self, mode: str, ignore: tuple = ()):
+        """How often the native loop must report batches of `mode` to these callbacks (those
+        not instances of a class in `ignore`): None, never; 0.0, after every batch; else the
+        seconds between progress reports (see Callback._batch_interval)."""
+        intervals = [
+            cb._batch_interval(mode) for cb in self.callbacks if not isinstance(cb, ignore)
+        ]
+        return min((i for i in intervals if i is not None), default=None)
+
     def wants_batches(self, mode: str, ignore: tuple = ()) -> bool:
         """Whether a callback (not an instance of a class in `ignore`) has batch hooks."""
-        hooks = [f"on_{mode}_batch_begin", f"on_{mode}_batch_end"]
-        if mode == "train":
-            hooks += ["on_batch_begin", "on_batch_end"]
-        return any(self.wants(hook, ignore) for hook in hooks)
+        return self.batch_interval(mode, ignore) is not None
 
     def _call(self, hook: str, *args) -> None:
         for cb in self.callbacks:
@@ -150,9 +165,20 @@ class ProgbarLogger(Callback):
         self._epochs = params.get("epochs", 1)
         self._target = params.get("steps")
 
+    def _batch_interval(self, mode):
+        # The bar moves on progress reports; with verbose=2 (a line per epoch) they only
+        # count the steps, needed when their number is not known beforehand.
+        if self._verbose == 1 or (self._verbose and self._target is None):
+            return PROGRESS_INTERVAL
+        return None
+
     def _start(self):
         self._seen = 0
-        self._bar = Progbar(target=self._target, verbose=self._verbose, unit_name="step")
+        if self._bar is None:  # one bar, started over each epoch (cheap for tiny epochs)
+            self._bar = Progbar(target=self._target, verbose=self._verbose, unit_name="step")
+        else:
+            self._bar.target = self._target
+            self._bar._restart()
 
     def _step(self, batch, logs=None):
         self._seen = batch + 1
@@ -166,7 +192,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._verbose and self._epochs > 1:
-            print(f"Epoch {epoch + 1}/{self._epochs}", flush=True)
+            write(f"Epoch {epoch + 1}/{self._epochs}\n")
         self._start()
 
     def on_train_batch_end(self, batch, logs=None):

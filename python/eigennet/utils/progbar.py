@@ -51,7 +51,8 @@ def _stdout_is_live():
     return "ipykernel" in sys.modules or "PYCHARM_HOSTED" in os.environ
 
 
-def _write(message):
+def write(message):
+    """Writes `message` to stdout and flushes it (one call per line drawn)."""
     stream = sys.stdout
     if stream is None:
         return
@@ -144,7 +145,12 @@ class Progbar:
         self._dynamic_display = _stdout_is_live()
         # Intermediate redraws only make sense on a live terminal with verbose=1.
         self._live = verbose == 1 and self._dynamic_display
+        self._bar_key = self._bar_drawn = None  # the last bar drawn, kept for the next epoch
 
+        self._restart()
+
+    def _restart(self):
+        """Starts the bar over (a new epoch of the same progress logger)."""
         self._values = {}  # name -> latest value, in first-seen order
         self._sums = {}  # name -> [weighted sum, weight] for metrics averaged by the bar
         self._seen_so_far = 0
@@ -244,13 +250,16 @@ class Progbar:
                 f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s"
                 f" - {_format_step_time(step_time, self.unit_name)}{self._metrics_text()}\n"
             )
-            _write(line)
+            write(line)
             return
         if self.verbose != 1:
             return
 
         color = self._dynamic_display
-        if known_target:
+        key = (current, self.target)
+        if key == self._bar_key:  # e.g. every epoch's final line: the same full bar
+            bar_shown, bar_width = self._bar_drawn
+        elif known_target:
             digits = int(math.log10(self.target)) + 1
             count = f"{current:{digits}d}/{self.target}"
             filled = min(max(int(self.width * current / self.target), 0), self.width)
@@ -267,6 +276,7 @@ class Progbar:
         else:
             bar_shown = f"{current:7d}/Unknown"
             bar_width = len(bar_shown)
+        self._bar_key, self._bar_drawn = key, (bar_shown, bar_width)
 
         if known_target and not finalize:
             clock_text = _format_eta(step_time * (self.target - current))
@@ -289,4 +299,4 @@ class Progbar:
         if finalize:
             message += "\n"
             self._prev_total_width = 0
-        _write(message)
+        write(message)

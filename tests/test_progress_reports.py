@@ -211,3 +211,37 @@ def test_reports_are_spaced_by_the_interval():
     assert len(batches) >= 2
     gaps = np.diff(times[:-1])  # (the last batch is reported whatever the time)
     assert (gaps >= interval * 0.9).all(), gaps.min()
+
+
+def test_an_epoch_callback_reports_the_last_batch_in_place_of_progress_reports():
+    trainer, x, y = _native(40)
+    batches, epochs = [], []
+
+    def on_epoch(epoch, logs):
+        epochs.append(epoch)
+        return False
+
+    def on_batch(batch, logs):
+        batches.append(batch)
+        return False
+
+    trainer.fit(x, y, None, 4, 0, 3, False, 0, on_epoch, on_batch, 3600.0)
+    assert batches == [] and epochs == [0, 1, 2]
+    trainer.fit(x, y, None, 4, 0, 2, False, 0, on_epoch, on_batch, 0.0)
+    assert batches == list(range(10)) * 2  # every batch: the last one too
+
+
+def test_output_is_flushed_at_the_end_of_fit(capsys, monkeypatch):
+    from eigennet.callbacks import core
+    from eigennet.utils import progbar as progbar_module
+
+    flushes = []
+    original = progbar_module.flush_stdout
+    counted = lambda: (flushes.append(1), original())  # noqa: E731
+    monkeypatch.setattr(progbar_module, "flush_stdout", counted)
+    monkeypatch.setattr(core, "flush_stdout", counted)
+    x, y = _data(3)
+    _model().fit(x, y, batch_size=1, epochs=200, verbose=1)
+    out = capsys.readouterr().out
+    assert out.count("Epoch ") == 200 and out.endswith("\n") and out.count(f"3/3 {BAR * 20}") == 200
+    assert 1 <= len(flushes) < 100  # lines of tiny epochs are flushed together

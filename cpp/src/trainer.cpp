@@ -312,9 +312,9 @@ double Trainer<T>::penalties(const std::vector<T*>* grads) const {
 template <class T>
 bool Trainer<T>::run_batches(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
                              Index first_batch, bool learn, const BatchCallback& on_batch,
-                             double report_every) {
+                             double report_every, bool report_last) {
   const Index n = data.x.rows(), xc = data.x.cols(), yc = data.y.cols();
-  if (on_batch && first_batch == 0) reports_.start(report_every);
+  if (on_batch && first_batch == 0) reports_.start(report_every, report_last);
   const bool blocked = !data.x_blocks.empty();
   const bool gather = shuffle || blocked;  // a blocked x is gathered even in order
   if (gather) {
@@ -370,9 +370,9 @@ bool Trainer<T>::run_chunk(const Dataset<T>& data, Index batch_size, bool shuffl
 template <class T>
 std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
                                           uint64_t seed, const BatchCallback& on_batch,
-                                          double report_every) {
+                                          double report_every, bool report_last) {
   reset_metrics();
-  run_batches(data, batch_size, shuffle, seed, 0, true, on_batch, report_every);
+  run_batches(data, batch_size, shuffle, seed, 0, true, on_batch, report_every, report_last);
   return logs();
 }
 
@@ -387,8 +387,9 @@ std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index b
   check(data);
   std::vector<std::vector<double>> history;
   for (Index epoch = initial_epoch; epoch < epochs; ++epoch) {
-    history.push_back(
-        run_epoch(data, batch_size, shuffle, epoch_seed(seed, epoch), on_batch, report_every));
+    history.push_back(run_epoch(data, batch_size, shuffle, epoch_seed(seed, epoch), on_batch,
+                                report_every,
+                                /*report_last=*/!on_epoch));
     if (on_epoch && on_epoch(epoch, history.back())) break;
   }
   return history;

@@ -33,13 +33,15 @@ using EpochCallback = std::function<bool(Index epoch, const std::vector<double>&
 // When a batch callback runs. With interval 0: after every batch. With interval > 0 (seconds)
 // the callback only reports progress: at most once per interval (the clock restarts with each
 // pass over the data) and always after the last batch of a call, so a progress bar ends on the
-// exact count. The loop decides natively: batches between reports cost no call into Python.
+// exact count (unless an epoch callback that reports it follows: `report_last` false). The
+// loop decides natively: batches between reports cost no call into Python.
 class BatchReports {
  public:
   using Clock = std::chrono::steady_clock;
 
   // Starts a pass with this interval.
-  void start(double interval) {
+  void start(double interval, bool report_last = true) {
+    report_last_ = report_last;
     interval_ =
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
     if (interval > 0) due_ = Clock::now() + interval_;
@@ -47,6 +49,7 @@ class BatchReports {
   // Whether the batch just run is reported (`last`: the call's last batch).
   bool due(bool last) {
     if (interval_.count() <= 0) return true;
+    if (last && !report_last_) return false;
     const Clock::time_point now = Clock::now();
     if (!last && now < due_) return false;
     due_ = now + interval_;
@@ -56,6 +59,7 @@ class BatchReports {
  private:
   Clock::duration interval_{0};
   Clock::time_point due_{};
+  bool report_last_ = true;
 };
 
 template <class T>
@@ -107,7 +111,9 @@ class Trainer {
           std::shared_ptr<Optimizer<T>> optimizer, std::vector<OutputMetric<T>> metrics,
           const std::vector<bool>& trainable);
 
-  // Runs epochs [initial_epoch, epochs); returns one row of logs per epoch run.
+  // Runs epochs [initial_epoch, epochs); returns one row of logs per epoch run. With progress
+  // reports (report_every > 0) and on_epoch, on_epoch also reports each epoch's last batch
+  // (its logs are the epoch's): on_batch does not get it.
   std::vector<std::vector<double>> fit(const Dataset<T>& data, Index batch_size,
                                        Index initial_epoch, Index epochs, bool shuffle,
                                        uint64_t seed, const EpochCallback& on_epoch,
@@ -161,10 +167,11 @@ class Trainer {
  private:
   void check(const Dataset<T>& data) const;
   std::vector<double> run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
-                                uint64_t seed, const BatchCallback& on_batch, double report_every);
+                                uint64_t seed, const BatchCallback& on_batch, double report_every,
+                                bool report_last);
   bool run_batches(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
                    Index first_batch, bool learn, const BatchCallback& on_batch,
-                   double report_every);
+                   double report_every, bool report_last = true);
   // Forward, loss, metrics; with `learn` also backward and an optimizer step.
   double step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn);
   // Forward and the losses of every output, their gradients in grad_outputs_; with `track`

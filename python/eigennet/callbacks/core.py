@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 import warnings
 
 import numpy as np
 
 from eigennet._rank import is_primary, say
-from eigennet.utils.progbar import Progbar, write
+from eigennet.utils.progbar import Progbar, flush_stdout, write
 
 # Seconds between two progress reports of the native loop to a callback whose batch hooks only
 # show progress: about ten a second, as often as a progress bar is worth redrawing.
@@ -158,6 +159,7 @@ class ProgbarLogger(Callback):
         self._bar = None
         self._verbose, self._epochs = 1, 1
         self._seen, self._target = 0, None
+        self._flushed_at = float("-inf")
 
     def set_params(self, params):
         super().set_params(params)
@@ -176,6 +178,7 @@ class ProgbarLogger(Callback):
         self._seen = 0
         if self._bar is None:  # one bar, started over each epoch (cheap for tiny epochs)
             self._bar = Progbar(target=self._target, verbose=self._verbose, unit_name="step")
+            self._bar._flush_final = False  # see _flush
         else:
             self._bar.target = self._target
             self._bar._restart()
@@ -188,11 +191,21 @@ class ProgbarLogger(Callback):
     def _finish(self, logs=None):
         if self._target is None:
             self._target = self._bar.target = self._seen
-        self._bar.update(self._target, list((logs or {}).items()), finalize=True)
+        self._bar.update(self._target, logs or {}, finalize=True)
+        self._flush()
+
+    def _flush(self, now=False):
+        """Flushes the lines written at most every PROGRESS_INTERVAL seconds (a line per
+        epoch of a thousand tiny epochs costs no system call each), and at the end."""
+        clock = time.monotonic()
+        if now or clock - self._flushed_at >= PROGRESS_INTERVAL:
+            flush_stdout()
+            self._flushed_at = clock
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._verbose and self._epochs > 1:
-            write(f"Epoch {epoch + 1}/{self._epochs}\n")
+            write(f"Epoch {epoch + 1}/{self._epochs}\n", flush=False)
+            self._flush()
         self._start()
 
     def on_train_batch_end(self, batch, logs=None):
@@ -200,6 +213,9 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._finish(logs)
+
+    def on_train_end(self, logs=None):
+        self._flush(now=True)
 
     def _in_fit(self) -> bool:
         return self.model is not None and getattr(self.model, "_in_fit", False)
@@ -215,6 +231,7 @@ class ProgbarLogger(Callback):
     def on_test_end(self, logs=None):
         if not self._in_fit():
             self._finish(logs)
+            self._flush(now=True)
 
     def on_predict_begin(self, logs=None):
         self._start()
@@ -224,6 +241,7 @@ class ProgbarLogger(Callback):
 
     def on_predict_end(self, logs=None):
         self._finish()
+        self._flush(now=True)
 
 
 class MonitorCallback(Callback):

@@ -402,7 +402,8 @@ def _fit_epochs(
             _switch(model, trainer, train.samples, "x")
             on_epoch = None
             if printers and initial_epoch < epochs:
-                on_epoch = _printed_epochs(printers, logs_of, epochs)
+                last = train.steps - 1 if on_batch else None  # reported with the epoch
+                on_epoch = _printed_epochs(printers, logs_of, epochs, last)
                 for printer in printers:
                     printer.on_epoch_begin(initial_epoch)
             rows = trainer.fit(
@@ -445,17 +446,28 @@ def _fit_epochs(
 def _logs_function(model):
     """model._logs with the names of the logs read once (they do not change during a fit)."""
     names, values_of = model.metrics_names, model._log_values
+    if names == sorted(names):
+        return lambda values: dict(zip(names, values_of(values)))
     return lambda values: dict(sorted(zip(names, values_of(values))))
 
 
-def _printed_epochs(printers, logs_of, epochs):
+def _printed_epochs(printers, logs_of, epochs, last_batch):
     """The native fit's epoch callback when only progress bars (`printers`) watch epochs:
-    the end of one epoch, then the start of the next (the least Python per epoch)."""
+    the epoch's last batch (when they take batch events: the native loop leaves it to this
+    callback, its logs are the epoch's), the end of the epoch, then the start of the next;
+    the least Python per epoch."""
+    batch_begins = [printer.on_train_batch_begin for printer in printers]
+    batch_ends = [printer.on_train_batch_end for printer in printers]
     ends = [printer.on_epoch_end for printer in printers]
     begins = [printer.on_epoch_begin for printer in printers]
 
     def on_epoch(epoch, values):
         logs = logs_of(values)
+        if last_batch is not None:
+            for begin in batch_begins:
+                begin(last_batch)
+            for end in batch_ends:
+                end(last_batch, logs)
         for end in ends:
             end(epoch, logs)
         if epoch + 1 < epochs:

@@ -51,8 +51,9 @@ def _stdout_is_live():
     return "ipykernel" in sys.modules or "PYCHARM_HOSTED" in os.environ
 
 
-def write(message):
-    """Writes `message` to stdout and flushes it (one call per line drawn)."""
+def write(message, flush=True):
+    """Writes `message` to stdout (one call per line drawn) and, unless told not to, flushes
+    it."""
     stream = sys.stdout
     if stream is None:
         return
@@ -62,8 +63,13 @@ def write(message):
         encoding = getattr(stream, "encoding", None) or "ascii"
         message = message.replace(_BAR_CHAR, "=")
         stream.write(message.encode(encoding, errors="replace").decode(encoding))
+    if flush:
+        flush_stdout()
+
+
+def flush_stdout():
     try:
-        stream.flush()
+        sys.stdout.flush()
     except (AttributeError, ValueError, OSError):
         pass
 
@@ -146,6 +152,9 @@ class Progbar:
         # Intermediate redraws only make sense on a live terminal with verbose=1.
         self._live = verbose == 1 and self._dynamic_display
         self._bar_key = self._bar_drawn = None  # the last bar drawn, kept for the next epoch
+        # Whether a finished bar's line is flushed at once (a logger printing many short
+        # epochs flushes them itself, less often).
+        self._flush_final = True
 
         self._restart()
 
@@ -250,7 +259,7 @@ class Progbar:
                 f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s"
                 f" - {_format_step_time(step_time, self.unit_name)}{self._metrics_text()}\n"
             )
-            write(line)
+            write(line, self._flush_final)
             return
         if self.verbose != 1:
             return
@@ -299,4 +308,4 @@ class Progbar:
         if finalize:
             message += "\n"
             self._prev_total_width = 0
-        write(message)
+        write(message, self._flush_final or not finalize)

@@ -75,6 +75,8 @@ def flush_stdout():
 
 
 def _format_value(value):
+    if type(value) is float:  # the usual case, first
+        return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
     if isinstance(value, str):
         return value
     try:
@@ -240,6 +242,8 @@ class Progbar:
         return (now - self._start) / current
 
     def _metrics_text(self):
+        if not self._sums:
+            return "".join([f" - {name}: {_format_value(v)}" for name, v in self._values.items()])
         parts = []
         for name, value in self._values.items():
             if name in self._sums:

@@ -185,8 +185,8 @@ class ProgbarLogger(Callback):
 
     def _step(self, batch, logs=None):
         self._seen = batch + 1
-        if self._verbose == 1:
-            self._bar.update(self._seen, list((logs or {}).items()), finalize=False)
+        if self._bar is not None and self._bar._live:  # (else only the final line is drawn)
+            self._bar.update(self._seen, logs, finalize=False)
 
     def _finish(self, logs=None):
         if self._target is None:

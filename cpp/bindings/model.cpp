@@ -168,14 +168,14 @@ void bind_typed(py::module_& m) {
       .def(
           "predict",
           [](Graph<T>& graph, const Array<T>& x, Index batch_size, Array<T>& out,
-             const BatchCallback& on_batch, bool training) {
+             const BatchCallback& on_batch, bool training, double report_every) {
             auto xs = as_batch(x);
             auto os = as_mutable_batch(out);
             py::gil_scoped_release release;
-            predict<T>(graph, xs, batch_size, os, on_batch, training);
+            predict<T>(graph, xs, batch_size, os, on_batch, training, report_every);
           },
           py::arg("x"), py::arg("batch_size"), py::arg("out"), py::arg("on_batch") = nullptr,
-          py::arg("training") = false);
+          py::arg("training") = false, py::arg("report_every") = 0.0);
 
   py::class_<Optimizer<T>, std::shared_ptr<Optimizer<T>>>(m, ("Optimizer" + sfx).c_str())
       .def_property("iterations", &Optimizer<T>::iterations, &Optimizer<T>::set_iterations)
@@ -273,25 +273,26 @@ void bind_typed(py::module_& m) {
           "fit",
           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,
              Index batch_size, Index initial_epoch, Index epochs, bool shuffle, uint64_t seed,
-             const EpochCallback& on_epoch, const BatchCallback& on_batch) {
+             const EpochCallback& on_epoch, const BatchCallback& on_batch, double report_every) {
             auto data = dataset(x, y, sw);
             py::gil_scoped_release release;
-            return t.fit(data, batch_size, initial_epoch, epochs, shuffle, seed, on_epoch,
-                         on_batch);
+            return t.fit(data, batch_size, initial_epoch, epochs, shuffle, seed, on_epoch, on_batch,
+                         report_every);
           },
           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
           py::arg("initial_epoch"), py::arg("epochs"), py::arg("shuffle"), py::arg("seed"),
-          py::arg("on_epoch") = nullptr, py::arg("on_batch") = nullptr)
+          py::arg("on_epoch") = nullptr, py::arg("on_batch") = nullptr,
+          py::arg("report_every") = 0.0)
       .def(
           "evaluate",
           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,
-             Index batch_size, const BatchCallback& on_batch) {
+             Index batch_size, const BatchCallback& on_batch, double report_every) {
             auto data = dataset(x, y, sw);
             py::gil_scoped_release release;
-            return t.evaluate(data, batch_size, on_batch);
+            return t.evaluate(data, batch_size, on_batch, report_every);
           },
           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
-          py::arg("on_batch") = nullptr)
+          py::arg("on_batch") = nullptr, py::arg("report_every") = 0.0)
       .def("train_on_batch",
            [](Trainer<T>& t, const Array<T>& x, const Array<T>& y,
               const std::optional<Array<T>>& sw) {
@@ -310,31 +311,33 @@ void bind_typed(py::module_& m) {
           "run_chunk",
           [](Trainer<T>& t, const Array<T>& x, const Array<T>& y, const std::optional<Array<T>>& sw,
              Index batch_size, bool shuffle, uint64_t seed, Index first_batch, bool learn,
-             const BatchCallback& on_batch) {
+             const BatchCallback& on_batch, double report_every) {
             auto data = dataset(x, y, sw);
             py::gil_scoped_release release;
-            return t.run_chunk(data, batch_size, shuffle, seed, first_batch, learn, on_batch);
+            return t.run_chunk(data, batch_size, shuffle, seed, first_batch, learn, on_batch,
+                               report_every);
           },
           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
           py::arg("shuffle"), py::arg("seed"), py::arg("first_batch"), py::arg("learn"),
-          py::arg("on_batch") = nullptr)
+          py::arg("on_batch") = nullptr, py::arg("report_every") = 0.0)
       // run_chunk with x given as a list of blocks of consecutive rows (used in place).
       .def(
           "run_chunk_blocks",
           [](Trainer<T>& t, const std::vector<Array<T>>& x_blocks, const Array<T>& y,
              const std::optional<Array<T>>& sw, Index batch_size, bool shuffle, uint64_t seed,
-             Index first_batch, bool learn, const BatchCallback& on_batch) {
+             Index first_batch, bool learn, const BatchCallback& on_batch, double report_every) {
             std::vector<ConstMatrixMap<T>> blocks;
             for (const auto& block : x_blocks) blocks.push_back(as_batch(block));
             auto data = blocked_dataset(std::move(blocks), as_batch(y), sw ? sw->data() : nullptr);
             if (sw && sw->size() != data.x.rows())
               throw std::invalid_argument("sample_weight must hold one weight per sample");
             py::gil_scoped_release release;
-            return t.run_chunk(data, batch_size, shuffle, seed, first_batch, learn, on_batch);
+            return t.run_chunk(data, batch_size, shuffle, seed, first_batch, learn, on_batch,
+                               report_every);
           },
           py::arg("x_blocks"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
           py::arg("shuffle"), py::arg("seed"), py::arg("first_batch"), py::arg("learn"),
-          py::arg("on_batch") = nullptr)
+          py::arg("on_batch") = nullptr, py::arg("report_every") = 0.0)
       .def("reset_metrics", &Trainer<T>::reset_metrics)
       .def("logs", &Trainer<T>::logs)
       // hook(grads): called with a NumPy view of the flat gradient buffer at every training

@@ -311,8 +311,10 @@ double Trainer<T>::penalties(const std::vector<T*>* grads) const {
 
 template <class T>
 bool Trainer<T>::run_batches(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
-                             Index first_batch, bool learn, const BatchCallback& on_batch) {
+                             Index first_batch, bool learn, const BatchCallback& on_batch,
+                             double report_every, bool report_last) {
   const Index n = data.x.rows(), xc = data.x.cols(), yc = data.y.cols();
+  if (on_batch && first_batch == 0) reports_.start(report_every, report_last);
   const bool blocked = !data.x_blocks.empty();
   const bool gather = shuffle || blocked;  // a blocked x is gathered even in order
   if (gather) {
@@ -349,7 +351,7 @@ bool Trainer<T>::run_batches(const Dataset<T>& data, Index batch_size, bool shuf
            ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
            data.sample_weight ? data.sample_weight + start : nullptr, learn);
     }
-    if (on_batch && on_batch(batch, logs())) return true;
+    if (on_batch && reports_.due(start + rows >= n) && on_batch(batch, logs())) return true;
     poll_interrupt();
   }
   return false;
@@ -357,18 +359,20 @@ bool Trainer<T>::run_batches(const Dataset<T>& data, Index batch_size, bool shuf
 
 template <class T>
 bool Trainer<T>::run_chunk(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
-                           Index first_batch, bool learn, const BatchCallback& on_batch) {
+                           Index first_batch, bool learn, const BatchCallback& on_batch,
+                           double report_every) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
-  return run_batches(data, batch_size, shuffle, seed, first_batch, learn, on_batch);
+  return run_batches(data, batch_size, shuffle, seed, first_batch, learn, on_batch, report_every);
 }
 
 template <class T>
 std::vector<double> Trainer<T>::run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
-                                          uint64_t seed, const BatchCallback& on_batch) {
+                                          uint64_t seed, const BatchCallback& on_batch,
+                                          double report_every, bool report_last) {
   reset_metrics();
-  run_batches(data, batch_size, shuffle, seed, 0, true, on_batch);
+  run_batches(data, batch_size, shuffle, seed, 0, true, on_batch, report_every, report_last);
   return logs();
 }
 
@@ -376,13 +380,16 @@ template <class T>
 std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index batch_size,
                                                  Index initial_epoch, Index epochs, bool shuffle,
                                                  uint64_t seed, const EpochCallback& on_epoch,
-                                                 const BatchCallback& on_batch) {
+                                                 const BatchCallback& on_batch,
+                                                 double report_every) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   std::vector<std::vector<double>> history;
   for (Index epoch = initial_epoch; epoch < epochs; ++epoch) {
-    history.push_back(run_epoch(data, batch_size, shuffle, epoch_seed(seed, epoch), on_batch));
+    history.push_back(run_epoch(data, batch_size, shuffle, epoch_seed(seed, epoch), on_batch,
+                                report_every,
+                                /*report_last=*/!on_epoch));
     if (on_epoch && on_epoch(epoch, history.back())) break;
   }
   return history;
@@ -390,23 +397,25 @@ std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index b
 
 template <class T>
 std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_size,
-                                         const BatchCallback& on_batch) {
+                                         const BatchCallback& on_batch, double report_every) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   reset_metrics();
-  run_batches(data, batch_size, false, 0, 0, false, on_batch);
+  run_batches(data, batch_size, false, 0, 0, false, on_batch, report_every);
   return logs();
 }
 
 template <class T>
 void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
-             const BatchCallback& on_batch, bool training) {
+             const BatchCallback& on_batch, bool training, double report_every) {
   std::lock_guard<std::recursive_mutex> lock(graph.mutex());
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   if (x.cols() != graph.input_size() || out.cols() != graph.output_size() || out.rows() != x.rows())
     throw std::invalid_argument("predict: input or output shape does not match the model");
   const Index n = x.rows(), xc = x.cols(), oc = out.cols();
+  BatchReports reports;
+  reports.start(report_every);
   Index batch = 0;
   for (Index start = 0; start < n; start += batch_size, ++batch) {
     const Index rows = std::min(batch_size, n - start);
@@ -418,7 +427,7 @@ void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T
       block.middleCols(col, y.cols()) = y;
       col += y.cols();
     }
-    if (on_batch && on_batch(batch, {})) break;
+    if (on_batch && reports.due(start + rows >= n) && on_batch(batch, {})) break;
     poll_interrupt();
   }
 }
@@ -459,8 +468,8 @@ template Dataset<double> blocked_dataset(std::vector<ConstMatrixMap<double>>,
 template class Trainer<float>;
 template class Trainer<double>;
 template void predict<float>(Graph<float>&, ConstMatrixMap<float>, Index, MatrixMap<float>,
-                             const BatchCallback&, bool);
+                             const BatchCallback&, bool, double);
 template void predict<double>(Graph<double>&, ConstMatrixMap<double>, Index, MatrixMap<double>,
-                              const BatchCallback&, bool);
+                              const BatchCallback&, bool, double);
 
 }  // namespace eigennet

@@ -4,6 +4,7 @@
 // native metric accumulation. Callbacks, when given, are the only calls back into Python.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +29,38 @@ template <class T>
 using GradientHook = std::function<void(T* grads, Index size)>;
 using BatchCallback = std::function<bool(Index batch, const std::vector<double>& logs)>;
 using EpochCallback = std::function<bool(Index epoch, const std::vector<double>& logs)>;
+
+// When a batch callback runs. With interval 0: after every batch. With interval > 0 (seconds)
+// the callback only reports progress: at most once per interval (the clock restarts with each
+// pass over the data) and always after the last batch of a call, so a progress bar ends on the
+// exact count (unless an epoch callback that reports it follows: `report_last` false). The
+// loop decides natively: batches between reports cost no call into Python.
+class BatchReports {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Starts a pass with this interval.
+  void start(double interval, bool report_last = true) {
+    report_last_ = report_last;
+    interval_ =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
+    if (interval > 0) due_ = Clock::now() + interval_;
+  }
+  // Whether the batch just run is reported (`last`: the call's last batch).
+  bool due(bool last) {
+    if (interval_.count() <= 0) return true;
+    if (last && !report_last_) return false;
+    const Clock::time_point now = Clock::now();
+    if (!last && now < due_) return false;
+    due_ = now + interval_;
+    return true;
+  }
+
+ private:
+  Clock::duration interval_{0};
+  Clock::time_point due_{};
+  bool report_last_ = true;
+};
 
 template <class T>
 struct Dataset {
@@ -78,21 +111,25 @@ class Trainer {
           std::shared_ptr<Optimizer<T>> optimizer, std::vector<OutputMetric<T>> metrics,
           const std::vector<bool>& trainable);
 
-  // Runs epochs [initial_epoch, epochs); returns one row of logs per epoch run.
+  // Runs epochs [initial_epoch, epochs); returns one row of logs per epoch run. With progress
+  // reports (report_every > 0) and on_epoch, on_epoch also reports each epoch's last batch
+  // (its logs are the epoch's): on_batch does not get it.
   std::vector<std::vector<double>> fit(const Dataset<T>& data, Index batch_size,
                                        Index initial_epoch, Index epochs, bool shuffle,
                                        uint64_t seed, const EpochCallback& on_epoch,
-                                       const BatchCallback& on_batch);
+                                       const BatchCallback& on_batch, double report_every = 0);
   std::vector<double> evaluate(const Dataset<T>& data, Index batch_size,
-                               const BatchCallback& on_batch);
+                               const BatchCallback& on_batch, double report_every = 0);
   // One step on one batch; logs of that batch alone (Keras resets metrics first).
   std::vector<double> train_on_batch(const Dataset<T>& data);
   std::vector<double> test_on_batch(const Dataset<T>& data);
   // Streaming: the batches of one chunk of an epoch (training when `learn`, else evaluating),
   // accumulating into the running logs; batch numbers start at first_batch. Returns true when
-  // a callback asked to stop. reset_metrics() starts an epoch, logs() reads it.
+  // a callback asked to stop. reset_metrics() starts an epoch, logs() reads it. report_every:
+  // see BatchReports (its clock restarts when first_batch is 0).
   bool run_chunk(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
-                 Index first_batch, bool learn, const BatchCallback& on_batch);
+                 Index first_batch, bool learn, const BatchCallback& on_batch,
+                 double report_every = 0);
   void reset_metrics();
   std::vector<double> logs() const;
   void set_gradient_hook(GradientHook<T> hook) { gradient_hook_ = std::move(hook); }
@@ -130,9 +167,11 @@ class Trainer {
  private:
   void check(const Dataset<T>& data) const;
   std::vector<double> run_epoch(const Dataset<T>& data, Index batch_size, bool shuffle,
-                                uint64_t seed, const BatchCallback& on_batch);
+                                uint64_t seed, const BatchCallback& on_batch, double report_every,
+                                bool report_last);
   bool run_batches(const Dataset<T>& data, Index batch_size, bool shuffle, uint64_t seed,
-                   Index first_batch, bool learn, const BatchCallback& on_batch);
+                   Index first_batch, bool learn, const BatchCallback& on_batch,
+                   double report_every, bool report_last = true);
   // Forward, loss, metrics; with `learn` also backward and an optimizer step.
   double step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn);
   // Forward and the losses of every output, their gradients in grad_outputs_; with `track`
@@ -179,12 +218,13 @@ class Trainer {
   std::vector<const T*> grad_pointers_;                      // per output, for Graph::backward
   std::vector<Index> order_;
   std::vector<const T*> x_rows_;  // row pointers of a blocked x
+  BatchReports reports_;          // spans the chunks of a streamed pass
 };
 
 // Forward passes in batches into out (rows of x, the packed outputs); needs no trainer.
 // training=true runs training-mode layers (dropout masks), as Keras's model(x, training=True).
 template <class T>
 void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
-             const BatchCallback& on_batch, bool training = false);
+             const BatchCallback& on_batch, bool training = false, double report_every = 0);
 
 }  // namespace eigennet

@@ -1,28 +1,31 @@
 """The Callback base, CallbackList and the callbacks that need no saving.
 
 `fit` calls into Python only for the hooks a callback actually overrides, so callbacks
-cost nothing when absent.
+cost nothing when absent. Batch hooks that only show progress (the progress bar's) are called
+by the native loop at most every PROGRESS_INTERVAL seconds and after the last batch of a pass
+(see Callback._batch_interval).
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import time
 import warnings
 
 import numpy as np
 
 from eigennet._rank import is_primary, say
-from eigennet.utils.progbar import Progbar
+from eigennet.utils.progbar import Progbar, flush_stdout, write
 
-_BATCH_HOOKS = (
-    "on_train_batch_begin",
-    "on_train_batch_end",
-    "on_test_batch_begin",
-    "on_test_batch_end",
-    "on_predict_batch_begin",
-    "on_predict_batch_end",
-)
+# Seconds between two progress reports of the native loop to a callback whose batch hooks only
+# show progress: about ten a second, as often as a progress bar is worth redrawing.
+PROGRESS_INTERVAL = 0.1
+
+
+def _batch_hooks(mode: str) -> tuple:
+    hooks = (f"on_{mode}_batch_begin", f"on_{mode}_batch_end")
+    return (*hooks, "on_batch_begin", "on_batch_end") if mode == "train" else hooks
 
 
 class Callback:
@@ -62,6 +65,13 @@ class Callback:
     def on_predict_batch_begin(self, batch, logs=None): ...
     def on_predict_batch_end(self, batch, logs=None): ...
 
+    def _batch_interval(self, mode: str):
+        """How often fit/evaluate/predict must call this callback's batch hooks of `mode`
+        ("train", "test" or "predict"): None (never: it has none), 0.0 (after every batch),
+        or, for hooks that only show progress, the seconds between two reports (the native
+        loop then also reports the last batch of every pass)."""
+        return 0.0 if any(_overrides(self, hook) for hook in _batch_hooks(mode)) else None
+
 
 def _overrides(callback: Callback, hook: str) -> bool:
     """Whether `hook` does something (a subclass method or, as LambdaCallback sets them, an
@@ -85,12 +95,18 @@ class CallbackList(Callback):
     def wants(self, hook: str, ignore: tuple = ()) -> bool:
         return any(_overrides(cb, hook) for cb in self.callbacks if not isinstance(cb, ignore))
 
+    def batch_interval(self, mode: str, ignore: tuple = ()):
+        """How often the native loop must report batches of `mode` to these callbacks (those
+        not instances of a class in `ignore`): None, never; 0.0, after every batch; else the
+        seconds between progress reports (see Callback._batch_interval)."""
+        intervals = [
+            cb._batch_interval(mode) for cb in self.callbacks if not isinstance(cb, ignore)
+        ]
+        return min((i for i in intervals if i is not None), default=None)
+
     def wants_batches(self, mode: str, ignore: tuple = ()) -> bool:
         """Whether a callback (not an instance of a class in `ignore`) has batch hooks."""
-        hooks = [f"on_{mode}_batch_begin", f"on_{mode}_batch_end"]
-        if mode == "train":
-            hooks += ["on_batch_begin", "on_batch_end"]
-        return any(self.wants(hook, ignore) for hook in hooks)
+        return self.batch_interval(mode, ignore) is not None
 
     def _call(self, hook: str, *args) -> None:
         for cb in self.callbacks:
@@ -143,6 +159,7 @@ class ProgbarLogger(Callback):
         self._bar = None
         self._verbose, self._epochs = 1, 1
         self._seen, self._target = 0, None
+        self._flushed_at = float("-inf")
 
     def set_params(self, params):
         super().set_params(params)
@@ -150,23 +167,45 @@ class ProgbarLogger(Callback):
         self._epochs = params.get("epochs", 1)
         self._target = params.get("steps")
 
+    def _batch_interval(self, mode):
+        # The bar moves on progress reports; with verbose=2 (a line per epoch) they only
+        # count the steps, needed when their number is not known beforehand.
+        if self._verbose == 1 or (self._verbose and self._target is None):
+            return PROGRESS_INTERVAL
+        return None
+
     def _start(self):
         self._seen = 0
-        self._bar = Progbar(target=self._target, verbose=self._verbose, unit_name="step")
+        if self._bar is None:  # one bar, started over each epoch (cheap for tiny epochs)
+            self._bar = Progbar(target=self._target, verbose=self._verbose, unit_name="step")
+            self._bar._flush_final = False  # see _flush
+        else:
+            self._bar.target = self._target
+            self._bar._restart()
 
     def _step(self, batch, logs=None):
         self._seen = batch + 1
-        if self._verbose == 1:
-            self._bar.update(self._seen, list((logs or {}).items()), finalize=False)
+        if self._bar is not None and self._bar._live:  # (else only the final line is drawn)
+            self._bar.update(self._seen, logs, finalize=False)
 
     def _finish(self, logs=None):
         if self._target is None:
             self._target = self._bar.target = self._seen
-        self._bar.update(self._target, list((logs or {}).items()), finalize=True)
+        self._bar.update(self._target, logs or {}, finalize=True)
+        self._flush()
+
+    def _flush(self, now=False):
+        """Flushes the lines written at most every PROGRESS_INTERVAL seconds (a line per
+        epoch of a thousand tiny epochs costs no system call each), and at the end."""
+        clock = time.monotonic()
+        if now or clock - self._flushed_at >= PROGRESS_INTERVAL:
+            flush_stdout()
+            self._flushed_at = clock
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._verbose and self._epochs > 1:
-            print(f"Epoch {epoch + 1}/{self._epochs}", flush=True)
+            write(f"Epoch {epoch + 1}/{self._epochs}\n", flush=False)
+            self._flush()
         self._start()
 
     def on_train_batch_end(self, batch, logs=None):
@@ -174,6 +213,9 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._finish(logs)
+
+    def on_train_end(self, logs=None):
+        self._flush(now=True)
 
     def _in_fit(self) -> bool:
         return self.model is not None and getattr(self.model, "_in_fit", False)
@@ -189,6 +231,7 @@ class ProgbarLogger(Callback):
     def on_test_end(self, logs=None):
         if not self._in_fit():
             self._finish(logs)
+            self._flush(now=True)
 
     def on_predict_begin(self, logs=None):
         self._start()
@@ -198,6 +241,7 @@ class ProgbarLogger(Callback):
 
     def on_predict_end(self, logs=None):
         self._finish()
+        self._flush(now=True)
 
 
 class MonitorCallback(Callback):

@@ -7,6 +7,10 @@ to epochs, every epoch runs in a single native call). Streamed data comes in pie
 native `Trainer.run_chunk` call (the core releases the GIL while it computes, so the next
 piece is read and checked meanwhile in a background thread). Callbacks see the same events
 and logs whatever the source.
+
+Batch events reach Python only when a callback needs them: after every batch for a callback
+with batch hooks, as progress reports (at most every PROGRESS_INTERVAL seconds, timed by the
+native loop, and after the last batch of each pass) when only a progress bar shows them.
 """
 
 from __future__ import annotations
@@ -126,11 +130,14 @@ def _switch(model, trainer, samples, where: str) -> None:
         )
 
 
-def _run_pass(model, trainer, source, learn: bool, epoch=0, seed=0, on_batch=None) -> bool:
-    """Runs one epoch's pieces through the trainer; True when a callback stopped it."""
+def _run_pass(
+    model, trainer, source, learn: bool, epoch=0, seed=0, on_batch=None, report_every=0.0
+) -> bool:
+    """Runs one epoch's pieces through the trainer; True when a callback stopped it.
+    on_batch runs after every batch, or as progress reports every `report_every` seconds."""
     _switch(model, trainer, source.samples, source.what)
     if isinstance(source, MemorySource):
-        source.run(trainer, learn, epoch, seed, on_batch)
+        source.run(trainer, learn, epoch, seed, on_batch, report_every)
         return False  # a stop shows in model.stop_training
     step, stopped = 0, False
     with source.pieces(epoch, seed) as pieces:
@@ -150,6 +157,7 @@ def _run_pass(model, trainer, source, learn: bool, epoch=0, seed=0, on_batch=Non
                     step,
                     learn,
                     on_batch,
+                    report_every,
                 )
             finally:
                 piece.done()
@@ -178,7 +186,9 @@ def _validation_source(model, validation_data, batch_size, steps):
     return make_source(model, vx, vy, vsw, batch_size=batch_size, steps=steps, what="validation x")
 
 
-def _evaluate_source(model, trainer, source, on_batch=None, what="validation") -> dict:
+def _evaluate_source(
+    model, trainer, source, on_batch=None, what="validation", report_every=0.0
+) -> dict:
     if not source.has_data():
         steps = "validation_steps" if what == "validation" else "steps"
         raise ValueError(
@@ -189,7 +199,7 @@ def _evaluate_source(model, trainer, source, on_batch=None, what="validation") -
         model._use_input_shapes(source.samples)
         trainer = model._ensure_trainer(source.y_example)
     trainer.reset_metrics()
-    _run_pass(model, trainer, source, learn=False, on_batch=on_batch)
+    _run_pass(model, trainer, source, learn=False, on_batch=on_batch, report_every=report_every)
     if source.ran_out:
         warnings.warn(RAN_OUT_MESSAGE, stacklevel=4)
     return model._logs(trainer.logs())
@@ -346,12 +356,24 @@ def _fit_epochs(
             "same steps), and generators that yield at least steps_per_epoch * epochs batches"
         )
     collective_stop = sync is not None and sync.may_stop_at_batches
+    interval = cb_list.batch_interval("train")
+    if collective_stop:  # every rank takes part in every batch's decision
+        interval = 0.0
+    logs_of = _logs_function(model)
     on_batch = None
-    if cb_list.wants_batches("train") or collective_stop:
+    if interval is not None:
+        # The hooks of the callbacks that take batch events, bound once (the least Python
+        # per report).
+        takers = [cb for cb in cbs if cb._batch_interval("train") is not None]
+        begins = [cb.on_train_batch_begin for cb in takers]
+        ends = [cb.on_train_batch_end for cb in takers]
 
         def on_batch(batch, values):
-            cb_list.on_train_batch_begin(batch)
-            cb_list.on_train_batch_end(batch, model._logs(values))
+            logs = logs_of(values)
+            for begin in begins:
+                begin(batch)
+            for end in ends:
+                end(batch, logs)
             if collective_stop:
                 model.stop_training = sync.any(model.stop_training)
             return model.stop_training
@@ -367,17 +389,26 @@ def _fit_epochs(
         initial_epoch, model._initial_epoch = model._initial_epoch or initial_epoch, None
         if sync is not None:
             sync.check_epochs(initial_epoch, epochs)
-        python_epochs = (
-            sync is not None
-            or val is not None
-            or any(not isinstance(cb, callbacks_module.History) for cb in cbs)
+        printers = [cb for cb in cbs if type(cb) is callbacks_module.ProgbarLogger]
+        native_epochs = (
+            isinstance(train, MemorySource)
+            and sync is None
+            and val is None
+            and all(type(cb) is callbacks_module.History for cb in cbs if cb not in printers)
         )
-        if isinstance(train, MemorySource) and not python_epochs:
-            # Nothing in Python needs epoch events: every epoch runs in one native call.
+        if native_epochs:
+            # Nothing in Python acts on epoch events (History records them all at the end,
+            # progress bars only print): every epoch runs in one native call.
             _switch(model, trainer, train.samples, "x")
+            on_epoch = None
+            if printers and initial_epoch < epochs:
+                last = train.steps - 1 if on_batch else None  # reported with the epoch
+                on_epoch = _printed_epochs(printers, logs_of, epochs, last)
+                for printer in printers:
+                    printer.on_epoch_begin(initial_epoch)
             rows = trainer.fit(
                 train.x, train.y, train.sample_weight, train.batch_size, initial_epoch, epochs,
-                train.shuffle, seed,
+                train.shuffle, seed, on_epoch, on_batch, interval or 0.0,
             )  # fmt: skip
             history.record(
                 range(initial_epoch, initial_epoch + len(rows)),
@@ -392,8 +423,8 @@ def _fit_epochs(
                 break
             cb_list.on_epoch_begin(epoch)
             trainer.reset_metrics()
-            _run_pass(model, trainer, train, learn=True, epoch=epoch, seed=seed, on_batch=on_batch)
-            logs = model._logs(trainer.logs())
+            _run_pass(model, trainer, train, True, epoch, seed, on_batch, interval or 0.0)
+            logs = logs_of(trainer.logs())
             if train.ran_out:
                 warnings.warn(RAN_OUT_MESSAGE, stacklevel=3)
             if val is not None and (epoch + 1) % validation_freq == 0:
@@ -412,6 +443,41 @@ def _fit_epochs(
     return history
 
 
+def _logs_function(model):
+    """model._logs with the names of the logs read once (they do not change during a fit)."""
+    names, values_of = model.metrics_names, model._log_values
+    if names == sorted(names):
+        return lambda values: dict(zip(names, values_of(values)))
+    return lambda values: dict(sorted(zip(names, values_of(values))))
+
+
+def _printed_epochs(printers, logs_of, epochs, last_batch):
+    """The native fit's epoch callback when only progress bars (`printers`) watch epochs:
+    the epoch's last batch (when they take batch events: the native loop leaves it to this
+    callback, its logs are the epoch's), the end of the epoch, then the start of the next;
+    the least Python per epoch."""
+    batch_begins = [printer.on_train_batch_begin for printer in printers]
+    batch_ends = [printer.on_train_batch_end for printer in printers]
+    ends = [printer.on_epoch_end for printer in printers]
+    begins = [printer.on_epoch_begin for printer in printers]
+
+    def on_epoch(epoch, values):
+        logs = logs_of(values)
+        if last_batch is not None:
+            for begin in batch_begins:
+                begin(last_batch)
+            for end in batch_ends:
+                end(last_batch, logs)
+        for end in ends:
+            end(epoch, logs)
+        if epoch + 1 < epochs:
+            for begin in begins:
+                begin(epoch + 1)
+        return False
+
+    return on_epoch
+
+
 def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
     """Model.evaluate."""
     if not model.compiled:
@@ -426,8 +492,9 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
         cb_list = callbacks_module.CallbackList(
             cbs, model, verbose=verbose, epochs=1, steps=source.steps
         )
+        interval = cb_list.batch_interval("test")
         on_batch = None
-        if cb_list.wants_batches("test"):
+        if interval is not None:
 
             def on_batch(batch, values):
                 cb_list.on_test_batch_begin(batch)
@@ -435,7 +502,7 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
                 return False
 
         cb_list.on_test_begin()
-        logs = _evaluate_source(model, trainer, source, on_batch, what="evaluation")
+        logs = _evaluate_source(model, trainer, source, on_batch, "evaluation", interval or 0.0)
         cb_list.on_test_end(logs)
     finally:
         source.close()
@@ -451,16 +518,16 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks) -> np.ndarray:
         cb_list = callbacks_module.CallbackList(
             cbs, model, verbose=verbose, epochs=1, steps=source.steps
         )
-        wants = cb_list.wants_batches("predict")
+        interval = cb_list.batch_interval("predict")
         cb_list.on_predict_begin()
-        out = _predict_pieces(model, source, wants and cb_list)
+        out = _predict_pieces(model, source, interval is not None and cb_list, interval or 0.0)
         cb_list.on_predict_end()
     finally:
         source.close()
     return out
 
 
-def _predict_pieces(model, source, cb_list) -> np.ndarray:
+def _predict_pieces(model, source, cb_list, report_every) -> np.ndarray:
     if isinstance(source, MemorySource):
         on_batch = None
         if cb_list:
@@ -471,7 +538,7 @@ def _predict_pieces(model, source, cb_list) -> np.ndarray:
                 return False
 
         model._use_input_shapes(source.samples)
-        return model._run_network(source.x, source.batch_size, on_batch)
+        return model._run_network(source.x, source.batch_size, on_batch, False, report_every)
     whole = None
     if isinstance(source, ArraySource):  # rows land in place in one output array
         whole = np.empty((source.n, *model._run_shapes[0][1:]), dtype=model.dtype)
@@ -491,9 +558,13 @@ def _predict_pieces(model, source, cb_list) -> np.ndarray:
                     model._use_input_shapes(piece.samples)
                 if whole is not None:
                     out = whole[piece.start : piece.start + len(piece.x)]
-                    model._network.predict(piece.x, piece.batch_size, out, on_batch, False)
+                    model._network.predict(
+                        piece.x, piece.batch_size, out, on_batch, False, report_every
+                    )
                 else:  # one array, or a list/dict for several outputs
-                    parts.append(model._run_network(piece.x, piece.batch_size, on_batch))
+                    parts.append(
+                        model._run_network(piece.x, piece.batch_size, on_batch, False, report_every)
+                    )
             finally:
                 piece.done()
             step += piece.batches

@@ -880,16 +880,17 @@ class Model:
             callbacks=_callback_list(callbacks),
         )
 
-    def _run_network(self, x_arr, batch_size: int, on_batch=None, training=False):
-        """The outputs for packed x: one array, or a list (a dict) for several outputs."""
+    def _run_network(self, x_arr, batch_size: int, on_batch=None, training=False, report_every=0.0):
+        """The outputs for packed x: one array, or a list (a dict) for several outputs.
+        on_batch runs after every batch, or as progress reports every `report_every` s."""
         shapes = self._run_shapes
         if len(shapes) == 1:
             out = np.empty((len(x_arr), *shapes[0][1:]), dtype=self.dtype)
-            self._network.predict(x_arr, batch_size, out, on_batch, bool(training))
+            self._network.predict(x_arr, batch_size, out, on_batch, bool(training), report_every)
             return out
         sizes = [math.prod(shape[1:]) for shape in shapes]
         packed = np.empty((len(x_arr), sum(sizes)), dtype=self.dtype)
-        self._network.predict(x_arr, batch_size, packed, on_batch, bool(training))
+        self._network.predict(x_arr, batch_size, packed, on_batch, bool(training), report_every)
         starts = np.cumsum([0, *sizes])
         outputs = [
             np.ascontiguousarray(packed[:, a:b]).reshape(len(x_arr), *shape[1:])

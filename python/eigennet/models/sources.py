@@ -120,15 +120,17 @@ class MemorySource:
     def has_data(self) -> bool:
         return True
 
-    def run(self, trainer, learn: bool, epoch: int, seed: int, on_batch) -> None:
+    def run(self, trainer, learn: bool, epoch: int, seed: int, on_batch, report_every) -> None:
         """One epoch of training, or one evaluation pass."""
         if learn:
             trainer.fit(
                 self.x, self.y, self.sample_weight, self.batch_size, epoch, epoch + 1,
-                self.shuffle, seed, None, on_batch,
+                self.shuffle, seed, None, on_batch, report_every,
             )  # fmt: skip
         else:
-            trainer.evaluate(self.x, self.y, self.sample_weight, self.batch_size, on_batch)
+            trainer.evaluate(
+                self.x, self.y, self.sample_weight, self.batch_size, on_batch, report_every
+            )
 
     def end_epoch(self) -> None:
         pass

@@ -51,7 +51,9 @@ def _stdout_is_live():
     return "ipykernel" in sys.modules or "PYCHARM_HOSTED" in os.environ
 
 
-def _write(message):
+def write(message, flush=True):
+    """Writes `message` to stdout (one call per line drawn) and, unless told not to, flushes
+    it."""
     stream = sys.stdout
     if stream is None:
         return
@@ -61,13 +63,20 @@ def _write(message):
         encoding = getattr(stream, "encoding", None) or "ascii"
         message = message.replace(_BAR_CHAR, "=")
         stream.write(message.encode(encoding, errors="replace").decode(encoding))
+    if flush:
+        flush_stdout()
+
+
+def flush_stdout():
     try:
-        stream.flush()
+        sys.stdout.flush()
     except (AttributeError, ValueError, OSError):
         pass
 
 
 def _format_value(value):
+    if type(value) is float:  # the usual case, first
+        return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
     if isinstance(value, str):
         return value
     try:
@@ -144,7 +153,15 @@ class Progbar:
         self._dynamic_display = _stdout_is_live()
         # Intermediate redraws only make sense on a live terminal with verbose=1.
         self._live = verbose == 1 and self._dynamic_display
+        self._bar_key = self._bar_drawn = None  # the last bar drawn, kept for the next epoch
+        # Whether a finished bar's line is flushed at once (a logger printing many short
+        # epochs flushes them itself, less often).
+        self._flush_final = True
 
+        self._restart()
+
+    def _restart(self):
+        """Starts the bar over (a new epoch of the same progress logger)."""
         self._values = {}  # name -> latest value, in first-seen order
         self._sums = {}  # name -> [weighted sum, weight] for metrics averaged by the bar
         self._seen_so_far = 0
@@ -225,6 +242,8 @@ class Progbar:
         return (now - self._start) / current
 
     def _metrics_text(self):
+        if not self._sums:
+            return "".join([f" - {name}: {_format_value(v)}" for name, v in self._values.items()])
         parts = []
         for name, value in self._values.items():
             if name in self._sums:
@@ -236,57 +255,53 @@ class Progbar:
     def _draw(self, current, now, finalize):
         step_time = self._step_time(current, now)
         known_target = self.target is not None and self.target > 0
+        rest = f" {_format_step_time(step_time, self.unit_name)}{self._metrics_text()}"
         if self.verbose == 2:
-            if not known_target:
-                return
-            digits = int(math.log10(self.target)) + 1
-            line = (
-                f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s"
-                f" - {_format_step_time(step_time, self.unit_name)}{self._metrics_text()}\n"
-            )
-            _write(line)
+            if known_target:
+                count = self._bar_parts(current, known_target)[2]
+                write(f"{count} - {now - self._start:.0f}s -{rest}\n", self._flush_final)
             return
         if self.verbose != 1:
             return
+        bar_shown, bar_width, _ = self._bar_parts(current, known_target)
+        if known_target and not finalize:
+            clock_text = _format_eta(step_time * (self.target - current))
+        else:
+            clock_text = f"{now - self._start:.0f}s"
+        if not self._dynamic_display:  # (then only final lines are drawn)
+            write(f"{bar_shown} {clock_text}{rest}\n", self._flush_final)
+            return
+        info_shown = f" {_BOLD}{clock_text}{_RESET}{rest}"
+        total_width = bar_width + 1 + len(clock_text) + len(rest)
+        message = "\r" + bar_shown + info_shown
+        if self._prev_total_width > total_width:
+            message += " " * (self._prev_total_width - total_width)
+        self._prev_total_width = total_width
+        if finalize:
+            message += "\n"
+            self._prev_total_width = 0
+        write(message, self._flush_final or not finalize)
 
-        color = self._dynamic_display
+    def _bar_parts(self, current, known_target):
+        """(the count and bar as shown, their width, the count alone), kept while the same
+        (e.g. every epoch's final line)."""
+        key = (current, self.target)
+        if key == self._bar_key:
+            return self._bar_drawn
         if known_target:
             digits = int(math.log10(self.target)) + 1
             count = f"{current:{digits}d}/{self.target}"
             filled = min(max(int(self.width * current / self.target), 0), self.width)
             done = _BAR_CHAR * filled
             todo = _BAR_CHAR * (self.width - filled)
-            if color:
-                count_shown = f"{_BOLD}{count}{_RESET}"
+            if self._dynamic_display:  # in colour
                 done = f"{_GREEN}{done}{_RESET}" if filled else ""
-                todo = f"{_WHITE}{todo}{_RESET}"
+                bar_shown = f"{_BOLD}{count}{_RESET} {done}{_WHITE}{todo}{_RESET}"
             else:
-                count_shown = count
-            bar_shown = f"{count_shown} {done}{todo}"
+                bar_shown = f"{count} {done}{todo}"
             bar_width = len(count) + 1 + self.width
         else:
-            bar_shown = f"{current:7d}/Unknown"
+            count = bar_shown = f"{current:7d}/Unknown"
             bar_width = len(bar_shown)
-
-        if known_target and not finalize:
-            clock_text = _format_eta(step_time * (self.target - current))
-        else:
-            clock_text = f"{now - self._start:.0f}s"
-        rest = f" {_format_step_time(step_time, self.unit_name)}{self._metrics_text()}"
-        if color:
-            info_shown = f" {_BOLD}{clock_text}{_RESET}{rest}"
-        else:
-            info_shown = f" {clock_text}{rest}"
-        total_width = bar_width + 1 + len(clock_text) + len(rest)
-
-        if self._dynamic_display:
-            message = "\r" + bar_shown + info_shown
-            if self._prev_total_width > total_width:
-                message += " " * (self._prev_total_width - total_width)
-            self._prev_total_width = total_width
-        else:
-            message = bar_shown + info_shown
-        if finalize:
-            message += "\n"
-            self._prev_total_width = 0
-        _write(message)
+        self._bar_key, self._bar_drawn = key, (bar_shown, bar_width, count)
+        return self._bar_drawn

@@ -426,6 +426,16 @@ class Model:
         """Prints a table of the layers, output shapes and parameter counts."""
         print_summary(self, print_fn)
 
+    def quantize(self, mode=None, config=None, filters=None, **kwargs) -> None:
+        """Quantizes the weights of the model's Dense and Embedding layers, as Keras 3's
+        `model.quantize("int8")` (the model must be built; `filters`: a regex on layer
+        names, a list of them, or a callable). Layers that cannot be quantized warn, as
+        Keras. predict/evaluate then run integer products; fit still trains the biases and
+        the layers that are not quantized (as Keras)."""
+        from eigennet.layers import quantization
+
+        quantization.quantize_model(self, mode, config, filters, kwargs)
+
     # -- compile -----------------------------------------------------------------------
     def compile(
         self,

@@ -142,6 +142,15 @@ def _built_models(model) -> list:
     return [m for m in out if m.built]
 
 
+def _forget_optimizer_state(model) -> None:
+    """A built optimizer holds the old kernels' buffers: it is built again, for the new
+    trainable weights, by the next fit (its slots and iteration count start anew)."""
+    opt = getattr(model, "optimizer", None)
+    if opt is not None and opt.built:
+        opt._native = None
+        opt._built_variables = None
+
+
 def quantize_model(model, mode, config, filters, kwargs) -> None:
     """Keras's Model.quantize: every leaf layer that has quantize() and passes `filters`;
     the others warn, as Keras. The model then runs the quantized layers."""
@@ -175,6 +184,7 @@ def quantize_model(model, mode, config, filters, kwargs) -> None:
         except NotImplementedError as e:
             warnings.warn(str(e), stacklevel=3)
     if changed:
+        _forget_optimizer_state(model)
         for m in _built_models(model):
             m._drop_trainers()
             m._build_network()

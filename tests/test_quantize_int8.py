@@ -83,6 +83,42 @@ def test_predict_is_bit_identical_on_both_kernels(monkeypatch):
     np.testing.assert_array_equal(out["reference"], out["vnni"])
 
 
+def _int8_dense_reference(x, kernel, kernel_scale, bias):
+    """Keras's _int8_call in NumPy: rows quantized by abs-max, integer product, de-scaled."""
+    x_scale = np.float32(127) / (np.abs(x).max(-1, keepdims=True) + np.float32(1e-7))
+    x_q = np.clip(np.round(x * x_scale), -127, 127).astype(np.int64)
+    product = (x_q @ kernel.astype(np.int64)).astype(np.float32)
+    return product / (kernel_scale * x_scale) + bias
+
+
+def test_dense_matches_numpy_reference_and_follows_assigned_weights():
+    layer = keras.layers.Dense(24)
+    model = keras.Sequential([keras.Input((40,)), layer])
+    x = np.random.default_rng(8).normal(size=(33, 40)).astype("float32")
+    model.quantize("int8")
+    kernel, bias, scale = layer.get_weights()
+    assert kernel.dtype == np.int8 and np.abs(kernel).max() == 127
+    np.testing.assert_array_equal(
+        model.predict(x, verbose=0), _int8_dense_reference(x, kernel, scale, bias)
+    )
+    # The packed kernel is remade when the weights change (here: assigned from Python).
+    new_kernel = np.random.default_rng(9).integers(-127, 128, kernel.shape).astype(np.int8)
+    layer.kernel.assign(new_kernel)
+    np.testing.assert_array_equal(
+        model.predict(x, verbose=0), _int8_dense_reference(x, new_kernel, scale, bias)
+    )
+
+
+def test_quantize_a_standalone_layer():
+    layer = keras.layers.Dense(5, activation="relu")
+    x = np.random.default_rng(10).normal(size=(4, 6)).astype("float32")
+    layer(x)  # builds it
+    layer.quantize("int8")
+    kernel, bias, scale = layer.get_weights()
+    expected = np.maximum(_int8_dense_reference(x, kernel, scale, bias), 0)
+    np.testing.assert_array_equal(np.asarray(layer(x)), expected)
+
+
 # -- against Keras ---------------------------------------------------------------------------
 def _quantized_pair(build):
     theirs = pytest.importorskip("keras")

@@ -4,9 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
-#include <vector>
-
-#include "eigennet/memory.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -21,14 +18,17 @@ namespace {
 // Work (multiply-adds) below which the product stays on one thread.
 constexpr double kParallelMacs = 1 << 20;
 
-void reference_gemm(Index m, Index n, Index k, const int8_t* a, const int8_t* b, int32_t* c) {
+void reference_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
+  const Index n = p.n, k = p.k;
+  const int8_t* b = p.values.data();
 #pragma omp parallel for schedule(static) if (double(m) * n * k > kParallelMacs)
   for (Index i = 0; i < m; ++i) {
     int32_t* row = c + i * n;
     std::fill_n(row, n, 0);
-    for (Index p = 0; p < k; ++p) {
-      const int32_t av = a[i * k + p];
-      const int8_t* brow = b + p * n;
+    for (Index q = 0; q < k; ++q) {
+      const int32_t av = a[i * k + q];
+      const int8_t* brow = b + q * n;
+#pragma omp simd
       for (Index j = 0; j < n; ++j) row[j] += av * int32_t(brow[j]);
     }
   }
@@ -37,37 +37,22 @@ void reference_gemm(Index m, Index n, Index k, const int8_t* a, const int8_t* b,
 #ifdef EIGENNET_INT8_VNNI
 // vpdpbusd multiplies unsigned by signed bytes, four at a time into each int32 lane. The
 // signed activations become unsigned with +128; sum((a + 128) b) - 128 sum(b) undoes it
-// exactly. B is packed as (k/4, n rounded up to 16, 4): one 64-byte load is 4 k-steps of 16
-// columns; zero padding adds nothing.
-struct PackedB {
-  Index k4, n16;
-  AlignedVector<int8_t> values;
-  AlignedVector<int32_t> shift;  // 128 * column sums, padded to n16
-};
-
-PackedB pack_b(Index n, Index k, const int8_t* b) {
-  PackedB p;
-  p.k4 = (k + 3) / 4;
-  p.n16 = (n + 15) / 16 * 16;
-  p.values.assign(static_cast<size_t>(p.k4 * p.n16 * 4), 0);
-  p.shift.assign(static_cast<size_t>(p.n16), 0);
-  for (Index q = 0; q < k; ++q)
-    for (Index j = 0; j < n; ++j) {
-      p.values[static_cast<size_t>(((q / 4) * p.n16 + j) * 4 + q % 4)] = b[q * n + j];
-      p.shift[static_cast<size_t>(j)] += 128 * int32_t(b[q * n + j]);
-    }
-  return p;
-}
+// exactly (no saturation: vpdpbusd wraps, and the true sums fit in int32). B is packed as
+// (k/4, n rounded up to 16, 4): one 64-byte load is 4 k-steps of 16 columns; zero padding
+// adds nothing.
+Index k4_of(Index k) { return (k + 3) / 4; }
+Index n16_of(Index n) { return (n + 15) / 16 * 16; }
 
 // R rows x V vectors of 16 columns starting at column j0.
 template <int R, int V>
-EIGENNET_VNNI_TARGET void vnni_block(const uint8_t* a, Index lda, const PackedB& p, Index n,
-                                     Index j0, int32_t* c) {
+EIGENNET_VNNI_TARGET void vnni_block(const uint8_t* a, Index lda, const PackedInt8B& p, Index j0,
+                                     int32_t* c) {
+  const Index k4 = k4_of(p.k), n16 = n16_of(p.n), n = p.n;
   __m512i acc[R][V];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v) acc[r][v] = _mm512_setzero_si512();
   const int8_t* bp = p.values.data() + j0 * 4;
-  for (Index q = 0; q < p.k4; ++q, bp += p.n16 * 4) {
+  for (Index q = 0; q < k4; ++q, bp += n16 * 4) {
     __m512i bv[V];
     for (int v = 0; v < V; ++v) bv[v] = _mm512_loadu_si512(bp + v * 64);
     for (int r = 0; r < R; ++r) {
@@ -88,50 +73,38 @@ EIGENNET_VNNI_TARGET void vnni_block(const uint8_t* a, Index lda, const PackedB&
 }
 
 template <int R>
-void vnni_rows(const uint8_t* a, Index lda, const PackedB& p, Index n, int32_t* c) {
+void vnni_rows(const uint8_t* a, Index lda, const PackedInt8B& p, int32_t* c) {
+  const Index n16 = n16_of(p.n);
   Index j0 = 0;
-  for (; j0 + 64 <= p.n16; j0 += 64) vnni_block<R, 4>(a, lda, p, n, j0, c);
-  switch ((p.n16 - j0) / 16) {
-    case 3:
-      vnni_block<R, 3>(a, lda, p, n, j0, c);
-      break;
-    case 2:
-      vnni_block<R, 2>(a, lda, p, n, j0, c);
-      break;
-    case 1:
-      vnni_block<R, 1>(a, lda, p, n, j0, c);
-      break;
-    default:
-      break;
-  }
+  for (; j0 + 64 <= n16; j0 += 64) vnni_block<R, 4>(a, lda, p, j0, c);
+  const Index vectors = (n16 - j0) / 16;
+  if (vectors == 3) vnni_block<R, 3>(a, lda, p, j0, c);
+  if (vectors == 2) vnni_block<R, 2>(a, lda, p, j0, c);
+  if (vectors == 1) vnni_block<R, 1>(a, lda, p, j0, c);
 }
 
-void vnni_gemm(Index m, Index n, Index k, const int8_t* a, const int8_t* b, int32_t* c) {
-  const PackedB p = pack_b(n, k, b);
-  const Index lda = p.k4 * 4;
-  AlignedVector<uint8_t> shifted(static_cast<size_t>(m * lda), uint8_t(128));
-  for (Index i = 0; i < m; ++i)
-    for (Index q = 0; q < k; ++q)
-      shifted[static_cast<size_t>(i * lda + q)] = uint8_t(int32_t(a[i * k + q]) + 128);
-  const Index blocks = (m + 3) / 4;
-#pragma omp parallel for schedule(static) if (double(m) * n * k > kParallelMacs)
-  for (Index blk = 0; blk < blocks; ++blk) {
-    const Index i = blk * 4;
-    const uint8_t* ai = shifted.data() + i * lda;
-    int32_t* ci = c + i * n;
-    switch (std::min<Index>(4, m - i)) {
-      case 4:
-        vnni_rows<4>(ai, lda, p, n, ci);
-        break;
-      case 3:
-        vnni_rows<3>(ai, lda, p, n, ci);
-        break;
-      case 2:
-        vnni_rows<2>(ai, lda, p, n, ci);
-        break;
-      default:
-        vnni_rows<1>(ai, lda, p, n, ci);
-        break;
+void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
+  const Index k = p.k, lda = k4_of(k) * 4;
+  constexpr Index kRows = 4;
+  const Index blocks = (m + kRows - 1) / kRows;
+#pragma omp parallel if (double(m) * p.n * k > kParallelMacs)
+  {
+    // Each thread shifts its own rows to unsigned (padding: 128, i.e. a zero activation).
+    AlignedVector<uint8_t> shifted(static_cast<size_t>(kRows * lda), uint8_t(128));
+#pragma omp for schedule(static)
+    for (Index blk = 0; blk < blocks; ++blk) {
+      const Index i = blk * kRows, rows = std::min<Index>(kRows, m - i);
+      for (Index r = 0; r < rows; ++r) {
+        const int8_t* src = a + (i + r) * k;
+        uint8_t* dst = shifted.data() + r * lda;
+#pragma omp simd
+        for (Index q = 0; q < k; ++q) dst[q] = uint8_t(src[q] ^ int8_t(-128));  // +128
+      }
+      int32_t* ci = c + i * p.n;
+      if (rows == 4) vnni_rows<4>(shifted.data(), lda, p, ci);
+      if (rows == 3) vnni_rows<3>(shifted.data(), lda, p, ci);
+      if (rows == 2) vnni_rows<2>(shifted.data(), lda, p, ci);
+      if (rows == 1) vnni_rows<1>(shifted.data(), lda, p, ci);
     }
   }
 }
@@ -171,22 +144,41 @@ std::string int8_kernel_name(Int8Kernel kernel) {
   return kernel == Int8Kernel::Vnni ? "vnni" : "reference";
 }
 
-void int8_gemm(Index m, Index n, Index k, const int8_t* a, const int8_t* b, int32_t* c,
-               Int8Kernel kernel) {
-  if (m < 0 || n < 0 || k < 0) throw std::invalid_argument("int8_gemm: negative size");
-  if (m == 0 || n == 0) return;
-#ifdef EIGENNET_INT8_VNNI
-  if (kernel == Int8Kernel::Vnni) {
-    if (!int8_vnni_supported())
-      throw std::invalid_argument("int8_gemm: this CPU has no AVX512-VNNI");
-    vnni_gemm(m, n, k, a, b, c);
-    return;
+PackedInt8B pack_int8_b(Index k, Index n, const int8_t* b, Int8Kernel kernel) {
+  if (k < 0 || n < 0) throw std::invalid_argument("int8_gemm: negative size");
+  PackedInt8B p;
+  p.k = k;
+  p.n = n;
+  p.kernel = kernel;
+  if (kernel == Int8Kernel::Reference) {
+    p.values.assign(b, b + k * n);
+    return p;
   }
+#ifdef EIGENNET_INT8_VNNI
+  if (!int8_vnni_supported()) throw std::invalid_argument("int8_gemm: this CPU has no AVX512-VNNI");
+  const Index n16 = n16_of(n);
+  p.values.assign(static_cast<size_t>(k4_of(k) * n16 * 4), 0);
+  p.shift.assign(static_cast<size_t>(n16), 0);
+  for (Index q = 0; q < k; ++q) {
+    int8_t* dst = p.values.data() + (q / 4) * n16 * 4 + q % 4;
+    for (Index j = 0; j < n; ++j) {
+      dst[j * 4] = b[q * n + j];
+      p.shift[static_cast<size_t>(j)] += 128 * int32_t(b[q * n + j]);
+    }
+  }
+  return p;
 #else
-  if (kernel == Int8Kernel::Vnni)
-    throw std::invalid_argument("int8_gemm: AVX512-VNNI is not built for this CPU");
+  throw std::invalid_argument("int8_gemm: AVX512-VNNI is not built for this CPU");
 #endif
-  reference_gemm(m, n, k, a, b, c);
+}
+
+void int8_gemm(Index m, const int8_t* a, const PackedInt8B& b, int32_t* c) {
+  if (m < 0) throw std::invalid_argument("int8_gemm: negative size");
+  if (m == 0 || b.n == 0) return;
+#ifdef EIGENNET_INT8_VNNI
+  if (b.kernel == Int8Kernel::Vnni) return vnni_gemm(m, a, b, c);
+#endif
+  reference_gemm(m, a, b, c);
 }
 
 }  // namespace eigennet

@@ -16,14 +16,22 @@ void quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale)
   for (Index i = 0; i < rows; ++i) {
     const T* row = x + i * cols;
     T amax = 0;
-    for (Index j = 0; j < cols; ++j) amax = std::max(amax, std::abs(row[j]));
-    // Keras: 127 / (max + epsilon) in the compute dtype; rounding half to even (nearbyint
-    // under the default rounding mode), as torch.round and np.round.
+#pragma omp simd reduction(max : amax)
+    for (Index j = 0; j < cols; ++j) {
+      const T a = std::abs(row[j]);
+      amax = a > amax ? a : amax;
+    }
+    // Keras: 127 / (max + epsilon) in the compute dtype; rounding half to even (rint under
+    // the default rounding mode), as torch.round and np.round.
     const T s = T(127) / (amax + T(1e-7));
     scale[i] = s;
-    for (Index j = 0; j < cols; ++j) {
-      const T r = std::nearbyint(row[j] * s);
-      q[i * cols + j] = static_cast<int8_t>(std::min(T(127), std::max(T(-127), r)));
+    int8_t* qi = q + i * cols;
+#pragma omp simd
+    for (Index j = 0; j < cols; ++j) {  // (selects, not std::min/max: they vectorize)
+      T r = std::rint(row[j] * s);
+      r = r > T(127) ? T(127) : r;
+      r = r < T(-127) ? T(-127) : r;
+      qi[j] = static_cast<int8_t>(static_cast<int32_t>(r));
     }
   }
 }
@@ -51,19 +59,32 @@ Shape Int8Dense<T>::do_build(const Shape& input_shape) {
 }
 
 template <class T>
+const PackedInt8B& Int8Dense<T>::packed_kernel() {
+  const Int8Kernel choice = int8_kernel_in_use();
+  const T* kernel = this->weight(0);
+  const Index size = in_ * units_;
+  const bool same = packed_.kernel == choice && packed_.n == units_ &&
+                    static_cast<Index>(kernel_seen_.size()) == size &&
+                    std::equal(kernel, kernel + size, kernel_seen_.begin());
+  if (same) return packed_;
+  AlignedVector<int8_t> values(static_cast<size_t>(size));
+  for (Index i = 0; i < size; ++i)  // whole numbers; clamped so a stray value cannot wrap
+    values[static_cast<size_t>(i)] =
+        static_cast<int8_t>(std::min(T(127), std::max(T(-128), std::rint(kernel[i]))));
+  packed_ = pack_int8_b(in_, units_, values.data(), choice);
+  kernel_seen_.assign(kernel, kernel + size);
+  return packed_;
+}
+
+template <class T>
 void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Index rows = x.size() / in_;
-  // The kernel is read from the parameter block at each call: Python may assign it any time.
-  const T* kernel = this->weight(0);
-  kernel_int8_.resize(static_cast<size_t>(in_ * units_));
-  for (Index i = 0; i < in_ * units_; ++i)
-    kernel_int8_[static_cast<size_t>(i)] =
-        static_cast<int8_t>(std::min(T(127), std::max(T(-128), std::nearbyint(kernel[i]))));
+  const PackedInt8B& kernel = packed_kernel();
   inputs_int8_.resize(static_cast<size_t>(rows * in_));
   inputs_scale_.resize(static_cast<size_t>(rows));
   products_.resize(static_cast<size_t>(rows * units_));
   quantize_rows_int8<T>(x.data(), rows, in_, inputs_int8_.data(), inputs_scale_.data());
-  int8_gemm(rows, units_, in_, inputs_int8_.data(), kernel_int8_.data(), products_.data());
+  int8_gemm(rows, inputs_int8_.data(), kernel, products_.data());
 
   const bool needs_input = activation_needs_input(activation_);
   MatrixMap<T> z(needs_input ? preactivation_.view(rows, units_).data() : y.data(), rows, units_);
@@ -74,10 +95,11 @@ void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
     const T s = inputs_scale_[static_cast<size_t>(i)];
     const int32_t* c = products_.data() + i * units_;
     T* zi = z.data() + i * units_;
-    for (Index j = 0; j < units_; ++j) {
-      T v = static_cast<T>(c[j]) / (kscale[j] * s);
-      if (bias) v += bias[j];
-      zi[j] = v;
+#pragma omp simd
+    for (Index j = 0; j < units_; ++j) zi[j] = static_cast<T>(c[j]) / (kscale[j] * s);
+    if (bias) {
+#pragma omp simd
+      for (Index j = 0; j < units_; ++j) zi[j] += bias[j];
     }
   }
   if (activation_ != Activation::Linear || needs_input)

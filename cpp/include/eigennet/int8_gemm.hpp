@@ -21,12 +21,21 @@ bool int8_vnni_supported();
 Int8Kernel int8_kernel_in_use();
 std::string int8_kernel_name(Int8Kernel kernel);
 
-// c (m, n) = a (m, k) x b (k, n), all row-major; int8 operands in [-127, 127] (Keras's range;
-// -128 is also exact), int32 result.
-void int8_gemm(Index m, Index n, Index k, const int8_t* a, const int8_t* b, int32_t* c,
-               Int8Kernel kernel);
-inline void int8_gemm(Index m, Index n, Index k, const int8_t* a, const int8_t* b, int32_t* c) {
-  int8_gemm(m, n, k, a, b, c, int8_kernel_in_use());
+// b (k, n) laid out for one kernel: a layer packs its weights once and reuses them.
+struct PackedInt8B {
+  Index k = 0, n = 0;
+  Int8Kernel kernel = Int8Kernel::Reference;
+  AlignedVector<int8_t> values;  // reference: b as is; vnni: (k/4, n rounded to 16, 4)
+  AlignedVector<int32_t> shift;  // vnni: 128 * column sums (see int8_gemm.cpp)
+};
+PackedInt8B pack_int8_b(Index k, Index n, const int8_t* b, Int8Kernel kernel);
+
+// c (m, n) = a (m, k) x b, all row-major; int8 operands (Keras's range is [-127, 127]; -128 is
+// exact too), int32 result.
+void int8_gemm(Index m, const int8_t* a, const PackedInt8B& b, int32_t* c);
+inline void int8_gemm(Index m, Index n, Index k, const int8_t* a, const int8_t* b, int32_t* c,
+                      Int8Kernel kernel) {
+  int8_gemm(m, a, pack_int8_b(k, n, b, kernel), c);
 }
 
 }  // namespace eigennet

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "eigennet/activations.hpp"
+#include "eigennet/int8_gemm.hpp"
 #include "eigennet/layer.hpp"
 #include "eigennet/layers/embedding.hpp"
 #include "eigennet/workspace.hpp"
@@ -41,8 +42,14 @@ class Int8Dense : public Layer<T> {
   Index units_, in_ = 0;
   Activation activation_;
   bool use_bias_;
+  // The kernel packed for the int8 product, remade when the parameters differ from the
+  // copy it was made from (Python may assign them any time) or the kernel choice changes.
+  const PackedInt8B& packed_kernel();
+
   Workspace<T> preactivation_;
-  AlignedVector<int8_t> kernel_int8_, inputs_int8_;
+  AlignedVector<T> kernel_seen_;
+  PackedInt8B packed_;
+  AlignedVector<int8_t> inputs_int8_;
   AlignedVector<int32_t> products_;
   AlignedVector<T> inputs_scale_;
 };

@@ -122,7 +122,8 @@ class Variable:
 
     @property
     def dtype(self) -> str:
-        return self._layer._weight_dtypes().get(self.name) or str(self._layer._params.dtype)
+        special = getattr(self._layer, "_weight_dtypes", dict)()  # (owners besides Layer)
+        return special.get(self.name) or str(self._layer._params.dtype)
 
     @property
     def trainable(self) -> bool:

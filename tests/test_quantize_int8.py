@@ -325,6 +325,15 @@ def test_functional_model():
     assert not np.array_equal(after, before)
 
 
+def test_onnx_export_refuses_quantized_layers(tmp_path):
+    pytest.importorskip("onnx")
+    model = _mlp(keras)
+    model.quantize("int8")
+    with pytest.raises(NotImplementedError, match=r"cannot be exported to ONNX: it is quantized"):
+        model.export(tmp_path / "q.onnx", format="onnx")
+    assert not (tmp_path / "q.onnx").exists()
+
+
 # -- errors --------------------------------------------------------------------------------
 def test_errors():
     model = _mlp(keras)

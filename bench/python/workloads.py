@@ -593,6 +593,9 @@ def _onnx_int8_session(torch, model):
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1
+    # Its pool's threads otherwise spin after each run, taking the cores from the next
+    # library of the interleaved repeats.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(int8, options, providers=["CPUExecutionProvider"])
 
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -65,7 +66,7 @@ const PackedInt8B& Int8Dense<T>::packed_kernel() {
   const Index size = in_ * units_;
   const bool same = packed_.kernel == choice && packed_.n == units_ &&
                     static_cast<Index>(kernel_seen_.size()) == size &&
-                    std::equal(kernel, kernel + size, kernel_seen_.begin());
+                    std::memcmp(kernel, kernel_seen_.data(), sizeof(T) * size) == 0;
   if (same) return packed_;
   AlignedVector<int8_t> values(static_cast<size_t>(size));
   for (Index i = 0; i < size; ++i)  // whole numbers; clamped so a stray value cannot wrap

@@ -204,6 +204,28 @@ def test_training_after_quantize_matches_keras():
     np.testing.assert_array_equal(e_model.layers[0].kernel.numpy(), kernel)
 
 
+def test_custom_layer_sublayers_are_quantized_as_keras():
+    """Keras quantizes the leaf layers: the Dense layers inside a custom layer too."""
+
+    def build(lib):
+        class Block(lib.layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.inner = lib.layers.Dense(16, activation="relu")
+                self.outer = lib.layers.Dense(8)
+
+            def call(self, x):
+                return self.outer(self.inner(x)) + 1.0
+
+        return lib.Sequential([lib.Input((12,)), Block(), lib.layers.Dense(3)])
+
+    k_model, e_model = _quantized_pair(build)
+    block = e_model.layers[0]
+    assert block.inner.quantization_mode == block.outer.quantization_mode == "int8"
+    x = np.random.default_rng(11).normal(size=(10, 12)).astype("float32")
+    np.testing.assert_array_equal(e_model.predict(x, verbose=0), k_model.predict(x, verbose=0))
+
+
 # -- a trained classifier ----------------------------------------------------------------------
 def _blobs(prototypes, n, rng):
     """Ten classes of 64 features (an 8x8 "digit"-like input): noisy class prototypes."""

@@ -125,6 +125,9 @@ def _leaf_layers(model) -> list:
         if inner is not None and hasattr(layer, "_build_network"):
             for sub in inner:
                 visit(sub)
+        elif layer.__dict__.get("_tracked_layers"):  # a custom layer: Keras walks into it
+            for sub in layer.__dict__["_tracked_layers"]:
+                visit(sub)
         elif id(layer) not in seen:
             seen.add(id(layer))
             out.append(layer)

@@ -119,6 +119,21 @@ def test_quantize_a_standalone_layer():
     np.testing.assert_array_equal(np.asarray(layer(x)), expected)
 
 
+def test_layer_quantize_inside_a_built_model():
+    """Keras allows quantizing the layers one by one: the model then runs them quantized."""
+    model = _mlp(keras)
+    model.compile("adam", "mse")
+    x = np.random.default_rng(12).normal(size=(16, 20)).astype("float32")
+    model.fit(x, np.zeros((16, 7)), epochs=1, verbose=0)
+    first = model.layers[0]
+    first.quantize("int8")
+    kernel, bias, scale = first.get_weights()
+    hidden = np.maximum(_int8_dense_reference(x, kernel, scale, bias), 0)
+    expected = hidden @ model.layers[1].kernel.numpy() + model.layers[1].bias.numpy()
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    model.fit(x, np.zeros((16, 7)), epochs=1, verbose=0)  # its optimizer is built anew
+
+
 # -- against Keras ---------------------------------------------------------------------------
 def _quantized_pair(build):
     theirs = pytest.importorskip("keras")

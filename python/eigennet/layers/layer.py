@@ -520,6 +520,7 @@ class Layer:
         self._eager_network = None
         self.build(input_shape)
         assign_all(f"Layer {self.name!r}", self.weights, values)
+        quantization.note_requantized()  # the models running this layer rebuild their graph
 
     # Merge layers (Add, Concatenate, ...) take a list of inputs; every other layer one.
     _multi_input = False

@@ -145,6 +145,38 @@ def _built_models(model) -> list:
     return [m for m in out if m.built]
 
 
+# How many times a layer swapped its core (Layer._requantize): a model compares it with the
+# count when it built its graph, and only then checks its own layers (see refresh).
+_requantized = [0]
+
+
+def note_requantized() -> None:
+    _requantized[0] += 1
+
+
+def record_cores(model) -> None:
+    """Called when `model` builds its native graph: the leaf layers' cores it runs."""
+    leaves = _leaf_layers(model)
+    model.__dict__["_quantize_seen"] = (
+        _requantized[0],
+        [(x, x.__dict__.get("_core")) for x in leaves],
+    )
+
+
+def refresh(model) -> None:
+    """A layer of `model` quantized on its own (`layer.quantize`): rebuild the model's graph
+    (and its optimizer, as model.quantize does) so that it runs the quantized layer."""
+    seen = model.__dict__.get("_quantize_seen")
+    if seen is None or seen[0] == _requantized[0]:
+        return
+    if any(layer.__dict__.get("_core") is not core for layer, core in seen[1]):
+        _forget_optimizer_state(model)
+        model._drop_trainers()
+        model._build_network()  # records the cores again
+    else:
+        model.__dict__["_quantize_seen"] = (_requantized[0], seen[1])
+
+
 def _forget_optimizer_state(model) -> None:
     """A built optimizer holds the old kernels' buffers: it is built again, for the new
     trainable weights, by the next fit (its slots and iteration count start anew)."""

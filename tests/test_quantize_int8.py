@@ -109,6 +109,19 @@ def test_dense_matches_numpy_reference_and_follows_assigned_weights():
     )
 
 
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "gelu", "softmax", "elu", "softplus"])
+def test_activation_after_the_int8_product(activation):
+    """The activation applies to the de-scaled product plus bias, as a linear layer's."""
+    x = np.random.default_rng(13).normal(size=(40, 30)).astype("float32")
+    linear = keras.Sequential([keras.Input((30,)), keras.layers.Dense(20)])
+    model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(20, activation=activation)])
+    model.set_weights(linear.get_weights())
+    linear.quantize("int8")
+    model.quantize("int8")
+    expected = np.asarray(keras.activations.get(activation)(linear.predict(x, verbose=0)))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-7)
+
+
 def test_quantize_a_standalone_layer():
     layer = keras.layers.Dense(5, activation="relu")
     x = np.random.default_rng(10).normal(size=(4, 6)).astype("float32")

@@ -13,7 +13,7 @@ namespace eigennet {
 
 template <class T>
 void quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale) {
-#pragma omp parallel for schedule(static) if (rows * cols > (Index(1) << 18))
+#pragma omp parallel for schedule(static) if (rows * cols >= (Index(1) << 16))
   for (Index i = 0; i < rows; ++i) {
     const T* row = x + i * cols;
     T amax = 0;
@@ -91,7 +91,10 @@ void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   MatrixMap<T> z(needs_input ? preactivation_.view(rows, units_).data() : y.data(), rows, units_);
   const T* kscale = kernel_scale();
   const T* bias = use_bias_ ? this->weight(1) : nullptr;
-#pragma omp parallel for schedule(static) if (rows * units_ > (Index(1) << 16))
+  // An element-wise activation runs on each row while it is in cache; softmax after, on all.
+  const bool rowwise = activation_ == Activation::Softmax;
+  const bool activate = activation_ != Activation::Linear || needs_input;
+#pragma omp parallel for schedule(static) if (rows * units_ >= (Index(1) << 16))
   for (Index i = 0; i < rows; ++i) {
     const T s = inputs_scale_[static_cast<size_t>(i)];
     const int32_t* c = products_.data() + i * units_;
@@ -102,8 +105,10 @@ void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
 #pragma omp simd
       for (Index j = 0; j < units_; ++j) zi[j] += bias[j];
     }
+    if (activate && !rowwise)
+      activation_forward_rows<T>(activation_, zi, y.data() + i * units_, 1, units_, units_);
   }
-  if (activation_ != Activation::Linear || needs_input)
+  if (activate && rowwise)
     activation_forward<T>(activation_, ConstMatrixMap<T>(z.data(), rows, units_),
                           MatrixMap<T>(y.data(), rows, units_));
 }

@@ -155,7 +155,7 @@ def _quantized_pair(build):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras warns for its InputLayer
         k_model.quantize("int8")
-    e_model.quantize("int8")
+        e_model.quantize("int8")
     return k_model, e_model
 
 
@@ -327,6 +327,29 @@ def test_keras_loads_our_file_and_we_load_keras_file(tmp_path):
     k_model.save(tmp_path / "theirs.keras")
     again = keras.models.load_model(tmp_path / "theirs.keras")
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_we_load_a_model_keras_quantized(tmp_path):
+    """Keras writes its Int8QuantizationConfig in the layers' configs after quantize()."""
+
+    def build(lib):
+        dtype = {"dtype": "int32"} if lib is not keras else {}
+        inputs = lib.Input((6,), **dtype)
+        hidden = lib.layers.Flatten()(lib.layers.Embedding(30, 4)(inputs))
+        return lib.Model(inputs, lib.layers.Dense(5)(hidden))
+
+    k_model, e_model = _quantized_pair(build)
+    assert (
+        e_model.layers[-1].get_config()["quantization_config"]
+        == (k_model.layers[-1].get_config()["quantization_config"])
+    )
+    k_model.save(tmp_path / "keras_quantized.keras")
+    loaded = keras.models.load_model(tmp_path / "keras_quantized.keras")
+    x = np.random.default_rng(14).integers(0, 30, (8, 6))
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), k_model.predict(x, verbose=0))
+    assert [layer.quantization_mode for layer in loaded.layers[1:]] == ["int8", None, "int8"]
+    with pytest.raises(ValueError, match="quantization_config"):
+        keras.layers.Dense(3, quantization_config={"class_name": "Int4QuantizationConfig"})
 
 
 def test_summary_counts_int8_bytes():

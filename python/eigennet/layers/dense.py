@@ -22,8 +22,10 @@ class Dense(KernelBiasMixin, Layer):
         bias_initializer: Initializer of the bias (default "zeros").
         kernel_regularizer, bias_regularizer: Optional `eigennet.regularizers` (L1, L2, L1L2)
             whose penalty is added to the loss.
-        kernel_constraint, bias_constraint, quantization_config: Keras arguments eigennet
-            does not support yet; only None is accepted (so Keras configs load).
+        kernel_constraint, bias_constraint: Keras arguments eigennet does not support yet;
+            only None is accepted (so Keras configs load).
+        quantization_config: None, or Keras's default int8 config (as Keras writes it for a
+            quantized layer; see `quantize`).
         activity_regularizer: Optional regularizer of the layer's output (divided by the
             batch size, as Keras 3).
 
@@ -55,10 +57,10 @@ class Dense(KernelBiasMixin, Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        quantization.check_config_argument("Dense", quantization_config)
         for arg, value in (
             ("kernel_constraint", kernel_constraint),
             ("bias_constraint", bias_constraint),
-            ("quantization_config", quantization_config),
         ):
             if value is not None:  # accepted as None so that Keras configs load
                 raise ValueError(f"Dense({arg}=...) is not supported by eigennet yet")
@@ -112,5 +114,5 @@ class Dense(KernelBiasMixin, Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": None,
             "bias_constraint": None,
-            "quantization_config": None,
+            "quantization_config": quantization.config_entry(self),
         }

@@ -50,8 +50,7 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         if embeddings_constraint is not None:
             raise ValueError("Embedding(embeddings_constraint=...) is not supported")
-        if quantization_config is not None:  # accepted as None so that Keras configs load
-            raise ValueError("Embedding(quantization_config=...) is not supported")
+        quantization.check_config_argument("Embedding", quantization_config)
         if self.dtype == "float32" and self.input_dim > 2**24:
             raise ValueError(
                 f"Embedding input_dim={self.input_dim} exceeds 2**24, the largest index float32 "
@@ -136,5 +135,5 @@ class Embedding(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": None,
             "mask_zero": self.mask_zero,
-            "quantization_config": None,
+            "quantization_config": quantization.config_entry(self),
         }

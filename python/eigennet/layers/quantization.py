@@ -75,6 +75,62 @@ def abs_max_quantize(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndar
     return quantized, scale
 
 
+def _default_activation_quantizer() -> dict:
+    return {
+        "module": "keras.quantizers",
+        "class_name": "AbsMaxQuantizer",
+        "config": {"value_range": (-127, 127), "epsilon": _EPSILON, "output_dtype": "int8"},
+        "registered_name": None,
+    }
+
+
+def config_entry(layer) -> dict | None:
+    """The `quantization_config` of a layer's config: Keras's default int8 config once
+    quantized (as Keras writes it after quantize("int8")), else None."""
+    if layer.quantization_mode is None:
+        return None
+    return {
+        "module": "keras.quantizers",
+        "class_name": "Int8QuantizationConfig",
+        "config": {
+            "weight_quantizer": None,
+            "activation_quantizer": _default_activation_quantizer(),
+        },
+        "registered_name": None,
+    }
+
+
+def check_config_argument(owner: str, value) -> None:
+    """A layer's `quantization_config` argument: None or Keras's default int8 config (what
+    Keras writes after quantize("int8")); anything else is not supported."""
+    if value is None:
+        return
+    cfg = value.get("config") if isinstance(value, dict) else None
+    if (
+        isinstance(cfg, dict)
+        and value.get("class_name") == "Int8QuantizationConfig"
+        and cfg.get("weight_quantizer") is None
+        and _is_default_activation_quantizer(cfg.get("activation_quantizer"))
+    ):
+        return
+    raise ValueError(
+        f"{owner}(quantization_config=...) is not supported by eigennet: only Keras's default "
+        f"int8 configuration (quantize('int8')). Received: {value!r}"
+    )
+
+
+def _is_default_activation_quantizer(value) -> bool:
+    if not isinstance(value, dict) or value.get("class_name") != "AbsMaxQuantizer":
+        return False
+    cfg = value.get("config") or {}
+    return (
+        tuple(cfg.get("value_range", (-127, 127))) == (-127, 127)
+        and float(cfg.get("epsilon", _EPSILON)) == _EPSILON
+        and cfg.get("output_dtype", "int8") == "int8"
+        and cfg.get("axis") in (None, -1, [-1], (-1,))
+    )
+
+
 def policy_name(layer) -> str:
     return f"{layer.quantization_mode}_from_{layer.dtype}"
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env python
 """Reference workloads W1-W8 (see /work/shared/bench/workloads.md); W1F is W1 written functionally,
 W3C is W3 written with a custom layer (add_weight, ops.matmul, a bias and ops.relu).
+W3P-int8 is W3P after ``model.quantize("int8")``; its peer is onnxruntime's int8 dynamic
+quantization of the PyTorch twin (``quantize_dynamic``, QInt8 weights) when onnxruntime is
+installed (else n/a); both report their argmax agreement with their own float32 model.
 
 Runs each workload with eigennet (written as a Keras user writes it:
 ``import eigennet as keras``; Sequential, compile, fit, predict) and, in the
@@ -37,7 +40,9 @@ import time
 
 # W1F is W1 written with the Functional API: the graph's overhead on a tiny model.
 # W3C is W3 made of a subclassed Dense: a traced custom layer against the built-in one.
-ALL_WORKLOADS = ("W1", "W1F", "W2", "W3", "W3C", "W3P", "W4", "W5", "W6", "W7", "W8")
+# W3P-int8 is W3P after model.quantize("int8") (peer: onnxruntime int8 dynamic quantization).
+ALL_WORKLOADS = ("W1", "W1F", "W2", "W3", "W3C", "W3P", "W3P-int8", "W4", "W5", "W6", "W7", "W8")
+W3_FAMILY = ("W3", "W3C", "W3P", "W3P-int8")
 
 # Full-size parameters, and the smaller ones used by --quick.
 FULL = {
@@ -72,7 +77,7 @@ def make_data(wid, sizes):
 
     _cache = _DATA_CACHE
     key = (
-        {"W3P": "W3", "W3C": "W3", "W7": "W3", "W1F": "W1"}.get(wid, wid),
+        {"W3P": "W3", "W3P-int8": "W3", "W3C": "W3", "W7": "W3", "W1F": "W1"}.get(wid, wid),
         sizes["W3_n"],
         sizes["W4_n"],
         sizes["W5_n"],
@@ -101,7 +106,7 @@ def make_data(wid, sizes):
         x = rs.randint(0, W8_VOCAB, size=(sizes["W8_n"], W8_LENGTH)).astype(np.int64)
         y = rs.randint(0, 2, size=sizes["W8_n"]).astype(np.int64)
     else:
-        n, d = (sizes["W3_n"], 784) if wid in ("W3", "W3C", "W3P", "W7") else (sizes["W4_n"], 1024)
+        n, d = (sizes["W3_n"], 784) if wid in (*W3_FAMILY, "W7") else (sizes["W4_n"], 1024)
         rs = np.random.RandomState(0)
         x = rs.standard_normal((n, d)).astype(np.float32)
         y = rs.randint(0, 10, size=n).astype(np.int64)
@@ -122,6 +127,13 @@ def spec(wid, sizes):
         "W3": (128, 1, "fit_rate", "W3 mlp-784 fit", "W3_n"),
         "W3C": (128, 1, "fit_rate", "W3C mlp-784 custom-layer fit", "W3_n"),
         "W3P": (1024, None, "predict_rate", "W3P mlp-784 predict", "W3_n"),
+        "W3P-int8": (
+            1024,
+            None,
+            "predict_rate",
+            "W3P-int8 mlp-784 int8 predict (torch column: onnxruntime int8)",
+            "W3_n",
+        ),
         "W4": (256, 1, "fit_rate", "W4 wide-mlp fit", "W4_n"),
         "W5": (64, 1, "fit_rate", "W5 cnn fit", "W5_n"),
         "W6": (64, 1, "fit_rate", "W6 lstm fit", "W6_n"),
@@ -313,7 +325,7 @@ class KerasAPIRunner:
             )
             model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mse")
         else:
-            dims = W3_LAYERS if wid in ("W3", "W3C", "W3P") else W4_LAYERS
+            dims = W3_LAYERS if wid in W3_FAMILY else W4_LAYERS
             dense = _custom_dense(keras) if wid == "W3C" else layers.Dense
             model = keras.Sequential(
                 [
@@ -327,7 +339,19 @@ class KerasAPIRunner:
                 optimizer=keras.optimizers.Adam(learning_rate=1e-3),
                 loss="sparse_categorical_crossentropy",
             )
+        self.float_model = None
+        if wid == "W3P-int8":  # the float twin (same weights) answers argmax_agreement
+            self.float_model = self.keras.models.clone_model(model)
+            self.float_model.set_weights(model.get_weights())
+            model.quantize("int8")
         self.model = model
+
+    def argmax_agreement(self, x, out):
+        """Share of rows whose argmax the quantized model keeps (None: not quantized)."""
+        if self.float_model is None:
+            return None
+        reference = self.float_model.predict(x, batch_size=1024, verbose=0)
+        return float((out.argmax(-1) == reference.argmax(-1)).mean())
 
     def fit(self, x, y, batch, epochs):
         hist = self.model.fit(
@@ -455,7 +479,7 @@ class TorchRunner:
         elif wid == "W8":
             model, loss_fn, lr = _torch_transformer(nn, self.torch), nn.CrossEntropyLoss(), 1e-3
         else:
-            d = W3_LAYERS if wid in ("W3", "W3C", "W3P") else W4_LAYERS
+            d = W3_LAYERS if wid in W3_FAMILY else W4_LAYERS
             model = nn.Sequential(
                 nn.Linear(d[0], d[1]),
                 nn.ReLU(),
@@ -468,6 +492,19 @@ class TorchRunner:
         self.loss_fn = loss_fn
         self.opt = self.torch.optim.Adam(model.parameters(), lr=lr)
         self._tensors = {}
+        self.session = _onnx_int8_session(self.torch, model) if wid == "W3P-int8" else None
+
+    def supports(self, wid):
+        """W3P-int8 needs onnxruntime (its int8 peer); every other workload runs."""
+        return wid != "W3P-int8" or _has_onnxruntime()
+
+    def argmax_agreement(self, x, out):
+        if self.session is None:
+            return None
+        self.session, session = None, self.session  # the float twin, just this once
+        reference = self.predict(x, 1024)
+        self.session = session
+        return float((out.argmax(-1) == reference.argmax(-1)).mean())
 
     def _as_tensors(self, x, y):
         # The whole data set as tensors (zero-copy views of the shared arrays);
@@ -509,6 +546,12 @@ class TorchRunner:
         model = self.model
         model.eval()
         outs = []
+        if self.session is not None:  # onnxruntime int8 (softmax inside the graph)
+            import numpy as np
+
+            for i in range(0, x.shape[0], batch):
+                outs.append(self.session.run(None, {"x": x[i : i + batch]})[0])
+            return np.concatenate(outs)
         with torch.no_grad():
             for i in range(0, X.shape[0], batch):
                 # softmax so the output matches Keras predict (probabilities)
@@ -516,10 +559,51 @@ class TorchRunner:
         return torch.cat(outs).numpy()
 
 
+def _has_onnxruntime():
+    try:
+        import onnxruntime  # noqa: F401
+        import onnxruntime.quantization  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _onnx_int8_session(torch, model):
+    """The PyTorch twin (with its softmax) exported to ONNX, weights quantized to int8 by
+    onnxruntime's dynamic quantization (activations quantized per batch at run time), and
+    a session pinned to torch's thread count."""
+    import tempfile
+
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder = tempfile.mkdtemp(prefix="w3p-int8-")
+    fp32, int8 = os.path.join(folder, "w3p.onnx"), os.path.join(folder, "w3p-int8.onnx")
+    twin = torch.nn.Sequential(model, torch.nn.Softmax(dim=-1)).eval()
+    torch.onnx.export(
+        twin,
+        (torch.zeros(1, W3_LAYERS[0]),),
+        fp32,
+        input_names=["x"],
+        output_names=["y"],
+        dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+        dynamo=False,
+    )
+    quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    # Its pool's threads otherwise spin after each run, taking the cores from the next
+    # library of the interleaved repeats.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(int8, options, providers=["CPUExecutionProvider"])
+
+
 # --------------------------------------------------------------------------- #
 # Driver
 # --------------------------------------------------------------------------- #
 def run_workload(wid, runners, sizes, repeats, seed_all):
+    runners = [r for r in runners if not hasattr(r, "supports") or r.supports(wid)]
     sp = spec(wid, sizes)
     x, y = make_data(wid, sizes)
     n = x.shape[0]
@@ -573,6 +657,9 @@ def run_workload(wid, runners, sizes, repeats, seed_all):
                 res["row_sum_max_err"] = float(abs(o.sum(axis=-1) - 1).max())
             except Exception:  # pragma: no cover - defensive
                 pass
+            agreement = r.argmax_agreement(x, o) if hasattr(r, "argmax_agreement") else None
+            if agreement is not None:
+                res["argmax_agreement"] = agreement
         results[r.name] = res
     return sp, n, results
 
@@ -667,7 +754,10 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     args.threads = [int(t) for t in str(args.threads).split(",") if t.strip()]
     if args.only:
-        args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+        canonical = {w.upper(): w for w in ALL_WORKLOADS}  # W3P-int8 written any case
+        args.only = [
+            canonical.get(w.strip().upper(), w.strip()) for w in args.only.split(",") if w.strip()
+        ]
         bad = [w for w in args.only if w not in ALL_WORKLOADS]
         if bad:
             p.error(f"unknown workload(s) {bad}; choose from {', '.join(ALL_WORKLOADS)}")
@@ -822,8 +912,8 @@ def main(argv=None):
             row = [sp["label"], fmt_value(wid, kind, en)]
             if has_torch:
                 row += [
-                    fmt_value(wid, kind, res["torch"]),
-                    fmt_ratio(speed_ratio(kind, en, res["torch"])),
+                    fmt_value(wid, kind, res.get("torch")),
+                    fmt_ratio(speed_ratio(kind, en, res.get("torch"))),
                 ]
             if has_keras:
                 row += [
@@ -887,6 +977,11 @@ def main(argv=None):
                     parts.append(
                         f"{r['impl']} out {tuple(r['output_shape'])} "
                         f"|rowsum-1| {r['row_sum_max_err']:.1e}"
+                        + (
+                            f", argmax agreement with float32 {r['argmax_agreement']:.4f}"
+                            if "argmax_agreement" in r
+                            else ""
+                        )
                     )
             print(f"- {wid} @ {nt}: " + "; ".join(parts))
 

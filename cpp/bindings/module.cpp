@@ -21,6 +21,7 @@ void bind_ops(pybind11::module_& m);
 void bind_sources(pybind11::module_& m);
 void bind_fused_ops(pybind11::module_& m);
 void bind_hashing(pybind11::module_& m);
+void bind_quantized(pybind11::module_& m);
 }  // namespace eigennet::bindings
 
 // One module per instruction-set variant: CMake defines EIGENNET_MODULE_NAME as _core_<variant>,
@@ -44,6 +45,7 @@ PYBIND11_MODULE(EIGENNET_MODULE_NAME, m) {
   eigennet::bindings::bind_sources(m);
   eigennet::bindings::bind_fused_ops(m);
   eigennet::bindings::bind_hashing(m);
+  eigennet::bindings::bind_quantized(m);
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -35,6 +35,11 @@ def find_converter(layer):
 
 
 def convert(g, layer, xs: list[str], shapes: list, out_shape) -> str:
+    if getattr(layer, "quantization_mode", None) is not None:  # its weights are int8 values
+        raise NotImplementedError(
+            f"Layer {layer.name!r} ({type(layer).__name__}) cannot be exported to ONNX: it is "
+            f"quantized ({layer.quantization_mode}); export the model before quantize()"
+        )
     converter = find_converter(layer)
     if converter is None:
         raise NotImplementedError(

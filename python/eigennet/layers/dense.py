@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from eigennet import _core, activations, initializers, regularizers
+from eigennet.layers import quantization
 from eigennet.layers.kernel_bias import KernelBiasMixin
 from eigennet.layers.layer import Layer
 
@@ -19,14 +22,22 @@ class Dense(KernelBiasMixin, Layer):
         bias_initializer: Initializer of the bias (default "zeros").
         kernel_regularizer, bias_regularizer: Optional `eigennet.regularizers` (L1, L2, L1L2)
             whose penalty is added to the loss.
-        kernel_constraint, bias_constraint, quantization_config: Keras arguments eigennet
-            does not support yet; only None is accepted (so Keras configs load).
+        kernel_constraint, bias_constraint: Keras arguments eigennet does not support yet;
+            only None is accepted (so Keras configs load).
+        quantization_config: None, or Keras's default int8 config (as Keras writes it for a
+            quantized layer; see `quantize`).
         activity_regularizer: Optional regularizer of the layer's output (divided by the
             batch size, as Keras 3).
 
     Input shape: N-D array `(batch_size, ..., input_dim)`.
     Output shape: `(batch_size, ..., units)`.
     Weights, in Keras order: kernel `(input_dim, units)`, then bias `(units,)`.
+
+    `quantize("int8")` (or `model.quantize("int8")`), as Keras: the kernel becomes int8
+    (per-output-channel abs-max) with a float `kernel_scale (units,)`; weights are then
+    kernel, bias, kernel_scale. Inputs are quantized per row at run time and the products
+    run in integers (AVX512-VNNI where the CPU has it). The bias still trains; the kernel no
+    longer does.
     """
 
     supports_masking = True  # passes Keras's mask on (see masking.py)
@@ -46,10 +57,10 @@ class Dense(KernelBiasMixin, Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        quantization.check_config_argument("Dense", quantization_config)
         for arg, value in (
             ("kernel_constraint", kernel_constraint),
             ("bias_constraint", bias_constraint),
-            ("quantization_config", quantization_config),
         ):
             if value is not None:  # accepted as None so that Keras configs load
                 raise ValueError(f"Dense({arg}=...) is not supported by eigennet yet")
@@ -65,7 +76,31 @@ class Dense(KernelBiasMixin, Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def _make_core(self, dtype):
-        return getattr(_core, f"Dense_{dtype}")(self.units, self._activation_name, self.use_bias)
+        kind = "Int8Dense" if self.quantization_mode == "int8" else "Dense"
+        return getattr(_core, f"{kind}_{dtype}")(self.units, self._activation_name, self.use_bias)
+
+    def _initialize(self):
+        if self.quantization_mode is None:
+            return super()._initialize()
+        # As Keras's _int8_build: kernel zeros (already), kernel_scale ones.
+        weights = self.weights
+        if self.use_bias:
+            weights[1].assign(self.bias_initializer(weights[1].shape, self.dtype))
+        weights[-1].assign(np.ones(weights[-1].shape, self.dtype))
+
+    def _weight_dtypes(self):
+        return {"kernel": "int8"} if self.quantization_mode == "int8" else {}
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the kernel as Keras's Dense.quantize (see the class docstring)."""
+        mode = quantization.resolve_mode(mode, config)
+        quantization.check_layer(self, mode)
+        if type_check and type(self) is not Dense:
+            raise quantization.not_implemented(self)
+        quantization.check_supported(mode)
+        kernel, scale = quantization.abs_max_quantize(self.weights[0].numpy(), axis=0)
+        bias = [self.weights[1].numpy()] if self.use_bias else []
+        self._requantize(mode, [kernel, *bias, scale[0]])
 
     def get_config(self):
         return {
@@ -79,5 +114,5 @@ class Dense(KernelBiasMixin, Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": None,
             "bias_constraint": None,
-            "quantization_config": None,
+            "quantization_config": quantization.config_entry(self),
         }

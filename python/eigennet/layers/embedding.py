@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import _core, initializers, regularizers
+from eigennet.layers import quantization
 from eigennet.layers.layer import Layer
 
 
@@ -49,8 +50,7 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         if embeddings_constraint is not None:
             raise ValueError("Embedding(embeddings_constraint=...) is not supported")
-        if quantization_config is not None:  # accepted as None so that Keras configs load
-            raise ValueError("Embedding(quantization_config=...) is not supported")
+        quantization.check_config_argument("Embedding", quantization_config)
         if self.dtype == "float32" and self.input_dim > 2**24:
             raise ValueError(
                 f"Embedding input_dim={self.input_dim} exceeds 2**24, the largest index float32 "
@@ -72,12 +72,30 @@ class Embedding(Layer):
             )
 
     def _make_core(self, dtype):
-        return getattr(_core, f"Embedding_{dtype}")(self.input_dim, self.output_dim)
+        kind = "Int8Embedding" if self.quantization_mode == "int8" else "Embedding"
+        return getattr(_core, f"{kind}_{dtype}")(self.input_dim, self.output_dim)
+
+    def _weight_dtypes(self):
+        return {"embeddings": "int8"} if self.quantization_mode == "int8" else {}
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """As Keras's Embedding.quantize("int8"): each row of the table becomes int8 with its
+        own float scale (`embeddings_scale (input_dim,)`); nothing trains afterwards."""
+        mode = quantization.resolve_mode(mode, config)
+        quantization.check_layer(self, mode)
+        if type_check and type(self) is not Embedding:
+            raise quantization.not_implemented(self)
+        quantization.check_supported(mode)
+        table, scale = quantization.abs_max_quantize(self.weights[0].numpy(), axis=-1)
+        self._requantize(mode, [table, scale[:, 0]])
 
     def _weight_regularizers(self):
         return [self.embeddings_regularizer]
 
     def _initialize(self):
+        if self.quantization_mode is not None:  # as Keras's _int8_build: zeros, scale ones
+            self.weights[1].assign(np.ones(self.weights[1].shape, self.dtype))
+            return
         table = self.weights[0]
         if self._initial_weights is not None:
             weights = self._initial_weights
@@ -117,5 +135,5 @@ class Embedding(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": None,
             "mask_zero": self.mask_zero,
-            "quantization_config": None,
+            "quantization_config": quantization.config_entry(self),
         }

@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 
 from eigennet import _auto_config, _core, config, regularizers
-from eigennet.layers import variable_axes
+from eigennet.layers import quantization, variable_axes
 from eigennet.layers.keras_tensor import (
     KerasTensor,
     Node,
@@ -68,6 +68,8 @@ def normalize_shape(shape, what: str = "shape", variable: bool = False) -> tuple
 def dtype_from_config(config: dict) -> dict:
     """A config whose dtype is a name: Keras writes a DTypePolicy dict instead."""
     dtype = config.get("dtype")
+    if isinstance(dtype, dict) and dtype.get("class_name") == "QuantizedDTypePolicy":
+        return config  # Layer.__init__ reads it (quantization.parse_policy)
     if isinstance(dtype, dict):
         name = (dtype.get("config") or {}).get("name")
         if dtype.get("class_name") != "DTypePolicy" or name not in ("float32", "float64"):
@@ -120,7 +122,8 @@ class Variable:
 
     @property
     def dtype(self) -> str:
-        return str(self._layer._params.dtype)
+        special = getattr(self._layer, "_weight_dtypes", dict)()  # (owners besides Layer)
+        return special.get(self.name) or str(self._layer._params.dtype)
 
     @property
     def trainable(self) -> bool:
@@ -131,7 +134,8 @@ class Variable:
         return self._layer._params[self._slice].reshape(self.shape)
 
     def numpy(self) -> np.ndarray:
-        return self._layer._params[self._slice].reshape(self.shape).copy()
+        value = self._layer._params[self._slice].reshape(self.shape)
+        return value.astype(self.dtype)  # a copy; int8 for a quantized kernel
 
     @property
     def value(self) -> np.ndarray:
@@ -279,6 +283,8 @@ class Layer:
     ):
         self.name = checked_name(self, name, kwargs)
         self._core = None
+        # Keras's quantized dtype policy ("int8_from_float32"): the float dtype and the mode.
+        dtype, self._quantization_mode = quantization.parse_policy(dtype)
         self.trainable = bool(trainable)
         if dtype is not None and str(np.dtype(dtype)) not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
@@ -495,6 +501,26 @@ class Layer:
     @property
     def dtype(self) -> str:
         return self._dtype or config.floatx()
+
+    @property
+    def quantization_mode(self) -> str | None:
+        """The quantization mode of this layer ("int8"), None if not quantized."""
+        return self.__dict__.get("_quantization_mode")
+
+    def _weight_dtypes(self) -> dict[str, str]:
+        """Weights whose dtype is not the layer's (a quantized kernel's int8), by name."""
+        return {}
+
+    def _requantize(self, mode: str, values: list) -> None:
+        """Makes the native core again in quantization `mode` (see _make_core) for the same
+        inputs and sets its weights to `values`, in the new core's order."""
+        input_shape = self.input_shape
+        self._quantization_mode = mode
+        self._core = None
+        self._eager_network = None
+        self.build(input_shape)
+        assign_all(f"Layer {self.name!r}", self.weights, values)
+        quantization.note_requantized()  # the models running this layer rebuild their graph
 
     # Merge layers (Add, Concatenate, ...) take a list of inputs; every other layer one.
     _multi_input = False
@@ -792,6 +818,8 @@ class Layer:
     # -- serialization -----------------------------------------------------------------
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.quantization_mode is not None:
+            config["dtype"] = quantization.policy_config(self)
         if self.activity_regularizer is not None:  # Keras lists it only when set
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._traced and type(self).__init__ is not Layer.__init__:

@@ -15,7 +15,7 @@ import numpy as np
 from eigennet import _auto_config, _core, config, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
-from eigennet.layers import variable_axes
+from eigennet.layers import quantization, variable_axes
 from eigennet.layers.layer import assign_all, checked_name
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop, traced_model
@@ -209,6 +209,7 @@ class Model:
         self._trainers = variable_axes.RecentCache(4)
         self._network, self._run_shapes = self._network_for(samples)
         self._network_samples = samples
+        quantization.record_cores(self)
 
     def _network_for(self, samples: list[tuple]):
         """The native graph for inputs of these concrete sample shapes, and its outputs'
@@ -239,6 +240,7 @@ class Model:
         share the weights); the trainer follows while the outputs keep their sizes (its
         metrics and the optimizer's state carry on), else the trainer for those outputs is
         used. Call it from the thread that runs the model, between runs."""
+        quantization.refresh(self)  # a layer.quantize() since the graph was built
         samples = [tuple(s) for s in samples]
         if samples == self._network_samples:
             return
@@ -425,6 +427,16 @@ class Model:
     def summary(self, print_fn=None) -> None:
         """Prints a table of the layers, output shapes and parameter counts."""
         print_summary(self, print_fn)
+
+    def quantize(self, mode=None, config=None, filters=None, **kwargs) -> None:
+        """Quantizes the weights of the model's Dense and Embedding layers, as Keras 3's
+        `model.quantize("int8")` (the model must be built; `filters`: a regex on layer
+        names, a list of them, or a callable). Layers that cannot be quantized warn, as
+        Keras. predict/evaluate then run integer products; fit still trains the biases and
+        the layers that are not quantized (as Keras)."""
+        from eigennet.layers import quantization
+
+        quantization.quantize_model(self, mode, config, filters, kwargs)
 
     # -- compile -----------------------------------------------------------------------
     def compile(

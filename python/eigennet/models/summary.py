@@ -22,6 +22,10 @@ def _bytes(count: int, itemsize: int) -> str:
     return f"{size:.2f} GB"
 
 
+def _nbytes(weight) -> int:
+    return int(np.prod(weight.shape)) * np.dtype(weight.dtype).itemsize
+
+
 def _row(cells, left="│", mid="│", right="│", widths=_WIDTHS) -> str:
     """One table row. As Keras (rich) draws it, a cell too long for its column wraps at spaces
     onto more lines, and a word longer than the column is cut with an ellipsis."""
@@ -88,14 +92,18 @@ def print_summary(model, print_fn=None) -> None:
     itemsize = np.dtype(model.dtype).itemsize
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    # Bytes by each weight's dtype (a quantized kernel's int8 takes one byte), as Keras.
+    trainable_bytes = sum(_nbytes(w) for w in model.trainable_weights)
+    frozen_bytes = sum(_nbytes(w) for w in model.non_trainable_weights)
     optimizer_params = 0
     opt = model.optimizer
     if opt is not None and opt._native is not None and opt._native.built:
         # Keras also counts the iteration counter and the learning rate.
         optimizer_params = sum(v.size for v in opt.variables[1:]) + 2
     total = trainable + frozen + optimizer_params
-    out(f" Total params: {total:,} ({_bytes(total, itemsize)})")
-    out(f" Trainable params: {trainable:,} ({_bytes(trainable, itemsize)})")
-    out(f" Non-trainable params: {frozen:,} ({_bytes(frozen, itemsize)})")
+    total_bytes = trainable_bytes + frozen_bytes + optimizer_params * itemsize
+    out(f" Total params: {total:,} ({_bytes(total_bytes, 1)})")
+    out(f" Trainable params: {trainable:,} ({_bytes(trainable_bytes, 1)})")
+    out(f" Non-trainable params: {frozen:,} ({_bytes(frozen_bytes, 1)})")
     if optimizer_params:
         out(f" Optimizer params: {optimizer_params:,} ({_bytes(optimizer_params, itemsize)})")

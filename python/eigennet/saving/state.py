@@ -274,8 +274,12 @@ def _random_ops(layer) -> list:
 
 
 def _keras_ordered(layer) -> list:
-    """Keras saves a layer's trainable variables, then its non-trainable ones."""
+    """Keras saves a layer's trainable variables, then its non-trainable ones; a quantized
+    layer in its variable_serialization_spec order (kernel, bias, kernel_scale), which is
+    its weights' order here."""
     weights = layer.weights
+    if getattr(layer, "quantization_mode", None) is not None:
+        return weights
     return [w for w in weights if w._trainable] + [w for w in weights if not w._trainable]
 
 

@@ -21,7 +21,6 @@ class Embedding : public Layer<T> {
  protected:
   Shape do_build(const Shape& input_shape) override;
 
- private:
   Index input_dim_, output_dim_;
 };
 

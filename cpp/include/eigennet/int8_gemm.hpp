@@ -1,0 +1,41 @@
+// Integer matrix product of int8 quantized operands (Keras's int8 quantization): exact int32
+// sums, so every kernel gives bit-identical results.
+//
+// The kernel is chosen at run time: AVX512-VNNI (vpdpbusd) where the CPU has it, else a plain
+// C++ loop. EIGENNET_INT8_KERNEL=reference (or vnni) forces one, so that tests compare both
+// paths on one machine; asking for vnni on a CPU without it raises.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "eigennet/tensor.hpp"
+
+namespace eigennet {
+
+enum class Int8Kernel { Reference, Vnni };
+
+// Whether this CPU (and OS) runs the AVX512-VNNI kernel.
+bool int8_vnni_supported();
+// The kernel in use: EIGENNET_INT8_KERNEL if set ("reference", "vnni", "auto"), else the best.
+Int8Kernel int8_kernel_in_use();
+std::string int8_kernel_name(Int8Kernel kernel);
+
+// b (k, n) laid out for one kernel: a layer packs its weights once and reuses them.
+struct PackedInt8B {
+  Index k = 0, n = 0;
+  Int8Kernel kernel = Int8Kernel::Reference;
+  AlignedVector<int8_t> values;  // reference: b as is; vnni: (k/4, n rounded to 16, 4)
+  AlignedVector<int32_t> shift;  // vnni: 128 * column sums (see int8_gemm.cpp)
+};
+PackedInt8B pack_int8_b(Index k, Index n, const int8_t* b, Int8Kernel kernel);
+
+// c (m, n) = a (m, k) x b, all row-major; int8 operands (Keras's range is [-127, 127]; -128 is
+// exact too), int32 result.
+void int8_gemm(Index m, const int8_t* a, const PackedInt8B& b, int32_t* c);
+inline void int8_gemm(Index m, Index n, Index k, const int8_t* a, const int8_t* b, int32_t* c,
+                      Int8Kernel kernel) {
+  int8_gemm(m, a, pack_int8_b(k, n, b, kernel), c);
+}
+
+}  // namespace eigennet

@@ -1,0 +1,73 @@
+// Keras's int8-quantized Dense and Embedding (layer.quantize("int8")), inference products in
+// integers (int8_gemm.hpp). Weights, in Keras's saving order, hold whole numbers in [-127, 127]
+// stored in the layer's float parameter block:
+//   Int8Dense:     kernel (in, units) int8 values, bias (units), kernel_scale (units)
+//   Int8Embedding: embeddings (input_dim, output_dim) int8 values, embeddings_scale (input_dim)
+// A scale multiplies a float into the int8 range (127 / abs-max), so outputs divide by it.
+#pragma once
+
+#include <cstdint>
+
+#include "eigennet/activations.hpp"
+#include "eigennet/int8_gemm.hpp"
+#include "eigennet/layer.hpp"
+#include "eigennet/layers/embedding.hpp"
+#include "eigennet/workspace.hpp"
+
+namespace eigennet {
+
+// Keras's abs_max_quantize of each row of x (rows, cols): scale = 127 / (max|x| + 1e-7),
+// q = clip(round_half_even(x * scale), -127, 127).
+template <class T>
+void quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale);
+
+// y = act(int32(q(x) · kernel) / (kernel_scale * input_scale) + bias), as Keras's _int8_call.
+// Backward, as Keras's custom gradient: dL/dx through the dequantized kernel (kernel /
+// kernel_scale) and dL/dbias; the int8 kernel and its scale have no gradient.
+template <class T>
+class Int8Dense : public Layer<T> {
+ public:
+  Int8Dense(Index units, Activation activation, bool use_bias);
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<Int8Dense>(*this); }
+  void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
+  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
+                MatrixMap<T>* grad_x) override;
+
+ protected:
+  Shape do_build(const Shape& input_shape) override;
+
+ private:
+  const T* kernel_scale() const { return this->weight(use_bias_ ? 2 : 1); }
+
+  Index units_, in_ = 0;
+  Activation activation_;
+  bool use_bias_;
+  // The kernel packed for the int8 product, remade when the parameters differ from the
+  // copy it was made from (Python may assign them any time) or the kernel choice changes.
+  const PackedInt8B& packed_kernel();
+
+  Workspace<T> preactivation_;
+  AlignedVector<T> kernel_seen_;
+  PackedInt8B packed_;
+  AlignedVector<int8_t> inputs_int8_;
+  AlignedVector<int32_t> products_;
+  AlignedVector<T> inputs_scale_;
+};
+
+// Rows of the int8 table divided by their scale; nothing trainable (as Keras).
+template <class T>
+class Int8Embedding : public Embedding<T> {
+ public:
+  using Embedding<T>::Embedding;
+  std::shared_ptr<Layer<T>> clone() const override {
+    return std::make_shared<Int8Embedding>(*this);
+  }
+  void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
+  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
+                MatrixMap<T>* grad_x) override;
+
+ protected:
+  Shape do_build(const Shape& input_shape) override;
+};
+
+}  // namespace eigennet

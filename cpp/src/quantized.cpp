@@ -1,0 +1,174 @@
+#include "eigennet/layers/quantized.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "eigennet/gemm.hpp"
+#include "eigennet/int8_gemm.hpp"
+
+namespace eigennet {
+
+template <class T>
+void quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale) {
+#pragma omp parallel for schedule(static) if (rows * cols >= (Index(1) << 16))
+  for (Index i = 0; i < rows; ++i) {
+    const T* row = x + i * cols;
+    T amax = 0;
+#pragma omp simd reduction(max : amax)
+    for (Index j = 0; j < cols; ++j) {
+      const T a = std::abs(row[j]);
+      amax = a > amax ? a : amax;
+    }
+    // Keras: 127 / (max + epsilon) in the compute dtype; rounding half to even (rint under
+    // the default rounding mode), as torch.round and np.round.
+    const T s = T(127) / (amax + T(1e-7));
+    scale[i] = s;
+    int8_t* qi = q + i * cols;
+#pragma omp simd
+    for (Index j = 0; j < cols; ++j) {  // (selects, not std::min/max: they vectorize)
+      T r = std::rint(row[j] * s);
+      r = r > T(127) ? T(127) : r;
+      r = r < T(-127) ? T(-127) : r;
+      qi[j] = static_cast<int8_t>(static_cast<int32_t>(r));
+    }
+  }
+}
+
+template <class T>
+Int8Dense<T>::Int8Dense(Index units, Activation activation, bool use_bias)
+    : units_(units), activation_(activation), use_bias_(use_bias) {
+  if (units <= 0)
+    throw std::invalid_argument("Dense units must be a positive integer, got " +
+                                std::to_string(units));
+}
+
+template <class T>
+Shape Int8Dense<T>::do_build(const Shape& input_shape) {
+  if (input_shape.empty())
+    throw std::invalid_argument("Dense needs an input of rank >= 2 (batch, features)");
+  in_ = input_shape.back();
+  if (in_ <= 0) throw std::invalid_argument("Dense input's last dimension must be positive");
+  this->add_weight("kernel", {in_, units_}, false);
+  if (use_bias_) this->add_weight("bias", {units_});
+  this->add_weight("kernel_scale", {units_}, false);
+  Shape out = input_shape;
+  out.back() = units_;
+  return out;
+}
+
+template <class T>
+const PackedInt8B& Int8Dense<T>::packed_kernel() {
+  const Int8Kernel choice = int8_kernel_in_use();
+  const T* kernel = this->weight(0);
+  const Index size = in_ * units_;
+  const bool same = packed_.kernel == choice && packed_.n == units_ &&
+                    static_cast<Index>(kernel_seen_.size()) == size &&
+                    std::memcmp(kernel, kernel_seen_.data(), sizeof(T) * size) == 0;
+  if (same) return packed_;
+  AlignedVector<int8_t> values(static_cast<size_t>(size));
+  for (Index i = 0; i < size; ++i)  // whole numbers; clamped so a stray value cannot wrap
+    values[static_cast<size_t>(i)] =
+        static_cast<int8_t>(std::min(T(127), std::max(T(-128), std::rint(kernel[i]))));
+  packed_ = pack_int8_b(in_, units_, values.data(), choice);
+  kernel_seen_.assign(kernel, kernel + size);
+  return packed_;
+}
+
+template <class T>
+void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
+  const Index rows = x.size() / in_;
+  const PackedInt8B& kernel = packed_kernel();
+  inputs_int8_.resize(static_cast<size_t>(rows * in_));
+  inputs_scale_.resize(static_cast<size_t>(rows));
+  products_.resize(static_cast<size_t>(rows * units_));
+  quantize_rows_int8<T>(x.data(), rows, in_, inputs_int8_.data(), inputs_scale_.data());
+  int8_gemm(rows, inputs_int8_.data(), kernel, products_.data());
+
+  const bool needs_input = activation_needs_input(activation_);
+  MatrixMap<T> z(needs_input ? preactivation_.view(rows, units_).data() : y.data(), rows, units_);
+  const T* kscale = kernel_scale();
+  const T* bias = use_bias_ ? this->weight(1) : nullptr;
+  // An element-wise activation runs on each row while it is in cache; softmax after, on all.
+  const bool rowwise = activation_ == Activation::Softmax;
+  const bool activate = activation_ != Activation::Linear || needs_input;
+#pragma omp parallel for schedule(static) if (rows * units_ >= (Index(1) << 16))
+  for (Index i = 0; i < rows; ++i) {
+    const T s = inputs_scale_[static_cast<size_t>(i)];
+    const int32_t* c = products_.data() + i * units_;
+    T* zi = z.data() + i * units_;
+#pragma omp simd
+    for (Index j = 0; j < units_; ++j) zi[j] = static_cast<T>(c[j]) / (kscale[j] * s);
+    if (bias) {
+#pragma omp simd
+      for (Index j = 0; j < units_; ++j) zi[j] += bias[j];
+    }
+    if (activate && !rowwise)
+      activation_forward_rows<T>(activation_, zi, y.data() + i * units_, 1, units_, units_);
+  }
+  if (activate && rowwise)
+    activation_forward<T>(activation_, ConstMatrixMap<T>(z.data(), rows, units_),
+                          MatrixMap<T>(y.data(), rows, units_));
+}
+
+template <class T>
+void Int8Dense<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,
+                            T* param_grad, MatrixMap<T>* grad_x) {
+  const Index rows = x.size() / in_;
+  MatrixMap<T> g(grad_y.data(), rows, units_);
+  const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
+  activation_backward<T>(activation_, ConstMatrixMap<T>(z, rows, units_),
+                         ConstMatrixMap<T>(y.data(), rows, units_), g);
+  if (param_grad) {
+    std::fill_n(param_grad, this->param_count(), T(0));
+    if (use_bias_) RowVectorMap<T>(param_grad + in_ * units_, units_).noalias() = g.colwise().sum();
+  }
+  if (!grad_x) return;
+  // dL/dx through the dequantized kernel, kernel / kernel_scale (Keras's custom gradient).
+  Workspace<T> dequantized;
+  MatrixMap<T> w = dequantized.view(in_, units_);
+  const T* kernel = this->weight(0);
+  const T* kscale = kernel_scale();
+  for (Index p = 0; p < in_; ++p)
+    for (Index j = 0; j < units_; ++j) w(p, j) = kernel[p * units_ + j] / kscale[j];
+  gemm<T>(false, true, rows, in_, units_, g.data(), units_, w.data(), units_, grad_x->data(), in_);
+}
+
+template <class T>
+Shape Int8Embedding<T>::do_build(const Shape& input_shape) {
+  this->add_weight("embeddings", {this->input_dim_, this->output_dim_}, false);
+  this->add_weight("embeddings_scale", {this->input_dim_}, false);
+  Shape out = input_shape;
+  out.push_back(this->output_dim_);
+  return out;
+}
+
+template <class T>
+void Int8Embedding<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) {
+  Embedding<T>::forward(x, y, training);  // checks the indices, copies the int8 rows
+  const T* scale = this->weight(1);
+  const Index n = x.size(), dim = this->output_dim_;
+  for (Index i = 0; i < n; ++i) {
+    const T s = scale[static_cast<Index>(x.data()[i])];
+    T* row = y.data() + i * dim;
+    for (Index j = 0; j < dim; ++j) row[j] /= s;
+  }
+}
+
+template <class T>
+void Int8Embedding<T>::backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T>, T* param_grad,
+                                MatrixMap<T>* grad_x) {
+  if (grad_x) grad_x->setZero();
+  if (param_grad) std::fill_n(param_grad, this->param_count(), T(0));
+}
+
+template void quantize_rows_int8<float>(const float*, Index, Index, int8_t*, float*);
+template void quantize_rows_int8<double>(const double*, Index, Index, int8_t*, double*);
+template class Int8Dense<float>;
+template class Int8Dense<double>;
+template class Int8Embedding<float>;
+template class Int8Embedding<double>;
+
+}  // namespace eigennet

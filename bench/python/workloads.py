@@ -782,15 +782,10 @@ def main(argv=None):
 
     load_before = os.getloadavg()
 
-    torch = None
-    if not args.no_torch or args.keras or args.impl == "keras":
-        try:
-            import torch  # noqa: F811
-        except ImportError:
-            torch = None
-            if args.keras or args.impl == "keras":
-                sys.exit("--keras / --impl keras need torch (KERAS_BACKEND=torch)")
-
+    # eigennet first: torch ships its own libgomp.so.1, and whichever library loads first
+    # provides the one OpenMP runtime both then share. eigennet sets GOMP_SPINCOUNT before
+    # loading it (python/eigennet/_openmp_env.py); loaded after torch, it would run on
+    # libgomp's default busy-wait, which cost W8 a third of its speed on 2 cores.
     t0 = time.perf_counter()
     if args.impl == "keras":
         import keras as main_lib
@@ -801,6 +796,15 @@ def main(argv=None):
 
         main_name = "eigennet"
     import_s = time.perf_counter() - t0
+
+    torch = None
+    if not args.no_torch or args.keras or args.impl == "keras":
+        try:
+            import torch  # noqa: F811
+        except ImportError:
+            torch = None
+            if args.keras or args.impl == "keras":
+                sys.exit("--keras / --impl keras need torch (KERAS_BACKEND=torch)")
 
     real_keras = None
     if args.keras:

@@ -326,7 +326,9 @@ def plot_model(
 ):
     """Draws the model into `to_file`, in the format of its extension (png when it has none;
     also svg, pdf, dot, and whatever else Graphviz writes). Arguments as `model_to_dot`.
-    Returns an `IPython.display.Image` of the file when IPython is installed (not for pdf).
+    Returns an `IPython.display.Image` of the file when IPython is installed (an
+    `IPython.display.SVG` for svg, which Image cannot embed; nothing for pdf, dot and other
+    formats a notebook cannot show inline).
 
     Raises:
         ImportError: pydot (`pip install pydot`) or Graphviz's `dot` program is missing.
@@ -350,10 +352,12 @@ def plot_model(
     to_file = os.fspath(to_file)
     extension = os.path.splitext(to_file)[1][1:] or "png"
     dot.write(to_file, format=extension)
-    if extension != "pdf":
-        try:
-            from IPython import display
-        except ImportError:
-            return None
-        return display.Image(filename=to_file)
-    return None
+    if extension not in ("png", "jpg", "jpeg", "gif", "svg"):
+        return None  # pdf, dot, ...: nothing IPython can show inline
+    try:
+        from IPython import display
+    except ImportError:
+        return None
+    if extension == "svg":
+        return display.SVG(filename=to_file)
+    return display.Image(filename=to_file, format="jpeg" if extension == "jpg" else extension)

@@ -1,4 +1,5 @@
-"""Every Python block of the README runs as it stands (in a subprocess, from a scratch folder)."""
+"""Every Python block of the README (and of docs/tools.md, moved out of it) runs as it stands,
+in a subprocess, from a scratch folder."""
 
 import importlib.util
 import re
@@ -8,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+BLOCKS = [
+    block
+    for guide in (README, ROOT / "docs" / "tools.md")
+    for block in PYTHON_BLOCK.findall(guide.read_text(encoding="utf-8"))
+]
 
 
 def test_readme_has_examples():

@@ -419,7 +419,7 @@ class MultiHeadAttention(OpsLayer):
                     f"MultiHeadAttention {self.name!r}: `{name}` of shape {shape} is not "
                     f"broadcastable to (batch, {', '.join(map(str, expected))})"
                 )
-            return _as_float_mask(m, self.dtype)
+            return ops.nn.float_mask(m, self.dtype)
 
         query = None
         if query_mask is not None:
@@ -508,14 +508,6 @@ def _fresh(initializer):
     if hasattr(initializer, "get_config") and hasattr(type(initializer), "from_config"):
         return type(initializer).from_config(initializer.get_config())
     return initializer
-
-
-def _as_float_mask(m, dtype: str):
-    """A Keras mask (bool, or numbers where > 0.5 attends) as ones and zeros."""
-    if _is_symbolic(m):
-        return ops.cast(ops.greater(m, 0.5), dtype)
-    m = np.asarray(m)
-    return (m > 0.5 if m.dtype != bool else m).astype(dtype)
 
 
 def _combined_mask(t, s, query, key, pairs, causal):
@@ -666,7 +658,7 @@ class Attention(OpsLayer):
         scores = self._calculate_scores(q, k)  # (B, Tq, Tv)
         keep = None
         if v_mask is not None:
-            keep = ops.expand_dims(_as_float_mask(v_mask, self.dtype), -2)  # (B, 1, Tv)
+            keep = ops.expand_dims(ops.nn.float_mask(v_mask, self.dtype), -2)  # (B, 1, Tv)
         if use_causal_mask:
             tq, tv = _shape(q)[1], _shape(v)[1]
             if tq is None or tv is None:
@@ -686,7 +678,7 @@ class Attention(OpsLayer):
             dropped = random.dropout(weights, self.dropout, seed=seed)
         output = ops.matmul(dropped, v)
         if q_mask is not None:
-            output = output * ops.expand_dims(_as_float_mask(q_mask, self.dtype), -1)
+            output = output * ops.expand_dims(ops.nn.float_mask(q_mask, self.dtype), -1)
         if return_attention_scores:
             return output, weights
         return output

@@ -224,19 +224,19 @@ def _mask_for_every_head(mask, t, s):
     lead = (1,) * (4 - len(shape)) + shape[:-2]  # (batch, heads)
     if lead[1] != 1:
         return None
-    keep = _keep(mask)
+    keep = float_mask(mask)
     batch = -1 if lead[0] is None else 1 if lead[0] == 1 else None
     if batch is None:
         return None
     return onp.reshape(keep, (batch, t, s)) if is_symbolic(keep) else keep.reshape(1, t, s)
 
 
-def _keep(mask):
-    """A Keras mask (bool, or numbers: > 0.5 attends) as float ones and zeros."""
+def float_mask(mask, dtype: str = "float32"):
+    """A Keras mask (bool, or numbers: > 0.5 attends) as ones and zeros of `dtype`."""
     if is_symbolic(mask):
-        return onp.cast(onp.greater(mask, 0.5), "float32")
+        return onp.cast(onp.greater(mask, 0.5), dtype)
     mask = np.asarray(mask)
-    return (mask if mask.dtype == bool else mask > 0.5).astype("float32")
+    return (mask if mask.dtype == bool else mask > 0.5).astype(dtype)
 
 
 def masked_attention(

@@ -43,7 +43,7 @@ class DotProductAttentionOp : public Op<T> {
   // Masks the logits of queries [t0, t0 + rows) and keys [s0, s0 + cols) of batch b to -inf.
   void mask_block(const T* const* xs, Index b, Index t0, Index rows, Index s0, Index cols,
                   T* logits) const;
-  // The first key a query block never sees (causal) and whether masks are present.
+  // The first key that queries [t0, t0 + rows) never see: S, or t0 + rows when causal.
   Index key_end(Index t0, Index rows, Index S) const;
 
   T scale_;

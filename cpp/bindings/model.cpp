@@ -94,6 +94,18 @@ void bind_typed(py::module_& m) {
       .def_property_readonly("output_shape", &Layer<T>::output_shape)
       .def_property_readonly("param_count", &Layer<T>::param_count)
       .def_property("trainable", &Layer<T>::trainable, &Layer<T>::set_trainable)
+      .def_property(
+          "product_precision",
+          [](const Layer<T>& l) {
+            return l.product_precision() == ProductPrecision::BFloat16 ? "bfloat16" : "float32";
+          },
+          [](Layer<T>& l, const std::string& name) {
+            if (name != "float32" && name != "bfloat16")
+              throw std::invalid_argument("product_precision must be float32 or bfloat16, got " +
+                                          name);
+            l.set_product_precision(name == "bfloat16" ? ProductPrecision::BFloat16
+                                                       : ProductPrecision::Float32);
+          })
       .def("set_regularizers",
            [](Layer<T>& l, const std::vector<std::pair<double, double>>& weights,
               std::pair<double, double> activity) {

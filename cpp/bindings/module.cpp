@@ -22,6 +22,7 @@ void bind_sources(pybind11::module_& m);
 void bind_fused_ops(pybind11::module_& m);
 void bind_hashing(pybind11::module_& m);
 void bind_quantized(pybind11::module_& m);
+void bind_bf16(pybind11::module_& m);
 }  // namespace eigennet::bindings
 
 // One module per instruction-set variant: CMake defines EIGENNET_MODULE_NAME as _core_<variant>,
@@ -46,6 +47,7 @@ PYBIND11_MODULE(EIGENNET_MODULE_NAME, m) {
   eigennet::bindings::bind_fused_ops(m);
   eigennet::bindings::bind_hashing(m);
   eigennet::bindings::bind_quantized(m);
+  eigennet::bindings::bind_bf16(m);
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "eigennet/bf16_gemm.hpp"
+#include "eigennet/product_precision.hpp"
 #include "eigennet/sgemm.hpp"
 #include "eigennet/threading.hpp"
 
@@ -50,6 +52,11 @@ void product(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, 
 template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
           Index ldb, T* C, Index ldc, bool accumulate, const GemmEpilogue* epilogue) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (product_precision() == ProductPrecision::BFloat16)
+      return bf16_gemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, epilogue,
+                       bf16_kernel_in_use());
+  }
   const int threads = get_num_threads();
   // Decided once per product, not per thread slice, so that every element is summed the same
   // way.

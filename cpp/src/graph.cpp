@@ -125,6 +125,7 @@ void Graph<T>::forward(ConstMatrixMap<T> x, bool training) {
     for (Index t : node.inputs)
       node.xs.emplace_back(value(t), rows_of(t), tensor_sizes_[size_t(t)]);
     MatrixMap<T> y = storage_[size_t(out)].view(rows_of(out), tensor_sizes_[size_t(out)]);
+    const ProductPrecisionScope precision(node.layer->product_precision());
     node.layer->forward_inputs(node.xs.data(), node.xs.size(), y,
                                node.mode < 0 ? training : node.mode == 1);
     values_[size_t(out)] = y.data();
@@ -224,6 +225,7 @@ void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
     own = shared_grad_.view(1, n).data();
     std::fill_n(own, n, T(0));
   }
+  const ProductPrecisionScope precision(layer.product_precision());
   layer.backward_inputs(node.xs.data(), node.xs.size(), y, grad_y, own, node.grad_ptrs.data());
   if (own != param_grad)
     for (Index i = 0; i < n; ++i) param_grad[i] += own[i];

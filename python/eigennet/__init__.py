@@ -17,10 +17,12 @@ from eigennet import (
     backend,
     callbacks,
     config,
+    dtype_policies,
     initializers,
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,
@@ -30,6 +32,7 @@ from eigennet import (
     saving,
     utils,
 )
+from eigennet.dtype_policies import DTypePolicy, FloatDTypePolicy
 from eigennet.layers import Input
 from eigennet.models import Model, Sequential
 
@@ -47,6 +50,8 @@ def __getattr__(name):
 
 
 __all__ = [
+    "DTypePolicy",
+    "FloatDTypePolicy",
     "Input",
     "Model",
     "Sequential",
@@ -55,10 +60,12 @@ __all__ = [
     "backend",
     "callbacks",
     "config",
+    "dtype_policies",
     "initializers",
     "layers",
     "losses",
     "metrics",
+    "mixed_precision",
     "models",
     "ops",
     "optimizers",

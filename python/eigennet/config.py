@@ -29,6 +29,20 @@ def set_floatx(value: str) -> None:
     _FLOATX = value
 
 
+def set_dtype_policy(policy) -> None:
+    """Sets the dtype policy of new layers ("float32", "mixed_bfloat16", a DTypePolicy)."""
+    from eigennet import dtype_policies
+
+    dtype_policies.set_dtype_policy(policy)
+
+
+def dtype_policy():
+    """The dtype policy of new layers."""
+    from eigennet import dtype_policies
+
+    return dtype_policies.dtype_policy()
+
+
 def epsilon() -> float:
     """The fuzz factor of losses and optimizers (Keras: 1e-7)."""
     return 1e-7

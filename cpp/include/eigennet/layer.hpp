@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "eigennet/memory.hpp"
+#include "eigennet/product_precision.hpp"
 #include "eigennet/regularizers.hpp"
 #include "eigennet/tensor.hpp"
 
@@ -154,6 +155,10 @@ class Layer {
   const std::vector<Shape>& input_shapes() const { return input_shapes_; }
   const Shape& output_shape() const { return output_shape_; }
   const std::vector<WeightSpec>& weights() const { return weights_; }
+  // The precision of this layer's matrix products (product_precision.hpp): the graph runs
+  // the layer's forward and backward in it. Set before the layer is copied into a graph.
+  ProductPrecision product_precision() const { return product_precision_; }
+  void set_product_precision(ProductPrecision precision) { product_precision_ = precision; }
   T* params() { return shared_->values.data(); }
   const T* params() const { return shared_->values.data(); }
   Index param_count() const { return static_cast<Index>(shared_->values.size()); }
@@ -195,6 +200,7 @@ class Layer {
   }
 
   bool built_ = false;
+  ProductPrecision product_precision_ = ProductPrecision::Float32;
   std::vector<Shape> input_shapes_;
   Shape output_shape_;
   std::vector<WeightSpec> weights_;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "eigennet/gemm.hpp"
+#include "eigennet/product_precision.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
@@ -137,50 +138,55 @@ void DotProductAttentionOp<T>::compute(const T* const* xs, T* y, bool) {
   const bool threads = items > 1 &&
                        2.0 * double(B * N * Tq * S) * double(H + Hv) >= kGemmParallelFlops &&
                        get_num_threads() > 1;
-#pragma omp parallel for schedule(static) if (threads)
-  for (Index item = 0; item < items; ++item) {
-    const Index bn = item / g.query_blocks, b = bn / N, n = bn % N, kh = n / g.group;
-    const Index t0 = (item % g.query_blocks) * kQueryBlock, rows = std::min(kQueryBlock, Tq - t0);
-    const T* qp = xs[0] + ((b * Tq + t0) * N + n) * H;
-    const T* kp = xs[1] + (b * S * K + kh) * H;
-    const T* vp = xs[2] + (b * S * K + kh) * Hv;
-    T* out = y + ((b * Tq + t0) * N + n) * Hv;
-    T* logits = scratch + omp_get_thread_num() * per_thread;
-    T* running_max = logits + kQueryBlock * kKeyBlock;
-    T* running_sum = running_max + kQueryBlock;
-    std::fill(running_max, running_max + rows, kMinusInfinity<T>);
-    std::fill(running_sum, running_sum + rows, T(0));
-    const Index end = key_end(t0, rows, S);
-    for (Index s0 = 0; s0 < end; s0 += kKeyBlock) {
-      const Index cols = std::min(kKeyBlock, end - s0);
-      gemm(false, true, rows, cols, H, qp, N * H, kp + s0 * K * H, K * H, logits, cols);
-      ArrayMap<T>(logits, rows * cols) *= scale_;
-      mask_block(xs, b, t0, rows, s0, cols, logits);
-      for (Index r = 0; r < rows; ++r) {
-        ArrayMap<T> row(logits + r * cols, cols);
-        const T top = std::max(running_max[r], row.maxCoeff());
-        if (top == kMinusInfinity<T>) {  // nothing seen yet: the row adds nothing
-          row.setZero();
-          continue;
+  const ProductPrecision precision = product_precision();
+#pragma omp parallel if (threads)
+  {
+    const ProductPrecisionScope scope(precision);  // the calling thread's, on every thread
+#pragma omp for schedule(static)
+    for (Index item = 0; item < items; ++item) {
+      const Index bn = item / g.query_blocks, b = bn / N, n = bn % N, kh = n / g.group;
+      const Index t0 = (item % g.query_blocks) * kQueryBlock, rows = std::min(kQueryBlock, Tq - t0);
+      const T* qp = xs[0] + ((b * Tq + t0) * N + n) * H;
+      const T* kp = xs[1] + (b * S * K + kh) * H;
+      const T* vp = xs[2] + (b * S * K + kh) * Hv;
+      T* out = y + ((b * Tq + t0) * N + n) * Hv;
+      T* logits = scratch + omp_get_thread_num() * per_thread;
+      T* running_max = logits + kQueryBlock * kKeyBlock;
+      T* running_sum = running_max + kQueryBlock;
+      std::fill(running_max, running_max + rows, kMinusInfinity<T>);
+      std::fill(running_sum, running_sum + rows, T(0));
+      const Index end = key_end(t0, rows, S);
+      for (Index s0 = 0; s0 < end; s0 += kKeyBlock) {
+        const Index cols = std::min(kKeyBlock, end - s0);
+        gemm(false, true, rows, cols, H, qp, N * H, kp + s0 * K * H, K * H, logits, cols);
+        ArrayMap<T>(logits, rows * cols) *= scale_;
+        mask_block(xs, b, t0, rows, s0, cols, logits);
+        for (Index r = 0; r < rows; ++r) {
+          ArrayMap<T> row(logits + r * cols, cols);
+          const T top = std::max(running_max[r], row.maxCoeff());
+          if (top == kMinusInfinity<T>) {  // nothing seen yet: the row adds nothing
+            row.setZero();
+            continue;
+          }
+          row = (row - top).exp();
+          const T rescale = std::exp(running_max[r] - top);
+          if (s0 > 0 && rescale != T(1)) ArrayMap<T>(out + r * N * Hv, Hv) *= rescale;
+          running_sum[r] = running_sum[r] * rescale + row.sum();
+          running_max[r] = top;
         }
-        row = (row - top).exp();
-        const T rescale = std::exp(running_max[r] - top);
-        if (s0 > 0 && rescale != T(1)) ArrayMap<T>(out + r * N * Hv, Hv) *= rescale;
-        running_sum[r] = running_sum[r] * rescale + row.sum();
-        running_max[r] = top;
+        gemm(false, false, rows, Hv, cols, logits, cols, vp + s0 * K * Hv, K * Hv, out, N * Hv,
+             s0 > 0);
       }
-      gemm(false, false, rows, Hv, cols, logits, cols, vp + s0 * K * Hv, K * Hv, out, N * Hv,
-           s0 > 0);
-    }
-    T* lse = lse_all + bn * Tq + t0;
-    for (Index r = 0; r < rows; ++r) {
-      ArrayMap<T> o(out + r * N * Hv, Hv);
-      if (running_sum[r] > T(0)) {
-        o /= running_sum[r];
-        lse[r] = running_max[r] + std::log(running_sum[r]);
-      } else {  // a row that may see no key: zeros, and no gradient
-        o.setZero();
-        lse[r] = std::numeric_limits<T>::infinity();
+      T* lse = lse_all + bn * Tq + t0;
+      for (Index r = 0; r < rows; ++r) {
+        ArrayMap<T> o(out + r * N * Hv, Hv);
+        if (running_sum[r] > T(0)) {
+          o /= running_sum[r];
+          lse[r] = running_max[r] + std::log(running_sum[r]);
+        } else {  // a row that may see no key: zeros, and no gradient
+          o.setZero();
+          lse[r] = std::numeric_limits<T>::infinity();
+        }
       }
     }
   }
@@ -204,59 +210,64 @@ void DotProductAttentionOp<T>::gradient(const T* const* xs, const T* y, T* grad_
                        5.0 * double(B * N * Tq * S) * double(H + Hv) >= kGemmParallelFlops &&
                        get_num_threads() > 1;
   // One (batch, key head) per iteration: its query heads accumulate into the same dK and dV.
-#pragma omp parallel for schedule(static) if (threads)
-  for (Index bk = 0; bk < B * K; ++bk) {
-    const Index b = bk / K, kh = bk % K;
-    const T* kp = xs[1] + (b * S * K + kh) * H;
-    const T* vp = xs[2] + (b * S * K + kh) * Hv;
-    T* dk = dk_all ? dk_all + (b * S * K + kh) * H : nullptr;
-    T* dv = dv_all ? dv_all + (b * S * K + kh) * Hv : nullptr;
-    for (Index s = 0; s < S; ++s) {
-      if (dk) std::fill_n(dk + s * K * H, H, T(0));
-      if (dv) std::fill_n(dv + s * K * Hv, Hv, T(0));
-    }
-    T* probs = scratch + omp_get_thread_num() * per_thread;
-    T* dlogits = probs + block;
-    T* delta = dlogits + block;
-    for (Index n = kh * g.group; n < (kh + 1) * g.group; ++n) {
-      for (Index t0 = 0; t0 < Tq; t0 += kQueryBlock) {
-        const Index rows = std::min(kQueryBlock, Tq - t0), row0 = (b * Tq + t0) * N + n;
-        const T* qp = xs[0] + row0 * H;
-        const T* dy = grad_y + row0 * Hv;
-        const T* lse = lse_all + (b * N + n) * Tq + t0;
-        T* dq = dq_all ? dq_all + row0 * H : nullptr;
-        for (Index r = 0; r < rows; ++r) {  // delta = rowsum(dY * Y), the softmax's correction
-          delta[r] = (ConstArrayMap<T>(dy + r * N * Hv, Hv) *
-                      ConstArrayMap<T>(y + (row0 + r * N) * Hv, Hv))
-                         .sum();
-          if (dq) std::fill_n(dq + r * N * H, H, T(0));
-        }
-        const Index end = key_end(t0, rows, S);
-        for (Index s0 = 0; s0 < end; s0 += kKeyBlock) {
-          const Index cols = std::min(kKeyBlock, end - s0);
-          gemm(false, true, rows, cols, H, qp, N * H, kp + s0 * K * H, K * H, probs, cols);
-          ArrayMap<T>(probs, rows * cols) *= scale_;
-          mask_block(xs, b, t0, rows, s0, cols, probs);
-          for (Index r = 0; r < rows; ++r) {
-            ArrayMap<T> row(probs + r * cols, cols);
-            row = (row - lse[r]).exp();
+  const ProductPrecision precision = product_precision();
+#pragma omp parallel if (threads)
+  {
+    const ProductPrecisionScope scope(precision);  // the calling thread's, on every thread
+#pragma omp for schedule(static)
+    for (Index bk = 0; bk < B * K; ++bk) {
+      const Index b = bk / K, kh = bk % K;
+      const T* kp = xs[1] + (b * S * K + kh) * H;
+      const T* vp = xs[2] + (b * S * K + kh) * Hv;
+      T* dk = dk_all ? dk_all + (b * S * K + kh) * H : nullptr;
+      T* dv = dv_all ? dv_all + (b * S * K + kh) * Hv : nullptr;
+      for (Index s = 0; s < S; ++s) {
+        if (dk) std::fill_n(dk + s * K * H, H, T(0));
+        if (dv) std::fill_n(dv + s * K * Hv, Hv, T(0));
+      }
+      T* probs = scratch + omp_get_thread_num() * per_thread;
+      T* dlogits = probs + block;
+      T* delta = dlogits + block;
+      for (Index n = kh * g.group; n < (kh + 1) * g.group; ++n) {
+        for (Index t0 = 0; t0 < Tq; t0 += kQueryBlock) {
+          const Index rows = std::min(kQueryBlock, Tq - t0), row0 = (b * Tq + t0) * N + n;
+          const T* qp = xs[0] + row0 * H;
+          const T* dy = grad_y + row0 * Hv;
+          const T* lse = lse_all + (b * N + n) * Tq + t0;
+          T* dq = dq_all ? dq_all + row0 * H : nullptr;
+          for (Index r = 0; r < rows; ++r) {  // delta = rowsum(dY * Y), the softmax's correction
+            delta[r] = (ConstArrayMap<T>(dy + r * N * Hv, Hv) *
+                        ConstArrayMap<T>(y + (row0 + r * N) * Hv, Hv))
+                           .sum();
+            if (dq) std::fill_n(dq + r * N * H, H, T(0));
           }
-          if (dv)  // dV += P^T dY
-            gemm(true, false, cols, Hv, rows, probs, cols, dy, N * Hv, dv + s0 * K * Hv, K * Hv,
-                 true);
-          // dP = dY V^T, then through the softmax and the scale.
-          gemm(false, true, rows, cols, Hv, dy, N * Hv, vp + s0 * K * Hv, K * Hv, dlogits, cols);
-          for (Index r = 0; r < rows; ++r) {
-            ArrayMap<T> d(dlogits + r * cols, cols);
-            ConstArrayMap<T> p(probs + r * cols, cols);
-            d = p * (d - delta[r]) * scale_;
+          const Index end = key_end(t0, rows, S);
+          for (Index s0 = 0; s0 < end; s0 += kKeyBlock) {
+            const Index cols = std::min(kKeyBlock, end - s0);
+            gemm(false, true, rows, cols, H, qp, N * H, kp + s0 * K * H, K * H, probs, cols);
+            ArrayMap<T>(probs, rows * cols) *= scale_;
+            mask_block(xs, b, t0, rows, s0, cols, probs);
+            for (Index r = 0; r < rows; ++r) {
+              ArrayMap<T> row(probs + r * cols, cols);
+              row = (row - lse[r]).exp();
+            }
+            if (dv)  // dV += P^T dY
+              gemm(true, false, cols, Hv, rows, probs, cols, dy, N * Hv, dv + s0 * K * Hv, K * Hv,
+                   true);
+            // dP = dY V^T, then through the softmax and the scale.
+            gemm(false, true, rows, cols, Hv, dy, N * Hv, vp + s0 * K * Hv, K * Hv, dlogits, cols);
+            for (Index r = 0; r < rows; ++r) {
+              ArrayMap<T> d(dlogits + r * cols, cols);
+              ConstArrayMap<T> p(probs + r * cols, cols);
+              d = p * (d - delta[r]) * scale_;
+            }
+            if (dq)  // dQ += dL K
+              gemm(false, false, rows, H, cols, dlogits, cols, kp + s0 * K * H, K * H, dq, N * H,
+                   true);
+            if (dk)  // dK += dL^T Q
+              gemm(true, false, cols, H, rows, dlogits, cols, qp, N * H, dk + s0 * K * H, K * H,
+                   true);
           }
-          if (dq)  // dQ += dL K
-            gemm(false, false, rows, H, cols, dlogits, cols, kp + s0 * K * H, K * H, dq, N * H,
-                 true);
-          if (dk)  // dK += dL^T Q
-            gemm(true, false, cols, H, rows, dlogits, cols, qp, N * H, dk + s0 * K * H, K * H,
-                 true);
         }
       }
     }

@@ -6,6 +6,7 @@
 #include "eigennet/gemm.hpp"
 #include "eigennet/ops/broadcast.hpp"
 #include "eigennet/ops/strided_loop.hpp"
+#include "eigennet/product_precision.hpp"
 
 namespace eigennet {
 
@@ -28,9 +29,14 @@ void batched_gemm(Index count, bool ta, bool tb, Index m, Index n, Index k, cons
   const double flops = 2.0 * double(m) * double(n) * double(k);
   const bool threads = parallel && count > 1 && flops < kGemmParallelFlops &&
                        flops * double(count) >= kGemmParallelFlops && get_num_threads() > 1;
-#pragma omp parallel for schedule(static) if (threads)
-  for (Index p = 0; p < count; ++p)
-    gemm(ta, tb, m, n, k, a + ao(p), lda, b + bo(p), ldb, c + co(p), ldc, accumulate);
+  const ProductPrecision precision = product_precision();
+#pragma omp parallel if (threads)
+  {
+    const ProductPrecisionScope scope(precision);  // the calling thread's, on every thread
+#pragma omp for schedule(static)
+    for (Index p = 0; p < count; ++p)
+      gemm(ta, tb, m, n, k, a + ao(p), lda, b + bo(p), ldb, c + co(p), ldc, accumulate);
+  }
 }
 
 // d(op(A)) and d(op(B)) of C = op(A) op(B) for a batch, written in A's and B's own storage.

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from eigennet import _auto_config, _core, config, regularizers
+from eigennet import _auto_config, _core, config, dtype_policies, regularizers
 from eigennet.layers import quantization, variable_axes
 from eigennet.layers.keras_tensor import (
     KerasTensor,
@@ -71,11 +71,13 @@ def dtype_from_config(config: dict) -> dict:
     if isinstance(dtype, dict) and dtype.get("class_name") == "QuantizedDTypePolicy":
         return config  # Layer.__init__ reads it (quantization.parse_policy)
     if isinstance(dtype, dict):
-        name = (dtype.get("config") or {}).get("name")
-        if dtype.get("class_name") != "DTypePolicy" or name not in ("float32", "float64"):
-            raise ValueError(f"Unsupported dtype policy {dtype!r}: use float32 or float64")
-        config = {**config, "dtype": name}
+        config = {**config, "dtype": dtype_policies.deserialize(dtype).name}
     return config
+
+
+def _product_precision(policy) -> str:
+    """The native layer's product precision under `policy`."""
+    return "bfloat16" if policy.compute_dtype == "bfloat16" else "float32"
 
 
 def _shape_list(input_shape, name: str) -> list[tuple]:
@@ -286,9 +288,13 @@ class Layer:
         # Keras's quantized dtype policy ("int8_from_float32"): the float dtype and the mode.
         dtype, self._quantization_mode = quantization.parse_policy(dtype)
         self.trainable = bool(trainable)
-        if dtype is not None and str(np.dtype(dtype)) not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-        self._dtype = None if dtype is None else str(np.dtype(dtype))
+        # The dtype policy; None follows floatx() when no global policy was set.
+        if dtype is None and dtype_policies.global_policy_was_set():
+            dtype = dtype_policies.dtype_policy()
+        self._policy = None if dtype is None else dtype_policies.get(dtype)
+        if self._policy is not None and self._policy.quantization_mode is not None:
+            self._quantization_mode = self._policy.quantization_mode
+            self._policy = dtype_policies.get(self._policy.variable_dtype)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         self._input_shape_arg = (
@@ -500,7 +506,49 @@ class Layer:
 
     @property
     def dtype(self) -> str:
-        return self._dtype or config.floatx()
+        """The dtype of the layer's variables (Keras: the policy's variable dtype)."""
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def dtype_policy(self):
+        if self.quantization_mode is not None:
+            return dtype_policies.QuantizedDTypePolicy(self.quantization_mode, self._policy_name)
+        return self.__dict__.get("_policy") or dtype_policies.DTypePolicy(config.floatx())
+
+    @dtype_policy.setter
+    def dtype_policy(self, value) -> None:
+        policy = dtype_policies.get(value)
+        if self.built and policy.variable_dtype != self.dtype:
+            raise ValueError(
+                f"Layer {self.name!r} is built with {self.dtype} variables; its dtype policy "
+                f"can change the compute dtype only, got {policy.name!r}"
+            )
+        self._policy = policy
+        if self._core is not None:
+            self._core.product_precision = _product_precision(policy)
+            quantization.note_requantized()  # the models running this layer rebuild their graph
+
+    @property
+    def _policy_name(self) -> str:
+        policy = self.__dict__.get("_policy") or dtype_policies.DTypePolicy(config.floatx())
+        return policy.name
+
+    @property
+    def compute_dtype(self) -> str:
+        return self.dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self.dtype_policy.variable_dtype
+
+    def _dtype_config(self):
+        """The dtype entry of the config: a name, or Keras's policy dict for a mixed or
+        quantized policy."""
+        if self.quantization_mode is not None:
+            return quantization.policy_config(self)
+        if self.compute_dtype != self.dtype:
+            return dtype_policies.serialize(self.dtype_policy)
+        return self.dtype
 
     @property
     def quantization_mode(self) -> str | None:
@@ -542,6 +590,7 @@ class Layer:
         else:
             samples = [normalize_shape(tuple(input_shape)[1:], "input shape", variable=True)]
         core = self._make_core(self.dtype)
+        core.product_precision = _product_precision(self.dtype_policy)
         # Variable axes (None): the weights are made for the first probe length (see
         # variable_axes); copies for other lengths share them.
         first = [variable_axes.at_length(s, variable_axes.PROBES[0]) for s in samples]
@@ -817,9 +866,7 @@ class Layer:
 
     # -- serialization -----------------------------------------------------------------
     def get_config(self) -> dict:
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
-        if self.quantization_mode is not None:
-            config["dtype"] = quantization.policy_config(self)
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_config()}
         if self.activity_regularizer is not None:  # Keras lists it only when set
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._traced and type(self).__init__ is not Layer.__init__:

@@ -197,7 +197,7 @@ def trace_call(layer, args: tuple, kwargs: dict, call=None):
 
     def run(mode):
         extra = {} if mode is None else {"training": mode}
-        with symbolic.tracing(layer.name, inputs), symbolic.collecting_losses() as losses:
+        with symbolic.tracing(layer.name, inputs, layer.compute_dtype), symbolic.collecting_losses() as losses:
             result = call(*swap(args), **swap(kwargs), **extra)
             outputs = flatten(result)
             layer._add_activity_penalty(outputs)

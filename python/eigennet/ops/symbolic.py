@@ -29,6 +29,7 @@ class _TraceState(threading.local):
         self.assigned: list[dict] = []  # a metric's update_state: id(source) -> new value
         self.losses: list[list] = []  # a call()'s add_loss values, per trace
         self.for_mask = 0  # > 0 while ops compute a mask (see computing_mask)
+        self.compute_dtypes: list = []  # the traced layers' compute dtypes (None: not a layer)
 
 
 _state = _TraceState()
@@ -46,16 +47,29 @@ _KIND_FIRST = {
 
 
 @contextlib.contextmanager
-def tracing(layer_name: str, inputs=()):
+def tracing(layer_name: str, inputs=(), compute_dtype: str | None = None):
     """While a layer's call() is traced: its weights are symbolic operands of ops, and its
-    symbolic `inputs` give a random draw of a shape with a batch axis its batch size."""
+    symbolic `inputs` give a random draw of a shape with a batch axis its batch size. The
+    ops run their products in the layer's `compute_dtype` (bfloat16 or its variables')."""
     _state.names.append(layer_name)
     _state.inputs.append([t for t in inputs if isinstance(t, KerasTensor)])
+    _state.compute_dtypes.append(compute_dtype)
     try:
         yield
     finally:
         _state.names.pop()
         _state.inputs.pop()
+        _state.compute_dtypes.pop()
+
+
+def _product_precision() -> str:
+    """The precision of the products of an op recorded now: its innermost traced layer's
+    compute dtype, else (ops between a functional model's layers) the global policy's."""
+    from eigennet import dtype_policies
+
+    declared = [d for d in _state.compute_dtypes if d is not None]
+    compute = declared[-1] if declared else dtype_policies.dtype_policy().compute_dtype
+    return "bfloat16" if compute == "bfloat16" else "float32"
 
 
 @contextlib.contextmanager
@@ -164,8 +178,9 @@ class Operation:
             spec = self._spec
             try:
                 core = _make_core(
-                    spec["native"], self.dtype, shapes, spec["attributes"], spec["as_list"]
-                )
+                    spec["native"], self.dtype, shapes, spec["attributes"], spec["as_list"],
+                    spec.get("product_precision", "float32"),
+                )  # fmt: skip
             except ValueError as e:
                 raise ValueError(f"{e} (op {self.name!r} on inputs of other lengths)") from None
             self._copies.put(key, core)
@@ -194,7 +209,10 @@ class Operation:
 
         def replay(inputs):
             operands = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-            return record(name, spec["native"], operands, *attributes, as_list=as_list)
+            return record(
+                name, spec["native"], operands, *attributes, as_list=as_list,
+                precision=spec.get("product_precision", "float32"),
+            )  # fmt: skip
 
         return replay
 
@@ -267,40 +285,57 @@ def operand(x, dtype: str) -> KerasTensor:
     return constant(x, dtype)
 
 
-def _make_core(native: str, dtype: str, shapes: list, attributes: tuple, as_list: bool):
-    """The native op `native` for operands of these full shapes."""
+def _make_core(
+    native: str, dtype: str, shapes: list, attributes: tuple, as_list: bool, precision: str
+):
+    """The native op `native` for operands of these full shapes, its products in
+    `precision`."""
     make = getattr(_core, f"{native}_{dtype}")
     shapes = [list(s) for s in shapes]
     if as_list:
-        return make(shapes, *attributes)
-    if native in _KIND_FIRST:
-        return make(attributes[0], *shapes, *attributes[1:])
-    return make(*shapes, *attributes)
+        core = make(shapes, *attributes)
+    elif native in _KIND_FIRST:
+        core = make(attributes[0], *shapes, *attributes[1:])
+    else:
+        core = make(*shapes, *attributes)
+    core.product_precision = precision
+    return core
 
 
-def record(name: str, native: str, operands: list, *attributes, as_list: bool = False):
+def record(
+    name: str,
+    native: str,
+    operands: list,
+    *attributes,
+    as_list: bool = False,
+    precision: str | None = None,
+):
     """Records op `name` (native class `native`) on `operands`; the native op takes the
     operands' shapes (one argument each, or one list when `as_list`) then `attributes`.
-    Returns its symbolic output."""
+    Its products run in `precision` (None: as _product_precision says). Returns its symbolic
+    output."""
     dtype = dtype_of(*operands)
     tensors = [operand(x, dtype) for x in operands]
     shapes = [full_shape(t) for t in tensors]
+    precision = precision or _product_precision()
     try:
         if variable_axes.has_variable(shapes):  # made at both probe lengths, see variable_axes
             core, second = (
                 _make_core(
                     native, dtype, [variable_axes.at_length(s, n) for s in shapes],
-                    attributes, as_list,
+                    attributes, as_list, precision,
                 )
                 for n in variable_axes.PROBES
             )  # fmt: skip
             out = list(variable_axes.merged(core.full_output_shape, second.full_output_shape))
         else:
-            core = _make_core(native, dtype, shapes, attributes, as_list)
+            core = _make_core(native, dtype, shapes, attributes, as_list, precision)
             out = list(core.full_output_shape)
     except ValueError as e:
         raise ValueError(f"{e}{_where()}") from None
     spec = {"native": native, "attributes": list(attributes), "as_list": as_list}
+    if precision != "float32":
+        spec["product_precision"] = precision
     op = Operation(name, core, dtype, spec)
     batched = bool(out) and out[0] == -1
     if batched:

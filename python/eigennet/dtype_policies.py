@@ -1,0 +1,198 @@
+"""Keras's dtype policies: the dtype a layer keeps its variables in and the one it computes in.
+
+`"mixed_bfloat16"` keeps variables (and the optimizer's state) in float32 and runs the layer's
+matrix products (Dense, convolutions, recurrent kernels, attention, `ops.matmul`/`einsum`)
+with bfloat16 operands and float32 sums, on AMX tiles or AVX512_BF16 where the CPU has them
+(see docs/mixed_precision.md). Element-wise work stays float32, which Keras also allows
+("hardware may do some of them in float32"), and outputs reach NumPy as float32, NumPy having
+no bfloat16. Float16 policies and bfloat16 variables are refused with a ValueError.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eigennet import config
+
+QUANTIZATION_MODES = ("int8",)
+_UNSUPPORTED = ("float16", "bfloat16", "mixed_float16", "half")
+
+
+def _parse_name(name) -> tuple[str, str]:
+    """(compute dtype, variable dtype) of a policy name."""
+    if not isinstance(name, str):
+        raise TypeError(
+            "'name' must be a string, such as 'mixed_bfloat16'. "
+            f"Received: name={name} (of type {type(name)})"
+        )
+    if name == "mixed_bfloat16":
+        return "bfloat16", "float32"
+    if name in _UNSUPPORTED:
+        raise ValueError(
+            f"The dtype policy {name!r} is not supported by eigennet: use 'mixed_bfloat16' "
+            "(bfloat16 products, float32 variables), 'float32' or 'float64'"
+        )
+    try:
+        dtype = str(np.dtype(name))
+    except TypeError:
+        dtype = None
+    if dtype not in ("float32", "float64"):
+        raise ValueError(
+            f"Cannot convert '{name}' to a mixed precision DTypePolicy. Valid policies include "
+            "'mixed_bfloat16' and the name of a float dtype such as 'float32'."
+        )
+    return dtype, dtype
+
+
+class DTypePolicy:
+    """A layer's dtype policy: `name` is a float dtype ("float32", "float64") or
+    "mixed_bfloat16"; None takes the global policy's name."""
+
+    def __init__(self, name=None):
+        if name is None:
+            name = dtype_policy().name
+        self._compute_dtype, self._variable_dtype = _parse_name(name)
+        self._name = name
+        self._quantization_mode = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def compute_dtype(self) -> str:
+        return self._compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._variable_dtype
+
+    @property
+    def quantization_mode(self) -> str | None:
+        return self._quantization_mode
+
+    def get_config(self) -> dict:
+        return {"name": self._name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f'<DTypePolicy "{self._name}">'
+
+    def __eq__(self, other) -> bool:
+        if type(self) in (DTypePolicy, FloatDTypePolicy):
+            if type(other) not in (DTypePolicy, FloatDTypePolicy):
+                return False
+        elif type(other) is not type(self):
+            return False
+        return self._name == other._name
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+
+class FloatDTypePolicy(DTypePolicy):
+    """Keras's alias of DTypePolicy."""
+
+
+class QuantizedDTypePolicy(DTypePolicy):
+    """The policy of a quantized layer: "int8_from_float32" computes int8 products from the
+    float32 policy `source_name`."""
+
+    def __init__(self, mode, source_name=None):
+        if source_name is None:
+            source_name = dtype_policy().name
+        if mode not in QUANTIZATION_MODES:
+            raise ValueError(
+                f"Invalid quantization mode. Expected one of {QUANTIZATION_MODES}. "
+                f"Received: mode={mode}"
+            )
+        self._compute_dtype, self._variable_dtype = _parse_name(source_name)
+        self._name = f"{mode}_from_{source_name}"
+        self._source_name = source_name
+        self._quantization_mode = mode
+
+    def get_config(self) -> dict:
+        return {"mode": self._quantization_mode, "source_name": self._source_name}
+
+    def __repr__(self) -> str:
+        return f'<QuantizedDTypePolicy "{self._name}">'
+
+    def __eq__(self, other) -> bool:
+        return super().__eq__(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+
+_global_policy: DTypePolicy | None = None
+
+
+def set_dtype_policy(policy) -> None:
+    """Sets the default policy of layers made from now on (a name or a DTypePolicy)."""
+    global _global_policy
+    if isinstance(policy, str):
+        policy = get(policy)
+    elif not isinstance(policy, DTypePolicy):
+        raise ValueError(
+            "Invalid `policy` argument. Expected the string name of a policy (such as "
+            f"'mixed_bfloat16') or a `DTypePolicy` instance. Received: policy={policy} "
+            f"(of type {type(policy)})"
+        )
+    _global_policy = policy
+
+
+def dtype_policy() -> DTypePolicy:
+    """The default policy of new layers: the one set, else floatx()'s."""
+    return _global_policy if _global_policy is not None else DTypePolicy(config.floatx())
+
+
+def global_policy_was_set() -> bool:
+    """Whether a policy was set (layers without one then follow floatx() when built)."""
+    return _global_policy is not None
+
+
+def serialize(policy: DTypePolicy) -> dict:
+    return {
+        "module": "keras",
+        "class_name": type(policy).__name__.replace("FloatDTypePolicy", "DTypePolicy"),
+        "config": policy.get_config(),
+        "registered_name": None,
+    }
+
+
+_CLASSES = {
+    "DTypePolicy": DTypePolicy,
+    "FloatDTypePolicy": FloatDTypePolicy,
+    "QuantizedDTypePolicy": QuantizedDTypePolicy,
+}
+
+
+def deserialize(config: dict) -> DTypePolicy:
+    cls = _CLASSES.get(config.get("class_name")) if isinstance(config, dict) else None
+    if cls is None:
+        raise ValueError(f"Unknown dtype policy: {config!r}")
+    return cls.from_config(config.get("config") or {})
+
+
+def get(identifier) -> DTypePolicy:
+    """A policy from a name ("mixed_bfloat16", "int8_from_float32"), a config dict, a
+    policy, or None (the global one)."""
+    if identifier is None:
+        return dtype_policy()
+    if isinstance(identifier, DTypePolicy):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str) and identifier.startswith(QUANTIZATION_MODES):
+        mode, _, source = identifier.partition("_from_")
+        return QuantizedDTypePolicy(mode, source or None)
+    if isinstance(identifier, str):
+        return DTypePolicy(identifier)
+    try:
+        name = str(np.dtype(identifier))  # a NumPy dtype or type
+    except TypeError:
+        raise ValueError(f"Cannot interpret {identifier!r} as a dtype policy") from None
+    return DTypePolicy(name)

@@ -197,7 +197,8 @@ def trace_call(layer, args: tuple, kwargs: dict, call=None):
 
     def run(mode):
         extra = {} if mode is None else {"training": mode}
-        with symbolic.tracing(layer.name, inputs, layer.compute_dtype), symbolic.collecting_losses() as losses:
+        traced = symbolic.tracing(layer.name, inputs, layer.compute_dtype)
+        with traced, symbolic.collecting_losses() as losses:
             result = call(*swap(args), **swap(kwargs), **extra)
             outputs = flatten(result)
             layer._add_activity_penalty(outputs)

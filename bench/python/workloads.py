@@ -4,6 +4,8 @@ W3C is W3 written with a custom layer (add_weight, ops.matmul, a bias and ops.re
 W3P-int8 is W3P after ``model.quantize("int8")``; its peer is onnxruntime's int8 dynamic
 quantization of the PyTorch twin (``quantize_dynamic``, QInt8 weights) when onnxruntime is
 installed (else n/a); both report their argmax agreement with their own float32 model.
+W4-bf16 is W4 with every Dense under the ``"mixed_bfloat16"`` policy; its peer is the same
+PyTorch loop under ``torch.autocast("cpu", dtype=torch.bfloat16)``.
 
 Runs each workload with eigennet (written as a Keras user writes it:
 ``import eigennet as keras``; Sequential, compile, fit, predict) and, in the
@@ -31,6 +33,8 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import platform
@@ -41,7 +45,10 @@ import time
 # W1F is W1 written with the Functional API: the graph's overhead on a tiny model.
 # W3C is W3 made of a subclassed Dense: a traced custom layer against the built-in one.
 # W3P-int8 is W3P after model.quantize("int8") (peer: onnxruntime int8 dynamic quantization).
-ALL_WORKLOADS = ("W1", "W1F", "W2", "W3", "W3C", "W3P", "W3P-int8", "W4", "W5", "W6", "W7", "W8")
+# W4-bf16 is W4 under mixed_bfloat16 (peer: PyTorch under autocast bf16).
+ALL_WORKLOADS = (
+    "W1", "W1F", "W2", "W3", "W3C", "W3P", "W3P-int8", "W4", "W4-bf16", "W5", "W6", "W7", "W8",
+)  # fmt: skip
 W3_FAMILY = ("W3", "W3C", "W3P", "W3P-int8")
 
 # Full-size parameters, and the smaller ones used by --quick.
@@ -77,7 +84,9 @@ def make_data(wid, sizes):
 
     _cache = _DATA_CACHE
     key = (
-        {"W3P": "W3", "W3P-int8": "W3", "W3C": "W3", "W7": "W3", "W1F": "W1"}.get(wid, wid),
+        {"W3P": "W3", "W3P-int8": "W3", "W3C": "W3", "W7": "W3", "W1F": "W1", "W4-bf16": "W4"}.get(
+            wid, wid
+        ),
         sizes["W3_n"],
         sizes["W4_n"],
         sizes["W5_n"],
@@ -135,6 +144,13 @@ def spec(wid, sizes):
             "W3_n",
         ),
         "W4": (256, 1, "fit_rate", "W4 wide-mlp fit", "W4_n"),
+        "W4-bf16": (
+            256,
+            1,
+            "fit_rate",
+            "W4-bf16 wide-mlp mixed_bfloat16 fit (torch column: autocast bf16)",
+            "W4_n",
+        ),
         "W5": (64, 1, "fit_rate", "W5 cnn fit", "W5_n"),
         "W6": (64, 1, "fit_rate", "W6 lstm fit", "W6_n"),
         "W7": (128, 1, "fit_rate", "W7 residual-mlp fit", "W3_n"),
@@ -177,6 +193,7 @@ TRAIN_FLOPS = {
     "W3": 6 * n_weights(W3_LAYERS),
     "W3C": 6 * n_weights(W3_LAYERS),
     "W4": 6 * n_weights(W4_LAYERS),
+    "W4-bf16": 6 * n_weights(W4_LAYERS),
     "W7": 6
     * (
         n_weights((784, W7_WIDTH))
@@ -327,6 +344,8 @@ class KerasAPIRunner:
         else:
             dims = W3_LAYERS if wid in W3_FAMILY else W4_LAYERS
             dense = _custom_dense(keras) if wid == "W3C" else layers.Dense
+            if wid == "W4-bf16":
+                dense = functools.partial(layers.Dense, dtype="mixed_bfloat16")
             model = keras.Sequential(
                 [
                     keras.Input(shape=(dims[0],)),
@@ -490,6 +509,7 @@ class TorchRunner:
             loss_fn, lr = nn.CrossEntropyLoss(), 1e-3
         self.model = model
         self.loss_fn = loss_fn
+        self.autocast = wid == "W4-bf16"
         self.opt = self.torch.optim.Adam(model.parameters(), lr=lr)
         self._tensors = {}
         self.session = _onnx_int8_session(self.torch, model) if wid == "W3P-int8" else None
@@ -534,11 +554,18 @@ class TorchRunner:
                 idx = perm[i : i + batch]
                 xb, yb = X[idx], Y[idx]
                 opt.zero_grad()
-                loss = loss_fn(model(xb), yb)
+                with self._precision():
+                    loss = loss_fn(model(xb), yb)
                 loss.backward()
                 opt.step()
                 last = loss.detach()
         return float(last)  # last batch loss
+
+    def _precision(self):
+        """autocast bf16 for W4-bf16, as PyTorch's mixed precision recipe writes it."""
+        if not self.autocast:
+            return contextlib.nullcontext()
+        return self.torch.autocast("cpu", dtype=self.torch.bfloat16)
 
     def predict(self, x, batch):
         torch = self.torch
@@ -906,11 +933,31 @@ def main(argv=None):
             + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in ceiling.items()),
             flush=True,
         )
+        # The bf16 ceiling (operands rounded to bfloat16, float32 sums) for W4-bf16.
+        bf16_ceiling = {}
+        if "W4-bf16" in args.only:
+            if args.impl == "eigennet":
+                bf16_ceiling[main_name] = gemm_ceiling(main_lib._core.bf16_gemm, gemm_n)
+            if torch is not None:
+                bf16_ceiling["torch"] = gemm_ceiling(
+                    lambda a, b: torch.mm(
+                        torch.from_numpy(a).bfloat16(), torch.from_numpy(b).bfloat16()
+                    ),
+                    gemm_n,
+                )
+            meta.setdefault("bf16_gemm_ceiling_gflops", {})[nt] = bf16_ceiling
+            print(
+                f"bf16 GEMM {gemm_n}^3 at {nt} thread(s) (kernel "
+                f"{main_lib._core.bf16_kernel() if args.impl == 'eigennet' else 'n/a'}): "
+                + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in bf16_ceiling.items()),
+                flush=True,
+            )
         for wid in args.only:
             sp, n, res = run_workload(wid, runners, sizes, args.repeats, seed_all)
+            peak = bf16_ceiling if wid == "W4-bf16" else ceiling
             for r in res.values():
-                if r is not None and "gflops" in r and main_name in ceiling:
-                    r["pct_of_gemm_ceiling"] = 100.0 * r["gflops"] / ceiling[main_name]
+                if r is not None and "gflops" in r and main_name in peak:
+                    r["pct_of_gemm_ceiling"] = 100.0 * r["gflops"] / peak[main_name]
             kind = sp["kind"]
             en = res[main_name]
             row = [sp["label"], fmt_value(wid, kind, en)]

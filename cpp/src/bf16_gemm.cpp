@@ -34,13 +34,17 @@ Index round_up(Index n, Index m) { return (n + m - 1) / m * m; }
 // K per 32-bit lane).
 struct Packed {
   Index Mp = 0, Np = 0, Kp = 0;
+  // A's rows are lda values apart: Kp plus a cache line, so that the 16 rows of a tile do not
+  // all fall in one L1 set when Kp is a multiple of 2048 (4 KB rows).
+  Index lda = 0;
   std::uint16_t* a = nullptr;
   std::uint16_t* b = nullptr;
-  std::uint16_t* a_rows(Index i) const { return a + i * Kp; }
+  std::uint16_t* a_rows(Index i) const { return a + i * lda; }
   std::uint16_t* b_panel(Index j) const { return b + (j / kTile) * Kp * kTile; }
 };
 
-// A finished 32 x 32 block (tmp, rows 32 apart) into C, clipped to rows x cols.
+// A finished 32 x 32 block (tmp, rows 32 apart) into C, clipped to rows x cols. (A plain
+// loop: std::copy would call memmove for every 128-byte row.)
 void store_block(const float* tmp, float* C, Index ldc, Index rows, Index cols, bool accumulate) {
   for (Index r = 0; r < rows; ++r) {
     float* c = C + r * ldc;
@@ -48,7 +52,7 @@ void store_block(const float* tmp, float* C, Index ldc, Index rows, Index cols, 
     if (accumulate)
       for (Index j = 0; j < cols; ++j) c[j] += t[j];
     else
-      std::copy(t, t + cols, c);
+      for (Index j = 0; j < cols; ++j) c[j] = t[j];
   }
 }
 
@@ -73,12 +77,13 @@ EIGENNET_AMX_TARGET void amx_begin() {
 }
 EIGENNET_AMX_TARGET void amx_end() { _tile_release(); }
 
-EIGENNET_AMX_TARGET void amx_block(const Packed& p, Index i0, Index j0, float* tmp) {
+// Block (i0, j0) of C into out (rows ldo floats apart).
+EIGENNET_AMX_TARGET void amx_block(const Packed& p, Index i0, Index j0, float* out, Index ldo) {
   const std::uint16_t* a0 = p.a_rows(i0);
   const std::uint16_t* a1 = p.a_rows(i0 + kTile);
   const std::uint16_t* b0 = p.b_panel(j0);
   const std::uint16_t* b1 = p.b_panel(j0 + kTile);
-  const Index a_stride = p.Kp * Index(sizeof(std::uint16_t));
+  const Index a_stride = p.lda * Index(sizeof(std::uint16_t));
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
@@ -93,16 +98,17 @@ EIGENNET_AMX_TARGET void amx_block(const Packed& p, Index i0, Index j0, float* t
     _tile_dpbf16ps(2, 5, 6);
     _tile_dpbf16ps(3, 5, 7);
   }
-  constexpr Index row_bytes = kBlock * Index(sizeof(float));
-  _tile_stored(0, tmp, row_bytes);
-  _tile_stored(1, tmp + kTile, row_bytes);
-  _tile_stored(2, tmp + kTile * kBlock, row_bytes);
-  _tile_stored(3, tmp + kTile * kBlock + kTile, row_bytes);
+  const Index row_bytes = ldo * Index(sizeof(float));
+  _tile_stored(0, out, row_bytes);
+  _tile_stored(1, out + kTile, row_bytes);
+  _tile_stored(2, out + kTile * ldo, row_bytes);
+  _tile_stored(3, out + kTile * ldo + kTile, row_bytes);
 }
 
 // The same block with VDPBF16PS: 8 rows x 32 columns at a time (16 accumulators), each step
 // two pairs of K from two vectors of B and one broadcast pair of A per row.
-EIGENNET_AVX512BF16_TARGET void avx512_block(const Packed& p, Index i0, Index j0, float* tmp) {
+EIGENNET_AVX512BF16_TARGET void avx512_block(const Packed& p, Index i0, Index j0, float* out,
+                                             Index ldo) {
   constexpr Index kRows = 8;
   const std::uint16_t* b0 = p.b_panel(j0);
   const std::uint16_t* b1 = p.b_panel(j0 + kTile);
@@ -116,15 +122,15 @@ EIGENNET_AVX512BF16_TARGET void avx512_block(const Packed& p, Index i0, Index j0
 #pragma GCC unroll 8
       for (Index r = 0; r < kRows; ++r) {
         std::uint32_t pair;
-        std::memcpy(&pair, a + r * p.Kp + 2 * q, sizeof pair);
+        std::memcpy(&pair, a + r * p.lda + 2 * q, sizeof pair);
         const __m512bh u = (__m512bh)_mm512_set1_epi32(int(pair));
         acc[r][0] = _mm512_dpbf16_ps(acc[r][0], u, v0);
         acc[r][1] = _mm512_dpbf16_ps(acc[r][1], u, v1);
       }
     }
     for (Index r = 0; r < kRows; ++r) {
-      _mm512_storeu_ps(tmp + (r0 + r) * kBlock, acc[r][0]);
-      _mm512_storeu_ps(tmp + (r0 + r) * kBlock + kTile, acc[r][1]);
+      _mm512_storeu_ps(out + (r0 + r) * ldo, acc[r][0]);
+      _mm512_storeu_ps(out + (r0 + r) * ldo + kTile, acc[r][1]);
     }
   }
 }
@@ -161,10 +167,10 @@ EIGENNET_AVX512BF16_TARGET void pack_a_panel(bool trans_a, const float* A, Index
   std::uint16_t* out = p.a_rows(i0);
   const Index rows = std::clamp<Index>(M - i0, 0, kTile);
   if (!trans_a) {
-    for (Index r = rows; r < kTile; ++r) std::fill(out + r * p.Kp, out + (r + 1) * p.Kp, 0);
+    for (Index r = rows; r < kTile; ++r) std::fill(out + r * p.lda, out + r * p.lda + p.Kp, 0);
     for (Index r = 0; r < rows; ++r)
       for (Index k = 0; k < p.Kp; k += kDepth)
-        _mm512_storeu_si512(out + r * p.Kp + k, round32(A + (i0 + r) * lda + k, K - k));
+        _mm512_storeu_si512(out + r * p.lda + k, round32(A + (i0 + r) * lda + k, K - k));
     return;
   }
   // op(A)'s rows are A's columns: pairs of A's rows, interleaved, then transposed.
@@ -178,7 +184,7 @@ EIGENNET_AVX512BF16_TARGET void pack_a_panel(bool trans_a, const float* A, Index
                                   : _mm512_setzero_ps();
       _mm512_store_si512(pairs[q], round_pairs(x0, x1));
     }
-    transpose_pairs(pairs, out + k0, p.Kp);  // pairs[q][r]: row r's pair at step k0 + 2q
+    transpose_pairs(pairs, out + k0, p.lda);  // pairs[q][r]: row r's pair at step k0 + 2q
   }
 }
 
@@ -239,6 +245,10 @@ void emulated_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const 
 }
 
 }  // namespace
+
+void round_to_bf16(float* values, Index n) {
+  for (Index i = 0; i < n; ++i) values[i] = bf16_to_float(float_to_bf16(values[i]));
+}
 
 bool bf16_avx512_supported() {
 #ifdef EIGENNET_BF16_X86
@@ -318,10 +328,11 @@ void bf16_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const floa
     p.Mp = round_up(M, kBlock);
     p.Np = round_up(N, kBlock);
     p.Kp = round_up(K, kDepth);
+    p.lda = p.Kp + kDepth;
     thread_local AlignedVector<std::uint16_t> buffer;  // the caller's; its threads share it
-    buffer.resize(static_cast<size_t>((p.Mp + p.Np) * p.Kp));
+    buffer.resize(static_cast<size_t>(p.Mp * p.lda + p.Np * p.Kp));
     p.a = buffer.data();
-    p.b = p.a + p.Mp * p.Kp;
+    p.b = p.a + p.Mp * p.lda;
     // Threads as gemm(): each takes a slice of the larger side of C, in whole blocks.
     const bool split_cols = p.Np >= p.Mp;
     const Index blocks = (split_cols ? p.Np : p.Mp) / kBlock;
@@ -351,12 +362,16 @@ void bf16_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const floa
         // Columns outer: two panels of B stay in cache while the rows of A stream past.
         for (Index j0 = j_begin; j0 < j_end; j0 += kBlock)
           for (Index i0 = i_begin; i0 < i_end; i0 += kBlock) {
+            const Index rows = std::min(kBlock, M - i0), cols = std::min(kBlock, N - j0);
+            // A whole block that overwrites C goes there directly.
+            const bool direct = rows == kBlock && cols == kBlock && !accumulate;
+            float* out = direct ? C + i0 * ldc + j0 : tmp;
+            const Index ldo = direct ? ldc : kBlock;
             if (amx)
-              amx_block(p, i0, j0, tmp);
+              amx_block(p, i0, j0, out, ldo);
             else
-              avx512_block(p, i0, j0, tmp);
-            store_block(tmp, C + i0 * ldc + j0, ldc, std::min(kBlock, M - i0),
-                        std::min(kBlock, N - j0), accumulate);
+              avx512_block(p, i0, j0, out, ldo);
+            if (!direct) store_block(tmp, C + i0 * ldc + j0, ldc, rows, cols, accumulate);
           }
         if (amx) amx_end();
         if (epilogue) {

@@ -44,6 +44,10 @@ inline float bf16_to_float(std::uint16_t h) {
   return x;
 }
 
+// Rounds n values in place to bfloat16 (kept as float32), as float_to_bf16 does: for products
+// whose operands are packed by the float32 kernels (a recurrent layer's PackedMatrix).
+void round_to_bf16(float* values, Index n);
+
 // C (M x N) = op(A) · op(B) with both operands rounded to bfloat16, or C += ... when
 // accumulate; arguments as gemm() (gemm.hpp), threads as gemm().
 void bf16_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const float* A, Index lda,

@@ -58,6 +58,7 @@ template <class T>
 struct LayerParameters {
   AlignedVector<T> values;  // the parameter block
   std::atomic<bool> trainable{true};
+  std::atomic<ProductPrecision> product_precision{ProductPrecision::Float32};
   std::vector<Regularizer> weight_regularizers;
   Regularizer activity_regularizer;
 };
@@ -155,10 +156,12 @@ class Layer {
   const std::vector<Shape>& input_shapes() const { return input_shapes_; }
   const Shape& output_shape() const { return output_shape_; }
   const std::vector<WeightSpec>& weights() const { return weights_; }
-  // The precision of this layer's matrix products (product_precision.hpp): the graph runs
-  // the layer's forward and backward in it. Set before the layer is copied into a graph.
-  ProductPrecision product_precision() const { return product_precision_; }
-  void set_product_precision(ProductPrecision precision) { product_precision_ = precision; }
+  // The precision of this layer's matrix products (product_precision.hpp), shared by its
+  // copies: the graph runs the layer's forward and backward in it.
+  ProductPrecision product_precision() const { return shared_->product_precision.load(); }
+  void set_product_precision(ProductPrecision precision) {
+    shared_->product_precision.store(precision);
+  }
   T* params() { return shared_->values.data(); }
   const T* params() const { return shared_->values.data(); }
   Index param_count() const { return static_cast<Index>(shared_->values.size()); }
@@ -200,7 +203,6 @@ class Layer {
   }
 
   bool built_ = false;
-  ProductPrecision product_precision_ = ProductPrecision::Float32;
   std::vector<Shape> input_shapes_;
   Shape output_shape_;
   std::vector<WeightSpec> weights_;

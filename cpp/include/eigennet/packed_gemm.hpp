@@ -3,6 +3,10 @@
 // call, which costs about as much as the product when X has few rows; here W is packed once
 // per batch (in the layout of the core's float kernel, sgemm.hpp, or else of Eigen's GEBP
 // kernel) and each product packs only X.
+//
+// Packed under a bfloat16 product precision (product_precision.hpp), both operands are rounded
+// to bfloat16 in their packed form and multiplied by the float32 kernel: the products of a
+// layer computing in bfloat16, at float32 speed.
 #pragma once
 
 #include "eigennet/memory.hpp"
@@ -28,6 +32,7 @@ class PackedMatrix {
  private:
   Index K_ = 0, N_ = 0;
   bool kernel_ = false;  // packed for the core's float kernel (sgemm.hpp), else for Eigen's GEBP
+  bool bf16_ = false;    // operands rounded to bfloat16
   AlignedVector<T> packed_;
 };
 
@@ -38,7 +43,8 @@ class PackedMatrix {
 template <class T>
 class GradientAccumulator {
  public:
-  // Allocates for products up to max_depth rows (call outside hot loops).
+  // Allocates for products up to max_depth rows (call outside hot loops, on the thread whose
+  // product precision applies).
   void reserve(Index n, Index m, Index max_depth);
   // Starts a product over the next `depth` rows (at most max_depth).
   void begin(Index depth);
@@ -50,6 +56,7 @@ class GradientAccumulator {
  private:
   Index n_ = 0, m_ = 0, depth_ = 0, filled_ = 0;
   bool kernel_ = false;  // as PackedMatrix
+  bool bf16_ = false;    // as PackedMatrix
   AlignedVector<T> packed_a_, packed_b_;
 };
 

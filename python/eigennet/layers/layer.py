@@ -524,9 +524,8 @@ class Layer:
                 f"can change the compute dtype only, got {policy.name!r}"
             )
         self._policy = policy
-        if self._core is not None:
+        if self._core is not None:  # its copies in models' graphs share the setting
             self._core.product_precision = _product_precision(policy)
-            quantization.note_requantized()  # the models running this layer rebuild their graph
 
     @property
     def _policy_name(self) -> str:

@@ -40,6 +40,7 @@
 #include "eigennet/activations.hpp"
 #include "eigennet/layer.hpp"
 #include "eigennet/packed_gemm.hpp"
+#include "eigennet/product_precision.hpp"
 #include "eigennet/random.hpp"
 #include "eigennet/workspace.hpp"
 
@@ -319,8 +320,10 @@ void for_row_ranges(Index rows, double flops, Fn&& fn, Index granule = 1) {
     fn(Index{0}, rows);
     return;
   }
+  const ProductPrecision precision = product_precision();
 #pragma omp parallel num_threads(threads)
   {
+    const ProductPrecisionScope scope(precision);  // the calling thread's, on every thread
     const Index t = omp_get_thread_num(), n = omp_get_num_threads();
     const Index b0 = std::min(rows, units * t / n * granule);
     const Index b1 = std::min(rows, units * (t + 1) / n * granule);

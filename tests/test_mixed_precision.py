@@ -256,7 +256,7 @@ LAYER_MAKERS = {
         (3, 5, 40),
     ),
     "mha": (
-        lambda p: (lambda x: layers.MultiHeadAttention(2, 16, dtype=p)(x, x)),
+        lambda p: lambda x: layers.MultiHeadAttention(2, 16, dtype=p)(x, x),
         (3, 10, 24),
     ),
     "dense_3d": (lambda p: layers.Dense(12, dtype=p), (3, 5, 40)),
@@ -353,4 +353,3 @@ def test_mixed_model_trains_saves_and_resumes(tmp_path):
     model.fit(x, y, epochs=1, batch_size=32, verbose=0, shuffle=False)
     loaded.fit(x, y, epochs=1, batch_size=32, verbose=0, shuffle=False)
     np.testing.assert_array_equal(loaded.get_weights()[0], model.get_weights()[0])
-

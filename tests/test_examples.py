@@ -100,6 +100,26 @@ def test_digits(tmp_path):
     assert float(match.group(1)) >= 0.95
 
 
+def _digits_accuracies(tmp_path, *args) -> list[float]:
+    out = run_example("digits.py", "--verbose", "0", *args, cwd=tmp_path, timeout=600)
+    found = re.findall(rf"^test accuracy[^:]*: ({FLOAT})$", out, flags=re.MULTILINE)
+    assert found, out[-2000:]
+    return [float(a) for a in found]
+
+
+def test_digits_in_mixed_bfloat16_and_int8_keep_the_accuracy(tmp_path):
+    """Issue 16's accuracy goal: within 0.5 points of float32 under mixed_bfloat16 and after
+    quantize("int8")."""
+    pytest.importorskip("sklearn")
+    (fp32,) = _digits_accuracies(tmp_path)
+    bf16, bf16_int8 = _digits_accuracies(
+        tmp_path, "--dtype-policy", "mixed_bfloat16", "--quantize", "int8"
+    )
+    _, fp32_int8 = _digits_accuracies(tmp_path, "--quantize", "int8")
+    for accuracy in (bf16, bf16_int8, fp32_int8):
+        assert abs(accuracy - fp32) <= 0.005, (fp32, bf16, bf16_int8, fp32_int8)
+
+
 def test_cnn_digits(tmp_path):
     pytest.importorskip("sklearn")
     out = run_example("cnn_digits.py", "--verbose", "2", cwd=tmp_path, timeout=600)

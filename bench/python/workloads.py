@@ -175,6 +175,32 @@ def n_weights(layers):
     return sum(a * b + b for a, b in zip(layers[:-1], layers[1:], strict=True))
 
 
+# Predict workloads: 2 flops per weight per sample (int8: 2 operations per multiply-add).
+PREDICT_FLOPS = {"W3P": 2 * n_weights(W3_LAYERS), "W3P-int8": 2 * n_weights(W3_LAYERS)}
+
+
+def peak_kind(wid, core):
+    """The arithmetic a workload runs on, as eigennet's core runs it (arithmetic_peak kinds)."""
+    if wid == "W4-bf16":
+        kernel = core.bf16_kernel()
+        return {"amx": "amx_bf16", "avx512": "bf16_dot"}.get(kernel, "fp32_fma")
+    if wid == "W3P-int8" and core.int8_kernel() == "vnni":
+        return "int8_dot"
+    return "fp32_fma"
+
+
+def cpu_name():
+    """The CPU's model name (Linux), for the figures' record."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def w8_forward_flops():
     """Multiply-adds x 2 of one W8 sample's forward: the four projections, the two attention
     products and the feed-forward pair of each block (the rest is element-wise)."""
@@ -675,8 +701,9 @@ def run_workload(wid, runners, sizes, repeats, seed_all):
             res.update(value=med, unit="s")
         else:
             res.update(value=n / med, unit="samples/s")
-            if wid in TRAIN_FLOPS:
-                res["gflops"] = TRAIN_FLOPS[wid] * n / med / 1e9
+            flops = TRAIN_FLOPS.get(wid) or PREDICT_FLOPS.get(wid)
+            if flops:
+                res["gflops"] = flops * n / med / 1e9
         if sp["kind"] == "predict_rate":
             o = outs[r.name]
             res["output_shape"] = list(getattr(o, "shape", ()))
@@ -729,6 +756,8 @@ def fmt_value(wid, kind, res):
             s += f", {res['gflops']:.0f} GFLOP/s"
             if "pct_of_gemm_ceiling" in res:
                 s += f" = {res['pct_of_gemm_ceiling']:.0f} % of the core's GEMM"
+            if "pct_of_peak" in res:
+                s += f", {res['pct_of_peak']:.0f} % of the {res['peak_kind']} peak"
     if noisy(res):
         s += " †"
     return s
@@ -882,6 +911,7 @@ def main(argv=None):
         },
         "import_s": {main_name: import_s},
         "machine": platform.machine(),
+        "cpu": cpu_name(),
         "cpus": os.cpu_count(),
         "loadavg_before": load_before,
         "repeats": args.repeats,
@@ -892,7 +922,7 @@ def main(argv=None):
     vers = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
     print(f"# eigennet reference workloads ({'quick' if args.quick else 'full'})")
     print(
-        f"\n{vers}; {os.cpu_count()} CPUs; load avg before "
+        f"\n{meta['cpu']}; {vers}; {os.cpu_count()} CPUs; load avg before "
         f"{load_before[0]:.2f}; median of {args.repeats}; import {main_name} {import_s:.2f} s"
         + (f"; ISA variant {isa}" if isa else "")
     )
@@ -933,6 +963,18 @@ def main(argv=None):
             + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in ceiling.items()),
             flush=True,
         )
+        # The machine's arithmetic peaks at this thread count (register-only loops).
+        peaks = {}
+        if args.impl == "eigennet":
+            core = main_lib._core
+            peaks = {k: core.arithmetic_peak(k, nt, 0.3) for k in core.arithmetic_peak_kinds()}
+            meta.setdefault("arithmetic_peak_gflops", {})[nt] = peaks
+            print(
+                f"arithmetic peak at {nt} thread(s): "
+                + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
+                + " GFLOP/s (int8: GOP/s)",
+                flush=True,
+            )
         # The bf16 ceiling (operands rounded to bfloat16, float32 sums) for W4-bf16.
         bf16_ceiling = {}
         if "W4-bf16" in args.only:
@@ -958,6 +1000,10 @@ def main(argv=None):
             for r in res.values():
                 if r is not None and "gflops" in r and main_name in peak:
                     r["pct_of_gemm_ceiling"] = 100.0 * r["gflops"] / peak[main_name]
+            kind = peak_kind(wid, main_lib._core) if peaks else None
+            if kind in peaks and res.get(main_name) and "gflops" in res[main_name]:
+                res[main_name]["peak_kind"] = kind
+                res[main_name]["pct_of_peak"] = 100.0 * res[main_name]["gflops"] / peaks[kind]
             kind = sp["kind"]
             en = res[main_name]
             row = [sp["label"], fmt_value(wid, kind, en)]

@@ -1,7 +1,10 @@
-// Bindings of the bfloat16 product (for tests and benchmarks) and its kernel choice.
+// Bindings of the bfloat16 product (for tests and benchmarks), its kernel choice, and the
+// measured arithmetic peaks the benchmarks quote shares of.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include "eigennet/arithmetic_peak.hpp"
 #include "eigennet/bf16_gemm.hpp"
 #include "eigennet/threading.hpp"
 
@@ -10,6 +13,14 @@ namespace py = pybind11;
 namespace eigennet::bindings {
 
 void bind_bf16(py::module_& m) {
+  m.def("arithmetic_peak_kinds", &arithmetic_peak_kinds);
+  m.def(
+      "arithmetic_peak",
+      [](const std::string& kind, int threads, double seconds) {
+        py::gil_scoped_release release;
+        return arithmetic_peak(kind, threads, seconds);
+      },
+      py::arg("kind"), py::arg("threads") = 1, py::arg("seconds") = 0.2);
   m.def("bf16_avx512_supported", &bf16_avx512_supported);
   m.def("bf16_amx_supported", &bf16_amx_supported);
   m.def("bf16_kernel", [] { return bf16_kernel_name(bf16_kernel_in_use()); });

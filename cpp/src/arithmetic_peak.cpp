@@ -1,0 +1,210 @@
+#include "eigennet/arithmetic_peak.hpp"
+
+#include <omp.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "eigennet/bf16_gemm.hpp"
+#include "eigennet/int8_gemm.hpp"
+#include "eigennet/threading.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define EIGENNET_PEAK_X86 1
+#endif
+
+namespace eigennet {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs `chunk` (which returns the operations it did) until `seconds` have passed; returns
+// operations per second on this thread.
+template <class Chunk>
+double rate(double seconds, Chunk&& chunk) {
+  const auto start = Clock::now();
+  double ops = 0, elapsed = 0;
+  do {
+    ops += chunk();
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < seconds);
+  return ops / elapsed;
+}
+
+#ifdef EIGENNET_PEAK_X86
+constexpr int kRepeats = 1024;  // instructions per accumulator between clock reads
+constexpr int kChains = 12;     // independent accumulators: latency x ports of an FMA and more
+
+bool avx512() { return __builtin_cpu_supports("avx512f"); }
+bool avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+// A sink the compiler cannot see through: the loops' results reach memory.
+volatile float float_sink;
+volatile int int_sink;
+
+__attribute__((target("avx512f"))) double fma512(double seconds) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(float(i));
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
+  const double r = rate(seconds, [&] {
+    for (int n = 0; n < kRepeats; ++n)
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    return double(kRepeats) * kChains * 16 * 2;
+  });
+  __m512 sum = acc[0];
+  for (int i = 1; i < kChains; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  float_sink = _mm512_reduce_add_ps(sum);
+  return r;
+}
+
+__attribute__((target("avx2,fma"))) double fma256(double seconds) {
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(float(i));
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
+  const double r = rate(seconds, [&] {
+    for (int n = 0; n < kRepeats; ++n)
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    return double(kRepeats) * kChains * 8 * 2;
+  });
+  float lanes[8];
+  __m256 sum = acc[0];
+  for (int i = 1; i < kChains; ++i) sum = _mm256_add_ps(sum, acc[i]);
+  _mm256_storeu_ps(lanes, sum);
+  float_sink = lanes[0];
+  return r;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) double bf16_dot(double seconds) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_setzero_ps();
+  const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3A80);  // 2^-10 in bfloat16
+  const double r = rate(seconds, [&] {
+    for (int n = 0; n < kRepeats; ++n)
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], a, a);
+    return double(kRepeats) * kChains * 16 * 2 * 2;  // 2 products per lane
+  });
+  __m512 sum = acc[0];
+  for (int i = 1; i < kChains; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  float_sink = _mm512_reduce_add_ps(sum);
+  return r;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) double int8_dot(double seconds) {
+  __m512i acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_setzero_si512();
+  const __m512i a = _mm512_set1_epi8(1);
+  const double r = rate(seconds, [&] {
+    for (int n = 0; n < kRepeats; ++n)
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, a);
+    return double(kRepeats) * kChains * 16 * 4 * 2;  // 4 multiply-adds per lane
+  });
+  __m512i sum = acc[0];
+  for (int i = 1; i < kChains; ++i) sum = _mm512_add_epi32(sum, acc[i]);
+  int_sink = _mm512_reduce_add_epi32(sum);
+  return r;
+}
+
+bool amx_int8() {
+  unsigned a, b, c, d;
+  return bf16_amx_supported() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 25));
+}
+
+struct alignas(64) TileConfig {
+  std::uint8_t palette_id = 1;
+  std::uint8_t start_row = 0;
+  std::uint8_t reserved[14] = {};
+  std::uint16_t colsb[16] = {};
+  std::uint8_t rows[16] = {};
+};
+
+// 2 x 2 tiles of sums (tiles 0-3) from two A (4, 5) and two B tiles (6, 7), all 16 x 64 bytes.
+__attribute__((target("amx-tile"))) void amx_configure() {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.colsb[t] = 64;
+    config.rows[t] = 16;
+  }
+  _tile_loadconfig(&config);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_zero(4);
+  _tile_zero(5);
+  _tile_zero(6);
+  _tile_zero(7);
+}
+
+__attribute__((target("amx-tile,amx-bf16"))) double amx_bf16_rate(double seconds) {
+  amx_configure();
+  const double r = rate(seconds, [] {
+    for (int n = 0; n < kRepeats / 4; ++n) {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+    return double(kRepeats) * 16 * 16 * 32 * 2;
+  });
+  _tile_release();
+  return r;
+}
+
+__attribute__((target("amx-tile,amx-int8"))) double amx_int8_rate(double seconds) {
+  amx_configure();
+  const double r = rate(seconds, [] {
+    for (int n = 0; n < kRepeats / 4; ++n) {
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+      _tile_dpbusd(2, 5, 6);
+      _tile_dpbusd(3, 5, 7);
+    }
+    return double(kRepeats) * 16 * 16 * 64 * 2;
+  });
+  _tile_release();
+  return r;
+}
+#endif
+
+using Loop = double (*)(double);
+
+Loop loop_for(const std::string& kind) {
+#ifdef EIGENNET_PEAK_X86
+  if (kind == "fp32_fma" && avx512()) return fma512;
+  if (kind == "fp32_fma" && avx2_fma()) return fma256;
+  if (kind == "bf16_dot" && bf16_avx512_supported()) return bf16_dot;
+  if (kind == "int8_dot" && int8_vnni_supported()) return int8_dot;
+  if (kind == "amx_bf16" && bf16_amx_supported()) return amx_bf16_rate;
+  if (kind == "amx_int8" && amx_int8()) return amx_int8_rate;
+#endif
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::string> arithmetic_peak_kinds() {
+  std::vector<std::string> kinds;
+  for (const char* kind : {"fp32_fma", "bf16_dot", "int8_dot", "amx_bf16", "amx_int8"})
+    if (loop_for(kind)) kinds.emplace_back(kind);
+  return kinds;
+}
+
+double arithmetic_peak(const std::string& kind, int threads, double seconds) {
+  const Loop loop = loop_for(kind);
+  if (!loop)
+    throw std::invalid_argument("arithmetic_peak: this CPU does not run " + kind +
+                                " (fp32_fma, bf16_dot, int8_dot, amx_bf16 or amx_int8)");
+  if (threads < 1 || threads > kMaxThreads)
+    throw std::invalid_argument("arithmetic_peak: threads must be 1.." +
+                                std::to_string(kMaxThreads));
+  if (!(seconds > 0 && seconds <= 60))
+    throw std::invalid_argument("arithmetic_peak: seconds must be in (0, 60]");
+  double total = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+  total += loop(seconds);
+  return total / 1e9;
+}
+
+}  // namespace eigennet

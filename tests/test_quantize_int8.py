@@ -13,12 +13,16 @@ import pytest
 import eigennet as keras
 from eigennet import _core
 
-KERNELS = ["reference", "vnni"]
+KERNELS = ["reference", "vnni", "amx"]
+
+
+def _supported(kernel: str) -> bool:
+    return kernel == "reference" or getattr(_core, f"int8_{kernel}_supported")()
 
 
 def _kernel_or_skip(kernel: str) -> str:
-    if kernel == "vnni" and not _core.int8_vnni_supported():
-        pytest.skip("this CPU has no AVX512-VNNI")
+    if not _supported(kernel):
+        pytest.skip(f"this CPU has no int8 {kernel} kernel")
     return kernel
 
 
@@ -56,7 +60,8 @@ def test_int8_kernel_environment(monkeypatch):
     with pytest.raises(ValueError, match="EIGENNET_INT8_KERNEL"):
         _core.int8_kernel()
     monkeypatch.delenv("EIGENNET_INT8_KERNEL")
-    assert _core.int8_kernel() == ("vnni" if _core.int8_vnni_supported() else "reference")
+    best = next(k for k in ("amx", "vnni", "reference") if _supported(k))
+    assert _core.int8_kernel() == best
     with pytest.raises(ValueError, match="int8_gemm"):
         _core.int8_gemm(np.zeros((2, 3), np.int8), np.zeros((4, 2), np.int8))
 
@@ -71,16 +76,19 @@ def _mlp(lib, inputs=20, activation="relu", use_bias=True):
     )
 
 
-def test_predict_is_bit_identical_on_both_kernels(monkeypatch):
-    _kernel_or_skip("vnni")
-    model = _mlp(keras)
+def test_predict_is_bit_identical_on_every_kernel(monkeypatch):
+    kernels = [k for k in KERNELS if _supported(k)]
+    if len(kernels) < 2:
+        pytest.skip("this CPU has only the reference int8 kernel")
+    model = _mlp(keras, inputs=150)  # more than one AMX tile of K, an edge of rows
     model.quantize("int8")
-    x = np.random.default_rng(0).normal(size=(300, 20)).astype("float32")
+    x = np.random.default_rng(0).normal(size=(300, 150)).astype("float32")
     out = {}
-    for kernel in KERNELS:
+    for kernel in kernels:
         monkeypatch.setenv("EIGENNET_INT8_KERNEL", kernel)
         out[kernel] = model.predict(x, verbose=0)
-    np.testing.assert_array_equal(out["reference"], out["vnni"])
+    for kernel in kernels[1:]:
+        np.testing.assert_array_equal(out[kernel], out["reference"])
 
 
 def _int8_dense_reference(x, kernel, kernel_scale, bias):

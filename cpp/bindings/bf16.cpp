@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "eigennet/amx.hpp"
 #include "eigennet/arithmetic_peak.hpp"
 #include "eigennet/bf16_gemm.hpp"
 #include "eigennet/threading.hpp"
@@ -22,7 +23,8 @@ void bind_bf16(py::module_& m) {
       },
       py::arg("kind"), py::arg("threads") = 1, py::arg("seconds") = 0.2);
   m.def("bf16_avx512_supported", &bf16_avx512_supported);
-  m.def("bf16_amx_supported", &bf16_amx_supported);
+  m.def("bf16_amx_supported", &amx_bf16_supported);
+  m.def("int8_amx_supported", &amx_int8_supported);
   m.def("bf16_kernel", [] { return bf16_kernel_name(bf16_kernel_in_use()); });
   m.def(
       "bf16_gemm",

@@ -26,13 +26,6 @@ void bind_typed(py::module_& m) {
       .def(py::init<Index, Index>(), py::arg("input_dim"), py::arg("output_dim"));
 }
 
-Int8Kernel kernel_from_name(const std::string& name) {
-  if (name == "auto") return int8_kernel_in_use();
-  if (name == "reference") return Int8Kernel::Reference;
-  if (name == "vnni") return Int8Kernel::Vnni;
-  throw std::invalid_argument("int8 kernel must be auto, reference or vnni, got " + name);
-}
-
 }  // namespace
 
 void bind_quantized(py::module_& m) {
@@ -47,7 +40,7 @@ void bind_quantized(py::module_& m) {
          const std::string& kernel) {
         if (a.ndim() != 2 || b.ndim() != 2 || a.shape(1) != b.shape(0))
           throw std::invalid_argument("int8_gemm takes a (m, k) and b (k, n) int8 matrices");
-        const Int8Kernel chosen = kernel_from_name(kernel);
+        const Int8Kernel chosen = int8_kernel_from_name(kernel);
         py::array_t<int32_t> c({a.shape(0), b.shape(1)});
         {
           py::gil_scoped_release release;

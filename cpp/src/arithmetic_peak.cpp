@@ -5,12 +5,12 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "eigennet/amx.hpp"
 #include "eigennet/bf16_gemm.hpp"
 #include "eigennet/int8_gemm.hpp"
 #include "eigennet/threading.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
 #include <immintrin.h>
 #define EIGENNET_PEAK_X86 1
 #endif
@@ -106,27 +106,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double int8_dot(double se
   return r;
 }
 
-bool amx_int8() {
-  unsigned a, b, c, d;
-  return bf16_amx_supported() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 25));
-}
-
-struct alignas(64) TileConfig {
-  std::uint8_t palette_id = 1;
-  std::uint8_t start_row = 0;
-  std::uint8_t reserved[14] = {};
-  std::uint16_t colsb[16] = {};
-  std::uint8_t rows[16] = {};
-};
-
-// 2 x 2 tiles of sums (tiles 0-3) from two A (4, 5) and two B tiles (6, 7), all 16 x 64 bytes.
-__attribute__((target("amx-tile"))) void amx_configure() {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.colsb[t] = 64;
-    config.rows[t] = 16;
-  }
-  _tile_loadconfig(&config);
+// The operands and sums start at zero (the loops measure throughput, not values).
+__attribute__((target("amx-tile"))) void zero_tiles() {
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
@@ -138,7 +119,8 @@ __attribute__((target("amx-tile"))) void amx_configure() {
 }
 
 __attribute__((target("amx-tile,amx-bf16"))) double amx_bf16_rate(double seconds) {
-  amx_configure();
+  amx_configure_tiles();
+  zero_tiles();
   const double r = rate(seconds, [] {
     for (int n = 0; n < kRepeats / 4; ++n) {
       _tile_dpbf16ps(0, 4, 6);
@@ -148,12 +130,13 @@ __attribute__((target("amx-tile,amx-bf16"))) double amx_bf16_rate(double seconds
     }
     return double(kRepeats) * 16 * 16 * 32 * 2;
   });
-  _tile_release();
+  amx_release_tiles();
   return r;
 }
 
 __attribute__((target("amx-tile,amx-int8"))) double amx_int8_rate(double seconds) {
-  amx_configure();
+  amx_configure_tiles();
+  zero_tiles();
   const double r = rate(seconds, [] {
     for (int n = 0; n < kRepeats / 4; ++n) {
       _tile_dpbusd(0, 4, 6);
@@ -163,7 +146,7 @@ __attribute__((target("amx-tile,amx-int8"))) double amx_int8_rate(double seconds
     }
     return double(kRepeats) * 16 * 16 * 64 * 2;
   });
-  _tile_release();
+  amx_release_tiles();
   return r;
 }
 #endif
@@ -176,8 +159,8 @@ Loop loop_for(const std::string& kind) {
   if (kind == "fp32_fma" && avx2_fma()) return fma256;
   if (kind == "bf16_dot" && bf16_avx512_supported()) return bf16_dot;
   if (kind == "int8_dot" && int8_vnni_supported()) return int8_dot;
-  if (kind == "amx_bf16" && bf16_amx_supported()) return amx_bf16_rate;
-  if (kind == "amx_int8" && amx_int8()) return amx_int8_rate;
+  if (kind == "amx_bf16" && amx_bf16_supported()) return amx_bf16_rate;
+  if (kind == "amx_int8" && amx_int8_supported()) return amx_int8_rate;
 #endif
   return nullptr;
 }

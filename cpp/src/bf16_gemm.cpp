@@ -6,14 +6,12 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "eigennet/amx.hpp"
 #include "eigennet/product_precision.hpp"
 #include "eigennet/threading.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #define EIGENNET_BF16_X86 1
 #define EIGENNET_AVX512BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define EIGENNET_AMX_TARGET __attribute__((target("amx-tile,amx-bf16")))
@@ -57,26 +55,6 @@ void store_block(const float* tmp, float* C, Index ldc, Index rows, Index cols, 
 }
 
 #ifdef EIGENNET_BF16_X86
-struct alignas(64) TileConfig {
-  std::uint8_t palette_id = 1;
-  std::uint8_t start_row = 0;
-  std::uint8_t reserved[14] = {};
-  std::uint16_t colsb[16] = {};
-  std::uint8_t rows[16] = {};
-};
-
-// Tiles 0-3 hold the block of C, 4-5 two panels of A, 6-7 two panels of B: all 16 rows of
-// 64 bytes. The configuration is per thread.
-EIGENNET_AMX_TARGET void amx_begin() {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.colsb[t] = 64;
-    config.rows[t] = 16;
-  }
-  _tile_loadconfig(&config);
-}
-EIGENNET_AMX_TARGET void amx_end() { _tile_release(); }
-
 // Block (i0, j0) of C into out (rows ldo floats apart).
 EIGENNET_AMX_TARGET void amx_block(const Packed& p, Index i0, Index j0, float* out, Index ldo) {
   const std::uint16_t* a0 = p.a_rows(i0);
@@ -222,14 +200,6 @@ EIGENNET_AVX512BF16_TARGET void pack_b_panels(bool trans_b, const float* B, Inde
   }
 }
 
-// XCR0 bits 17 and 18: the OS saves the tile configuration and data.
-bool os_enables_tiles() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false;  // OSXSAVE
-  unsigned lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & (3u << 17)) == (3u << 17);
-}
 #endif
 
 // Rounds op(X) into a contiguous float copy of the same layout (rows x cols, ld).
@@ -270,22 +240,6 @@ bool bf16_avx512_supported() {
 #endif
 }
 
-bool bf16_amx_supported() {
-#ifdef EIGENNET_BF16_X86
-  static const bool supported = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    const bool tile = d & (1u << 24), bf16 = d & (1u << 22);
-    if (!tile || !bf16 || !os_enables_tiles()) return false;
-    constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;  // Linux's arch_prctl
-    return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
-  }();
-  return supported;
-#else
-  return false;
-#endif
-}
-
 Bf16Kernel bf16_kernel_from_name(const std::string& name) {
   if (name == "emulated") return Bf16Kernel::Emulated;
   if (name == "avx512") {
@@ -294,12 +248,12 @@ Bf16Kernel bf16_kernel_from_name(const std::string& name) {
     return Bf16Kernel::Avx512;
   }
   if (name == "amx") {
-    if (!bf16_amx_supported())
+    if (!amx_bf16_supported())
       throw std::invalid_argument("bf16 kernel amx: this CPU (or OS) has no AMX-BF16 tiles");
     return Bf16Kernel::Amx;
   }
   if (name.empty() || name == "auto") {
-    if (bf16_amx_supported()) return Bf16Kernel::Amx;
+    if (amx_bf16_supported()) return Bf16Kernel::Amx;
     if (bf16_avx512_supported()) return Bf16Kernel::Avx512;
     return Bf16Kernel::Emulated;
   }
@@ -368,7 +322,7 @@ void bf16_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const floa
         const Index j_end = split_cols ? last * kBlock : p.Np;
         alignas(64) float tmp[kBlock * kBlock];
         const bool amx = kernel == Bf16Kernel::Amx;
-        if (amx) amx_begin();
+        if (amx) amx_configure_tiles();
         // Columns outer: two panels of B stay in cache while the rows of A stream past.
         for (Index j0 = j_begin; j0 < j_end; j0 += kBlock)
           for (Index i0 = i_begin; i0 < i_end; i0 += kBlock) {
@@ -383,7 +337,7 @@ void bf16_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const floa
               avx512_block(p, i0, j0, out, ldo);
             if (!direct) store_block(tmp, C + i0 * ldc + j0, ldc, rows, cols, accumulate);
           }
-        if (amx) amx_end();
+        if (amx) amx_release_tiles();
         if (epilogue) {
           const Index r0 = std::min(i_begin, M), c0 = std::min(j_begin, N);
           const Index rows = std::min(i_end, M) - r0, cols = std::min(j_end, N) - c0;

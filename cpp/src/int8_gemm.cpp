@@ -5,10 +5,13 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "eigennet/amx.hpp"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define EIGENNET_INT8_VNNI 1
 #define EIGENNET_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define EIGENNET_AMX_INT8_TARGET __attribute__((target("amx-tile,amx-int8")))
 #endif
 
 namespace eigennet {
@@ -42,6 +45,13 @@ void reference_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) 
 // adds nothing.
 Index k4_of(Index k) { return (k + 3) / 4; }
 Index n16_of(Index n) { return (n + 15) / 16 * 16; }
+// The packed b's padded sizes: AMX reads whole tiles (64 steps of K, 2 x 16 columns).
+Index packed_k_of(Index k, Int8Kernel kernel) {
+  return kernel == Int8Kernel::Amx ? (k + 63) / 64 * 64 : k4_of(k) * 4;
+}
+Index packed_n_of(Index n, Int8Kernel kernel) {
+  return kernel == Int8Kernel::Amx ? (n + 31) / 32 * 32 : n16_of(n);
+}
 
 // R rows x V vectors of 16 columns starting at column j0.
 template <int R, int V>
@@ -108,6 +118,73 @@ void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
     }
   }
 }
+
+// tdpbusd: the same unsigned-by-signed products as vpdpbusd, on 16 x 64-byte tiles: each
+// 32-row block of a (shifted to unsigned, padded with 128: zero activations) times 2 x 16
+// columns of b per step of 64 in K, into 2 x 2 tiles of int32 sums (amx.hpp's configuration).
+constexpr Index kAmxRows = 32;
+
+EIGENNET_AMX_INT8_TARGET void amx_block(const uint8_t* a, Index lda, const PackedInt8B& p, Index j0,
+                                        int32_t* out) {
+  const Index kp = packed_k_of(p.k, Int8Kernel::Amx), np = packed_n_of(p.n, Int8Kernel::Amx);
+  const Index b_stride = np * 4;
+  const int8_t* b = p.values.data() + j0 * 4;
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (Index k = 0; k < kp; k += 64) {
+    _tile_loadd(4, a + k, lda);
+    _tile_loadd(5, a + 16 * lda + k, lda);
+    _tile_loadd(6, b + (k / 4) * b_stride, b_stride);
+    _tile_loadd(7, b + (k / 4) * b_stride + 64, b_stride);
+    _tile_dpbusd(0, 4, 6);
+    _tile_dpbusd(1, 4, 7);
+    _tile_dpbusd(2, 5, 6);
+    _tile_dpbusd(3, 5, 7);
+  }
+  constexpr Index row_bytes = kAmxRows * Index(sizeof(int32_t));
+  _tile_stored(0, out, row_bytes);
+  _tile_stored(1, out + 16, row_bytes);
+  _tile_stored(2, out + 16 * kAmxRows, row_bytes);
+  _tile_stored(3, out + 16 * kAmxRows + 16, row_bytes);
+}
+
+void amx_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
+  const Index k = p.k, n = p.n, lda = packed_k_of(k, Int8Kernel::Amx);
+  const Index np = packed_n_of(n, Int8Kernel::Amx);
+  const Index blocks = (m + kAmxRows - 1) / kAmxRows;
+#pragma omp parallel if (double(m) * n * k > kParallelMacs)
+  {
+    AlignedVector<uint8_t> shifted(static_cast<size_t>(kAmxRows * lda), uint8_t(128));
+    alignas(64) int32_t sums[kAmxRows * kAmxRows];
+    amx_configure_tiles();
+#pragma omp for schedule(static)
+    for (Index blk = 0; blk < blocks; ++blk) {
+      const Index i = blk * kAmxRows, rows = std::min<Index>(kAmxRows, m - i);
+      for (Index r = 0; r < kAmxRows; ++r) {
+        uint8_t* dst = shifted.data() + r * lda;
+        if (r >= rows) {
+          std::fill_n(dst, k, uint8_t(128));
+          continue;
+        }
+        const int8_t* src = a + (i + r) * k;
+#pragma omp simd
+        for (Index q = 0; q < k; ++q) dst[q] = uint8_t(src[q] ^ int8_t(-128));  // +128
+      }
+      for (Index j0 = 0; j0 < np; j0 += kAmxRows) {
+        amx_block(shifted.data(), lda, p, j0, sums);
+        const Index cols = std::min<Index>(kAmxRows, n - j0);
+        for (Index r = 0; r < rows; ++r) {
+          int32_t* ci = c + (i + r) * n + j0;
+          const int32_t* s = sums + r * kAmxRows;
+          for (Index q = 0; q < cols; ++q) ci[q] = s[q] - p.shift[static_cast<size_t>(j0 + q)];
+        }
+      }
+    }
+    amx_release_tiles();
+  }
+}
 #endif
 
 }  // namespace
@@ -124,24 +201,44 @@ bool int8_vnni_supported() {
 #endif
 }
 
-Int8Kernel int8_kernel_in_use() {
-  const char* env = std::getenv("EIGENNET_INT8_KERNEL");
-  const std::string want = env ? env : "";
-  if (want == "reference") return Int8Kernel::Reference;
-  if (want == "vnni") {
+Int8Kernel int8_kernel_from_name(const std::string& name) {
+  if (name == "reference") return Int8Kernel::Reference;
+  if (name == "vnni") {
     if (!int8_vnni_supported())
-      throw std::invalid_argument(
-          "EIGENNET_INT8_KERNEL=vnni: this CPU has no AVX512-VNNI; use reference or unset it");
+      throw std::invalid_argument("int8 kernel vnni: this CPU has no AVX512-VNNI");
     return Int8Kernel::Vnni;
   }
-  if (!want.empty() && want != "auto")
-    throw std::invalid_argument("EIGENNET_INT8_KERNEL=" + want +
-                                ": use reference, vnni or auto (or unset it)");
-  return int8_vnni_supported() ? Int8Kernel::Vnni : Int8Kernel::Reference;
+  if (name == "amx") {
+    if (!amx_int8_supported())
+      throw std::invalid_argument("int8 kernel amx: this CPU (or OS) has no AMX-INT8 tiles");
+    return Int8Kernel::Amx;
+  }
+  if (name.empty() || name == "auto") {
+    if (amx_int8_supported()) return Int8Kernel::Amx;
+    return int8_vnni_supported() ? Int8Kernel::Vnni : Int8Kernel::Reference;
+  }
+  throw std::invalid_argument("int8 kernel must be reference, vnni, amx or auto, got " + name);
+}
+
+Int8Kernel int8_kernel_in_use() {
+  const char* env = std::getenv("EIGENNET_INT8_KERNEL");
+  try {
+    return int8_kernel_from_name(env ? env : "");
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("EIGENNET_INT8_KERNEL: ") + e.what() +
+                                " (or unset it)");
+  }
 }
 
 std::string int8_kernel_name(Int8Kernel kernel) {
-  return kernel == Int8Kernel::Vnni ? "vnni" : "reference";
+  switch (kernel) {
+    case Int8Kernel::Amx:
+      return "amx";
+    case Int8Kernel::Vnni:
+      return "vnni";
+    default:
+      return "reference";
+  }
 }
 
 PackedInt8B pack_int8_b(Index k, Index n, const int8_t* b, Int8Kernel kernel) {
@@ -155,12 +252,15 @@ PackedInt8B pack_int8_b(Index k, Index n, const int8_t* b, Int8Kernel kernel) {
     return p;
   }
 #ifdef EIGENNET_INT8_VNNI
-  if (!int8_vnni_supported()) throw std::invalid_argument("int8_gemm: this CPU has no AVX512-VNNI");
-  const Index n16 = n16_of(n);
-  p.values.assign(static_cast<size_t>(k4_of(k) * n16 * 4), 0);
-  p.shift.assign(static_cast<size_t>(n16), 0);
+  if (kernel == Int8Kernel::Vnni && !int8_vnni_supported())
+    throw std::invalid_argument("int8_gemm: this CPU has no AVX512-VNNI");
+  if (kernel == Int8Kernel::Amx && !amx_int8_supported())
+    throw std::invalid_argument("int8_gemm: this CPU (or OS) has no AMX-INT8");
+  const Index kp = packed_k_of(k, kernel), np = packed_n_of(n, kernel);
+  p.values.assign(static_cast<size_t>(kp * np), 0);
+  p.shift.assign(static_cast<size_t>(np), 0);
   for (Index q = 0; q < k; ++q) {
-    int8_t* dst = p.values.data() + (q / 4) * n16 * 4 + q % 4;
+    int8_t* dst = p.values.data() + (q / 4) * np * 4 + q % 4;
     for (Index j = 0; j < n; ++j) {
       dst[j * 4] = b[q * n + j];
       p.shift[static_cast<size_t>(j)] += 128 * int32_t(b[q * n + j]);
@@ -177,6 +277,7 @@ void int8_gemm(Index m, const int8_t* a, const PackedInt8B& b, int32_t* c) {
   if (m == 0 || b.n == 0) return;
 #ifdef EIGENNET_INT8_VNNI
   if (b.kernel == Int8Kernel::Vnni) return vnni_gemm(m, a, b, c);
+  if (b.kernel == Int8Kernel::Amx) return amx_gemm(m, a, b, c);
 #endif
   reference_gemm(m, a, b, c);
 }

@@ -5,14 +5,49 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "eigennet/gemm.hpp"
 #include "eigennet/int8_gemm.hpp"
 
 namespace eigennet {
 
+#if defined(__AVX512F__)
+// One row of floats quantized as below, 16 at a time: VCVTPS2DQ rounds half to even under the
+// default rounding mode, as rint does, so the results are the same bits.
+void quantize_row_avx512(const float* row, Index cols, int8_t* q, float* scale) {
+  __m512 amax = _mm512_setzero_ps();
+  for (Index j = 0; j < cols; j += 16) {
+    const __mmask16 m = cols - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - j)) - 1);
+    amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, row + j)));
+  }
+  const float s = 127.0f / (_mm512_reduce_max_ps(amax) + 1e-7f);
+  *scale = s;
+  const __m512 vs = _mm512_set1_ps(s);
+  const __m512i hi = _mm512_set1_epi32(127), lo = _mm512_set1_epi32(-127);
+  for (Index j = 0; j < cols; j += 16) {
+    const __mmask16 m = cols - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - j)) - 1);
+    __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), vs));
+    r = _mm512_max_epi32(_mm512_min_epi32(r, hi), lo);
+    _mm_mask_storeu_epi8(q + j, m, _mm512_cvtepi32_epi8(r));
+  }
+}
+#endif
+
 template <class T>
 void quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+#pragma omp parallel for schedule(static) if (rows * cols >= (Index(1) << 16))
+    for (Index i = 0; i < rows; ++i)
+      quantize_row_avx512(x + i * cols, cols, q + i * cols, scale + i);
+    return;
+  }
+#endif
 #pragma omp parallel for schedule(static) if (rows * cols >= (Index(1) << 16))
   for (Index i = 0; i < rows; ++i) {
     const T* row = x + i * cols;

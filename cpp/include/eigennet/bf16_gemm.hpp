@@ -19,9 +19,7 @@ namespace eigennet {
 
 enum class Bf16Kernel { Emulated, Avx512, Amx };
 
-bool bf16_avx512_supported();
-// Also asks the OS for the tile state (once per process); false when it refuses.
-bool bf16_amx_supported();
+bool bf16_avx512_supported();  // (AMX: amx.hpp)
 // The kernel in use: EIGENNET_BF16_KERNEL if set, else the best this CPU runs.
 Bf16Kernel bf16_kernel_in_use();
 Bf16Kernel bf16_kernel_from_name(const std::string& name);  // "auto" is the one in use

@@ -1,9 +1,9 @@
 // Integer matrix product of int8 quantized operands (Keras's int8 quantization): exact int32
 // sums, so every kernel gives bit-identical results.
 //
-// The kernel is chosen at run time: AVX512-VNNI (vpdpbusd) where the CPU has it, else a plain
-// C++ loop. EIGENNET_INT8_KERNEL=reference (or vnni) forces one, so that tests compare both
-// paths on one machine; asking for vnni on a CPU without it raises.
+// The kernel is chosen at run time: AMX tiles (tdpbusd) where the CPU and OS allow them, else
+// AVX512-VNNI (vpdpbusd), else a plain C++ loop. EIGENNET_INT8_KERNEL=reference|vnni|amx forces
+// one, so that tests compare the paths on one machine; asking for one the CPU lacks raises.
 #pragma once
 
 #include <cstdint>
@@ -13,20 +13,24 @@
 
 namespace eigennet {
 
-enum class Int8Kernel { Reference, Vnni };
+enum class Int8Kernel { Reference, Vnni, Amx };
 
 // Whether this CPU (and OS) runs the AVX512-VNNI kernel.
 bool int8_vnni_supported();
-// The kernel in use: EIGENNET_INT8_KERNEL if set ("reference", "vnni", "auto"), else the best.
+// The kernel in use: EIGENNET_INT8_KERNEL if set ("reference", "vnni", "amx", "auto"), else
+// the best.
 Int8Kernel int8_kernel_in_use();
+Int8Kernel int8_kernel_from_name(const std::string& name);  // "auto": the one in use
 std::string int8_kernel_name(Int8Kernel kernel);
 
 // b (k, n) laid out for one kernel: a layer packs its weights once and reuses them.
 struct PackedInt8B {
   Index k = 0, n = 0;
   Int8Kernel kernel = Int8Kernel::Reference;
-  AlignedVector<int8_t> values;  // reference: b as is; vnni: (k/4, n rounded to 16, 4)
-  AlignedVector<int32_t> shift;  // vnni: 128 * column sums (see int8_gemm.cpp)
+  // reference: b as is; vnni: (k/4, n rounded to 16, 4); amx: (k rounded to 64 / 4, n rounded
+  // to 32, 4)
+  AlignedVector<int8_t> values;
+  AlignedVector<int32_t> shift;  // vnni, amx: 128 * column sums (see int8_gemm.cpp)
 };
 PackedInt8B pack_int8_b(Index k, Index n, const int8_t* b, Int8Kernel kernel);
 

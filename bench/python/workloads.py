@@ -184,8 +184,8 @@ def peak_kind(wid, core):
     if wid == "W4-bf16":
         kernel = core.bf16_kernel()
         return {"amx": "amx_bf16", "avx512": "bf16_dot"}.get(kernel, "fp32_fma")
-    if wid == "W3P-int8" and core.int8_kernel() == "vnni":
-        return "int8_dot"
+    if wid == "W3P-int8":
+        return {"amx": "amx_int8", "vnni": "int8_dot"}.get(core.int8_kernel(), "fp32_fma")
     return "fp32_fma"
 
 

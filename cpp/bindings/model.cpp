@@ -94,6 +94,7 @@ void bind_typed(py::module_& m) {
       .def_property_readonly("output_shape", &Layer<T>::output_shape)
       .def_property_readonly("param_count", &Layer<T>::param_count)
       .def_property("trainable", &Layer<T>::trainable, &Layer<T>::set_trainable)
+      .def("params_changed", &Layer<T>::params_changed)
       .def_property(
           "product_precision",
           [](const Layer<T>& l) {

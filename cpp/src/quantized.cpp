@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -99,16 +98,15 @@ const PackedInt8B& Int8Dense<T>::packed_kernel() {
   const Int8Kernel choice = int8_kernel_in_use();
   const T* kernel = this->weight(0);
   const Index size = in_ * units_;
-  const bool same = packed_.kernel == choice && packed_.n == units_ &&
-                    static_cast<Index>(kernel_seen_.size()) == size &&
-                    std::memcmp(kernel, kernel_seen_.data(), sizeof(T) * size) == 0;
-  if (same) return packed_;
+  const std::uint64_t version = this->params_version();
+  if (packed_valid_ && packed_.kernel == choice && packed_version_ == version) return packed_;
   AlignedVector<int8_t> values(static_cast<size_t>(size));
   for (Index i = 0; i < size; ++i)  // whole numbers; clamped so a stray value cannot wrap
     values[static_cast<size_t>(i)] =
         static_cast<int8_t>(std::min(T(127), std::max(T(-128), std::rint(kernel[i]))));
   packed_ = pack_int8_b(in_, units_, values.data(), choice);
-  kernel_seen_.assign(kernel, kernel + size);
+  packed_version_ = version;
+  packed_valid_ = true;
   return packed_;
 }
 

@@ -33,6 +33,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -59,6 +60,9 @@ struct LayerParameters {
   AlignedVector<T> values;  // the parameter block
   std::atomic<bool> trainable{true};
   std::atomic<ProductPrecision> product_precision{ProductPrecision::Float32};
+  // Counts writes from outside the training step (Python assigning weights), for layers that
+  // keep a derived copy of their parameters (a packed int8 kernel).
+  std::atomic<std::uint64_t> version{0};
   std::vector<Regularizer> weight_regularizers;
   Regularizer activity_regularizer;
 };
@@ -162,6 +166,8 @@ class Layer {
   void set_product_precision(ProductPrecision precision) {
     shared_->product_precision.store(precision);
   }
+  void params_changed() { ++shared_->version; }
+  std::uint64_t params_version() const { return shared_->version.load(); }
   T* params() { return shared_->values.data(); }
   const T* params() const { return shared_->values.data(); }
   Index param_count() const { return static_cast<Index>(shared_->values.size()); }

@@ -45,6 +45,9 @@ def broadcast_weights(model, root: int = 0) -> None:
     _agree(comm, root, [(str(b.dtype), b.size) for b in blocks], "The model's weight layout")
     for block in blocks:
         comm.Bcast(block, root=root)
+    for owner in owners:  # written from outside the training step (see write_values)
+        if getattr(owner, "_core", None) is not None:
+            owner._core.params_changed()
 
 
 def _broadcast_optimizer_state(optimizer, root: int) -> None:

@@ -104,7 +104,17 @@ def assign_all(owner: str, variables: list, values) -> None:
         raise ValueError(f"{owner} expects {len(variables)} weight arrays, got {len(values)}")
     checked = [var._checked(value) for var, value in zip(variables, values)]
     for var, value in zip(variables, checked):
-        var._layer._params[var._slice] = value.ravel()
+        write_values(var, value)
+
+
+def write_values(var, value: np.ndarray) -> None:
+    """Writes a variable's values into its layer's parameter block, and tells the native layer
+    (which may keep a copy derived from them: a packed int8 kernel). Every write from Python
+    goes through here."""
+    var._layer._params[var._slice] = value.ravel()
+    core = getattr(var._layer, "_core", None)
+    if core is not None:
+        core.params_changed()
 
 
 class Variable:
@@ -163,7 +173,7 @@ class Variable:
 
         if symbolic.record_assignment(self, value):  # inside a metric's traced update_state
             return
-        self._layer._params[self._slice] = self._checked(value).ravel()
+        write_values(self, self._checked(value))
 
     def assign_add(self, value) -> None:
         """`self += value` (recorded inside a metric's traced update_state)."""

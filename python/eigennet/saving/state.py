@@ -35,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from eigennet.layers.layer import snake_case
+from eigennet.layers.layer import snake_case, write_values
 from eigennet.saving.file_io import ArrayStore, LoadError
 
 TRAINING_METADATA = "training_metadata/"  # entries about a run, not state: not loaded
@@ -427,7 +427,7 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
     # Every check passed and every value has its variable's shape and the model's dtype:
     # write. Not assign_all, which refuses NaN (as set_weights does).
     for var, value in zip(variables, values):
-        var._layer._params[var._slice] = value.ravel()
+        write_values(var, value)
     by_layer: dict = {}
     for layer, name, value in extra:
         by_layer.setdefault(id(layer), (layer, {}))[1][name] = value

@@ -42,13 +42,14 @@ class Int8Dense : public Layer<T> {
   Index units_, in_ = 0;
   Activation activation_;
   bool use_bias_;
-  // The kernel packed for the int8 product, remade when the parameters differ from the
-  // copy it was made from (Python may assign them any time) or the kernel choice changes.
+  // The kernel packed for the int8 product, remade when the parameters changed since it was
+  // packed (Python may assign them any time: Layer::params_version) or the kernel choice did.
   const PackedInt8B& packed_kernel();
 
   Workspace<T> preactivation_;
-  AlignedVector<T> kernel_seen_;
   PackedInt8B packed_;
+  std::uint64_t packed_version_ = 0;
+  bool packed_valid_ = false;
   AlignedVector<int8_t> inputs_int8_;
   AlignedVector<int32_t> products_;
   AlignedVector<T> inputs_scale_;

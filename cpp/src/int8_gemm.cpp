@@ -1,5 +1,7 @@
 #include "eigennet/int8_gemm.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -21,10 +23,27 @@ namespace {
 // Work (multiply-adds) below which the product stays on one thread.
 constexpr double kParallelMacs = 1 << 20;
 
+// Runs rows(first, last) over blocks [0, blocks) of rows: split over the threads when the
+// product is large, else (and inside a parallel region, where even a one-thread region costs
+// microseconds per call: an int8 layer runs one product per block of its batch) on this one.
+template <class Rows>
+void over_blocks(Index blocks, double macs, Rows&& rows) {
+  if (macs <= kParallelMacs || blocks < 2 || omp_in_parallel()) {
+    rows(Index(0), blocks);
+    return;
+  }
+#pragma omp parallel
+  {
+    const Index t = omp_get_thread_num(), nt = omp_get_num_threads();
+    rows(blocks * t / nt, blocks * (t + 1) / nt);
+  }
+}
+
 void reference_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
   const Index n = p.n, k = p.k;
   const int8_t* b = p.values.data();
-#pragma omp parallel for schedule(static) if (double(m) * n * k > kParallelMacs)
+#pragma omp parallel for schedule(static) if (double(m) * n * k > kParallelMacs && \
+                                                  !omp_in_parallel())
   for (Index i = 0; i < m; ++i) {
     int32_t* row = c + i * n;
     std::fill_n(row, n, 0);
@@ -97,12 +116,11 @@ void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
   const Index k = p.k, lda = k4_of(k) * 4;
   constexpr Index kRows = 4;
   const Index blocks = (m + kRows - 1) / kRows;
-#pragma omp parallel if (double(m) * p.n * k > kParallelMacs)
-  {
+  over_blocks(blocks, double(m) * p.n * k, [&](Index first, Index last) {
     // Each thread shifts its own rows to unsigned (padding: 128, i.e. a zero activation).
-    AlignedVector<uint8_t> shifted(static_cast<size_t>(kRows * lda), uint8_t(128));
-#pragma omp for schedule(static)
-    for (Index blk = 0; blk < blocks; ++blk) {
+    thread_local AlignedVector<uint8_t> shifted;
+    shifted.assign(static_cast<size_t>(kRows * lda), uint8_t(128));
+    for (Index blk = first; blk < last; ++blk) {
       const Index i = blk * kRows, rows = std::min<Index>(kRows, m - i);
       for (Index r = 0; r < rows; ++r) {
         const int8_t* src = a + (i + r) * k;
@@ -116,7 +134,7 @@ void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
       if (rows == 2) vnni_rows<2>(shifted.data(), lda, p, ci);
       if (rows == 1) vnni_rows<1>(shifted.data(), lda, p, ci);
     }
-  }
+  });
 }
 
 // tdpbusd: the same unsigned-by-signed products as vpdpbusd, on 16 x 64-byte tiles: each
@@ -154,23 +172,23 @@ void amx_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
   const Index k = p.k, n = p.n, lda = packed_k_of(k, Int8Kernel::Amx);
   const Index np = packed_n_of(n, Int8Kernel::Amx);
   const Index blocks = (m + kAmxRows - 1) / kAmxRows;
-#pragma omp parallel if (double(m) * n * k > kParallelMacs)
-  {
-    AlignedVector<uint8_t> shifted(static_cast<size_t>(kAmxRows * lda), uint8_t(128));
+  over_blocks(blocks, double(m) * n * k, [&](Index first, Index last) {
+    thread_local AlignedVector<uint8_t> shifted;
+    shifted.resize(static_cast<size_t>(kAmxRows * lda));
     alignas(64) int32_t sums[kAmxRows * kAmxRows];
     amx_configure_tiles();
-#pragma omp for schedule(static)
-    for (Index blk = 0; blk < blocks; ++blk) {
+    for (Index blk = first; blk < last; ++blk) {
       const Index i = blk * kAmxRows, rows = std::min<Index>(kAmxRows, m - i);
       for (Index r = 0; r < kAmxRows; ++r) {
         uint8_t* dst = shifted.data() + r * lda;
-        if (r >= rows) {
-          std::fill_n(dst, k, uint8_t(128));
+        if (r >= rows) {  // padding rows and steps: 128, a zero activation
+          std::fill_n(dst, lda, uint8_t(128));
           continue;
         }
         const int8_t* src = a + (i + r) * k;
 #pragma omp simd
         for (Index q = 0; q < k; ++q) dst[q] = uint8_t(src[q] ^ int8_t(-128));  // +128
+        std::fill(dst + k, dst + lda, uint8_t(128));
       }
       for (Index j0 = 0; j0 < np; j0 += kAmxRows) {
         amx_block(shifted.data(), lda, p, j0, sums);
@@ -182,8 +200,7 @@ void amx_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
         }
       }
     }
-    amx_release_tiles();
-  }
+  });
 }
 #endif
 

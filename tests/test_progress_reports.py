@@ -116,7 +116,9 @@ def test_progress_bar_gets_far_fewer_calls_than_batches(capsys, bar_calls, callb
     # At most one report per interval, plus the last batch of each epoch.
     assert len(bar_calls) <= elapsed / PROGRESS_INTERVAL + 2
     assert len(bar_calls) < 6000 / 10
-    assert bar_calls.count(2999) == 2  # the last batch of every epoch is reported
+    # The last batch of every epoch shows: reported to the bar by the Python loop, drawn by
+    # the epoch's final line in the native one (which leaves it to the epoch's report).
+    assert bar_calls.count(2999) == (2 if callbacks else 0)
     assert capsys.readouterr().out.count(f"3000/3000 {BAR * 20}") == 2
 
 

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from eigennet._rank import is_primary, say
-from eigennet.utils.progbar import Progbar, flush_stdout, write
+from eigennet.utils.progbar import Progbar, _clock, flush_stdout, write
 
 # Seconds between two progress reports of the native loop to a callback whose batch hooks only
 # show progress: about ten a second, as often as a progress bar is worth redrawing.
@@ -160,6 +160,7 @@ class ProgbarLogger(Callback):
         self._verbose, self._epochs = 1, 1
         self._seen, self._target = 0, None
         self._flushed_at = float("-inf")
+        self._pending: list[str] = []  # lines gathered by end_and_begin, written by _flush
 
     def set_params(self, params):
         super().set_params(params)
@@ -189,6 +190,7 @@ class ProgbarLogger(Callback):
             self._bar.update(self._seen, logs, finalize=False)
 
     def _finish(self, logs=None):
+        self._write_pending()
         if self._target is None:
             self._target = self._bar.target = self._seen
         self._bar.update(self._target, logs or {}, finalize=True)
@@ -199,14 +201,42 @@ class ProgbarLogger(Callback):
         epoch of a thousand tiny epochs costs no system call each), and at the end."""
         clock = time.monotonic()
         if now or clock - self._flushed_at >= PROGRESS_INTERVAL:
+            self._write_pending()
             flush_stdout()
             self._flushed_at = clock
 
+    def _write_pending(self):
+        if self._pending:
+            write("".join(self._pending), flush=False)
+            self._pending.clear()
+
+    def _header(self, epoch) -> str:
+        return f"Epoch {epoch + 1}/{self._epochs}\n" if self._verbose and self._epochs > 1 else ""
+
     def on_epoch_begin(self, epoch, logs=None):
-        if self._verbose and self._epochs > 1:
-            write(f"Epoch {epoch + 1}/{self._epochs}\n", flush=False)
+        header = self._header(epoch)
+        if header:
+            self._write_pending()
+            write(header, flush=False)
             self._flush()
         self._start()
+
+    def end_and_begin(self, epoch, logs):
+        """on_epoch_end(epoch), then on_epoch_begin(epoch + 1): a native fit that only
+        progress bars watch calls this once per epoch. On a display that is not live, the
+        epoch's line and the next header are gathered and written with the flushes (every
+        PROGRESS_INTERVAL s, and at the end): the least Python between tiny epochs."""
+        bar = self._bar
+        if bar is None or bar._live or bar._averaging or not self._target or not self._verbose:
+            self.on_epoch_end(epoch, logs)
+            self.on_epoch_begin(epoch + 1)
+            return
+        now = _clock()
+        self._pending.append(bar.finished_line(logs, now) + self._header(epoch + 1))
+        self._seen = 0
+        bar._restart()
+        if now - self._flushed_at >= PROGRESS_INTERVAL:
+            self._flush(now=True)
 
     def on_train_batch_end(self, batch, logs=None):
         self._step(batch, logs)

@@ -402,14 +402,17 @@ def _fit_epochs(
             _switch(model, trainer, train.samples, "x")
             on_epoch = None
             if printers and initial_epoch < epochs:
-                last = train.steps - 1 if on_batch else None  # reported with the epoch
-                on_epoch = _printed_epochs(printers, logs_of, epochs, last)
+                on_epoch = _printed_epochs(printers, logs_of, epochs)
                 for printer in printers:
                     printer.on_epoch_begin(initial_epoch)
-            rows = trainer.fit(
-                train.x, train.y, train.sample_weight, train.batch_size, initial_epoch, epochs,
-                train.shuffle, seed, on_epoch, on_batch, interval or 0.0,
-            )  # fmt: skip
+            try:
+                rows = trainer.fit(
+                    train.x, train.y, train.sample_weight, train.batch_size, initial_epoch,
+                    epochs, train.shuffle, seed, on_epoch, on_batch, interval or 0.0,
+                )  # fmt: skip
+            finally:  # the epochs' lines gathered so far, also when the fit stops on an error
+                for printer in printers:
+                    printer._flush(now=True)
             history.record(
                 range(initial_epoch, initial_epoch + len(rows)),
                 model.metrics_names,
@@ -446,33 +449,32 @@ def _fit_epochs(
 def _logs_function(model):
     """model._logs with the names of the logs read once (they do not change during a fit)."""
     names, values_of = model.metrics_names, model._log_values
+    logged, _, sizes = model._log_layout
+    if not logged and len(sizes) + 1 == len(names) and all(size == 1 for size in sizes):
+        # Every log is one float, in the names' order (the usual case): the native values
+        # (Python floats) go straight into the dict, which halved the Python an epoch of a
+        # tiny fit takes to report.
+        values_of = None
     if names == sorted(names):
+        if values_of is None:
+            return lambda values: dict(zip(names, values))
         return lambda values: dict(zip(names, values_of(values)))
+    if values_of is None:
+        return lambda values: dict(sorted(zip(names, values)))
     return lambda values: dict(sorted(zip(names, values_of(values))))
 
 
-def _printed_epochs(printers, logs_of, epochs, last_batch):
-    """The native fit's epoch callback when only progress bars (`printers`) watch epochs:
-    the epoch's last batch (when they take batch events: the native loop leaves it to this
-    callback, its logs are the epoch's), the end of the epoch, then the start of the next;
-    the least Python per epoch."""
-    batch_begins = [printer.on_train_batch_begin for printer in printers]
-    batch_ends = [printer.on_train_batch_end for printer in printers]
+def _printed_epochs(printers, logs_of, epochs):
+    """The native fit's epoch callback when only progress bars (`printers`) watch epochs: the
+    end of the epoch, then the start of the next, the least Python per epoch. (The native
+    loop leaves an epoch's last batch to this callback; the epoch's final line shows it.)"""
     ends = [printer.on_epoch_end for printer in printers]
-    begins = [printer.on_epoch_begin for printer in printers]
+    ends_and_begins = [printer.end_and_begin for printer in printers]
 
     def on_epoch(epoch, values):
         logs = logs_of(values)
-        if last_batch is not None:
-            for begin in batch_begins:
-                begin(last_batch)
-            for end in batch_ends:
-                end(last_batch, logs)
-        for end in ends:
+        for end in ends_and_begins if epoch + 1 < epochs else ends:
             end(epoch, logs)
-        if epoch + 1 < epochs:
-            for begin in begins:
-                begin(epoch + 1)
         return False
 
     return on_epoch

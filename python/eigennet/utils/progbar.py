@@ -252,25 +252,40 @@ class Progbar:
             parts.append(f" - {name}: {_format_value(value)}")
         return "".join(parts)
 
+    def finished_line(self, values, now) -> str:
+        """The line update(target, values, finalize=True) writes on a display that is not
+        live (no averaged metrics), returned instead (a progress logger gathers the lines of
+        many tiny epochs and writes them together)."""
+        self._values.update(values)
+        if self._first_time is None:
+            self._first_time, self._first_step = now, self.target
+        self._seen_so_far = self.target
+        return self._message(self.target, now, True)
+
     def _draw(self, current, now, finalize):
+        message = self._message(current, now, finalize)
+        if message:
+            write(message, self._flush_final or not finalize)
+
+    def _message(self, current, now, finalize) -> str:
+        """The text that draws the bar as it is now ("" when nothing is drawn)."""
         step_time = self._step_time(current, now)
         known_target = self.target is not None and self.target > 0
         rest = f" {_format_step_time(step_time, self.unit_name)}{self._metrics_text()}"
         if self.verbose == 2:
             if known_target:
                 count = self._bar_parts(current, known_target)[2]
-                write(f"{count} - {now - self._start:.0f}s -{rest}\n", self._flush_final)
-            return
+                return f"{count} - {now - self._start:.0f}s -{rest}\n"
+            return ""
         if self.verbose != 1:
-            return
+            return ""
         bar_shown, bar_width, _ = self._bar_parts(current, known_target)
         if known_target and not finalize:
             clock_text = _format_eta(step_time * (self.target - current))
         else:
             clock_text = f"{now - self._start:.0f}s"
         if not self._dynamic_display:  # (then only final lines are drawn)
-            write(f"{bar_shown} {clock_text}{rest}\n", self._flush_final)
-            return
+            return f"{bar_shown} {clock_text}{rest}\n"
         info_shown = f" {_BOLD}{clock_text}{_RESET}{rest}"
         total_width = bar_width + 1 + len(clock_text) + len(rest)
         message = "\r" + bar_shown + info_shown
@@ -280,7 +295,7 @@ class Progbar:
         if finalize:
             message += "\n"
             self._prev_total_width = 0
-        write(message, self._flush_final or not finalize)
+        return message
 
     def _bar_parts(self, current, known_target):
         """(the count and bar as shown, their width, the count alone), kept while the same

@@ -30,9 +30,15 @@ def _truncated_normal(rng: np.random.Generator, shape, mean: float, stddev: floa
     return mean + stddev * values
 
 
-def compute_fans(shape) -> tuple[float, float]:
-    """Keras's fan-in and fan-out of a weight shape (kernels: (..., in, out))."""
+def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[float, float]:
+    """Keras's fan-in and fan-out of a weight shape (kernels: (..., in, out)), or the
+    products of the sizes of `input_axes` and `output_axes` when both are given (an
+    EinsumDense kernel's)."""
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return float(math.prod(shape[a] for a in input_axes)), float(
+            math.prod(shape[a] for a in output_axes)
+        )
     if len(shape) == 0:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -172,8 +178,6 @@ class VarianceScaling(_Seeded):
         output_axes=None,
     ):
         super().__init__(seed)
-        if input_axes is not None or output_axes is not None:  # Keras 3.1x's fan axes
-            raise ValueError("VarianceScaling(input_axes=, output_axes=) is not supported yet")
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -184,9 +188,11 @@ class VarianceScaling(_Seeded):
                 "or uniform"
             )
         self.scale, self.mode, self.distribution = scale, mode, distribution
+        # Keras 3.1x: the axes whose sizes make the fans (set by EinsumDense)
+        self.input_axes, self.output_axes = input_axes, output_axes
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
         rng = self._rng()
@@ -205,17 +211,22 @@ class VarianceScaling(_Seeded):
             "mode": self.mode,
             "distribution": self.distribution,
             "seed": self.seed,
+            **self._axes_config(),
         }
+
+    def _axes_config(self) -> dict:
+        """The fan axes, listed (as Keras lists them) when set."""
+        if self.input_axes is None and self.output_axes is None:
+            return {}
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 def _preset(name: str, scale: float, mode: str, distribution: str, doc: str):
     def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
-        if input_axes is not None or output_axes is not None:  # Keras 3.1x's fan axes
-            raise ValueError(f"{name}(input_axes=..., output_axes=...) is not supported yet")
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
     return type(
         name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc}
@@ -341,3 +352,11 @@ def get(identifier):
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret initializer {identifier!r}")
+
+
+def fresh(initializer, **changes):
+    """A new instance of `initializer` (as Keras: a seeded initializer gives each weight its
+    own values rather than the same draw), with config entries replaced by `changes`."""
+    if hasattr(initializer, "get_config") and hasattr(type(initializer), "from_config"):
+        return type(initializer).from_config({**initializer.get_config(), **changes})
+    return initializer

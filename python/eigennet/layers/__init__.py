@@ -32,6 +32,7 @@ from eigennet.layers.depthwise_separable import (
 )
 from eigennet.layers.discretization import Discretization
 from eigennet.layers.dropout import Dropout
+from eigennet.layers.einsum_dense import EinsumDense
 from eigennet.layers.embedding import Embedding
 from eigennet.layers.group_normalization import GroupNormalization
 from eigennet.layers.hashing import Hashing
@@ -164,6 +165,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRU",
+    "EinsumDense",
     "GroupNormalization",
     "GaussianDropout",
     "GaussianNoise",

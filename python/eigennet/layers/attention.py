@@ -187,7 +187,7 @@ class MultiHeadAttention(OpsLayer):
         def projection(name, shape, bias_shape):
             kernel = self.add_weight(
                 shape=shape,
-                initializer=_fresh(self._kernel_initializer),
+                initializer=initializers.fresh(self._kernel_initializer),
                 regularizer=self._kernel_regularizer,
                 name=f"{name}/kernel",
             )
@@ -195,7 +195,7 @@ class MultiHeadAttention(OpsLayer):
             if self._use_bias:
                 bias = self.add_weight(
                     shape=bias_shape,
-                    initializer=_fresh(self._bias_initializer),
+                    initializer=initializers.fresh(self._bias_initializer),
                     regularizer=self._bias_regularizer,
                     name=f"{name}/bias",
                 )
@@ -500,14 +500,6 @@ class MultiHeadAttention(OpsLayer):
         if isinstance(config.get("attention_axes"), list):
             config["attention_axes"] = tuple(config["attention_axes"])
         return cls(**config)
-
-
-def _fresh(initializer):
-    """A new instance of `initializer` (as Keras: a seeded initializer gives each weight its
-    own values rather than the same draw)."""
-    if hasattr(initializer, "get_config") and hasattr(type(initializer), "from_config"):
-        return type(initializer).from_config(initializer.get_config())
-    return initializer
 
 
 def _combined_mask(t, s, query, key, pairs, causal):

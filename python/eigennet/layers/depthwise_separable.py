@@ -23,12 +23,6 @@ from eigennet.layers._spatial import (
 )
 
 
-def _fresh(initializer):
-    if hasattr(initializer, "get_config") and hasattr(type(initializer), "from_config"):
-        return type(initializer).from_config(initializer.get_config())
-    return initializer
-
-
 def _positive(value, name: str):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(
@@ -182,7 +176,7 @@ class BaseDepthwiseConv(_BaseWindowed):
         channels = self._input_channels(input_shape)
         self.kernel = self.add_weight(
             shape=(*self.kernel_size, channels, self.depth_multiplier),
-            initializer=_fresh(self.depthwise_initializer),
+            initializer=initializers.fresh(self.depthwise_initializer),
             regularizer=self.depthwise_regularizer,
             name="kernel",
         )
@@ -190,7 +184,7 @@ class BaseDepthwiseConv(_BaseWindowed):
         if self.use_bias:
             self.bias = self.add_weight(
                 shape=(channels * self.depth_multiplier,),
-                initializer=_fresh(self.bias_initializer),
+                initializer=initializers.fresh(self.bias_initializer),
                 regularizer=self.bias_regularizer,
                 name="bias",
             )
@@ -272,13 +266,13 @@ class BaseSeparableConv(_BaseWindowed):
         channels = self._input_channels(input_shape)
         self.depthwise_kernel = self.add_weight(
             shape=(*self.kernel_size, channels, self.depth_multiplier),
-            initializer=_fresh(self.depthwise_initializer),
+            initializer=initializers.fresh(self.depthwise_initializer),
             regularizer=self.depthwise_regularizer,
             name="depthwise_kernel",
         )
         self.pointwise_kernel = self.add_weight(
             shape=(*(1,) * self.rank, channels * self.depth_multiplier, self.filters),
-            initializer=_fresh(self.pointwise_initializer),
+            initializer=initializers.fresh(self.pointwise_initializer),
             regularizer=self.pointwise_regularizer,
             name="pointwise_kernel",
         )
@@ -286,7 +280,7 @@ class BaseSeparableConv(_BaseWindowed):
         if self.use_bias:
             self.bias = self.add_weight(
                 shape=(self.filters,),
-                initializer=_fresh(self.bias_initializer),
+                initializer=initializers.fresh(self.bias_initializer),
                 regularizer=self.bias_regularizer,
                 name="bias",
             )

@@ -13,12 +13,6 @@ from eigennet import initializers, ops, regularizers
 from eigennet.layers._ops_layer import OpsLayer
 
 
-def _fresh(initializer):
-    if hasattr(initializer, "get_config") and hasattr(type(initializer), "from_config"):
-        return type(initializer).from_config(initializer.get_config())
-    return initializer
-
-
 def _ser(module, obj):
     return None if obj is None else module.serialize(obj)
 
@@ -111,14 +105,14 @@ class GroupNormalization(OpsLayer):
         if self.scale:
             self.gamma = self.add_weight(
                 shape=(dim,),
-                initializer=_fresh(self.gamma_initializer),
+                initializer=initializers.fresh(self.gamma_initializer),
                 regularizer=self.gamma_regularizer,
                 name="gamma",
             )
         if self.center:
             self.beta = self.add_weight(
                 shape=(dim,),
-                initializer=_fresh(self.beta_initializer),
+                initializer=initializers.fresh(self.beta_initializer),
                 regularizer=self.beta_regularizer,
                 name="beta",
             )

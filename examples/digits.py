@@ -55,11 +55,12 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dtype-policy", default="float32")
+    parser.add_argument("--dtype-policy", default=None, help='e.g. "mixed_bfloat16"')
     parser.add_argument("--quantize", choices=["int8"], default=None)
     args = parser.parse_args(argv)
 
-    keras.mixed_precision.set_global_policy(args.dtype_policy)
+    if args.dtype_policy:
+        keras.mixed_precision.set_global_policy(args.dtype_policy)
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_data(seed=args.seed)
     model = build_model()

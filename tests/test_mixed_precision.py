@@ -34,9 +34,9 @@ def bf16(x) -> np.ndarray:
 
 
 @pytest.fixture(autouse=True)
-def _float32_policy_after():
+def _no_policy_after():
     yield
-    keras.mixed_precision.set_global_policy("float32")
+    keras.backend.clear_session()  # no policy set: later tests' layers follow floatx()
 
 
 # -- the bfloat16 product -------------------------------------------------------------------
@@ -131,6 +131,18 @@ def test_policy_errors():
             layers.Dense(2, dtype=name)
     with pytest.raises(ValueError, match="Invalid `policy` argument"):
         keras.mixed_precision.set_global_policy(3)
+
+
+def test_clear_session_forgets_the_policy():
+    keras.mixed_precision.set_global_policy("float32")
+    keras.config.set_floatx("float64")
+    try:
+        assert layers.Dense(2).dtype == "float32"  # a policy set wins over floatx, as Keras
+        keras.backend.clear_session()
+        assert layers.Dense(2).dtype == "float64"
+        assert keras.mixed_precision.global_policy().name == "float64"
+    finally:
+        keras.config.set_floatx("float32")
 
 
 def test_global_policy_reaches_new_layers_only():

@@ -16,10 +16,13 @@ def image_data_format() -> str:
 
 
 def clear_session(free_memory: bool = True) -> None:
-    """Resets the automatic layer names (Keras's main use of it)."""
+    """Resets the automatic layer names (Keras's main use of it) and, as Keras, the global
+    dtype policy (new layers then follow floatx())."""
+    from eigennet import dtype_policies
     from eigennet.layers.layer import _name_counts
 
     _name_counts.clear()
+    dtype_policies.reset()
 
 
 __all__ = ["backend", "clear_session", "epsilon", "floatx", "image_data_format", "set_floatx"]

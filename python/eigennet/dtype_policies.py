@@ -149,6 +149,12 @@ def dtype_policy() -> DTypePolicy:
     return _global_policy if _global_policy is not None else DTypePolicy(config.floatx())
 
 
+def reset() -> None:
+    """Forgets the policy set (backend.clear_session): new layers follow floatx() again."""
+    global _global_policy
+    _global_policy = None
+
+
 def global_policy_was_set() -> bool:
     """Whether a policy was set (layers without one then follow floatx() when built)."""
     return _global_policy is not None

@@ -365,3 +365,19 @@ def test_mixed_model_trains_saves_and_resumes(tmp_path):
     model.fit(x, y, epochs=1, batch_size=32, verbose=0, shuffle=False)
     loaded.fit(x, y, epochs=1, batch_size=32, verbose=0, shuffle=False)
     np.testing.assert_array_equal(loaded.get_weights()[0], model.get_weights()[0])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.MultiHeadAttention(2, 4, dtype="mixed_bfloat16"),
+        lambda: layers.EinsumDense("ab,bc->ac", 3, dtype="mixed_bfloat16"),
+        lambda: layers.Dropout(0.1, dtype="mixed_bfloat16"),
+        lambda: layers.Conv2D(2, 3, dtype="mixed_bfloat16"),
+    ],
+)
+def test_every_layer_family_keeps_its_policy_in_its_config(make):
+    layer = make()
+    config = layer.get_config()
+    assert config["dtype"]["config"] == {"name": "mixed_bfloat16"}
+    assert type(layer).from_config(config).compute_dtype == "bfloat16"

@@ -337,7 +337,6 @@ void bf16_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const floa
               avx512_block(p, i0, j0, out, ldo);
             if (!direct) store_block(tmp, C + i0 * ldc + j0, ldc, rows, cols, accumulate);
           }
-        if (amx) amx_release_tiles();
         if (epilogue) {
           const Index r0 = std::min(i_begin, M), c0 = std::min(j_begin, N);
           const Index rows = std::min(i_end, M) - r0, cols = std::min(j_end, N) - c0;

@@ -10,9 +10,12 @@ namespace eigennet {
 bool amx_bf16_supported();
 bool amx_int8_supported();
 
-// Loads the configuration on the calling thread (once per parallel region that uses tiles)
-// and releases the tiles afterwards. Call only when one of the above is true.
+// Loads the configuration on the calling thread; call only when one of the above is true.
+// The products load it before they use tiles (another library may have configured them
+// otherwise) and leave the tiles configured: releasing them after each product measured
+// 6 % slower for an int8 layer running one product per block of its batch.
 void amx_configure_tiles();
+// Releases the tiles (the peak loops, which run once).
 void amx_release_tiles();
 
 }  // namespace eigennet

@@ -33,7 +33,7 @@ class OpsLayer(Layer):
         return shape
 
     def get_config(self) -> dict:
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_config()}
         if self.activity_regularizer is not None:  # Keras lists it only when set
             from eigennet import regularizers
 

@@ -190,7 +190,7 @@ class Discretization(OpsLayer):
             "output_mode": self.output_mode,
             "sparse": self.sparse,
             "name": self.name,
-            "dtype": self.dtype,
+            "dtype": self._dtype_config(),
         }
 
     @classmethod

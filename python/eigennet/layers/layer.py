@@ -522,8 +522,10 @@ class Layer:
     @property
     def dtype_policy(self):
         if self.quantization_mode is not None:
-            return dtype_policies.QuantizedDTypePolicy(self.quantization_mode, self._policy_name)
-        return self.__dict__.get("_policy") or dtype_policies.DTypePolicy(config.floatx())
+            return dtype_policies.QuantizedDTypePolicy(
+                self.quantization_mode, self._float_policy.name
+            )
+        return self._float_policy
 
     @dtype_policy.setter
     def dtype_policy(self, value) -> None:
@@ -538,9 +540,9 @@ class Layer:
             self._core.product_precision = _product_precision(policy)
 
     @property
-    def _policy_name(self) -> str:
-        policy = self.__dict__.get("_policy") or dtype_policies.DTypePolicy(config.floatx())
-        return policy.name
+    def _float_policy(self):
+        """The policy without its quantization: the one given, else floatx()'s."""
+        return self.__dict__.get("_policy") or dtype_policies.DTypePolicy(config.floatx())
 
     @property
     def compute_dtype(self) -> str:

@@ -132,7 +132,7 @@ def _is_default_activation_quantizer(value) -> bool:
 
 
 def policy_name(layer) -> str:
-    return f"{layer.quantization_mode}_from_{layer._policy_name}"
+    return f"{layer.quantization_mode}_from_{layer._float_policy.name}"
 
 
 def policy_config(layer) -> dict:
@@ -140,7 +140,7 @@ def policy_config(layer) -> dict:
     return {
         "module": "keras.dtype_policies",
         "class_name": "QuantizedDTypePolicy",
-        "config": {"mode": layer.quantization_mode, "source_name": layer._policy_name},
+        "config": {"mode": layer.quantization_mode, "source_name": layer._float_policy.name},
         "registered_name": None,
     }
 

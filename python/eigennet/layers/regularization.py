@@ -163,7 +163,12 @@ class _SpatialDropout(OpsLayer):
         return inputs
 
     def get_config(self):  # Keras's: no `trainable`
-        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype}
+        return {
+            "rate": self.rate,
+            "seed": self.seed,
+            "name": self.name,
+            "dtype": self._dtype_config(),
+        }
 
 
 class SpatialDropout1D(_SpatialDropout):

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from eigennet._rank import is_primary, say
-from eigennet.utils.progbar import Progbar, _clock, flush_stdout, write
+from eigennet.utils.progbar import Progbar, flush_stdout, write
 
 # Seconds between two progress reports of the native loop to a callback whose batch hooks only
 # show progress: about ten a second, as often as a progress bar is worth redrawing.
@@ -231,7 +231,7 @@ class ProgbarLogger(Callback):
             self.on_epoch_end(epoch, logs)
             self.on_epoch_begin(epoch + 1)
             return
-        now = _clock()
+        now = time.monotonic()  # (the bar's clock)
         self._pending.append(bar.finished_line(logs, now) + self._header(epoch + 1))
         self._seen = 0
         bar._restart()

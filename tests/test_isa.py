@@ -130,3 +130,36 @@ def test_choose():
         choose("v4", all_levels, "v3")
     with pytest.raises(ImportError, match="No variant .* that this CPU can run is installed"):
         choose("", ["v4"], "v3")
+
+
+# -- the measured peaks the benchmarks quote shares of --------------------------------------
+def test_arithmetic_peaks_are_measured_for_the_cpus_kinds():
+    from eigennet import _core
+
+    kinds = _core.arithmetic_peak_kinds()
+    assert set(kinds) <= {"fp32_fma", "bf16_dot", "int8_dot", "amx_bf16", "amx_int8"}
+    for kind in kinds:
+        one = _core.arithmetic_peak(kind, 1, 0.02)
+        assert 1 < one < 1e6, (kind, one)  # GFLOP/s (GOP/s) of one core: plausible
+    if "amx_bf16" in kinds and "fp32_fma" in kinds:  # tiles do 16x an FMA port's work
+        assert _core.arithmetic_peak("amx_bf16", 1, 0.02) > 4 * _core.arithmetic_peak(
+            "fp32_fma", 1, 0.02
+        )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("fp64_fma", 1), "does not run fp64_fma"),
+        (("fp32_fma", 0), "threads must be"),
+        (("fp32_fma", 1, 0.0), "seconds must be"),
+        (("fp32_fma", 1, float("nan")), "seconds must be"),
+    ],
+)
+def test_arithmetic_peak_errors(args, message):
+    from eigennet import _core
+
+    if "fp32_fma" not in _core.arithmetic_peak_kinds() and "fp32" in args[0]:
+        pytest.skip("this CPU has no FMA")
+    with pytest.raises(ValueError, match=message):
+        _core.arithmetic_peak(*args)

@@ -20,18 +20,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Runs `chunk` (which returns the operations it did) until `seconds` have passed; returns
-// operations per second on this thread.
-template <class Chunk>
-double rate(double seconds, Chunk&& chunk) {
-  const auto start = Clock::now();
-  double ops = 0, elapsed = 0;
-  do {
-    ops += chunk();
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  } while (elapsed < seconds);
-  return ops / elapsed;
-}
+// Counts the operations of a loop that runs until `seconds` have passed. (The loops stay in
+// their own functions: a lambda would not inherit their target attribute, and their
+// intrinsics would not compile for a variant without the instructions.)
+class Timed {
+ public:
+  explicit Timed(double seconds) : seconds_(seconds), start_(Clock::now()) {}
+  // Adds a chunk's operations; false once the time is up.
+  bool more(double ops) {
+    ops_ += ops;
+    elapsed_ = std::chrono::duration<double>(Clock::now() - start_).count();
+    return elapsed_ < seconds_;
+  }
+  double rate() const { return ops_ / elapsed_; }
+
+ private:
+  double seconds_, ops_ = 0, elapsed_ = 0;
+  Clock::time_point start_;
+};
 
 #ifdef EIGENNET_PEAK_X86
 constexpr int kRepeats = 1024;  // instructions per accumulator between clock reads
@@ -44,18 +50,21 @@ bool avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_support
 volatile float float_sink;
 volatile int int_sink;
 
+__attribute__((target("avx512f"))) float lane0(__m512 x) { return _mm512_cvtss_f32(x); }
+
 __attribute__((target("avx512f"))) double fma512(double seconds) {
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(float(i));
   const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
-  const double r = rate(seconds, [&] {
+  Timed timed(seconds);
+  do {
     for (int n = 0; n < kRepeats; ++n)
       for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-    return double(kRepeats) * kChains * 16 * 2;
-  });
+  } while (timed.more(double(kRepeats) * kChains * 16 * 2));
+  const double r = timed.rate();
   __m512 sum = acc[0];
   for (int i = 1; i < kChains; ++i) sum = _mm512_add_ps(sum, acc[i]);
-  float_sink = _mm512_reduce_add_ps(sum);
+  float_sink = lane0(sum);
   return r;
 }
 
@@ -63,11 +72,12 @@ __attribute__((target("avx2,fma"))) double fma256(double seconds) {
   __m256 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(float(i));
   const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
-  const double r = rate(seconds, [&] {
+  Timed timed(seconds);
+  do {
     for (int n = 0; n < kRepeats; ++n)
       for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-    return double(kRepeats) * kChains * 8 * 2;
-  });
+  } while (timed.more(double(kRepeats) * kChains * 8 * 2));
+  const double r = timed.rate();
   float lanes[8];
   __m256 sum = acc[0];
   for (int i = 1; i < kChains; ++i) sum = _mm256_add_ps(sum, acc[i]);
@@ -80,14 +90,15 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) double bf16_dot(double se
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_setzero_ps();
   const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3A80);  // 2^-10 in bfloat16
-  const double r = rate(seconds, [&] {
+  Timed timed(seconds);
+  do {
     for (int n = 0; n < kRepeats; ++n)
       for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], a, a);
-    return double(kRepeats) * kChains * 16 * 2 * 2;  // 2 products per lane
-  });
+  } while (timed.more(double(kRepeats) * kChains * 16 * 2 * 2));  // 2 products per lane
+  const double r = timed.rate();
   __m512 sum = acc[0];
   for (int i = 1; i < kChains; ++i) sum = _mm512_add_ps(sum, acc[i]);
-  float_sink = _mm512_reduce_add_ps(sum);
+  float_sink = lane0(sum);
   return r;
 }
 
@@ -95,14 +106,15 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double int8_dot(double se
   __m512i acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_setzero_si512();
   const __m512i a = _mm512_set1_epi8(1);
-  const double r = rate(seconds, [&] {
+  Timed timed(seconds);
+  do {
     for (int n = 0; n < kRepeats; ++n)
       for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, a);
-    return double(kRepeats) * kChains * 16 * 4 * 2;  // 4 multiply-adds per lane
-  });
+  } while (timed.more(double(kRepeats) * kChains * 16 * 4 * 2));  // 4 multiply-adds per lane
+  const double r = timed.rate();
   __m512i sum = acc[0];
   for (int i = 1; i < kChains; ++i) sum = _mm512_add_epi32(sum, acc[i]);
-  int_sink = _mm512_reduce_add_epi32(sum);
+  int_sink = _mm512_cvtsi512_si32(sum);
   return r;
 }
 
@@ -121,15 +133,16 @@ __attribute__((target("amx-tile"))) void zero_tiles() {
 __attribute__((target("amx-tile,amx-bf16"))) double amx_bf16_rate(double seconds) {
   amx_configure_tiles();
   zero_tiles();
-  const double r = rate(seconds, [] {
+  Timed timed(seconds);
+  do {
     for (int n = 0; n < kRepeats / 4; ++n) {
       _tile_dpbf16ps(0, 4, 6);
       _tile_dpbf16ps(1, 4, 7);
       _tile_dpbf16ps(2, 5, 6);
       _tile_dpbf16ps(3, 5, 7);
     }
-    return double(kRepeats) * 16 * 16 * 32 * 2;
-  });
+  } while (timed.more(double(kRepeats) * 16 * 16 * 32 * 2));
+  const double r = timed.rate();
   amx_release_tiles();
   return r;
 }
@@ -137,15 +150,16 @@ __attribute__((target("amx-tile,amx-bf16"))) double amx_bf16_rate(double seconds
 __attribute__((target("amx-tile,amx-int8"))) double amx_int8_rate(double seconds) {
   amx_configure_tiles();
   zero_tiles();
-  const double r = rate(seconds, [] {
+  Timed timed(seconds);
+  do {
     for (int n = 0; n < kRepeats / 4; ++n) {
       _tile_dpbusd(0, 4, 6);
       _tile_dpbusd(1, 4, 7);
       _tile_dpbusd(2, 5, 6);
       _tile_dpbusd(3, 5, 7);
     }
-    return double(kRepeats) * 16 * 16 * 64 * 2;
-  });
+  } while (timed.more(double(kRepeats) * 16 * 16 * 64 * 2));
+  const double r = timed.rate();
   amx_release_tiles();
   return r;
 }

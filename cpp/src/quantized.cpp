@@ -24,7 +24,9 @@ void quantize_row_avx512(const float* row, Index cols, int8_t* q, float* scale) 
     const __mmask16 m = cols - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - j)) - 1);
     amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, row + j)));
   }
-  const float s = 127.0f / (_mm512_reduce_max_ps(amax) + 1e-7f);
+  alignas(64) float lanes[16];  // (GCC 12's _mm512_reduce_max_ps warns spuriously)
+  _mm512_store_ps(lanes, amax);
+  const float s = 127.0f / (*std::max_element(lanes, lanes + 16) + 1e-7f);
   *scale = s;
   const __m512 vs = _mm512_set1_ps(s);
   const __m512i hi = _mm512_set1_epi32(127), lo = _mm512_set1_epi32(-127);

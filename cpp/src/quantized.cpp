@@ -101,14 +101,13 @@ const PackedInt8B& Int8Dense<T>::packed_kernel() {
   const T* kernel = this->weight(0);
   const Index size = in_ * units_;
   const std::uint64_t version = this->params_version();
-  if (packed_valid_ && packed_.kernel == choice && packed_version_ == version) return packed_;
+  if (packed_version_ == version && packed_.kernel == choice) return packed_;
   AlignedVector<int8_t> values(static_cast<size_t>(size));
   for (Index i = 0; i < size; ++i)  // whole numbers; clamped so a stray value cannot wrap
     values[static_cast<size_t>(i)] =
         static_cast<int8_t>(std::min(T(127), std::max(T(-128), std::rint(kernel[i]))));
   packed_ = pack_int8_b(in_, units_, values.data(), choice);
   packed_version_ = version;
-  packed_valid_ = true;
   return packed_;
 }
 

@@ -48,8 +48,7 @@ class Int8Dense : public Layer<T> {
 
   Workspace<T> preactivation_;
   PackedInt8B packed_;
-  std::uint64_t packed_version_ = 0;
-  bool packed_valid_ = false;
+  std::uint64_t packed_version_ = ~std::uint64_t(0);  // none yet: no version is this
   AlignedVector<int8_t> inputs_int8_;
   AlignedVector<int32_t> products_;
   AlignedVector<T> inputs_scale_;

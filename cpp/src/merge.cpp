@@ -6,6 +6,7 @@
 #include <string>
 #include <type_traits>
 
+#include "eigennet/gemm.hpp"
 #include "eigennet/layers/window.hpp"
 #include "eigennet/memory.hpp"
 #include "eigennet/row_blocks.hpp"
@@ -362,8 +363,7 @@ namespace {
 
 // How one operand enters the per-sample product: `groups` contiguous row-major matrices of
 // rows x cols, group g at offset g * group_step, each giving `count` rows (first operand) or
-// columns (second operand) of the sample's output, used as stored or transposed. Maps with
-// unit inner stride (transposes, not strided maps) let Eigen's product read them in place.
+// columns (second operand) of the sample's output, used as stored or transposed.
 struct Layout {
   Index groups, group_step, count, rows, cols;
   bool transposed;
@@ -380,22 +380,6 @@ Layout left_layout(Index p, Index k, Index q) {
 Layout right_layout(Index r, Index k, Index s) {
   if (s == 1) return {1, 0, r, r, k, true};
   return {r, k * s, s, k, s, false};
-}
-
-// fn(A, B) with A and B the maps of `ma` and `mb`, transposed as their layouts say.
-template <class MapA, class MapB, class Fn>
-void with_operands(const Layout& la, MapA& ma, const Layout& lb, MapB& mb, Fn&& fn) {
-  if (la.transposed) {
-    if (lb.transposed)
-      fn(ma.transpose(), mb.transpose());
-    else
-      fn(ma.transpose(), mb);
-  } else {
-    if (lb.transposed)
-      fn(ma, mb.transpose());
-    else
-      fn(ma, mb);
-  }
 }
 
 }  // namespace
@@ -512,18 +496,13 @@ void Dot<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t, MatrixMap<T> y,
   const Layout lb = right_layout(b_.before, b_.k, b_.after);
   const Index out_rows = a_.before * a_.after, out_cols = b_.before * b_.after;
   for_row_blocks(rows, out_rows * out_cols * a_.k, [&](Index r0, Index nr) {
-    for (Index r = r0; r < r0 + nr; ++r) {
-      MatrixMap<T> out(y.data() + r * y.cols(), out_rows, out_cols);
-      for (Index ga = 0; ga < la.groups; ++ga) {
-        ConstMatrixMap<T> am(a + r * size_a + ga * la.group_step, la.rows, la.cols);
-        for (Index gb = 0; gb < lb.groups; ++gb) {
-          ConstMatrixMap<T> bm(b + r * size_b + gb * lb.group_step, lb.rows, lb.cols);
-          auto block = out.block(ga * la.count, gb * lb.count, la.count, lb.count);
-          with_operands(la, am, lb, bm,
-                        [&](const auto& am_, const auto& bm_) { block.noalias() = am_ * bm_; });
-        }
-      }
-    }
+    for (Index r = r0; r < r0 + nr; ++r)
+      for (Index ga = 0; ga < la.groups; ++ga)
+        for (Index gb = 0; gb < lb.groups; ++gb)
+          gemm(la.transposed, lb.transposed, la.count, lb.count, a_.k,
+               a + r * size_a + ga * la.group_step, la.cols, b + r * size_b + gb * lb.group_step,
+               lb.cols, y.data() + r * y.cols() + ga * la.count * out_cols + gb * lb.count,
+               out_cols);
   });
 }
 
@@ -555,26 +534,27 @@ void Dot<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t, ConstMatrixMap
     const Index out_rows = a_.before * a_.after, out_cols = b_.before * b_.after;
     for_row_blocks(rows, out_rows * out_cols * a_.k, [&](Index r0, Index nr) {
       for (Index r = r0; r < r0 + nr; ++r) {
-        ConstMatrixMap<T> gm(g + r * out_rows * out_cols, out_rows, out_cols);
         if (da) std::fill_n(da + r * size_a, size_a, T(0));
         if (db) std::fill_n(db + r * size_b, size_b, T(0));
         for (Index ga = 0; ga < la.groups; ++ga) {
           const Index off_a = r * size_a + ga * la.group_step;
-          ConstMatrixMap<T> am(a + off_a, la.rows, la.cols);
-          MatrixMap<T> dam(da ? da + off_a : nullptr, la.rows, la.cols);
           for (Index gb = 0; gb < lb.groups; ++gb) {
             const Index off_b = r * size_b + gb * lb.group_step;
-            ConstMatrixMap<T> bm(b + off_b, lb.rows, lb.cols);
-            MatrixMap<T> dbm(db ? db + off_b : nullptr, lb.rows, lb.cols);
-            const auto block = gm.block(ga * la.count, gb * lb.count, la.count, lb.count);
-            if (da)
-              with_operands(la, dam, lb, bm, [&](auto&& dam_, const auto& bm_) {
-                dam_.noalias() += block * bm_.transpose();
-              });
-            if (db)
-              with_operands(la, am, lb, dbm, [&](const auto& am_, auto&& dbm_) {
-                dbm_.noalias() += am_.transpose() * block;
-              });
+            const T* block = g + r * out_rows * out_cols + ga * la.count * out_cols + gb * lb.count;
+            // dA = G op(B)^T, stored transposed (op(B) G^T) when A enters transposed.
+            if (da && !la.transposed)
+              gemm(false, !lb.transposed, la.count, a_.k, lb.count, block, out_cols, b + off_b,
+                   lb.cols, da + off_a, la.cols, true);
+            else if (da)
+              gemm(lb.transposed, true, a_.k, la.count, lb.count, b + off_b, lb.cols, block,
+                   out_cols, da + off_a, la.cols, true);
+            // dB = op(A)^T G, stored transposed (G^T op(A)) when B enters transposed.
+            if (db && !lb.transposed)
+              gemm(!la.transposed, false, a_.k, lb.count, la.count, a + off_a, la.cols, block,
+                   out_cols, db + off_b, lb.cols, true);
+            else if (db)
+              gemm(true, la.transposed, lb.count, a_.k, la.count, block, out_cols, a + off_a,
+                   la.cols, db + off_b, lb.cols, true);
           }
         }
       }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 #include <unsupported/Eigen/SpecialFunctions>
 
 #include "eigennet/ops/broadcast.hpp"
@@ -525,34 +526,88 @@ template <class T>
 using BinaryBackward = void (*)(const StridedLoop<3>&, const T*, const T*, const T*, const T*, T*,
                                 T*);
 
+#define EIGENNET_BINARY_KINDS(X) \
+  X(Add)                         \
+  X(Subtract)                    \
+  X(Multiply)                    \
+  X(Divide)                      \
+  X(Power)                       \
+  X(Maximum)                     \
+  X(Minimum)                     \
+  X(FloorDivide)                 \
+  X(Mod)                         \
+  X(Equal)                       \
+  X(NotEqual)                    \
+  X(Less)                        \
+  X(LessEqual)                   \
+  X(Greater)                     \
+  X(GreaterEqual)                \
+  X(LogicalAnd)                  \
+  X(LogicalOr)                   \
+  X(LogicalXor)                  \
+  X(Arctan2)
+
 template <class T, template <class, BinaryKind> class Use, class R>
 R dispatch(BinaryKind k) {
   switch (k) {
 #define EIGENNET_CASE(KIND) \
   case BinaryKind::KIND:    \
     return Use<T, BinaryKind::KIND>::get();
-    EIGENNET_CASE(Add)
-    EIGENNET_CASE(Subtract)
-    EIGENNET_CASE(Multiply)
-    EIGENNET_CASE(Divide)
-    EIGENNET_CASE(Power)
-    EIGENNET_CASE(Maximum)
-    EIGENNET_CASE(Minimum)
-    EIGENNET_CASE(FloorDivide)
-    EIGENNET_CASE(Mod)
-    EIGENNET_CASE(Equal)
-    EIGENNET_CASE(NotEqual)
-    EIGENNET_CASE(Less)
-    EIGENNET_CASE(LessEqual)
-    EIGENNET_CASE(Greater)
-    EIGENNET_CASE(GreaterEqual)
-    EIGENNET_CASE(LogicalAnd)
-    EIGENNET_CASE(LogicalOr)
-    EIGENNET_CASE(LogicalXor)
-    EIGENNET_CASE(Arctan2)
+    EIGENNET_BINARY_KINDS(EIGENNET_CASE)
 #undef EIGENNET_CASE
   }
   throw std::logic_error("binary op: unknown kind");
+}
+
+// Float64 runs every kind through one loop with a switch per element: float64 is for
+// precision (gradient checks), not speed, and a loop per kind doubled the binary ops' code.
+template <class T>
+T binary_value(BinaryKind k, T a, T b) {
+  switch (k) {
+#define EIGENNET_CASE(KIND) \
+  case BinaryKind::KIND:    \
+    return Fn<T, BinaryKind::KIND>::f(a, b);
+    EIGENNET_BINARY_KINDS(EIGENNET_CASE)
+#undef EIGENNET_CASE
+  }
+  return T(0);
+}
+
+template <class T>
+void binary_partials(BinaryKind k, T a, T b, T y, T& da, T& db) {
+  switch (k) {
+#define EIGENNET_CASE(KIND)                    \
+  case BinaryKind::KIND:                       \
+    da = Fn<T, BinaryKind::KIND>::da(a, b, y); \
+    db = Fn<T, BinaryKind::KIND>::db(a, b, y); \
+    return;
+    EIGENNET_BINARY_KINDS(EIGENNET_CASE)
+#undef EIGENNET_CASE
+  }
+}
+
+#undef EIGENNET_BINARY_KINDS
+
+template <class T>
+void binary_forward_any(BinaryKind k, const StridedLoop<3>& loop, const T* a, const T* b, T* y) {
+  loop.run([&](const auto& off, Index n, const auto& s) {
+    for (Index i = 0; i < n; ++i)
+      y[off[0] + i * s[0]] = binary_value(k, a[off[1] + i * s[1]], b[off[2] + i * s[2]]);
+  });
+}
+
+template <class T>
+void binary_backward_any(BinaryKind k, const StridedLoop<3>& loop, const T* a, const T* b,
+                         const T* y, const T* g, T* da, T* db) {
+  loop.run([&](const auto& off, Index n, const auto& s) {
+    for (Index i = 0; i < n; ++i) {
+      const Index o = off[0] + i * s[0];
+      T pa, pb;
+      binary_partials(k, a[off[1] + i * s[1]], b[off[2] + i * s[2]], y[o], pa, pb);
+      if (da) da[o] = g[o] * pa;
+      if (db) db[o] = g[o] * pb;
+    }
+  });
 }
 
 template <class T, BinaryKind K>
@@ -604,7 +659,10 @@ const StridedLoop<3>& BinaryOp<T>::loop() {
 
 template <class T>
 void BinaryOp<T>::compute(const T* const* xs, T* y, bool) {
-  dispatch<T, GetForward, BinaryForward<T>>(kind_)(loop(), xs[0], xs[1], y);
+  if constexpr (std::is_same_v<T, double>)
+    binary_forward_any(kind_, loop(), xs[0], xs[1], y);
+  else
+    dispatch<T, GetForward, BinaryForward<T>>(kind_)(loop(), xs[0], xs[1], y);
 }
 
 template <class T>
@@ -628,8 +686,11 @@ void BinaryOp<T>::gradient(const T* const* xs, const T* y, T* grad_y, T* const* 
     dst[i] = element_count(this->in_shape(i)) == n ? grad_xs[i] : scratch[i]->view(n, 1).data();
   }
   if (!dst[0] && !dst[1]) return;
-  dispatch<T, GetBackward, BinaryBackward<T>>(kind_)(loop(), xs[0], xs[1], y, grad_y, dst[0],
-                                                     dst[1]);
+  if constexpr (std::is_same_v<T, double>)
+    binary_backward_any(kind_, loop(), xs[0], xs[1], y, grad_y, dst[0], dst[1]);
+  else
+    dispatch<T, GetBackward, BinaryBackward<T>>(kind_)(loop(), xs[0], xs[1], y, grad_y, dst[0],
+                                                       dst[1]);
   for (int i = 0; i < 2; ++i)
     if (dst[i] && dst[i] != grad_xs[i]) sum_to(dst[i], out, grad_xs[i], this->in_shape(i));
 }

@@ -18,7 +18,7 @@ LossConfig loss_config(const std::string& name, bool from_logits, double delta,
 }
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_functions_typed(py::module_& m) {
   // Works on any C-contiguous array; -1 when every value is finite.
   m.def("first_non_finite", [](const py::array_t<T, py::array::c_style>& a) {
     const T* data = a.data();
@@ -99,8 +99,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_functions(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_functions_typed<float>(m);
+  bind_functions_typed<double>(m);
   m.def("activation_names", &activation_names);
   m.def("loss_names", &loss_names);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));

@@ -14,7 +14,7 @@ namespace eigennet::bindings {
 namespace {
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_fused_ops_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   // bias None: no bias. activation: a Keras activation name.
   py::class_<DenseOp<T>, Op<T>, std::shared_ptr<DenseOp<T>>>(m, ("DenseOp" + sfx).c_str())
@@ -32,8 +32,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_fused_ops(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_fused_ops_typed<float>(m);
+  bind_fused_ops_typed<double>(m);
 }
 
 }  // namespace eigennet::bindings

@@ -12,7 +12,7 @@ namespace eigennet::bindings {
 namespace {
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_basic_layers_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   py::class_<Reshape<T>, Layer<T>, std::shared_ptr<Reshape<T>>>(m, ("Reshape" + sfx).c_str())
       .def(py::init<Shape>(), py::arg("target_shape"));
@@ -23,8 +23,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_basic_layers(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_basic_layers_typed<float>(m);
+  bind_basic_layers_typed<double>(m);
 }
 
 }  // namespace eigennet::bindings

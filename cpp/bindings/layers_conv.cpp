@@ -16,7 +16,7 @@ PoolMode pool_mode(const std::string& mode) {
 }
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_conv_layers_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   py::class_<Conv<T>, Layer<T>, std::shared_ptr<Conv<T>>>(m, ("Conv" + sfx).c_str())
       .def(py::init([](int rank, Index filters, std::vector<Index> kernel_size,
@@ -71,8 +71,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_conv_layers(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_conv_layers_typed<float>(m);
+  bind_conv_layers_typed<double>(m);
 }
 
 }  // namespace eigennet::bindings

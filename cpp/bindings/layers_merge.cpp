@@ -22,7 +22,7 @@ typename ElementwiseActivation<T>::Kind activation_kind(const std::string& kind)
 }
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_merge_layers_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   py::class_<ElementwiseMerge<T>, Layer<T>, std::shared_ptr<ElementwiseMerge<T>>>(
       m, ("ElementwiseMerge" + sfx).c_str())
@@ -95,8 +95,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_merge_layers(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_merge_layers_typed<float>(m);
+  bind_merge_layers_typed<double>(m);
 }
 
 }  // namespace eigennet::bindings

@@ -10,7 +10,7 @@ namespace eigennet::bindings {
 namespace {
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_more_layers_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   py::class_<ConvTranspose<T>, Layer<T>, std::shared_ptr<ConvTranspose<T>>>(
       m, ("ConvTranspose" + sfx).c_str())
@@ -34,8 +34,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_more_layers(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_more_layers_typed<float>(m);
+  bind_more_layers_typed<double>(m);
 }
 
 }  // namespace eigennet::bindings

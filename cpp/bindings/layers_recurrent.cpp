@@ -41,7 +41,7 @@ RecurrentConfig recurrent_config(const std::string& kind, Index units,
 }
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_recurrent_layers_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   py::class_<RecurrentLayer<T>, Layer<T>, std::shared_ptr<RecurrentLayer<T>>>(
       m, ("Recurrent" + sfx).c_str())
@@ -85,8 +85,8 @@ void bind_recurrent_layers(py::module_& m) {
            py::arg("recurrent_activation"), py::arg("use_bias"), py::arg("return_sequences"),
            py::arg("go_backwards"), py::arg("reset_after"), py::arg("dropout"),
            py::arg("recurrent_dropout"), py::arg("seed"), py::arg("zero_output_for_mask") = false);
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_recurrent_layers_typed<float>(m);
+  bind_recurrent_layers_typed<double>(m);
   // For initializers.Orthogonal (the recurrent kernels' default).
   m.def("orthogonal_factor", [](const Array<double>& a) {
     if (a.ndim() != 2) throw std::invalid_argument("orthogonal_factor expects a 2-D array");

@@ -81,7 +81,7 @@ Index total_size(const std::vector<Segment<T>>& segments) {
 }
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_model_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
 
   py::class_<Layer<T>, std::shared_ptr<Layer<T>>>(m, ("Layer" + sfx).c_str())
@@ -406,8 +406,8 @@ void bind_model(py::module_& m) {
   m.def("schedule_value", [](const std::string& kind, const py::dict& config, int64_t step) {
     return schedule_from(kind, config).at(step);
   });
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_model_typed<float>(m);
+  bind_model_typed<double>(m);
 }
 
 }  // namespace eigennet::bindings

@@ -27,7 +27,7 @@ void bind_op(py::module_& m, const char* name, const std::string& sfx, const Ext
 }
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_ops_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   py::class_<Op<T>, Layer<T>, std::shared_ptr<Op<T>>>(m, ("Op" + sfx).c_str())
       .def_property_readonly("op_name", &Op<T>::op_name)
@@ -164,8 +164,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_ops(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_ops_typed<float>(m);
+  bind_ops_typed<double>(m);
 }
 
 }  // namespace eigennet::bindings

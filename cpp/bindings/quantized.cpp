@@ -13,7 +13,7 @@ namespace eigennet::bindings {
 namespace {
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_quantized_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   py::class_<Int8Dense<T>, Layer<T>, std::shared_ptr<Int8Dense<T>>>(m, ("Int8Dense" + sfx).c_str())
       .def(py::init([](Index units, const std::string& activation, bool use_bias) {
@@ -29,8 +29,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_quantized(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_quantized_typed<float>(m);
+  bind_quantized_typed<double>(m);
   m.def("int8_vnni_supported", &int8_vnni_supported);
   m.def("int8_kernel", [] { return int8_kernel_name(int8_kernel_in_use()); });
   m.def(

@@ -11,7 +11,7 @@ namespace eigennet::bindings {
 namespace {
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_sources_typed(py::module_& m) {
   const std::string sfx = std::string("_") + dtype_name<T>();
   py::class_<VariableSource<T>, Layer<T>, std::shared_ptr<VariableSource<T>>>(
       m, ("VariableSource" + sfx).c_str())
@@ -34,8 +34,8 @@ void bind_typed(py::module_& m) {
 }  // namespace
 
 void bind_sources(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+  bind_sources_typed<float>(m);
+  bind_sources_typed<double>(m);
 }
 
 }  // namespace eigennet::bindings

@@ -11,15 +11,6 @@
 namespace eigennet {
 namespace {
 
-// Elements of one chunk's column (or output) matrix: 1 MB in float, so that im2col, the
-// product and the activation of a chunk of samples run in the core's L2 cache. W5's second
-// convolution (11x11 pixels, 288 taps) takes 7 samples per chunk.
-constexpr Index kChunkElements = Index(1) << 18;
-// Groups of chunks, each with its own kernel-gradient accumulator (see for_chunks): enough
-// for the threads of a large machine to share the batch, few enough to stay small.
-constexpr Index kMaxGroups = 16;
-constexpr Index kGroupGradientElements = Index(1) << 22;
-
 // dz *= relu'(y) when relu; sum (when non-null) += the column sums of dz. One pass.
 template <class T>
 void relu_mask_and_sum(T* dz, const T* y, Index rows, Index cols, bool relu, T* sum) {

@@ -11,12 +11,6 @@
 namespace eigennet {
 namespace {
 
-// Elements of one chunk's column matrix: 1 MB in float, as the convolution's chunks; groups
-// of chunks with their own gradient accumulators, as the convolution's (see conv.cpp).
-constexpr Index kChunkElements = Index(1) << 18;
-constexpr Index kMaxGroups = 16;
-constexpr Index kGroupGradientElements = Index(1) << 22;
-
 struct TransposeAxis {
   Index crop;    // elements of the full transposed result cut before the output (< 0: zeros)
   Index length;  // the output's length

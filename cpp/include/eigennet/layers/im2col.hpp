@@ -12,6 +12,15 @@
 
 namespace eigennet {
 
+// Elements of one chunk's column (or output) matrix: 1 MB in float, so that im2col, the
+// product and the activation of a chunk of samples run in the core's L2 cache. W5's second
+// convolution (11x11 pixels, 288 taps) takes 7 samples per chunk.
+inline constexpr Index kChunkElements = Index(1) << 18;
+// Groups of chunks, each with its own kernel-gradient accumulator (see for_chunks): enough
+// for the threads of a large machine to share the batch, few enough to stay small.
+inline constexpr Index kMaxGroups = 16;
+inline constexpr Index kGroupGradientElements = Index(1) << 22;
+
 template <class T>
 void im2col(const Window& w, const T* x, Index count, T* cols);
 // Overwrites dx (count samples) with the sum of the columns' entries at their positions.

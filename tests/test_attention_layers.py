@@ -280,7 +280,7 @@ def _frozen_noise(model, xs):
     """Every random op of the model's graph draws the same values at each gradient
     evaluation (their streams rewound), so finite differences see one function."""
     model.predict(xs, verbose=0)
-    cores = [core for core, _ in model._network_nodes() if hasattr(core, "rng_state")]
+    cores = [core for core, _ in model._network_nodes() if getattr(core, "rng_state", None)]
     states = [core.rng_state for core in cores]
     compute = model._compute_gradients
 
@@ -351,7 +351,9 @@ def test_dropout_only_in_training():
     model.predict(x, verbose=0)
     kinds = [type(core).__name__ for core, _ in model._network_nodes()]
     assert not any(k.startswith("ModeSelect") for k in kinds)  # one graph for both modes
-    assert any(k.startswith("DropoutOp") for k in kinds)
+    # the dropout is fused into the attention op: no probabilities, no dropout op
+    assert any(k.startswith("DotProductAttentionOp") for k in kinds)
+    assert not any(k.startswith(("DropoutOp", "SoftmaxOp")) for k in kinds)
     np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
     np.testing.assert_array_equal(model(x), model.predict(x, verbose=0))
     first, second = model(x, training=True), model(x, training=True)
@@ -383,6 +385,49 @@ def test_dropout_is_deterministic_under_set_random_seed():
     b(x, x)
     b.set_weights(a.get_weights())
     np.testing.assert_array_equal(a(x, x, training=True), b(x, x, training=True))
+
+
+def _seeded_pair_model(scores: bool):
+    """A model around one MultiHeadAttention with dropout, seed 11: fused (the default), or
+    through the unfused probabilities (returning the scores forces them)."""
+    inputs = eigennet.Input((40, 8))
+    layer = layers.MultiHeadAttention(2, 4, dropout=0.4, seed=11)
+    out = layer(inputs, inputs, return_attention_scores=scores)
+    out = out[0] if scores else out
+    model = eigennet.Model(inputs, layers.Dense(1)(layers.GlobalAveragePooling1D()(out)))
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_fused_dropout_drops_what_the_unfused_dropout_op_drops():
+    """The fused op draws the dropout op's values over the (B, N, T, S) probabilities, so the
+    fused and unfused layers, same seed and weights, train alike step by step."""
+    x, y = _data((40, 8), n=8), RNG.normal(size=(8, 1)).astype("float32")
+    fused, unfused = _seeded_pair_model(False), _seeded_pair_model(True)
+    unfused.set_weights(fused.get_weights())
+    kinds = [type(core).__name__ for core, _ in unfused._network_nodes()]
+    assert any(k.startswith("DropoutOp") for k in kinds)  # the control is unfused
+    np.testing.assert_allclose(fused(x, training=True), unfused(x, training=True), rtol=1e-5)
+    for _ in range(3):
+        losses = [m.train_on_batch(x, y) for m in (fused, unfused)]
+        np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(fused(x, training=True), fused(x, training=True))
+
+
+def test_fused_dropout_resumes_bit_exactly_from_a_keras_file(tmp_path):
+    """The fused op's random stream is saved with the model: training on after loading draws
+    the masks the uninterrupted model draws."""
+    x, y = _data((40, 8), n=8), RNG.normal(size=(8, 1)).astype("float32")
+    model = _seeded_pair_model(False)
+    model.train_on_batch(x, y)
+    model.save(tmp_path / "m.keras")
+    loaded = eigennet.models.load_model(tmp_path / "m.keras")
+    for m in (model, loaded):
+        m.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_dropout_rate_of_the_probabilities():

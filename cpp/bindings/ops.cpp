@@ -71,13 +71,23 @@ void bind_ops_typed(py::module_& m) {
   bind_op<OneHotOp, T, Shape, Index>(m, "OneHotOp", sfx, py::arg("input"), py::arg("num_classes"));
   py::class_<DotProductAttentionOp<T>, Op<T>, std::shared_ptr<DotProductAttentionOp<T>>>(
       m, ("DotProductAttentionOp" + sfx).c_str())
-      .def(py::init([](const std::vector<Shape>& inputs, std::optional<double> scale,
-                       bool is_causal, bool query_mask, bool key_mask, bool mask) {
-             return std::make_shared<DotProductAttentionOp<T>>(
-                 inputs, scale, is_causal, AttentionMasks{query_mask, key_mask, mask});
-           }),
-           py::arg("inputs"), py::arg("scale") = py::none(), py::arg("is_causal") = false,
-           py::arg("query_mask") = false, py::arg("key_mask") = false, py::arg("mask") = false);
+      .def(
+          py::init([](const std::vector<Shape>& inputs, std::optional<double> scale, bool is_causal,
+                      bool query_mask, bool key_mask, bool mask, double dropout, uint64_t seed) {
+            return std::make_shared<DotProductAttentionOp<T>>(
+                inputs, scale, is_causal, AttentionMasks{query_mask, key_mask, mask}, dropout,
+                seed);
+          }),
+          py::arg("inputs"), py::arg("scale") = py::none(), py::arg("is_causal") = false,
+          py::arg("query_mask") = false, py::arg("key_mask") = false, py::arg("mask") = false,
+          py::arg("dropout") = 0.0, py::arg("seed") = 0)
+      .def_property(
+          "rng_state",
+          [](const DotProductAttentionOp<T>& op) {
+            using State = std::optional<std::pair<uint64_t, uint64_t>>;
+            return op.draws() ? State(op.rng_state()) : State();  // None: nothing to save
+          },
+          &DotProductAttentionOp<T>::set_rng_state);
   bind_op<SliceUpdateOp, T, Shape, Shape, Shape>(m, "SliceUpdateOp", sfx, py::arg("input"),
                                                  py::arg("update"), py::arg("start"));
 

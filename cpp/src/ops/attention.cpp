@@ -71,11 +71,17 @@ struct DotProductAttentionOp<T>::Geometry {
 template <class T>
 DotProductAttentionOp<T>::DotProductAttentionOp(const std::vector<Shape>& inputs,
                                                 std::optional<double> scale, bool is_causal,
-                                                AttentionMasks masks)
+                                                AttentionMasks masks, double dropout, uint64_t seed)
     : Op<T>("dot_product_attention", inputs, attention_shape(inputs, masks)),
       scale_(T(scale ? *scale : 1.0 / std::sqrt(double(std::max<Index>(inputs[0][3], 1))))),
       causal_(is_causal),
-      masks_(masks) {}
+      masks_(masks),
+      dropout_(dropout),
+      stream_(seed) {
+  if (!(dropout >= 0.0 && dropout <= 1.0))
+    throw std::invalid_argument("dot_product_attention: dropout must be in [0, 1], got " +
+                                std::to_string(dropout));
+}
 
 template <class T>
 typename DotProductAttentionOp<T>::Geometry DotProductAttentionOp<T>::geometry() const {
@@ -95,6 +101,20 @@ typename DotProductAttentionOp<T>::Geometry DotProductAttentionOp<T>::geometry()
 template <class T>
 Index DotProductAttentionOp<T>::key_end(Index t0, Index rows, Index S) const {
   return causal_ ? std::min(S, t0 + rows) : S;
+}
+
+template <class T>
+void DotProductAttentionOp<T>::dropout_factors(Index b, Index n, Index t0, Index rows, Index s0,
+                                               Index cols, T* factors) const {
+  const Index Tq = this->in_shape(0)[1], N = this->in_shape(0)[2], S = this->in_shape(1)[1];
+  const float rate = float(dropout_);
+  const T keep_prob = T(1.0 - dropout_);
+  for (Index r = 0; r < rows; ++r) {
+    const uint64_t first = uint64_t(((b * N + n) * Tq + t0 + r) * S + s0);  // (B, N, T, S)
+    T* f = factors + r * cols;
+    for (Index c = 0; c < cols; ++c)
+      f[c] = uniform01(seed_, draw_, first + uint64_t(c)) >= rate ? T(1) / keep_prob : T(0);
+  }
 }
 
 template <class T>
@@ -128,11 +148,17 @@ void DotProductAttentionOp<T>::mask_block(const T* const* xs, Index b, Index t0,
 }
 
 template <class T>
-void DotProductAttentionOp<T>::compute(const T* const* xs, T* y, bool) {
+void DotProductAttentionOp<T>::compute(const T* const* xs, T* y, bool training) {
   const Geometry g = geometry();
   const Index B = g.B, Tq = g.Tq, N = g.N, H = g.H, S = g.S, K = g.K, Hv = g.Hv;
   T* lse_all = log_sum_exp_.view(B * N, Tq).data();
-  const Index per_thread = kQueryBlock * kKeyBlock + 2 * kQueryBlock;
+  dropped_ = training && dropout_ > 0;
+  if (dropped_) {
+    seed_ = stream_.seed();
+    draw_ = stream_.next_draw();
+  }
+  const Index block = kQueryBlock * kKeyBlock;
+  const Index per_thread = (dropped_ ? 2 : 1) * block + 2 * kQueryBlock;
   T* scratch = scratch_.view(get_num_threads(), per_thread).data();
   const Index items = B * N * g.query_blocks;
   const bool threads = items > 1 &&
@@ -151,8 +177,9 @@ void DotProductAttentionOp<T>::compute(const T* const* xs, T* y, bool) {
       const T* vp = xs[2] + (b * S * K + kh) * Hv;
       T* out = y + ((b * Tq + t0) * N + n) * Hv;
       T* logits = scratch + omp_get_thread_num() * per_thread;
-      T* running_max = logits + kQueryBlock * kKeyBlock;
+      T* running_max = logits + block;
       T* running_sum = running_max + kQueryBlock;
+      T* factors = running_sum + kQueryBlock;  // dropout's, when dropping
       std::fill(running_max, running_max + rows, kMinusInfinity<T>);
       std::fill(running_sum, running_sum + rows, T(0));
       const Index end = key_end(t0, rows, S);
@@ -173,6 +200,10 @@ void DotProductAttentionOp<T>::compute(const T* const* xs, T* y, bool) {
           if (s0 > 0 && rescale != T(1)) ArrayMap<T>(out + r * N * Hv, Hv) *= rescale;
           running_sum[r] = running_sum[r] * rescale + row.sum();
           running_max[r] = top;
+        }
+        if (dropped_) {  // the normaliser sums the kept and the dropped; the product only the kept
+          dropout_factors(b, n, t0, rows, s0, cols, factors);
+          ArrayMap<T>(logits, rows * cols) *= ConstArrayMap<T>(factors, rows * cols);
         }
         gemm(false, false, rows, Hv, cols, logits, cols, vp + s0 * K * Hv, K * Hv, out, N * Hv,
              s0 > 0);
@@ -199,7 +230,7 @@ void DotProductAttentionOp<T>::gradient(const T* const* xs, const T* y, T* grad_
   const Index B = g.B, Tq = g.Tq, N = g.N, H = g.H, S = g.S, K = g.K, Hv = g.Hv;
   const T* lse_all = log_sum_exp_.data();
   const Index block = kQueryBlock * kKeyBlock;
-  const Index per_thread = 2 * block + kQueryBlock;
+  const Index per_thread = (dropped_ ? 3 : 2) * block + kQueryBlock;
   T* scratch = scratch_.view(get_num_threads(), per_thread).data();
   for (size_t i = 3; i < this->input_count(); ++i)  // masks have no gradient
     if (grad_xs[i]) std::fill_n(grad_xs[i], element_count(this->in_shape(i)), T(0));
@@ -228,6 +259,7 @@ void DotProductAttentionOp<T>::gradient(const T* const* xs, const T* y, T* grad_
       T* probs = scratch + omp_get_thread_num() * per_thread;
       T* dlogits = probs + block;
       T* delta = dlogits + block;
+      T* factors = delta + kQueryBlock;  // dropout's, when the forward dropped
       for (Index n = kh * g.group; n < (kh + 1) * g.group; ++n) {
         for (Index t0 = 0; t0 < Tq; t0 += kQueryBlock) {
           const Index rows = std::min(kQueryBlock, Tq - t0), row0 = (b * Tq + t0) * N + n;
@@ -251,16 +283,22 @@ void DotProductAttentionOp<T>::gradient(const T* const* xs, const T* y, T* grad_
               ArrayMap<T> row(probs + r * cols, cols);
               row = (row - lse[r]).exp();
             }
-            if (dv)  // dV += P^T dY
-              gemm(true, false, cols, Hv, rows, probs, cols, dy, N * Hv, dv + s0 * K * Hv, K * Hv,
-                   true);
-            // dP = dY V^T, then through the softmax and the scale.
+            // dP = dY V^T (through dropout's factors Z: the forward used P * Z), then through
+            // the softmax and the scale: dL = P * (dP * Z - delta) * scale.
             gemm(false, true, rows, cols, Hv, dy, N * Hv, vp + s0 * K * Hv, K * Hv, dlogits, cols);
+            if (dropped_) {
+              dropout_factors(b, n, t0, rows, s0, cols, factors);
+              ArrayMap<T>(dlogits, rows * cols) *= ConstArrayMap<T>(factors, rows * cols);
+            }
             for (Index r = 0; r < rows; ++r) {
               ArrayMap<T> d(dlogits + r * cols, cols);
               ConstArrayMap<T> p(probs + r * cols, cols);
               d = p * (d - delta[r]) * scale_;
             }
+            if (dropped_) ArrayMap<T>(probs, rows * cols) *= ConstArrayMap<T>(factors, rows * cols);
+            if (dv)  // dV += (P Z)^T dY
+              gemm(true, false, cols, Hv, rows, probs, cols, dy, N * Hv, dv + s0 * K * Hv, K * Hv,
+                   true);
             if (dq)  // dQ += dL K
               gemm(false, false, rows, H, cols, dlogits, cols, kp + s0 * K * H, K * H, dq, N * H,
                    true);

@@ -2,13 +2,14 @@
 
 The projections are products with the weights reshaped to matrices (`(d, heads * key_dim)`),
 which the graph builder fuses with their bias into one dense op; the attention itself is
-the fused native `ops.dot_product_attention` when nothing needs the `(B, heads, T, S)`
-probabilities (no mask tensor, no dropout, no returned scores), else scaled scores, the
-masked softmax of Keras's `Softmax` layer (masked scores set to -1e9, masked probabilities
-to zero), dropout and the product with the values, each a native op.
+the fused native `ops.dot_product_attention` (masks and dropout included) unless the
+`(B, heads, T, S)` scores are returned; then scaled scores, the masked softmax of Keras's
+`Softmax` layer (masked scores set to -1e9, masked probabilities to zero), dropout and the
+product with the values, each a native op (and so on arrays, eagerly, with dropout).
 
-Dropout draws natively at every training batch from the layer's `SeedGenerator`; the
-dropout op is the identity in inference, so a model traces one graph for both modes.
+Dropout draws natively at every training batch from the layer's `SeedGenerator` (the fused
+op draws exactly what the dropout op would over the probabilities); it is the identity in
+inference, so a model traces one graph for both modes.
 Inputs of rank above 3 attend over all their axes between the batch and the features
 (flattened into one sequence axis); other `attention_axes` raise a ValueError.
 """
@@ -352,16 +353,18 @@ class MultiHeadAttention(OpsLayer):
                 "MultiHeadAttention: use_causal_mask needs one sequence axis (inputs of rank 3)"
             )
         parts = self._mask_parts(t, s, t_axes, s_axes, *masks)
-        if not (return_attention_scores or dropping):
-            # fused and blocked: no (B, N, T, S) tensor, memory linear in the length
+        if not return_attention_scores and (symbolic or not dropping):
+            # fused and blocked: no (B, N, T, S) tensor, memory linear in the length; its
+            # dropout draws what random.dropout would over the probabilities
+            rate, seed = (self._dropout, random._seed(self._traced_seed)) if dropping else (0, 0)
             attended = ops.nn.masked_attention(
-                q, k, v, self._inverse_sqrt_key_dim, bool(use_causal_mask), *parts
+                q, k, v, self._inverse_sqrt_key_dim, bool(use_causal_mask), *parts, rate, seed
             )
             scores = None
         else:
             if variable and use_causal_mask:
                 raise ValueError(
-                    f"MultiHeadAttention {self.name!r}: use_causal_mask with dropout or "
+                    f"MultiHeadAttention {self.name!r}: use_causal_mask with "
                     "return_attention_scores needs sequences of fixed length; received "
                     f"query {q_shape} and value {v_shape}"
                 )

@@ -240,13 +240,24 @@ def float_mask(mask, dtype: str = "float32"):
 
 
 def masked_attention(
-    query, key, value, scale=None, is_causal=False, query_mask=None, key_mask=None, mask=None
+    query,
+    key,
+    value,
+    scale=None,
+    is_causal=False,
+    query_mask=None,
+    key_mask=None,
+    mask=None,
+    dropout=0.0,
+    seed=0,
 ):
     """Attention where query t may see key s when s <= t (causal), query_mask[b, t],
     key_mask[b, s] and mask[b, t, s] all allow it (masks of ones and zeros; batch axis the
     batch or 1); a query that may see no key gives zeros, as Keras's masked softmax. One
     fused native op on symbolic tensors (the masks are its extra inputs, never combined into
-    a (B, T, S) tensor); NumPy on arrays."""
+    a (B, T, S) tensor); NumPy on arrays. `dropout` (symbolic only) drops probabilities in
+    training exactly as `random.dropout(probabilities, dropout, seed=seed)` over the
+    (B, heads, T, S) probabilities would, without holding them."""
     masks = {"query_mask": query_mask, "key_mask": key_mask, "mask": mask}
     given = {name: m for name, m in masks.items() if m is not None}
     if is_symbolic(query, key, value, *given.values()):
@@ -257,8 +268,12 @@ def masked_attention(
             None if scale is None else float(scale),
             bool(is_causal),
             *(name in given for name in masks),
+            float(dropout),
+            int(seed),
             as_list=True,
         )
+    if dropout:
+        raise ValueError("masked_attention: dropout applies to symbolic tensors (a traced call)")
     t, s = onp.shape(query)[1], onp.shape(key)[1]
     keep = np.ones((1, t, s), dtype=bool)
     if is_causal:

@@ -269,7 +269,8 @@ def _random_ops(layer) -> list:
         node.layer._core
         for trace in traces
         for node in trace.nodes
-        if isinstance(node.layer, Operation) and hasattr(node.layer._core, "rng_state")
+        if isinstance(node.layer, Operation)
+        and getattr(node.layer._core, "rng_state", None) is not None  # None: draws nothing
     ]
 
 

@@ -683,3 +683,30 @@ def test_unknown_constructor_arguments_raise_keras_value_error():
         keras.layers.Dense(3, foo=1)
     with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to _Doubling"):
         _Doubling(foo=1)
+
+
+class _WeightsReadTwice(layers.Layer):
+    """A kernel read by two products and a bias added twice (fan-out of weight tensors), and a
+    scale read once: the graph writes the weights' gradients in place, summing the branches
+    into them."""
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 3), name="kernel")
+        self.bias = self.add_weight(shape=(3,), initializer="ones", name="bias")
+        self.scale = self.add_weight(shape=(3,), initializer="ones", name="scale")
+
+    def call(self, x):
+        y = ops.matmul(x, self.kernel) + self.bias
+        return ops.tanh(y) * self.scale + ops.matmul(ops.square(x), self.kernel) + self.bias
+
+
+def test_float64_gradients_of_weights_read_several_times_match_finite_differences(float64):
+    x = np.random.default_rng(1).normal(size=(5, 4))
+    y = np.random.default_rng(2).normal(size=(5, 3))
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, _WeightsReadTwice()(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    assert_gradients_match_finite_differences(model, x, y, rtol=1e-5, atol=1e-8)
+    before = model.get_weights()
+    model.train_on_batch(x, y)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

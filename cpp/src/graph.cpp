@@ -169,10 +169,16 @@ void Graph<T>::backward(const std::vector<const T*>& output_grads,
     needs_grad_[first + k] = needs;
   }
   std::fill(has_grad_.begin(), has_grad_.end(), false);
+  // A weight read as a tensor (a custom layer's add_weight) gets its gradient written in place
+  // by its consumers: no copy of a kernel-sized gradient per batch.
+  in_place_.assign(values_.size(), nullptr);
+  for (size_t k = 0; k < nodes_.size(); ++k)
+    if (param_grads[k] && nodes_[k].layer->output_is_parameters() && !nodes_[k].adds_gradient)
+      in_place_[first + k] = param_grads[k];
   for (size_t k = 0; k < outputs_.size(); ++k) {
     const Index t = outputs_[k];
     if (!output_grads[k] || !needs_grad_[size_t(t)]) continue;
-    MatrixMap<T> g = grads_[size_t(t)].view(rows_of(t), tensor_sizes_[size_t(t)]);
+    MatrixMap<T> g = grad_buffer(t);
     ConstMatrixMap<T> given(output_grads[k], g.rows(), g.cols());
     if (has_grad_[size_t(t)])
       g += given;  // one tensor given as two outputs
@@ -182,7 +188,7 @@ void Graph<T>::backward(const std::vector<const T*>& output_grads,
   }
   for (Index t : loss_terms_) {  // d(sum of the term)/d(term) = 1
     if (!needs_grad_[size_t(t)]) continue;
-    MatrixMap<T> g = grads_[size_t(t)].view(rows_of(t), tensor_sizes_[size_t(t)]);
+    MatrixMap<T> g = grad_buffer(t);
     if (has_grad_[size_t(t)])
       g.array() += T(1);
     else
@@ -191,8 +197,16 @@ void Graph<T>::backward(const std::vector<const T*>& output_grads,
   }
   for (size_t k = nodes_.size(); k-- > 0;) {
     const Index t = Index(first + k);
-    if (has_grad_[size_t(t)]) backward_node(nodes_[k], t, param_grads[k]);
+    if (!has_grad_[size_t(t)] || in_place_[size_t(t)]) continue;  // in place: already written
+    backward_node(nodes_[k], t, param_grads[k]);
   }
+}
+
+template <class T>
+MatrixMap<T> Graph<T>::grad_buffer(Index t) {
+  const Index rows = rows_of(t), cols = tensor_sizes_[size_t(t)];
+  if (T* in_place = in_place_[size_t(t)]) return MatrixMap<T>(in_place, rows, cols);
+  return grads_[size_t(t)].view(rows, cols);
 }
 
 template <class T>
@@ -210,8 +224,8 @@ void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
     const Index t = node.inputs[i], cols = tensor_sizes_[size_t(t)];
     node.xs.emplace_back(value(t), rows_of(t), cols);
     node.grad_added[i] = needs_grad_[size_t(t)] && has_grad_[size_t(t)];
-    Workspace<T>& target = node.grad_added[i] ? node.grad_scratch[i] : grads_[size_t(t)];
-    node.grad_maps.push_back(target.view(rows_of(t), cols));
+    node.grad_maps.push_back(node.grad_added[i] ? node.grad_scratch[i].view(rows_of(t), cols)
+                                                : grad_buffer(t));
     if (needs_grad_[size_t(t)]) has_grad_[size_t(t)] = true;
   }
   node.grad_ptrs.clear();
@@ -230,9 +244,7 @@ void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
   if (own != param_grad)
     for (Index i = 0; i < n; ++i) param_grad[i] += own[i];
   for (size_t i = 0; i < node.inputs.size(); ++i)
-    if (node.grad_added[i])
-      grads_[size_t(node.inputs[i])].view(node.grad_maps[i].rows(), node.grad_maps[i].cols()) +=
-          node.grad_maps[i];
+    if (node.grad_added[i]) grad_buffer(node.inputs[i]) += node.grad_maps[i];
 }
 
 template <class T>

@@ -105,6 +105,9 @@ class Graph {
     return fixed > 0 ? fixed : rows_;
   }
   void backward_node(Node& node, Index tensor, T* param_grad);
+  // dL/d tensor's buffer: the producing weight's parameter gradient when it is written in
+  // place (in_place_), else the tensor's own.
+  MatrixMap<T> grad_buffer(Index tensor);
 
   std::recursive_mutex mutex_;
   std::vector<Node> nodes_;
@@ -117,6 +120,9 @@ class Graph {
   std::vector<const T*> values_;       // per tensor: its batch in the last forward
   std::vector<Workspace<T>> grads_;    // per tensor: dL/d tensor
   std::vector<bool> has_grad_, needs_grad_;
+  // Per tensor: its gradient's destination when the consumers write it straight into its
+  // producer's parameter gradient (a weight source called once), else null.
+  std::vector<T*> in_place_;
   Workspace<T> shared_grad_;  // a node's own parameter gradient before it is added
   double activity_penalty_ = 0;
 };

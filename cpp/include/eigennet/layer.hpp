@@ -116,6 +116,9 @@ class Layer {
   static constexpr Index kRowsOfBatch = 0;
   virtual Index fixed_rows() const { return kRowsOfInputs; }
   virtual const T* source_values() const { return nullptr; }
+  // Whether the layer's parameter gradient is dL/dy itself (a weight read as a tensor): the
+  // graph then has the consumers write it into the parameter gradient in place.
+  virtual bool output_is_parameters() const { return false; }
 
   virtual void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) = 0;
   virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,

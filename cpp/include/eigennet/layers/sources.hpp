@@ -44,6 +44,7 @@ class VariableSource : public Source<T> {
     return std::make_shared<VariableSource>(*this);
   }
   const T* source_values() const override { return this->params(); }
+  bool output_is_parameters() const override { return true; }
   // Writes dL/dy into param_grad (the weight is y).
   void backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>*) override;

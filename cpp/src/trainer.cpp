@@ -4,9 +4,17 @@
 #include <stdexcept>
 
 #include "eigennet/interrupt.hpp"
+#include "eigennet/subnormals.hpp"
 
 namespace eigennet {
 namespace {
+
+// A callback into Python (progress, Keras callbacks), run in the caller's float environment.
+// (BatchCallback and EpochCallback have this one signature.)
+bool python_callback(const BatchCallback& callback, Index step, const std::vector<double>& logs) {
+  const CallerFloatEnvironment python;
+  return callback(step, logs);
+}
 
 uint64_t splitmix64(uint64_t& state) {
   uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
@@ -289,7 +297,10 @@ double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, b
   if (learn && !segments_.empty()) {
     graph_->backward(grad_pointers_, layer_grads_);
     penalties(&layer_grads_);
-    if (gradient_hook_) gradient_hook_(grads_.data(), static_cast<Index>(grads_.size()));
+    if (gradient_hook_) {
+      const CallerFloatEnvironment python;
+      gradient_hook_(grads_.data(), static_cast<Index>(grads_.size()));
+    }
     optimizer_->step(segments_, grads_.data());
   }
   return loss;
@@ -351,7 +362,8 @@ bool Trainer<T>::run_batches(const Dataset<T>& data, Index batch_size, bool shuf
            ConstMatrixMap<T>(data.y.data() + start * yc, rows, yc),
            data.sample_weight ? data.sample_weight + start : nullptr, learn);
     }
-    if (on_batch && reports_.due(start + rows >= n) && on_batch(batch, logs())) return true;
+    if (on_batch && reports_.due(start + rows >= n) && python_callback(on_batch, batch, logs()))
+      return true;
     poll_interrupt();
   }
   return false;
@@ -362,6 +374,7 @@ bool Trainer<T>::run_chunk(const Dataset<T>& data, Index batch_size, bool shuffl
                            Index first_batch, bool learn, const BatchCallback& on_batch,
                            double report_every) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
+  const FlushSubnormalsScope flush;
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   return run_batches(data, batch_size, shuffle, seed, first_batch, learn, on_batch, report_every);
@@ -383,6 +396,7 @@ std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index b
                                                  const BatchCallback& on_batch,
                                                  double report_every) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
+  const FlushSubnormalsScope flush;
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   std::vector<std::vector<double>> history;
@@ -390,7 +404,7 @@ std::vector<std::vector<double>> Trainer<T>::fit(const Dataset<T>& data, Index b
     history.push_back(run_epoch(data, batch_size, shuffle, epoch_seed(seed, epoch), on_batch,
                                 report_every,
                                 /*report_last=*/!on_epoch));
-    if (on_epoch && on_epoch(epoch, history.back())) break;
+    if (on_epoch && python_callback(on_epoch, epoch, history.back())) break;
   }
   return history;
 }
@@ -399,6 +413,7 @@ template <class T>
 std::vector<double> Trainer<T>::evaluate(const Dataset<T>& data, Index batch_size,
                                          const BatchCallback& on_batch, double report_every) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
+  const FlushSubnormalsScope flush;
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   check(data);
   reset_metrics();
@@ -410,6 +425,7 @@ template <class T>
 void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T> out,
              const BatchCallback& on_batch, bool training, double report_every) {
   std::lock_guard<std::recursive_mutex> lock(graph.mutex());
+  const FlushSubnormalsScope flush;
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be a positive integer");
   if (x.cols() != graph.input_size() || out.cols() != graph.output_size() || out.rows() != x.rows())
     throw std::invalid_argument("predict: input or output shape does not match the model");
@@ -427,7 +443,7 @@ void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T
       block.middleCols(col, y.cols()) = y;
       col += y.cols();
     }
-    if (on_batch && reports.due(start + rows >= n) && on_batch(batch, {})) break;
+    if (on_batch && reports.due(start + rows >= n) && python_callback(on_batch, batch, {})) break;
     poll_interrupt();
   }
 }
@@ -435,6 +451,7 @@ void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T
 template <class T>
 std::vector<double> Trainer<T>::train_on_batch(const Dataset<T>& data) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
+  const FlushSubnormalsScope flush;
   check(data);
   reset_metrics();
   step(data.x, data.y, data.sample_weight, true);
@@ -444,6 +461,7 @@ std::vector<double> Trainer<T>::train_on_batch(const Dataset<T>& data) {
 template <class T>
 std::vector<double> Trainer<T>::test_on_batch(const Dataset<T>& data) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
+  const FlushSubnormalsScope flush;
   check(data);
   reset_metrics();
   step(data.x, data.y, data.sample_weight, false);
@@ -453,6 +471,7 @@ std::vector<double> Trainer<T>::test_on_batch(const Dataset<T>& data) {
 template <class T>
 double Trainer<T>::compute_gradients(const Dataset<T>& data) {
   std::lock_guard<std::recursive_mutex> lock(graph_->mutex());
+  const FlushSubnormalsScope flush;
   check(data);
   const double loss = forward_loss(data.x, data.y, data.sample_weight, true, false);
   std::fill(grads_.begin(), grads_.end(), T(0));

@@ -97,15 +97,9 @@ void bind_model_typed(py::module_& m) {
       .def("params_changed", &Layer<T>::params_changed)
       .def_property(
           "product_precision",
-          [](const Layer<T>& l) {
-            return l.product_precision() == ProductPrecision::BFloat16 ? "bfloat16" : "float32";
-          },
+          [](const Layer<T>& l) { return product_precision_name(l.product_precision()); },
           [](Layer<T>& l, const std::string& name) {
-            if (name != "float32" && name != "bfloat16")
-              throw std::invalid_argument("product_precision must be float32 or bfloat16, got " +
-                                          name);
-            l.set_product_precision(name == "bfloat16" ? ProductPrecision::BFloat16
-                                                       : ProductPrecision::Float32);
+            l.set_product_precision(product_precision_from_name(name));
           })
       .def("set_regularizers",
            [](Layer<T>& l, const std::vector<std::pair<double, double>>& weights,
@@ -194,6 +188,11 @@ void bind_model_typed(py::module_& m) {
       .def_property("iterations", &Optimizer<T>::iterations, &Optimizer<T>::set_iterations)
       .def_property("learning_rate", &Optimizer<T>::learning_rate, &Optimizer<T>::set_learning_rate)
       .def_property_readonly("built", &Optimizer<T>::built)
+      .def("enable_loss_scale", &Optimizer<T>::enable_loss_scale)
+      .def_property_readonly("loss_scaling", &Optimizer<T>::loss_scaling)
+      .def_property("loss_scale", &Optimizer<T>::loss_scale, &Optimizer<T>::set_loss_scale)
+      .def_property("loss_scale_counter", &Optimizer<T>::loss_scale_counter,
+                    &Optimizer<T>::set_loss_scale_counter)
       .def("set_schedule",
            [](Optimizer<T>& opt, const std::string& kind, const py::dict& config) {
              opt.set_schedule(schedule_from(kind, config));

@@ -202,27 +202,6 @@ EIGENNET_AVX512BF16_TARGET void pack_b_panels(bool trans_b, const float* B, Inde
 
 #endif
 
-// Rounds op(X) into a contiguous float copy of the same layout (rows x cols, ld).
-void round_copy(const float* X, Index ld, Index rows, Index cols, AlignedVector<float>& out) {
-  out.resize(static_cast<size_t>(rows * cols));
-  float* dst = out.data();
-#pragma omp parallel for schedule(static) if (parallel_for_worth(rows * cols) && !omp_in_parallel())
-  for (Index r = 0; r < rows; ++r)
-    for (Index c = 0; c < cols; ++c)
-      dst[r * cols + c] = bf16_to_float(float_to_bf16(X[r * ld + c]));
-}
-
-void emulated_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const float* A, Index lda,
-                   const float* B, Index ldb, float* C, Index ldc, bool accumulate,
-                   const GemmEpilogue* epilogue) {
-  thread_local AlignedVector<float> a, b;
-  round_copy(A, lda, trans_a ? K : M, trans_a ? M : K, a);
-  round_copy(B, ldb, trans_b ? N : K, trans_b ? K : N, b);
-  const ProductPrecisionScope float32(ProductPrecision::Float32);
-  gemm<float>(trans_a, trans_b, M, N, K, a.data(), trans_a ? M : K, b.data(), trans_b ? K : N, C,
-              ldc, accumulate, epilogue);
-}
-
 }  // namespace
 
 void round_to_bf16(float* values, Index n) {
@@ -347,7 +326,8 @@ void bf16_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const floa
     return;
   }
 #endif
-  emulated_gemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, epilogue);
+  rounded_gemm(ProductPrecision::BFloat16, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc,
+               accumulate, epilogue);
 }
 
 }  // namespace eigennet

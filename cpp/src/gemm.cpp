@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "eigennet/bf16_gemm.hpp"
+#include "eigennet/memory.hpp"
 #include "eigennet/product_precision.hpp"
 #include "eigennet/sgemm.hpp"
 #include "eigennet/threading.hpp"
@@ -53,9 +54,13 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
           Index ldb, T* C, Index ldc, bool accumulate, const GemmEpilogue* epilogue) {
   if constexpr (std::is_same_v<T, float>) {
-    if (product_precision() == ProductPrecision::BFloat16)
+    const ProductPrecision precision = product_precision();
+    if (precision == ProductPrecision::BFloat16)
       return bf16_gemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, epilogue,
                        bf16_kernel_in_use());
+    if (precision == ProductPrecision::Float16)
+      return rounded_gemm(precision, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate,
+                          epilogue);
   }
   const int threads = get_num_threads();
   // Decided once per product, not per thread slice, so that every element is summed the same
@@ -96,6 +101,33 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Ind
       if (epilogue) (*epilogue)(first, count, 0, N);
     }
   }
+}
+
+namespace {
+
+// Rounds op(X) into a contiguous copy of the same layout (rows x cols, ld).
+void round_copy(ProductPrecision precision, const float* X, Index ld, Index rows, Index cols,
+                AlignedVector<float>& out) {
+  out.resize(static_cast<size_t>(rows * cols));
+  float* dst = out.data();
+#pragma omp parallel for schedule(static) if (parallel_for_worth(rows * cols) && !omp_in_parallel())
+  for (Index r = 0; r < rows; ++r) {
+    std::copy(X + r * ld, X + r * ld + cols, dst + r * cols);
+    round_to_precision(precision, dst + r * cols, cols);
+  }
+}
+
+}  // namespace
+
+void rounded_gemm(ProductPrecision precision, bool trans_a, bool trans_b, Index M, Index N, Index K,
+                  const float* A, Index lda, const float* B, Index ldb, float* C, Index ldc,
+                  bool accumulate, const GemmEpilogue* epilogue) {
+  thread_local AlignedVector<float> a, b;
+  round_copy(precision, A, lda, trans_a ? K : M, trans_a ? M : K, a);
+  round_copy(precision, B, ldb, trans_b ? N : K, trans_b ? K : N, b);
+  const ProductPrecisionScope float32(ProductPrecision::Float32);
+  gemm<float>(trans_a, trans_b, M, N, K, a.data(), trans_a ? M : K, b.data(), trans_b ? K : N, C,
+              ldc, accumulate, epilogue);
 }
 
 template void gemm<float>(bool, bool, Index, Index, Index, const float*, Index, const float*, Index,

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
+#include "eigennet/checks.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
@@ -54,6 +56,34 @@ void Optimizer<T>::set_schedule(const LearningRateSchedule& schedule) {
   schedule.validate();
   schedule_ = schedule;
   has_schedule_ = true;
+}
+
+template <class T>
+void Optimizer<T>::enable_loss_scale(double initial_scale, int64_t growth_steps) {
+  if (growth_steps < 1)
+    throw std::invalid_argument("dynamic_growth_steps must be a positive integer, got " +
+                                std::to_string(growth_steps));
+  loss_scaling_ = true;
+  growth_steps_ = growth_steps;
+  set_loss_scale(initial_scale);
+  scale_counter_ = 0;
+}
+
+template <class T>
+void Optimizer<T>::set_loss_scale(double scale) {
+  // Finite in T too: the loss gradient is multiplied by it.
+  if (!(scale > 0) || !std::isfinite(T(scale)))
+    throw std::invalid_argument("the loss scale must be a positive finite number, got " +
+                                std::to_string(scale));
+  scale_ = scale;
+}
+
+template <class T>
+void Optimizer<T>::set_loss_scale_counter(int64_t n) {
+  if (n < 0 || (loss_scaling_ && n >= growth_steps_))
+    throw std::invalid_argument("the loss scale's step counter must be in [0, " +
+                                std::to_string(growth_steps_) + "), got " + std::to_string(n));
+  scale_counter_ = n;
 }
 
 template <class T>
@@ -114,6 +144,14 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
   locate(segments);
   Index total = 0;
   for (const auto& s : segments) total += s.size;
+  if (loss_scaling_) {
+    for (const auto& s : segments)
+      if (first_non_finite(grad + s.offset, s.size) >= 0) {
+        scale_ = std::max(scale_ * 0.5, double(std::numeric_limits<T>::min()));
+        scale_counter_ = 0;
+        return;
+      }
+  }
   clip(segments, grad);
   const StepScalars scalars{T(learning_rate()), iterations_ + 1};
   const T decay = T(config_.weight_decay) * scalars.lr;
@@ -148,6 +186,12 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
     run(0, 1);
   }
   ++iterations_;
+  if (loss_scaling_) {
+    if (++scale_counter_ == growth_steps_) {
+      scale_counter_ = 0;
+      if (std::isfinite(T(scale_ * 2))) scale_ *= 2;  // (Keras's would overflow to inf)
+    }
+  }
 }
 
 namespace {

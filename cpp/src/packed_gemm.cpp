@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "eigennet/bf16_gemm.hpp"
 #include "eigennet/product_precision.hpp"
 #include "eigennet/sgemm.hpp"
 
@@ -24,15 +23,15 @@ using Mapper = const_blas_data_mapper<T, Index, Order>;
 template <class T>
 using ResMapper = blas_data_mapper<T, Index, ColMajor, Unaligned, 1>;
 
-// Whether products of T are to be rounded to bfloat16 (only float ones are).
+// The precision products of T round their operands to (only float ones are rounded).
 template <class T>
-bool rounds_to_bf16() {
-  return std::is_same_v<T, float> && product_precision() == ProductPrecision::BFloat16;
+ProductPrecision rounding() {
+  return std::is_same_v<T, float> ? product_precision() : ProductPrecision::Float32;
 }
 
 template <class T>
-void round_packed(T* values, Index n) {
-  if constexpr (std::is_same_v<T, float>) round_to_bf16(values, n);
+void round_packed(ProductPrecision precision, T* values, Index n) {
+  if constexpr (std::is_same_v<T, float>) round_to_precision(precision, values, n);
 }
 
 }  // namespace
@@ -42,14 +41,14 @@ void PackedMatrix<T>::pack(const T* W, Index ld, Index K, Index N, bool trans) {
   K_ = K;
   N_ = N;
   kernel_ = sgemm_kernel_suits_for<T>(1, N, K);  // as gemm(): the core's kernel where it suits
-  bf16_ = rounds_to_bf16<T>();
+  rounding_ = rounding<T>();
   check_allocation(double(K) * double(N + kSgemmTileCols), sizeof(T), "a packed weight matrix");
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (kernel_) {
       packed_.resize(static_cast<size_t>(sgemm_packed_b_size(N, K)));
       sgemm_pack_b(trans, W, ld, K, N, packed_.data(), K, 0);
-      if (bf16_) round_packed(packed_.data(), Index(packed_.size()));
+      round_packed(rounding_, packed_.data(), Index(packed_.size()));
       return;
     }
   }
@@ -68,7 +67,7 @@ void PackedMatrix<T>::pack(const T* W, Index ld, Index K, Index N, bool trans) {
         pack_lhs;
     pack_lhs(packed_.data(), Mapper<T, ColMajor>(W, ld), K, N);
   }
-  if (bf16_) round_packed(packed_.data(), Index(packed_.size()));
+  round_packed(rounding_, packed_.data(), Index(packed_.size()));
 }
 
 template <class T>
@@ -77,11 +76,11 @@ void PackedMatrix<T>::multiply(const T* A, Index lda, Index M, T* C, Index ldc, 
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (kernel_ && M > 0) {  // the kernel overwrites C itself: no zero fill first
-      if (sgemm_reads_a_in_place(false, lda) && !bf16_) {
+      if (sgemm_reads_a_in_place(false, lda) && rounding_ == ProductPrecision::Float32) {
         sgemm_packed_product(M, N_, K_, A, lda, packed_.data(), C, ldc, accumulate);
       } else {
         sgemm_pack_a(false, A, lda, M, K_, buffer, K_, 0);
-        if (bf16_) round_packed(buffer, M * K_);
+        round_packed(rounding_, buffer, M * K_);
         sgemm_packed_product(M, N_, K_, buffer, 0, packed_.data(), C, ldc, accumulate);
       }
       return;
@@ -93,7 +92,7 @@ void PackedMatrix<T>::multiply(const T* A, Index lda, Index M, T* C, Index ldc, 
   if (M == 0 || N_ == 0 || K_ == 0) return;
   gemm_pack_rhs<T, Index, Mapper<T, ColMajor>, Traits<T>::nr, ColMajor> pack_rhs;
   pack_rhs(buffer, Mapper<T, ColMajor>(A, lda), K_, M);
-  if (bf16_) round_packed(buffer, K_ * M);
+  round_packed(rounding_, buffer, K_ * M);
   gebp_kernel<T, T, Index, ResMapper<T>, Traits<T>::mr, Traits<T>::nr, false, false> gebp;
   gebp(ResMapper<T>(C, ldc), packed_.data(), buffer, N_, K_, M, T(1));
 }
@@ -105,7 +104,7 @@ void GradientAccumulator<T>::reserve(Index n, Index m, Index max_depth) {
   n_ = n;
   m_ = m;
   kernel_ = sgemm_kernel_suits_for<T>(n, m, max_depth);
-  bf16_ = rounds_to_bf16<T>();
+  rounding_ = rounding<T>();
   const Index b_size = max_depth * (m + kSgemmTileCols);  // room for the kernel's padded panels
   check_allocation(double(max_depth) * double(n) + double(b_size), sizeof(T), "gradient blocks");
   if (packed_a_.size() < static_cast<size_t>(max_depth * n))
@@ -143,10 +142,9 @@ void GradientAccumulator<T>::add(const T* A, Index lda, const T* B, Index ldb, I
 template <class T>
 void GradientAccumulator<T>::finish(T* G, Index ldg) {
   if (depth_ == 0) return;
-  if (bf16_) {  // the blocks as packed (zero padding stays zero)
-    round_packed(packed_a_.data(), Index(packed_a_.size()));
-    round_packed(packed_b_.data(), Index(packed_b_.size()));
-  }
+  // The blocks as packed (zero padding stays zero).
+  round_packed(rounding_, packed_a_.data(), Index(packed_a_.size()));
+  round_packed(rounding_, packed_b_.data(), Index(packed_b_.size()));
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (kernel_) {

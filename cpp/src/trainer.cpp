@@ -5,6 +5,7 @@
 
 #include "eigennet/interrupt.hpp"
 #include "eigennet/subnormals.hpp"
+#include "eigennet/threading.hpp"
 
 namespace eigennet {
 namespace {
@@ -263,7 +264,7 @@ ConstMatrixMap<T> Trainer<T>::targets(ConstMatrixMap<T> y, size_t k) {
 
 template <class T>
 double Trainer<T>::forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw,
-                                bool training, bool track) {
+                                bool training, bool track, double grad_scale) {
   graph_->forward(x, training);
   double total = penalties(nullptr);
   for (size_t k = 0; k < losses_.size(); ++k) {
@@ -279,7 +280,7 @@ double Trainer<T>::forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const 
     const double loss = losses_[k].value_and_grad(
         yk, pred, loss_w, MatrixMap<T>(grad.data(), pred.rows(), pred.cols()));
     const double weight = output_losses_[k].weight;
-    if (weight != 1.0) grad *= T(weight);
+    if (weight * grad_scale != 1.0) grad *= T(weight * grad_scale);
     grad_pointers_[k] = grad.data();
     total += weight * loss;
     if (!track) continue;
@@ -293,9 +294,14 @@ double Trainer<T>::forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const 
 
 template <class T>
 double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn) {
-  const double loss = forward_loss(x, y, sw, learn, true);
+  // Loss scaling (Optimizer::enable_loss_scale): the backward pass runs on the scaled loss,
+  // so that small gradients survive float16 products; the weight gradients are unscaled
+  // before the penalties, the gradient hook and the step.
+  const double scale = learn ? optimizer_->loss_scale() : 1.0;
+  const double loss = forward_loss(x, y, sw, learn, true, scale);
   if (learn && !segments_.empty()) {
     graph_->backward(grad_pointers_, layer_grads_);
+    if (scale != 1.0) scale_values(grads_.data(), Index(grads_.size()), T(1.0 / scale));
     penalties(&layer_grads_);
     if (gradient_hook_) {
       const CallerFloatEnvironment python;
@@ -304,6 +310,12 @@ double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, b
     optimizer_->step(segments_, grads_.data());
   }
   return loss;
+}
+
+template <class T>
+void Trainer<T>::scale_values(T* values, Index n, T factor) {
+#pragma omp parallel for simd schedule(static) if (parallel_for_worth(n))
+  for (Index i = 0; i < n; ++i) values[i] *= factor;
 }
 
 template <class T>

@@ -3,9 +3,13 @@
 `"mixed_bfloat16"` keeps variables (and the optimizer's state) in float32 and runs the layer's
 matrix products (Dense, convolutions, recurrent kernels, attention, `ops.matmul`/`einsum`)
 with bfloat16 operands and float32 sums, on AMX tiles or AVX512_BF16 where the CPU has them
-(see docs/mixed_precision.md). Element-wise work stays float32, which Keras also allows
-("hardware may do some of them in float32"), and outputs reach NumPy as float32, NumPy having
-no bfloat16. Float16 policies and bfloat16 variables are refused with a ValueError.
+(see docs/mixed_precision.md). `"mixed_float16"` does the same with float16 operands: they are
+rounded to float16 (its range and precision, overflow to inf included) and multiplied by the
+float32 kernel, these CPUs having no float16 product instructions; `compile` then wraps the
+optimizer in a `LossScaleOptimizer`, as Keras does. Element-wise work stays float32, which
+Keras also allows ("hardware may do some of them in float32"), and outputs reach NumPy as
+float32. The policies "float16" and "bfloat16" (16-bit variables) are refused with a
+ValueError.
 """
 
 from __future__ import annotations
@@ -15,7 +19,13 @@ import numpy as np
 from eigennet import config
 
 QUANTIZATION_MODES = ("int8",)
-_UNSUPPORTED = ("float16", "bfloat16", "mixed_float16", "half")
+_UNSUPPORTED = ("float16", "bfloat16", "half")
+_MIXED = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+
+
+def product_precision(compute_dtype: str) -> str:
+    """The native product precision of a compute dtype: its own for 16-bit floats."""
+    return compute_dtype if compute_dtype in ("bfloat16", "float16") else "float32"
 
 
 def _parse_name(name) -> tuple[str, str]:
@@ -25,12 +35,12 @@ def _parse_name(name) -> tuple[str, str]:
             "'name' must be a string, such as 'mixed_bfloat16'. "
             f"Received: name={name} (of type {type(name)})"
         )
-    if name == "mixed_bfloat16":
-        return "bfloat16", "float32"
+    if name in _MIXED:
+        return _MIXED[name], "float32"
     if name in _UNSUPPORTED:
         raise ValueError(
             f"The dtype policy {name!r} is not supported by eigennet: use 'mixed_bfloat16' "
-            "(bfloat16 products, float32 variables), 'float32' or 'float64'"
+            "or 'mixed_float16' (16-bit products, float32 variables), 'float32' or 'float64'"
         )
     try:
         dtype = str(np.dtype(name))
@@ -45,8 +55,8 @@ def _parse_name(name) -> tuple[str, str]:
 
 
 class DTypePolicy:
-    """A layer's dtype policy: `name` is a float dtype ("float32", "float64") or
-    "mixed_bfloat16"; None takes the global policy's name."""
+    """A layer's dtype policy: `name` is a float dtype ("float32", "float64"),
+    "mixed_bfloat16" or "mixed_float16"; None takes the global policy's name."""
 
     def __init__(self, name=None):
         if name is None:

@@ -8,6 +8,7 @@
 // parallel region, a product runs on the calling thread.
 #pragma once
 
+#include "eigennet/product_precision.hpp"
 #include "eigennet/tensor.hpp"
 
 namespace eigennet {
@@ -44,5 +45,11 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda, const T* B,
           Index ldb, T* C, Index ldc, bool accumulate = false,
           const GemmEpilogue* epilogue = nullptr);
+
+// gemm<float> with both operands first rounded to `precision` (round_to_precision): float16
+// products, and bfloat16 ones where the CPU has no bfloat16 instructions.
+void rounded_gemm(ProductPrecision precision, bool trans_a, bool trans_b, Index M, Index N, Index K,
+                  const float* A, Index lda, const float* B, Index ldb, float* C, Index ldc,
+                  bool accumulate = false, const GemmEpilogue* epilogue = nullptr);
 
 }  // namespace eigennet

@@ -59,6 +59,18 @@ class Optimizer {
   bool has_schedule() const { return has_schedule_; }
   bool built() const { return built_; }
 
+  // Keras's LossScaleOptimizer (dynamic loss scaling, for float16 products). Training scales
+  // the loss gradient by loss_scale() and unscales the weight gradients before step(); step()
+  // then skips an update whose gradient holds NaN or inf (weights, slots and iterations stay
+  // as they were) and halves the scale, and doubles it after growth_steps finite steps in a
+  // row. Off, loss_scale() is 1.
+  void enable_loss_scale(double initial_scale, int64_t growth_steps);
+  bool loss_scaling() const { return loss_scaling_; }
+  double loss_scale() const { return loss_scaling_ ? scale_ : 1.0; }
+  void set_loss_scale(double scale);
+  int64_t loss_scale_counter() const { return scale_counter_; }
+  void set_loss_scale_counter(int64_t n);
+
   // Slot state for saving and tests: names and the flat buffers.
   virtual std::vector<std::string> slot_names() const = 0;
   AlignedVector<T>& slot(size_t i) { return slot_buffers_.at(i); }
@@ -83,6 +95,10 @@ class Optimizer {
   bool has_schedule_ = false;
   int64_t iterations_ = 0;
   bool built_ = false;
+  bool loss_scaling_ = false;
+  double scale_ = 1;
+  int64_t scale_counter_ = 0;  // finite steps since the scale last changed
+  int64_t growth_steps_ = 0;
   std::unordered_map<const T*, std::pair<Index, Index>> known_;  // param -> (slot offset, size)
   std::vector<Index> slot_offsets_;                              // in build order
   std::vector<Index> step_offsets_;  // per segment of the current step; reused, no allocation

@@ -4,12 +4,13 @@
 // per batch (in the layout of the core's float kernel, sgemm.hpp, or else of Eigen's GEBP
 // kernel) and each product packs only X.
 //
-// Packed under a bfloat16 product precision (product_precision.hpp), both operands are rounded
-// to bfloat16 in their packed form and multiplied by the float32 kernel: the products of a
-// layer computing in bfloat16, at float32 speed.
+// Packed under a bfloat16 or float16 product precision (product_precision.hpp), both operands
+// are rounded in their packed form and multiplied by the float32 kernel: the products of a
+// layer computing in bfloat16 or float16, at float32 speed.
 #pragma once
 
 #include "eigennet/memory.hpp"
+#include "eigennet/product_precision.hpp"
 #include "eigennet/tensor.hpp"
 
 namespace eigennet {
@@ -32,7 +33,7 @@ class PackedMatrix {
  private:
   Index K_ = 0, N_ = 0;
   bool kernel_ = false;  // packed for the core's float kernel (sgemm.hpp), else for Eigen's GEBP
-  bool bf16_ = false;    // operands rounded to bfloat16
+  ProductPrecision rounding_ = ProductPrecision::Float32;  // what the operands are rounded to
   AlignedVector<T> packed_;
 };
 
@@ -55,8 +56,8 @@ class GradientAccumulator {
 
  private:
   Index n_ = 0, m_ = 0, depth_ = 0, filled_ = 0;
-  bool kernel_ = false;  // as PackedMatrix
-  bool bf16_ = false;    // as PackedMatrix
+  bool kernel_ = false;                                    // as PackedMatrix
+  ProductPrecision rounding_ = ProductPrecision::Float32;  // as PackedMatrix
   AlignedVector<T> packed_a_, packed_b_;
 };
 

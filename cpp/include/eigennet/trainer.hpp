@@ -174,10 +174,11 @@ class Trainer {
                    double report_every, bool report_last = true);
   // Forward, loss, metrics; with `learn` also backward and an optimizer step.
   double step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool learn);
-  // Forward and the losses of every output, their gradients in grad_outputs_; with `track`
-  // also the loss trackers and metrics. Returns the total loss.
+  // Forward and the losses of every output, their gradients (times grad_scale) in
+  // grad_outputs_; with `track` also the loss trackers and metrics. Returns the total loss.
   double forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool training,
-                      bool track);
+                      bool track, double grad_scale = 1.0);
+  static void scale_values(T* values, Index n, T factor);
   // Output k's targets in y (a copy when y packs several outputs).
   ConstMatrixMap<T> targets(ConstMatrixMap<T> y, size_t k);
   // Output k's rows as its loss sees them: one per time step (OutputLoss::steps).

@@ -77,7 +77,7 @@ def dtype_from_config(config: dict) -> dict:
 
 def _product_precision(policy) -> str:
     """The native layer's product precision under `policy`."""
-    return "bfloat16" if policy.compute_dtype == "bfloat16" else "float32"
+    return dtype_policies.product_precision(policy.compute_dtype)
 
 
 def _shape_list(input_shape, name: str) -> list[tuple]:

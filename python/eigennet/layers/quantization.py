@@ -57,6 +57,12 @@ def check_layer(layer, mode: str) -> None:
             f"Layer '{layer.name}' is already quantized with "
             f"dtype_policy='{policy_name(layer)}'. Received: mode={mode}"
         )
+    if mode == "int8" and layer.compute_dtype == "float16":
+        raise ValueError(
+            f"Quantization mode='{mode}' doesn't work well with compute_dtype='float16'. "
+            "Consider loading model/layer with another dtype policy such as "
+            "'mixed_bfloat16' or 'mixed_float16' before calling `quantize()`."
+        )
 
 
 def not_implemented(layer) -> NotImplementedError:

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from eigennet import _auto_config, _core, config, losses, optimizers
+from eigennet import _auto_config, _core, config, dtype_policies, losses, optimizers
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
 from eigennet.layers import quantization, variable_axes
@@ -64,6 +64,9 @@ class Model:
         self._trainers = None  # the trainers of other output shapes
         self._trainer = None
         self._dtype = None
+        # The global policy when the model was made (Keras's Layer), or its dtype argument:
+        # compile() wraps the optimizer in a LossScaleOptimizer under "mixed_float16".
+        self._dtype_policy = dtype_policies.get(dtype)
         self.optimizer = None
         self.loss = None
         self._loss_spec = None
@@ -85,6 +88,10 @@ class Model:
     @property
     def trainable(self) -> bool:
         return self._trainable
+
+    @property
+    def dtype_policy(self):
+        return self._dtype_policy
 
     # -- subclassed models (see traced_model.py) ----------------------------------------
     def call(self, *args, **kwargs):
@@ -467,6 +474,14 @@ class Model:
         if weighted_metrics is not None:
             raise ValueError("weighted_metrics is not supported by eigennet yet")
         self.optimizer = optimizers.get(optimizer)
+        if (
+            auto_scale_loss
+            and self.dtype_policy.name == "mixed_float16"
+            and not isinstance(self.optimizer, optimizers.LossScaleOptimizer)
+        ):
+            self.optimizer = optimizers.LossScaleOptimizer(
+                self.optimizer, name="loss_scale_optimizer"
+            )
         per_output = isinstance(loss, (list, tuple, dict))
         self._loss_spec = None if loss is None or per_output else losses.spec_of(loss)
         if per_output:  # fail at compile on entries that can never resolve

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eigennet import config
+from eigennet import config, dtype_policies
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.keras_tensor import KerasTensor
 from eigennet.layers.layer import Layer, normalize_shape, unique_name
@@ -175,7 +175,10 @@ class Sequential(Model):
         config = {
             "name": self.name,
             "trainable": self.trainable,
-            "dtype": self.dtype,
+            # (Keras writes the model's policy: it decides compile's loss scaling on loading)
+            "dtype": self.dtype
+            if self.dtype_policy.name == self.dtype_policy.variable_dtype
+            else dtype_policies.serialize(self.dtype_policy),
             "layers": [serialize_keras_object(layer) for layer in stack],
         }
         if self.built:
@@ -194,6 +197,8 @@ class Sequential(Model):
                 + (f" with keys {sorted(config)}" if isinstance(config, dict) else "")
             )
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        if isinstance(config.get("dtype"), (str, dict)):
+            model._dtype_policy = dtype_policies.get(config["dtype"])
         for layer_config in config["layers"]:
             model.add(deserialize_keras_object(layer_config, "layers", custom_objects))
         shape = config.get("build_input_shape")

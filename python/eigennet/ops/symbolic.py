@@ -50,7 +50,8 @@ _KIND_FIRST = {
 def tracing(layer_name: str, inputs=(), compute_dtype: str | None = None):
     """While a layer's call() is traced: its weights are symbolic operands of ops, and its
     symbolic `inputs` give a random draw of a shape with a batch axis its batch size. The
-    ops run their products in the layer's `compute_dtype` (bfloat16 or its variables')."""
+    ops run their products in the layer's `compute_dtype` (bfloat16, float16 or
+    its variables')."""
     _state.names.append(layer_name)
     _state.inputs.append([t for t in inputs if isinstance(t, KerasTensor)])
     _state.compute_dtypes.append(compute_dtype)
@@ -69,7 +70,7 @@ def _product_precision() -> str:
 
     declared = [d for d in _state.compute_dtypes if d is not None]
     compute = declared[-1] if declared else dtype_policies.dtype_policy().compute_dtype
-    return "bfloat16" if compute == "bfloat16" else "float32"
+    return dtype_policies.product_precision(compute)
 
 
 @contextlib.contextmanager

@@ -187,11 +187,14 @@ class Optimizer:
         dtype = arrays[0].dtype
         flat = np.concatenate([np.asarray(g, dtype=dtype).ravel() for g in grads])
         self._reduce_gradients(flat)  # before the check: every rank must take the same path
-        if not np.all(np.isfinite(flat)):
-            raise ValueError("gradients contain NaN or inf")
+        self._check_gradients(flat)
         if not self.built:
             self._built_variables = variables
         self._core_for(str(dtype)).apply([a.reshape(-1) for a in arrays], flat)
+
+    def _check_gradients(self, flat: np.ndarray) -> None:
+        if not np.all(np.isfinite(flat)):
+            raise ValueError("gradients contain NaN or inf")
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's form of `apply`: an iterable of (gradient, variable) pairs."""
@@ -412,7 +415,178 @@ class AdamW(Adam):
         )
 
 
+class LossScaleOptimizer(Optimizer):
+    """Keras's dynamic loss scaling around `inner_optimizer`, for float16 products
+    (`compile` wraps the optimizer in one under the "mixed_float16" policy).
+
+    Training multiplies the loss by `dynamic_scale` before the backward pass, so that small
+    gradients survive float16, and divides the gradients by it before the update. A step
+    whose gradients hold NaN or inf is skipped (weights, slots and `iterations` unchanged)
+    and halves the scale; after `dynamic_growth_steps` finite steps in a row it doubles.
+    The inner optimizer keeps the slots and the iteration count."""
+
+    def __init__(
+        self,
+        inner_optimizer,
+        initial_scale=2.0**15,
+        dynamic_growth_steps=2000,
+        name=None,
+        **kwargs,
+    ):
+        if not kwargs.pop("dynamic", True):
+            raise ValueError(
+                "LossScaleOptimizer no longer supports `dynamic=False`. Instead, simply set "
+                "`loss_scale_factor` directly on the `inner_optimizer`."
+            )
+        # Keras lists the base options in older configs; only their defaults are accepted.
+        defaults = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None}
+        defaults.update({"clipvalue": None, **_KERAS_OPTIONS})
+        for key, default in defaults.items():
+            if key in kwargs and kwargs.pop(key) != default:
+                raise ValueError(
+                    f"LossScaleOptimizer does not support `{key}`. Instead, set `{key}` on "
+                    "the `inner_optimizer`."
+                )
+        if kwargs:
+            raise ValueError(
+                f"LossScaleOptimizer does not support arguments: `{'`, `'.join(kwargs)}`."
+            )
+        if not isinstance(inner_optimizer, Optimizer) or isinstance(
+            inner_optimizer, LossScaleOptimizer
+        ):
+            raise ValueError(
+                "LossScaleOptimizer wraps an optimizer instance such as "
+                f"keras.optimizers.Adam(), got {inner_optimizer!r}"
+            )
+        scale = non_negative_number(initial_scale, "initial_scale")
+        if not 0 < scale <= float(np.finfo(np.float32).max):
+            raise ValueError(f"initial_scale must be a positive float32 number, got {scale}")
+        if (
+            isinstance(dynamic_growth_steps, bool)
+            or not isinstance(dynamic_growth_steps, (int, np.integer))
+            or dynamic_growth_steps < 1
+        ):
+            raise ValueError(
+                f"dynamic_growth_steps must be a positive integer, got {dynamic_growth_steps!r}"
+            )
+        self.inner_optimizer = inner_optimizer
+        self.weight_decay = self.clipnorm = self.clipvalue = self.global_clipnorm = None
+        self.initial_scale = scale
+        self.dynamic_growth_steps = int(dynamic_growth_steps)
+        self.name = name or "loss_scale_optimizer"
+
+    # The inner optimizer's state is this one's: one native optimizer, scaling turned on.
+    def _core_for(self, dtype: str):
+        native = self.inner_optimizer._core_for(dtype)
+        if not native.loss_scaling:
+            native.enable_loss_scale(self.initial_scale, self.dynamic_growth_steps)
+        return native
+
+    @property
+    def _native(self):
+        native = self.inner_optimizer._native
+        if native is not None and not native.loss_scaling:
+            native.enable_loss_scale(self.initial_scale, self.dynamic_growth_steps)
+        return native
+
+    @_native.setter
+    def _native(self, value) -> None:
+        self.inner_optimizer._native = value
+
+    @property
+    def _schedule(self):
+        return self.inner_optimizer._schedule
+
+    @property
+    def _dtype(self):
+        return self.inner_optimizer._dtype
+
+    @property
+    def _built_variables(self):
+        return self.inner_optimizer._built_variables
+
+    @_built_variables.setter
+    def _built_variables(self, value) -> None:
+        self.inner_optimizer._built_variables = value
+
+    @property
+    def learning_rate(self) -> float:
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        self.inner_optimizer.learning_rate = value
+
+    @property
+    def iterations(self) -> int:
+        return self.inner_optimizer.iterations
+
+    @property
+    def dynamic_scale(self) -> float:
+        """The current loss scale."""
+        native = self._native
+        return float(native.loss_scale) if native is not None else self.initial_scale
+
+    @property
+    def step_counter(self) -> int:
+        """Finite steps since the scale last changed."""
+        native = self._native
+        return int(native.loss_scale_counter) if native is not None else 0
+
+    @property
+    def variables(self) -> list[np.ndarray]:
+        return [
+            np.array(self.step_counter, dtype=np.int64),
+            np.array(self.dynamic_scale, dtype=np.float32),
+            *self.inner_optimizer.variables,
+        ]
+
+    def build(self, variables) -> None:
+        self.inner_optimizer.build(variables)
+        self._core_for(self.inner_optimizer._dtype)
+
+    def scale_loss(self, loss):
+        """`loss` times the current scale (for custom training loops)."""
+        return loss * self.dynamic_scale
+
+    def apply(self, grads, variables) -> None:
+        """One step from gradients of the scaled loss: unscaled here; skipped (and the scale
+        halved) when any is NaN or inf."""
+        scale = self.dynamic_scale
+        super().apply([np.asarray(g) / np.float32(scale) for g in grads], variables)
+
+    def _check_gradients(self, flat: np.ndarray) -> None:
+        """Non-finite gradients are the native step's to skip."""
+
+    def _slot_groups(self) -> list[list[int]]:
+        return self.inner_optimizer._slot_groups()
+
+    def _rule_config(self) -> dict:
+        return self.inner_optimizer._rule_config()
+
+    def get_config(self) -> dict:
+        from eigennet.saving import serialization_lib
+
+        return {
+            "name": self.name,
+            "inner_optimizer": serialization_lib.serialize_keras_object(self.inner_optimizer),
+            "initial_scale": self.initial_scale,
+            "dynamic_growth_steps": self.dynamic_growth_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        from eigennet.saving import serialization_lib
+
+        config = dict(config)
+        inner = serialization_lib.deserialize_keras_object(
+            config.pop("inner_optimizer"), "optimizers", custom_objects
+        )
+        return cls(inner, **config)
+
+
 _BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+CLASSES = {cls.__name__: cls for cls in (*_BY_NAME.values(), LossScaleOptimizer)}
 
 
 def get(identifier) -> Optimizer:

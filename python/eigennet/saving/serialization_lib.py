@@ -56,7 +56,7 @@ def _classes(kind: str) -> dict[str, type]:
     if kind == "regularizers":
         return {cls.__name__: cls for cls in (regularizers.L1, regularizers.L2, regularizers.L1L2)}
     if kind == "optimizers":
-        return {cls.__name__: cls for cls in optimizers._BY_NAME.values()}
+        return dict(optimizers.CLASSES)
     if kind == "schedules":
         return dict(schedules._CLASSES)
     if kind == "losses":

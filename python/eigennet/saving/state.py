@@ -35,6 +35,7 @@ import warnings
 
 import numpy as np
 
+from eigennet import optimizers
 from eigennet.layers.layer import snake_case, write_values
 from eigennet.saving.file_io import ArrayStore, LoadError
 
@@ -346,7 +347,13 @@ def _optimizer_state(model, opt) -> dict[str, np.ndarray]:
             stacklevel=4,
         )
         return {}
-    values = [np.array(opt.iterations, dtype=np.int64)]
+    values = []
+    if isinstance(opt, optimizers.LossScaleOptimizer):
+        # Keras's order: its own iterations and learning rate (both unused, 0), the scale's
+        # step counter and the scale, then the inner optimizer's variables.
+        values += [np.array(0, dtype=np.int64), np.array(0.0), np.array(opt.step_counter)]
+        values.append(np.array(opt.dynamic_scale))
+    values.append(np.array(opt.iterations, dtype=np.int64))
     if opt._schedule is None:
         values.append(np.array(opt.learning_rate, dtype=np.float64))
     native, offsets = opt._native, opt._native.slot_offsets
@@ -359,6 +366,8 @@ def _optimizer_state(model, opt) -> dict[str, np.ndarray]:
                 flat = native.slot(i)[offsets[k] : offsets[k] + size]
                 values.append(np.array(flat).reshape(var.shape))
     state = {f"optimizer/vars/{i}": v for i, v in enumerate(values)}
+    if isinstance(opt, optimizers.LossScaleOptimizer):  # Keras also saves the inner one alone
+        state.update({f"optimizer/inner_optimizer/vars/{i}": v for i, v in enumerate(values[4:])})
     state["optimizer/built_for"] = np.array([index[_key(v)] for v in built], dtype=np.int64)
     if order != list(range(len(built))):
         state["optimizer/slot_order"] = np.array(order, dtype=np.int64)
@@ -455,19 +464,41 @@ def _as_uint64(value: np.ndarray, key: str, source: str) -> np.ndarray:
     return value.astype(np.uint64)
 
 
-def _iteration_count(value: np.ndarray, source: str) -> int:
-    """optimizer/vars/0 as an int in [0, MAX_ITERATIONS] (Keras stores an int64; a float
-    file must hold an integral value)."""
+def _iteration_count(
+    value: np.ndarray, source: str, key: str = "optimizer/vars/0", limit: int = MAX_ITERATIONS
+) -> int:
+    """An iteration count (optimizer/vars/0) as an int in [0, limit] (Keras stores an int64;
+    a float file must hold an integral value)."""
     number = value.item()
     if isinstance(number, float) and not (math.isfinite(number) and number.is_integer()):
-        raise LoadError(f"{source}: optimizer/vars/0 (iterations) is {number}, not an integer")
+        raise LoadError(f"{source}: {key} (iterations) is {number}, not an integer")
     number = int(number)
-    if not 0 <= number <= MAX_ITERATIONS:
+    if not 0 <= number <= limit:
         raise LoadError(
-            f"{source}: optimizer/vars/0 (iterations) is {number}, outside 0..2**53 "
+            f"{source}: {key} (iterations) is {number}, outside 0..{limit} "
             "(a corrupt or crafted file)"
         )
     return number
+
+
+def _loss_scale_state(opt, store: ArrayStore) -> tuple[list[str], tuple[int, float] | None]:
+    """A LossScaleOptimizer's own entries ahead of its inner optimizer's (Keras's order:
+    iterations and learning rate, unused, then the step counter and the scale), checked."""
+    if not isinstance(opt, optimizers.LossScaleOptimizer):
+        return [], None
+    keys = [f"optimizer/vars/{i}" for i in range(4)]
+    if any(k not in store for k in keys):
+        raise LoadError(
+            f"{store.source}: has no loss scale state (optimizer/vars/0..3) for "
+            f"{type(opt).__name__}: the optimizer differs from the saved one"
+        )
+    counter = _iteration_count(
+        store.get(keys[2], ()), store.source, keys[2], opt.dynamic_growth_steps - 1
+    )
+    scale = float(store.get(keys[3], ()))
+    if not 0 < scale <= float(np.finfo(np.float32).max):
+        raise LoadError(f"{store.source}: {keys[3]} (the loss scale) is {scale}")
+    return keys, (counter, scale)
 
 
 def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
@@ -500,27 +531,29 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
             )
     native = opt._core_for(model.dtype)
     n_slots = len(native.slot_names())
-    keys = ["optimizer/vars/0"]
+    scale_keys, scale_state = _loss_scale_state(opt, store)
+    keys = [f"optimizer/vars/{len(scale_keys)}"]
     if opt._schedule is None:
-        keys.append("optimizer/vars/1")
+        keys.append(f"optimizer/vars/{len(scale_keys) + 1}")
+    lead = len(scale_keys) + len(keys)
     present = sum(1 for k in store.keys() if k.startswith("optimizer/vars/"))
-    if "optimizer/built_for" not in store and present == len(keys) and not opt.built:
+    if "optimizer/built_for" not in store and present == lead and not opt.built:
         built = []  # Keras saved its optimizer before building it (no fit yet): no slots
-    slot_keys = [f"optimizer/vars/{len(keys) + i}" for i in range(n_slots * len(built))]
-    if present != len(keys) + len(slot_keys):
+    slot_keys = [f"optimizer/vars/{lead + i}" for i in range(n_slots * len(built))]
+    if present != lead + len(slot_keys):
         raise LoadError(
             f"{store.source}: holds {present} optimizer variables but {type(opt).__name__} "
             f"{'with a schedule ' if opt._schedule is not None else ''}built for "
-            f"{len(built)} weights has {len(keys) + len(slot_keys)}: the optimizer or the "
+            f"{len(built)} weights has {lead + len(slot_keys)}: the optimizer or the "
             "architecture differs from the saved one"
         )
-    iterations = _iteration_count(store.get("optimizer/vars/0", ()), store.source)
+    iterations = _iteration_count(store.get(keys[0], ()), store.source, keys[0])
     learning_rate = None
     if opt._schedule is None:
-        learning_rate = float(store.get("optimizer/vars/1", ()))
+        learning_rate = float(store.get(keys[1], ()))
         # Finite in the model's dtype too: 1e300 would become inf in a float32 core.
         if not (0 <= learning_rate <= float(np.finfo(model.dtype).max)):
-            raise LoadError(f"{store.source}: optimizer/vars/1 (learning rate) is {learning_rate}")
+            raise LoadError(f"{store.source}: {keys[1]} (learning rate) is {learning_rate}")
     # Keras order: group by group, variable by variable, slot by slot within a group.
     order = _slot_order(model, store, built)
     slots = {}
@@ -545,8 +578,13 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
         native.iterations = iterations
         if learning_rate is not None:
             opt.learning_rate = learning_rate
+        if scale_state is not None:
+            native.loss_scale_counter, native.loss_scale = scale_state
 
-    return [*keys, *slot_keys, "optimizer/built_for", "optimizer/slot_order"], apply
+    used = [*scale_keys, *keys, *slot_keys]
+    if scale_keys:  # the inner optimizer's copy (see _optimizer_state)
+        used += [f"optimizer/inner_optimizer/vars/{i}" for i in range(len(used) - 4)]
+    return [*used, "optimizer/built_for", "optimizer/slot_order"], apply
 
 
 def _slot_order(model, store: ArrayStore, built: list) -> list[int]:

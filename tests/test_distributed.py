@@ -71,7 +71,7 @@ def union_run(tmp_path_factory):
 
 @needs_mpi
 @pytest.mark.parametrize("floatx", ["float32", "float64"])
-@pytest.mark.parametrize("case", ["sgd", "adam", "sgd_clip"])
+@pytest.mark.parametrize("case", ["sgd", "adam", "sgd_clip", "adam_scaled"])
 def test_ranks_hold_bit_identical_weights(union_run, case, floatx):
     r0, r1 = load(union_run, f"{case}_{floatx}", 0), load(union_run, f"{case}_{floatx}", 1)
     for a, b in zip(weights(r0), weights(r1)):
@@ -83,7 +83,7 @@ def test_ranks_hold_bit_identical_weights(union_run, case, floatx):
 
 @needs_mpi
 @pytest.mark.parametrize("floatx", ["float32", "float64"])
-@pytest.mark.parametrize("case", ["sgd", "adam", "sgd_clip"])
+@pytest.mark.parametrize("case", ["sgd", "adam", "sgd_clip", "adam_scaled"])
 def test_two_ranks_equal_one_process_on_the_union_of_batches(union_run, case, floatx):
     ranks = load(union_run, f"{case}_{floatx}", 0)
     single = load(union_run, f"{case}_{floatx}_single", 0)
@@ -99,6 +99,15 @@ def test_shuffled_dropout_run_keeps_ranks_identical(union_run):
     r0, r1 = load(union_run, "shuffled", 0), load(union_run, "shuffled", 1)
     for a, b in zip(weights(r0), weights(r1)):
         np.testing.assert_array_equal(a, b)
+
+
+@needs_mpi
+def test_loss_scaled_mixed_float16_run_averages_every_step(union_run):
+    r0, r1 = load(union_run, "mixed_float16", 0), load(union_run, "mixed_float16", 1)
+    for a, b in zip(weights(r0), weights(r1)):
+        np.testing.assert_array_equal(a, b)
+    assert int(r0["steps"]) == int(r1["steps"]) == 18  # 3 epochs of 48 rows in batches of 8
+    assert float(r0["scale"]) == float(r1["scale"]) == 32768.0
 
 
 @needs_mpi

@@ -22,6 +22,7 @@ cases = {
     "sgd": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
     "adam": lambda: keras.optimizers.Adam(0.01),
     "sgd_clip": lambda: keras.optimizers.SGD(0.1, global_clipnorm=0.5),
+    "adam_scaled": lambda: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01), 8.0, 4),
 }
 for floatx in ("float32", "float64"):
     keras.config.set_floatx(floatx)
@@ -59,3 +60,14 @@ x, y = data()
 model = mlp(dist.DistributedOptimizer("adam"), dropout=0.3)
 model.fit(dist.shard(x), dist.shard(y), batch_size=8, epochs=2, verbose=0)
 save("shuffled", **weights_dict(model))
+
+# mixed_float16: compile wraps the distributed optimizer in a LossScaleOptimizer, which must
+# still average every step's gradients (and take the same skip decisions on every rank).
+keras.mixed_precision.set_global_policy("mixed_float16")
+optimizer = dist.DistributedOptimizer(keras.optimizers.Adam(0.01))
+model = mlp(optimizer)
+assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+model.fit(dist.shard(x), dist.shard(y), batch_size=8, epochs=3, verbose=0, shuffle=False)
+scale = np.array(model.optimizer.dynamic_scale)
+save("mixed_float16", **weights_dict(model), steps=np.array(optimizer._averager.steps), scale=scale)
+keras.mixed_precision.set_global_policy("float32")

@@ -558,6 +558,16 @@ class LossScaleOptimizer(Optimizer):
     def _check_gradients(self, flat: np.ndarray) -> None:
         """Non-finite gradients are the native step's to skip."""
 
+    # An inner DistributedOptimizer still averages the gradients (the trainer's hook).
+    def _attach_trainer(self, trainer) -> None:
+        self.inner_optimizer._attach_trainer(trainer)
+
+    def _reduce_gradients(self, flat: np.ndarray) -> None:
+        self.inner_optimizer._reduce_gradients(flat)
+
+    def _fit_sync(self, steps: int, may_stop_at_batches: bool):
+        return self.inner_optimizer._fit_sync(steps, may_stop_at_batches)
+
     def _slot_groups(self) -> list[list[int]]:
         return self.inner_optimizer._slot_groups()
 

@@ -406,6 +406,76 @@ def test_functional_model():
     assert not np.array_equal(after, before)
 
 
+# -- NaN and inf: predict leaves the input check to the int8 layers' quantization pass --------
+def _quantized_mlp(inputs=6):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((inputs,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(2)]
+    )
+    model.quantize("int8")
+    return model
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("row,col", [(0, 0), (37, 5), (49, 2)])
+def test_predict_names_the_sample_holding_nan_or_inf(kernel, bad, row, col, monkeypatch):
+    monkeypatch.setenv("EIGENNET_INT8_KERNEL", _kernel_or_skip(kernel))
+    model = _quantized_mlp()
+    assert model._network.checks_inputs_finite  # (so predict skips its own pass)
+    x = np.random.default_rng(1).normal(size=(50, 6)).astype("float32")
+    expected = model.predict(x, batch_size=16, verbose=0)
+    x[row, col] = bad
+    with pytest.raises(ValueError, match=rf"x contains NaN or inf \(first at sample {row}\)"):
+        model.predict(x, batch_size=16, verbose=0)
+    x[row, col] = 0.5
+    x[row + 1 if row < 49 else 0] = 1e39  # float64 beyond float32: inf once converted
+    with pytest.raises(ValueError, match="contains NaN or inf"):
+        model.predict(x.astype(np.float64), batch_size=16, verbose=0)
+    x[row + 1 if row < 49 else 0] = 0.5
+    x[row, col] = 0.5
+    assert model.predict(x, batch_size=16, verbose=0).shape == expected.shape
+
+
+def test_other_paths_and_models_keep_their_checks():
+    x = np.ones((8, 6), "float32")
+    x[3, 1] = np.nan
+    model = _quantized_mlp()
+    model.compile("sgd", "mse")
+    for call in (
+        lambda: model.evaluate(x, np.zeros((8, 2)), verbose=0),
+        lambda: model.fit(x, np.zeros((8, 2)), verbose=0),
+        lambda: model.predict_on_batch(x),
+    ):
+        with pytest.raises(ValueError, match="NaN or inf"):
+            call()
+    plain = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
+    assert not plain._network.checks_inputs_finite
+    with pytest.raises(ValueError, match="sample 3"):
+        plain.predict(x, verbose=0)
+    # An input that reaches a float layer too is still checked before predicting.
+    inputs = keras.Input((6,))
+    merged = keras.layers.Concatenate()([keras.layers.Dense(3)(inputs), inputs])
+    mixed = keras.Model(inputs, keras.layers.Dense(2)(merged))
+    mixed.layers[1].quantize("int8")
+    assert not mixed._network.checks_inputs_finite
+    with pytest.raises(ValueError, match="sample 3"):
+        mixed.predict(x, verbose=0)
+
+
+def test_non_finite_values_inside_the_model_are_reported():
+    """inf computed from a finite input reaches an int8 layer: its quantization cannot carry
+    it, and the error says so rather than naming an input sample."""
+    inputs = keras.Input((4,))
+    big = keras.layers.Dense(4, use_bias=False)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(big))
+    model.layers[1].set_weights([np.full((4, 4), 1e38, "float32")])
+    model.layers[2].quantize("int8")
+    x = np.ones((3, 4), "float32")
+    with pytest.raises(ValueError, match="int8 Dense layer got NaN or inf in row 0"):
+        model.predict(x, verbose=0)
+
+
 def test_onnx_export_refuses_quantized_layers(tmp_path):
     pytest.importorskip("onnx")
     model = _mlp(keras)

@@ -169,6 +169,7 @@ void bind_model_typed(py::module_& m) {
           py::arg("modes") = std::vector<int>{})
       .def_static("chain", &Graph<T>::chain, py::arg("layers"))
       .def_property_readonly("input_size", &Graph<T>::input_size)
+      .def_property_readonly("checks_inputs_finite", &Graph<T>::checks_inputs_finite)
       .def_property_readonly("output_size", &Graph<T>::output_size)
       .def_property_readonly("input_sizes", &Graph<T>::input_sizes)
       .def_property_readonly("output_sizes", &Graph<T>::output_sizes)

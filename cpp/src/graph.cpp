@@ -248,6 +248,18 @@ void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
 }
 
 template <class T>
+bool Graph<T>::checks_inputs_finite() const {
+  for (size_t i = 0; i < input_count(); ++i) {
+    bool checked = false;
+    for (const Node& node : nodes_)
+      checked = checked || (!node.inputs.empty() && node.inputs[0] == Index(i) &&
+                            node.layer->checks_input_finite());
+    if (!checked) return false;
+  }
+  return input_count() > 0;
+}
+
+template <class T>
 ConstMatrixMap<T> Graph<T>::input_gradient(size_t i) {
   MatrixMap<T> g = grads_.at(i).view(rows_, input_sizes_.at(i));
   if (!has_grad_[i]) g.setZero();

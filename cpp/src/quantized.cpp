@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -10,6 +11,7 @@
 #include <immintrin.h>
 #endif
 
+#include "eigennet/checks.hpp"
 #include "eigennet/gemm.hpp"
 #include "eigennet/int8_gemm.hpp"
 
@@ -17,12 +19,17 @@ namespace eigennet {
 
 #if defined(__AVX512F__)
 // One row of floats quantized as below, 16 at a time: VCVTPS2DQ rounds half to even under the
-// default rounding mode, as rint does, so the results are the same bits.
-void quantize_row_avx512(const float* row, Index cols, int8_t* q, float* scale) {
+// default rounding mode, as rint does, so the results are the same bits. Returns whether the
+// row is finite (|x| < inf, which NaN fails too).
+bool quantize_row_avx512(const float* row, Index cols, int8_t* q, float* scale) {
   __m512 amax = _mm512_setzero_ps();
+  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  __mmask16 bad = 0;
   for (Index j = 0; j < cols; j += 16) {
     const __mmask16 m = cols - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - j)) - 1);
-    amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, row + j)));
+    const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(m, row + j));
+    amax = _mm512_max_ps(amax, a);
+    bad = __mmask16(bad | _mm512_cmp_ps_mask(a, inf, _CMP_NLT_UQ));
   }
   alignas(64) float lanes[16];  // (GCC 12's _mm512_reduce_max_ps warns spuriously)
   _mm512_store_ps(lanes, amax);
@@ -36,41 +43,47 @@ void quantize_row_avx512(const float* row, Index cols, int8_t* q, float* scale) 
     r = _mm512_max_epi32(_mm512_min_epi32(r, hi), lo);
     _mm_mask_storeu_epi8(q + j, m, _mm512_cvtepi32_epi8(r));
   }
+  return bad == 0;
 }
 #endif
 
 template <class T>
-void quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale) {
+bool quantize_row(const T* row, Index cols, int8_t* q, T* scale) {
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) {
-#pragma omp parallel for schedule(static) if (rows * cols >= (Index(1) << 16))
-    for (Index i = 0; i < rows; ++i)
-      quantize_row_avx512(x + i * cols, cols, q + i * cols, scale + i);
-    return;
-  }
+  if constexpr (std::is_same_v<T, float>) return quantize_row_avx512(row, cols, q, scale);
 #endif
-#pragma omp parallel for schedule(static) if (rows * cols >= (Index(1) << 16))
-  for (Index i = 0; i < rows; ++i) {
-    const T* row = x + i * cols;
-    T amax = 0;
-#pragma omp simd reduction(max : amax)
-    for (Index j = 0; j < cols; ++j) {
-      const T a = std::abs(row[j]);
-      amax = a > amax ? a : amax;
-    }
-    // Keras: 127 / (max + epsilon) in the compute dtype; rounding half to even (rint under
-    // the default rounding mode), as torch.round and np.round.
-    const T s = T(127) / (amax + T(1e-7));
-    scale[i] = s;
-    int8_t* qi = q + i * cols;
-#pragma omp simd
-    for (Index j = 0; j < cols; ++j) {  // (selects, not std::min/max: they vectorize)
-      T r = std::rint(row[j] * s);
-      r = r > T(127) ? T(127) : r;
-      r = r < T(-127) ? T(-127) : r;
-      qi[j] = static_cast<int8_t>(static_cast<int32_t>(r));
-    }
+  T amax = 0;
+  int bad = 0;
+  const T inf = std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : amax) reduction(| : bad)
+  for (Index j = 0; j < cols; ++j) {
+    const T a = std::abs(row[j]);
+    amax = a > amax ? a : amax;
+    bad |= !(a < inf);
   }
+  // Keras: 127 / (max + epsilon) in the compute dtype; rounding half to even (rint under
+  // the default rounding mode), as torch.round and np.round.
+  const T s = T(127) / (amax + T(1e-7));
+  *scale = s;
+#pragma omp simd
+  for (Index j = 0; j < cols; ++j) {  // (selects, not std::min/max: they vectorize)
+    T r = std::rint(row[j] * s);
+    r = r > T(127) ? T(127) : r;
+    r = r < T(-127) ? T(-127) : r;
+    q[j] = static_cast<int8_t>(static_cast<int32_t>(r));
+  }
+  return bad == 0;
+}
+
+template <class T>
+Index quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale) {
+  Index first_bad = rows;
+#pragma omp parallel for schedule(static) \
+    reduction(min : first_bad) if (rows * cols >= (Index(1) << 16))
+  for (Index i = 0; i < rows; ++i)
+    if (!quantize_row<T>(x + i * cols, cols, q + i * cols, scale + i))
+      first_bad = std::min(first_bad, i);
+  return first_bad == rows ? -1 : first_bad;
 }
 
 template <class T>
@@ -118,7 +131,12 @@ void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   inputs_int8_.resize(static_cast<size_t>(rows * in_));
   inputs_scale_.resize(static_cast<size_t>(rows));
   products_.resize(static_cast<size_t>(rows * units_));
-  quantize_rows_int8<T>(x.data(), rows, in_, inputs_int8_.data(), inputs_scale_.data());
+  const Index bad =
+      quantize_rows_int8<T>(x.data(), rows, in_, inputs_int8_.data(), inputs_scale_.data());
+  if (bad >= 0)
+    throw NonFiniteRows("an int8 Dense layer got NaN or inf in row " + std::to_string(bad) +
+                            " of its input: int8 quantization needs finite values",
+                        bad);
   int8_gemm(rows, inputs_int8_.data(), kernel, products_.data());
 
   const bool needs_input = activation_needs_input(activation_);
@@ -198,8 +216,8 @@ void Int8Embedding<T>::backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<
   if (param_grad) std::fill_n(param_grad, this->param_count(), T(0));
 }
 
-template void quantize_rows_int8<float>(const float*, Index, Index, int8_t*, float*);
-template void quantize_rows_int8<double>(const double*, Index, Index, int8_t*, double*);
+template Index quantize_rows_int8<float>(const float*, Index, Index, int8_t*, float*);
+template Index quantize_rows_int8<double>(const double*, Index, Index, int8_t*, double*);
 template class Int8Dense<float>;
 template class Int8Dense<double>;
 template class Int8Embedding<float>;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
+#include "eigennet/checks.hpp"
 #include "eigennet/interrupt.hpp"
 #include "eigennet/subnormals.hpp"
 #include "eigennet/threading.hpp"
@@ -447,7 +449,17 @@ void predict(Graph<T>& graph, ConstMatrixMap<T> x, Index batch_size, MatrixMap<T
   Index batch = 0;
   for (Index start = 0; start < n; start += batch_size, ++batch) {
     const Index rows = std::min(batch_size, n - start);
-    graph.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), training);
+    try {
+      graph.forward(ConstMatrixMap<T>(x.data() + start * xc, rows, xc), training);
+    } catch (const NonFiniteRows&) {
+      // The input itself (which the caller may have left to the graph to check) or a value
+      // computed from it.
+      const Index bad = first_non_finite(x.data() + start * xc, rows * xc);
+      if (bad < 0) throw;
+      throw std::invalid_argument("x contains NaN or inf (first at sample " +
+                                  std::to_string(start + bad / xc) +
+                                  "); clean or impute the data before predicting");
+    }
     MatrixMap<T> block(out.data() + start * oc, rows, oc);
     Index col = 0;
     for (size_t k = 0; k < graph.output_count(); ++k) {

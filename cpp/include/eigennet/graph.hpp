@@ -58,6 +58,9 @@ class Graph {
   Index output_size() const { return output_size_; }
   const std::vector<Index>& input_sizes() const { return input_sizes_; }
   const std::vector<Index>& output_sizes() const { return output_sizes_; }
+  // Whether every input is read whole, as its first input, by a layer that checks it for NaN
+  // and inf (Layer::checks_input_finite): a forward then throws NonFiniteRows for any.
+  bool checks_inputs_finite() const;
   // The node's copies of the layers, one per node, in order.
   const std::vector<std::shared_ptr<Layer<T>>>& layers() const { return layers_; }
 

@@ -119,6 +119,9 @@ class Layer {
   // Whether the layer's parameter gradient is dL/dy itself (a weight read as a tensor): the
   // graph then has the consumers write it into the parameter gradient in place.
   virtual bool output_is_parameters() const { return false; }
+  // Whether forward() throws NonFiniteRows for any NaN or inf in its (first) input: predict()
+  // then skips its own pass over an input every consumer of which checks it.
+  virtual bool checks_input_finite() const { return false; }
 
   virtual void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) = 0;
   virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y,

@@ -64,8 +64,9 @@ def check_finite(arr: np.ndarray, what: str) -> None:
         )
 
 
-def as_features(x, dtype: str, what: str = "x") -> np.ndarray:
-    """x as a C-contiguous array of `dtype` with at least 2 dimensions, checked."""
+def as_features(x, dtype: str, what: str = "x", finite: bool = True) -> np.ndarray:
+    """x as a C-contiguous array of `dtype` with at least 2 dimensions, checked (for NaN and
+    inf too unless `finite` is False: the caller's native pass checks them)."""
     arr = _numeric(x, what)
     if arr.ndim < 2:
         raise ValueError(
@@ -77,7 +78,8 @@ def as_features(x, dtype: str, what: str = "x") -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{what} has samples with no features (shape {arr.shape})")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    check_finite(arr, what)
+    if finite:
+        check_finite(arr, what)
     return arr
 
 

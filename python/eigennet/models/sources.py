@@ -107,7 +107,11 @@ class MemorySource:
         if not predict and y is None:
             raise ValueError("fit() and evaluate() need targets y")
         self.x, self.y, self.sample_weight = model._prepare(
-            x, None if predict else y, None if predict else sample_weight, what=what
+            x,
+            None if predict else y,
+            None if predict else sample_weight,
+            what=what,
+            for_predict=predict,
         )
         if not predict:
             self.sample_weight = model._apply_class_weight(class_weight, self.y, self.sample_weight)

@@ -17,9 +17,11 @@
 namespace eigennet {
 
 // Keras's abs_max_quantize of each row of x (rows, cols): scale = 127 / (max|x| + 1e-7),
-// q = clip(round_half_even(x * scale), -127, 127).
+// q = clip(round_half_even(x * scale), -127, 127). Returns the first row holding NaN or inf
+// (its int8 values are meaningless), -1 when there is none: the pass that finds each row's
+// maximum checks it too, so that predict needs no pass of its own over the input.
 template <class T>
-void quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale);
+Index quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale);
 
 // y = act(int32(q(x) · kernel) / (kernel_scale * input_scale) + bias), as Keras's _int8_call.
 // Backward, as Keras's custom gradient: dL/dx through the dequantized kernel (kernel /
@@ -32,6 +34,7 @@ class Int8Dense : public Layer<T> {
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool training) override;
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
+  bool checks_input_finite() const override { return true; }
 
  protected:
   Shape do_build(const Shape& input_shape) override;

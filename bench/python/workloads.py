@@ -4,6 +4,7 @@ W3C is W3 written with a custom layer (add_weight, ops.matmul, a bias and ops.re
 W3P-int8 is W3P after ``model.quantize("int8")``; its peer is onnxruntime's int8 dynamic
 quantization of the PyTorch twin (``quantize_dynamic``, QInt8 weights) when onnxruntime is
 installed (else n/a); both report their argmax agreement with their own float32 model.
+W3P-ort is W3P against onnxruntime running the PyTorch twin in float32.
 W4-bf16 is W4 with every Dense under the ``"mixed_bfloat16"`` policy; its peer is the same
 PyTorch loop under ``torch.autocast("cpu", dtype=torch.bfloat16)``.
 
@@ -47,9 +48,13 @@ import time
 # W3P-int8 is W3P after model.quantize("int8") (peer: onnxruntime int8 dynamic quantization).
 # W4-bf16 is W4 under mixed_bfloat16 (peer: PyTorch under autocast bf16).
 ALL_WORKLOADS = (
-    "W1", "W1F", "W2", "W3", "W3C", "W3P", "W3P-int8", "W4", "W4-bf16", "W5", "W6", "W7", "W8",
+    "W1", "W1F", "W2", "W3", "W3C", "W3P", "W3P-ort", "W3P-int8", "W4", "W4-bf16", "W5", "W6",
+    "W7", "W8",
 )  # fmt: skip
-W3_FAMILY = ("W3", "W3C", "W3P", "W3P-int8")
+W3_FAMILY = ("W3", "W3C", "W3P", "W3P-ort", "W3P-int8")
+ONNX_PEERS = ("W3P-ort", "W3P-int8")  # workloads whose peer is an onnxruntime session
+# Workloads that run on another workload's data.
+SAME_DATA = {wid: "W3" for wid in (*W3_FAMILY, "W7")} | {"W1F": "W1", "W4-bf16": "W4"}
 
 # Full-size parameters, and the smaller ones used by --quick.
 FULL = {
@@ -84,9 +89,7 @@ def make_data(wid, sizes):
 
     _cache = _DATA_CACHE
     key = (
-        {"W3P": "W3", "W3P-int8": "W3", "W3C": "W3", "W7": "W3", "W1F": "W1", "W4-bf16": "W4"}.get(
-            wid, wid
-        ),
+        SAME_DATA.get(wid, wid),
         sizes["W3_n"],
         sizes["W4_n"],
         sizes["W5_n"],
@@ -136,6 +139,13 @@ def spec(wid, sizes):
         "W3": (128, 1, "fit_rate", "W3 mlp-784 fit", "W3_n"),
         "W3C": (128, 1, "fit_rate", "W3C mlp-784 custom-layer fit", "W3_n"),
         "W3P": (1024, None, "predict_rate", "W3P mlp-784 predict", "W3_n"),
+        "W3P-ort": (
+            1024,
+            None,
+            "predict_rate",
+            "W3P-ort mlp-784 predict (torch column: onnxruntime fp32)",
+            "W3_n",
+        ),
         "W3P-int8": (
             1024,
             None,
@@ -176,7 +186,7 @@ def n_weights(layers):
 
 
 # Predict workloads: 2 flops per weight per sample (int8: 2 operations per multiply-add).
-PREDICT_FLOPS = {"W3P": 2 * n_weights(W3_LAYERS), "W3P-int8": 2 * n_weights(W3_LAYERS)}
+PREDICT_FLOPS = {wid: 2 * n_weights(W3_LAYERS) for wid in ("W3P", "W3P-ort", "W3P-int8")}
 
 
 def peak_kind(wid, core):
@@ -538,14 +548,15 @@ class TorchRunner:
         self.autocast = wid == "W4-bf16"
         self.opt = self.torch.optim.Adam(model.parameters(), lr=lr)
         self._tensors = {}
-        self.session = _onnx_int8_session(self.torch, model) if wid == "W3P-int8" else None
+        self.int8 = wid == "W3P-int8"
+        self.session = _onnx_session(self.torch, model, self.int8) if wid in ONNX_PEERS else None
 
     def supports(self, wid):
-        """W3P-int8 needs onnxruntime (its int8 peer); every other workload runs."""
-        return wid != "W3P-int8" or _has_onnxruntime()
+        """W3P-ort and W3P-int8 need onnxruntime (their peer); every other workload runs."""
+        return wid not in ONNX_PEERS or _has_onnxruntime()
 
     def argmax_agreement(self, x, out):
-        if self.session is None:
+        if not self.int8:
             return None
         self.session, session = None, self.session  # the float twin, just this once
         reference = self.predict(x, 1024)
@@ -599,7 +610,7 @@ class TorchRunner:
         model = self.model
         model.eval()
         outs = []
-        if self.session is not None:  # onnxruntime int8 (softmax inside the graph)
+        if self.session is not None:  # onnxruntime (softmax inside the graph)
             import numpy as np
 
             for i in range(0, x.shape[0], batch):
@@ -621,17 +632,17 @@ def _has_onnxruntime():
     return True
 
 
-def _onnx_int8_session(torch, model):
-    """The PyTorch twin (with its softmax) exported to ONNX, weights quantized to int8 by
-    onnxruntime's dynamic quantization (activations quantized per batch at run time), and
-    a session pinned to torch's thread count."""
+def _onnx_session(torch, model, int8):
+    """The PyTorch twin (with its softmax) exported to ONNX, with `int8` its weights quantized
+    to int8 by onnxruntime's dynamic quantization (activations quantized per batch at run
+    time), and a session pinned to torch's thread count."""
     import tempfile
 
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    folder = tempfile.mkdtemp(prefix="w3p-int8-")
-    fp32, int8 = os.path.join(folder, "w3p.onnx"), os.path.join(folder, "w3p-int8.onnx")
+    folder = tempfile.mkdtemp(prefix="w3p-onnx-")
+    fp32, quantized = os.path.join(folder, "w3p.onnx"), os.path.join(folder, "w3p-int8.onnx")
     twin = torch.nn.Sequential(model, torch.nn.Softmax(dim=-1)).eval()
     torch.onnx.export(
         twin,
@@ -642,14 +653,16 @@ def _onnx_int8_session(torch, model):
         dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
         dynamo=False,
     )
-    quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+    if int8:
+        quantize_dynamic(fp32, quantized, weight_type=QuantType.QInt8)
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1
     # Its pool's threads otherwise spin after each run, taking the cores from the next
     # library of the interleaved repeats.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(int8, options, providers=["CPUExecutionProvider"])
+    path = quantized if int8 else fp32
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 # --------------------------------------------------------------------------- #

@@ -198,3 +198,27 @@ def test_compute_gradients_does_not_step(float64):
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert first[0] == second[0]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("units", [512, 200])  # 200: a last column block narrower than 16
+def test_large_batch_bias_gradient_is_the_column_sum(float64, threads, units):
+    """A batch large enough that the bias gradient's column sums split between threads."""
+    previous = eigennet.config.get_num_threads()
+    eigennet.config.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(3)
+        n, features = 1536, 8  # n * units above the 2**18 grain
+        x = rng.normal(size=(n, features))
+        y = rng.normal(size=(n, units))
+        kernel, bias = rng.normal(size=(features, units)) * 0.3, rng.normal(size=units)
+        model = eigennet.Sequential([eigennet.Input(shape=(features,))])
+        model.add(eigennet.layers.Dense(units))
+        model.compile(optimizer="sgd", loss="mean_squared_error")
+        model.set_weights([kernel, bias])
+        _, grads = model._compute_gradients(x, y)
+        dz = 2 * (x @ kernel + bias - y) / (n * units)
+        np.testing.assert_allclose(grads[0], x.T @ dz, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(grads[1], dz.sum(axis=0), rtol=1e-10, atol=1e-14)
+    finally:
+        eigennet.config.set_num_threads(previous)

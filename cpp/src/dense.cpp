@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "eigennet/column_sums.hpp"
 #include "eigennet/gemm.hpp"
 
 namespace eigennet {
@@ -68,7 +69,7 @@ void dense_backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_
   activation_backward<T>(activation, ConstMatrixMap<T>(z, rows, units), y, grad_y);
   if (kernel_grad)
     gemm<T>(true, false, in, units, rows, x.data(), in, grad_y.data(), units, kernel_grad, units);
-  if (bias_grad) RowVectorMap<T>(bias_grad, units).noalias() = grad_y.colwise().sum();
+  if (bias_grad) column_sums(grad_y.data(), rows, units, bias_grad);
   if (grad_x)
     gemm<T>(false, true, rows, in, units, grad_y.data(), units, kernel, units, grad_x, in);
 }

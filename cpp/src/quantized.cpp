@@ -12,6 +12,7 @@
 #endif
 
 #include "eigennet/checks.hpp"
+#include "eigennet/column_sums.hpp"
 #include "eigennet/gemm.hpp"
 #include "eigennet/int8_gemm.hpp"
 
@@ -175,7 +176,7 @@ void Int8Dense<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<
                          ConstMatrixMap<T>(y.data(), rows, units_), g);
   if (param_grad) {
     std::fill_n(param_grad, this->param_count(), T(0));
-    if (use_bias_) RowVectorMap<T>(param_grad + in_ * units_, units_).noalias() = g.colwise().sum();
+    if (use_bias_) column_sums(g.data(), g.rows(), units_, param_grad + in_ * units_);
   }
   if (!grad_x) return;
   // dL/dx through the dequantized kernel, kernel / kernel_scale (Keras's custom gradient).

@@ -8,6 +8,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "eigennet/column_sums.hpp"
 #include "eigennet/ops/op.hpp"
 #include "eigennet/threading.hpp"
 
@@ -195,10 +196,7 @@ void sum_to(const T* src, const Dims& out, T* dst, const Dims& in) {
   for (size_t d = 0; d < in.size() && trailing; ++d)
     trailing = in[in.size() - 1 - d] == out[out.size() - 1 - d];
   if (trailing && n > 0) {
-    const Index rows = element_count(out) / n;
-    ArrayMap<T> acc(dst, n);
-    acc = ConstArrayMap<T>(src, n);
-    for (Index r = 1; r < rows; ++r) acc += ConstArrayMap<T>(src + r * n, n);
+    column_sums(src, element_count(out) / n, n, dst);
     return;
   }
   std::fill_n(dst, n, T(0));

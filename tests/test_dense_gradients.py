@@ -222,3 +222,38 @@ def test_large_batch_bias_gradient_is_the_column_sum(float64, threads, units):
         np.testing.assert_allclose(grads[1], dz.sum(axis=0), rtol=1e-10, atol=1e-14)
     finally:
         eigennet.config.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_broadcast_addition_gradients(float64, threads):
+    """x + w with w broadcast over the batch (a position embedding): the same-shape operand's
+    gradient is copied through and w's is summed over the batch, both split between the
+    threads at this size (batch * steps * width above the 2**18 grain)."""
+
+    class AddPositions(eigennet.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=tuple(input_shape[1:]), initializer="zeros")
+
+        def call(self, x):
+            return x + self.w
+
+    previous = eigennet.config.get_num_threads()
+    eigennet.config.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(4)
+        n, steps, width = 64, 64, 72
+        x = rng.normal(size=(n, steps, width))
+        y = rng.normal(size=(n, steps, width))
+        inputs = eigennet.Input(shape=(steps, width))
+        model = eigennet.Model(inputs, AddPositions()(eigennet.layers.Dense(width)(inputs)))
+        model.compile(optimizer="sgd", loss="mean_squared_error")
+        kernel, bias = rng.normal(size=(width, width)) * 0.2, rng.normal(size=width)
+        positions = rng.normal(size=(steps, width))
+        model.set_weights([kernel, bias, positions])
+        _, grads = model._compute_gradients(x, y)
+        dz = 2 * (x @ kernel + bias + positions - y) / (n * steps * width)
+        np.testing.assert_allclose(grads[0], np.einsum("nti,ntj->ij", x, dz), rtol=1e-9)
+        np.testing.assert_allclose(grads[1], dz.sum(axis=(0, 1)), rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(grads[2], dz.sum(axis=0), rtol=1e-9, atol=1e-15)
+    finally:
+        eigennet.config.set_num_threads(previous)

@@ -3,8 +3,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "eigennet/column_sums.hpp"
 #include "eigennet/gemm.hpp"
+#include "eigennet/parallel_passes.hpp"
 
 namespace eigennet {
 

@@ -12,9 +12,9 @@
 #endif
 
 #include "eigennet/checks.hpp"
-#include "eigennet/column_sums.hpp"
 #include "eigennet/gemm.hpp"
 #include "eigennet/int8_gemm.hpp"
+#include "eigennet/parallel_passes.hpp"
 
 namespace eigennet {
 

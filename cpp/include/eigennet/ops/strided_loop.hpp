@@ -8,8 +8,8 @@
 #include <array>
 #include <stdexcept>
 
-#include "eigennet/column_sums.hpp"
 #include "eigennet/ops/op.hpp"
+#include "eigennet/parallel_passes.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
@@ -188,7 +188,7 @@ template <class T>
 void sum_to(const T* src, const Dims& out, T* dst, const Dims& in) {
   const Index n = element_count(in);
   if (n == element_count(out)) {
-    std::copy_n(src, n, dst);
+    parallel_copy(src, n, dst);
     return;
   }
   // A bias (in = out's trailing axes): column sums of (rows, n), without building a loop.

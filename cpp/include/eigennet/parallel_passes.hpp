@@ -1,4 +1,5 @@
-// Sums of a row-major matrix's columns (a bias gradient: dL/dy summed over the batch).
+// Memory-bound passes over large buffers, split between the threads in a way that does not
+// change their results: a gradient copied through, a bias gradient's column sums.
 #pragma once
 
 #include <omp.h>
@@ -8,6 +9,22 @@
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
+
+// dst[0, n) = src[0, n): a gradient passed through unchanged (the same-shape operand of an
+// addition), split between the threads when large rather than copied while they idle.
+template <class T>
+void parallel_copy(const T* src, Index n, T* dst) {
+  const int threads = get_num_threads();
+  if (!parallel_for_worth(n) || omp_in_parallel()) {
+    std::copy_n(src, n, dst);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    const Index first = n * t / threads, last = n * (t + 1) / threads;
+    std::copy(src + first, src + last, dst + first);
+  }
+}
 
 // out[c] = sum over r of m[r * cols + c], each column summed in row order. Large matrices
 // split their columns between the threads (whole 16-float vectors each), so that the sums do

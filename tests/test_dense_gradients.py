@@ -257,3 +257,33 @@ def test_large_broadcast_addition_gradients(float64, threads):
         np.testing.assert_allclose(grads[2], dz.sum(axis=0), rtol=1e-9, atol=1e-15)
     finally:
         eigennet.config.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_fan_out_gradients_add_up(float64, threads):
+    """A tensor read by two layers (fan-out) gets the sum of their gradients; at this size
+    (batch * width above the 2**18 grain) the sum is split between the threads."""
+    previous = eigennet.config.get_num_threads()
+    eigennet.config.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(5)
+        n, features, width = 2048, 6, 160
+        x = rng.normal(size=(n, features))
+        y = rng.normal(size=(n, width))
+        inputs = eigennet.Input(shape=(features,))
+        hidden = eigennet.layers.Dense(width, use_bias=False)(inputs)
+        left = eigennet.layers.Dense(width, use_bias=False)(hidden)
+        right = eigennet.layers.Dense(width, use_bias=False)(hidden)
+        model = eigennet.Model(inputs, eigennet.layers.Add()([left, right]))
+        model.compile(optimizer="sgd", loss="mean_squared_error")
+        w0 = rng.normal(size=(features, width)) * 0.3
+        w1, w2 = (rng.normal(size=(width, width)) * 0.1 for _ in range(2))
+        model.set_weights([w0, w1, w2])
+        _, grads = model._compute_gradients(x, y)
+        h = x @ w0
+        dz = 2 * (h @ w1 + h @ w2 - y) / (n * width)
+        dh = dz @ w1.T + dz @ w2.T
+        np.testing.assert_allclose(grads[0], x.T @ dh, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(grads[1], h.T @ dz, rtol=1e-9, atol=1e-15)
+    finally:
+        eigennet.config.set_num_threads(previous)

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "eigennet/layers/window.hpp"
+#include "eigennet/parallel_passes.hpp"
 
 namespace eigennet {
 
@@ -244,7 +245,9 @@ void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
   if (own != param_grad)
     for (Index i = 0; i < n; ++i) param_grad[i] += own[i];
   for (size_t i = 0; i < node.inputs.size(); ++i)
-    if (node.grad_added[i]) grad_buffer(node.inputs[i]) += node.grad_maps[i];
+    if (node.grad_added[i])
+      parallel_add(node.grad_maps[i].data(), node.grad_maps[i].size(),
+                   grad_buffer(node.inputs[i]).data());
 }
 
 template <class T>

@@ -261,8 +261,8 @@ def test_large_broadcast_addition_gradients(float64, threads):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_large_fan_out_gradients_add_up(float64, threads):
-    """A tensor read by two layers (fan-out) gets the sum of their gradients; at this size
-    (batch * width above the 2**18 grain) the sum is split between the threads."""
+    """A tensor read by two layers (fan-out) gets the sum of their gradients, at a size whose
+    products and element-wise passes split between the threads."""
     previous = eigennet.config.get_num_threads()
     eigennet.config.set_num_threads(threads)
     try:

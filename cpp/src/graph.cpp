@@ -5,7 +5,6 @@
 #include <string>
 
 #include "eigennet/layers/window.hpp"
-#include "eigennet/parallel_passes.hpp"
 
 namespace eigennet {
 
@@ -245,9 +244,7 @@ void Graph<T>::backward_node(Node& node, Index tensor, T* param_grad) {
   if (own != param_grad)
     for (Index i = 0; i < n; ++i) param_grad[i] += own[i];
   for (size_t i = 0; i < node.inputs.size(); ++i)
-    if (node.grad_added[i])
-      parallel_add(node.grad_maps[i].data(), node.grad_maps[i].size(),
-                   grad_buffer(node.inputs[i]).data());
+    if (node.grad_added[i]) grad_buffer(node.inputs[i]) += node.grad_maps[i];
 }
 
 template <class T>

@@ -1,5 +1,5 @@
 // Memory-bound passes over large buffers, split between the threads in a way that does not
-// change their results: a gradient copied through or added, a bias gradient's column sums.
+// change their results: a gradient copied through, a bias gradient's column sums.
 #pragma once
 
 #include <omp.h>
@@ -24,23 +24,6 @@ void parallel_copy(const T* src, Index n, T* dst) {
     const Index first = n * t / threads, last = n * (t + 1) / threads;
     std::copy(src + first, src + last, dst + first);
   }
-}
-
-// dst[0, n) += src[0, n): a gradient reaching a tensor from a second consumer (fan-out), split
-// between the threads when large.
-template <class T>
-void parallel_add(const T* src, Index n, T* dst) {
-  const int threads = get_num_threads();
-  const auto add = [&](Index first, Index last) {
-#pragma omp simd
-    for (Index i = first; i < last; ++i) dst[i] += src[i];
-  };
-  if (!parallel_for_worth(n) || omp_in_parallel()) {
-    add(0, n);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int t = 0; t < threads; ++t) add(n * t / threads, n * (t + 1) / threads);
 }
 
 // out[c] = sum over r of m[r * cols + c], each column summed in row order. Large matrices

@@ -423,3 +423,27 @@ def test_native_loss_scale_checks():
     opt.enable_loss_scale(2.0, 5)
     with pytest.raises(ValueError, match=r"\[0, 5\)"):
         opt.loss_scale_counter = 5
+
+
+def test_onnx_export_computes_in_float32(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    model = _model()
+    x = np.random.default_rng(6).normal(size=(16, 20)).astype("float32")
+    path = str(tmp_path / "half.onnx")
+    model.export(path, format="onnx", verbose=False)
+    session = ort.InferenceSession(path)
+    (out,) = session.run(None, {session.get_inputs()[0].name: x})
+    keras.mixed_precision.set_global_policy("float32")
+    exact = keras.Sequential(
+        [
+            keras.Input((20,)),
+            *[
+                type(layer).from_config({**layer.get_config(), "dtype": "float32"})
+                for layer in model.layers
+            ],
+        ]
+    )
+    exact.set_weights(model.get_weights())
+    np.testing.assert_allclose(out, exact.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out, model.predict(x, verbose=0), rtol=0, atol=5e-3)

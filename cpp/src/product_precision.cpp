@@ -41,10 +41,9 @@ std::string product_precision_name(ProductPrecision precision) {
 namespace {
 
 // x rounded to the nearest float16 value (ties to even; beyond 65504 infinite; float16's
-// subnormals kept), as a float. Bit arithmetic rather than a conversion instruction: those
-// differ in how MXCSR's flush-to-zero (set while training, subnormals.hpp) treats float16
-// subnormals (AVX512-FP16's flush them, F16C's do not), and results must not depend on the
-// CPU.
+// subnormals kept), as a float. Bit arithmetic rather than _Float16 conversions: the same
+// code in every ISA variant (the baseline has no F16C: a libgcc call per value), and
+// independent of MXCSR's modes (flush-to-zero is set while training, subnormals.hpp).
 inline float round_to_float16(float x) {
   std::uint32_t bits;
   std::memcpy(&bits, &x, sizeof bits);

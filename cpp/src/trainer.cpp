@@ -6,8 +6,8 @@
 
 #include "eigennet/checks.hpp"
 #include "eigennet/interrupt.hpp"
+#include "eigennet/parallel_passes.hpp"
 #include "eigennet/subnormals.hpp"
-#include "eigennet/threading.hpp"
 
 namespace eigennet {
 namespace {
@@ -303,7 +303,7 @@ double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, b
   const double loss = forward_loss(x, y, sw, learn, true, scale);
   if (learn && !segments_.empty()) {
     graph_->backward(grad_pointers_, layer_grads_);
-    if (scale != 1.0) scale_values(grads_.data(), Index(grads_.size()), T(1.0 / scale));
+    if (scale != 1.0) parallel_scale(grads_.data(), Index(grads_.size()), T(1.0 / scale));
     penalties(&layer_grads_);
     if (gradient_hook_) {
       const CallerFloatEnvironment python;
@@ -312,12 +312,6 @@ double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, b
     optimizer_->step(segments_, grads_.data());
   }
   return loss;
-}
-
-template <class T>
-void Trainer<T>::scale_values(T* values, Index n, T factor) {
-#pragma omp parallel for simd schedule(static) if (parallel_for_worth(n))
-  for (Index i = 0; i < n; ++i) values[i] *= factor;
 }
 
 template <class T>

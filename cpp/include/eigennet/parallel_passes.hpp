@@ -1,5 +1,5 @@
 // Memory-bound passes over large buffers, split between the threads in a way that does not
-// change their results: a gradient copied through, a bias gradient's column sums.
+// change their results: a gradient copied through or scaled, a bias gradient's column sums.
 #pragma once
 
 #include <omp.h>
@@ -24,6 +24,14 @@ void parallel_copy(const T* src, Index n, T* dst) {
     const Index first = n * t / threads, last = n * (t + 1) / threads;
     std::copy(src + first, src + last, dst + first);
   }
+}
+
+// values[0, n) *= factor (gradients unscaled after a scaled loss), split between the threads
+// when large.
+template <class T>
+void parallel_scale(T* values, Index n, T factor) {
+#pragma omp parallel for simd schedule(static) if (parallel_for_worth(n) && !omp_in_parallel())
+  for (Index i = 0; i < n; ++i) values[i] *= factor;
 }
 
 // out[c] = sum over r of m[r * cols + c], each column summed in row order. Large matrices

@@ -178,7 +178,6 @@ class Trainer {
   // grad_outputs_; with `track` also the loss trackers and metrics. Returns the total loss.
   double forward_loss(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, bool training,
                       bool track, double grad_scale = 1.0);
-  static void scale_values(T* values, Index n, T factor);
   // Output k's targets in y (a copy when y packs several outputs).
   ConstMatrixMap<T> targets(ConstMatrixMap<T> y, size_t k);
   // Output k's rows as its loss sees them: one per time step (OutputLoss::steps).

@@ -415,6 +415,14 @@ class AdamW(Adam):
         )
 
 
+def _forwarded(name: str) -> property:
+    """An attribute of a wrapper that is its inner optimizer's (read and assigned there)."""
+    return property(
+        lambda self: getattr(self.inner_optimizer, name),
+        lambda self, value: setattr(self.inner_optimizer, name, value),
+    )
+
+
 class LossScaleOptimizer(Optimizer):
     """Keras's dynamic loss scaling around `inner_optimizer`, for float16 products
     (`compile` wraps the optimizer in one under the "mixed_float16" policy).
@@ -477,10 +485,8 @@ class LossScaleOptimizer(Optimizer):
 
     # The inner optimizer's state is this one's: one native optimizer, scaling turned on.
     def _core_for(self, dtype: str):
-        native = self.inner_optimizer._core_for(dtype)
-        if not native.loss_scaling:
-            native.enable_loss_scale(self.initial_scale, self.dynamic_growth_steps)
-        return native
+        self.inner_optimizer._core_for(dtype)
+        return self._native
 
     @property
     def _native(self):
@@ -493,33 +499,11 @@ class LossScaleOptimizer(Optimizer):
     def _native(self, value) -> None:
         self.inner_optimizer._native = value
 
-    @property
-    def _schedule(self):
-        return self.inner_optimizer._schedule
-
-    @property
-    def _dtype(self):
-        return self.inner_optimizer._dtype
-
-    @property
-    def _built_variables(self):
-        return self.inner_optimizer._built_variables
-
-    @_built_variables.setter
-    def _built_variables(self, value) -> None:
-        self.inner_optimizer._built_variables = value
-
-    @property
-    def learning_rate(self) -> float:
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value) -> None:
-        self.inner_optimizer.learning_rate = value
-
-    @property
-    def iterations(self) -> int:
-        return self.inner_optimizer.iterations
+    _schedule = _forwarded("_schedule")
+    _dtype = _forwarded("_dtype")
+    _built_variables = _forwarded("_built_variables")
+    learning_rate = _forwarded("learning_rate")
+    iterations = _forwarded("iterations")
 
     @property
     def dynamic_scale(self) -> float:

@@ -1,12 +1,13 @@
 // Ops that eigennet makes itself rather than a keras.ops call: DenseOp (the graph builder fuses
-// matmul + bias + activation into it) and ModeSelectOp (a call() traced per training mode),
-// bound once per dtype.
+// matmul + bias + activation into it), ModeSelectOp (a call() traced per training mode) and
+// Int8MatMulOp (a quantized EinsumDense's product), bound once per dtype.
 #include <pybind11/stl.h>
 
 #include <optional>
 
 #include "arrays.hpp"
 #include "eigennet/ops/dense_op.hpp"
+#include "eigennet/ops/int8_matmul.hpp"
 #include "eigennet/ops/mode_select.hpp"
 
 namespace eigennet::bindings {
@@ -27,6 +28,10 @@ void bind_fused_ops_typed(py::module_& m) {
   py::class_<ModeSelectOp<T>, Op<T>, std::shared_ptr<ModeSelectOp<T>>>(
       m, ("ModeSelectOp" + sfx).c_str())
       .def(py::init<Shape, Shape>(), py::arg("training"), py::arg("inference"));
+  py::class_<Int8MatMulOp<T>, Op<T>, std::shared_ptr<Int8MatMulOp<T>>>(
+      m, ("Int8MatMulOp" + sfx).c_str())
+      .def(py::init<Shape, Shape, Shape, Index>(), py::arg("x"), py::arg("kernel"),
+           py::arg("kernel_scale"), py::arg("contracted"));
 }
 
 }  // namespace

@@ -110,17 +110,35 @@ Shape Int8Dense<T>::do_build(const Shape& input_shape) {
 }
 
 template <class T>
-const PackedInt8B& Int8Dense<T>::packed_kernel() {
-  const Int8Kernel choice = int8_kernel_in_use();
-  const T* kernel = this->weight(0);
-  const Index size = in_ * units_;
-  const std::uint64_t version = this->params_version();
-  if (packed_version_ == version && packed_.kernel == choice) return packed_;
+PackedInt8B pack_whole_numbers(const T* kernel, Index k, Index n, Int8Kernel choice) {
+  const Index size = k * n;
   AlignedVector<int8_t> values(static_cast<size_t>(size));
-  for (Index i = 0; i < size; ++i)  // whole numbers; clamped so a stray value cannot wrap
+  for (Index i = 0; i < size; ++i)
     values[static_cast<size_t>(i)] =
         static_cast<int8_t>(std::min(T(127), std::max(T(-128), std::rint(kernel[i]))));
-  packed_ = pack_int8_b(in_, units_, values.data(), choice);
+  return pack_int8_b(k, n, values.data(), choice);
+}
+
+template <class T>
+void Int8Products<T>::compute(const T* x, Index rows, const PackedInt8B& kernel, const char* who) {
+  inputs_int8.resize(static_cast<size_t>(rows * kernel.k));
+  inputs_scale.resize(static_cast<size_t>(rows));
+  products.resize(static_cast<size_t>(rows * kernel.n));
+  const Index bad =
+      quantize_rows_int8<T>(x, rows, kernel.k, inputs_int8.data(), inputs_scale.data());
+  if (bad >= 0)
+    throw NonFiniteRows(std::string(who) + " got NaN or inf in row " + std::to_string(bad) +
+                            " of its input: int8 quantization needs finite values",
+                        bad);
+  int8_gemm(rows, inputs_int8.data(), kernel, products.data());
+}
+
+template <class T>
+const PackedInt8B& Int8Dense<T>::packed_kernel() {
+  const Int8Kernel choice = int8_kernel_in_use();
+  const std::uint64_t version = this->params_version();
+  if (packed_version_ == version && packed_.kernel == choice) return packed_;
+  packed_ = pack_whole_numbers(this->weight(0), in_, units_, choice);
   packed_version_ = version;
   return packed_;
 }
@@ -128,17 +146,7 @@ const PackedInt8B& Int8Dense<T>::packed_kernel() {
 template <class T>
 void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Index rows = x.size() / in_;
-  const PackedInt8B& kernel = packed_kernel();
-  inputs_int8_.resize(static_cast<size_t>(rows * in_));
-  inputs_scale_.resize(static_cast<size_t>(rows));
-  products_.resize(static_cast<size_t>(rows * units_));
-  const Index bad =
-      quantize_rows_int8<T>(x.data(), rows, in_, inputs_int8_.data(), inputs_scale_.data());
-  if (bad >= 0)
-    throw NonFiniteRows("an int8 Dense layer got NaN or inf in row " + std::to_string(bad) +
-                            " of its input: int8 quantization needs finite values",
-                        bad);
-  int8_gemm(rows, inputs_int8_.data(), kernel, products_.data());
+  products_.compute(x.data(), rows, packed_kernel(), "an int8 Dense layer");
 
   const bool needs_input = activation_needs_input(activation_);
   MatrixMap<T> z(needs_input ? preactivation_.view(rows, units_).data() : y.data(), rows, units_);
@@ -149,11 +157,9 @@ void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const bool activate = activation_ != Activation::Linear || needs_input;
 #pragma omp parallel for schedule(static) if (rows * units_ >= (Index(1) << 16))
   for (Index i = 0; i < rows; ++i) {
-    const T s = inputs_scale_[static_cast<size_t>(i)];
-    const int32_t* c = products_.data() + i * units_;
     T* zi = z.data() + i * units_;
 #pragma omp simd
-    for (Index j = 0; j < units_; ++j) zi[j] = static_cast<T>(c[j]) / (kscale[j] * s);
+    for (Index j = 0; j < units_; ++j) zi[j] = products_.value(i, j, units_, kscale);
     if (bias) {
 #pragma omp simd
       for (Index j = 0; j < units_; ++j) zi[j] += bias[j];
@@ -219,6 +225,10 @@ void Int8Embedding<T>::backward(ConstMatrixMap<T>, ConstMatrixMap<T>, MatrixMap<
 
 template Index quantize_rows_int8<float>(const float*, Index, Index, int8_t*, float*);
 template Index quantize_rows_int8<double>(const double*, Index, Index, int8_t*, double*);
+template PackedInt8B pack_whole_numbers<float>(const float*, Index, Index, Int8Kernel);
+template PackedInt8B pack_whole_numbers<double>(const double*, Index, Index, Int8Kernel);
+template struct Int8Products<float>;
+template struct Int8Products<double>;
 template class Int8Dense<float>;
 template class Int8Dense<double>;
 template class Int8Embedding<float>;

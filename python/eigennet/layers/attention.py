@@ -17,11 +17,14 @@ Inputs of rank above 3 attend over all their axes between the batch and the feat
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from eigennet import initializers, ops, random, regularizers
+from eigennet.layers import quantization
 from eigennet.layers._ops_layer import OpsLayer, check_seed, unit_interval
+from eigennet.layers.einsum_quantization import Int8Einsum
 from eigennet.regularizers import activity_penalty
 
 
@@ -45,6 +48,27 @@ def _positive_int(value, name: str, allow_none: bool = False):
             f"Received: {name}={value}"
         )
     return int(value)
+
+
+def _projection_equation(free: int, bound: int, output: int) -> str:
+    """The einsum of one of Keras's projections (its sublayer EinsumDense): `free` axes kept,
+    `bound` contracted with the kernel, `output` made by it ("abc,cde->abde")."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    kept, inner, made = (
+        letters[:free],
+        letters[free : free + bound],
+        letters[free + bound : free + bound + output],
+    )
+    return f"{kept}{inner},{inner}{made}->{kept}{made}"
+
+
+class _Projection(NamedTuple):
+    """One projection's weights; quantized, also its scale and its int8 product."""
+
+    kernel: object
+    bias: object
+    scale: object = None
+    int8: Int8Einsum | None = None
 
 
 class MultiHeadAttention(OpsLayer):
@@ -83,6 +107,12 @@ class MultiHeadAttention(OpsLayer):
     `(heads, key_dim)`, key kernel and bias, gate kernel and bias (`use_gate`), value kernel
     `(dim, heads, value_dim)` and bias, output kernel `(heads, value_dim, *output_shape)`
     and bias `output_shape`.
+
+    `quantize("int8")` (or `model.quantize("int8")`) quantizes the projections as Keras
+    quantizes its EinsumDense sublayers: each kernel int8 with its `kernel_scale` in Keras's
+    layout after the projection's bias, nothing of them trainable. The layer's dtype policy
+    becomes `int8_from_<dtype>`, which Keras reads back (Keras itself saves the float policy
+    and cannot load its own quantized attention).
     """
 
     def __init__(
@@ -184,14 +214,23 @@ class MultiHeadAttention(OpsLayer):
         self._attention_axes = tuple(range(1, len(query_shape) - 1))
         n, h, hv = self._num_heads, self._key_dim, self._value_dim
         out = self._output_shape or (query_shape[-1],)
+        int8 = self.quantization_mode is not None
+        if int8:
+            quantization.check_supported(self.quantization_mode)
 
-        def projection(name, shape, bias_shape):
-            kernel = self.add_weight(
-                shape=shape,
-                initializer=initializers.fresh(self._kernel_initializer),
-                regularizer=self._kernel_regularizer,
-                name=f"{name}/kernel",
-            )
+        def projection(name, shape, bias_shape, rank):
+            if int8:
+                kernel = self.add_weight(
+                    shape=shape, initializer="zeros", dtype="int8", trainable=False,
+                    name=f"{name}/kernel",
+                )  # fmt: skip
+            else:
+                kernel = self.add_weight(
+                    shape=shape,
+                    initializer=initializers.fresh(self._kernel_initializer),
+                    regularizer=self._kernel_regularizer,
+                    name=f"{name}/kernel",
+                )
             bias = None
             if self._use_bias:
                 bias = self.add_weight(
@@ -200,20 +239,72 @@ class MultiHeadAttention(OpsLayer):
                     regularizer=self._bias_regularizer,
                     name=f"{name}/bias",
                 )
-            return kernel, bias
+            if not int8:
+                return _Projection(kernel, bias)
+            saved = Int8Einsum(self._equation(name, rank), rank, self._owner)
+            scale = self.add_weight(
+                shape=saved.scale_shape(shape), initializer="ones", trainable=False,
+                name=f"{name}/kernel_scale",
+            )  # fmt: skip
+            computed = self._equation(name, 4 if name == "attention_output" else 3)
+            return _Projection(kernel, bias, scale, Int8Einsum(computed, 3, self._owner))
 
-        self._query = projection("query", (query_shape[-1], n, h), (n, h))
-        self._key = projection("key", (key_shape[-1], n, h), (n, h))
+        q_rank, k_rank, v_rank = (len(x) for x in (query_shape, key_shape, value_shape))
+        self._query = projection("query", (query_shape[-1], n, h), (n, h), q_rank)
+        self._key = projection("key", (key_shape[-1], n, h), (n, h), k_rank)
         if self._use_gate:
-            self._gate = projection("gate", (query_shape[-1], n, hv), (n, hv))
-        self._value = projection("value", (value_shape[-1], n, hv), (n, hv))
-        self._output = projection("attention_output", (n, hv, *out), tuple(out))
+            self._gate = projection("gate", (query_shape[-1], n, hv), (n, hv), q_rank)
+        self._value = projection("value", (value_shape[-1], n, hv), (n, hv), v_rank)
+        self._output = projection("attention_output", (n, hv, *out), tuple(out), q_rank + 1)
         self._build_shapes = {
             "query_shape": query_shape,
             "value_shape": value_shape,
             "key_shape": key_shape,
         }
         self.input_shape = query_shape
+
+    @property
+    def _owner(self) -> str:
+        return f"MultiHeadAttention {self.name!r}"
+
+    def _equation(self, name: str, rank: int) -> str:
+        """The einsum of projection `name` on inputs of `rank` axes, as Keras builds it."""
+        if name == "attention_output":
+            return _projection_equation(rank - 2, 2, len(self._output_shape or (None,)))
+        return _projection_equation(rank - 1, 1, 2)
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the projections' kernels as Keras quantizes its EinsumDense sublayers
+        (see the class docstring)."""
+        mode = quantization.resolve_mode(mode, config)
+        quantization.check_layer(self, mode)
+        if type_check and type(self) is not MultiHeadAttention:
+            raise quantization.not_implemented(self)
+        quantization.check_supported(mode)
+        shapes = self._build_shapes
+        ranks = {"key": len(shapes["key_shape"]), "value": len(shapes["value_shape"])}
+        values = []
+        for name, weights in self._projections():
+            rank = ranks.get(name, len(shapes["query_shape"]))
+            rank += name == "attention_output"  # its input has the heads' two axes
+            plan = Int8Einsum(self._equation(name, rank), rank, self._owner)
+            kernel, scale = plan.quantize_kernel(weights.kernel.numpy())
+            values += [kernel, *([weights.bias.numpy()] if self._use_bias else []), scale]
+        self._requantize(mode, values)
+
+    def _projections(self) -> list[tuple[str, _Projection]]:
+        """The projections in the order their weights are made."""
+        gate = [("gate", self._gate)] if self._use_gate else []
+        return [("query", self._query), ("key", self._key), *gate, ("value", self._value),
+                ("attention_output", self._output)]  # fmt: skip
+
+    def _traced_arguments(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """A call given as a list ([query, value(, key)]: older eigennet configs) is traced
+        as query, value, key."""
+        if len(args) == 1 and isinstance(args[0], (list, tuple)):
+            query, value, key = (*args[0], None, None)[:3]
+            return (query, value if value is not None else query, key), kwargs
+        return args, kwargs
 
     def _check_shapes(self, query_shape, value_shape, key_shape) -> None:
         if value_shape[1:-1] != key_shape[1:-1]:
@@ -378,9 +469,12 @@ class MultiHeadAttention(OpsLayer):
             attended = ops.einsum("bnts,bsnh->btnh", probabilities, v)  # (B, T, N, Hv)
         if self._use_gate:
             attended = attended * ops.sigmoid(self._project(query, self._gate))
-        kernel, bias = self._output  # (N, Hv, *out), (*out)
-        letters = "opqrsuvw"[: len(kernel.shape) - 2]
-        output = ops.einsum(f"btnh,nh{letters}->bt{letters}", attended, kernel)
+        kernel, bias, scale, int8 = self._output  # (N, Hv, *out), (*out)
+        if int8 is not None:
+            output = int8(attended, kernel, scale)
+        else:
+            letters = "opqrsuvw"[: len(kernel.shape) - 2]
+            output = ops.einsum(f"btnh,nh{letters}->bt{letters}", attended, kernel)
         if bias is not None:
             output = output + bias
         self._penalize(output)
@@ -394,8 +488,11 @@ class MultiHeadAttention(OpsLayer):
 
     def _project(self, x, weights):
         """x (B, L, d) times a kernel (d, N, H) plus a bias (N, H): (B, L, N, H)."""
-        kernel, bias = weights
-        y = ops.einsum("bld,dnh->blnh", x, kernel)
+        kernel, bias, scale, int8 = weights
+        if int8 is not None:
+            y = int8(x, kernel, scale)
+        else:
+            y = ops.einsum("bld,dnh->blnh", x, kernel)
         if bias is not None:
             y = y + bias
         self._penalize(y)

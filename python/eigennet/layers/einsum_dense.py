@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 
 from eigennet import activations, initializers, ops, regularizers
+from eigennet.layers import quantization
 from eigennet.layers._ops_layer import OpsLayer
+from eigennet.layers.einsum_quantization import Int8Einsum
 
 
 def _split(equation: str):
@@ -128,8 +130,16 @@ class EinsumDense(OpsLayer):
         kernel_initializer, bias_initializer: default "glorot_uniform" and "zeros".
         kernel_regularizer, bias_regularizer: Optional regularizers.
         kernel_constraint, bias_constraint, lora_rank: must be None (not supported).
+        quantization_config: None, or Keras's default int8 config (as Keras writes it for a
+            quantized layer).
 
     Weights, in Keras order: `kernel`, then `bias` when `bias_axes` is given.
+
+    `quantize("int8")` (or `model.quantize("int8")`), as Keras: the kernel becomes int8 with a
+    scale per output element of the kernel, laid out as Keras lays it out; inputs are
+    quantized at run time and the product runs in integers (einsum_quantization.py). Weights
+    then: bias, kernel (int8), kernel_scale, saved as kernel, bias, kernel_scale (Keras's
+    order); neither kernel nor scale trains.
     """
 
     def __init__(
@@ -153,10 +163,10 @@ class EinsumDense(OpsLayer):
             ("kernel_constraint", kernel_constraint),
             ("bias_constraint", bias_constraint),
             ("lora_rank", lora_rank),
-            ("quantization_config", quantization_config),
         ):
             if value is not None:  # accepted as None so that Keras configs load
                 raise ValueError(f"EinsumDense({arg}=...) is not supported by eigennet yet")
+        quantization.check_config_argument("EinsumDense", quantization_config)
         super().__init__(**kwargs)
         _split(str(equation))  # the equation's form is checked at once, as Keras
         self.equation = str(equation)
@@ -170,13 +180,19 @@ class EinsumDense(OpsLayer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel = self.bias = None
+        self.kernel = self.bias = self.kernel_scale = None
         self.full_output_shape = None
+        self._int8 = None
 
     def build(self, input_shape):
         kernel, bias, output, input_axes, output_axes = einsum_shapes(
             self.equation, self.bias_axes, tuple(input_shape), self.partial_output_shape
         )
+        self.full_output_shape = tuple(output)
+        self.input_shape = tuple(input_shape)
+        if self.quantization_mode is not None:
+            self._build_int8(tuple(kernel), bias)
+            return
         init = self.kernel_initializer
         if isinstance(init, initializers.VarianceScaling) and (
             init.input_axes is None or init.output_axes is None
@@ -193,10 +209,43 @@ class EinsumDense(OpsLayer):
                 shape=tuple(bias), initializer=initializers.fresh(self.bias_initializer),
                 regularizer=self.bias_regularizer, name="bias",
             )  # fmt: skip
-        self.full_output_shape = tuple(output)
-        self.input_shape = tuple(input_shape)
+
+    def _build_int8(self, kernel_shape: tuple, bias_shape) -> None:
+        """The quantized layer's weights, made in Keras's saving order (as Keras's
+        _int8_build: the kernel zeros, the scale ones)."""
+        quantization.check_supported(self.quantization_mode)
+        self._int8 = Int8Einsum(self.equation, len(self.input_shape), f"EinsumDense {self.name!r}")
+        self.kernel = self.add_weight(
+            shape=kernel_shape, initializer="zeros", dtype="int8", trainable=False, name="kernel"
+        )
+        if bias_shape is not None:
+            self.bias = self.add_weight(
+                shape=tuple(bias_shape), initializer=initializers.fresh(self.bias_initializer),
+                regularizer=self.bias_regularizer, name="bias",
+            )  # fmt: skip
+        self.kernel_scale = self.add_weight(
+            shape=self._int8.scale_shape(kernel_shape), initializer="ones", trainable=False,
+            name="kernel_scale",
+        )  # fmt: skip
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the kernel as Keras's EinsumDense.quantize (see the class docstring)."""
+        mode = quantization.resolve_mode(mode, config)
+        quantization.check_layer(self, mode)
+        if type_check and type(self) is not EinsumDense:
+            raise quantization.not_implemented(self)
+        quantization.check_supported(mode)
+        plan = Int8Einsum(self.equation, len(self.input_shape), f"EinsumDense {self.name!r}")
+        kernel, scale = plan.quantize_kernel(self.kernel.numpy())
+        bias = [self.bias.numpy()] if self.bias is not None else []
+        self._requantize(mode, [kernel, *bias, scale])
 
     def call(self, inputs, training=None):
+        if self._int8 is not None:
+            x = self._int8(inputs, self.kernel, self.kernel_scale)
+            if self.bias is not None:
+                x = ops.add(x, self.bias)
+            return x if self._activation_name == "linear" else self.activation(x)
         rank = len(getattr(inputs, "shape", ()))
         x = ops.einsum(_spelled_out(self.equation, rank), inputs, self.kernel)
         if self.bias is not None:
@@ -228,5 +277,5 @@ class EinsumDense(OpsLayer):
             "bias_regularizer": serialized(regularizers, self.bias_regularizer),
             "kernel_constraint": None,
             "bias_constraint": None,
-            "quantization_config": None,
+            "quantization_config": quantization.config_entry(self),
         }

@@ -164,6 +164,13 @@ class Variable:
             raise TypeError(
                 f"Cannot assign non-numeric values (dtype {value.dtype}) to {self.path}"
             )
+        if self.dtype == "int8" and not (
+            np.all(value == np.rint(value)) and np.all((value >= -128) & (value <= 127))
+        ):
+            raise ValueError(
+                f"Cannot assign to the int8 variable {self.path}: values must be whole "
+                "numbers in [-128, 127]"
+            )
         if not np.all(np.isfinite(value)):  # allowed, as Keras and as loading a file
             warnings.warn(f"Assigning NaN or inf to {self.path}", UserWarning, stacklevel=4)
         return value
@@ -387,10 +394,14 @@ class Layer:
             )
         shape = normalize_shape(shape, "add_weight shape") if shape else ()  # None: a scalar
         dtype = self.dtype if dtype is None else str(np.dtype(dtype))
+        whole = dtype == "int8"  # held as whole numbers in the layer's float dtype
+        if whole and trainable:
+            raise ValueError("add_weight: an int8 weight cannot be trainable")
+        dtype = self.dtype if whole else dtype
         if dtype not in ("float32", "float64"):
-            raise ValueError(f"add_weight: dtype must be float32 or float64, got {dtype!r}")
+            raise ValueError(f"add_weight: dtype must be float32, float64 or int8, got {dtype!r}")
         name = name or f"variable_{len(self._own_weights)}"
-        source = WeightSource(self, name, shape, dtype, bool(trainable))
+        source = WeightSource(self, name, shape, dtype, bool(trainable), int8=whole)
         init = initializers.get(initializer or "glorot_uniform")
         source.variable.assign(np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape))
         if regularizer is not None:
@@ -571,15 +582,50 @@ class Layer:
         return {}
 
     def _requantize(self, mode: str, values: list) -> None:
-        """Makes the native core again in quantization `mode` (see _make_core) for the same
-        inputs and sets its weights to `values`, in the new core's order."""
-        input_shape = self.input_shape
+        """Makes the layer again in quantization `mode` for the same inputs and sets its
+        weights to `values`: a native core (see _make_core), in the new core's weights order;
+        or a layer written with ops, whose build() makes its weights for the mode, in the
+        order it makes them, and whose calls are traced again."""
         self._quantization_mode = mode
-        self._core = None
-        self._eager_network = None
-        self.build(input_shape)
-        assign_all(f"Layer {self.name!r}", self.weights, values)
+        if self._traced:
+            build_config = self.get_build_config()
+            self._own_weights = []
+            self._built = False
+            self.build_from_config(build_config)
+            self._built = True
+            assign_all(f"Layer {self.name!r}", [o.variable for o in self._own_weights], values)
+            self._trace_again()
+        else:
+            input_shape = self.input_shape
+            self._core = None
+            self._eager_network = None
+            self.build(input_shape)
+            assign_all(f"Layer {self.name!r}", self.weights, values)
         quantization.note_requantized()  # the models running this layer rebuild their graph
+
+    def _trace_again(self) -> None:
+        """Traces every recorded call of this layer again, from the arguments its node
+        keeps (after its weights changed kind: quantize)."""
+        from eigennet.layers import tracing
+
+        for node in self._inbound_nodes:
+            old = getattr(node, "trace", None)
+            if old is None:
+                continue
+            args, kwargs = self._traced_arguments(node.call_args, node._call_kwargs or {})
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+            if node.training is not None:
+                kwargs["training"] = node.training
+            tensors, node.trace = tracing.trace_call(self, args, kwargs)
+            if [id(t) for t in tensors] != [id(t) for t in node.inputs]:
+                raise RuntimeError(f"Layer {self.name!r}: a call traced again read other inputs")
+            if old is self._standalone_trace:  # the call a Sequential model runs
+                self._standalone_trace = node.trace
+
+    def _traced_arguments(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """The arguments call() is traced with, from those a call was given (the same here;
+        a layer whose __call__ rewrites them says how)."""
+        return args, kwargs
 
     # Merge layers (Add, Concatenate, ...) take a list of inputs; every other layer one.
     _multi_input = False

@@ -219,10 +219,12 @@ def note_requantized() -> None:
 def record_cores(model) -> None:
     """Called when `model` builds its native graph: the leaf layers' cores it runs."""
     leaves = _leaf_layers(model)
-    model.__dict__["_quantize_seen"] = (
-        _requantized[0],
-        [(x, x.__dict__.get("_core")) for x in leaves],
-    )
+    model.__dict__["_quantize_seen"] = (_requantized[0], [(x, _running(x)) for x in leaves])
+
+
+def _running(layer) -> tuple:
+    """What a layer runs: its native core, or (a layer written with ops) its mode."""
+    return layer.__dict__.get("_core"), getattr(layer, "quantization_mode", None)
 
 
 def refresh(model) -> None:
@@ -231,7 +233,7 @@ def refresh(model) -> None:
     seen = model.__dict__.get("_quantize_seen")
     if seen is None or seen[0] == _requantized[0]:
         return
-    if any(layer.__dict__.get("_core") is not core for layer, core in seen[1]):
+    if any(_running(layer) != running for layer, running in seen[1]):
         _forget_optimizer_state(model)
         model._drop_trainers()
         model._build_network()  # records the cores again

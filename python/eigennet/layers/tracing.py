@@ -23,10 +23,13 @@ class WeightSource:
 
     _is_source = True
 
-    def __init__(self, owner, name: str, shape: tuple, dtype: str, trainable: bool):
+    def __init__(
+        self, owner, name: str, shape: tuple, dtype: str, trainable: bool, int8: bool = False
+    ):
         from eigennet.layers.layer import Variable
 
         self._owner = owner
+        self._int8 = int8  # whole numbers in [-128, 127], reported and read back as int8
         self._core = getattr(_core, f"VariableSource_{dtype}")(list(shape), name, trainable)
         self._params = self._core.params()
         self._dtype = dtype
@@ -51,6 +54,9 @@ class WeightSource:
     @property
     def built(self) -> bool:
         return True
+
+    def _weight_dtypes(self) -> dict[str, str]:
+        return {self.variable.name: "int8"} if self._int8 else {}
 
     @property
     def weights(self) -> list:

@@ -39,7 +39,12 @@ from eigennet.saving.file_io import (
     read_member,
     write_h5,
 )
-from eigennet.saving.state import load_model_state, model_state, state_byte_bound
+from eigennet.saving.state import (
+    load_model_state,
+    model_state,
+    quantize_as_saved,
+    state_byte_bound,
+)
 
 # Version of the layout written here; files of a later version are refused, earlier ones
 # must stay loadable. 2: recurrent, wrapper and custom layers' weights and subclassed
@@ -151,6 +156,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         model = _model_from_config(config, custom_objects, compile, path)
         store = _archive_weights(zf, path, model)
         try:
+            quantize_as_saved(model, store)
             load_model_state(model, store, strict=True)
         finally:
             store.close()

@@ -67,8 +67,9 @@ _MHA_SUBLAYERS = (("query", "query_dense"), ("key", "key_dense"), ("gate", "_gat
 class _WeightGroup:
     """Some of a layer's weights saved under a path of their own (no other state)."""
 
-    def __init__(self, weights: list):
+    def __init__(self, weights: list, quantization_mode=None):
         self.weights = weights
+        self.quantization_mode = quantization_mode  # see _keras_ordered
 
     def _extra_state(self) -> dict:
         return {}
@@ -96,7 +97,7 @@ def _mha_paths(layer, path: str, store) -> list | None:
         if prefix == "gate" and not gated:
             continue
         group = [w for w in weights if w.name.split("/")[0] == prefix]
-        out.append((f"{path}/{sublayer}", _WeightGroup(group)))
+        out.append((f"{path}/{sublayer}", _WeightGroup(group, layer.quantization_mode)))
     if sum(len(g.weights) for _, g in out[1:]) != len(weights):
         return None
     return out
@@ -240,7 +241,9 @@ class _OwnWeights:
     with add_weight, and the random streams of the keras.random ops in its traced call()."""
 
     def __init__(self, layer):
+        self.layer = layer
         self.weights = [o.variable for o in layer._own_weights]
+        self.quantization_mode = layer.quantization_mode  # see _keras_ordered
         self._random_ops = _random_ops(layer)
 
     def _extra_state(self) -> dict:
@@ -278,7 +281,7 @@ def _random_ops(layer) -> list:
 def _keras_ordered(layer) -> list:
     """Keras saves a layer's trainable variables, then its non-trainable ones; a quantized
     layer in its variable_serialization_spec order (kernel, bias, kernel_scale), which is
-    its weights' order here."""
+    its weights' order here (a layer written with ops: the order it made them)."""
     weights = layer.weights
     if getattr(layer, "quantization_mode", None) is not None:
         return weights
@@ -385,6 +388,24 @@ def _keras_slot_order(model, built: list) -> list[int]:
 
 
 # -- loading --------------------------------------------------------------------------------
+def quantize_as_saved(model, store: ArrayStore) -> None:
+    """Keras saves a model whose MultiHeadAttention it quantized with the layer's float
+    dtype policy in the config (and then cannot load it itself); the file's projections hold
+    kernel scales. A model just made from such a config quantizes those layers, so that the
+    file's weights load into them."""
+    from eigennet.layers import MultiHeadAttention
+
+    for path, part in layer_paths(model, store=store):
+        layer = getattr(part, "layer", None)
+        if (
+            isinstance(layer, MultiHeadAttention)
+            and layer.built
+            and layer.quantization_mode is None
+            and f"{path}/query_dense/vars/{1 + layer.use_bias}" in store
+        ):
+            layer.quantize("int8")
+
+
 def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
     """Sets the model's weights, random state and (if compiled) optimizer state from
     `store`. Everything is read and checked first: a mismatch raises LoadError and leaves
@@ -411,21 +432,15 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
             if key in store:  # absent in Keras files: the layer keeps its fresh stream
                 value = store.get(key, np.shape(current), integer=True)
                 extra.append((layer, name, _as_uint64(value, key, store.source)))
+    if strict:  # the layers' entries first: a file of another architecture says so
+        _refuse_unexpected(store, expected, lambda k: k.startswith("optimizer/"))
     optimizer_plan = _plan_optimizer(model, store, non_finite)
     if optimizer_plan is not None:
         expected.update(optimizer_plan[0])
     elif strict:
         expected.update(k for k in store.keys() if k.startswith("optimizer/"))
     if strict:
-        unexpected = sorted(
-            k for k in store.keys() if k not in expected and not k.startswith(TRAINING_METADATA)
-        )
-        if unexpected:
-            raise LoadError(
-                f"{store.source}: holds entries the model has no place for "
-                f"({', '.join(unexpected[:5])}{', ...' if len(unexpected) > 5 else ''}): "
-                "the file does not match the model's architecture"
-            )
+        _refuse_unexpected(store, expected, lambda k: False)
     if non_finite:
         warnings.warn(
             f"{store.source}: {', '.join(non_finite[:5])}{', ...' if len(non_finite) > 5 else ''}"
@@ -445,6 +460,20 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
         layer._set_extra_state(state)
     if optimizer_plan is not None:
         optimizer_plan[1]()
+
+
+def _refuse_unexpected(store: ArrayStore, expected: set, skip) -> None:
+    unexpected = sorted(
+        k
+        for k in store.keys()
+        if k not in expected and not k.startswith(TRAINING_METADATA) and not skip(k)
+    )
+    if unexpected:
+        raise LoadError(
+            f"{store.source}: holds entries the model has no place for "
+            f"({', '.join(unexpected[:5])}{', ...' if len(unexpected) > 5 else ''}): "
+            "the file does not match the model's architecture"
+        )
 
 
 def _as_float(value: np.ndarray, dtype) -> np.ndarray:

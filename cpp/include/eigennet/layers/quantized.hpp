@@ -23,6 +23,28 @@ namespace eigennet {
 template <class T>
 Index quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale);
 
+// A kernel (k, n) held as whole numbers in floats, packed for the int8 product; clamped to
+// [-128, 127] so that a stray value cannot wrap.
+template <class T>
+PackedInt8B pack_whole_numbers(const T* kernel, Index k, Index n, Int8Kernel choice);
+
+// The integer part of Keras's int8 layers (Dense, EinsumDense): x's rows quantized as
+// quantize_rows_int8 does, times a packed kernel, in exact int32 sums. The buffers are kept
+// between batches. `who` names the layer in the NonFiniteRows thrown for a row with NaN or inf.
+template <class T>
+struct Int8Products {
+  void compute(const T* x, Index rows, const PackedInt8B& kernel, const char* who);
+  // Row i's float value: products[i, j] / (kernel_scale[j] * inputs_scale[i]), as Keras
+  // de-scales.
+  T value(Index i, Index j, Index n, const T* kernel_scale) const {
+    return static_cast<T>(products[static_cast<size_t>(i * n + j)]) /
+           (kernel_scale[j] * inputs_scale[static_cast<size_t>(i)]);
+  }
+  AlignedVector<int8_t> inputs_int8;
+  AlignedVector<T> inputs_scale;
+  AlignedVector<int32_t> products;
+};
+
 // y = act(int32(q(x) · kernel) / (kernel_scale * input_scale) + bias), as Keras's _int8_call.
 // Backward, as Keras's custom gradient: dL/dx through the dequantized kernel (kernel /
 // kernel_scale) and dL/dbias; the int8 kernel and its scale have no gradient.
@@ -52,9 +74,7 @@ class Int8Dense : public Layer<T> {
   Workspace<T> preactivation_;
   PackedInt8B packed_;
   std::uint64_t packed_version_ = ~std::uint64_t(0);  // none yet: no version is this
-  AlignedVector<int8_t> inputs_int8_;
-  AlignedVector<int32_t> products_;
-  AlignedVector<T> inputs_scale_;
+  Int8Products<T> products_;
 };
 
 // Rows of the int8 table divided by their scale; nothing trainable (as Keras).

@@ -22,15 +22,15 @@ void bind_conv_layers_typed(py::module_& m) {
       .def(py::init([](int rank, Index filters, std::vector<Index> kernel_size,
                        std::vector<Index> strides, const std::string& padding,
                        std::vector<Index> dilation_rate, const std::string& activation,
-                       bool use_bias) {
+                       bool use_bias, bool int8) {
              return std::make_shared<Conv<T>>(rank, filters, std::move(kernel_size),
                                               std::move(strides), padding_from_name(padding),
                                               std::move(dilation_rate),
-                                              activation_from_name(activation), use_bias);
+                                              activation_from_name(activation), use_bias, int8);
            }),
            py::arg("rank"), py::arg("filters"), py::arg("kernel_size"), py::arg("strides"),
-           py::arg("padding"), py::arg("dilation_rate"), py::arg("activation"),
-           py::arg("use_bias"));
+           py::arg("padding"), py::arg("dilation_rate"), py::arg("activation"), py::arg("use_bias"),
+           py::arg("int8") = false);
   py::class_<Pool<T>, Layer<T>, std::shared_ptr<Pool<T>>>(m, ("Pool" + sfx).c_str())
       .def(py::init([](int rank, const std::string& mode, std::vector<Index> pool_size,
                        std::vector<Index> strides, const std::string& padding) {

@@ -1,15 +1,22 @@
 #include "eigennet/layers/conv.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "eigennet/checks.hpp"
 #include "eigennet/gemm.hpp"
 #include "eigennet/layers/im2col.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet {
 namespace {
+
+// int8 products of at most this many taps are exact in float: 127² · 1040 < 2^24.
+constexpr Index kExactFloatTaps = 1040;
 
 // dz *= relu'(y) when relu; sum (when non-null) += the column sums of dz. One pass.
 template <class T>
@@ -29,7 +36,7 @@ void relu_mask_and_sum(T* dz, const T* y, Index rows, Index cols, bool relu, T* 
 template <class T>
 Conv<T>::Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vector<Index> strides,
               Padding padding, std::vector<Index> dilation_rate, Activation activation,
-              bool use_bias)
+              bool use_bias, bool int8)
     : rank_(rank),
       filters_(filters),
       kernel_size_(std::move(kernel_size)),
@@ -37,7 +44,8 @@ Conv<T>::Conv(int rank, Index filters, std::vector<Index> kernel_size, std::vect
       dilation_(std::move(dilation_rate)),
       padding_(padding),
       activation_(activation),
-      use_bias_(use_bias) {
+      use_bias_(use_bias),
+      int8_(int8) {
   if (rank < 1 || rank > 3) throw std::invalid_argument("convolution rank must be 1, 2 or 3");
   const std::string name = this->name();
   if (filters <= 0)
@@ -76,7 +84,7 @@ Shape Conv<T>::do_build(const Shape& input_shape) {
   pixels_ = w.out_pixels();
   patch_ = w.taps() * w.channels;
   direct_ = w.taps() == 1 && w.planes.stride == 1 && w.rows.stride == 1 && w.cols.stride == 1;
-  taps_major_ = !direct_ && w.channels == 1;
+  taps_major_ = !direct_ && w.channels == 1 && (!int8_ || patch_ <= kExactFloatTaps);
   // Output columns [lo, hi) whose tap kw falls inside the data, for the taps-major im2col.
   tap_lo_.assign(size_t(w.cols.kernel), w.cols.out);
   tap_hi_.assign(size_t(w.cols.kernel), 0);
@@ -90,8 +98,9 @@ Shape Conv<T>::do_build(const Shape& input_shape) {
   Shape kernel(kernel_size_.begin(), kernel_size_.end());
   kernel.push_back(w.channels);
   kernel.push_back(filters_);
-  this->add_weight("kernel", kernel);
+  this->add_weight("kernel", kernel, !int8_);
   if (use_bias_) this->add_weight("bias", {filters_});
+  if (int8_) this->add_weight("kernel_scale", {filters_}, false);
   Shape out;
   if (rank_ == 3) out.push_back(w.planes.out);
   if (rank_ >= 2) out.push_back(w.rows.out);
@@ -180,7 +189,137 @@ void Conv<T>::col2im_taps(const T* cols, Index count, T* dx) const {
 }
 
 template <class T>
+const PackedInt8B& Conv<T>::packed_kernel() {
+  const Int8Kernel choice = int8_kernel_in_use();
+  const std::uint64_t version = this->params_version();
+  if (packed_version_ != version || packed_.kernel != choice) {
+    packed_ = pack_whole_numbers(this->weight(0), patch_, filters_, choice);
+    packed_version_ = version;
+  }
+  return packed_;
+}
+
+template <class T>
+const T* Conv<T>::dequantized_kernel() {
+  MatrixMap<T> w = dequantized_.view(patch_, filters_);
+  const T* kernel = this->weight(0);
+  const T* scale = this->weight(use_bias_ ? 2 : 1);
+  for (Index p = 0; p < patch_; ++p)
+    for (Index f = 0; f < filters_; ++f) w(p, f) = kernel[p * filters_ + f] / scale[f];
+  return w.data();
+}
+
+// A single channel's taps-major columns (taps, rows) quantized in place, each row (output
+// pixel) as Int8Products quantizes a row of its own, into whole numbers kept as floats: with
+// at most kExactFloatTaps taps their integer product in float is exact, the same numbers as
+// int32 sums. Vectorized along the pixels, which the pixel-major rows of a few taps are not.
+template <class T>
+Index Conv<T>::quantize_taps(T* cols, Index rows, AlignedVector<T>& scale) const {
+  scale.assign(size_t(rows), T(0));  // the maxima first
+  T* s = scale.data();
+  int bad = 0;
+  const T inf = std::numeric_limits<T>::infinity();
+  for (Index t = 0; t < patch_; ++t) {
+    const T* c = cols + t * rows;
+#pragma omp simd reduction(| : bad)
+    for (Index p = 0; p < rows; ++p) {
+      const T a = std::abs(c[p]);
+      s[p] = a > s[p] ? a : s[p];
+      bad |= !(a < inf);
+    }
+  }
+  if (bad)
+    for (Index t = 0; t < patch_; ++t)
+      for (Index p = 0; p < rows; ++p)
+        if (!(std::abs(cols[t * rows + p]) < inf)) return p;
+#pragma omp simd
+  for (Index p = 0; p < rows; ++p) s[p] = T(127) / (s[p] + T(1e-7));
+  for (Index t = 0; t < patch_; ++t) {
+    T* c = cols + t * rows;
+#pragma omp simd
+    for (Index p = 0; p < rows; ++p) {
+      T r = std::rint(c[p] * s[p]);
+      r = r > T(127) ? T(127) : r;
+      c[p] = r < T(-127) ? T(-127) : r;
+    }
+  }
+  return -1;
+}
+
+// As the float forward: threads take whole groups of chunks when the batch has enough (each
+// quantizes and multiplies its own chunks), else each pass uses the threads. A chunk holding
+// NaN or inf stops its thread's work (threads must not throw); the first such sample is
+// reported after.
+template <class T>
+void Conv<T>::forward_int8(ConstMatrixMap<T> x, MatrixMap<T> y) {
+  const Index n = x.rows(), chunk = chunk_samples(), groups = group_count(n);
+  const int slots = slot_count(n);
+  const PackedInt8B& kernel = packed_kernel();
+  const T* kscale = this->weight(use_bias_ ? 2 : 1);
+  const T* bias = use_bias_ ? this->weight(1) : nullptr;
+  T* z = activation_needs_input(activation_) ? preactivation_.view(n * pixels_, filters_).data()
+                                             : y.data();
+  T* buffers = direct_ ? nullptr : cols_.view(slots * chunk * pixels_, patch_).data();
+  if (products_.size() < size_t(slots)) products_.resize(size_t(slots));
+  std::atomic<Index> bad_sample{n};  // the first sample holding NaN or inf (n: none)
+  for_chunks(n, chunk, groups, slots, [&](Index first, Index count, Index, int slot) {
+    if (bad_sample.load() < n) return;
+    const Index rows = count * pixels_;
+    const T* cols = x.data() + first * in_size_;
+    if (!direct_) {
+      T* buffer = buffers + slot * chunk * pixels_ * patch_;
+      if (taps_major_)
+        im2col_taps(cols, count, buffer);
+      else
+        im2col(window_, cols, count, buffer);
+      cols = buffer;
+    }
+    Int8Products<T>& products = products_[size_t(slot)];
+    const Index bad = taps_major_ ? quantize_taps(buffers + slot * chunk * pixels_ * patch_, rows,
+                                                  products.inputs_scale)
+                                  : products.try_compute(cols, rows, kernel);
+    if (bad >= 0) {
+      const Index sample = first + bad / pixels_;
+      Index seen = bad_sample.load();
+      while (sample < seen && !bad_sample.compare_exchange_weak(seen, sample)) {
+      }
+      return;
+    }
+    T* zc = z + first * pixels_ * filters_;
+    if (taps_major_)  // whole numbers times whole numbers: the float product is exact
+      gemm<T>(true, false, rows, filters_, patch_, cols, rows, this->weight(0), filters_, zc,
+              filters_);
+#pragma omp parallel for schedule(static) if (slots == 1 && rows * filters_ >= (Index(1) << 16))
+    for (Index i = 0; i < rows; ++i) {
+      T* zi = zc + i * filters_;
+      if (taps_major_) {
+        const T s = products.inputs_scale[size_t(i)];
+#pragma omp simd
+        for (Index f = 0; f < filters_; ++f) zi[f] = zi[f] / (kscale[f] * s);
+      } else {
+#pragma omp simd
+        for (Index f = 0; f < filters_; ++f) zi[f] = products.value(i, f, filters_, kscale);
+      }
+      if (bias) {
+#pragma omp simd
+        for (Index f = 0; f < filters_; ++f) zi[f] += bias[f];
+      }
+    }
+    T* yc = y.data() + first * pixels_ * filters_;
+    if (activation_ != Activation::Linear || zc != yc)
+      activation_forward<T>(activation_, ConstMatrixMap<T>(zc, rows, filters_),
+                            MatrixMap<T>(yc, rows, filters_));
+  });
+  if (bad_sample.load() < n)
+    throw NonFiniteRows("an int8 " + name() + " layer got NaN or inf in sample " +
+                            std::to_string(bad_sample.load()) +
+                            " of its input: int8 quantization needs finite values",
+                        bad_sample.load());
+}
+
+template <class T>
 void Conv<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
+  if (int8_) return forward_int8(x, y);
   const Index n = x.rows(), chunk = chunk_samples(), groups = group_count(n);
   const int slots = slot_count(n);
   T* z = activation_needs_input(activation_) ? preactivation_.view(n * pixels_, filters_).data()
@@ -226,6 +365,7 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
   const T* z = activation_needs_input(activation_) ? preactivation_.data() : y.data();
   const bool relu = activation_ == Activation::Relu;
   const Index kernel_size = patch_ * filters_, grad_size = this->param_count();
+  const T* kernel = int8_ && grad_x ? dequantized_kernel() : this->weight(0);
   // Per-group accumulators of the kernel gradient and db. With pixel-major columns they hold
   // dKᵀ (filters, taps * in), which puts the long taps side where Eigen's kernel wants it
   // (~15% faster than dK); a single channel's few taps are better as dK itself (2x).
@@ -246,7 +386,7 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
     if (relu || bias_grad) relu_mask_and_sum(dz, yc, rows, filters_, relu, bias_grad);
     T* buffer = buffers ? buffers + slot * chunk * pixels_ * patch_ : nullptr;
     const T* xc = x.data() + first * in_size_;
-    if (grad) {
+    if (grad && !int8_) {  // int8: only the bias trains
       const T* cols = xc;
       if (taps_major_) {
         im2col_taps(xc, count, buffer);
@@ -265,11 +405,10 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
     if (grad_x) {
       T* dx = grad_x->data() + first * in_size_;
       if (taps_major_) {
-        gemm<T>(false, true, patch_, rows, filters_, this->weight(0), filters_, dz, filters_,
-                buffer, rows);
+        gemm<T>(false, true, patch_, rows, filters_, kernel, filters_, dz, filters_, buffer, rows);
         col2im_taps(buffer, count, dx);
       } else {
-        gemm<T>(false, true, rows, patch_, filters_, dz, filters_, this->weight(0), filters_,
+        gemm<T>(false, true, rows, patch_, filters_, dz, filters_, kernel, filters_,
                 direct_ ? dx : buffer, patch_);
         if (!direct_) col2im(window_, buffer, count, dx);
       }
@@ -280,7 +419,9 @@ void Conv<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> gr
   VectorMap<T> bias_grad(param_grad + kernel_size, grad_size - kernel_size);
   for (Index s = 0; s < groups; ++s) {
     const T* g = group_grads + s * grad_size;
-    if (s == 0 && transposed)
+    if (int8_) {
+      if (s == 0) kernel_grad.setZero();  // (the scale's, after the bias, stays zero)
+    } else if (s == 0 && transposed)
       kernel_grad = ConstMatrixMap<T>(g, filters_, patch_).transpose();
     else if (s == 0)
       kernel_grad = ConstMatrixMap<T>(g, patch_, filters_);

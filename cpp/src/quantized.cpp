@@ -120,17 +120,23 @@ PackedInt8B pack_whole_numbers(const T* kernel, Index k, Index n, Int8Kernel cho
 }
 
 template <class T>
-void Int8Products<T>::compute(const T* x, Index rows, const PackedInt8B& kernel, const char* who) {
+Index Int8Products<T>::try_compute(const T* x, Index rows, const PackedInt8B& kernel) {
   inputs_int8.resize(static_cast<size_t>(rows * kernel.k));
   inputs_scale.resize(static_cast<size_t>(rows));
   products.resize(static_cast<size_t>(rows * kernel.n));
   const Index bad =
       quantize_rows_int8<T>(x, rows, kernel.k, inputs_int8.data(), inputs_scale.data());
+  if (bad < 0) int8_gemm(rows, inputs_int8.data(), kernel, products.data());
+  return bad;
+}
+
+template <class T>
+void Int8Products<T>::compute(const T* x, Index rows, const PackedInt8B& kernel, const char* who) {
+  const Index bad = try_compute(x, rows, kernel);
   if (bad >= 0)
     throw NonFiniteRows(std::string(who) + " got NaN or inf in row " + std::to_string(bad) +
                             " of its input: int8 quantization needs finite values",
                         bad);
-  int8_gemm(rows, inputs_int8.data(), kernel, products.data());
 }
 
 template <class T>

@@ -94,3 +94,30 @@ def backward(x, kernel, bias, strides, padding, dilation, dy, activation="linear
     if one_d:
         dx = dx[:, 0]
     return dk.reshape(k_shape), db, dx
+
+
+def int8_forward(x, kernel, kernel_scale, bias, strides, padding, dilation, activation="linear"):
+    """The int8 convolution (float32): each output pixel's receptive field quantized as
+    Keras's Dense quantizes a row of inputs (127 / (max|patch| + 1e-7), round half to even,
+    clipped to +-127), the integer product with the int8 kernel, divided by
+    kernel_scale * the patch's scale, then bias and activation. Returns y."""
+    x, kernel, strides, dilation, one_d = _as_2d(
+        np.asarray(x, np.float32), np.asarray(kernel), strides, dilation
+    )
+    xp, _, oh, ow = _geometry(x, kernel, strides, padding, dilation, one_d)
+    kh, kw, _, f = kernel.shape
+    matrix = kernel.reshape(-1, f).astype(np.int64)
+    z = np.zeros((x.shape[0], oh, ow, f), dtype=np.float32)
+    for i in range(oh):
+        rows = _taps(i, strides[0], kh, dilation[0])
+        for j in range(ow):
+            cols = _taps(j, strides[1], kw, dilation[1])
+            patch = xp[:, rows[:, None], cols[None, :], :].reshape(x.shape[0], -1)
+            scale = np.float32(127) / (np.abs(patch).max(axis=1) + np.float32(1e-7))
+            q = np.clip(np.rint(patch * scale[:, None]), -127, 127).astype(np.int64)
+            acc = (q @ matrix).astype(np.float32)
+            z[:, i, j, :] = acc / (kernel_scale.astype(np.float32) * scale[:, None])
+    if bias is not None:
+        z = z + bias.astype(np.float32)
+    y = activations.forward(activation, z.reshape(-1, f)).reshape(z.shape).astype(np.float32)
+    return y[:, 0] if one_d else y

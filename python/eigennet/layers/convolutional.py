@@ -79,7 +79,17 @@ class BaseConv(KernelBiasMixin, SpatialLayer):
             list(self.dilation_rate),
             self._activation_name,
             self.use_bias,
+            self.quantization_mode == "int8",
         )
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """int8 quantization, an eigennet extension of Keras's (Keras 3.15 quantizes no
+        convolution): the kernel int8 with a `kernel_scale` per filter, as Dense's per output
+        channel; each output pixel's receptive field is quantized at run time and the product
+        runs in integers. Weights then: kernel, bias, kernel_scale; the bias still trains.
+        Keras cannot load such a layer."""
+        exact = type(self).__module__ == BaseConv.__module__  # not a user's subclass
+        self._quantize_kernel(mode, type_check, config, exact)
 
     def get_config(self):
         def ser(module, obj):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from eigennet import _core, activations, initializers, regularizers
 from eigennet.layers import quantization
 from eigennet.layers.kernel_bias import KernelBiasMixin
@@ -79,28 +77,9 @@ class Dense(KernelBiasMixin, Layer):
         kind = "Int8Dense" if self.quantization_mode == "int8" else "Dense"
         return getattr(_core, f"{kind}_{dtype}")(self.units, self._activation_name, self.use_bias)
 
-    def _initialize(self):
-        if self.quantization_mode is None:
-            return super()._initialize()
-        # As Keras's _int8_build: kernel zeros (already), kernel_scale ones.
-        weights = self.weights
-        if self.use_bias:
-            weights[1].assign(self.bias_initializer(weights[1].shape, self.dtype))
-        weights[-1].assign(np.ones(weights[-1].shape, self.dtype))
-
-    def _weight_dtypes(self):
-        return {"kernel": "int8"} if self.quantization_mode == "int8" else {}
-
     def quantize(self, mode=None, type_check=True, config=None):
         """Quantizes the kernel as Keras's Dense.quantize (see the class docstring)."""
-        mode = quantization.resolve_mode(mode, config)
-        quantization.check_layer(self, mode)
-        if type_check and type(self) is not Dense:
-            raise quantization.not_implemented(self)
-        quantization.check_supported(mode)
-        kernel, scale = quantization.abs_max_quantize(self.weights[0].numpy(), axis=0)
-        bias = [self.weights[1].numpy()] if self.use_bias else []
-        self._requantize(mode, [kernel, *bias, scale[0]])
+        self._quantize_kernel(mode, type_check, config, exact=type(self) is Dense)
 
     def get_config(self):
         return {

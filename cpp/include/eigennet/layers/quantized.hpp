@@ -34,6 +34,9 @@ PackedInt8B pack_whole_numbers(const T* kernel, Index k, Index n, Int8Kernel cho
 template <class T>
 struct Int8Products {
   void compute(const T* x, Index rows, const PackedInt8B& kernel, const char* who);
+  // As compute, without throwing: returns the first row holding NaN or inf (nothing is
+  // multiplied then), -1 when there is none. For threads, which must not throw.
+  Index try_compute(const T* x, Index rows, const PackedInt8B& kernel);
   // Row i's float value: products[i, j] / (kernel_scale[j] * inputs_scale[i]), as Keras
   // de-scales.
   T value(Index i, Index j, Index n, const T* kernel_scale) const {

@@ -4,6 +4,8 @@ W3C is W3 written with a custom layer (add_weight, ops.matmul, a bias and ops.re
 W3P-int8 is W3P after ``model.quantize("int8")``; its peer is onnxruntime's int8 dynamic
 quantization of the PyTorch twin (``quantize_dynamic``, QInt8 weights) when onnxruntime is
 installed (else n/a); both report their argmax agreement with their own float32 model.
+W5P-int8 is W5's CNN predicting after ``model.quantize("int8")`` (its convolutions too), against
+the same onnxruntime quantization of its PyTorch twin (ConvInteger, MatMulInteger).
 W3P-ort is W3P against onnxruntime running the PyTorch twin in float32.
 W4-bf16 is W4 with every Dense under the ``"mixed_bfloat16"`` policy; its peer is the same
 PyTorch loop under ``torch.autocast("cpu", dtype=torch.bfloat16)``.
@@ -42,19 +44,26 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 
 # W1F is W1 written with the Functional API: the graph's overhead on a tiny model.
 # W3C is W3 made of a subclassed Dense: a traced custom layer against the built-in one.
-# W3P-int8 is W3P after model.quantize("int8") (peer: onnxruntime int8 dynamic quantization).
+# W3P-int8 is W3P after model.quantize("int8") (peer: onnxruntime int8 dynamic quantization);
+# W5P-int8 is W5's CNN the same way (predict only: convolutions quantized too).
 # W4-bf16 is W4 under mixed_bfloat16 (peer: PyTorch under autocast bf16).
 ALL_WORKLOADS = (
-    "W1", "W1F", "W2", "W3", "W3C", "W3P", "W3P-ort", "W3P-int8", "W4", "W4-bf16", "W5", "W6",
-    "W7", "W8",
+    "W1", "W1F", "W2", "W3", "W3C", "W3P", "W3P-ort", "W3P-int8", "W4", "W4-bf16", "W5",
+    "W5P-int8", "W6", "W7", "W8",
 )  # fmt: skip
 W3_FAMILY = ("W3", "W3C", "W3P", "W3P-ort", "W3P-int8")
-ONNX_PEERS = ("W3P-ort", "W3P-int8")  # workloads whose peer is an onnxruntime session
+INT8_WORKLOADS = ("W3P-int8", "W5P-int8")  # eigennet quantized, onnxruntime int8 the peer
+ONNX_PEERS = ("W3P-ort", *INT8_WORKLOADS)  # workloads whose peer is an onnxruntime session
 # Workloads that run on another workload's data.
-SAME_DATA = {wid: "W3" for wid in (*W3_FAMILY, "W7")} | {"W1F": "W1", "W4-bf16": "W4"}
+SAME_DATA = {wid: "W3" for wid in (*W3_FAMILY, "W7")} | {
+    "W1F": "W1",
+    "W4-bf16": "W4",
+    "W5P-int8": "W5",
+}
 
 # Full-size parameters, and the smaller ones used by --quick.
 FULL = {
@@ -104,7 +113,7 @@ def make_data(wid, sizes):
     elif wid == "W2":
         x = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
         y = np.array([[0], [1], [1]], dtype=np.float32)
-    elif wid == "W5":  # 28x28x1 images in [0, 1), channels last (the torch peer transposes)
+    elif wid in ("W5", "W5P-int8"):  # 28x28x1 images in [0, 1), channels last (torch: NCHW)
         rs = np.random.RandomState(0)
         x = rs.uniform(0.0, 1.0, size=(sizes["W5_n"], 28, 28, 1)).astype(np.float32)
         y = rs.randint(0, 10, size=sizes["W5_n"]).astype(np.int64)
@@ -162,6 +171,13 @@ def spec(wid, sizes):
             "W4_n",
         ),
         "W5": (64, 1, "fit_rate", "W5 cnn fit", "W5_n"),
+        "W5P-int8": (
+            256,
+            None,
+            "predict_rate",
+            "W5P-int8 cnn int8 predict (torch column: onnxruntime int8)",
+            "W5_n",
+        ),
         "W6": (64, 1, "fit_rate", "W6 lstm fit", "W6_n"),
         "W7": (128, 1, "fit_rate", "W7 residual-mlp fit", "W3_n"),
         "W8": (32, 1, "fit_rate", "W8 transformer fit", "W8_n"),
@@ -185,8 +201,15 @@ def n_weights(layers):
     return sum(a * b + b for a, b in zip(layers[:-1], layers[1:], strict=True))
 
 
+def w5_forward_flops():
+    """Multiply-adds x 2 of one W5 sample's forward: two 3x3 convolutions (26x26x32 and
+    11x11x64 outputs) and the two dense layers."""
+    return 2 * (26 * 26 * 9 * 32 + 11 * 11 * 9 * 32 * 64 + 1600 * 128 + 128 * 10)
+
+
 # Predict workloads: 2 flops per weight per sample (int8: 2 operations per multiply-add).
 PREDICT_FLOPS = {wid: 2 * n_weights(W3_LAYERS) for wid in ("W3P", "W3P-ort", "W3P-int8")}
+PREDICT_FLOPS["W5P-int8"] = w5_forward_flops()
 
 
 def peak_kind(wid, core):
@@ -194,7 +217,7 @@ def peak_kind(wid, core):
     if wid == "W4-bf16":
         kernel = core.bf16_kernel()
         return {"amx": "amx_bf16", "avx512": "bf16_dot"}.get(kernel, "fp32_fma")
-    if wid == "W3P-int8":
+    if wid in INT8_WORKLOADS:
         return {"amx": "amx_int8", "vnni": "int8_dot"}.get(core.int8_kernel(), "fp32_fma")
     return "fp32_fma"
 
@@ -354,7 +377,7 @@ class KerasAPIRunner:
             model.compile(
                 optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="binary_crossentropy"
             )
-        elif wid == "W5":
+        elif wid in ("W5", "W5P-int8"):
             model = keras.Sequential(
                 [
                     keras.Input(shape=(28, 28, 1)),
@@ -395,10 +418,12 @@ class KerasAPIRunner:
                 loss="sparse_categorical_crossentropy",
             )
         self.float_model = None
-        if wid == "W3P-int8":  # the float twin (same weights) answers argmax_agreement
+        if wid in INT8_WORKLOADS:  # the float twin (same weights) answers argmax_agreement
             self.float_model = self.keras.models.clone_model(model)
             self.float_model.set_weights(model.get_weights())
-            model.quantize("int8")
+            with warnings.catch_warnings():  # pooling and Flatten have no quantize()
+                warnings.simplefilter("ignore")
+                model.quantize("int8")
         self.model = model
 
     def argmax_agreement(self, x, out):
@@ -513,7 +538,7 @@ class TorchRunner:
                 nn.Sigmoid(),
             )
             loss_fn, lr = nn.BCELoss(), 1e-3
-        elif wid == "W5":  # NCHW, as PyTorch users write it
+        elif wid in ("W5", "W5P-int8"):  # NCHW, as PyTorch users write it
             model = nn.Sequential(
                 nn.Conv2d(1, 32, 3),
                 nn.ReLU(),
@@ -548,11 +573,15 @@ class TorchRunner:
         self.autocast = wid == "W4-bf16"
         self.opt = self.torch.optim.Adam(model.parameters(), lr=lr)
         self._tensors = {}
-        self.int8 = wid == "W3P-int8"
-        self.session = _onnx_session(self.torch, model, self.int8) if wid in ONNX_PEERS else None
+        self.int8 = wid in INT8_WORKLOADS
+        sample = (1, 1, 28, 28) if wid == "W5P-int8" else (1, W3_LAYERS[0])
+        self.session = (
+            _onnx_session(self.torch, model, self.int8, sample) if wid in ONNX_PEERS else None
+        )
 
     def supports(self, wid):
-        """W3P-ort and W3P-int8 need onnxruntime (their peer); every other workload runs."""
+        """W3P-ort and the int8 workloads need onnxruntime (their peer); every other workload
+        runs."""
         return wid not in ONNX_PEERS or _has_onnxruntime()
 
     def argmax_agreement(self, x, out):
@@ -613,8 +642,9 @@ class TorchRunner:
         if self.session is not None:  # onnxruntime (softmax inside the graph)
             import numpy as np
 
+            feed = X.numpy()  # images as NCHW, as the twin was exported
             for i in range(0, x.shape[0], batch):
-                outs.append(self.session.run(None, {"x": x[i : i + batch]})[0])
+                outs.append(self.session.run(None, {"x": feed[i : i + batch]})[0])
             return np.concatenate(outs)
         with torch.no_grad():
             for i in range(0, X.shape[0], batch):
@@ -632,7 +662,7 @@ def _has_onnxruntime():
     return True
 
 
-def _onnx_session(torch, model, int8):
+def _onnx_session(torch, model, int8, sample_shape):
     """The PyTorch twin (with its softmax) exported to ONNX, with `int8` its weights quantized
     to int8 by onnxruntime's dynamic quantization (activations quantized per batch at run
     time), and a session pinned to torch's thread count."""
@@ -641,12 +671,12 @@ def _onnx_session(torch, model, int8):
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    folder = tempfile.mkdtemp(prefix="w3p-onnx-")
-    fp32, quantized = os.path.join(folder, "w3p.onnx"), os.path.join(folder, "w3p-int8.onnx")
+    folder = tempfile.mkdtemp(prefix="predict-onnx-")
+    fp32, quantized = os.path.join(folder, "twin.onnx"), os.path.join(folder, "twin-int8.onnx")
     twin = torch.nn.Sequential(model, torch.nn.Softmax(dim=-1)).eval()
     torch.onnx.export(
         twin,
-        (torch.zeros(1, W3_LAYERS[0]),),
+        (torch.zeros(*sample_shape),),
         fp32,
         input_names=["x"],
         output_names=["y"],

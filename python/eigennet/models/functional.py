@@ -277,6 +277,7 @@ class Functional(Model):
         """Rebuilds a functional model from `get_config()` or a Keras 3 functional config:
         makes each layer, then replays its calls `layer(*args, **kwargs)` in the order their
         inputs become known (each layer's calls in their order, as Keras)."""
+        from eigennet.saving import keras_ops
         from eigennet.saving.serialization_lib import deserialize_keras_object
 
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
@@ -291,6 +292,8 @@ class Functional(Model):
                 continue
             if entry.get("class_name") == Operation.CLASS_NAME:
                 layer = Operation.deserialize(entry)
+            elif keras_ops.is_keras_op(entry):
+                layer = keras_ops.keras_op(entry)
             else:
                 layer = deserialize_keras_object(entry, "layers", custom_objects)
             name = entry.get("name", getattr(layer, "name", None))
@@ -484,9 +487,15 @@ def _replace_tensors(value, outputs: dict):
     if isinstance(value, dict):
         if _is_tensor_entry(value):
             return _tensor_at(_history_of(value), outputs)
-        if value.get("class_name") == "__numpy__":
-            inner = value.get("config") or {}
+        kind, inner = value.get("class_name"), value.get("config") or {}
+        if kind == "__numpy__":
             return np.array(inner.get("value"), dtype=inner.get("dtype"))
+        if kind == "__slice__":  # (Keras's op calls: `x[1:, 0]`)
+            return slice(inner.get("start"), inner.get("stop"), inner.get("step"))
+        if kind == "__ellipsis__":
+            return Ellipsis
+        if kind == "__tuple__":
+            return tuple(_replace_tensors(v, outputs) for v in inner.get("value", []))
         if "class_name" in value and "config" in value:
             return deserialize_keras_object(value)
         return {k: _replace_tensors(v, outputs) for k, v in value.items()}

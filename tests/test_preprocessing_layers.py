@@ -985,3 +985,20 @@ def test_color_augmentation_takes_images_of_any_size():
         x = _images(n=2, shape=(*size, 3))
         np.testing.assert_allclose(model.predict(x, verbose=0), x / 255, rtol=1e-6)
         assert model(x, training=True).shape == x.shape
+
+
+def test_adapted_normalization_in_a_sequential_called_on_an_input():
+    """keras-io's augmentation pipeline: a Sequential whose Normalization was adapted to the
+    images (built for any height and width) is then called on `eigennet.Input`; images of
+    another channel count still raise."""
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=(50, 8, 8, 1)).astype("float32")
+    augmentation = eigennet.Sequential([layers.Normalization(), layers.Resizing(12, 12)])
+    augmentation.layers[0].adapt(x)
+    inputs = eigennet.Input((8, 8, 1))
+    model = eigennet.Model(inputs, layers.Flatten()(augmentation(inputs)))
+    out = model.predict(x, verbose=0)
+    normalized = (x - x.mean()) / x.std()
+    expected = layers.Resizing(12, 12)(normalized).reshape(50, 144)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="was built for inputs of shape"):
+        eigennet.Sequential([augmentation.layers[0]]).build((None, 8, 8, 3))

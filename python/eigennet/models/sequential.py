@@ -133,7 +133,7 @@ class Sequential(Model):
             return
         self._built_input_shape = shape
         for layer in self._layers:
-            if layer.built and tuple(layer.input_shape[1:]) != shape[1:]:
+            if layer.built and not _fits(tuple(layer.input_shape[1:]), shape[1:]):
                 raise ValueError(
                     f"Layer {layer.name!r} was built for inputs of shape {layer.input_shape} "
                     f"but receives {shape}"
@@ -205,3 +205,11 @@ class Sequential(Model):
         if shape and not model.built:
             model.build(tuple(shape))
         return model
+
+
+def _fits(built: tuple, given: tuple) -> bool:
+    """Whether inputs of shape `given` fit a layer built for `built` (None: any size, as a
+    Normalization adapted to images of any size along its reduced axes)."""
+    return len(built) == len(given) and all(
+        b is None or g is None or b == g for b, g in zip(built, given)
+    )

@@ -165,3 +165,47 @@ def _sample_arrays(x, t, interpolation, fill_mode, fill_value, size) -> np.ndarr
     if x.dtype.kind != "f":  # integer images come back rounded, as Keras
         return np.round(out).astype(x.dtype)
     return out.astype(dtype)
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    """Patches of 2-D images, as Keras's `ops.image.extract_patches`: from (batch, height,
+    width, channels) images (or one image without the batch axis), (batch, rows, columns,
+    patch_height * patch_width * channels), each patch's values in (row, column, channel)
+    order; non-overlapping unless `strides` (default `size`) says otherwise.
+
+    Computed as Keras computes it, a convolution with an identity kernel: on symbolic tensors
+    the native convolution op with its gradient, exact (every output is one input value times
+    1 plus zeros). 3-D patches (a `size` of 3) are not supported.
+    """
+    from eigennet.ops import nn
+    from eigennet.ops import numpy as np_ops
+
+    if not isinstance(size, int):
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(
+                "Invalid `size` argument. Expected an int or a tuple. "
+                f"Received: size={size} of type {type(size).__name__}"
+            )
+        if len(size) not in (2, 3):
+            raise ValueError(
+                "Invalid `size` argument. Expected a tuple of length 2 or 3. "
+                f"Received: size={size} with length {len(size)}"
+            )
+        if len(size) == 3:
+            raise NotImplementedError("ops.image.extract_patches: 3-D patches are not supported")
+    patch_h, patch_w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    shape = tuple(getattr(images, "shape", np.shape(images)))
+    if len(shape) not in (3, 4):
+        raise ValueError(
+            f"ops.image.extract_patches: images must be of rank 3 or 4, got shape {shape}"
+        )
+    channels = shape[-1]
+    if channels is None:
+        raise ValueError("ops.image.extract_patches: the images' channel axis must be known")
+    dtype = str(getattr(images, "dtype", "float32"))
+    dtype = dtype if dtype in ("float32", "float64") else "float32"
+    width = patch_h * patch_w * channels
+    kernel = np.eye(width, dtype=dtype).reshape(patch_h, patch_w, channels, width)
+    batched = images if len(shape) == 4 else np_ops.expand_dims(images, 0)
+    patches = nn.conv(batched, kernel, strides or size, padding, data_format, dilation_rate)
+    return patches if len(shape) == 4 else np_ops.squeeze(patches, 0)

@@ -266,6 +266,13 @@ def constant(value, dtype: str) -> KerasTensor:
     if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
         raise TypeError(f"An op's operand must be numeric, got {type(value).__name__}")
     values = np.array(values, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d 1-d)
+    if values.size == 0:
+        raise ValueError(
+            f"An op's constant operand has no elements (shape {values.shape}){_where()}. If "
+            "its size comes from ops.shape(x) of an axis of variable length (None, e.g. "
+            "keras.Input(shape=(None,))), eigennet cannot size a constant by it yet: give "
+            "that axis a fixed length"
+        )
     core = getattr(_core, f"ConstantSource_{dtype}")(values)
     spec = {"native": "ConstantSource", "values": values.tolist(), "dtype": dtype}
     op = Operation("constant", core, dtype, spec)

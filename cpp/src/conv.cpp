@@ -266,17 +266,14 @@ void Conv<T>::forward_int8(ConstMatrixMap<T> x, MatrixMap<T> y) {
     if (bad_sample.load() < n) return;
     const Index rows = count * pixels_;
     const T* cols = x.data() + first * in_size_;
-    if (!direct_) {
-      T* buffer = buffers + slot * chunk * pixels_ * patch_;
-      if (taps_major_)
-        im2col_taps(cols, count, buffer);
-      else
-        im2col(window_, cols, count, buffer);
-      cols = buffer;
-    }
+    T* buffer = direct_ ? nullptr : buffers + slot * chunk * pixels_ * patch_;
+    if (taps_major_)
+      im2col_taps(cols, count, buffer);
+    else if (!direct_)
+      im2col(window_, cols, count, buffer);
+    if (buffer) cols = buffer;
     Int8Products<T>& products = products_[size_t(slot)];
-    const Index bad = taps_major_ ? quantize_taps(buffers + slot * chunk * pixels_ * patch_, rows,
-                                                  products.inputs_scale)
+    const Index bad = taps_major_ ? quantize_taps(buffer, rows, products.inputs_scale)
                                   : products.try_compute(cols, rows, kernel);
     if (bad >= 0) {
       const Index sample = first + bad / pixels_;

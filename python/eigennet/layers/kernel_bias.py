@@ -15,13 +15,14 @@ class KernelBiasMixin:
         return [self.kernel_regularizer, self.bias_regularizer][: 1 + self.use_bias]
 
     def _initialize(self):
-        weights = self.weights
-        if self.quantization_mode is None:
+        # Quantized, as Keras's _int8_build: the kernel stays zeros (as made), the scale ones.
+        weights, quantized = self.weights, self.quantization_mode is not None
+        if not quantized:
             weights[0].assign(self.kernel_initializer(weights[0].shape, self.dtype))
         if self.use_bias:
             weights[1].assign(self.bias_initializer(weights[1].shape, self.dtype))
-        if self.quantization_mode is not None:  # as Keras's _int8_build: kernel zeros (as
-            weights[-1].assign(np.ones(weights[-1].shape, self.dtype))  # made), scale ones
+        if quantized:
+            weights[-1].assign(np.ones(weights[-1].shape, self.dtype))
 
     # -- int8 (layers whose native core has an int8 form: Dense, the convolutions) ----------
     @property

@@ -190,6 +190,27 @@ def test_custom_layers_receive_and_pass_masks():
     )
 
 
+class _MaskedPair(layers.Layer):
+    """Called on [a, b]: Keras passes `mask` as the list of their masks."""
+
+    def call(self, inputs, mask=None):
+        a, b = inputs
+        a_mask, b_mask = mask
+        assert b_mask is None
+        return a * ops.expand_dims(ops.cast(a_mask, a.dtype), -1) + b
+
+
+def test_a_call_on_a_list_receives_the_list_of_masks():
+    ids = layers.Input((4,), dtype="int32")
+    dense = layers.Input((4, 2))
+    embedded = layers.Embedding(5, 2, mask_zero=True, embeddings_initializer="ones")(ids)
+    model = eigennet.Model([ids, dense], _MaskedPair()([embedded, dense]))
+    x_ids = np.array([[1, 2, 0, 0], [0, 3, 0, 4]])
+    x_dense = np.full((2, 4, 2), 0.5, np.float32)
+    expected = np.repeat((x_ids != 0)[..., None] * 1.0 + 0.5, 2, axis=-1)
+    np.testing.assert_allclose(model.predict([x_ids, x_dense], verbose=0), expected)
+
+
 def test_layers_without_masking_drop_the_mask_with_keras_warning():
     inputs = layers.Input((5,), dtype="int32")
     x = layers.Embedding(9, 3, mask_zero=True)(inputs)

@@ -512,3 +512,23 @@ def test_errors():
         ValueError, match="is already quantized with dtype_policy='int8_from_float32'"
     ):
         model.quantize("int8")
+
+
+@pytest.mark.parametrize("bad", [1000.0, 2.5, np.nan])
+def test_a_crafted_int8_weight_is_refused(tmp_path, bad):
+    """An npz (unlike an h5 int8 dataset) can hold any number where an int8 kernel goes."""
+    model = _mlp(keras)
+    model.quantize("int8")
+    path = tmp_path / "q.weights.npz"
+    model.save_weights(path)
+    with np.load(path) as archive:
+        entries = dict(archive)
+    key = next(k for k, v in entries.items() if v.shape == model.layers[0].kernel.shape)
+    entries[key] = entries[key].astype("float32")
+    entries[key][0, 0] = bad
+    np.savez(path, **entries)
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="int8 weight .* whole numbers in \\[-128, 127\\]"):
+        model.load_weights(path)
+    for now, then in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(now, then)  # nothing half-applied

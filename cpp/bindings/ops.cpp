@@ -43,8 +43,13 @@ void bind_ops_typed(py::module_& m) {
                                                   py::arg("b"));
   bind_op<WhereOp, T, Shape, Shape, Shape>(m, "WhereOp", sfx, py::arg("condition"), py::arg("x"),
                                            py::arg("y"));
-  bind_op<BroadcastToOp, T, Shape, Shape>(m, "BroadcastToOp", sfx, py::arg("input"),
-                                          py::arg("target"));
+  py::class_<BroadcastToOp<T>, Op<T>, std::shared_ptr<BroadcastToOp<T>>>(
+      m, ("BroadcastToOp" + sfx).c_str())
+      .def(py::init<Shape, Shape>(), py::arg("input"), py::arg("target"))
+      .def(py::init([](const Shape& input, const Shape& batch_reference, const Shape& target) {
+             return std::make_shared<BroadcastToOp<T>>(input, target, batch_reference);
+           }),
+           py::arg("input"), py::arg("batch_reference"), py::arg("target"));
   bind_op<TileOp, T, Shape, Shape>(m, "TileOp", sfx, py::arg("input"), py::arg("reps"));
   bind_op<RepeatOp, T, Shape, Index, Index>(m, "RepeatOp", sfx, py::arg("input"),
                                             py::arg("repeats"), py::arg("axis"));

@@ -1,5 +1,6 @@
 #include "eigennet/ops/broadcast.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "eigennet/ops/strided_loop.hpp"
@@ -54,8 +55,13 @@ Shape broadcast_full_shapes(const std::string& name, const std::vector<Shape>& s
 
 // -- broadcast_to ---------------------------------------------------------------------------
 namespace {
-Shape checked_broadcast_to(const Shape& input, const Shape& target) {
-  if (is_batched(input) != is_batched(target))
+Shape checked_broadcast_to(const Shape& input, const Shape& target, const Shape* reference) {
+  if (reference && (!is_batched(*reference) || is_batched(input) || !is_batched(target)))
+    throw std::invalid_argument("broadcast_to: a batch reference " + full_shape_string(*reference) +
+                                " broadcasts an input without " +
+                                "the batch axis to a batched target, got " +
+                                full_shape_string(input) + " to " + full_shape_string(target));
+  if (!reference && is_batched(input) != is_batched(target))
     throw std::invalid_argument("broadcast_to: cannot broadcast " + full_shape_string(input) +
                                 " to " + full_shape_string(target) +
                                 (is_batched(input) ? " (the batch axis must stay the first axis)"
@@ -70,7 +76,13 @@ Shape checked_broadcast_to(const Shape& input, const Shape& target) {
 
 template <class T>
 BroadcastToOp<T>::BroadcastToOp(const Shape& input, const Shape& target)
-    : Op<T>("broadcast_to", {input}, checked_broadcast_to(input, target)) {}
+    : Op<T>("broadcast_to", {input}, checked_broadcast_to(input, target, nullptr)) {}
+
+template <class T>
+BroadcastToOp<T>::BroadcastToOp(const Shape& input, const Shape& target,
+                                const Shape& batch_reference)
+    : Op<T>("broadcast_to", {input, batch_reference},
+            checked_broadcast_to(input, target, &batch_reference)) {}
 
 template <class T>
 void BroadcastToOp<T>::compute(const T* const* xs, T* y, bool) {
@@ -81,6 +93,8 @@ void BroadcastToOp<T>::compute(const T* const* xs, T* y, bool) {
 template <class T>
 void BroadcastToOp<T>::gradient(const T* const*, const T*, T* grad_y, T* const* grad_xs) {
   if (grad_xs[0]) sum_to(grad_y, this->out_shape(), grad_xs[0], this->in_shape(0));
+  if (this->input_count() > 1 && grad_xs[1])  // the batch reference: read for its size only
+    std::fill_n(grad_xs[1], element_count(this->in_shape(1)), T(0));
 }
 
 // -- tile -----------------------------------------------------------------------------------

@@ -223,15 +223,24 @@ def trace_call(layer, args: tuple, kwargs: dict, call=None):
 
 
 def _implicit_masks(call, args: tuple, kwargs: dict) -> dict:
-    """The masks Keras passes a call() itself: `mask` (the first argument's) and `<name>_mask`
-    for a tensor argument `name` (MultiHeadAttention's query_mask, value_mask...), where
-    call() has such an argument, it was not given, and the tensor has a mask."""
+    """The masks Keras passes a call() itself: `mask` (the first argument's; for a call on a
+    list of tensors, the list of their masks, None where one has none) and `<name>_mask` for a
+    tensor argument `name` (MultiHeadAttention's query_mask, value_mask...), where call() has
+    such an argument, it was not given, and the tensor has a mask."""
     try:
         bound = inspect.signature(call).bind_partial(*args, **kwargs).arguments
     except (TypeError, ValueError):
         return {}
     first = next((a for a in flatten(list(args)) if isinstance(a, KerasTensor)), None)
     found = {"mask": first._keras_mask if first is not None else None}
+    leading = args[0] if args else None
+    if (
+        isinstance(leading, (list, tuple))
+        and leading
+        and all(isinstance(t, KerasTensor) for t in leading)
+    ):  # a decoder called on [x, encoder_outputs] gets [x's mask, the encoder's]
+        masks = [t._keras_mask for t in leading]
+        found["mask"] = type(leading)(masks) if any(m is not None for m in masks) else None
     for name, value in bound.items():
         if isinstance(value, KerasTensor):
             found[f"{name}_mask"] = value._keras_mask

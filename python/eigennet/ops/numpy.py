@@ -534,10 +534,14 @@ def repeat(x, repeats: int, axis=None):
 
 
 def tile(x, repeats):
-    """`x` repeated `repeats` times along each axis."""
+    """`x` repeated `repeats` times along each axis. Inside a traced call(), a repetition of
+    None (the batch size `ops.shape(x)[0]` of a symbolic tensor) at axis 0 of an axis of size
+    1 repeats `x` over the batch (keras-io's causal masks tiled to the batch)."""
+    reps = [repeats] if isinstance(repeats, (int, np.integer)) else list(np.ravel(repeats))
+    if builtins.any(r is None for r in reps):
+        return _tile_to_batch(x, reps)
     if is_symbolic(x):
         t = symbolic.operand(x, symbolic.dtype_of(x))
-        reps = [repeats] if isinstance(repeats, int) else list(repeats)
         if len(reps) < len(t.shape):
             reps = [1] * (len(t.shape) - len(reps)) + reps
         if len(reps) > len(t.shape):
@@ -546,12 +550,41 @@ def tile(x, repeats):
     return np.tile(_array(x), repeats)
 
 
+def _tile_to_batch(x, reps: list):
+    """tile() by the batch size (None at axis 0): the other axes tiled, then axis 0 (of size
+    1) broadcast to the batch."""
+    rank = len(shape(x))
+    if reps[0] is not None or builtins.any(r is None for r in reps[1:]) or len(reps) < rank:
+        raise ValueError(
+            f"ops.tile: repeats {reps} repeat an axis by an unknown size (None); only axis 0 "
+            "may be repeated by the batch size"
+        )
+    t = x if len(reps) == rank else reshape(x, [1] * (len(reps) - rank) + list(shape(x)))
+    t = tile(t, [1, *reps[1:]])
+    if shape(t)[0] != 1:
+        raise ValueError(
+            f"ops.tile: repeating axis 0 of size {shape(t)[0]} by the batch size is not "
+            "supported (an axis of size 1 is: it is broadcast to the batch)"
+        )
+    return broadcast_to(t, (None, *shape(t)[1:]))
+
+
 def broadcast_to(x, shape):
-    """`x` broadcast to `shape` (None or -1 first keeps a batch axis)."""
-    if is_symbolic(x):
+    """`x` broadcast to `shape` (None or -1 first keeps a batch axis; inside a traced call(),
+    also gives an input without one the batch axis of the call's inputs)."""
+    batch = len(shape) > 0 and shape[0] in (None, -1)
+    if is_symbolic(x) or (batch and symbolic.batch_reference() is not None):
         t = symbolic.operand(x, symbolic.dtype_of(x))
         target = [-1 if d is None else int(d) for d in shape]
+        reference = symbolic.batch_reference() if batch and not t.batched else None
+        if reference is not None and reference.batched:
+            return record("broadcast_to", "BroadcastToOp", [t, reference], target)
         return record("broadcast_to", "BroadcastToOp", [t], target)
+    if batch:
+        raise ValueError(
+            f"ops.broadcast_to: shape {tuple(shape)} has a batch axis (None); outside a "
+            "layer's traced call() give a concrete shape"
+        )
     return np.broadcast_to(_array(x), shape).copy()
 
 

@@ -422,6 +422,13 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
             key = f"{path}/vars/{i}"
             expected.add(key)
             value = _as_float(store.get(key, var.shape), dtype)
+            if var.dtype == "int8" and not (
+                np.all(value == np.rint(value)) and np.all((value >= -128) & (value <= 127))
+            ):  # (an h5 int8 dataset cannot hold such values; an npz or a crafted file can)
+                raise LoadError(
+                    f"{store.source}: {key} holds the int8 weight {var.path} but values that "
+                    "are not whole numbers in [-128, 127]"
+                )
             if not np.isfinite(value).all():
                 non_finite.append(key)
             variables.append(var)

@@ -14,10 +14,14 @@ namespace eigennet {
 // or fewer axes). Throws std::invalid_argument "<name>: cannot broadcast (None, 3) and (4, 3)".
 Shape broadcast_full_shapes(const std::string& name, const std::vector<Shape>& shapes);
 
+// An input without the batch axis broadcasts to a batched target when a batched
+// `batch_reference` is given (a second input read for its batch size only, no gradient): the
+// constant causal mask of a traced call() tiled to the batch, as Keras programs write it.
 template <class T>
 class BroadcastToOp : public Op<T> {
  public:
   BroadcastToOp(const Shape& input, const Shape& target);
+  BroadcastToOp(const Shape& input, const Shape& target, const Shape& batch_reference);
   std::shared_ptr<Layer<T>> clone() const override {
     return std::make_shared<BroadcastToOp>(*this);
   }

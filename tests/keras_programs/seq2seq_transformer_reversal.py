@@ -6,8 +6,7 @@ decoder fed the target shifted by one (teacher forcing), and greedy decoding aft
 
 The "translation" is synthetic: a source sentence of word ids 3..(vocab-1) of random length
 (0 pads the end) translates into the same words reversed, between a start token (1) and an
-end token (2). The sequences have fixed lengths (keras-io's have `shape=(None,)`, which
-eigennet's `ops.arange(0, ops.shape(x)[-1])` cannot size yet)."""
+end token (2). The inputs have `shape=(None,)`, sequences of any length, as in keras-io."""
 
 import numpy as np
 
@@ -138,12 +137,12 @@ class TransformerDecoder(layers.Layer):
         return ops.tile(mask, mult)
 
 
-encoder_inputs = keras.Input(shape=(sequence_length,), dtype="int64", name="encoder_inputs")
+encoder_inputs = keras.Input(shape=(None,), dtype="int64", name="encoder_inputs")
 x = PositionalEmbedding(sequence_length, vocab_size, embed_dim)(encoder_inputs)
 encoder_outputs = TransformerEncoder(embed_dim, latent_dim, num_heads)(x)
 encoder = keras.Model(encoder_inputs, encoder_outputs)
 
-decoder_inputs = keras.Input(shape=(sequence_length + 1,), dtype="int64", name="decoder_inputs")
+decoder_inputs = keras.Input(shape=(None,), dtype="int64", name="decoder_inputs")
 x = PositionalEmbedding(sequence_length + 1, vocab_size, embed_dim)(decoder_inputs)
 x = TransformerDecoder(embed_dim, latent_dim, num_heads)([x, encoder_outputs])
 x = layers.Dropout(0.3)(x)
@@ -163,11 +162,14 @@ print("accuracy per epoch:", np.round(history.history["accuracy"], 3))
 
 
 def decode_sequence(sentence):
+    """Greedy decoding, the decoder fed what it produced so far (a sequence growing by one
+    token per step: each step a new length)."""
     decoded = [START]
-    for i in range(sequence_length + 1):
-        tokens = np.array([decoded + [0] * (sequence_length + 1 - len(decoded))])
-        predictions = transformer({"encoder_inputs": sentence[None], "decoder_inputs": tokens})
-        token = int(np.argmax(ops.convert_to_numpy(predictions)[0, i, :]))
+    for _ in range(sequence_length + 1):
+        predictions = transformer(
+            {"encoder_inputs": sentence[None], "decoder_inputs": np.array([decoded])}
+        )
+        token = int(np.argmax(ops.convert_to_numpy(predictions)[0, -1, :]))
         decoded.append(token)
         if token == END:
             break

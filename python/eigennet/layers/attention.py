@@ -434,10 +434,10 @@ class MultiHeadAttention(OpsLayer):
         symbolic = _is_symbolic(query, value, key)
         dropping = self._dropout > 0 and (symbolic or bool(training))
         masks = (query_mask, value_mask, key_mask, attention_mask)
-        if variable and (attention_mask is not None or self._sliding_window is not None):
+        if variable and self._sliding_window is not None:
             raise ValueError(
-                f"MultiHeadAttention {self.name!r}: attention_mask and sliding_window need "
-                f"sequences of fixed length; received query {q_shape} and value {v_shape}"
+                f"MultiHeadAttention {self.name!r}: sliding_window needs sequences of fixed "
+                f"length; received query {q_shape} and value {v_shape}"
             )
         if use_causal_mask and flat:
             raise ValueError(
@@ -556,8 +556,16 @@ class MultiHeadAttention(OpsLayer):
             elif len(t_axes) == 1 and cols_axis == 1 and rows_axis == t:  # whole query rows
                 m = ops.reshape(m, (-1, t))
                 query = m if query is None else query * m
+            elif (rows_axis, cols_axis) == (t, s):
+                pairs = m
+            elif t is None or s is None:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: an `attention_mask` of shape {shape} "
+                    f"on sequences of variable length must be (batch, {t}, {s}), (batch, 1, "
+                    f"{s}) or (batch, {t}, 1)"
+                )
             else:
-                pairs = m if (rows_axis, cols_axis) == (t, s) else m * np.ones((1, t, s), "float32")
+                pairs = m * np.ones((1, t, s), "float32")
         if self._sliding_window is not None:
             rows = np.arange(t)[:, None]
             cols = np.arange(s)[None, :]

@@ -15,8 +15,10 @@ import math
 import numpy as np
 
 from eigennet import config
+from eigennet.layers.keras_tensor import KerasTensor
 from eigennet.ops import symbolic
 from eigennet.ops.symbolic import is_symbolic, record
+from eigennet.ops.variable_length import VariableLength, as_none
 
 
 def _array(x) -> np.ndarray:
@@ -316,7 +318,13 @@ def einsum(subscripts: str, *operands):
 
 # -- shapes ----------------------------------------------------------------------------------
 def shape(x) -> tuple:
-    """The shape as a tuple (None for the batch axis of a symbolic tensor)."""
+    """The shape as a tuple: on a symbolic tensor None for its batch axis, and for an axis of
+    variable length its `VariableLength` (positions with `ops.arange`, a scalar in ops)."""
+    if isinstance(x, KerasTensor):
+        first = 1 if x.batched else 0
+        return tuple(
+            VariableLength(x, i) if d is None and i >= first else d for i, d in enumerate(x.shape)
+        )
     if hasattr(x, "shape"):
         return tuple(x.shape)
     return np.shape(x)
@@ -373,6 +381,18 @@ def _variable_target_shape(t, new_shape) -> list[int]:
             )
         new_shape = new_shape[1:]
     unknown = [i for i, d in enumerate(new_shape) if d is None or d == -1]
+    variable = [a for a, d in enumerate(t.shape) if d is None and not (t.batched and a == 0)]
+    fixed_in = [
+        d
+        for a, d in enumerate(t.shape)
+        if a not in variable and d != 1 and not (t.batched and a == 0)
+    ]
+    fixed_out = [d for d in new_shape if d not in (1, None, -1)]
+    if len(unknown) == len(variable) > 1 and fixed_in == fixed_out:
+        # size-1 axes come or go around the variable ones: each keeps its input axis's length
+        axes = iter(variable)
+        target = [-3 - next(axes) if i in unknown else int(d) for i, d in enumerate(new_shape)]
+        return ([-1] if t.batched else []) + target
     if len(unknown) != 1:
         raise ValueError(
             f"ops.reshape: {t.shape} has an axis of variable length, so the target "
@@ -384,6 +404,7 @@ def _variable_target_shape(t, new_shape) -> list[int]:
 
 def reshape(x, newshape):
     """The same elements in shape `newshape` (one axis may be -1)."""
+    newshape = as_none(newshape)
     if type(x) is np.ndarray and type(newshape) is tuple and None not in newshape:
         return x.reshape(newshape)  # the common eager case, without the checks' overhead
     if is_symbolic(x):
@@ -575,7 +596,7 @@ def broadcast_to(x, shape):
     batch = len(shape) > 0 and shape[0] in (None, -1)
     if is_symbolic(x) or (batch and symbolic.batch_reference() is not None):
         t = symbolic.operand(x, symbolic.dtype_of(x))
-        target = [-1 if d is None else int(d) for d in shape]
+        target = _broadcast_target(t, shape, batch)
         reference = symbolic.batch_reference() if batch and not t.batched else None
         if reference is not None and reference.batched:
             return record("broadcast_to", "BroadcastToOp", [t, reference], target)
@@ -586,6 +607,28 @@ def broadcast_to(x, shape):
             "layer's traced call() give a concrete shape"
         )
     return np.broadcast_to(_array(x), shape).copy()
+
+
+def _broadcast_target(t, shape, batch: bool) -> list[int]:
+    """A symbolic broadcast's target: -1 for the batch axis; an axis of unknown length (None,
+    or ops.shape's VariableLength) keeps the length of the input's variable axis it aligns
+    with (-3 - that axis, see broadcast.cpp)."""
+    offset = len(shape) - len(t.shape)
+    target = []
+    for i, d in enumerate(shape):
+        if i == 0 and batch:
+            target.append(-1)
+        elif d is None or isinstance(d, VariableLength):
+            axis = i - offset
+            if axis < 0 or t.shape[axis] is not None or (t.batched and axis == 0):
+                raise ValueError(
+                    f"ops.broadcast_to: axis {i} of the target {tuple(shape)} has no length, "
+                    f"and {t.shape} has no axis of variable length there"
+                )
+            target.append(-3 - axis)
+        else:
+            target.append(int(d))
+    return target
 
 
 def pad(x, pad_width, mode: str = "constant", constant_values=None):
@@ -622,6 +665,9 @@ def take_along_axis(x, indices, axis=None):
     return np.take_along_axis(_array(x), np.asarray(indices).astype(np.int64), axis=axis)
 
 
+_TO_THE_END = 2**31 - 1  # a slice's stop past any length (SliceOp clamps it)
+
+
 def get_item(x, key):
     """`x[key]` with ints, slices (step >= 1), None and `...`."""
     if not is_symbolic(x):
@@ -650,6 +696,13 @@ def get_item(x, key):
                     f"Indexing the batch axis of {t.shape} is not supported (only ':')"
                 )
             starts.append(0), stops.append(-1), steps.append(1), out_shape.append(None)
+        elif n is None:  # an axis of variable length: whole only
+            if k != builtins.slice(None):
+                raise IndexError(
+                    f"Indexing axis {axis} of {t.shape}, of variable length, is not supported "
+                    "(only ':')"
+                )
+            starts.append(0), stops.append(_TO_THE_END), steps.append(1), out_shape.append(None)
         elif isinstance(k, builtins.slice):
             start, stop, step = k.indices(n)
             if step < 1:
@@ -670,8 +723,11 @@ def get_item(x, key):
             )
         axis += 1
     sliced = t
-    if (starts, stops, steps) != ([0] * len(t.shape), [-1 if d is None else d for d in t.shape],
-                                  [1] * len(t.shape)):  # fmt: skip
+    whole = [
+        -1 if d is None and t.batched and a == 0 else _TO_THE_END if d is None else d
+        for a, d in enumerate(t.shape)
+    ]
+    if (starts, stops, steps) != ([0] * len(t.shape), whole, [1] * len(t.shape)):
         sliced = record("slice", "SliceOp", [t], starts, stops, steps)
     if list(out_shape) != list(sliced.shape):
         sliced = reshape(sliced, out_shape)
@@ -739,7 +795,18 @@ def full_like(x, fill_value, dtype=None):
 
 
 def arange(start, stop=None, step=1, dtype=None):
-    """Evenly spaced values (int32 for int arguments, as Keras)."""
+    """Evenly spaced values (int32 for int arguments, as Keras). `arange(length)` or
+    `arange(0, length)` of a variable length (`ops.shape(x)[1]` of a sequence of any length)
+    are the positions along that axis, computed per batch."""
+    if isinstance(start, VariableLength) or isinstance(stop, VariableLength):
+        length = start if stop is None else stop
+        if stop is not None and (start != 0 or isinstance(start, VariableLength)) or step != 1:
+            raise NotImplementedError(
+                "ops.arange of a variable length supports arange(length) and "
+                f"arange(0, length); got arange({start}, {stop}, {step})"
+            )
+        positions = length.positions()
+        return positions if dtype is None else cast(positions, dtype)
     if dtype is None:
         ints = builtins.all(isinstance(v, (int, np.integer)) for v in (start, stop, step)
                             if v is not None)  # fmt: skip

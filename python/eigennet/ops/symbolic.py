@@ -18,6 +18,7 @@ from eigennet import _core, config
 from eigennet.layers import variable_axes
 from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.layers.layer import Variable, unique_name
+from eigennet.ops.variable_length import VariableLength
 
 
 class _TraceState(threading.local):
@@ -141,7 +142,9 @@ def record_assignment(variable, value) -> bool:
 def is_symbolic(*operands) -> bool:
     """Whether an op on `operands` records a node (else it computes on arrays)."""
     for x in operands:
-        if isinstance(x, KerasTensor) or (_state.names and isinstance(x, Variable)):
+        if isinstance(x, (KerasTensor, VariableLength)) or (
+            _state.names and isinstance(x, Variable)
+        ):
             return True
         if isinstance(x, (list, tuple)) and is_symbolic(*x):
             return True
@@ -269,9 +272,8 @@ def constant(value, dtype: str) -> KerasTensor:
     if values.size == 0:
         raise ValueError(
             f"An op's constant operand has no elements (shape {values.shape}){_where()}. If "
-            "its size comes from ops.shape(x) of an axis of variable length (None, e.g. "
-            "keras.Input(shape=(None,))), eigennet cannot size a constant by it yet: give "
-            "that axis a fixed length"
+            "its size was meant to be an axis's length, read it with ops.shape(x) (an axis "
+            "of variable length comes out as a length usable in ops: ops.arange(length))"
         )
     core = getattr(_core, f"ConstantSource_{dtype}")(values)
     spec = {"native": "ConstantSource", "values": values.tolist(), "dtype": dtype}
@@ -286,6 +288,8 @@ def operand(x, dtype: str) -> KerasTensor:
     """`x` as a symbolic tensor: itself, a traced weight's source, or a constant."""
     if isinstance(x, KerasTensor):
         return x
+    if isinstance(x, VariableLength):  # ops.shape's length of an axis of variable length
+        return x.scalar()
     if isinstance(x, Variable):
         if _state.assigned and id(x._layer) in _state.assigned[-1]:  # read after an assignment
             return operand(_state.assigned[-1][id(x._layer)], dtype)

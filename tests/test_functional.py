@@ -88,6 +88,22 @@ def test_dicts_by_name_and_an_output_without_loss():
         model.fit(x, [y_reg, y_reg], verbose=0)
 
 
+def test_one_target_for_the_one_output_with_a_loss():
+    """As Keras (its CompileLoss): y for the outputs that have a loss only, in order (keras-io's
+    miniature GPT compiles loss=[loss_fn, None] and fits on one y)."""
+    model = _two_outputs()
+    model.compile(optimizer="sgd", loss=["mse", None], metrics=[["mae"], None])
+    x, (y_reg, _) = _data()
+    history = model.fit(x, y_reg, epochs=2, verbose=0, validation_data=(x, y_reg))
+    assert sorted(history.history) == ["loss", "reg_mae", "val_loss", "val_reg_mae"]
+    assert history.history["loss"][1] < history.history["loss"][0]
+    np.testing.assert_allclose(
+        model.evaluate(x, y_reg, verbose=0), model.evaluate(x, [y_reg, None], verbose=0)
+    )
+    with pytest.raises(ValueError, match="pass y as a list of 2 arrays"):
+        model.fit(x, [y_reg, y_reg, y_reg], verbose=0)
+
+
 def test_two_inputs_fan_out_and_predict_structure():
     a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
     shared = layers.Dense(4, name="shared")

@@ -1127,6 +1127,16 @@ def _by_name(value, names: list[str], what: str, owner: str, kind: str, optional
             if isinstance(inner, np.ndarray) or hasattr(inner, "__array__"):
                 return [inner]  # [array] for a model of one input, as Keras accepts
         return [value]
+    if optional is not None and (not isinstance(value, (list, tuple)) or len(value) != len(names)):
+        # As Keras: targets for the outputs that have a loss only, in their order (a
+        # miniature GPT's compile(loss=[loss_fn, None]) fit on one y)
+        required = [i for i, flag in enumerate(optional) if flag is not None]
+        given = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(given) == len(required) < len(names):
+            placed: list = [None] * len(names)
+            for i, v in zip(required, given):
+                placed[i] = v
+            return placed
     if not isinstance(value, (list, tuple)) or len(value) != len(names):
         got = f"a list of {len(value)}" if isinstance(value, (list, tuple)) else "one array"
         raise ValueError(

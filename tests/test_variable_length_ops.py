@@ -23,6 +23,12 @@ class PositionalEmbedding(layers.Layer):
         return self.token_embeddings(inputs) + self.position_embeddings(positions)
 
 
+def test_outside_a_traced_call_the_length_is_none():
+    """At the functional level Keras gives None for an unknown axis; inside call() its torch
+    backend gives a placeholder length, eigennet a VariableLength."""
+    assert ops.shape(keras.Input((None, 3))) == (None, None, 3)
+
+
 def test_position_embeddings_at_any_length():
     inputs = keras.Input((None,), dtype="int64")
     embedding = PositionalEmbedding(10, 20, 4)

@@ -319,8 +319,9 @@ def einsum(subscripts: str, *operands):
 # -- shapes ----------------------------------------------------------------------------------
 def shape(x) -> tuple:
     """The shape as a tuple: on a symbolic tensor None for its batch axis, and for an axis of
-    variable length its `VariableLength` (positions with `ops.arange`, a scalar in ops)."""
-    if isinstance(x, KerasTensor):
+    variable length None too, or inside a traced call() (where Keras's torch backend gives a
+    placeholder length) its `VariableLength` (positions with `ops.arange`, a scalar in ops)."""
+    if isinstance(x, KerasTensor) and symbolic.tracing_layer() is not None:
         first = 1 if x.batched else 0
         return tuple(
             VariableLength(x, i) if d is None and i >= first else d for i, d in enumerate(x.shape)

@@ -1,7 +1,8 @@
-"""`ops.shape` of an axis of variable length (`keras.Input(shape=(None,))`): the positions
-`ops.arange(length)`, the length in ops, whole-axis indexing, reshapes and broadcasts that keep
-the axis, and attention masks over it: keras-io's position embeddings and causal masks on
-sequences of any length, checked against NumPy at several lengths."""
+"""Sizes known only per batch inside a traced call(): the batch size (`ops.shape(x)[0]`, None)
+that `ops.tile` and `ops.broadcast_to` give a constant, and an axis of variable length
+(`keras.Input(shape=(None,))`): the positions `ops.arange(length)`, the length in ops,
+whole-axis indexing, reshapes and broadcasts that keep the axis, and attention masks over it.
+keras-io's position embeddings and causal masks, checked against NumPy at several lengths."""
 
 from __future__ import annotations
 
@@ -125,3 +126,46 @@ def test_attention_masks_over_variable_lengths():
         np.testing.assert_allclose(model.predict([x, keep], verbose=0), eager, atol=1e-5)
         pairs = np.broadcast_to(keep, (2, length, length)).copy()
         np.testing.assert_allclose(full.predict([x, pairs], verbose=0), eager, atol=1e-5)
+
+
+def test_tiled_mask_predicts_and_trains():
+    x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype("float32")
+    lower = np.tril(np.ones((5, 5)))
+    inputs = keras.Input((5, 4))
+    hidden = layers.Dense(4, name="d")(inputs)
+    model = keras.Model(inputs, CausalMix()(hidden))
+    dense = model.get_layer("d")
+    h = x @ dense.kernel.numpy() + dense.bias.numpy()
+    np.testing.assert_allclose(model.predict(x, verbose=0), lower @ h, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(CausalMix()(h), lower @ h, rtol=1e-5, atol=1e-6)  # on arrays
+    # the gradient reaches the Dense through the mixing, none through the batch reference
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    y = np.zeros_like(x)
+    w = dense.kernel.numpy().astype(np.float64)
+    grad_out = 2 * (lower @ h) / x.size
+    grad_h = np.einsum("ts,nti->nsi", lower, grad_out)
+    model.train_on_batch(x, y)
+    np.testing.assert_allclose(
+        dense.kernel.numpy(), w - 0.1 * np.einsum("nsi,nsj->ij", x, grad_h), rtol=1e-4
+    )
+
+
+def test_broadcast_to_the_batch_and_errors():
+    class Broadcast(layers.Layer):
+        def call(self, x):
+            return ops.broadcast_to(np.arange(3.0, dtype="float32"), (None, 3)) + x * 0
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, Broadcast()(inputs))
+    np.testing.assert_array_equal(model.predict(np.ones((2, 3)), verbose=0), [[0, 1, 2]] * 2)
+
+    class TileRows(layers.Layer):
+        def call(self, x):
+            return ops.tile(np.ones((2, 3), "float32"), [None, 1]) + x
+
+    with pytest.raises(ValueError, match="repeating axis 0 of size 2 by the batch size"):
+        TileRows()(keras.Input((3,)))
+    with pytest.raises(ValueError, match="only axis 0 may be repeated by the batch size"):
+        ops.tile(np.ones((1, 3)), [1, None])
+    with pytest.raises(ValueError, match="outside a layer's traced call"):
+        ops.broadcast_to(np.ones(3), (None, 3))

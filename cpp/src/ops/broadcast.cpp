@@ -55,21 +55,8 @@ Shape broadcast_full_shapes(const std::string& name, const std::vector<Shape>& s
 
 // -- broadcast_to ---------------------------------------------------------------------------
 namespace {
-// In a target: at or below kInputAxis, the length of input axis kInputAxis - entry (an axis
-// of variable length, whose size is only known per batch).
-constexpr Index kInputAxis = -3;
-
 Shape checked_broadcast_to(const Shape& input, const Shape& target_in, const Shape* reference) {
-  Shape target = target_in;
-  for (Index& d : target)
-    if (d <= kInputAxis) {
-      const Index axis = kInputAxis - d;
-      if (axis >= Index(input.size()) || input[size_t(axis)] == kBatch)
-        throw std::invalid_argument("broadcast_to: the target " + full_shape_string(target_in) +
-                                    " names an axis that " + full_shape_string(input) +
-                                    " does not have");
-      d = input[size_t(axis)];
-    }
+  const Shape target = with_input_lengths("broadcast_to", target_in, input);
   if (reference && (!is_batched(*reference) || is_batched(input) || !is_batched(target)))
     throw std::invalid_argument("broadcast_to: a batch reference " + full_shape_string(*reference) +
                                 " broadcasts an input without " +

@@ -21,6 +21,20 @@ Index element_count(const Shape& shape) {
   return n;
 }
 
+Shape with_input_lengths(const std::string& op, const Shape& target, const Shape& input) {
+  Shape out = target;
+  for (Index& d : out)
+    if (d <= kInputAxis) {
+      const Index axis = kInputAxis - d;
+      if (axis >= Index(input.size()) || input[size_t(axis)] == kBatch)
+        throw std::invalid_argument(op + ": the target " + full_shape_string(target) +
+                                    " names an axis that " + full_shape_string(input) +
+                                    " does not have");
+      d = input[size_t(axis)];
+    }
+  return out;
+}
+
 Shape row_shape(const Shape& full) {
   return full.empty() ? Shape{} : Shape(full.begin() + 1, full.end());
 }

@@ -9,24 +9,13 @@ namespace eigennet {
 
 namespace {
 // In a reshape's target: the one axis whose length the input's size gives (an axis of
-// variable length, whose size is only known per batch); or, at or below kInputAxis, the
-// length of input axis kInputAxis - entry (axes of variable length kept while size-1 axes
-// come or go: a causal mask (T, T) made (1, T, T)).
+// variable length, whose size is only known per batch); entries at or below kInputAxis keep
+// an input axis's length (op.hpp).
 constexpr Index kInferred = -2;
-constexpr Index kInputAxis = -3;
 
 Shape checked_reshape(const Shape& input, const Shape& target_in) {
   const bool batched = is_batched(input);
-  Shape target = target_in;
-  for (Index& d : target)
-    if (d <= kInputAxis) {
-      const Index axis = kInputAxis - d;
-      if (axis >= Index(input.size()) || input[size_t(axis)] == kBatch)
-        throw std::invalid_argument("reshape: the target " + full_shape_string(target_in) +
-                                    " names an axis that " + full_shape_string(input) +
-                                    " does not have");
-      d = input[size_t(axis)];
-    }
+  Shape target = with_input_lengths("reshape", target_in, input);
   const auto inferred = std::find(target.begin(), target.end(), kInferred);
   if (inferred != target.end()) {
     const Index size = element_count(row_shape(input)) * (batched ? 1 : row_count(input));

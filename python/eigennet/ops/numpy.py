@@ -371,6 +371,12 @@ def _target_shape(t, new_shape) -> list[int]:
     return ([-1] if t.batched else []) + [int(d) for d in new_shape]
 
 
+def _input_length(axis: int) -> int:
+    """A reshape's or broadcast's target entry standing for the length of the input's axis
+    `axis`, one of variable length (kInputAxis in ops/op.hpp)."""
+    return -3 - axis
+
+
 def _variable_target_shape(t, new_shape) -> list[int]:
     """`_target_shape` for a tensor with an axis of variable length: the target's one None
     or -1 (besides a leading batch axis) becomes the axis the native op infers."""
@@ -392,7 +398,9 @@ def _variable_target_shape(t, new_shape) -> list[int]:
     if len(unknown) == len(variable) > 1 and fixed_in == fixed_out:
         # size-1 axes come or go around the variable ones: each keeps its input axis's length
         axes = iter(variable)
-        target = [-3 - next(axes) if i in unknown else int(d) for i, d in enumerate(new_shape)]
+        target = [
+            _input_length(next(axes)) if i in unknown else int(d) for i, d in enumerate(new_shape)
+        ]
         return ([-1] if t.batched else []) + target
     if len(unknown) != 1:
         raise ValueError(
@@ -613,7 +621,7 @@ def broadcast_to(x, shape):
 def _broadcast_target(t, shape, batch: bool) -> list[int]:
     """A symbolic broadcast's target: -1 for the batch axis; an axis of unknown length (None,
     or ops.shape's VariableLength) keeps the length of the input's variable axis it aligns
-    with (-3 - that axis, see broadcast.cpp)."""
+    with (`_input_length`)."""
     offset = len(shape) - len(t.shape)
     target = []
     for i, d in enumerate(shape):
@@ -626,7 +634,7 @@ def _broadcast_target(t, shape, batch: bool) -> list[int]:
                     f"ops.broadcast_to: axis {i} of the target {tuple(shape)} has no length, "
                     f"and {t.shape} has no axis of variable length there"
                 )
-            target.append(-3 - axis)
+            target.append(_input_length(axis))
         else:
             target.append(int(d))
     return target

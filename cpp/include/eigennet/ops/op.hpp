@@ -33,6 +33,14 @@ bool is_batched(const Shape& shape);
 // The number of elements of a concrete shape (1 for a scalar).
 Index element_count(const Shape& shape);
 
+// In a target shape (reshape, broadcast_to): an entry at or below kInputAxis stands for the
+// length of input axis kInputAxis - entry, an axis of variable length known only per batch
+// (kept while size-1 axes come or go: a causal mask (T, T) made (1, T, T)).
+constexpr Index kInputAxis = -3;
+// `target` with those entries replaced by the input's lengths; std::invalid_argument naming
+// the op when an entry names an axis `input` does not have (or its batch axis).
+Shape with_input_lengths(const std::string& op, const Shape& target, const Shape& input);
+
 template <class T>
 class Op : public Layer<T> {
  public:

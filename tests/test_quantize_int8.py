@@ -30,7 +30,18 @@ def _kernel_or_skip(kernel: str) -> str:
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize(
     "m,k,n",
-    [(1, 1, 1), (5, 7, 3), (4, 4, 16), (9, 17, 65), (37, 130, 77), (64, 784, 256), (3, 0, 5)],
+    [
+        (1, 1, 1),
+        (5, 7, 3),
+        (4, 4, 16),
+        (9, 17, 65),
+        (37, 130, 77),
+        (64, 784, 256),
+        (3, 0, 5),
+        # VNNI: uneven blocks of K, several row chunks per thread, a last 16-column panel
+        (301, 1030, 48),
+        (200, 513, 33),
+    ],
 )
 def test_int8_gemm_matches_numpy(kernel, m, k, n):
     kernel = _kernel_or_skip(kernel)

@@ -3,9 +3,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "eigennet/amx.hpp"
 
@@ -57,11 +59,6 @@ void reference_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) 
 }
 
 #ifdef EIGENNET_INT8_VNNI
-// vpdpbusd multiplies unsigned by signed bytes, four at a time into each int32 lane. The
-// signed activations become unsigned with +128; sum((a + 128) b) - 128 sum(b) undoes it
-// exactly (no saturation: vpdpbusd wraps, and the true sums fit in int32). B is packed as
-// (k/4, n rounded up to 16, 4): one 64-byte load is 4 k-steps of 16 columns; zero padding
-// adds nothing.
 Index k4_of(Index k) { return (k + 3) / 4; }
 Index n16_of(Index n) { return (n + 15) / 16 * 16; }
 // The packed b's padded sizes: AMX reads whole tiles (64 steps of K, 2 x 16 columns).
@@ -72,74 +69,135 @@ Index packed_n_of(Index n, Int8Kernel kernel) {
   return kernel == Int8Kernel::Amx ? (n + 31) / 32 * 32 : n16_of(n);
 }
 
-// R rows x V vectors of 16 columns starting at column j0.
+// vpdpbusd multiplies unsigned by signed bytes, four at a time into each int32 lane. Here the
+// weights are the unsigned side, b + 128, and the activations stay signed, broadcast four at a
+// time: sum((b + 128) a) - 128 sum(a) undoes the shift exactly (vpdpbusd wraps, and the true
+// sums fit in int32), and a needs no shifted copy. B is packed in panels of 32 columns (the last
+// one 16 when n16 is an odd number of vectors): per step of 4 in K, 4 bytes per column, so one
+// 64-byte load is 4 steps of 16 columns. Padding steps of K hold 0: they add nothing whatever a
+// holds there.
+constexpr Index kVnniRows = 12;    // rows of a tile: 24 accumulators over a 32-column panel
+constexpr Index kVnniPanel = 32;   // columns of a panel
+constexpr Index kVnniSteps = 128;  // steps of 4 in K per block: a 16 KB block of a panel in L1
+constexpr Index kVnniChunk = 96;   // rows whose A (and C) stay in L2 while the blocks go by
+
+Index vnni_panel_width(Index n16, Index j0) { return std::min(kVnniPanel, n16 - j0); }
+
+__mmask16 first_lanes16(Index n) {
+  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+}
+
+// acc += u (unsigned bytes) . s (signed bytes), four per lane. Through asm: GCC 12 copies the
+// accumulator of _mm512_dpbusd_epi32 around every use and spilled a 24-accumulator tile to the
+// stack (measured: the 12 x 32 tile ran below the old 4 x 64 one until this).
+EIGENNET_VNNI_TARGET inline void dpbusd(__m512i& acc, __m512i u, __m512i s) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+}
+
+// C tile (R rows x V vectors of 16 columns, ldc; lanes masked by m[v]) = the tile's sums over
+// `steps` steps of 4 in K (a: R rows lda apart; b: the panel's block, V * 64 bytes per step),
+// minus the rows' shifts (first block of K) or plus what C holds (later blocks).
 template <int R, int V>
-EIGENNET_VNNI_TARGET void vnni_block(const uint8_t* a, Index lda, const PackedInt8B& p, Index j0,
-                                     int32_t* c) {
-  const Index k4 = k4_of(p.k), n16 = n16_of(p.n), n = p.n;
+EIGENNET_VNNI_TARGET void vnni_tile(Index steps, const int8_t* a, Index lda, const uint8_t* b,
+                                    int32_t* c, Index ldc, bool first, const int32_t* row_shift,
+                                    const __mmask16* m) {
   __m512i acc[R][V];
+#pragma GCC unroll 12
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
     for (int v = 0; v < V; ++v) acc[r][v] = _mm512_setzero_si512();
-  const int8_t* bp = p.values.data() + j0 * 4;
-  for (Index q = 0; q < k4; ++q, bp += n16 * 4) {
+  for (Index q = 0; q < steps; ++q, b += V * 64) {
     __m512i bv[V];
-    for (int v = 0; v < V; ++v) bv[v] = _mm512_loadu_si512(bp + v * 64);
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) bv[v] = _mm512_load_si512(b + v * 64);
+#pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
       int32_t four;
       std::memcpy(&four, a + r * lda + q * 4, 4);
       const __m512i av = _mm512_set1_epi32(four);
-      for (int v = 0; v < V; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, bv[v]);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) dpbusd(acc[r][v], bv[v], av);
     }
   }
-  for (int v = 0; v < V; ++v) {
-    const Index j = j0 + v * 16;
-    const Index left = n - j;
-    const __mmask16 mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-    const __m512i shift = _mm512_loadu_si512(p.shift.data() + j);
-    for (int r = 0; r < R; ++r)
-      _mm512_mask_storeu_epi32(c + r * n + j, mask, _mm512_sub_epi32(acc[r][v], shift));
-  }
+#pragma GCC unroll 12
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) {
+      int32_t* out = c + r * ldc + v * 16;
+      const __m512i base =
+          first ? _mm512_set1_epi32(-row_shift[r]) : _mm512_maskz_loadu_epi32(m[v], out);
+      _mm512_mask_storeu_epi32(out, m[v], _mm512_add_epi32(acc[r][v], base));
+    }
 }
 
-template <int R>
-void vnni_rows(const uint8_t* a, Index lda, const PackedInt8B& p, int32_t* c) {
-  const Index n16 = n16_of(p.n);
-  Index j0 = 0;
-  for (; j0 + 64 <= n16; j0 += 64) vnni_block<R, 4>(a, lda, p, j0, c);
-  const Index vectors = (n16 - j0) / 16;
-  if (vectors == 3) vnni_block<R, 3>(a, lda, p, j0, c);
-  if (vectors == 2) vnni_block<R, 2>(a, lda, p, j0, c);
-  if (vectors == 1) vnni_block<R, 1>(a, lda, p, j0, c);
+using VnniTile = void (*)(Index, const int8_t*, Index, const uint8_t*, int32_t*, Index, bool,
+                          const int32_t*, const __mmask16*);
+template <int V, int... R>
+constexpr std::array<VnniTile, kVnniRows + 1> vnni_tiles(std::integer_sequence<int, R...>) {
+  return {nullptr, vnni_tile<R + 1, V>...};
 }
+// [vectors - 1][rows]
+constexpr std::array<std::array<VnniTile, kVnniRows + 1>, 2> kVnniTiles = {
+    vnni_tiles<1>(std::make_integer_sequence<int, kVnniRows>()),
+    vnni_tiles<2>(std::make_integer_sequence<int, kVnniRows>())};
 
 void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
-  const Index k = p.k, lda = k4_of(k) * 4;
-  constexpr Index kRows = 4;
-  const Index blocks = (m + kRows - 1) / kRows;
-  over_blocks(blocks, double(m) * p.n * k, [&](Index first, Index last) {
-    // Each thread shifts its own rows to unsigned (padding: 128, i.e. a zero activation).
-    thread_local AlignedVector<uint8_t> shifted;
-    shifted.assign(static_cast<size_t>(kRows * lda), uint8_t(128));
-    for (Index blk = first; blk < last; ++blk) {
-      const Index i = blk * kRows, rows = std::min<Index>(kRows, m - i);
-      for (Index r = 0; r < rows; ++r) {
-        const int8_t* src = a + (i + r) * k;
-        uint8_t* dst = shifted.data() + r * lda;
-#pragma omp simd
-        for (Index q = 0; q < k; ++q) dst[q] = uint8_t(src[q] ^ int8_t(-128));  // +128
+  const Index k = p.k, n = p.n, k4 = k4_of(k), n16 = n16_of(n);
+  if (k4 == 0) {  // empty sums
+    std::fill_n(c, m * n, 0);
+    return;
+  }
+  const Index k_blocks = (k4 + kVnniSteps - 1) / kVnniSteps;
+  const Index steps_per_block = (k4 + k_blocks - 1) / k_blocks;  // equal blocks
+  const uint8_t* packed = reinterpret_cast<const uint8_t*>(p.values.data());
+  const Index row_blocks = (m + kVnniRows - 1) / kVnniRows;
+  over_blocks(row_blocks, double(m) * n * k, [&](Index first, Index last) {
+    const Index i0 = first * kVnniRows, i1 = std::min(m, last * kVnniRows);
+    if (i0 >= i1) return;
+    // Rows of K not a multiple of 4 are copied with zero padding: 4-byte reads stay inside.
+    thread_local AlignedVector<int8_t> padded;
+    thread_local AlignedVector<int32_t> shift;
+    const int8_t* rows = a + i0 * k;
+    Index lda = k;
+    if (k % 4 != 0) {
+      lda = k4 * 4;
+      padded.assign(static_cast<size_t>((i1 - i0) * lda), 0);
+      for (Index i = i0; i < i1; ++i) std::copy_n(a + i * k, k, padded.data() + (i - i0) * lda);
+      rows = padded.data();
+    }
+    shift.resize(static_cast<size_t>(i1 - i0));
+    for (Index i = 0; i < i1 - i0; ++i) {
+      int32_t sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (Index q = 0; q < k; ++q) sum += rows[i * lda + q];
+      shift[static_cast<size_t>(i)] = 128 * sum;
+    }
+    for (Index c0 = i0; c0 < i1; c0 += kVnniChunk) {
+      const Index c1 = std::min(i1, c0 + kVnniChunk);
+      for (Index q0 = 0; q0 < k4; q0 += steps_per_block) {
+        const Index steps = std::min(steps_per_block, k4 - q0);
+        for (Index j0 = 0; j0 < n16; j0 += kVnniPanel) {
+          const Index width = vnni_panel_width(n16, j0);
+          const uint8_t* block = packed + j0 * k4 * 4 + q0 * width * 4;
+          const __mmask16 lanes[2] = {first_lanes16(n - j0), first_lanes16(n - j0 - 16)};
+          const auto& tiles = kVnniTiles[static_cast<size_t>(width / 16 - 1)];
+          for (Index i = c0; i < c1; i += kVnniRows) {
+            const Index h = std::min(kVnniRows, c1 - i);
+            tiles[static_cast<size_t>(h)](steps, rows + (i - i0) * lda + q0 * 4, lda, block,
+                                          c + i * n + j0, n, q0 == 0, shift.data() + (i - i0),
+                                          lanes);
+          }
+        }
       }
-      int32_t* ci = c + i * p.n;
-      if (rows == 4) vnni_rows<4>(shifted.data(), lda, p, ci);
-      if (rows == 3) vnni_rows<3>(shifted.data(), lda, p, ci);
-      if (rows == 2) vnni_rows<2>(shifted.data(), lda, p, ci);
-      if (rows == 1) vnni_rows<1>(shifted.data(), lda, p, ci);
     }
   });
 }
 
 // tdpbusd: the same unsigned-by-signed products as vpdpbusd, on 16 x 64-byte tiles: each
-// 32-row block of a (shifted to unsigned, padded with 128: zero activations) times 2 x 16
-// columns of b per step of 64 in K, into 2 x 2 tiles of int32 sums (amx.hpp's configuration).
+// 32-row block of a (shifted to unsigned, a + 128, padded with 128: zero activations) times
+// 2 x 16 columns of b per step of 64 in K, into 2 x 2 tiles of int32 sums (amx.hpp's
+// configuration); sum((a + 128) b) - 128 sum(b) (PackedInt8B::shift) undoes the shift. b is
+// packed as (K / 4, N, 4): 64 bytes are 4 steps of K of 16 columns.
 constexpr Index kAmxRows = 32;
 
 EIGENNET_AMX_INT8_TARGET void amx_block(const uint8_t* a, Index lda, const PackedInt8B& p, Index j0,
@@ -275,6 +333,18 @@ PackedInt8B pack_int8_b(Index k, Index n, const int8_t* b, Int8Kernel kernel) {
     throw std::invalid_argument("int8_gemm: this CPU (or OS) has no AMX-INT8");
   const Index kp = packed_k_of(k, kernel), np = packed_n_of(n, kernel);
   p.values.assign(static_cast<size_t>(kp * np), 0);
+  if (kernel == Int8Kernel::Vnni) {  // panels of b + 128 (see vnni_gemm)
+    const Index k4 = k4_of(k);
+    for (Index j0 = 0; j0 < np; j0 += kVnniPanel) {
+      const Index width = vnni_panel_width(np, j0);
+      int8_t* panel = p.values.data() + j0 * k4 * 4;
+      for (Index q = 0; q < k; ++q)
+        for (Index j = j0; j < std::min(n, j0 + width); ++j)
+          panel[(q / 4) * width * 4 + (j - j0) * 4 + q % 4] =
+              static_cast<int8_t>(uint8_t(int32_t(b[q * n + j]) + 128));
+    }
+    return p;
+  }
   p.shift.assign(static_cast<size_t>(np), 0);
   for (Index q = 0; q < k; ++q) {
     int8_t* dst = p.values.data() + (q / 4) * np * 4 + q % 4;

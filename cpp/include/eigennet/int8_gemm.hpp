@@ -27,10 +27,10 @@ std::string int8_kernel_name(Int8Kernel kernel);
 struct PackedInt8B {
   Index k = 0, n = 0;
   Int8Kernel kernel = Int8Kernel::Reference;
-  // reference: b as is; vnni: (k/4, n rounded to 16, 4); amx: (k rounded to 64 / 4, n rounded
-  // to 32, 4)
+  // reference: b as is; vnni: b + 128 in panels of 32 columns, each (k/4, 32, 4); amx: (k
+  // rounded to 64 / 4, n rounded to 32, 4)
   AlignedVector<int8_t> values;
-  AlignedVector<int32_t> shift;  // vnni, amx: 128 * column sums (see int8_gemm.cpp)
+  AlignedVector<int32_t> shift;  // amx: 128 * column sums (see int8_gemm.cpp)
 };
 PackedInt8B pack_int8_b(Index k, Index n, const int8_t* b, Int8Kernel kernel);
 

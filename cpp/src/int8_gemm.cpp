@@ -154,26 +154,26 @@ void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
   over_blocks(row_blocks, double(m) * n * k, [&](Index first, Index last) {
     const Index i0 = first * kVnniRows, i1 = std::min(m, last * kVnniRows);
     if (i0 >= i1) return;
-    // Rows of K not a multiple of 4 are copied with zero padding: 4-byte reads stay inside.
+    // Per chunk of rows: the rows' shifts, and where K is not a multiple of 4 a copy of the
+    // rows with zero padding (4-byte reads stay inside; bounded memory whatever m is).
     thread_local AlignedVector<int8_t> padded;
     thread_local AlignedVector<int32_t> shift;
-    const int8_t* rows = a + i0 * k;
-    Index lda = k;
-    if (k % 4 != 0) {
-      lda = k4 * 4;
-      padded.assign(static_cast<size_t>((i1 - i0) * lda), 0);
-      for (Index i = i0; i < i1; ++i) std::copy_n(a + i * k, k, padded.data() + (i - i0) * lda);
-      rows = padded.data();
-    }
-    shift.resize(static_cast<size_t>(i1 - i0));
-    for (Index i = 0; i < i1 - i0; ++i) {
-      int32_t sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (Index q = 0; q < k; ++q) sum += rows[i * lda + q];
-      shift[static_cast<size_t>(i)] = 128 * sum;
-    }
+    const Index lda = k % 4 != 0 ? k4 * 4 : k;
     for (Index c0 = i0; c0 < i1; c0 += kVnniChunk) {
       const Index c1 = std::min(i1, c0 + kVnniChunk);
+      const int8_t* rows = a + c0 * k;
+      if (lda != k) {
+        padded.assign(static_cast<size_t>((c1 - c0) * lda), 0);
+        for (Index i = c0; i < c1; ++i) std::copy_n(a + i * k, k, padded.data() + (i - c0) * lda);
+        rows = padded.data();
+      }
+      shift.resize(static_cast<size_t>(c1 - c0));
+      for (Index i = 0; i < c1 - c0; ++i) {
+        int32_t sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (Index q = 0; q < k; ++q) sum += rows[i * lda + q];
+        shift[static_cast<size_t>(i)] = 128 * sum;
+      }
       for (Index q0 = 0; q0 < k4; q0 += steps_per_block) {
         const Index steps = std::min(steps_per_block, k4 - q0);
         for (Index j0 = 0; j0 < n16; j0 += kVnniPanel) {
@@ -183,8 +183,8 @@ void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
           const auto& tiles = kVnniTiles[static_cast<size_t>(width / 16 - 1)];
           for (Index i = c0; i < c1; i += kVnniRows) {
             const Index h = std::min(kVnniRows, c1 - i);
-            tiles[static_cast<size_t>(h)](steps, rows + (i - i0) * lda + q0 * 4, lda, block,
-                                          c + i * n + j0, n, q0 == 0, shift.data() + (i - i0),
+            tiles[static_cast<size_t>(h)](steps, rows + (i - c0) * lda + q0 * 4, lda, block,
+                                          c + i * n + j0, n, q0 == 0, shift.data() + (i - c0),
                                           lanes);
           }
         }

@@ -109,7 +109,8 @@ EIGENNET_VNNI_TARGET void vnni_tile(Index steps, const int8_t* a, Index lda, con
   for (Index q = 0; q < steps; ++q, b += V * 64) {
     __m512i bv[V];
 #pragma GCC unroll 2
-    for (int v = 0; v < V; ++v) bv[v] = _mm512_load_si512(b + v * 64);
+    for (int v = 0; v < V; ++v)
+      bv[v] = _mm512_loadu_si512(b + v * 64);  // (16-byte aligned in the baseline build)
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
       int32_t four;

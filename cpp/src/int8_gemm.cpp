@@ -125,8 +125,8 @@ EIGENNET_VNNI_TARGET void vnni_tile(Index steps, const int8_t* a, Index lda, con
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v) {
       int32_t* out = c + r * ldc + v * 16;
-      const __m512i base =
-          first ? _mm512_set1_epi32(-row_shift[r]) : _mm512_maskz_loadu_epi32(m[v], out);
+      const __m512i base = first ? _mm512_set1_epi32(int32_t(0u - uint32_t(row_shift[r])))
+                                 : _mm512_maskz_loadu_epi32(m[v], out);
       _mm512_mask_storeu_epi32(out, m[v], _mm512_add_epi32(acc[r][v], base));
     }
 }
@@ -170,10 +170,10 @@ void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
       }
       shift.resize(static_cast<size_t>(c1 - c0));
       for (Index i = 0; i < c1 - c0; ++i) {
-        int32_t sum = 0;
+        int64_t sum = 0;  // wrapped to int32 as vpdpbusd wraps (no signed overflow)
 #pragma omp simd reduction(+ : sum)
         for (Index q = 0; q < k; ++q) sum += rows[i * lda + q];
-        shift[static_cast<size_t>(i)] = 128 * sum;
+        shift[static_cast<size_t>(i)] = static_cast<int32_t>(static_cast<uint32_t>(128 * sum));
       }
       for (Index q0 = 0; q0 < k4; q0 += steps_per_block) {
         const Index steps = std::min(steps_per_block, k4 - q0);

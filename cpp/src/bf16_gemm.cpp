@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "eigennet/amx.hpp"
+#include "eigennet/lane_mask.hpp"
 #include "eigennet/product_precision.hpp"
 #include "eigennet/threading.hpp"
 
@@ -113,14 +114,10 @@ EIGENNET_AVX512BF16_TARGET void avx512_block(const Packed& p, Index i0, Index j0
   }
 }
 
-__mmask16 lanes(Index n) {
-  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
-}
-
 // 32 floats (those past `count` read as zeros) rounded to bfloat16, in order.
 EIGENNET_AVX512BF16_TARGET inline __m512i round32(const float* src, Index count) {
-  const __m512 x0 = _mm512_maskz_loadu_ps(lanes(count), src);
-  const __m512 x1 = _mm512_maskz_loadu_ps(lanes(count - 16), src + 16);
+  const __m512 x0 = _mm512_maskz_loadu_ps(first_lanes(count), src);
+  const __m512 x1 = _mm512_maskz_loadu_ps(first_lanes(count - 16), src + 16);
   return (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
 }
 
@@ -157,8 +154,8 @@ EIGENNET_AVX512BF16_TARGET void pack_a_panel(bool trans_a, const float* A, Index
     for (Index q = 0; q < 16; ++q) {
       const Index k = k0 + 2 * q;
       const __m512 x0 =
-          k < K ? _mm512_maskz_loadu_ps(lanes(rows), A + k * lda + i0) : _mm512_setzero_ps();
-      const __m512 x1 = k + 1 < K ? _mm512_maskz_loadu_ps(lanes(rows), A + (k + 1) * lda + i0)
+          k < K ? _mm512_maskz_loadu_ps(first_lanes(rows), A + k * lda + i0) : _mm512_setzero_ps();
+      const __m512 x1 = k + 1 < K ? _mm512_maskz_loadu_ps(first_lanes(rows), A + (k + 1) * lda + i0)
                                   : _mm512_setzero_ps();
       _mm512_store_si512(pairs[q], round_pairs(x0, x1));
     }
@@ -179,7 +176,7 @@ EIGENNET_AVX512BF16_TARGET void pack_b_panels(bool trans_b, const float* B, Inde
       const float* row1 = k + 1 < K ? B + (k + 1) * ldb : nullptr;
       for (Index q = 0; q < panels; ++q) {
         const Index j = j0 + q * kTile;
-        const __mmask16 m = lanes(N - j);
+        const __mmask16 m = first_lanes(N - j);
         const __m512 x0 = row0 ? _mm512_maskz_loadu_ps(m, row0 + j) : _mm512_setzero_ps();
         const __m512 x1 = row1 ? _mm512_maskz_loadu_ps(m, row1 + j) : _mm512_setzero_ps();
         _mm512_storeu_si512(p.b_panel(j) + k * kTile, round_pairs(x0, x1));

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "eigennet/amx.hpp"
+#include "eigennet/lane_mask.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -82,10 +83,6 @@ constexpr Index kVnniSteps = 128;  // steps of 4 in K per block: a 16 KB block o
 constexpr Index kVnniChunk = 96;   // rows whose A (and C) stay in L2 while the blocks go by
 
 Index vnni_panel_width(Index n16, Index j0) { return std::min(kVnniPanel, n16 - j0); }
-
-__mmask16 first_lanes16(Index n) {
-  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
-}
 
 // acc += u (unsigned bytes) . s (signed bytes), four per lane. Through asm: GCC 12 copies the
 // accumulator of _mm512_dpbusd_epi32 around every use and spilled a 24-accumulator tile to the
@@ -180,13 +177,13 @@ void vnni_gemm(Index m, const int8_t* a, const PackedInt8B& p, int32_t* c) {
         for (Index j0 = 0; j0 < n16; j0 += kVnniPanel) {
           const Index width = vnni_panel_width(n16, j0);
           const uint8_t* block = packed + j0 * k4 * 4 + q0 * width * 4;
-          const __mmask16 lanes[2] = {first_lanes16(n - j0), first_lanes16(n - j0 - 16)};
+          const __mmask16 masks[2] = {first_lanes(n - j0), first_lanes(n - j0 - 16)};
           const auto& tiles = kVnniTiles[static_cast<size_t>(width / 16 - 1)];
           for (Index i = c0; i < c1; i += kVnniRows) {
             const Index h = std::min(kVnniRows, c1 - i);
             tiles[static_cast<size_t>(h)](steps, rows + (i - c0) * lda + q0 * 4, lda, block,
                                           c + i * n + j0, n, q0 == 0, shift.data() + (i - c0),
-                                          lanes);
+                                          masks);
           }
         }
       }

@@ -14,6 +14,7 @@
 #include "eigennet/checks.hpp"
 #include "eigennet/gemm.hpp"
 #include "eigennet/int8_gemm.hpp"
+#include "eigennet/lane_mask.hpp"
 #include "eigennet/parallel_passes.hpp"
 
 namespace eigennet {
@@ -27,7 +28,7 @@ bool quantize_row_avx512(const float* row, Index cols, int8_t* q, float* scale) 
   const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
   __mmask16 bad = 0;
   for (Index j = 0; j < cols; j += 16) {
-    const __mmask16 m = cols - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - j)) - 1);
+    const __mmask16 m = first_lanes(cols - j);
     const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(m, row + j));
     amax = _mm512_max_ps(amax, a);
     bad = __mmask16(bad | _mm512_cmp_ps_mask(a, inf, _CMP_NLT_UQ));
@@ -39,7 +40,7 @@ bool quantize_row_avx512(const float* row, Index cols, int8_t* q, float* scale) 
   const __m512 vs = _mm512_set1_ps(s);
   const __m512i hi = _mm512_set1_epi32(127), lo = _mm512_set1_epi32(-127);
   for (Index j = 0; j < cols; j += 16) {
-    const __mmask16 m = cols - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - j)) - 1);
+    const __mmask16 m = first_lanes(cols - j);
     __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), vs));
     r = _mm512_max_epi32(_mm512_min_epi32(r, hi), lo);
     _mm_mask_storeu_epi8(q + j, m, _mm512_cvtepi32_epi8(r));

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "eigennet/lane_mask.hpp"
 #include "eigennet/memory.hpp"
 #endif
 
@@ -98,10 +99,6 @@ constexpr std::array<KernelRow, 3> kKernels = {
     micro_kernels<kAPacked>(std::make_integer_sequence<int, kMr>()),
     micro_kernels<kARows>(std::make_integer_sequence<int, kMr>()),
     micro_kernels<kACols>(std::make_integer_sequence<int, kMr>())};
-
-__mmask16 first_lanes(Index n) {
-  return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max<Index>(n, 0)) - 1);
-}
 
 // GCC 12 flags the _mm512_undefined_ps() inside its own shuffle intrinsics (a false positive
 // at -march=x86-64-v4, where -Wno-maybe-uninitialized does not cover it).

@@ -11,6 +11,11 @@ reads it as None. It is not a number while the model is built: `int()` of it rai
 from __future__ import annotations
 
 
+def _arithmetic(name: str, reverse: bool = False):
+    """An arithmetic dunder of VariableLength: `ops.<name>` on the length as a scalar tensor."""
+    return lambda self, other: self._op(name, other, reverse)
+
+
 class VariableLength:
     """The length of axis `axis` of the symbolic tensor `tensor` (None in its shape)."""
 
@@ -37,21 +42,25 @@ class VariableLength:
 
     __int__ = __float__ = __index__
 
-    def positions(self):
-        """0, 1, ..., length - 1 as a symbolic tensor of the axis's length (no batch axis):
-        the running count of ones along the axis, the others averaged away."""
+    def _ones(self):
+        """A one per position along the axis (no batch axis): the others averaged away."""
         from eigennet import ops
 
         t = self.tensor
         others = [a for a in range(len(t.shape)) if a != self.axis]
-        ones = ops.mean(ops.ones_like(t), axis=others) if others else ops.ones_like(t)
-        return ops.cumsum(ones, axis=0) - 1.0
+        return ops.mean(ops.ones_like(t), axis=others) if others else ops.ones_like(t)
+
+    def positions(self):
+        """0, 1, ..., length - 1 as a symbolic tensor of the axis's length (no batch axis)."""
+        from eigennet import ops
+
+        return ops.cumsum(self._ones(), axis=0) - 1.0
 
     def scalar(self):
         """The length as a symbolic scalar."""
         from eigennet import ops
 
-        return ops.sum(self.positions() * 0.0 + 1.0)
+        return ops.sum(self._ones())
 
     # Arithmetic reads the length as a scalar tensor.
     def _op(self, name: str, other, reverse: bool = False):
@@ -60,29 +69,10 @@ class VariableLength:
         operands = (other, self.scalar()) if reverse else (self.scalar(), other)
         return getattr(ops, name)(*operands)
 
-    def __add__(self, other):
-        return self._op("add", other)
-
-    def __radd__(self, other):
-        return self._op("add", other, True)
-
-    def __sub__(self, other):
-        return self._op("subtract", other)
-
-    def __rsub__(self, other):
-        return self._op("subtract", other, True)
-
-    def __mul__(self, other):
-        return self._op("multiply", other)
-
-    def __rmul__(self, other):
-        return self._op("multiply", other, True)
-
-    def __truediv__(self, other):
-        return self._op("divide", other)
-
-    def __floordiv__(self, other):
-        return self._op("floor_divide", other)
+    __add__, __radd__ = _arithmetic("add"), _arithmetic("add", reverse=True)
+    __sub__, __rsub__ = _arithmetic("subtract"), _arithmetic("subtract", reverse=True)
+    __mul__, __rmul__ = _arithmetic("multiply"), _arithmetic("multiply", reverse=True)
+    __truediv__, __floordiv__ = _arithmetic("divide"), _arithmetic("floor_divide")
 
 
 def as_none(shape):

@@ -109,6 +109,31 @@ def test_bias_and_activation_on_each_threads_block(activation, use_bias):
         eigennet.config.set_num_threads(original)
 
 
+def test_relu_in_the_kernels_registers_is_max_with_zero():
+    """The kernel adds the bias and applies relu to each tile before storing it: exactly
+    max(linear output, 0), NaN kept (a NaN weight column), whatever the threads."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(64, 300)).astype(np.float32)
+    kernel = (rng.normal(size=(300, 200)) / np.sqrt(300)).astype(np.float32)
+    kernel[:, 5] = np.nan
+    bias = rng.normal(size=200).astype(np.float32)
+    original = eigennet.config.get_num_threads()
+    try:
+        for threads in (1, 2):
+            eigennet.config.set_num_threads(threads)
+            outs = {}
+            for activation in ("linear", "relu"):
+                dense = eigennet.layers.Dense(200, activation=activation)
+                model = eigennet.Sequential([eigennet.Input(shape=(300,)), dense])
+                with pytest.warns(UserWarning, match="NaN"):
+                    model.set_weights([kernel, bias])
+                outs[activation] = model.predict(x, batch_size=64, verbose=0)
+            assert np.isnan(outs["relu"][:, 5]).all()
+            np.testing.assert_array_equal(outs["relu"], np.maximum(outs["linear"], 0))
+    finally:
+        eigennet.config.set_num_threads(original)
+
+
 def test_thread_count_changes_only_rounding():
     original = eigennet.config.get_num_threads()
     try:

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "eigennet/gemm.hpp"
 #include "eigennet/parallel_passes.hpp"
@@ -37,7 +38,8 @@ void dense_forward(ConstMatrixMap<T> x, const T* kernel, const T* bias, Index un
       activation_needs_input(activation) ? preactivation.view(rows, units).data() : y.data(), rows,
       units);
   // Bias and an element-wise activation on each thread's block of the product, while it is in
-  // cache; softmax acts on whole rows, after the product.
+  // cache (bias and relu in the fp32 kernel's registers, before the store); softmax acts on
+  // whole rows, after the product.
   const bool rowwise = activation == Activation::Softmax;
   const bool activate = activation != Activation::Linear || z.data() != y.data();
   const auto add_bias = [&](Index r0, Index nr, Index c0, Index nc) {
@@ -51,7 +53,11 @@ void dense_forward(ConstMatrixMap<T> x, const T* kernel, const T* bias, Index un
       activation_forward_rows<T>(activation, z.data() + r0 * units + c0, y.data() + r0 * units + c0,
                                  nr, nc, units);
   };
-  const GemmEpilogue epilogue(bias_and_activation);
+  GemmEpilogue epilogue(bias_and_activation);
+  if constexpr (std::is_same_v<T, float>)
+    if (z.data() == y.data() &&
+        (activation == Activation::Linear || activation == Activation::Relu))
+      epilogue.in_registers(bias, activation == Activation::Relu);
   gemm<T>(false, false, rows, units, in, x.data(), in, kernel, units, z.data(), units, false,
           rowwise ? nullptr : &epilogue);
   if (rowwise) {

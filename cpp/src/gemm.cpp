@@ -19,13 +19,22 @@ using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
 template <class T>
 using StridedOut = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
 
-// One single-threaded product on (sub)matrices: the core's kernel, or Eigen's.
+// One single-threaded product on (sub)matrices: the core's kernel, or Eigen's; then the
+// epilogue on C's rows [r0, r0 + M) x columns [c0, c0 + N), in the kernel's registers when it
+// can.
 template <class T>
 void product(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Index lda,
-             const T* B, Index ldb, T* C, Index ldc, bool accumulate, bool kernel) {
+             const T* B, Index ldb, T* C, Index ldc, bool accumulate, bool kernel,
+             const GemmEpilogue* epilogue, Index r0, Index c0) {
   if constexpr (std::is_same_v<T, float>) {
     if (kernel) {
-      sgemm_kernel(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+      SgemmTileEpilogue tile;
+      if (epilogue && epilogue->in_registers()) {
+        const float* bias = epilogue->register_bias();
+        tile = {bias ? bias + c0 : nullptr, epilogue->register_relu()};
+      }
+      sgemm_kernel(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, tile);
+      if (epilogue && !epilogue->in_registers()) (*epilogue)(r0, M, c0, N);
       return;
     }
   }
@@ -46,6 +55,7 @@ void product(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, 
     run(a, b.transpose());
   else
     run(a, b);
+  if (epilogue) (*epilogue)(r0, M, c0, N);
 }
 
 }  // namespace
@@ -70,8 +80,7 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Ind
   // the threads) the caller owns the threads: a product runs on its thread.
   if (threads < 2 || omp_in_parallel() ||
       2.0 * double(M) * double(N) * double(K) < kGemmParallelFlops) {
-    product(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, kernel);
-    if (epilogue) (*epilogue)(0, M, 0, N);
+    product(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, kernel, epilogue, 0, 0);
     return;
   }
   // Split the larger output side; each thread packs the whole other operand, so that operand
@@ -92,13 +101,12 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, Ind
     if (split_cols) {
       // Columns [first, first + count) of op(B) and C.
       const T* b = trans_b ? B + first * ldb : B + first;
-      product(trans_a, trans_b, M, count, K, A, lda, b, ldb, C + first, ldc, accumulate, kernel);
-      if (epilogue) (*epilogue)(0, M, first, count);
+      product(trans_a, trans_b, M, count, K, A, lda, b, ldb, C + first, ldc, accumulate, kernel,
+              epilogue, 0, first);
     } else {
       const T* a = trans_a ? A + first : A + first * lda;
       product(trans_a, trans_b, count, N, K, a, lda, B, ldb, C + first * ldc, ldc, accumulate,
-              kernel);
-      if (epilogue) (*epilogue)(first, count, 0, N);
+              kernel, epilogue, first, 0);
     }
   }
 }

@@ -41,9 +41,10 @@ struct Prefetch {
 // C's lines are prefetched before the loop and C added after it: the tile's rows are ldc
 // apart (often a power of two, one L1 set) and loading them first stalled on cache misses; a
 // C that is only stored is often cold too (a layer's output buffer, last written a step ago).
+// On the last block of K, `last` is applied before the store (bias: this tile's 32 columns).
 template <int R, int kA>
 void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* c, Index ldc,
-                  bool load_c, __mmask16 m0, __mmask16 m1, Prefetch pf) {
+                  bool load_c, __mmask16 m0, __mmask16 m1, Prefetch pf, SgemmTileEpilogue last) {
   Index pf_row = 0, pf_line = 0;
   __m512 acc[R][2];
 #pragma GCC unroll 12
@@ -76,11 +77,21 @@ void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* 
       }
     }
   }
+  const __m512 bias0 = last.bias ? _mm512_maskz_loadu_ps(m0, last.bias) : _mm512_setzero_ps();
+  const __m512 bias1 = last.bias ? _mm512_maskz_loadu_ps(m1, last.bias + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 12
   for (Index i = 0; i < R; ++i) {
     if (load_c) {
       acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, c + i * ldc));
       acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, c + i * ldc + 16));
+    }
+    if (last.bias) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], bias0);
+      acc[i][1] = _mm512_add_ps(acc[i][1], bias1);
+    }
+    if (last.relu) {  // max(0, x) in this operand order returns x when x is NaN, as Eigen's max
+      acc[i][0] = _mm512_max_ps(_mm512_setzero_ps(), acc[i][0]);
+      acc[i][1] = _mm512_max_ps(_mm512_setzero_ps(), acc[i][1]);
     }
     _mm512_mask_storeu_ps(c + i * ldc, m0, acc[i][0]);
     _mm512_mask_storeu_ps(c + i * ldc + 16, m1, acc[i][1]);
@@ -88,7 +99,7 @@ void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* 
 }
 
 using MicroKernel = void (*)(Index, const float*, Index, const float*, float*, Index, bool,
-                             __mmask16, __mmask16, Prefetch);
+                             __mmask16, __mmask16, Prefetch, SgemmTileEpilogue);
 using KernelRow = std::array<MicroKernel, kMr + 1>;
 template <int kA, int... R>
 constexpr KernelRow micro_kernels(std::integer_sequence<int, R...>) {
@@ -217,7 +228,7 @@ void tiles(Index mc, Index nc, Index depth, const float* a, Index lda, int a_mod
     const float* a_panel = a + (a_mode == kAPacked ? i0 * depth : a_mode == kARows ? i0 * lda : i0);
     for (Index p = 0; p < nc; p += kNr)
       kernel(depth, a_panel, lda, packed_b + p * depth, C + i0 * ldc + p, ldc, accumulate,
-             first_lanes(nc - p), first_lanes(nc - p - 16), Prefetch{});
+             first_lanes(nc - p), first_lanes(nc - p - 16), Prefetch{}, SgemmTileEpilogue{});
   }
 }
 
@@ -229,9 +240,10 @@ void tiles(Index mc, Index nc, Index depth, const float* a, Index lda, int a_mod
 // come from L3 or the other core (an optimizer step or another layer wrote them last):
 // fetched in one go by the packing loop, the kernel waited on them (measured with the caches
 // flushed between products, 1 thread: W7's products 8-12 % faster, W3's layer-1 dW 15 %).
+// `finish` (its bias at the block's first column) is applied when this is the last block of K.
 void block_product(int a_mode, const float* a, Index lda, bool trans_b, const float* b, Index ldb,
-                   float* packed_b, Index mc, Index nc, Index kc, float* C, Index ldc,
-                   bool load_c) {
+                   float* packed_b, Index mc, Index nc, Index kc, float* C, Index ldc, bool load_c,
+                   SgemmTileEpilogue finish) {
   const auto b_source = [&](Index p) {  // the panel of op(B) at column p
     Prefetch f;
     if (p >= nc) return f;
@@ -265,7 +277,8 @@ void block_product(int a_mode, const float* a, Index lda, bool trans_b, const fl
                          : last           ? a_panel(i0 + kMr)
                                           : Prefetch{};
       kernel(kc, ap, lda, packed_b + p * kc, C + i0 * ldc + p, ldc, load_c, first_lanes(nc - p),
-             first_lanes(nc - p - 16), f);
+             first_lanes(nc - p - 16), f,
+             SgemmTileEpilogue{finish.bias ? finish.bias + p : nullptr, finish.relu});
     }
   }
 }
@@ -296,7 +309,8 @@ bool sgemm_kernel_suits(Index M, Index N, Index K) {
 }
 
 void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const float* A, Index lda,
-                  const float* B, Index ldb, float* C, Index ldc, bool accumulate) {
+                  const float* B, Index ldb, float* C, Index ldc, bool accumulate,
+                  SgemmTileEpilogue epilogue) {
   // Per-thread scratch, kept between calls: packed blocks of A and B.
   thread_local AlignedVector<float> packed_a, packed_b;
   const Index kc_max = std::min(kKc, K);
@@ -324,8 +338,12 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
       for (Index j0 = 0; j0 < N; j0 += kNc) {
         const Index nc = std::min(kNc, N - j0);
         const float* b = trans_b ? B + j0 * ldb + k0 : B + k0 * ldb + j0;
+        const SgemmTileEpilogue finish =
+            k0 + kc < K
+                ? SgemmTileEpilogue{}
+                : SgemmTileEpilogue{epilogue.bias ? epilogue.bias + j0 : nullptr, epilogue.relu};
         block_product(a_mode, a_mode == kAPacked ? packed_a.data() : a, lda, trans_b, b, ldb,
-                      packed_b.data(), mc, nc, kc, C + i0 * ldc + j0, ldc, load_c);
+                      packed_b.data(), mc, nc, kc, C + i0 * ldc + j0, ldc, load_c, finish);
       }
     }
   }
@@ -335,7 +353,7 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
 
 bool sgemm_kernel_suits(Index, Index, Index) { return false; }
 void sgemm_kernel(bool, bool, Index, Index, Index, const float*, Index, const float*, Index, float*,
-                  Index, bool) {}
+                  Index, bool, SgemmTileEpilogue) {}
 
 #endif
 

@@ -39,10 +39,18 @@ bool sgemm_kernel_suits_for(Index M, Index N, Index K) {
     return false;
 }
 
+// What the kernel does to a finished tile in registers before storing it: add bias[j] to
+// column j of C (none when null), then max(value, 0) when relu.
+struct SgemmTileEpilogue {
+  const float* bias = nullptr;
+  bool relu = false;
+};
+
 // C (M x N, ldc) = op(A) · op(B), or C += ... when accumulate; storage as gemm() (gemm.hpp).
 // Runs on the calling thread. Call only when sgemm_kernel_suits(M, N, K).
 void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const float* A, Index lda,
-                  const float* B, Index ldb, float* C, Index ldc, bool accumulate);
+                  const float* B, Index ldb, float* C, Index ldc, bool accumulate,
+                  SgemmTileEpilogue epilogue = {});
 
 #if defined(__AVX512F__)
 // The pieces of sgemm_kernel, for products that reuse a packed operand (packed_gemm.hpp).

@@ -126,7 +126,13 @@ void bind_model_typed(py::module_& m) {
       .def(py::init([](Index units, const std::string& activation, bool use_bias) {
              return std::make_shared<Dense<T>>(units, activation_from_name(activation), use_bias);
            }),
-           py::arg("units"), py::arg("activation"), py::arg("use_bias"));
+           py::arg("units"), py::arg("activation"), py::arg("use_bias"))
+      .def(
+          "with_residual",
+          [](const Dense<T>& l, const std::string& activation) {
+            return l.with_residual(activation_from_name(activation));
+          },
+          py::arg("activation"));
 
   py::class_<ActivationLayer<T>, Layer<T>, std::shared_ptr<ActivationLayer<T>>>(
       m, ("Activation" + sfx).c_str())

@@ -31,8 +31,33 @@ Shape Dense<T>::do_build(const Shape& input_shape) {
 }
 
 template <class T>
+Shape Dense<T>::do_build_inputs(const std::vector<Shape>& input_shapes) {
+  if (!residual_) return Layer<T>::do_build_inputs(input_shapes);
+  if (input_shapes.size() != 2)
+    throw std::invalid_argument("a Dense with a residual takes two inputs");
+  const Shape out = do_build(input_shapes[0]);
+  if (input_shapes[1] != out)
+    throw std::invalid_argument("Dense: the residual " + shape_string(input_shapes[1]) +
+                                " does not have the output's shape " + shape_string(out));
+  return out;
+}
+
+template <class T>
+std::shared_ptr<Layer<T>> Dense<T>::with_residual(Activation activation) const {
+  if (residual_ || activation_ != Activation::Linear)
+    throw std::logic_error("Dense::with_residual needs a linear Dense without a residual");
+  if (activation == Activation::Softmax)
+    throw std::invalid_argument("Dense::with_residual: softmax is not element-wise");
+  auto copy = std::make_shared<Dense>(*this);
+  copy->residual_ = true;
+  copy->activation_ = activation;
+  return copy->for_input_shapes({this->input_shape(), this->output_shape()});
+}
+
+template <class T>
 void dense_forward(ConstMatrixMap<T> x, const T* kernel, const T* bias, Index units,
-                   Activation activation, MatrixMap<T> y, Workspace<T>& preactivation) {
+                   Activation activation, MatrixMap<T> y, Workspace<T>& preactivation,
+                   const T* residual) {
   const Index rows = x.rows(), in = x.cols();
   MatrixMap<T> z(
       activation_needs_input(activation) ? preactivation.view(rows, units).data() : y.data(), rows,
@@ -46,6 +71,10 @@ void dense_forward(ConstMatrixMap<T> x, const T* kernel, const T* bias, Index un
     if (bias)
       for (Index r = r0; r < r0 + nr; ++r)
         RowVectorMap<T>(z.data() + r * units + c0, nc) += ConstRowVectorMap<T>(bias + c0, nc);
+    if (residual)
+      for (Index r = r0; r < r0 + nr; ++r)
+        RowVectorMap<T>(z.data() + r * units + c0, nc) +=
+            ConstRowVectorMap<T>(residual + r * units + c0, nc);
   };
   const auto bias_and_activation = [&](Index r0, Index nr, Index c0, Index nc) {
     add_bias(r0, nr, c0, nc);
@@ -57,7 +86,7 @@ void dense_forward(ConstMatrixMap<T> x, const T* kernel, const T* bias, Index un
   if constexpr (std::is_same_v<T, float>)
     if (z.data() == y.data() &&
         (activation == Activation::Linear || activation == Activation::Relu))
-      epilogue.in_registers(bias, activation == Activation::Relu);
+      epilogue.in_registers(bias, activation == Activation::Relu, residual);
   gemm<T>(false, false, rows, units, in, x.data(), in, kernel, units, z.data(), units, false,
           rowwise ? nullptr : &epilogue);
   if (rowwise) {
@@ -78,6 +107,24 @@ void dense_backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_
   if (bias_grad) column_sums(grad_y.data(), rows, units, bias_grad);
   if (grad_x)
     gemm<T>(false, true, rows, in, units, grad_y.data(), units, kernel, units, grad_x, in);
+}
+
+template <class T>
+void Dense<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
+                              bool training) {
+  if (!residual_) return Layer<T>::forward_inputs(xs, n, y, training);
+  const Index rows = xs[0].size() / in_;
+  dense_forward<T>(ConstMatrixMap<T>(xs[0].data(), rows, in_), this->weight(0),
+                   use_bias_ ? this->weight(1) : nullptr, units_, activation_,
+                   MatrixMap<T>(y.data(), rows, units_), preactivation_, xs[1].data());
+}
+
+template <class T>
+void Dense<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatrixMap<T> y,
+                               MatrixMap<T> grad_y, T* param_grad, MatrixMap<T>* const* grad_xs) {
+  if (!residual_) return Layer<T>::backward_inputs(xs, n, y, grad_y, param_grad, grad_xs);
+  backward(xs[0], y, grad_y, param_grad, grad_xs[0]);  // grad_y becomes dL/d(x · kernel + ...)
+  if (grad_xs[1]) parallel_copy(grad_y.data(), grad_y.size(), grad_xs[1]->data());
 }
 
 // Dense acts on the last axis: a batch of rank-N samples is a (rows * outer, in) matrix.
@@ -103,9 +150,10 @@ void Dense<T>::backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g
 template class Dense<float>;
 template class Dense<double>;
 template void dense_forward<float>(ConstMatrixMap<float>, const float*, const float*, Index,
-                                   Activation, MatrixMap<float>, Workspace<float>&);
+                                   Activation, MatrixMap<float>, Workspace<float>&, const float*);
 template void dense_forward<double>(ConstMatrixMap<double>, const double*, const double*, Index,
-                                    Activation, MatrixMap<double>, Workspace<double>&);
+                                    Activation, MatrixMap<double>, Workspace<double>&,
+                                    const double*);
 template void dense_backward<float>(ConstMatrixMap<float>, ConstMatrixMap<float>, MatrixMap<float>,
                                     const float*, Activation, const Workspace<float>&, float*,
                                     float*, float*);

@@ -31,7 +31,9 @@ void product(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* A, 
       SgemmTileEpilogue tile;
       if (epilogue && epilogue->in_registers()) {
         const float* bias = epilogue->register_bias();
-        tile = {bias ? bias + c0 : nullptr, epilogue->register_relu()};
+        const float* residual = epilogue->register_residual();
+        tile = {bias ? bias + c0 : nullptr, residual ? residual + r0 * ldc + c0 : nullptr,
+                epilogue->register_relu()};
       }
       sgemm_kernel(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, tile);
       if (epilogue && !epilogue->in_registers()) (*epilogue)(r0, M, c0, N);

@@ -41,7 +41,8 @@ struct Prefetch {
 // C's lines are prefetched before the loop and C added after it: the tile's rows are ldc
 // apart (often a power of two, one L1 set) and loading them first stalled on cache misses; a
 // C that is only stored is often cold too (a layer's output buffer, last written a step ago).
-// On the last block of K, `last` is applied before the store (bias: this tile's 32 columns).
+// On the last block of K, `last` is applied before the store (bias: this tile's 32 columns;
+// residual: this tile's first element).
 template <int R, int kA>
 void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* c, Index ldc,
                   bool load_c, __mmask16 m0, __mmask16 m1, Prefetch pf, SgemmTileEpilogue last) {
@@ -88,6 +89,10 @@ void micro_kernel(Index kc, const float* ap, Index lda, const float* bp, float* 
     if (last.bias) {
       acc[i][0] = _mm512_add_ps(acc[i][0], bias0);
       acc[i][1] = _mm512_add_ps(acc[i][1], bias1);
+    }
+    if (last.residual) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, last.residual + i * ldc));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, last.residual + i * ldc + 16));
     }
     if (last.relu) {  // max(0, x) in this operand order returns x when x is NaN, as Eigen's max
       acc[i][0] = _mm512_max_ps(_mm512_setzero_ps(), acc[i][0]);
@@ -240,7 +245,8 @@ void tiles(Index mc, Index nc, Index depth, const float* a, Index lda, int a_mod
 // come from L3 or the other core (an optimizer step or another layer wrote them last):
 // fetched in one go by the packing loop, the kernel waited on them (measured with the caches
 // flushed between products, 1 thread: W7's products 8-12 % faster, W3's layer-1 dW 15 %).
-// `finish` (its bias at the block's first column) is applied when this is the last block of K.
+// `finish` (its bias at the block's first column, its residual at the block's first element)
+// is applied when this is the last block of K.
 void block_product(int a_mode, const float* a, Index lda, bool trans_b, const float* b, Index ldb,
                    float* packed_b, Index mc, Index nc, Index kc, float* C, Index ldc, bool load_c,
                    SgemmTileEpilogue finish) {
@@ -278,7 +284,9 @@ void block_product(int a_mode, const float* a, Index lda, bool trans_b, const fl
                                           : Prefetch{};
       kernel(kc, ap, lda, packed_b + p * kc, C + i0 * ldc + p, ldc, load_c, first_lanes(nc - p),
              first_lanes(nc - p - 16), f,
-             SgemmTileEpilogue{finish.bias ? finish.bias + p : nullptr, finish.relu});
+             SgemmTileEpilogue{finish.bias ? finish.bias + p : nullptr,
+                               finish.residual ? finish.residual + i0 * ldc + p : nullptr,
+                               finish.relu});
     }
   }
 }
@@ -341,7 +349,9 @@ void sgemm_kernel(bool trans_a, bool trans_b, Index M, Index N, Index K, const f
         const SgemmTileEpilogue finish =
             k0 + kc < K
                 ? SgemmTileEpilogue{}
-                : SgemmTileEpilogue{epilogue.bias ? epilogue.bias + j0 : nullptr, epilogue.relu};
+                : SgemmTileEpilogue{epilogue.bias ? epilogue.bias + j0 : nullptr,
+                                    epilogue.residual ? epilogue.residual + i0 * ldc + j0 : nullptr,
+                                    epilogue.relu};
         block_product(a_mode, a_mode == kAPacked ? packed_a.data() : a, lda, trans_b, b, ldb,
                       packed_b.data(), mc, nc, kc, C + i0 * ldc + j0, ldc, load_c, finish);
       }

@@ -33,24 +33,28 @@ class GemmEpilogue {
   }
 
   // Declares that the callable does no more than add a bias per column (bias[c] to column c
-  // of C; none when null) and then, with relu, take max(value, 0): the fp32 kernel then does
-  // it to each tile in registers before storing it, and the callable runs only on other paths.
-  // A pass over a finished block cost 10-20 us per 128 x 256 product on two threads (the
-  // product itself 86 us), about nothing on one.
-  GemmEpilogue& in_registers(const float* bias, bool relu) {
+  // of C; none when null), then a residual of C's shape and leading dimension (none when
+  // null), then, with relu, take max(value, 0): the fp32 kernel then does it to each tile in
+  // registers before storing it, and the callable runs only on other paths. A pass over a
+  // finished block cost 10-20 us per 128 x 256 product on two threads (the product itself
+  // 86 us), about nothing on one.
+  GemmEpilogue& in_registers(const float* bias, bool relu, const float* residual = nullptr) {
     register_bias_ = bias;
+    register_residual_ = residual;
     register_relu_ = relu;
     in_registers_ = true;
     return *this;
   }
   bool in_registers() const { return in_registers_; }
   const float* register_bias() const { return register_bias_; }
+  const float* register_residual() const { return register_residual_; }
   bool register_relu() const { return register_relu_; }
 
  private:
   const void* fn_;
   void (*call_)(const void*, Index, Index, Index, Index);
   const float* register_bias_ = nullptr;
+  const float* register_residual_ = nullptr;
   bool register_relu_ = false, in_registers_ = false;
 };
 

@@ -40,9 +40,11 @@ bool sgemm_kernel_suits_for(Index M, Index N, Index K) {
 }
 
 // What the kernel does to a finished tile in registers before storing it: add bias[j] to
-// column j of C (none when null), then max(value, 0) when relu.
+// column j of C (none when null), then residual[i * ldc + j] (none when null), then
+// max(value, 0) when relu.
 struct SgemmTileEpilogue {
   const float* bias = nullptr;
+  const float* residual = nullptr;
   bool relu = false;
 };
 

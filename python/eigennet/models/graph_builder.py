@@ -14,13 +14,15 @@ import itertools
 from eigennet import _core
 from eigennet.layers import variable_axes
 from eigennet.layers.keras_tensor import KerasTensor, Node
-from eigennet.models.fusion import dense_chains
+from eigennet.models.fusion import dense_chains, residual_chains
 
 
 class GraphBuilder:
     """Collects (native layer, input tensor ids) nodes; tensors 0..len(input_shapes)-1 are
     inputs. It tracks every tensor's concrete shape, so that a layer called on another
     length of a variable axis gets its copy for that length (see variable_axes)."""
+
+    fuses_residuals = True  # whether Dense → Add → activation chains run as one node
 
     def __init__(self, input_shapes: list[tuple]):
         # None for a model not built yet: then only its places are listed. A variable axis
@@ -148,6 +150,21 @@ def _add_fused(builder: GraphBuilder, chain, ids: dict, node, trains: bool) -> i
     return builder._append(core, inputs, op, trains, tuple(core.full_output_shape))
 
 
+def _add_residual(builder: GraphBuilder, chain, ids: dict, trains: bool) -> int:
+    """Adds a fused residual block's end: the Dense layer's call with the residual as a second
+    input (its place is the Dense layer's: the Add and the activation have no weights)."""
+    node = chain.dense
+    dense = node.layer
+    inputs = [ids[id(node.inputs[0])], ids[id(chain.residual)]]
+    shape = builder.shapes[inputs[0]]
+    with builder.mode(node.training):
+        if shape is None:  # shapes unknown: only the places matter
+            return builder._append(dense._core, inputs, dense, trains and dense.trainable, None)
+        core = dense._core_for([shape[1:]]).with_residual(chain.activation)
+        out = (shape[0], *core.output_shape)
+        return builder._append(core, inputs, dense, trains and dense.trainable, out)
+
+
 def expand_nodes(
     sources: list,
     nodes: list,
@@ -160,13 +177,16 @@ def expand_nodes(
     being tensors `inputs`; returns the tensor ids of `outputs`."""
     ids = {id(t): i for t, i in zip(sources, inputs)}
     fused, skipped = dense_chains(nodes, outputs)
+    residuals, replaced = residual_chains(nodes, outputs) if builder.fuses_residuals else ({}, ())
     for node in nodes:
-        if id(node) in skipped:
+        if id(node) in skipped or id(node) in replaced:
             continue  # part of a fused chain, computed by its last node
         if not node.inputs:  # a weight or a constant
             outs = [builder.source(node, trains)]
         elif id(node) in fused:
             outs = [_add_fused(builder, fused[id(node)], ids, node, trains)]
+        elif id(node) in residuals:
+            outs = [_add_residual(builder, residuals[id(node)], ids, trains)]
         else:
             args = [ids[id(t)] for t in node.inputs]
             outs = expand_call(node.layer, builder, args, trains, node)

@@ -1,0 +1,153 @@
+"""A residual block's end, Dense (linear) → Add → activation, runs as one native node (the
+Dense layer's product with the residual added and the activation applied before the store,
+models/fusion.py residual_chains). It must train exactly as the three layers do, and chains
+that are not that pattern must stay apart."""
+
+import numpy as np
+import pytest
+
+import eigennet as keras
+from eigennet import layers
+from eigennet.models import graph_builder
+from gradient_check import assert_gradients_match_finite_differences
+
+
+def _unfused(monkeypatch):
+    monkeypatch.setattr(graph_builder.GraphBuilder, "fuses_residuals", False)
+
+
+def _residual_model(width, end, seed=0, swap=False):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(width,))
+    h = layers.Dense(width, activation="relu")(inputs)
+    for _ in range(2):
+        block = layers.Dense(width, activation="relu")(h)
+        block = layers.Dense(width)(block)
+        h = layers.Add()([h, block] if swap else [block, h])
+        if end is not None:
+            h = end()(h)
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(h))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _data(n, width, dtype="float32"):
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(n, width)).astype(dtype), rng.integers(0, 3, n)
+
+
+def _node_count(model):
+    return len(model._network_nodes())
+
+
+def _train(model, x, y, batch):
+    history = model.fit(x, y, batch_size=batch, epochs=3, verbose=0).history
+    return history, model.get_weights(), model.predict(x, verbose=0)
+
+
+ENDS = {
+    "relu": layers.ReLU,
+    "activation-gelu": lambda: layers.Activation("gelu"),
+    "activation-tanh": lambda: layers.Activation("tanh"),
+    "none": None,
+}
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("end", sorted(ENDS))
+@pytest.mark.parametrize("width, n, batch", [(40, 300, 64), (256, 768, 256)])
+def test_fused_block_trains_bit_identically(monkeypatch, end, swap, width, n, batch):
+    """Fused and unfused: the same history, weights and predictions, bit for bit (256 wide:
+    products threaded, the kernel adding bias and residual in registers)."""
+    x, y = _data(n, width)
+    fused_model = _residual_model(width, ENDS[end], swap=swap)
+    fused_nodes = _node_count(fused_model)
+    fused = _train(fused_model, x, y, batch)
+    _unfused(monkeypatch)
+    plain_model = _residual_model(width, ENDS[end], swap=swap)
+    plain = _train(plain_model, x, y, batch)
+    # Each block's Dense, Add (and activation) became one node.
+    assert fused_nodes == _node_count(plain_model) - 2 * (1 if end == "none" else 2)
+    assert fused[0] == plain[0]
+    for a, b in zip(fused[1], plain[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fused[2], plain[2])
+
+
+def test_fused_block_in_float64_matches_finite_differences():
+    keras.config.set_floatx("float64")
+    try:
+        model = _residual_model(6, layers.ReLU)
+        x, y = _data(5, 6, "float64")
+        assert_gradients_match_finite_differences(model, x, y)
+    finally:
+        keras.config.set_floatx("float32")
+
+
+def _not_fusable(kind):
+    inputs = keras.Input(shape=(8,))
+    h = layers.Dense(8, activation="relu")(inputs)
+    if kind == "dense-activation":  # the Dense activates before the sum
+        s = layers.Add()([layers.Dense(8, activation="tanh")(h), h])
+    elif kind == "three-inputs":
+        s = layers.Add()([layers.Dense(8)(h), h, h])
+    elif kind == "broadcast":  # the residual is not of the output's shape
+        s = layers.Add()([layers.Dense(8)(h), layers.Dense(1)(h)])
+    elif kind == "regularized":  # the penalty is on the Dense's own output
+        s = layers.Add()([layers.Dense(8, activity_regularizer="l2")(h), h])
+    elif kind == "used-twice":  # the Dense's output is also read elsewhere
+        d = layers.Dense(8)(h)
+        s = layers.Concatenate()([layers.Add()([d, h]), d])
+    else:
+        raise AssertionError(kind)
+    model = keras.Model(inputs, layers.Dense(2)(s))
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+@pytest.mark.parametrize(
+    "kind", ["dense-activation", "three-inputs", "broadcast", "regularized", "used-twice"]
+)
+def test_other_chains_are_not_fused(monkeypatch, kind):
+    nodes = _node_count(_not_fusable(kind))
+    _unfused(monkeypatch)
+    assert nodes == _node_count(_not_fusable(kind))
+
+
+def test_a_clipped_relu_after_the_sum_stays_a_layer():
+    """ReLU(max_value=6) is not the product's relu: only the Dense and the Add fuse."""
+    inputs = keras.Input(shape=(8,))
+    h = layers.Dense(8)(inputs)
+    out = layers.ReLU(max_value=6.0)(layers.Add()([layers.Dense(8)(h), h]))
+    model = keras.Model(inputs, out)
+    kinds = [type(core).__name__ for core, _ in model._network_nodes()]
+    assert kinds == ["Dense_float32", "Dense_float32", "ElementwiseActivation_float32"]
+    x = np.full((2, 8), 10.0, "float32")
+    assert model.predict(x, verbose=0).max() <= 6.0
+
+
+def test_shared_dense_on_both_inputs_of_the_sum():
+    """Add(dense(a), dense(b)) with one Dense: one call fuses, the other stays."""
+    a, b = keras.Input((8,)), keras.Input((8,))
+    dense = layers.Dense(4)
+    model = keras.Model([a, b], layers.Add()([dense(a), dense(b)]))
+    rng = np.random.default_rng(0)
+    xa, xb = rng.normal(size=(3, 8)).astype("float32"), rng.normal(size=(3, 8)).astype("float32")
+    kernel, bias = dense.get_weights()
+    np.testing.assert_allclose(
+        model.predict([xa, xb], verbose=0), xa @ kernel + xb @ kernel + 2 * bias, rtol=1e-5
+    )
+    assert _node_count(model) == 2
+
+
+def test_onnx_export_keeps_the_layers(tmp_path):
+    """The ONNX export writes each layer's own nodes (the fusion is the core's)."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    model = _residual_model(16, layers.ReLU)
+    x, _ = _data(4, 16)
+    path = str(tmp_path / "residual.onnx")
+    model.export(path, format="onnx")
+    session = onnxruntime.InferenceSession(path)
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

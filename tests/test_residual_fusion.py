@@ -151,3 +151,34 @@ def test_onnx_export_keeps_the_layers(tmp_path):
     session = onnxruntime.InferenceSession(path)
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def _self_residual_model(width, seed=0):
+    """h + Dense(h): the fused node reads one tensor as its input and as its residual."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(width,))
+    h = layers.Dense(width, activation="tanh")(inputs)
+    h = layers.ReLU()(layers.Add()([layers.Dense(width)(h), h]))
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(h))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("width, n, batch", [(12, 200, 50), (256, 512, 256)])
+def test_a_dense_whose_input_is_its_residual(monkeypatch, width, n, batch):
+    x, y = _data(n, width)
+    fused = _train(_self_residual_model(width), x, y, batch)
+    _unfused(monkeypatch)
+    plain = _train(_self_residual_model(width), x, y, batch)
+    assert fused[0] == plain[0]
+    for a, b in zip(fused[1], plain[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_dense_whose_input_is_its_residual_matches_finite_differences():
+    keras.config.set_floatx("float64")
+    try:
+        x, y = _data(5, 4, "float64")
+        assert_gradients_match_finite_differences(_self_residual_model(4), x, y)
+    finally:
+        keras.config.set_floatx("float32")

@@ -20,11 +20,12 @@ void bind_fused_ops_typed(py::module_& m) {
   // bias None: no bias. activation: a Keras activation name.
   py::class_<DenseOp<T>, Op<T>, std::shared_ptr<DenseOp<T>>>(m, ("DenseOp" + sfx).c_str())
       .def(py::init([](const Shape& x, const Shape& kernel, std::optional<Shape> bias,
-                       const std::string& activation) {
+                       const std::string& activation, Index contracted) {
              return std::make_shared<DenseOp<T>>(x, kernel, bias ? &*bias : nullptr,
-                                                 activation_from_name(activation));
+                                                 activation_from_name(activation), contracted);
            }),
-           py::arg("x"), py::arg("kernel"), py::arg("bias"), py::arg("activation"));
+           py::arg("x"), py::arg("kernel"), py::arg("bias"), py::arg("activation"),
+           py::arg("contracted") = 1);
   py::class_<ModeSelectOp<T>, Op<T>, std::shared_ptr<ModeSelectOp<T>>>(
       m, ("ModeSelectOp" + sfx).c_str())
       .def(py::init<Shape, Shape>(), py::arg("training"), py::arg("inference"));

@@ -1,6 +1,8 @@
 #include "eigennet/ops/dense_op.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <string>
 
 #include "eigennet/layers/dense.hpp"
 
@@ -13,25 +15,36 @@ std::vector<Shape> operands(const Shape& x, const Shape& kernel, const Shape* bi
   return shapes;
 }
 
-Shape dense_shape(const Shape& x, const Shape& kernel, const Shape* bias) {
+Shape dense_shape(const Shape& x, const Shape& kernel, const Shape* bias, Index contracted) {
   const std::string what = "dense: " + full_shape_string(x) + " @ " + full_shape_string(kernel);
-  if (!is_batched(x) || x.size() < 2 || kernel.size() != 2 || is_batched(kernel))
-    throw std::invalid_argument(what + ": needs a batched x of rank >= 2 and a 2-D kernel");
-  if (x.back() != kernel[0]) throw std::invalid_argument(what + ": the inner sizes differ");
-  if (bias && (bias->size() != 1 || (*bias)[0] != kernel[1]))
+  const size_t c = contracted > 0 ? size_t(contracted) : 0;
+  if (c < 1 || !is_batched(x) || x.size() < c + 1 || kernel.size() < c + 1 || is_batched(kernel))
+    throw std::invalid_argument(what + ": needs a batched x of rank > " + std::to_string(c) +
+                                " and a kernel of rank > " + std::to_string(c));
+  if (!std::equal(x.end() - long(c), x.end(), kernel.begin()))
+    throw std::invalid_argument(what + ": the inner sizes differ");
+  const Shape free(kernel.begin() + long(c), kernel.end());
+  if (bias && *bias != free)
     throw std::invalid_argument(what + ": the bias " + full_shape_string(*bias) +
-                                " does not match the kernel's columns");
-  Shape out = x;
-  out.back() = kernel[1];
+                                " does not match the kernel's output axes");
+  Shape out(x.begin(), x.end() - long(c));
+  out.insert(out.end(), free.begin(), free.end());
   return out;
+}
+
+Index product_of(const Shape& shape, size_t first, size_t last) {
+  Index n = 1;
+  for (size_t i = first; i < last; ++i) n *= shape[i];
+  return n;
 }
 }  // namespace
 
 template <class T>
-DenseOp<T>::DenseOp(const Shape& x, const Shape& kernel, const Shape* bias, Activation activation)
-    : Op<T>("dense", operands(x, kernel, bias), dense_shape(x, kernel, bias)),
-      in_(kernel[0]),
-      units_(kernel[1]),
+DenseOp<T>::DenseOp(const Shape& x, const Shape& kernel, const Shape* bias, Activation activation,
+                    Index contracted)
+    : Op<T>("dense", operands(x, kernel, bias), dense_shape(x, kernel, bias, contracted)),
+      in_(product_of(kernel, 0, size_t(contracted))),
+      units_(product_of(kernel, size_t(contracted), kernel.size())),
       bias_(bias != nullptr),
       activation_(activation) {}
 

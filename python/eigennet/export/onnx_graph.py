@@ -87,7 +87,7 @@ class OnnxBuilder(GraphBuilder):
     """Expands a model like the native graph builder, writing ONNX nodes on the way;
     `names[i]` is the ONNX name of tensor i."""
 
-    fuses_residuals = False  # each layer becomes its own ONNX nodes
+    native_fusions = False  # each layer becomes its own ONNX nodes
 
     def __init__(self, graph: OnnxGraph, input_shapes: list[tuple], input_names: list[str]):
         super().__init__(input_shapes)

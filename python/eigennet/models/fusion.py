@@ -26,12 +26,15 @@ _ACTIVATIONS = {
 
 @dataclass
 class FusedDense:
-    """One fused chain: its operands, activation and the node whose output it replaces."""
+    """One fused chain: its operands, activation, how many of x's last axes meet the kernel's
+    first ones (1 for a matmul) and the precision the product was recorded in."""
 
     x: object
     kernel: object
     bias: object | None
     activation: str
+    contracted: int = 1
+    precision: str = "float32"
 
 
 def _spec(node) -> dict:
@@ -77,17 +80,48 @@ def _single_consumers(nodes: list, outputs: list):
     return single_consumer
 
 
-def dense_chains(nodes: list, outputs: list) -> tuple[dict, set]:
+def _contracted_axes(node) -> int | None:
+    """For an einsum that is a matmul of flattened axes, x's last k axes against the kernel's
+    first k ("bld,dnh->blnh", "btnh,nhd->btd"): k. None for any other einsum."""
+    equation = (_spec(node).get("attributes") or [""])[0]
+    if not isinstance(equation, str) or "->" not in equation or "." in equation:
+        return None
+    operands, out = equation.split("->")
+    parts = operands.split(",")
+    if len(parts) != 2:
+        return None
+    a, b = parts
+    contracted = [c for c in a if c in b and c not in out]
+    k = len(contracted)
+    if (
+        k == 0
+        or len(set(a + b)) != len(a) + len(b) - k
+        or a[len(a) - k :] != b[:k]
+        or out != a[: len(a) - k] + b[k:]
+    ):
+        return None
+    return k
+
+
+def dense_chains(nodes: list, outputs: list, einsums: bool = True) -> tuple[dict, set]:
     """The fusable chains among `nodes`: {id(last node): FusedDense} and the ids of the nodes
-    the fused ones replace (to skip)."""
+    the fused ones replace (to skip). With `einsums`, also einsums that are matmuls of
+    flattened axes with their bias (MultiHeadAttention's projections: the bias added in the
+    product's registers, no pass of its own)."""
     single_consumer = _single_consumers(nodes, outputs)
     fused, skipped = {}, set()
     for node in nodes:
-        if _spec(node).get("native") != "MatMulOp" or len(node.inputs) != 2:
+        native = _spec(node).get("native")
+        if len(node.inputs) != 2 or native not in ("MatMulOp", "EinsumOp"):
+            continue
+        contracted = 1 if native == "MatMulOp" else _contracted_axes(node) if einsums else None
+        if contracted is None:
             continue
         x, kernel = node.inputs
-        if not x.batched or len(x.shape) < 2 or not _fixed_source(kernel, 2):
+        rank = 2 if native == "MatMulOp" else len(kernel.shape)
+        if not x.batched or len(x.shape) <= contracted or not _fixed_source(kernel, rank):
             continue
+        units = tuple(kernel.shape[contracted:])
         chain, bias, last = [node], None, node
         add = single_consumer(last.outputs[0])
         if add is not None and _spec(add).get("native") == "BinaryOp":
@@ -96,8 +130,8 @@ def dense_chains(nodes: list, outputs: list) -> tuple[dict, set]:
             if (
                 kind == "add"
                 and len(other) == 1
-                and _fixed_source(other[0], 1)
-                and other[0].shape[0] == kernel.shape[1]
+                and _fixed_source(other[0], len(units))
+                and tuple(other[0].shape) == units
             ):
                 bias, last = other[0], add
                 chain.append(add)
@@ -108,7 +142,8 @@ def dense_chains(nodes: list, outputs: list) -> tuple[dict, set]:
             chain.append(consumer)
         if len(chain) == 1:
             continue  # a lone matmul: nothing to fuse
-        fused[id(last)] = FusedDense(x, kernel, bias, activation)
+        precision = _spec(node).get("product_precision", "float32")
+        fused[id(last)] = FusedDense(x, kernel, bias, activation, contracted, precision)
         skipped.update(id(n) for n in chain[:-1])
     return fused, skipped
 

@@ -22,7 +22,9 @@ class GraphBuilder:
     inputs. It tracks every tensor's concrete shape, so that a layer called on another
     length of a variable axis gets its copy for that length (see variable_axes)."""
 
-    fuses_residuals = True  # whether Dense → Add → activation chains run as one node
+    # Whether chains that the ONNX export writes layer by layer run as one native node: a
+    # residual block's end (Dense → Add → activation) and an einsum with its bias.
+    native_fusions = True
 
     def __init__(self, input_shapes: list[tuple]):
         # None for a model not built yet: then only its places are listed. A variable axis
@@ -145,8 +147,13 @@ def _add_fused(builder: GraphBuilder, chain, ids: dict, node, trains: bool) -> i
     inputs = [ids[id(t)] for t in operands]
     shapes = [list(builder.shapes[i]) for i in inputs]
     core = getattr(_core, f"DenseOp_{op.dtype}")(
-        shapes[0], shapes[1], shapes[2] if chain.bias is not None else None, chain.activation
+        shapes[0],
+        shapes[1],
+        shapes[2] if chain.bias is not None else None,
+        chain.activation,
+        chain.contracted,
     )
+    core.product_precision = chain.precision  # as recorded (mixed_bfloat16: bf16 products)
     return builder._append(core, inputs, op, trains, tuple(core.full_output_shape))
 
 
@@ -176,8 +183,8 @@ def expand_nodes(
     """Adds `nodes` (a functional model's, or a traced call's), the symbolic tensors `sources`
     being tensors `inputs`; returns the tensor ids of `outputs`."""
     ids = {id(t): i for t, i in zip(sources, inputs)}
-    fused, skipped = dense_chains(nodes, outputs)
-    residuals, replaced = residual_chains(nodes, outputs) if builder.fuses_residuals else ({}, ())
+    fused, skipped = dense_chains(nodes, outputs, einsums=builder.native_fusions)
+    residuals, replaced = residual_chains(nodes, outputs) if builder.native_fusions else ({}, ())
     for node in nodes:
         if id(node) in skipped or id(node) in replaced:
             continue  # part of a fused chain, computed by its last node

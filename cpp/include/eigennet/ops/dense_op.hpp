@@ -3,7 +3,10 @@
 // the graph builder fuses the three ops into this one (models/graph_builder.py), which runs the
 // Dense layer's fused product (dense_forward/dense_backward): one pass over the output instead
 // of three, forward and backward. Inputs: x (batched, last axis `in`), kernel (in, units) and
-// optionally bias (units,), the latter two usually weight sources.
+// optionally bias (units,), the latter two usually weight sources. With `contracted` > 1, x's
+// last `contracted` axes meet the kernel's first ones and the kernel's other axes are the
+// output's (an einsum such as "bld,dnh->blnh" plus a bias (n, h): MultiHeadAttention's
+// projections); the bias then has the kernel's other axes.
 #pragma once
 
 #include "eigennet/activations.hpp"
@@ -16,7 +19,8 @@ template <class T>
 class DenseOp : public Op<T> {
  public:
   // Throws std::invalid_argument unless the shapes are those of x @ kernel + bias.
-  DenseOp(const Shape& x, const Shape& kernel, const Shape* bias, Activation activation);
+  DenseOp(const Shape& x, const Shape& kernel, const Shape* bias, Activation activation,
+          Index contracted = 1);
   std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<DenseOp>(*this); }
 
  protected:

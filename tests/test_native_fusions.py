@@ -1,7 +1,9 @@
-"""A residual block's end, Dense (linear) → Add → activation, runs as one native node (the
-Dense layer's product with the residual added and the activation applied before the store,
-models/fusion.py residual_chains). It must train exactly as the three layers do, and chains
-that are not that pattern must stay apart."""
+"""Chains of layers and ops that the core runs as one native node (models/fusion.py), only in
+the graph the core runs: a residual block's end, Dense (linear) → Add → activation (the Dense
+layer's product with the residual added and the activation applied before the store), and an
+einsum that is a matmul of flattened axes with its bias (MultiHeadAttention's projections, an
+EinsumDense) as a DenseOp. They must train exactly as the unfused graph does, and chains that
+are not those patterns must stay apart."""
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from gradient_check import assert_gradients_match_finite_differences
 
 
 def _unfused(monkeypatch):
-    monkeypatch.setattr(graph_builder.GraphBuilder, "fuses_residuals", False)
+    monkeypatch.setattr(graph_builder.GraphBuilder, "native_fusions", False)
 
 
 def _residual_model(width, end, seed=0, swap=False):
@@ -182,3 +184,111 @@ def test_a_dense_whose_input_is_its_residual_matches_finite_differences():
         assert_gradients_match_finite_differences(_self_residual_model(4), x, y)
     finally:
         keras.config.set_floatx("float32")
+
+
+# -- einsum + bias -------------------------------------------------------------------------
+def _attention_model(width=32, seed=0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(16, width))
+    attended = layers.MultiHeadAttention(4, width // 4)(inputs, inputs)
+    x = layers.LayerNormalization()(layers.Add()([inputs, attended]))
+    x = layers.EinsumDense("abc,cd->abd", output_shape=(None, 2 * width), bias_axes="d")(x)
+    pooled = layers.GlobalAveragePooling1D()(x)
+    model = keras.Model(inputs, layers.Dense(2, activation="softmax")(pooled))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _kinds(model):
+    return [type(core).__name__ for core, _ in model._network_nodes()]
+
+
+def test_einsum_projections_with_their_bias_train_bit_identically(monkeypatch):
+    """MultiHeadAttention's four projections and the EinsumDense become DenseOps; training
+    matches the einsum + add graph bit for bit."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(96, 16, 32)).astype("float32")
+    y = rng.integers(0, 2, 96)
+    fused_model = _attention_model()
+    kinds = _kinds(fused_model)
+    fused = _train(fused_model, x, y, 32)
+    _unfused(monkeypatch)
+    plain_model = _attention_model()
+    assert kinds.count("DenseOp_float32") == 5 and "EinsumOp_float32" not in kinds
+    assert _kinds(plain_model).count("EinsumOp_float32") == 5
+    plain = _train(plain_model, x, y, 32)
+    assert fused[0] == plain[0]
+    for a, b in zip(fused[1], plain[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fused[2], plain[2])
+
+
+def test_fused_einsum_in_float64_matches_finite_differences():
+    keras.config.set_floatx("float64")
+    try:
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input(shape=(3, 4))
+        x = layers.MultiHeadAttention(2, 2)(inputs, inputs)
+        model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(x)))
+        model.compile(optimizer="sgd", loss="mse")
+        assert "DenseOp_float64" in _kinds(model)
+        rng = np.random.default_rng(0)
+        xs, ys = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 2))
+        assert_gradients_match_finite_differences(model, xs, ys)
+    finally:
+        keras.config.set_floatx("float32")
+
+
+@pytest.mark.parametrize(
+    "equation, bias_axes, output_shape, fuses",
+    [
+        ("abc,bcd->ad", "d", (5,), True),  # x's last two axes against the kernel's first two
+        ("abc,cde->abde", "e", (None, 4, 3), False),  # the bias covers part of the output axes
+        ("abc,dc->abd", "d", (None, 5), False),  # the kernel's contracted axis is not its first
+    ],
+)
+def test_einsum_dense_forms(monkeypatch, equation, bias_axes, output_shape, fuses):
+    keras.utils.set_random_seed(0)
+    layer = layers.EinsumDense(equation, output_shape=output_shape, bias_axes=bias_axes)
+    inputs = keras.Input(shape=(6, 8))
+    model = keras.Model(inputs, layer(inputs))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 6, 8)).astype("float32")
+    kernel, bias = layer.get_weights()
+    want = np.einsum(equation, x, kernel) + bias  # every bias here is on the last axis
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    assert ("DenseOp_float32" in _kinds(model)) == fuses
+    fused_kinds = _kinds(model)
+    _unfused(monkeypatch)
+    assert (fused_kinds == _kinds(model)) != fuses
+
+
+def test_a_fused_matmul_keeps_mixed_bfloat16_products(monkeypatch):
+    """A custom layer's matmul + bias + relu under mixed_bfloat16 fuses into a DenseOp that
+    computes in bfloat16 as the unfused ops do (the same predictions, bit for bit)."""
+
+    class Projection(layers.Layer):
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], 40), initializer="glorot_uniform")
+            self.bias = self.add_weight(shape=(40,), initializer="random_normal")
+
+        def call(self, x):
+            return keras.ops.relu(keras.ops.matmul(x, self.kernel) + self.bias)
+
+    def predict():
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input(shape=(64,))
+        model = keras.Model(inputs, Projection()(inputs))
+        x = np.random.default_rng(0).normal(size=(8, 64)).astype("float32")
+        return _kinds(model), model.predict(x, verbose=0)
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        kinds, fused = predict()
+        _unfused(monkeypatch)
+        monkeypatch.setattr(graph_builder, "dense_chains", lambda *a, **k: ({}, set()))
+        plain_kinds, plain = predict()
+    finally:
+        keras.backend.clear_session()  # no policy set: later tests' layers follow floatx()
+    assert "DenseOp_float32" in kinds and "DenseOp_float32" not in plain_kinds
+    np.testing.assert_array_equal(fused, plain)

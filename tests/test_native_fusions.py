@@ -47,6 +47,21 @@ def _train(model, x, y, batch):
     return history, model.get_weights(), model.predict(x, verbose=0)
 
 
+def _assert_same_training(fused, plain):
+    """The same history, weights and predictions (of _train), bit for bit."""
+    assert fused[0] == plain[0]
+    for a, b in zip(fused[1], plain[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fused[2], plain[2])
+
+
+@pytest.fixture
+def float64():
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx("float32")
+
+
 ENDS = {
     "relu": layers.ReLU,
     "activation-gelu": lambda: layers.Activation("gelu"),
@@ -70,20 +85,13 @@ def test_fused_block_trains_bit_identically(monkeypatch, end, swap, width, n, ba
     plain = _train(plain_model, x, y, batch)
     # Each block's Dense, Add (and activation) became one node.
     assert fused_nodes == _node_count(plain_model) - 2 * (1 if end == "none" else 2)
-    assert fused[0] == plain[0]
-    for a, b in zip(fused[1], plain[1], strict=True):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(fused[2], plain[2])
+    _assert_same_training(fused, plain)
 
 
-def test_fused_block_in_float64_matches_finite_differences():
-    keras.config.set_floatx("float64")
-    try:
-        model = _residual_model(6, layers.ReLU)
-        x, y = _data(5, 6, "float64")
-        assert_gradients_match_finite_differences(model, x, y)
-    finally:
-        keras.config.set_floatx("float32")
+def test_fused_block_in_float64_matches_finite_differences(float64):
+    model = _residual_model(6, layers.ReLU)
+    x, y = _data(5, 6, "float64")
+    assert_gradients_match_finite_differences(model, x, y)
 
 
 def _not_fusable(kind):
@@ -172,18 +180,12 @@ def test_a_dense_whose_input_is_its_residual(monkeypatch, width, n, batch):
     fused = _train(_self_residual_model(width), x, y, batch)
     _unfused(monkeypatch)
     plain = _train(_self_residual_model(width), x, y, batch)
-    assert fused[0] == plain[0]
-    for a, b in zip(fused[1], plain[1], strict=True):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_training(fused, plain)
 
 
-def test_a_dense_whose_input_is_its_residual_matches_finite_differences():
-    keras.config.set_floatx("float64")
-    try:
-        x, y = _data(5, 4, "float64")
-        assert_gradients_match_finite_differences(_self_residual_model(4), x, y)
-    finally:
-        keras.config.set_floatx("float32")
+def test_a_dense_whose_input_is_its_residual_matches_finite_differences(float64):
+    x, y = _data(5, 4, "float64")
+    assert_gradients_match_finite_differences(_self_residual_model(4), x, y)
 
 
 # -- einsum + bias -------------------------------------------------------------------------
@@ -217,26 +219,19 @@ def test_einsum_projections_with_their_bias_train_bit_identically(monkeypatch):
     assert kinds.count("DenseOp_float32") == 5 and "EinsumOp_float32" not in kinds
     assert _kinds(plain_model).count("EinsumOp_float32") == 5
     plain = _train(plain_model, x, y, 32)
-    assert fused[0] == plain[0]
-    for a, b in zip(fused[1], plain[1], strict=True):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(fused[2], plain[2])
+    _assert_same_training(fused, plain)
 
 
-def test_fused_einsum_in_float64_matches_finite_differences():
-    keras.config.set_floatx("float64")
-    try:
-        keras.utils.set_random_seed(0)
-        inputs = keras.Input(shape=(3, 4))
-        x = layers.MultiHeadAttention(2, 2)(inputs, inputs)
-        model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(x)))
-        model.compile(optimizer="sgd", loss="mse")
-        assert "DenseOp_float64" in _kinds(model)
-        rng = np.random.default_rng(0)
-        xs, ys = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 2))
-        assert_gradients_match_finite_differences(model, xs, ys)
-    finally:
-        keras.config.set_floatx("float32")
+def test_fused_einsum_in_float64_matches_finite_differences(float64):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(3, 4))
+    x = layers.MultiHeadAttention(2, 2)(inputs, inputs)
+    model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(x)))
+    model.compile(optimizer="sgd", loss="mse")
+    assert "DenseOp_float64" in _kinds(model)
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 2))
+    assert_gradients_match_finite_differences(model, xs, ys)
 
 
 @pytest.mark.parametrize(

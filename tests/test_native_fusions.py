@@ -88,6 +88,20 @@ def test_fused_block_trains_bit_identically(monkeypatch, end, swap, width, n, ba
     _assert_same_training(fused, plain)
 
 
+def test_fused_block_under_mixed_bfloat16_trains_bit_identically(monkeypatch):
+    """bf16 products (AVX512_BF16, AMX or the emulation) add bias and residual after the
+    product, as the unfused layers do."""
+    x, y = _data(384, 256)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        fused = _train(_residual_model(256, layers.ReLU), x, y, 128)
+        _unfused(monkeypatch)
+        plain = _train(_residual_model(256, layers.ReLU), x, y, 128)
+    finally:
+        keras.backend.clear_session()  # no policy set: later tests' layers follow floatx()
+    _assert_same_training(fused, plain)
+
+
 def test_fused_block_in_float64_matches_finite_differences(float64):
     model = _residual_model(6, layers.ReLU)
     x, y = _data(5, 6, "float64")

@@ -110,13 +110,8 @@ void dense_backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_
 }
 
 template <class T>
-void Dense<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
-                              bool training) {
-  if (!residual_) return Layer<T>::forward_inputs(xs, n, y, training);
-  const Index rows = xs[0].size() / in_;
-  dense_forward<T>(ConstMatrixMap<T>(xs[0].data(), rows, in_), this->weight(0),
-                   use_bias_ ? this->weight(1) : nullptr, units_, activation_,
-                   MatrixMap<T>(y.data(), rows, units_), preactivation_, xs[1].data());
+void Dense<T>::forward_inputs(const ConstMatrixMap<T>* xs, size_t, MatrixMap<T> y, bool) {
+  forward_with(xs[0], y, residual_ ? xs[1].data() : nullptr);
 }
 
 template <class T>
@@ -130,10 +125,15 @@ void Dense<T>::backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatri
 // Dense acts on the last axis: a batch of rank-N samples is a (rows * outer, in) matrix.
 template <class T>
 void Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
+  forward_with(x, y, nullptr);
+}
+
+template <class T>
+void Dense<T>::forward_with(ConstMatrixMap<T> x, MatrixMap<T> y, const T* residual) {
   const Index rows = x.size() / in_;
   dense_forward<T>(ConstMatrixMap<T>(x.data(), rows, in_), this->weight(0),
                    use_bias_ ? this->weight(1) : nullptr, units_, activation_,
-                   MatrixMap<T>(y.data(), rows, units_), preactivation_);
+                   MatrixMap<T>(y.data(), rows, units_), preactivation_, residual);
 }
 
 template <class T>

@@ -32,19 +32,14 @@ Shape dense_shape(const Shape& x, const Shape& kernel, const Shape* bias, Index 
   return out;
 }
 
-Index product_of(const Shape& shape, size_t first, size_t last) {
-  Index n = 1;
-  for (size_t i = first; i < last; ++i) n *= shape[i];
-  return n;
-}
 }  // namespace
 
 template <class T>
 DenseOp<T>::DenseOp(const Shape& x, const Shape& kernel, const Shape* bias, Activation activation,
                     Index contracted)
     : Op<T>("dense", operands(x, kernel, bias), dense_shape(x, kernel, bias, contracted)),
-      in_(product_of(kernel, 0, size_t(contracted))),
-      units_(product_of(kernel, size_t(contracted), kernel.size())),
+      in_(shape_size(Shape(kernel.begin(), kernel.begin() + long(contracted)))),
+      units_(shape_size(Shape(kernel.begin() + long(contracted), kernel.end()))),
       bias_(bias != nullptr),
       activation_(activation) {}
 

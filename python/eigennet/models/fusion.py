@@ -209,8 +209,9 @@ def residual_chains(nodes: list, outputs: list) -> tuple[dict, set]:
             continue
         activation, last = "linear", add
         consumer = single_consumer(add.outputs[0])
-        if consumer is not None and _residual_activation(consumer) is not None:
-            activation, last = _residual_activation(consumer), consumer
+        end = None if consumer is None else _residual_activation(consumer)
+        if end is not None:
+            activation, last = end, consumer
             skipped.add(id(add))
         fused[id(last)] = FusedResidual(node, residual, activation)
         skipped.add(id(node))

@@ -37,7 +37,7 @@ class Dense : public Layer<T> {
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> grad_y, T* param_grad,
                 MatrixMap<T>* grad_x) override;
   void forward_inputs(const ConstMatrixMap<T>* xs, size_t n, MatrixMap<T> y,
-                      bool training) override;
+                      bool training) override;  // with the residual when it has one
   void backward_inputs(const ConstMatrixMap<T>* xs, size_t n, ConstMatrixMap<T> y,
                        MatrixMap<T> grad_y, T* param_grad, MatrixMap<T>* const* grad_xs) override;
 
@@ -49,6 +49,9 @@ class Dense : public Layer<T> {
   Index units_, in_ = 0;
   Activation activation_;
   bool use_bias_;
+  // The batch through the product; residual (the batch's shape) may be null.
+  void forward_with(ConstMatrixMap<T> x, MatrixMap<T> y, const T* residual);
+
   bool residual_ = false;       // a second input added before the activation (with_residual)
   Workspace<T> preactivation_;  // kept only when the activation's backward needs its input
 };

@@ -5,8 +5,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "eigennet/tensor.hpp"
 
@@ -42,6 +44,20 @@ ConstMatrixMap<T> as_last_axis(const Array<T>& a) {
 template <class T>
 Array<T> empty_like(const Array<T>& a) {
   return Array<T>(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
+}
+
+// Rows of equal length (e.g. one row of logs per epoch) as one (rows, columns) float64 array:
+// one object for Python to hold instead of a list per row for its garbage collector to visit.
+inline py::array_t<double> as_table(const std::vector<std::vector<double>>& rows) {
+  const auto columns = static_cast<py::ssize_t>(rows.empty() ? 0 : rows.front().size());
+  py::array_t<double> table({static_cast<py::ssize_t>(rows.size()), columns});
+  double* out = table.mutable_data();
+  for (const auto& row : rows) {
+    if (static_cast<py::ssize_t>(row.size()) != columns)
+      throw std::logic_error("as_table: rows of different lengths");
+    out = std::copy(row.begin(), row.end(), out);
+  }
+  return table;
 }
 
 template <class T>

@@ -294,9 +294,13 @@ void bind_model_typed(py::module_& m) {
              Index batch_size, Index initial_epoch, Index epochs, bool shuffle, uint64_t seed,
              const EpochCallback& on_epoch, const BatchCallback& on_batch, double report_every) {
             auto data = dataset(x, y, sw);
-            py::gil_scoped_release release;
-            return t.fit(data, batch_size, initial_epoch, epochs, shuffle, seed, on_epoch, on_batch,
-                         report_every);
+            std::vector<std::vector<double>> epoch_logs;
+            {
+              py::gil_scoped_release release;
+              epoch_logs = t.fit(data, batch_size, initial_epoch, epochs, shuffle, seed, on_epoch,
+                                 on_batch, report_every);
+            }
+            return as_table(epoch_logs);
           },
           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
           py::arg("initial_epoch"), py::arg("epochs"), py::arg("shuffle"), py::arg("seed"),

@@ -135,15 +135,13 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
         self.model.history = self
 
-    def record(self, epochs, names, rows) -> None:
-        """Appends many epochs at once (rows of values in `names` order)."""
+    def record(self, epochs, names, columns) -> None:
+        """Appends many epochs at once: one column of logs (floats or arrays) per name."""
         self.epoch.extend(epochs)
-        if not rows:
+        if not epochs:
             return
-        for i, name in enumerate(names):
-            self.history.setdefault(name, []).extend(
-                row[i] if isinstance(row[i], np.ndarray) else float(row[i]) for row in rows
-            )
+        for name, column in zip(names, columns):
+            self.history.setdefault(name, []).extend(column)
         self.model.history = self
 
 

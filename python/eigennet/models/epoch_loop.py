@@ -405,7 +405,7 @@ def _fit_epochs(
                 on_epoch = _printed_epochs(printers, logs_of, epochs)
                 for printer in printers:
                     printer.on_epoch_begin(initial_epoch)
-            try:
+            try:  # rows: one row of native logs per epoch
                 rows = trainer.fit(
                     train.x, train.y, train.sample_weight, train.batch_size, initial_epoch,
                     epochs, train.shuffle, seed, on_epoch, on_batch, interval or 0.0,
@@ -413,10 +413,12 @@ def _fit_epochs(
             finally:  # the epochs' lines gathered so far, also when the fit stops on an error
                 for printer in printers:
                     printer._flush(now=True)
+            if _logs_are_native_values(model):  # the logs are the table's columns
+                columns = rows.T.tolist()
+            else:
+                columns = list(zip(*(model._log_values(row) for row in rows)))
             history.record(
-                range(initial_epoch, initial_epoch + len(rows)),
-                model.metrics_names,
-                [model._log_values(row) for row in rows],
+                range(initial_epoch, initial_epoch + len(rows)), model.metrics_names, columns
             )
             history.history = dict(sorted(history.history.items()))
             epochs = initial_epoch  # the loop below has nothing left to run
@@ -446,15 +448,22 @@ def _fit_epochs(
     return history
 
 
+def _logs_are_native_values(model) -> bool:
+    """Whether every log is one float, in the names' order (the usual case): then the native
+    values (Python floats) are the logs as they are, which halved the Python an epoch of a
+    tiny fit takes to report."""
+    logged, _, sizes = model._log_layout
+    return (
+        not logged
+        and len(sizes) + 1 == len(model.metrics_names)
+        and all(size == 1 for size in sizes)
+    )
+
+
 def _logs_function(model):
     """model._logs with the names of the logs read once (they do not change during a fit)."""
-    names, values_of = model.metrics_names, model._log_values
-    logged, _, sizes = model._log_layout
-    if not logged and len(sizes) + 1 == len(names) and all(size == 1 for size in sizes):
-        # Every log is one float, in the names' order (the usual case): the native values
-        # (Python floats) go straight into the dict, which halved the Python an epoch of a
-        # tiny fit takes to report.
-        values_of = None
+    names = model.metrics_names
+    values_of = None if _logs_are_native_values(model) else model._log_values
     if names == sorted(names):
         if values_of is None:
             return lambda values: dict(zip(names, values))

@@ -176,3 +176,61 @@ def test_csv_logger_writes_and_appends(tmp_path):
     assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert [r[0] for r in rows[1:]] == ["0", "1", "0"]  # one header, three epochs
     assert all(float(v) >= 0 for r in rows[1:] for v in r[2:])
+
+
+class _PredictOutputs(keras.callbacks.Callback):
+    """Keeps every predict batch's outputs: logs["outputs"], or the logs themselves for a
+    dict of outputs, as Keras 3 passes them."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.batches.append((batch, logs.get("outputs", logs)))  # a dict of outputs: the logs
+
+
+def _rows(batches, key=None):
+    assert [b for b, _ in batches] == list(range(len(batches)))
+    return np.concatenate([out if key is None else out[key] for _, out in batches])
+
+
+def test_predict_batch_logs_hold_the_batch_outputs():
+    model = _model()
+    x = np.random.RandomState(0).standard_normal((10, 2)).astype("float32")
+    seen = _PredictOutputs()
+    out = model.predict(x, batch_size=4, verbose=0, callbacks=[seen])
+    assert [len(o) for _, o in seen.batches] == [4, 4, 2]
+    np.testing.assert_array_equal(_rows(seen.batches), out)
+    out[:] = 0  # the logs are the batch's own copy
+    assert np.abs(_rows(seen.batches)).sum() > 0
+
+
+def test_predict_batch_outputs_of_several_outputs_and_of_streamed_data(tmp_path):
+    inputs = keras.Input((3,))
+    model = keras.Model(
+        inputs, {"a": keras.layers.Dense(2)(inputs), "b": keras.layers.Dense(1)(inputs)}
+    )
+    x = np.random.RandomState(1).standard_normal((9, 3)).astype("float32")
+    seen = _PredictOutputs()
+    out = model.predict(x, batch_size=4, verbose=0, callbacks=[seen])
+    assert sorted(seen.batches[0][1]) == ["a", "b"]  # Keras flattens the dict into the logs
+    for key in ("a", "b"):
+        np.testing.assert_array_equal(_rows(seen.batches, key), out[key])
+
+    single = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    expected = single.predict(x, verbose=0)
+    np.save(tmp_path / "x.npy", x)
+    memmap = np.load(tmp_path / "x.npy", mmap_mode="r")
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return x[3 * i : 3 * i + 3]
+
+    for data, batch_size in ((memmap, 4), (Batches(), None)):
+        seen = _PredictOutputs()
+        single.predict(data, batch_size=batch_size, verbose=0, callbacks=[seen])
+        np.testing.assert_allclose(_rows(seen.batches), expected, rtol=1e-6)

@@ -538,14 +538,20 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks) -> np.ndarray:
     return out
 
 
+def _predict_batch_logs(outputs) -> dict:
+    """A predict batch's logs as Keras gives them: {"outputs": the batch's outputs}, or for a
+    dict of outputs that dict itself (Keras flattens nested logs)."""
+    return dict(outputs) if isinstance(outputs, dict) else {"outputs": outputs}
+
+
 def _predict_pieces(model, source, cb_list, report_every) -> np.ndarray:
     if isinstance(source, MemorySource):
         on_batch = None
         if cb_list:
 
-            def on_batch(batch, _values):
+            def on_batch(batch, outputs):
                 cb_list.on_predict_batch_begin(batch)
-                cb_list.on_predict_batch_end(batch, {})
+                cb_list.on_predict_batch_end(batch, _predict_batch_logs(outputs))
                 return False
 
         model._use_input_shapes(source.samples)
@@ -560,9 +566,9 @@ def _predict_pieces(model, source, cb_list, report_every) -> np.ndarray:
                 on_batch = None
                 if cb_list:
 
-                    def on_batch(batch, _values, first=step):
+                    def on_batch(batch, outputs, first=step):
                         cb_list.on_predict_batch_begin(first + batch)
-                        cb_list.on_predict_batch_end(first + batch, {})
+                        cb_list.on_predict_batch_end(first + batch, _predict_batch_logs(outputs))
                         return False
 
                 if piece.samples is not None:
@@ -570,7 +576,12 @@ def _predict_pieces(model, source, cb_list, report_every) -> np.ndarray:
                 if whole is not None:
                     out = whole[piece.start : piece.start + len(piece.x)]
                     model._network.predict(
-                        piece.x, piece.batch_size, out, on_batch, False, report_every
+                        piece.x,
+                        piece.batch_size,
+                        out,
+                        model._batch_outputs_callback(on_batch, out, piece.batch_size),
+                        False,
+                        report_every,
                     )
                 else:  # one array, or a list/dict for several outputs
                     parts.append(

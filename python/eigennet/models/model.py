@@ -920,18 +920,47 @@ class Model:
 
     def _run_network(self, x_arr, batch_size: int, on_batch=None, training=False, report_every=0.0):
         """The outputs for packed x: one array, or a list (a dict) for several outputs.
-        on_batch runs after every batch, or as progress reports every `report_every` s."""
+        on_batch(batch, outputs) runs after every batch, or as progress reports every
+        `report_every` s; outputs are the batch's, as predict returns them."""
         shapes = self._run_shapes
         if len(shapes) == 1:
-            out = np.empty((len(x_arr), *shapes[0][1:]), dtype=self.dtype)
-            self._network.predict(x_arr, batch_size, out, on_batch, bool(training), report_every)
-            return out
+            packed = np.empty((len(x_arr), *shapes[0][1:]), dtype=self.dtype)
+        else:
+            packed = np.empty((len(x_arr), sum(math.prod(s[1:]) for s in shapes)), self.dtype)
+        self._network.predict(
+            x_arr,
+            batch_size,
+            packed,
+            self._batch_outputs_callback(on_batch, packed, batch_size),
+            bool(training),
+            report_every,
+        )
+        return self._unpacked_outputs(packed)
+
+    def _batch_outputs_callback(self, on_batch, packed, batch_size: int):
+        """The native predict's batch callback for on_batch(batch, outputs): the rows the
+        batch wrote to `packed`, copied (a callback may keep them), as predict returns them."""
+        if on_batch is None:
+            return None
+
+        def report(batch, _values):
+            first = batch * batch_size
+            return on_batch(
+                batch, self._unpacked_outputs(packed[first : first + batch_size].copy())
+            )
+
+        return report
+
+    def _unpacked_outputs(self, packed):
+        """Rows of packed outputs as predict returns them: one array, or a list (a dict) of
+        the outputs' arrays."""
+        shapes = self._run_shapes
+        if len(shapes) == 1:
+            return packed
         sizes = [math.prod(shape[1:]) for shape in shapes]
-        packed = np.empty((len(x_arr), sum(sizes)), dtype=self.dtype)
-        self._network.predict(x_arr, batch_size, packed, on_batch, bool(training), report_every)
         starts = np.cumsum([0, *sizes])
         outputs = [
-            np.ascontiguousarray(packed[:, a:b]).reshape(len(x_arr), *shape[1:])
+            np.ascontiguousarray(packed[:, a:b]).reshape(len(packed), *shape[1:])
             for a, b, shape in zip(starts, starts[1:], shapes)
         ]
         struct = getattr(self, "_outputs_struct", None)

@@ -194,3 +194,4 @@ assert np.allclose(history.history["learning_rate"], [0.01, 0.005, 0.0025, 0.001
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 print(f"test accuracy {accuracy:.3f}")
 assert accuracy > 0.8
+print("OK")

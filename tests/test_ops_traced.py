@@ -484,3 +484,61 @@ def test_dot_product_attention_traced_equals_eager(kwargs, fused, kv_heads):
     assert traced.shape == eager.shape == (B, 4, 2, 5)
     np.testing.assert_allclose(traced, eager, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(eager, _reference_attention(*arrays, **kwargs), rtol=1e-5, atol=1e-6)
+
+
+class _Comparisons(layers.Layer):
+    """x == 0 and x != 0 as Keras users write them in call() (Keras runs call() on real
+    tensors, where they compare element by element)."""
+
+    def call(self, x):
+        return ops.concatenate(
+            [
+                ops.cast(x == 0.0, "float32"),
+                ops.cast(x != 0.0, "float32"),
+                ops.cast(x == x, "float32"),
+            ],
+            axis=-1,
+        )
+
+
+def test_equality_operators_compare_element_wise_in_a_traced_call():
+    x = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]], dtype="float32")
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, _Comparisons()(inputs))
+    expected = np.concatenate([x == 0, x != 0, np.ones_like(x, bool)], axis=-1).astype("float32")
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+    np.testing.assert_array_equal(_Comparisons()(x), expected)  # eager, on arrays
+
+
+def test_equality_in_a_traced_metric_counts_matches():
+    class Matches(keras.metrics.Metric):
+        def __init__(self, name="matches", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.count = self.add_variable(shape=(), name="count", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            predicted = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+            same = ops.cast(y_true, "int32") == ops.cast(predicted, "int32")
+            self.count.assign_add(ops.sum(ops.cast(same, "float32")))
+
+        def result(self):
+            return self.count
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=[Matches()])
+    x = RNG.normal(size=(16, 4)).astype("float32")
+    y = RNG.integers(0, 4, size=(16, 1))
+    logs = model.evaluate(x, y, batch_size=5, verbose=0, return_dict=True)
+    predicted = model.predict(x, verbose=0).argmax(1)
+    assert logs["matches"] == float((predicted == y[:, 0]).sum())
+
+
+def test_symbolic_tensors_keep_identity_equality_outside_a_trace():
+    a, b = keras.Input((2,)), keras.Input((2,))
+    assert a == a and not (a == b)
+    assert a in [b, a] and len({a, b, a}) == 2 and {a: 1}[a] == 1
+    difference = a != b  # element-wise, as Keras's KerasTensor
+    model = keras.Model([a, b], ops.cast(difference, "float32"))
+    out = model.predict([np.array([[1.0, 2.0]]), np.array([[1.0, 3.0]])], verbose=0)
+    np.testing.assert_array_equal(out, [[0.0, 1.0]])

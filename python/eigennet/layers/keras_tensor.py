@@ -15,6 +15,13 @@ def _ops():
     return ops
 
 
+def _tracing() -> bool:
+    """Whether code Keras would run on real tensors is being traced (see __eq__)."""
+    from eigennet.ops import symbolic
+
+    return symbolic.tracing_layer() is not None
+
+
 class Node:
     """One call of `layer` on the symbolic tensors `inputs` (an InputLayer's node has none)."""
 
@@ -140,6 +147,21 @@ class KerasTensor:
 
     def __rmatmul__(self, other):
         return _ops().matmul(other, self)
+
+    # `==` compares element-wise where Keras runs the code on real tensors: in a layer's
+    # call(), a metric's update_state() or a loss, which eigennet traces symbolically (`x == 0`
+    # there would otherwise be False, a silent constant). Elsewhere (building a functional
+    # model) it is identity, as Keras's KerasTensor, so tensors stay usable in sets, dict keys
+    # and `in`. `!=` is element-wise everywhere, as in Keras.
+    def __eq__(self, other):
+        if _tracing():
+            return _ops().equal(self, other)
+        return self is other
+
+    def __ne__(self, other):
+        return _ops().not_equal(self, other)
+
+    __hash__ = object.__hash__
 
     def __lt__(self, other):
         return _ops().less(self, other)

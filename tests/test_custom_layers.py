@@ -710,3 +710,59 @@ def test_float64_gradients_of_weights_read_several_times_match_finite_difference
     before = model.get_weights()
     model.train_on_batch(x, y)
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+# Layer.losses / Model.losses as Keras 3 lists them (values recorded from Keras 3.15 on the
+# same layers): what add_loss added in the last call on arrays, the layer's then its
+# sublayers', then the regularization penalties of the trainable weights.
+
+
+class _InnerLoss(keras.layers.Layer):
+    def call(self, x):
+        self.add_loss(keras.ops.sum(x) * 0.0 + 7.0)
+        return x
+
+
+class _OuterLoss(keras.layers.Layer):
+    def __init__(self):
+        super().__init__()
+        self.inner = _InnerLoss()
+        self.dense = keras.layers.Dense(
+            2, kernel_regularizer=keras.regularizers.L1(0.5), kernel_initializer="ones"
+        )
+
+    def build(self, input_shape):
+        self.w = self.add_weight(
+            shape=(2,), initializer="ones", regularizer=keras.regularizers.L2(0.25)
+        )
+
+    def call(self, x):
+        self.add_loss(keras.ops.sum(x) * 0.0 + 3.0)
+        return self.dense(self.inner(x)) * self.w
+
+
+def test_losses_list_sublayers_losses_then_weight_penalties_as_keras():
+    layer = _OuterLoss()
+    assert layer.losses == []
+    for _ in range(2):  # each call starts them over
+        layer(np.ones((1, 3), "float32"))
+        np.testing.assert_allclose([float(v) for v in layer.losses], [3.0, 7.0, 0.5, 3.0])
+    layer.trainable = False  # penalties of trainable weights only
+    np.testing.assert_allclose([float(v) for v in layer.losses], [3.0, 7.0])
+
+
+def test_model_losses_are_its_layers_weight_penalties():
+    dense = keras.layers.Dense(2, kernel_regularizer="l2", kernel_initializer="ones")
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            dense,
+            keras.layers.Dense(1, bias_regularizer="l1", bias_initializer="ones"),
+        ]
+    )
+    np.testing.assert_allclose([float(v) for v in model.losses], [0.06, 0.01], rtol=1e-6)
+    inputs = keras.Input((3,))
+    outer = keras.Model(inputs, model(inputs))
+    np.testing.assert_allclose([float(v) for v in outer.losses], [0.06, 0.01], rtol=1e-6)
+    dense.trainable = False
+    np.testing.assert_allclose([float(v) for v in outer.losses], [0.01], rtol=1e-6)

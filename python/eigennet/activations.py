@@ -1,8 +1,14 @@
-"""Activation functions (Keras 3 definitions), computed by the native core.
+"""Activation functions (Keras 3 definitions).
 
 Each function takes an array and returns `act(x)` with the same shape; softmax normalises
 over the last axis. Constants are Keras's: leaky_relu negative_slope 0.2, elu alpha 1.0,
 selu's alpha and scale, gelu in its exact erf form.
+
+The core computes the first twelve natively, inside the layers that take an `activation`.
+Keras's others (relu6, softsign, exponential, hard_sigmoid, hard_silu/hard_swish, mish,
+log_softmax, log_sigmoid) and any function of a tensor (a custom activation, written with
+`keras.ops`) are traced into the graph like a custom layer's call(); `layers.Activation` takes
+them all, the layers with an `activation` argument the native ones.
 """
 
 from __future__ import annotations
@@ -83,6 +89,70 @@ def swish(x):
 
 silu = swish
 
+
+def _ops():
+    from eigennet import ops
+
+    return ops
+
+
+def relu6(x):
+    """ReLU capped at 6: `min(max(x, 0), 6)`."""
+    return _ops().relu6(x)
+
+
+def softsign(x):
+    """Softsign: `x / (abs(x) + 1)`."""
+    return _ops().softsign(x)
+
+
+def exponential(x):
+    """Exponential: `exp(x)`."""
+    return _ops().exp(x)
+
+
+def hard_sigmoid(x):
+    """Hard sigmoid, Keras 3's: `relu6(x + 3) / 6`."""
+    return _ops().hard_sigmoid(x)
+
+
+def hard_silu(x):
+    """Hard SiLU (hard swish): `x * hard_sigmoid(x)`."""
+    return _ops().hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def mish(x):
+    """Mish: `x * tanh(softplus(x))`."""
+    ops = _ops()
+    return x * ops.tanh(ops.softplus(x))
+
+
+def log_softmax(x):
+    """Log-softmax over the last axis."""
+    return _ops().log_softmax(x)
+
+
+def log_sigmoid(x):
+    """Log-sigmoid: `-softplus(-x)`."""
+    return _ops().log_sigmoid(x)
+
+
+# Keras's activations the core does not run natively: traced where they are used.
+_TRACED_BY_NAME: dict[str, Callable] = {
+    "relu6": relu6,
+    "softsign": softsign,
+    "exponential": exponential,
+    "hard_sigmoid": hard_sigmoid,
+    "hard_silu": hard_silu,
+    "hard_swish": hard_silu,
+    "mish": mish,
+    "log_softmax": log_softmax,
+    "log_sigmoid": log_sigmoid,
+}
+
 _BY_NAME: dict[str, Callable] = {
     "linear": linear,
     "relu": relu,
@@ -99,34 +169,92 @@ _BY_NAME: dict[str, Callable] = {
 }
 
 
-def serialize(activation) -> str:
-    """The name of a built-in activation."""
-    return native_name(activation)
+def serialize(activation):
+    """A built-in activation's name, or Keras's dict naming a custom function (its registered
+    name when it is registered with `keras.saving.register_keras_serializable`): loading
+    finds it registered or in custom_objects, never from stored code."""
+    activation = get(activation)
+    name = _builtin_name(activation)
+    if name is not None:
+        return name
+    from eigennet.saving import object_registration
+
+    registered = object_registration.get_registered_name(activation)
+    return {
+        "module": "builtins",
+        "class_name": "function",
+        "config": registered or getattr(activation, "__name__", repr(activation)),
+        "registered_name": "function",
+    }
 
 
-def deserialize(name: str) -> Callable:
-    return get(name)
+def deserialize(config, custom_objects=None) -> Callable:
+    """The activation a name or serialize()'s dict describes."""
+    if isinstance(config, dict):
+        from eigennet.saving import serialization_lib
+
+        return serialization_lib.deserialize_keras_object(config, "activations", custom_objects)
+    return get(config)
 
 
 def get(identifier) -> Callable:
-    """Returns the activation function for a name, a function of this module or None."""
-    return _BY_NAME[native_name(identifier)]
+    """The activation function for None (linear), a name, a function (Keras's or one of your
+    own, used as it is) or serialize()'s dict."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        fn = _BY_NAME.get(identifier) or _TRACED_BY_NAME.get(identifier)
+        if fn is None:
+            known = sorted({*_BY_NAME, *_TRACED_BY_NAME})
+            raise ValueError(f"Unknown activation {identifier!r}. Valid activations: {known}")
+        return fn
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"An activation must be a name or a function, got {identifier!r}")
 
 
-def native_name(identifier) -> str:
-    """The core's name of an activation given as None, a name or a function of this module."""
+def is_native(identifier) -> bool:
+    """Whether the core runs this activation natively (see native_name)."""
+    return native_name_or_none(identifier) is not None
+
+
+def native_name_or_none(identifier) -> str | None:
+    """The core's name of a native activation, else None."""
     if identifier is None:
         return "linear"
     if isinstance(identifier, str):
-        if identifier in _BY_NAME:
-            return "swish" if identifier == "silu" else identifier
-        raise ValueError(
-            f"Unknown activation {identifier!r}. Valid activations: {', '.join(sorted(_BY_NAME))}"
-        )
+        return ("swish" if identifier == "silu" else identifier) if identifier in _BY_NAME else None
     for name, fn in _BY_NAME.items():
         if identifier is fn:
             return "swish" if name == "silu" else name
+    return None
+
+
+def _builtin_name(fn) -> str | None:
+    """The name Keras 3 saves one of this module's activations under (swish as "silu",
+    hard_swish as "hard_silu"), else None."""
+    for name, known in (*_BY_NAME.items(), *_TRACED_BY_NAME.items()):
+        if fn is known:
+            return "silu" if name == "swish" else name
+    return None
+
+
+def native_name(identifier) -> str:
+    """The core's name of an activation given as None, a name or a function of this module,
+    for the layers that run their activation natively (Dense, convolutions, recurrent)."""
+    name = native_name_or_none(identifier)
+    if name is not None:
+        return name
+    if isinstance(identifier, str) and identifier not in _TRACED_BY_NAME:
+        raise ValueError(
+            f"Unknown activation {identifier!r}. Valid activations: "
+            f"{', '.join(sorted({*_BY_NAME, *_TRACED_BY_NAME}))}"
+        )
+    shown = identifier if isinstance(identifier, str) else getattr(identifier, "__name__", "")
     raise ValueError(
-        f"Activation {identifier!r} is not supported: eigennet runs activations natively, so "
-        f"use one of {', '.join(sorted(_BY_NAME))} (by name or as eigennet.activations.<name>)"
+        f"Activation {shown or identifier!r} is not one the core runs inside this layer "
+        f"({', '.join(sorted(_BY_NAME))}): leave the layer linear and follow it with "
+        f"layers.Activation({shown or 'fn'}), which runs any activation (traced into the graph)"
     )

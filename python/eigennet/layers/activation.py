@@ -10,7 +10,9 @@ class Activation(Layer):
     """Applies an activation function to its input.
 
     Args:
-        activation: Activation name or function of `eigennet.activations`.
+        activation: An activation name, a function of `eigennet.activations`, or a function
+            of your own written with `keras.ops` (traced into the graph as a custom layer's
+            call(); the core runs the native activations itself).
 
     Input shape: any. Output shape: the same.
     """
@@ -19,11 +21,19 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self._activation_name = activations.native_name(activation)
-        self.activation = activations.get(self._activation_name)
+        self.activation = activations.get(activation)
+        self._activation_name = activations.native_name_or_none(self.activation)
+
+    @property
+    def _traced(self) -> bool:
+        return self._activation_name is None
+
+    def call(self, inputs):
+        """The activation of a traced (not native) Activation."""
+        return self.activation(inputs)
 
     def _make_core(self, dtype):
         return getattr(_core, f"Activation_{dtype}")(self._activation_name)
 
     def get_config(self):
-        return {**super().get_config(), "activation": self._activation_name}
+        return {**self._base_config(), "activation": activations.serialize(self.activation)}

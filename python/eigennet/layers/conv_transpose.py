@@ -126,7 +126,7 @@ class BaseConvTranspose(KernelBiasMixin, SpatialLayer):
             "output_padding": self.output_padding,
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
-            "activation": self._activation_name,
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(init[0])
             if isinstance(init[0], initializers.Initializer)

@@ -105,7 +105,7 @@ class BaseConv(KernelBiasMixin, SpatialLayer):
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             "groups": self.groups,
-            "activation": self._activation_name,
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(init[0])
             if isinstance(init[0], initializers.Initializer)

@@ -85,7 +85,7 @@ class Dense(KernelBiasMixin, Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": self._activation_name,
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),

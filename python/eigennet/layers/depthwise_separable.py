@@ -125,7 +125,7 @@ class _BaseWindowed(OpsLayer):
             "padding": self.padding,
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
-            "activation": self._activation_name,
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
         }
 

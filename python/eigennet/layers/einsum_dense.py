@@ -269,7 +269,7 @@ class EinsumDense(OpsLayer):
             **super().get_config(),
             "output_shape": self.partial_output_shape,
             "equation": self.equation,
-            "activation": self._activation_name,
+            "activation": activations.serialize(self.activation),
             "bias_axes": self.bias_axes,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),

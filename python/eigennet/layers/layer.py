@@ -23,6 +23,34 @@ from eigennet.layers.keras_tensor import (
 _name_counts: dict[str, int] = defaultdict(int)
 
 
+def layer_tree(root, children) -> list:
+    """root, then each child's _layer_tree() (an InputLayer's: itself), depth first, each
+    layer once."""
+    tree, seen = [root], {id(root)}
+    for child in children:
+        subtree = child._layer_tree() if hasattr(child, "_layer_tree") else [child]
+        for layer in subtree:
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                tree.append(layer)
+    return tree
+
+
+def losses_of(tree: list, dtype: str) -> list:
+    """Keras's `losses` of the layers in `tree` (a layer or model and its sublayers): what
+    add_loss added in their last calls on arrays, then the penalties of the regularizers of
+    their trainable weights."""
+    added = [loss for layer in tree for loss in layer.__dict__.get("_eager_losses", [])]
+    penalties = [
+        np.asarray(regularizer(variable.numpy()), dtype=dtype)
+        for layer in tree
+        if hasattr(layer, "_regularized_weights")
+        for variable, regularizer in layer._regularized_weights()
+        if variable.trainable
+    ]
+    return added + penalties
+
+
 def unique_name(prefix: str) -> str:
     """Keras-style auto names: dense, dense_1, dense_2, ..."""
     count = _name_counts[prefix]
@@ -405,7 +433,8 @@ class Layer:
         init = initializers.get(initializer or "glorot_uniform")
         source.variable.assign(np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape))
         if regularizer is not None:
-            source._core.set_regularizers([regularizers.native(regularizers.get(regularizer))],
+            source.regularizer = regularizers.get(regularizer)
+            source._core.set_regularizers([regularizers.native(source.regularizer)],
                                           regularizers.native(None))  # fmt: skip
         self._own_weights.append(source)
         return source.variable
@@ -431,8 +460,23 @@ class Layer:
 
     @property
     def losses(self) -> list:
-        """The losses add_loss added in the last call on arrays."""
-        return list(self.__dict__.get("_eager_losses", []))
+        """Keras's: what add_loss added in the last call on arrays, this layer's then its
+        sublayers', then the penalties of the trainable weights' regularizers."""
+        return losses_of(self._layer_tree(), self.dtype)
+
+    def _layer_tree(self) -> list:
+        """This layer and its sublayers, depth first, each once."""
+        return layer_tree(self, self.__dict__.get("_tracked_layers", []))
+
+    def _regularized_weights(self) -> list[tuple]:
+        """(variable, regularizer) for this layer's own weights that have one."""
+        if self._traced:
+            owned = [(o.variable, getattr(o, "regularizer", None)) for o in self._own_weights]
+        elif self.built:
+            owned = list(zip(self.weights, self._weight_regularizers()))
+        else:
+            owned = []
+        return [(v, r) for v, r in owned if r is not None]
 
     def _call_traced(self, *args, **kwargs):
         """A custom layer's call: traced on symbolic tensors, run directly on arrays."""
@@ -446,7 +490,8 @@ class Layer:
             kwargs = {k: v for k, v in kwargs.items() if k != "training"}  # Keras drops it
         if not is_symbolic([args, kwargs]):
             self._build_custom(_shapes_of(first))
-            self.__dict__["_eager_losses"] = []
+            for layer in self._layer_tree():  # Keras clears them all when a call starts
+                layer.__dict__["_eager_losses"] = []
             result = self.call(*args, **kwargs)
             self._add_activity_penalty(flatten(result))
             return result
@@ -923,11 +968,16 @@ class Layer:
 
     # -- serialization -----------------------------------------------------------------
     def get_config(self) -> dict:
+        config = self._base_config()
+        if self._traced and type(self).__init__ is not Layer.__init__:
+            return _auto_config.merged(config, self._auto_config, f"Layer {self.name!r}")
+        return config
+
+    def _base_config(self) -> dict:
+        """The entries every layer's config has (a custom layer's arguments aside)."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_config()}
         if self.activity_regularizer is not None:  # Keras lists it only when set
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        if self._traced and type(self).__init__ is not Layer.__init__:
-            return _auto_config.merged(config, self._auto_config, f"Layer {self.name!r}")
         return config
 
     def get_build_config(self) -> dict | None:

@@ -348,10 +348,10 @@ class _Recurrent(_CallsWithStates, Layer):
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
             "units": self.units,
-            "activation": self._activation_name,
+            "activation": activations.serialize(self.activation),
         }
         if self._has_recurrent_activation:
-            config["recurrent_activation"] = self._recurrent_activation_name
+            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         config.update(
             {
                 "use_bias": self.use_bias,

@@ -38,6 +38,7 @@ class WeightSource:
             self, name, shape, 0, int(np.prod(shape, dtype=np.int64)), trainable
         )
         self._tensor = None
+        self.regularizer = None  # add_weight's, for Layer.losses (the core applies it in fit)
 
     @property
     def name(self) -> str:

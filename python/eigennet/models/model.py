@@ -16,7 +16,7 @@ from eigennet import _auto_config, _core, config, dtype_policies, losses, optimi
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
 from eigennet.layers import quantization, variable_axes
-from eigennet.layers.layer import assign_all, checked_name
+from eigennet.layers.layer import assign_all, checked_name, layer_tree, losses_of
 from eigennet.models import data as data_utils
 from eigennet.models import epoch_loop, traced_model
 from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between, with_a_node
@@ -116,6 +116,16 @@ class Model:
     @property
     def layers(self) -> list:
         return list(self.__dict__.get("_tracked_layers", []))
+
+    @property
+    def losses(self) -> list:
+        """Keras's: what the layers' add_loss added in their last calls on arrays, then the
+        penalties of the regularizers of the trainable weights."""
+        return losses_of(self._layer_tree(), self.dtype)
+
+    def _layer_tree(self) -> list:
+        """This model and its layers (and theirs), depth first, each once."""
+        return layer_tree(self, self.layers)
 
     @property
     def built(self) -> bool:

@@ -15,7 +15,7 @@ import types
 
 import numpy as np
 
-from eigennet import initializers, losses, metrics, optimizers, regularizers
+from eigennet import activations, initializers, losses, metrics, optimizers, regularizers
 from eigennet.optimizers import schedules
 from eigennet.saving import object_registration
 
@@ -107,7 +107,7 @@ def _kind_of_module(module) -> str | None:
     return "models" if module in ("keras", "eigennet") else None
 
 
-_FUNCTION_MODULES = {"losses": losses, "metrics": metrics}
+_FUNCTION_MODULES = {"losses": losses, "metrics": metrics, "activations": activations}
 
 
 def serialize_keras_object(obj):

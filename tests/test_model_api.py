@@ -95,3 +95,33 @@ def test_callback_may_predict_inside_fit(data):
 
     model.fit(x, y, epochs=2, verbose=0, callbacks=[Peek()])
     assert len(outputs) == 2 and outputs[0].shape == (3, 1)
+
+
+def test_a_built_sequential_has_symbolic_inputs_and_outputs_for_feature_extractors():
+    """Keras's Sequential guide: `keras.Model(model.inputs, [l.output for l in model.layers])`
+    and `model.get_layer(name).output` make models sharing the weights."""
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(6,)),
+            keras.layers.Dense(5, activation="relu"),
+            keras.layers.Dense(4, activation="relu", name="middle"),
+            keras.layers.Dense(3),
+        ]
+    )
+    assert model.inputs[0] is model.input and model.outputs[0] is model.output
+    assert model.input.shape == (None, 6) and model.output.shape == (None, 3)
+    x = np.random.default_rng(3).normal(size=(7, 6)).astype("float32")
+    every = keras.Model(model.inputs, [layer.output for layer in model.layers])
+    outs = every.predict(x, verbose=0)
+    assert [o.shape for o in outs] == [(7, 5), (7, 4), (7, 3)]
+    np.testing.assert_allclose(outs[-1], model.predict(x, verbose=0), rtol=1e-6)
+    middle = keras.Model(model.inputs, model.get_layer(name="middle").output)
+    np.testing.assert_allclose(middle.predict(x, verbose=0), outs[1], rtol=1e-6)
+    model.layers[1].set_weights([w * 0 for w in model.layers[1].get_weights()])
+    np.testing.assert_array_equal(middle.predict(x, verbose=0), 0.0)  # shared weights
+
+    unbuilt = keras.Sequential([keras.layers.Dense(2)])
+    with pytest.raises(AttributeError, match="has no defined inputs yet"):
+        _ = unbuilt.inputs
+    unbuilt.build((None, 5))
+    assert unbuilt.output.shape == (None, 2)

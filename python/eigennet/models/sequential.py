@@ -28,6 +28,7 @@ class Sequential(Model):
         self._layers: list = []
         self._input_layer: InputLayer | None = None
         self._recorded = None  # (input, nodes, output) of recorded calls (_record_calls)
+        self._symbolic = None  # (input, output) of the layers called symbolically (inputs)
         for layer in layers or []:
             self.add(layer)
 
@@ -148,6 +149,43 @@ class Sequential(Model):
         self._trainer = None
         self._built_input_shape = None
         self._recorded = None
+        self._symbolic = None
+
+    # -- symbolic input and output (Keras's: a built Sequential model is a functional graph) --
+    @property
+    def inputs(self) -> list:
+        return [self._symbolic_stack()[0]]
+
+    @property
+    def outputs(self) -> list:
+        return [self._symbolic_stack()[1]]
+
+    @property
+    def input(self):
+        return self._symbolic_stack()[0]
+
+    @property
+    def output(self):
+        return self._symbolic_stack()[1]
+
+    def _symbolic_stack(self) -> tuple:
+        """(input, output): the layers called once on a symbolic input of the built model, so
+        that they and every layer's `output` can make other models (feature extractors
+        sharing the weights), as Keras's Sequential. Made when first asked for."""
+        if not self.built:
+            raise AttributeError(f"Sequential model {self.name!r} has no defined inputs yet.")
+        if self._recorded is not None:
+            return self._recorded[0], self._recorded[2]
+        if self.__dict__.get("_symbolic") is None:
+            declared = self._input_layer
+            source = declared.output if declared is not None else None
+            if source is None or tuple(source.shape) != tuple(self.input_shape):
+                source = Input(shape=tuple(self.input_shape)[1:], dtype=self.dtype)
+            output = source
+            for layer in self._layers:
+                output = layer(output)
+            self._symbolic = (source, output)
+        return self._symbolic
 
     @property
     def built(self) -> bool:

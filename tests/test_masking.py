@@ -257,3 +257,27 @@ def test_masking_layer_matches_keras():
     }
     x = np.array([[[2.0, 2.0], [1.0, 2.0], [0.0, 0.0]]])
     np.testing.assert_array_equal(layer(x), [[[0.0, 0.0], [1.0, 2.0], [0.0, 0.0]]])
+
+
+def test_mask_argument_on_arrays_matches_the_model():
+    """layer(x, mask=m) on arrays (a custom layer's call() run eagerly, as Keras's masking
+    guide writes it): a recurrent layer skips the masked steps as in a model."""
+    keras = eigennet
+    keras.utils.set_random_seed(4)
+    embedding = keras.layers.Embedding(30, 6, mask_zero=True)
+    recurrent = [keras.layers.LSTM(5), keras.layers.Bidirectional(keras.layers.GRU(3))]
+    x = np.array([[3, 4, 5, 0, 0], [1, 2, 3, 4, 5], [7, 0, 0, 0, 0]])
+    for layer in recurrent:
+        inputs = keras.Input((None,), dtype="int32")
+        model = keras.Model(inputs, layer(embedding(inputs)))
+        eager = layer(embedding(x), mask=x != 0)
+        np.testing.assert_allclose(eager, model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
+    # A layer that only passes the mask on ignores it; one that reads it only in a model, and
+    # a mask of the wrong shape, raise.
+    dense = keras.layers.Dense(2)
+    h = np.ones((3, 5, 4), "float32")
+    np.testing.assert_array_equal(dense(h, mask=x != 0), dense(h))
+    with pytest.raises(ValueError, match="mask= applies to symbolic tensors"):
+        keras.layers.GlobalAveragePooling1D()(h, mask=x != 0)
+    with pytest.raises(ValueError, match=r"boolean array of shape \(3, 5\)"):
+        recurrent[0](embedding(x), mask=np.ones((3, 4), bool))

@@ -831,14 +831,23 @@ class Layer:
             if training is not None and _tracing_any():  # (see Node.training)
                 out._node.training = bool(training)
             return out
-        if mask is not None:
-            raise ValueError(
-                f"Layer {self.name!r}: mask= applies to symbolic tensors (in a model); on arrays "
-                "call the model, whose masks come from its Embedding or Masking layers"
+        if mask is not None and not self._mask_input:
+            passes_only = (  # its values do not depend on the mask (Dense, activations, ...)
+                self.supports_masking
+                and not self._needs_symbolic_call
+                and type(self)._call_symbolic is Layer._call_symbolic
             )
+            if not passes_only:
+                raise ValueError(
+                    f"Layer {self.name!r}: mask= applies to symbolic tensors (in a model); on "
+                    "arrays call the model, whose masks come from its Embedding or Masking layers"
+                )
+            mask = None
         from eigennet.models import data as data_utils  # array conversion and checks only
 
         arrays = self._input_list(inputs)
+        if mask is not None:  # a recurrent layer skipping masked steps: its core's 2nd input
+            arrays.append(self._eager_mask(mask, arrays[0]))
         if not self.built:
             shapes = []
             for a in arrays:
@@ -850,7 +859,9 @@ class Layer:
         xs = [data_utils.as_features(a, self.dtype, "inputs") for a in arrays]
         expected = self.input_shape if self._multi_input else [self.input_shape]
         samples = [x.shape[1:] for x in xs]
-        if len(samples) != len(expected) or any(len(x) != len(xs[0]) for x in xs):
+        if len(samples) != len(expected) + (mask is not None) or any(
+            len(x) != len(xs[0]) for x in xs
+        ):
             got = [(len(x), *x.shape[1:]) for x in xs]
             raise ValueError(
                 f"Layer {self.name!r} expects inputs of shape {self.input_shape}, got "
@@ -868,6 +879,17 @@ class Layer:
         out = np.empty((len(x), *core.output_shape), dtype=self.dtype)
         self._eager_network[1].predict(x, max(len(x), 1), out, None, bool(training))
         return out
+
+    def _eager_mask(self, mask, x) -> np.ndarray:
+        """mask= of a call on arrays as the core's mask input: 0/1 per step of x."""
+        mask = np.asarray(mask)
+        x = np.asarray(x)
+        if mask.shape != x.shape[:2] or not (mask.dtype == bool or mask.dtype.kind in "iuf"):
+            raise ValueError(
+                f"Layer {self.name!r}: mask= must be a boolean array of shape {x.shape[:2]} "
+                f"(batch, steps), got {mask.dtype} of shape {mask.shape}"
+            )
+        return (mask != 0).astype(self.dtype)
 
     def _input_list(self, inputs) -> list:
         """The call's inputs as a list: a merge layer takes a list of two or more."""

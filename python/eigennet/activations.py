@@ -215,11 +215,6 @@ def get(identifier) -> Callable:
     raise TypeError(f"An activation must be a name or a function, got {identifier!r}")
 
 
-def is_native(identifier) -> bool:
-    """Whether the core runs this activation natively (see native_name)."""
-    return native_name_or_none(identifier) is not None
-
-
 def native_name_or_none(identifier) -> str | None:
     """The core's name of a native activation, else None."""
     if identifier is None:

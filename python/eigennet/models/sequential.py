@@ -177,8 +177,7 @@ class Sequential(Model):
         if self._recorded is not None:
             return self._recorded[0], self._recorded[2]
         if self.__dict__.get("_symbolic") is None:
-            declared = self._input_layer
-            source = declared.output if declared is not None else None
+            source = getattr(self._input_layer, "output", None)  # keras.Input's tensor
             if source is None or tuple(source.shape) != tuple(self.input_shape):
                 source = Input(shape=tuple(self.input_shape)[1:], dtype=self.dtype)
             output = source

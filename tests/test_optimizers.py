@@ -26,6 +26,13 @@ CASES = [
     ("Adam", {"learning_rate": 0.01, "weight_decay": 0.1}),
     ("AdamW", {}),
     ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.05, "amsgrad": True}),
+    ("Adamax", {}),
+    ("Adamax", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3}),
+    ("Adamax", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    ("Adadelta", {}),
+    ("Adadelta", {"learning_rate": 1.0, "rho": 0.8, "epsilon": 1e-5}),
+    ("Lion", {}),
+    ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "weight_decay": 0.1}),
 ]
 CASE_IDS = [cls + "".join(f"-{k}={v}" for k, v in kw.items()) for cls, kw in CASES]
 # Keras 3 default learning rates; the other defaults (epsilon, rho, betas, initial accumulator,
@@ -36,6 +43,9 @@ DEFAULT_LEARNING_RATES = {
     "RMSprop": 0.001,
     "Adam": 0.001,
     "AdamW": 0.001,
+    "Adamax": 0.001,
+    "Adadelta": 0.001,
+    "Lion": 0.001,
 }
 
 
@@ -80,3 +90,16 @@ def test_zero_gradient_with_weight_decay_only_decays(cls):
         [np.zeros((2, 2))], variables
     )
     np.testing.assert_allclose(variables[0], 3.0 - 3.0 * 0.5 * 0.1, rtol=1e-12)
+
+
+def test_lion_beta_1_outside_its_range_raises_as_keras():
+    for beta_1 in (0.0, 1.5):
+        with pytest.raises(ValueError, match="must be in the \\[0, 1\\] range"):
+            eigennet.optimizers.Lion(beta_1=beta_1)
+
+
+@pytest.mark.parametrize("name", ["adamax", "Adadelta", "lion"])
+def test_new_optimizers_by_name_and_config(name):
+    optimizer = eigennet.optimizers.get(name)
+    again = type(optimizer).from_config(optimizer.get_config())
+    assert again.get_config() == optimizer.get_config()

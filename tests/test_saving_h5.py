@@ -302,6 +302,9 @@ _OPTIMIZERS = {
         lib.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)
     ),
     "adagrad": lambda lib: lib.optimizers.Adagrad(),
+    "adamax": lambda lib: lib.optimizers.Adamax(0.01),
+    "adadelta": lambda lib: lib.optimizers.Adadelta(1.0),
+    "lion": lambda lib: lib.optimizers.Lion(0.003),
 }
 
 

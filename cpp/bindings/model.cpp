@@ -236,6 +236,12 @@ void bind_model_typed(py::module_& m) {
           if (kind == "adam")
             return make_adam<T>(base, {get("beta_1", 0.9), get("beta_2", 0.999),
                                        get("epsilon", 1e-7), flag("amsgrad")});
+          if (kind == "adamax")
+            return make_adamax<T>(base,
+                                  {get("beta_1", 0.9), get("beta_2", 0.999), get("epsilon", 1e-7)});
+          if (kind == "adadelta")
+            return make_adadelta<T>(base, {get("rho", 0.95), get("epsilon", 1e-7)});
+          if (kind == "lion") return make_lion<T>(base, {get("beta_1", 0.9), get("beta_2", 0.99)});
           throw std::invalid_argument("unknown optimizer kind '" + kind + "'");
         });
 

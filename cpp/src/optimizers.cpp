@@ -366,6 +366,100 @@ class Adam : public Optimizer<T> {
   AdamConfig c_;
 };
 
+// Adam with the infinity norm: u = max(beta_2 u, |g|), var -= lr m / ((1 - beta_1^t)(u + eps)).
+template <class T>
+class Adamax : public Optimizer<T> {
+ public:
+  Adamax(const OptimizerConfig& base, const AdamaxConfig& c) : Optimizer<T>(base), c_(c) {
+    check_non_negative(c.beta_1, "beta_1");
+    check_non_negative(c.beta_2, "beta_2");
+    check_non_negative(c.epsilon, "epsilon");
+  }
+  std::vector<std::string> slot_names() const override { return {"momentum", "norm"}; }
+
+ protected:
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
+    T* m = this->slot_data(0, offset);
+    T* u = this->slot_data(1, offset);
+    const T b1 = T(c_.beta_1), b2 = T(c_.beta_2), eps = T(c_.epsilon);
+    const T correction = T(1) - std::pow(b1, T(s.step));  // in the variable's dtype, as Keras
+#pragma omp simd
+    for (Index i = 0; i < n; ++i) {
+      m[i] += (g[i] - m[i]) * (T(1) - b1);
+      u[i] = std::max(b2 * u[i], std::abs(g[i]));
+      p[i] -= (s.lr * m[i]) / (correction * (u[i] + eps));
+    }
+  }
+
+ private:
+  AdamaxConfig c_;
+};
+
+// Adadelta: the step's size from running averages of squared gradients and squared steps.
+template <class T>
+class Adadelta : public Optimizer<T> {
+ public:
+  Adadelta(const OptimizerConfig& base, const AdadeltaConfig& c) : Optimizer<T>(base), c_(c) {
+    check_non_negative(c.rho, "rho");
+    check_non_negative(c.epsilon, "epsilon");
+  }
+  std::vector<std::string> slot_names() const override {
+    return {"accumulated_grad", "accumulated_delta_var"};
+  }
+
+ protected:
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
+    T* grads = this->slot_data(0, offset);
+    T* deltas = this->slot_data(1, offset);
+    const T rho = T(c_.rho), eps = T(c_.epsilon);
+#pragma omp simd
+    for (Index i = 0; i < n; ++i) {
+      grads[i] = rho * grads[i] + (T(1) - rho) * (g[i] * g[i]);
+      const T delta = -((std::sqrt(deltas[i] + eps) * g[i]) / std::sqrt(grads[i] + eps));
+      deltas[i] = rho * deltas[i] + (T(1) - rho) * (delta * delta);
+      p[i] += s.lr * delta;
+    }
+  }
+
+ private:
+  AdadeltaConfig c_;
+};
+
+// Lion: var -= lr sign(beta_1 m + (1 - beta_1) g), then m = beta_2 m + (1 - beta_2) g.
+template <class T>
+class Lion : public Optimizer<T> {
+ public:
+  Lion(const OptimizerConfig& base, const LionConfig& c) : Optimizer<T>(base), c_(c) {
+    if (!(c.beta_1 > 0 && c.beta_1 <= 1))
+      throw std::invalid_argument(
+          "Argument `beta_1` must be in the [0, 1] range. Otherwise, the "
+          "optimizer degenerates to SignSGD. Received: beta_1=" +
+          std::to_string(c.beta_1) + ".");
+    check_non_negative(c.beta_2, "beta_2");
+  }
+  std::vector<std::string> slot_names() const override { return {"momentum"}; }
+
+ protected:
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
+    T* m = this->slot_data(0, offset);
+    const T b1 = T(c_.beta_1), b2 = T(c_.beta_2);
+#pragma omp simd
+    for (Index i = 0; i < n; ++i) {
+      const T mixed = m[i] * b1 + g[i] * (T(1) - b1);
+      // sign(), NaN kept (as ops.sign)
+      const T sign = mixed > 0 ? T(1) : (mixed < 0 ? T(-1) : mixed);
+      p[i] -= s.lr * sign;
+      m[i] = m[i] * b2 + g[i] * (T(1) - b2);
+    }
+  }
+
+ private:
+  LionConfig c_;
+};
+
 }  // namespace
 
 template <class T>
@@ -385,14 +479,34 @@ std::unique_ptr<Optimizer<T>> make_adam(const OptimizerConfig& base, const AdamC
   return std::make_unique<Adam<T>>(base, c);
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                 \
-  template class Optimizer<T>;                                                                  \
-  template std::unique_ptr<Optimizer<T>> make_sgd<T>(const OptimizerConfig&, const SGDConfig&); \
-  template std::unique_ptr<Optimizer<T>> make_adagrad<T>(const OptimizerConfig&,                \
-                                                         const AdagradConfig&);                 \
-  template std::unique_ptr<Optimizer<T>> make_rmsprop<T>(const OptimizerConfig&,                \
-                                                         const RMSpropConfig&);                 \
-  template std::unique_ptr<Optimizer<T>> make_adam<T>(const OptimizerConfig&, const AdamConfig&);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adamax(const OptimizerConfig& base, const AdamaxConfig& c) {
+  return std::make_unique<Adamax<T>>(base, c);
+}
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adadelta(const OptimizerConfig& base, const AdadeltaConfig& c) {
+  return std::make_unique<Adadelta<T>>(base, c);
+}
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_lion(const OptimizerConfig& base, const LionConfig& c) {
+  return std::make_unique<Lion<T>>(base, c);
+}
+
+#define EIGENNET_INSTANTIATE(T)                                                                   \
+  template class Optimizer<T>;                                                                    \
+  template std::unique_ptr<Optimizer<T>> make_sgd<T>(const OptimizerConfig&, const SGDConfig&);   \
+  template std::unique_ptr<Optimizer<T>> make_adagrad<T>(const OptimizerConfig&,                  \
+                                                         const AdagradConfig&);                   \
+  template std::unique_ptr<Optimizer<T>> make_rmsprop<T>(const OptimizerConfig&,                  \
+                                                         const RMSpropConfig&);                   \
+  template std::unique_ptr<Optimizer<T>> make_adam<T>(const OptimizerConfig&, const AdamConfig&); \
+  template std::unique_ptr<Optimizer<T>> make_adamax<T>(const OptimizerConfig&,                   \
+                                                        const AdamaxConfig&);                     \
+  template std::unique_ptr<Optimizer<T>> make_adadelta<T>(const OptimizerConfig&,                 \
+                                                          const AdadeltaConfig&);                 \
+  template std::unique_ptr<Optimizer<T>> make_lion<T>(const OptimizerConfig&, const LionConfig&);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

@@ -164,3 +164,53 @@ class AdamW(Adam):
         amsgrad=False,
     ):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay)
+
+
+class Adamax(Optimizer):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None):  # fmt: skip
+        super().__init__(learning_rate, weight_decay)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _make_slots(self, variables):
+        return _zeros(variables, "m", "u")
+
+    def _update(self, grad, var, slots, lr, dtype):
+        b1, b2 = dtype(self.beta_1), dtype(self.beta_2)
+        b1_power = b1 ** dtype(self.iterations + 1)
+        m, u = slots["m"], slots["u"]
+        m += (grad - m) * (dtype(1) - b1)
+        np.maximum(b2 * u, np.abs(grad), out=u)
+        var -= lr * m / ((dtype(1) - b1_power) * (u + dtype(self.epsilon)))
+
+
+class Adadelta(Optimizer):
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None):
+        super().__init__(learning_rate, weight_decay)
+        self.rho, self.epsilon = rho, epsilon
+
+    def _make_slots(self, variables):
+        return _zeros(variables, "grad", "delta")
+
+    def _update(self, grad, var, slots, lr, dtype):
+        rho, eps = dtype(self.rho), dtype(self.epsilon)
+        acc_grad, acc_delta = slots["grad"], slots["delta"]
+        acc_grad[...] = rho * acc_grad + (dtype(1) - rho) * grad * grad
+        delta = -(np.sqrt(acc_delta + eps) * grad) / np.sqrt(acc_grad + eps)
+        acc_delta[...] = rho * acc_delta + (dtype(1) - rho) * delta * delta
+        var += lr * delta
+
+
+class Lion(Optimizer):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None):
+        super().__init__(learning_rate, weight_decay)
+        self.beta_1, self.beta_2 = beta_1, beta_2
+
+    def _make_slots(self, variables):
+        return _zeros(variables, "m")
+
+    def _update(self, grad, var, slots, lr, dtype):
+        b1, b2 = dtype(self.beta_1), dtype(self.beta_2)
+        m = slots["m"]
+        var -= lr * np.sign(m * b1 + grad * (dtype(1) - b1))
+        m[...] = m * b2 + grad * (dtype(1) - b2)

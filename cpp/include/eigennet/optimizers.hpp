@@ -126,6 +126,20 @@ struct AdamConfig {
   bool amsgrad = false;
 };
 
+struct AdamaxConfig {
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
+struct AdadeltaConfig {
+  double rho = 0.95;
+  double epsilon = 1e-7;
+};
+struct LionConfig {
+  double beta_1 = 0.9;
+  double beta_2 = 0.99;
+};
+
 template <class T>
 std::unique_ptr<Optimizer<T>> make_sgd(const OptimizerConfig& base, const SGDConfig& c);
 template <class T>
@@ -135,5 +149,11 @@ std::unique_ptr<Optimizer<T>> make_rmsprop(const OptimizerConfig& base, const RM
 // Adam and AdamW share the rule; AdamW is Adam with base.weight_decay set.
 template <class T>
 std::unique_ptr<Optimizer<T>> make_adam(const OptimizerConfig& base, const AdamConfig& c);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adamax(const OptimizerConfig& base, const AdamaxConfig& c);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adadelta(const OptimizerConfig& base, const AdadeltaConfig& c);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_lion(const OptimizerConfig& base, const LionConfig& c);
 
 }  // namespace eigennet

@@ -579,7 +579,112 @@ class LossScaleOptimizer(Optimizer):
         return cls(inner, **config)
 
 
-_BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+class Adamax(Optimizer):
+    """Adamax, Adam with the infinity norm. Defaults: learning_rate 0.001, beta_1 0.9,
+    beta_2 0.999, epsilon 1e-7."""
+
+    _kind = "adamax"
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adamax",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.beta_1 = non_negative_number(beta_1, "beta_1")
+        self.beta_2 = non_negative_number(beta_2, "beta_2")
+        self.epsilon = non_negative_number(epsilon, "epsilon")
+
+    def _slot_groups(self):
+        return [[0, 1]]  # momentum and norm, variable by variable
+
+    def _rule_config(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """Adadelta. Defaults: learning_rate 0.001, rho 0.95, epsilon 1e-7."""
+
+    _kind = "adadelta"
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.95,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adadelta",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.rho = non_negative_number(rho, "rho")
+        self.epsilon = non_negative_number(epsilon, "epsilon")
+
+    def _slot_groups(self):
+        return [[0, 1]]  # accumulated_grad and accumulated_delta_var, variable by variable
+
+    def _rule_config(self):
+        return {"rho": self.rho, "epsilon": self.epsilon}
+
+
+class Lion(Optimizer):
+    """Lion (the sign of an interpolated momentum). Defaults: learning_rate 0.001, beta_1 0.9,
+    beta_2 0.99; beta_1 must be in (0, 1]."""
+
+    _kind = "lion"
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.99,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="lion",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        if not (isinstance(beta_1, (int, float)) and 0 < beta_1 <= 1):
+            raise ValueError(
+                "Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer "
+                f"degenerates to SignSGD. Received: beta_1={beta_1}."
+            )
+        self.beta_1 = float(beta_1)
+        self.beta_2 = non_negative_number(beta_2, "beta_2")
+
+    def _rule_config(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+_BY_NAME = {
+    "sgd": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+    "adamax": Adamax,
+    "adadelta": Adadelta,
+    "lion": Lion,
+}
 CLASSES = {cls.__name__: cls for cls in (*_BY_NAME.values(), LossScaleOptimizer)}
 
 

@@ -245,20 +245,40 @@ def w8_forward_flops():
     return W8_BLOCKS * (projections + attention + feed_forward)
 
 
-# Training workloads bound by the fp32 GEMM: flops per training sample (forward and backward:
-# 3 x the forward's, 6 per weight for an MLP), for GFLOP/s and the share of the GEMM ceiling
-# measured in the same run.
+def mlp_train_flops(layers):
+    """Flops of one MLP training sample: 2 per weight forward, 2 for its gradient and 2 for the
+    input gradient, which the first layer does not compute (the data needs none)."""
+    return 6 * n_weights(layers) - 2 * layers[0] * layers[1]
+
+
+def w5_train_flops():
+    """One W5 training sample: the forward, the weight gradients, and the input gradients of
+    all but the first convolution (the image needs none)."""
+    first_conv = 2 * 26 * 26 * 9 * 32
+    return 3 * w5_forward_flops() - first_conv
+
+
+def w6_train_flops():
+    """One W6 training sample: per step, the gate product of [x_t, h] with the (features +
+    units) x 4 units kernels forward, its weight gradient, and the gradient of h only (x needs
+    none); the last Dense is negligible."""
+    steps, features, units = W6_SHAPE
+    gates = 4 * units
+    per_step = 2 * (features + units) * gates * 2 + 2 * units * gates
+    return steps * per_step
+
+
+# Training workloads: flops per training sample, for GFLOP/s and the shares of the GEMM
+# ceiling and of the arithmetic peak measured in the same run.
 TRAIN_FLOPS = {
-    "W3": 6 * n_weights(W3_LAYERS),
-    "W3C": 6 * n_weights(W3_LAYERS),
-    "W4": 6 * n_weights(W4_LAYERS),
-    "W4-bf16": 6 * n_weights(W4_LAYERS),
-    "W7": 6
-    * (
-        n_weights((784, W7_WIDTH))
-        + 2 * W7_BLOCKS * n_weights((W7_WIDTH, W7_WIDTH))
-        + n_weights((W7_WIDTH, 10))
-    ),
+    "W3": mlp_train_flops(W3_LAYERS),
+    "W3C": mlp_train_flops(W3_LAYERS),
+    "W4": mlp_train_flops(W4_LAYERS),
+    "W4-bf16": mlp_train_flops(W4_LAYERS),
+    "W5": w5_train_flops(),
+    "W6": w6_train_flops(),
+    "W7": mlp_train_flops((784, W7_WIDTH))
+    + 6 * (2 * W7_BLOCKS * n_weights((W7_WIDTH, W7_WIDTH)) + n_weights((W7_WIDTH, 10))),
     "W8": 3 * w8_forward_flops(),
 }
 

@@ -988,6 +988,29 @@ class Layer:
     def _set_extra_state(self, state: dict[str, np.ndarray]) -> None:
         """Restores what `_extra_state` returned (keys and shapes already checked)."""
 
+    def save_own_variables(self, store) -> None:
+        """Keras's saving hook: writes this layer's own variables into `store` as "0", "1",
+        ... (trainable first). Override it, calling super(), to save more arrays."""
+        from eigennet.saving.own_variables import own_variables
+
+        for i, var in enumerate(own_variables(self)):
+            store[str(i)] = var.numpy()
+
+    def load_own_variables(self, store) -> None:
+        """Keras's loading hook: sets this layer's own variables from what
+        `save_own_variables` wrote."""
+        from eigennet.saving.own_variables import own_variables
+
+        variables = own_variables(self)
+        if len(store.keys()) != len(variables):
+            raise ValueError(
+                f"Layer '{self.name}' expected {len(variables)} variables, but received "
+                f"{len(store.keys())} variables during loading. Expected: "
+                f"{[v.name for v in variables]}"
+            )
+        for i, var in enumerate(variables):
+            var.assign(store[str(i)])
+
     # -- serialization -----------------------------------------------------------------
     def get_config(self) -> dict:
         config = self._base_config()

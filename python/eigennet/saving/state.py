@@ -38,6 +38,7 @@ import numpy as np
 from eigennet import optimizers
 from eigennet.layers.layer import snake_case, write_values
 from eigennet.saving.file_io import ArrayStore, LoadError
+from eigennet.saving.own_variables import VariablesStore, hook_owner
 
 TRAINING_METADATA = "training_metadata/"  # entries about a run, not state: not loaded
 
@@ -298,6 +299,7 @@ def state_byte_bound(model) -> int:
     64 KiB of headers per entry (HDF5's object headers and B-trees) plus 1 MiB. Reading a
     weights member stops there, so a zip bomb costs at most this much memory."""
     sizes = [int(np.prod(var.shape)) for _, layer in layer_paths(model) for var in layer.weights]
+    sizes += [value.size for value in _hooked_arrays(model)]
     sizes += [
         int(np.prod(np.shape(value)))
         for _, layer in layer_paths(model)
@@ -305,6 +307,21 @@ def state_byte_bound(model) -> int:
     ]
     entries = (len(sizes) + 1) * (1 + MAX_SLOTS) + 8
     return 8 * sum(sizes) * (1 + MAX_SLOTS) + (64 << 10) * entries + (1 << 20)
+
+
+def _hooked_arrays(model) -> list[np.ndarray]:
+    """What the layers that override save_own_variables write for the model as it is (a
+    model being loaded has the file's architecture, so about the file's sizes)."""
+    out = []
+    for _, layer in layer_paths(model):
+        if (owner := hook_owner(layer)) is not None:
+            store = VariablesStore(owner.name)
+            try:
+                owner.save_own_variables(store)
+            except Exception:  # e.g. state that only loading sets: the slack covers it
+                continue
+            out.extend(store.values())
+    return out
 
 
 def non_finite_entries(model) -> list[str]:
@@ -330,8 +347,13 @@ def non_finite_entries(model) -> list[str]:
 def model_state(model, include_optimizer: bool = True) -> dict[str, np.ndarray]:
     state = {}
     for path, layer in layer_paths(model):
-        for i, var in enumerate(_keras_ordered(layer)):
-            state[f"{path}/vars/{i}"] = var.numpy()
+        if (owner := hook_owner(layer)) is not None:
+            store = VariablesStore(owner.name)
+            owner.save_own_variables(store)
+            state.update((f"{path}/vars/{key}", value) for key, value in store.items())
+        else:
+            for i, var in enumerate(_keras_ordered(layer)):
+                state[f"{path}/vars/{i}"] = var.numpy()
         for name, value in layer._extra_state().items():
             state[f"{path}/{name}"] = np.asarray(value)
     opt = getattr(model, "optimizer", None)
@@ -415,9 +437,16 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
     them): refusing would make the file of a diverged run unloadable, even for inspection."""
     paths = layer_paths(model, store=store)
     dtype = model.dtype
-    variables, values, extra, non_finite = [], [], [], []
+    variables, values, extra, non_finite, hooked = [], [], [], [], []
     expected = set()
     for path, layer in paths:
+        if (owner := hook_owner(layer)) is not None:  # the layer reads its own entries
+            group = f"{path}/vars/"
+            keys = [k for k in store.keys() if k.startswith(group) and "/" not in k[len(group) :]]
+            expected.update(keys)
+            own = {k[len(group) :]: store.get(k) for k in keys}
+            hooked.append((owner, VariablesStore(owner.name, own)))
+            continue
         for i, var in enumerate(_keras_ordered(layer)):
             key = f"{path}/vars/{i}"
             expected.add(key)
@@ -457,9 +486,18 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
             stacklevel=4,
         )
     # Every check passed and every value has its variable's shape and the model's dtype:
-    # write. Not assign_all, which refuses NaN (as set_weights does).
+    # write. Not assign_all, which refuses NaN (as set_weights does). A layer's own loading
+    # hook may still refuse its entries: then every weight gets its old value back.
+    before = [(var, var._view().copy()) for var in model.weights] if hooked else []
     for var, value in zip(variables, values):
         write_values(var, value)
+    try:
+        for owner, own in hooked:
+            owner.load_own_variables(own)
+    except BaseException:
+        for var, value in before:
+            write_values(var, value)
+        raise
     by_layer: dict = {}
     for layer, name, value in extra:
         by_layer.setdefault(id(layer), (layer, {}))[1][name] = value

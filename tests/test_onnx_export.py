@@ -232,6 +232,9 @@ RECURRENT = [
     lambda: layers.Bidirectional(layers.GRU(3), merge_mode="sum"),
     lambda: layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True), merge_mode="ave"),
     lambda: layers.Bidirectional(layers.LSTM(2), merge_mode="mul"),
+    lambda: layers.RNN(layers.LSTMCell(3), return_sequences=True),
+    lambda: layers.RNN(layers.GRUCell(3, reset_after=False), go_backwards=True),
+    lambda: layers.Bidirectional(layers.RNN(layers.SimpleRNNCell(2))),
 ]
 
 

@@ -443,6 +443,6 @@ def _time_distributed(g, layer, xs, shapes, out_shape):
     return g.reshape(y, [-1, steps, *out_shape[2:]])
 
 
-converts("SimpleRNN", "LSTM", "GRU")(onnx_recurrent.recurrent)
+converts("SimpleRNN", "LSTM", "GRU", "RNN")(onnx_recurrent.recurrent)
 converts("Bidirectional")(onnx_recurrent.bidirectional)
 converts("_StateCall")(onnx_recurrent.state_call)

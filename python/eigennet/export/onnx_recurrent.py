@@ -53,11 +53,11 @@ def _run(
     0/1 floats or None (`zero_output`: masked steps output zeros, else the states they keep)
     and the initial states `initial` ((B, u) each) or None (zeros). Returns the ONNX op's
     sequence output Y (T, 1, B, u) and the final states ((1, B, u) each: h, and LSTM's c)."""
-    from eigennet.layers import GRU, LSTM
-
     c = layer.get_config()
+    if "cell" in c:  # layers.RNN(cell): the cell's arguments beside the RNN's
+        c = {**c, **c.pop("cell")["config"]}
     units = int(c["units"])
-    kind = "LSTM" if isinstance(layer, LSTM) else "GRU" if isinstance(layer, GRU) else "RNN"
+    kind = {"LSTM": "LSTM", "GRU": "GRU"}.get(layer._kind, "RNN")
     kernel, recurrent = w["kernel"], w["recurrent_kernel"]
     gates = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind]
     attributes = {"hidden_size": units}

@@ -114,6 +114,7 @@ from eigennet.layers.regularization import (
     SpatialDropout2D,
 )
 from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from eigennet.layers.rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell
 from eigennet.layers.text_vectorization import TextVectorization
 from eigennet.layers.time_distributed import TimeDistributed
 from eigennet.layers.unit_normalization import UnitNormalization
@@ -165,6 +166,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRU",
+    "GRUCell",
     "EinsumDense",
     "GroupNormalization",
     "GaussianDropout",
@@ -185,6 +187,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "LSTM",
+    "LSTMCell",
     "Lambda",
     "Masking",
     "Layer",
@@ -211,11 +214,13 @@ __all__ = [
     "RandomTranslation",
     "RandomZoom",
     "ReLU",
+    "RNN",
     "RepeatVector",
     "Rescaling",
     "Reshape",
     "Resizing",
     "SimpleRNN",
+    "SimpleRNNCell",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",

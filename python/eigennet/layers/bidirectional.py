@@ -14,6 +14,7 @@ from eigennet.layers.recurrent import (
     _CallsWithStates,
     _Recurrent,
 )
+from eigennet.layers.rnn_cells import RNN
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -32,9 +33,9 @@ def _deserialize(config) -> _Recurrent:
     if isinstance(config, _Recurrent):
         return config
     name = config.get("class_name") if isinstance(config, dict) else None
-    cls = RECURRENT_LAYERS.get(name)
+    cls = RNN if name == "RNN" else RECURRENT_LAYERS.get(name)
     if cls is None:
-        raise ValueError(f"Bidirectional wraps SimpleRNN, LSTM or GRU, got {name!r}")
+        raise ValueError(f"Bidirectional wraps SimpleRNN, LSTM, GRU or RNN, got {name!r}")
     return cls.from_config(copy.deepcopy(config.get("config", {})))
 
 

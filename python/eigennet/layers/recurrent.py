@@ -255,7 +255,7 @@ class _Recurrent(_CallsWithStates, Layer):
         needs_seed = self.dropout > 0 or self.recurrent_dropout > 0
         seed = self.seed if self.seed is not None else (_random.next_seed() if needs_seed else 0)
         return _core.RecurrentConfig(
-            kind=type(self)._kind,
+            kind=self._kind,
             units=self.units,
             activation=self._activation_name,
             recurrent_activation=self._recurrent_activation_name,

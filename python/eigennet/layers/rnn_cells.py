@@ -1,0 +1,286 @@
+"""Keras's `layers.RNN(cell)` with the built-in cells `SimpleRNNCell`, `LSTMCell` and `GRUCell`.
+
+A cell holds a recurrent layer's per-step arguments; `RNN(cell)` runs it over the sequence as
+the matching native layer (SimpleRNN, LSTM, GRU) does: the same weights (under `cell` in files,
+as Keras keeps them), the same loop in the core. A cell called on its own, `cell(x, states)`,
+runs one step through an RNN of its own, so its weights persist between calls.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from eigennet.layers.keras_tensor import is_symbolic
+from eigennet.layers.layer import Layer, dtype_from_config
+from eigennet.layers.recurrent import GRU, LSTM, SimpleRNN, _Recurrent
+
+
+class _Cell(Layer):
+    """The arguments of one step of a recurrent layer (Keras's cell config)."""
+
+    _layer_class: type = _Recurrent
+    _arguments = (
+        "activation",
+        "use_bias",
+        "kernel_initializer",
+        "recurrent_initializer",
+        "bias_initializer",
+        "kernel_regularizer",
+        "recurrent_regularizer",
+        "bias_regularizer",
+        "kernel_constraint",
+        "recurrent_constraint",
+        "bias_constraint",
+        "dropout",
+        "recurrent_dropout",
+        "seed",
+    )
+
+    def __init__(self, units, **kwargs):
+        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in self._arguments}
+        super().__init__(**kwargs)
+        # Validated (and normalized) by the layer the cell stands for.
+        self._template = self._layer_class(units, **cell_kwargs, dtype=self.dtype_policy)
+        self.units = self._template.units
+        self._owner: RNN | None = None
+
+    @property
+    def state_size(self):
+        return self.units
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    def _layer_arguments(self) -> dict:
+        """The keyword arguments of the recurrent layer that runs this cell."""
+        config = self._template.get_config()
+        keep = ("units", *self._arguments, *self._own_arguments())
+        return {k: config[k] for k in keep if k in config}
+
+    def _own_arguments(self) -> tuple:
+        return ()
+
+    @property
+    def weights(self):
+        return self._owner.weights if self._owner is not None else []
+
+    @property
+    def built(self) -> bool:
+        return self._owner is not None and self._owner.built
+
+    @built.setter
+    def built(self, value) -> None:  # (Layer.__init__ sets it)
+        pass
+
+    def __getattr__(self, name):
+        # kernel, recurrent_kernel and bias: the weights of the RNN running the cell.
+        if name in ("kernel", "recurrent_kernel", "bias"):
+            owner = self.__dict__.get("_owner")
+            if owner is not None and owner.built:
+                for var in owner.weights:
+                    if var.name == name:
+                        return var
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __call__(self, inputs, states, training=None):
+        """One step: `(output, new_states)` for inputs `(batch, features)` and the states."""
+        from eigennet import ops
+
+        if self._owner is None:
+            RNN(self, return_state=True, name=f"{self.name}_step")
+        if not self._owner.return_state:
+            raise ValueError(
+                f"Cell {self.name!r} runs inside the RNN layer {self._owner.name!r}; call "
+                "that layer, or make another cell to call step by step"
+            )
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        if is_symbolic(inputs):
+            x = ops.expand_dims(inputs, 1)
+        else:
+            x = np.asarray(inputs)[:, None]
+        outputs = self._owner(x, initial_state=states, training=training)
+        return outputs[0], list(outputs[1:])
+
+    def get_config(self) -> dict:
+        config = self._base_config()
+        config.pop("activity_regularizer", None)
+        template = self._template.get_config()
+        config["units"] = self.units
+        for key in self._config_order():
+            config[key] = template[key]
+        return config
+
+    def _config_order(self) -> tuple:
+        return (
+            "activation",
+            "use_bias",
+            "kernel_initializer",
+            "recurrent_initializer",
+            "bias_initializer",
+            "kernel_regularizer",
+            "recurrent_regularizer",
+            "bias_regularizer",
+            "kernel_constraint",
+            "recurrent_constraint",
+            "bias_constraint",
+            "dropout",
+            "recurrent_dropout",
+            "seed",
+        )
+
+    def get_build_config(self):
+        return None
+
+
+class SimpleRNNCell(_Cell):
+    """One step of SimpleRNN, for `layers.RNN(SimpleRNNCell(units))` (Keras 3's arguments)."""
+
+    _layer_class = SimpleRNN
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        self.seed = kwargs.get("seed")
+
+    def _layer_arguments(self) -> dict:
+        arguments = super()._layer_arguments()
+        arguments["seed"] = self.seed  # (SimpleRNN's config has none; its cell's has)
+        return arguments
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["seed"] = self.seed
+        return config
+
+    def _config_order(self) -> tuple:
+        return tuple(k for k in super()._config_order() if k != "seed")
+
+
+class LSTMCell(_Cell):
+    """One step of LSTM, for `layers.RNN(LSTMCell(units))` (Keras 3's arguments and gate
+    order i, f, c, o). Its states are `[h, c]`."""
+
+    _layer_class = LSTM
+    _arguments = (*_Cell._arguments, "recurrent_activation", "unit_forget_bias")
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    def _config_order(self) -> tuple:
+        order = list(super()._config_order())
+        order.insert(1, "recurrent_activation")
+        order.insert(3, "unit_forget_bias")
+        return tuple(order)
+
+
+class GRUCell(_Cell):
+    """One step of GRU, for `layers.RNN(GRUCell(units))` (Keras 3's arguments, gate order
+    z, r, h, `reset_after=True`)."""
+
+    _layer_class = GRU
+    _arguments = (*_Cell._arguments, "recurrent_activation", "reset_after")
+
+    def _config_order(self) -> tuple:
+        order = list(super()._config_order())
+        order.insert(1, "recurrent_activation")
+        order.insert(order.index("seed"), "reset_after")
+        return tuple(order)
+
+
+CELLS = {cls.__name__: cls for cls in (SimpleRNNCell, LSTMCell, GRUCell)}
+
+
+def _deserialize_cell(config) -> _Cell:
+    if isinstance(config, _Cell):
+        return config
+    name = config.get("class_name") if isinstance(config, dict) else None
+    cls = CELLS.get(name)
+    if cls is None:
+        raise ValueError(
+            f"RNN runs SimpleRNNCell, LSTMCell or GRUCell cells, got {name or config!r}; a "
+            "cell of your own is not supported: write the step in a custom layer's call()"
+        )
+    return cls.from_config(copy.deepcopy(config.get("config", {})))
+
+
+class RNN(_Recurrent):
+    """Keras's `layers.RNN(cell, return_sequences=False, return_state=False,
+    go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False)` for a
+    SimpleRNNCell, LSTMCell or GRUCell: the cell's recurrent layer, natively."""
+
+    def __init__(
+        self,
+        cell,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        if isinstance(cell, (list, tuple)):
+            raise ValueError(
+                "RNN over a list of cells (StackedRNNCells) is not supported: stack RNN "
+                "layers, each but the last with return_sequences=True"
+            )
+        cell = _deserialize_cell(cell)
+        if cell._owner is not None:
+            raise ValueError(
+                f"Cell {cell.name!r} already runs in the RNN layer {cell._owner.name!r}: give "
+                "each RNN layer a cell of its own"
+            )
+        layer = cell._layer_class
+        self._kind = layer._kind
+        self._gates = layer._gates
+        self._has_recurrent_activation = layer._has_recurrent_activation
+        arguments = cell._layer_arguments()
+        self.unit_forget_bias = arguments.pop("unit_forget_bias", True)
+        self.reset_after = arguments.pop("reset_after", True)
+        kwargs.setdefault("dtype", cell.dtype_policy)
+        super().__init__(
+            **arguments,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )
+        self.cell = cell
+        cell._owner = self
+
+    def _initial_bias(self, shape, dtype):
+        if self._kind == "LSTM":
+            return LSTM._initial_bias(self, shape, dtype)
+        return super()._initial_bias(shape, dtype)
+
+    def get_config(self) -> dict:
+        config = self._base_config()
+        config.pop("activity_regularizer", None)
+        config.update(
+            {
+                "return_sequences": self.return_sequences,
+                "return_state": self.return_state,
+                "go_backwards": self.go_backwards,
+                "stateful": self.stateful,
+                "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask,
+                "cell": {
+                    "module": "keras.layers",
+                    "class_name": type(self.cell).__name__,
+                    "config": self.cell.get_config(),
+                    "registered_name": None,
+                },
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dtype_from_config(dict(config))
+        return cls(**config)

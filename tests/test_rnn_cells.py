@@ -1,0 +1,160 @@
+"""`layers.RNN(cell)` with SimpleRNNCell, LSTMCell and GRUCell: the same numbers as the matching
+recurrent layer on the same weights (forward, training, states), Keras's configs and file
+layout (files cross between Keras and eigennet), cells called step by step, and the errors."""
+
+import numpy as np
+import pytest
+
+import eigennet as keras
+from eigennet import layers
+
+CELLS = {
+    "SimpleRNNCell": (layers.SimpleRNNCell, layers.SimpleRNN),
+    "LSTMCell": (layers.LSTMCell, layers.LSTM),
+    "GRUCell": (layers.GRUCell, layers.GRU),
+}
+X = np.random.RandomState(0).standard_normal((6, 5, 3)).astype("float32")
+
+
+def pair(name, **rnn_arguments):
+    """An RNN over the cell and the recurrent layer it stands for, with the same weights."""
+    cell_class, layer_class = CELLS[name]
+    rnn = keras.Sequential([keras.Input((5, 3)), layers.RNN(cell_class(4), **rnn_arguments)])
+    native = keras.Sequential([keras.Input((5, 3)), layer_class(4, **rnn_arguments)])
+    native.set_weights(rnn.get_weights())
+    return rnn, native
+
+
+@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize(
+    "arguments", [{}, {"return_sequences": True}, {"go_backwards": True, "return_sequences": True}]
+)
+def test_rnn_over_a_cell_computes_what_its_layer_computes(name, arguments):
+    rnn, native = pair(name, **arguments)
+    assert [w.shape for w in rnn.weights] == [w.shape for w in native.weights]
+    np.testing.assert_array_equal(rnn.predict(X, verbose=0), native.predict(X, verbose=0))
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_rnn_over_a_cell_trains_as_its_layer(name):
+    rnn, native = pair(name)
+    y = np.random.RandomState(1).standard_normal((6, 4)).astype("float32")
+    histories = []
+    for model in (rnn, native):
+        model.compile(optimizer="adam", loss="mse")
+        histories.append(
+            model.fit(X, y, epochs=3, batch_size=3, shuffle=False, verbose=0).history["loss"]
+        )
+    assert histories[0] == histories[1]
+    for a, b in zip(rnn.get_weights(), native.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_lstm_cell_states_and_initial_state_in_a_functional_model():
+    inputs = keras.Input((5, 3))
+    h0, c0 = keras.Input((4,)), keras.Input((4,))
+    out, h, c = layers.RNN(layers.LSTMCell(4), return_state=True)(inputs, initial_state=[h0, c0])
+    model = keras.Model([inputs, h0, c0], [out, h, c])
+    native_layer = layers.LSTM(4, return_state=True)
+    outs = native_layer(inputs, initial_state=[h0, c0])
+    native = keras.Model([inputs, h0, c0], outs)
+    native.set_weights(model.get_weights())
+    rs = np.random.RandomState(2)
+    feeds = [X, rs.rand(6, 4).astype("float32"), rs.rand(6, 4).astype("float32")]
+    for a, b in zip(model.predict(feeds, verbose=0), native.predict(feeds, verbose=0)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        model.predict(feeds, verbose=0)[1], model.predict(feeds, verbose=0)[0]
+    )
+
+
+def test_masked_steps_are_skipped_as_by_the_layer():
+    tokens = np.array([[3, 1, 0, 0], [2, 2, 2, 1]])
+    models = []
+    for recurrent in (layers.RNN(layers.GRUCell(3)), layers.GRU(3)):
+        models.append(
+            keras.Sequential(
+                [
+                    keras.Input((4,), dtype="int32"),
+                    layers.Embedding(5, 2, mask_zero=True),
+                    recurrent,
+                ]
+            )
+        )
+    models[1].set_weights(models[0].get_weights())
+    np.testing.assert_array_equal(
+        models[0].predict(tokens, verbose=0), models[1].predict(tokens, verbose=0)
+    )
+
+
+def test_a_cell_called_step_by_step_matches_the_sequence():
+    cell = layers.LSTMCell(4)
+    states = [np.zeros((6, 4), "float32")] * 2
+    steps = []
+    for t in range(5):
+        out, states = cell(X[:, t], states)
+        steps.append(out)
+    assert cell.state_size == [4, 4] and cell.output_size == 4
+    assert cell.kernel.shape == (3, 16)
+    whole = keras.Sequential([keras.Input((5, 3)), layers.LSTM(4, return_sequences=True)])
+    whole.set_weights([cell.kernel.numpy(), cell.recurrent_kernel.numpy(), cell.bias.numpy()])
+    np.testing.assert_allclose(
+        np.stack(steps, 1), whole.predict(X, verbose=0), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_files_and_configs_cross_between_keras_and_eigennet(tmp_path):
+    k = pytest.importorskip("keras")
+    for name in CELLS:
+        theirs = k.Sequential(
+            [k.Input((5, 3)), k.layers.RNN(getattr(k.layers, name)(4), return_sequences=True)]
+        )
+        theirs.save(tmp_path / "theirs.keras")
+        ours = keras.models.load_model(tmp_path / "theirs.keras")
+        assert type(ours.layers[0]).__name__ == "RNN"
+        np.testing.assert_allclose(
+            ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=1e-5
+        )
+        ours.save(tmp_path / "ours.keras")
+        back = k.models.load_model(tmp_path / "ours.keras")
+        np.testing.assert_allclose(
+            back.predict(X, verbose=0), ours.predict(X, verbose=0), atol=1e-5
+        )
+
+        config = layers.RNN(getattr(layers, name)(3, dropout=0.1), go_backwards=True).get_config()
+        reference = k.layers.RNN(getattr(k.layers, name)(3, dropout=0.1), go_backwards=True)
+        reference = reference.get_config()
+        for c in (config, reference, config["cell"]["config"], reference["cell"]["config"]):
+            c.pop("dtype"), c.pop("name")  # (names are numbered per library)
+        initializer = reference["cell"]["config"]["kernel_initializer"]["config"]
+        for key in ("input_axes", "output_axes"):  # (newer Keras's GlorotUniform options)
+            initializer.pop(key, None)
+        reference["cell"].pop("build_config", None)
+        assert config == reference
+
+
+def test_bidirectional_rnn_round_trips(tmp_path):
+    inputs = keras.Input((5, 3))
+    model = keras.Model(inputs, layers.Bidirectional(layers.RNN(layers.LSTMCell(2)))(inputs))
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(again.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="StackedRNNCells"):
+        layers.RNN([layers.LSTMCell(2), layers.LSTMCell(2)])
+
+    class MyCell(keras.layers.Layer):
+        state_size = 2
+
+    with pytest.raises(ValueError, match="a cell of your own is not supported"):
+        layers.RNN(MyCell())
+    cell = layers.GRUCell(2)
+    layers.RNN(cell)
+    with pytest.raises(ValueError, match="already runs in the RNN layer"):
+        layers.RNN(cell)
+    with pytest.raises(ValueError, match="units must be a positive integer"):
+        layers.LSTMCell(0)
+    with pytest.raises(ValueError, match=r"initial_state\[0\] must have shape"):
+        layers.SimpleRNNCell(3)(np.ones((2, 4), "float32"), [np.zeros((2, 5), "float32")])

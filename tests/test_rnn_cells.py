@@ -2,6 +2,9 @@
 recurrent layer on the same weights (forward, training, states), Keras's configs and file
 layout (files cross between Keras and eigennet), cells called step by step, and the errors."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -158,3 +161,12 @@ def test_errors():
         layers.LSTMCell(0)
     with pytest.raises(ValueError, match=r"initial_state\[0\] must have shape"):
         layers.SimpleRNNCell(3)(np.ones((2, 4), "float32"), [np.zeros((2, 5), "float32")])
+
+
+def test_cells_take_no_automatic_name_from_layers():
+    program = (
+        "import eigennet as keras; cell = keras.layers.LSTMCell(2); "
+        "assert keras.layers.LSTM(2).name == 'lstm', 'a cell took the name'; "
+        "assert keras.layers.RNN(cell).name == 'rnn'"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True)

@@ -42,7 +42,10 @@ class _Cell(Layer):
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in self._arguments}
         super().__init__(**kwargs)
         # Validated (and normalized) by the layer the cell stands for.
-        self._template = self._layer_class(units, **cell_kwargs, dtype=self.dtype_policy)
+        # (Named, so that it takes no automatic name from the layers a user makes.)
+        self._template = self._layer_class(
+            units, **cell_kwargs, dtype=self.dtype_policy, name=f"{self.name}_arguments"
+        )
         self.units = self._template.units
         self._owner: RNN | None = None
 

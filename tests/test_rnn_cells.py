@@ -148,11 +148,8 @@ def test_errors():
     with pytest.raises(ValueError, match="StackedRNNCells"):
         layers.RNN([layers.LSTMCell(2), layers.LSTMCell(2)])
 
-    class MyCell(keras.layers.Layer):
-        state_size = 2
-
-    with pytest.raises(ValueError, match="a cell of your own is not supported"):
-        layers.RNN(MyCell())
+    with pytest.raises(ValueError, match="should have a `call` method and a `state_size`"):
+        layers.RNN(layers.Dense(2))
     cell = layers.GRUCell(2)
     layers.RNN(cell)
     with pytest.raises(ValueError, match="already runs in the RNN layer"):
@@ -170,3 +167,119 @@ def test_cells_take_no_automatic_name_from_layers():
         "assert keras.layers.RNN(cell).name == 'rnn'"
     )
     subprocess.run([sys.executable, "-c", program], check=True)
+
+
+def tanh_cell_class(lib):
+    """SimpleRNN's step written as a cell of one's own (Keras's RNN docstring's
+    MinimalRNNCell, with a bias and tanh)."""
+
+    @lib.saving.register_keras_serializable(package="rnn_cells_test")
+    class TanhCell(lib.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = units
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+            self.recurrent_kernel = self.add_weight(
+                shape=(self.units, self.units), name="recurrent_kernel"
+            )
+            self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+        def call(self, inputs, states):
+            ops = lib.ops
+            z = ops.matmul(inputs, self.kernel) + ops.matmul(states[0], self.recurrent_kernel)
+            output = ops.tanh(z + self.bias)
+            return output, [output]
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    return TanhCell
+
+
+def numpy_tanh_rnn(x, weights, mask=None, go_backwards=False, h0=None):
+    kernel, recurrent, bias = weights
+    h = np.zeros((len(x), kernel.shape[1])) if h0 is None else h0.astype("float64")
+    outputs, previous = [], np.zeros_like(h)
+    steps = range(x.shape[1])
+    for t in reversed(steps) if go_backwards else steps:
+        new = np.tanh(x[:, t] @ kernel + h @ recurrent + bias)
+        if mask is not None:
+            keep = mask[:, t : t + 1]
+            new, out = np.where(keep, new, h), np.where(keep, new, previous)
+        else:
+            out = new
+        h, previous = new, out
+        outputs.append(out)
+    return np.stack(outputs, 1), h
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_a_cell_of_ones_own_runs_every_step_with_masks_and_states(go_backwards):
+    tokens = np.array([[3, 1, 0, 0, 0], [2, 2, 2, 1, 4], [0, 4, 1, 0, 2]])
+    inputs, h0 = keras.Input((5,), dtype="int32"), keras.Input((4,))
+    embedded = layers.Embedding(6, 3, mask_zero=True, name="embedding")(inputs)
+    rnn = layers.RNN(
+        tanh_cell_class(keras)(4),
+        return_sequences=True,
+        return_state=True,
+        go_backwards=go_backwards,
+    )
+    assert type(rnn).__name__ == "RNN" and rnn.name.startswith("rnn")
+    sequence, state = rnn(embedded, initial_state=[h0])
+    model = keras.Model([inputs, h0], [sequence, state])
+    rs = np.random.RandomState(3)
+    model.set_weights([rs.uniform(-0.5, 0.5, w.shape).astype("float32") for w in model.weights])
+    start = rs.rand(3, 4).astype("float32")
+    got_sequence, got_state = model.predict([tokens, start], verbose=0)
+    table, *cell_weights = [w.numpy().astype("float64") for w in model.weights]
+    want_sequence, want_state = numpy_tanh_rnn(
+        table[tokens], cell_weights, mask=tokens != 0, go_backwards=go_backwards, h0=start
+    )
+    np.testing.assert_allclose(got_sequence, want_sequence, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_state, want_state, rtol=1e-5, atol=1e-6)
+
+
+def test_a_cell_of_ones_own_trains_as_the_layer_it_rewrites():
+    y = np.random.RandomState(4).standard_normal((6, 4)).astype("float32")
+    custom = keras.Sequential([keras.Input((5, 3)), layers.RNN(tanh_cell_class(keras)(4))])
+    native = keras.Sequential([keras.Input((5, 3)), layers.SimpleRNN(4)])
+    native.set_weights(custom.get_weights())
+    histories = []
+    for model in (custom, native):
+        model.compile(optimizer="adam", loss="mse")
+        history = model.fit(X, y, epochs=4, batch_size=3, shuffle=False, verbose=0)
+        histories.append(history.history["loss"])
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
+    for a, b in zip(custom.get_weights(), native.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_a_cell_of_ones_own_in_files_both_ways(tmp_path):
+    model = keras.Sequential([keras.Input((5, 3)), layers.RNN(tanh_cell_class(keras)(4))])
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(again.predict(X, verbose=0), model.predict(X, verbose=0))
+    k = pytest.importorskip("keras")
+    keras_cell = tanh_cell_class(k)  # (registered with Keras before it loads the file)
+    theirs = k.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(theirs.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6)
+    inputs = k.Input((5, 3))
+    reference = k.Model(inputs, k.layers.RNN(keras_cell(4), return_sequences=True)(inputs))
+    reference.save(tmp_path / "theirs.keras")
+    ours = keras.models.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(
+        ours.predict(X, verbose=0), reference.predict(X, verbose=0), atol=1e-6
+    )
+
+
+def test_a_cell_of_ones_own_needs_a_known_length_and_its_states():
+    cell_class = tanh_cell_class(keras)
+    with pytest.raises(ValueError, match="known number of timesteps"):
+        layers.RNN(cell_class(2))(keras.Input((None, 3)))
+    with pytest.raises(ValueError, match=r"expects 1 initial state\(s\), got 2"):
+        layers.RNN(cell_class(2))(keras.Input((4, 3)), initial_state=[keras.Input((2,))] * 2)
+    with pytest.raises(ValueError, match="stateful=True"):
+        layers.RNN(cell_class(2), stateful=True)

@@ -2,7 +2,8 @@
 
 Built-in recurrent layers (SimpleRNN, GRU, LSTM) with `return_sequences`; `return_state` and
 `initial_state` passing an encoder's states to a decoder; `layers.RNN` over an `LSTMCell`
-computing what `LSTM` computes on the same weights; a cell called step by step;
+computing what `LSTM` computes on the same weights; a cell called step by step; a cell of
+one's own run by `layers.RNN`;
 `Bidirectional`; and saving an RNN-over-a-cell model.
 """
 
@@ -81,6 +82,51 @@ for t in range(8):
 sequence = keras.Sequential([keras.Input((8, 8)), layers.GRU(8, return_sequences=True)])
 sequence.set_weights([cell.kernel.numpy(), cell.recurrent_kernel.numpy(), cell.bias.numpy()])
 np.testing.assert_allclose(np.stack(outputs, 1), sequence.predict(x_test[:5], verbose=0), atol=1e-5)
+
+
+# A cell of one's own: one step written with keras.ops, run by layers.RNN over the sequence.
+@keras.saving.register_keras_serializable(package="rnn_guide")
+class MinimalRNNCell(layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="kernel"
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, self.units), initializer="orthogonal", name="recurrent_kernel"
+        )
+
+    def call(self, inputs, states):
+        previous = states[0]
+        h = keras.ops.matmul(inputs, self.kernel)
+        output = keras.ops.tanh(h + keras.ops.matmul(previous, self.recurrent_kernel))
+        return output, [output]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+minimal = keras.Sequential([keras.Input((8, 8)), layers.RNN(MinimalRNNCell(32)), layers.Dense(10)])
+minimal.compile(
+    optimizer="adam",
+    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    metrics=["accuracy"],
+)
+minimal.fit(x_train, y_train, batch_size=64, epochs=15, verbose=0)
+_, accuracy = minimal.evaluate(x_test, y_test, verbose=0)
+print(f"custom cell test accuracy: {accuracy:.3f}")
+assert accuracy > 0.75, accuracy
+cell_path = os.path.join(tempfile.mkdtemp(), "minimal.keras")
+minimal.save(cell_path)
+np.testing.assert_allclose(
+    keras.models.load_model(cell_path).predict(x_test, verbose=0),
+    minimal.predict(x_test, verbose=0),
+    atol=1e-6,
+)
 
 # Bidirectional RNNs, one of them over a cell, trained and saved.
 bidirectional = keras.Sequential(

@@ -504,6 +504,7 @@ class Layer:
             outputs[0]._node.training = bool(training)
         if self.input_shape is None:
             self.input_shape = _shapes_of(first)
+        if self.output_shape is None:  # (also for a layer whose build() set input_shape)
             self.output_shape = outputs[0].shape
         mask = first._keras_mask if isinstance(first, KerasTensor) else None
         self._propagate_mask(first, mask, outputs)

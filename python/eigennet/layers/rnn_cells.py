@@ -9,6 +9,7 @@ runs one step through an RNN of its own, so its weights persist between calls.
 from __future__ import annotations
 
 import copy
+import inspect
 
 import numpy as np
 
@@ -196,23 +197,40 @@ class GRUCell(_Cell):
 CELLS = {cls.__name__: cls for cls in (SimpleRNNCell, LSTMCell, GRUCell)}
 
 
-def _deserialize_cell(config) -> _Cell:
-    if isinstance(config, _Cell):
-        return config
-    name = config.get("class_name") if isinstance(config, dict) else None
-    cls = CELLS.get(name)
-    if cls is None:
+def _deserialize_cell(config):
+    """A cell from an RNN's `cell` argument: a cell, or its config (built-in or registered)."""
+    from eigennet.saving import serialization_lib
+
+    cell = config
+    if isinstance(config, dict):
+        cls = CELLS.get(config.get("class_name"))
+        if cls is not None:
+            return cls.from_config(copy.deepcopy(config.get("config", {})))
+        cell = serialization_lib.deserialize_keras_object(config)
+    if isinstance(cell, _Cell):
+        return cell
+    if not (isinstance(cell, Layer) and cell._traced and hasattr(cell, "state_size")):
         raise ValueError(
-            f"RNN runs SimpleRNNCell, LSTMCell or GRUCell cells, got {name or config!r}; a "
-            "cell of your own is not supported: write the step in a custom layer's call()"
+            "Argument `cell` should have a `call` method and a `state_size` attribute "
+            f"(a layer of your own, or SimpleRNNCell, LSTMCell, GRUCell). Received: cell={cell}"
         )
-    return cls.from_config(copy.deepcopy(config.get("config", {})))
+    return cell
 
 
 class RNN(_Recurrent):
     """Keras's `layers.RNN(cell, return_sequences=False, return_state=False,
     go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False)` for a
-    SimpleRNNCell, LSTMCell or GRUCell: the cell's recurrent layer, natively."""
+    SimpleRNNCell, LSTMCell or GRUCell: the cell's recurrent layer, natively. Over a cell of
+    your own, the cell's call() traced once per step (see _CellLoop)."""
+
+    def __new__(cls, cell=None, *args, **kwargs):
+        if cls is RNN and not isinstance(cell, (list, tuple)):
+            cell = _deserialize_cell(cell)
+            if not isinstance(cell, _Cell):
+                loop = _CellLoop.__new__(_CellLoop, cell, *args, **kwargs)
+                loop.__init__(cell, *args, **kwargs)
+                return loop
+        return super().__new__(cls, cell, *args, **kwargs)
 
     def __init__(
         self,
@@ -287,3 +305,116 @@ class RNN(_Recurrent):
     def from_config(cls, config: dict):
         config = dtype_from_config(dict(config))
         return cls(**config)
+
+
+def _state_sizes(cell) -> list[int]:
+    """A cell's `state_size` as a list of widths (an int, or a list of ints or 1-D shapes)."""
+    sizes = cell.state_size
+    sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+    out = []
+    for size in sizes:
+        shape = tuple(size) if isinstance(size, (list, tuple)) else (size,)
+        if len(shape) != 1 or isinstance(shape[0], bool) or not isinstance(shape[0], int):
+            raise ValueError(
+                f"RNN: the cell's state_size must be an int or a list of ints (1-D states), "
+                f"got {cell.state_size!r}"
+            )
+        out.append(int(shape[0]))
+    return out
+
+
+class _CellLoop(Layer):
+    """`RNN(cell)` for a cell of your own (a layer with `call(inputs, states)` returning
+    `(output, new_states)` and a `state_size`): its call() is traced once per step, all steps
+    sharing the cell's weights, so the sequence length must be known. Masked steps keep the
+    previous output and states, as Keras's loop does."""
+
+    def __init__(
+        self,
+        cell,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if stateful:
+            raise ValueError(
+                "RNN(stateful=True) is not supported: each batch starts from its "
+                "initial_state (zeros unless given)"
+            )
+        self.cell = cell
+        self._sizes = _state_sizes(cell)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = False
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask):
+        mask = previous_mask if self.return_sequences else None
+        return [mask] + [None] * len(self._sizes) if self.return_state else mask
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        from eigennet import ops
+
+        steps = sequences.shape[1] if len(sequences.shape) >= 3 else None
+        if steps is None:
+            raise ValueError(
+                f"Layer {self.name!r}: RNN over the cell {type(self.cell).__name__} needs "
+                "inputs (batch, timesteps, features) with a known number of timesteps, got "
+                f"{tuple(sequences.shape)}"
+            )
+        if initial_state is None:
+            states = [ops.broadcast_to(ops.zeros((n,), self.dtype), (None, n)) for n in self._sizes]
+        else:
+            states = (
+                list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            )
+            if len(states) != len(self._sizes):
+                raise ValueError(
+                    f"Layer {self.name!r} expects {len(self._sizes)} initial state(s), got "
+                    f"{len(states)}"
+                )
+        takes_training = "training" in inspect.signature(self.cell.call).parameters
+        extra = {"training": training} if takes_training and training is not None else {}
+        outputs, previous = [], None
+        for t in reversed(range(steps)) if self.go_backwards else range(steps):
+            output, new_states = self.cell(sequences[:, t], states, **extra)
+            new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+            if mask is not None:
+                keep = ops.expand_dims(ops.cast(mask[:, t], "bool"), -1)
+                if previous is None or self.zero_output_for_mask:
+                    previous = ops.zeros_like(output)
+                output = ops.where(keep, output, previous)
+                new_states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]
+            states, previous = new_states, output
+            outputs.append(output)
+        result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return [result, *states] if self.return_state else result
+
+    def get_config(self) -> dict:
+        from eigennet.saving import serialization_lib
+
+        config = self._base_config()
+        config.update(
+            {
+                "return_sequences": self.return_sequences,
+                "return_state": self.return_state,
+                "go_backwards": self.go_backwards,
+                "stateful": self.stateful,
+                "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask,
+                "cell": serialization_lib.serialize_keras_object(self.cell),
+            }
+        )
+        return config
+
+
+# Keras knows both forms as "RNN": its name in configs, automatic names and weight files.
+_CellLoop.__name__ = _CellLoop.__qualname__ = "RNN"

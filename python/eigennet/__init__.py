@@ -33,7 +33,7 @@ from eigennet import (
     utils,
 )
 from eigennet.dtype_policies import DTypePolicy, FloatDTypePolicy
-from eigennet.layers import Input
+from eigennet.layers import Input, Variable
 from eigennet.models import Model, Sequential
 
 __version__ = "0.1.0"
@@ -55,6 +55,7 @@ __all__ = [
     "Input",
     "Model",
     "Sequential",
+    "Variable",
     "__version__",
     "activations",
     "backend",

@@ -135,6 +135,18 @@ def assign_all(owner: str, variables: list, values) -> None:
         write_values(var, value)
 
 
+def _integer_dtype(dtype: np.dtype) -> str:
+    """Keras's dtype for an integer value (bool as int32 too)."""
+    return "int32" if dtype.kind == "b" or dtype.itemsize <= 4 else str(dtype)
+
+
+def _whole_range(dtype: str, held_in: np.dtype) -> tuple[int, int]:
+    """The whole numbers an integer variable of `dtype` holds exactly in its float storage."""
+    info = np.iinfo(dtype)
+    exact = 2 ** (np.finfo(held_in).nmant + 1)
+    return max(int(info.min), -exact), min(int(info.max), exact)
+
+
 def write_values(var, value: np.ndarray) -> None:
     """Writes a variable's values into its layer's parameter block, and tells the native layer
     (which may keep a copy derived from them: a packed int8 kernel). Every write from Python
@@ -145,20 +157,79 @@ def write_values(var, value: np.ndarray) -> None:
         core.params_changed()
 
 
+class _Unowned:
+    """What a `keras.Variable` made on its own belongs to until a layer adopts it."""
+
+    name = ""
+    trainable = True
+
+
 class Variable:
-    """One weight tensor of a built layer (e.g. a Dense kernel). It reads and writes the
-    layer's parameters in the native core: `numpy()` returns a copy, `assign` writes."""
+    """One weight tensor (e.g. a Dense kernel), reading and writing its layer's parameters in
+    the native core: `numpy()` returns a copy, `assign` writes.
+
+    `keras.Variable(initializer, shape=None, dtype=None, trainable=True, name=None)` makes
+    one on its own (a value, or an initializer and a shape). Assigned to an attribute of a
+    custom layer or model (in `__init__` or `build`), it becomes that layer's weight, as
+    `add_weight` would make it; an integer one is held as whole numbers, not trained."""
 
     def __init__(
-        self, layer: Layer, name: str, shape: tuple, offset: int, size: int, trainable: bool
+        self,
+        initializer=None,
+        shape=None,
+        dtype=None,
+        trainable: bool = True,
+        autocast: bool = True,
+        aggregation: str = "none",
+        synchronization: str = "auto",
+        name: str | None = None,
     ):
+        from eigennet import initializers
+        from eigennet.layers.tracing import WeightSource
+
+        if initializer is None:
+            raise ValueError("keras.Variable needs an initializer: a value or an initializer")
+        if isinstance(initializer, str) or callable(initializer):
+            if shape is None:
+                raise ValueError("keras.Variable: an initializer needs a `shape` (or pass a value)")
+            shape = normalize_shape(shape, "Variable shape") if shape else ()
+            float_type = config.floatx() if dtype is None else str(np.dtype(dtype))
+            value = np.asarray(initializers.get(initializer)(shape, dtype=float_type))
+        else:
+            value = np.asarray(initializer)
+            if shape is not None and tuple(shape) != value.shape:
+                raise ValueError(
+                    f"keras.Variable: the initial value has shape {value.shape}, not {shape}"
+                )
+        if dtype is None and value.dtype.kind in "fiub":
+            dtype = config.floatx() if value.dtype.kind == "f" else _integer_dtype(value.dtype)
+        dtype = str(np.dtype(dtype if dtype is not None else value.dtype))
+        if np.dtype(dtype).kind not in "fiu":
+            raise ValueError(f"keras.Variable: dtype must be a float or integer, got {dtype!r}")
+        integer = dtype if np.dtype(dtype).kind in "iu" else None
+        if integer and trainable:
+            raise ValueError(
+                f"keras.Variable: an {integer} variable cannot be trainable; pass trainable=False"
+            )
+        core = dtype if dtype == "float64" else config.floatx() if integer else "float32"
+        WeightSource(_Unowned(), name or "variable", value.shape, core, bool(trainable),
+                     integer=integer, variable=self)  # fmt: skip
+        self.assign(value)
+
+    @classmethod
+    def _at(cls, layer, name: str, shape: tuple, offset: int, size: int, trainable: bool,
+            variable=None):  # fmt: skip
+        """The variable of `layer`'s parameters [offset, offset + size) (or `variable` made
+        to be it)."""
+        self = variable if variable is not None else cls.__new__(cls)
         self._layer, self.name, self.shape = layer, name, tuple(shape)
         self._slice = slice(offset, offset + size)
         self._trainable = trainable  # False for state such as batch-norm moving statistics
+        return self
 
     @property
     def path(self) -> str:
-        return f"{self._layer.name}/{self.name}"
+        return f"{self._layer.name}/{self.name}" if self._layer.name else self.name
 
     @property
     def dtype(self) -> str:
@@ -192,13 +263,13 @@ class Variable:
             raise TypeError(
                 f"Cannot assign non-numeric values (dtype {value.dtype}) to {self.path}"
             )
-        if self.dtype == "int8" and not (
-            np.all(value == np.rint(value)) and np.all((value >= -128) & (value <= 127))
-        ):
-            raise ValueError(
-                f"Cannot assign to the int8 variable {self.path}: values must be whole "
-                "numbers in [-128, 127]"
-            )
+        if np.dtype(self.dtype).kind in "iu":
+            low, high = _whole_range(self.dtype, self._layer._params.dtype)
+            if not (np.all(value == np.rint(value)) and np.all((value >= low) & (value <= high))):
+                raise ValueError(
+                    f"Cannot assign to the {self.dtype} variable {self.path}: values must be "
+                    f"whole numbers in [{low}, {high}]"
+                )
         if not np.all(np.isfinite(value)):  # allowed, as Keras and as loading a file
             warnings.warn(f"Assigning NaN or inf to {self.path}", UserWarning, stacklevel=4)
         return value
@@ -385,6 +456,8 @@ class Layer:
         raise NotImplementedError(f"Layer {type(self).__name__} does not define call()")
 
     def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, Variable) and isinstance(value._layer._owner, _Unowned):
+            self._adopt(value)
         if not name.startswith("_"):
             found = [v for v in (value if isinstance(value, (list, tuple)) else [value])
                      if isinstance(v, Layer) or hasattr(v, "_expand")]  # fmt: skip
@@ -422,15 +495,17 @@ class Layer:
             )
         shape = normalize_shape(shape, "add_weight shape") if shape else ()  # None: a scalar
         dtype = self.dtype if dtype is None else str(np.dtype(dtype))
-        whole = dtype == "int8"  # held as whole numbers in the layer's float dtype
-        if whole and trainable:
-            raise ValueError("add_weight: an int8 weight cannot be trainable")
-        dtype = self.dtype if whole else dtype
+        integer = dtype if np.dtype(dtype).kind in "iu" else None  # whole numbers, held in
+        if integer and trainable:  # the layer's float dtype
+            raise ValueError(f"add_weight: an {integer} weight cannot be trainable")
+        dtype = self.dtype if integer else dtype
         if dtype not in ("float32", "float64"):
-            raise ValueError(f"add_weight: dtype must be float32, float64 or int8, got {dtype!r}")
+            raise ValueError(
+                f"add_weight: dtype must be float32, float64 or an integer type, got {dtype!r}"
+            )
         name = name or f"variable_{len(self._own_weights)}"
-        source = WeightSource(self, name, shape, dtype, bool(trainable), int8=whole)
-        init = initializers.get(initializer or "glorot_uniform")
+        source = WeightSource(self, name, shape, dtype, bool(trainable), integer=integer)
+        init = initializers.get(initializer or ("zeros" if integer else "glorot_uniform"))
         source.variable.assign(np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape))
         if regularizer is not None:
             source.regularizer = regularizers.get(regularizer)
@@ -438,6 +513,30 @@ class Layer:
                                           regularizers.native(None))  # fmt: skip
         self._own_weights.append(source)
         return source.variable
+
+    def _adopt(self, var: Variable) -> None:
+        """Makes a `keras.Variable` made on its own one of this custom layer's weights (the
+        same object, in the layer's float dtype), as Keras tracks it."""
+        from eigennet.layers.tracing import WeightSource
+
+        if not self._traced:
+            raise ValueError(
+                f"Layer {self.name!r}: a keras.Variable becomes a weight of a custom layer or "
+                "model (one that defines call()) only"
+            )
+        if self._built and not _tracing_layer(self):
+            raise ValueError(
+                f"Layer {self.name!r}: a keras.Variable assigned after the layer was built; "
+                "make weights in build() (or __init__)"
+            )
+        source = var._layer
+        if source._dtype != self.dtype:
+            value = var.numpy()
+            source = WeightSource(self, var.name, var.shape, self.dtype, var._trainable,
+                                  integer=source._integer, variable=var)  # fmt: skip
+            var.assign(value)
+        source._owner = self
+        self._own_weights.append(source)
 
     def add_loss(self, loss) -> None:
         """Adds `loss` (a scalar computed in call() with keras.ops) to the training loss, as
@@ -777,7 +876,7 @@ class Layer:
             return [w for o, _ in _unique_owners(self._weight_owners()) for w in o.weights]
         if not self.built:
             return []
-        return [Variable(self, *spec) for spec in self._core.weights()]
+        return [Variable._at(self, *spec) for spec in self._core.weights()]
 
     @property
     def trainable_weights(self) -> list[Variable]:

@@ -24,19 +24,27 @@ class WeightSource:
     _is_source = True
 
     def __init__(
-        self, owner, name: str, shape: tuple, dtype: str, trainable: bool, int8: bool = False
+        self,
+        owner,
+        name: str,
+        shape: tuple,
+        dtype: str,
+        trainable: bool,
+        integer: str | None = None,
+        variable=None,
     ):
         from eigennet.layers.layer import Variable
 
         self._owner = owner
-        self._int8 = int8  # whole numbers in [-128, 127], reported and read back as int8
+        # An integer weight (int8 of a quantized kernel, a counter, an index table): whole
+        # numbers held in the float dtype, reported and read back as `integer`.
+        self._integer = integer
         self._core = getattr(_core, f"VariableSource_{dtype}")(list(shape), name, trainable)
         self._params = self._core.params()
         self._dtype = dtype
         self._inbound_nodes: list[Node] = []
-        self.variable = Variable(
-            self, name, shape, 0, int(np.prod(shape, dtype=np.int64)), trainable
-        )
+        size = int(np.prod(shape, dtype=np.int64))
+        self.variable = Variable._at(self, name, shape, 0, size, trainable, variable)
         self._tensor = None
         self.regularizer = None  # add_weight's, for Layer.losses (the core applies it in fit)
 
@@ -57,7 +65,7 @@ class WeightSource:
         return True
 
     def _weight_dtypes(self) -> dict[str, str]:
-        return {self.variable.name: "int8"} if self._int8 else {}
+        return {self.variable.name: self._integer} if self._integer else {}
 
     @property
     def weights(self) -> list:

@@ -71,7 +71,11 @@ class Functional(Model):
         self._stage_samples = None  # (x, its graph inputs' sample shapes), see _input_samples
         self._layers = _unique(
             [t._node.layer for t in self.inputs]
-            + [n.layer for n in self._nodes if not isinstance(n.layer, Operation)]
+            + [
+                n.layer
+                for n in self._nodes  # (not ops, nor a subclassed model's own weights)
+                if not isinstance(n.layer, Operation) and not getattr(n.layer, "_is_source", False)
+            ]
         )
         names = [layer.name for layer in self._layers]
         duplicates = sorted({n for n in names if names.count(n) > 1})

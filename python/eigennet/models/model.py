@@ -109,9 +109,32 @@ class Model:
         return type(self).call is not Model.call
 
     def __setattr__(self, name: str, value) -> None:
+        from eigennet.layers.layer import Layer, Variable, _Unowned
+
+        if isinstance(value, Variable) and isinstance(value._layer._owner, _Unowned):
+            Layer._adopt(self, value)
         if not name.startswith("_"):
             traced_model.track(self, value)
         super().__setattr__(name, value)
+
+    def add_weight(self, *args, **kwargs):
+        """A weight of this subclassed model (Keras 3's signature; see Layer.add_weight)."""
+        from eigennet.layers.layer import Layer
+
+        return Layer.add_weight(self, *args, **kwargs)
+
+    @property
+    def _own_weights(self) -> list:
+        """The weights a subclassed model made itself (add_weight, keras.Variable)."""
+        return self.__dict__.setdefault("_own_weight_sources", [])
+
+    @property
+    def _traced(self) -> bool:
+        return self._subclassed
+
+    @property
+    def _built(self) -> bool:
+        return self.built
 
     @property
     def layers(self) -> list:
@@ -385,6 +408,9 @@ class Model:
         has no trainable weights, whatever its layers say)."""
         trains = trains and self.trainable
         owners, seen = [], set()
+        if getattr(self, "_subclassed", False):  # its own weights (add_weight, Variable) first
+            own = sorted(self._own_weights, key=lambda o: not o.variable._trainable)
+            owners = [(o, trains) for o in own]
         for layer in self.layers:
             for owner, owner_trains in layer._weight_owners(trains):
                 if id(owner) not in seen:

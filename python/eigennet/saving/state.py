@@ -55,7 +55,9 @@ def layer_paths(model, prefix: str = "", store=None) -> list[tuple[str, object]]
     loaded), a MultiHeadAttention saved by an older eigennet (all its weights under its own
     `vars`) is read in that form."""
     if getattr(model, "_subclassed", False):  # Keras walks its attributes, as a layer's
-        return _sublayer_paths(model, prefix.rstrip("/"), store)
+        path = prefix.rstrip("/")
+        own = [(path, _OwnWeights(model))] if model._own_weights else []
+        return own + _sublayer_paths(model, path, store)
     return _paths(model.layers, prefix, store)
 
 
@@ -171,6 +173,11 @@ def _unique_name(layer, used: dict) -> str:
     return base if count is None else f"{base}_{count + 1}"
 
 
+def entry_key(path: str, name: str) -> str:
+    """The key of a layer's entry `name` (e.g. "vars/0"); a model's own ones at the root."""
+    return f"{path}/{name}" if path else name
+
+
 def _layer_entries(layer, path: str, store) -> list[tuple[str, object]]:
     from eigennet.layers import MultiHeadAttention
     from eigennet.models import Model
@@ -227,7 +234,9 @@ def _sublayer_paths(layer, path: str, store) -> list[tuple[str, object]]:
 
 def _all_in(entries: list, store) -> bool:
     return all(
-        f"{path}/vars/{i}" in store for path, part in entries for i in range(len(part.weights))
+        entry_key(path, f"vars/{i}") in store
+        for path, part in entries
+        for i in range(len(part.weights))
     )
 
 
@@ -244,7 +253,7 @@ class _OwnWeights:
     def __init__(self, layer):
         self.layer = layer
         self.weights = [o.variable for o in layer._own_weights]
-        self.quantization_mode = layer.quantization_mode  # see _keras_ordered
+        self.quantization_mode = getattr(layer, "quantization_mode", None)  # _keras_ordered
         self._random_ops = _random_ops(layer)
 
     def _extra_state(self) -> dict:
@@ -264,10 +273,9 @@ def _random_ops(layer) -> list:
     """The native random ops of a custom layer's traces, in a fixed order (its calls, then the
     trace a Sequential model runs; each trace's nodes in order)."""
     traces = [n.trace for n in layer._inbound_nodes if getattr(n, "trace", None) is not None]
-    if layer._standalone_trace is not None and all(
-        t is not layer._standalone_trace for t in traces
-    ):
-        traces.append(layer._standalone_trace)
+    standalone = getattr(layer, "_standalone_trace", None)  # (a model has none)
+    if standalone is not None and all(t is not standalone for t in traces):
+        traces.append(standalone)
     from eigennet.ops.symbolic import Operation
 
     return [
@@ -328,7 +336,7 @@ def non_finite_entries(model) -> list[str]:
     """The state entries (weights, optimizer slots) holding NaN or inf, read one variable
     at a time rather than as a copy of the whole state."""
     bad = [
-        f"{path}/vars/{i}"
+        entry_key(path, f"vars/{i}")
         for path, layer in layer_paths(model)
         for i, var in enumerate(_keras_ordered(layer))
         if not np.isfinite(var.numpy()).all()
@@ -350,12 +358,12 @@ def model_state(model, include_optimizer: bool = True) -> dict[str, np.ndarray]:
         if (owner := hook_owner(layer)) is not None:
             store = VariablesStore(owner.name)
             owner.save_own_variables(store)
-            state.update((f"{path}/vars/{key}", value) for key, value in store.items())
+            state.update((entry_key(path, f"vars/{key}"), value) for key, value in store.items())
         else:
             for i, var in enumerate(_keras_ordered(layer)):
-                state[f"{path}/vars/{i}"] = var.numpy()
+                state[entry_key(path, f"vars/{i}")] = var.numpy()
         for name, value in layer._extra_state().items():
-            state[f"{path}/{name}"] = np.asarray(value)
+            state[entry_key(path, name)] = np.asarray(value)
     opt = getattr(model, "optimizer", None)
     if include_optimizer and opt is not None and opt.built:
         state.update(_optimizer_state(model, opt))
@@ -441,14 +449,14 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
     expected = set()
     for path, layer in paths:
         if (owner := hook_owner(layer)) is not None:  # the layer reads its own entries
-            group = f"{path}/vars/"
+            group = entry_key(path, "vars/")
             keys = [k for k in store.keys() if k.startswith(group) and "/" not in k[len(group) :]]
             expected.update(keys)
             own = {k[len(group) :]: store.get(k) for k in keys}
             hooked.append((owner, VariablesStore(owner.name, own)))
             continue
         for i, var in enumerate(_keras_ordered(layer)):
-            key = f"{path}/vars/{i}"
+            key = entry_key(path, f"vars/{i}")
             expected.add(key)
             value = _as_float(store.get(key, var.shape), dtype)
             if var.dtype == "int8" and not (
@@ -463,7 +471,7 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
             variables.append(var)
             values.append(value)
         for name, current in layer._extra_state().items():
-            key = f"{path}/{name}"
+            key = entry_key(path, name)
             expected.add(key)
             if key in store:  # absent in Keras files: the layer keeps its fresh stream
                 value = store.get(key, np.shape(current), integer=True)

@@ -29,6 +29,9 @@ CASES = [
     ("Adamax", {}),
     ("Adamax", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3}),
     ("Adamax", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    ("Nadam", {}),
+    ("Nadam", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3}),
+    ("Nadam", {"learning_rate": 0.01, "weight_decay": 0.1}),
     ("Adadelta", {}),
     ("Adadelta", {"learning_rate": 1.0, "rho": 0.8, "epsilon": 1e-5}),
     ("Lion", {}),
@@ -46,6 +49,7 @@ DEFAULT_LEARNING_RATES = {
     "Adamax": 0.001,
     "Adadelta": 0.001,
     "Lion": 0.001,
+    "Nadam": 0.001,
 }
 
 
@@ -98,7 +102,7 @@ def test_lion_beta_1_outside_its_range_raises_as_keras():
             eigennet.optimizers.Lion(beta_1=beta_1)
 
 
-@pytest.mark.parametrize("name", ["adamax", "Adadelta", "lion"])
+@pytest.mark.parametrize("name", ["adamax", "Adadelta", "lion", "nadam"])
 def test_new_optimizers_by_name_and_config(name):
     optimizer = eigennet.optimizers.get(name)
     again = type(optimizer).from_config(optimizer.get_config())

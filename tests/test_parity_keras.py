@@ -88,6 +88,7 @@ OPTIMIZERS = {
     "adamw": lambda lib: lib.optimizers.AdamW(learning_rate=0.01, weight_decay=0.1),
     "adam_default": lambda lib: lib.optimizers.Adam(),
     "adamax": lambda lib: lib.optimizers.Adamax(learning_rate=0.01),
+    "nadam": lambda lib: lib.optimizers.Nadam(learning_rate=0.01),
     "adadelta": lambda lib: lib.optimizers.Adadelta(learning_rate=1.0),
     "lion": lambda lib: lib.optimizers.Lion(learning_rate=0.003, weight_decay=0.01),
 }

@@ -141,6 +141,7 @@ OPTIMIZERS = {
     "adam_amsgrad": lambda: keras.optimizers.Adam(0.01, amsgrad=True),
     "adamw": lambda: keras.optimizers.AdamW(0.01, weight_decay=0.01, clipnorm=1.0),
     "adamax": lambda: keras.optimizers.Adamax(0.01),
+    "nadam": lambda: keras.optimizers.Nadam(0.01),
     "adadelta": lambda: keras.optimizers.Adadelta(1.0, clipnorm=1.0),
     "lion": lambda: keras.optimizers.Lion(0.003),
     "exponential": lambda: keras.optimizers.Adam(schedules.ExponentialDecay(0.02, 3, 0.5)),

@@ -205,6 +205,7 @@ void bind_model_typed(py::module_& m) {
              opt.set_schedule(schedule_from(kind, config));
            })
       .def("slot_names", &Optimizer<T>::slot_names)
+      .def_property("scalar_state", &Optimizer<T>::scalar_state, &Optimizer<T>::set_scalar_state)
       .def("slot", [](py::object self,
                       size_t i) { return flat_view(self.cast<Optimizer<T>&>().slot(i), self); })
       .def_property_readonly("slot_offsets", &Optimizer<T>::slot_offsets)
@@ -242,6 +243,9 @@ void bind_model_typed(py::module_& m) {
           if (kind == "adadelta")
             return make_adadelta<T>(base, {get("rho", 0.95), get("epsilon", 1e-7)});
           if (kind == "lion") return make_lion<T>(base, {get("beta_1", 0.9), get("beta_2", 0.99)});
+          if (kind == "nadam")
+            return make_nadam<T>(base,
+                                 {get("beta_1", 0.9), get("beta_2", 0.999), get("epsilon", 1e-7)});
           throw std::invalid_argument("unknown optimizer kind '" + kind + "'");
         });
 

@@ -139,6 +139,12 @@ void Optimizer<T>::clip(const std::vector<Segment<T>>& segments, T* grad) const 
 }
 
 template <class T>
+void Optimizer<T>::set_scalar_state(const std::vector<double>& values) {
+  if (!values.empty())
+    throw std::invalid_argument("this optimizer keeps no state besides its slots");
+}
+
+template <class T>
 void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
   if (!built_) build(segments);
   locate(segments);
@@ -155,6 +161,7 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
   clip(segments, grad);
   const StepScalars scalars{T(learning_rate()), iterations_ + 1};
   const T decay = T(config_.weight_decay) * scalars.lr;
+  begin_step(scalars);
   // Each thread takes its share of every large tensor; small tensors stay whole on thread 0.
   // One OpenMP region per step at most, none for small models.
   auto run = [&](Index thread, Index threads) {
@@ -466,6 +473,56 @@ template <class T>
 std::unique_ptr<Optimizer<T>> make_sgd(const OptimizerConfig& base, const SGDConfig& c) {
   return std::make_unique<SGD<T>>(base, c);
 }
+// Nadam (Keras 3): Adam with Nesterov momentum under the schedule u_t = beta_1 (1 - 0.5 *
+// 0.96^t). The running product of the u_t is state besides the slots (saved with them).
+template <class T>
+class Nadam : public Optimizer<T> {
+ public:
+  Nadam(const OptimizerConfig& base, const NadamConfig& c) : Optimizer<T>(base), c_(c) {
+    check_non_negative(c.beta_1, "beta_1");
+    check_non_negative(c.beta_2, "beta_2");
+    check_non_negative(c.epsilon, "epsilon");
+  }
+  std::vector<std::string> slot_names() const override { return {"momentum", "velocity"}; }
+  std::vector<double> scalar_state() const override { return {double(u_product_)}; }
+  void set_scalar_state(const std::vector<double>& values) override {
+    if (values.size() != 1 || !std::isfinite(values[0]))
+      throw std::invalid_argument("Nadam's state is one finite number (the momentum product)");
+    u_product_ = T(values[0]);
+  }
+
+ protected:
+  // In the variables' dtype and Keras's order of operations.
+  T schedule(int64_t step) const {
+    return T(c_.beta_1) * (T(1) - T(0.5) * std::pow(T(0.96), T(step)));
+  }
+  void begin_step(const typename Optimizer<T>::StepScalars& s) override {
+    u_product_ = u_product_ * T(c_.beta_1) * (T(1) - T(0.5) * std::pow(T(0.96), T(s.step)));
+  }
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
+    T* m = this->slot_data(0, offset);
+    T* v = this->slot_data(1, offset);
+    const T b1 = T(c_.beta_1), b2 = T(c_.beta_2), eps = T(c_.epsilon);
+    const T u_t = schedule(s.step), u_t_1 = schedule(s.step + 1);
+    const T u_product_t_1 = u_product_ * u_t_1;
+    const T beta_2_power = std::pow(b2, T(s.step));
+#pragma omp simd
+    for (Index i = 0; i < n; ++i) {
+      m[i] += (g[i] - m[i]) * (T(1) - b1);
+      v[i] += (g[i] * g[i] - v[i]) * (T(1) - b2);
+      const T m_hat =
+          u_t_1 * m[i] / (T(1) - u_product_t_1) + (T(1) - u_t) * g[i] / (T(1) - u_product_);
+      const T v_hat = v[i] / (T(1) - beta_2_power);
+      p[i] -= (m_hat * s.lr) / (std::sqrt(v_hat) + eps);
+    }
+  }
+
+ private:
+  NadamConfig c_;
+  T u_product_ = T(1);
+};
+
 template <class T>
 std::unique_ptr<Optimizer<T>> make_adagrad(const OptimizerConfig& base, const AdagradConfig& c) {
   return std::make_unique<Adagrad<T>>(base, c);
@@ -494,6 +551,11 @@ std::unique_ptr<Optimizer<T>> make_lion(const OptimizerConfig& base, const LionC
   return std::make_unique<Lion<T>>(base, c);
 }
 
+template <class T>
+std::unique_ptr<Optimizer<T>> make_nadam(const OptimizerConfig& base, const NadamConfig& c) {
+  return std::make_unique<Nadam<T>>(base, c);
+}
+
 #define EIGENNET_INSTANTIATE(T)                                                                   \
   template class Optimizer<T>;                                                                    \
   template std::unique_ptr<Optimizer<T>> make_sgd<T>(const OptimizerConfig&, const SGDConfig&);   \
@@ -506,7 +568,8 @@ std::unique_ptr<Optimizer<T>> make_lion(const OptimizerConfig& base, const LionC
                                                         const AdamaxConfig&);                     \
   template std::unique_ptr<Optimizer<T>> make_adadelta<T>(const OptimizerConfig&,                 \
                                                           const AdadeltaConfig&);                 \
-  template std::unique_ptr<Optimizer<T>> make_lion<T>(const OptimizerConfig&, const LionConfig&);
+  template std::unique_ptr<Optimizer<T>> make_lion<T>(const OptimizerConfig&, const LionConfig&); \
+  template std::unique_ptr<Optimizer<T>> make_nadam<T>(const OptimizerConfig&, const NadamConfig&);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

@@ -184,6 +184,46 @@ class Adamax(Optimizer):
         var -= lr * m / ((dtype(1) - b1_power) * (u + dtype(self.epsilon)))
 
 
+class Nadam(Optimizer):
+    """Keras 3's Nadam: the product of the momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t)
+    is updated once per step, before the variables."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None):  # fmt: skip
+        super().__init__(learning_rate, weight_decay)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.u_product = None
+
+    def _make_slots(self, variables):
+        return _zeros(variables, "m", "v")
+
+    def apply(self, grads, variables):
+        dtype = np.asarray(variables[0]).dtype.type
+        if self.u_product is None:
+            self.u_product = dtype(1)
+        t = dtype(self.iterations + 1)
+        self.u_product = (
+            self.u_product * dtype(self.beta_1) * (dtype(1) - dtype(0.5) * dtype(0.96) ** t)
+        )
+        super().apply(grads, variables)
+
+    def _update(self, grad, var, slots, lr, dtype):
+        b1, b2 = dtype(self.beta_1), dtype(self.beta_2)
+        step, decay = dtype(self.iterations + 1), dtype(0.96)
+        u_t = b1 * (dtype(1) - dtype(0.5) * decay**step)
+        u_t_1 = b1 * (dtype(1) - dtype(0.5) * decay ** (step + dtype(1)))
+        u_product_t = dtype(self.u_product)
+        u_product_t_1 = u_product_t * u_t_1
+        m, v = slots["m"], slots["v"]
+        m += (grad - m) * (dtype(1) - b1)
+        v += (grad * grad - v) * (dtype(1) - b2)
+        m_hat = u_t_1 * m / (dtype(1) - u_product_t_1) + (dtype(1) - u_t) * grad / (
+            dtype(1) - u_product_t
+        )
+        v_hat = v / (dtype(1) - b2**step)
+        var -= (m_hat * lr) / (np.sqrt(v_hat) + dtype(self.epsilon))
+
+
 class Adadelta(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None):
         super().__init__(learning_rate, weight_decay)

@@ -74,6 +74,9 @@ class Optimizer {
   // Slot state for saving and tests: names and the flat buffers.
   virtual std::vector<std::string> slot_names() const = 0;
   AlignedVector<T>& slot(size_t i) { return slot_buffers_.at(i); }
+  // A rule's state besides its slots (Nadam's running momentum product), saved with them.
+  virtual std::vector<double> scalar_state() const { return {}; }
+  virtual void set_scalar_state(const std::vector<double>& values);
 
  protected:
   struct StepScalars {
@@ -81,6 +84,8 @@ class Optimizer {
     int64_t step;  // 1-based step number of this update
   };
   virtual T slot_initial_value(size_t) const { return T(0); }
+  // Runs once per step, before update() runs on the segments (in parallel).
+  virtual void begin_step(const StepScalars&) {}
   // Updates params p[0..n) with gradient g; `offset` locates them in the slot buffers.
   virtual void update(T* p, const T* g, Index offset, Index n, const StepScalars& s) = 0;
   T* slot_data(size_t i, Index offset) { return slot_buffers_[i].data() + offset; }
@@ -139,6 +144,11 @@ struct LionConfig {
   double beta_1 = 0.9;
   double beta_2 = 0.99;
 };
+struct NadamConfig {
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
 
 template <class T>
 std::unique_ptr<Optimizer<T>> make_sgd(const OptimizerConfig& base, const SGDConfig& c);
@@ -155,5 +165,7 @@ template <class T>
 std::unique_ptr<Optimizer<T>> make_adadelta(const OptimizerConfig& base, const AdadeltaConfig& c);
 template <class T>
 std::unique_ptr<Optimizer<T>> make_lion(const OptimizerConfig& base, const LionConfig& c);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_nadam(const OptimizerConfig& base, const NadamConfig& c);
 
 }  // namespace eigennet

@@ -612,6 +612,39 @@ class Adamax(Optimizer):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
+class Nadam(Optimizer):
+    """Nadam, Adam with Nesterov momentum (Keras 3's rule and momentum schedule). Defaults:
+    learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7."""
+
+    _kind = "nadam"
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="nadam",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.beta_1 = non_negative_number(beta_1, "beta_1")
+        self.beta_2 = non_negative_number(beta_2, "beta_2")
+        self.epsilon = non_negative_number(epsilon, "epsilon")
+
+    def _slot_groups(self):
+        return [[0, 1]]  # momentum and velocity, variable by variable
+
+    def _rule_config(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
 class Adadelta(Optimizer):
     """Adadelta. Defaults: learning_rate 0.001, rho 0.95, epsilon 1e-7."""
 
@@ -682,6 +715,7 @@ _BY_NAME = {
     "adam": Adam,
     "adamw": AdamW,
     "adamax": Adamax,
+    "nadam": Nadam,
     "adadelta": Adadelta,
     "lion": Lion,
 }

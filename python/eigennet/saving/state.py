@@ -398,6 +398,8 @@ def _optimizer_state(model, opt) -> dict[str, np.ndarray]:
             for i in group:
                 flat = native.slot(i)[offsets[k] : offsets[k] + size]
                 values.append(np.array(flat).reshape(var.shape))
+    # State besides the slots (Nadam's momentum product): last, as Keras makes it last.
+    values += [np.array(x, dtype=model.dtype) for x in native.scalar_state]
     state = {f"optimizer/vars/{i}": v for i, v in enumerate(values)}
     if isinstance(opt, optimizers.LossScaleOptimizer):  # Keras also saves the inner one alone
         state.update({f"optimizer/inner_optimizer/vars/{i}": v for i, v in enumerate(values[4:])})
@@ -622,13 +624,19 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
     if "optimizer/built_for" not in store and present == lead and not opt.built:
         built = []  # Keras saved its optimizer before building it (no fit yet): no slots
     slot_keys = [f"optimizer/vars/{lead + i}" for i in range(n_slots * len(built))]
-    if present != lead + len(slot_keys):
+    after = lead + len(slot_keys)
+    scalar_keys = [f"optimizer/vars/{after + j}" for j in range(len(native.scalar_state))]
+    scalar_keys = scalar_keys if built else []  # (made when the optimizer is built)
+    if present != after + len(scalar_keys):
         raise LoadError(
             f"{store.source}: holds {present} optimizer variables but {type(opt).__name__} "
             f"{'with a schedule ' if opt._schedule is not None else ''}built for "
-            f"{len(built)} weights has {lead + len(slot_keys)}: the optimizer or the "
+            f"{len(built)} weights has {after + len(scalar_keys)}: the optimizer or the "
             "architecture differs from the saved one"
         )
+    scalars = [float(store.get(key, ())) for key in scalar_keys]
+    if not all(math.isfinite(x) for x in scalars):
+        raise LoadError(f"{store.source}: {', '.join(scalar_keys)} must be finite, got {scalars}")
     iterations = _iteration_count(store.get(keys[0], ()), store.source, keys[0])
     learning_rate = None
     if opt._schedule is None:
@@ -658,12 +666,14 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
             size = value.size
             native.slot(i)[offsets[k] : offsets[k] + size] = value.ravel()
         native.iterations = iterations
+        if scalars:
+            native.scalar_state = scalars
         if learning_rate is not None:
             opt.learning_rate = learning_rate
         if scale_state is not None:
             native.loss_scale_counter, native.loss_scale = scale_state
 
-    used = [*scale_keys, *keys, *slot_keys]
+    used = [*scale_keys, *keys, *slot_keys, *scalar_keys]
     if scale_keys:  # the inner optimizer's copy (see _optimizer_state)
         used += [f"optimizer/inner_optimizer/vars/{i}" for i in range(len(used) - 4)]
     return [*used, "optimizer/built_for", "optimizer/slot_order"], apply

@@ -144,10 +144,86 @@ def test_bidirectional_rnn_round_trips(tmp_path):
     np.testing.assert_array_equal(again.predict(X, verbose=0), model.predict(X, verbose=0))
 
 
-def test_errors():
-    with pytest.raises(ValueError, match="StackedRNNCells"):
-        layers.RNN([layers.LSTMCell(2), layers.LSTMCell(2)])
+def stacked_pair(**arguments):
+    """RNN over [LSTMCell, GRUCell] and the LSTM -> GRU chain it computes, same weights."""
+    rnn = keras.Sequential(
+        [keras.Input((5, 3)), layers.RNN([layers.LSTMCell(4), layers.GRUCell(3)], **arguments)]
+    )
+    chain = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            layers.LSTM(
+                4, return_sequences=True, go_backwards=arguments.get("go_backwards", False)
+            ),
+            layers.GRU(3, return_sequences=arguments.get("return_sequences", False)),
+        ]
+    )
+    rs = np.random.RandomState(6)
+    rnn.set_weights([rs.uniform(-0.5, 0.5, w.shape).astype("float32") for w in rnn.weights])
+    chain.set_weights(rnn.get_weights())
+    return rnn, chain
 
+
+@pytest.mark.parametrize(
+    "arguments", [{}, {"return_sequences": True}, {"go_backwards": True, "return_sequences": True}]
+)
+def test_stacked_cells_compute_the_chain_of_their_layers(arguments):
+    rnn, chain = stacked_pair(**arguments)
+    assert type(rnn.layers[0].cell).__name__ == "StackedRNNCells"
+    assert rnn.layers[0].cell.state_size == [[4, 4], 3]
+    np.testing.assert_allclose(
+        rnn.predict(X, verbose=0), chain.predict(X, verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_stacked_cells_train_as_the_chain():
+    rnn, chain = stacked_pair()
+    y = np.random.RandomState(7).standard_normal((6, 3)).astype("float32")
+    histories = []
+    for model in (rnn, chain):
+        model.compile(optimizer="adam", loss="mse")
+        history = model.fit(X, y, epochs=3, batch_size=3, shuffle=False, verbose=0)
+        histories.append(history.history["loss"])
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
+    for a, b in zip(rnn.get_weights(), chain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_stacked_cells_states_follow_their_state_sizes():
+    inputs = keras.Input((5, 3))
+    output, lstm_states, gru_state = layers.RNN(
+        layers.StackedRNNCells([layers.LSTMCell(4), layers.GRUCell(3)]), return_state=True
+    )(inputs)
+    assert [tuple(t.shape) for t in lstm_states] == [(None, 4), (None, 4)]
+    assert tuple(gru_state.shape) == (None, 3)
+    model = keras.Model(inputs, [output, *lstm_states, gru_state])
+    got = model.predict(X, verbose=0)
+    np.testing.assert_array_equal(got[0], got[3])  # a GRU's output is its state
+
+
+def test_stacked_cells_in_files_both_ways(tmp_path):
+    rnn, _ = stacked_pair(return_sequences=True)
+    rnn.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(again.predict(X, verbose=0), rnn.predict(X, verbose=0))
+    k = pytest.importorskip("keras")
+    theirs = k.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(theirs.predict(X, verbose=0), rnn.predict(X, verbose=0), atol=1e-6)
+    reference = k.Sequential(
+        [k.Input((5, 3)), k.layers.RNN([k.layers.GRUCell(3), k.layers.SimpleRNNCell(2)])]
+    )
+    reference.save(tmp_path / "theirs.keras")
+    ours = keras.models.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(
+        ours.predict(X, verbose=0), reference.predict(X, verbose=0), atol=1e-6
+    )
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="at least one cell"):
+        layers.StackedRNNCells([])
+    with pytest.raises(ValueError, match="should have a `call` method"):
+        layers.RNN([layers.LSTMCell(2), layers.Dense(2)])
     with pytest.raises(ValueError, match="should have a `call` method and a `state_size`"):
         layers.RNN(layers.Dense(2))
     cell = layers.GRUCell(2)

@@ -114,7 +114,7 @@ from eigennet.layers.regularization import (
     SpatialDropout2D,
 )
 from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
-from eigennet.layers.rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell
+from eigennet.layers.rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from eigennet.layers.text_vectorization import TextVectorization
 from eigennet.layers.time_distributed import TimeDistributed
 from eigennet.layers.unit_normalization import UnitNormalization
@@ -224,6 +224,7 @@ __all__ = [
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
+    "StackedRNNCells",
     "Subtract",
     "TimeDistributed",
     "UnitNormalization",

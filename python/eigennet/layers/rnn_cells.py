@@ -203,6 +203,8 @@ def _deserialize_cell(config):
 
     cell = config
     if isinstance(config, dict):
+        if config.get("class_name") == "StackedRNNCells":
+            return StackedRNNCells.from_config(copy.deepcopy(config.get("config", {})))
         cls = CELLS.get(config.get("class_name"))
         if cls is not None:
             return cls.from_config(copy.deepcopy(config.get("config", {})))
@@ -224,7 +226,8 @@ class RNN(_Recurrent):
     your own, the cell's call() traced once per step (see _CellLoop)."""
 
     def __new__(cls, cell=None, *args, **kwargs):
-        if cls is RNN and not isinstance(cell, (list, tuple)):
+        if cls is RNN:
+            cell = StackedRNNCells(cell) if isinstance(cell, (list, tuple)) else cell
             cell = _deserialize_cell(cell)
             if not isinstance(cell, _Cell):
                 loop = _CellLoop.__new__(_CellLoop, cell, *args, **kwargs)
@@ -243,11 +246,6 @@ class RNN(_Recurrent):
         zero_output_for_mask=False,
         **kwargs,
     ):
-        if isinstance(cell, (list, tuple)):
-            raise ValueError(
-                "RNN over a list of cells (StackedRNNCells) is not supported: stack RNN "
-                "layers, each but the last with return_sequences=True"
-            )
         cell = _deserialize_cell(cell)
         if cell._owner is not None:
             raise ValueError(
@@ -307,20 +305,107 @@ class RNN(_Recurrent):
         return cls(**config)
 
 
-def _state_sizes(cell) -> list[int]:
-    """A cell's `state_size` as a list of widths (an int, or a list of ints or 1-D shapes)."""
-    sizes = cell.state_size
-    sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
-    out = []
-    for size in sizes:
+def _state_template(cell):
+    """The structure of a cell's states, with widths for tensors: a list (one entry per
+    state), where an entry is a width, or a list for a cell inside StackedRNNCells whose
+    state_size is a list."""
+
+    def width(size) -> int:
         shape = tuple(size) if isinstance(size, (list, tuple)) else (size,)
         if len(shape) != 1 or isinstance(shape[0], bool) or not isinstance(shape[0], int):
             raise ValueError(
-                f"RNN: the cell's state_size must be an int or a list of ints (1-D states), "
-                f"got {cell.state_size!r}"
+                "RNN: a cell's state_size must be an int or a list of ints (1-D states), got "
+                f"{cell.state_size!r}"
             )
-        out.append(int(shape[0]))
-    return out
+        return int(shape[0])
+
+    if isinstance(cell, StackedRNNCells):
+        return [_state_template(c) if _list_states(c) else width(c.state_size) for c in cell.cells]
+    sizes = cell.state_size
+    return [width(size) for size in (sizes if isinstance(sizes, (list, tuple)) else [sizes])]
+
+
+def _list_states(cell) -> bool:
+    """Whether a cell's states are a list (else one tensor) inside StackedRNNCells: as its
+    state_size, as Keras's symbolic outputs have them."""
+    return isinstance(cell.state_size, (list, tuple))
+
+
+def _leaves(structure) -> list:
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _leaves(item)]
+    return [structure]
+
+
+def _pack(flat: list, template):
+    """The items of `flat` in the nested structure of `template`."""
+    items = iter(flat)
+
+    def build(t):
+        return [build(i) for i in t] if isinstance(t, list) else next(items)
+
+    return build(template)
+
+
+class StackedRNNCells(Layer):
+    """Keras's StackedRNNCells(cells): one step of each cell in turn, each reading the output
+    of the one before. `layers.RNN([cells])` makes one."""
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        cells = [_deserialize_cell(c) for c in cells]
+        if not cells:
+            raise ValueError("StackedRNNCells needs at least one cell")
+        self.cells = cells
+
+    @property
+    def state_size(self):
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self):
+        last = self.cells[-1]
+        if getattr(last, "output_size", None) is not None:
+            return last.output_size
+        size = last.state_size
+        return size[0] if isinstance(size, (list, tuple)) else size
+
+    def call(self, inputs, states, training=None):
+        new_states = []
+        for cell, state in zip(self.cells, states):
+            as_list = isinstance(state, (list, tuple))
+            takes_training = isinstance(cell, _Cell) or (
+                "training" in inspect.signature(cell.call).parameters
+            )
+            extra = {"training": training} if takes_training and training is not None else {}
+            inputs, state = cell(inputs, list(state) if as_list else [state], **extra)
+            state = list(state) if isinstance(state, (list, tuple)) else [state]
+            new_states.append(state if as_list or len(state) != 1 else state[0])
+        return inputs, new_states
+
+    def get_config(self) -> dict:
+        from eigennet.saving import serialization_lib
+
+        config = self._base_config()
+        cells = []
+        for cell in self.cells:
+            if isinstance(cell, _Cell):
+                cells.append(
+                    {
+                        "module": "keras.layers",
+                        "class_name": type(cell).__name__,
+                        "config": cell.get_config(),
+                        "registered_name": None,
+                    }
+                )
+            else:
+                cells.append(serialization_lib.serialize_keras_object(cell))
+        config["cells"] = cells
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**dtype_from_config(dict(config)))
 
 
 class _CellLoop(Layer):
@@ -347,7 +432,7 @@ class _CellLoop(Layer):
                 "initial_state (zeros unless given)"
             )
         self.cell = cell
-        self._sizes = _state_sizes(cell)
+        self._template = _state_template(cell)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -358,7 +443,7 @@ class _CellLoop(Layer):
 
     def compute_mask(self, inputs, previous_mask):
         mask = previous_mask if self.return_sequences else None
-        return [mask] + [None] * len(self._sizes) if self.return_state else mask
+        return [mask] + [None] * len(self._template) if self.return_state else mask
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
         from eigennet import ops
@@ -370,29 +455,41 @@ class _CellLoop(Layer):
                 "inputs (batch, timesteps, features) with a known number of timesteps, got "
                 f"{tuple(sequences.shape)}"
             )
+        wanted = len(_leaves(self._template))
         if initial_state is None:
-            states = [ops.broadcast_to(ops.zeros((n,), self.dtype), (None, n)) for n in self._sizes]
+            zeros = [
+                ops.broadcast_to(ops.zeros((n,), self.dtype), (None, n))
+                for n in _leaves(self._template)
+            ]
+            states = _pack(zeros, self._template)
         else:
-            states = (
+            given = _leaves(
                 list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
             )
-            if len(states) != len(self._sizes):
+            if len(given) != wanted:
                 raise ValueError(
-                    f"Layer {self.name!r} expects {len(self._sizes)} initial state(s), got "
-                    f"{len(states)}"
+                    f"Layer {self.name!r} expects {wanted} initial state(s), got {len(given)}"
                 )
+            states = _pack(given, self._template)
         takes_training = "training" in inspect.signature(self.cell.call).parameters
         extra = {"training": training} if takes_training and training is not None else {}
         outputs, previous = [], None
         for t in reversed(range(steps)) if self.go_backwards else range(steps):
             output, new_states = self.cell(sequences[:, t], states, **extra)
             new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+            if len(_leaves(new_states)) != wanted:
+                raise ValueError(
+                    f"Layer {self.name!r}: the cell {type(self.cell).__name__} returned "
+                    f"{len(_leaves(new_states))} states, its state_size says {wanted}"
+                )
+            new_states = _pack(_leaves(new_states), self._template)
             if mask is not None:
                 keep = ops.expand_dims(ops.cast(mask[:, t], "bool"), -1)
                 if previous is None or self.zero_output_for_mask:
                     previous = ops.zeros_like(output)
                 output = ops.where(keep, output, previous)
-                new_states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]
+                kept = [ops.where(keep, a, b) for a, b in zip(_leaves(new_states), _leaves(states))]
+                new_states = _pack(kept, self._template)
             states, previous = new_states, output
             outputs.append(output)
         result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]

@@ -142,3 +142,23 @@ def test_a_subclassed_models_variables_use_keras_keys(tmp_path):
     theirs(x)  # (Keras's build() of a subclassed model leaves its Dense unbuilt)
     theirs.load_weights(tmp_path / "m.weights.h5")
     np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_a_subclassed_model_can_add_weights_itself():
+    class Scaled(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = self.add_weight(shape=(3,), initializer="ones", name="scale")
+            self.calls = self.add_weight(shape=(), dtype="int32", trainable=False, name="calls")
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x * self.scale)
+
+    model = Scaled()
+    x = np.random.RandomState(3).rand(32, 3).astype("float32")
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, x.sum(axis=1, keepdims=True), epochs=2, verbose=0)
+    assert [w.name for w in model.weights] == ["scale", "calls", "kernel", "bias"]
+    assert not np.array_equal(model.scale.numpy(), np.ones(3))
+    assert model.calls.dtype == "int32" and int(model.calls.numpy()) == 0

@@ -3,8 +3,7 @@
 Built-in recurrent layers (SimpleRNN, GRU, LSTM) with `return_sequences`; `return_state` and
 `initial_state` passing an encoder's states to a decoder; `layers.RNN` over an `LSTMCell`
 computing what `LSTM` computes on the same weights; a cell called step by step; a cell of
-one's own run by `layers.RNN`;
-`Bidirectional`; and saving an RNN-over-a-cell model.
+one's own run by `layers.RNN`; `Bidirectional`; and saving an RNN-over-a-cell model.
 """
 
 import os

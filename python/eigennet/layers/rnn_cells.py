@@ -1,9 +1,11 @@
-"""Keras's `layers.RNN(cell)` with the built-in cells `SimpleRNNCell`, `LSTMCell` and `GRUCell`.
+"""Keras's `layers.RNN(cell)`: over the built-in cells `SimpleRNNCell`, `LSTMCell` and
+`GRUCell`, over a cell of your own, and over `StackedRNNCells` (a list of cells).
 
-A cell holds a recurrent layer's per-step arguments; `RNN(cell)` runs it over the sequence as
-the matching native layer (SimpleRNN, LSTM, GRU) does: the same weights (under `cell` in files,
+A built-in cell holds a recurrent layer's per-step arguments; `RNN(cell)` runs it as the
+matching native layer (SimpleRNN, LSTM, GRU) does: the same weights (under `cell` in files,
 as Keras keeps them), the same loop in the core. A cell called on its own, `cell(x, states)`,
-runs one step through an RNN of its own, so its weights persist between calls.
+runs one step through an RNN of its own, so its weights persist between calls. Over any other
+cell, RNN traces the cell's call() once per step (`_CellLoop`).
 """
 
 from __future__ import annotations
@@ -118,22 +120,8 @@ class _Cell(Layer):
         return config
 
     def _config_order(self) -> tuple:
-        return (
-            "activation",
-            "use_bias",
-            "kernel_initializer",
-            "recurrent_initializer",
-            "bias_initializer",
-            "kernel_regularizer",
-            "recurrent_regularizer",
-            "bias_regularizer",
-            "kernel_constraint",
-            "recurrent_constraint",
-            "bias_constraint",
-            "dropout",
-            "recurrent_dropout",
-            "seed",
-        )
+        """The config's keys after `units`, in Keras's order."""
+        return _Cell._arguments
 
     def get_build_config(self):
         return None
@@ -195,6 +183,31 @@ class GRUCell(_Cell):
 
 
 CELLS = {cls.__name__: cls for cls in (SimpleRNNCell, LSTMCell, GRUCell)}
+
+
+def _serialize_cell(cell) -> dict:
+    """A cell's config in Keras's nested form (built-in cells under keras.layers)."""
+    from eigennet.saving import serialization_lib
+
+    if not isinstance(cell, (_Cell, StackedRNNCells)):
+        return serialization_lib.serialize_keras_object(cell)
+    return {
+        "module": "keras.layers",
+        "class_name": type(cell).__name__,
+        "config": cell.get_config(),
+        "registered_name": None,
+    }
+
+
+def _loop_config(layer) -> dict:
+    """An RNN's config: its own entries, then the cell's (Keras's keys and order)."""
+    config = layer._base_config()
+    config.pop("activity_regularizer", None)
+    for key in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll"):
+        config[key] = getattr(layer, key)
+    config["zero_output_for_mask"] = layer.zero_output_for_mask
+    config["cell"] = _serialize_cell(layer.cell)
+    return config
 
 
 def _deserialize_cell(config):
@@ -279,25 +292,7 @@ class RNN(_Recurrent):
         return super()._initial_bias(shape, dtype)
 
     def get_config(self) -> dict:
-        config = self._base_config()
-        config.pop("activity_regularizer", None)
-        config.update(
-            {
-                "return_sequences": self.return_sequences,
-                "return_state": self.return_state,
-                "go_backwards": self.go_backwards,
-                "stateful": self.stateful,
-                "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask,
-                "cell": {
-                    "module": "keras.layers",
-                    "class_name": type(self.cell).__name__,
-                    "config": self.cell.get_config(),
-                    "registered_name": None,
-                },
-            }
-        )
-        return config
+        return _loop_config(self)
 
     @classmethod
     def from_config(cls, config: dict):
@@ -384,24 +379,7 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self) -> dict:
-        from eigennet.saving import serialization_lib
-
-        config = self._base_config()
-        cells = []
-        for cell in self.cells:
-            if isinstance(cell, _Cell):
-                cells.append(
-                    {
-                        "module": "keras.layers",
-                        "class_name": type(cell).__name__,
-                        "config": cell.get_config(),
-                        "registered_name": None,
-                    }
-                )
-            else:
-                cells.append(serialization_lib.serialize_keras_object(cell))
-        config["cells"] = cells
-        return config
+        return {**self._base_config(), "cells": [_serialize_cell(c) for c in self.cells]}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -496,21 +474,7 @@ class _CellLoop(Layer):
         return [result, *states] if self.return_state else result
 
     def get_config(self) -> dict:
-        from eigennet.saving import serialization_lib
-
-        config = self._base_config()
-        config.update(
-            {
-                "return_sequences": self.return_sequences,
-                "return_state": self.return_state,
-                "go_backwards": self.go_backwards,
-                "stateful": self.stateful,
-                "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask,
-                "cell": serialization_lib.serialize_keras_object(self.cell),
-            }
-        )
-        return config
+        return _loop_config(self)
 
 
 # Keras knows both forms as "RNN": its name in configs, automatic names and weight files.

@@ -408,7 +408,7 @@ class Model:
         has no trainable weights, whatever its layers say)."""
         trains = trains and self.trainable
         owners, seen = [], set()
-        if getattr(self, "_subclassed", False):  # its own weights (add_weight, Variable) first
+        if self._subclassed:  # its own weights (add_weight, Variable) first
             own = sorted(self._own_weights, key=lambda o: not o.variable._trainable)
             owners = [(o, trains) for o in own]
         for layer in self.layers:

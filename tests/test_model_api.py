@@ -125,3 +125,23 @@ def test_a_built_sequential_has_symbolic_inputs_and_outputs_for_feature_extracto
         _ = unbuilt.inputs
     unbuilt.build((None, 5))
     assert unbuilt.output.shape == (None, 2)
+
+
+def test_sequential_add_and_pop_keep_a_built_stack_built():
+    """As Keras: a layer added to a built stack is built at once, pop() rebuilds the rest,
+    and a layer that does not fit is refused with the stack left as it was."""
+    model = keras.Sequential([keras.layers.Dense(4)])
+    model.build((None, 3))
+    model.add(keras.layers.Dense(2))
+    assert model.built and model.output_shape == (None, 2)
+    assert [w.shape for w in model.weights] == [(3, 4), (4,), (4, 2), (2,)]
+    model.pop()
+    assert model.built and model.output_shape == (None, 4) and len(model.weights) == 2
+    misfit = keras.layers.Dense(5)
+    misfit.build((None, 7))
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="was built for inputs of shape"):
+        model.add(misfit)
+    assert len(model.layers) == 1 and model.built and model.output_shape == (None, 4)
+    for now, then in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(now, then)

@@ -29,6 +29,7 @@ class Sequential(Model):
         self._input_layer: InputLayer | None = None
         self._recorded = None  # (input, nodes, output) of recorded calls (_record_calls)
         self._symbolic = None  # (input, output) of the layers called symbolically (inputs)
+        self._built_input_shape = None
         for layer in layers or []:
             self.add(layer)
 
@@ -57,19 +58,35 @@ class Sequential(Model):
             )
         if layer is self:
             raise ValueError("A model cannot contain itself")
+        shape = self._known_input_shape()
         self._layers.append(layer)
         self._invalidate()
-        shape = self._declared_input_shape()
-        if shape is not None:
-            self.build((None, *shape))
+        if shape is not None:  # built as Keras builds it; a layer that does not fit is refused
+            try:
+                self.build(shape)
+            except Exception:
+                self._layers.pop()
+                self._invalidate()
+                self.build(shape)
+                raise
 
-    def pop(self):
-        """Removes and returns the top layer."""
+    def pop(self, rebuild: bool = True):
+        """Removes and returns the top layer (the rest built again for the known input)."""
         if not self._layers:
             raise ValueError("There are no layers to pop")
+        shape = self._known_input_shape()
         layer = self._layers.pop()
         self._invalidate()
+        if rebuild and shape is not None and self._layers:
+            self.build(shape)
         return layer
+
+    def _known_input_shape(self):
+        """The input shape the stack is built for or declares (batch axis first), or None."""
+        if self._built_input_shape is not None:
+            return self._built_input_shape
+        declared = self._declared_input_shape()
+        return None if declared is None else (None, *declared)
 
     @property
     def layers(self) -> list:

@@ -359,3 +359,12 @@ def test_a_cell_of_ones_own_needs_a_known_length_and_its_states():
         layers.RNN(cell_class(2))(keras.Input((4, 3)), initial_state=[keras.Input((2,))] * 2)
     with pytest.raises(ValueError, match="stateful=True"):
         layers.RNN(cell_class(2), stateful=True)
+
+    class Echo(keras.layers.Layer):  # returns its input as its state: not its state_size
+        state_size = 2
+
+        def call(self, inputs, states):
+            return inputs, [inputs]
+
+    with pytest.raises(ValueError, match=r"states of widths \[3\], its state_size says \[2\]"):
+        layers.RNN(Echo())(keras.Input((4, 3)))

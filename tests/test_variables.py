@@ -25,6 +25,8 @@ def test_a_variable_on_its_own():
     z = keras.Variable(initializer="ones", shape=(2, 3), dtype="float64", name="z")
     assert (z.shape, z.dtype, z.path) == ((2, 3), "float64", "z")
     np.testing.assert_array_equal(np.asarray(z), np.ones((2, 3)))
+    flags = keras.Variable(np.array([True, False]), trainable=False)
+    assert flags.dtype == "int32" and flags.numpy().tolist() == [1, 0]
     index = keras.Variable(np.array([2, 0, 1]), trainable=False)
     assert index.dtype == "int64" and not index.trainable  # (Keras keeps NumPy's int64)
     np.testing.assert_array_equal(index.numpy(), [2, 0, 1])

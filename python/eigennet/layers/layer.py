@@ -214,7 +214,7 @@ class Variable:
         core = dtype if dtype == "float64" else config.floatx() if integer else "float32"
         WeightSource(_Unowned(), name or "variable", value.shape, core, bool(trainable),
                      integer=integer, variable=self)  # fmt: skip
-        self.assign(value)
+        self.assign(value.astype(integer) if integer else value)  # (booleans as 0 and 1)
 
     @classmethod
     def _at(cls, layer, name: str, shape: tuple, offset: int, size: int, trainable: bool,

@@ -460,6 +460,12 @@ class _CellLoop(Layer):
                     f"Layer {self.name!r}: the cell {type(self.cell).__name__} returned "
                     f"{len(_leaves(new_states))} states, its state_size says {wanted}"
                 )
+            widths = [tuple(state.shape)[-1] for state in _leaves(new_states)]
+            if widths != _leaves(self._template):
+                raise ValueError(
+                    f"Layer {self.name!r}: the cell {type(self.cell).__name__} returned states "
+                    f"of widths {widths}, its state_size says {_leaves(self._template)}"
+                )
             new_states = _pack(_leaves(new_states), self._template)
             if mask is not None:
                 keep = ops.expand_dims(ops.cast(mask[:, t], "bool"), -1)

@@ -130,6 +130,8 @@ def test_a_built_sequential_has_symbolic_inputs_and_outputs_for_feature_extracto
 def test_sequential_add_and_pop_keep_a_built_stack_built():
     """As Keras: a layer added to a built stack is built at once, pop() rebuilds the rest,
     and a layer that does not fit is refused with the stack left as it was."""
+    declared = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+    assert declared.built and declared.input_shape == (None, 2)
     model = keras.Sequential([keras.layers.Dense(4)])
     model.build((None, 3))
     model.add(keras.layers.Dense(2))

@@ -58,9 +58,10 @@ class Sequential(Model):
             )
         if layer is self:
             raise ValueError("A model cannot contain itself")
-        shape = self._known_input_shape()
+        built_for = self._built_input_shape
         self._layers.append(layer)
         self._invalidate()
+        shape = built_for or self._known_input_shape()  # (the new first layer may declare it)
         if shape is not None:  # built as Keras builds it; a layer that does not fit is refused
             try:
                 self.build(shape)

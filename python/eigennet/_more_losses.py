@@ -231,3 +231,54 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     fp = ops.sum((1.0 - y_pred) * y_true, axis=axis)
     fn = ops.sum(y_pred * (1.0 - y_true), axis=axis)
     return 1.0 - intersection / (intersection + fp * float(alpha) + fn * float(beta) + EPSILON)
+
+
+def core_loss_formula(name: str, y_true, y_pred, from_logits=False, delta=1.0, label_smoothing=0.0):
+    """The per-sample values of the losses the core computes natively (mean squared and
+    absolute error, Huber, the three cross-entropies) as keras.ops formulas, for symbolic
+    tensors: a custom loss or a metric that calls them is traced (Keras's definitions)."""
+    if name == "sparse_categorical_crossentropy":
+        if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == 1:
+            y_true = ops.squeeze(y_true, -1)
+        if len(y_true.shape) != len(y_pred.shape) - 1:
+            raise ValueError(
+                f"sparse_categorical_crossentropy: labels of shape {tuple(y_true.shape)} do not "
+                f"match predictions of shape {tuple(y_pred.shape)}"
+            )
+        target = ops.one_hot(ops.cast(y_true, "int32"), y_pred.shape[-1], dtype=y_pred.dtype)
+        return -ops.sum(target * _log_probabilities(y_pred, from_logits), axis=-1)
+    y_true, y_pred = prepare(name, y_true, y_pred, align=name != "categorical_crossentropy")
+    y_true = ops.cast(y_true, y_pred.dtype)
+    if name == "categorical_crossentropy":
+        if label_smoothing:
+            y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[-1]
+        return -ops.sum(y_true * _log_probabilities(y_pred, from_logits), axis=-1)
+    if name == "binary_crossentropy":
+        if label_smoothing:
+            y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        if from_logits:
+            values = ops.relu(y_pred) - y_pred * y_true + ops.log1p(ops.exp(-ops.abs(y_pred)))
+        else:
+            p = ops.clip(y_pred, EPSILON, 1.0 - EPSILON)
+            values = -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
+        return ops.mean(values, axis=-1)
+    error = y_pred - y_true
+    if name == "mean_squared_error":
+        return ops.mean(ops.square(error), axis=-1)
+    if name == "mean_absolute_error":
+        return ops.mean(ops.abs(error), axis=-1)
+    if name == "huber":
+        magnitude = ops.abs(error)
+        quadratic = 0.5 * ops.square(error)
+        linear = delta * magnitude - 0.5 * delta * delta
+        return ops.mean(ops.where(magnitude <= delta, quadratic, linear), axis=-1)
+    raise ValueError(f"no formula for the loss {name!r}")
+
+
+def _log_probabilities(y_pred, from_logits: bool):
+    """log of the class probabilities: log_softmax of logits, or of normalized, clipped
+    probabilities (Keras's)."""
+    if from_logits:
+        return ops.log_softmax(y_pred, axis=-1)
+    p = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
+    return ops.log(ops.clip(p, EPSILON, 1.0 - EPSILON))

@@ -56,6 +56,13 @@ def _arrays(spec: LossSpec, y_true, y_pred):
 
 
 def _per_sample(spec: LossSpec, y_true, y_pred) -> np.ndarray:
+    from eigennet.ops import symbolic
+
+    if symbolic.is_symbolic(y_true) or symbolic.is_symbolic(y_pred):  # a traced loss or metric
+        from eigennet._more_losses import core_loss_formula
+
+        return core_loss_formula(spec.name, y_true, y_pred, spec.from_logits, spec.delta,
+                                 spec.label_smoothing)  # fmt: skip
     y_true, y_pred = _arrays(spec, y_true, y_pred)
     values = _core.loss_per_sample(
         spec.name, y_true, y_pred, spec.from_logits, spec.delta, spec.label_smoothing

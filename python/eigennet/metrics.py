@@ -329,6 +329,74 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     return cosine_similarity_metric(y_true, y_pred, axis=axis)
 
 
+binary_crossentropy = _losses.binary_crossentropy
+categorical_crossentropy = _losses.categorical_crossentropy
+sparse_categorical_crossentropy = _losses.sparse_categorical_crossentropy
+
+
+def _only_last_axis(metric: str, axis) -> None:
+    if axis != -1:
+        raise ValueError(f"{metric}: only axis=-1 (the class axis last) is supported, got {axis}")
+
+
+class BinaryCrossentropy(MeanMetricWrapper):
+    """Binary cross-entropy as a metric (`from_logits`, `label_smoothing`), traced."""
+
+    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0):  # fmt: skip
+        super().__init__(binary_crossentropy, name, dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing)  # fmt: skip
+        self.from_logits, self.label_smoothing = from_logits, label_smoothing
+
+    def get_config(self):
+        extra = {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+        return {**super().get_config(), **extra}
+
+
+class CategoricalCrossentropy(MeanMetricWrapper):
+    """Categorical cross-entropy on one-hot targets as a metric, traced."""
+
+    def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0, axis=-1):  # fmt: skip
+        _only_last_axis("CategoricalCrossentropy", axis)
+        super().__init__(categorical_crossentropy, name, dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing)  # fmt: skip
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+    def get_config(self):
+        extra = {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+        return {**super().get_config(), **extra, "axis": self.axis}
+
+
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    """Categorical cross-entropy on integer labels as a metric, traced."""
+
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
+                 ignore_class=None, axis=-1):  # fmt: skip
+        _only_last_axis("SparseCategoricalCrossentropy", axis)
+        if ignore_class is not None:
+            raise ValueError("SparseCategoricalCrossentropy(ignore_class=...) is not supported")
+        super().__init__(sparse_categorical_crossentropy, name, dtype, from_logits=from_logits)
+        self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
+
+    def get_config(self):
+        extra = {"from_logits": self.from_logits, "ignore_class": None, "axis": self.axis}
+        return {**super().get_config(), **extra}
+
+
+def _exact_match(y_true, y_pred):
+    y_true, y_pred = _losses._align(y_true, y_pred)
+    return _ops.cast(_ops.equal(y_true, y_pred), "float32")
+
+
+class Accuracy(MeanMetricWrapper):
+    """How often y_pred equals y_true exactly (Keras's `metrics.Accuracy`; the string
+    "accuracy" picks binary, categorical or sparse accuracy from the shapes instead)."""
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(_exact_match, name, dtype)
+
+
 class KLDivergence(MeanMetricWrapper):
     """Kullback-Leibler divergence (traced, runs natively in fit/evaluate)."""
 
@@ -399,6 +467,9 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
 
 
 _BY_NAME = {
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "kl_divergence": KLDivergence,
     "poisson": Poisson,
     "log_cosh_error": LogCoshError,
@@ -430,6 +501,9 @@ _BY_NAME = {
     "r2_score": R2Score,
 }
 _BY_FUNCTION = {
+    binary_crossentropy: BinaryCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     kl_divergence: KLDivergence,
     poisson: Poisson,
     log_cosh: LogCoshError,

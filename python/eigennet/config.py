@@ -102,3 +102,24 @@ def set_streaming(chunk_bytes: int | None = None, shuffle_window: int | None = N
 def get_streaming() -> dict:
     """The streaming settings: {"chunk_bytes": ..., "shuffle_window": ...}."""
     return dict(_STREAMING)
+
+
+def backend() -> str:
+    """The name of the backend: "eigennet" (Keras's `keras.config.backend()`)."""
+    from eigennet import backend as _backend
+
+    return _backend.backend()
+
+
+def image_data_format() -> str:
+    """Images are channels last (the only layout eigennet's layers take)."""
+    return "channels_last"
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Only "channels_last" (the layout every image layer takes here)."""
+    if data_format != "channels_last":
+        raise ValueError(
+            f"set_image_data_format({data_format!r}): eigennet's layers take channels_last "
+            "images only"
+        )

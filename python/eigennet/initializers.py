@@ -309,6 +309,17 @@ _BY_NAME = {
     "orthogonal": Orthogonal,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_NAME.values()}
+# Keras's lowercase names of the classes: keras.initializers.he_normal(seed=1).
+zeros, ones, constant = Zeros, Ones, Constant
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, orthogonal = VarianceScaling, Orthogonal
+glorot_uniform, glorot_normal, he_normal, he_uniform = (
+    GlorotUniform,
+    GlorotNormal,
+    HeNormal,
+    HeUniform,
+)
+lecun_normal, lecun_uniform = LecunNormal, LecunUniform
 _ALIASES = {"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros}  # Keras's
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import _random
+from eigennet.backend import clear_session
 from eigennet.saving.object_registration import (
     CustomObjectScope,
     custom_object_scope,
@@ -13,6 +14,7 @@ from eigennet.saving.object_registration import (
     get_registered_object,
     register_keras_serializable,
 )
+from eigennet.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 from eigennet.utils.dataset_utils import normalize, split_dataset, timeseries_dataset_from_array
 from eigennet.utils.model_visualization import model_to_dot, plot_model
 from eigennet.utils.progbar import Progbar
@@ -48,6 +50,9 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
 
 __all__ = [
     "CustomObjectScope",
+    "clear_session",
+    "deserialize_keras_object",
+    "serialize_keras_object",
     "Progbar",
     "PyDataset",
     "Sequence",

@@ -112,8 +112,10 @@ def backend() -> str:
 
 
 def image_data_format() -> str:
-    """Images are channels last (the only layout eigennet's layers take)."""
-    return "channels_last"
+    """Images are channels last (see `backend.image_data_format`)."""
+    from eigennet import backend as _backend
+
+    return _backend.image_data_format()
 
 
 def set_image_data_format(data_format: str) -> None:

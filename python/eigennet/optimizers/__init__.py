@@ -579,70 +579,50 @@ class LossScaleOptimizer(Optimizer):
         return cls(inner, **config)
 
 
-class Adamax(Optimizer):
-    """Adamax, Adam with the infinity norm. Defaults: learning_rate 0.001, beta_1 0.9,
-    beta_2 0.999, epsilon 1e-7."""
+class _BetasOptimizer(Optimizer):
+    """An optimizer with Adam's hyper-parameters (beta_1, beta_2, epsilon) and two slots per
+    variable, interleaved variable by variable: Adamax's and Nadam's shape (their rules differ
+    in the core). `name` defaults to the optimizer's kind."""
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         name or self._kind, **kwargs)  # fmt: skip
+        self.beta_1 = non_negative_number(beta_1, "beta_1")
+        self.beta_2 = non_negative_number(beta_2, "beta_2")
+        self.epsilon = non_negative_number(epsilon, "epsilon")
+
+    def _slot_groups(self):
+        return [[0, 1]]
+
+    def _rule_config(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Adamax(_BetasOptimizer):
+    """Adamax, Adam with the infinity norm (slots: momentum, norm). Defaults: learning_rate
+    0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7."""
 
     _kind = "adamax"
 
-    def __init__(
-        self,
-        learning_rate=0.001,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        name="adamax",
-        **kwargs,
-    ):
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.beta_1 = non_negative_number(beta_1, "beta_1")
-        self.beta_2 = non_negative_number(beta_2, "beta_2")
-        self.epsilon = non_negative_number(epsilon, "epsilon")
 
-    def _slot_groups(self):
-        return [[0, 1]]  # momentum and norm, variable by variable
-
-    def _rule_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
-
-
-class Nadam(Optimizer):
-    """Nadam, Adam with Nesterov momentum (Keras 3's rule and momentum schedule). Defaults:
-    learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7."""
+class Nadam(_BetasOptimizer):
+    """Nadam, Adam with Nesterov momentum (Keras 3's rule and momentum schedule; slots:
+    momentum, velocity). Defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon
+    1e-7."""
 
     _kind = "nadam"
-
-    def __init__(
-        self,
-        learning_rate=0.001,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        name="nadam",
-        **kwargs,
-    ):
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.beta_1 = non_negative_number(beta_1, "beta_1")
-        self.beta_2 = non_negative_number(beta_2, "beta_2")
-        self.epsilon = non_negative_number(epsilon, "epsilon")
-
-    def _slot_groups(self):
-        return [[0, 1]]  # momentum and velocity, variable by variable
-
-    def _rule_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 class Adadelta(Optimizer):

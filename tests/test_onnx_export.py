@@ -80,8 +80,8 @@ ACTIVATIONS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_dense_activations(activation, tmp_path):
+@pytest.mark.parametrize("activation", [*ACTIVATIONS, "mish", "relu6"])  # (the last two
+def test_dense_activations(activation, tmp_path):  # computed after the product, traced)
     model = sequential((6,), layers.Dense(5, activation=activation), layers.Dense(3))
     assert_exports(model, tmp_path)
 

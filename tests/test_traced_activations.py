@@ -1,8 +1,9 @@
 """Activations the core does not run inside a layer: Keras's relu6, softsign, exponential,
 hard_sigmoid, hard_silu/hard_swish, mish, log_softmax, log_sigmoid, and functions of your own,
-in `layers.Activation` (traced into the graph like a custom layer's call()): values against
-NumPy, gradients against float64 finite differences, configs and saving, and the error a
-layer that runs its activation natively gives for them."""
+in `layers.Activation` (traced into the graph like a custom layer's call()) and as the
+`activation` of Dense, the convolutions and EinsumDense: values against NumPy and against
+the linear layer followed by `layers.Activation`, gradients against float64 finite
+differences, configs and saving, and the errors of recurrent layers and unknown names."""
 
 import numpy as np
 import pytest
@@ -96,11 +97,120 @@ def test_custom_activation_function_trains_saves_and_loads(tmp_path):
     np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
 
 
-def test_layers_running_their_activation_natively_point_to_activation_layer():
-    with pytest.raises(ValueError, match=r"layers\.Activation\(mish\)"):
-        layers.Dense(3, activation="mish")
-    with pytest.raises(ValueError, match=r"layers\.Activation\(cube_root_ish\)"):
-        layers.Dense(3, activation=cube_root_ish)
+# Layers taking an `activation` compute linearly in the core and run any other activation
+# after (traced): each must equal the same layer, linear, followed by layers.Activation.
+LAYERS_WITH_ACTIVATION = {
+    "Dense": (lambda a: layers.Dense(4, activation=a), (6, 7)),
+    "Dense-3d": (lambda a: layers.Dense(4, activation=a), (6, 3, 7)),
+    "Conv1D": (lambda a: layers.Conv1D(4, 3, activation=a), (6, 7, 2)),
+    "Conv2D": (lambda a: layers.Conv2D(3, 2, padding="same", activation=a), (6, 5, 5, 2)),
+    "Conv2DTranspose": (lambda a: layers.Conv2DTranspose(3, 2, activation=a), (6, 4, 4, 2)),
+    "SeparableConv1D": (lambda a: layers.SeparableConv1D(4, 3, activation=a), (6, 7, 2)),
+    "DepthwiseConv2D": (lambda a: layers.DepthwiseConv2D(2, activation=a), (6, 5, 5, 2)),
+    "EinsumDense": (
+        lambda a: layers.EinsumDense("ab,bc->ac", output_shape=4, bias_axes="c", activation=a),
+        (6, 7),
+    ),
+}
+
+
+def _linear_twin(layer):
+    config = {**layer.get_config(), "activation": None, "name": layer.name + "_linear"}
+    return type(layer).from_config(config)
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS_WITH_ACTIVATION))
+@pytest.mark.parametrize("activation", ["mish", "relu6", cube_root_ish])
+def test_layer_with_any_activation_equals_linear_layer_then_activation(kind, activation):
+    make, shape = LAYERS_WITH_ACTIVATION[kind]
+    x = np.random.default_rng(3).normal(size=shape).astype("float32")
+    layer = make(activation)
+    inputs = keras.Input(shape[1:])
+    model = keras.Model(inputs, layer(inputs))
+    twin = _linear_twin(layer)
+    twin(x)
+    twin.set_weights(layer.get_weights())
+    expected = np.asarray(layers.Activation(activation)(twin(x)))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-5, atol=1e-6)  # on arrays
+    assert [type(v).__name__ for v in model.layers] == ["InputLayer", type(layer).__name__]
+    assert activations.deserialize(layer.get_config()["activation"]) is activations.get(activation)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.Dense(3, activation="mish"),
+        lambda: layers.Conv1D(3, 2, activation=cube_root_ish),
+        lambda: layers.EinsumDense("ab,bc->ac", output_shape=3, activation="softsign"),
+    ],
+)
+def test_layer_activation_gradients_match_finite_differences(float64, make):
+    is_conv = isinstance(make(), layers.Conv1D)
+    shape = (4, 2) if is_conv else (5,)
+    model = keras.Sequential(
+        [keras.Input(shape), make(), layers.Flatten(), layers.Dense(2, activation="log_softmax")]
+    )
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(6, *shape)), rng.normal(size=(6, 2))
+    assert_gradients_match_finite_differences(model, x, y)
+
+
+def test_layer_with_custom_activation_trains_like_its_twin_saves_and_loads(tmp_path):
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential(
+        [keras.Input((7,)), layers.Dense(8, activation=cube_root_ish), layers.Dense(1)]
+    )
+    twin = keras.Sequential(
+        [keras.Input((7,)), layers.Dense(8), layers.Activation(cube_root_ish), layers.Dense(1)]
+    )
+    twin.set_weights(model.get_weights())
+    y = X.sum(1, keepdims=True)
+    for m in (model, twin):
+        m.compile(keras.optimizers.Adam(0.01), "mse")
+    fit = dict(epochs=4, batch_size=3, shuffle=False, verbose=0)
+    losses = model.fit(X, y, **fit).history["loss"]
+    np.testing.assert_allclose(losses, twin.fit(X, y, **fit).history["loss"], rtol=1e-5)
+    assert losses[-1] < losses[0]
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.layers[0].activation is cube_root_ish
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_activation_after_a_layer_keeps_automatic_names_and_fusions_out():
+    keras.utils.clear_session()
+    dense = layers.Dense(3, activation="mish")
+    assert layers.Activation("relu").name == "activation"  # none used by the Dense's
+    inputs = keras.Input((3,))
+    out = layers.Add()([dense(inputs), inputs])  # not fused as a residual block: mish kept
+    x = X[:, :3]
+    twin = _linear_twin(dense)
+    twin(x)
+    twin.set_weights(dense.get_weights())
+    expected = np.asarray(activations.mish(twin(x))) + x
+    np.testing.assert_allclose(keras.Model(inputs, out).predict(x, verbose=0), expected,
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def test_activation_must_keep_the_layer_output_shape():
+    def halves(x):
+        return x[..., :2]
+
+    model_input = keras.Input((5,))
+    with pytest.raises(ValueError, match="must keep the shape"):
+        keras.Model(model_input, layers.Dense(4, activation=halves)(model_input)).predict(
+            X[:, :5], verbose=0
+        )
+
+
+def test_recurrent_layers_and_unknown_names_refuse_with_a_pointer():
+    with pytest.raises(ValueError, match=r"layers\.RNN"):
+        layers.LSTM(3, activation="mish")
+    with pytest.raises(ValueError, match="Unknown activation 'no_such'"):
+        layers.Dense(3, activation="no_such")
     with pytest.raises(ValueError, match="Unknown activation 'no_such'"):
         layers.Activation("no_such")
     with pytest.raises(TypeError, match="name or a function"):
@@ -115,3 +225,32 @@ def test_activations_get_serialize_deserialize_as_keras():
     assert activations.serialize("swish") == "silu"  # as Keras 3 saves it
     assert activations.deserialize(activations.serialize(cube_root_ish)) is cube_root_ish
     assert activations.deserialize("hard_swish") is activations.hard_silu
+
+
+def test_layers_with_non_native_activations_train_like_keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    kr = pytest.importorskip("keras")
+    from keras_parity import assert_trains_like_keras
+
+    def build(lib):
+        return lib.Sequential(
+            [
+                lib.Input((6, 6, 1)),
+                lib.layers.Conv2D(3, 3, activation="relu6"),
+                lib.layers.Flatten(),
+                lib.layers.Dense(5, activation="mish"),
+                lib.layers.Dense(2, activation="hard_sigmoid"),
+            ]
+        )
+
+    ours, theirs = build(keras), build(kr)
+    theirs.set_weights(ours.get_weights())
+    for m, lib in ((ours, keras), (theirs, kr)):
+        m.compile(lib.optimizers.Adam(0.01), "mse")
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(16, 6, 6, 1)).astype("float32")
+    y = rng.uniform(size=(16, 2)).astype("float32")
+    assert_trains_like_keras(ours, theirs, x, y)

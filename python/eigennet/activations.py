@@ -7,8 +7,10 @@ selu's alpha and scale, gelu in its exact erf form.
 The core computes the first twelve natively, inside the layers that take an `activation`.
 Keras's others (relu6, softsign, exponential, hard_sigmoid, hard_silu/hard_swish, mish,
 log_softmax, log_sigmoid) and any function of a tensor (a custom activation, written with
-`keras.ops`) are traced into the graph like a custom layer's call(); `layers.Activation` takes
-them all, the layers with an `activation` argument the native ones.
+`keras.ops`) are traced into the graph like a custom layer's call(): `layers.Activation` takes
+them all, and so do Dense, the convolutions and EinsumDense, which then compute linearly and
+run the activation after (see layers.activation.ActivationAfter). Recurrent layers take the
+native ones only (theirs run inside the recurrence).
 """
 
 from __future__ import annotations
@@ -238,7 +240,7 @@ def _builtin_name(fn) -> str | None:
 
 def native_name(identifier) -> str:
     """The core's name of an activation given as None, a name or a function of this module,
-    for the layers that run their activation natively (Dense, convolutions, recurrent)."""
+    for the layers that can only run it natively (the recurrent ones)."""
     name = native_name_or_none(identifier)
     if name is not None:
         return name
@@ -249,7 +251,7 @@ def native_name(identifier) -> str:
         )
     shown = identifier if isinstance(identifier, str) else getattr(identifier, "__name__", "")
     raise ValueError(
-        f"Activation {shown or identifier!r} is not one the core runs inside this layer "
-        f"({', '.join(sorted(_BY_NAME))}): leave the layer linear and follow it with "
-        f"layers.Activation({shown or 'fn'}), which runs any activation (traced into the graph)"
+        f"Activation {shown or identifier!r} is not one the core runs inside a recurrent "
+        f"layer ({', '.join(sorted(_BY_NAME))}): for another, write a cell of your own and "
+        "run it with layers.RNN (its call() is traced, any activation included)"
     )

@@ -89,9 +89,8 @@ def activation(g, name: str, x: str, alpha: float | None = None) -> str:
 
 
 def _activation_of(layer) -> str:
-    from eigennet import activations
-
-    return activations.native_name(layer.get_config().get("activation"))
+    """The activation the layer's core runs (any other is exported after it, traced)."""
+    return layer._activation_name
 
 
 @converts("Activation")

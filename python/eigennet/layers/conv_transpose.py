@@ -14,6 +14,7 @@ from eigennet.layers._spatial import (
     standardize_padding,
     standardize_tuple,
 )
+from eigennet.layers.activation import take_activation
 from eigennet.layers.kernel_bias import KernelBiasMixin
 
 
@@ -91,8 +92,7 @@ class BaseConvTranspose(KernelBiasMixin, SpatialLayer):
         if kernel_constraint is not None or bias_constraint is not None:
             raise ValueError(f"{owner}: kernel_constraint and bias_constraint are not supported")
         self.kernel_constraint = self.bias_constraint = None
-        self._activation_name = activations.native_name(activation)
-        self.activation = activations.get(self._activation_name)
+        take_activation(self, activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

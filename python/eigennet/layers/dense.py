@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from eigennet import _core, activations, initializers, regularizers
 from eigennet.layers import quantization
+from eigennet.layers.activation import take_activation
 from eigennet.layers.kernel_bias import KernelBiasMixin
 from eigennet.layers.layer import Layer
 
@@ -65,8 +66,7 @@ class Dense(KernelBiasMixin, Layer):
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
         self.units = units
-        self._activation_name = activations.native_name(activation)
-        self.activation = activations.get(self._activation_name)
+        take_activation(self, activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

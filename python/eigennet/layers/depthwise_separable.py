@@ -78,8 +78,7 @@ class _BaseWindowed(OpsLayer):
             )
         if any(c is not None for c in constraints):
             raise ValueError(f"{owner}: constraints are not supported")
-        self._activation_name = activations.native_name(activation)
-        self.activation = activations.get(self._activation_name)
+        self.activation = activations.get(activation)  # any: traced with the rest of call()
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
@@ -111,7 +110,7 @@ class _BaseWindowed(OpsLayer):
     def _finish(self, x):
         if self.use_bias:
             x = ops.add(x, self.bias)
-        if self._activation_name != "linear":
+        if self.activation is not activations.linear:
             x = self.activation(x)
         return x  # the activity penalty is added by Layer (as for every traced layer)
 

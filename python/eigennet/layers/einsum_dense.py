@@ -174,8 +174,7 @@ class EinsumDense(OpsLayer):
             (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
         )
         self.bias_axes = bias_axes
-        self._activation_name = activations.native_name(activation)
-        self.activation = activations.get(self._activation_name)
+        self.activation = activations.get(activation)  # any: traced with the rest of call()
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -245,12 +244,12 @@ class EinsumDense(OpsLayer):
             x = self._int8(inputs, self.kernel, self.kernel_scale)
             if self.bias is not None:
                 x = ops.add(x, self.bias)
-            return x if self._activation_name == "linear" else self.activation(x)
+            return x if self.activation is activations.linear else self.activation(x)
         rank = len(getattr(inputs, "shape", ()))
         x = ops.einsum(_spelled_out(self.equation, rank), inputs, self.kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias)
-        if self._activation_name != "linear":
+        if self.activation is not activations.linear:
             x = self.activation(x)
         return x
 

@@ -978,7 +978,8 @@ class Layer:
         x = xs[0] if len(xs) == 1 else np.concatenate([a.reshape(len(a), -1) for a in xs], 1)
         out = np.empty((len(x), *core.output_shape), dtype=self.dtype)
         self._eager_network[1].predict(x, max(len(x), 1), out, None, bool(training))
-        return out
+        after = getattr(self, "_activation_after", None)  # (see layers.activation)
+        return out if after is None else after(out)
 
     def _eager_mask(self, mask, x) -> np.ndarray:
         """mask= of a call on arrays as the core's mask input: 0/1 per step of x."""

@@ -197,6 +197,7 @@ def residual_chains(nodes: list, outputs: list) -> tuple[dict, set]:
             _plain(node, Dense)
             and node.layer.quantization_mode is None
             and node.layer._activation_name == "linear"
+            and node.layer._activation_after is None
             and len(node.inputs) == 1
         ):
             continue

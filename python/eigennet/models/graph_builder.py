@@ -137,7 +137,9 @@ def _expand_call(layer, builder: GraphBuilder, inputs: list[int], trains: bool, 
         return ids[: len(trace.outputs)]
     if hasattr(layer, "_expand"):  # a model inside a model
         return layer._expand(builder, inputs, trains)
-    return [builder.add(layer, inputs, trains)]
+    output = builder.add(layer, inputs, trains)
+    after = getattr(layer, "_activation_after", None)  # Dense(activation="mish"): traced
+    return [output if after is None else after.expand(builder, output, trains)]
 
 
 def _add_fused(builder: GraphBuilder, chain, ids: dict, node, trains: bool) -> int:

@@ -357,8 +357,8 @@ def test_prelu_options():
 
 
 def test_prelu_errors():
-    with pytest.raises(ValueError, match="alpha_constraint"):
-        layers.PReLU(alpha_constraint="non_neg")
+    with pytest.raises(ValueError, match="Constraint 'nope'"):
+        layers.PReLU(alpha_constraint="nope")
     with pytest.raises(ValueError, match="shared_axes"):
         layers.PReLU(shared_axes=[0]).build((None, 3))
     with pytest.raises(ValueError, match="shared_axes"):

@@ -550,7 +550,7 @@ BAD_ARGUMENTS = [
     (lambda L: L.MultiHeadAttention(2, 4, sliding_window=0), ValueError, True),
     (lambda L: L.MultiHeadAttention(2, 4, dropout=1.5), ValueError, False),  # Keras: at build
     (lambda L: L.MultiHeadAttention(2, 4, kernel_initializer="nope"), ValueError, True),
-    (lambda L: L.MultiHeadAttention(2, 4, kernel_constraint="non_neg"), ValueError, False),
+    (lambda L: L.MultiHeadAttention(2, 4, kernel_constraint="nope"), ValueError, True),
     (lambda L: L.MultiHeadAttention(2, 4, unknown_argument=1), ValueError, True),
 ]
 

@@ -543,7 +543,7 @@ def test_tiny_fit_learns(dtype):
         ({"axis": [1, 2]}, "last axis"),
         ({"renorm": True}, "renorm"),
         ({"synchronized": True}, "synchronized"),
-        ({"beta_constraint": "non_neg"}, "beta_constraint"),
+        ({"beta_constraint": "nope"}, "Constraint 'nope'"),
         ({"center": "yes"}, "center"),
         ({"gamma_regularizer": "orthogonal"}, "Regularizer"),
     ],
@@ -559,7 +559,7 @@ def test_batch_norm_bad_arguments(kwargs, match):
         ({"epsilon": -1.0}, "epsilon"),
         ({"axis": 0}, "last axis"),
         ({"axis": [-2, -1]}, "last axis"),
-        ({"gamma_constraint": "non_neg"}, "gamma_constraint"),
+        ({"gamma_constraint": "nope"}, "Constraint 'nope'"),
     ],
 )
 def test_layer_norm_bad_arguments(kwargs, match):

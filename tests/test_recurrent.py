@@ -608,7 +608,7 @@ def test_predict_training_mode_uses_dropout():
         (dict(units=2, recurrent_dropout=-0.1), "recurrent_dropout"),
         (dict(units=2, dropout="x"), "dropout must be a number"),
         (dict(units=2, stateful=True), "stateful"),
-        (dict(units=2, kernel_constraint="non_neg"), "kernel_constraint"),
+        (dict(units=2, kernel_constraint="nope"), "Constraint 'nope'"),
         (dict(units=2, activation="nope"), "Unknown activation"),
         (dict(units=2, kernel_initializer="nope"), "Unknown initializer"),
         (dict(units=2, seed=-1), "seed"),

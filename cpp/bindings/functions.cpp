@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "constraint_spec.hpp"
 #include "eigennet/activations.hpp"
 #include "eigennet/checks.hpp"
 #include "eigennet/gemm.hpp"
@@ -40,6 +41,15 @@ void bind_functions_typed(py::module_& m) {
     else if (m > 0 && n > 0)
       gemm<T>(false, false, m, n, k, a.data(), k, b.data(), n, out, n);
     return c;
+  });
+  // A copy of weight w with the constraint applied (eigennet.constraints on arrays).
+  m.def("apply_constraint", [](const py::object& spec, const Array<T>& w) {
+    const Constraint c = constraint_from(spec);
+    c.check_rank(w.ndim());
+    Array<T> out = empty_like(w);
+    std::copy_n(w.data(), w.size(), out.mutable_data());
+    c.apply(out.mutable_data(), Shape(w.shape(), w.shape() + w.ndim()));
+    return out;
   });
   m.def("activation_forward", [](const std::string& name, const Array<T>& x) {
     const Activation a = activation_from_name(name);

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "constraint_spec.hpp"
 #include "eigennet/layers/activation.hpp"
 #include "eigennet/layers/dense.hpp"
 #include "eigennet/layers/dropout.hpp"
@@ -108,6 +109,12 @@ void bind_model_typed(py::module_& m) {
              for (const auto& [l1, l2] : weights) rs.push_back({l1, l2});
              l.set_weight_regularizers(std::move(rs));
              l.set_activity_regularizer({activity.first, activity.second});
+           })
+      .def("set_constraints",
+           [](Layer<T>& l, const std::vector<py::object>& specs) {
+             std::vector<Constraint> cs;
+             for (const auto& spec : specs) cs.push_back(constraint_from(spec));
+             l.set_weight_constraints(std::move(cs));
            })
       .def("weights",
            [](const Layer<T>& l) {

@@ -309,9 +309,18 @@ double Trainer<T>::step(ConstMatrixMap<T> x, ConstMatrixMap<T> y, const T* sw, b
       const CallerFloatEnvironment python;
       gradient_hook_(grads_.data(), static_cast<Index>(grads_.size()));
     }
+    const int64_t steps = optimizer_->iterations();
     optimizer_->step(segments_, grads_.data());
+    if (optimizer_->iterations() != steps) constrain();  // (not after a skipped step)
   }
   return loss;
+}
+
+template <class T>
+void Trainer<T>::constrain() {
+  const auto& layers = graph_->layers();
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (first_place_[i] == i && layer_grads_[i]) layers[i]->constrain();  // each layer once
 }
 
 template <class T>

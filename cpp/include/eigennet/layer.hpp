@@ -32,6 +32,7 @@
 // apart. The object Python holds is the original; it is never run by a network itself.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -39,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "eigennet/constraints.hpp"
 #include "eigennet/memory.hpp"
 #include "eigennet/product_precision.hpp"
 #include "eigennet/regularizers.hpp"
@@ -65,6 +67,7 @@ struct LayerParameters {
   std::atomic<std::uint64_t> version{0};
   std::vector<Regularizer> weight_regularizers;
   Regularizer activity_regularizer;
+  std::vector<Constraint> weight_constraints;
 };
 
 template <class T>
@@ -151,6 +154,26 @@ class Layer {
     shared_->weight_regularizers = std::move(r);
   }
   void set_activity_regularizer(Regularizer r) { shared_->activity_regularizer = r; }
+
+  // One constraint per weight, in weights() order (missing ones are inactive); an axis out
+  // of a weight's range throws std::invalid_argument and leaves the constraints as they were.
+  void set_weight_constraints(std::vector<Constraint> constraints) {
+    for (size_t i = 0; i < weights_.size() && i < constraints.size(); ++i)
+      constraints[i].check_rank(static_cast<Index>(weights_[i].shape.size()));
+    shared_->weight_constraints = std::move(constraints);
+  }
+  // Applies the constraints of the trainable weights (after an optimizer step).
+  void constrain() {
+    const auto& constraints = shared_->weight_constraints;
+    for (size_t i = 0; i < weights_.size() && i < constraints.size(); ++i)
+      if (constraints[i].active() && weights_[i].trainable)
+        constraints[i].apply(params() + weights_[i].offset, weights_[i].shape);
+  }
+  bool has_constraints() const {
+    const auto& constraints = shared_->weight_constraints;
+    return std::any_of(constraints.begin(), constraints.end(),
+                       [](const Constraint& c) { return c.active(); });
+  }
   const Regularizer& activity_regularizer() const { return shared_->activity_regularizer; }
 
   // Keras's layer.trainable (the layer's own flag; containers combine theirs in Python). A

@@ -193,6 +193,8 @@ class Trainer {
   // The regularization penalties of the last forward; with grads, adds the weight penalties'
   // gradients to the trainable layers' slices instead (and returns 0).
   double penalties(const std::vector<T*>* grads) const;
+  // Applies the weight constraints of the layers that train (after an optimizer step).
+  void constrain();
 
   std::shared_ptr<Graph<T>> graph_;
   std::vector<OutputLoss<T>> output_losses_;

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from eigennet import _core, initializers, regularizers
+from eigennet import _core, constraints, initializers, regularizers
 from eigennet.layers.layer import Layer
 
 
@@ -203,7 +203,7 @@ class PReLU(Layer):
     Args:
         alpha_initializer: Initializer of alpha (default "Zeros").
         alpha_regularizer: Optional `eigennet.regularizers` of alpha.
-        alpha_constraint: Not supported yet (must be None).
+        alpha_constraint: Optional `eigennet.constraints`.
         shared_axes: Axis or list of axes (batch axis 0 not allowed) along which one alpha is
             shared, e.g. [1, 2] for one alpha per channel of (batch, height, width, channels).
 
@@ -222,11 +222,9 @@ class PReLU(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if alpha_constraint is not None:  # accepted as None so that Keras configs load
-            raise ValueError("PReLU(alpha_constraint=...) is not supported by eigennet yet")
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = None
+        self.alpha_constraint = constraints.get(alpha_constraint)
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -257,6 +255,9 @@ class PReLU(Layer):
     def _weight_regularizers(self):
         return [self.alpha_regularizer]
 
+    def _weight_constraints(self):
+        return [self.alpha_constraint]
+
     def _initialize(self):
         alpha = self.weights[0]
         alpha.assign(self.alpha_initializer(alpha.shape, self.dtype))
@@ -270,6 +271,6 @@ class PReLU(Layer):
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
             "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-            "alpha_constraint": None,
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
             "shared_axes": self.shared_axes,
         }

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from eigennet import initializers, ops, random, regularizers
+from eigennet import constraints, initializers, ops, random, regularizers
 from eigennet.layers import quantization
 from eigennet.layers._ops_layer import OpsLayer, check_seed, unit_interval
 from eigennet.layers.einsum_quantization import Int8Einsum
@@ -90,7 +90,7 @@ class MultiHeadAttention(OpsLayer):
         kernel_initializer, bias_initializer: Initializers of the kernels and biases.
         kernel_regularizer, bias_regularizer: Penalties on the kernels and biases.
         activity_regularizer: Penalty on the outputs of the four projections, as Keras.
-        kernel_constraint, bias_constraint: Only None is supported.
+        kernel_constraint, bias_constraint: Optional `eigennet.constraints`.
         use_gate: Whether a sigmoid gate computed from the query multiplies the attention
             output before the output projection.
         seed: Optional int seeding the dropout.
@@ -141,12 +141,6 @@ class MultiHeadAttention(OpsLayer):
         self._key_dim = _positive_int(key_dim, "key_dim")
         value_dim = _positive_int(value_dim, "value_dim", allow_none=True)
         super().__init__(**kwargs)
-        for arg, value in (
-            ("kernel_constraint", kernel_constraint),
-            ("bias_constraint", bias_constraint),
-        ):
-            if value is not None:  # accepted as None so that Keras configs load
-                raise ValueError(f"MultiHeadAttention({arg}=...) is not supported by eigennet yet")
         if flash_attention not in (None, False):
             raise ValueError(
                 "MultiHeadAttention: flash_attention=True is not supported by eigennet (its "
@@ -184,6 +178,8 @@ class MultiHeadAttention(OpsLayer):
         self._bias_initializer = initializers.get(bias_initializer)
         self._kernel_regularizer = regularizers.get(kernel_regularizer)
         self._bias_regularizer = regularizers.get(bias_regularizer)
+        self._kernel_constraint = constraints.get(kernel_constraint)
+        self._bias_constraint = constraints.get(bias_constraint)
         self._activity_regularizer = regularizers.get(activity_regularizer)
         self.seed = check_seed(seed)
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))
@@ -229,6 +225,7 @@ class MultiHeadAttention(OpsLayer):
                     shape=shape,
                     initializer=initializers.fresh(self._kernel_initializer),
                     regularizer=self._kernel_regularizer,
+                    constraint=self._kernel_constraint,
                     name=f"{name}/kernel",
                 )
             bias = None
@@ -237,6 +234,7 @@ class MultiHeadAttention(OpsLayer):
                     shape=bias_shape,
                     initializer=initializers.fresh(self._bias_initializer),
                     regularizer=self._bias_regularizer,
+                    constraint=self._bias_constraint,
                     name=f"{name}/bias",
                 )
             if not int8:
@@ -593,8 +591,8 @@ class MultiHeadAttention(OpsLayer):
             "kernel_regularizer": regularizers.serialize(self._kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self._bias_regularizer),
             "activity_regularizer": regularizers.serialize(self._activity_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self._kernel_constraint),
+            "bias_constraint": constraints.serialize(self._bias_constraint),
             "seed": self.seed,
         }
 

@@ -207,6 +207,9 @@ class Bidirectional(_CallsWithStates, Layer):
             self.forward_layer._weight_regularizers() + self.backward_layer._weight_regularizers()
         )
 
+    def _weight_constraints(self):
+        return self.forward_layer._weight_constraints() + self.backward_layer._weight_constraints()
+
     def _initialize(self):
         weights = self.weights
         n = len(self.forward_layer._weight_regularizers())

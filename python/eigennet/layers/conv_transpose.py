@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigennet import _core, activations, initializers, regularizers
+from eigennet import _core, activations, constraints, initializers, regularizers
 from eigennet.layers._spatial import (
     SpatialLayer,
     check_data_format,
@@ -89,9 +89,8 @@ class BaseConvTranspose(KernelBiasMixin, SpatialLayer):
                 "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                 f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
             )
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise ValueError(f"{owner}: kernel_constraint and bias_constraint are not supported")
-        self.kernel_constraint = self.bias_constraint = None
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         take_activation(self, activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -137,8 +136,8 @@ class BaseConvTranspose(KernelBiasMixin, SpatialLayer):
             "kernel_regularizer": ser(regularizers, self.kernel_regularizer),
             "bias_regularizer": ser(regularizers, self.bias_regularizer),
             "activity_regularizer": ser(regularizers, self.activity_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -157,7 +156,8 @@ _ARGS = """
         use_bias: Whether the layer adds a bias vector (default True).
         kernel_initializer, bias_initializer: default "glorot_uniform" and "zeros".
         kernel_regularizer, bias_regularizer, activity_regularizer: Optional regularizers.
-        kernel_constraint, bias_constraint: Must be None (not supported).
+        kernel_constraint, bias_constraint: Optional `eigennet.constraints`, applied after
+            each optimizer step.
 """
 
 

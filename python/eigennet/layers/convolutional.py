@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigennet import _core, activations, initializers, regularizers
+from eigennet import _core, activations, constraints, initializers, regularizers
 from eigennet.layers._spatial import (
     SpatialLayer,
     check_data_format,
@@ -59,9 +59,8 @@ class BaseConv(KernelBiasMixin, SpatialLayer):
                 f"{owner}: strides > 1 is not supported with dilation_rate > 1, got "
                 f"strides={self.strides} and dilation_rate={self.dilation_rate}"
             )
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise ValueError(f"{owner}: kernel_constraint and bias_constraint are not supported")
-        self.kernel_constraint = self.bias_constraint = None
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         take_activation(self, activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -116,8 +115,8 @@ class BaseConv(KernelBiasMixin, SpatialLayer):
             "kernel_regularizer": ser(regularizers, self.kernel_regularizer),
             "bias_regularizer": ser(regularizers, self.bias_regularizer),
             "activity_regularizer": ser(regularizers, self.activity_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -139,7 +138,8 @@ _CONV_ARGS = """
         bias_initializer: Initializer of the bias (default "zeros").
         kernel_regularizer, bias_regularizer, activity_regularizer: Optional
             `eigennet.regularizers` (L1, L2, L1L2).
-        kernel_constraint, bias_constraint: Must be None (not supported).
+        kernel_constraint, bias_constraint: Optional `eigennet.constraints`, applied after
+            each optimizer step.
 """
 
 

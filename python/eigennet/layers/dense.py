@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eigennet import _core, activations, initializers, regularizers
+from eigennet import _core, activations, constraints, initializers, regularizers
 from eigennet.layers import quantization
 from eigennet.layers.activation import take_activation
 from eigennet.layers.kernel_bias import KernelBiasMixin
@@ -21,8 +21,8 @@ class Dense(KernelBiasMixin, Layer):
         bias_initializer: Initializer of the bias (default "zeros").
         kernel_regularizer, bias_regularizer: Optional `eigennet.regularizers` (L1, L2, L1L2)
             whose penalty is added to the loss.
-        kernel_constraint, bias_constraint: Keras arguments eigennet does not support yet;
-            only None is accepted (so Keras configs load).
+        kernel_constraint, bias_constraint: Optional `eigennet.constraints` (MaxNorm,
+            MinMaxNorm, NonNeg, UnitNorm) applied after each optimizer step.
         quantization_config: None, or Keras's default int8 config (as Keras writes it for a
             quantized layer; see `quantize`).
         activity_regularizer: Optional regularizer of the layer's output (divided by the
@@ -57,12 +57,6 @@ class Dense(KernelBiasMixin, Layer):
     ):
         super().__init__(**kwargs)
         quantization.check_config_argument("Dense", quantization_config)
-        for arg, value in (
-            ("kernel_constraint", kernel_constraint),
-            ("bias_constraint", bias_constraint),
-        ):
-            if value is not None:  # accepted as None so that Keras configs load
-                raise ValueError(f"Dense({arg}=...) is not supported by eigennet yet")
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
         self.units = units
@@ -72,6 +66,8 @@ class Dense(KernelBiasMixin, Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _make_core(self, dtype):
         kind = "Int8Dense" if self.quantization_mode == "int8" else "Dense"
@@ -91,7 +87,7 @@ class Dense(KernelBiasMixin, Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "quantization_config": quantization.config_entry(self),
         }

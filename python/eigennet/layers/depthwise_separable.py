@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigennet import activations, initializers, ops, regularizers
+from eigennet import activations, constraints, initializers, ops, regularizers
 from eigennet.layers._ops_layer import OpsLayer
 from eigennet.layers._spatial import (
     check_data_format,
@@ -59,7 +59,7 @@ class _BaseWindowed(OpsLayer):
         bias_initializer,
         bias_regularizer,
         activity_regularizer,
-        constraints,
+        bias_constraint,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
@@ -76,12 +76,11 @@ class _BaseWindowed(OpsLayer):
                 f"{owner}: strides > 1 is not supported with dilation_rate > 1, got "
                 f"strides={self.strides} and dilation_rate={self.dilation_rate}"
             )
-        if any(c is not None for c in constraints):
-            raise ValueError(f"{owner}: constraints are not supported")
         self.activation = activations.get(activation)  # any: traced with the rest of call()
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _input_channels(self, input_shape) -> int:
         shape = tuple(input_shape)
@@ -165,9 +164,10 @@ class BaseDepthwiseConv(_BaseWindowed):
             bias_initializer,
             bias_regularizer,
             activity_regularizer,
-            (depthwise_constraint, bias_constraint),
+            bias_constraint,
             **kwargs,
         )
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
 
@@ -177,6 +177,7 @@ class BaseDepthwiseConv(_BaseWindowed):
             shape=(*self.kernel_size, channels, self.depth_multiplier),
             initializer=initializers.fresh(self.depthwise_initializer),
             regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint,
             name="kernel",
         )
         self.bias = None
@@ -185,6 +186,7 @@ class BaseDepthwiseConv(_BaseWindowed):
                 shape=(channels * self.depth_multiplier,),
                 initializer=initializers.fresh(self.bias_initializer),
                 regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
                 name="bias",
             )
         self.input_shape = tuple(input_shape)
@@ -202,8 +204,8 @@ class BaseDepthwiseConv(_BaseWindowed):
             "depthwise_regularizer": _ser(regularizers, self.depthwise_regularizer),
             "bias_regularizer": _ser(regularizers, self.bias_regularizer),
             "activity_regularizer": _ser(regularizers, self.activity_regularizer),
-            "depthwise_constraint": None,
-            "bias_constraint": None,
+            "depthwise_constraint": _ser(constraints, self.depthwise_constraint),
+            "bias_constraint": _ser(constraints, self.bias_constraint),
         }
 
 
@@ -247,9 +249,11 @@ class BaseSeparableConv(_BaseWindowed):
             bias_initializer,
             bias_regularizer,
             activity_regularizer,
-            (depthwise_constraint, pointwise_constraint, bias_constraint),
+            bias_constraint,
             **kwargs,
         )
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise ValueError(
                 "Invalid value for argument `filters`. Expected a strictly positive value. "
@@ -267,12 +271,14 @@ class BaseSeparableConv(_BaseWindowed):
             shape=(*self.kernel_size, channels, self.depth_multiplier),
             initializer=initializers.fresh(self.depthwise_initializer),
             regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint,
             name="depthwise_kernel",
         )
         self.pointwise_kernel = self.add_weight(
             shape=(*(1,) * self.rank, channels * self.depth_multiplier, self.filters),
             initializer=initializers.fresh(self.pointwise_initializer),
             regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint,
             name="pointwise_kernel",
         )
         self.bias = None
@@ -281,6 +287,7 @@ class BaseSeparableConv(_BaseWindowed):
                 shape=(self.filters,),
                 initializer=initializers.fresh(self.bias_initializer),
                 regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
                 name="bias",
             )
         self.input_shape = tuple(input_shape)
@@ -302,9 +309,9 @@ class BaseSeparableConv(_BaseWindowed):
             "pointwise_regularizer": _ser(regularizers, self.pointwise_regularizer),
             "bias_regularizer": _ser(regularizers, self.bias_regularizer),
             "activity_regularizer": _ser(regularizers, self.activity_regularizer),
-            "depthwise_constraint": None,
-            "pointwise_constraint": None,
-            "bias_constraint": None,
+            "depthwise_constraint": _ser(constraints, self.depthwise_constraint),
+            "pointwise_constraint": _ser(constraints, self.pointwise_constraint),
+            "bias_constraint": _ser(constraints, self.bias_constraint),
         }
 
 
@@ -320,7 +327,7 @@ _DOC_ARGS = """
         activation: Activation name or function (default None: linear).
         use_bias: Whether the layer adds a bias vector (default True).
         *_initializer, *_regularizer, activity_regularizer: As Keras.
-        *_constraint: Must be None (not supported).
+        *_constraint: Optional `eigennet.constraints`.
 """
 _FILTERS = "        filters: Positive integer, the output channels of the pointwise step.\n"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from eigennet import activations, initializers, ops, regularizers
+from eigennet import activations, constraints, initializers, ops, regularizers
 from eigennet.layers import quantization
 from eigennet.layers._ops_layer import OpsLayer
 from eigennet.layers.einsum_quantization import Int8Einsum
@@ -129,7 +129,8 @@ class EinsumDense(OpsLayer):
         bias_axes: Output axes that get a bias (a string of their letters), or None.
         kernel_initializer, bias_initializer: default "glorot_uniform" and "zeros".
         kernel_regularizer, bias_regularizer: Optional regularizers.
-        kernel_constraint, bias_constraint, lora_rank: must be None (not supported).
+        kernel_constraint, bias_constraint: Optional `eigennet.constraints`.
+        lora_rank: must be None (not supported).
         quantization_config: None, or Keras's default int8 config (as Keras writes it for a
             quantized layer).
 
@@ -159,13 +160,8 @@ class EinsumDense(OpsLayer):
         quantization_config=None,
         **kwargs,
     ):
-        for arg, value in (
-            ("kernel_constraint", kernel_constraint),
-            ("bias_constraint", bias_constraint),
-            ("lora_rank", lora_rank),
-        ):
-            if value is not None:  # accepted as None so that Keras configs load
-                raise ValueError(f"EinsumDense({arg}=...) is not supported by eigennet yet")
+        if lora_rank is not None:  # accepted as None so that Keras configs load
+            raise ValueError("EinsumDense(lora_rank=...) is not supported by eigennet yet")
         quantization.check_config_argument("EinsumDense", quantization_config)
         super().__init__(**kwargs)
         _split(str(equation))  # the equation's form is checked at once, as Keras
@@ -177,6 +173,8 @@ class EinsumDense(OpsLayer):
         self.activation = activations.get(activation)  # any: traced with the rest of call()
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel = self.bias = self.kernel_scale = None
@@ -201,12 +199,12 @@ class EinsumDense(OpsLayer):
             init = initializers.fresh(init)
         self.kernel = self.add_weight(
             shape=tuple(kernel), initializer=init, regularizer=self.kernel_regularizer,
-            name="kernel",
+            constraint=self.kernel_constraint, name="kernel",
         )  # fmt: skip
         if bias is not None:
             self.bias = self.add_weight(
                 shape=tuple(bias), initializer=initializers.fresh(self.bias_initializer),
-                regularizer=self.bias_regularizer, name="bias",
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias",
             )  # fmt: skip
 
     def _build_int8(self, kernel_shape: tuple, bias_shape) -> None:
@@ -220,7 +218,7 @@ class EinsumDense(OpsLayer):
         if bias_shape is not None:
             self.bias = self.add_weight(
                 shape=tuple(bias_shape), initializer=initializers.fresh(self.bias_initializer),
-                regularizer=self.bias_regularizer, name="bias",
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias",
             )  # fmt: skip
         self.kernel_scale = self.add_weight(
             shape=self._int8.scale_shape(kernel_shape), initializer="ones", trainable=False,
@@ -274,7 +272,7 @@ class EinsumDense(OpsLayer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": serialized(regularizers, self.kernel_regularizer),
             "bias_regularizer": serialized(regularizers, self.bias_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "quantization_config": quantization.config_entry(self),
         }

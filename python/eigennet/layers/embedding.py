@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigennet import _core, initializers, regularizers
+from eigennet import _core, constraints, initializers, regularizers
 from eigennet.layers import quantization
 from eigennet.layers.layer import Layer
 
@@ -48,8 +48,7 @@ class Embedding(Layer):
         self.output_dim = _positive_int(output_dim, "output_dim")
         kwargs.pop("input_length", None)  # deprecated in Keras 3, ignored
         super().__init__(**kwargs)
-        if embeddings_constraint is not None:
-            raise ValueError("Embedding(embeddings_constraint=...) is not supported")
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         quantization.check_config_argument("Embedding", quantization_config)
         if self.dtype == "float32" and self.input_dim > 2**24:
             raise ValueError(
@@ -92,6 +91,9 @@ class Embedding(Layer):
     def _weight_regularizers(self):
         return [self.embeddings_regularizer]
 
+    def _weight_constraints(self):
+        return [self.embeddings_constraint]
+
     def _initialize(self):
         if self.quantization_mode is not None:  # as Keras's _int8_build: zeros, scale ones
             self.weights[1].assign(np.ones(self.weights[1].shape, self.dtype))
@@ -133,7 +135,7 @@ class Embedding(Layer):
             else None,
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "embeddings_constraint": None,
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "quantization_config": quantization.config_entry(self),
         }

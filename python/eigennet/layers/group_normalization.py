@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigennet import initializers, ops, regularizers
+from eigennet import constraints, initializers, ops, regularizers
 from eigennet.layers._ops_layer import OpsLayer
 
 
@@ -29,7 +29,7 @@ class GroupNormalization(OpsLayer):
         scale: Whether to multiply by the learned `gamma` (default True).
         beta_initializer, gamma_initializer: default "zeros" and "ones".
         beta_regularizer, gamma_regularizer: Optional regularizers.
-        beta_constraint, gamma_constraint: Must be None (not supported).
+        beta_constraint, gamma_constraint: Optional `eigennet.constraints`.
 
     Weights, in Keras order: `gamma (channels,)` when scale, then `beta (channels,)` when
     center.
@@ -59,9 +59,9 @@ class GroupNormalization(OpsLayer):
                 "Received an invalid value for argument `groups`, expected a positive integer "
                 f"(or `-1` for instance normalization). Received: groups={groups}"
             )
-        if beta_constraint is not None or gamma_constraint is not None:
-            raise ValueError("GroupNormalization: constraints are not supported")
         super().__init__(**kwargs)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.groups = groups
         self.axis = axis
         self.epsilon = epsilon
@@ -107,6 +107,7 @@ class GroupNormalization(OpsLayer):
                 shape=(dim,),
                 initializer=initializers.fresh(self.gamma_initializer),
                 regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
                 name="gamma",
             )
         if self.center:
@@ -114,6 +115,7 @@ class GroupNormalization(OpsLayer):
                 shape=(dim,),
                 initializer=initializers.fresh(self.beta_initializer),
                 regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
                 name="beta",
             )
         self.input_shape = shape
@@ -158,6 +160,6 @@ class GroupNormalization(OpsLayer):
             "gamma_initializer": init(self.gamma_initializer),
             "beta_regularizer": _ser(regularizers, self.beta_regularizer),
             "gamma_regularizer": _ser(regularizers, self.gamma_regularizer),
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_constraint": _ser(constraints, self.beta_constraint),
+            "gamma_constraint": _ser(constraints, self.gamma_constraint),
         }

@@ -9,10 +9,14 @@ from eigennet.layers import quantization
 
 class KernelBiasMixin:
     """Weights `kernel`, then `bias` when `use_bias`; subclasses set `kernel_initializer`,
-    `bias_initializer`, `kernel_regularizer`, `bias_regularizer` and `use_bias`."""
+    `bias_initializer`, `kernel_regularizer`, `bias_regularizer`, `kernel_constraint`,
+    `bias_constraint` and `use_bias`."""
 
     def _weight_regularizers(self):
         return [self.kernel_regularizer, self.bias_regularizer][: 1 + self.use_bias]
+
+    def _weight_constraints(self):
+        return [self.kernel_constraint, self.bias_constraint][: 1 + self.use_bias]
 
     def _initialize(self):
         # Quantized, as Keras's _int8_build: the kernel stays zeros (as made), the scale ones.

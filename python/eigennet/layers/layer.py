@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from eigennet import _auto_config, _core, config, dtype_policies, regularizers
+from eigennet import _auto_config, _core, config, constraints, dtype_policies, regularizers
 from eigennet.layers import quantization, variable_axes
 from eigennet.layers.keras_tensor import (
     KerasTensor,
@@ -239,6 +239,13 @@ class Variable:
     @property
     def trainable(self) -> bool:
         return self._trainable and self._layer.trainable
+
+    @property
+    def constraint(self):
+        """The constraint applied after each optimizer step that updates the variable."""
+        owned = getattr(self._layer, "_weight_constraints", list)()
+        index = [w.name for w in self._layer.weights].index(self.name)
+        return owned[index] if index < len(owned) else None
 
     def _view(self) -> np.ndarray:
         """A writable view of the weight's memory in the core (for the optimizer)."""
@@ -486,8 +493,7 @@ class Layer:
         from eigennet import initializers
         from eigennet.layers.tracing import WeightSource
 
-        if constraint is not None:
-            raise ValueError("add_weight: constraints are not supported by eigennet yet")
+        constraint = constraints.get(constraint)
         if self._built and not _tracing_layer(self):
             raise ValueError(
                 f"Layer {self.name!r}: add_weight after the layer was built; make weights in "
@@ -511,6 +517,9 @@ class Layer:
             source.regularizer = regularizers.get(regularizer)
             source._core.set_regularizers([regularizers.native(source.regularizer)],
                                           regularizers.native(None))  # fmt: skip
+        if constraint is not None:
+            source.constraint = constraint
+            source._core.set_constraints([constraints.native(constraint)])
         self._own_weights.append(source)
         return source.variable
 
@@ -804,6 +813,7 @@ class Layer:
             [regularizers.native(r) for r in self._weight_regularizers()],
             regularizers.native(self.activity_regularizer),
         )
+        core.set_constraints([constraints.native(c) for c in self._weight_constraints()])
         core.trainable = self._trainable
         self._core = core
         self._copies = variable_axes.RecentCache(16)
@@ -852,6 +862,11 @@ class Layer:
 
     def _weight_regularizers(self) -> list:
         """One regularizer (or None) per weight, in weights order."""
+        return []
+
+    def _weight_constraints(self) -> list:
+        """One constraint (or None) per weight, in weights order (applied after each
+        optimizer step)."""
         return []
 
     def _initialize(self) -> None:

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from eigennet import _core, initializers, regularizers
+from eigennet import _core, constraints, initializers, regularizers
 from eigennet._checks import non_negative_number
 from eigennet.layers.layer import Layer
 
@@ -27,11 +27,6 @@ def _last_axis_only(layer_name: str, axes: list, axis) -> None:
         raise ValueError(
             f"{layer_name} supports only the last axis (axis=-1) for now, got axis={axis!r}"
         )
-
-
-def _no_constraint(value, name: str) -> None:
-    if value is not None:
-        raise ValueError(f"{name} is not supported by eigennet yet: pass None")
 
 
 def _serialized_initializer(init):
@@ -81,9 +76,8 @@ class _Normalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        _no_constraint(beta_constraint, "beta_constraint")
-        _no_constraint(gamma_constraint, "gamma_constraint")
-        self.beta_constraint = self.gamma_constraint = None
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def _initializers(self) -> dict:
         return {"gamma": self.gamma_initializer, "beta": self.beta_initializer}
@@ -97,6 +91,10 @@ class _Normalization(Layer):
     def _weight_regularizers(self):
         has_gamma, has_beta = self._has_gamma_beta()
         return [self.gamma_regularizer] * has_gamma + [self.beta_regularizer] * has_beta
+
+    def _weight_constraints(self):
+        has_gamma, has_beta = self._has_gamma_beta()
+        return [self.gamma_constraint] * has_gamma + [self.beta_constraint] * has_beta
 
     def _initialize(self):
         inits = self._initializers()
@@ -117,8 +115,8 @@ class _Normalization(Layer):
             "gamma_initializer": _serialized_initializer(self.gamma_initializer),
             "beta_regularizer": _serialized_regularizer(self.beta_regularizer),
             "gamma_regularizer": _serialized_regularizer(self.gamma_regularizer),
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
 
@@ -142,7 +140,7 @@ class BatchNormalization(_Normalization):
         moving_mean_initializer, moving_variance_initializer: Initializers of the moving
             statistics ("zeros", "ones").
         beta_regularizer, gamma_regularizer: Optional `eigennet.regularizers`.
-        beta_constraint, gamma_constraint: Not supported yet (must be None).
+        beta_constraint, gamma_constraint: Optional `eigennet.constraints`.
         synchronized: Accepted for compatibility; True raises as in Keras's torch backend.
         renorm: Batch renormalization is not supported (must be False).
 
@@ -242,8 +240,8 @@ class BatchNormalization(_Normalization):
             ),
             "beta_regularizer": common["beta_regularizer"],
             "gamma_regularizer": common["gamma_regularizer"],
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
             "synchronized": self.synchronized,
             "renorm": self.renorm,
             "renorm_clipping": self.renorm_clipping,
@@ -263,7 +261,7 @@ class LayerNormalization(_Normalization):
         scale: Whether to multiply by gamma (default True).
         beta_initializer, gamma_initializer: Initializers of beta ("zeros") and gamma ("ones").
         beta_regularizer, gamma_regularizer: Optional `eigennet.regularizers`.
-        beta_constraint, gamma_constraint: Not supported yet (must be None).
+        beta_constraint, gamma_constraint: Optional `eigennet.constraints`.
         rms_scaling: Keras 3's deprecated option (it warns as Keras does): the output is
             `x / sqrt(var + epsilon) * gamma`, not centered, and there is no beta.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigennet import _core, _random, activations, initializers, regularizers
+from eigennet import _core, _random, activations, constraints, initializers, regularizers
 from eigennet._checks import non_negative_number
 from eigennet.layers import variable_axes
 from eigennet.layers.keras_tensor import KerasTensor, is_symbolic, record_call
@@ -198,13 +198,9 @@ class _Recurrent(_CallsWithStates, Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        for name, value in (
-            ("kernel_constraint", kernel_constraint),
-            ("recurrent_constraint", recurrent_constraint),
-            ("bias_constraint", bias_constraint),
-        ):
-            if value is not None:
-                raise ValueError(f"{kind}({name}=...) is not supported: weight constraints are not")
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = self._rate(dropout, "dropout")
         self.recurrent_dropout = self._rate(recurrent_dropout, "recurrent_dropout")
         if seed is not None and (
@@ -275,6 +271,10 @@ class _Recurrent(_CallsWithStates, Layer):
     def _weight_regularizers(self):
         regs = [self.kernel_regularizer, self.recurrent_regularizer, self.bias_regularizer]
         return regs[: 2 + self.use_bias]
+
+    def _weight_constraints(self):
+        found = [self.kernel_constraint, self.recurrent_constraint, self.bias_constraint]
+        return found[: 2 + self.use_bias]
 
     def _initial_values(self, shapes: list[tuple], dtype: str) -> list[np.ndarray]:
         """Initial kernel, recurrent kernel (and bias) for weight shapes in Keras order."""
@@ -367,9 +367,9 @@ class _Recurrent(_CallsWithStates, Layer):
                 "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                 "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": None,
-                "recurrent_constraint": None,
-                "bias_constraint": None,
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint),
                 "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout,
             }

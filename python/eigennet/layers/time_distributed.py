@@ -70,6 +70,9 @@ class TimeDistributed(Layer):
     def _weight_regularizers(self):
         return self.layer._weight_regularizers()
 
+    def _weight_constraints(self):
+        return self.layer._weight_constraints()
+
     def _initialize(self):
         # The wrapper's block is the inner layer's, which building refilled with zeros.
         for var, value in zip(self.layer.weights, self._inner_values, strict=True):

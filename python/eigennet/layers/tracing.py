@@ -47,6 +47,7 @@ class WeightSource:
         self.variable = Variable._at(self, name, shape, 0, size, trainable, variable)
         self._tensor = None
         self.regularizer = None  # add_weight's, for Layer.losses (the core applies it in fit)
+        self.constraint = None  # add_weight's (the core applies it after each step)
 
     @property
     def name(self) -> str:
@@ -66,6 +67,9 @@ class WeightSource:
 
     def _weight_dtypes(self) -> dict[str, str]:
         return {self.variable.name: self._integer} if self._integer else {}
+
+    def _weight_constraints(self) -> list:
+        return [self.constraint]
 
     @property
     def weights(self) -> list:

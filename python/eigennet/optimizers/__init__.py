@@ -190,7 +190,14 @@ class Optimizer:
         self._check_gradients(flat)
         if not self.built:
             self._built_variables = variables
-        self._core_for(str(dtype)).apply([a.reshape(-1) for a in arrays], flat)
+        core = self._core_for(str(dtype))
+        steps = core.iterations
+        core.apply([a.reshape(-1) for a in arrays], flat)
+        if core.iterations != steps:  # as Keras: the variables' constraints after the update
+            for variable in variables:
+                constraint = getattr(variable, "constraint", None)
+                if constraint is not None and variable.trainable:
+                    variable.assign(constraint(variable.numpy()))
 
     def _check_gradients(self, flat: np.ndarray) -> None:
         if not np.all(np.isfinite(flat)):

@@ -31,6 +31,14 @@ REFERENCES = {
         - np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True))
     ),
     "log_sigmoid": lambda x: -_softplus(-x),
+    "celu": lambda x: np.maximum(x, 0.0) + np.expm1(np.minimum(x, 0.0)),
+    "hard_tanh": lambda x: np.clip(x, -1.0, 1.0),
+    "hard_shrink": lambda x: np.where(np.abs(x) > 0.5, x, 0.0),
+    "soft_shrink": lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0.0),
+    "tanh_shrink": lambda x: x - np.tanh(x),
+    "squareplus": lambda x: (x + np.sqrt(x * x + 4.0)) / 2.0,
+    "sparse_plus": lambda x: np.where(x <= -1, 0.0, np.where(x >= 1, x, (x + 1.0) ** 2 / 4.0)),
+    "sparse_sigmoid": lambda x: np.clip((x + 1.0) / 2.0, 0.0, 1.0),
 }
 
 X = np.random.default_rng(5).normal(scale=3.0, size=(6, 7)).astype("float32")
@@ -59,7 +67,11 @@ def test_named_activation_in_a_model_equals_numpy(name):
     assert layers.Activation(name).get_config()["activation"] == saved_as
 
 
-@pytest.mark.parametrize("activation", ["mish", "hard_silu", "log_softmax", cube_root_ish])
+@pytest.mark.parametrize(
+    "activation",
+    ["mish", "hard_silu", "log_softmax", "celu", "squareplus", "soft_shrink", "sparse_plus",
+     "tanh_shrink", cube_root_ish],
+)  # fmt: skip
 def test_traced_activation_gradients_match_finite_differences(float64, activation):
     model = keras.Sequential(
         [keras.Input((5,)), layers.Dense(4), layers.Activation(activation), layers.Dense(2)]
@@ -254,3 +266,47 @@ def test_layers_with_non_native_activations_train_like_keras():
     x = rng.normal(size=(16, 6, 6, 1)).astype("float32")
     y = rng.uniform(size=(16, 2)).astype("float32")
     assert_trains_like_keras(ours, theirs, x, y)
+
+
+NEW_OPS = {  # keras.ops functions added with Keras 3's newer activations, with arguments
+    "celu": {"alpha": 0.7},
+    "glu": {"axis": -1},
+    "hard_tanh": {},
+    "hard_shrink": {"threshold": 0.8},
+    "soft_shrink": {"threshold": 0.3},
+    "tanh_shrink": {},
+    "squareplus": {"b": 2.0},
+    "sparse_plus": {},
+    "sparse_sigmoid": {},
+    "threshold": {"threshold": 0.2, "default_value": -1.5},
+    "normalize": {"axis": 1},
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_OPS))
+def test_new_ops_equal_keras_on_arrays_and_in_a_model(name):
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    kr = pytest.importorskip("keras")
+    kwargs = NEW_OPS[name]
+    x = np.random.default_rng(9).normal(scale=2.0, size=(5, 6)).astype("float32")
+    expected = kr.ops.convert_to_numpy(getattr(kr.ops, name)(x, **kwargs))
+    np.testing.assert_allclose(getattr(ops, name)(x, **kwargs), expected, rtol=1e-6, atol=1e-6)
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, getattr(ops, name)(inputs, **kwargs))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
+    if name != "normalize":  # (an op, not an activation)
+        assert activations.get(name) is getattr(activations, name)
+
+
+def test_glu_halves_its_axis_and_refuses_odd_lengths():
+    assert layers.Activation("glu")(np.ones((2, 6), "float32")).shape == (2, 3)
+    with pytest.raises(ValueError, match="even length"):
+        ops.glu(np.ones((2, 5), "float32"))
+    inputs = keras.Input((5,))
+    with pytest.raises(ValueError, match="must keep the shape"):
+        keras.Model(inputs, layers.Dense(4, activation="glu")(inputs)).predict(
+            np.ones((2, 5), "float32"), verbose=0
+        )

@@ -6,11 +6,13 @@ selu's alpha and scale, gelu in its exact erf form.
 
 The core computes the first twelve natively, inside the layers that take an `activation`.
 Keras's others (relu6, softsign, exponential, hard_sigmoid, hard_silu/hard_swish, mish,
-log_softmax, log_sigmoid) and any function of a tensor (a custom activation, written with
-`keras.ops`) are traced into the graph like a custom layer's call(): `layers.Activation` takes
-them all, and so do Dense, the convolutions and EinsumDense, which then compute linearly and
-run the activation after (see layers.activation.ActivationAfter). Recurrent layers take the
-native ones only (theirs run inside the recurrence).
+log_softmax, log_sigmoid, celu, glu, hard_tanh, hard_shrink, soft_shrink, tanh_shrink,
+squareplus, sparse_plus, sparse_sigmoid, threshold; not sparsemax) and any function of a
+tensor (a custom activation, written with `keras.ops`) are traced into the graph like a
+custom layer's call(): `layers.Activation` takes them all, and so do Dense, the convolutions
+and EinsumDense, which then compute linearly and run the activation after (see
+layers.activation.ActivationAfter). Recurrent layers take the native ones only (theirs run
+inside the recurrence).
 """
 
 from __future__ import annotations
@@ -142,8 +144,69 @@ def log_sigmoid(x):
     return _ops().log_sigmoid(x)
 
 
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: `max(x, 0) + alpha * expm1(min(x, 0) / alpha)`."""
+    return _ops().celu(x, alpha=alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: `a * sigmoid(b)`, `a` and `b` the halves of `x` along `axis` (it
+    halves that axis: `layers.Activation` takes it, a layer's `activation=` does not)."""
+    return _ops().glu(x, axis=axis)
+
+
+def hard_tanh(x):
+    """`x` clipped to [-1, 1]."""
+    return _ops().hard_tanh(x)
+
+
+def hard_shrink(x, threshold=0.5):
+    """`x` where `|x| > threshold`, else 0."""
+    return _ops().hard_shrink(x, threshold=threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """`x` moved `threshold` toward 0, and 0 within [-threshold, threshold]."""
+    return _ops().soft_shrink(x, threshold=threshold)
+
+
+def tanh_shrink(x):
+    """`x - tanh(x)`."""
+    return _ops().tanh_shrink(x)
+
+
+def squareplus(x, b=4):
+    """`(x + sqrt(x ** 2 + b)) / 2`."""
+    return _ops().squareplus(x, b=b)
+
+
+def sparse_plus(x):
+    """0 for `x <= -1`, `(x + 1) ** 2 / 4` in between, `x` for `x >= 1`."""
+    return _ops().sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """0 for `x <= -1`, `(x + 1) / 2` in between, 1 for `x >= 1`."""
+    return _ops().sparse_sigmoid(x)
+
+
+def threshold(x, threshold, default_value):  # noqa: A002 (Keras's name)
+    """`x` where `x > threshold`, else `default_value`."""
+    return _ops().threshold(x, threshold, default_value)
+
+
 # Keras's activations the core does not run natively: traced where they are used.
 _TRACED_BY_NAME: dict[str, Callable] = {
+    "celu": celu,
+    "glu": glu,
+    "hard_tanh": hard_tanh,
+    "hard_shrink": hard_shrink,
+    "soft_shrink": soft_shrink,
+    "tanh_shrink": tanh_shrink,
+    "squareplus": squareplus,
+    "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid,
+    "threshold": threshold,
     "relu6": relu6,
     "softsign": softsign,
     "exponential": exponential,

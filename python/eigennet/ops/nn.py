@@ -422,3 +422,91 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """The mean of each `pool_size` window over its positions inside the data."""
     return _pool("average", inputs, pool_size, strides, padding, data_format)
+
+
+# -- Keras 3's newer activations, composed of the ops above (both paths, one formula) ------
+def _float(x):
+    """x as a float array or symbolic tensor (integers become float32, as Keras)."""
+    if is_symbolic(x):
+        return x
+    a = _array(x)
+    return a if a.dtype.kind == "f" else a.astype("float32")
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: `max(x, 0) + alpha * expm1(min(x, 0) / alpha)`."""
+    x = _float(x)
+    return onp.maximum(x, 0.0) + alpha * onp.expm1(onp.minimum(x, 0.0) / alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: `a * sigmoid(b)`, `a` and `b` the halves of `x` along `axis`."""
+    x = _float(x)
+    size = onp.shape(x)[axis]
+    if size is None or size % 2:
+        raise ValueError(f"ops.glu: axis {axis} of {onp.shape(x)} must have an even length")
+    a, b = onp.split(x, 2, axis=axis)
+    return a * sigmoid(b)
+
+
+def hard_tanh(x):
+    """`x` clipped to [-1, 1]."""
+    return onp.clip(_float(x), -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    """`x` where `|x| > threshold`, else 0."""
+    x = _float(x)
+    return onp.where(onp.greater(onp.abs(x), threshold), x, onp.zeros_like(x))
+
+
+def soft_shrink(x, threshold=0.5):
+    """`x` moved `threshold` toward 0, and 0 within [-threshold, threshold]."""
+    x = _float(x)
+    zero = onp.zeros_like(x)
+    below = onp.where(onp.less(x, -threshold), x + threshold, zero)
+    return onp.where(onp.greater(x, threshold), x - threshold, below)
+
+
+def tanh_shrink(x):
+    """`x - tanh(x)`."""
+    x = _float(x)
+    return x - onp.tanh(x)
+
+
+def squareplus(x, b=4):
+    """`(x + sqrt(x ** 2 + b)) / 2`, a smooth relu."""
+    x = _float(x)
+    return (x + onp.sqrt(onp.square(x) + b)) / 2.0
+
+
+def sparse_plus(x):
+    """0 for `x <= -1`, `(x + 1) ** 2 / 4` in between, `x` for `x >= 1`."""
+    x = _float(x)
+    middle = onp.where(onp.less(x, 1.0), 0.25 * onp.square(x + 1.0), x)
+    return onp.where(onp.less_equal(x, -1.0), onp.zeros_like(x), middle)
+
+
+def sparse_sigmoid(x):
+    """0 for `x <= -1`, `(x + 1) / 2` in between, 1 for `x >= 1`."""
+    x = _float(x)
+    middle = onp.where(onp.greater_equal(x, 1.0), onp.ones_like(x), 0.5 * (x + 1.0))
+    return onp.where(onp.less_equal(x, -1.0), onp.zeros_like(x), middle)
+
+
+def threshold(x, threshold, default_value):  # noqa: A002 (Keras's name)
+    """`x` where `x > threshold`, else `default_value`."""
+    x = _float(x)
+    return onp.where(onp.greater(x, threshold), x, onp.full_like(x, default_value))
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """`x` divided by its `order`-norm along `axis` (at least `epsilon`, by default
+    `config.epsilon()`), as Keras's."""
+    from eigennet import config
+
+    if order != 2:
+        raise ValueError(f"ops.normalize: order={order!r} is not supported (the 2-norm is)")
+    x = _float(x)
+    eps = config.epsilon() if epsilon is None else epsilon
+    return x / onp.maximum(onp.norm(x, axis=axis, keepdims=True), eps)

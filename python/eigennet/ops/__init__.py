@@ -9,6 +9,7 @@ here raises AttributeError listing the ones that are.
 
 from __future__ import annotations
 
+from eigennet.ops import composed as _composed_ops
 from eigennet.ops import core as _core_ops
 from eigennet.ops import image  # noqa: F401 (keras.ops.image)
 from eigennet.ops import nn as _nn_ops
@@ -25,10 +26,10 @@ def _public(module) -> dict:
     }
 
 
-globals().update(_public(_numpy_ops))
-globals().update(_public(_nn_ops))
-globals().update(_public(_core_ops))
-__all__ = sorted({*_public(_numpy_ops), *_public(_nn_ops), *_public(_core_ops)})
+_MODULES = (_numpy_ops, _nn_ops, _core_ops, _composed_ops)
+for _module in _MODULES:
+    globals().update(_public(_module))
+__all__ = sorted({name for module in _MODULES for name in _public(module)})
 
 
 def __getattr__(name: str):

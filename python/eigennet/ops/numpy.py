@@ -93,6 +93,19 @@ erf = _unary("erf", _erf)
 logical_not = _unary("logical_not", np.logical_not)
 isnan = _unary("isnan", np.isnan)
 isfinite = _unary("isfinite", np.isfinite)
+tan = _unary("tan", np.tan)
+arcsin = _unary("arcsin", np.arcsin)
+arccos = _unary("arccos", np.arccos)
+arctan = _unary("arctan", np.arctan)
+sinh = _unary("sinh", np.sinh)
+cosh = _unary("cosh", np.cosh)
+arcsinh = _unary("arcsinh", np.arcsinh)
+arccosh = _unary("arccosh", np.arccosh)
+arctanh = _unary("arctanh", np.arctanh)
+log2 = _unary("log2", np.log2)
+log10 = _unary("log10", np.log10)
+exp2 = _unary("exp2", np.exp2)
+trunc = _unary("trunc", np.trunc)
 
 
 def round(x, decimals: int = 0):  # noqa: A001 (Keras's name)
@@ -156,6 +169,7 @@ greater_equal = _binary("greater_equal", np.greater_equal)
 logical_and = _binary("logical_and", np.logical_and)
 logical_or = _binary("logical_or", np.logical_or)
 logical_xor = _binary("logical_xor", np.logical_xor)
+arctan2 = _binary("arctan2", np.arctan2)
 
 
 def where(condition, x1=None, x2=None):
@@ -788,7 +802,8 @@ def _like(name: str, value):
     def op(x, dtype=None):
         if is_symbolic(x):
             t = symbolic.operand(x, symbolic.dtype_of(x))
-            return add(multiply(t, 0.0), value)
+            ones = record("ones_like", "UnaryOp", [t], "power_scalar", 0.0, 0.0)  # x ** 0: 1
+            return ones if value == 1.0 else multiply(ones, value)  # for NaN and inf too
         return np.full_like(_array(x), value, dtype=dtype)
 
     op.__name__ = name

@@ -1,0 +1,157 @@
+"""keras.ops composed of the native ones (eigennet/ops/composed.py) and the native unary ops
+exposed with them (tan, arcsin ... trunc, arctan2): each equals Keras's op on arrays and inside
+a model (symbolic tensors), and trains with gradients that match float64 finite differences."""
+
+import os
+
+import numpy as np
+import pytest
+
+import eigennet as keras
+from eigennet import layers, ops
+from gradient_check import assert_gradients_match_finite_differences
+
+RNG = np.random.default_rng(11)
+X = RNG.normal(size=(4, 6)).astype("float32")
+POSITIVE = (np.abs(X) + 1.5).astype("float32")  # arccosh, logs: inside their domains
+UNIT = np.tanh(X).astype("float32") * 0.9  # arctanh
+Y = RNG.normal(size=(4, 6)).astype("float32")
+WITH_ZEROS = np.where(RNG.uniform(size=(4, 6)) < 0.3, 0.0, Y).astype("float32")
+ROW = Y[:1]  # a second operand that broadcasts over the batch
+ROW_WITH_ZEROS = np.where(np.arange(6) % 3 == 0, 0.0, Y[1]).astype("float32")[None]
+
+# name: (arguments as built from a tensor x, the input)
+ONE_INPUT = {
+    "sinh": (lambda x: (x,), X),
+    "cosh": (lambda x: (x,), X),
+    "tan": (lambda x: (x,), UNIT),
+    "arcsinh": (lambda x: (x,), X * 3),
+    "arccosh": (lambda x: (x,), POSITIVE),
+    "arctanh": (lambda x: (x,), UNIT),
+    "arcsin": (lambda x: (x,), UNIT),
+    "arccos": (lambda x: (x,), UNIT),
+    "arctan": (lambda x: (x,), X * 3),
+    "arctan2": (lambda x: (x, ROW), X),
+    "log2": (lambda x: (x,), POSITIVE),
+    "log10": (lambda x: (x,), POSITIVE),
+    "exp2": (lambda x: (x,), X),
+    "cbrt": (lambda x: (x,), X),
+    "deg2rad": (lambda x: (x,), X),
+    "rad2deg": (lambda x: (x,), X),
+    "fabs": (lambda x: (x,), X),
+    "trunc": (lambda x: (x,), X * 3),
+    "hypot": (lambda x: (x, ROW), X),
+    "logaddexp": (lambda x: (x, ROW), X),
+    "divide_no_nan": (lambda x: (x, ROW_WITH_ZEROS), X),
+    "heaviside": (lambda x: (x, 0.5), WITH_ZEROS),
+    "count_nonzero": (lambda x: (x, 1), WITH_ZEROS),
+    "ptp": (lambda x: (x, 1), X),
+    "nansum": (lambda x: (x, 1), X),
+    "nanmean": (lambda x: (x, 1), X),
+    "nanmax": (lambda x: (x, 1), X),
+    "nanmin": (lambda x: (x, 1), X),
+    "flip": (lambda x: (x, 1), X),
+    "fliplr": (lambda x: (x,), X),
+    "roll": (lambda x: (x, 2, 1), X),
+    "diff": (lambda x: (x, 2), X),
+    "hstack": (lambda x: ([x, x * 2],), X),
+    "inner": (lambda x: (x, Y[:3]), X),
+    "isclose": (lambda x: (x, X[:1] + 1e-6), X[:1].repeat(4, 0)),
+    "isinf": (lambda x: (x,), X),
+    "nan_to_num": (lambda x: (x,), X),
+}
+
+
+@pytest.fixture(scope="module")
+def kr():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    return pytest.importorskip("keras")
+
+
+@pytest.mark.parametrize("name", sorted(ONE_INPUT))
+def test_op_equals_keras_on_arrays_and_in_a_model(kr, name):
+    arguments, x = ONE_INPUT[name]
+    expected = np.asarray(kr.ops.convert_to_numpy(getattr(kr.ops, name)(*arguments(x))))
+    got = np.asarray(getattr(ops, name)(*arguments(x)))
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected.astype(got.dtype), rtol=2e-6, atol=2e-6)
+    inputs = keras.Input(x.shape[1:])
+    model = keras.Model(inputs, getattr(ops, name)(*arguments(inputs)))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=2e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", ["vstack", "outer", "vdot", "trace", "average", "allclose"])
+def test_ops_over_whole_arrays_equal_keras(kr, name):
+    a, b = X[:3, :3], Y[:3, :3]
+    cases = {
+        "vstack": ([a, b],),
+        "outer": (a[0], b[1]),
+        "vdot": (a[0], b[0]),
+        "trace": (X, 1),
+        "average": (X, 1, np.arange(1, 7, dtype="float32")),
+        "allclose": (a, a + 1e-7),
+    }
+    args = cases[name]
+    expected = kr.ops.convert_to_numpy(getattr(kr.ops, name)(*args))
+    np.testing.assert_allclose(getattr(ops, name)(*args), expected, rtol=2e-6, atol=2e-6)
+
+
+def test_nan_aware_ops_and_nan_to_num_in_a_model():
+    # Inputs are finite (predict refuses NaN and inf); the model makes them with log.
+    x = X.copy()
+    x[0, 1], x[2, 3] = -1.0, 0.0
+    inputs = keras.Input((6,))
+    logs = ops.log(inputs)  # NaN below 0, -inf at 0
+    outputs = [ops.nan_to_num(logs, nan=1.0, neginf=-9.0), ops.isneginf(logs), ops.isinf(logs)]
+    outputs += [getattr(ops, name)(logs, axis=1) for name in ("nansum", "nanmean", "nanmin")]
+    got = keras.Model(inputs, outputs).predict(x, verbose=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.log(x)
+    np.testing.assert_allclose(got[0], np.nan_to_num(logs, nan=1.0, neginf=-9.0), rtol=1e-6)
+    np.testing.assert_array_equal(got[1], np.isneginf(logs))
+    np.testing.assert_array_equal(got[2], np.isinf(logs))
+    for out, name in zip(got[3:], ("nansum", "nanmean", "nanmin")):
+        np.testing.assert_allclose(out, getattr(np, name)(logs, axis=1), rtol=1e-6)
+
+
+class Composed(layers.Layer):
+    """A layer whose call runs the composed ops between two trained projections."""
+
+    def build(self, shape):
+        self.w = self.add_weight(shape=(shape[-1], 6), initializer="glorot_uniform")
+
+    def call(self, x):
+        h = ops.matmul(x, self.w)
+        h = ops.sinh(h) + ops.logaddexp(h, 0.3 * h) + ops.cbrt(h * h + 1.0)
+        h = ops.roll(ops.flip(h, 1), 1, axis=1) + ops.divide_no_nan(h, ops.hypot(h, 1.0))
+        h = ops.concatenate([ops.diff(h), ops.arcsinh(h[:, :1]), ops.arctan2(h[:, :1], 2.0)], 1)
+        h = h + ops.full_like(h, 0.5) * ops.cosh(0.1 * h)
+        return ops.nansum(ops.expand_dims(h, 1) * ops.ones((1, 2, 1)), axis=1)
+
+
+def test_composed_ops_gradients_match_finite_differences():
+    keras.config.set_floatx("float64")
+    try:
+        model = keras.Sequential([keras.Input((5,)), Composed(), layers.Dense(2)])
+        model.compile("sgd", "mse")
+        x, y = RNG.normal(size=(6, 5)), RNG.normal(size=(6, 2))
+        assert_gradients_match_finite_differences(model, x, y)
+    finally:
+        keras.config.set_floatx("float32")
+
+
+def test_reordering_ops_need_a_known_length():
+    inputs = keras.Input((None, 3))
+    with pytest.raises(ValueError, match="known length"):
+        ops.flip(inputs, axis=1)
+
+
+def test_like_ops_fill_even_where_the_tensor_is_not_finite():
+    # zeros_like was x * 0: NaN where x was inf or NaN.
+    inputs = keras.Input((3,))
+    logs = ops.log(inputs)  # -inf at 0, NaN below
+    model = keras.Model(inputs, [ops.zeros_like(logs), ops.full_like(logs, 2.5)])
+    zeros, filled = model.predict(np.array([[0.0, -1.0, 2.0]], "float32"), verbose=0)
+    np.testing.assert_array_equal(zeros, np.zeros((1, 3)))
+    np.testing.assert_array_equal(filled, np.full((1, 3), 2.5))

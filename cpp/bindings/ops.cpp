@@ -14,6 +14,7 @@
 #include "eigennet/ops/random.hpp"
 #include "eigennet/ops/reduction.hpp"
 #include "eigennet/ops/shape_ops.hpp"
+#include "eigennet/ops/sorting.hpp"
 
 namespace eigennet::bindings {
 
@@ -74,6 +75,8 @@ void bind_ops_typed(py::module_& m) {
   bind_op<PadOp, T, Shape, std::vector<std::vector<Index>>, double>(
       m, "PadOp", sfx, py::arg("input"), py::arg("pad_width"), py::arg("value") = 0.0);
   bind_op<OneHotOp, T, Shape, Index>(m, "OneHotOp", sfx, py::arg("input"), py::arg("num_classes"));
+  bind_op<ArgSortOp, T, Shape, Index, bool>(m, "ArgSortOp", sfx, py::arg("input"), py::arg("k"),
+                                            py::arg("descending"));
   py::class_<DotProductAttentionOp<T>, Op<T>, std::shared_ptr<DotProductAttentionOp<T>>>(
       m, ("DotProductAttentionOp" + sfx).c_str())
       .def(

@@ -292,6 +292,24 @@ class Orthogonal(_Seeded):
         return {"seed": self.seed, "gain": self.gain}
 
 
+class Identity(Initializer):
+    """`gain` times the identity matrix (2-D shapes only)."""
+
+    def __init__(self, gain: float = 1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 2:
+            raise ValueError(
+                "Identity matrix initializer can only be used for 2D matrices. "
+                f"Received: shape={tuple(shape)} of rank {len(shape)}."
+            )
+        return (self.gain * np.eye(*shape)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {} if self.gain == 1.0 else {"gain": self.gain}  # (Keras writes {})
+
+
 _BY_NAME = {
     "zeros": Zeros,
     "ones": Ones,
@@ -307,12 +325,14 @@ _BY_NAME = {
     "lecun_normal": LecunNormal,
     "lecun_uniform": LecunUniform,
     "orthogonal": Orthogonal,
+    "identity": Identity,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_NAME.values()}
 # Keras's lowercase names of the classes: keras.initializers.he_normal(seed=1).
 zeros, ones, constant = Zeros, Ones, Constant
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
-variance_scaling, orthogonal = VarianceScaling, Orthogonal
+variance_scaling, orthogonal, identity = VarianceScaling, Orthogonal, Identity
+OrthogonalInitializer, IdentityInitializer = Orthogonal, Identity  # Keras's other names
 glorot_uniform, glorot_normal, he_normal, he_uniform = (
     GlorotUniform,
     GlorotNormal,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from eigennet import _correlation_metrics as _correlation
 from eigennet import losses as _losses
 from eigennet import ops as _ops
 from eigennet._confusion_metrics import AUC, Precision, Recall
+from eigennet._correlation_metrics import concordance_correlation, pearson_correlation
 from eigennet._f_score_metrics import F1Score, FBetaScore
 from eigennet._metric_base import Metric, as_values, auto_name
 from eigennet._regression_metrics import R2Score
@@ -466,8 +468,24 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
         super().__init__(mean_absolute_percentage_error, name, dtype)
 
 
+PearsonCorrelation = _correlation._wrapper_class(
+    "pearson_correlation",
+    pearson_correlation,
+    "The mean over samples of the Pearson correlation along `axis` (default -1).",
+)
+ConcordanceCorrelation = _correlation._wrapper_class(
+    "concordance_correlation",
+    concordance_correlation,
+    "The mean over samples of Lin's concordance correlation along `axis` (default -1).",
+)
+huber = _losses.huber
+binary_focal_crossentropy = _losses.binary_focal_crossentropy
+categorical_focal_crossentropy = _losses.categorical_focal_crossentropy
+
 _BY_NAME = {
     "binary_crossentropy": BinaryCrossentropy,
+    "pearson_correlation": PearsonCorrelation,
+    "concordance_correlation": ConcordanceCorrelation,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "kl_divergence": KLDivergence,
@@ -502,6 +520,8 @@ _BY_NAME = {
 }
 _BY_FUNCTION = {
     binary_crossentropy: BinaryCrossentropy,
+    pearson_correlation: PearsonCorrelation,
+    concordance_correlation: ConcordanceCorrelation,
     categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     kl_divergence: KLDivergence,

@@ -25,7 +25,11 @@ from eigennet.layers.keras_tensor import KerasTensor
 
 __all__ = [
     "SeedGenerator",
+    "beta",
+    "binomial",
+    "categorical",
     "dropout",
+    "gamma",
     "normal",
     "randint",
     "shuffle",
@@ -231,3 +235,84 @@ def shuffle(x, axis: int = 0, seed=None):
     if not -x.ndim <= int(axis) < max(x.ndim, 1):
         raise ValueError(f"random.shuffle: axis {axis} is out of range for shape {x.shape}")
     return np.random.default_rng(_seed(seed)).permutation(x, axis=int(axis))
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """`num_samples` class indices per row of `logits` (batch, classes), drawn with the
+    probabilities softmax(logits) gives (a class of logit -inf is never drawn): shape
+    (batch, num_samples). Inside a traced call() it records Gumbel-max draws (native uniform
+    noise, then argmax), new at every batch."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
+        raise ValueError(f"random.categorical: num_samples must be an int, got {num_samples!r}")
+    if num_samples < 1:
+        raise ValueError(f"random.categorical: num_samples must be positive, got {num_samples}")
+    from eigennet import ops
+    from eigennet.ops import symbolic
+
+    if symbolic.is_symbolic(logits):
+        shape = ops.shape(logits)
+        if len(shape) != 2:
+            raise ValueError(f"random.categorical: logits must be 2-D, got shape {shape}")
+        tiny = float(np.finfo(np.float32).tiny)
+        u = uniform((shape[0], int(num_samples), shape[1]), tiny, 1.0, seed=seed)
+        gumbel = -ops.log(-ops.log(u))
+        return ops.argmax(ops.expand_dims(logits, 1) + gumbel, axis=-1)
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim != 2:
+        raise ValueError(f"random.categorical: logits must be 2-D, got shape {z.shape}")
+    if np.isnan(z).any() or np.isposinf(z).any():
+        raise ValueError("random.categorical: logits contain NaN or +inf")
+    if z.shape[1] == 0 or np.isneginf(z).all(axis=1).any():
+        raise ValueError("random.categorical: every row needs a class with a finite logit")
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    cdf = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+    u = np.random.default_rng(_seed(seed)).uniform(size=(z.shape[0], int(num_samples)))
+    drawn = (cdf[:, None, :] <= u[..., None]).sum(axis=-1)  # the first class whose cdf > u
+    last = z.shape[1] - 1 - np.argmax(np.isfinite(z[:, ::-1]), axis=1)  # (rounding at 1)
+    return np.minimum(drawn, last[:, None]).astype(dtype)
+
+
+def _eager_only(what: str):
+    if _reference() is not None:
+        raise ValueError(
+            f"random.{what} draws on arrays only: inside a traced call() use normal, uniform, "
+            "truncated_normal, randint, dropout, shuffle or categorical"
+        )
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Values from the gamma distribution of shape parameter `alpha` (scale 1)."""
+    _eager_only("gamma")
+    if not float(alpha) > 0:
+        raise ValueError(f"random.gamma: alpha must be positive, got {alpha}")
+    dims = _shape(shape, "gamma")
+    dtype = config.floatx() if dtype is None else str(np.dtype(dtype))
+    return np.random.default_rng(_seed(seed)).gamma(float(alpha), size=dims).astype(dtype)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):  # noqa: A002 (Keras's names)
+    """Values from the beta distribution of parameters `alpha` and `beta`."""
+    _eager_only("beta")
+    if not (float(alpha) > 0 and float(beta) > 0):
+        raise ValueError(f"random.beta: alpha and beta must be positive, got {alpha}, {beta}")
+    dims = _shape(shape, "beta")
+    dtype = config.floatx() if dtype is None else str(np.dtype(dtype))
+    g = np.random.default_rng(_seed(seed))
+    return g.beta(float(alpha), float(beta), size=dims).astype(dtype)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """The number of successes in `counts` trials of success probability `probabilities`
+    (broadcast to `shape`), as floats of `dtype`."""
+    _eager_only("binomial")
+    p = np.asarray(probabilities, dtype=np.float64)
+    n = np.asarray(counts)
+    if np.any((p < 0) | (p > 1)) or np.any(n < 0) or np.any(n != np.floor(n)):
+        raise ValueError(
+            "random.binomial: counts must be whole numbers >= 0, probabilities in [0, 1]"
+        )
+    dims = _shape(shape, "binomial")
+    dtype = config.floatx() if dtype is None else str(np.dtype(dtype))
+    g = np.random.default_rng(_seed(seed))
+    draws = g.binomial(np.broadcast_to(n.astype(np.int64), dims), np.broadcast_to(p, dims))
+    return draws.astype(dtype)

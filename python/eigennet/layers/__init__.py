@@ -114,6 +114,7 @@ from eigennet.layers.regularization import (
     SpatialDropout2D,
 )
 from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from eigennet.layers.rms_normalization import RMSNormalization
 from eigennet.layers.rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from eigennet.layers.text_vectorization import TextVectorization
 from eigennet.layers.time_distributed import TimeDistributed
@@ -152,6 +153,7 @@ __all__ = [
     "Convolution3DTranspose",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
+    "RMSNormalization",
     "SeparableConv1D",
     "SeparableConv2D",
     "SeparableConvolution1D",

@@ -510,3 +510,50 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     x = _float(x)
     eps = config.epsilon() if epsilon is None else epsilon
     return x / onp.maximum(onp.norm(x, axis=axis, keepdims=True), eps)
+
+
+def rms_normalization(x, scale=1, axis=-1, epsilon=None):
+    """`x * rsqrt(mean(x ** 2 over axis) + epsilon) * scale` (epsilon: config.epsilon()
+    when None), as Keras's."""
+    from eigennet import config
+
+    x = _float(x)
+    eps = config.epsilon() if epsilon is None else epsilon
+    axis = sorted(axis) if isinstance(axis, (list, tuple)) else axis
+    out = x * onp.rsqrt(onp.mean(onp.square(x), axis=axis, keepdims=True) + eps)
+    return out if scale is None else _scaled(out, scale, axis, len(onp.shape(x)))
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, rms_scaling=False):
+    """`(x - mean) * rsqrt(variance + epsilon) * gamma + beta` over `axis` (epsilon:
+    config.epsilon() when None), as Keras's."""
+    from eigennet import config
+
+    if rms_scaling:
+        return rms_normalization(x, gamma, axis, epsilon)
+    x = _float(x)
+    eps = config.epsilon() if epsilon is None else epsilon
+    axis = sorted(axis) if isinstance(axis, (list, tuple)) else axis
+    mean, variance = moments(x, axes=axis if isinstance(axis, list) else [axis], keepdims=True)
+    out = (x - mean) * onp.rsqrt(variance + eps)
+    rank = len(onp.shape(x))
+    if gamma is not None:
+        out = _scaled(out, gamma, axis, rank)
+    if beta is not None:
+        out = out + _along(beta, axis, rank)
+    return out
+
+
+def _along(weight, axis, rank: int):
+    """A weight of the normalized axes' shape, reshaped to broadcast along them."""
+    axes = [a % rank for a in (axis if isinstance(axis, list) else [axis])]
+    if not onp.shape(weight) or len(onp.shape(weight)) == rank:
+        return weight
+    shape = [1] * rank
+    for a, d in zip(axes, onp.shape(weight)):
+        shape[a] = d
+    return onp.reshape(weight, shape)
+
+
+def _scaled(out, scale, axis, rank: int):
+    return out * _along(scale, axis, rank)

@@ -15,6 +15,12 @@ from eigennet.saving.object_registration import (
     register_keras_serializable,
 )
 from eigennet.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
+from eigennet.utils.data_tuples import (
+    get_source_inputs,
+    is_keras_tensor,
+    pack_x_y_sample_weight,
+    unpack_x_y_sample_weight,
+)
 from eigennet.utils.dataset_utils import normalize, split_dataset, timeseries_dataset_from_array
 from eigennet.utils.model_visualization import model_to_dot, plot_model
 from eigennet.utils.progbar import Progbar
@@ -60,7 +66,10 @@ __all__ = [
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
+    "get_source_inputs",
+    "is_keras_tensor",
     "model_to_dot",
+    "pack_x_y_sample_weight",
     "pad_sequences",
     "plot_model",
     "register_keras_serializable",
@@ -69,4 +78,5 @@ __all__ = [
     "normalize",
     "split_dataset",
     "timeseries_dataset_from_array",
+    "unpack_x_y_sample_weight",
 ]

@@ -310,3 +310,36 @@ def test_glu_halves_its_axis_and_refuses_odd_lengths():
         keras.Model(inputs, layers.Dense(4, activation="glu")(inputs)).predict(
             np.ones((2, 5), "float32"), verbose=0
         )
+
+
+def _sparsemax_reference(z):
+    """Martins and Astudillo's Algorithm 1, row by row."""
+    out = np.empty_like(z)
+    for r, row in enumerate(z):
+        desc = np.sort(row)[::-1]
+        cumulative = np.cumsum(desc)
+        k = np.arange(1, len(row) + 1)
+        support = k[1 + k * desc > cumulative].max()
+        out[r] = np.maximum(row - (cumulative[support - 1] - 1) / support, 0)
+    return out
+
+
+def test_sparsemax_projects_onto_the_simplex_and_trains(float64):
+    x = np.random.default_rng(8).normal(scale=2.0, size=(6, 7))
+    expected = _sparsemax_reference(x)
+    np.testing.assert_allclose(ops.sparsemax(x), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ops.sparsemax(np.array([[0.0, 0.5, 1.0]])), [[0, 0.25, 0.75]])
+    inputs = keras.Input((7,))
+    model = keras.Model(inputs, layers.Activation("sparsemax")(inputs))
+    predicted = model.predict(x, verbose=0)
+    np.testing.assert_allclose(predicted, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(predicted.sum(-1), 1.0)
+    x3 = np.random.default_rng(9).normal(size=(2, 5, 3))
+    moved = _sparsemax_reference(np.moveaxis(x3, 1, -1).reshape(-1, 5)).reshape(2, 3, 5)
+    np.testing.assert_allclose(ops.sparsemax(x3, axis=1), np.moveaxis(moved, -1, 1), atol=1e-12)
+    net = keras.Sequential(
+        [keras.Input((5,)), layers.Dense(6), layers.Activation("sparsemax"), layers.Dense(2)]
+    )
+    net.compile("sgd", "mse")
+    rng = np.random.default_rng(10)
+    assert_gradients_match_finite_differences(net, rng.normal(size=(6, 5)), rng.normal(size=(6, 2)))

@@ -7,7 +7,7 @@ selu's alpha and scale, gelu in its exact erf form.
 The core computes the first twelve natively, inside the layers that take an `activation`.
 Keras's others (relu6, softsign, exponential, hard_sigmoid, hard_silu/hard_swish, mish,
 log_softmax, log_sigmoid, celu, glu, hard_tanh, hard_shrink, soft_shrink, tanh_shrink,
-squareplus, sparse_plus, sparse_sigmoid, threshold; not sparsemax) and any function of a
+squareplus, sparse_plus, sparse_sigmoid, threshold, sparsemax) and any function of a
 tensor (a custom activation, written with `keras.ops`) are traced into the graph like a
 custom layer's call(): `layers.Activation` takes them all, and so do Dense, the convolutions
 and EinsumDense, which then compute linearly and run the activation after (see
@@ -195,8 +195,15 @@ def threshold(x, threshold, default_value):  # noqa: A002 (Keras's name)
     return _ops().threshold(x, threshold, default_value)
 
 
+def sparsemax(x, axis=-1):
+    """Sparsemax: the projection onto the probability simplex along `axis` (Martins and
+    Astudillo's threshold; Keras 3.15 computes another, fixed upstream in keras#23469)."""
+    return _ops().sparsemax(x, axis=axis)
+
+
 # Keras's activations the core does not run natively: traced where they are used.
 _TRACED_BY_NAME: dict[str, Callable] = {
+    "sparsemax": sparsemax,
     "celu": celu,
     "glu": glu,
     "hard_tanh": hard_tanh,

@@ -557,3 +557,24 @@ def _along(weight, axis, rank: int):
 
 def _scaled(out, scale, axis, rank: int):
     return out * _along(scale, axis, rank)
+
+
+def sparsemax(x, axis=-1):
+    """Sparsemax along `axis`: the Euclidean projection of `x` onto the probability simplex,
+    `max(x - tau, 0)` (many outputs exactly 0). Composed of sort, cumsum and comparisons, so
+    its gradient is the projection's."""
+    from eigennet.ops import sorting
+
+    x = _float(x)
+    rank = len(onp.shape(x))
+    axis = _axis(axis, rank, "ops.sparsemax")
+    n = onp.shape(x)[axis]
+    if not isinstance(n, (int, np.integer)):
+        raise ValueError(f"ops.sparsemax: axis {axis} of {onp.shape(x)} must have a known length")
+    descending = onp.take(sorting.sort(x, axis=axis), np.arange(n - 1, -1, -1), axis=axis)
+    ks = np.arange(1, n + 1, dtype="float32").reshape([n if a == axis else 1 for a in range(rank)])
+    cumulative = onp.cumsum(descending, axis=axis)
+    support = onp.cast(onp.greater(1.0 + ks * descending, cumulative), "float32")
+    k = onp.sum(support, axis=axis, keepdims=True)  # the support's size (at least 1)
+    tau = (onp.take_along_axis(cumulative, onp.cast(k - 1.0, "int32"), axis=axis) - 1.0) / k
+    return onp.maximum(x - tau, 0.0)

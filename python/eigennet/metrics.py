@@ -11,6 +11,7 @@ from eigennet import ops as _ops
 from eigennet._confusion_metrics import AUC, Precision, Recall
 from eigennet._correlation_metrics import concordance_correlation, pearson_correlation
 from eigennet._f_score_metrics import F1Score, FBetaScore
+from eigennet._iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from eigennet._metric_base import Metric, as_values, auto_name
 from eigennet._regression_metrics import R2Score
 
@@ -542,6 +543,7 @@ _BY_FUNCTION = {
     sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in set(_BY_NAME.values())}
+_BY_CLASS_NAME.update({c.__name__: c for c in (IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU)})
 
 
 def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:

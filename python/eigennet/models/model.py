@@ -759,12 +759,18 @@ class Model:
             self._metrics = [metrics_module.resolve(m, y_shapes[k], shapes[k]) for k, m in pairs]
             self._metric_outputs = [k for k, _ in pairs]
             steps = self._output_steps(specs, shapes)
-            entries = [
-                (k, *m._trainer_entry(self.dtype, y_shapes[k], shapes[k]))
-                for k, m in zip(self._metric_outputs, self._metrics)
-            ]
-            for k, entry, _ in zip(self._metric_outputs, entries, self._metrics):
-                if steps[k][0] > 1 and not isinstance(entry[1], str):
+            entries = []
+            for k, m in zip(self._metric_outputs, self._metrics):
+                y_shape, p_shape = y_shapes[k], shapes[k]
+                if steps[k][0] > 1 and getattr(m, "_per_position", False):
+                    # Its counts add up over positions (IoU's confusion matrix): traced on
+                    # one step per row, as the trainer hands the stepped output's rows.
+                    y_shape = (None, int(np.prod(y_shape[1:], dtype=np.int64)) // steps[k][0])
+                    p_shape = (None, int(np.prod(p_shape[1:], dtype=np.int64)) // steps[k][0])
+                entries.append((k, *m._trainer_entry(self.dtype, y_shape, p_shape)))
+            for k, entry, m in zip(self._metric_outputs, entries, self._metrics):
+                per_position = getattr(m, "_per_position", False)
+                if steps[k][0] > 1 and not isinstance(entry[1], str) and not per_position:
                     raise NotImplementedError(
                         f"Output {self.output_names[k]!r}: a custom metric over time steps "
                         "(a masked or (batch, steps, classes) output) is not supported yet"

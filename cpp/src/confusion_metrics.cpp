@@ -79,14 +79,31 @@ std::vector<double> sorted_copy(std::vector<double> v) {
 
 }  // namespace
 
+bool confusion_rate_from_name(const std::string& name, ConfusionRate* rate) {
+  static const std::pair<const char*, ConfusionRate> kNames[] = {
+      {"precision", ConfusionRate::Precision},
+      {"recall", ConfusionRate::Recall},
+      {"sensitivity_at_specificity", ConfusionRate::SensitivityAtSpecificity},
+      {"specificity_at_sensitivity", ConfusionRate::SpecificityAtSensitivity},
+      {"precision_at_recall", ConfusionRate::PrecisionAtRecall},
+      {"recall_at_precision", ConfusionRate::RecallAtPrecision}};
+  for (const auto& [known, value] : kNames)
+    if (name == known) {
+      *rate = value;
+      return true;
+    }
+  return false;
+}
+
 template <class T>
-PrecisionRecall<T>::PrecisionRecall(bool precision, const MetricConfig& config, Index columns)
-    : precision_(precision),
+ConfusionRates<T>::ConfusionRates(ConfusionRate rate, const MetricConfig& config, Index columns)
+    : rate_(rate),
+      bound_(config.threshold),
       top_k_(config.top_k),
       class_id_(config.class_id),
       columns_(columns),
       counts_(sorted_copy(config.thresholds), config.evenly, 1) {
-  const std::string what = precision ? "Precision" : "Recall";
+  const std::string what = config.name;
   if (top_k_ < 0 || top_k_ > columns)
     throw std::invalid_argument(what + "(top_k=" + std::to_string(top_k_) +
                                 ") needs top_k <= the number of classes (" +
@@ -110,12 +127,17 @@ PrecisionRecall<T>::PrecisionRecall(bool precision, const MetricConfig& config, 
 }
 
 template <class T>
-void PrecisionRecall<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred,
-                                const T* sample_weight) {
+Index ConfusionRates<T>::size() const {
+  const bool per_threshold = rate_ == ConfusionRate::Precision || rate_ == ConfusionRate::Recall;
+  return per_threshold ? static_cast<Index>(order_.size()) : 1;
+}
+
+template <class T>
+void ConfusionRates<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred,
+                               const T* sample_weight) {
   if (y_pred.cols() != columns_ || y_true.cols() != columns_ || y_true.rows() != y_pred.rows())
     throw std::invalid_argument(
-        std::string(precision_ ? "precision" : "recall") +
-        " needs targets shaped like the predictions (" + std::to_string(columns_) +
+        "this metric needs targets shaped like the predictions (" + std::to_string(columns_) +
         " values per sample, not sparse class indices), got " + std::to_string(y_true.cols()));
   constexpr float kNegInf = -1e10f;  // Keras's NEG_INF for predictions outside the top k
   for (Index r = 0; r < y_pred.rows(); ++r) {
@@ -150,15 +172,38 @@ void PrecisionRecall<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pr
 }
 
 template <class T>
-void PrecisionRecall<T>::append_result(std::vector<double>& out) const {
+void ConfusionRates<T>::append_result(std::vector<double>& out) const {
   const auto c = counts_.counts();
-  for (size_t s : order_) {
-    const double denominator = c.tp[s] + (precision_ ? c.fp[s] : c.fn[s]);
-    out.push_back(denominator != 0 ? c.tp[s] / denominator : 0.0);
+  const auto rate = [](double a, double b) { return a + b != 0 ? a / (a + b) : 0.0; };
+  if (rate_ == ConfusionRate::Precision || rate_ == ConfusionRate::Recall) {
+    const bool precision = rate_ == ConfusionRate::Precision;
+    for (size_t s : order_) out.push_back(rate(c.tp[s], precision ? c.fp[s] : c.fn[s]));
+    return;
   }
+  double best = 0;  // Keras: max(where(constrained >= bound, dependent, 0), initial=0)
+  for (size_t s = 0; s < c.tp.size(); ++s) {
+    const double sensitivity = rate(c.tp[s], c.fn[s]), specificity = rate(c.tn[s], c.fp[s]);
+    const double precision = rate(c.tp[s], c.fp[s]);
+    double constrained = 0, dependent = 0;
+    switch (rate_) {
+      case ConfusionRate::SensitivityAtSpecificity:
+        constrained = specificity, dependent = sensitivity;
+        break;
+      case ConfusionRate::SpecificityAtSensitivity:
+        constrained = sensitivity, dependent = specificity;
+        break;
+      case ConfusionRate::PrecisionAtRecall:
+        constrained = sensitivity, dependent = precision;
+        break;
+      default:  // RecallAtPrecision
+        constrained = precision, dependent = sensitivity;
+    }
+    if (constrained >= bound_) best = std::max(best, dependent);
+  }
+  out.push_back(best);
 }
 
-template class PrecisionRecall<float>;
-template class PrecisionRecall<double>;
+template class ConfusionRates<float>;
+template class ConfusionRates<double>;
 
 }  // namespace eigennet

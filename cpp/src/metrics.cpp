@@ -87,8 +87,9 @@ void SampleMeanMetric<T>::update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_p
 template <class T>
 std::unique_ptr<Metric<T>> make_metric(const MetricConfig& config, Index columns) {
   const std::string& name = config.name;
-  if (name == "precision" || name == "recall")
-    return std::make_unique<PrecisionRecall<T>>(name == "precision", config, columns);
+  ConfusionRate rate;
+  if (confusion_rate_from_name(name, &rate))
+    return std::make_unique<ConfusionRates<T>>(rate, config, columns);
   if (name == "auc") return std::make_unique<Auc<T>>(config, columns);
   if (name == "fbeta_score") return std::make_unique<FBetaScore<T>>(config, columns);
   if (name == "r2_score") return std::make_unique<R2Score<T>>(config, columns);

@@ -1,5 +1,6 @@
-"""Metrics on confusion counts at thresholds: Precision, Recall and AUC (Keras 3's
-confusion_metrics), accumulated natively."""
+"""Metrics on confusion counts at thresholds: Precision, Recall, AUC and the rates at a bound
+on another (SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
+RecallAtPrecision), as Keras 3's confusion_metrics, accumulated natively."""
 
 from __future__ import annotations
 
@@ -257,3 +258,79 @@ def _choice(value, what: str, spellings: dict) -> str:
         return spellings[value]
     expected = sorted(set(spellings.values()))
     raise ValueError(f"Invalid AUC {what} value: {value!r}. Expected values are {expected}")
+
+
+class _RateAtRate(_PrecisionRecall):
+    """Keras's SensitivitySpecificityBase: the largest of one rate over `num_thresholds`
+    evenly spaced thresholds where another rate is at least the bound given; 0 when no
+    threshold reaches it."""
+
+    _bound_name = ""  # the constructor argument holding the bound ("specificity", ...)
+
+    def __init__(self, bound, num_thresholds=200, class_id=None, name=None, dtype=None):
+        what = type(self).__name__
+        if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not 0 <= bound <= 1:
+            raise ValueError(
+                f"Argument `{self._bound_name}` must be in the range [0, 1]. "
+                f"Received: {self._bound_name}={bound}"
+            )
+        n = _optional_int(num_thresholds, f"{what} num_thresholds", 1)
+        if n is None or n > MAX_THRESHOLDS:
+            raise ValueError(f"{what}: num_thresholds must be an integer in [1, {MAX_THRESHOLDS}]")
+        thresholds = [0.5] if n == 1 else [0.0] + [(i + 1) / (n - 1) for i in range(n - 2)] + [1.0]
+        super().__init__(thresholds, None, class_id, name, dtype)
+        self.num_thresholds = n
+        self._threshold = float(bound)
+        setattr(self, self._bound_name, bound)
+
+    def _config(self) -> dict:
+        return {**super()._config(), "threshold": self._threshold}
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "dtype": self._compute_dtype,
+            "class_id": self.class_id,
+            "num_thresholds": self.num_thresholds,
+            self._bound_name: getattr(self, self._bound_name),
+        }
+
+
+class SensitivityAtSpecificity(_RateAtRate):
+    """The best sensitivity (recall) where the specificity is at least `specificity`."""
+
+    _native = "sensitivity_at_specificity"
+    _bound_name = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+
+class SpecificityAtSensitivity(_RateAtRate):
+    """The best specificity where the sensitivity (recall) is at least `sensitivity`."""
+
+    _native = "specificity_at_sensitivity"
+    _bound_name = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+
+class PrecisionAtRecall(_RateAtRate):
+    """The best precision where the recall is at least `recall`."""
+
+    _native = "precision_at_recall"
+    _bound_name = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+
+class RecallAtPrecision(_RateAtRate):
+    """The best recall where the precision is at least `precision`."""
+
+    _native = "recall_at_precision"
+    _bound_name = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)

@@ -8,7 +8,15 @@ import numpy as np
 from eigennet import _correlation_metrics as _correlation
 from eigennet import losses as _losses
 from eigennet import ops as _ops
-from eigennet._confusion_metrics import AUC, Precision, Recall
+from eigennet._confusion_metrics import (
+    AUC,
+    Precision,
+    PrecisionAtRecall,
+    Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+)
 from eigennet._correlation_metrics import concordance_correlation, pearson_correlation
 from eigennet._f_score_metrics import F1Score, FBetaScore
 from eigennet._iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
@@ -543,7 +551,22 @@ _BY_FUNCTION = {
     sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
 }
 _BY_CLASS_NAME = {cls.__name__: cls for cls in set(_BY_NAME.values())}
-_BY_CLASS_NAME.update({c.__name__: c for c in (IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU)})
+_BY_CLASS_NAME.update(
+    {
+        c.__name__: c
+        for c in (
+            IoU,
+            MeanIoU,
+            BinaryIoU,
+            OneHotIoU,
+            OneHotMeanIoU,
+            PrecisionAtRecall,
+            RecallAtPrecision,
+            SensitivityAtSpecificity,
+            SpecificityAtSensitivity,
+        )
+    }  # (they take arguments: no names of their own)
+)
 
 
 def resolve(identifier, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:

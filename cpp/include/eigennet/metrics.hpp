@@ -28,7 +28,8 @@ class Metric {
 // and the Python side has already validated them (the constructors check again).
 struct MetricConfig {
   std::string name;        // "binary_accuracy", "precision", "auc", "fbeta_score", "r2_score", ...
-  double threshold = 0.5;  // binary accuracy, F-scores (NaN: Keras's row-maximum rule); k of top-k
+  double threshold = 0.5;  // binary accuracy, F-scores (NaN: Keras's row-maximum rule); k of top-k;
+                           // the bound of precision_at_recall and the other at-X rates
   std::vector<double> thresholds;  // precision/recall; AUC's include Keras's end points
   bool evenly = false;             // thresholds are i / (n - 1): Keras then buckets predictions
   Index top_k = 0;                 // precision/recall, 0 = unset

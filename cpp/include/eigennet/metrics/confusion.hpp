@@ -1,6 +1,7 @@
 // Confusion counts at many thresholds (Keras's metrics_utils), and Precision/Recall on them.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "eigennet/metrics.hpp"
@@ -40,20 +41,39 @@ class ThresholdHistogram {
   std::vector<double> positives_, negatives_;  // (thresholds + 1) x labels, bucket -1 first
 };
 
-// Keras Precision / Recall: one value per threshold (thresholds in the user's order); with
-// top_k only each row's k largest predictions can be positive, with class_id only that
-// column counts. A nonzero label is positive; 0 while a denominator is 0.
+// Rates read from the confusion counts at thresholds.
+//  - Precision, Recall (Keras's): one value per threshold (thresholds in the user's order);
+//    with top_k only each row's k largest predictions can be positive.
+//  - SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision
+//    (Keras's SensitivitySpecificityBase): one value, the largest first rate over the
+//    thresholds whose second rate is at least `config.threshold` (0 when none is).
+// With class_id only that column counts. A nonzero label is positive; a rate is 0 while its
+// denominator is 0.
+enum class ConfusionRate {
+  Precision,
+  Recall,
+  SensitivityAtSpecificity,
+  SpecificityAtSensitivity,
+  PrecisionAtRecall,
+  RecallAtPrecision
+};
+
+// The rate a metric name ("precision", "sensitivity_at_specificity", ...) asks for, or
+// false when the name is none of them.
+bool confusion_rate_from_name(const std::string& name, ConfusionRate* rate);
+
 template <class T>
-class PrecisionRecall : public Metric<T> {
+class ConfusionRates : public Metric<T> {
  public:
-  PrecisionRecall(bool precision, const MetricConfig& config, Index columns);
+  ConfusionRates(ConfusionRate rate, const MetricConfig& config, Index columns);
   void reset() override { counts_.reset(); }
   void update(ConstMatrixMap<T> y_true, ConstMatrixMap<T> y_pred, const T* sample_weight) override;
-  Index size() const override { return static_cast<Index>(order_.size()); }
+  Index size() const override;
   void append_result(std::vector<double>& out) const override;
 
  private:
-  bool precision_;
+  ConfusionRate rate_;
+  double bound_;  // the at-X metrics' constraint
   Index top_k_, class_id_, columns_;
   std::vector<size_t> order_;  // order_[i]: where the user's threshold i is in sorted order
   ThresholdHistogram counts_;

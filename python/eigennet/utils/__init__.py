@@ -22,6 +22,7 @@ from eigennet.utils.data_tuples import (
     unpack_x_y_sample_weight,
 )
 from eigennet.utils.dataset_utils import normalize, split_dataset, timeseries_dataset_from_array
+from eigennet.utils.file_utils import get_file
 from eigennet.utils.model_visualization import model_to_dot, plot_model
 from eigennet.utils.progbar import Progbar
 from eigennet.utils.py_dataset import PyDataset, Sequence
@@ -64,6 +65,7 @@ __all__ = [
     "Sequence",
     "custom_object_scope",
     "get_custom_objects",
+    "get_file",
     "get_registered_name",
     "get_registered_object",
     "get_source_inputs",

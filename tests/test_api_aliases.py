@@ -1,6 +1,7 @@
 """Keras 3 names programs reach for that are aliases here: `utils.clear_session` (resets the
 automatic layer names), `config.backend` / `image_data_format`, the initializers' lowercase
-class names, and `utils.serialize_keras_object` / `deserialize_keras_object`."""
+class names, `utils.serialize_keras_object` / `deserialize_keras_object`, and the
+`serialize` / `deserialize` of `keras.layers`, `keras.losses` and `keras.optimizers`."""
 
 import numpy as np
 import pytest
@@ -37,3 +38,23 @@ def test_serialize_and_deserialize_keras_objects():
     assert config["class_name"] == "Dense"
     layer = keras.utils.deserialize_keras_object(config)
     assert isinstance(layer, keras.layers.Dense) and layer.units == 3 and layer.name == "d"
+
+
+def test_layers_losses_optimizers_serialize_and_deserialize():
+    layer = keras.layers.Dense(3, activation="relu", name="d")
+    config = keras.layers.serialize(layer)
+    assert config["module"] == "keras.layers" and config["class_name"] == "Dense"
+    again = keras.layers.deserialize(config)
+    assert isinstance(again, keras.layers.Dense) and again.get_config() == layer.get_config()
+    loss = keras.losses.deserialize(keras.losses.serialize(keras.losses.Huber(delta=2.0)))
+    assert isinstance(loss, keras.losses.Huber) and loss.delta == 2.0
+    assert keras.losses.deserialize("mse") is keras.losses.get("mse")
+    optimizer = keras.optimizers.deserialize(
+        keras.optimizers.serialize(keras.optimizers.Adam(learning_rate=0.01, beta_1=0.8))
+    )
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    assert optimizer.get_config()["beta_1"] == 0.8
+    assert np.isclose(optimizer.learning_rate, 0.01)
+    assert isinstance(keras.optimizers.deserialize("sgd"), keras.optimizers.SGD)
+    with pytest.raises(ValueError):
+        keras.layers.deserialize({"class_name": "NoSuchLayer", "config": {}})

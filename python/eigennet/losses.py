@@ -741,3 +741,12 @@ def _snake(name: str) -> str:
     from eigennet.layers.layer import snake_case
 
     return snake_case(name)
+
+
+def _serialization():
+    from eigennet._serialization_api import kind_functions
+
+    return kind_functions("losses", get)
+
+
+serialize, deserialize = _serialization()

@@ -252,3 +252,8 @@ __all__ = [
     "StringLookup",
     "TextVectorization",
 ]
+
+from eigennet._serialization_api import kind_functions as _kind_functions  # noqa: E402
+
+serialize, deserialize = _kind_functions("layers")
+__all__ += ["deserialize", "serialize"]

@@ -723,3 +723,12 @@ def get(identifier) -> Optimizer:
             )
         return cls()
     raise ValueError(f"Could not interpret optimizer {identifier!r}")
+
+
+def _serialization():
+    from eigennet._serialization_api import kind_functions
+
+    return kind_functions("optimizers", get)
+
+
+serialize, deserialize = _serialization()

@@ -36,6 +36,22 @@ CASES = [
     ("Adadelta", {"learning_rate": 1.0, "rho": 0.8, "epsilon": 1e-5}),
     ("Lion", {}),
     ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "weight_decay": 0.1}),
+    ("Lamb", {}),
+    ("Lamb", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3}),
+    ("Lamb", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    ("Ftrl", {}),
+    (
+        "Ftrl",
+        {
+            "learning_rate": 0.05,
+            "learning_rate_power": -0.7,
+            "initial_accumulator_value": 0.3,
+            "l1_regularization_strength": 0.01,
+            "l2_regularization_strength": 0.02,
+            "l2_shrinkage_regularization_strength": 0.03,
+            "beta": 0.5,
+        },
+    ),  # fmt: skip
 ]
 CASE_IDS = [cls + "".join(f"-{k}={v}" for k, v in kw.items()) for cls, kw in CASES]
 # Keras 3 default learning rates; the other defaults (epsilon, rho, betas, initial accumulator,
@@ -50,6 +66,8 @@ DEFAULT_LEARNING_RATES = {
     "Adadelta": 0.001,
     "Lion": 0.001,
     "Nadam": 0.001,
+    "Lamb": 0.001,
+    "Ftrl": 0.001,
 }
 
 
@@ -107,3 +125,18 @@ def test_new_optimizers_by_name_and_config(name):
     optimizer = eigennet.optimizers.get(name)
     again = type(optimizer).from_config(optimizer.get_config())
     assert again.get_config() == optimizer.get_config()
+
+
+def test_lamb_on_variables_large_enough_to_share_between_threads():
+    """Lamb's per-variable norms: the threads take whole variables, not slices of one."""
+    shapes = [(400, 300), (300,), (200, 200)]
+    rng = np.random.default_rng(3)
+    variables = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    expected = [v.copy() for v in variables]
+    optimizer, reference = eigennet.optimizers.Lamb(0.01), ref.Lamb(0.01)
+    for _ in range(3):
+        grads = [rng.normal(size=s).astype(np.float32) for s in shapes]
+        optimizer.apply([g.copy() for g in grads], variables)
+        reference.apply(grads, expected)
+    for got, want in zip(variables, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -91,6 +91,14 @@ OPTIMIZERS = {
     "nadam": lambda lib: lib.optimizers.Nadam(learning_rate=0.01),
     "adadelta": lambda lib: lib.optimizers.Adadelta(learning_rate=1.0),
     "lion": lambda lib: lib.optimizers.Lion(learning_rate=0.003, weight_decay=0.01),
+    "lamb": lambda lib: lib.optimizers.Lamb(learning_rate=0.01, weight_decay=0.01),
+    "ftrl": lambda lib: lib.optimizers.Ftrl(
+        learning_rate=0.05,
+        l1_regularization_strength=0.001,
+        l2_regularization_strength=0.01,
+        l2_shrinkage_regularization_strength=0.01,
+        beta=0.1,
+    ),
 }
 
 

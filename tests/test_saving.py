@@ -144,6 +144,8 @@ OPTIMIZERS = {
     "nadam": lambda: keras.optimizers.Nadam(0.01),
     "adadelta": lambda: keras.optimizers.Adadelta(1.0, clipnorm=1.0),
     "lion": lambda: keras.optimizers.Lion(0.003),
+    "lamb": lambda: keras.optimizers.Lamb(0.01),
+    "ftrl": lambda: keras.optimizers.Ftrl(0.05, l1_regularization_strength=0.001),
     "exponential": lambda: keras.optimizers.Adam(schedules.ExponentialDecay(0.02, 3, 0.5)),
     "piecewise": lambda: keras.optimizers.SGD(schedules.PiecewiseConstantDecay([4], [0.1, 0.01])),
     "polynomial": lambda: keras.optimizers.RMSprop(schedules.PolynomialDecay(0.01, 5, cycle=True)),

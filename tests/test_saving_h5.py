@@ -306,6 +306,8 @@ _OPTIMIZERS = {
     "nadam": lambda lib: lib.optimizers.Nadam(0.01),
     "adadelta": lambda lib: lib.optimizers.Adadelta(1.0),
     "lion": lambda lib: lib.optimizers.Lion(0.003),
+    "lamb": lambda lib: lib.optimizers.Lamb(0.01),
+    "ftrl": lambda lib: lib.optimizers.Ftrl(0.05, l2_regularization_strength=0.01),
 }
 
 

@@ -253,6 +253,14 @@ void bind_model_typed(py::module_& m) {
           if (kind == "nadam")
             return make_nadam<T>(base,
                                  {get("beta_1", 0.9), get("beta_2", 0.999), get("epsilon", 1e-7)});
+          if (kind == "ftrl")
+            return make_ftrl<T>(
+                base, {get("learning_rate_power", -0.5), get("initial_accumulator_value", 0.1),
+                       get("l1_regularization_strength", 0), get("l2_regularization_strength", 0),
+                       get("l2_shrinkage_regularization_strength", 0), get("beta", 0)});
+          if (kind == "lamb")
+            return make_lamb<T>(base,
+                                {get("beta_1", 0.9), get("beta_2", 0.999), get("epsilon", 1e-7)});
           throw std::invalid_argument("unknown optimizer kind '" + kind + "'");
         });
 

@@ -164,12 +164,15 @@ void Optimizer<T>::step(const std::vector<Segment<T>>& segments, T* grad) {
   begin_step(scalars);
   // Each thread takes its share of every large tensor; small tensors stay whole on thread 0.
   // One OpenMP region per step at most, none for small models.
+  const bool whole = whole_variables();
   auto run = [&](Index thread, Index threads) {
     for (size_t k = 0; k < segments.size(); ++k) {
       const auto& s = segments[k];
       Index begin = 0, end = s.size;
       if (threads > 1) {
-        if (s.size < kOptimizerParallelGrain / 4) {
+        if (whole) {
+          if (Index(k) % threads != thread) continue;  // whole variables, dealt round-robin
+        } else if (s.size < kOptimizerParallelGrain / 4) {
           if (thread != 0) continue;
         } else {
           const Index share = (s.size + threads - 1) / threads;
@@ -467,7 +470,96 @@ class Lion : public Optimizer<T> {
   LionConfig c_;
 };
 
+// FTRL-Proximal, Keras's rule: with new = accum + g^2 and p = -learning_rate_power,
+// linear += g + 2 l2_shrinkage var - (new^p - accum^p) / lr var, then
+// var = (clip(linear, -l1, l1) - linear) / (new^p / lr + 2 (l2 + beta / (2 lr))).
+template <class T>
+class Ftrl : public Optimizer<T> {
+ public:
+  Ftrl(const OptimizerConfig& base, const FtrlConfig& c) : Optimizer<T>(base), c_(c) {
+    check_non_negative(c.initial_accumulator_value, "initial_accumulator_value");
+    check_non_negative(-c.learning_rate_power, "-learning_rate_power");
+    check_non_negative(c.l1, "l1_regularization_strength");
+    check_non_negative(c.l2, "l2_regularization_strength");
+    check_non_negative(c.l2_shrinkage, "l2_shrinkage_regularization_strength");
+  }
+  std::vector<std::string> slot_names() const override { return {"accumulator", "linear"}; }
+
+ protected:
+  T slot_initial_value(size_t i) const override {
+    return i == 0 ? T(c_.initial_accumulator_value) : T(0);
+  }
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
+    T* accum = this->slot_data(0, offset);
+    T* linear = this->slot_data(1, offset);
+    const T power = T(-c_.learning_rate_power), l1 = T(c_.l1);
+    const T shrink = T(2 * c_.l2_shrinkage);
+    const T l2 = T(c_.l2) + T(c_.beta) / (T(2) * s.lr);
+    for (Index i = 0; i < n; ++i) {
+      const T fresh = accum[i] + g[i] * g[i];
+      const T grown = std::pow(fresh, power);
+      linear[i] += g[i] + shrink * p[i] - (grown - std::pow(accum[i], power)) / s.lr * p[i];
+      const T quadratic = grown / s.lr + T(2) * l2;
+      const T clipped = std::min(std::max(linear[i], -l1), l1);
+      p[i] = (clipped - linear[i]) / quadratic;
+      accum[i] = fresh;
+    }
+  }
+
+ private:
+  FtrlConfig c_;
+};
+
+// LAMB: Adam's bias-corrected step u = m_hat / (sqrt(v_hat) + eps), scaled per variable by
+// the trust ratio ||var|| / ||u|| (1 when either norm is 0): var -= ratio lr u.
+template <class T>
+class Lamb : public Optimizer<T> {
+ public:
+  Lamb(const OptimizerConfig& base, const LambConfig& c) : Optimizer<T>(base), c_(c) {
+    check_non_negative(c.beta_1, "beta_1");
+    check_non_negative(c.beta_2, "beta_2");
+    check_non_negative(c.epsilon, "epsilon");
+  }
+  std::vector<std::string> slot_names() const override { return {"momentum", "velocity"}; }
+
+ protected:
+  bool whole_variables() const override { return true; }
+  void update(T* p, const T* g, Index offset, Index n,
+              const typename Optimizer<T>::StepScalars& s) override {
+    T* m = this->slot_data(0, offset);
+    T* v = this->slot_data(1, offset);
+    const T b1 = T(c_.beta_1), b2 = T(c_.beta_2), eps = T(c_.epsilon);
+    const T t = T(s.step);
+    const T c1 = T(1) - std::pow(b1, t), c2 = T(1) - std::pow(b2, t);
+    const auto step_of = [&](Index i) { return (m[i] / c1) / (std::sqrt(v[i] / c2) + eps); };
+    double weights = 0, steps = 0;  // squared norms of the variable and of its step
+    for (Index i = 0; i < n; ++i) {
+      m[i] += (g[i] - m[i]) * (T(1) - b1);
+      v[i] += (g[i] * g[i] - v[i]) * (T(1) - b2);
+      const double u = double(step_of(i));
+      weights += double(p[i]) * double(p[i]);
+      steps += u * u;
+    }
+    const T ratio = weights > 0 && steps > 0 ? T(std::sqrt(weights) / std::sqrt(steps)) : T(1);
+    for (Index i = 0; i < n; ++i) p[i] -= ratio * s.lr * step_of(i);
+  }
+
+ private:
+  LambConfig c_;
+};
+
 }  // namespace
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_ftrl(const OptimizerConfig& base, const FtrlConfig& c) {
+  return std::make_unique<Ftrl<T>>(base, c);
+}
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_lamb(const OptimizerConfig& base, const LambConfig& c) {
+  return std::make_unique<Lamb<T>>(base, c);
+}
 
 template <class T>
 std::unique_ptr<Optimizer<T>> make_sgd(const OptimizerConfig& base, const SGDConfig& c) {
@@ -569,7 +661,10 @@ std::unique_ptr<Optimizer<T>> make_nadam(const OptimizerConfig& base, const Nada
   template std::unique_ptr<Optimizer<T>> make_adadelta<T>(const OptimizerConfig&,                 \
                                                           const AdadeltaConfig&);                 \
   template std::unique_ptr<Optimizer<T>> make_lion<T>(const OptimizerConfig&, const LionConfig&); \
-  template std::unique_ptr<Optimizer<T>> make_nadam<T>(const OptimizerConfig&, const NadamConfig&);
+  template std::unique_ptr<Optimizer<T>> make_nadam<T>(const OptimizerConfig&,                    \
+                                                       const NadamConfig&);                       \
+  template std::unique_ptr<Optimizer<T>> make_ftrl<T>(const OptimizerConfig&, const FtrlConfig&); \
+  template std::unique_ptr<Optimizer<T>> make_lamb<T>(const OptimizerConfig&, const LambConfig&);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

@@ -254,3 +254,54 @@ class Lion(Optimizer):
         m = slots["m"]
         var -= lr * np.sign(m * b1 + grad * (dtype(1) - b1))
         m[...] = m * b2 + grad * (dtype(1) - b2)
+
+
+class Lamb(Optimizer):
+    """Adam's bias-corrected step, scaled per variable by ||var|| / ||step||."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None):  # fmt: skip
+        super().__init__(learning_rate, weight_decay)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _make_slots(self, variables):
+        return _zeros(variables, "m", "v")
+
+    def _update(self, grad, var, slots, lr, dtype):
+        b1, b2, t = dtype(self.beta_1), dtype(self.beta_2), dtype(self.iterations + 1)
+        m, v = slots["m"], slots["v"]
+        m += (grad - m) * (dtype(1) - b1)
+        v += (grad * grad - v) * (dtype(1) - b2)
+        step = (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + dtype(self.epsilon))
+        w_norm = np.sqrt(np.sum(var.astype(np.float64) ** 2))
+        s_norm = np.sqrt(np.sum(step.astype(np.float64) ** 2))
+        ratio = dtype(w_norm / s_norm) if w_norm > 0 and s_norm > 0 else dtype(1)
+        var -= ratio * lr * step
+
+
+class Ftrl(Optimizer):
+    """FTRL-Proximal as Keras 3 writes it."""
+
+    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
+                 initial_accumulator_value=0.1, l1_regularization_strength=0.0,
+                 l2_regularization_strength=0.0, l2_shrinkage_regularization_strength=0.0,
+                 beta=0.0, weight_decay=None):  # fmt: skip
+        super().__init__(learning_rate, weight_decay)
+        self.power, self.initial = learning_rate_power, initial_accumulator_value
+        self.l1, self.l2 = l1_regularization_strength, l2_regularization_strength
+        self.shrinkage, self.beta = l2_shrinkage_regularization_strength, beta
+
+    def _make_slots(self, variables):
+        return [{"accum": np.full_like(v, self.initial), "linear": np.zeros_like(v)}
+                for v in variables]  # fmt: skip
+
+    def _update(self, grad, var, slots, lr, dtype):
+        accum, linear = slots["accum"], slots["linear"]
+        p = dtype(-self.power)
+        l2 = dtype(self.l2) + dtype(self.beta) / (dtype(2) * lr)
+        fresh = accum + grad * grad
+        linear += grad + dtype(2 * self.shrinkage) * var - (fresh**p - accum**p) / lr * var
+        quadratic = fresh**p / lr + dtype(2) * l2
+        clipped = np.clip(linear, -dtype(self.l1), dtype(self.l1))
+        var[...] = (clipped - linear) / quadratic
+        accum[...] = fresh

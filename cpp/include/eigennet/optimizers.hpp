@@ -86,6 +86,9 @@ class Optimizer {
   virtual T slot_initial_value(size_t) const { return T(0); }
   // Runs once per step, before update() runs on the segments (in parallel).
   virtual void begin_step(const StepScalars&) {}
+  // Whether update() needs each variable whole (a rule with per-variable norms, as Lamb's):
+  // the threads then share the variables out, not the elements of each.
+  virtual bool whole_variables() const { return false; }
   // Updates params p[0..n) with gradient g; `offset` locates them in the slot buffers.
   virtual void update(T* p, const T* g, Index offset, Index n, const StepScalars& s) = 0;
   T* slot_data(size_t i, Index offset) { return slot_buffers_[i].data() + offset; }
@@ -144,6 +147,17 @@ struct LionConfig {
   double beta_1 = 0.9;
   double beta_2 = 0.99;
 };
+struct FtrlConfig {
+  double learning_rate_power = -0.5;
+  double initial_accumulator_value = 0.1;
+  double l1 = 0, l2 = 0, l2_shrinkage = 0;  // the *_regularization_strength arguments
+  double beta = 0;
+};
+struct LambConfig {
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
 struct NadamConfig {
   double beta_1 = 0.9;
   double beta_2 = 0.999;
@@ -167,5 +181,9 @@ template <class T>
 std::unique_ptr<Optimizer<T>> make_lion(const OptimizerConfig& base, const LionConfig& c);
 template <class T>
 std::unique_ptr<Optimizer<T>> make_nadam(const OptimizerConfig& base, const NadamConfig& c);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_ftrl(const OptimizerConfig& base, const FtrlConfig& c);
+template <class T>
+std::unique_ptr<Optimizer<T>> make_lamb(const OptimizerConfig& base, const LambConfig& c);
 
 }  // namespace eigennet

@@ -632,6 +632,72 @@ class Nadam(_BetasOptimizer):
     _kind = "nadam"
 
 
+class Lamb(_BetasOptimizer):
+    """LAMB: Adam's step scaled per variable by the trust ratio ||variable|| / ||step||
+    (slots: momentum, velocity). Defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999,
+    epsilon 1e-7."""
+
+    _kind = "lamb"
+
+
+class Ftrl(Optimizer):
+    """FTRL-Proximal, Keras's rule (slots: accumulator, linear). Defaults: learning_rate
+    0.001, learning_rate_power -0.5, initial_accumulator_value 0.1, and the l1, l2, l2
+    shrinkage regularization strengths and beta all 0."""
+
+    _kind = "ftrl"
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        learning_rate_power=-0.5,
+        initial_accumulator_value=0.1,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        l2_shrinkage_regularization_strength=0.0,
+        beta=0.0,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="ftrl",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        for arg, value, sign in (
+            ("initial_accumulator_value", initial_accumulator_value, "positive or zero"),
+            ("learning_rate_power", -learning_rate_power, "negative or zero"),
+            ("l1_regularization_strength", l1_regularization_strength, "positive or zero"),
+            ("l2_regularization_strength", l2_regularization_strength, "positive or zero"),
+            ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength,
+             "positive or zero"),
+        ):  # fmt: skip
+            if not value >= 0.0:
+                shown = -value if arg == "learning_rate_power" else value
+                raise ValueError(f"`{arg}` needs to be {sign}. Received: {arg}={shown}.")
+        self.learning_rate_power = float(learning_rate_power)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.l1_regularization_strength = float(l1_regularization_strength)
+        self.l2_regularization_strength = float(l2_regularization_strength)
+        self.l2_shrinkage_regularization_strength = float(l2_shrinkage_regularization_strength)
+        self.beta = float(beta)
+
+    def _slot_groups(self):
+        return [[0, 1]]  # accumulator and linear, variable by variable
+
+    def _rule_config(self):
+        return {
+            "learning_rate_power": self.learning_rate_power,
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+            "beta": self.beta,
+        }
+
+
 class Adadelta(Optimizer):
     """Adadelta. Defaults: learning_rate 0.001, rho 0.95, epsilon 1e-7."""
 
@@ -705,6 +771,8 @@ _BY_NAME = {
     "nadam": Nadam,
     "adadelta": Adadelta,
     "lion": Lion,
+    "lamb": Lamb,
+    "ftrl": Ftrl,
 }
 CLASSES = {cls.__name__: cls for cls in (*_BY_NAME.values(), LossScaleOptimizer)}
 

@@ -140,8 +140,8 @@ def test_bad_layer_arguments(saved):
 
 
 def test_unknown_optimizer(saved):
-    _edit_config(saved, lambda c: c["compile_config"]["optimizer"].update(class_name="Lamb"))
-    _expect_error(saved, "Unknown optimizer class 'Lamb'")
+    _edit_config(saved, lambda c: c["compile_config"]["optimizer"].update(class_name="Muon"))
+    _expect_error(saved, "Unknown optimizer class 'Muon'")
 
 
 def test_newer_format_version(saved):

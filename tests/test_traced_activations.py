@@ -343,3 +343,13 @@ def test_sparsemax_projects_onto_the_simplex_and_trains(float64):
     net.compile("sgd", "mse")
     rng = np.random.default_rng(10)
     assert_gradients_match_finite_differences(net, rng.normal(size=(6, 5)), rng.normal(size=(6, 2)))
+
+
+def test_time_distributed_layer_runs_its_wrapped_layers_activation():
+    x = np.random.default_rng(12).normal(size=(3, 4, 5)).astype("float32")
+    wrapper = layers.TimeDistributed(layers.Dense(3, activation=cube_root_ish))
+    model = keras.Sequential([keras.Input((4, 5)), wrapper])
+    kernel, bias = wrapper.layer.get_weights()
+    expected = np.asarray(cube_root_ish(x @ kernel + bias))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(wrapper(x), expected, rtol=1e-5, atol=1e-6)

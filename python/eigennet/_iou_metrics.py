@@ -179,7 +179,16 @@ class BinaryIoU(IoU):
         }
 
 
-class OneHotIoU(IoU):
+class _OneHotLabels:
+    """One-hot labels: Keras's config leaves `sparse_y_true` out."""
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotIoU(_OneHotLabels, IoU):
     """IoU of one-hot labels (and scores, unless `sparse_y_pred`)."""
 
     def __init__(
@@ -195,21 +204,11 @@ class OneHotIoU(IoU):
         super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, False,
                          sparse_y_pred, axis)  # fmt: skip
 
-    def get_config(self):
-        config = super().get_config()
-        del config["sparse_y_true"]
-        return config
 
-
-class OneHotMeanIoU(MeanIoU):
+class OneHotMeanIoU(_OneHotLabels, MeanIoU):
     """The mean IoU of one-hot labels (and scores, unless `sparse_y_pred`)."""
 
     def __init__(
         self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1
     ):
         super().__init__(num_classes, name, dtype, ignore_class, False, sparse_y_pred, axis)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["sparse_y_true"]
-        return config

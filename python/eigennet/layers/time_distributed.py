@@ -70,6 +70,12 @@ class TimeDistributed(Layer):
     def _weight_regularizers(self):
         return self.layer._weight_regularizers()
 
+    @property
+    def _activation_after(self):
+        """The wrapped layer's activation that its core does not run (Dense(activation=
+        "mish")): run after the wrapper's node, on every step's features as in Keras."""
+        return getattr(self.layer, "_activation_after", None)
+
     def _weight_constraints(self):
         return self.layer._weight_constraints()
 

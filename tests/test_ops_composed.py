@@ -155,3 +155,96 @@ def test_like_ops_fill_even_where_the_tensor_is_not_finite():
     zeros, filled = model.predict(np.array([[0.0, -1.0, 2.0]], "float32"), verbose=0)
     np.testing.assert_array_equal(zeros, np.zeros((1, 3)))
     np.testing.assert_array_equal(filled, np.full((1, 3), 2.5))
+
+
+X3 = RNG.normal(size=(4, 3, 3)).astype("float32")
+MORE = {  # name: (arguments as built from a tensor x, the input); batched in a model too
+    "logaddexp2": (lambda x: (x, ROW), X),
+    "signbit": (lambda x: (x,), X),
+    "select": (lambda x: ([x > 0.5, x < -0.5], [x * 2, x * 3], 7.0), X),
+    "searchsorted": (lambda x: (np.array([-1.0, 0.0, 0.5], "float32"), x), X),
+    "digitize": (lambda x: (x, np.array([-1.0, 0.0, 0.5], "float32")), X),
+    "rot90": (lambda x: (x, 1, (1, 2)), X3),
+    "rot90-3": (lambda x: (x, 3, (2, 1)), X3),
+    "diagonal": (lambda x: (x, 1, 1, 2), X3),
+    "diagonal-neg": (lambda x: (x, -1, 2, 1), X3),
+    "median": (lambda x: (x, 1), X),
+    "quantile": (lambda x: (x, 0.3, -1), X),
+    "percentile": (lambda x: (x, 80, 1, "nearest", True), X),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MORE))
+def test_more_ops_equal_keras_on_arrays_and_in_a_model(kr, case):
+    arguments, x = MORE[case]
+    name = case.split("-")[0]
+    expected = np.asarray(kr.ops.convert_to_numpy(getattr(kr.ops, name)(*arguments(x))))
+    got = np.asarray(getattr(ops, name)(*arguments(x)))
+    np.testing.assert_allclose(got, expected.astype(got.dtype), rtol=2e-6, atol=2e-6)
+    inputs = keras.Input(x.shape[1:])
+    model = keras.Model(inputs, getattr(ops, name)(*arguments(inputs)))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=2e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("diag", (np.arange(1, 4, dtype="float32"), 1)),
+        ("diag", (np.arange(1, 4, dtype="float32"), -2)),
+        ("diag", (np.arange(12, dtype="float32").reshape(3, 4), 1)),
+        ("kron", (np.arange(6, dtype="float32").reshape(2, 3), np.ones((2, 2), "float32"))),
+        ("bincount", (np.array([0, 2, 2, 5]), None, 7)),
+        ("bincount", (np.array([[0, 1], [1, 1]]), np.array([[0.5, 1.0], [2.0, 3.0]]))),
+    ],
+)
+def test_whole_array_ops_equal_keras(kr, name, args):
+    expected = kr.ops.convert_to_numpy(getattr(kr.ops, name)(*args))
+    got = getattr(ops, name)(*args)
+    if name == "argpartition":  # any order that partitions: compare the partitioned values
+        kth = args[1]
+        got_values = np.take_along_axis(args[0], got, -1)
+        expected_values = np.take_along_axis(args[0], expected.astype(int), -1)
+        np.testing.assert_array_equal(got_values[:, kth], expected_values[:, kth])
+        return
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+class Structured(layers.Layer):
+    """Weights combined with diag, kron and the diagonal (unbatched symbolic tensors)."""
+
+    def build(self, shape):
+        self.d = self.add_weight(shape=(2,), initializer="ones")
+        self.k = self.add_weight(shape=(2, 2))
+
+    def call(self, x):
+        weight = ops.kron(ops.diag(self.d) + self.k, ops.ones((1, 1))) + ops.diag(
+            ops.diagonal(self.k)
+        )
+        return ops.matmul(x, weight) + ops.median(x, axis=1, keepdims=True)
+
+
+def test_structured_ops_train_with_gradients_matching_finite_differences():
+    keras.config.set_floatx("float64")
+    try:
+        model = keras.Sequential([keras.Input((2,)), Structured(), layers.Dense(1)])
+        model.compile("sgd", "mse")
+        x, y = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 1))
+        assert_gradients_match_finite_differences(model, x, y)
+    finally:
+        keras.config.set_floatx("float32")
+
+
+def test_cross_and_argpartition_equal_numpy():
+    # (Keras 3.15's torch cross takes torch's deprecated default axis, not the last one.)
+    other = X3[:1] + 1.0
+    np.testing.assert_allclose(ops.cross(X3, other), np.cross(X3, other), rtol=1e-6)
+    inputs = keras.Input((3, 3))
+    model = keras.Model(inputs, ops.cross(inputs, other))
+    np.testing.assert_allclose(model.predict(X3, verbose=0), np.cross(X3, other), rtol=1e-6)
+    row_inputs = keras.Input((6,))
+    in_a_model = keras.Model(row_inputs, ops.argpartition(row_inputs, 2))
+    for positions in (ops.argpartition(X, 2), in_a_model.predict(X, verbose=0).astype(int)):
+        values = np.take_along_axis(X, positions, -1)
+        kth = np.sort(X, -1)[:, 2:3]
+        np.testing.assert_array_equal(values[:, 2:3], kth)
+        assert np.all(values[:, :2] <= kth) and np.all(values[:, 3:] >= kth)

@@ -1,5 +1,6 @@
 """NumPy-like `keras.ops` written in terms of the native ones: cube roots, angles, infinities,
-NaN-aware reductions, flips and rolls, differences, stacks and comparisons.
+NaN-aware reductions, flips, rolls and rotations, differences, diagonals, stacks, products
+(outer, Kronecker, cross), searches in a sorted constant, and comparisons.
 
 On arrays each is NumPy's function (Keras's results, dtypes as Keras gives them: floats stay
 their width, integers become float32). On symbolic tensors each is a composition of the ops
@@ -320,3 +321,152 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 def meshgrid(*x, indexing="xy"):
     """Coordinate grids from 1-D arrays (as NumPy's)."""
     return np.meshgrid(*[_array(v) for v in x], indexing=indexing)
+
+
+def logaddexp2(x1, x2):
+    """`log2(2 ** x1 + 2 ** x2)`, computed stably."""
+    if not is_symbolic(x1, x2):
+        return np.logaddexp2(_float_array(x1), _float_array(x2))
+    return onp.maximum(x1, x2) + onp.log2(1.0 + onp.exp2(-onp.abs(x1 - x2)))
+
+
+def signbit(x):
+    """Whether each value is negative (on symbolic tensors `x < 0`: -0.0 reads as positive)."""
+    return onp.less(x, 0.0) if is_symbolic(x) else np.signbit(_array(x))
+
+
+def select(condlist, choicelist, default=0):
+    """The value of the first choice whose condition holds, else `default`, element-wise."""
+    if len(condlist) != len(choicelist) or not condlist:
+        raise ValueError("ops.select: condlist and choicelist must be non-empty, of one length")
+    if not is_symbolic(*condlist, *choicelist, default):
+        return np.select([_array(c) for c in condlist], [_array(v) for v in choicelist], default)
+    result = onp.zeros_like(choicelist[0]) + default
+    for condition, value in zip(reversed(condlist), reversed(choicelist)):
+        result = onp.where(condition, value, result)
+    return result
+
+
+def rot90(array, k=1, axes=(0, 1)):
+    """`array` turned by k quarter turns in the plane of `axes` (NumPy's rule)."""
+    if not is_symbolic(array):
+        return np.rot90(_array(array), k=k, axes=axes)
+    rank = len(onp.shape(array))
+    a, b = (ax % rank for ax in axes)
+    if a == b:
+        raise ValueError(f"ops.rot90: axes must differ, got {axes}")
+    perm = list(range(rank))
+    perm[a], perm[b] = perm[b], perm[a]
+    turns = k % 4
+    if turns == 1:
+        return onp.transpose(flip(array, b), perm)
+    if turns == 2:
+        return flip(flip(array, a), b)
+    if turns == 3:
+        return flip(onp.transpose(array, perm), b)
+    return array
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The `offset` diagonal of the planes of `axis1` and `axis2`, as a last axis."""
+    if not is_symbolic(x):
+        return np.diagonal(_array(x), offset=offset, axis1=axis1, axis2=axis2)
+    rank = len(onp.shape(x))
+    axis1, axis2 = axis1 % rank, axis2 % rank
+    rows = _known_length(x, axis1, "ops.diagonal")
+    cols = _known_length(x, axis2, "ops.diagonal")
+    mask = np.eye(rows, cols, offset, dtype="float32")
+    mask = mask if axis1 < axis2 else mask.T  # (in the tensor's axis order)
+    mask = mask.reshape([rows if k == axis1 else cols if k == axis2 else 1 for k in range(rank)])
+    on_rows = onp.sum(x * mask, axis=axis2)  # row i holds x[i, i + offset] (0 past the edge)
+    first = max(0, -offset)
+    count = max(0, min(rows, cols - offset) - first)
+    picked = onp.take(on_rows, np.arange(first, first + count), axis=axis1 - (axis1 > axis2))
+    return onp.moveaxis(picked, axis1 - (axis1 > axis2), -1)
+
+
+def diag(x, k=0):
+    """A 1-D tensor's values on the `k` diagonal of a square matrix, or a 2-D tensor's `k`
+    diagonal."""
+    if not is_symbolic(x):
+        return np.diag(_array(x), k=k)
+    shape = onp.shape(x)
+    if len(shape) == 2:
+        return diagonal(x, offset=k)
+    if len(shape) != 1:
+        raise ValueError(f"ops.diag: x must be 1-D or 2-D, got shape {shape}")
+    n = _known_length(x, 0, "ops.diag")
+    size = n + abs(k)
+    rows = np.zeros((size, n), "float32")
+    columns = np.zeros((n, size), "float32")
+    rows[np.arange(n) + max(0, -k), np.arange(n)] = 1.0  # value i on row i - min(k, 0)
+    columns[np.arange(n), np.arange(n) + max(0, k)] = 1.0  # and on column i + max(k, 0)
+    return onp.matmul(rows, onp.reshape(x, (n, 1)) * columns)
+
+
+def kron(x1, x2):
+    """The Kronecker product of two tensors of one rank."""
+    if not is_symbolic(x1, x2):
+        return np.kron(_array(x1), _array(x2))
+    a, b = onp.shape(x1), onp.shape(x2)
+    if len(a) != len(b) or any(not isinstance(d, (int, np.integer)) for d in (*a, *b)):
+        raise ValueError(f"ops.kron: tensors of one rank and known shapes, got {a} and {b}")
+    spread_a = onp.reshape(x1, [d for n in a for d in (n, 1)])
+    spread_b = onp.reshape(x2, [d for n in b for d in (1, n)])
+    return onp.reshape(spread_a * spread_b, [m * n for m, n in zip(a, b)])
+
+
+def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of 3-vectors along the given axes (`axis` sets all three)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    if not is_symbolic(x1, x2):
+        return np.cross(_array(x1), _array(x2), axisa, axisb, axisc)
+    if axisa != axisb or axisb != axisc:
+        raise ValueError("ops.cross: on symbolic tensors the three axes must be the same")
+    for t in (x1, x2):
+        if _known_length(t, axisa, "ops.cross") != 3:
+            raise ValueError(f"ops.cross: vectors of length 3 along axis {axisa} are supported")
+    a = [onp.take(x1, [i], axis=axisa) for i in range(3)]
+    b = [onp.take(x2, [i], axis=axisa) for i in range(3)]
+    parts = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    return onp.concatenate(parts, axis=axisa)
+
+
+def searchsorted(sorted_sequence, values, side="left"):
+    """Where each value would be inserted into the ascending 1-D `sorted_sequence` to keep it
+    sorted (int32): after equal entries with side="right"."""
+    if side not in ("left", "right"):
+        raise ValueError(f"ops.searchsorted: side must be 'left' or 'right', got {side!r}")
+    if is_symbolic(sorted_sequence):
+        raise ValueError("ops.searchsorted: the sorted sequence must be an array (a constant)")
+    sequence = _array(sorted_sequence)
+    if sequence.ndim != 1:
+        raise ValueError(f"ops.searchsorted: sorted_sequence must be 1-D, got {sequence.shape}")
+    if not is_symbolic(values):
+        return np.searchsorted(sequence, _array(values), side=side).astype("int32")
+    below = onp.less if side == "left" else onp.less_equal  # entries before the value
+    return onp.sum(onp.cast(below(sequence, onp.expand_dims(values, -1)), "float32"), axis=-1)
+
+
+def digitize(x, bins):
+    """The index of the bin of each value: `bins[i - 1] <= x < bins[i]` for ascending bins
+    (int32)."""
+    if not is_symbolic(x):
+        return np.digitize(_array(x), _array(bins)).astype("int32")
+    return searchsorted(bins, x, side="right")
+
+
+def bincount(x, weights=None, minlength=0, sparse=False):
+    """How often each non-negative integer occurs in `x` (or the sum of its `weights`); on
+    arrays, as its length depends on the values."""
+    if sparse:
+        raise ValueError("ops.bincount: sparse=True is not supported")
+    if is_symbolic(x, weights):
+        raise ValueError("ops.bincount computes on arrays (its length depends on the values)")
+    a = _array(x)
+    if a.ndim == 2:  # Keras: one count per row
+        w = [None] * len(a) if weights is None else _array(weights)
+        n = max(int(a.max(initial=-1)) + 1, minlength)
+        return np.stack([np.bincount(r, None if wr is None else wr, n) for r, wr in zip(a, w)])
+    return np.bincount(a, None if weights is None else _array(weights), minlength)

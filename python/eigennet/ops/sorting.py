@@ -1,4 +1,5 @@
-"""Sorting `keras.ops`: argsort, sort, top_k and in_top_k.
+"""Sorting `keras.ops`: argsort, sort, top_k, in_top_k, and what sorting gives (median,
+quantile, percentile, argpartition).
 
 On symbolic tensors one native op (ArgSortOp) finds the positions along the last axis (any
 other axis is moved there and back); sorted values are `take_along_axis` of the positions, so
@@ -84,3 +85,69 @@ def in_top_k(targets, predictions, k):
         return np.any(value >= kth, axis=-1)
     value = onp.take_along_axis(predictions, onp.expand_dims(targets, -1), axis=-1)
     return onp.any(onp.greater_equal(value, kth), axis=-1)
+
+
+def _quantile_positions(q, n: int, method: str):
+    """(lower index, upper index, weight of the upper) of quantile q of n sorted values."""
+    position = float(q) * (n - 1)
+    lower, upper = int(np.floor(position)), int(np.ceil(position))
+    if method == "linear":
+        return lower, upper, position - lower
+    if method == "lower":
+        return lower, lower, 0.0
+    if method == "higher":
+        return upper, upper, 0.0
+    if method == "midpoint":
+        return lower, upper, 0.5 if upper != lower else 0.0
+    if method == "nearest":
+        nearest = int(np.round(position))  # half to even, as NumPy
+        return nearest, nearest, 0.0
+    raise ValueError(
+        f"ops.quantile: method must be linear, lower, higher, midpoint or nearest, got {method!r}"
+    )
+
+
+def quantile(x, q, axis=None, method="linear", keepdims=False):
+    """The q-th quantile (q in [0, 1]) along `axis`; symbolically one q (a number) per call
+    and an axis of known length (the sorted values train through the interpolation)."""
+    qs = np.asarray(q, dtype=np.float64)
+    if np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"ops.quantile: q must be in [0, 1], got {q}")
+    if not is_symbolic(x):
+        a = _array(x)
+        a = a if a.dtype.kind == "f" else a.astype("float32")
+        return np.quantile(a, q, axis=axis, method=method, keepdims=keepdims).astype(a.dtype)
+    if qs.ndim != 0:
+        raise ValueError("ops.quantile: on symbolic tensors q must be one number per call")
+    if axis is None or isinstance(axis, (list, tuple)):
+        raise ValueError("ops.quantile: on symbolic tensors give one integer axis")
+    t = symbolic.operand(x, symbolic.dtype_of(x))
+    rank = len(t.shape)
+    axis = onp._axis(axis, rank, "ops.quantile")
+    n = t.shape[axis]
+    if n is None:
+        raise ValueError(f"ops.quantile: axis {axis} of {t.shape} must have a known length")
+    lower, upper, weight = _quantile_positions(qs, int(n), method)
+    ordered = sort(t, axis=axis)
+    value = onp.take(ordered, [lower], axis=axis)
+    if weight:
+        value = value * (1.0 - weight) + onp.take(ordered, [upper], axis=axis) * weight
+    return value if keepdims else onp.squeeze(value, axis=axis)
+
+
+def percentile(x, q, axis=None, method="linear", keepdims=False):
+    """The q-th percentile (q in [0, 100]) along `axis` (see quantile)."""
+    return quantile(x, np.asarray(q, dtype=np.float64) / 100.0, axis, method, keepdims)
+
+
+def median(x, axis=None, keepdims=False):
+    """The median along `axis` (see quantile)."""
+    return quantile(x, 0.5, axis, "linear", keepdims)
+
+
+def argpartition(x, kth, axis=-1):
+    """Positions that put the kth value where a sort would, smaller ones before and larger
+    after (int32; on symbolic tensors a full argsort, which is one such order)."""
+    if not is_symbolic(x):
+        return np.argpartition(_array(x), kth, axis=axis).astype("int32")
+    return argsort(x, axis=axis)

@@ -248,3 +248,82 @@ def test_cross_and_argpartition_equal_numpy():
         kth = np.sort(X, -1)[:, 2:3]
         np.testing.assert_array_equal(values[:, 2:3], kth)
         assert np.all(values[:, :2] <= kth) and np.all(values[:, 3:] >= kth)
+
+
+WITH_NAN = X.copy()
+WITH_NAN[0, 1] = WITH_NAN[2, 4] = np.nan
+NUMPY_NAMES = {  # name: (arguments from x, the input, whether it runs in a model too)
+    "append": (lambda x: (x, x * 2, 1), X, True),
+    "dstack": (lambda x: ([x, x + 1],), X3, True),
+    "hsplit": (lambda x: (x, 2), X, True),
+    "fmax": (lambda x: (x, ROW), X, True),
+    "fmin": (lambda x: (x, ROW), X, True),
+    "fmod": (lambda x: (x * 5, ROW + 2.5), X, True),
+    "ldexp": (lambda x: (x, np.array([[1, 2, -1, 0, 3, -2]], "int32")), X, True),
+    "erfc": (lambda x: (x,), X, True),
+    "sinc": (lambda x: (x,), np.where(X > 1, 0.0, X).astype("float32"), True),
+    "isreal": (lambda x: (x,), X, True),
+    "real": (lambda x: (x,), X, True),
+    "conj": (lambda x: (x,), X, True),
+    "nanvar": (lambda x: (x, 1), X, True),
+    "nanstd": (lambda x: (x, 1, True), X, True),
+    "nanargmax": (lambda x: (x, 1), X, True),
+    "nanargmin": (lambda x: (x, 1), X, True),
+    "nancumsum": (lambda x: (x, 1), X, True),
+    "nancumprod": (lambda x: (x, 1), X, True),
+    "isin": (lambda x: (x, X[0, :3]), X, True),
+    "trapezoid": (lambda x: (x,), X, True),
+    "cdist": (lambda x: (x, X3[0] + 0.5), X3, True),
+    "psnr": (lambda x: (x, x * 0.9 + 0.1, 4.0), X3, False),
+    "vander": (lambda x: (x[0],), X, False),
+    "unique": (lambda x: (np.array([3, 1, 3, 2]),), X, False),
+    "histogram": (lambda x: (x.ravel(), 4), X, False),
+    "corrcoef": (lambda x: (x,), X, False),
+    "correlate": (lambda x: (x[0], x[1], "full"), X, False),
+    "gcd": (lambda x: (np.array([12, 18]), np.array([8, 27])), X, False),
+    "left_shift": (lambda x: (np.array([1, 3]), np.array([2, 1])), X, False),
+    "bitwise_invert": (lambda x: (np.array([1, 6], "int32"),), X, False),
+    "hamming": (lambda x: (6,), X, False),
+    "kaiser": (lambda x: (6, 2.5), X, False),
+    "array_split": (lambda x: (x, 3, 1), X, False),
+    "unravel_index": (lambda x: (np.array([1, 5]), (2, 3)), X, False),
+}
+
+
+def _as_list(value):
+    return [np.asarray(v) for v in value] if isinstance(value, (list, tuple)) else [value]
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_NAMES))
+def test_numpy_names_equal_keras(kr, name):
+    arguments, x, in_model = NUMPY_NAMES[name]
+    expected = [np.asarray(kr.ops.convert_to_numpy(v))
+                for v in _as_list(getattr(kr.ops, name)(*arguments(x)))]  # fmt: skip
+    got = _as_list(getattr(ops, name)(*arguments(x)))
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(a, "float64"), b.astype("float64"), rtol=2e-6,
+                                   atol=2e-6)  # fmt: skip
+    if in_model:
+        inputs = keras.Input(x.shape[1:])
+        model = keras.Model(inputs, getattr(ops, name)(*arguments(inputs)))
+        predicted = _as_list(model.predict(x, verbose=0))
+        for a, b in zip(predicted, expected):
+            np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)
+
+
+def test_nan_names_on_arrays_with_nan():
+    np.testing.assert_allclose(ops.nanstd(WITH_NAN, 1), np.nanstd(WITH_NAN, 1), rtol=1e-6)
+    np.testing.assert_array_equal(ops.nanargmax(WITH_NAN, 1), np.nanargmax(WITH_NAN, 1))
+    np.testing.assert_allclose(ops.fmax(WITH_NAN, 0.0), np.fmax(WITH_NAN, 0.0))
+    with pytest.raises(ValueError, match="arrays only"):
+        ops.unique(keras.Input((3,)))
+    # (Keras's torch backend stacks nonzero's indices and has no imag of real tensors.)
+    grid = np.array([[0, 1], [2, 0]])
+    assert all(np.array_equal(a, b) for a, b in zip(ops.nonzero(grid), np.nonzero(grid)))
+    np.testing.assert_array_equal(ops.imag(X), np.zeros_like(X))
+    inputs = keras.Input((6,))
+    predicted = keras.Model(inputs, [ops.empty_like(inputs), ops.imag(inputs)]).predict(
+        X, verbose=0
+    )
+    assert all(p.shape == X.shape for p in predicted)

@@ -470,3 +470,209 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         n = max(int(a.max(initial=-1)) + 1, minlength)
         return np.stack([np.bincount(r, None if wr is None else wr, n) for r, wr in zip(a, w)])
     return np.bincount(a, None if weights is None else _array(weights), minlength)
+
+
+# -- more of NumPy's names, composed -----------------------------------------------------------
+def append(x1, x2, axis=None):
+    """`x2` joined after `x1` along `axis` (both flattened when None)."""
+    if axis is None:
+        return onp.concatenate([onp.reshape(x1, (-1,)), onp.reshape(x2, (-1,))], axis=0)
+    return onp.concatenate([x1, x2], axis=axis)
+
+
+def copy(x):
+    """A copy of `x` (a symbolic tensor is its own)."""
+    return x if is_symbolic(x) else np.array(_array(x), copy=True)
+
+
+def dstack(xs):
+    """The tensors joined along axis 2 (1-D and 2-D ones made 3-D first, as NumPy)."""
+    xs = list(xs)
+    if not is_symbolic(*xs):
+        return np.dstack([_array(x) for x in xs])
+    shaped = []
+    for x in xs:
+        rank = len(onp.shape(x))
+        shaped.append(x if rank >= 3 else onp.reshape(x, (1, -1, 1)) if rank == 1
+                      else onp.expand_dims(x, -1))  # fmt: skip
+    return onp.concatenate(shaped, axis=2)
+
+
+def hsplit(x, indices_or_sections):
+    """`x` split along axis 1 (axis 0 for 1-D)."""
+    return onp.split(x, indices_or_sections, axis=0 if len(onp.shape(x)) == 1 else 1)
+
+
+def vsplit(x, indices_or_sections):
+    """`x` split along axis 0."""
+    return onp.split(x, indices_or_sections, axis=0)
+
+
+def empty_like(x, dtype=None):
+    """A tensor of x's shape (zeros, as Keras's backends give)."""
+    return onp.zeros_like(x, dtype=dtype)
+
+
+def fmax(x1, x2):
+    """The larger of two values, the other where one is NaN."""
+    return _nan_pick(x1, x2, np.fmax, onp.maximum)
+
+
+def fmin(x1, x2):
+    """The smaller of two values, the other where one is NaN."""
+    return _nan_pick(x1, x2, np.fmin, onp.minimum)
+
+
+def _nan_pick(x1, x2, numpy_fn, pick):
+    if not is_symbolic(x1, x2):
+        return numpy_fn(_float_array(x1), _float_array(x2))
+    return onp.where(onp.isnan(x1), x2, onp.where(onp.isnan(x2), x1, pick(x1, x2)))
+
+
+def fmod(x1, x2):
+    """The remainder of `x1 / x2` with the sign of x1 (C's fmod)."""
+    if not is_symbolic(x1, x2):
+        return np.fmod(_array(x1), _array(x2))
+    return x1 - onp.trunc(x1 / x2) * x2
+
+
+def ldexp(x1, x2):
+    """`x1 * 2 ** x2`."""
+    if not is_symbolic(x1, x2):
+        return np.ldexp(_float_array(x1), np.asarray(x2).astype(np.int32))
+    return x1 * onp.exp2(x2)
+
+
+erfc = _elementwise("erfc", lambda a: 1.0 - np.vectorize(math.erf)(a), lambda x: 1.0 - onp.erf(x),
+                    "The complementary error function `1 - erf(x)`.")  # fmt: skip
+
+
+def sinc(x):
+    """`sin(pi x) / (pi x)`, 1 at 0."""
+    if not is_symbolic(x):
+        a = _float_array(x)
+        return np.sinc(a).astype(a.dtype)
+    zero = onp.equal(x, 0.0)
+    safe = onp.where(zero, onp.ones_like(x), x) * math.pi  # (no 0/0 in the gradient)
+    return onp.where(zero, onp.ones_like(x), onp.sin(safe) / safe)
+
+
+def is_tensor(x) -> bool:
+    """Whether `x` is a tensor here: a NumPy array or a symbolic tensor."""
+    return is_symbolic(x) or isinstance(x, np.ndarray)
+
+
+def isreal(x):
+    """True everywhere (these tensors are real)."""
+    if not is_symbolic(x):
+        return np.isreal(_array(x))
+    return onp.greater(onp.ones_like(x), 0.0)
+
+
+def real(x):
+    """`x` (these tensors are real)."""
+    return x if is_symbolic(x) else np.real(_array(x))
+
+
+def imag(x):
+    """Zeros of x's shape (these tensors are real)."""
+    return onp.zeros_like(x) if is_symbolic(x) else np.imag(_array(x))
+
+
+def conj(x):
+    """`x` (these tensors are real)."""
+    return real(x)
+
+
+conjugate = conj
+
+
+def nanvar(x, axis=None, keepdims=False):
+    """The variance along `axis`, NaN values left out."""
+    if not is_symbolic(x):
+        return np.nanvar(_float_array(x), axis=axis, keepdims=keepdims)
+    mean = nanmean(x, axis=axis, keepdims=True)
+    present = onp.cast(onp.logical_not(onp.isnan(x)), "float32")
+    squares = onp.where(onp.isnan(x), onp.zeros_like(x), onp.square(x - mean))
+    total = onp.sum(squares, axis=axis, keepdims=keepdims)
+    return total / onp.sum(present, axis=axis, keepdims=keepdims)
+
+
+def nanstd(x, axis=None, keepdims=False):
+    """The standard deviation along `axis`, NaN values left out."""
+    if not is_symbolic(x):
+        return np.nanstd(_float_array(x), axis=axis, keepdims=keepdims)
+    return onp.sqrt(nanvar(x, axis, keepdims))
+
+
+def nanargmax(x, axis=None, keepdims=False):
+    """The index of the largest non-NaN value along `axis` (int32)."""
+    if not is_symbolic(x):
+        return np.nanargmax(_array(x), axis=axis, keepdims=keepdims).astype("int32")
+    return onp.argmax(onp.where(onp.isnan(x), onp.full_like(x, -np.inf), x), axis, keepdims)
+
+
+def nanargmin(x, axis=None, keepdims=False):
+    """The index of the smallest non-NaN value along `axis` (int32)."""
+    if not is_symbolic(x):
+        return np.nanargmin(_array(x), axis=axis, keepdims=keepdims).astype("int32")
+    return onp.argmin(onp.where(onp.isnan(x), onp.full_like(x, np.inf), x), axis, keepdims)
+
+
+def nancumsum(x, axis=None, dtype=None):
+    """The cumulative sum along `axis`, NaN values counted as 0."""
+    if not is_symbolic(x):
+        return np.nancumsum(_float_array(x), axis=axis)
+    return onp.cumsum(onp.where(onp.isnan(x), onp.zeros_like(x), x), axis=axis)
+
+
+def nancumprod(x, axis=None, dtype=None):
+    """The cumulative product along `axis`, NaN values counted as 1."""
+    if not is_symbolic(x):
+        return np.nancumprod(_float_array(x), axis=axis)
+    return onp.cumprod(onp.where(onp.isnan(x), onp.ones_like(x), x), axis=axis)
+
+
+def isin(x1, x2, assume_unique=False, invert=False):
+    """Whether each value of `x1` is among the values of `x2` (an array)."""
+    if is_symbolic(x2):
+        raise ValueError("ops.isin: the values looked for (x2) must be an array")
+    values = np.unique(_array(x2)).astype("float32")
+    if not is_symbolic(x1):
+        return np.isin(_array(x1), values, invert=invert)
+    found = onp.any(onp.equal(onp.expand_dims(x1, -1), values), axis=-1)
+    return onp.logical_not(found) if invert else found
+
+
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """The integral of `y` along `axis` by the trapezoidal rule (spacing `dx`, or the
+    sample points `x`, an array)."""
+    if not is_symbolic(y):
+        return np.trapezoid(_float_array(y), None if x is None else _array(x), dx, axis)
+    rank = len(onp.shape(y))
+    axis = axis % rank
+    n = _known_length(y, axis, "ops.trapezoid")
+    widths = np.diff(_array(x)) if x is not None else np.full(n - 1, float(dx))
+    widths = widths.astype("float32").reshape([n - 1 if k == axis else 1 for k in range(rank)])
+    ends = onp.take(y, np.arange(1, n), axis=axis) + onp.take(y, np.arange(n - 1), axis=axis)
+    return onp.sum(ends * widths, axis=axis) / 2.0
+
+
+def psnr(x1, x2, max_val):
+    """The peak signal-to-noise ratio of two images, in dB: `20 log10(max_val) - 10
+    log10(mean squared error)`, one value over everything."""
+    if not is_symbolic(x1, x2):
+        a, b = _float_array(x1), _float_array(x2)
+        mse = np.mean(np.square(a - b))
+        return np.asarray(20 * np.log10(max_val) - 10 * np.log10(mse), dtype=a.dtype)
+    mse = onp.mean(onp.square(x1 - x2))
+    return 20.0 * math.log10(max_val) - 10.0 * onp.log10(mse)
+
+
+def cdist(x, y):
+    """The Euclidean distances between the rows of `x` (…, n, d) and of `y` (…, m, d)."""
+    if not is_symbolic(x, y):
+        a, b = _float_array(x), _float_array(y)
+        return np.sqrt(np.sum(np.square(a[..., :, None, :] - b[..., None, :, :]), -1))
+    difference = onp.expand_dims(x, -2) - onp.expand_dims(y, -3)
+    return onp.sqrt(onp.sum(onp.square(difference), axis=-1))

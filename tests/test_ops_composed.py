@@ -168,6 +168,8 @@ MORE = {  # name: (arguments as built from a tensor x, the input); batched in a 
     "rot90-3": (lambda x: (x, 3, (2, 1)), X3),
     "diagonal": (lambda x: (x, 1, 1, 2), X3),
     "diagonal-neg": (lambda x: (x, -1, 2, 1), X3),
+    "trace": (lambda x: (x, 1, 1, 2), X3),
+    "trace-swapped": (lambda x: (x, -1, 2, 1), X3),
     "median": (lambda x: (x, 1), X),
     "quantile": (lambda x: (x, 0.3, -1), X),
     "percentile": (lambda x: (x, 80, 1, "nearest", True), X),

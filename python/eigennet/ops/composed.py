@@ -258,16 +258,23 @@ def diff(a, n=1, axis=-1):
     return a
 
 
+def _diagonal_mask(x, offset: int, axis1: int, axis2: int, what: str):
+    """(mask, axis1, axis2, rows, cols): ones on the `offset` diagonal of the planes of
+    axis1 (rows) and axis2 (columns), shaped to broadcast against `x`."""
+    rank = len(onp.shape(x))
+    axis1, axis2 = axis1 % rank, axis2 % rank
+    rows, cols = _known_length(x, axis1, what), _known_length(x, axis2, what)
+    mask = np.eye(rows, cols, offset, dtype="float32")
+    mask = mask if axis1 < axis2 else mask.T  # (in the tensor's axis order)
+    mask = mask.reshape([rows if k == axis1 else cols if k == axis2 else 1 for k in range(rank)])
+    return mask, axis1, axis2, rows, cols
+
+
 def trace(x, offset=0, axis1=0, axis2=1):
     """The sum along the `offset` diagonal of the planes of axes `axis1` and `axis2`."""
     if not is_symbolic(x):
         return np.trace(_array(x), offset=offset, axis1=axis1, axis2=axis2)
-    rank = len(onp.shape(x))
-    axis1, axis2 = axis1 % rank, axis2 % rank
-    rows = _known_length(x, axis1, "ops.trace")
-    cols = _known_length(x, axis2, "ops.trace")
-    mask = np.eye(rows, cols, offset, dtype="float32")
-    mask = mask.reshape([rows if k == axis1 else cols if k == axis2 else 1 for k in range(rank)])
+    mask, axis1, axis2, _, _ = _diagonal_mask(x, offset, axis1, axis2, "ops.trace")
     return onp.sum(x * mask, axis=[axis1, axis2])
 
 
@@ -371,13 +378,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     """The `offset` diagonal of the planes of `axis1` and `axis2`, as a last axis."""
     if not is_symbolic(x):
         return np.diagonal(_array(x), offset=offset, axis1=axis1, axis2=axis2)
-    rank = len(onp.shape(x))
-    axis1, axis2 = axis1 % rank, axis2 % rank
-    rows = _known_length(x, axis1, "ops.diagonal")
-    cols = _known_length(x, axis2, "ops.diagonal")
-    mask = np.eye(rows, cols, offset, dtype="float32")
-    mask = mask if axis1 < axis2 else mask.T  # (in the tensor's axis order)
-    mask = mask.reshape([rows if k == axis1 else cols if k == axis2 else 1 for k in range(rank)])
+    mask, axis1, axis2, rows, cols = _diagonal_mask(x, offset, axis1, axis2, "ops.diagonal")
     on_rows = onp.sum(x * mask, axis=axis2)  # row i holds x[i, i + offset] (0 past the edge)
     first = max(0, -offset)
     count = max(0, min(rows, cols - offset) - first)

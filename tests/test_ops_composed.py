@@ -329,3 +329,36 @@ def test_nan_names_on_arrays_with_nan():
         X, verbose=0
     )
     assert all(p.shape == X.shape for p in predicted)
+
+
+IMAGES = RNG.normal(size=(2, 4, 6, 8)).astype("float32")
+SEQUENCES = RNG.normal(size=(3, 10)).astype("float32")
+LAST = {  # name: (arguments from x, the input, whether it runs in a model too)
+    "multi_hot": (lambda x: (np.array([[0, 2], [1, 1]]), 3), X, False),
+    "depth_to_space": (lambda x: (x, 2), IMAGES, True),
+    "space_to_depth": (lambda x: (x, 2), IMAGES, True),
+    "extract_sequences": (lambda x: (x, 4, 3), SEQUENCES, True),
+    "saturate_cast": (lambda x: (x * 300, "uint8"), X, False),
+    "diagflat": (lambda x: (x[0, :3], 1), X, False),
+    "dsplit": (lambda x: (x, 2), X3[..., :2], False),
+    "segment_sum": (lambda x: (x, np.array([0, 0, 2, 1]), 3), X, False),
+    "segment_max": (lambda x: (x, np.array([0, 0, 2, 1])), X, False),
+    "nanmedian": (lambda x: (x, 1), WITH_NAN, False),
+    "nanquantile": (lambda x: (x, 0.3, 1), WITH_NAN, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAST))
+def test_last_names_equal_keras(kr, name):
+    arguments, x, in_model = LAST[name]
+    expected = [np.asarray(kr.ops.convert_to_numpy(v))
+                for v in _as_list(getattr(kr.ops, name)(*arguments(x)))]  # fmt: skip
+    got = _as_list(getattr(ops, name)(*arguments(x)))
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(a, "float64"), b.astype("float64"), rtol=2e-6,
+                                   atol=2e-6)  # fmt: skip
+    if in_model:
+        inputs = keras.Input(x.shape[1:])
+        model = keras.Model(inputs, getattr(ops, name)(*arguments(inputs)))
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected[0], rtol=2e-6, atol=2e-6)
+    assert ops.dtype(X) == "float32" and ops.dtype(keras.Input((2,))) == "float32"

@@ -161,3 +161,50 @@ def array_split(x, indices_or_sections, axis=0):
     """`x` cut along `axis` into sections of sizes differing by at most one."""
     (a,) = _arrays("array_split", x)
     return np.array_split(a, indices_or_sections, axis=axis)
+
+
+def _segments(name: str, data, segment_ids, num_segments, numpy_fn, fill):
+    a, ids = _arrays(name, data, segment_ids)
+    ids = ids.astype(np.int64)
+    n = int(ids.max(initial=-1)) + 1 if num_segments is None else int(num_segments)
+    out = np.full((n, *a.shape[1:]), fill, dtype=a.dtype if a.dtype.kind == "f" else "float32")
+    inside = (ids >= 0) & (ids < n)
+    numpy_fn.at(out, ids[inside], a[inside])
+    return out
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    """The sum of the rows of each segment id."""
+    return _segments("segment_sum", data, segment_ids, num_segments, np.add, 0)
+
+
+def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    """The maximum of the rows of each segment id (the dtype's lowest for an empty one)."""
+    return _segments("segment_max", data, segment_ids, num_segments, np.maximum, -np.inf)
+
+
+def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    """The minimum of the rows of each segment id (the dtype's highest for an empty one)."""
+    return _segments("segment_min", data, segment_ids, num_segments, np.minimum, np.inf)
+
+
+def segment_prod(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    """The product of the rows of each segment id."""
+    return _segments("segment_prod", data, segment_ids, num_segments, np.multiply, 1)
+
+
+def nanquantile(x, q, axis=None, method="linear", keepdims=False):
+    """The q-th quantile along `axis`, NaN values left out."""
+    (a,) = _arrays("nanquantile", x)
+    a = a if a.dtype.kind == "f" else a.astype("float32")
+    return np.nanquantile(a, q, axis=axis, method=method, keepdims=keepdims).astype(a.dtype)
+
+
+def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
+    """The q-th percentile along `axis`, NaN values left out."""
+    return nanquantile(x, np.asarray(q, dtype=np.float64) / 100.0, axis, method, keepdims)
+
+
+def nanmedian(x, axis=None, keepdims=False):
+    """The median along `axis`, NaN values left out."""
+    return nanquantile(x, 0.5, axis, "linear", keepdims)

@@ -677,3 +677,87 @@ def cdist(x, y):
         return np.sqrt(np.sum(np.square(a[..., :, None, :] - b[..., None, :, :]), -1))
     difference = onp.expand_dims(x, -2) - onp.expand_dims(y, -3)
     return onp.sqrt(onp.sum(onp.square(difference), axis=-1))
+
+
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """1 at every class id of a sample's integer ids (the last axis), else 0."""
+    if sparse:
+        raise ValueError("ops.multi_hot: sparse=True is not supported")
+    num_classes = kwargs.pop("num_tokens", num_classes)
+    if num_classes is None:
+        raise ValueError("ops.multi_hot needs num_classes")
+    if axis != -1:
+        raise ValueError("ops.multi_hot: only axis=-1 is supported")
+    hot = (
+        onp.one_hot(inputs, int(num_classes))
+        if is_symbolic(inputs)
+        else np.eye(int(num_classes), dtype="float32")[_array(inputs).astype(np.int64)]
+    )
+    return onp.max(hot, axis=-2) if len(onp.shape(inputs)) > 1 else onp.max(hot, axis=0)
+
+
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """Channels moved into blocks of `block_size` x `block_size` pixels (channels last:
+    (n, h, w, c * b * b) -> (n, h * b, w * b, c))."""
+    if data_format != "channels_last":
+        raise ValueError("ops.depth_to_space: only data_format='channels_last' is supported")
+    n, h, w, c = onp.shape(x)
+    b = int(block_size)
+    batch = -1 if n is None else n
+    blocks = onp.reshape(x, (batch, h, w, b, b, c // (b * b)))
+    return onp.reshape(onp.transpose(blocks, (0, 1, 3, 2, 4, 5)),
+                       (batch, h * b, w * b, c // (b * b)))  # fmt: skip
+
+
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """Blocks of `block_size` x `block_size` pixels moved into channels (the inverse of
+    depth_to_space)."""
+    if data_format != "channels_last":
+        raise ValueError("ops.space_to_depth: only data_format='channels_last' is supported")
+    n, h, w, c = onp.shape(x)
+    b = int(block_size)
+    batch = -1 if n is None else n
+    blocks = onp.reshape(x, (batch, h // b, b, w // b, b, c))
+    return onp.reshape(onp.transpose(blocks, (0, 1, 3, 2, 4, 5)),
+                       (batch, h // b, w // b, c * b * b))  # fmt: skip
+
+
+def extract_sequences(x, sequence_length, sequence_stride):
+    """Frames of `sequence_length` values every `sequence_stride` along the last axis:
+    (..., n) -> (..., frames, sequence_length)."""
+    rank = len(onp.shape(x))
+    n = _known_length(x, rank - 1, "ops.extract_sequences")
+    frames = 1 + (n - int(sequence_length)) // int(sequence_stride)
+    if frames < 1:
+        raise ValueError(f"ops.extract_sequences: {sequence_length} values do not fit in {n}")
+    positions = (np.arange(frames)[:, None] * int(sequence_stride)
+                 + np.arange(int(sequence_length))[None, :])  # fmt: skip
+    if not is_symbolic(x):
+        return _array(x)[..., positions]
+    return onp.take(x, positions, axis=rank - 1)
+
+
+def saturate_cast(x, dtype):
+    """`x` cast to `dtype`, values first clipped to the dtype's range."""
+    target = np.dtype(dtype)
+    if target.kind in "iu":
+        info = np.iinfo(target)
+        return onp.cast(onp.clip(x, float(info.min), float(info.max)), str(target))
+    return onp.cast(x, str(target))
+
+
+def diagflat(x, k=0):
+    """The flattened `x` on the `k` diagonal of a square matrix."""
+    return diag(onp.reshape(x, (-1,)), k=k)
+
+
+def dsplit(x, indices_or_sections):
+    """`x` split along axis 2."""
+    return onp.split(x, indices_or_sections, axis=2)
+
+
+def dtype(x) -> str:
+    """The dtype's name ("float32", ...)."""
+    if is_symbolic(x):
+        return symbolic.dtype_of(x)
+    return str(_array(x).dtype)

@@ -114,7 +114,8 @@ void Constraint::apply(T* w, const Shape& shape) const {
     return;
   }
   const Index rank = static_cast<Index>(shape.size());
-  std::vector<bool> reduced(rank, false);
+  thread_local std::vector<bool> reduced;  // (kept between steps: no allocation per step)
+  reduced.assign(rank, false);
   for (const Index axis : axes) reduced[axis < 0 ? axis + rank : axis] = true;
   const auto first = std::find(reduced.begin(), reduced.end(), true) - reduced.begin();
   const auto last = rank - (std::find(reduced.rbegin(), reduced.rend(), true) - reduced.rbegin());

@@ -53,7 +53,8 @@ void ArgSortOp<T>::compute(const T* const* xs, T* y, bool) {
 #pragma omp parallel if (parallel_for_worth(rows * n) && !omp_in_parallel()) \
     num_threads(get_num_threads())
   {
-    std::vector<Index> order(n);  // per thread, reused over its rows
+    thread_local std::vector<Index> order;  // per thread, kept between batches
+    order.resize(static_cast<size_t>(n));
 #pragma omp for schedule(static)
     for (Index r = 0; r < rows; ++r) {
       const T* row = xs[0] + r * n;

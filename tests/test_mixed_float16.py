@@ -33,9 +33,9 @@ def test_policy_names_and_dtypes():
         "float16",
         "float32",
     )
-    for name in ("float16", "bfloat16", "half"):
-        with pytest.raises(ValueError, match="not supported by eigennet"):
-            keras.DTypePolicy(name)
+    for name, dtype in (("float16", "float16"), ("bfloat16", "bfloat16"), ("half", "float16")):
+        p = keras.DTypePolicy(name)  # 16-bit variables (test_sixteen_bit_variables.py)
+        assert (p.name, p.compute_dtype, p.variable_dtype) == (name, dtype, dtype)
 
 
 def test_policy_matches_keras():

@@ -7,6 +7,7 @@
 #include "eigennet/checks.hpp"
 #include "eigennet/gemm.hpp"
 #include "eigennet/losses.hpp"
+#include "eigennet/product_precision.hpp"
 #include "eigennet/threading.hpp"
 
 namespace eigennet::bindings {
@@ -115,6 +116,15 @@ void bind_functions(py::module_& m) {
   m.def("loss_names", &loss_names);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
+  // A copy of float32 values rounded to a 16-bit format's ("bfloat16", "float16"), as the
+  // core rounds 16-bit weights and product operands.
+  m.def("round_to_precision", [](const std::string& name, const Array<float>& values) {
+    const ProductPrecision precision = product_precision_from_name(name);
+    Array<float> out = empty_like(values);
+    std::copy_n(values.data(), values.size(), out.mutable_data());
+    round_to_precision(precision, out.mutable_data(), static_cast<Index>(out.size()));
+    return out;
+  });
 }
 
 }  // namespace eigennet::bindings

@@ -102,6 +102,12 @@ void bind_model_typed(py::module_& m) {
           [](Layer<T>& l, const std::string& name) {
             l.set_product_precision(product_precision_from_name(name));
           })
+      .def_property(
+          "storage_precision",
+          [](const Layer<T>& l) { return product_precision_name(l.storage_precision()); },
+          [](Layer<T>& l, const std::string& name) {
+            l.set_storage_precision(product_precision_from_name(name));
+          })
       .def("set_regularizers",
            [](Layer<T>& l, const std::vector<std::pair<double, double>>& weights,
               std::pair<double, double> activity) {

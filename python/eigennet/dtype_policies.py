@@ -8,8 +8,10 @@ rounded to float16 (its range and precision, overflow to inf included) and multi
 float32 kernel, these CPUs having no float16 product instructions; `compile` then wraps the
 optimizer in a `LossScaleOptimizer`, as Keras does. Element-wise work stays float32, which
 Keras also allows ("hardware may do some of them in float32"), and outputs reach NumPy as
-float32. The policies "float16" and "bfloat16" (16-bit variables) are refused with a
-ValueError.
+float32. The policies "bfloat16" and "float16" compute as their mixed ones and keep the
+variables in that format (see eigennet.storage_formats): float32 values rounded to it after
+every assignment and optimizer step, read back as Keras's 16-bit arrays; the optimizer's state
+stays float32.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from eigennet import config
 
 QUANTIZATION_MODES = ("int8",)
-_UNSUPPORTED = ("float16", "bfloat16", "half")
+_SIXTEEN_BIT = {"bfloat16": "bfloat16", "float16": "float16", "half": "float16"}
 _MIXED = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 
 
@@ -37,11 +39,8 @@ def _parse_name(name) -> tuple[str, str]:
         )
     if name in _MIXED:
         return _MIXED[name], "float32"
-    if name in _UNSUPPORTED:
-        raise ValueError(
-            f"The dtype policy {name!r} is not supported by eigennet: use 'mixed_bfloat16' "
-            "or 'mixed_float16' (16-bit products, float32 variables), 'float32' or 'float64'"
-        )
+    if name in _SIXTEEN_BIT:
+        return _SIXTEEN_BIT[name], _SIXTEEN_BIT[name]
     try:
         dtype = str(np.dtype(name))
     except TypeError:
@@ -55,8 +54,8 @@ def _parse_name(name) -> tuple[str, str]:
 
 
 class DTypePolicy:
-    """A layer's dtype policy: `name` is a float dtype ("float32", "float64"),
-    "mixed_bfloat16" or "mixed_float16"; None takes the global policy's name."""
+    """A layer's dtype policy: `name` is a float dtype ("float32", "float64", "bfloat16",
+    "float16"), "mixed_bfloat16" or "mixed_float16"; None takes the global policy's name."""
 
     def __init__(self, name=None):
         if name is None:

@@ -38,6 +38,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "eigennet/constraints.hpp"
@@ -62,6 +63,9 @@ struct LayerParameters {
   AlignedVector<T> values;  // the parameter block
   std::atomic<bool> trainable{true};
   std::atomic<ProductPrecision> product_precision{ProductPrecision::Float32};
+  // The format the weights are kept in (Keras's "bfloat16"/"float16" policies: 16-bit
+  // variables): float32 values rounded to it after every optimizer step.
+  std::atomic<ProductPrecision> storage_precision{ProductPrecision::Float32};
   // Counts writes from outside the training step (Python assigning weights), for layers that
   // keep a derived copy of their parameters (a packed int8 kernel).
   std::atomic<std::uint64_t> version{0};
@@ -162,17 +166,18 @@ class Layer {
       constraints[i].check_rank(static_cast<Index>(weights_[i].shape.size()));
     shared_->weight_constraints = std::move(constraints);
   }
-  // Applies the constraints of the trainable weights (after an optimizer step).
+  // After an optimizer step: applies the constraints of the trainable weights, then rounds
+  // every weight to the storage format (a 16-bit variable dtype).
   void constrain() {
     const auto& constraints = shared_->weight_constraints;
     for (size_t i = 0; i < weights_.size() && i < constraints.size(); ++i)
       if (constraints[i].active() && weights_[i].trainable)
         constraints[i].apply(params() + weights_[i].offset, weights_[i].shape);
-  }
-  bool has_constraints() const {
-    const auto& constraints = shared_->weight_constraints;
-    return std::any_of(constraints.begin(), constraints.end(),
-                       [](const Constraint& c) { return c.active(); });
+    if constexpr (std::is_same_v<T, float>) {
+      const ProductPrecision storage = storage_precision();
+      if (storage != ProductPrecision::Float32)
+        for (const auto& w : weights_) round_to_precision(storage, params() + w.offset, w.size);
+    }
   }
   const Regularizer& activity_regularizer() const { return shared_->activity_regularizer; }
 
@@ -194,6 +199,14 @@ class Layer {
   ProductPrecision product_precision() const { return shared_->product_precision.load(); }
   void set_product_precision(ProductPrecision precision) {
     shared_->product_precision.store(precision);
+  }
+  // The format of the weights (LayerParameters::storage_precision); a 16-bit one only for
+  // float32 layers. Does not round the current values (Python assigns them rounded).
+  ProductPrecision storage_precision() const { return shared_->storage_precision.load(); }
+  void set_storage_precision(ProductPrecision precision) {
+    if (!std::is_same_v<T, float> && precision != ProductPrecision::Float32)
+      throw std::invalid_argument("16-bit weights are kept by float32 layers only");
+    shared_->storage_precision.store(precision);
   }
   void params_changed() { ++shared_->version; }
   std::uint64_t params_version() const { return shared_->version.load(); }

@@ -61,7 +61,7 @@ def to_onnx(model, input_signature, opset: int, onnx):
     from eigennet.export.onnx_graph import OnnxBuilder, OnnxGraph
 
     samples = _input_samples(model, input_signature)
-    dtype = getattr(model, "_dtype", None) or model.dtype
+    dtype = getattr(model, "_dtype", None) or model._native_dtype
     graph = OnnxGraph(onnx, dtype)
     input_names = _unique(model.input_names)
     elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))

@@ -260,7 +260,7 @@ class PReLU(Layer):
 
     def _initialize(self):
         alpha = self.weights[0]
-        alpha.assign(self.alpha_initializer(alpha.shape, self.dtype))
+        alpha.assign(self.alpha_initializer(alpha.shape, self._native_dtype))
 
     @property
     def alpha(self):

@@ -517,7 +517,7 @@ class MultiHeadAttention(OpsLayer):
                     f"MultiHeadAttention {self.name!r}: `{name}` of shape {shape} is not "
                     f"broadcastable to (batch, {', '.join(map(str, expected))})"
                 )
-            return ops.nn.float_mask(m, self.dtype)
+            return ops.nn.float_mask(m, self._native_dtype)
 
         query = None
         if query_mask is not None:
@@ -567,7 +567,7 @@ class MultiHeadAttention(OpsLayer):
         if self._sliding_window is not None:
             rows = np.arange(t)[:, None]
             cols = np.arange(s)[None, :]
-            window = (np.abs(rows - cols) < self._sliding_window).astype(self.dtype)[None]
+            window = (np.abs(rows - cols) < self._sliding_window).astype(self._native_dtype)[None]
             pairs = window if pairs is None else pairs * window
         return query, key, pairs
 
@@ -756,7 +756,7 @@ class Attention(OpsLayer):
         scores = self._calculate_scores(q, k)  # (B, Tq, Tv)
         keep = None
         if v_mask is not None:
-            keep = ops.expand_dims(ops.nn.float_mask(v_mask, self.dtype), -2)  # (B, 1, Tv)
+            keep = ops.expand_dims(ops.nn.float_mask(v_mask, self._native_dtype), -2)  # (B, 1, Tv)
         if use_causal_mask:
             tq, tv = _shape(q)[1], _shape(v)[1]
             if tq is None or tv is None:
@@ -764,7 +764,7 @@ class Attention(OpsLayer):
                     f"{type(self).__name__} {self.name!r}: use_causal_mask needs sequences of "
                     "fixed length"
                 )
-            causal = np.tril(np.ones((tq, tv), dtype=self.dtype))[None]
+            causal = np.tril(np.ones((tq, tv), dtype=self._native_dtype))[None]
             keep = causal if keep is None else keep * causal
         if keep is not None:  # Keras: masked scores lowered by 1e9 (not replaced)
             scores = scores - (1.0 - keep) * 1e9
@@ -776,7 +776,7 @@ class Attention(OpsLayer):
             dropped = random.dropout(weights, self.dropout, seed=seed)
         output = ops.matmul(dropped, v)
         if q_mask is not None:
-            output = output * ops.expand_dims(ops.nn.float_mask(q_mask, self.dtype), -1)
+            output = output * ops.expand_dims(ops.nn.float_mask(q_mask, self._native_dtype), -1)
         if return_attention_scores:
             return output, weights
         return output

@@ -214,8 +214,8 @@ class Bidirectional(_CallsWithStates, Layer):
         weights = self.weights
         n = len(self.forward_layer._weight_regularizers())
         values = self.forward_layer._initial_values(
-            [w.shape for w in weights[:n]], self.dtype
-        ) + self.backward_layer._initial_values([w.shape for w in weights[n:]], self.dtype)
+            [w.shape for w in weights[:n]], self._native_dtype
+        ) + self.backward_layer._initial_values([w.shape for w in weights[n:]], self._native_dtype)
         for var, value in zip(weights, values):
             var.assign(value)
         if self._initial_weights is not None:

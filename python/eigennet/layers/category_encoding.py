@@ -73,7 +73,7 @@ class CategoryEncoding(OpsLayer):
                 f"inputs of rank 1 or 2 (a batch of samples), got shape {inputs.shape}"
             )
         return _categorical.encode(
-            inputs, self.output_mode, self.num_tokens, self.dtype, count_weights
+            inputs, self.output_mode, self.num_tokens, self._native_dtype, count_weights
         )
 
     def compute_output_shape(self, input_shape):

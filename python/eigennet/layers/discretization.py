@@ -160,7 +160,7 @@ class Discretization(OpsLayer):
                 indices = ops.multiply(inputs, 0.0)
             else:
                 above = ops.greater_equal(ops.expand_dims(inputs, -1), bounds)
-                indices = ops.sum(ops.cast(above, self.dtype), axis=-1)
+                indices = ops.sum(ops.cast(above, self._native_dtype), axis=-1)
         else:
             values = np.asarray(inputs)
             if not np.issubdtype(values.dtype, np.number):
@@ -175,7 +175,7 @@ class Discretization(OpsLayer):
                 return indices.astype("int32")
         if self.output_mode == "int":
             return indices
-        return _categorical.encode(indices, self.output_mode, self._depth, self.dtype)
+        return _categorical.encode(indices, self.output_mode, self._depth, self._native_dtype)
 
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":

@@ -47,7 +47,7 @@ class Dropout(Layer):
 
         if self.noise_shape is None or is_symbolic(inputs) or symbolic.tracing_layer():
             return super()._call_builtin(inputs, training, mask)
-        x = np.asarray(inputs, dtype=self.dtype)
+        x = np.asarray(inputs, dtype=self._native_dtype)
         return random.dropout(x, self.rate, self.noise_shape) if training else x
 
     def _call_symbolic(self, inputs, explicit_mask=None):

@@ -50,7 +50,7 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         quantization.check_config_argument("Embedding", quantization_config)
-        if self.dtype == "float32" and self.input_dim > 2**24:
+        if self._native_dtype == "float32" and self.input_dim > 2**24:
             raise ValueError(
                 f"Embedding input_dim={self.input_dim} exceeds 2**24, the largest index float32 "
                 "inputs hold exactly: use dtype='float64' for the model"
@@ -96,14 +96,14 @@ class Embedding(Layer):
 
     def _initialize(self):
         if self.quantization_mode is not None:  # as Keras's _int8_build: zeros, scale ones
-            self.weights[1].assign(np.ones(self.weights[1].shape, self.dtype))
+            self.weights[1].assign(np.ones(self.weights[1].shape, self._native_dtype))
             return
         table = self.weights[0]
         if self._initial_weights is not None:
             weights = self._initial_weights
             table.assign(weights[0] if isinstance(weights, list) else weights)
         else:
-            table.assign(self.embeddings_initializer(table.shape, self.dtype))
+            table.assign(self.embeddings_initializer(table.shape, self._native_dtype))
 
     @property
     def _needs_symbolic_call(self) -> bool:

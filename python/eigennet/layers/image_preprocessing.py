@@ -130,7 +130,7 @@ class _ImageLayer(OpsLayer):
                 f"and width in eigennet (Keras also takes variable sizes). Received: "
                 f"inputs.shape={shape}"
             )
-        x = ops.cast(inputs, self.dtype)
+        x = ops.cast(inputs, self._native_dtype)
         if len(shape) == 3:
             return ops.expand_dims(x, 0), True
         return x, False
@@ -299,8 +299,13 @@ class _RandomImageLayer(_ImageLayer):
         from eigennet.ops.symbolic import is_symbolic
 
         batch = None if is_symbolic(x) else x.shape[0]
-        draw = random.uniform((batch, 1, 1, 1), 0.0, 1.0, dtype=self.dtype, seed=self.generator)
-        scale, low = np.asarray(maxval - minval, self.dtype), np.asarray(minval, self.dtype)
+        draw = random.uniform(
+            (batch, 1, 1, 1), 0.0, 1.0, dtype=self._native_dtype, seed=self.generator
+        )
+        scale, low = (
+            np.asarray(maxval - minval, self._native_dtype),
+            np.asarray(minval, self._native_dtype),
+        )
         return draw * scale + low  # Keras allows maxval == minval (a factor of 0)
 
 

@@ -22,11 +22,11 @@ class KernelBiasMixin:
         # Quantized, as Keras's _int8_build: the kernel stays zeros (as made), the scale ones.
         weights, quantized = self.weights, self.quantization_mode is not None
         if not quantized:
-            weights[0].assign(self.kernel_initializer(weights[0].shape, self.dtype))
+            weights[0].assign(self.kernel_initializer(weights[0].shape, self._native_dtype))
         if self.use_bias:
-            weights[1].assign(self.bias_initializer(weights[1].shape, self.dtype))
+            weights[1].assign(self.bias_initializer(weights[1].shape, self._native_dtype))
         if quantized:
-            weights[-1].assign(np.ones(weights[-1].shape, self.dtype))
+            weights[-1].assign(np.ones(weights[-1].shape, self._native_dtype))
 
     # -- int8 (layers whose native core has an int8 form: Dense, the convolutions) ----------
     @property

@@ -9,7 +9,15 @@ from collections import defaultdict
 
 import numpy as np
 
-from eigennet import _auto_config, _core, config, constraints, dtype_policies, regularizers
+from eigennet import (
+    _auto_config,
+    _core,
+    config,
+    constraints,
+    dtype_policies,
+    regularizers,
+    storage_formats,
+)
 from eigennet.layers import quantization, variable_axes
 from eigennet.layers.keras_tensor import (
     KerasTensor,
@@ -147,10 +155,23 @@ def _whole_range(dtype: str, held_in: np.dtype) -> tuple[int, int]:
     return max(int(info.min), -exact), min(int(info.max), exact)
 
 
+def _dtype_name(dtype) -> str:
+    """A weight dtype's name: a NumPy dtype's, or a 16-bit float format's."""
+    return dtype if storage_formats.is_format(dtype) else str(np.dtype(dtype))
+
+
+def _integer_name(dtype: str) -> str | None:
+    """`dtype` if it is an integer type, else None."""
+    return None if storage_formats.is_format(dtype) or np.dtype(dtype).kind not in "iu" else dtype
+
+
 def write_values(var, value: np.ndarray) -> None:
     """Writes a variable's values into its layer's parameter block, and tells the native layer
     (which may keep a copy derived from them: a packed int8 kernel). Every write from Python
-    goes through here."""
+    goes through here; a 16-bit weight's values are rounded to its format."""
+    stored = getattr(var._layer, "_storage_format", None)
+    if stored is not None and var.dtype == stored:  # (not an int8 kernel of such a layer)
+        value = storage_formats.round_to(value, stored)
     var._layer._params[var._slice] = value.ravel()
     core = getattr(var._layer, "_core", None)
     if core is not None:
@@ -193,7 +214,11 @@ class Variable:
             if shape is None:
                 raise ValueError("keras.Variable: an initializer needs a `shape` (or pass a value)")
             shape = normalize_shape(shape, "Variable shape") if shape else ()
-            float_type = config.floatx() if dtype is None else str(np.dtype(dtype))
+            float_type = (
+                config.floatx()
+                if dtype is None
+                else storage_formats.native_dtype(_dtype_name(dtype))
+            )
             value = np.asarray(initializers.get(initializer)(shape, dtype=float_type))
         else:
             value = np.asarray(initializer)
@@ -203,15 +228,15 @@ class Variable:
                 )
         if dtype is None and value.dtype.kind in "fiub":
             dtype = config.floatx() if value.dtype.kind == "f" else _integer_dtype(value.dtype)
-        dtype = str(np.dtype(dtype if dtype is not None else value.dtype))
-        if np.dtype(dtype).kind not in "fiu":
+        dtype = _dtype_name(dtype if dtype is not None else value.dtype)
+        if not storage_formats.is_format(dtype) and np.dtype(dtype).kind not in "fiu":
             raise ValueError(f"keras.Variable: dtype must be a float or integer, got {dtype!r}")
-        integer = dtype if np.dtype(dtype).kind in "iu" else None
+        integer = _integer_name(dtype)
         if integer and trainable:
             raise ValueError(
                 f"keras.Variable: an {integer} variable cannot be trainable; pass trainable=False"
             )
-        core = dtype if dtype == "float64" else config.floatx() if integer else "float32"
+        core = config.floatx() if integer else dtype if dtype != "float32" else "float32"
         WeightSource(_Unowned(), name or "variable", value.shape, core, bool(trainable),
                      integer=integer, variable=self)  # fmt: skip
         self.assign(value.astype(integer) if integer else value)  # (booleans as 0 and 1)
@@ -234,7 +259,8 @@ class Variable:
     @property
     def dtype(self) -> str:
         special = getattr(self._layer, "_weight_dtypes", dict)()  # (owners besides Layer)
-        return special.get(self.name) or str(self._layer._params.dtype)
+        stored = getattr(self._layer, "_storage_format", None)
+        return special.get(self.name) or stored or str(self._layer._params.dtype)
 
     @property
     def trainable(self) -> bool:
@@ -253,6 +279,8 @@ class Variable:
 
     def numpy(self) -> np.ndarray:
         value = self._layer._params[self._slice].reshape(self.shape)
+        if storage_formats.is_format(self.dtype):  # float16, or Keras's bfloat16 type
+            return storage_formats.as_reported(value, self.dtype)
         return value.astype(self.dtype)  # a copy; int8 for a quantized kernel
 
     @property
@@ -261,6 +289,8 @@ class Variable:
 
     def _checked(self, value) -> np.ndarray:
         value = np.asarray(value)
+        if storage_formats.is_bfloat16_array(value):  # ml_dtypes' type (Keras's get_weights)
+            value = value.astype(np.float32)
         if value.shape != self.shape:
             raise ValueError(
                 f"Cannot assign a value of shape {value.shape} to variable "
@@ -270,7 +300,7 @@ class Variable:
             raise TypeError(
                 f"Cannot assign non-numeric values (dtype {value.dtype}) to {self.path}"
             )
-        if np.dtype(self.dtype).kind in "iu":
+        if _integer_name(self.dtype):
             low, high = _whole_range(self.dtype, self._layer._params.dtype)
             if not (np.all(value == np.rint(value)) and np.all((value >= low) & (value <= high))):
                 raise ValueError(
@@ -500,19 +530,21 @@ class Layer:
                 "build() (or __init__)"
             )
         shape = normalize_shape(shape, "add_weight shape") if shape else ()  # None: a scalar
-        dtype = self.dtype if dtype is None else str(np.dtype(dtype))
-        integer = dtype if np.dtype(dtype).kind in "iu" else None  # whole numbers, held in
-        if integer and trainable:  # the layer's float dtype
+        dtype = self.dtype if dtype is None else _dtype_name(dtype)
+        integer = _integer_name(dtype)  # whole numbers, held in the layer's float dtype
+        if integer and trainable:
             raise ValueError(f"add_weight: an {integer} weight cannot be trainable")
         dtype = self.dtype if integer else dtype
-        if dtype not in ("float32", "float64"):
+        if dtype not in ("float32", "float64", *storage_formats.FORMATS):
             raise ValueError(
-                f"add_weight: dtype must be float32, float64 or an integer type, got {dtype!r}"
+                "add_weight: dtype must be float32, float64, bfloat16, float16 or an integer "
+                f"type, got {dtype!r}"
             )
         name = name or f"variable_{len(self._own_weights)}"
         source = WeightSource(self, name, shape, dtype, bool(trainable), integer=integer)
         init = initializers.get(initializer or ("zeros" if integer else "glorot_uniform"))
-        source.variable.assign(np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape))
+        native = source._dtype
+        source.variable.assign(np.asarray(init(shape, dtype=native), dtype=native).reshape(shape))
         if regularizer is not None:
             source.regularizer = regularizers.get(regularizer)
             source._core.set_regularizers([regularizers.native(source.regularizer)],
@@ -539,7 +571,7 @@ class Layer:
                 "make weights in build() (or __init__)"
             )
         source = var._layer
-        if source._dtype != self.dtype:
+        if (source._dtype, source._storage_format) != (self._native_dtype, self._storage_format):
             value = var.numpy()
             source = WeightSource(self, var.name, var.shape, self.dtype, var._trainable,
                                   integer=source._integer, variable=var)  # fmt: skip
@@ -554,7 +586,7 @@ class Layer:
 
         collected = symbolic.added_losses()
         if collected is not None and symbolic.is_symbolic(loss):
-            value = symbolic.operand(loss, self.dtype)
+            value = symbolic.operand(loss, self._native_dtype)
             if value.batched or tuple(value.shape) != ():
                 raise ValueError(
                     f"Layer {self.name!r}: add_loss needs a scalar (reduce with ops.mean or "
@@ -570,7 +602,7 @@ class Layer:
     def losses(self) -> list:
         """Keras's: what add_loss added in the last call on arrays, this layer's then its
         sublayers', then the penalties of the trainable weights' regularizers."""
-        return losses_of(self._layer_tree(), self.dtype)
+        return losses_of(self._layer_tree(), self._native_dtype)
 
     def _layer_tree(self) -> list:
         """This layer and its sublayers, depth first, each once."""
@@ -650,7 +682,7 @@ class Layer:
             return (None, *self._output_for([tuple(input_shape)[1:]]))
         from eigennet.layers.input_layer import Input
 
-        out = self(Input(shape=tuple(input_shape)[1:], dtype=self.dtype))
+        out = self(Input(shape=tuple(input_shape)[1:], dtype=self._native_dtype))
         node = self._inbound_nodes[-1]
         self._standalone_trace = node.trace
         if len(node.outputs) != 1:
@@ -683,6 +715,16 @@ class Layer:
     def dtype(self) -> str:
         """The dtype of the layer's variables (Keras: the policy's variable dtype)."""
         return self.dtype_policy.variable_dtype
+
+    @property
+    def _native_dtype(self) -> str:
+        """The core's dtype for this layer: its variables', float32 for a 16-bit format."""
+        return storage_formats.native_dtype(self.dtype)
+
+    @property
+    def _storage_format(self) -> str | None:
+        """The 16-bit format its weights are kept in ("bfloat16" policy), else None."""
+        return storage_formats.storage_format(self.dtype)
 
     @property
     def dtype_policy(self):
@@ -800,8 +842,9 @@ class Layer:
             self._check_input_shapes([(None, *s) for s in samples])
         else:
             samples = [normalize_shape(tuple(input_shape)[1:], "input shape", variable=True)]
-        core = self._make_core(self.dtype)
+        core = self._make_core(self._native_dtype)
         core.product_precision = _product_precision(self.dtype_policy)
+        core.storage_precision = self._storage_format or "float32"
         # Variable axes (None): the weights are made for the first probe length (see
         # variable_axes); copies for other lengths share them.
         first = [variable_axes.at_length(s, variable_axes.PROBES[0]) for s in samples]
@@ -879,7 +922,7 @@ class Layer:
         if self._traced:
             from eigennet.layers.input_layer import Input
 
-            return self(Input(shape=tuple(input_shape)[1:], dtype=self.dtype)).shape
+            return self(Input(shape=tuple(input_shape)[1:], dtype=self._native_dtype)).shape
         if not self.built:
             self.build(input_shape)
         return (tuple(input_shape)[0], *self.output_shape[1:])
@@ -971,7 +1014,7 @@ class Layer:
                     data_utils.as_features(arr, "float32", "inputs")  # raises the rank error
                 shapes.append((None, *arr.shape[1:]))
             self.build(shapes if self._multi_input else shapes[0])
-        xs = [data_utils.as_features(a, self.dtype, "inputs") for a in arrays]
+        xs = [data_utils.as_features(a, self._native_dtype, "inputs") for a in arrays]
         expected = self.input_shape if self._multi_input else [self.input_shape]
         samples = [x.shape[1:] for x in xs]
         if len(samples) != len(expected) + (mask is not None) or any(
@@ -986,12 +1029,12 @@ class Layer:
         self._check_input(xs[0], "inputs")
         key = tuple(samples)
         if self._eager_network is None or self._eager_network[0] != key:
-            graph = getattr(_core, f"Graph_{self.dtype}")
+            graph = getattr(_core, f"Graph_{self._native_dtype}")
             n = len(samples)
             network = graph([list(s) for s in samples], [(core, list(range(n)))], [n])
             self._eager_network = (key, network)
         x = xs[0] if len(xs) == 1 else np.concatenate([a.reshape(len(a), -1) for a in xs], 1)
-        out = np.empty((len(x), *core.output_shape), dtype=self.dtype)
+        out = np.empty((len(x), *core.output_shape), dtype=self._native_dtype)
         self._eager_network[1].predict(x, max(len(x), 1), out, None, bool(training))
         after = getattr(self, "_activation_after", None)  # (see layers.activation)
         return out if after is None else after(out)
@@ -1005,7 +1048,7 @@ class Layer:
                 f"Layer {self.name!r}: mask= must be a boolean array of shape {x.shape[:2]} "
                 f"(batch, steps), got {mask.dtype} of shape {mask.shape}"
             )
-        return (mask != 0).astype(self.dtype)
+        return (mask != 0).astype(self._native_dtype)
 
     def _input_list(self, inputs) -> list:
         """The call's inputs as a list: a merge layer takes a list of two or more."""
@@ -1026,7 +1069,7 @@ class Layer:
         if _tracing_any():  # a constant or a weight read by a sublayer inside a traced call()
             from eigennet.ops import symbolic
 
-            tensors = [symbolic.operand(t, self.dtype) for t in tensors]
+            tensors = [symbolic.operand(t, self._native_dtype) for t in tensors]
         check_symbolic(what, tensors)
         shapes = [t.shape for t in tensors]
         if not self.built:
@@ -1051,8 +1094,8 @@ class Layer:
         batched = tensors[0].batched
         out_shape = (None if batched else shapes[0][0], *out_sample)
         (out,) = record_call(
-            self, tensors + consumed, self._multi_input, [out_shape], self.dtype, [self.name],
-            batched,
+            self, tensors + consumed, self._multi_input, [out_shape], self._native_dtype,
+            [self.name], batched,
         )  # fmt: skip
         out._node.mask_count = len(consumed)
         self._propagate_mask(inputs, mask, [out])

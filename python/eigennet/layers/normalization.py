@@ -99,7 +99,7 @@ class _Normalization(Layer):
     def _initialize(self):
         inits = self._initializers()
         for w in self.weights:
-            w.assign(inits[w.name](w.shape, self.dtype))
+            w.assign(inits[w.name](w.shape, self._native_dtype))
 
     @property
     def gamma(self):

@@ -45,7 +45,7 @@ class Rescaling(OpsLayer):
         self.offset = offset
 
     def call(self, inputs, training=None):
-        dtype = self.dtype
+        dtype = self._native_dtype
         scale = np.asarray(self.scale, dtype=dtype)
         offset = np.asarray(self.offset, dtype=dtype)
         if scale.ndim > 0:
@@ -181,7 +181,7 @@ class Normalization(OpsLayer):
                 mean, variance = mean.reshape(expanded), variance.reshape(expanded)
             try:
                 self._fixed = tuple(
-                    np.broadcast_to(v, self._broadcast_shape).astype(self.dtype)
+                    np.broadcast_to(v, self._broadcast_shape).astype(self._native_dtype)
                     for v in (mean, variance)
                 )
             except ValueError:
@@ -219,7 +219,7 @@ class Normalization(OpsLayer):
                     f"axis {d} of input shape to have value {self._broadcast_shape[d]}, but "
                     f"received input with shape {shape}"
                 )
-        x = ops.cast(inputs, self.dtype)
+        x = ops.cast(inputs, self._native_dtype)
         mean, variance = self._statistics(batched=is_symbolic(inputs))
         scale = ops.maximum(ops.sqrt(variance), config.epsilon())
         if self.invert:

@@ -112,10 +112,10 @@ class _CallsWithStates:
         """On arrays: the packed core in a graph of its own, its output split."""
         from eigennet.models import data as data_utils
 
-        x = data_utils.as_features(inputs, self.dtype, "inputs")
+        x = data_utils.as_features(inputs, self._native_dtype, "inputs")
         if not self.built:
             self.build((None, *x.shape[1:]))
-        hs = [data_utils.as_features(h, self.dtype, "initial_state") for h in states]
+        hs = [data_utils.as_features(h, self._native_dtype, "initial_state") for h in states]
         if any(len(h) != len(x) for h in hs):
             raise ValueError(
                 f"Layer {self.name!r}: initial_state must hold one state per sample ({len(x)})"
@@ -127,11 +127,11 @@ class _CallsWithStates:
         key = (bool(hs), tuple(samples))
         if key not in networks:
             n = len(samples)
-            graph = getattr(_core, f"Graph_{self.dtype}")
+            graph = getattr(_core, f"Graph_{self._native_dtype}")
             networks[key] = graph([list(s) for s in samples], [(core, list(range(n)))], [n])
         flat = [a.reshape(len(a), -1) for a in [x, *hs]]
         packed_in = flat[0] if len(flat) == 1 else np.ascontiguousarray(np.concatenate(flat, 1))
-        packed = np.empty((len(x), *core.output_shape), dtype=self.dtype)
+        packed = np.empty((len(x), *core.output_shape), dtype=self._native_dtype)
         networks[key].predict(packed_in, max(len(x), 1), packed, None, bool(training))
 
         def take(steps, columns, squeeze):
@@ -291,7 +291,7 @@ class _Recurrent(_CallsWithStates, Layer):
 
     def _initialize(self):
         weights = self.weights
-        values = self._initial_values([w.shape for w in weights], self.dtype)
+        values = self._initial_values([w.shape for w in weights], self._native_dtype)
         for var, value in zip(weights, values):
             var.assign(value)
 
@@ -547,6 +547,7 @@ class _StateCall:
 
     name = property(lambda self: self._param_owner.name)
     dtype = property(lambda self: self._param_owner.dtype)
+    _native_dtype = property(lambda self: self._param_owner._native_dtype)
     trainable = property(lambda self: self._param_owner.trainable)
 
     @property
@@ -581,7 +582,9 @@ class _StateCall:
             out = variable_axes.merged(first, second)
         else:
             out = tuple(self._core_for(samples).output_shape)
-        (packed,) = record_call(self, tensors, True, [(None, *out)], self.dtype, [self.name])
+        (packed,) = record_call(
+            self, tensors, True, [(None, *out)], self._native_dtype, [self.name]
+        )
         return packed
 
 

@@ -37,7 +37,11 @@ class GaussianNoise(OpsLayer):
     def call(self, inputs, training=False):
         if training and self.stddev > 0:
             noise = random.normal(
-                ops.shape(inputs), 0.0, self.stddev, dtype=self.dtype, seed=self.seed_generator
+                ops.shape(inputs),
+                0.0,
+                self.stddev,
+                dtype=self._native_dtype,
+                seed=self.seed_generator,
             )
             return inputs + noise
         return inputs
@@ -74,7 +78,7 @@ class GaussianDropout(OpsLayer):
                 )
             stddev = math.sqrt(self.rate / (1.0 - self.rate))
             noise = random.normal(
-                ops.shape(inputs), 1.0, stddev, dtype=self.dtype, seed=self.seed_generator
+                ops.shape(inputs), 1.0, stddev, dtype=self._native_dtype, seed=self.seed_generator
             )
             return inputs * noise
         return inputs
@@ -128,8 +132,8 @@ class AlphaDropout(OpsLayer):
                     f"inputs' rank {len(shape)}"
                 )
             noise_shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, shape))
-        draws = random.uniform(noise_shape, dtype=self.dtype, seed=self.seed_generator)
-        kept = ops.cast(ops.greater_equal(draws, self.rate), self.dtype)
+        draws = random.uniform(noise_shape, dtype=self._native_dtype, seed=self.seed_generator)
+        kept = ops.cast(ops.greater_equal(draws, self.rate), self._native_dtype)
         saturation = -_SELU_ALPHA * _SELU_SCALE
         a = ((1 - self.rate) * (1 + self.rate * saturation**2)) ** -0.5
         b = -a * saturation * self.rate

@@ -436,7 +436,7 @@ class _CellLoop(Layer):
         wanted = len(_leaves(self._template))
         if initial_state is None:
             zeros = [
-                ops.broadcast_to(ops.zeros((n,), self.dtype), (None, n))
+                ops.broadcast_to(ops.zeros((n,), self._native_dtype), (None, n))
                 for n in _leaves(self._template)
             ]
             states = _pack(zeros, self._template)

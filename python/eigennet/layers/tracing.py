@@ -13,7 +13,7 @@ import inspect
 
 import numpy as np
 
-from eigennet import _core
+from eigennet import _core, storage_formats
 from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
 
 
@@ -39,7 +39,12 @@ class WeightSource:
         # An integer weight (int8 of a quantized kernel, a counter, an index table): whole
         # numbers held in the float dtype, reported and read back as `integer`.
         self._integer = integer
+        # A 16-bit float weight (add_weight(dtype="bfloat16")) lives in a float32 core,
+        # rounded to its format (see eigennet.storage_formats).
+        self._storage_format = None if integer else storage_formats.storage_format(dtype)
+        dtype = storage_formats.native_dtype(dtype)
         self._core = getattr(_core, f"VariableSource_{dtype}")(list(shape), name, trainable)
+        self._core.storage_precision = self._storage_format or "float32"
         self._params = self._core.params()
         self._dtype = dtype
         self._inbound_nodes: list[Node] = []
@@ -111,7 +116,7 @@ class WeightView:
 
     def __init__(self, layer, index: int):
         self._param_owner = layer  # whose weights these are (model weights list them once)
-        self._core = getattr(_core, f"WeightView_{layer.dtype}")(layer._core, index)
+        self._core = getattr(_core, f"WeightView_{layer._native_dtype}")(layer._core, index)
         self._index = index
         self._inbound_nodes: list[Node] = []
         self._tensor = None
@@ -153,7 +158,11 @@ class WeightView:
             variable = self._param_owner.weights[self._index]
             node = Node(self, [])
             self._tensor = KerasTensor(
-                variable.shape, self.dtype, node, name=variable.path, batched=False
+                variable.shape,
+                self._param_owner._native_dtype,
+                node,
+                name=variable.path,
+                batched=False,
             )
             node.outputs = [self._tensor]
         return self._tensor
@@ -223,7 +232,7 @@ def trace_call(layer, args: tuple, kwargs: dict, call=None):
             layer._add_activity_penalty(outputs)
         if not outputs:
             raise ValueError(f"Layer {layer.name!r}: call() returned nothing")
-        return result, [symbolic.operand(o, layer.dtype) for o in outputs], losses
+        return result, [symbolic.operand(o, layer._native_dtype) for o in outputs], losses
 
     placeholder_list = [placeholders[id(t)] for t in unique]
     if "training" in kwargs or not takes_training(call):

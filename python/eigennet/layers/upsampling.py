@@ -88,7 +88,9 @@ class UpSampling2D(OpsLayer):
             return ops.repeat(x, self.size[1], axis=first + 1)
         from eigennet.ops.symbolic import is_symbolic
 
-        dtype = self.dtype if is_symbolic(inputs) else _float_dtype(inputs, self.dtype)
+        dtype = (
+            self._native_dtype if is_symbolic(inputs) else _float_dtype(inputs, self._native_dtype)
+        )
         rows = bilinear_matrix(shape[first], self.size[0]).astype(dtype)
         cols = bilinear_matrix(shape[first + 1], self.size[1]).astype(dtype)
         if first == 1:  # (batch, rows, cols, channels)

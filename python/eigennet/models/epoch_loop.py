@@ -558,7 +558,7 @@ def _predict_pieces(model, source, cb_list, report_every) -> np.ndarray:
         return model._run_network(source.x, source.batch_size, on_batch, False, report_every)
     whole = None
     if isinstance(source, ArraySource):  # rows land in place in one output array
-        whole = np.empty((source.n, *model._run_shapes[0][1:]), dtype=model.dtype)
+        whole = np.empty((source.n, *model._run_shapes[0][1:]), dtype=model._native_dtype)
     parts, step = [], 0
     with source.pieces() as pieces:
         for piece in pieces:

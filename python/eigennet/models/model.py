@@ -12,7 +12,15 @@ import warnings
 
 import numpy as np
 
-from eigennet import _auto_config, _core, config, dtype_policies, losses, optimizers
+from eigennet import (
+    _auto_config,
+    _core,
+    config,
+    dtype_policies,
+    losses,
+    optimizers,
+    storage_formats,
+)
 from eigennet import callbacks as callbacks_module
 from eigennet import metrics as metrics_module
 from eigennet.layers import quantization, variable_axes
@@ -144,7 +152,7 @@ class Model:
     def losses(self) -> list:
         """Keras's: what the layers' add_loss added in their last calls on arrays, then the
         penalties of the regularizers of the trainable weights."""
-        return losses_of(self._layer_tree(), self.dtype)
+        return losses_of(self._layer_tree(), self._native_dtype)
 
     def _layer_tree(self) -> list:
         """This model and its layers (and theirs), depth first, each once."""
@@ -173,6 +181,16 @@ class Model:
     @property
     def dtype(self) -> str:
         return self._traced_graph.dtype if self.built else config.floatx()
+
+    @property
+    def _native_dtype(self) -> str:
+        """The core's dtype for the model's computations (float32 for 16-bit variables)."""
+        return storage_formats.native_dtype(self.dtype)
+
+    @property
+    def _storage_format(self) -> str | None:
+        """The 16-bit format of the model's own variables (None: its dtype's)."""
+        return storage_formats.storage_format(self.dtype)
 
     @trainable.setter
     def trainable(self, value) -> None:
@@ -256,7 +274,7 @@ class Model:
         shapes (batch axis None)."""
         builder = GraphBuilder([(None, *s) for s in samples])
         outputs, self._mask_ids = self._expand_with_masks(builder)
-        dtype = self._dtype or self.dtype
+        dtype = self._dtype or self._native_dtype
         return builder.native_graph(dtype, outputs), builder.output_shapes(outputs)
 
     def _graph_for(self, samples: list[tuple]):
@@ -380,7 +398,7 @@ class Model:
                 f"{self.input_shape}, got {[t.shape for t in tensors]}"
             )
         outputs = record_call(
-            self, tensors, len(tensors) > 1, self._output_shapes(), self.dtype,
+            self, tensors, len(tensors) > 1, self._output_shapes(), self._native_dtype,
             self.output_names,
         )  # fmt: skip
         return outputs[0] if len(outputs) == 1 else outputs
@@ -656,7 +674,7 @@ class Model:
         arrays = []
         for i, (a, shape) in enumerate(zip(xs, self._input_shapes())):
             label = what if len(xs) == 1 else f"{what}[{names[i]!r}]"
-            arr = data_utils.as_features(a, self.dtype, label, finite=not native)
+            arr = data_utils.as_features(a, self._native_dtype, label, finite=not native)
             if not variable_axes.compatible(arr.shape[1:], shape[1:]):
                 raise ValueError(
                     f"Model {self.name!r} expects "
@@ -689,9 +707,9 @@ class Model:
             label = "y" if len(shapes) == 1 else f"y[{self.output_names[k]!r}]"
             free = isinstance(spec, losses.TracedLoss)
             targets.append(
-                data_utils.as_targets(target, n, shape[1:], sparse, self.dtype, label, free)
+                data_utils.as_targets(target, n, shape[1:], sparse, self._native_dtype, label, free)
             )
-        sw = data_utils.as_sample_weight(sample_weight, n, self.dtype)
+        sw = data_utils.as_sample_weight(sample_weight, n, self._native_dtype)
         return x_arr, _packed(targets), sw
 
     def _compiled_losses(self) -> list:
@@ -767,7 +785,7 @@ class Model:
                     # one step per row, as the trainer hands the stepped output's rows.
                     y_shape = (None, int(np.prod(y_shape[1:], dtype=np.int64)) // steps[k][0])
                     p_shape = (None, int(np.prod(p_shape[1:], dtype=np.int64)) // steps[k][0])
-                entries.append((k, *m._trainer_entry(self.dtype, y_shape, p_shape)))
+                entries.append((k, *m._trainer_entry(self._native_dtype, y_shape, p_shape)))
             for k, entry, m in zip(self._metric_outputs, entries, self._metrics):
                 per_position = getattr(m, "_per_position", False)
                 if steps[k][0] > 1 and not isinstance(entry[1], str) and not per_position:
@@ -776,15 +794,15 @@ class Model:
                         "(a masked or (batch, steps, classes) output) is not supported yet"
                     )
             flags = self._trainable_flags()
-            self._trainer = getattr(_core, f"Trainer_{self.dtype}")(
+            self._trainer = getattr(_core, f"Trainer_{self._native_dtype}")(
                 self._network,
                 [None if spec is None else spec.core_config() for spec in specs],
                 self._loss_weight_list(),
-                self.optimizer._core_for(self.dtype),
+                self.optimizer._core_for(self._native_dtype),
                 entries,
                 flags,
                 [
-                    spec.graph(self.dtype, y_shapes[k], shapes[k])
+                    spec.graph(self._native_dtype, y_shapes[k], shapes[k])
                     if isinstance(spec, losses.TracedLoss)
                     else None
                     for k, spec in enumerate(specs)
@@ -966,9 +984,11 @@ class Model:
         `report_every` s; outputs are the batch's, as predict returns them."""
         shapes = self._run_shapes
         if len(shapes) == 1:
-            packed = np.empty((len(x_arr), *shapes[0][1:]), dtype=self.dtype)
+            packed = np.empty((len(x_arr), *shapes[0][1:]), dtype=self._native_dtype)
         else:
-            packed = np.empty((len(x_arr), sum(math.prod(s[1:]) for s in shapes)), self.dtype)
+            packed = np.empty(
+                (len(x_arr), sum(math.prod(s[1:]) for s in shapes)), self._native_dtype
+            )
         self._network.predict(
             x_arr,
             batch_size,
@@ -1238,7 +1258,7 @@ def _callback_list(callbacks) -> list:
 
 def _shared_dtype(places: list[tuple]) -> str:
     """The one dtype of a model's layers."""
-    dtypes = {layer.dtype for layer, _ in places}
+    dtypes = {getattr(layer, "_native_dtype", layer.dtype) for layer, _ in places}
     if len(dtypes) > 1:
         raise ValueError(f"All layers of a model must share one dtype, got {sorted(dtypes)}")
     return dtypes.pop() if dtypes else config.floatx()  # (no layer computes: an identity)

@@ -197,7 +197,7 @@ class Sequential(Model):
         if self.__dict__.get("_symbolic") is None:
             source = getattr(self._input_layer, "output", None)  # keras.Input's tensor
             if source is None or tuple(source.shape) != tuple(self.input_shape):
-                source = Input(shape=tuple(self.input_shape)[1:], dtype=self.dtype)
+                source = Input(shape=tuple(self.input_shape)[1:], dtype=self._native_dtype)
             output = source
             for layer in self._layers:
                 output = layer(output)
@@ -232,7 +232,7 @@ class Sequential(Model):
             "trainable": self.trainable,
             # (Keras writes the model's policy: it decides compile's loss scaling on loading)
             "dtype": self.dtype
-            if self.dtype_policy.name == self.dtype_policy.variable_dtype
+            if self.dtype_policy.name in ("float32", "float64")
             else dtype_policies.serialize(self.dtype_policy),
             "layers": [serialize_keras_object(layer) for layer in stack],
         }

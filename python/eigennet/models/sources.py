@@ -189,7 +189,7 @@ class ArraySource:
         self.y_what = what[:-1] + "y"  # "x" -> "y", "validation x" -> "validation y"
         self.batch_size, self.shuffle = batch_size, bool(shuffle)
         self.class_weight = data_utils.as_class_weight(class_weight)
-        self.dtype = np.dtype(model.dtype)
+        self.dtype = np.dtype(model._native_dtype)
         self.y_example = None
         if not predict:
             if y is None:

@@ -6,6 +6,7 @@ import textwrap
 
 import numpy as np
 
+from eigennet import storage_formats
 from eigennet.layers.input_layer import InputLayer
 
 _WIDTHS = (33, 24, 15)
@@ -23,7 +24,7 @@ def _bytes(count: int, itemsize: int) -> str:
 
 
 def _nbytes(weight) -> int:
-    return int(np.prod(weight.shape)) * np.dtype(weight.dtype).itemsize
+    return int(np.prod(weight.shape)) * storage_formats.itemsize(weight.dtype)
 
 
 def _row(cells, left="│", mid="│", right="│", widths=_WIDTHS) -> str:
@@ -89,7 +90,7 @@ def print_summary(model, print_fn=None) -> None:
         if i + 1 < len(rows):
             out(_rule("├", "┼", "┤", "─", widths))
     out(_rule("└", "┴", "┘", "─", widths))
-    itemsize = np.dtype(model.dtype).itemsize
+    itemsize = np.dtype(model._native_dtype).itemsize  # (optimizer state: float32)
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
     # Bytes by each weight's dtype (a quantized kernel's int8 takes one byte), as Keras.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigennet import _core
+from eigennet import _core, storage_formats
 from eigennet._checks import non_negative_number
 from eigennet.optimizers import schedules
 
@@ -198,6 +198,8 @@ class Optimizer:
                 constraint = getattr(variable, "constraint", None)
                 if constraint is not None and variable.trainable:
                     variable.assign(constraint(variable.numpy()))
+                elif storage_formats.is_format(variable.dtype):  # rounded to its format
+                    variable.assign(variable._view().copy())
 
     def _check_gradients(self, flat: np.ndarray) -> None:
         if not np.all(np.isfinite(flat)):

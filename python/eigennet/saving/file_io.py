@@ -19,6 +19,8 @@ import zipfile
 
 import numpy as np
 
+from eigennet import storage_formats
+
 # config.json and metadata.json: a large model's config is a few hundred KB.
 MAX_JSON_BYTES = 16 << 20
 # Nesting of config.json (a model nested in models adds about four levels per model);
@@ -164,7 +166,16 @@ def write_h5(fileobj, arrays: dict) -> None:
         for key, value in arrays.items():
             folder, _, name = key.rpartition("/")
             group = f.require_group(folder) if folder else f
-            group.create_dataset(name, data=np.asarray(value))
+            value = np.asarray(value)
+            if _is_bfloat16_bits(value.dtype):  # as Keras writes bfloat16 variables
+                group.create_dataset(name, data=value).attrs["dtype"] = "bfloat16"
+            else:
+                group.create_dataset(name, data=value)
+
+
+def _is_bfloat16_bits(dtype) -> bool:
+    """2-byte opaque values: bfloat16 as Keras's files (and eigennet's) hold them."""
+    return dtype.kind == "V" and dtype.itemsize == 2 and dtype.fields is None
 
 
 # HDF5 filters that only compress or checksum (deflate/gzip, shuffle, fletcher32, lzf).
@@ -240,6 +251,8 @@ class ArrayStore:
                 dataset = self._entries[key]
                 self._check(key, dataset.shape, dataset.dtype, shape, integer)
                 value = np.asarray(dataset[()])
+            if _is_bfloat16_bits(value.dtype):
+                value = storage_formats.from_bfloat16_bits(value)
         except LoadError:
             raise
         except Exception as e:
@@ -248,7 +261,9 @@ class ArrayStore:
 
     def _check(self, key, declared, dtype, shape, integer) -> None:
         kinds = "iu" if integer else "biuf"
-        if np.dtype(dtype).kind not in kinds:
+        if np.dtype(dtype).kind not in kinds and (
+            integer or not _is_bfloat16_bits(np.dtype(dtype))
+        ):
             raise LoadError(
                 f"{self.source}: the entry {key!r} has dtype {dtype}, expected "
                 f"{'an integer' if integer else 'a numeric'} array"
@@ -304,7 +319,7 @@ def _check_h5_dataset(dataset, name: str, source: str) -> None:
                 f"{source}: the dataset {name} uses the HDF5 filter {code} ({name_text}); "
                 f"eigennet reads only {', '.join(_H5_FILTERS.values())}"
             )
-    if dataset.dtype.kind not in "biuf":
+    if dataset.dtype.kind not in "biuf" and not _is_bfloat16_bits(dataset.dtype):
         raise LoadError(f"{source}: {name} is not numeric ({dataset.dtype})")
 
 

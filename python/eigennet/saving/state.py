@@ -35,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from eigennet import optimizers
+from eigennet import optimizers, storage_formats
 from eigennet.layers.layer import snake_case, write_values
 from eigennet.saving.file_io import ArrayStore, LoadError
 from eigennet.saving.own_variables import VariablesStore, hook_owner
@@ -361,7 +361,10 @@ def model_state(model, include_optimizer: bool = True) -> dict[str, np.ndarray]:
             state.update((entry_key(path, f"vars/{key}"), value) for key, value in store.items())
         else:
             for i, var in enumerate(_keras_ordered(layer)):
-                state[entry_key(path, f"vars/{i}")] = var.numpy()
+                value = var.numpy()
+                if var.dtype == "bfloat16":  # (without ml_dtypes, float32 of the same values)
+                    value = storage_formats.bfloat16_bits(value)
+                state[entry_key(path, f"vars/{i}")] = value
         for name, value in layer._extra_state().items():
             state[entry_key(path, name)] = np.asarray(value)
     opt = getattr(model, "optimizer", None)
@@ -399,7 +402,7 @@ def _optimizer_state(model, opt) -> dict[str, np.ndarray]:
                 flat = native.slot(i)[offsets[k] : offsets[k] + size]
                 values.append(np.array(flat).reshape(var.shape))
     # State besides the slots (Nadam's momentum product): last, as Keras makes it last.
-    values += [np.array(x, dtype=model.dtype) for x in native.scalar_state]
+    values += [np.array(x, dtype=model._native_dtype) for x in native.scalar_state]
     state = {f"optimizer/vars/{i}": v for i, v in enumerate(values)}
     if isinstance(opt, optimizers.LossScaleOptimizer):  # Keras also saves the inner one alone
         state.update({f"optimizer/inner_optimizer/vars/{i}": v for i, v in enumerate(values[4:])})
@@ -446,7 +449,7 @@ def load_model_state(model, store: ArrayStore, strict: bool = True) -> None:
     Values holding NaN or inf load, with a UserWarning naming them (as Keras, which loads
     them): refusing would make the file of a diverged run unloadable, even for inspection."""
     paths = layer_paths(model, store=store)
-    dtype = model.dtype
+    dtype = model._native_dtype
     variables, values, extra, non_finite, hooked = [], [], [], [], []
     expected = set()
     for path, layer in paths:
@@ -613,7 +616,7 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
                 f"variables ({len(built)}) than model {model.name!r}'s optimizer is built for "
                 f"({len(current)}); compile the model again (a fresh optimizer) before loading"
             )
-    native = opt._core_for(model.dtype)
+    native = opt._core_for(model._native_dtype)
     n_slots = len(native.slot_names())
     scale_keys, scale_state = _loss_scale_state(opt, store)
     keys = [f"optimizer/vars/{len(scale_keys)}"]
@@ -642,7 +645,7 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
     if opt._schedule is None:
         learning_rate = float(store.get(keys[1], ()))
         # Finite in the model's dtype too: 1e300 would become inf in a float32 core.
-        if not (0 <= learning_rate <= float(np.finfo(model.dtype).max)):
+        if not (0 <= learning_rate <= float(np.finfo(model._native_dtype).max)):
             raise LoadError(f"{store.source}: {keys[1]} (learning rate) is {learning_rate}")
     # Keras order: group by group, variable by variable, slot by slot within a group.
     order = _slot_order(model, store, built)
@@ -653,7 +656,7 @@ def _plan_optimizer(model, store: ArrayStore, non_finite: list[str]):
             var = built[k]
             for i in group:
                 key = next(position)
-                value = _as_float(store.get(key, var.shape), model.dtype)
+                value = _as_float(store.get(key, var.shape), model._native_dtype)
                 if not np.isfinite(value).all():
                     non_finite.append(key)
                 slots[(i, k)] = value

@@ -209,3 +209,98 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     batched = images if len(shape) == 4 else np_ops.expand_dims(images, 0)
     patches = nn.conv(batched, kernel, strides or size, padding, data_format, dilation_rate)
     return patches if len(shape) == 4 else np_ops.squeeze(patches, 0)
+
+
+def resize(
+    images,
+    size,
+    interpolation="bilinear",
+    antialias=False,
+    crop_to_aspect_ratio=False,
+    pad_to_aspect_ratio=False,
+    fill_mode="constant",
+    fill_value=0.0,
+    data_format=None,
+):
+    """Resizes a batch of images (rank 4) or one image (rank 3) to `size` (height, width), as
+    Keras's `ops.image.resize` on its torch backend: "bilinear" with half-pixel centres,
+    "nearest" as "nearest-exact"; `crop_to_aspect_ratio` first takes the centred box of the
+    target's aspect ratio, `pad_to_aspect_ratio` pads the image with `fill_value` to it.
+    Both are fixed linear maps along rows and columns, so on symbolic tensors they train.
+    Integer images come back rounded, in their dtype. "bicubic", the Lanczos kernels and
+    `antialias=True` are not supported (a ValueError says so)."""
+    from eigennet.layers._ops_layer import standardize_data_format
+    from eigennet.layers.image_preprocessing import resize_images
+
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(
+            f"ops.image.resize supports interpolation {INTERPOLATIONS} in eigennet. "
+            f"Received: interpolation={interpolation}"
+        )
+    if antialias:
+        raise ValueError("ops.image.resize: antialias=True is not supported by eigennet")
+    if fill_mode != "constant":
+        raise ValueError(
+            "Invalid value for argument `fill_mode`. Only `'constant'` is supported. "
+            f"Received: fill_mode={fill_mode}"
+        )
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError(
+            "Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`."
+        )
+    if not isinstance(size, (tuple, list)) or len(size) != 2:
+        raise ValueError(
+            f"Argument `size` must be a tuple of two elements (height, width). Received: "
+            f"size={size}"
+        )
+    size = tuple(int(s) for s in size)
+    if min(size) < 1:
+        raise ValueError(f"Argument `size` must hold positive sizes. Received: size={size}")
+    channels_first = standardize_data_format(data_format) == "channels_first"
+    is_symbolic = symbolic.is_symbolic(images)
+    x = images if is_symbolic else np.asarray(images)
+    rank = len(x.shape)
+    if rank not in ((4,) if is_symbolic else (3, 4)):
+        raise ValueError(
+            "Invalid images rank: expected rank 3 (single image, arrays only) or rank 4 "
+            f"(batch of images). Received input with shape: images.shape={tuple(x.shape)}"
+        )
+    axes = (2, 3) if channels_first else (1, 2)
+    spatial = tuple(x.shape[a - (4 - rank)] for a in axes)
+    if None in spatial:
+        raise ValueError("ops.image.resize needs images of a known height and width")
+    if is_symbolic:
+        if pad_to_aspect_ratio:
+            x = _pad_to_aspect(x, spatial, size, axes, fill_value)
+        return resize_images(x, size, interpolation, channels_first, crop_to_aspect_ratio)
+    original = x.dtype
+    batch = (x if rank == 4 else x[None]).astype(
+        np.float64 if original == np.float64 else np.float32
+    )
+    if pad_to_aspect_ratio:
+        batch = _pad_to_aspect(batch, spatial, size, axes, fill_value)
+    out = np.asarray(
+        resize_images(batch, size, interpolation, channels_first, crop_to_aspect_ratio)
+    )
+    out = out if rank == 4 else out[0]
+    if original.kind in "iub":
+        info = np.iinfo(original) if original.kind != "b" else None
+        out = np.round(out) if info is None else np.clip(np.round(out), info.min, info.max)
+        return out.astype(original)
+    return out.astype(original if original.kind == "f" else np.float32)
+
+
+def _pad_to_aspect(x, spatial, size, axes, fill_value):
+    """The image padded (centred, `fill_value` on both sides) to the target's aspect ratio,
+    as Keras's torch backend pads it."""
+    from eigennet.ops import numpy as np_ops
+
+    height, width = spatial
+    pad_height = max(height, int(float(width * size[0]) / size[1]))
+    pad_width = max(width, int(float(height * size[1]) / size[0]))
+    top, left = int(float(pad_height - height) / 2), int(float(pad_width - width) / 2)
+    if top == 0 and left == 0:
+        return x
+    widths = [(0, 0)] * 4
+    widths[axes[0]], widths[axes[1]] = (top, top), (left, left)
+    return np_ops.pad(x, widths, constant_values=fill_value)

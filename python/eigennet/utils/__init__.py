@@ -1,4 +1,5 @@
-"""Utilities: seeding, label encoding, progress bar, model plots."""
+"""Utilities: seeding, label encoding, data sets (from arrays, files and directories), image
+files, progress bar, model plots."""
 
 from __future__ import annotations
 
@@ -22,7 +23,17 @@ from eigennet.utils.data_tuples import (
     unpack_x_y_sample_weight,
 )
 from eigennet.utils.dataset_utils import normalize, split_dataset, timeseries_dataset_from_array
+from eigennet.utils.directory_datasets import (
+    image_dataset_from_directory,
+    text_dataset_from_directory,
+)
 from eigennet.utils.file_utils import get_file
+from eigennet.utils.image_utils import (
+    array_to_img,
+    img_to_array,
+    load_img,
+    save_img,
+)
 from eigennet.utils.model_visualization import model_to_dot, plot_model
 from eigennet.utils.progbar import Progbar
 from eigennet.utils.py_dataset import PyDataset, Sequence
@@ -81,4 +92,10 @@ __all__ = [
     "split_dataset",
     "timeseries_dataset_from_array",
     "unpack_x_y_sample_weight",
+    "array_to_img",
+    "image_dataset_from_directory",
+    "img_to_array",
+    "load_img",
+    "save_img",
+    "text_dataset_from_directory",
 ]

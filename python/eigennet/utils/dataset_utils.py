@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from eigennet.utils.batch_pipeline import BatchPipeline
 from eigennet.utils.py_dataset import PyDataset
 
 
@@ -18,9 +19,10 @@ def _int_arg(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
-class TimeseriesDataset(PyDataset):
+class TimeseriesDataset(BatchPipeline, PyDataset):
     """Windows over an array (see `timeseries_dataset_from_array`). Each window is
-    gathered when its batch is read: memory holds one batch, not every window."""
+    gathered when its batch is read: memory holds one batch, not every window. The `tf.data`
+    methods (`map`, `take`, ...) are batch_pipeline's."""
 
     def __init__(self, data, targets, starts, sequence_length, sampling_rate, batch_size):
         super().__init__()

@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from eigennet.utils import image_utils
+from eigennet.utils.batch_pipeline import BatchPipeline
 from eigennet.utils.py_dataset import PyDataset
 
 IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -151,9 +152,10 @@ def _encode_labels(labels: np.ndarray, label_mode, num_classes: int):
 
 
 # -- the data set ----------------------------------------------------------------------------
-class DirectoryDataset(PyDataset):
+class DirectoryDataset(BatchPipeline, PyDataset):
     """Batches of files read on demand: `(x, labels)`, or `x` without labels. `class_names`
-    and `file_paths` are Keras's attributes."""
+    and `file_paths` are Keras's attributes; `map`, `cache`, `prefetch`, `take`... are the
+    `tf.data` methods Keras programs call on it (see batch_pipeline)."""
 
     def __init__(self, paths, labels, class_names, label_mode, batch_size, shuffle, seed, read):
         super().__init__()

@@ -3,8 +3,9 @@ classification from scratch": PNG and JPEG pictures of two kinds (stripes across
 down) under one folder per class, with a corrupted file to filter out first; read with
 `image_dataset_from_directory` (a seeded validation split), augmented by mapping random
 flips and rotations over the training batches, classified by a small convolutional net with
-Rescaling, BatchNormalization (a short momentum: few steps) and SeparableConv2D; then one file is loaded with `load_img`
-and classified. Run with `import eigennet as keras` (or `import keras`)."""
+Rescaling, BatchNormalization (a short momentum: few steps) and SeparableConv2D; then one
+file is loaded with `load_img` and classified. Run with `import eigennet as keras` (or
+`import keras`)."""
 
 import os
 import tempfile

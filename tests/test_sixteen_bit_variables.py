@@ -21,7 +21,7 @@ def bf16(x) -> np.ndarray:
     bits = x.view(np.uint32).astype(np.uint64)
     rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)
     out = rounded.view(np.float32)
-    out = np.where(np.abs(x) < np.finfo(np.float32).tiny, np.float32(0.0) * x, out)
+    out = np.where(np.abs(x) < np.finfo(np.float32).tiny, np.copysign(np.float32(0.0), x), out)
     return np.where(np.isnan(x), np.float32(np.nan), out)
 
 

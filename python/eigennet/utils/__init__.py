@@ -24,6 +24,7 @@ from eigennet.utils.data_tuples import (
 )
 from eigennet.utils.dataset_utils import normalize, split_dataset, timeseries_dataset_from_array
 from eigennet.utils.directory_datasets import (
+    audio_dataset_from_directory,
     image_dataset_from_directory,
     text_dataset_from_directory,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "timeseries_dataset_from_array",
     "unpack_x_y_sample_weight",
     "array_to_img",
+    "audio_dataset_from_directory",
     "image_dataset_from_directory",
     "img_to_array",
     "load_img",

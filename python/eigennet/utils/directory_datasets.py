@@ -1,5 +1,6 @@
-"""Keras's `text_dataset_from_directory` and `image_dataset_from_directory`: data sets of the
-files in a directory, labelled by their class subdirectory.
+"""Keras's `text_dataset_from_directory`, `image_dataset_from_directory` and
+`audio_dataset_from_directory`: data sets of the files in a directory, labelled by their class
+subdirectory.
 
 Files are indexed as Keras indexes them (classes: the subdirectories in alphanumeric order, or
 `class_names`; files: walked in sorted order, by extension; with `shuffle`, permuted once by
@@ -331,3 +332,101 @@ def image_dataset_from_directory(
     return _datasets(directory, IMAGE_FORMATS, read, labels, label_mode, class_names,
                      batch_size, shuffle, seed, validation_split, subset, follow_links,
                      verbose)  # fmt: skip
+
+
+def _decode_wav(path: str, sampling_rate, length) -> np.ndarray:
+    """A WAV file's PCM samples as float32 (samples, channels), as TensorFlow's decode_wav
+    scales them (to [-1, 1): 8-bit unsigned, 16/24/32-bit signed), cut or zero-padded to
+    `length` when given."""
+    import wave
+
+    try:
+        with wave.open(path, "rb") as f:
+            channels, width, rate = f.getnchannels(), f.getsampwidth(), f.getframerate()
+            frames = f.getnframes() if length is None else min(f.getnframes(), length)
+            data = f.readframes(frames)
+    except (wave.Error, EOFError, OSError) as e:
+        raise ValueError(f"{path}: not a readable WAV file ({e})") from None
+    if sampling_rate is not None and rate != sampling_rate:
+        raise ValueError(
+            f"{path}: recorded at {rate} samples a second, not the {sampling_rate} asked for "
+            "(eigennet does not resample)"
+        )
+    if width not in (1, 2, 3, 4) or channels < 1:
+        raise ValueError(f"{path}: {8 * width}-bit samples are not supported")
+    raw = np.frombuffer(data[: len(data) - len(data) % (width * channels)], np.uint8)
+    if width == 1:
+        samples = (raw.astype(np.float32) - 128.0) / 128.0
+    elif width == 3:  # little-endian 24-bit: sign-extend through the top byte of an int32
+        triples = raw.reshape(-1, 3).astype(np.int32)
+        words = (triples[:, 0] << 8) | (triples[:, 1] << 16) | (triples[:, 2] << 24)
+        samples = (words >> 8).astype(np.float64) / 2.0**23
+    else:
+        samples = raw.view(f"<i{width}").astype(np.float64) / 2.0 ** (8 * width - 1)
+    samples = samples.astype(np.float32).reshape(-1, channels)
+    if length is not None and len(samples) < length:
+        samples = np.concatenate([samples, np.zeros((length - len(samples), channels), "float32")])
+    return samples
+
+
+def audio_dataset_from_directory(
+    directory,
+    labels="inferred",
+    label_mode="int",
+    class_names=None,
+    batch_size=32,
+    sampling_rate=None,
+    output_sequence_length=None,
+    ragged=False,
+    shuffle=True,
+    seed=None,
+    validation_split=None,
+    subset=None,
+    follow_links=False,
+    verbose=True,
+):
+    """A data set of the `.wav` files under `directory`, as Keras's
+    `utils.audio_dataset_from_directory`: batches of `(audio, labels)`, the audio float32 of
+    shape (batch, samples, channels), every clip zero-padded to the batch's longest (or cut
+    and padded to `output_sequence_length`); `ragged=True` gives a 1-D object array of clips
+    instead. `sampling_rate` is checked against each file's, not converted to (Keras needs
+    tensorflow-io for that); labels as in `text_dataset_from_directory`."""
+    if ragged and output_sequence_length is not None:
+        raise ValueError("Cannot set both `ragged` and `output_sequence_length`")
+    if sampling_rate is not None and (
+        isinstance(sampling_rate, bool) or not isinstance(sampling_rate, numbers.Integral)
+    ):
+        raise ValueError(
+            f"`sampling_rate` should have an integer value. Received: sampling_rate={sampling_rate}"
+        )
+    if sampling_rate is not None and sampling_rate <= 0:
+        raise ValueError(
+            f"`sampling_rate` should be higher than 0. Received: sampling_rate={sampling_rate}"
+        )
+    if output_sequence_length is not None and (
+        not isinstance(output_sequence_length, numbers.Integral) or output_sequence_length < 1
+    ):
+        raise ValueError(
+            f"`output_sequence_length` must be a positive int, got {output_sequence_length!r}"
+        )
+
+    def read(paths):
+        clips = [_decode_wav(p, sampling_rate, output_sequence_length) for p in paths]
+        if ragged:
+            out = np.empty(len(clips), dtype=object)
+            out[:] = clips
+            return out
+        longest = max(len(c) for c in clips)
+        channels = {c.shape[1] for c in clips}
+        if len(channels) > 1:
+            raise ValueError(
+                f"The clips of a batch have different numbers of channels {sorted(channels)}: "
+                f"{', '.join(paths)}"
+            )
+        batch = np.zeros((len(clips), longest, channels.pop()), dtype="float32")
+        for row, clip in zip(batch, clips):
+            row[: len(clip)] = clip
+        return batch
+
+    return _datasets(directory, (".wav",), read, labels, label_mode, class_names, batch_size,
+                     shuffle, seed, validation_split, subset, follow_links, verbose)  # fmt: skip

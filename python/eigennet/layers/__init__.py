@@ -5,6 +5,7 @@ from eigennet.layers.activation_layers import ELU, Identity, LeakyReLU, PReLU, R
 from eigennet.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from eigennet.layers.bidirectional import Bidirectional
 from eigennet.layers.category_encoding import CategoryEncoding
+from eigennet.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D
 from eigennet.layers.conv_transpose import (
     Conv1DTranspose,
     Conv2DTranspose,
@@ -156,6 +157,8 @@ __all__ = [
     "RMSNormalization",
     "SeparableConv1D",
     "SeparableConv2D",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
     "SeparableConvolution1D",
     "SeparableConvolution2D",
     "Cropping1D",

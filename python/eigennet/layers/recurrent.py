@@ -144,6 +144,7 @@ class _CallsWithStates:
 class _Recurrent(_CallsWithStates, Layer):
     """Arguments and behaviour shared by SimpleRNN, LSTM and GRU (Keras's `RNN` base)."""
 
+    _keras_cell_weights = True  # (files keep the weights under `cell`, as Keras's)
     _gates = 1
     _has_recurrent_activation = False
     # Keras's mask: masked steps carry the state over (a second input of the native core).

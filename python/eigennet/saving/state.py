@@ -121,10 +121,8 @@ class _ExtraStateOf:
 
 
 def _cell_path(layer) -> str:
-    """Keras keeps a SimpleRNN's, LSTM's or GRU's weights in its cell."""
-    from eigennet.layers.recurrent import _Recurrent
-
-    return "/cell" if isinstance(layer, _Recurrent) else ""
+    """Keras keeps a SimpleRNN's, LSTM's, GRU's or ConvLSTM's weights in its cell."""
+    return "/cell" if getattr(layer, "_keras_cell_weights", False) else ""
 
 
 def _inner_layer_paths(layer, path: str, store) -> list | None:

@@ -153,6 +153,7 @@ CASES = [
         (2, 3, 3),
         _identity,
     ),
+    ("spatial_dropout3d", lambda L: L.SpatialDropout3D(0.5, seed=3), (2, 3, 2, 2), _identity),
     ("activity_regularization", lambda L: L.ActivityRegularization(0.01, 0.02), (4,), _identity),
     ("unit_normalization", lambda L: L.UnitNormalization(), (5,), lambda x: _unit_norm(x, -1)),
     (
@@ -164,7 +165,7 @@ CASES = [
 ]
 IDS = [c[0] for c in CASES]
 NOISE = {"gaussian_noise", "gaussian_dropout", "spatial_dropout1d", "spatial_dropout2d",
-         "spatial_dropout2d_cf"}  # fmt: skip
+         "spatial_dropout2d_cf", "spatial_dropout3d"}  # fmt: skip
 
 
 def _data(shape, n=6, dtype="float32"):
@@ -308,12 +309,14 @@ NOISE_MAKERS = {
     "gaussian_dropout": lambda seed=None: layers.GaussianDropout(0.3, seed=seed),
     "spatial_dropout1d": lambda seed=None: layers.SpatialDropout1D(0.3, seed=seed),
     "spatial_dropout2d": lambda seed=None: layers.SpatialDropout2D(0.3, seed=seed),
+    "spatial_dropout3d": lambda seed=None: layers.SpatialDropout3D(0.3, seed=seed),
 }
 NOISE_SHAPES = {
     "gaussian_noise": (50,),
     "gaussian_dropout": (50,),
     "spatial_dropout1d": (10, 8),
     "spatial_dropout2d": (4, 5, 8),
+    "spatial_dropout3d": (2, 3, 2, 8),
 }
 
 
@@ -374,8 +377,14 @@ def test_gaussian_dropout_statistics():
         (lambda: layers.SpatialDropout1D(0.4), (12, 16), (1,)),
         (lambda: layers.SpatialDropout2D(0.4), (3, 4, 16), (1, 2)),
         (lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"), (16, 3, 4), (2, 3)),
+        (lambda: layers.SpatialDropout3D(0.4), (2, 3, 2, 16), (1, 2, 3)),
+        (
+            lambda: layers.SpatialDropout3D(0.4, data_format="channels_first"),
+            (16, 2, 3, 2),
+            (2, 3, 4),
+        ),  # fmt: skip
     ],
-    ids=["1d", "2d", "2d_channels_first"],
+    ids=["1d", "2d", "2d_channels_first", "3d", "3d_channels_first"],
 )
 def test_spatial_dropout_drops_whole_channels(make, shape, shared):
     x = np.ones((200, *shape), dtype="float32")

@@ -113,6 +113,7 @@ from eigennet.layers.regularization import (
     GaussianNoise,
     SpatialDropout1D,
     SpatialDropout2D,
+    SpatialDropout3D,
 )
 from eigennet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from eigennet.layers.rms_normalization import RMSNormalization
@@ -229,6 +230,7 @@ __all__ = [
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
+    "SpatialDropout3D",
     "StackedRNNCells",
     "Subtract",
     "TimeDistributed",

@@ -213,6 +213,23 @@ class SpatialDropout2D(_SpatialDropout):
         return {**super().get_config(), "data_format": self.data_format}
 
 
+class SpatialDropout3D(SpatialDropout2D):
+    """Drops whole channels (feature maps) of volumes in training.
+
+    Args:
+        rate: Float in [0, 1], the fraction of channels to drop.
+        data_format: "channels_last" (default) or "channels_first".
+        seed: Optional int seeding the masks.
+    """
+
+    _input_ndim = 5
+
+    def _noise_shape(self, shape: tuple) -> tuple:
+        if self.data_format == "channels_first":
+            return (shape[0], shape[1], 1, 1, 1)
+        return (shape[0], 1, 1, 1, shape[4])
+
+
 class ActivityRegularization(OpsLayer):
     """The identity, adding `l1 * sum(|x|) + l2 * sum(x**2)` divided by the batch size to
     the loss (in training and evaluation, as Keras 3).

@@ -12,7 +12,10 @@ from __future__ import annotations
 from eigennet.ops import array_functions as _array_ops
 from eigennet.ops import composed as _composed_ops
 from eigennet.ops import core as _core_ops
-from eigennet.ops import image  # noqa: F401 (keras.ops.image)
+from eigennet.ops import (
+    image,  # noqa: F401 (keras.ops.image)
+    linalg,  # (keras.ops.linalg; its functions are ops' too)
+)
 from eigennet.ops import nn as _nn_ops
 from eigennet.ops import numpy as _numpy_ops
 from eigennet.ops import sorting as _sorting_ops
@@ -28,7 +31,7 @@ def _public(module) -> dict:
     }
 
 
-_MODULES = (_numpy_ops, _nn_ops, _core_ops, _composed_ops, _sorting_ops, _array_ops)
+_MODULES = (_numpy_ops, _nn_ops, _core_ops, _composed_ops, _sorting_ops, _array_ops, linalg)
 for _module in _MODULES:
     globals().update(_public(_module))
 __all__ = sorted({name for module in _MODULES for name in _public(module)})

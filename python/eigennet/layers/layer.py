@@ -236,7 +236,7 @@ class Variable:
             raise ValueError(
                 f"keras.Variable: an {integer} variable cannot be trainable; pass trainable=False"
             )
-        core = config.floatx() if integer else dtype if dtype != "float32" else "float32"
+        core = config.floatx() if integer else dtype  # (a 16-bit one: float32, rounded)
         WeightSource(_Unowned(), name or "variable", value.shape, core, bool(trainable),
                      integer=integer, variable=self)  # fmt: skip
         self.assign(value.astype(integer) if integer else value)  # (booleans as 0 and 1)

@@ -48,6 +48,12 @@ def epsilon() -> float:
     return 1e-7
 
 
+def enable_unsafe_deserialization() -> None:
+    """Keras's switch for loading Lambda layers' code; eigennet never stores or loads code
+    (a Lambda layer cannot be saved), so there is nothing to enable: kept so that programs
+    calling it run."""
+
+
 def set_num_threads(n: int) -> None:
     """Sets how many threads the native core (OpenMP loops and Eigen GEMM) may use.
 

@@ -47,6 +47,7 @@ from eigennet.layers.image_preprocessing import (
 )
 from eigennet.layers.index_lookup import IntegerLookup, StringLookup
 from eigennet.layers.input_layer import Input, InputLayer
+from eigennet.layers.input_spec import InputSpec
 from eigennet.layers.lambda_layer import Lambda
 from eigennet.layers.layer import Layer, Variable
 from eigennet.layers.masking import Masking
@@ -160,6 +161,7 @@ __all__ = [
     "SeparableConv2D",
     "ConvLSTM1D",
     "ConvLSTM2D",
+    "InputSpec",
     "SeparableConvolution1D",
     "SeparableConvolution2D",
     "Cropping1D",

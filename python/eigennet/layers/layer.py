@@ -963,6 +963,11 @@ class Layer:
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        spec = self.__dict__.get("input_spec")  # (a custom layer's keras.layers.InputSpec)
+        if spec is not None and args:
+            from eigennet.layers.input_spec import check_inputs
+
+            check_inputs(spec, args[0], self.name)
         calls = len(self._inbound_nodes)
         if self._traced:
             result = self._call_traced(*args, **kwargs)

@@ -43,6 +43,8 @@ from eigennet.layers.image_preprocessing import (
     RandomBrightness,
     RandomContrast,
     RandomFlip,
+    RandomGrayscale,
+    RandomInvert,
     Resizing,
 )
 from eigennet.layers.index_lookup import IntegerLookup, StringLookup
@@ -215,6 +217,8 @@ __all__ = [
     "PReLU",
     "Permute",
     "RandomBrightness",
+    "RandomGrayscale",
+    "RandomInvert",
     "RandomContrast",
     "RandomCrop",
     "RandomFlip",

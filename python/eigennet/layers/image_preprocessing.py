@@ -1,5 +1,5 @@
-"""Image preprocessing and augmentation: CenterCrop, Resizing, RandomFlip, RandomContrast and
-RandomBrightness.
+"""Image preprocessing and augmentation: CenterCrop, Resizing, RandomFlip, RandomContrast,
+RandomBrightness, RandomGrayscale and RandomInvert.
 
 Written with keras.ops and keras.random and traced into the model's graph. Resizing is a
 linear map along rows and along columns, so it multiplies by fixed interpolation matrices
@@ -431,3 +431,77 @@ class RandomBrightness(_RandomImageLayer):
             "value_range": self.value_range,
             "seed": self.seed,
         }
+
+
+class _PerImageChoice(_RandomImageLayer):
+    """A layer that transforms each image of a batch in training or leaves it, at random."""
+
+    _needs_size = False
+
+    def _chosen(self, x, probability):
+        """(batch, 1, 1, 1) booleans: True for the images a draw below `probability` picks
+        (a number, or (batch, 1, 1, 1) draws)."""
+        return ops.less(self._per_image(x, 0.0, 1.0), probability)
+
+
+class RandomGrayscale(_PerImageChoice):
+    """Turns images to grayscale at random in training, keeping their channels (each gets the
+    luma of `ops.image.rgb_to_grayscale`), as Keras's RandomGrayscale.
+
+    Args:
+        factor: The probability in [0, 1] that an image is converted (default 0.5).
+        data_format: "channels_last" (default) or "channels_first".
+        seed: Optional int seeding the draws.
+    """
+
+    def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if not isinstance(factor, numbers.Real) or not 0 <= factor <= 1:
+            raise ValueError(f"`factor` should be between 0 and 1. Received: factor={factor}")
+        self.factor = factor
+
+    def call(self, inputs, training=True):
+        x, single = self._as_batch(inputs)
+        if training:
+            gray = ops.image.rgb_to_grayscale(x, data_format=self.data_format)
+            x = ops.where(self._chosen(x, float(self.factor)), gray + ops.zeros_like(x), x)
+        return x[0] if single else x
+
+    def get_config(self):
+        # (Keras's config holds no seed for this layer)
+        return {**super().get_config(), "factor": self.factor, "data_format": self.data_format}
+
+
+class RandomInvert(_PerImageChoice):
+    """Inverts images at random in training (`value_range[1] - x`), as Keras's RandomInvert:
+    each image draws a probability in `factor` and is inverted when a second draw falls below
+    it.
+
+    Args:
+        factor: Number f in [0, 1] (the pair (0, f)) or a pair of numbers (default 1.0).
+        value_range: The images' range (default (0, 255)).
+        seed: Optional int seeding the draws.
+        data_format: "channels_last" (default) or "channels_first".
+    """
+
+    def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = _factor_pair(factor, (0, 1), "RandomInvert")
+        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+            raise ValueError(
+                "The `value_range` argument should be a list of two numbers. Received: "
+                f"value_range={value_range}"
+            )
+        self.value_range = tuple(value_range)
+
+    def call(self, inputs, training=True):
+        x, single = self._as_batch(inputs)
+        if training:
+            probability = self._per_image(x, self.factor[0], self.factor[1])
+            inverted = np.asarray(self.value_range[1], self._native_dtype) - x
+            x = ops.where(self._chosen(x, probability), inverted, x)
+        return x[0] if single else x
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range,
+                "seed": self.seed, "data_format": self.data_format}  # fmt: skip

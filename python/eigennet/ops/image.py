@@ -304,3 +304,38 @@ def _pad_to_aspect(x, spatial, size, axes, fill_value):
     widths = [(0, 0)] * 4
     widths[axes[0]], widths[axes[1]] = (top, top), (left, left)
     return np_ops.pad(x, widths, constant_values=fill_value)
+
+
+GRAYSCALE_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's, as Keras's
+
+
+def rgb_to_grayscale(images, data_format=None):
+    """The luma of RGB images (one channel; a one-channel image is returned as it is), as
+    Keras's `ops.image.rgb_to_grayscale`: batches (rank 4) or, on arrays, one image."""
+    from eigennet.layers._ops_layer import standardize_data_format
+    from eigennet.ops import numpy as np_ops
+
+    channels_first = standardize_data_format(data_format) == "channels_first"
+    shape = tuple(getattr(images, "shape", np.shape(images)))
+    if len(shape) not in (3, 4):
+        raise ValueError(
+            "Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). "
+            f"Received input with shape: images.shape={shape}"
+        )
+    axis = len(shape) - 3 if channels_first else len(shape) - 1
+    if shape[axis] not in (1, 3):
+        raise ValueError(
+            "Invalid channel size: expected 3 (RGB) or 1 (Grayscale). Received input with "
+            f"shape: images.shape={shape}"
+        )
+    if shape[axis] == 1:
+        return images if symbolic.is_symbolic(images) else np.array(images)
+    if not symbolic.is_symbolic(images):
+        x = np.asarray(images)
+        compute = np.float64 if x.dtype == np.float64 else np.float32
+        weights = np.asarray(GRAYSCALE_WEIGHTS, compute)
+        gray = np.tensordot(x.astype(compute), weights, axes=([axis], [0]))
+        return np.expand_dims(gray, axis).astype(x.dtype)
+    weights = np.asarray(GRAYSCALE_WEIGHTS, np.float32)
+    shaped = weights.reshape((3, 1, 1) if channels_first else (3,))
+    return np_ops.sum(images * shaped, axis=axis, keepdims=True)

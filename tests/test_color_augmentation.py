@@ -1,6 +1,7 @@
-"""`ops.image.rgb_to_grayscale` and the layers RandomGrayscale and RandomInvert: against Keras
-(values and configs), on arrays and traced in a model, the share of images changed, inference
-left alone, and the argument errors."""
+"""`ops.image.rgb_to_grayscale` and the layers RandomGrayscale, RandomInvert,
+RandomColorDegeneration and AutoContrast: against Keras (values and configs), on arrays and
+traced in a model, the share of images changed, inference left alone, and the argument
+errors."""
 
 from __future__ import annotations
 

@@ -39,8 +39,10 @@ from eigennet.layers.group_normalization import GroupNormalization
 from eigennet.layers.hashing import Hashing
 from eigennet.layers.image_affine import RandomRotation, RandomTranslation, RandomZoom
 from eigennet.layers.image_preprocessing import (
+    AutoContrast,
     CenterCrop,
     RandomBrightness,
+    RandomColorDegeneration,
     RandomContrast,
     RandomFlip,
     RandomGrayscale,
@@ -219,6 +221,8 @@ __all__ = [
     "RandomBrightness",
     "RandomGrayscale",
     "RandomInvert",
+    "RandomColorDegeneration",
+    "AutoContrast",
     "RandomContrast",
     "RandomCrop",
     "RandomFlip",

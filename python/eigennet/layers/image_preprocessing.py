@@ -1,5 +1,5 @@
 """Image preprocessing and augmentation: CenterCrop, Resizing, RandomFlip, RandomContrast,
-RandomBrightness, RandomGrayscale and RandomInvert.
+RandomBrightness, RandomGrayscale, RandomInvert, RandomColorDegeneration and AutoContrast.
 
 Written with keras.ops and keras.random and traced into the model's graph. Resizing is a
 linear map along rows and along columns, so it multiplies by fixed interpolation matrices
@@ -505,3 +505,80 @@ class RandomInvert(_PerImageChoice):
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range,
                 "seed": self.seed, "data_format": self.data_format}  # fmt: skip
+
+
+def _value_range(value_range) -> list:
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+        raise ValueError(
+            "The `value_range` argument should be a list of two numbers. Received: "
+            f"value_range={value_range}"
+        )
+    return sorted(value_range)
+
+
+class RandomColorDegeneration(_RandomImageLayer):
+    """Blends images with their grayscale at random in training, as Keras's layer: each image
+    draws f from `factor` and becomes `x + f * (gray - x)`, clipped to `value_range` (a
+    negative f saturates the colours).
+
+    Args:
+        factor: Number f in [-1, 1] (the pair (-|f|, |f|)) or a pair of numbers.
+        value_range: The images' range (default (0, 255)).
+        data_format: "channels_last" (default) or "channels_first".
+        seed: Optional int seeding the draws.
+    """
+
+    _needs_size = False
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = _factor_pair(factor, (-1, 1), "RandomColorDegeneration")
+        self.value_range = _value_range(value_range)
+
+    def call(self, inputs, training=True):
+        x, single = self._as_batch(inputs)
+        if training:
+            f = self._per_image(x, self.factor[0], self.factor[1])
+            gray = ops.image.rgb_to_grayscale(x, data_format=self.data_format)
+            x = ops.clip(x + f * (gray - x), self.value_range[0], self.value_range[1])
+        return x[0] if single else x
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "factor": self.factor,
+                "value_range": self.value_range, "seed": self.seed}  # fmt: skip
+
+
+class AutoContrast(_ImageLayer):
+    """Stretches each channel of each image to the whole `value_range` (its minimum to the
+    range's low end, its maximum to the high end), in training and inference alike, as
+    Keras's AutoContrast; a constant channel is left as it was. Channels last.
+
+    Args:
+        value_range: The images' range (default (0, 255)).
+    """
+
+    _needs_size = False
+
+    def __init__(self, value_range=(0, 255), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.value_range = _value_range(value_range)
+        # (kept for Keras's config: like Keras's, the layer reduces axes 1 and 2)
+        self.data_format = standardize_data_format(data_format)
+
+    def call(self, inputs, training=None):
+        x, single = self._as_batch(inputs)
+        low_end, high_end = (float(v) for v in self.value_range)
+        span = high_end - low_end
+        with np.errstate(divide="ignore", invalid="ignore"):  # (on arrays: see the NaN rule)
+            images = (x - low_end) * (255.0 / span)  # in [0, 255]
+            low = ops.min(images, axis=(1, 2), keepdims=True)
+            high = ops.max(images, axis=(1, 2), keepdims=True)
+            scale = 255.0 / (high - low)
+            stretched = ops.clip(images * scale - low * scale, 0.0, 255.0)
+            result = stretched * (span / 255.0) + low_end
+        result = ops.where(ops.isnan(result), x, result)  # (a constant channel: 0 * inf)
+        return result[0] if single else result
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "value_range": self.value_range}  # fmt: skip

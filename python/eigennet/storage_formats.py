@@ -78,3 +78,16 @@ def from_bfloat16_bits(bits: np.ndarray) -> np.ndarray:
         raise ValueError(f"bfloat16 entries have 2 bytes a value, got {bits.dtype}")
     words = np.ascontiguousarray(bits).view(np.uint16).astype(np.uint32) << 16
     return words.view(np.float32)
+
+
+class VariableDtypes:
+    """What a layer or model derives from its `dtype` (its variables'): the core's dtype and
+    the 16-bit format its weights are kept in (None for float32 and float64)."""
+
+    @property
+    def _native_dtype(self) -> str:
+        return native_dtype(self.dtype)
+
+    @property
+    def _storage_format(self) -> str | None:
+        return storage_format(self.dtype)

@@ -74,3 +74,19 @@ class SpatialLayer(Layer):
             super().build(shape)
         except ValueError as e:
             raise ValueError(f"Layer {self.name!r} on inputs {shape}: {e}") from None
+
+
+def input_channels(layer, shape, ndim: int, layout: str) -> int:
+    """The channel count (last axis) of inputs of `shape`, after Keras's check of their rank
+    (`ndim`, the axes named by `layout`); an undefined channel axis raises a ValueError."""
+    shape = tuple(shape)
+    if len(shape) != ndim:
+        raise ValueError(
+            f'Input 0 of layer "{layer.name}" is incompatible with the layer: expected '
+            f"ndim={ndim} {layout}, found ndim={len(shape)}. Full shape received: {shape}"
+        )
+    if shape[-1] is None:
+        raise ValueError(
+            f"{type(layer).__name__}: the channel axis of the inputs must be defined, got {shape}"
+        )
+    return int(shape[-1])

@@ -19,7 +19,12 @@ import numpy as np
 
 from eigennet import activations, constraints, initializers, ops, random, regularizers
 from eigennet.layers._ops_layer import OpsLayer
-from eigennet.layers._spatial import check_data_format, standardize_padding, standardize_tuple
+from eigennet.layers._spatial import (
+    check_data_format,
+    input_channels,
+    standardize_padding,
+    standardize_tuple,
+)
 from eigennet.ops.symbolic import is_symbolic
 
 
@@ -113,18 +118,8 @@ class _ConvLSTM(OpsLayer):
         self.stateful = False
 
     def _check_inputs(self, shape) -> int:
-        if len(shape) != self.rank + 3:
-            raise ValueError(
-                f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
-                f"ndim={self.rank + 3} (batch, time, spatial..., channels), found "
-                f"ndim={len(shape)}. Full shape received: {tuple(shape)}"
-            )
-        if shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__}: the channel axis of the inputs must be defined, got "
-                f"{tuple(shape)}"
-            )
-        return int(shape[-1])
+        layout = "(batch, time, spatial..., channels)"
+        return input_channels(self, shape, self.rank + 3, layout)
 
     def build(self, input_shape):
         channels = self._check_inputs(tuple(input_shape))

@@ -17,6 +17,7 @@ from eigennet import activations, constraints, initializers, ops, regularizers
 from eigennet.layers._ops_layer import OpsLayer
 from eigennet.layers._spatial import (
     check_data_format,
+    input_channels,
     spatial_axes,
     standardize_padding,
     standardize_tuple,
@@ -83,19 +84,7 @@ class _BaseWindowed(OpsLayer):
         self.bias_constraint = constraints.get(bias_constraint)
 
     def _input_channels(self, input_shape) -> int:
-        shape = tuple(input_shape)
-        if len(shape) != self.rank + 2:
-            raise ValueError(
-                f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
-                f"ndim={self.rank + 2} {spatial_axes(self.rank)}, found ndim={len(shape)}. "
-                f"Full shape received: {shape}"
-            )
-        if shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__}: the channel axis of the inputs must be defined, got "
-                f"{shape}"
-            )
-        return int(shape[-1])
+        return input_channels(self, input_shape, self.rank + 2, spatial_axes(self.rank))
 
     def _depthwise(self, inputs, kernel):
         return ops.depthwise_conv(

@@ -287,6 +287,16 @@ def _factor_pair(factor, bounds: tuple[float, float], layer: str) -> tuple[float
     raise ValueError(message)
 
 
+def _value_range(value_range) -> list:
+    """`value_range` sorted, after Keras's check that it holds two numbers."""
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+        raise ValueError(
+            "The `value_range` argument should be a list of two numbers. Received: "
+            f"value_range={value_range}"
+        )
+    return sorted(value_range)
+
+
 class _RandomImageLayer(_ImageLayer):
     def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -408,12 +418,7 @@ class RandomBrightness(_RandomImageLayer):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.factor = _factor_pair(factor, (-1, 1), "RandomBrightness")
-        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
-            raise ValueError(
-                "The `value_range` argument should be a list of two numbers. Received: "
-                f"value_range={value_range}"
-            )
-        self.value_range = sorted(value_range)
+        self.value_range = _value_range(value_range)
 
     def call(self, inputs, training=True):
         x, single = self._as_batch(inputs)
@@ -487,12 +492,8 @@ class RandomInvert(_PerImageChoice):
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.factor = _factor_pair(factor, (0, 1), "RandomInvert")
-        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
-            raise ValueError(
-                "The `value_range` argument should be a list of two numbers. Received: "
-                f"value_range={value_range}"
-            )
-        self.value_range = tuple(value_range)
+        _value_range(value_range)
+        self.value_range = tuple(value_range)  # (as given: Keras's config keeps the order)
 
     def call(self, inputs, training=True):
         x, single = self._as_batch(inputs)
@@ -505,15 +506,6 @@ class RandomInvert(_PerImageChoice):
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range,
                 "seed": self.seed, "data_format": self.data_format}  # fmt: skip
-
-
-def _value_range(value_range) -> list:
-    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
-        raise ValueError(
-            "The `value_range` argument should be a list of two numbers. Received: "
-            f"value_range={value_range}"
-        )
-    return sorted(value_range)
 
 
 class RandomColorDegeneration(_RandomImageLayer):

@@ -392,7 +392,7 @@ class Variable:
         return self._op("get_item", self, key)
 
 
-class Layer:
+class Layer(storage_formats.VariableDtypes):
     """Base layer. A layer is configured in Python and, once built for an input shape,
     computes in the native core. Subclasses implement `_make_core(dtype)` and
     `_initialize(weights)`, and report their config."""
@@ -715,16 +715,6 @@ class Layer:
     def dtype(self) -> str:
         """The dtype of the layer's variables (Keras: the policy's variable dtype)."""
         return self.dtype_policy.variable_dtype
-
-    @property
-    def _native_dtype(self) -> str:
-        """The core's dtype for this layer: its variables', float32 for a 16-bit format."""
-        return storage_formats.native_dtype(self.dtype)
-
-    @property
-    def _storage_format(self) -> str | None:
-        """The 16-bit format its weights are kept in ("bfloat16" policy), else None."""
-        return storage_formats.storage_format(self.dtype)
 
     @property
     def dtype_policy(self):

@@ -31,7 +31,7 @@ from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_betw
 from eigennet.models.summary import print_summary
 
 
-class Model:
+class Model(storage_formats.VariableDtypes):
     """A model: `keras.Model(inputs, outputs)` makes a functional model (see
     `eigennet.models.functional`); `Sequential` is the stack of layers; a subclass that
     defines `call()` is traced into a graph the first time it sees data (or `build`). All
@@ -181,16 +181,6 @@ class Model:
     @property
     def dtype(self) -> str:
         return self._traced_graph.dtype if self.built else config.floatx()
-
-    @property
-    def _native_dtype(self) -> str:
-        """The core's dtype for the model's computations (float32 for 16-bit variables)."""
-        return storage_formats.native_dtype(self.dtype)
-
-    @property
-    def _storage_format(self) -> str | None:
-        """The 16-bit format of the model's own variables (None: its dtype's)."""
-        return storage_formats.storage_format(self.dtype)
 
     @trainable.setter
     def trainable(self, value) -> None:

@@ -73,12 +73,15 @@ inline float round_to_float16(float x) {
 }  // namespace
 
 void round_to_precision(ProductPrecision precision, float* values, Index n) {
-  if (precision == ProductPrecision::Float32) return;
   // Split between the threads when large (a model's 16-bit weights after every step).
-#pragma omp parallel for simd schedule(static) if (parallel_for_worth(n) && !omp_in_parallel())
-  for (Index i = 0; i < n; ++i)
-    values[i] = precision == ProductPrecision::BFloat16 ? bf16_to_float(float_to_bf16(values[i]))
-                                                        : round_to_float16(values[i]);
+  const bool split = parallel_for_worth(n) && !omp_in_parallel();
+  if (precision == ProductPrecision::BFloat16) {
+#pragma omp parallel for simd schedule(static) if (split)
+    for (Index i = 0; i < n; ++i) values[i] = bf16_to_float(float_to_bf16(values[i]));
+  } else if (precision == ProductPrecision::Float16) {
+#pragma omp parallel for simd schedule(static) if (split)
+    for (Index i = 0; i < n; ++i) values[i] = round_to_float16(values[i]);
+  }
 }
 
 }  // namespace eigennet

@@ -41,6 +41,11 @@ class OpsLayer(Layer):
         return config
 
 
+def serialized(module, obj):
+    """`module.serialize(obj)` for a config entry, None for an argument left unset."""
+    return None if obj is None else module.serialize(obj)
+
+
 def standardize_data_format(data_format) -> str:
     """Keras's rule: None is `image_data_format()`, else channels_first or channels_last
     (any case); ValueError otherwise."""

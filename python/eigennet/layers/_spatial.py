@@ -90,3 +90,14 @@ def input_channels(layer, shape, ndim: int, layout: str) -> int:
             f"{type(layer).__name__}: the channel axis of the inputs must be defined, got {shape}"
         )
     return int(shape[-1])
+
+
+def window_config(layer) -> dict:
+    """The config entries of a windowed layer's window (Keras's names and order)."""
+    return {
+        "kernel_size": layer.kernel_size,
+        "strides": layer.strides,
+        "padding": layer.padding,
+        "data_format": layer.data_format,
+        "dilation_rate": layer.dilation_rate,
+    }

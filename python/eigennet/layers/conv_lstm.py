@@ -18,18 +18,15 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import activations, constraints, initializers, ops, random, regularizers
-from eigennet.layers._ops_layer import OpsLayer
+from eigennet.layers._ops_layer import OpsLayer, serialized
 from eigennet.layers._spatial import (
     check_data_format,
     input_channels,
     standardize_padding,
     standardize_tuple,
+    window_config,
 )
 from eigennet.ops.symbolic import is_symbolic
-
-
-def _ser(module, obj):
-    return None if obj is None else module.serialize(obj)
 
 
 def _rate(value, name: str) -> float:
@@ -256,11 +253,7 @@ class _ConvLSTM(OpsLayer):
         return {
             **config,
             "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
+            **window_config(self),
             "activation": activations.serialize(self.activation),
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
@@ -268,13 +261,13 @@ class _ConvLSTM(OpsLayer):
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "unit_forget_bias": self.unit_forget_bias,
-            "kernel_regularizer": _ser(regularizers, self.kernel_regularizer),
-            "recurrent_regularizer": _ser(regularizers, self.recurrent_regularizer),
-            "bias_regularizer": _ser(regularizers, self.bias_regularizer),
-            "activity_regularizer": _ser(regularizers, self.activity_regularizer),
-            "kernel_constraint": _ser(constraints, self.kernel_constraint),
-            "recurrent_constraint": _ser(constraints, self.recurrent_constraint),
-            "bias_constraint": _ser(constraints, self.bias_constraint),
+            "kernel_regularizer": serialized(regularizers, self.kernel_regularizer),
+            "recurrent_regularizer": serialized(regularizers, self.recurrent_regularizer),
+            "bias_regularizer": serialized(regularizers, self.bias_regularizer),
+            "activity_regularizer": serialized(regularizers, self.activity_regularizer),
+            "kernel_constraint": serialized(constraints, self.kernel_constraint),
+            "recurrent_constraint": serialized(constraints, self.recurrent_constraint),
+            "bias_constraint": serialized(constraints, self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,

@@ -14,13 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import activations, constraints, initializers, ops, regularizers
-from eigennet.layers._ops_layer import OpsLayer
+from eigennet.layers._ops_layer import OpsLayer, serialized
 from eigennet.layers._spatial import (
     check_data_format,
     input_channels,
     spatial_axes,
     standardize_padding,
     standardize_tuple,
+    window_config,
 )
 
 
@@ -31,10 +32,6 @@ def _positive(value, name: str):
             f"Received {name}={value}."
         )
     return int(value)
-
-
-def _ser(module, obj):
-    return None if obj is None else module.serialize(obj)
 
 
 def _ser_init(init):
@@ -107,11 +104,7 @@ class _BaseWindowed(OpsLayer):
         config.pop("activity_regularizer", None)
         return {
             **config,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
+            **window_config(self),
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
         }
@@ -190,11 +183,11 @@ class BaseDepthwiseConv(_BaseWindowed):
             "depth_multiplier": self.depth_multiplier,
             "depthwise_initializer": _ser_init(self.depthwise_initializer),
             "bias_initializer": _ser_init(self.bias_initializer),
-            "depthwise_regularizer": _ser(regularizers, self.depthwise_regularizer),
-            "bias_regularizer": _ser(regularizers, self.bias_regularizer),
-            "activity_regularizer": _ser(regularizers, self.activity_regularizer),
-            "depthwise_constraint": _ser(constraints, self.depthwise_constraint),
-            "bias_constraint": _ser(constraints, self.bias_constraint),
+            "depthwise_regularizer": serialized(regularizers, self.depthwise_regularizer),
+            "bias_regularizer": serialized(regularizers, self.bias_regularizer),
+            "activity_regularizer": serialized(regularizers, self.activity_regularizer),
+            "depthwise_constraint": serialized(constraints, self.depthwise_constraint),
+            "bias_constraint": serialized(constraints, self.bias_constraint),
         }
 
 
@@ -294,13 +287,13 @@ class BaseSeparableConv(_BaseWindowed):
             "depthwise_initializer": _ser_init(self.depthwise_initializer),
             "pointwise_initializer": _ser_init(self.pointwise_initializer),
             "bias_initializer": _ser_init(self.bias_initializer),
-            "depthwise_regularizer": _ser(regularizers, self.depthwise_regularizer),
-            "pointwise_regularizer": _ser(regularizers, self.pointwise_regularizer),
-            "bias_regularizer": _ser(regularizers, self.bias_regularizer),
-            "activity_regularizer": _ser(regularizers, self.activity_regularizer),
-            "depthwise_constraint": _ser(constraints, self.depthwise_constraint),
-            "pointwise_constraint": _ser(constraints, self.pointwise_constraint),
-            "bias_constraint": _ser(constraints, self.bias_constraint),
+            "depthwise_regularizer": serialized(regularizers, self.depthwise_regularizer),
+            "pointwise_regularizer": serialized(regularizers, self.pointwise_regularizer),
+            "bias_regularizer": serialized(regularizers, self.bias_regularizer),
+            "activity_regularizer": serialized(regularizers, self.activity_regularizer),
+            "depthwise_constraint": serialized(constraints, self.depthwise_constraint),
+            "pointwise_constraint": serialized(constraints, self.pointwise_constraint),
+            "bias_constraint": serialized(constraints, self.bias_constraint),
         }
 
 

@@ -10,11 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from eigennet import constraints, initializers, ops, regularizers
-from eigennet.layers._ops_layer import OpsLayer
-
-
-def _ser(module, obj):
-    return None if obj is None else module.serialize(obj)
+from eigennet.layers._ops_layer import OpsLayer, serialized
 
 
 class GroupNormalization(OpsLayer):
@@ -158,8 +154,8 @@ class GroupNormalization(OpsLayer):
             "scale": self.scale,
             "beta_initializer": init(self.beta_initializer),
             "gamma_initializer": init(self.gamma_initializer),
-            "beta_regularizer": _ser(regularizers, self.beta_regularizer),
-            "gamma_regularizer": _ser(regularizers, self.gamma_regularizer),
-            "beta_constraint": _ser(constraints, self.beta_constraint),
-            "gamma_constraint": _ser(constraints, self.gamma_constraint),
+            "beta_regularizer": serialized(regularizers, self.beta_regularizer),
+            "gamma_regularizer": serialized(regularizers, self.gamma_regularizer),
+            "beta_constraint": serialized(constraints, self.beta_constraint),
+            "gamma_constraint": serialized(constraints, self.gamma_constraint),
         }

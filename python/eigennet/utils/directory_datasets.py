@@ -199,10 +199,10 @@ def _datasets(directory, formats, read, labels, label_mode, class_names, batch_s
         labels, label_mode = None, None
     _check_arguments(labels, label_mode, class_names, validation_split, subset, shuffle, seed)
     if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
     ):
-        raise ValueError(f"`batch_size` must be a positive int or None, got {batch_size!r}")
-    if batch_size is not None and batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive int or None, got {batch_size!r}")
     if seed is None:
         seed = np.random.randint(1e6)

@@ -128,6 +128,22 @@ def test_dense_matches_numpy_reference_and_follows_assigned_weights():
     )
 
 
+def test_large_batch_matches_numpy_reference():
+    """A batch large enough for both threads and several chunks of rows each, rows whose
+    length is not a multiple of 64, and halves that round to even (max 127: a scale of 1)."""
+    layer = keras.layers.Dense(40)
+    model = keras.Sequential([keras.Input((200,)), layer])
+    rng = np.random.default_rng(21)
+    x = rng.normal(size=(1500, 200)).astype("float32")
+    x[::3] = rng.integers(-126, 127, size=(500, 200)) + np.float32(0.5)
+    x[::3, 7] = 127
+    model.quantize("int8")
+    kernel, bias, scale = layer.get_weights()
+    np.testing.assert_array_equal(
+        model.predict(x, batch_size=1500, verbose=0), _int8_dense_reference(x, kernel, scale, bias)
+    )
+
+
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "gelu", "softmax", "elu", "softplus"])
 def test_activation_after_the_int8_product(activation):
     """The activation applies to the de-scaled product plus bias, as a linear layer's."""
@@ -485,6 +501,25 @@ def test_non_finite_values_inside_the_model_are_reported():
     x = np.ones((3, 4), "float32")
     with pytest.raises(ValueError, match="int8 Dense layer got NaN or inf in row 0"):
         model.predict(x, verbose=0)
+
+
+@pytest.mark.parametrize("bad_rows", [[1400], [700, 1400], [5, 1400]])
+def test_the_first_non_finite_row_of_a_large_batch_is_reported(bad_rows):
+    """Threads take their own rows through quantization and product; the error names the
+    first row holding inf, whichever thread found it."""
+    inputs = keras.Input((64,))
+    big = keras.layers.Dense(64, use_bias=False)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(32)(big))
+    model.layers[1].set_weights([np.eye(64, dtype="float32") * np.float32(1e30)])
+    model.layers[2].quantize("int8")
+    x = np.ones((1600, 64), "float32")
+    x[bad_rows, 3] = 1e10  # 1e40 after the first layer: inf in float32
+    with pytest.raises(
+        ValueError, match=f"int8 Dense layer got NaN or inf in row {bad_rows[0]}\\b"
+    ):
+        model.predict(x, batch_size=1600, verbose=0)
+    x[bad_rows, 3] = 1
+    assert np.isfinite(model.predict(x, batch_size=1600, verbose=0)).all()
 
 
 def test_onnx_export_refuses_quantized_layers(tmp_path):

@@ -1,7 +1,10 @@
 #include "eigennet/layers/quantized.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -19,39 +22,52 @@
 
 namespace eigennet {
 
-#if defined(__AVX512F__)
-// One row of floats quantized as below, 16 at a time: VCVTPS2DQ rounds half to even under the
-// default rounding mode, as rint does, so the results are the same bits. Returns whether the
-// row is finite (|x| < inf, which NaN fails too).
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+// One row of floats quantized as below, 64 at a time. The maximum is taken on the bit
+// patterns of |x| (for non-negative floats integer order is float order, and inf and NaN have
+// the largest patterns), so one integer max finds both the scale and a non-finite value.
+// VCVTPS2DQ rounds half to even under the default rounding mode, as rint does; the bytes are
+// packed with saturating packs and one permute, and stored whole: on Zen 4 the masked
+// VPMOVDB to memory took a third of this function. Returns whether the row is finite.
 bool quantize_row_avx512(const float* row, Index cols, int8_t* q, float* scale) {
-  __m512 amax = _mm512_setzero_ps();
-  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
-  __mmask16 bad = 0;
-  for (Index j = 0; j < cols; j += 16) {
-    const __mmask16 m = first_lanes(cols - j);
-    const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(m, row + j));
-    amax = _mm512_max_ps(amax, a);
-    bad = __mmask16(bad | _mm512_cmp_ps_mask(a, inf, _CMP_NLT_UQ));
-  }
-  alignas(64) float lanes[16];  // (GCC 12's _mm512_reduce_max_ps warns spuriously)
-  _mm512_store_ps(lanes, amax);
-  const float s = 127.0f / (*std::max_element(lanes, lanes + 16) + 1e-7f);
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  __m512i amax[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                     _mm512_setzero_si512()};
+  for (Index j = 0; j < cols; j += 64)
+    for (int v = 0; v < 4; ++v) {
+      const __m512i x = _mm512_maskz_loadu_epi32(first_lanes(cols - j - 16 * v), row + j + 16 * v);
+      amax[v] = _mm512_max_epu32(amax[v], _mm512_and_si512(x, magnitude));
+    }
+  const __m512i m =
+      _mm512_max_epu32(_mm512_max_epu32(amax[0], amax[1]), _mm512_max_epu32(amax[2], amax[3]));
+  const uint32_t bits = _mm512_reduce_max_epu32(m);
+  if (bits >= 0x7f800000u) return false;  // inf or NaN
+  float top;
+  std::memcpy(&top, &bits, sizeof top);
+  const float s = 127.0f / (top + 1e-7f);
   *scale = s;
   const __m512 vs = _mm512_set1_ps(s);
-  const __m512i hi = _mm512_set1_epi32(127), lo = _mm512_set1_epi32(-127);
-  for (Index j = 0; j < cols; j += 16) {
-    const __mmask16 m = first_lanes(cols - j);
-    __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), vs));
-    r = _mm512_max_epi32(_mm512_min_epi32(r, hi), lo);
-    _mm_mask_storeu_epi8(q + j, m, _mm512_cvtepi32_epi8(r));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i lowest = _mm512_set1_epi8(-127);
+  for (Index j = 0; j < cols; j += 64) {
+    __m512i r[4];
+    for (int v = 0; v < 4; ++v)
+      r[v] = _mm512_cvtps_epi32(_mm512_mul_ps(
+          _mm512_maskz_loadu_ps(first_lanes(cols - j - 16 * v), row + j + 16 * v), vs));
+    // Per 128-bit lane the packs interleave the four vectors' dwords; the permute restores
+    // their order. Saturation clips to [-128, 127]; -128 becomes -127.
+    const __m512i bytes =
+        _mm512_packs_epi16(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]));
+    const __m512i ordered = _mm512_max_epi8(_mm512_permutexvar_epi32(order, bytes), lowest);
+    _mm512_mask_storeu_epi8(q + j, first_bytes(cols - j), ordered);
   }
-  return bad == 0;
+  return true;
 }
 #endif
 
 template <class T>
 bool quantize_row(const T* row, Index cols, int8_t* q, T* scale) {
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && defined(__AVX512BW__)
   if constexpr (std::is_same_v<T, float>) return quantize_row_avx512(row, cols, q, scale);
 #endif
   T amax = 0;
@@ -81,7 +97,7 @@ template <class T>
 Index quantize_rows_int8(const T* x, Index rows, Index cols, int8_t* q, T* scale) {
   Index first_bad = rows;
 #pragma omp parallel for schedule(static) \
-    reduction(min : first_bad) if (rows * cols >= (Index(1) << 16))
+    reduction(min : first_bad) if (rows * cols >= (Index(1) << 16) && !omp_in_parallel())
   for (Index i = 0; i < rows; ++i)
     if (!quantize_row<T>(x + i * cols, cols, q + i * cols, scale + i))
       first_bad = std::min(first_bad, i);
@@ -121,10 +137,22 @@ PackedInt8B pack_whole_numbers(const T* kernel, Index k, Index n, Int8Kernel cho
 }
 
 template <class T>
-Index Int8Products<T>::try_compute(const T* x, Index rows, const PackedInt8B& kernel) {
+void Int8Products<T>::resize(Index rows, const PackedInt8B& kernel) {
   inputs_int8.resize(static_cast<size_t>(rows * kernel.k));
   inputs_scale.resize(static_cast<size_t>(rows));
   products.resize(static_cast<size_t>(rows * kernel.n));
+}
+
+template <class T>
+void Int8Products<T>::throw_non_finite(const char* who, Index row) {
+  throw NonFiniteRows(std::string(who) + " got NaN or inf in row " + std::to_string(row) +
+                          " of its input: int8 quantization needs finite values",
+                      row);
+}
+
+template <class T>
+Index Int8Products<T>::try_compute(const T* x, Index rows, const PackedInt8B& kernel) {
+  resize(rows, kernel);
   const Index bad =
       quantize_rows_int8<T>(x, rows, kernel.k, inputs_int8.data(), inputs_scale.data());
   if (bad < 0) int8_gemm(rows, inputs_int8.data(), kernel, products.data());
@@ -134,10 +162,7 @@ Index Int8Products<T>::try_compute(const T* x, Index rows, const PackedInt8B& ke
 template <class T>
 void Int8Products<T>::compute(const T* x, Index rows, const PackedInt8B& kernel, const char* who) {
   const Index bad = try_compute(x, rows, kernel);
-  if (bad >= 0)
-    throw NonFiniteRows(std::string(who) + " got NaN or inf in row " + std::to_string(bad) +
-                            " of its input: int8 quantization needs finite values",
-                        bad);
+  if (bad >= 0) throw_non_finite(who, bad);
 }
 
 template <class T>
@@ -153,8 +178,6 @@ const PackedInt8B& Int8Dense<T>::packed_kernel() {
 template <class T>
 void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   const Index rows = x.size() / in_;
-  products_.compute(x.data(), rows, packed_kernel(), "an int8 Dense layer");
-
   const bool needs_input = activation_needs_input(activation_);
   MatrixMap<T> z(needs_input ? preactivation_.view(rows, units_).data() : y.data(), rows, units_);
   const T* kscale = kernel_scale();
@@ -162,18 +185,20 @@ void Int8Dense<T>::forward(ConstMatrixMap<T> x, MatrixMap<T> y, bool) {
   // An element-wise activation runs on each row while it is in cache; softmax after, on all.
   const bool rowwise = activation_ == Activation::Softmax;
   const bool activate = activation_ != Activation::Linear || needs_input;
-#pragma omp parallel for schedule(static) if (rows * units_ >= (Index(1) << 16))
-  for (Index i = 0; i < rows; ++i) {
-    T* zi = z.data() + i * units_;
+  products_.compute_rows(
+      x.data(), rows, packed_kernel(), "an int8 Dense layer", [&](Index first, Index last) {
+        for (Index i = first; i < last; ++i) {
+          T* zi = z.data() + i * units_;
 #pragma omp simd
-    for (Index j = 0; j < units_; ++j) zi[j] = products_.value(i, j, units_, kscale);
-    if (bias) {
+          for (Index j = 0; j < units_; ++j) zi[j] = products_.value(i, j, units_, kscale);
+          if (bias) {
 #pragma omp simd
-      for (Index j = 0; j < units_; ++j) zi[j] += bias[j];
-    }
-    if (activate && !rowwise)
-      activation_forward_rows<T>(activation_, zi, y.data() + i * units_, 1, units_, units_);
-  }
+            for (Index j = 0; j < units_; ++j) zi[j] += bias[j];
+          }
+          if (activate && !rowwise)
+            activation_forward_rows<T>(activation_, zi, y.data() + i * units_, 1, units_, units_);
+        }
+      });
   if (activate && rowwise)
     activation_forward<T>(activation_, ConstMatrixMap<T>(z.data(), rows, units_),
                           MatrixMap<T>(y.data(), rows, units_));

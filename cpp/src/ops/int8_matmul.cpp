@@ -55,14 +55,16 @@ const PackedInt8B& Int8MatMulOp<T>::packed_kernel(const T* kernel) {
 template <class T>
 void Int8MatMulOp<T>::compute(const T* const* xs, T* y, bool) {
   const Index rows = element_count(this->in_shape(0)) / k_;
-  products_.compute(xs[0], rows, packed_kernel(xs[1]), "an int8 EinsumDense product");
   const T* kscale = xs[2];
-#pragma omp parallel for schedule(static) if (rows * n_ >= (Index(1) << 16))
-  for (Index i = 0; i < rows; ++i) {
-    T* yi = y + i * n_;
+  products_.compute_rows(xs[0], rows, packed_kernel(xs[1]), "an int8 EinsumDense product",
+                         [&](Index first, Index last) {
+                           for (Index i = first; i < last; ++i) {
+                             T* yi = y + i * n_;
 #pragma omp simd
-    for (Index j = 0; j < n_; ++j) yi[j] = products_.value(i, j, n_, kscale);
-  }
+                             for (Index j = 0; j < n_; ++j)
+                               yi[j] = products_.value(i, j, n_, kscale);
+                           }
+                         });
 }
 
 template <class T>

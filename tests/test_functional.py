@@ -277,3 +277,28 @@ def test_dict_losses_and_metrics_survive_saving_and_model_from_config(tmp_path):
     )
     rebuilt = keras.Model.from_config(model.get_config())
     assert type(rebuilt).__name__ == "Functional" and rebuilt.output_names == ["reg", "cls"]
+
+
+def test_nested_input_structures_take_data_in_the_same_nesting():
+    """Inputs given as a dict of dicts or a list holding a list take x in that nesting, its
+    leaves in keras.tree order (dict keys sorted), as Keras does."""
+    spec = {"b": {"y": 2, "x": 3}, "a": 1}
+    inputs = keras.tree.map_structure(lambda w: keras.Input((w,)), spec)
+    joined = keras.layers.Concatenate()(keras.tree.flatten(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(joined))
+    rng = np.random.default_rng(0)
+    data = keras.tree.map_structure(lambda w: rng.normal(size=(5, w)).astype("float32"), spec)
+    flat = np.concatenate(keras.tree.flatten(data), axis=1)  # a, b.x, b.y
+    kernel, bias = model.layers[-1].get_weights()
+    np.testing.assert_allclose(model.predict(data, verbose=0), flat @ kernel + bias, rtol=1e-5)
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(data, np.zeros((5, 2)), epochs=1, verbose=0, validation_split=0.2)
+    with pytest.raises(ValueError, match="must nest as the model's inputs"):
+        model.predict({"a": data["a"], "b": data["b"]["x"]}, verbose=0)
+    with pytest.raises(ValueError, match="Node keys mismatch"):
+        model.predict({"a": data["a"], "b": {"x": data["b"]["x"], "z": data["b"]["y"]}})
+
+    a, b, c = keras.Input((1,)), keras.Input((2,)), keras.Input((1,))
+    listed = keras.Model([a, [b, c]], keras.layers.Concatenate()([a, b, c]))
+    xs = [np.ones((3, 1)), [np.full((3, 2), 2.0), np.full((3, 1), 3.0)]]
+    np.testing.assert_array_equal(listed.predict(xs, verbose=0)[0], [1, 2, 2, 3])

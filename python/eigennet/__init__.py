@@ -32,13 +32,25 @@ from eigennet import (
     random,
     regularizers,
     saving,
+    tree,
     utils,
 )
 from eigennet.dtype_policies import DTypePolicy, FloatDTypePolicy
-from eigennet.layers import Input, Variable
+from eigennet.initializers import Initializer
+from eigennet.layers import Input, InputSpec, Layer, Variable
+from eigennet.layers.keras_tensor import KerasTensor
+from eigennet.losses import Loss
+from eigennet.metrics import Metric
 from eigennet.models import Model, Sequential
+from eigennet.optimizers import Optimizer
+from eigennet.regularizers import Regularizer
 
 __version__ = "0.1.0"
+
+
+def version() -> str:
+    """eigennet's version (keras.version())."""
+    return __version__
 
 
 def __getattr__(name):
@@ -54,8 +66,16 @@ def __getattr__(name):
 __all__ = [
     "DTypePolicy",
     "FloatDTypePolicy",
+    "Initializer",
     "Input",
+    "InputSpec",
+    "KerasTensor",
+    "Layer",
+    "Loss",
+    "Metric",
     "Model",
+    "Optimizer",
+    "Regularizer",
     "Sequential",
     "Variable",
     "__version__",
@@ -78,5 +98,7 @@ __all__ = [
     "random",
     "regularizers",
     "saving",
+    "tree",
     "utils",
+    "version",
 ]

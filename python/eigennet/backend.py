@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from eigennet.config import epsilon, floatx, set_floatx
+import collections
+
+from eigennet.config import epsilon, floatx, set_floatx, set_image_data_format
+from eigennet.dtype_names import is_float_dtype, is_int_dtype, result_type, standardize_dtype
+
+_uids: collections.Counter = collections.Counter()
 
 
 def backend() -> str:
@@ -22,7 +27,35 @@ def clear_session(free_memory: bool = True) -> None:
     from eigennet.layers.layer import _name_counts
 
     _name_counts.clear()
+    _uids.clear()
     dtype_policies.reset()
 
 
-__all__ = ["backend", "clear_session", "epsilon", "floatx", "image_data_format", "set_floatx"]
+def is_keras_tensor(x) -> bool:
+    """Whether `x` is a symbolic tensor (`keras.Input` or what layers return on one)."""
+    from eigennet.layers.keras_tensor import KerasTensor
+
+    return isinstance(x, KerasTensor)
+
+
+def get_uid(prefix: str = "") -> int:
+    """1, 2, 3, ... for each prefix in turn (until clear_session)."""
+    _uids[prefix] += 1
+    return _uids[prefix]
+
+
+__all__ = [
+    "backend",
+    "clear_session",
+    "epsilon",
+    "floatx",
+    "get_uid",
+    "image_data_format",
+    "is_float_dtype",
+    "is_int_dtype",
+    "is_keras_tensor",
+    "result_type",
+    "set_floatx",
+    "set_image_data_format",
+    "standardize_dtype",
+]

@@ -8,6 +8,8 @@ tensors themselves never hold data.
 
 from __future__ import annotations
 
+from eigennet.tree import flatten
+
 
 def _ops():
     from eigennet import ops
@@ -247,16 +249,6 @@ class KerasTensor:
 def is_symbolic(inputs) -> bool:
     """Whether `inputs` (a tensor or a list/tuple/dict of them) holds a symbolic tensor."""
     return any(isinstance(t, KerasTensor) for t in flatten(inputs))
-
-
-def flatten(structure) -> list:
-    """The leaves of a tensor, a list/tuple of them or a dict of them (values in sorted key
-    order, as Keras)."""
-    if isinstance(structure, dict):
-        return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten(item)]
-    return [structure]
 
 
 def check_symbolic(what: str, tensors: list) -> None:

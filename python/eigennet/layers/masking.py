@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import warnings
 
-from eigennet.layers.keras_tensor import flatten
 from eigennet.layers.layer import Layer
+from eigennet.tree import flatten
 
 
 def propagate(layer, inputs, mask, outputs: list) -> None:

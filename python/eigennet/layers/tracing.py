@@ -14,7 +14,8 @@ import inspect
 import numpy as np
 
 from eigennet import _core, storage_formats
-from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
+from eigennet.layers.keras_tensor import KerasTensor, Node
+from eigennet.tree import flatten
 
 
 class WeightSource:

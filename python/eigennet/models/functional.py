@@ -11,13 +11,15 @@ import warnings
 
 import numpy as np
 
+from eigennet import tree
 from eigennet.layers.input_layer import InputLayer
-from eigennet.layers.keras_tensor import KerasTensor, Node, flatten
+from eigennet.layers.keras_tensor import KerasTensor, Node
 from eigennet.layers.layer import unique_name
 from eigennet.models import preprocessing_stage
 from eigennet.models.graph_builder import GraphBuilder, expand_nodes, nodes_between
 from eigennet.models.model import Model, _shared_dtype
 from eigennet.ops.symbolic import Operation
+from eigennet.tree import flatten
 
 
 class Functional(Model):
@@ -134,12 +136,32 @@ class Functional(Model):
     def _input_list(self, x, what: str) -> list:
         """x as the native graph's inputs: one entry per model input, through the
         preprocessing stage when the model has one."""
-        xs = super()._input_list(x, what)
+        xs = self._nested_input_list(x, what)
+        if xs is None:
+            xs = super()._input_list(x, what)
         if self._stage is None:
             return xs
         xs = self._stage.run(xs, what)
         self._stage_samples = (x, [tuple(np.shape(a)[1:]) for a in xs])
         return xs
+
+    def _nested_input_list(self, x, what: str) -> list | None:
+        """For inputs given as a nested structure (a dict of dicts, a list holding a list...),
+        x in the same nesting as its leaves in keras.tree order, as Keras takes it; None for
+        a flat structure (whose dict is keyed by input name, see Model._input_list)."""
+        struct = self._inputs_struct
+        top = struct.values() if isinstance(struct, dict) else struct
+        if not (tree.is_nested(struct) and any(map(tree.is_nested, top))):
+            return None
+        leaves: list = []
+        try:
+            tree.map_structure_up_to(struct, leaves.append, x)
+        except ValueError as e:
+            raise ValueError(
+                f"Model {self.name!r}: {what} must nest as the model's inputs "
+                f"({tree.map_structure(lambda t: t.shape, struct)}): {e}"
+            ) from None
+        return leaves
 
     def _input_samples(self, x, what: str = "x") -> list[tuple]:
         last, self._stage_samples = self._stage_samples, None  # (keeps no reference to x)

@@ -46,9 +46,9 @@ def build(model, input_shape) -> None:
     """Traces `model.call` on inputs of `input_shape` into its graph."""
     from eigennet import config
     from eigennet.layers import tracing
-    from eigennet.layers.keras_tensor import flatten
     from eigennet.models.functional import Functional
     from eigennet.ops import symbolic
+    from eigennet.tree import flatten
 
     if model._traced_graph is not None:
         return

@@ -3,6 +3,8 @@ custom `train_step` receives), and for symbolic tensors."""
 
 from __future__ import annotations
 
+from eigennet.backend import is_keras_tensor
+
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """The batch as Keras passes it: `x` (or `(x,)` when x is a tuple or list), `(x, y)` or
@@ -26,13 +28,6 @@ def unpack_x_y_sample_weight(data):
         "Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, "
         f"found: {data}"
     )
-
-
-def is_keras_tensor(x) -> bool:
-    """Whether `x` is a symbolic tensor (`keras.Input` or what layers return on one)."""
-    from eigennet.layers.keras_tensor import KerasTensor
-
-    return isinstance(x, KerasTensor)
 
 
 def get_source_inputs(tensor) -> list:

@@ -37,7 +37,14 @@ from eigennet.layers.einsum_dense import EinsumDense
 from eigennet.layers.embedding import Embedding
 from eigennet.layers.group_normalization import GroupNormalization
 from eigennet.layers.hashing import Hashing
-from eigennet.layers.image_affine import RandomRotation, RandomTranslation, RandomZoom
+from eigennet.layers.image_affine import RandomRotation, RandomShear, RandomTranslation, RandomZoom
+from eigennet.layers.image_pixel_augmentation import (
+    RandomHue,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
 from eigennet.layers.image_preprocessing import (
     AutoContrast,
     CenterCrop,
@@ -223,6 +230,12 @@ __all__ = [
     "RandomInvert",
     "RandomColorDegeneration",
     "AutoContrast",
+    "RandomHue",
+    "RandomPosterization",
+    "RandomSaturation",
+    "RandomSharpness",
+    "RandomShear",
+    "Solarization",
     "RandomContrast",
     "RandomCrop",
     "RandomFlip",

@@ -271,3 +271,70 @@ class RandomZoom(_AffineLayer):
             "height_factor": self.height_factor,
             "width_factor": self.width_factor,
         }
+
+
+class RandomShear(_AffineLayer):
+    """Shears images at random in training, as Keras's RandomShear: each image draws a shear
+    along x and along y from their factors and one sign for both, and reads its output pixel
+    (row, col) at (row + sy * col, col + sx * row), filling by `fill_mode`.
+
+    Args:
+        x_factor, y_factor: A number f in [0, 1] (shears in (-f, f)) or a pair in [-1, 1]
+            (default 0: none along that axis).
+        interpolation: "bilinear" (default) or "nearest".
+        fill_mode: "reflect" (default), "wrap", "constant" or "nearest".
+        fill_value: The value outside the image with `fill_mode="constant"`.
+        data_format: "channels_last" (default) or "channels_first".
+        seed: Optional int seeding the draws.
+    """
+
+    _factor_error = (
+        "The `factor` argument should be a number (or a list of two numbers) in the range "
+        "[0, 1.0]. "
+    )
+
+    def __init__(
+        self,
+        x_factor=0.0,
+        y_factor=0.0,
+        interpolation="bilinear",
+        fill_mode="reflect",
+        fill_value=0.0,
+        data_format=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(
+            fill_mode, interpolation, seed, fill_value, data_format=data_format, **kwargs
+        )
+        self.x_factor = self._shear_pair(x_factor, "x_factor")
+        self.y_factor = self._shear_pair(y_factor, "y_factor")
+
+    def _shear_pair(self, factor, name: str) -> tuple[float, float]:
+        # A pair may hold negative values: the config of a number f holds (-f, f), which
+        # Keras's own from_config then refuses.
+        pair = isinstance(factor, (tuple, list))
+        values, lowest = (factor, -1.0) if pair else ([factor], 0.0)
+        if len(values) != (2 if pair else 1) or any(
+            not isinstance(v, numbers.Real) or isinstance(v, bool) or not lowest <= v <= 1.0
+            for v in values
+        ):
+            raise ValueError(f"RandomShear: {self._factor_error}Received: {name}={factor}")
+        if pair:
+            lower, upper = sorted(factor)
+            return lower, upper
+        return -abs(factor), abs(factor)
+
+    def _transform(self, x):
+        draws = self._draw(  # (sign, shear y, shear x)
+            x, (0.0, self.y_factor[0], self.x_factor[0]), (1.0, self.y_factor[1], self.x_factor[1])
+        )
+        sign = ops.where(draws[:, 0:1] > 0.5, -1.0, 1.0)
+        shears = draws[:, 1:3] * sign
+        matrix = np.zeros((2, 8))
+        matrix[0, 3], matrix[1, 1] = 1.0, 1.0  # y: the row's offset per col; x: the reverse
+        return shears, matrix, _IDENTITY.astype(np.float64)
+
+    def get_config(self):
+        config = super().get_config()
+        return {**config, "x_factor": self.x_factor, "y_factor": self.y_factor}

@@ -339,3 +339,62 @@ def rgb_to_grayscale(images, data_format=None):
     weights = np.asarray(GRAYSCALE_WEIGHTS, np.float32)
     shaped = weights.reshape((3, 1, 1) if channels_first else (3,))
     return np_ops.sum(images * shaped, axis=axis, keepdims=True)
+
+
+def _color_planes(images, data_format, what: str):
+    """(the three planes of float images along their channel axis, that axis)."""
+    from eigennet.layers._ops_layer import standardize_data_format
+    from eigennet.ops import numpy as np_ops
+
+    shape = tuple(getattr(images, "shape", np.shape(images)))
+    if len(shape) not in (3, 4):
+        raise ValueError(
+            "Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). "
+            f"Received input with shape: images.shape={shape}"
+        )
+    dtype = str(images.dtype if hasattr(images, "dtype") else np.asarray(images).dtype)
+    if "float" not in dtype:
+        raise ValueError(
+            f"Invalid images dtype: expected float dtype. Received: images.dtype={dtype}"
+        )
+    axis = len(shape) - (3 if standardize_data_format(data_format) == "channels_first" else 1)
+    if shape[axis] != 3:
+        raise ValueError(f"{what} takes 3-channel images. Received: images.shape={shape}")
+    planes = np_ops.split(images, 3, axis=axis)
+    return [np_ops.squeeze(p, axis=axis) for p in planes], axis
+
+
+def rgb_to_hsv(images, data_format=None):
+    """RGB images to HSV, as Keras's `ops.image.rgb_to_hsv`: hue in [0, 1), saturation
+    (max - min) / max, value the channels' maximum; float images only."""
+    from eigennet.ops import numpy as np_ops
+
+    (r, g, b), axis = _color_planes(images, data_format, "rgb_to_hsv")
+    eps = float(np.finfo(np.float32).eps)  # (Keras zeroes values below the dtype's eps)
+    r, g, b = (np_ops.where(np_ops.abs(c) < eps, 0.0, c) for c in (r, g, b))
+    value = np_ops.maximum(np_ops.maximum(r, g), b)
+    span = value - np_ops.minimum(np_ops.minimum(r, g), b)
+    saturation = np_ops.where(value > 0, span / np_ops.where(value > 0, value, 1.0), 0.0)
+    norm = 1.0 / (6.0 * np_ops.where(span > 0, span, 1.0))
+    # (ops.equal: == on symbolic tensors compares the tensors, not their values)
+    hue = np_ops.where(
+        np_ops.equal(value, g), norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0
+    )
+    hue = np_ops.where(np_ops.equal(value, r), norm * (g - b), hue)
+    hue = np_ops.where(span > 0, hue, 0.0)
+    hue = hue + np_ops.where(hue < 0.0, 1.0, 0.0)
+    return np_ops.stack([hue, saturation, value], axis=axis)
+
+
+def hsv_to_rgb(images, data_format=None):
+    """HSV images back to RGB, as Keras's `ops.image.hsv_to_rgb` (hue taken modulo 1)."""
+    from eigennet.ops import numpy as np_ops
+
+    (hue, saturation, value), axis = _color_planes(images, data_format, "hsv_to_rgb")
+    sector = np_ops.mod(hue, 1.0) * 6.0
+    red = np_ops.clip(np_ops.abs(sector - 3.0) - 1.0, 0.0, 1.0)
+    green = np_ops.clip(2.0 - np_ops.abs(sector - 2.0), 0.0, 1.0)
+    blue = np_ops.clip(2.0 - np_ops.abs(sector - 4.0), 0.0, 1.0)
+    gray = 1.0 - saturation
+    planes = [value * (gray + saturation * c) for c in (red, green, blue)]
+    return np_ops.stack(planes, axis=axis)

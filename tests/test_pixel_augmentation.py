@@ -1,5 +1,6 @@
 """`ops.image.rgb_to_hsv` / `hsv_to_rgb` and the layers Solarization, RandomPosterization,
-RandomSharpness, RandomSaturation, RandomHue and RandomShear: against Keras on the same
+RandomSharpness, RandomSaturation, RandomHue, RandomShear, RandomColorJitter and Pipeline:
+against Keras on the same
 images where the draw is fixed (a factor of one value) or one of two signs, on arrays and
 traced in a model, inference left alone, configs and the argument errors."""
 
@@ -200,3 +201,55 @@ def test_configs_match_keras(cls, kwargs):
     assert set(ours) - {"dtype"} == set(theirs) - {"dtype"}
     for key in set(ours) - {"dtype", "name"}:
         assert ours[key] == theirs[key], key
+
+
+def test_color_jitter_chains_the_four_layers_as_keras():
+    kwargs = {"brightness_factor": (0.2, 0.2), "saturation_factor": (0.3, 0.3),
+              "hue_factor": (0.0, 0.0), "contrast_factor": (0.0, 0.0)}  # fmt: skip
+    layer = layers.RandomColorJitter(**kwargs)
+    out = np.asarray(layer(X))
+    np.testing.assert_allclose(_in_model(layer, X), out, rtol=1e-5, atol=1e-3)
+    step = layers.RandomBrightness((0.2, 0.2))(X)
+    step = layers.RandomContrast((0.0, 0.0))(step)
+    step = layers.RandomSaturation((0.3, 0.3))(step)
+    np.testing.assert_allclose(out, layers.RandomHue((0.0, 0.0))(step), rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(layers.RandomColorJitter()(X), X)  # no factor: nothing
+    np.testing.assert_array_equal(layer(X, training=False), X)
+    kr = _keras()
+    theirs = kr.layers.RandomColorJitter(**kwargs)(X, training=True)
+    np.testing.assert_allclose(out, kr.ops.convert_to_numpy(theirs), rtol=1e-5, atol=1e-3)
+    config = layer.get_config()
+    assert layers.RandomColorJitter.from_config(config).get_config() == config
+    assert set(config) - {"dtype"} == set(kr.layers.RandomColorJitter().get_config()) - {"dtype"}
+
+
+def test_pipeline(tmp_path):
+    pipeline = layers.Pipeline(
+        [layers.Solarization(), layers.RandomFlip("horizontal", seed=1), layers.Rescaling(0.5)]
+    )
+    assert [type(x).__name__ for x in pipeline.layers] == [
+        "Solarization",
+        "RandomFlip",
+        "Rescaling",
+    ]
+    out = np.asarray(pipeline(X))  # training by default, as Keras's Pipeline
+    flipped = (255 - X[:, :, ::-1]) * 0.5
+    assert _either(out, [(255 - X) * 0.5, flipped]).all()
+    np.testing.assert_allclose(pipeline(X, training=False), X * 0.5)
+    inputs = keras.Input(X.shape[1:])
+    model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(pipeline(inputs))))
+    head = model.layers[-1]
+    expected = (X * 0.5).reshape(len(X), -1) @ head.kernel.numpy() + head.bias.numpy()
+    np.testing.assert_allclose(model.predict(X, verbose=0), expected, rtol=1e-4, atol=1e-3)
+    model.compile("sgd", "mse")
+    model.fit(X / 255, np.zeros((len(X), 2)), verbose=0)
+    model.save(tmp_path / "pipeline.keras")
+    loaded = keras.models.load_model(tmp_path / "pipeline.keras")
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+    assert pipeline.compute_output_shape((None, 6, 7, 3)) == (None, 6, 7, 3)
+    with pytest.raises(ValueError, match="list of layers"):
+        layers.Pipeline([np.zeros(2)])
+    kr = _keras()
+    ours = pipeline.get_config()
+    theirs = kr.layers.Pipeline([kr.layers.Rescaling(0.5)]).get_config()
+    assert set(ours) == set(theirs) and ours["layers"][2]["class_name"] == "Rescaling"

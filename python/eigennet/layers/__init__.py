@@ -39,6 +39,7 @@ from eigennet.layers.group_normalization import GroupNormalization
 from eigennet.layers.hashing import Hashing
 from eigennet.layers.image_affine import RandomRotation, RandomShear, RandomTranslation, RandomZoom
 from eigennet.layers.image_pixel_augmentation import (
+    RandomColorJitter,
     RandomHue,
     RandomPosterization,
     RandomSaturation,
@@ -89,6 +90,7 @@ from eigennet.layers.padding_cropping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from eigennet.layers.pipeline import Pipeline
 from eigennet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -208,6 +210,7 @@ __all__ = [
     "LSTM",
     "LSTMCell",
     "Lambda",
+    "Pipeline",
     "Masking",
     "Layer",
     "LayerNormalization",
@@ -230,6 +233,7 @@ __all__ = [
     "RandomInvert",
     "RandomColorDegeneration",
     "AutoContrast",
+    "RandomColorJitter",
     "RandomHue",
     "RandomPosterization",
     "RandomSaturation",

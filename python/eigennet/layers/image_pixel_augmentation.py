@@ -1,5 +1,5 @@
 """Random augmentation of pixel values, as Keras 3's layers: Solarization, RandomPosterization,
-RandomSharpness, RandomSaturation and RandomHue.
+RandomSharpness, RandomSaturation, RandomHue and RandomColorJitter.
 
 Each draws its parameters per image at every training batch (from its SeedGenerator: random
 ops of the graph) and transforms the images with ops, so that inside a model they run
@@ -16,7 +16,13 @@ import numpy as np
 
 from eigennet import ops
 from eigennet.config import epsilon
-from eigennet.layers.image_preprocessing import _factor_pair, _RandomImageLayer, _value_range
+from eigennet.layers.image_preprocessing import (
+    RandomBrightness,
+    RandomContrast,
+    _factor_pair,
+    _RandomImageLayer,
+    _value_range,
+)
 from eigennet.ops import image as image_ops
 
 
@@ -243,3 +249,63 @@ class RandomHue(_HsvLayer):
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomColorJitter(_PixelLayer):
+    """RandomBrightness, RandomContrast, RandomSaturation and RandomHue in that order, each
+    for the factor given (None: skipped), with one `value_range` and seed, as Keras's
+    RandomColorJitter.
+
+    Args:
+        value_range: The images' range (default (0, 255)).
+        brightness_factor, contrast_factor, saturation_factor, hue_factor: Each layer's
+            `factor`, or None (default) to leave that property alone.
+        seed: Optional int seeding the draws.
+        data_format: "channels_last" (default) or "channels_first" (the brightness and
+            contrast layers take channels last only).
+    """
+
+    def __init__(
+        self,
+        value_range=(0, 255),
+        brightness_factor=None,
+        contrast_factor=None,
+        saturation_factor=None,
+        hue_factor=None,
+        seed=None,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        _value_range(value_range)
+        self.value_range = value_range
+        self.brightness_factor = brightness_factor
+        self.contrast_factor = contrast_factor
+        self.saturation_factor = saturation_factor
+        self.hue_factor = hue_factor
+        chain = [
+            (RandomBrightness, brightness_factor, {}),
+            (RandomContrast, contrast_factor, {}),
+            (RandomSaturation, saturation_factor, {"data_format": data_format}),
+            (RandomHue, hue_factor, {"data_format": data_format}),
+        ]
+        self._jitters = [
+            cls(factor=factor, value_range=value_range, seed=seed, **extra)
+            for cls, factor, extra in chain
+            if factor is not None
+        ]
+
+    def _augment(self, x):
+        for layer in self._jitters:
+            x = layer(x, training=True)
+        return x
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "value_range": self.value_range,
+            "brightness_factor": self.brightness_factor,
+            "contrast_factor": self.contrast_factor,
+            "saturation_factor": self.saturation_factor,
+            "hue_factor": self.hue_factor,
+        }

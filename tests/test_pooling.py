@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import eigennet
+import eigennet as keras
 from eigennet import _core
 from reference import pooling as ref
 
@@ -151,7 +152,7 @@ def test_defaults_and_config():
         (lambda: layers.AveragePooling1D(2, strides=0), "strides"),
         (lambda: layers.MaxPooling1D(padding="causal"), "padding"),
         (lambda: layers.AveragePooling2D(2, data_format="channels_first"), "channels_last"),
-        (lambda: layers.GlobalMaxPooling2D(data_format="channels_first"), "channels_last"),
+        (lambda: layers.GlobalMaxPooling2D(data_format="NCHW"), "data_format"),
     ],
 )
 def test_bad_arguments(make, match):
@@ -191,3 +192,31 @@ def test_pooling_trains_inside_a_model():
     assert not np.array_equal(model.layers[0].get_weights()[0], before)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert model.count_params() == 4 * 9 + 4 + 5
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("mode", ["max", "average"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_pooling_channels_first(rank, mode, keepdims):
+    """channels_first (keras-io's timeseries transformer pools the features of each step
+    with it): the max or mean over axes 2.., on arrays and traced, as Keras."""
+    cls = getattr(keras.layers, f"Global{'Max' if mode == 'max' else 'Average'}Pooling{rank}D")
+    x = np.random.default_rng(rank).normal(size=(3, 4, *([5, 6, 2][:rank]))).astype("float32")
+    axes = tuple(range(2, 2 + rank))
+    reduce = np.max if mode == "max" else np.mean
+    expected = reduce(x, axis=axes, keepdims=keepdims)
+    layer = cls(data_format="channels_first", keepdims=keepdims)
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-6)
+    inputs = keras.Input(x.shape[1:])
+    model = keras.Model(inputs, keras.layers.Dense(1)(cls(data_format="channels_first")(inputs)))
+    assert model.layers[1].output.shape == (None, 4)
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((3, 1)), verbose=0)
+    head = model.layers[-1]
+    pooled = reduce(x, axis=axes)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), pooled @ head.kernel.numpy() + head.bias.numpy(), rtol=1e-5
+    )
+    assert cls.from_config(layer.get_config()).data_format == "channels_first"
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, channels"):
+        cls(data_format="channels_first")(x[..., 0])

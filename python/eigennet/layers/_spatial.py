@@ -65,10 +65,14 @@ class SpatialLayer(Layer):
             return
         shape = tuple(input_shape)
         if len(shape) != self.rank + 2:
+            first = getattr(self, "data_format", None) == "channels_first"
             hint = "; add a channel axis, e.g. x[..., None]" if len(shape) == self.rank + 1 else ""
+            expected = spatial_axes(self.rank)
+            if first:
+                expected, hint = f"(batch, channels, {_SPATIAL_AXES[self.rank]})", ""
             raise ValueError(
                 f"Layer {self.name!r} ({type(self).__name__}) expects inputs of shape "
-                f"{spatial_axes(self.rank)}, got {shape}{hint}"
+                f"{expected}, got {shape}{hint}"
             )
         try:
             super().build(shape)

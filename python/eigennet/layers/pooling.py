@@ -1,8 +1,10 @@
-"""Pooling layers (channels last): max and average pooling over windows or whole samples."""
+"""Pooling layers (channels last; the global ones also channels first): max and average
+pooling over windows or whole samples."""
 
 from __future__ import annotations
 
-from eigennet import _core
+from eigennet import _core, ops
+from eigennet.layers._ops_layer import standardize_data_format
 from eigennet.layers._spatial import (
     SpatialLayer,
     check_data_format,
@@ -146,8 +148,25 @@ class BaseGlobalPooling(SpatialLayer):
     def __init__(self, rank, mode, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.rank, self._mode = rank, mode
-        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.data_format = standardize_data_format(data_format)
         self.keepdims = bool(keepdims)
+
+    @property
+    def _traced(self) -> bool:
+        # channels_first (keras-io's timeseries transformer pools its features this way):
+        # call() with keras.ops, traced; channels_last: the native layer.
+        return self.data_format == "channels_first"
+
+    def call(self, inputs, mask=None):
+        """The channels_first pooling: max or mean over axes 2.. (unmasked steps only)."""
+        axes = tuple(range(2, 2 + self.rank))
+        if self._mode == "max":
+            return ops.max(inputs, axis=axes, keepdims=self.keepdims)
+        if mask is None:
+            return ops.mean(inputs, axis=axes, keepdims=self.keepdims)
+        keep = ops.expand_dims(ops.cast(mask, inputs.dtype), 1)
+        total = ops.sum(inputs * keep, axis=axes, keepdims=self.keepdims)
+        return total / ops.sum(keep, axis=axes, keepdims=self.keepdims)
 
     def _make_core(self, dtype):
         return getattr(_core, f"GlobalPool_{dtype}")(self.rank, self._mode, self.keepdims)
@@ -156,11 +175,11 @@ class BaseGlobalPooling(SpatialLayer):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
-_GLOBAL_DOC = """Global {what} pooling for {data}, channels last: the {what} of each channel over
-    all {axes}.
+_GLOBAL_DOC = """Global {what} pooling for {data}: the {what} of each channel over all {axes}.
 
     Args:
-        data_format: None or "channels_last" (the only supported layout).
+        data_format: "channels_last" (default: natively) or "channels_first" (channels on
+            axis 1; computed with keras.ops, traced into the graph).
         keepdims: Whether to keep the spatial axes with length 1 (default False).
 
     Input shape: `{shape_in}`.

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import eigennet
-from eigennet import losses
+import eigennet as keras
+from eigennet import losses, ops
 
 EPS = 1e-7
 
@@ -639,3 +640,42 @@ def test_existing_losses_take_every_reduction_when_called(cls, reduction):
     else:
         with pytest.raises(NotImplementedError, match="reduction"):
             model.compile(optimizer="sgd", loss=ours)
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight"])
+def test_loss_objects_called_in_a_traced_custom_loss(reduction):
+    """A custom loss written with Keras's loss objects (weighted and reduced as Keras's
+    reduce_weighted_values) is traced: training and evaluate give the same value as the
+    objects called on arrays."""
+    rng = np.random.default_rng(5)
+    x = rng.random((32, 3)).astype("float32")
+    y = rng.integers(0, 2, (32, 1)).astype("float32")
+    weights = np.linspace(0.5, 1.5, 32).astype("float32")
+    mse = keras.losses.MeanSquaredError(reduction=reduction)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1)
+    kld = keras.losses.KLDivergence()
+
+    def combined(y_true, y_pred):
+        return (
+            mse(y_true, y_pred, sample_weight=ops.squeeze(y_true, -1) + 1.0)
+            + 0.5 * bce(y_true, y_pred)
+            + 0.1 * kld(y_true, ops.sigmoid(y_pred))
+        )
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", loss=combined)
+    model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    p = model.predict(x, verbose=0)
+    expected = (
+        mse(y, p, sample_weight=y[:, 0] + 1.0)
+        + 0.5 * bce(y, p)
+        + 0.1 * kld(y, 1.0 / (1.0 + np.exp(-p)))
+    )
+    assert np.isclose(model.evaluate(x, y, batch_size=32, verbose=0), expected, rtol=1e-5)
+    weighted = model.evaluate(x, y, sample_weight=weights, batch_size=32, verbose=0)
+    assert np.isfinite(weighted)
+    none = keras.losses.MeanSquaredError(reduction="none")
+    inputs, targets = keras.Input((1,)), keras.Input((1,))
+    per_sample = keras.Model([inputs, targets], none(targets, inputs))
+    got = per_sample.predict([p, y], verbose=0)
+    np.testing.assert_allclose(got, none(y, p), rtol=1e-6)

@@ -162,12 +162,20 @@ class Loss:
     def _values(self, y_true, y_pred) -> np.ndarray:
         """The unreduced losses (per sample, or per element for a reduced axis)."""
         if isinstance(self._spec, TracedLoss):
+            if _symbolic(y_true, y_pred):
+                return self._spec.function(*_align(y_true, y_pred))
             return np.asarray(self._spec.function(*_same_rank(y_true, y_pred)), dtype=float)
         return _per_sample(self._spec, y_true, y_pred)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The weighted losses reduced as `reduction` says (Keras's reduce_weighted_values):
-        a float, or the weighted per-sample losses for reduction "none"/None."""
+        a float, or the weighted per-sample losses for reduction "none"/None. On symbolic
+        tensors (in a layer's traced call(), e.g. an endpoint layer's add_loss) the same with
+        keras.ops: a symbolic scalar."""
+        if _symbolic(y_true, y_pred, sample_weight):
+            return _reduce_weighted_symbolic(
+                self._values(y_true, y_pred), sample_weight, self.reduction
+            )
         values = np.asarray(self._values(y_true, y_pred))
         return _reduce_weighted(values, sample_weight, self.reduction)
 
@@ -361,6 +369,8 @@ class _FormulaLoss(Loss):
         return type(self)._fn(y_true, y_pred, **self._kwargs())
 
     def _values(self, y_true, y_pred):
+        if _symbolic(y_true, y_pred):
+            return self._formula(y_true, y_pred)
         y_pred = np.asarray(y_pred)
         return np.asarray(self._formula(np.asarray(y_true), y_pred))
 
@@ -645,6 +655,31 @@ def _reduce_weighted(values: np.ndarray, sample_weight, reduction):
     else:
         divisor = float(values.size)
     return total / divisor if divisor else 0.0
+
+
+def _symbolic(*values) -> bool:
+    from eigennet.ops import symbolic
+
+    return any(symbolic.is_symbolic(v) for v in values if v is not None)
+
+
+def _reduce_weighted_symbolic(values, sample_weight, reduction):
+    """Keras's reduce_weighted_values with keras.ops (symbolic losses)."""
+    from eigennet import ops
+
+    if sample_weight is not None:
+        sample_weight, values = _align(ops.cast(sample_weight, values.dtype), values)
+        values = values * sample_weight
+    if reduction in (None, "none"):
+        return values
+    total = ops.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        divisor = ops.sum(sample_weight * ops.ones_like(values))
+    else:
+        divisor = ops.sum(ops.ones_like(values))
+    return ops.divide_no_nan(total, divisor)
 
 
 def get(identifier):

@@ -207,6 +207,13 @@ CASES = {
         lambda x: np.tensordot(x, W43, axes=1),
         [(4,)],
     ),
+    # Batch axes contracted together (keras-io's recommender): a batch-wide sum, added here
+    # to a batched term so that the model's output keeps one row per sample.
+    "tensordot_over_the_batch": (
+        lambda x, y: ops.tensordot(x, y, 2) + ops.sum(x, axis=1, keepdims=True),
+        lambda x, y: np.tensordot(x, y, 2) + x.sum(1, keepdims=True),
+        [(4,), (4,)],
+    ),
     "dot": (lambda x: ops.dot(x, W43), lambda x: np.dot(x, W43), [(4,)]),
     # shapes
     "reshape": (lambda x: ops.reshape(x, (-1, 2, 6)), lambda x: x.reshape(-1, 2, 6), [(3, 4)]),

@@ -316,7 +316,13 @@ def tensordot(x1, x2, axes=2):
     out = [c for i, c in enumerate(sa) if i not in axes_a] + [
         c for j, c in enumerate(sb) if j not in axes_b
     ]
-    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+    # The batch axes contracted together (keras-io's recommender: tensordot(u, v, 2) of two
+    # (batch, d) tensors): the per-sample products, then their sum over the batch.
+    batch_pair = 0 in axes_a and axes_b[axes_a.index(0)] == 0 and a.batched and b.batched
+    if batch_pair:
+        out = [sa[0], *out]
+    result = einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+    return sum(result, axis=0) if batch_pair else result
 
 
 def einsum(subscripts: str, *operands):

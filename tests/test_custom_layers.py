@@ -766,3 +766,42 @@ def test_model_losses_are_its_layers_weight_penalties():
     np.testing.assert_allclose([float(v) for v in outer.losses], [0.06, 0.01], rtol=1e-6)
     dense.trainable = False
     np.testing.assert_allclose([float(v) for v in outer.losses], [0.01], rtol=1e-6)
+
+
+class LogisticEndpoint(keras.layers.Layer):
+    """Keras's training guide's endpoint layer: its loss needs the targets, an input."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def call(self, targets, logits, sample_weights=None):
+        self.add_loss(self.loss_fn(targets, logits, sample_weights))
+        return ops.softmax(logits)
+
+
+def test_a_model_compiled_without_a_loss_trains_on_its_added_losses():
+    """compile(optimizer) alone, the loss from add_loss (the endpoint-layer pattern): fit and
+    evaluate take x without y, the logged loss is the added loss, validation works."""
+    inputs = keras.Input(shape=(3,), name="inputs")
+    targets = keras.Input(shape=(10,), name="targets")
+    logits = keras.layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")(targets, logits)
+    model = keras.Model(inputs=[inputs, targets], outputs=predictions)
+    model.compile(optimizer=keras.optimizers.SGD(0.5))
+    rng = np.random.default_rng(3)
+    data = {"inputs": rng.random((64, 3)), "targets": (rng.random((64, 10)) > 0.5) * 1.0}
+    history = model.fit(data, batch_size=16, epochs=4, verbose=0, validation_split=0.25)
+    assert set(history.history) == {"loss", "val_loss"}
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    dense = model.layers[2]
+    z = data["inputs"] @ dense.kernel.numpy() + dense.bias.numpy()
+    t = data["targets"]
+    expected = np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))))
+    assert np.isclose(model.evaluate(data, batch_size=64, verbose=0), expected, rtol=1e-5)
+    probabilities = model.predict(data, verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    plain.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="needs targets y"):
+        plain.fit(data["inputs"], verbose=0)

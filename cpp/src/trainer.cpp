@@ -105,7 +105,10 @@ Trainer<T>::Trainer(std::shared_ptr<Graph<T>> graph, const std::vector<OutputLos
     target_size_ += steps * losses_[k].target_cols(size / steps);
     ++loss_outputs_;
   }
-  if (loss_outputs_ == 0) throw std::invalid_argument("at least one output needs a loss");
+  // Without an output loss the model trains on its add_loss terms alone (Keras's endpoint
+  // layers); y then holds no values.
+  if (loss_outputs_ == 0 && !graph_->has_loss_terms())
+    throw std::invalid_argument("at least one output needs a loss");
   for (const auto& m : metrics_)
     if (m.output >= outputs || !losses[m.output].active)
       throw std::invalid_argument("a metric's output must be a model output with a loss");

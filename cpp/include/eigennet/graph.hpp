@@ -74,6 +74,8 @@ class Graph {
   // The activity regularizers' penalty and the loss terms of the last forward (0 when there
   // are none).
   double activity_penalty() const { return activity_penalty_; }
+  // Whether scalars added to the loss (add_loss) are among its tensors.
+  bool has_loss_terms() const { return !loss_terms_.empty(); }
 
   // Backpropagates through the batch of the last forward. output_grads[k] holds dL/d output k
   // (read only), or is null when output k has no loss. param_grads[k] is node k's gradient

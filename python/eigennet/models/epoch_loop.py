@@ -281,8 +281,7 @@ def fit(
     """Model.fit (arguments already checked by Model.fit)."""
     if not model.compiled:
         raise RuntimeError("You must call `compile()` before training the model")
-    if y is None and not (isinstance(x, PyDataset) or is_iterator(x)):
-        raise ValueError("fit() needs targets y")
+    y = _targets_or_none(model, x, y, "fit")
     steps_per_epoch = _optional_steps(steps_per_epoch, "steps_per_epoch")
     validation_steps = _optional_steps(validation_steps, "validation_steps")
     if validation_split and validation_data is None:
@@ -489,12 +488,23 @@ def _printed_epochs(printers, logs_of, epochs):
     return on_epoch
 
 
+def _targets_or_none(model, x, y, what: str):
+    """y, or for arrays without y the empty targets of a model that trains on its add_loss
+    terms alone (compiled without a loss); ValueError when the model needs targets."""
+    if y is not None or isinstance(x, PyDataset) or is_iterator(x):
+        return y
+    if model.compiled and all(spec is None for spec in model._output_losses()):
+        model._prepare(x, switch=False)  # builds the model's graph: are there add_loss terms?
+        if model._takes_no_targets():
+            return model._no_targets(len(model._input_list(x, "x")[0]))
+    raise ValueError(f"{what}() needs targets y")
+
+
 def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
     """Model.evaluate."""
     if not model.compiled:
         raise RuntimeError("You must call `compile()` before evaluating the model")
-    if y is None and not (isinstance(x, PyDataset) or is_iterator(x)):
-        raise ValueError("evaluate() needs targets y")
+    y = _targets_or_none(model, x, y, "evaluate")
     steps = _optional_steps(steps, "steps")
     source = make_source(model, x, y, sample_weight, batch_size=batch_size, steps=steps)
     try:

@@ -264,6 +264,7 @@ class Model(storage_formats.VariableDtypes):
         shapes (batch axis None)."""
         builder = GraphBuilder([(None, *s) for s in samples])
         outputs, self._mask_ids = self._expand_with_masks(builder)
+        self._has_added_losses = bool(builder.loss_terms)
         dtype = self._dtype or self._native_dtype
         return builder.native_graph(dtype, outputs), builder.output_shapes(outputs)
 
@@ -700,14 +701,15 @@ class Model(storage_formats.VariableDtypes):
                 data_utils.as_targets(target, n, shape[1:], sparse, self._native_dtype, label, free)
             )
         sw = data_utils.as_sample_weight(sample_weight, n, self._native_dtype)
-        return x_arr, _packed(targets), sw
+        y_arr = _packed(targets) if targets else np.zeros((n, 0), self._native_dtype)
+        return x_arr, y_arr, sw
 
     def _compiled_losses(self) -> list:
         """The outputs' losses; raises when the model cannot train or evaluate."""
         if not self.compiled:
             raise RuntimeError("You must call `compile()` before training or evaluating the model")
         specs = self._output_losses()
-        if all(spec is None for spec in specs):
+        if all(spec is None for spec in specs) and not self._takes_no_targets():
             raise ValueError("The model was compiled without a loss: pass loss=... to compile()")
         for name, spec, mask in zip(self.output_names, specs, self._output_masks()):
             if spec is None or mask is None:
@@ -719,6 +721,22 @@ class Model(storage_formats.VariableDtypes):
                     "built-in losses weigh the unmasked steps as Keras does"
                 )
         return specs
+
+    def _takes_no_targets(self) -> bool:
+        """Whether the model trains on its add_loss terms alone (compiled without a loss, as
+        Keras's endpoint-layer pattern): fit and evaluate then take x without y."""
+        if self._network is None and self.built:
+            self._build_network()
+        return (
+            self.compiled
+            and all(spec is None for spec in self._output_losses())
+            and getattr(self, "_has_added_losses", False)
+        )
+
+    def _no_targets(self, n: int):
+        """The y of a model that takes none: zero columns per output."""
+        empty = np.zeros((n, 0), self._native_dtype)
+        return empty if len(self.output_names) == 1 else [empty] * len(self.output_names)
 
     def _output_steps(self, specs: list, shapes: list) -> list[tuple]:
         """Per output, (time steps its loss reads as rows, its mask's tensor id or -1): a

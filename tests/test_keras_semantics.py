@@ -409,6 +409,43 @@ def test_count_params_and_summary(capsys):
     assert "Dense" in text and re.search(r"\b15\b", text) and re.search(r"\b8\b", text)
 
 
+def test_summary_options_as_keras():
+    """show_trainable's column (Y, N, "-" without weights), expand_nested's indented rows,
+    layer_range and line_length; a Sequential table with the column is Keras 3.15's."""
+    inner = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, name="first"),
+            keras.layers.Dense(2, name="second"),
+        ],
+        name="inner",
+    )
+    inner.layers[0].trainable = False
+    lines = []
+    inner.summary(show_trainable=True, print_fn=lines.append)
+    assert (
+        lines[2] == "┃ Layer (type)                ┃ Output Shape          ┃    Param # ┃ Trai… ┃"
+    )
+    assert lines[4].startswith("│ first") and lines[4].endswith(
+        "│    40 │   N   │".split("│", 1)[1]
+    )
+    inputs = keras.Input((4,))
+    outer = keras.Model(inputs, keras.layers.Dense(1)(inner(inputs)))
+    text = []
+    outer.summary(expand_nested=True, show_trainable=True, print_fn=text.append)
+    rows = [t for t in text if t.startswith("│")]
+    nested = [r for r in rows if "└ " in r]
+    assert len(nested) == 2 and "   └ first" in nested[0] and nested[0].rstrip("│ ").endswith("N")
+    assert any("(InputLayer)" in r or "input_layer" in r for r in rows)
+    assert [r for r in rows if "input_layer" in r][0].split("\n")[0].rstrip("│ ").endswith("-")
+    ranged = []
+    inner.summary(layer_range=["sec", "second"], line_length=60, print_fn=ranged.append)
+    body = [t for t in ranged if t.startswith("│")]
+    assert len(body) == 1 and "(Dense)" in body[0] and len(ranged[1]) == 60
+    with pytest.raises(ValueError, match="layer_range"):
+        inner.summary(layer_range=["nothing", "here"])
+
+
 def test_build_then_count_params():
     model = keras.Sequential([keras.layers.Dense(3)])
     model.add(keras.layers.Dense(2))

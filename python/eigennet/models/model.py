@@ -476,9 +476,22 @@ class Model(storage_formats.VariableDtypes):
             raise ValueError(f"Model {self.name!r} is not built yet: call build() or fit() first")
         return sum(owner.count_params() for owner, _ in self._weight_owners())
 
-    def summary(self, print_fn=None) -> None:
-        """Prints a table of the layers, output shapes and parameter counts."""
-        print_summary(self, print_fn)
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ) -> None:
+        """Prints a table of the layers, output shapes and parameter counts, as Keras:
+        `expand_nested` lists a nested model's layers after it, `show_trainable` adds the
+        Trainable column, `layer_range` (two names or regular expressions) restricts the
+        rows, `line_length`/`positions` set the columns."""
+        print_summary(
+            self, print_fn, line_length, positions, expand_nested, show_trainable, layer_range
+        )
 
     def quantize(self, mode=None, config=None, filters=None, **kwargs) -> None:
         """Quantizes the weights of the model's Dense and Embedding layers, as Keras 3's

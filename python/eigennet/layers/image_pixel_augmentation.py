@@ -57,6 +57,21 @@ class _PixelLayer(_RandomImageLayer):
         return {**super().get_config(), "data_format": self.data_format, "seed": self.seed}
 
 
+class _FactorLayer(_PixelLayer):
+    """A layer of Keras's (factor, value_range, data_format, seed) signature: `factor` by
+    Keras's rule within `_bounds`, `value_range` sorted."""
+
+    _bounds: tuple[float, float] = (0, 1)
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = _factor_pair(factor, self._bounds, type(self).__name__)
+        self.value_range = _value_range(value_range)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
 class Solarization(_PixelLayer):
     """Solarizes images at random in training: in the (0, 255) scale each image draws an
     addition and a threshold, adds the addition (clipped to [0, 255]) and inverts the pixels
@@ -114,7 +129,7 @@ class Solarization(_PixelLayer):
         }
 
 
-class RandomPosterization(_PixelLayer):
+class RandomPosterization(_FactorLayer):
     """Keeps a random number of bits of each colour value in training (the (0, 255) scale
     truncated to whole numbers, then its lowest 8 - bits bits cleared), as Keras's
     RandomPosterization. Values outside `value_range` are clipped to it first.
@@ -127,10 +142,7 @@ class RandomPosterization(_PixelLayer):
         seed: Optional int seeding the draws.
     """
 
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.factor = _factor_pair(factor, (1, 8), "RandomPosterization")
-        self.value_range = _value_range(value_range)
+    _bounds = (1, 8)
 
     def _augment(self, x):
         low, high = self.factor
@@ -140,11 +152,8 @@ class RandomPosterization(_PixelLayer):
         images = ops.floor(images / step) * step
         return _to_range(images, (0, 255), self.value_range)
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
-
-class RandomSharpness(_PixelLayer):
+class RandomSharpness(_FactorLayer):
     """Sharpens or blurs images at random in training, as Keras's RandomSharpness: each image
     draws f and becomes `x + (1 - 2f) * (smooth - x)`, where `smooth` is x filtered by Keras's
     3x3 kernel (1/13 around 5/13, zero padding), clipped to `value_range`: f = 0 blurs,
@@ -157,10 +166,7 @@ class RandomSharpness(_PixelLayer):
         seed: Optional int seeding the draws.
     """
 
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.factor = _factor_pair(factor, (0, 1), "RandomSharpness")
-        self.value_range = _value_range(value_range)
+    _bounds = (0, 1)
 
     def _augment(self, x):
         sharpness = self._per_image(x, self.factor[0], self.factor[1]) * 2.0
@@ -172,9 +178,6 @@ class RandomSharpness(_PixelLayer):
         images = images + (1.0 - self._channels_last(sharpness)) * (smooth - images)
         images = ops.clip(images, float(self.value_range[0]), float(self.value_range[1]))
         return self._channels_back(images)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
 
 class _HsvLayer(_PixelLayer):
@@ -189,7 +192,7 @@ class _HsvLayer(_PixelLayer):
         return image_ops.hsv_to_rgb(ops.concatenate([hue, saturation, value], axis=-1))
 
 
-class RandomSaturation(_HsvLayer):
+class RandomSaturation(_FactorLayer, _HsvLayer):
     """Changes the saturation of RGB images at random in training, as Keras's
     RandomSaturation: each image draws f and its saturation is multiplied by f / (1 - f),
     clipped to `value_range` (f = 0.5 leaves it, 0 makes it gray, 1 fully saturated).
@@ -201,10 +204,7 @@ class RandomSaturation(_HsvLayer):
         seed: Optional int seeding the draws.
     """
 
-    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.factor = _factor_pair(factor, (-1, 1), "RandomSaturation")
-        self.value_range = _value_range(value_range)
+    _bounds = (-1, 1)
 
     def _augment(self, x):
         f = self._per_image(x, self.factor[0], self.factor[1])
@@ -213,9 +213,6 @@ class RandomSaturation(_HsvLayer):
         low, high = (float(v) for v in self.value_range)
         saturation = ops.clip(saturation * f, low, high)
         return self._channels_back(self._rgb(hue, saturation, value))
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
 
 class RandomHue(_HsvLayer):

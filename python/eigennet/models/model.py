@@ -65,6 +65,7 @@ class Model(storage_formats.VariableDtypes):
         self._inbound_nodes: list = []  # its calls on symbolic tensors (a model as a layer)
         self._trainable = bool(trainable)
         self._network = None  # the native graph the model runs (see _build_network)
+        self._has_added_losses = False  # whether its graph adds add_loss terms to the loss
         self._mask_ids: list[int] = []  # per output: its Keras mask's tensor in it, or -1
         self._network_samples = None  # the input sample shapes it runs
         self._run_shapes = None  # its outputs' shapes
@@ -743,7 +744,7 @@ class Model(storage_formats.VariableDtypes):
         return (
             self.compiled
             and all(spec is None for spec in self._output_losses())
-            and getattr(self, "_has_added_losses", False)
+            and self._has_added_losses
         )
 
     def _no_targets(self, n: int):

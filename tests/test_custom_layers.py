@@ -801,6 +801,8 @@ def test_a_model_compiled_without_a_loss_trains_on_its_added_losses():
     assert np.isclose(model.evaluate(data, batch_size=64, verbose=0), expected, rtol=1e-5)
     probabilities = model.predict(data, verbose=0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.isclose(model.test_on_batch(data), expected, rtol=1e-5)
+    assert model.train_on_batch(data) > 0
     plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     plain.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="needs targets y"):

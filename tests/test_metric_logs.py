@@ -81,3 +81,44 @@ def test_metrics_given_by_class_and_config():
         keras.metrics.get({"class_name": "Nope", "config": {}})
     with pytest.raises(ValueError, match="Unknown metric 'f2_score'"):
         _model(["f2_score"])
+
+
+class CategoricalTruePositives(keras.metrics.Metric):
+    """Keras's training guide's metric: its (batch, 1) values times a (batch,) weight would
+    not broadcast here (Keras broadcasts it to (batch, batch))."""
+
+    def __init__(self, name="categorical_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = keras.ops.reshape(keras.ops.argmax(y_pred, axis=1), (-1, 1))
+        values = keras.ops.cast(y_true, "int32") == keras.ops.cast(y_pred, "int32")
+        values = keras.ops.cast(values, "float32")
+        if sample_weight is not None:
+            sample_weight = keras.ops.cast(sample_weight, "float32")
+            values = keras.ops.multiply(values, sample_weight)
+        self.true_positives.assign_add(keras.ops.sum(values))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_state(self):
+        self.true_positives.assign(0.0)
+
+
+def test_a_metric_that_breaks_on_weights_runs_without_them_as_keras_passes_none():
+    rng = np.random.default_rng(4)
+    x = rng.random((40, 5)).astype("float32")
+    y = rng.integers(0, 3, (40, 1))
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=[CategoricalTruePositives()])
+    history = model.fit(x, y, batch_size=40, epochs=1, verbose=0)
+    logs = model.evaluate(x, y, batch_size=40, verbose=0, return_dict=True)
+    hits = np.sum(model.predict(x, verbose=0).argmax(1) == y[:, 0])
+    assert logs["categorical_true_positives"] == hits
+    assert "categorical_true_positives" in history.history
+    with pytest.raises(ValueError, match="categorical_true_positives.*sample weights"):
+        model.fit(x, y, sample_weight=np.ones(40), verbose=0)
+    with pytest.raises(ValueError, match="sample weights"):
+        model.evaluate(x, y, sample_weight=np.ones(40), verbose=0)

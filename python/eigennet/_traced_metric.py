@@ -28,9 +28,15 @@ def native_metric(metric, dtype: str, y_true_shape: tuple, y_pred_shape: tuple):
     y_true = Input(shape=tuple(y_true_shape[1:]), dtype=dtype, name="y_true")
     y_pred = Input(shape=tuple(y_pred_shape[1:]), dtype=dtype, name="y_pred")
     weight = Input(shape=(), dtype=dtype, name="sample_weight")
-    tracing = symbolic.tracing(f"metric {metric.name}", [y_true, y_pred, weight])
-    with tracing, symbolic.assignments() as assigned:  # (one line: Python 3.9's grammar)
-        metric.update_state(y_true, y_pred, sample_weight=weight)
+    metric._refuses_weights = None
+    try:
+        assigned = _traced_update(metric, [y_true, y_pred, weight], weight)
+    except ValueError as weighted:
+        # Keras passes sample_weight=None when fit has none: a metric that breaks only on a
+        # (batch,) weight (the training guide's true-positives metric multiplies its (batch, 1)
+        # values by it) runs without; fit and evaluate given weights then raise this error.
+        assigned = _traced_update(metric, [y_true, y_pred, weight], None)
+        metric._refuses_weights = str(weighted)
     state = [s for s in sources if id(s) in assigned]
     if not state:
         raise ValueError(f"Metric {metric.name!r}: update_state assigns none of its variables")
@@ -52,6 +58,30 @@ def native_metric(metric, dtype: str, y_true_shape: tuple, y_pred_shape: tuple):
     result_graph = _graph(dtype, [dummy], [result], GraphBuilder, expand_nodes, nodes_between)
     make = getattr(_core, f"GraphMetric_{dtype}")
     return make(update, result_graph, [s._core for s in state], [v.tolist() for v in initial])
+
+
+def _traced_update(metric, inputs: list, weight) -> dict:
+    """The variables' new values when update_state runs on symbolic (y_true, y_pred) with
+    `weight` as sample_weight."""
+    from eigennet.ops import symbolic
+
+    tracing = symbolic.tracing(f"metric {metric.name}", inputs)
+    with tracing, symbolic.assignments() as assigned:  # (one line: Python 3.9's grammar)
+        metric.update_state(inputs[0], inputs[1], sample_weight=weight)
+    return assigned
+
+
+def check_weights_accepted(metrics: list) -> None:
+    """Raises for a custom metric traced without sample weights (see native_metric) when the
+    data comes with weights."""
+    for metric in metrics:
+        refused = getattr(metric, "_refuses_weights", None)
+        if refused:
+            raise ValueError(
+                f"Metric {metric.name!r}: its update_state fails on sample weights of shape "
+                f"(batch,), which fit and evaluate pass with sample_weight or class_weight: "
+                f"{refused}"
+            )
 
 
 def _graph(dtype, inputs, outputs, builder_type, expand_nodes, nodes_between):

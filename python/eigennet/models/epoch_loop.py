@@ -23,6 +23,7 @@ import numpy as np
 
 from eigennet import _random
 from eigennet import callbacks as callbacks_module
+from eigennet._traced_metric import check_weights_accepted
 from eigennet.models import data as data_utils
 from eigennet.models.sources import (
     RAN_OUT_MESSAGE,
@@ -281,7 +282,7 @@ def fit(
     """Model.fit (arguments already checked by Model.fit)."""
     if not model.compiled:
         raise RuntimeError("You must call `compile()` before training the model")
-    y = _targets_or_none(model, x, y, "fit")
+    y = targets_or_none(model, x, y, "fit")
     steps_per_epoch = _optional_steps(steps_per_epoch, "steps_per_epoch")
     validation_steps = _optional_steps(validation_steps, "validation_steps")
     if validation_split and validation_data is None:
@@ -308,6 +309,8 @@ def fit(
         )
         sources.append(train)
         trainer = model._training_trainer(train.y_example)
+        if sample_weight is not None or class_weight is not None:
+            check_weights_accepted(model._metrics)
         val = None
         if validation_data is not None:
             val = _validation_source(
@@ -488,7 +491,7 @@ def _printed_epochs(printers, logs_of, epochs):
     return on_epoch
 
 
-def _targets_or_none(model, x, y, what: str):
+def targets_or_none(model, x, y, what: str):
     """y, or for arrays without y the empty targets of a model that trains on its add_loss
     terms alone (compiled without a loss); ValueError when the model needs targets."""
     if y is not None or isinstance(x, PyDataset) or is_iterator(x):
@@ -504,11 +507,13 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
     """Model.evaluate."""
     if not model.compiled:
         raise RuntimeError("You must call `compile()` before evaluating the model")
-    y = _targets_or_none(model, x, y, "evaluate")
+    y = targets_or_none(model, x, y, "evaluate")
     steps = _optional_steps(steps, "steps")
     source = make_source(model, x, y, sample_weight, batch_size=batch_size, steps=steps)
     try:
         trainer = model._ensure_trainer(source.y_example)
+        if sample_weight is not None:
+            check_weights_accepted(model._metrics)
         cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger()] if verbose else [])
         cb_list = callbacks_module.CallbackList(
             cbs, model, verbose=verbose, epochs=1, steps=source.steps

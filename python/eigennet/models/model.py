@@ -1084,8 +1084,7 @@ class Model(storage_formats.VariableDtypes):
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns that batch's loss (and metrics)."""
-        if y is None:
-            raise ValueError("train_on_batch() needs targets y")
+        y = epoch_loop.targets_or_none(self, x, y, "train_on_batch")
         x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
         sw = self._apply_class_weight(class_weight, y_arr, sw)
         logs = self._logs(self._training_trainer(y).train_on_batch(x_arr, y_arr, sw))
@@ -1093,8 +1092,7 @@ class Model(storage_formats.VariableDtypes):
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch, without training."""
-        if y is None:
-            raise ValueError("test_on_batch() needs targets y")
+        y = epoch_loop.targets_or_none(self, x, y, "test_on_batch")
         x_arr, y_arr, sw = self._prepare(x, y, sample_weight)
         logs = self._logs(self._ensure_trainer(y).test_on_batch(x_arr, y_arr, sw))
         return self._format_result(logs, return_dict)

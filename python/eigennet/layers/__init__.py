@@ -2,6 +2,14 @@
 
 from eigennet.layers.activation import Activation
 from eigennet.layers.activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
+from eigennet.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
 from eigennet.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from eigennet.layers.bidirectional import Bidirectional
 from eigennet.layers.category_encoding import CategoryEncoding
@@ -138,6 +146,12 @@ from eigennet.layers.unit_normalization import UnitNormalization
 from eigennet.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 
 __all__ = [
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
     "Activation",
     "ActivityRegularization",
     "Add",

@@ -424,6 +424,51 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return _pool("average", inputs, pool_size, strides, padding, data_format)
 
 
+def _adaptive_pool(mode: str, inputs, output_size, data_format):
+    """Pooling to `output_size` along each spatial axis in turn: output i of an axis of n
+    covers [floor(i n / out), ceil((i + 1) n / out)), PyTorch's and Keras's bins. Sliced with
+    ops, so that the same code traces (one small op per bin and axis)."""
+    from eigennet.layers._ops_layer import standardize_data_format
+
+    what = f"ops.adaptive_{mode}_pool"
+    shape = tuple(inputs.shape) if hasattr(inputs, "shape") else np.shape(inputs)
+    rank = len(shape) - 2
+    if rank not in (1, 2, 3):
+        raise ValueError(f"{what}: inputs must have rank 3, 4 or 5, got shape {shape}")
+    sizes = (output_size,) * rank if isinstance(output_size, (int, np.integer)) else output_size
+    sizes = tuple(sizes)
+    if len(sizes) != rank or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in sizes
+    ):
+        raise ValueError(
+            f"{what}: output_size must be a positive integer or {rank} of them, got {output_size!r}"
+        )
+    first = 2 if standardize_data_format(data_format) == "channels_first" else 1
+    x = inputs if is_symbolic(inputs) else _array(inputs)
+    reduce = onp.max if mode == "max" else onp.mean
+    for axis, out in zip(range(first, first + rank), sizes):
+        n = shape[axis]
+        if n is None:
+            raise ValueError(f"{what}: spatial axis {axis} needs a known size, got shape {shape}")
+        pieces = []
+        for i in range(out):
+            index = [slice(None)] * len(shape)
+            index[axis] = slice(i * n // out, -(-(i + 1) * n // out))
+            pieces.append(reduce(x[tuple(index)], axis=axis, keepdims=True))
+        x = onp.concatenate(pieces, axis=axis) if out > 1 else pieces[0]
+    return x
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """The mean over bins that divide each spatial axis into `output_size` parts."""
+    return _adaptive_pool("average", inputs, output_size, data_format)
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """The maximum over bins that divide each spatial axis into `output_size` parts."""
+    return _adaptive_pool("max", inputs, output_size, data_format)
+
+
 # -- Keras 3's newer activations, composed of the ops above (both paths, one formula) ------
 def _float(x):
     """x as a float array or symbolic tensor (integers become float32, as Keras)."""

@@ -1,5 +1,5 @@
-"""Every Python block of the README (and of docs/tools.md, moved out of it) runs as it stands,
-in a subprocess, from a scratch folder."""
+"""Every Python block of the README (and of docs/tools.md and docs/training_examples.md, moved
+out of it) runs as it stands, in a subprocess, from a scratch folder."""
 
 import importlib.util
 import re
@@ -14,7 +14,7 @@ README = ROOT / "README.md"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 BLOCKS = [
     block
-    for guide in (README, ROOT / "docs" / "tools.md")
+    for guide in (README, ROOT / "docs" / "tools.md", ROOT / "docs" / "training_examples.md")
     for block in PYTHON_BLOCK.findall(guide.read_text(encoding="utf-8"))
 ]
 

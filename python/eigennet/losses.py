@@ -295,6 +295,7 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 from eigennet._more_losses import (  # noqa: E402 (Keras's other losses, traced formulas)
+    _symbolic,  # noqa: E402
     binary_focal_crossentropy,
     categorical_focal_crossentropy,
     categorical_hinge,
@@ -655,12 +656,6 @@ def _reduce_weighted(values: np.ndarray, sample_weight, reduction):
     else:
         divisor = float(values.size)
     return total / divisor if divisor else 0.0
-
-
-def _symbolic(*values) -> bool:
-    from eigennet.ops import symbolic
-
-    return any(symbolic.is_symbolic(v) for v in values if v is not None)
 
 
 def _reduce_weighted_symbolic(values, sample_weight, reduction):
